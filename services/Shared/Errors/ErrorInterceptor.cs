@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Journey.Shared.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Journey.Shared.Errors;
+
+/// <summary>
+/// The one place where exceptions become gRPC statuses. Domain errors keep their message (written for
+/// callers); store outages become UNAVAILABLE so clients retry; anything else is logged with its trace
+/// id and returned as INTERNAL with generic text, because exception text can carry internals.
+/// </summary>
+public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+{
+    /// <inheritdoc />
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Translate(ex, context);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(requestStream, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Translate(ex, context);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Translate(ex, context);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Translate(ex, context);
+        }
+    }
+
+    private RpcException Translate(Exception exception, ServerCallContext context)
+    {
+        switch (exception)
+        {
+            case DomainException domain:
+                return ToRpcException(domain);
+            case StoreUnavailableException:
+                LogStoreUnavailable(logger, context.Method, Activity.Current?.TraceId.ToString() ?? "", exception);
+                return new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "The store is unavailable; retry with back-off."));
+            case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
+                return new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "The call was cancelled by the caller or its deadline passed."));
+            default:
+                var traceId = Activity.Current?.TraceId.ToString() ?? "";
+                LogUnexpected(logger, context.Method, traceId, exception);
+                return new RpcException(new Grpc.Core.Status(StatusCode.Internal, $"An unexpected error occurred (trace id {traceId})."));
+        }
+    }
+
+    /// <summary>Maps a domain error to its status, with <c>google.rpc.BadRequest</c> details for invalid arguments.</summary>
+    public static RpcException ToRpcException(DomainException exception)
+    {
+        var code = exception.Kind switch
+        {
+            ErrorKind.InvalidArgument => Code.InvalidArgument,
+            ErrorKind.NotFound => Code.NotFound,
+            ErrorKind.AlreadyExists => Code.AlreadyExists,
+            ErrorKind.FailedPrecondition => Code.FailedPrecondition,
+            ErrorKind.Conflict => Code.Aborted,
+            ErrorKind.ResourceExhausted => Code.ResourceExhausted,
+            _ => Code.Internal,
+        };
+        var status = new Google.Rpc.Status { Code = (int)code, Message = exception.Message };
+        if (exception.Violations.Count > 0)
+        {
+            var badRequest = new BadRequest();
+            foreach (var violation in exception.Violations)
+            {
+                badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = violation.Field, Description = violation.Description });
+            }
+
+            status.Details.Add(Any.Pack(badRequest));
+        }
+
+        return status.ToRpcException();
+    }
+
+    [LoggerMessage(EventId = 1, EventName = "UnexpectedRpcError", Level = LogLevel.Error, Message = "Unexpected error in {Method} (trace id {TraceId})")]
+    private static partial void LogUnexpected(ILogger logger, string method, string traceId, Exception exception);
+
+    [LoggerMessage(EventId = 2, EventName = "StoreUnavailable", Level = LogLevel.Warning, Message = "Store unavailable during {Method} (trace id {TraceId})")]
+    private static partial void LogStoreUnavailable(ILogger logger, string method, string traceId, Exception exception);
+}

@@ -1,0 +1,150 @@
+using System.Text.Json;
+using Dapr;
+using Dapr.Client;
+using Journey.Events.V1;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Journey.Shared.Events;
+
+/// <summary>
+/// Publishes envelopes to the Dapr sidecar. The payload is the serialized envelope (content type
+/// <c>application/x-protobuf</c>), which Dapr wraps in a CloudEvent as <c>data_base64</c>; the
+/// CloudEvent id is the event id and the trace parent is the publishing call's, so Dapr-side traces
+/// join ours.
+/// </summary>
+internal sealed partial class DaprEventTransport(DaprClient dapr, IOptions<EventsOptions> options, ILogger<DaprEventTransport> logger) : IEventTransport
+{
+    public const string ContentType = "application/x-protobuf";
+
+    public async Task<int> PublishAsync(string source, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
+    {
+        var published = 0;
+        foreach (var message in messages)
+        {
+            var envelope = EventEnvelope.Parser.ParseFrom(message.Envelope);
+            var metadata = new Dictionary<string, string>
+            {
+                ["cloudevent.id"] = message.EventId,
+                ["cloudevent.type"] = envelope.Type,
+                ["cloudevent.source"] = source,
+            };
+            if (envelope.Traceparent.Length > 0)
+            {
+                metadata["cloudevent.traceparent"] = envelope.Traceparent;
+            }
+
+            try
+            {
+                await dapr.PublishByteEventAsync(options.Value.PubSubName, message.Topic, message.Envelope, ContentType, metadata, cancellationToken);
+            }
+            catch (Exception ex) when (ex is DaprException or HttpRequestException or Grpc.Core.RpcException && !cancellationToken.IsCancellationRequested)
+            {
+                LogPublishFailed(logger, message.Topic, ex);
+                break;
+            }
+
+            published++;
+        }
+
+        return published;
+    }
+
+    [LoggerMessage(EventId = 120, EventName = "DaprPublishFailed", Level = LogLevel.Warning, Message = "Dapr did not take an event for topic {Topic}; the rest of the batch waits for the next try")]
+    private static partial void LogPublishFailed(ILogger logger, string topic, Exception exception);
+}
+
+/// <summary>
+/// Exposes each subscription to the Dapr sidecar: <c>GET /dapr/subscribe</c> lists them (with a
+/// dead-letter topic each) and <c>POST /events/{service}/{topic}</c> receives the CloudEvents. The
+/// reply tells Dapr what to do: SUCCESS, RETRY (a transient failure; Dapr's resiliency policy
+/// retries and finally dead-letters), or DROP (an event that can never be handled).
+/// </summary>
+public static partial class DaprSubscriptionEndpoints
+{
+    /// <summary>The route that receives <paramref name="subscription"/>'s events.</summary>
+    public static string Route(EventSubscription subscription) => $"/events/{subscription.Service}/{subscription.Topic}";
+
+    /// <summary>Maps the subscription document and one endpoint per subscription.</summary>
+    public static IEndpointRouteBuilder MapDaprSubscriptions(this IEndpointRouteBuilder endpoints)
+    {
+        var pubSubName = endpoints.ServiceProvider.GetRequiredService<IOptions<EventsOptions>>().Value.PubSubName;
+        endpoints.MapSubscribeHandler();
+        foreach (var subscription in endpoints.ServiceProvider.GetServices<EventSubscription>())
+        {
+            endpoints.MapPost(Route(subscription), (Delegate)((HttpContext context) => ReceiveAsync(subscription, context)))
+                .WithTopic(new TopicOptions
+                {
+                    PubsubName = pubSubName,
+                    Name = subscription.Topic,
+                    DeadLetterTopic = Topics.DeadLetter(subscription.Service, subscription.Topic),
+                })
+                .ExcludeFromDescription();
+        }
+
+        return endpoints;
+    }
+
+    private static async Task<IResult> ReceiveAsync(EventSubscription subscription, HttpContext context)
+    {
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DaprSubscriptionEndpoints));
+        EventEnvelope envelope;
+        try
+        {
+            var bytes = await ReadCloudEventDataAsync(context.Request, context.RequestAborted);
+            envelope = subscription.Parse(bytes);
+        }
+        catch (Exception ex) when (ex is PoisonEventException or JsonException or FormatException)
+        {
+            LogDropped(logger, subscription.Name, ex.Message);
+            return Reply("DROP");
+        }
+
+        try
+        {
+            await subscription.HandleAsync(context.RequestServices, [envelope], context.RequestAborted);
+            return Reply("SUCCESS");
+        }
+        catch (PoisonEventException ex)
+        {
+            LogDropped(logger, subscription.Name, ex.Message);
+            return Reply("DROP");
+        }
+        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            LogRetry(logger, subscription.Name, ex);
+            return Reply("RETRY");
+        }
+    }
+
+    /// <summary>Reads the envelope bytes out of a structured CloudEvent (binary data arrives as <c>data_base64</c>).</summary>
+    internal static async Task<byte[]> ReadCloudEventDataAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+        var root = document.RootElement;
+        if (root.TryGetProperty("data_base64", out var base64) && base64.ValueKind == JsonValueKind.String)
+        {
+            return Convert.FromBase64String(base64.GetString()!);
+        }
+
+        // Some brokers hand binary data back as a base64 string in "data".
+        if (root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.String)
+        {
+            return Convert.FromBase64String(data.GetString()!);
+        }
+
+        throw new PoisonEventException("The CloudEvent carries no binary data (expected data_base64).");
+    }
+
+    private static IResult Reply(string status) => Results.Json(new Dictionary<string, string> { ["status"] = status });
+
+    [LoggerMessage(EventId = 121, EventName = "DaprEventDropped", Level = LogLevel.Error, Message = "Dropped an event for {Subscription}: {Reason}")]
+    private static partial void LogDropped(ILogger logger, string subscription, string reason);
+
+    [LoggerMessage(EventId = 122, EventName = "DaprEventRetry", Level = LogLevel.Warning, Message = "Handling an event for {Subscription} failed; asking Dapr to retry")]
+    private static partial void LogRetry(ILogger logger, string subscription, Exception exception);
+}

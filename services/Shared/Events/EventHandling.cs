@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Journey.Events.V1;
+using Journey.Shared.Errors;
+using Journey.Shared.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Journey.Shared.Events;
+
+/// <summary>An event as a handler receives it.</summary>
+/// <typeparam name="TEvent">The payload type.</typeparam>
+/// <param name="EventId">The envelope id; claim it in the inbox in the same transaction as the effect.</param>
+/// <param name="Source">The publishing service.</param>
+/// <param name="OccurredAt">When the publisher wrote it.</param>
+/// <param name="Message">The payload.</param>
+public sealed record ReceivedEvent<TEvent>(string EventId, string Source, DateTimeOffset OccurredAt, TEvent Message);
+
+/// <summary>
+/// Handles one topic for one service. Batches let a handler apply many events in one store
+/// transaction; the dispatcher retries a failed batch one event at a time, so one bad event never
+/// holds back good ones. Must be idempotent (claim each event id in the inbox).
+/// </summary>
+/// <typeparam name="TEvent">The payload type.</typeparam>
+public interface IEventHandler<TEvent>
+    where TEvent : IMessage<TEvent>
+{
+    /// <summary>Applies <paramref name="events"/>. Throw to have the batch retried.</summary>
+    Task HandleAsync(IReadOnlyList<ReceivedEvent<TEvent>> events, CancellationToken cancellationToken);
+}
+
+/// <summary>An event that can never be handled (unparseable, wrong type, invalid content): parked at once instead of retried.</summary>
+public sealed class PoisonEventException(string reason) : Exception(reason);
+
+/// <summary>One service's subscription to one topic, with the code that parses and handles its events.</summary>
+public sealed class EventSubscription
+{
+    private readonly Func<IServiceProvider, IReadOnlyList<EventEnvelope>, CancellationToken, Task> _handle;
+
+    internal EventSubscription(string service, string topic, MessageDescriptorInfo payload, Func<IServiceProvider, IReadOnlyList<EventEnvelope>, CancellationToken, Task> handle)
+    {
+        Service = service;
+        Topic = topic;
+        PayloadType = payload.FullName;
+        _handle = handle;
+    }
+
+    /// <summary>The subscribing service.</summary>
+    public string Service { get; }
+
+    /// <summary>The topic.</summary>
+    public string Topic { get; }
+
+    /// <summary>The full proto name of the payload this subscription accepts.</summary>
+    public string PayloadType { get; }
+
+    /// <summary>The subscription's name: <c>service.topic</c>.</summary>
+    public string Name => $"{Service}.{Topic}";
+
+    /// <summary>Parses envelope bytes; throws <see cref="PoisonEventException"/> when they are not an envelope for this subscription.</summary>
+    public EventEnvelope Parse(byte[] bytes)
+    {
+        EventEnvelope envelope;
+        try
+        {
+            envelope = EventEnvelope.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            throw new PoisonEventException("The event is not a journey.events.v1.EventEnvelope.");
+        }
+
+        if (string.IsNullOrEmpty(envelope.EventId))
+        {
+            throw new PoisonEventException("The event has no event_id.");
+        }
+
+        if (envelope.Topic != Topic || envelope.Type != PayloadType)
+        {
+            throw new PoisonEventException($"Subscription {Name} accepts {PayloadType} on topic {Topic}, not {envelope.Type} on topic {envelope.Topic}.");
+        }
+
+        return envelope;
+    }
+
+    /// <summary>Handles a batch in a DI scope, inside one consumer span linked to each event's trace.</summary>
+    public async Task HandleAsync(IServiceProvider services, IReadOnlyList<EventEnvelope> envelopes, CancellationToken cancellationToken)
+    {
+        using var activity = StartConsumerActivity(envelopes);
+        JourneyTelemetry.EventsReceived.Add(envelopes.Count, new KeyValuePair<string, object?>("subscription", Name));
+        await using var scope = services.CreateAsyncScope();
+        try
+        {
+            await _handle(scope.ServiceProvider, envelopes, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            throw;
+        }
+    }
+
+    private Activity? StartConsumerActivity(IReadOnlyList<EventEnvelope> envelopes)
+    {
+        var name = $"process {Topic}";
+        if (envelopes.Count == 1)
+        {
+            ActivityContext.TryParse(envelopes[0].Traceparent, envelopes[0].Tracestate, isRemote: true, out var parent);
+            var single = JourneyTelemetry.Events.StartActivity(name, ActivityKind.Consumer, parent);
+            single?.SetTag("messaging.message.id", envelopes[0].EventId);
+            single?.SetTag("messaging.destination.subscription.name", Name);
+            return single;
+        }
+
+        var links = new List<ActivityLink>(envelopes.Count);
+        foreach (var envelope in envelopes)
+        {
+            if (ActivityContext.TryParse(envelope.Traceparent, envelope.Tracestate, isRemote: true, out var context))
+            {
+                links.Add(new ActivityLink(context));
+            }
+        }
+
+        var batch = JourneyTelemetry.Events.StartActivity(name, ActivityKind.Consumer, default(ActivityContext), links: links);
+        batch?.SetTag("messaging.batch.message_count", envelopes.Count);
+        batch?.SetTag("messaging.destination.subscription.name", Name);
+        return batch;
+    }
+
+    internal static EventSubscription Create<TEvent, THandler>(string service, string topic)
+        where TEvent : IMessage<TEvent>, new()
+        where THandler : IEventHandler<TEvent>
+    {
+        var descriptor = new TEvent().Descriptor;
+        return new EventSubscription(service, topic, new MessageDescriptorInfo(descriptor.FullName), async (provider, envelopes, ct) =>
+        {
+            var events = new List<ReceivedEvent<TEvent>>(envelopes.Count);
+            foreach (var envelope in envelopes)
+            {
+                TEvent message;
+                try
+                {
+                    message = (TEvent)descriptor.Parser.ParseFrom(envelope.Payload);
+                }
+                catch (InvalidProtocolBufferException)
+                {
+                    throw new PoisonEventException($"The payload of event {envelope.EventId} is not a valid {descriptor.FullName}.");
+                }
+
+                events.Add(new ReceivedEvent<TEvent>(envelope.EventId, envelope.Source, envelope.OccurredAt?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch, message));
+            }
+
+            try
+            {
+                await provider.GetRequiredService<THandler>().HandleAsync(events, ct);
+            }
+            catch (DomainException ex) when (ex.Kind == ErrorKind.InvalidArgument)
+            {
+                // Invalid content will be just as invalid on the next try.
+                throw new PoisonEventException(ex.Message);
+            }
+        });
+    }
+}
+
+/// <summary>The name of a payload type, kept apart so subscriptions need no descriptor at hand.</summary>
+/// <param name="FullName">The full proto name.</param>
+internal readonly record struct MessageDescriptorInfo(string FullName);
+
+/// <summary>Registration of event handlers.</summary>
+public static class EventHandlerRegistration
+{
+    /// <summary>Subscribes <paramref name="service"/> to <paramref name="topic"/> with <typeparamref name="THandler"/>.</summary>
+    public static IServiceCollection AddEventHandler<TEvent, THandler>(this IServiceCollection services, string service, string topic)
+        where TEvent : IMessage<TEvent>, new()
+        where THandler : class, IEventHandler<TEvent>
+    {
+        if (!Topics.Subscribers.TryGetValue(topic, out var subscribers) || !subscribers.Contains(service))
+        {
+            throw new InvalidOperationException($"Topics.Subscribers does not list '{service}' for topic '{topic}': add it there, so manifests and code agree.");
+        }
+
+        services.AddScoped<THandler>();
+        services.AddSingleton(EventSubscription.Create<TEvent, THandler>(service, topic));
+        return services;
+    }
+}

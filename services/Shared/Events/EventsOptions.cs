@@ -1,0 +1,71 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Journey.Shared.Events;
+
+/// <summary>How events travel between services.</summary>
+public enum EventTransport
+{
+    /// <summary>The durable in-process bus of the platform host: delivers only to modules running in the same process.</summary>
+    InProcess,
+
+    /// <summary>Dapr pub/sub through the sidecar: how services talk in Kubernetes.</summary>
+    Dapr,
+}
+
+/// <summary>Event settings (section <c>Journey:Events</c>).</summary>
+public sealed class EventsOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Journey:Events";
+
+    /// <summary>The transport. Default <see cref="EventTransport.InProcess"/>.</summary>
+    public EventTransport Transport { get; set; } = EventTransport.InProcess;
+
+    /// <summary>The Dapr pub/sub component name. Default <c>journey-pubsub</c>.</summary>
+    [Required]
+    [RegularExpression("^[a-z0-9][a-z0-9-]{0,62}$", ErrorMessage = "Journey:Events:PubSubName must be a Kubernetes-style name: lower-case letters, digits and '-'.")]
+    public string PubSubName { get; set; } = "journey-pubsub";
+
+    /// <summary>
+    /// When false, writes still land in each service's outbox but nothing is delivered: for maintenance,
+    /// and to prove that an undelivered outbox survives a restart. Default true.
+    /// </summary>
+    public bool DeliveryEnabled { get; set; } = true;
+
+    /// <summary>How many events one relay or dispatcher round moves at most. Default 512.</summary>
+    [Range(1, 10_000)]
+    public int BatchSize { get; set; } = 512;
+
+    /// <summary>How often idle relays and dispatchers look for work that no signal announced (after a restart, or a retry coming due). Default 1 second.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many times a delivery is tried before it is parked as a dead letter. Default 8.</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 8;
+
+    /// <summary>The wait after the first failure; each further failure doubles it (with ±20% jitter). Default 200 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The longest wait between two tries. Default 1 minute.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>Start-up validation of <see cref="EventsOptions"/>.</summary>
+[OptionsValidator]
+public sealed partial class EventsOptionsValidator : IValidateOptions<EventsOptions>;
+
+/// <summary>Retry timing shared by the outbox relay and the bus dispatchers.</summary>
+internal static class Backoff
+{
+    public static TimeSpan After(int attempts, EventsOptions options)
+    {
+        var exponent = Math.Clamp(attempts - 1, 0, 30);
+        var delay = Math.Min(options.InitialBackoff.TotalMilliseconds * Math.Pow(2, exponent), options.MaxBackoff.TotalMilliseconds);
+        var jitter = 0.8 + (Random.Shared.NextDouble() * 0.4);
+        return TimeSpan.FromMilliseconds(delay * jitter);
+    }
+}

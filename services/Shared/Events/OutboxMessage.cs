@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Journey.Events.V1;
+
+namespace Journey.Shared.Events;
+
+/// <summary>
+/// An integration event on its way out: the serialized <see cref="EventEnvelope"/> plus the two fields
+/// the relay needs without parsing it. Plain data, so domain code can pass it to its store port
+/// without knowing protobuf.
+/// </summary>
+/// <param name="EventId">The envelope's unique id (UUIDv7 text, so ids sort by time).</param>
+/// <param name="Topic">The topic, one of <see cref="Topics"/>.</param>
+/// <param name="Envelope">The serialized envelope.</param>
+public sealed record OutboxMessage(string EventId, string Topic, byte[] Envelope);
+
+/// <summary>Builds envelopes. The trace context of the current activity goes in, so the consumer continues the caller's trace.</summary>
+public static class EventEnvelopes
+{
+    /// <summary>Wraps <paramref name="payload"/> for <paramref name="topic"/>, published by <paramref name="source"/>.</summary>
+    public static OutboxMessage Create(string topic, string source, IMessage payload, DateTimeOffset occurredAt)
+    {
+        var eventId = Guid.CreateVersion7(occurredAt).ToString();
+        var envelope = new EventEnvelope
+        {
+            EventId = eventId,
+            Topic = topic,
+            Type = payload.Descriptor.FullName,
+            Source = source,
+            OccurredAt = Timestamp.FromDateTimeOffset(occurredAt),
+            Payload = payload.ToByteString(),
+        };
+        var activity = Activity.Current;
+        if (activity is not null && activity.IdFormat == ActivityIdFormat.W3C)
+        {
+            envelope.Traceparent = activity.Id ?? "";
+            envelope.Tracestate = activity.TraceStateString ?? "";
+        }
+
+        return new OutboxMessage(eventId, topic, envelope.ToByteArray());
+    }
+}

@@ -1,0 +1,191 @@
+using Dapr.Client;
+using Journey.Shared.Errors;
+using Journey.Shared.Events;
+using Journey.Shared.Storage;
+using Journey.Shared.Telemetry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Journey.Shared.Hosting;
+
+/// <summary>
+/// Hosting defaults every service shares (after eShop's ServiceDefaults): validated options,
+/// OpenTelemetry, gRPC with the error interceptor, health (<c>grpc.health.v1</c>, services
+/// <c>live</c> and <c>ready</c>), reflection, the event transport and the outbox relay.
+/// </summary>
+public static partial class JourneyHosting
+{
+    /// <summary>Adds the shared defaults. Call before <see cref="AddJourneyModules"/>.</summary>
+    public static WebApplicationBuilder AddJourneyDefaults(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<HostingOptions>().BindConfiguration(HostingOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<HostingOptions>, HostingOptionsValidator>();
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageProviderRule>();
+        services.AddOptions<EventsOptions>().BindConfiguration(EventsOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EventsOptions>, EventsOptionsValidator>();
+        services.TryAddTimeProvider();
+
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var hosting = context.Configuration.GetSection(HostingOptions.Section);
+            var address = System.Net.IPAddress.TryParse(hosting["Address"], out var parsed) ? parsed : System.Net.IPAddress.Loopback;
+            var port = int.TryParse(hosting["Port"], out var p) && p is >= 0 and <= 65535 ? p : 5080;
+            // HTTP/2 only: gRPC without TLS needs prior knowledge, and Dapr reaches the subscription
+            // endpoints over the same port with app protocol h2c.
+            kestrel.Listen(address, port, listen => listen.Protocols = HttpProtocols.Http2);
+        });
+
+        builder.AddJourneyTelemetry();
+
+        services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<ErrorInterceptor>();
+            grpc.EnableDetailedErrors = false;
+        });
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks(health =>
+        {
+            health.Services.Map("", _ => true);
+            health.Services.Map("live", result => result.Tags.Contains("live"));
+            health.Services.Map("ready", result => result.Tags.Contains("ready") || result.Tags.Contains("live"));
+            // Probes must see the state now, not the last periodic publish.
+            health.UseHealthChecksCache = false;
+        }).AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+
+        services.AddStorageInfrastructure();
+        builder.AddEventTransport();
+        return builder;
+    }
+
+    /// <summary>Adds the services named by <c>Journey:Hosting:Modules</c> (all of <paramref name="modules"/> when unset).</summary>
+    public static WebApplicationBuilder AddJourneyModules(this WebApplicationBuilder builder, params JourneyModule[] modules)
+    {
+        var known = modules.Select(m => m.Name).ToList();
+        builder.Services.AddSingleton<IValidateOptions<HostingOptions>>(new HostingRules(known));
+        var selected = builder.Configuration.GetSection($"{HostingOptions.Section}:Modules").Get<string[]>();
+        if (selected is null && builder.Configuration[$"{HostingOptions.Section}:Modules"] is { } commaSeparated)
+        {
+            selected = commaSeparated.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            builder.Services.PostConfigure<HostingOptions>(o => o.Modules = selected);
+        }
+
+        var enabled = selected is null ? modules : modules.Where(m => selected.Contains(m.Name, StringComparer.OrdinalIgnoreCase)).ToArray();
+        foreach (var module in enabled)
+        {
+            module.AddServices(builder);
+        }
+
+        builder.Services.AddSingleton(new EnabledModules(enabled));
+        return builder;
+    }
+
+    /// <summary>Maps health, reflection, the event endpoints and every enabled service.</summary>
+    public static WebApplication MapJourneyEndpoints(this WebApplication app)
+    {
+        app.MapGrpcHealthChecksService();
+        if (app.Services.GetRequiredService<IOptions<HostingOptions>>().Value.Reflection)
+        {
+            app.MapGrpcReflectionService();
+        }
+
+        if (app.Services.GetRequiredService<IOptions<EventsOptions>>().Value.Transport == EventTransport.Dapr)
+        {
+            app.MapDaprSubscriptions();
+        }
+        else
+        {
+            app.MapGrpcService<DeadLetterGrpcService>();
+        }
+
+        foreach (var module in app.Services.GetRequiredService<EnabledModules>().Modules)
+        {
+            module.MapEndpoints(app);
+        }
+
+        return app;
+    }
+
+    /// <summary>
+    /// Runs until shutdown. A configuration error stops the process with one line naming the setting
+    /// and exit code 2, instead of a stack trace.
+    /// </summary>
+    public static async Task<int> RunJourneyAsync(this WebApplication app)
+    {
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (OptionsValidationException ex)
+        {
+            await Console.Error.WriteLineAsync($"Journey cannot start: {string.Join(" ", ex.Failures)}");
+            return 2;
+        }
+        catch (InvalidOperationException ex) when (ex.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
+        {
+            await Console.Error.WriteLineAsync($"Journey cannot start: {ex.Message}");
+            return 2;
+        }
+
+        var addresses = string.Join(", ", ListeningAddresses(app));
+        var modules = string.Join(", ", app.Services.GetRequiredService<EnabledModules>().Modules.Select(m => m.Name));
+        var store = app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveProvider.ToString();
+        var transport = app.Services.GetRequiredService<IOptions<EventsOptions>>().Value.Transport.ToString();
+        LogStarted(app.Logger, addresses, modules, store, transport);
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+
+    /// <summary>The addresses the server listens on, once started.</summary>
+    public static IReadOnlyList<string> ListeningAddresses(this WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    private static void TryAddTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+
+    private static void AddEventTransport(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddHostedService<OutboxRelay>();
+        var transport = Enum.TryParse<EventTransport>(builder.Configuration[$"{EventsOptions.Section}:Transport"], ignoreCase: true, out var t) ? t : EventTransport.InProcess;
+        if (transport == EventTransport.Dapr)
+        {
+            services.AddDaprClient();
+            services.AddSingleton<IEventTransport, DaprEventTransport>();
+            services.AddHealthChecks().AddCheck<DaprSidecarHealthCheck>("bus:dapr", HealthStatus.Unhealthy, ["bus"]);
+        }
+        else
+        {
+            services.AddKeyedSingleton("bus", (sp, _) =>
+                new SqliteDatabase(Path.Combine(sp.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory, "bus.db")));
+            services.AddSingleton(sp => ActivatorUtilities.CreateInstance<InProcessBus>(sp, sp.GetRequiredKeyedService<SqliteDatabase>("bus")));
+            services.AddSingleton<IEventTransport>(sp => sp.GetRequiredService<InProcessBus>());
+            services.AddHostedService<InProcessBusWorker>();
+        }
+    }
+
+    private sealed class DaprSidecarHealthCheck(DaprClient dapr) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            await dapr.CheckHealthAsync(cancellationToken) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("Dapr sidecar not healthy");
+    }
+
+    [LoggerMessage(EventId = 1000, EventName = "JourneyStarted", Level = LogLevel.Information, Message = "Journey listening on {Addresses}; services: {Modules}; store: {Store}; events: {Transport}")]
+    private static partial void LogStarted(ILogger logger, string addresses, string modules, string store, string transport);
+}

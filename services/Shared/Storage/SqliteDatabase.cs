@@ -1,0 +1,154 @@
+using Microsoft.Data.Sqlite;
+
+namespace Journey.Shared.Storage;
+
+/// <summary>
+/// One service's SQLite file. SQLite allows one writer at a time, so writes queue on a lock here
+/// (BEGIN IMMEDIATE inside it) instead of failing with SQLITE_BUSY under load; reads run beside them
+/// thanks to WAL. After each committed write the <see cref="Committed"/> event wakes whoever waits for
+/// new rows, such as the outbox relay.
+/// </summary>
+public sealed class SqliteDatabase : IDisposable
+{
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly string _connectionString;
+
+    /// <summary>Opens (and creates when missing) the database file.</summary>
+    public SqliteDatabase(string path)
+    {
+        Path = path;
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+
+        using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        // WAL is a property of the file and persists; it lets readers proceed during a write.
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>The file this database lives in.</summary>
+    public string Path { get; }
+
+    /// <summary>Raised after every committed write transaction.</summary>
+    public event Action? Committed;
+
+    /// <summary>
+    /// Applies each named schema step exactly once, recorded in <c>schema_migrations</c>. Steps are
+    /// named rather than numbered so that several ports of one service can share the file.
+    /// </summary>
+    public void Migrate(IReadOnlyList<(string Id, string Sql)> migrations)
+    {
+        using var connection = OpenConnection();
+        using (var create = connection.CreateCommand())
+        {
+            create.CommandText = "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)";
+            create.ExecuteNonQuery();
+        }
+
+        foreach (var (id, sql) in migrations)
+        {
+            using var transaction = connection.BeginTransaction();
+            using var check = connection.CreateCommand();
+            check.Transaction = transaction;
+            check.CommandText = "SELECT COUNT(*) FROM schema_migrations WHERE id = $id";
+            check.Parameters.AddWithValue("$id", id);
+            if (Convert.ToInt64(check.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                using var apply = connection.CreateCommand();
+                apply.Transaction = transaction;
+                apply.CommandText = sql + ";\nINSERT INTO schema_migrations (id) VALUES ($id);";
+                apply.Parameters.AddWithValue("$id", id);
+                apply.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> in a write transaction and commits it.</summary>
+    public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        T result;
+        try
+        {
+            await using var connection = await OpenConnectionAsync(cancellationToken);
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            result = await work(connection, transaction, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (SqliteException ex) when (IsUnavailable(ex))
+        {
+            throw new StoreUnavailableException($"SQLite database '{System.IO.Path.GetFileName(Path)}' cannot take the write (SQLite error {ex.SqliteErrorCode}).", ex);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+
+        Committed?.Invoke();
+        return result;
+    }
+
+    /// <summary>Runs <paramref name="work"/> on a read connection.</summary>
+    public async Task<T> ReadAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await OpenConnectionAsync(cancellationToken);
+            return await work(connection, cancellationToken);
+        }
+        catch (SqliteException ex) when (IsUnavailable(ex))
+        {
+            throw new StoreUnavailableException($"SQLite database '{System.IO.Path.GetFileName(Path)}' cannot be read (SQLite error {ex.SqliteErrorCode}).", ex);
+        }
+    }
+
+    /// <summary>Opens a pooled connection with this database's per-connection settings.</summary>
+    public async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        Configure(connection);
+        return connection;
+    }
+
+    private SqliteConnection OpenConnection()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        Configure(connection);
+        return connection;
+    }
+
+    private static void Configure(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the last commits.
+        command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
+        command.ExecuteNonQuery();
+    }
+
+    private static bool IsUnavailable(SqliteException ex) =>
+        ex.SqliteErrorCode is 5 /* BUSY */ or 6 /* LOCKED */ or 10 /* IOERR */ or 13 /* FULL */ or 14 /* CANTOPEN */ or 8 /* READONLY */;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _writeLock.Dispose();
+        SqliteConnection.ClearAllPools();
+    }
+}

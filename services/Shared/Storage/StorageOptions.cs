@@ -1,0 +1,70 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Journey.Shared.Storage;
+
+/// <summary>Which store adapter every service uses.</summary>
+public enum StorageProvider
+{
+    /// <summary>Embedded SQLite: one database file per service under <see cref="StorageOptions.DataDirectory"/>.</summary>
+    Sqlite,
+
+    /// <summary>MongoDB: one database per service on the server named by <see cref="MongoStorageOptions.ConnectionString"/>.</summary>
+    Mongo,
+}
+
+/// <summary>Storage settings (section <c>Journey:Storage</c>).</summary>
+public sealed class StorageOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Journey:Storage";
+
+    /// <summary>
+    /// The adapter. Default: <see cref="StorageProvider.Mongo"/> when a MongoDB connection string is
+    /// set, otherwise <see cref="StorageProvider.Sqlite"/>. Naming Mongo without a connection string is
+    /// a start-up error, never a silent fall-back to SQLite.
+    /// </summary>
+    public StorageProvider? Provider { get; set; }
+
+    /// <summary>Folder for the SQLite files and the in-process bus; created when missing. Default <c>.data</c>, relative to the working directory.</summary>
+    [Required]
+    [MinLength(1)]
+    public string DataDirectory { get; set; } = ".data";
+
+    /// <summary>MongoDB settings.</summary>
+    [ValidateObjectMembers]
+    public MongoStorageOptions Mongo { get; set; } = new();
+
+    /// <summary>The adapter in force after applying the default.</summary>
+    public StorageProvider EffectiveProvider =>
+        Provider ?? (string.IsNullOrWhiteSpace(Mongo.ConnectionString) ? StorageProvider.Sqlite : StorageProvider.Mongo);
+}
+
+/// <summary>MongoDB settings (section <c>Journey:Storage:Mongo</c>).</summary>
+public sealed class MongoStorageOptions
+{
+    /// <summary>The connection string, e.g. <c>mongodb://host:27017/?replicaSet=rs0</c>. The outbox needs transactions, so the server must be a replica set. No default.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Prefix of each service's database name; the service name follows. Default <c>journey-</c>.</summary>
+    [Required]
+    [RegularExpression("^[A-Za-z0-9_-]{1,32}$", ErrorMessage = "Journey:Storage:Mongo:DatabasePrefix may hold only letters, digits, '_' and '-' (1 to 32).")]
+    public string DatabasePrefix { get; set; } = "journey-";
+
+    /// <summary>How long a store call may wait for a server before it fails as unavailable. Default 5 seconds.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.1", "00:05:00")]
+    public TimeSpan ServerSelectionTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Start-up validation of <see cref="StorageOptions"/>.</summary>
+[OptionsValidator]
+public sealed partial class StorageOptionsValidator : IValidateOptions<StorageOptions>;
+
+/// <summary>The rule that annotations cannot express: Mongo needs a connection string.</summary>
+internal sealed class StorageProviderRule : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions options) =>
+        options.EffectiveProvider == StorageProvider.Mongo && string.IsNullOrWhiteSpace(options.Mongo.ConnectionString)
+            ? ValidateOptionsResult.Fail("Journey:Storage:Provider is Mongo but Journey:Storage:Mongo:ConnectionString is empty: set the connection string, or set the provider to Sqlite.")
+            : ValidateOptionsResult.Success;
+}

@@ -1,0 +1,131 @@
+using Journey.Shared.Events;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using MongoDB.Bson;
+using MongoDB.Driver;
+
+namespace Journey.Shared.Storage;
+
+/// <summary>Registers one service's store: its database (file or MongoDB database), outbox and health check.</summary>
+public static class StorageRegistration
+{
+    /// <summary>
+    /// Opens <paramref name="service"/>'s own store with the configured adapter. Ports are then added
+    /// with <see cref="ServiceStorage.AddPort{TPort, TSqlite, TMongo}"/>; SQLite adapters take the
+    /// keyed <see cref="SqliteDatabase"/>, MongoDB adapters the keyed <see cref="MongoStore"/>.
+    /// </summary>
+    public static ServiceStorage AddServiceStorage(this WebApplicationBuilder builder, string service)
+    {
+        var options = ReadStorageOptions(builder.Configuration);
+        var provider = options.EffectiveProvider;
+        var services = builder.Services;
+        if (provider == StorageProvider.Sqlite)
+        {
+            services.AddKeyedSingleton(service, (sp, _) =>
+                new SqliteDatabase(Path.Combine(sp.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory, $"{service}.db")));
+            services.AddSingleton<IOutboxStore>(sp => new SqliteOutbox(service, sp.GetRequiredKeyedService<SqliteDatabase>(service)));
+            services.AddHealthChecks().Add(new HealthCheckRegistration($"store:{service}", sp => new SqliteHealthCheck(sp.GetRequiredKeyedService<SqliteDatabase>(service)), HealthStatus.Unhealthy, ["ready"]));
+        }
+        else
+        {
+            services.AddKeyedSingleton(service, (sp, _) =>
+                new MongoStore(sp.GetRequiredService<IMongoClient>(), sp.GetRequiredService<IOptions<StorageOptions>>().Value.Mongo.DatabasePrefix + service));
+            services.AddSingleton<IOutboxStore>(sp => new MongoOutbox(service, sp.GetRequiredKeyedService<MongoStore>(service)));
+            services.AddHealthChecks().Add(new HealthCheckRegistration($"store:{service}", sp => new MongoHealthCheck(sp.GetRequiredKeyedService<MongoStore>(service)), HealthStatus.Unhealthy, ["ready"]));
+        }
+
+        return new ServiceStorage(service, provider, services);
+    }
+
+    /// <summary>Binds storage options without throwing, so a bad value is reported by start-up validation with its setting named.</summary>
+    internal static StorageOptions ReadStorageOptions(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(StorageOptions.Section);
+        var options = new StorageOptions
+        {
+            Mongo = { ConnectionString = section["Mongo:ConnectionString"] },
+        };
+        if (Enum.TryParse<StorageProvider>(section["Provider"], ignoreCase: true, out var provider))
+        {
+            options.Provider = provider;
+        }
+
+        return options;
+    }
+
+    internal static void AddStorageInfrastructure(this IServiceCollection services)
+    {
+        services.AddSingleton<IMongoClient>(sp =>
+        {
+            var mongo = sp.GetRequiredService<IOptions<StorageOptions>>().Value.Mongo;
+            var settings = MongoClientSettings.FromConnectionString(mongo.ConnectionString);
+            settings.ServerSelectionTimeout = mongo.ServerSelectionTimeout;
+            return new MongoClient(settings);
+        });
+    }
+
+    private sealed class SqliteHealthCheck(SqliteDatabase database) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await database.ReadAsync(async (connection, ct) =>
+                {
+                    await using var command = connection.CreateCommand();
+                    command.CommandText = "SELECT 1";
+                    return await command.ExecuteScalarAsync(ct);
+                }, cancellationToken);
+                return HealthCheckResult.Healthy();
+            }
+            catch (StoreUnavailableException ex)
+            {
+                return HealthCheckResult.Unhealthy("SQLite store unavailable", ex);
+            }
+        }
+    }
+
+    private sealed class MongoHealthCheck(MongoStore store) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await store.ReadAsync((db, ct) => db.RunCommandAsync<BsonDocument>(new BsonDocument("ping", 1), cancellationToken: ct), cancellationToken);
+                return HealthCheckResult.Healthy();
+            }
+            catch (StoreUnavailableException ex)
+            {
+                return HealthCheckResult.Unhealthy("MongoDB store unavailable", ex);
+            }
+        }
+    }
+}
+
+/// <summary>One service's store, to which its ports are added.</summary>
+/// <param name="Service">The service.</param>
+/// <param name="Provider">The adapter in force.</param>
+/// <param name="Services">The service collection.</param>
+public sealed record ServiceStorage(string Service, StorageProvider Provider, IServiceCollection Services)
+{
+    /// <summary>Registers <typeparamref name="TPort"/> with the adapter of the configured provider, as a singleton.</summary>
+    public ServiceStorage AddPort<TPort, TSqlite, TMongo>()
+        where TPort : class
+        where TSqlite : class, TPort
+        where TMongo : class, TPort
+    {
+        if (Provider == StorageProvider.Sqlite)
+        {
+            Services.AddSingleton<TPort, TSqlite>();
+        }
+        else
+        {
+            Services.AddSingleton<TPort, TMongo>();
+        }
+
+        return this;
+    }
+}
