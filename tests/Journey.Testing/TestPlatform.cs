@@ -1,0 +1,121 @@
+using Grpc.Net.Client;
+using Journey.Shared.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Journey.Testing;
+
+/// <summary>
+/// A real Journey host for tests: the same defaults and modules as the executable, on 127.0.0.1 with
+/// a free port, over its own temporary data directory, called through a real gRPC channel.
+/// </summary>
+public sealed class TestPlatform : IAsyncDisposable
+{
+    private readonly bool _ownsDirectory;
+
+    private TestPlatform(WebApplication app, string dataDirectory, bool ownsDirectory)
+    {
+        App = app;
+        DataDirectory = dataDirectory;
+        _ownsDirectory = ownsDirectory;
+        Address = app.ListeningAddresses()[0];
+        Channel = GrpcChannel.ForAddress(Address);
+    }
+
+    /// <summary>The running application.</summary>
+    public WebApplication App { get; }
+
+    /// <summary>The host's services.</summary>
+    public IServiceProvider Services => App.Services;
+
+    /// <summary>The data directory (SQLite files and bus).</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>The listening address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
+    public string Address { get; }
+
+    /// <summary>A channel to the host.</summary>
+    public GrpcChannel Channel { get; }
+
+    /// <summary>Starts a host with <paramref name="modules"/>.</summary>
+    /// <param name="modules">The services to run.</param>
+    /// <param name="settings">Configuration overrides, e.g. <c>Journey:Events:DeliveryEnabled</c>.</param>
+    /// <param name="configureServices">Registrations applied before the defaults, e.g. a fake <see cref="TimeProvider"/>.</param>
+    /// <param name="dataDirectory">An existing data directory to reuse (a restart); a fresh one when null.</param>
+    public static async Task<TestPlatform> StartAsync(
+        IReadOnlyList<JourneyModule> modules,
+        IReadOnlyDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? configureServices = null,
+        string? dataDirectory = null)
+    {
+        var ownsDirectory = dataDirectory is null;
+        dataDirectory ??= Directory.CreateTempSubdirectory("journey-test-").FullName;
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = "Testing",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        var configuration = new Dictionary<string, string?>
+        {
+            ["Journey:Hosting:Address"] = "127.0.0.1",
+            ["Journey:Hosting:Port"] = "0",
+            ["Journey:Storage:DataDirectory"] = dataDirectory,
+            ["Journey:Events:PollInterval"] = "00:00:00.050",
+            ["Journey:Events:InitialBackoff"] = "00:00:00.010",
+            ["Journey:Events:MaxBackoff"] = "00:00:00.050",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            configuration[key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        configureServices?.Invoke(builder.Services);
+        builder.AddJourneyDefaults();
+        builder.AddJourneyModules([.. modules]);
+        var app = builder.Build();
+        app.MapJourneyEndpoints();
+        await app.StartAsync();
+        return new TestPlatform(app, dataDirectory, ownsDirectory);
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes (events are asynchronous).</summary>
+    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return await condition();
+    }
+
+    /// <summary>Stops the host; deletes the data directory when this platform created it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        if (_ownsDirectory)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still held by a pool is removed with the temp folder later; not worth failing a test.
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using Journey.Shared.Events;
+using Journey.Shared.Hosting;
+using Journey.Shared.Storage;
+
+namespace Journey.Shared.Tests.Storage;
+
+public sealed class StorageOptionsTests
+{
+    [Fact]
+    public void Defaults_WhenNothingConfigured_AreEmbeddedSqliteInDotData()
+    {
+        var options = new StorageOptions();
+
+        Assert.Equal(StorageProvider.Sqlite, options.EffectiveProvider);
+        Assert.Equal(".data", options.DataDirectory);
+        Assert.Equal("journey-", options.Mongo.DatabasePrefix);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.Mongo.ServerSelectionTimeout);
+    }
+
+    [Fact]
+    public void EffectiveProvider_WhenOnlyConnectionStringSet_IsMongo()
+    {
+        var options = new StorageOptions { Mongo = { ConnectionString = "mongodb://127.0.0.1:27017/?replicaSet=rs0" } };
+
+        Assert.Equal(StorageProvider.Mongo, options.EffectiveProvider);
+    }
+
+    [Fact]
+    public void Validate_WhenMongoWithoutConnectionString_FailsNamingTheSetting()
+    {
+        var result = new StorageProviderRule().Validate(null, new StorageOptions { Provider = StorageProvider.Mongo });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Journey:Storage:Mongo:ConnectionString", result.FailureMessage);
+    }
+
+    [Fact]
+    public void Validate_WhenDatabasePrefixHasSpaces_FailsNamingTheSetting()
+    {
+        var result = new StorageOptionsValidator().Validate(null, new StorageOptions { Mongo = { DatabasePrefix = "my db" } });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Journey:Storage:Mongo:DatabasePrefix", result.FailureMessage);
+    }
+
+    [Fact]
+    public void EventsDefaults_AreInProcessWithBoundedRetries()
+    {
+        var options = new EventsOptions();
+
+        Assert.Equal(EventTransport.InProcess, options.Transport);
+        Assert.Equal("journey-pubsub", options.PubSubName);
+        Assert.True(options.DeliveryEnabled);
+        Assert.Equal(8, options.MaxAttempts);
+        Assert.Equal(TimeSpan.FromMilliseconds(200), options.InitialBackoff);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.MaxBackoff);
+        Assert.Equal(512, options.BatchSize);
+    }
+
+    [Fact]
+    public void EventsValidate_WhenPubSubNameHasCapitals_FailsNamingTheSetting()
+    {
+        var result = new EventsOptionsValidator().Validate(null, new EventsOptions { PubSubName = "Journey PubSub" });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Journey:Events:PubSubName", result.FailureMessage);
+    }
+
+    [Theory]
+    [InlineData("localhost", null, "Journey:Hosting:Address")]
+    [InlineData("127.0.0.1", "billing", "Journey:Hosting:Modules")]
+    public void HostingValidate_WhenAddressOrModuleWrong_FailsNamingTheSetting(string address, string? module, string setting)
+    {
+        var options = new HostingOptions { Address = address, Modules = module is null ? null : [module] };
+
+        var result = new HostingRules(["profile", "consent"]).Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains(setting, result.FailureMessage);
+    }
+
+    [Fact]
+    public void HostingDefaults_AreLoopbackPort5080AllModules()
+    {
+        var options = new HostingOptions();
+
+        Assert.Equal("127.0.0.1", options.Address);
+        Assert.Equal(5080, options.Port);
+        Assert.Null(options.Modules);
+        Assert.True(options.Reflection);
+    }
+}
