@@ -1,0 +1,117 @@
+using System.Text.RegularExpressions;
+using Journey.Testing;
+
+namespace Journey.Contracts.Tests;
+
+/// <summary>The proto contracts are the public API: lint-clean, versioned, and never broken in place.</summary>
+public sealed partial class ProtoContractTests
+{
+    private static readonly string Protos = Path.Combine(Repository.Root, "protos");
+
+    [Fact]
+    public async Task Lint_WithStandardRules_IsClean()
+    {
+        var (exitCode, output) = await Buf.RunAsync(Protos, "lint");
+
+        Assert.True(exitCode == 0, $"buf lint found problems:\n{output}");
+    }
+
+    [Fact]
+    public async Task Breaking_AgainstTheMainline_FindsNoBreakingChange()
+    {
+        var baseline = await BaselineAsync();
+        if (baseline is null)
+        {
+            // First contract on this history: nothing earlier exists to break.
+            Assert.False(await HasCommittedProtosAsync("HEAD~1"));
+            return;
+        }
+
+        var (exitCode, output) = await Buf.RunAsync(Repository.Root, "breaking", "protos", "--against", $".git#ref={baseline},subdir=protos");
+
+        Assert.True(exitCode == 0, $"buf breaking against {baseline} found breaking changes (put them in a new v2 package instead):\n{output}");
+    }
+
+    [Fact]
+    public async Task Breaking_WhenAFieldIsRemoved_IsDetected()
+    {
+        // Proves the check above can fail: a scratch history where a field disappears.
+        var scratch = Directory.CreateTempSubdirectory("journey-buf-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(scratch, "buf.yaml"), "version: v2\nbreaking:\n  use: [FILE]\n");
+            var proto = Path.Combine(scratch, "thing.proto");
+            await File.WriteAllTextAsync(proto, "syntax = \"proto3\";\npackage scratch.v1;\nmessage Thing {\n  string id = 1;\n  string name = 2;\n}\n");
+            await Git(scratch, "init", "-q", "-b", "main");
+            await Git(scratch, "add", ".");
+            await Git(scratch, "-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-q", "-m", "v1");
+            await File.WriteAllTextAsync(proto, "syntax = \"proto3\";\npackage scratch.v1;\nmessage Thing {\n  string id = 1;\n}\n");
+
+            var (exitCode, output) = await Buf.RunAsync(scratch, "breaking", "--against", ".git#branch=main");
+
+            Assert.NotEqual(0, exitCode);
+            Assert.Contains("name", output);
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void EveryProto_HasVersionedJourneyPackageAndCSharpNamespace()
+    {
+        var files = Directory.GetFiles(Protos, "*.proto", SearchOption.AllDirectories);
+        Assert.NotEmpty(files);
+        foreach (var file in files)
+        {
+            var text = File.ReadAllText(file);
+            var relative = Path.GetRelativePath(Protos, file).Replace('\\', '/');
+            var package = PackagePattern().Match(text);
+            Assert.True(package.Success, $"{relative}: no package statement");
+            Assert.Matches(@"^journey\.[a-z]+\.v[0-9]+$", package.Groups[1].Value);
+            Assert.Equal(Path.GetDirectoryName(relative)!.Replace('/', '.').Replace('\\', '.'), package.Groups[1].Value);
+            Assert.True(NamespacePattern().IsMatch(text), $"{relative}: csharp_namespace is not set");
+        }
+    }
+
+    /// <summary>The contract to compare with: where this branch left main, or main's previous commit when on main.</summary>
+    private static async Task<string?> BaselineAsync()
+    {
+        if (Environment.GetEnvironmentVariable("JOURNEY_BUF_AGAINST") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        var (_, branch) = await Git(Repository.Root, "rev-parse", "--abbrev-ref", "HEAD");
+        string candidate;
+        if (branch.Trim() != "main" && (await Git(Repository.Root, "rev-parse", "--verify", "-q", "main")).ExitCode == 0)
+        {
+            candidate = (await Git(Repository.Root, "merge-base", "HEAD", "main")).Output.Trim();
+        }
+        else
+        {
+            var (exitCode, parent) = await Git(Repository.Root, "rev-parse", "--verify", "-q", "HEAD~1");
+            if (exitCode != 0)
+            {
+                return null;
+            }
+
+            candidate = parent.Trim();
+        }
+
+        return await HasCommittedProtosAsync(candidate) ? candidate : null;
+    }
+
+    private static async Task<bool> HasCommittedProtosAsync(string commit) =>
+        (await Git(Repository.Root, "cat-file", "-e", $"{commit}:protos/buf.yaml")).ExitCode == 0;
+
+    private static Task<(int ExitCode, string Output)> Git(string directory, params string[] arguments) =>
+        Process.RunAsync("git", directory, arguments);
+
+    [GeneratedRegex(@"^package\s+([a-z0-9_.]+)\s*;", RegexOptions.Multiline)]
+    private static partial Regex PackagePattern();
+
+    [GeneratedRegex(@"option\s+csharp_namespace\s*=\s*""Journey\.[A-Za-z]+\.V[0-9]+""\s*;")]
+    private static partial Regex NamespacePattern();
+}
