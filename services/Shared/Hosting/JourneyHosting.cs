@@ -94,13 +94,14 @@ public static partial class JourneyHosting
     /// <summary>Maps health, reflection, the event endpoints and every enabled service.</summary>
     public static WebApplication MapJourneyEndpoints(this WebApplication app)
     {
+        // Read leniently: options are validated when the host runs, where a bad value is reported by name.
         app.MapGrpcHealthChecksService();
-        if (app.Services.GetRequiredService<IOptions<HostingOptions>>().Value.Reflection)
+        if (!bool.TryParse(app.Configuration[$"{HostingOptions.Section}:Reflection"], out var reflection) || reflection)
         {
             app.MapGrpcReflectionService();
         }
 
-        if (app.Services.GetRequiredService<IOptions<EventsOptions>>().Value.Transport == EventTransport.Dapr)
+        if (ConfiguredTransport(app.Configuration) == EventTransport.Dapr)
         {
             app.MapDaprSubscriptions();
         }
@@ -123,20 +124,13 @@ public static partial class JourneyHosting
     /// </summary>
     public static async Task<int> RunJourneyAsync(this WebApplication app)
     {
-        try
+        if (ConfigurationError(app.Services) is { } error)
         {
-            await app.StartAsync();
-        }
-        catch (OptionsValidationException ex)
-        {
-            await Console.Error.WriteLineAsync($"Journey cannot start: {string.Join(" ", ex.Failures)}");
+            await Console.Error.WriteLineAsync($"Journey cannot start: {error}");
             return 2;
         }
-        catch (InvalidOperationException ex) when (ex.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
-        {
-            await Console.Error.WriteLineAsync($"Journey cannot start: {ex.Message}");
-            return 2;
-        }
+
+        await app.StartAsync();
 
         var addresses = string.Join(", ", ListeningAddresses(app));
         var modules = string.Join(", ", app.Services.GetRequiredService<EnabledModules>().Modules.Select(m => m.Name));
@@ -145,6 +139,27 @@ public static partial class JourneyHosting
         LogStarted(app.Logger, addresses, modules, store, transport);
         await app.WaitForShutdownAsync();
         return 0;
+    }
+
+    /// <summary>Validates every setting; returns the first problem as one line, or null when all is well.</summary>
+    public static string? ConfigurationError(IServiceProvider services)
+    {
+        try
+        {
+            _ = services.GetRequiredService<IOptions<HostingOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<StorageOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<EventsOptions>>().Value;
+            return null;
+        }
+        catch (OptionsValidationException ex)
+        {
+            return string.Join(" ", ex.Failures);
+        }
+        catch (InvalidOperationException ex) when (ex.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
+        {
+            // The binder's own message names the key and the value it could not convert.
+            return ex.Message;
+        }
     }
 
     /// <summary>The addresses the server listens on, once started.</summary>
@@ -163,8 +178,7 @@ public static partial class JourneyHosting
     {
         var services = builder.Services;
         services.AddHostedService<OutboxRelay>();
-        var transport = Enum.TryParse<EventTransport>(builder.Configuration[$"{EventsOptions.Section}:Transport"], ignoreCase: true, out var t) ? t : EventTransport.InProcess;
-        if (transport == EventTransport.Dapr)
+        if (ConfiguredTransport(builder.Configuration) == EventTransport.Dapr)
         {
             services.AddDaprClient();
             services.AddSingleton<IEventTransport, DaprEventTransport>();
@@ -179,6 +193,9 @@ public static partial class JourneyHosting
             services.AddHostedService<InProcessBusWorker>();
         }
     }
+
+    private static EventTransport ConfiguredTransport(IConfiguration configuration) =>
+        Enum.TryParse<EventTransport>(configuration[$"{EventsOptions.Section}:Transport"], ignoreCase: true, out var transport) ? transport : EventTransport.InProcess;
 
     private sealed class DaprSidecarHealthCheck(DaprClient dapr) : IHealthCheck
     {

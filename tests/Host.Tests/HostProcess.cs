@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+using Grpc.Net.Client;
+
+namespace Journey.Host.Tests;
+
+/// <summary>
+/// The platform host as a separate OS process, started the way an operator starts it, so tests can
+/// kill it (SIGKILL) and start it again on the same data directory.
+/// </summary>
+internal sealed partial class HostProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource<string> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private HostProcess(Process process)
+    {
+        _process = process;
+    }
+
+    public string Address => _address.Task.Result;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public GrpcChannel CreateChannel() => GrpcChannel.ForAddress(Address);
+
+    /// <summary>Starts Journey.Host.dll (built next to this test assembly) with <paramref name="arguments"/>.</summary>
+    public static HostProcess Start(string dataDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Journey.Host.dll"));
+        start.ArgumentList.Add("--Journey:Hosting:Port=0");
+        start.ArgumentList.Add($"--Journey:Storage:DataDirectory={dataDirectory}");
+        start.ArgumentList.Add("--Journey:Events:PollInterval=00:00:00.050");
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "";
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var host = new HostProcess(process);
+        process.OutputDataReceived += (_, e) => host.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => host.OnLine(e.Data);
+        process.Exited += (_, _) => host._address.TrySetException(new InvalidOperationException("The host exited before listening:\n" + host.Output));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return host;
+    }
+
+    /// <summary>Waits until the host prints its address.</summary>
+    public async Task<string> WaitUntilListeningAsync() => await _address.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+    /// <summary>Waits for the process to exit by itself; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>Kills the process at once, as SIGKILL does: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+
+        var match = ListeningPattern().Match(line);
+        if (match.Success)
+        {
+            _address.TrySetResult(match.Groups[1].Value);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            await KillAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"Journey listening on (http://[0-9.]+:[0-9]+)")]
+    private static partial Regex ListeningPattern();
+}
