@@ -1,5 +1,7 @@
+using Grpc.Core;
 using Grpc.Net.Client;
 using Journey.Shared.Hosting;
+using Journey.Shared.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,7 +23,7 @@ public sealed class TestPlatform : IAsyncDisposable
         DataDirectory = dataDirectory;
         _ownsDirectory = ownsDirectory;
         Address = app.ListeningAddresses()[0];
-        Channel = GrpcChannel.ForAddress(Address);
+        Channel = CreateChannel(Scopes.All.ToArray());
     }
 
     /// <summary>The running application.</summary>
@@ -36,8 +38,30 @@ public sealed class TestPlatform : IAsyncDisposable
     /// <summary>The listening address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     public string Address { get; }
 
-    /// <summary>A channel to the host.</summary>
+    /// <summary>A channel to the host whose calls carry a development token with every scope.</summary>
     public GrpcChannel Channel { get; }
+
+    /// <summary>A channel whose calls carry a token with exactly <paramref name="scopes"/>.</summary>
+    public GrpcChannel CreateChannel(params string[] scopes) => ChannelWithToken(Address, CreateToken(scopes));
+
+    /// <summary>A development token of this host with <paramref name="scopes"/>.</summary>
+    public string CreateToken(params string[] scopes) =>
+        Services.GetRequiredService<DevelopmentIssuer>().CreateToken("test-caller", scopes, TimeSpan.FromHours(1));
+
+    /// <summary>A channel to <paramref name="address"/> whose calls carry <paramref name="token"/>.</summary>
+    public static GrpcChannel ChannelWithToken(string address, string token) =>
+        GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
+            {
+                metadata.Add("authorization", $"Bearer {token}");
+                return Task.CompletedTask;
+            })),
+            UnsafeUseInsecureChannelCallCredentials = true,
+        });
+
+    /// <summary>A channel whose calls carry no token.</summary>
+    public GrpcChannel CreateAnonymousChannel() => GrpcChannel.ForAddress(Address);
 
     /// <summary>Starts a host with <paramref name="modules"/>.</summary>
     /// <param name="modules">The services to run.</param>

@@ -1,5 +1,7 @@
 using Dapr.Client;
+using Journey.Platform.V1;
 using Journey.Shared.Errors;
+using Journey.Shared.Security;
 using Journey.Shared.Events;
 using Journey.Shared.Storage;
 using Journey.Shared.Telemetry;
@@ -48,10 +50,17 @@ public static partial class JourneyHosting
         });
 
         builder.AddJourneyTelemetry();
+        builder.AddJourneySecurity();
+        services.AddMethodScopes(DeadLetterService.Descriptor, new Dictionary<string, string>
+        {
+            [nameof(DeadLetterService.DeadLetterServiceClient.ListDeadLetters)] = Scopes.Admin,
+            [nameof(DeadLetterService.DeadLetterServiceClient.ReplayDeadLetters)] = Scopes.Admin,
+        });
 
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<ErrorInterceptor>();
+            grpc.Interceptors.Add<AuthorizationInterceptor>();
             grpc.EnableDetailedErrors = false;
         });
         services.AddGrpcReflection();
@@ -95,6 +104,7 @@ public static partial class JourneyHosting
     public static WebApplication MapJourneyEndpoints(this WebApplication app)
     {
         // Read leniently: options are validated when the host runs, where a bad value is reported by name.
+        app.UseAuthentication();
         app.MapGrpcHealthChecksService();
         if (!bool.TryParse(app.Configuration[$"{HostingOptions.Section}:Reflection"], out var reflection) || reflection)
         {
@@ -137,6 +147,10 @@ public static partial class JourneyHosting
         var store = app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveProvider.ToString();
         var transport = app.Services.GetRequiredService<IOptions<EventsOptions>>().Value.Transport.ToString();
         LogStarted(app.Logger, addresses, modules, store, transport);
+        if (!app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.Enabled)
+        {
+            LogAuthDisabled(app.Logger);
+        }
         await app.WaitForShutdownAsync();
         return 0;
     }
@@ -149,13 +163,15 @@ public static partial class JourneyHosting
             _ = services.GetRequiredService<IOptions<HostingOptions>>().Value;
             _ = services.GetRequiredService<IOptions<StorageOptions>>().Value;
             _ = services.GetRequiredService<IOptions<EventsOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<AuthOptions>>().Value;
+            _ = services.GetRequiredService<MethodScopes>();
             return null;
         }
         catch (OptionsValidationException ex)
         {
             return string.Join(" ", ex.Failures);
         }
-        catch (InvalidOperationException ex) when (ex.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
+        catch (InvalidOperationException ex) when (ex.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase) || ex.Message.StartsWith("Scope table", StringComparison.Ordinal))
         {
             // The binder's own message names the key and the value it could not convert.
             return ex.Message;
@@ -202,6 +218,9 @@ public static partial class JourneyHosting
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             await dapr.CheckHealthAsync(cancellationToken) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("Dapr sidecar not healthy");
     }
+
+    [LoggerMessage(EventId = 1001, EventName = "AuthenticationDisabled", Level = LogLevel.Warning, Message = "Journey:Auth:Enabled is false: every gRPC method accepts calls without a token. Never run this way with real data.")]
+    private static partial void LogAuthDisabled(ILogger logger);
 
     [LoggerMessage(EventId = 1000, EventName = "JourneyStarted", Level = LogLevel.Information, Message = "Journey listening on {Addresses}; services: {Modules}; store: {Store}; events: {Transport}")]
     private static partial void LogStarted(ILogger logger, string addresses, string modules, string store, string transport);

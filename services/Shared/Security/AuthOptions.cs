@@ -1,0 +1,36 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Journey.Shared.Security;
+
+/// <summary>Caller authentication (section <c>Journey:Auth</c>).</summary>
+public sealed class AuthOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Journey:Auth";
+
+    /// <summary>
+    /// Whether every gRPC method (but health and reflection) needs a bearer token. Default true.
+    /// Turning it off is logged as a warning at every start.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// The organisation's OpenID Connect issuer (its discovery document supplies the signing keys),
+    /// e.g. <c>https://login.example.com/realms/journey</c>. Empty: the host acts as its own
+    /// development issuer, with a signing key it creates in the data directory.
+    /// </summary>
+    public string? Authority { get; set; }
+
+    /// <summary>The issuer tokens must name. Default <c>journey-development</c> (the development issuer); with an authority, the authority's issuer is used.</summary>
+    [Required]
+    public string Issuer { get; set; } = "journey-development";
+
+    /// <summary>The audience tokens must name. Default <c>journey</c>.</summary>
+    [Required]
+    public string Audience { get; set; } = "journey";
+}
+
+/// <summary>Start-up validation of <see cref="AuthOptions"/>.</summary>
+[OptionsValidator]
+public sealed partial class AuthOptionsValidator : IValidateOptions<AuthOptions>;

@@ -1,0 +1,42 @@
+namespace Journey.Shared.Security;
+
+/// <summary>
+/// The OAuth scopes a caller's token carries (claim <c>scope</c>, space separated). Each gRPC method
+/// needs exactly one; each service lists its methods' scopes in one table (see
+/// <see cref="MethodScopes"/>). Reading and writing are apart, and privacy operations (export,
+/// erasure) and administration (catalogs, purposes, experiments) are apart from both, so an app
+/// that records interactions can neither export nor erase a person.
+/// </summary>
+public static class Scopes
+{
+    /// <summary>Read the touchpoint catalog, timelines and analytics.</summary>
+    public const string TouchpointsRead = "touchpoints:read";
+
+    /// <summary>Record interactions.</summary>
+    public const string TouchpointsWrite = "touchpoints:write";
+
+    /// <summary>Read profiles, segments' members and audiences.</summary>
+    public const string ProfilesRead = "profiles:read";
+
+    /// <summary>Identify people (create, link and merge profiles).</summary>
+    public const string ProfilesWrite = "profiles:write";
+
+    /// <summary>Check consent and read its history.</summary>
+    public const string ConsentRead = "consent:read";
+
+    /// <summary>Record and withdraw consent.</summary>
+    public const string ConsentWrite = "consent:write";
+
+    /// <summary>Ask for recommendations and report what was shown, clicked or bought.</summary>
+    public const string RecommendationsRead = "recommendations:read";
+
+    /// <summary>Export everything about a person, or erase it.</summary>
+    public const string PrivacyErase = "privacy:erase";
+
+    /// <summary>Change catalogs: touchpoints, content, purposes, policies, segments, experiments, dead letters.</summary>
+    public const string Admin = "admin";
+
+    /// <summary>Every scope, for development tokens.</summary>
+    public static readonly IReadOnlyList<string> All =
+        [TouchpointsRead, TouchpointsWrite, ProfilesRead, ProfilesWrite, ConsentRead, ConsentWrite, RecommendationsRead, PrivacyErase, Admin];
+}
