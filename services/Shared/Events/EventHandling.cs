@@ -79,6 +79,12 @@ public sealed class EventSubscription
             throw new PoisonEventException($"Subscription {Name} accepts {PayloadType} on topic {Topic}, not {envelope.Type} on topic {envelope.Topic}.");
         }
 
+        // Only the services Topics names may publish a topic: anything else is refused, not handled.
+        if (!Topics.Publishers.TryGetValue(Topic, out var publishers) || !publishers.Contains(envelope.Source))
+        {
+            throw new PoisonEventException($"Topic {Topic} is not published by '{envelope.Source}'.");
+        }
+
         return envelope;
     }
 

@@ -136,6 +136,16 @@ public sealed class InProcessBusTests : IDisposable
         Assert.Throws<PoisonEventException>(() => _subscription.Parse(Google.Protobuf.MessageExtensions.ToByteArray(envelope)));
     }
 
+    [Fact]
+    public void Parse_WhenPublisherIsNotTheTopicsOwner_IsPoison()
+    {
+        var spoofed = EventEnvelopes.Create(Topics.InteractionRecorded, "recommendation", new StringValue { Value = "x" }, DateTimeOffset.UtcNow);
+
+        var error = Assert.Throws<PoisonEventException>(() => _subscription.Parse(spoofed.Envelope));
+
+        Assert.Contains("recommendation", error.Message);
+    }
+
     public void Dispose()
     {
         _sut.Dispose();
