@@ -1,6 +1,7 @@
 using Dapr.Client;
 using Journey.Platform.V1;
 using Journey.Shared.Errors;
+using Journey.Shared.Privacy;
 using Journey.Shared.Security;
 using Journey.Shared.Events;
 using Journey.Shared.Storage;
@@ -37,6 +38,12 @@ public static partial class JourneyHosting
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageProviderRule>();
         services.AddOptions<EventsOptions>().BindConfiguration(EventsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EventsOptions>, EventsOptionsValidator>();
+        services.AddOptions<PrivacyOptions>().BindConfiguration(PrivacyOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PrivacyOptions>, PrivacyOptionsValidator>();
+        services.AddSingleton(sp => new IdentifierHasher(PrivacyKeys.IdentifierHashKey(
+            sp.GetRequiredService<IOptions<PrivacyOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value)));
+        services.AddSingleton(sp => new PersonalDataProtector(PrivacyKeys.EncryptionKey(
+            sp.GetRequiredService<IOptions<PrivacyOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value)));
         services.TryAddTimeProvider();
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -164,6 +171,7 @@ public static partial class JourneyHosting
             _ = services.GetRequiredService<IOptions<StorageOptions>>().Value;
             _ = services.GetRequiredService<IOptions<EventsOptions>>().Value;
             _ = services.GetRequiredService<IOptions<AuthOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<PrivacyOptions>>().Value;
             _ = services.GetRequiredService<MethodScopes>();
             return null;
         }

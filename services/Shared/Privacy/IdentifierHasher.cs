@@ -1,0 +1,174 @@
+using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Text;
+using Journey.Shared.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Journey.Shared.Privacy;
+
+/// <summary>Personal-data settings (section <c>Journey:Privacy</c>).</summary>
+public sealed class PrivacyOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Journey:Privacy";
+
+    /// <summary>
+    /// The HMAC key for personal identifiers, base64, at least 32 bytes, the same for every service
+    /// so an address hashes alike everywhere. Empty: a key is created once in the data directory
+    /// (fine for one host; a cluster must set it from a Secret).
+    /// </summary>
+    [MinLength(44, ErrorMessage = "Journey:Privacy:IdentifierHashKey must be base64 of at least 32 bytes.")]
+    public string? IdentifierHashKey { get; set; }
+
+    /// <summary>
+    /// The AES-256 key (base64, 32 bytes) for personal values kept in clear form at rest. Empty: a
+    /// key is created once in the data directory.
+    /// </summary>
+    [MinLength(44, ErrorMessage = "Journey:Privacy:EncryptionKey must be base64 of 32 bytes.")]
+    public string? EncryptionKey { get; set; }
+}
+
+/// <summary>Start-up validation of <see cref="PrivacyOptions"/>.</summary>
+[OptionsValidator]
+public sealed partial class PrivacyOptionsValidator : IValidateOptions<PrivacyOptions>;
+
+/// <summary>
+/// Turns personal identifiers (e-mail, phone) into keyed hashes: HMAC-SHA256 under the platform key,
+/// as 64 lower-case hex characters. The same address gives the same hash in every service, and a
+/// store dump without the key reveals nothing.
+/// </summary>
+public sealed class IdentifierHasher
+{
+    private readonly byte[] _key;
+
+    /// <summary>Uses <paramref name="key"/> (at least 32 bytes).</summary>
+    public IdentifierHasher(byte[] key)
+    {
+        if (key.Length < 32)
+        {
+            throw new ArgumentException("The identifier hash key must be at least 32 bytes.", nameof(key));
+        }
+
+        _key = key;
+    }
+
+    /// <summary>The hash of an already normalised value.</summary>
+    public string Hash(string normalized)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(normalized), digest);
+        return Convert.ToHexStringLower(digest);
+    }
+
+    /// <summary>The hash of an e-mail address after <see cref="NormalizeEmail"/>.</summary>
+    public string HashEmail(string email) => Hash(NormalizeEmail(email));
+
+    /// <summary>The hash of a phone number after <see cref="NormalizePhone"/>.</summary>
+    public string HashPhone(string phone) => Hash(NormalizePhone(phone));
+
+    /// <summary>Trimmed and lower-cased: addresses differing only in case are one person.</summary>
+    public static string NormalizeEmail(string email) => email.Trim().ToLowerInvariant();
+
+    /// <summary>Digits with a leading '+' kept: spaces, dashes and brackets do not make another number.</summary>
+    public static string NormalizePhone(string phone)
+    {
+        var builder = new StringBuilder(phone.Length);
+        foreach (var c in phone.Trim())
+        {
+            if (char.IsAsciiDigit(c) || (c == '+' && builder.Length == 0))
+            {
+                builder.Append(c);
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>Whether <paramref name="email"/> looks like an address: one '@' with text on both sides and a dot in the domain.</summary>
+    public static bool IsPlausibleEmail(string email)
+    {
+        var normalized = NormalizeEmail(email);
+        var at = normalized.IndexOf('@', StringComparison.Ordinal);
+        return at > 0 && at == normalized.LastIndexOf('@') && normalized.IndexOf('.', at) > at + 1 && !normalized.EndsWith('.') && normalized.Length <= 254;
+    }
+
+    /// <summary>Whether <paramref name="phone"/> has 6 to 15 digits after normalising (E.164 allows at most 15).</summary>
+    public static bool IsPlausiblePhone(string phone)
+    {
+        var digits = NormalizePhone(phone).TrimStart('+');
+        return digits.Length is >= 6 and <= 15;
+    }
+}
+
+/// <summary>Keys for personal data: from configuration, or created once in the data directory.</summary>
+public static class PrivacyKeys
+{
+    /// <summary>The identifier hash key.</summary>
+    public static byte[] IdentifierHashKey(PrivacyOptions privacy, StorageOptions storage) =>
+        Load(privacy.IdentifierHashKey, storage.DataDirectory, "identifier-hash.key", 32);
+
+    /// <summary>The encryption key for personal values at rest.</summary>
+    public static byte[] EncryptionKey(PrivacyOptions privacy, StorageOptions storage) =>
+        Load(privacy.EncryptionKey, storage.DataDirectory, "encryption.key", 32);
+
+    private static byte[] Load(string? configured, string dataDirectory, string fileName, int length)
+    {
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return Convert.FromBase64String(configured);
+        }
+
+        Directory.CreateDirectory(dataDirectory);
+        var path = Path.Combine(dataDirectory, fileName);
+        if (!File.Exists(path))
+        {
+            var temporary = path + ".tmp";
+            File.WriteAllText(temporary, Convert.ToBase64String(RandomNumberGenerator.GetBytes(length)));
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            try
+            {
+                File.Move(temporary, path, overwrite: false);
+            }
+            catch (IOException)
+            {
+                // Another module of this host created it first; use theirs.
+                File.Delete(temporary);
+            }
+        }
+
+        return Convert.FromBase64String(File.ReadAllText(path).Trim());
+    }
+}
+
+/// <summary>
+/// AES-256-GCM for personal values a service must keep in clear form (e.g. a known customer's
+/// e-mail address): a random 12-byte nonce per value, stored as base64 of nonce, tag and ciphertext.
+/// </summary>
+public sealed class PersonalDataProtector(byte[] key)
+{
+    /// <summary>Encrypts <paramref name="plaintext"/>.</summary>
+    public string Protect(string plaintext)
+    {
+        var data = Encoding.UTF8.GetBytes(plaintext);
+        var output = new byte[12 + 16 + data.Length];
+        var nonce = output.AsSpan(0, 12);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(key, 16);
+        aes.Encrypt(nonce, data, output.AsSpan(28), output.AsSpan(12, 16));
+        return Convert.ToBase64String(output);
+    }
+
+    /// <summary>Decrypts a value made by <see cref="Protect"/>; throws <see cref="CryptographicException"/> when it was tampered with.</summary>
+    public string Unprotect(string protectedValue)
+    {
+        var input = Convert.FromBase64String(protectedValue);
+        var plaintext = new byte[input.Length - 28];
+        using var aes = new AesGcm(key, 16);
+        aes.Decrypt(input.AsSpan(0, 12), input.AsSpan(28), input.AsSpan(12, 16), plaintext);
+        return Encoding.UTF8.GetString(plaintext);
+    }
+}
