@@ -1,9 +1,9 @@
 using Dapr.Client;
 using Journey.Platform.V1;
 using Journey.Shared.Errors;
+using Journey.Shared.Events;
 using Journey.Shared.Privacy;
 using Journey.Shared.Security;
-using Journey.Shared.Events;
 using Journey.Shared.Storage;
 using Journey.Shared.Telemetry;
 using Microsoft.AspNetCore.Builder;
@@ -63,12 +63,22 @@ public static partial class JourneyHosting
             [nameof(DeadLetterService.DeadLetterServiceClient.ListDeadLetters)] = Scopes.Admin,
             [nameof(DeadLetterService.DeadLetterServiceClient.ReplayDeadLetters)] = Scopes.Admin,
         });
+        services.AddMethodScopes(AuditService.Descriptor, new Dictionary<string, string>
+        {
+            [nameof(AuditService.AuditServiceClient.ListAuditEntries)] = Scopes.Admin,
+        });
 
+        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();
+        services.AddSingleton<AuditTrail>();
+        services.AddSingleton<CallPolicyInterceptor>();
+        var maxReceive = int.TryParse(builder.Configuration[$"{LimitsOptions.Section}:MaxReceiveMessageBytes"], out var bytes) && bytes is >= 1024 and <= 64 * 1024 * 1024 ? bytes : 4 * 1024 * 1024;
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<ErrorInterceptor>();
-            grpc.Interceptors.Add<AuthorizationInterceptor>();
+            grpc.Interceptors.Add<CallPolicyInterceptor>();
             grpc.EnableDetailedErrors = false;
+            grpc.MaxReceiveMessageSize = maxReceive;
         });
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks(health =>
@@ -127,6 +137,7 @@ public static partial class JourneyHosting
             app.MapGrpcService<DeadLetterGrpcService>();
         }
 
+        app.MapGrpcService<AuditGrpcService>();
         foreach (var module in app.Services.GetRequiredService<EnabledModules>().Modules)
         {
             module.MapEndpoints(app);
@@ -172,6 +183,7 @@ public static partial class JourneyHosting
             _ = services.GetRequiredService<IOptions<EventsOptions>>().Value;
             _ = services.GetRequiredService<IOptions<AuthOptions>>().Value;
             _ = services.GetRequiredService<IOptions<PrivacyOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<LimitsOptions>>().Value;
             _ = services.GetRequiredService<MethodScopes>();
             return null;
         }

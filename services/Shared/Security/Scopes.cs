@@ -36,6 +36,12 @@ public static class Scopes
     /// <summary>Change catalogs: touchpoints, content, purposes, policies, segments, experiments, dead letters.</summary>
     public const string Admin = "admin";
 
+    /// <summary>Whether calls needing <paramref name="scope"/> change data, and so count against the caller's write rate.</summary>
+    public static bool IsWrite(string scope) => scope is TouchpointsWrite or ProfilesWrite or ConsentWrite or PrivacyErase or Admin;
+
+    /// <summary>Whether calls needing <paramref name="scope"/> go to the audit trail: privacy, consent and catalog changes.</summary>
+    public static bool IsSensitive(string scope) => scope is ConsentWrite or PrivacyErase or Admin;
+
     /// <summary>Every scope, for development tokens.</summary>
     public static readonly IReadOnlyList<string> All =
         [TouchpointsRead, TouchpointsWrite, ProfilesRead, ProfilesWrite, ConsentRead, ConsentWrite, RecommendationsRead, PrivacyErase, Admin];

@@ -1,4 +1,3 @@
-using ProtoService = Google.Protobuf.Reflection.ServiceDescriptor;
 using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
@@ -6,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using ProtoService = Google.Protobuf.Reflection.ServiceDescriptor;
 
 namespace Journey.Shared.Security;
 

@@ -1,4 +1,5 @@
 using Journey.Shared.Events;
+using Journey.Shared.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,6 +28,7 @@ public static class StorageRegistration
             services.AddKeyedSingleton(service, (sp, _) =>
                 new SqliteDatabase(Path.Combine(sp.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory, $"{service}.db")));
             services.AddSingleton<IOutboxStore>(sp => new SqliteOutbox(service, sp.GetRequiredKeyedService<SqliteDatabase>(service)));
+            services.AddKeyedSingleton<IAuditStore>(service, (sp, _) => new SqliteAuditStore(sp.GetRequiredKeyedService<SqliteDatabase>(service)));
             services.AddHealthChecks().Add(new HealthCheckRegistration($"store:{service}", sp => new SqliteHealthCheck(sp.GetRequiredKeyedService<SqliteDatabase>(service)), HealthStatus.Unhealthy, ["ready"]));
         }
         else
@@ -34,6 +36,7 @@ public static class StorageRegistration
             services.AddKeyedSingleton(service, (sp, _) =>
                 new MongoStore(sp.GetRequiredService<IMongoClient>(), sp.GetRequiredService<IOptions<StorageOptions>>().Value.Mongo.DatabasePrefix + service));
             services.AddSingleton<IOutboxStore>(sp => new MongoOutbox(service, sp.GetRequiredKeyedService<MongoStore>(service)));
+            services.AddKeyedSingleton<IAuditStore>(service, (sp, _) => new MongoAuditStore(sp.GetRequiredKeyedService<MongoStore>(service)));
             services.AddHealthChecks().Add(new HealthCheckRegistration($"store:{service}", sp => new MongoHealthCheck(sp.GetRequiredKeyedService<MongoStore>(service)), HealthStatus.Unhealthy, ["ready"]));
         }
 
