@@ -1,3 +1,5 @@
+using Journey.Testing;
+
 namespace Journey.Host.Tests;
 
 public sealed class StartupTests

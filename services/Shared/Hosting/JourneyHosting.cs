@@ -63,6 +63,10 @@ public static partial class JourneyHosting
             [nameof(DeadLetterService.DeadLetterServiceClient.ListDeadLetters)] = Scopes.Admin,
             [nameof(DeadLetterService.DeadLetterServiceClient.ReplayDeadLetters)] = Scopes.Admin,
         });
+        services.AddMethodScopes(DiagnosticsService.Descriptor, new Dictionary<string, string>
+        {
+            [nameof(DiagnosticsService.DiagnosticsServiceClient.Ping)] = Scopes.AnyCaller,
+        });
         services.AddMethodScopes(AuditService.Descriptor, new Dictionary<string, string>
         {
             [nameof(AuditService.AuditServiceClient.ListAuditEntries)] = Scopes.Admin,
@@ -138,6 +142,7 @@ public static partial class JourneyHosting
         }
 
         app.MapGrpcService<AuditGrpcService>();
+        app.MapGrpcService<DiagnosticsGrpcService>();
         foreach (var module in app.Services.GetRequiredService<EnabledModules>().Modules)
         {
             module.MapEndpoints(app);

@@ -89,7 +89,7 @@ internal sealed class CallPolicyInterceptor : Interceptor, IDisposable
                 throw new RpcException(new Grpc.Core.Status(StatusCode.Unauthenticated, "A valid bearer token is required: send the metadata 'authorization: Bearer <token>'."));
             }
 
-            if (!Granted(user).Contains(required))
+            if (required != Scopes.AnyCaller && !Granted(user).Contains(required))
             {
                 throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, $"The token lacks the scope '{required}' that {context.Method} requires."));
             }

@@ -18,7 +18,7 @@ public sealed class MethodScopes
     {
         var missing = service.Methods.Where(m => !scopeByMethodName.ContainsKey(m.Name)).Select(m => m.Name).ToList();
         var unknown = scopeByMethodName.Keys.Where(name => service.FindMethodByName(name) is null).ToList();
-        var badScopes = scopeByMethodName.Values.Where(s => !Scopes.All.Contains(s)).Distinct().ToList();
+        var badScopes = scopeByMethodName.Values.Where(s => s != Scopes.AnyCaller && !Scopes.All.Contains(s)).Distinct().ToList();
         if (missing.Count > 0 || unknown.Count > 0 || badScopes.Count > 0)
         {
             throw new InvalidOperationException(

@@ -36,6 +36,9 @@ public static class Scopes
     /// <summary>Change catalogs: touchpoints, content, purposes, policies, segments, experiments, dead letters.</summary>
     public const string Admin = "admin";
 
+    /// <summary>Any authenticated caller, whatever its scopes (diagnostics only).</summary>
+    public const string AnyCaller = "*";
+
     /// <summary>Whether calls needing <paramref name="scope"/> change data, and so count against the caller's write rate.</summary>
     public static bool IsWrite(string scope) => scope is TouchpointsWrite or ProfilesWrite or ConsentWrite or PrivacyErase or Admin;
 

@@ -2,14 +2,16 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Grpc.Net.Client;
+using Journey.Shared.Security;
 
-namespace Journey.Host.Tests;
+namespace Journey.Testing;
 
 /// <summary>
 /// The platform host as a separate OS process, started the way an operator starts it, so tests can
-/// kill it (SIGKILL) and start it again on the same data directory.
+/// kill it (SIGKILL) and start it again on the same data directory, and benchmarks measure it from
+/// outside. Needs Journey.Host.dll next to the calling assembly (reference services/Host).
 /// </summary>
-internal sealed partial class HostProcess : IAsyncDisposable
+public sealed partial class HostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -33,7 +35,22 @@ internal sealed partial class HostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>A channel without a token.</summary>
     public GrpcChannel CreateChannel() => GrpcChannel.ForAddress(Address);
+
+    /// <summary>A channel whose calls carry a development token with <paramref name="scopes"/>, signed with the key in <paramref name="dataDirectory"/>.</summary>
+    public GrpcChannel CreateChannel(string dataDirectory, params string[] scopes) =>
+        TestPlatform.ChannelWithToken(Address, DevelopmentIssuer.Open(dataDirectory, "journey-development", "journey").CreateToken("host-test", scopes, TimeSpan.FromHours(8)));
+
+    /// <summary>The process's current working set, in bytes.</summary>
+    public long WorkingSetBytes
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.WorkingSet64;
+        }
+    }
 
     /// <summary>Starts Journey.Host.dll (built next to this test assembly) with <paramref name="arguments"/>.</summary>
     public static HostProcess Start(string dataDirectory, params string[] arguments)

@@ -1,0 +1,30 @@
+using Journey.Benchmarks;
+using Journey.Shared.Security;
+using Journey.Testing;
+
+var settings = Settings.Parse(args);
+Console.WriteLine($"Journey benchmarks: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(settings.Quick ? "quick" : "full")} run, data in {settings.Scratch}");
+await using var host = HostProcess.Start(settings.Scratch, "--Journey:Limits:WriteCallsPerSecond=1000000", "--Journey:Limits:WriteBurst=1000000", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Journey.Host=Information");
+await host.WaitUntilListeningAsync();
+using var channel = host.CreateChannel(settings.Scratch, [.. Scopes.All]);
+
+var baselines = await Baselines.MeasureAsync(channel, settings);
+var figures = new List<Figure>
+{
+    new("empty unary call, 1 caller", $"p50 {Report.Micros(baselines.EmptyCallOneCaller.P50)}, p99 {Report.Micros(baselines.EmptyCallOneCaller.P99)}", "itself", 1, "baseline", true),
+    new("empty unary call, 8 callers", Report.Rate(baselines.EmptyCallEightCallers.PerSecond, "calls") + $", p99 {Report.Micros(baselines.EmptyCallEightCallers.P99)}", "itself", 1, "baseline", true),
+    new("raw SQLite insert, 1000 rows a transaction", Report.Rate(baselines.SqliteRowsPerSecond, "rows"), "itself", 1, "baseline", true),
+};
+
+foreach (var scenario in Scenarios.All)
+{
+    if (settings.Selected(scenario.Name))
+    {
+        Console.WriteLine($"running {scenario.Name} ...");
+        figures.AddRange(await scenario.RunAsync(channel, baselines, settings));
+    }
+}
+
+figures.Add(new("host working set at the end", Report.Mib(host.WorkingSetBytes), "-", 1, "steady (see scenarios)", true));
+Report.Print(figures, Console.Out);
+return figures.All(f => f.Met) ? 0 : 1;
