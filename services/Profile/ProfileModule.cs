@@ -1,12 +1,20 @@
+using Journey.Events.V1;
+using Journey.Profile.Domain;
+using Journey.Profile.Events;
+using Journey.Profile.Grpc;
+using Journey.Profile.Storage;
+using Journey.Profile.V1;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
+using Journey.Shared.Security;
 using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Journey.Profile;
 
-/// <summary>The Profile service as the host runs it.</summary>
+/// <summary>The profile service as the host runs it.</summary>
 public static class ProfileModule
 {
     /// <summary>The service name: its Dapr app id, store name and <c>Journey:Hosting:Modules</c> entry.</summary>
@@ -18,10 +26,23 @@ public static class ProfileModule
     /// <summary>Registers the service's domain, store, event handlers and gRPC services.</summary>
     public static WebApplicationBuilder AddProfile(this WebApplicationBuilder builder)
     {
-        builder.AddServiceStorage(Name);
+        var services = builder.Services;
+        builder.AddServiceStorage(Name).AddPort<IProfileStore, SqliteProfileStore, MongoProfileStore>();
+        services.AddSingleton<IProfileEvents, ProfileEvents>();
+        services.AddSingleton<ProfileJourney>();
+        services.AddEventHandler<InteractionRecorded, InteractionRecordedHandler>(Name, Topics.InteractionRecorded);
+        services.AddMethodScopes(ProfileService.Descriptor, new Dictionary<string, string>
+        {
+            [nameof(ProfileGrpcService.GetProfile)] = Scopes.ProfilesRead,
+            [nameof(ProfileGrpcService.LookupProfile)] = Scopes.ProfilesRead,
+        });
         return builder;
     }
 
     /// <summary>Maps the service's gRPC services.</summary>
-    public static IEndpointRouteBuilder MapProfile(this IEndpointRouteBuilder endpoints) => endpoints;
+    public static IEndpointRouteBuilder MapProfile(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<ProfileGrpcService>();
+        return endpoints;
+    }
 }

@@ -1,12 +1,20 @@
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
+using Journey.Shared.Security;
 using Journey.Shared.Storage;
+using Journey.Touchpoint.Domain;
+using Journey.Touchpoint.Events;
+using Journey.Touchpoint.Grpc;
+using Journey.Touchpoint.Storage;
+using Journey.Touchpoint.V1;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Journey.Touchpoint;
 
-/// <summary>The Touchpoint service as the host runs it.</summary>
+/// <summary>The touchpoint service as the host runs it.</summary>
 public static class TouchpointModule
 {
     /// <summary>The service name: its Dapr app id, store name and <c>Journey:Hosting:Modules</c> entry.</summary>
@@ -18,10 +26,36 @@ public static class TouchpointModule
     /// <summary>Registers the service's domain, store, event handlers and gRPC services.</summary>
     public static WebApplicationBuilder AddTouchpoint(this WebApplicationBuilder builder)
     {
-        builder.AddServiceStorage(Name);
+        var services = builder.Services;
+        services.AddOptions<TouchpointOptions>().BindConfiguration(TouchpointOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TouchpointOptions>, TouchpointOptionsValidator>();
+        builder.AddServiceStorage(Name)
+            .AddPort<ITouchpointStore, SqliteTouchpointStore, MongoTouchpointStore>()
+            .AddPort<IInteractionStore, SqliteInteractionStore, MongoInteractionStore>();
+        services.AddSingleton<ITouchpointEvents, TouchpointEvents>();
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<TouchpointOptions>>().Value;
+            return new IngestRules(TimeSpan.FromDays(options.RetentionDays), options.MaxClockSkew);
+        });
+        services.AddSingleton<TouchpointCatalog>();
+        services.AddSingleton<InteractionRecorder>();
+        services.AddMethodScopes(TouchpointService.Descriptor, new Dictionary<string, string>
+        {
+            [nameof(TouchpointGrpcService.CreateTouchpoint)] = Scopes.Admin,
+            [nameof(TouchpointGrpcService.GetTouchpoint)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointGrpcService.ListTouchpoints)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointGrpcService.RetireTouchpoint)] = Scopes.Admin,
+            [nameof(TouchpointGrpcService.RecordInteraction)] = Scopes.TouchpointsWrite,
+            [nameof(TouchpointGrpcService.RecordInteractions)] = Scopes.TouchpointsWrite,
+        });
         return builder;
     }
 
     /// <summary>Maps the service's gRPC services.</summary>
-    public static IEndpointRouteBuilder MapTouchpoint(this IEndpointRouteBuilder endpoints) => endpoints;
+    public static IEndpointRouteBuilder MapTouchpoint(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<TouchpointGrpcService>();
+        return endpoints;
+    }
 }

@@ -25,10 +25,21 @@ public sealed class CallPolicyTests
         var client = new DeadLetterService.DeadLetterServiceClient(platform.Channel);
         var replay = new ReplayDeadLettersRequest { Names = { "deadLetters/1" } };
 
-        await client.ReplayDeadLettersAsync(replay);
-        await client.ReplayDeadLettersAsync(replay);
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await client.ReplayDeadLettersAsync(replay));
-
+        // Six calls at once against a budget of two plus one a second: whatever the machine's pace, some are refused.
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 6).Select(async _ =>
+        {
+            try
+            {
+                await client.ReplayDeadLettersAsync(replay);
+                return null;
+            }
+            catch (RpcException ex)
+            {
+                return ex;
+            }
+        }));
+        var error = Assert.IsType<RpcException>(outcomes.First(o => o is not null));
+        Assert.InRange(outcomes.Count(o => o is null), 2, 3);
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
         Assert.Contains("Journey:Limits:WriteCallsPerSecond", error.Status.Detail);
         Assert.True(error.GetRpcStatus()!.GetDetail<RetryInfo>().RetryDelay.ToTimeSpan() > TimeSpan.Zero);

@@ -1,0 +1,183 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Journey.Common.V1;
+using Journey.Profile.V1;
+using Journey.Shared.Security;
+using Journey.Testing;
+using Journey.Touchpoint.V1;
+
+namespace Journey.Host.Tests;
+
+/// <summary>
+/// An event written through one service's outbox reaches another service's handler exactly once in
+/// effect, even when the host is killed (SIGKILL: no shutdown code runs) before or during delivery.
+/// The profile's interaction count is the witness: any event applied twice would raise it.
+/// </summary>
+public sealed class CrashSafetyTests
+{
+    [Fact]
+    public async Task Kill_BetweenOutboxWriteAndDelivery_DeliversEachEventOnceAfterRestart()
+    {
+        var data = Directory.CreateTempSubdirectory("journey-crash-").FullName;
+        const int count = 300;
+        await using (var first = HostProcess.Start(data, "--Journey:Events:DeliveryEnabled=false"))
+        {
+            await first.WaitUntilListeningAsync();
+            using var channel = first.CreateChannel(data, [.. Scopes.All]);
+            await DefineTouchpointAsync(channel);
+            var result = await RecordAsync(channel, "visitor-held", 0, count);
+            Assert.Equal(count, result.AcceptedCount);
+            Assert.Equal(StatusCode.NotFound, (await LookupErrorAsync(channel, "visitor-held"))!.StatusCode);
+            await first.KillAsync();
+        }
+
+        // The touchpoint store as it was at the crash: every event still in its outbox.
+        var atCrash = Snapshot(data, "touchpoint");
+
+        await using (var second = HostProcess.Start(data))
+        {
+            await second.WaitUntilListeningAsync();
+            using var restarted = second.CreateChannel(data, [.. Scopes.All]);
+            Assert.True(await TestPlatform.EventuallyAsync(async () => await CountAsync(restarted, "visitor-held") == count, TimeSpan.FromSeconds(30)),
+                $"expected {count} interactions on the profile, saw {await CountAsync(restarted, "visitor-held")}");
+            await second.KillAsync();
+        }
+
+        // Crash after delivery but before the outbox learnt of it: the relay publishes every event
+        // again, and only the consumer's inbox stands between that and a doubled count.
+        Restore(data, "touchpoint", atCrash);
+        await using var third = HostProcess.Start(data);
+        await third.WaitUntilListeningAsync();
+        using var again = third.CreateChannel(data, [.. Scopes.All]);
+        Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(OutboxRows(data, "touchpoint") == 0), TimeSpan.FromSeconds(30)), "the restored outbox was not re-published");
+        await Task.Delay(1000);
+        Assert.Equal(count, await CountAsync(again, "visitor-held"));
+    }
+
+    private static Dictionary<string, byte[]> Snapshot(string data, string service) =>
+        Directory.GetFiles(data, $"{service}.db*").ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+
+    private static void Restore(string data, string service, Dictionary<string, byte[]> files)
+    {
+        foreach (var stale in Directory.GetFiles(data, $"{service}.db*"))
+        {
+            File.Delete(stale);
+        }
+
+        foreach (var (name, bytes) in files)
+        {
+            File.WriteAllBytes(Path.Combine(data, name), bytes);
+        }
+    }
+
+    private static long OutboxRows(string data, string service)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(data, service + ".db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM outbox";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    [Fact]
+    public async Task Kill_WhileDelivering_NeitherLosesNorRepeatsAnEffect()
+    {
+        var data = Directory.CreateTempSubdirectory("journey-crash-").FullName;
+        const int batches = 10;
+        const int perBatch = 200;
+        await using (var first = HostProcess.Start(data))
+        {
+            await first.WaitUntilListeningAsync();
+            using var channel = first.CreateChannel(data, [.. Scopes.All]);
+            await DefineTouchpointAsync(channel);
+            for (var b = 0; b < batches; b++)
+            {
+                var result = await RecordAsync(channel, "visitor-busy", b * perBatch, perBatch);
+                Assert.Equal(perBatch, result.AcceptedCount);
+            }
+
+            // Every interaction is acknowledged; delivery is under way. Kill without warning.
+            await first.KillAsync();
+        }
+
+        await using var second = HostProcess.Start(data);
+        await second.WaitUntilListeningAsync();
+        using var restarted = second.CreateChannel(data, [.. Scopes.All]);
+        const int total = batches * perBatch;
+
+        Assert.True(await TestPlatform.EventuallyAsync(async () => await CountAsync(restarted, "visitor-busy") == total, TimeSpan.FromSeconds(30)),
+            $"expected {total} interactions on the profile, saw {await CountAsync(restarted, "visitor-busy")}");
+
+        // A repeat of an already acknowledged interaction changes nothing either.
+        var repeat = await RecordAsync(restarted, "visitor-busy", 0, perBatch);
+        Assert.Equal(0, repeat.AcceptedCount);
+        Assert.Equal(perBatch, repeat.DuplicateCount);
+        await Task.Delay(500);
+        Assert.Equal(total, await CountAsync(restarted, "visitor-busy"));
+    }
+
+    private static async Task DefineTouchpointAsync(Grpc.Net.Client.GrpcChannel channel)
+    {
+        var touchpoint = new Touchpoint.V1.Touchpoint
+        {
+            DisplayName = "Lease-vs-buy calculator",
+            Channel = Channel.Web,
+            Ownership = Ownership.Owned,
+            Stages = { JourneyStage.Consideration },
+            Criticality = 3,
+            IntendedExperience = new IntendedExperience { TargetRating = 4.5, Statement = "trust in the price" },
+        };
+        await new TouchpointService.TouchpointServiceClient(channel).CreateTouchpointAsync(new CreateTouchpointRequest { TouchpointId = "lease-calculator", Touchpoint = touchpoint });
+    }
+
+    private static Task<RecordInteractionsResponse> RecordAsync(Grpc.Net.Client.GrpcChannel channel, string visitor, int from, int count)
+    {
+        var request = new RecordInteractionsRequest();
+        var now = DateTimeOffset.UtcNow;
+        for (var i = from; i < from + count; i++)
+        {
+            request.Interactions.Add(new Interaction
+            {
+                InteractionId = $"{visitor}-{i}",
+                Touchpoint = "touchpoints/lease-calculator",
+                OccurTime = Timestamp.FromDateTimeOffset(now.AddMilliseconds(-i)),
+                Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = visitor } },
+                Type = InteractionType.View,
+            });
+        }
+
+        return new TouchpointService.TouchpointServiceClient(channel).RecordInteractionsAsync(request).ResponseAsync;
+    }
+
+    private static async Task<long> CountAsync(Grpc.Net.Client.GrpcChannel channel, string visitor)
+    {
+        try
+        {
+            var response = await new ProfileService.ProfileServiceClient(channel).LookupProfileAsync(new LookupProfileRequest
+            {
+                Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = visitor },
+            });
+            return response.Profile.InteractionCount;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+        {
+            return 0;
+        }
+    }
+
+    private static async Task<RpcException?> LookupErrorAsync(Grpc.Net.Client.GrpcChannel channel, string visitor)
+    {
+        try
+        {
+            await new ProfileService.ProfileServiceClient(channel).LookupProfileAsync(new LookupProfileRequest
+            {
+                Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = visitor },
+            });
+            return null;
+        }
+        catch (RpcException ex)
+        {
+            return ex;
+        }
+    }
+}
