@@ -16,7 +16,7 @@ public sealed partial class TouchpointCatalog(ITouchpointStore store, ITouchpoin
         validation.Require(IdPattern().IsMatch(id), "touchpoint_id", "must be 1 to 64 of a-z, 0-9 and '-', starting with a letter");
         Validate(draft, validation, "touchpoint.");
         validation.ThrowIfInvalid();
-        var now = time.GetUtcNow();
+        var now = Now();
         var entry = draft with { Id = id, Retired = false, Version = 1, CreatedAt = now, UpdatedAt = now, Topics = draft.Topics.Distinct().ToList(), Stages = draft.Stages.Order().ToList() };
         await store.InsertAsync(entry, events.TouchpointChanged(entry, now), cancellationToken);
         return entry;
@@ -51,10 +51,17 @@ public sealed partial class TouchpointCatalog(ITouchpointStore store, ITouchpoin
             return current;
         }
 
-        var now = time.GetUtcNow();
+        var now = Now();
         var retired = current with { Retired = true, Version = current.Version + 1, UpdatedAt = now };
         await store.UpdateAsync(retired, current.Version, events.TouchpointChanged(retired, now), cancellationToken);
         return retired;
+    }
+
+    /// <summary>The clock to the millisecond: what every store keeps, so a reply equals a later read.</summary>
+    private DateTimeOffset Now()
+    {
+        var now = time.GetUtcNow();
+        return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
     }
 
     /// <summary>Whether <paramref name="id"/> is a well-formed touchpoint id.</summary>

@@ -1,0 +1,168 @@
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Journey.Common.V1;
+using Journey.Shared.Security;
+using Journey.Testing;
+using Journey.Touchpoint.V1;
+using Microsoft.Data.Sqlite;
+
+namespace Journey.Touchpoint.Tests.Grpc;
+
+public sealed class InteractionGrpcTests : IAsyncLifetime
+{
+    private TestPlatform _platform = null!;
+    private TouchpointService.TouchpointServiceClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _platform = await TestPlatform.StartAsync([TouchpointModule.Definition], new Dictionary<string, string?>
+        {
+            ["Journey:Touchpoint:RetentionDays"] = "30",
+            // Events stay in the outbox, where the tests count them.
+            ["Journey:Events:DeliveryEnabled"] = "false",
+        });
+        _client = new TouchpointService.TouchpointServiceClient(_platform.Channel);
+        await _client.CreateTouchpointAsync(new CreateTouchpointRequest { TouchpointId = "lease-calculator", Touchpoint = TestData.Touchpoint() });
+        await _client.CreateTouchpointAsync(new CreateTouchpointRequest { TouchpointId = "old-form", Touchpoint = TestData.Touchpoint() });
+        await _client.RetireTouchpointAsync(new RetireTouchpointRequest { Name = "touchpoints/old-form" });
+    }
+
+    public async Task DisposeAsync() => await _platform.DisposeAsync();
+
+    [Fact]
+    public async Task Record_WhenIdRepeats_IsAcknowledgedAsDuplicateAndStoredOnce()
+    {
+        var first = await _client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = TestData.Interaction("evt-1") });
+        var second = await _client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = TestData.Interaction("evt-1") });
+
+        Assert.False(first.Duplicate);
+        Assert.True(second.Duplicate);
+        Assert.Equal(1, await CountAsync("interactions"));
+        Assert.Equal(1, await CountEventsAsync("interaction-recorded"));
+    }
+
+    public static TheoryData<string, Action<Interaction>> InvalidInteractions => new()
+    {
+        { "interaction.touchpoint", i => i.Touchpoint = "touchpoints/nowhere" },
+        { "interaction.touchpoint", i => i.Touchpoint = "touchpoints/old-form" },
+        { "interaction.touchpoint", i => i.Touchpoint = "lease-calculator" },
+        { "interaction.identifiers", i => i.Identifiers.Clear() },
+        { "interaction.identifiers[0]", i => i.Identifiers[0].Kind = IdentifierKind.Unspecified },
+        { "interaction.identifiers[0]", i => i.Identifiers[0] = new Identifier { Kind = IdentifierKind.Email, Value = "not-an-address" } },
+        { "interaction.occur_time", i => i.OccurTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(6)) },
+        { "interaction.occur_time", i => i.OccurTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-31)) },
+        { "interaction.occur_time", i => i.OccurTime = null },
+        { "interaction.occur_time", i => i.OccurTime = new Timestamp { Seconds = long.MaxValue } },
+        { "interaction.rating", i => i.Rating = 6 },
+        { "interaction.rating", i => i.Rating = -1 },
+        { "interaction.type", i => i.Type = InteractionType.Unspecified },
+        { "interaction.type", i => i.Type = (InteractionType)99 },
+        { "interaction.interaction_id", i => i.InteractionId = "" },
+        { "interaction.interaction_id", i => i.InteractionId = new string('x', 129) },
+        { "interaction.properties", i => { for (var n = 0; n < 33; n++) { i.Properties[$"k{n}"] = "v"; } } },
+        { "interaction.properties", i => i.Properties["k"] = new string('v', 513) },
+        { "interaction.comment", i => i.Comment = new string('c', 2001) },
+        { "interaction.value", i => i.Value = new Money { CurrencyCode = "euro", Units = 10 } },
+        { "interaction.content", i => i.Content = "guide" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidInteractions))]
+    public async Task Record_WhenInvalid_IsInvalidArgumentNamingTheFieldAndStoresNothing(string field, Action<Interaction> spoil)
+    {
+        var interaction = TestData.Interaction("evt-bad");
+        spoil(interaction);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await _client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction }));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(field, Assert.Single(error.GetRpcStatus()!.GetDetail<BadRequest>().FieldViolations).Field);
+        Assert.Equal(0, await CountAsync("interactions"));
+    }
+
+    [Fact]
+    public async Task RecordBatch_WhenSomeAreBad_StoresTheGoodAndListsEachRejection()
+    {
+        var request = new RecordInteractionsRequest
+        {
+            Interactions =
+            {
+                TestData.Interaction("good-1"),
+                TestData.Interaction("bad-touchpoint", "touchpoints/nowhere"),
+                TestData.Interaction("good-2"),
+                TestData.Interaction("good-1"),
+            },
+        };
+        var badRating = TestData.Interaction("bad-rating");
+        badRating.Rating = 9;
+        request.Interactions.Add(badRating);
+
+        var response = await _client.RecordInteractionsAsync(request);
+
+        Assert.Equal(2, response.AcceptedCount);
+        Assert.Equal(1, response.DuplicateCount);
+        Assert.Equal([(1, "bad-touchpoint", "interactions[1].touchpoint"), (4, "bad-rating", "interactions[4].rating")],
+            response.Rejected.Select(r => (r.Index, r.InteractionId, r.Field)));
+        Assert.All(response.Rejected, r => Assert.False(string.IsNullOrWhiteSpace(r.Reason)));
+        Assert.Equal(2, await CountAsync("interactions"));
+    }
+
+    [Fact]
+    public async Task RecordBatch_WhenEmptyOrTooLarge_IsInvalidArgument()
+    {
+        var empty = await Assert.ThrowsAsync<RpcException>(async () => await _client.RecordInteractionsAsync(new RecordInteractionsRequest()));
+        var large = new RecordInteractionsRequest();
+        large.Interactions.AddRange(Enumerable.Range(0, 1001).Select(i => TestData.Interaction($"e{i}")));
+        var tooLarge = await Assert.ThrowsAsync<RpcException>(async () => await _client.RecordInteractionsAsync(large));
+
+        Assert.Equal(StatusCode.InvalidArgument, empty.StatusCode);
+        Assert.Equal(StatusCode.InvalidArgument, tooLarge.StatusCode);
+        Assert.Contains("1000", tooLarge.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Record_StoresEmailOnlyAsKeyedHash()
+    {
+        var interaction = TestData.Interaction("evt-mail");
+        interaction.Identifiers.Add(new Identifier { Kind = IdentifierKind.Email, Value = "Anna.Berg@Example.com" });
+
+        await _client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
+
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(_platform.DataDirectory, "touchpoint.db-wal"));
+        var text = System.Text.Encoding.UTF8.GetString(bytes) + System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(Path.Combine(_platform.DataDirectory, "touchpoint.db")));
+        Assert.DoesNotContain("anna.berg", text, StringComparison.OrdinalIgnoreCase);
+        var key = Convert.FromBase64String(await File.ReadAllTextAsync(Path.Combine(_platform.DataDirectory, "identifier-hash.key")));
+        Assert.Contains(new Journey.Shared.Privacy.IdentifierHasher(key).HashEmail("anna.berg@example.com"), text);
+    }
+
+    [Fact]
+    public async Task Record_WithoutWriteScope_IsPermissionDenied()
+    {
+        using var reader = _platform.CreateChannel(Scopes.TouchpointsRead);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new TouchpointService.TouchpointServiceClient(reader).RecordInteractionAsync(new RecordInteractionRequest { Interaction = TestData.Interaction("evt-x") }));
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+    }
+
+    private async Task<long> CountAsync(string table)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_platform.DataDirectory, "touchpoint.db")};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM {table}";
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private async Task<long> CountEventsAsync(string topic)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_platform.DataDirectory, "touchpoint.db")};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM outbox WHERE topic = $topic";
+        command.Parameters.AddWithValue("$topic", topic);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
