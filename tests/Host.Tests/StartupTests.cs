@@ -41,4 +41,56 @@ public sealed class StartupTests
             Assert.True(File.Exists(Path.Combine(data, $"{service}.db")), $"{service}.db missing");
         }
     }
+
+    [Fact]
+    public async Task Start_FirstTime_LoadsTheDemoJourneyOnceThroughThePublicApis()
+    {
+        var data = Directory.CreateTempSubdirectory("journey-demo-").FullName;
+        await using (var host = HostProcess.Start(data, "--Journey:Demo:Enabled=true"))
+        {
+            await host.WaitUntilListeningAsync();
+            using var channel = host.CreateChannel(data, [.. Journey.Shared.Security.Scopes.All]);
+            var touchpoints = new Journey.Touchpoint.V1.TouchpointService.TouchpointServiceClient(channel);
+            Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(File.Exists(Path.Combine(data, "demo-data.loaded")))), host.Output);
+
+            var listed = await touchpoints.ListTouchpointsAsync(new Journey.Touchpoint.V1.ListTouchpointsRequest { PageSize = 100 });
+            var purpose = await new Journey.Consent.V1.ConsentService.ConsentServiceClient(channel).GetPurposeAsync(new Journey.Consent.V1.GetPurposeRequest { Name = "purposes/personalisation" });
+            var content = await new Journey.Recommendation.V1.RecommendationService.RecommendationServiceClient(channel).GetContentAsync(new Journey.Recommendation.V1.GetContentRequest { Name = "contents/lease-vs-buy-guide" });
+
+            Assert.Contains("touchpoints/lease-calculator", listed.Touchpoints.Select(t => t.Name));
+            Assert.Contains("touchpoints/review-site", listed.Touchpoints.Select(t => t.Name));
+            Assert.Equal(Journey.Consent.V1.LegalBasis.Consent, purpose.Purpose.LegalBasis);
+            Assert.Equal("Lease or buy? A guide", content.Content.Title);
+            await host.KillAsync();
+        }
+
+        await using var again = HostProcess.Start(data, "--Journey:Demo:Enabled=true");
+        await again.WaitUntilListeningAsync();
+        await Task.Delay(1000);
+        Assert.DoesNotContain("Demo data not loaded", again.Output);
+    }
+
+    [Fact]
+    public async Task TokenCommand_PrintsATokenTheHostAccepts()
+    {
+        var data = Directory.CreateTempSubdirectory("journey-token-").FullName;
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "Journey.Host.dll"), "token", "--scopes", "admin", $"--Journey:Storage:DataDirectory={data}" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var token = (await process.StandardOutput.ReadToEndAsync()).Trim();
+        await process.WaitForExitAsync();
+        await using var host = HostProcess.Start(data);
+        await host.WaitUntilListeningAsync();
+        using var channel = TestPlatform.ChannelWithToken(host.Address, token);
+
+        var response = await new Journey.Platform.V1.DeadLetterService.DeadLetterServiceClient(channel).ListDeadLettersAsync(new Journey.Platform.V1.ListDeadLettersRequest());
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(3, token.Split('.').Length);
+        Assert.Empty(response.DeadLetters);
+    }
 }

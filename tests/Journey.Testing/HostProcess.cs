@@ -65,6 +65,8 @@ public sealed partial class HostProcess : IAsyncDisposable
         start.ArgumentList.Add("--Journey:Hosting:Port=0");
         start.ArgumentList.Add($"--Journey:Storage:DataDirectory={dataDirectory}");
         start.ArgumentList.Add("--Journey:Events:PollInterval=00:00:00.050");
+        // Tests bring their own data; a test that wants the demo set passes --Journey:Demo:Enabled=true after this.
+        start.ArgumentList.Add("--Journey:Demo:Enabled=false");
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
