@@ -3,6 +3,7 @@ using Journey.Consent.Events;
 using Journey.Consent.Grpc;
 using Journey.Consent.Storage;
 using Journey.Consent.V1;
+using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
 using Journey.Shared.Security;
@@ -29,6 +30,7 @@ public static class ConsentModule
         builder.AddServiceStorage(Name).AddPort<IConsentLedger, SqliteConsentLedger, MongoConsentLedger>();
         services.AddSingleton<IConsentEvents, ConsentEvents>();
         services.AddSingleton<ConsentDecisions>();
+        services.AddSingleton<ConsentGrpcService>();
         services.AddMethodScopes(ConsentService.Descriptor, new Dictionary<string, string>
         {
             [nameof(ConsentGrpcService.CreatePurpose)] = Scopes.Admin,
@@ -42,7 +44,7 @@ public static class ConsentModule
     /// <summary>Maps the service's gRPC services.</summary>
     public static IEndpointRouteBuilder MapConsent(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGrpcService<ConsentGrpcService>();
+        endpoints.MapGuardedGrpcService<ConsentGrpcService>(ConsentService.BindService);
         return endpoints;
     }
 }

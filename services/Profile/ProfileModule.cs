@@ -4,6 +4,7 @@ using Journey.Profile.Events;
 using Journey.Profile.Grpc;
 using Journey.Profile.Storage;
 using Journey.Profile.V1;
+using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
 using Journey.Shared.Security;
@@ -31,6 +32,7 @@ public static class ProfileModule
         services.AddSingleton<IProfileEvents, ProfileEvents>();
         services.AddSingleton<ProfileJourney>();
         services.AddEventHandler<InteractionRecorded, InteractionRecordedHandler>(Name, Topics.InteractionRecorded);
+        services.AddSingleton<ProfileGrpcService>();
         services.AddMethodScopes(ProfileService.Descriptor, new Dictionary<string, string>
         {
             [nameof(ProfileGrpcService.GetProfile)] = Scopes.ProfilesRead,
@@ -42,7 +44,7 @@ public static class ProfileModule
     /// <summary>Maps the service's gRPC services.</summary>
     public static IEndpointRouteBuilder MapProfile(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGrpcService<ProfileGrpcService>();
+        endpoints.MapGuardedGrpcService<ProfileGrpcService>(ProfileService.BindService);
         return endpoints;
     }
 }

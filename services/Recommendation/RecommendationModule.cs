@@ -2,6 +2,7 @@ using Journey.Recommendation.Domain;
 using Journey.Recommendation.Grpc;
 using Journey.Recommendation.Storage;
 using Journey.Recommendation.V1;
+using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
 using Journey.Shared.Security;
@@ -26,6 +27,7 @@ public static class RecommendationModule
     {
         builder.AddServiceStorage(Name).AddPort<IContentStore, SqliteContentStore, MongoContentStore>();
         builder.Services.AddSingleton<ContentLibrary>();
+        builder.Services.AddSingleton<RecommendationGrpcService>();
         builder.Services.AddMethodScopes(RecommendationService.Descriptor, new Dictionary<string, string>
         {
             [nameof(RecommendationGrpcService.UpsertContent)] = Scopes.Admin,
@@ -37,7 +39,7 @@ public static class RecommendationModule
     /// <summary>Maps the service's gRPC services.</summary>
     public static IEndpointRouteBuilder MapRecommendation(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGrpcService<RecommendationGrpcService>();
+        endpoints.MapGuardedGrpcService<RecommendationGrpcService>(RecommendationService.BindService);
         return endpoints;
     }
 }

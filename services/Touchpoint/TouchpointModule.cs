@@ -1,3 +1,4 @@
+using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
 using Journey.Shared.Security;
@@ -40,6 +41,7 @@ public static class TouchpointModule
         });
         services.AddSingleton<TouchpointCatalog>();
         services.AddSingleton<InteractionRecorder>();
+        services.AddSingleton<TouchpointGrpcService>();
         services.AddMethodScopes(TouchpointService.Descriptor, new Dictionary<string, string>
         {
             [nameof(TouchpointGrpcService.CreateTouchpoint)] = Scopes.Admin,
@@ -55,7 +57,7 @@ public static class TouchpointModule
     /// <summary>Maps the service's gRPC services.</summary>
     public static IEndpointRouteBuilder MapTouchpoint(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGrpcService<TouchpointGrpcService>();
+        endpoints.MapGuardedGrpcService<TouchpointGrpcService>(TouchpointService.BindService);
         return endpoints;
     }
 }

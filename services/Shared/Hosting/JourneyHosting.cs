@@ -76,6 +76,8 @@ public static partial class JourneyHosting
         services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<CallPolicyInterceptor>();
+        services.AddSingleton<AuditGrpcService>();
+        services.AddSingleton<DiagnosticsGrpcService>();
         var maxReceive = int.TryParse(builder.Configuration[$"{LimitsOptions.Section}:MaxReceiveMessageBytes"], out var bytes) && bytes is >= 1024 and <= 64 * 1024 * 1024 ? bytes : 4 * 1024 * 1024;
         services.AddGrpc(grpc =>
         {
@@ -124,7 +126,13 @@ public static partial class JourneyHosting
     /// <summary>Maps health, reflection, the event endpoints and every enabled service.</summary>
     public static WebApplication MapJourneyEndpoints(this WebApplication app)
     {
-        // Read leniently: options are validated when the host runs, where a bad value is reported by name.
+        // Mapping builds the services (and their stores); with a bad setting the host will refuse to
+        // run anyway, and RunJourneyAsync reports the setting by name instead of a stack trace here.
+        if (ConfigurationError(app.Services) is not null)
+        {
+            return app;
+        }
+
         app.UseAuthentication();
         app.MapGrpcHealthChecksService();
         if (!bool.TryParse(app.Configuration[$"{HostingOptions.Section}:Reflection"], out var reflection) || reflection)
@@ -138,11 +146,11 @@ public static partial class JourneyHosting
         }
         else
         {
-            app.MapGrpcService<DeadLetterGrpcService>();
+            app.MapGuardedGrpcService<DeadLetterGrpcService>(DeadLetterService.BindService);
         }
 
-        app.MapGrpcService<AuditGrpcService>();
-        app.MapGrpcService<DiagnosticsGrpcService>();
+        app.MapGuardedGrpcService<AuditGrpcService>(AuditService.BindService);
+        app.MapGuardedGrpcService<DiagnosticsGrpcService>(DiagnosticsService.BindService);
         foreach (var module in app.Services.GetRequiredService<EnabledModules>().Modules)
         {
             module.MapEndpoints(app);
@@ -232,6 +240,7 @@ public static partial class JourneyHosting
             services.AddSingleton(sp => ActivatorUtilities.CreateInstance<InProcessBus>(sp, sp.GetRequiredKeyedService<SqliteDatabase>("bus")));
             services.AddSingleton<IEventTransport>(sp => sp.GetRequiredService<InProcessBus>());
             services.AddHostedService<InProcessBusWorker>();
+            services.AddSingleton<DeadLetterGrpcService>();
         }
     }
 

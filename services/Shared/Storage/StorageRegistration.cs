@@ -40,6 +40,7 @@ public static class StorageRegistration
             services.AddHealthChecks().Add(new HealthCheckRegistration($"store:{service}", sp => new MongoHealthCheck(sp.GetRequiredKeyedService<MongoStore>(service)), HealthStatus.Unhealthy, ["ready"]));
         }
 
+        services.Configure<StorePorts>(ports => ports.Services.Add(service));
         return new ServiceStorage(service, provider, services);
     }
 
@@ -61,6 +62,7 @@ public static class StorageRegistration
 
     internal static void AddStorageInfrastructure(this IServiceCollection services)
     {
+        services.AddHostedService<StoreInitializer>();
         services.AddSingleton<IMongoClient>(sp =>
         {
             var mongo = sp.GetRequiredService<IOptions<StorageOptions>>().Value.Mongo;
@@ -129,6 +131,38 @@ public sealed record ServiceStorage(string Service, StorageProvider Provider, IS
             Services.AddSingleton<TPort, TMongo>();
         }
 
+        Services.Configure<StorePorts>(ports => ports.Add(typeof(TPort)));
         return this;
     }
+}
+
+/// <summary>The port types registered with <see cref="ServiceStorage.AddPort{TPort, TSqlite, TMongo}"/>.</summary>
+internal sealed class StorePorts : List<Type>
+{
+    /// <summary>The services whose stores (and audit trails) this process opens.</summary>
+    public List<string> Services { get; } = [];
+}
+
+/// <summary>
+/// Builds every store adapter when the host starts, so schemas and indexes exist before the first
+/// request (and a store that cannot be prepared stops the start instead of failing a caller).
+/// </summary>
+internal sealed class StoreInitializer(IServiceProvider services, Microsoft.Extensions.Options.IOptions<StorePorts> ports) : Microsoft.Extensions.Hosting.IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var port in ports.Value)
+        {
+            services.GetRequiredService(port);
+        }
+
+        foreach (var service in ports.Value.Services)
+        {
+            services.GetRequiredKeyedService<IAuditStore>(service);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
