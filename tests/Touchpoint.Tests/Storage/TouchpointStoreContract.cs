@@ -1,10 +1,10 @@
+using Google.Protobuf.WellKnownTypes;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Storage;
 using Journey.Testing;
 using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.Storage;
-using Google.Protobuf.WellKnownTypes;
 
 namespace Journey.Touchpoint.Tests.Storage;
 
