@@ -50,6 +50,7 @@ public static class TouchpointModule
             [nameof(TouchpointGrpcService.RetireTouchpoint)] = Scopes.Admin,
             [nameof(TouchpointGrpcService.RecordInteraction)] = Scopes.TouchpointsWrite,
             [nameof(TouchpointGrpcService.RecordInteractions)] = Scopes.TouchpointsWrite,
+            [nameof(TouchpointGrpcService.StreamInteractions)] = Scopes.TouchpointsWrite,
         });
         return builder;
     }

@@ -27,6 +27,29 @@ internal sealed class TouchpointGrpcService(TouchpointCatalog catalog, Interacti
     public override async Task<RecordInteractionResponse> RecordInteraction(RecordInteractionRequest request, ServerCallContext context) =>
         new() { Duplicate = await recorder.RecordOneAsync(TouchpointMapping.ToDomain(request.Interaction), context.CancellationToken) };
 
+    public override async Task<StreamInteractionsResponse> StreamInteractions(IAsyncStreamReader<StreamInteractionsRequest> requestStream, ServerCallContext context)
+    {
+        const int MaxListed = 1000;
+        var response = new StreamInteractionsResponse();
+        var offset = 0L;
+        await foreach (var message in requestStream.ReadAllAsync(context.CancellationToken))
+        {
+            var result = await recorder.RecordBatchAsync(message.Interactions.Select(TouchpointMapping.ToDomain).ToList(), context.CancellationToken);
+            response.MessageCount++;
+            response.AcceptedCount += result.Accepted;
+            response.DuplicateCount += result.Duplicates;
+            response.RejectedCount += result.Rejected.Count;
+            foreach (var rejection in result.Rejected.Take(MaxListed - response.Rejected.Count))
+            {
+                response.Rejected.Add(new RejectedInteraction { Index = (int)Math.Min(int.MaxValue, offset + rejection.Index), InteractionId = rejection.InteractionId, Field = rejection.Field, Reason = rejection.Reason });
+            }
+
+            offset += message.Interactions.Count;
+        }
+
+        return response;
+    }
+
     public override async Task<RecordInteractionsResponse> RecordInteractions(RecordInteractionsRequest request, ServerCallContext context) =>
         TouchpointMapping.ToProto(await recorder.RecordBatchAsync(request.Interactions.Select(TouchpointMapping.ToDomain).ToList(), context.CancellationToken));
 }

@@ -122,6 +122,41 @@ public sealed class InteractionGrpcTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Stream_StoresEachBatchAndSummarisesTheWholeStream()
+    {
+        using var call = _client.StreamInteractions();
+        await call.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { TestData.Interaction("s-1"), TestData.Interaction("s-2") } });
+        var bad = TestData.Interaction("s-bad");
+        bad.Rating = 7;
+        await call.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { TestData.Interaction("s-2"), bad, TestData.Interaction("s-3") } });
+        await call.RequestStream.CompleteAsync();
+
+        var summary = await call;
+
+        Assert.Equal(2, summary.MessageCount);
+        Assert.Equal(3, summary.AcceptedCount);
+        Assert.Equal(1, summary.DuplicateCount);
+        Assert.Equal(1, summary.RejectedCount);
+        var rejected = Assert.Single(summary.Rejected);
+        Assert.Equal((3, "s-bad", "interactions[1].rating"), (rejected.Index, rejected.InteractionId, rejected.Field));
+        Assert.Equal(3, await CountAsync("interactions"));
+    }
+
+    [Fact]
+    public async Task Stream_WhenAMessageIsEmpty_FailsButKeepsTheBatchesBeforeIt()
+    {
+        using var call = _client.StreamInteractions();
+        await call.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { TestData.Interaction("k-1") } });
+        await call.RequestStream.WriteAsync(new StreamInteractionsRequest());
+        await call.RequestStream.CompleteAsync();
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await call);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(1, await CountAsync("interactions"));
+    }
+
+    [Fact]
     public async Task Record_StoresEmailOnlyAsKeyedHash()
     {
         var interaction = TestData.Interaction("evt-mail");
