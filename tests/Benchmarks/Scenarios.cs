@@ -13,5 +13,5 @@ public interface IScenario
 /// <summary>The scenarios, in the order they run.</summary>
 public static class Scenarios
 {
-    public static readonly IReadOnlyList<IScenario> All = [];
+    public static readonly IReadOnlyList<IScenario> All = [new IngestionScenario(), new ConsentCheckScenario()];
 }
