@@ -1,8 +1,17 @@
+using Journey.Events.V1;
+using Journey.Profile.Domain;
+using Journey.Profile.Events;
+using Journey.Profile.Grpc;
+using Journey.Profile.Storage;
+using Journey.Profile.V1;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
+using Journey.Shared.Security;
 using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Journey.Profile;
 
@@ -18,10 +27,46 @@ public static class ProfileModule
     /// <summary>Registers the service's domain, store, event handlers and gRPC services.</summary>
     public static WebApplicationBuilder AddProfile(this WebApplicationBuilder builder)
     {
-        builder.AddServiceStorage(Name);
+        builder.AddServiceStorage(Name)
+            .AddPort<IProfileStore, SqliteProfileStore, MongoProfileStore>()
+            .AddPort<ISegmentStore, SqliteSegmentStore, MongoSegmentStore>();
+
+        var services = builder.Services;
+        services.AddOptions<ProfileOptions>().BindConfiguration(ProfileOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ProfileOptions>, ProfileOptionsValidator>();
+        services.AddSingleton<IProfileEvents, ProfileEventMapper>();
+        services.AddSingleton<ProfileChanges>();
+        services.AddSingleton<ProfileUseCases>();
+        services.AddSingleton<SegmentUseCases>();
+
+        services.AddEventHandler<InteractionRecorded, InteractionRecordedHandler>(Name, Topics.InteractionRecorded);
+        services.AddEventHandler<ConsentChanged, ConsentChangedHandler>(Name, Topics.ConsentChanged);
+        services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, Topics.ErasureRequested);
+
+        services.AddMethodScopes(ProfileService.Descriptor, new Dictionary<string, string>
+        {
+            [nameof(ProfileService.ProfileServiceClient.Identify)] = Scopes.ProfilesWrite,
+            [nameof(ProfileService.ProfileServiceClient.GetProfile)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.LookupProfile)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.WatchProfile)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.ListProfileMerges)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.CreateSegment)] = Scopes.Admin,
+            [nameof(ProfileService.ProfileServiceClient.GetSegment)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.ListSegments)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.DeleteSegment)] = Scopes.Admin,
+            [nameof(ProfileService.ProfileServiceClient.ListSegmentMembers)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.DescribeAudience)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.ExportProfile)] = Scopes.PrivacyErase,
+            [nameof(ProfileService.ProfileServiceClient.EraseProfile)] = Scopes.PrivacyErase,
+        });
+        services.AddGrpc();
         return builder;
     }
 
     /// <summary>Maps the service's gRPC services.</summary>
-    public static IEndpointRouteBuilder MapProfile(this IEndpointRouteBuilder endpoints) => endpoints;
+    public static IEndpointRouteBuilder MapProfile(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<ProfileGrpcService>();
+        return endpoints;
+    }
 }
