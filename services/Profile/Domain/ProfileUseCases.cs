@@ -151,7 +151,7 @@ public sealed partial class ProfileUseCases(
             try
             {
                 var unclaimed = await store.UnclaimedAsync(InteractionConsumer, interactions.Select(i => i.EventId).ToList(), cancellationToken);
-                var fresh = interactions.Where(i => unclaimed.Contains(i.EventId)).ToList();
+                var fresh = interactions.Where(i => unclaimed.Contains(i.EventId)).DistinctBy(i => i.EventId).ToList();
                 if (fresh.Count == 0)
                 {
                     return;
@@ -183,7 +183,7 @@ public sealed partial class ProfileUseCases(
             try
             {
                 var unclaimed = await store.UnclaimedAsync(ConsentConsumer, decisions.Select(d => d.EventId).ToList(), cancellationToken);
-                var fresh = decisions.Where(d => unclaimed.Contains(d.EventId)).ToList();
+                var fresh = decisions.Where(d => unclaimed.Contains(d.EventId)).DistinctBy(d => d.EventId).ToList();
                 if (fresh.Count == 0)
                 {
                     return;
