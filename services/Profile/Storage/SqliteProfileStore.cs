@@ -32,6 +32,7 @@ internal static class ProfileSqliteSchema
             CREATE INDEX segment_members_profile ON segment_members (profile_id)
             """),
         ("profile-inbox-001", SqliteInbox.Schema),
+        ("profile-outbox-001", SqliteOutbox.Schema),
     ];
 }
 
