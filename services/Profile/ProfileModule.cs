@@ -12,10 +12,11 @@ using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Journey.Profile;
 
-/// <summary>The profile service as the host runs it.</summary>
+/// <summary>The Profile service as the host runs it.</summary>
 public static class ProfileModule
 {
     /// <summary>The service name: its Dapr app id, store name and <c>Journey:Hosting:Modules</c> entry.</summary>
@@ -27,17 +28,39 @@ public static class ProfileModule
     /// <summary>Registers the service's domain, store, event handlers and gRPC services.</summary>
     public static WebApplicationBuilder AddProfile(this WebApplicationBuilder builder)
     {
+        builder.AddServiceStorage(Name)
+            .AddPort<IProfileStore, SqliteProfileStore, MongoProfileStore>()
+            .AddPort<ISegmentStore, SqliteSegmentStore, MongoSegmentStore>();
+
         var services = builder.Services;
-        builder.AddServiceStorage(Name).AddPort<IProfileStore, SqliteProfileStore, MongoProfileStore>();
-        services.AddSingleton<IProfileEvents, ProfileEvents>();
-        services.AddSingleton<ProfileJourney>();
+        services.AddOptions<ProfileOptions>().BindConfiguration(ProfileOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ProfileOptions>, ProfileOptionsValidator>();
+        services.AddSingleton<IProfileEvents, ProfileEventMapper>();
+        services.AddSingleton<ProfileChanges>();
+        services.AddSingleton<ProfileUseCases>();
+        services.AddSingleton<SegmentUseCases>();
+
         services.AddEventHandler<InteractionRecorded, InteractionRecordedHandler>(Name, Topics.InteractionRecorded);
-        services.AddSingleton<ProfileGrpcService>();
+        services.AddEventHandler<ConsentChanged, ConsentChangedHandler>(Name, Topics.ConsentChanged);
+        services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, Topics.ErasureRequested);
+
         services.AddMethodScopes(ProfileService.Descriptor, new Dictionary<string, string>
         {
-            [nameof(ProfileGrpcService.GetProfile)] = Scopes.ProfilesRead,
-            [nameof(ProfileGrpcService.LookupProfile)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.Identify)] = Scopes.ProfilesWrite,
+            [nameof(ProfileService.ProfileServiceClient.GetProfile)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.LookupProfile)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.WatchProfile)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.ListProfileMerges)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.CreateSegment)] = Scopes.Admin,
+            [nameof(ProfileService.ProfileServiceClient.GetSegment)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.ListSegments)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.DeleteSegment)] = Scopes.Admin,
+            [nameof(ProfileService.ProfileServiceClient.ListSegmentMembers)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.DescribeAudience)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.ExportProfile)] = Scopes.PrivacyErase,
+            [nameof(ProfileService.ProfileServiceClient.EraseProfile)] = Scopes.PrivacyErase,
         });
+        services.AddSingleton<ProfileGrpcService>();
         return builder;
     }
 

@@ -157,7 +157,7 @@ public sealed class CrashSafetyTests
             {
                 Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = visitor },
             });
-            return response.Profile.InteractionCount;
+            return response.Profile.Channels.Sum(c => c.Interactions);
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
         {

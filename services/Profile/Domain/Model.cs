@@ -1,73 +1,205 @@
 namespace Journey.Profile.Domain;
 
-// Values match the journey.common.v1 and journey.events.v1 enums one to one, so mapping is a cast.
-
-/// <summary>A stage of the customer journey, in order.</summary>
-public enum JourneyStage
-{
-    Unspecified = 0,
-    Awareness = 1,
-    Consideration = 2,
-    Evaluation = 3,
-    Purchase = 4,
-    Ownership = 5,
-    Loyalty = 6,
-}
-
-/// <summary>The kind of a person identifier.</summary>
+/// <summary>Kinds of identifier; numbers match journey.common.v1.IdentifierKind so mapping is a cast.</summary>
 public enum IdentifierKind
 {
+    /// <summary>Not set.</summary>
     Unspecified = 0,
+
+    /// <summary>The company's customer number (marks a known customer).</summary>
     CustomerId = 1,
+
+    /// <summary>An e-mail address, held as its keyed hash (marks a known customer).</summary>
     Email = 2,
+
+    /// <summary>A phone number, held as its keyed hash.</summary>
     Phone = 3,
+
+    /// <summary>A cookie or first-party anonymous id.</summary>
     AnonymousId = 4,
+
+    /// <summary>A device id.</summary>
     DeviceId = 5,
+
+    /// <summary>An ad click id.</summary>
     AdClickId = 6,
+
+    /// <summary>A profile id of this service.</summary>
     ProfileId = 7,
 }
 
-/// <summary>Known customer or anonymous visitor.</summary>
-public enum CustomerType
+/// <summary>Journey stages in order; numbers match journey.common.v1.JourneyStage.</summary>
+public enum JourneyStage
 {
+    /// <summary>No interaction yet.</summary>
     Unspecified = 0,
-    Known = 1,
-    Anonymous = 2,
+
+    /// <summary>Awareness.</summary>
+    Awareness = 1,
+
+    /// <summary>Consideration.</summary>
+    Consideration = 2,
+
+    /// <summary>Evaluation.</summary>
+    Evaluation = 3,
+
+    /// <summary>Purchase.</summary>
+    Purchase = 4,
+
+    /// <summary>Ownership.</summary>
+    Ownership = 5,
+
+    /// <summary>Loyalty.</summary>
+    Loyalty = 6,
 }
 
-/// <summary>What a person did, as far as journey state cares.</summary>
+/// <summary>Interaction types; numbers match journey.common.v1.InteractionType.</summary>
 public enum InteractionType
 {
+    /// <summary>Not set.</summary>
     Unspecified = 0,
+
+    /// <summary>A view.</summary>
+    View = 1,
+
+    /// <summary>A click.</summary>
+    Click = 2,
+
+    /// <summary>An e-mail open.</summary>
+    EmailOpen = 3,
+
+    /// <summary>A form submission.</summary>
+    FormSubmit = 4,
+
+    /// <summary>Content consumed.</summary>
+    ContentConsumed = 5,
+
+    /// <summary>Cart add.</summary>
+    CartAdd = 6,
+
+    /// <summary>Cart abandoned.</summary>
+    CartAbandoned = 7,
+
+    /// <summary>Purchase.</summary>
     Purchase = 8,
+
+    /// <summary>Service ticket opened.</summary>
+    ServiceTicketOpened = 9,
+
+    /// <summary>Service ticket resolved.</summary>
+    ServiceTicketResolved = 10,
+
+    /// <summary>Test drive booked.</summary>
+    TestDriveBooked = 11,
+
+    /// <summary>Feedback.</summary>
+    Feedback = 12,
+
+    /// <summary>Recommendation shown.</summary>
+    RecommendationImpression = 13,
+
+    /// <summary>Recommendation clicked.</summary>
+    RecommendationClick = 14,
+
+    /// <summary>Referral.</summary>
     Referral = 15,
 }
 
-/// <summary>An identifier; e-mail and phone hold their keyed hash.</summary>
-public sealed record PersonIdentifier(IdentifierKind Kind, string Value)
+/// <summary>Known or anonymous; numbers match journey.events.v1.CustomerType.</summary>
+public enum CustomerType
 {
-    /// <summary>Whether this identifier alone makes a person a known customer.</summary>
-    public bool MarksKnownCustomer => Kind is IdentifierKind.CustomerId or IdentifierKind.Email;
+    /// <summary>Not set.</summary>
+    Unspecified = 0,
+
+    /// <summary>Has a customer id or e-mail.</summary>
+    Known = 1,
+
+    /// <summary>Only cookie, device, ad click ids (or a phone).</summary>
+    Anonymous = 2,
 }
 
-/// <summary>A person's profile.</summary>
-public sealed record PersonProfile(
-    string Id,
-    IReadOnlyList<PersonIdentifier> Identifiers,
-    JourneyStage Stage,
-    long InteractionCount,
-    DateTimeOffset FirstInteractionAt,
-    DateTimeOffset LastInteractionAt,
-    long Version)
+/// <summary>An identifier as stored: e-mail and phone are already keyed hashes.</summary>
+/// <param name="Kind">The kind (never <see cref="IdentifierKind.ProfileId"/>).</param>
+/// <param name="Value">The value or hash.</param>
+public readonly record struct IdentifierKey(IdentifierKind Kind, string Value)
 {
-    /// <summary>Known when any identifier marks a known customer.</summary>
-    public CustomerType CustomerType => Identifiers.Any(i => i.MarksKnownCustomer) ? CustomerType.Known : CustomerType.Anonymous;
+    /// <summary>Whether the kind marks a known customer.</summary>
+    public bool IsKnown => Kind is IdentifierKind.CustomerId or IdentifierKind.Email;
+
+    /// <summary>Whether the kind counts towards the anonymous-identifier cap.</summary>
+    public bool IsAnonymous => Kind is IdentifierKind.AnonymousId or IdentifierKind.DeviceId or IdentifierKind.AdClickId;
 }
 
-/// <summary>An interaction as the profile service learns of it (from the touchpoint service's event).</summary>
-/// <param name="EventId">The event id, for the inbox.</param>
-/// <param name="Identifiers">Who (e-mail and phone already hashed).</param>
+/// <summary>An identifier a profile holds.</summary>
+/// <param name="Key">The identifier.</param>
+/// <param name="AddedAt">When the profile got it; the anonymous cap drops the oldest first.</param>
+public sealed record HeldIdentifier(IdentifierKey Key, DateTimeOffset AddedAt);
+
+/// <summary>A stage the person entered.</summary>
+public sealed record StageEntry(JourneyStage Stage, DateTimeOffset EnteredAt);
+
+/// <summary>A decaying score: its value at <paramref name="AsOf"/>.</summary>
+public sealed record DecayingScore(double Value, DateTimeOffset AsOf)
+{
+    /// <summary>The value at <paramref name="at"/> under <paramref name="halfLife"/>.</summary>
+    public double At(DateTimeOffset at, TimeSpan halfLife) =>
+        at <= AsOf ? Value : Value * Math.Pow(0.5, (at - AsOf) / halfLife);
+
+    /// <summary>Adds <paramref name="amount"/> observed at <paramref name="at"/>; a late observation is decayed to the score's time.</summary>
+    public DecayingScore Add(double amount, DateTimeOffset at, TimeSpan halfLife) =>
+        at >= AsOf
+            ? new DecayingScore(At(at, halfLife) + amount, at)
+            : new DecayingScore(Value + new DecayingScore(amount, at).At(AsOf, halfLife), AsOf);
+
+    /// <summary>Both scores combined at the later of their times.</summary>
+    public DecayingScore Combine(DecayingScore other, TimeSpan halfLife)
+    {
+        var at = AsOf > other.AsOf ? AsOf : other.AsOf;
+        return new DecayingScore(At(at, halfLife) + other.At(at, halfLife), at);
+    }
+}
+
+/// <summary>A known customer this profile was linked with but not merged with.</summary>
+/// <param name="OtherProfileId">The other profile's id.</param>
+/// <param name="SharedKind">The kind of identifier that linked them.</param>
+/// <param name="DetectedAt">When.</param>
+public sealed record IdentityConflict(string OtherProfileId, IdentifierKind SharedKind, DateTimeOffset DetectedAt);
+
+/// <summary>A content item consumed.</summary>
+public sealed record ConsumedContent(string Content, DateTimeOffset At);
+
+/// <summary>A recorded merge.</summary>
+/// <param name="SurvivorId">The profile that remained.</param>
+/// <param name="MergedId">The profile merged away.</param>
+/// <param name="LinkedBy">The kind of identifier that linked them.</param>
+/// <param name="MergedAt">When.</param>
+/// <param name="MovedIdentifiers">The identifiers that moved.</param>
+public sealed record ProfileMerge(string SurvivorId, string MergedId, IdentifierKind LinkedBy, DateTimeOffset MergedAt, IReadOnlyList<IdentifierKey> MovedIdentifiers);
+
+/// <summary>An interaction as journey inference needs it.</summary>
+/// <param name="EventId">The event id (inbox key).</param>
+/// <param name="Identifiers">The person's identifiers (e-mail and phone hashed).</param>
+/// <param name="Type">What the person did.</param>
+/// <param name="Stages">Stages of the touchpoint.</param>
+/// <param name="Channel">The channel's number (journey.common.v1.Channel).</param>
 /// <param name="OccurredAt">When.</param>
-/// <param name="Type">What, by its journey.common.v1 number.</param>
-/// <param name="TouchpointStages">The stages the touchpoint serves.</param>
-public sealed record ObservedInteraction(string EventId, IReadOnlyList<PersonIdentifier> Identifiers, DateTimeOffset OccurredAt, int Type, IReadOnlyList<JourneyStage> TouchpointStages);
+/// <param name="Content">Content id, or empty.</param>
+/// <param name="Topics">Topics of the touchpoint and content.</param>
+public sealed record Interaction(
+    string EventId,
+    IReadOnlyList<IdentifierKey> Identifiers,
+    InteractionType Type,
+    IReadOnlyList<JourneyStage> Stages,
+    int Channel,
+    DateTimeOffset OccurredAt,
+    string Content,
+    IReadOnlyList<string> Topics);
+
+/// <summary>A consent decision about profiling.</summary>
+/// <param name="EventId">The event id.</param>
+/// <param name="Identifiers">The subject's identifiers (hashed; may include a profile id).</param>
+/// <param name="Granted">True when profiling is allowed again.</param>
+public sealed record ProfilingConsent(string EventId, IReadOnlyList<IdentifierKey> Identifiers, bool Granted);
+
+/// <summary>A page of results.</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string NextPageToken);

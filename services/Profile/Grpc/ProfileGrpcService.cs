@@ -1,63 +1,132 @@
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Journey.Profile.Domain;
 using Journey.Profile.V1;
 using Journey.Shared.Errors;
-using Journey.Shared.Privacy;
+using DomainStage = Journey.Profile.Domain.JourneyStage;
 
 namespace Journey.Profile.Grpc;
 
-/// <summary>The gRPC face of the profile service.</summary>
-internal sealed class ProfileGrpcService(ProfileJourney journey, IdentifierHasher hasher) : ProfileService.ProfileServiceBase
+/// <summary>The gRPC face of the profile service: maps, calls one use case, maps back.</summary>
+internal sealed class ProfileGrpcService(ProfileUseCases profiles, SegmentUseCases segments) : ProfileService.ProfileServiceBase
 {
+    /// <summary>How often a watch re-reads a profile when no local change woke it (changes by other replicas).</summary>
+    private static readonly TimeSpan WatchPoll = TimeSpan.FromSeconds(1);
+
+    public override async Task<IdentifyResponse> Identify(IdentifyRequest request, ServerCallContext context)
+    {
+        var result = await profiles.IdentifyAsync(ProfileMapping.ToDomain(request.Identifiers), request.Traits, context.CancellationToken);
+        var response = new IdentifyResponse { Profile = ProfileMapping.ToProto(result.Profile), Created = result.Created };
+        response.MergedProfiles.AddRange(result.MergedIds.Select(Events.Names.Profile));
+        response.ConflictingProfiles.AddRange(result.ConflictIds.Select(Events.Names.Profile));
+        return response;
+    }
+
     public override async Task<GetProfileResponse> GetProfile(GetProfileRequest request, ServerCallContext context) =>
-        new() { Profile = ProfileMapping.ToProto(await journey.GetAsync(ProfileMapping.IdFromName(request.Name), context.CancellationToken)) };
+        new() { Profile = ProfileMapping.ToProto(await profiles.GetAsync(ProfileMapping.ProfileId(request.Name, "name"), context.CancellationToken)) };
 
     public override async Task<LookupProfileResponse> LookupProfile(LookupProfileRequest request, ServerCallContext context) =>
-        new() { Profile = ProfileMapping.ToProto(await journey.LookupAsync(ProfileMapping.ToLookupKey(request.Identifier, hasher), context.CancellationToken)) };
-}
+        new() { Profile = ProfileMapping.ToProto(await profiles.LookupAsync(ProfileMapping.ToDomain(request.Identifier, "identifier"), "identifier", context.CancellationToken)) };
 
-/// <summary>Between the proto contract and the domain.</summary>
-internal static class ProfileMapping
-{
-    private const string Prefix = "profiles/";
-
-    public static V1.Profile ToProto(PersonProfile profile)
+    public override async Task WatchProfile(WatchProfileRequest request, IServerStreamWriter<WatchProfileResponse> responseStream, ServerCallContext context)
     {
-        var proto = new V1.Profile
+        var ct = context.CancellationToken;
+        var current = await profiles.GetAsync(ProfileMapping.ProfileId(request.Name, "name"), ct);
+        var sent = (current.Profile.Id, current.Profile.Version);
+        await responseStream.WriteAsync(new WatchProfileResponse { Profile = ProfileMapping.ToProto(current) }, ct);
+        while (!ct.IsCancellationRequested)
         {
-            Name = Prefix + profile.Id,
-            CustomerType = (Journey.Events.V1.CustomerType)profile.CustomerType,
-            Stage = (Common.V1.JourneyStage)profile.Stage,
-            InteractionCount = profile.InteractionCount,
-            FirstInteractionTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(profile.FirstInteractionAt),
-            LastInteractionTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(profile.LastInteractionAt),
-            Etag = profile.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
-        proto.Identifiers.AddRange(profile.Identifiers.Select(i => new Common.V1.Identifier { Kind = (Common.V1.IdentifierKind)i.Kind, Value = i.Value }));
-        return proto;
+            await profiles.WaitForChangeAsync(sent.Id, WatchPoll, ct);
+            ProfileRead next;
+            try
+            {
+                // A merged-away id answers with the survivor, so the watch follows the merge.
+                next = await profiles.GetAsync(sent.Id, ct);
+            }
+            catch (NotFoundException)
+            {
+                return;
+            }
+
+            if ((next.Profile.Id, next.Profile.Version) != sent)
+            {
+                sent = (next.Profile.Id, next.Profile.Version);
+                await responseStream.WriteAsync(new WatchProfileResponse { Profile = ProfileMapping.ToProto(next) }, ct);
+            }
+        }
     }
 
-    public static string IdFromName(string name) =>
-        name.StartsWith(Prefix, StringComparison.Ordinal) && Guid.TryParse(name.AsSpan(Prefix.Length), out _)
-            ? name[Prefix.Length..]
-            : throw new InvalidArgumentException("name", "must be a profile name like profiles/0190f3c2-…");
-
-    /// <summary>The stored form of a looked-up identifier: e-mail and phone are compared by their keyed hash.</summary>
-    public static PersonIdentifier ToLookupKey(Common.V1.Identifier? identifier, IdentifierHasher hasher)
+    public override async Task<ListProfileMergesResponse> ListProfileMerges(ListProfileMergesRequest request, ServerCallContext context)
     {
-        var validation = new Validation();
-        validation.Require(identifier is not null, "identifier", "is required");
-        validation.ThrowIfInvalid();
-        var kind = (Domain.IdentifierKind)identifier!.Kind;
-        validation
-            .Require(kind != Domain.IdentifierKind.Unspecified && Enum.IsDefined(kind), "identifier.kind", "must be set to a known identifier kind")
-            .Require(identifier.Value.Trim().Length is >= 1 and <= 256, "identifier.value", "must be 1 to 256 characters")
-            .ThrowIfInvalid();
-        return kind switch
-        {
-            Domain.IdentifierKind.Email => new PersonIdentifier(kind, hasher.HashEmail(identifier.Value)),
-            Domain.IdentifierKind.Phone => new PersonIdentifier(kind, hasher.HashPhone(identifier.Value)),
-            _ => new PersonIdentifier(kind, identifier.Value.Trim()),
-        };
+        var id = ProfileMapping.ProfileId(request.Parent, "parent");
+        var page = await profiles.ListMergesAsync(id, PageTokens.Size(request.PageSize), request.PageToken, context.CancellationToken);
+        var response = new ListProfileMergesResponse { NextPageToken = page.NextPageToken };
+        response.Merges.AddRange(page.Items.Select(ProfileMapping.ToProto));
+        return response;
     }
+
+    public override async Task<CreateSegmentResponse> CreateSegment(CreateSegmentRequest request, ServerCallContext context)
+    {
+        if (request.Segment is null)
+        {
+            throw new InvalidArgumentException("segment", "is required");
+        }
+
+        var segment = await segments.CreateAsync(request.SegmentId, request.Segment.DisplayName, ProfileMapping.ToDomain(request.Segment.Rule), context.CancellationToken);
+        return new CreateSegmentResponse { Segment = ProfileMapping.ToProto(segment) };
+    }
+
+    public override async Task<GetSegmentResponse> GetSegment(GetSegmentRequest request, ServerCallContext context) =>
+        new() { Segment = ProfileMapping.ToProto(await segments.GetAsync(ProfileMapping.SegmentId(request.Name, "name"), context.CancellationToken)) };
+
+    public override async Task<ListSegmentsResponse> ListSegments(ListSegmentsRequest request, ServerCallContext context)
+    {
+        var page = await segments.ListAsync(request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListSegmentsResponse { NextPageToken = page.NextPageToken };
+        response.Segments.AddRange(page.Items.Select(ProfileMapping.ToProto));
+        return response;
+    }
+
+    public override async Task<DeleteSegmentResponse> DeleteSegment(DeleteSegmentRequest request, ServerCallContext context)
+    {
+        await segments.DeleteAsync(ProfileMapping.SegmentId(request.Name, "name"), context.CancellationToken);
+        return new DeleteSegmentResponse();
+    }
+
+    public override async Task<ListSegmentMembersResponse> ListSegmentMembers(ListSegmentMembersRequest request, ServerCallContext context)
+    {
+        var page = await segments.ListMembersAsync(ProfileMapping.SegmentId(request.Parent, "parent"), request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListSegmentMembersResponse { NextPageToken = page.NextPageToken };
+        response.Profiles.AddRange(page.Items.Select(Events.Names.Profile));
+        return response;
+    }
+
+    public override async Task<DescribeAudienceResponse> DescribeAudience(DescribeAudienceRequest request, ServerCallContext context)
+    {
+        var description = request.AudienceCase switch
+        {
+            DescribeAudienceRequest.AudienceOneofCase.Segment => await segments.DescribeAsync(ProfileMapping.SegmentId(request.Segment, "segment"), DomainStage.Unspecified, context.CancellationToken),
+            DescribeAudienceRequest.AudienceOneofCase.Stage when System.Enum.IsDefined((DomainStage)request.Stage) && request.Stage != Common.V1.JourneyStage.Unspecified =>
+                await segments.DescribeAsync(null, (DomainStage)request.Stage, context.CancellationToken),
+            DescribeAudienceRequest.AudienceOneofCase.Stage => throw new InvalidArgumentException("stage", "must be a journey stage, not unspecified"),
+            _ => throw new InvalidArgumentException("audience", "set segment or stage"),
+        };
+        return ProfileMapping.ToProto(description);
+    }
+
+    public override async Task<ExportProfileResponse> ExportProfile(ExportProfileRequest request, ServerCallContext context)
+    {
+        var export = await profiles.ExportAsync(ProfileMapping.ToDomain(request.Identifier, "identifier"), context.CancellationToken);
+        var document = new V1.ProfileExport
+        {
+            Profile = ProfileMapping.ToProto(export.Profile, export.ClearTraits),
+            ExportTime = Timestamp.FromDateTimeOffset(export.ExportedAt),
+        };
+        document.Merges.AddRange(export.Merges.Select(ProfileMapping.ToProto));
+        document.MergedProfileNames.AddRange(export.Aliases.Select(Events.Names.Profile));
+        return new ExportProfileResponse { Export = document };
+    }
+
+    public override async Task<EraseProfileResponse> EraseProfile(EraseProfileRequest request, ServerCallContext context) =>
+        new() { RecordsErased = await profiles.EraseAsync(ProfileMapping.ToDomain(request.Identifier, "identifier"), request.Erasure, context.CancellationToken) };
 }

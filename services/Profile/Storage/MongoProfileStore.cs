@@ -1,127 +1,314 @@
 using Journey.Profile.Domain;
+using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Storage;
 using Microsoft.Extensions.DependencyInjection;
-using MongoDB.Bson.Serialization.Attributes;
+using MongoDB.Bson;
+using MongoDB.Bson.Serialization;
 using MongoDB.Driver;
 
 namespace Journey.Profile.Storage;
 
-/// <summary>Profiles in MongoDB. A unique index on (identifiers.kind, identifiers.value) makes an identifier belong to one profile only.</summary>
+/// <summary>Collection names and indexes of the profile service's MongoDB database.</summary>
+internal static class ProfileMongoSchema
+{
+    public const string Profiles = "profiles";
+    public const string Identifiers = "identifiers";
+    public const string Aliases = "profile_aliases";
+    public const string Merges = "profile_merges";
+    public const string Segments = "segments";
+    public const string Members = "segment_members";
+
+    /// <summary>The unique (kind, value) index is what makes an identifier belong to one live profile.</summary>
+    public static void EnsureIndexes(IMongoDatabase database)
+    {
+        database.GetCollection<BsonDocument>(Identifiers).Indexes.CreateMany(
+        [
+            new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("kind").Ascending("value"), new CreateIndexOptions { Unique = true }),
+            new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("profile_id")),
+        ]);
+        database.GetCollection<BsonDocument>(Profiles).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("stage")));
+        database.GetCollection<BsonDocument>(Aliases).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("survivor_id")));
+        database.GetCollection<BsonDocument>(Merges).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("survivor_id").Descending("seq")));
+        database.GetCollection<BsonDocument>(Members).Indexes.CreateMany(
+        [
+            new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("segment_id").Ascending("profile_id"), new CreateIndexOptions { Unique = true }),
+            new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("profile_id")),
+        ]);
+    }
+
+    public static string IdentifierId(IdentifierKey key) => $"{(int)key.Kind}:{key.Value}";
+}
+
+/// <summary>Profiles in the service's MongoDB database; every write is one multi-document transaction.</summary>
 internal sealed class MongoProfileStore : IProfileStore
 {
     private readonly MongoStore _store;
-    private readonly IMongoCollection<ProfileDocument> _profiles;
-    private readonly TimeProvider _time;
+    private readonly IMongoCollection<BsonDocument> _profiles;
+    private readonly IMongoCollection<BsonDocument> _identifiers;
+    private readonly IMongoCollection<BsonDocument> _aliases;
+    private readonly IMongoCollection<BsonDocument> _merges;
+    private readonly IMongoCollection<BsonDocument> _members;
 
-    public MongoProfileStore([FromKeyedServices(ProfileModule.Name)] MongoStore store, TimeProvider time)
+    public MongoProfileStore([FromKeyedServices(ProfileModule.Name)] MongoStore store)
     {
         _store = store;
-        _time = time;
-        _profiles = store.Database.GetCollection<ProfileDocument>("profiles");
-        _profiles.Indexes.CreateOne(new CreateIndexModel<ProfileDocument>(
-            Builders<ProfileDocument>.IndexKeys.Ascending("identifiers.kind").Ascending("identifiers.value"),
-            new CreateIndexOptions { Unique = true, Sparse = true }));
+        var db = store.Database;
+        _profiles = db.GetCollection<BsonDocument>(ProfileMongoSchema.Profiles);
+        _identifiers = db.GetCollection<BsonDocument>(ProfileMongoSchema.Identifiers);
+        _aliases = db.GetCollection<BsonDocument>(ProfileMongoSchema.Aliases);
+        _merges = db.GetCollection<BsonDocument>(ProfileMongoSchema.Merges);
+        _members = db.GetCollection<BsonDocument>(ProfileMongoSchema.Members);
+        ProfileMongoSchema.EnsureIndexes(db);
     }
 
-    public Task<PersonProfile?> GetAsync(string id, CancellationToken cancellationToken) =>
-        _store.ReadAsync(async (_, ct) => (await _profiles.Find(d => d.Id == id).FirstOrDefaultAsync(ct))?.ToProfile(), cancellationToken);
-
-    public Task<PersonProfile?> FindAsync(PersonIdentifier identifier, CancellationToken cancellationToken) =>
-        _store.ReadAsync(async (_, ct) => (await _profiles.Find(ByIdentifier(identifier)).FirstOrDefaultAsync(ct))?.ToProfile(), cancellationToken);
-
-    public Task ApplyAsync(string consumer, IReadOnlyList<string> eventIds, Func<IProfileTransaction, IReadOnlySet<string>, Task> work, CancellationToken cancellationToken) =>
-        _store.WriteAsync(async (session, ct) =>
+    public Task<IdentitySnapshot> LoadAsync(IReadOnlyCollection<IdentifierKey> identifiers, IReadOnlyCollection<string> profileIds, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
         {
-            var fresh = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var eventId in eventIds)
+            var owners = new Dictionary<IdentifierKey, string>();
+            if (identifiers.Count > 0)
             {
-                if (await MongoInbox.TryClaimAsync(session, _store.Database, consumer, eventId, _time.GetUtcNow(), ct))
+                var ids = identifiers.Select(ProfileMongoSchema.IdentifierId).ToList();
+                var byId = identifiers.ToDictionary(ProfileMongoSchema.IdentifierId);
+                foreach (var row in await _identifiers.Find(Builders<BsonDocument>.Filter.In("_id", ids)).ToListAsync(ct))
                 {
-                    fresh.Add(eventId);
+                    owners[byId[row["_id"].AsString]] = row["profile_id"].AsString;
                 }
             }
 
-            var unit = new Transaction(this, session, ct);
-            await work(unit, fresh);
-            await MongoOutbox.AppendAsync(session, _store.Database, unit.Outgoing, ct);
+            var aliases = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (profileIds.Count > 0)
+            {
+                foreach (var row in await _aliases.Find(Builders<BsonDocument>.Filter.In("_id", profileIds)).ToListAsync(ct))
+                {
+                    aliases[row["_id"].AsString] = row["survivor_id"].AsString;
+                }
+            }
+
+            var wanted = owners.Values.Concat(profileIds.Select(id => aliases.GetValueOrDefault(id, id))).Distinct().ToList();
+            return new IdentitySnapshot(owners, await ReadManyAsync(null, wanted, ct), aliases);
+        }, cancellationToken);
+
+    public Task<CustomerProfile?> GetAsync(string id, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            var alias = await _aliases.Find(new BsonDocument("_id", id)).FirstOrDefaultAsync(ct);
+            var target = alias?["survivor_id"].AsString ?? id;
+            return (await ReadManyAsync(null, [target], ct)).FirstOrDefault();
+        }, cancellationToken);
+
+    public Task<CustomerProfile?> FindAsync(IdentifierKey identifier, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            var row = await _identifiers.Find(new BsonDocument("_id", ProfileMongoSchema.IdentifierId(identifier))).FirstOrDefaultAsync(ct);
+            return row is null ? null : (await ReadManyAsync(null, [row["profile_id"].AsString], ct)).FirstOrDefault();
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<CustomerProfile>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<CustomerProfile>>(async (_, ct) => await ReadManyAsync(null, ids, ct), cancellationToken);
+
+    public Task<IReadOnlyList<CustomerProfile>> ListByStageAsync(JourneyStage stage, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<CustomerProfile>>(async (_, ct) =>
+            (await _profiles.Find(new BsonDocument("stage", (int)stage)).Sort(new BsonDocument("_id", 1)).ToListAsync(ct)).Select(ToDomain).ToList(), cancellationToken);
+
+    public Task SaveAsync(ProfileChangeSet changes, CancellationToken cancellationToken) =>
+        _store.WriteAsync(async (session, ct) =>
+        {
+            if (changes.Consumer is { } consumer)
+            {
+                foreach (var eventId in changes.EventIds)
+                {
+                    if (!await MongoInbox.TryClaimAsync(session, _store.Database, consumer, eventId, DateTimeOffset.UtcNow, ct))
+                    {
+                        throw new ConcurrencyConflictException("Event", eventId);
+                    }
+                }
+            }
+
+            foreach (var merged in changes.Merged)
+            {
+                if (merged.ExpectedVersion > 0)
+                {
+                    var deleted = await _profiles.DeleteOneAsync(session, new BsonDocument { ["_id"] = merged.Id, ["version"] = merged.ExpectedVersion }, cancellationToken: ct);
+                    if (deleted.DeletedCount != 1)
+                    {
+                        throw new ConcurrencyConflictException("Profile", "profiles/" + merged.Id);
+                    }
+
+                    await _members.DeleteManyAsync(session, new BsonDocument("profile_id", merged.Id), cancellationToken: ct);
+                }
+
+                await _aliases.UpdateManyAsync(session, new BsonDocument("survivor_id", merged.Id), new BsonDocument("$set", new BsonDocument("survivor_id", merged.SurvivorId)), cancellationToken: ct);
+                await _merges.UpdateManyAsync(session, new BsonDocument("survivor_id", merged.Id), new BsonDocument("$set", new BsonDocument("survivor_id", merged.SurvivorId)), cancellationToken: ct);
+                await _aliases.ReplaceOneAsync(session, new BsonDocument("_id", merged.Id), new BsonDocument { ["_id"] = merged.Id, ["survivor_id"] = merged.SurvivorId }, new ReplaceOptions { IsUpsert = true }, ct);
+            }
+
+            await SaveProfilesAsync(session, changes.Saved, ct);
+            foreach (var release in changes.Releases)
+            {
+                var result = await _identifiers.DeleteOneAsync(session, new BsonDocument { ["_id"] = ProfileMongoSchema.IdentifierId(release.Key), ["profile_id"] = release.Owner }, cancellationToken: ct);
+                if (result.DeletedCount != 1)
+                {
+                    throw new ConcurrencyConflictException("Identifier", release.Key.Kind.ToString());
+                }
+            }
+
+            foreach (var claim in changes.Claims)
+            {
+                var id = ProfileMongoSchema.IdentifierId(claim.Key);
+                if (claim.PreviousOwner is { } previous)
+                {
+                    var result = await _identifiers.UpdateOneAsync(session, new BsonDocument { ["_id"] = id, ["profile_id"] = previous }, new BsonDocument("$set", new BsonDocument("profile_id", claim.ProfileId)), cancellationToken: ct);
+                    if (result.ModifiedCount != 1)
+                    {
+                        throw new ConcurrencyConflictException("Identifier", claim.Key.Kind.ToString());
+                    }
+
+                    continue;
+                }
+
+                try
+                {
+                    await _identifiers.InsertOneAsync(session, new BsonDocument { ["_id"] = id, ["kind"] = (int)claim.Key.Kind, ["value"] = claim.Key.Value, ["profile_id"] = claim.ProfileId }, cancellationToken: ct);
+                }
+                catch (Exception ex) when (MongoStore.IsDuplicateKey(ex))
+                {
+                    throw new AlreadyExistsException("Identifier", claim.Key.Kind.ToString());
+                }
+            }
+
+            if (changes.Merges.Count > 0)
+            {
+                await _merges.InsertManyAsync(session, changes.Merges.Select(m => (Merge: m, Seq: Guid.CreateVersion7(m.MergedAt).ToString("N"))).Select(x => new BsonDocument
+                {
+                    ["_id"] = x.Seq,
+                    ["seq"] = x.Seq,
+                    ["survivor_id"] = x.Merge.SurvivorId,
+                    ["merged_id"] = x.Merge.MergedId,
+                    ["linked_by"] = (int)x.Merge.LinkedBy,
+                    ["merged_at"] = x.Merge.MergedAt.ToUnixTimeMilliseconds(),
+                    ["moved"] = SqliteProfileStore.SerializeKeys(x.Merge.MovedIdentifiers),
+                }), cancellationToken: ct);
+            }
+
+            foreach (var membership in changes.Memberships)
+            {
+                var filter = new BsonDocument { ["segment_id"] = membership.SegmentId, ["profile_id"] = membership.ProfileId };
+                if (membership.Entered)
+                {
+                    await _members.ReplaceOneAsync(session, filter, filter, new ReplaceOptions { IsUpsert = true }, ct);
+                }
+                else
+                {
+                    await _members.DeleteOneAsync(session, filter, cancellationToken: ct);
+                }
+            }
+
+            await MongoOutbox.AppendAsync(session, _store.Database, changes.Outbox, ct);
             return 0;
         }, cancellationToken);
 
-    private static FilterDefinition<ProfileDocument> ByIdentifier(PersonIdentifier identifier) =>
-        Builders<ProfileDocument>.Filter.ElemMatch(d => d.Identifiers, i => i.Kind == (int)identifier.Kind && i.Value == identifier.Value);
-
-    private sealed class Transaction(MongoProfileStore owner, IClientSessionHandle session, CancellationToken cancellationToken) : IProfileTransaction
-    {
-        public List<OutboxMessage> Outgoing { get; } = [];
-
-        public async Task<PersonProfile?> FindAsync(PersonIdentifier identifier) =>
-            (await owner._profiles.Find(session, ByIdentifier(identifier)).FirstOrDefaultAsync(cancellationToken))?.ToProfile();
-
-        public async Task SaveAsync(PersonProfile profile)
+    public Task<IReadOnlySet<string>> UnclaimedAsync(string consumer, IReadOnlyList<string> eventIds, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlySet<string>>(async (db, ct) =>
         {
-            // Keep only identifiers no other profile holds, as the SQLite adapter's primary key does.
-            var mine = new List<PersonIdentifier>();
-            foreach (var identifier in profile.Identifiers)
+            var ids = eventIds.Select(e => $"{consumer}/{e}").ToList();
+            var seen = (await db.GetCollection<BsonDocument>(MongoInbox.CollectionName).Find(Builders<BsonDocument>.Filter.In("_id", ids)).ToListAsync(ct))
+                .Select(d => d["_id"].AsString[(consumer.Length + 1)..]).ToHashSet(StringComparer.Ordinal);
+            return eventIds.Where(e => !seen.Contains(e)).ToHashSet(StringComparer.Ordinal);
+        }, cancellationToken);
+
+    public Task<Page<ProfileMerge>> ListMergesAsync(string survivorId, int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        var before = PageTokens.Decode(pageToken);
+        return _store.ReadAsync(async (_, ct) =>
+        {
+            var filter = new BsonDocument("survivor_id", survivorId);
+            if (before.Length > 0)
             {
-                var holder = await owner._profiles.Find(session, ByIdentifier(identifier)).Project(d => d.Id).FirstOrDefaultAsync(cancellationToken);
-                if (holder is null || holder == profile.Id)
-                {
-                    mine.Add(identifier);
-                }
+                filter["seq"] = new BsonDocument("$lt", before);
             }
 
-            await owner._profiles.ReplaceOneAsync(session, d => d.Id == profile.Id, ProfileDocument.From(profile with { Identifiers = mine }), new ReplaceOptions { IsUpsert = true }, cancellationToken);
+            var rows = await _merges.Find(filter).Sort(new BsonDocument("seq", -1)).Limit(pageSize + 1).ToListAsync(ct);
+            var page = rows.Take(pageSize).ToList();
+            return new Page<ProfileMerge>(
+                page.Select(r => new ProfileMerge(r["survivor_id"].AsString, r["merged_id"].AsString, (IdentifierKind)r["linked_by"].AsInt32, ProfileDocument.Time(r["merged_at"].ToInt64()), SqliteProfileStore.DeserializeKeys(r["moved"].AsString))).ToList(),
+                rows.Count > pageSize ? PageTokens.Encode(page[^1]["seq"].AsString) : "");
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<string>> AliasesOfAsync(string survivorId, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<string>>(async (_, ct) =>
+            (await _aliases.Find(new BsonDocument("survivor_id", survivorId)).Sort(new BsonDocument("_id", 1)).ToListAsync(ct)).Select(d => d["_id"].AsString).ToList(), cancellationToken);
+
+    public Task<long> EraseAsync(ProfileErasure erasure, CancellationToken cancellationToken) =>
+        _store.WriteAsync(async (session, ct) =>
+        {
+            if (erasure.Consumer is { } consumer && erasure.EventId is { } eventId
+                && !await MongoInbox.TryClaimAsync(session, _store.Database, consumer, eventId, DateTimeOffset.UtcNow, ct))
+            {
+                throw new ConcurrencyConflictException("Event", eventId);
+            }
+
+            long erased = 0;
+            foreach (var id in erasure.ProfileIds)
+            {
+                erased += (await _identifiers.DeleteManyAsync(session, new BsonDocument("profile_id", id), cancellationToken: ct)).DeletedCount;
+                erased += (await _aliases.DeleteManyAsync(session, new BsonDocument("survivor_id", id), cancellationToken: ct)).DeletedCount;
+                erased += (await _merges.DeleteManyAsync(session, new BsonDocument("$or", new BsonArray { new BsonDocument("survivor_id", id), new BsonDocument("merged_id", id) }), cancellationToken: ct)).DeletedCount;
+                erased += (await _members.DeleteManyAsync(session, new BsonDocument("profile_id", id), cancellationToken: ct)).DeletedCount;
+                erased += (await _profiles.DeleteOneAsync(session, new BsonDocument("_id", id), cancellationToken: ct)).DeletedCount;
+            }
+
+            await SaveProfilesAsync(session, erasure.CleanedProfiles, ct);
+            await MongoOutbox.AppendAsync(session, _store.Database, [.. erasure.Outbox, erasure.Completion(erased)], ct);
+            return erased;
+        }, cancellationToken);
+
+    private async Task SaveProfilesAsync(IClientSessionHandle session, IReadOnlyList<SavedProfile> saved, CancellationToken ct)
+    {
+        foreach (var (profile, expected) in saved)
+        {
+            var document = new BsonDocument
+            {
+                ["_id"] = profile.Id,
+                ["version"] = profile.Version,
+                ["stage"] = (int)profile.Stage,
+                ["doc"] = ProfileDocument.From(profile).ToBsonDocument(),
+            };
+            if (expected == 0)
+            {
+                try
+                {
+                    await _profiles.InsertOneAsync(session, document, cancellationToken: ct);
+                }
+                catch (Exception ex) when (MongoStore.IsDuplicateKey(ex))
+                {
+                    throw new ConcurrencyConflictException("Profile", "profiles/" + profile.Id);
+                }
+
+                continue;
+            }
+
+            var result = await _profiles.ReplaceOneAsync(session, new BsonDocument { ["_id"] = profile.Id, ["version"] = expected }, document, cancellationToken: ct);
+            if (result.MatchedCount != 1)
+            {
+                throw new ConcurrencyConflictException("Profile", "profiles/" + profile.Id);
+            }
+        }
+    }
+
+    private async Task<List<CustomerProfile>> ReadManyAsync(IClientSessionHandle? session, IReadOnlyCollection<string> ids, CancellationToken ct)
+    {
+        if (ids.Count == 0)
+        {
+            return [];
         }
 
-        public void Publish(OutboxMessage message) => Outgoing.Add(message);
+        var filter = Builders<BsonDocument>.Filter.In("_id", ids);
+        var rows = session is null ? await _profiles.Find(filter).ToListAsync(ct) : await _profiles.Find(session, filter).ToListAsync(ct);
+        return rows.Select(ToDomain).ToList();
     }
 
-    internal sealed class ProfileDocument
-    {
-        [BsonId]
-        public string Id { get; set; } = "";
-
-        [BsonElement("identifiers")]
-        public List<IdentifierDocument> Identifiers { get; set; } = [];
-
-        public int Stage { get; set; }
-
-        public long InteractionCount { get; set; }
-
-        public DateTime FirstAt { get; set; }
-
-        public DateTime LastAt { get; set; }
-
-        public long Version { get; set; }
-
-        public static ProfileDocument From(PersonProfile p) => new()
-        {
-            Id = p.Id,
-            Identifiers = p.Identifiers.Select(i => new IdentifierDocument { Kind = (int)i.Kind, Value = i.Value }).ToList(),
-            Stage = (int)p.Stage,
-            InteractionCount = p.InteractionCount,
-            FirstAt = p.FirstInteractionAt.UtcDateTime,
-            LastAt = p.LastInteractionAt.UtcDateTime,
-            Version = p.Version,
-        };
-
-        public PersonProfile ToProfile() => new(
-            Id,
-            Identifiers.Select(i => new PersonIdentifier((IdentifierKind)i.Kind, i.Value)).OrderBy(i => i.Kind).ThenBy(i => i.Value, StringComparer.Ordinal).ToList(),
-            (JourneyStage)Stage,
-            InteractionCount,
-            new DateTimeOffset(DateTime.SpecifyKind(FirstAt, DateTimeKind.Utc)),
-            new DateTimeOffset(DateTime.SpecifyKind(LastAt, DateTimeKind.Utc)),
-            Version);
-    }
-
-    internal sealed class IdentifierDocument
-    {
-        [BsonElement("kind")]
-        public int Kind { get; set; }
-
-        [BsonElement("value")]
-        public string Value { get; set; } = "";
-    }
+    private static CustomerProfile ToDomain(BsonDocument row) =>
+        BsonSerializer.Deserialize<ProfileDocument>(row["doc"].AsBsonDocument).ToDomain(row["_id"].AsString, row["version"].ToInt64());
 }

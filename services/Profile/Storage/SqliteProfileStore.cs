@@ -1,4 +1,7 @@
+using System.Globalization;
+using System.Text.Json;
 using Journey.Profile.Domain;
+using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
@@ -6,136 +9,409 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Journey.Profile.Storage;
 
-/// <summary>Profiles in SQLite. The identifier table's primary key (kind, value) is what makes an identifier belong to one profile only.</summary>
+/// <summary>The profile service's SQLite schema, shared by its adapters (one file per service).</summary>
+internal static class ProfileSqliteSchema
+{
+    /// <summary>
+    /// Profile ids are UUIDv7 (time ordered, so inserts append); identifiers are keyed by (kind, value),
+    /// which is both the uniqueness rule and the one index a lookup reads.
+    /// </summary>
+    public static readonly IReadOnlyList<(string Id, string Sql)> Migrations =
+    [
+        ("profile-001", """
+            CREATE TABLE profiles (id TEXT PRIMARY KEY, version INTEGER NOT NULL, stage INTEGER NOT NULL, document TEXT NOT NULL) WITHOUT ROWID;
+            CREATE INDEX profiles_stage ON profiles (stage);
+            CREATE TABLE identifiers (kind INTEGER NOT NULL, value TEXT NOT NULL, profile_id TEXT NOT NULL, PRIMARY KEY (kind, value)) WITHOUT ROWID;
+            CREATE INDEX identifiers_profile ON identifiers (profile_id);
+            CREATE TABLE profile_aliases (merged_id TEXT PRIMARY KEY, survivor_id TEXT NOT NULL) WITHOUT ROWID;
+            CREATE INDEX profile_aliases_survivor ON profile_aliases (survivor_id);
+            CREATE TABLE profile_merges (seq INTEGER PRIMARY KEY AUTOINCREMENT, survivor_id TEXT NOT NULL, merged_id TEXT NOT NULL, linked_by INTEGER NOT NULL, merged_at INTEGER NOT NULL, moved TEXT NOT NULL);
+            CREATE INDEX profile_merges_survivor ON profile_merges (survivor_id, seq);
+            CREATE TABLE segments (id TEXT PRIMARY KEY, display_name TEXT NOT NULL, rule TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE segment_members (segment_id TEXT NOT NULL, profile_id TEXT NOT NULL, PRIMARY KEY (segment_id, profile_id)) WITHOUT ROWID;
+            CREATE INDEX segment_members_profile ON segment_members (profile_id)
+            """),
+        ("profile-inbox-001", SqliteInbox.Schema),
+        ("profile-outbox-001", SqliteOutbox.Schema),
+    ];
+}
+
+/// <summary>Profiles in the service's SQLite file.</summary>
 internal sealed class SqliteProfileStore : IProfileStore
 {
-    private readonly SqliteDatabase _database;
-    private readonly TimeProvider _time;
+    private const int ConstraintViolation = 19;
 
-    public SqliteProfileStore([FromKeyedServices(ProfileModule.Name)] SqliteDatabase database, TimeProvider time)
+    private readonly SqliteDatabase _db;
+
+    public SqliteProfileStore([FromKeyedServices(ProfileModule.Name)] SqliteDatabase db)
     {
-        _database = database;
-        _time = time;
-        _database.Migrate([
-            ("profile-001", """
-                CREATE TABLE profiles (
-                    id TEXT PRIMARY KEY,
-                    stage INTEGER NOT NULL,
-                    interaction_count INTEGER NOT NULL,
-                    first_at INTEGER NOT NULL,
-                    last_at INTEGER NOT NULL,
-                    version INTEGER NOT NULL) WITHOUT ROWID;
-                CREATE TABLE profile_identifiers (
-                    kind INTEGER NOT NULL,
-                    value TEXT NOT NULL,
-                    profile_id TEXT NOT NULL,
-                    PRIMARY KEY (kind, value)) WITHOUT ROWID;
-                CREATE INDEX profile_identifiers_by_profile ON profile_identifiers (profile_id)
-                """),
-            ("profile-inbox-001", SqliteInbox.Schema),
-        ]);
+        _db = db;
+        db.Migrate(ProfileSqliteSchema.Migrations);
     }
 
-    public Task<PersonProfile?> GetAsync(string id, CancellationToken cancellationToken) =>
-        _database.ReadAsync((connection, ct) => LoadAsync(connection, null, id, ct), cancellationToken);
-
-    public Task<PersonProfile?> FindAsync(PersonIdentifier identifier, CancellationToken cancellationToken) =>
-        _database.ReadAsync((connection, ct) => FindAsync(connection, null, identifier, ct), cancellationToken);
-
-    public Task ApplyAsync(string consumer, IReadOnlyList<string> eventIds, Func<IProfileTransaction, IReadOnlySet<string>, Task> work, CancellationToken cancellationToken) =>
-        _database.WriteAsync(async (connection, transaction, ct) =>
+    public Task<IdentitySnapshot> LoadAsync(IReadOnlyCollection<IdentifierKey> identifiers, IReadOnlyCollection<string> profileIds, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
         {
-            var fresh = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var eventId in eventIds)
+            var owners = new Dictionary<IdentifierKey, string>();
+            await using (var command = connection.CreateCommand())
             {
-                if (await SqliteInbox.TryClaimAsync(connection, transaction, consumer, eventId, _time.GetUtcNow(), ct))
+                command.CommandText = "SELECT profile_id FROM identifiers WHERE kind = $kind AND value = $value";
+                var kind = command.Parameters.Add("$kind", SqliteType.Integer);
+                var value = command.Parameters.Add("$value", SqliteType.Text);
+                foreach (var key in identifiers)
                 {
-                    fresh.Add(eventId);
+                    kind.Value = (int)key.Kind;
+                    value.Value = key.Value;
+                    if (await command.ExecuteScalarAsync(ct) is string owner)
+                    {
+                        owners[key] = owner;
+                    }
                 }
             }
 
-            var unit = new Transaction(connection, transaction, ct);
-            await work(unit, fresh);
-            await SqliteOutbox.AppendAsync(connection, transaction, unit.Outgoing, ct);
+            var aliases = new Dictionary<string, string>(StringComparer.Ordinal);
+            var wanted = new HashSet<string>(owners.Values, StringComparer.Ordinal);
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT survivor_id FROM profile_aliases WHERE merged_id = $id";
+                var id = command.Parameters.Add("$id", SqliteType.Text);
+                foreach (var profileId in profileIds)
+                {
+                    id.Value = profileId;
+                    if (await command.ExecuteScalarAsync(ct) is string survivor)
+                    {
+                        aliases[profileId] = survivor;
+                        wanted.Add(survivor);
+                    }
+                    else
+                    {
+                        wanted.Add(profileId);
+                    }
+                }
+            }
+
+            var profiles = await ReadProfilesAsync(connection, null, wanted, ct);
+            return new IdentitySnapshot(owners, profiles, aliases);
+        }, cancellationToken);
+
+    public Task<CustomerProfile?> GetAsync(string id, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT id, version, document FROM profiles WHERE id = COALESCE((SELECT survivor_id FROM profile_aliases WHERE merged_id = $id), $id)";
+            command.Parameters.AddWithValue("$id", id);
+            return await ReadOneAsync(command, ct);
+        }, cancellationToken);
+
+    public Task<CustomerProfile?> FindAsync(IdentifierKey identifier, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT p.id, p.version, p.document FROM identifiers i JOIN profiles p ON p.id = i.profile_id WHERE i.kind = $kind AND i.value = $value";
+            command.Parameters.AddWithValue("$kind", (int)identifier.Kind);
+            command.Parameters.AddWithValue("$value", identifier.Value);
+            return await ReadOneAsync(command, ct);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<CustomerProfile>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        ids.Count == 0
+            ? Task.FromResult<IReadOnlyList<CustomerProfile>>([])
+            : _db.ReadAsync<IReadOnlyList<CustomerProfile>>(async (connection, ct) => await ReadProfilesAsync(connection, null, ids, ct), cancellationToken);
+
+    public Task<IReadOnlyList<CustomerProfile>> ListByStageAsync(JourneyStage stage, CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlyList<CustomerProfile>>(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT id, version, document FROM profiles WHERE stage = $stage ORDER BY id";
+            command.Parameters.AddWithValue("$stage", (int)stage);
+            var profiles = new List<CustomerProfile>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                profiles.Add(ProfileDocument.FromJson(reader.GetString(2)).ToDomain(reader.GetString(0), reader.GetInt64(1)));
+            }
+
+            return profiles;
+        }, cancellationToken);
+
+    public Task SaveAsync(ProfileChangeSet changes, CancellationToken cancellationToken) =>
+        _db.WriteAsync(async (connection, tx, ct) =>
+        {
+            if (changes.Consumer is { } consumer)
+            {
+                var now = DateTimeOffset.UtcNow;
+                foreach (var eventId in changes.EventIds)
+                {
+                    if (!await SqliteInbox.TryClaimAsync(connection, tx, consumer, eventId, now, ct))
+                    {
+                        throw new ConcurrencyConflictException("Event", eventId);
+                    }
+                }
+            }
+
+            foreach (var merged in changes.Merged)
+            {
+                if (merged.ExpectedVersion > 0)
+                {
+                    await ExpectOneAsync(connection, tx, "DELETE FROM profiles WHERE id = $a AND version = $b", merged.Id, merged.ExpectedVersion, merged.Id, ct);
+                    await ExecuteAsync(connection, tx, "DELETE FROM segment_members WHERE profile_id = $a", merged.Id, null, ct);
+                }
+
+                await ExecuteAsync(connection, tx, "UPDATE profile_aliases SET survivor_id = $b WHERE survivor_id = $a", merged.Id, merged.SurvivorId, ct);
+                await ExecuteAsync(connection, tx, "UPDATE profile_merges SET survivor_id = $b WHERE survivor_id = $a", merged.Id, merged.SurvivorId, ct);
+                await ExecuteAsync(connection, tx, "INSERT OR REPLACE INTO profile_aliases (merged_id, survivor_id) VALUES ($a, $b)", merged.Id, merged.SurvivorId, ct);
+            }
+
+            await SaveProfilesAsync(connection, tx, changes.Saved, ct);
+            foreach (var release in changes.Releases)
+            {
+                await ExpectIdentifierAsync(connection, tx, "DELETE FROM identifiers WHERE kind = $kind AND value = $value AND profile_id = $owner", release.Key, release.Owner, null, ct);
+            }
+
+            foreach (var claim in changes.Claims)
+            {
+                if (claim.PreviousOwner is { } previous)
+                {
+                    await ExpectIdentifierAsync(connection, tx, "UPDATE identifiers SET profile_id = $profile WHERE kind = $kind AND value = $value AND profile_id = $owner", claim.Key, previous, claim.ProfileId, ct);
+                    continue;
+                }
+
+                try
+                {
+                    await ExpectIdentifierAsync(connection, tx, "INSERT INTO identifiers (kind, value, profile_id) VALUES ($kind, $value, $profile)", claim.Key, null, claim.ProfileId, ct);
+                }
+                catch (SqliteException ex) when (ex.SqliteErrorCode == ConstraintViolation)
+                {
+                    throw new AlreadyExistsException("Identifier", claim.Key.Kind.ToString());
+                }
+            }
+
+            await using (var insert = connection.CreateCommand())
+            {
+                insert.Transaction = tx;
+                insert.CommandText = "INSERT INTO profile_merges (survivor_id, merged_id, linked_by, merged_at, moved) VALUES ($survivor, $merged, $linked, $at, $moved)";
+                foreach (var merge in changes.Merges)
+                {
+                    insert.Parameters.Clear();
+                    insert.Parameters.AddWithValue("$survivor", merge.SurvivorId);
+                    insert.Parameters.AddWithValue("$merged", merge.MergedId);
+                    insert.Parameters.AddWithValue("$linked", (int)merge.LinkedBy);
+                    insert.Parameters.AddWithValue("$at", merge.MergedAt.ToUnixTimeMilliseconds());
+                    insert.Parameters.AddWithValue("$moved", SerializeKeys(merge.MovedIdentifiers));
+                    await insert.ExecuteNonQueryAsync(ct);
+                }
+            }
+
+            foreach (var membership in changes.Memberships)
+            {
+                await ExecuteAsync(
+                    connection,
+                    tx,
+                    membership.Entered
+                        ? "INSERT OR IGNORE INTO segment_members (segment_id, profile_id) SELECT $a, $b WHERE EXISTS (SELECT 1 FROM segments WHERE id = $a)"
+                        : "DELETE FROM segment_members WHERE segment_id = $a AND profile_id = $b",
+                    membership.SegmentId,
+                    membership.ProfileId,
+                    ct);
+            }
+
+            await SqliteOutbox.AppendAsync(connection, tx, changes.Outbox, ct);
             return 0;
         }, cancellationToken);
 
-    private static async Task<PersonProfile?> FindAsync(SqliteConnection connection, SqliteTransaction? transaction, PersonIdentifier identifier, CancellationToken ct)
+    public Task<IReadOnlySet<string>> UnclaimedAsync(string consumer, IReadOnlyList<string> eventIds, CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlySet<string>>(async (connection, ct) =>
+        {
+            var unclaimed = new HashSet<string>(StringComparer.Ordinal);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1 FROM inbox WHERE consumer = $consumer AND event_id = $id";
+            command.Parameters.AddWithValue("$consumer", consumer);
+            var id = command.Parameters.Add("$id", SqliteType.Text);
+            foreach (var eventId in eventIds)
+            {
+                id.Value = eventId;
+                if (await command.ExecuteScalarAsync(ct) is null)
+                {
+                    unclaimed.Add(eventId);
+                }
+            }
+
+            return unclaimed;
+        }, cancellationToken);
+
+    public Task<Page<ProfileMerge>> ListMergesAsync(string survivorId, int pageSize, string pageToken, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT profile_id FROM profile_identifiers WHERE kind = $kind AND value = $value";
-        command.Parameters.AddWithValue("$kind", (int)identifier.Kind);
-        command.Parameters.AddWithValue("$value", identifier.Value);
-        return await command.ExecuteScalarAsync(ct) is string id ? await LoadAsync(connection, transaction, id, ct) : null;
+        var after = PageTokens.Decode(pageToken);
+        long before = long.MaxValue;
+        if (after.Length > 0 && !long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out before))
+        {
+            throw new InvalidArgumentException("page_token", "is not a token returned by this service");
+        }
+
+        return _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT seq, survivor_id, merged_id, linked_by, merged_at, moved FROM profile_merges WHERE survivor_id = $id AND seq < $before ORDER BY seq DESC LIMIT $limit";
+            command.Parameters.AddWithValue("$id", survivorId);
+            command.Parameters.AddWithValue("$before", before);
+            command.Parameters.AddWithValue("$limit", pageSize + 1);
+            var merges = new List<(long Seq, ProfileMerge Merge)>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                merges.Add((reader.GetInt64(0), new ProfileMerge(reader.GetString(1), reader.GetString(2), (IdentifierKind)reader.GetInt32(3), ProfileDocument.Time(reader.GetInt64(4)), DeserializeKeys(reader.GetString(5)))));
+            }
+
+            var page = merges.Take(pageSize).ToList();
+            var token = merges.Count > pageSize ? PageTokens.Encode(page[^1].Seq.ToString(CultureInfo.InvariantCulture)) : "";
+            return new Page<ProfileMerge>(page.Select(m => m.Merge).ToList(), token);
+        }, cancellationToken);
     }
 
-    private static async Task<PersonProfile?> LoadAsync(SqliteConnection connection, SqliteTransaction? transaction, string id, CancellationToken ct)
+    public Task<IReadOnlyList<string>> AliasesOfAsync(string survivorId, CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlyList<string>>(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT merged_id FROM profile_aliases WHERE survivor_id = $id ORDER BY merged_id";
+            command.Parameters.AddWithValue("$id", survivorId);
+            var ids = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return ids;
+        }, cancellationToken);
+
+    public Task<long> EraseAsync(ProfileErasure erasure, CancellationToken cancellationToken) =>
+        _db.WriteAsync(async (connection, tx, ct) =>
+        {
+            if (erasure.Consumer is { } consumer && erasure.EventId is { } eventId
+                && !await SqliteInbox.TryClaimAsync(connection, tx, consumer, eventId, DateTimeOffset.UtcNow, ct))
+            {
+                throw new ConcurrencyConflictException("Event", eventId);
+            }
+
+            long erased = 0;
+            foreach (var id in erasure.ProfileIds)
+            {
+                erased += await ExecuteAsync(connection, tx, "DELETE FROM identifiers WHERE profile_id = $a", id, null, ct);
+                erased += await ExecuteAsync(connection, tx, "DELETE FROM profile_aliases WHERE survivor_id = $a", id, null, ct);
+                erased += await ExecuteAsync(connection, tx, "DELETE FROM profile_merges WHERE survivor_id = $a OR merged_id = $a", id, null, ct);
+                erased += await ExecuteAsync(connection, tx, "DELETE FROM segment_members WHERE profile_id = $a", id, null, ct);
+                erased += await ExecuteAsync(connection, tx, "DELETE FROM profiles WHERE id = $a", id, null, ct);
+            }
+
+            await SaveProfilesAsync(connection, tx, erasure.CleanedProfiles, ct);
+            await SqliteOutbox.AppendAsync(connection, tx, [.. erasure.Outbox, erasure.Completion(erased)], ct);
+            return erased;
+        }, cancellationToken);
+
+    private static async Task SaveProfilesAsync(SqliteConnection connection, SqliteTransaction tx, IReadOnlyList<SavedProfile> saved, CancellationToken ct)
     {
+        foreach (var (profile, expected) in saved)
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = expected == 0
+                ? "INSERT INTO profiles (id, version, stage, document) VALUES ($id, $version, $stage, $document)"
+                : "UPDATE profiles SET version = $version, stage = $stage, document = $document WHERE id = $id AND version = $expected";
+            command.Parameters.AddWithValue("$id", profile.Id);
+            command.Parameters.AddWithValue("$version", profile.Version);
+            command.Parameters.AddWithValue("$stage", (int)profile.Stage);
+            command.Parameters.AddWithValue("$document", ProfileDocument.From(profile).ToJson());
+            command.Parameters.AddWithValue("$expected", expected);
+            int rows;
+            try
+            {
+                rows = await command.ExecuteNonQueryAsync(ct);
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == ConstraintViolation)
+            {
+                throw new ConcurrencyConflictException("Profile", "profiles/" + profile.Id);
+            }
+
+            if (rows != 1)
+            {
+                throw new ConcurrencyConflictException("Profile", "profiles/" + profile.Id);
+            }
+        }
+    }
+
+    private static async Task<List<CustomerProfile>> ReadProfilesAsync(SqliteConnection connection, SqliteTransaction? tx, IEnumerable<string> ids, CancellationToken ct)
+    {
+        var profiles = new List<CustomerProfile>();
         await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            SELECT p.stage, p.interaction_count, p.first_at, p.last_at, p.version, i.kind, i.value
-            FROM profiles p LEFT JOIN profile_identifiers i ON i.profile_id = p.id
-            WHERE p.id = $id ORDER BY i.kind, i.value
-            """;
-        command.Parameters.AddWithValue("$id", id);
+        command.Transaction = tx;
+        command.CommandText = "SELECT id, version, document FROM profiles WHERE id = $id";
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        foreach (var profileId in ids)
+        {
+            id.Value = profileId;
+            if (await ReadOneAsync(command, ct) is { } profile)
+            {
+                profiles.Add(profile);
+            }
+        }
+
+        return profiles;
+    }
+
+    private static async Task<CustomerProfile?> ReadOneAsync(SqliteCommand command, CancellationToken ct)
+    {
         await using var reader = await command.ExecuteReaderAsync(ct);
-        PersonProfile? profile = null;
-        var identifiers = new List<PersonIdentifier>();
-        while (await reader.ReadAsync(ct))
-        {
-            profile ??= new PersonProfile(id, identifiers, (JourneyStage)reader.GetInt32(0), reader.GetInt64(1),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), reader.GetInt64(4));
-            if (!reader.IsDBNull(5))
-            {
-                identifiers.Add(new PersonIdentifier((IdentifierKind)reader.GetInt32(5), reader.GetString(6)));
-            }
-        }
-
-        return profile;
+        return await reader.ReadAsync(ct) ? ProfileDocument.FromJson(reader.GetString(2)).ToDomain(reader.GetString(0), reader.GetInt64(1)) : null;
     }
 
-    private sealed class Transaction(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken) : IProfileTransaction
+    private static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction tx, string sql, string a, object? b, CancellationToken ct)
     {
-        public List<OutboxMessage> Outgoing { get; } = [];
-
-        public Task<PersonProfile?> FindAsync(PersonIdentifier identifier) => SqliteProfileStore.FindAsync(connection, transaction, identifier, cancellationToken);
-
-        public async Task SaveAsync(PersonProfile profile)
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$a", a);
+        if (b is not null)
         {
-            await using (var upsert = connection.CreateCommand())
-            {
-                upsert.Transaction = transaction;
-                upsert.CommandText = """
-                    INSERT INTO profiles (id, stage, interaction_count, first_at, last_at, version)
-                    VALUES ($id, $stage, $count, $first, $last, $version)
-                    ON CONFLICT (id) DO UPDATE SET stage = $stage, interaction_count = $count, first_at = $first, last_at = $last, version = $version
-                    """;
-                upsert.Parameters.AddWithValue("$id", profile.Id);
-                upsert.Parameters.AddWithValue("$stage", (int)profile.Stage);
-                upsert.Parameters.AddWithValue("$count", profile.InteractionCount);
-                upsert.Parameters.AddWithValue("$first", profile.FirstInteractionAt.ToUnixTimeMilliseconds());
-                upsert.Parameters.AddWithValue("$last", profile.LastInteractionAt.ToUnixTimeMilliseconds());
-                upsert.Parameters.AddWithValue("$version", profile.Version);
-                await upsert.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            await using var claim = connection.CreateCommand();
-            claim.Transaction = transaction;
-            // Claims only identifiers nobody holds: the primary key refuses a second owner.
-            claim.CommandText = "INSERT OR IGNORE INTO profile_identifiers (kind, value, profile_id) VALUES ($kind, $value, $id)";
-            var kind = claim.Parameters.Add("$kind", SqliteType.Integer);
-            var value = claim.Parameters.Add("$value", SqliteType.Text);
-            claim.Parameters.AddWithValue("$id", profile.Id);
-            foreach (var identifier in profile.Identifiers)
-            {
-                kind.Value = (int)identifier.Kind;
-                value.Value = identifier.Value;
-                await claim.ExecuteNonQueryAsync(cancellationToken);
-            }
+            command.Parameters.AddWithValue("$b", b);
         }
 
-        public void Publish(OutboxMessage message) => Outgoing.Add(message);
+        return await command.ExecuteNonQueryAsync(ct);
     }
+
+    private static async Task ExpectOneAsync(SqliteConnection connection, SqliteTransaction tx, string sql, string a, object b, string profileId, CancellationToken ct)
+    {
+        if (await ExecuteAsync(connection, tx, sql, a, b, ct) != 1)
+        {
+            throw new ConcurrencyConflictException("Profile", "profiles/" + profileId);
+        }
+    }
+
+    private static async Task ExpectIdentifierAsync(SqliteConnection connection, SqliteTransaction tx, string sql, IdentifierKey key, string? owner, string? profile, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$kind", (int)key.Kind);
+        command.Parameters.AddWithValue("$value", key.Value);
+        if (owner is not null)
+        {
+            command.Parameters.AddWithValue("$owner", owner);
+        }
+
+        if (profile is not null)
+        {
+            command.Parameters.AddWithValue("$profile", profile);
+        }
+
+        if (await command.ExecuteNonQueryAsync(ct) != 1)
+        {
+            throw new ConcurrencyConflictException("Identifier", key.Kind.ToString());
+        }
+    }
+
+    internal static string SerializeKeys(IReadOnlyList<IdentifierKey> keys) =>
+        JsonSerializer.Serialize(keys.Select(k => new[] { ((int)k.Kind).ToString(CultureInfo.InvariantCulture), k.Value }));
+
+    internal static IReadOnlyList<IdentifierKey> DeserializeKeys(string json) =>
+        JsonSerializer.Deserialize<string[][]>(json)!.Select(k => new IdentifierKey((IdentifierKind)int.Parse(k[0], CultureInfo.InvariantCulture), k[1])).ToList();
 }

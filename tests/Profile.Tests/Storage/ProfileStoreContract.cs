@@ -1,123 +1,320 @@
 using Journey.Profile.Domain;
-using Journey.Profile.Storage;
+using Journey.Shared.Errors;
 using Journey.Shared.Events;
-using Journey.Shared.Storage;
 using Journey.Testing;
 
 namespace Journey.Profile.Tests.Storage;
 
-/// <summary>The profile port's contract; both adapters must pass it.</summary>
+/// <summary>The contract of the profile service's store ports; every adapter must pass it.</summary>
 public abstract class ProfileStoreContract
 {
-    private static readonly DateTimeOffset First = new(2026, 3, 1, 9, 0, 0, 250, TimeSpan.Zero);
+    protected static readonly DateTimeOffset Now = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
 
     protected abstract IProfileStore Store { get; }
 
-    [ContractFact]
-    public async Task Save_ThenGetAndFind_RoundTripEveryField()
-    {
-        var profile = Profile("0190f3c2-0000-7000-8000-000000000001", new PersonIdentifier(IdentifierKind.AnonymousId, "cookie-1"), new PersonIdentifier(IdentifierKind.Email, "hash-1"));
+    protected abstract ISegmentStore Segments { get; }
 
-        await Store.ApplyAsync("test", ["e1"], (tx, _) => tx.SaveAsync(profile), default);
-
-        var stored = (await Store.GetAsync(profile.Id, default))!;
-        Assert.Equal(profile with { Identifiers = [] }, stored with { Identifiers = [] });
-        Assert.Equal(Sorted(profile.Identifiers), Sorted(stored.Identifiers));
-        Assert.Equal(profile.Id, (await Store.FindAsync(new PersonIdentifier(IdentifierKind.Email, "hash-1"), default))!.Id);
-        Assert.Null(await Store.FindAsync(new PersonIdentifier(IdentifierKind.Email, "hash-2"), default));
-    }
+    protected abstract Task<IReadOnlyList<string>> OutboxTopicsAsync();
 
     [ContractFact]
-    public async Task Save_WhenIdentifierBelongsToAnotherProfile_LeavesItWithItsOwner()
+    public async Task Save_ThenGet_RoundTripsEveryField()
     {
-        var shared = new PersonIdentifier(IdentifierKind.DeviceId, "device-1");
-        await Store.ApplyAsync("test", ["e1"], (tx, _) => tx.SaveAsync(Profile("0190f3c2-0000-7000-8000-00000000000a", shared)), default);
+        var profile = FullProfile();
 
-        await Store.ApplyAsync("test", ["e2"], (tx, _) => tx.SaveAsync(Profile("0190f3c2-0000-7000-8000-00000000000b", shared, new PersonIdentifier(IdentifierKind.AnonymousId, "c-b"))), default);
+        await SaveAsync(profile);
+        var read = await Store.GetAsync(profile.Id, default);
 
-        Assert.Equal("0190f3c2-0000-7000-8000-00000000000a", (await Store.FindAsync(shared, default))!.Id);
-        Assert.Equal([new PersonIdentifier(IdentifierKind.AnonymousId, "c-b")], (await Store.GetAsync("0190f3c2-0000-7000-8000-00000000000b", default))!.Identifiers);
+        Assert.NotNull(read);
+        AssertSame(profile, read);
     }
 
     [ContractFact]
-    public async Task Apply_WhenEventSeenBefore_PassesOnlyNewIds()
+    public async Task Save_WhenVersionStale_ThrowsConflictAndWritesNothing()
     {
-        IReadOnlySet<string>? second = null;
-        await Store.ApplyAsync("test", ["e1", "e2"], (_, _) => Task.CompletedTask, default);
+        var profile = NewProfile("a", Now);
+        await SaveAsync(profile, Claim(profile, Key(IdentifierKind.AnonymousId, "c1")));
+        var stale = (await Store.GetAsync(profile.Id, default))!;
+        var winner = (await Store.GetAsync(profile.Id, default))!;
+        winner.Version = 2;
+        await Store.SaveAsync(Changes([new SavedProfile(winner, 1)]), default);
+        stale.Version = 2;
+        stale.Traits["late"] = "yes";
 
-        await Store.ApplyAsync("test", ["e2", "e3"], (_, fresh) =>
-        {
-            second = fresh;
-            return Task.CompletedTask;
-        }, default);
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => Store.SaveAsync(Changes([new SavedProfile(stale, 1)], claims: [new IdentifierClaim(Key(IdentifierKind.DeviceId, "d1"), profile.Id, null)]), default));
 
-        Assert.Equal(["e3"], second!);
+        Assert.DoesNotContain("late", (await Store.GetAsync(profile.Id, default))!.Traits.Keys);
+        Assert.Null(await Store.FindAsync(Key(IdentifierKind.DeviceId, "d1"), default));
     }
 
     [ContractFact]
-    public async Task Apply_WhenWorkFails_ClaimsNothingAndSavesNothing()
+    public async Task Save_WhenFreeIdentifierWasClaimedByAnother_ThrowsAlreadyExistsAndRollsBack()
     {
-        var profile = Profile("0190f3c2-0000-7000-8000-00000000000c", new PersonIdentifier(IdentifierKind.AnonymousId, "c-c"));
+        var first = NewProfile("a", Now);
+        await SaveAsync(first, Claim(first, Key(IdentifierKind.Email, new string('e', 64))));
+        var second = NewProfile("b", Now.AddSeconds(1));
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => Store.ApplyAsync("test", ["e9"], async (tx, _) =>
-        {
-            await tx.SaveAsync(profile);
-            throw new InvalidOperationException("boom");
-        }, default));
+        await Assert.ThrowsAsync<AlreadyExistsException>(() => SaveAsync(second, Claim(second, Key(IdentifierKind.Email, new string('e', 64)))));
 
-        Assert.Null(await Store.GetAsync(profile.Id, default));
-        IReadOnlySet<string>? retried = null;
-        await Store.ApplyAsync("test", ["e9"], (_, fresh) =>
-        {
-            retried = fresh;
-            return Task.CompletedTask;
-        }, default);
-        Assert.Equal(["e9"], retried!);
+        Assert.Null(await Store.GetAsync(second.Id, default));
+        Assert.Equal(first.Id, (await Store.FindAsync(Key(IdentifierKind.Email, new string('e', 64)), default))!.Id);
     }
 
-    private static PersonProfile Profile(string id, params PersonIdentifier[] identifiers) =>
-        new(id, identifiers, JourneyStage.Evaluation, 7, First, First.AddDays(3), 4);
-
-    private static List<PersonIdentifier> Sorted(IEnumerable<PersonIdentifier> identifiers) =>
-        identifiers.OrderBy(i => i.Kind).ThenBy(i => i.Value, StringComparer.Ordinal).ToList();
-}
-
-public sealed class SqliteProfileStoreTests : ProfileStoreContract, IDisposable
-{
-    private readonly TemporarySqlite _sqlite = new("profile");
-
-    public SqliteProfileStoreTests()
+    [ContractFact]
+    public async Task Save_WhenMovedIdentifierChangedOwner_ThrowsConflict()
     {
-        _ = new SqliteOutbox("profile", _sqlite.Database);
-        Store = new SqliteProfileStore(_sqlite.Database, TimeProvider.System);
+        var a = NewProfile("a", Now);
+        var b = NewProfile("b", Now);
+        await SaveAsync(a, Claim(a, Key(IdentifierKind.AnonymousId, "c1")));
+        await SaveAsync(b);
+        b.Version = 2;
+
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => Store.SaveAsync(Changes([new SavedProfile(b, 1)], claims: [new IdentifierClaim(Key(IdentifierKind.AnonymousId, "c1"), b.Id, "someone-else")]), default));
     }
 
-    protected override IProfileStore Store { get; }
-
-    public void Dispose() => _sqlite.Dispose();
-}
-
-public sealed class MongoProfileStoreTests : ProfileStoreContract, IRequiresMongo, IAsyncLifetime
-{
-    private MongoStore? _store;
-
-    protected override IProfileStore Store => new MongoProfileStore(_store!, TimeProvider.System);
-
-    public Task InitializeAsync()
+    [ContractFact]
+    public async Task Load_ReturnsOwnersProfilesAndAliases()
     {
-        if (MongoTestServer.ConnectionString is not null)
+        var survivor = NewProfile("s", Now);
+        var merged = NewProfile("m", Now);
+        await SaveAsync(survivor, Claim(survivor, Key(IdentifierKind.CustomerId, "cust")));
+        await SaveAsync(merged, Claim(merged, Key(IdentifierKind.AnonymousId, "cookie")));
+        survivor.Version = 2;
+        survivor.Identifiers.Add(new HeldIdentifier(Key(IdentifierKind.AnonymousId, "cookie"), Now));
+        var merge = new ProfileMerge(survivor.Id, merged.Id, IdentifierKind.AnonymousId, Now, [Key(IdentifierKind.AnonymousId, "cookie")]);
+        await Store.SaveAsync(Changes(
+            [new SavedProfile(survivor, 1)],
+            merged: [new MergedAway(merged.Id, 1, survivor.Id)],
+            claims: [new IdentifierClaim(Key(IdentifierKind.AnonymousId, "cookie"), survivor.Id, merged.Id)],
+            merges: [merge]), default);
+
+        var snapshot = await Store.LoadAsync([Key(IdentifierKind.AnonymousId, "cookie"), Key(IdentifierKind.DeviceId, "none")], [merged.Id], default);
+
+        Assert.Equal(new Dictionary<IdentifierKey, string> { [Key(IdentifierKind.AnonymousId, "cookie")] = survivor.Id }, snapshot.Owners);
+        Assert.Equal([survivor.Id], snapshot.Profiles.Select(p => p.Id));
+        Assert.Equal(survivor.Id, snapshot.Aliases[merged.Id]);
+        Assert.Equal(survivor.Id, (await Store.GetAsync(merged.Id, default))!.Id);
+        Assert.Equal([merged.Id], await Store.AliasesOfAsync(survivor.Id, default));
+        var merges = await Store.ListMergesAsync(survivor.Id, 10, "", default);
+        var stored = Assert.Single(merges.Items);
+        Assert.Equal(merge.MovedIdentifiers, stored.MovedIdentifiers);
+        Assert.Equal((merge.SurvivorId, merge.MergedId, merge.LinkedBy, merge.MergedAt), (stored.SurvivorId, stored.MergedId, stored.LinkedBy, stored.MergedAt));
+    }
+
+    [ContractFact]
+    public async Task Merge_WhenSurvivorIsMergedAgain_OldAliasesAndMergesFollow()
+    {
+        var first = NewProfile("1", Now);
+        var second = NewProfile("2", Now);
+        var third = NewProfile("3", Now);
+        await SaveAsync(first);
+        await SaveAsync(second);
+        await SaveAsync(third);
+        await Store.SaveAsync(Changes([], merged: [new MergedAway(first.Id, 1, second.Id)], merges: [new ProfileMerge(second.Id, first.Id, IdentifierKind.AnonymousId, Now, [])]), default);
+
+        await Store.SaveAsync(Changes([], merged: [new MergedAway(second.Id, 1, third.Id)], merges: [new ProfileMerge(third.Id, second.Id, IdentifierKind.DeviceId, Now.AddSeconds(1), [])]), default);
+
+        Assert.Equal(third.Id, (await Store.GetAsync(first.Id, default))!.Id);
+        Assert.Equal(new[] { first.Id, second.Id }.Order(StringComparer.Ordinal), (await Store.AliasesOfAsync(third.Id, default)).Order(StringComparer.Ordinal));
+        var page1 = await Store.ListMergesAsync(third.Id, 1, "", default);
+        var page2 = await Store.ListMergesAsync(third.Id, 1, page1.NextPageToken, default);
+        Assert.Equal([second.Id], page1.Items.Select(m => m.MergedId));
+        Assert.Equal([first.Id], page2.Items.Select(m => m.MergedId));
+        Assert.Equal("", page2.NextPageToken);
+    }
+
+    [ContractFact]
+    public async Task Save_ClaimsEventsOnceAndAppendsOutboxInTheSameTransaction()
+    {
+        var profile = NewProfile("a", Now);
+        var message = EventEnvelopes.Create(Topics.ProfileUpdated, ProfileModule.Name, new Google.Protobuf.WellKnownTypes.StringValue { Value = "x" }, Now);
+        await Store.SaveAsync(Changes([new SavedProfile(profile, 0)], outbox: [message]) with { Consumer = "c", EventIds = ["e1", "e2"] }, default);
+
+        var unclaimed = await Store.UnclaimedAsync("c", ["e1", "e2", "e3"], default);
+        var again = NewProfile("b", Now);
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => Store.SaveAsync(Changes([new SavedProfile(again, 0)], outbox: [message]) with { Consumer = "c", EventIds = ["e3", "e2"] }, default));
+
+        Assert.Equal(["e3"], unclaimed);
+        Assert.Null(await Store.GetAsync(again.Id, default));
+        Assert.Equal([Topics.ProfileUpdated], await OutboxTopicsAsync());
+    }
+
+    [ContractFact]
+    public async Task Release_RemovesTheIdentifier()
+    {
+        var profile = NewProfile("a", Now);
+        await SaveAsync(profile, Claim(profile, Key(IdentifierKind.AdClickId, "g1")));
+        profile.Version = 2;
+
+        await Store.SaveAsync(Changes([new SavedProfile(profile, 1)], releases: [new IdentifierRelease(Key(IdentifierKind.AdClickId, "g1"), profile.Id)]), default);
+
+        Assert.Null(await Store.FindAsync(Key(IdentifierKind.AdClickId, "g1"), default));
+    }
+
+    [ContractFact]
+    public async Task Erase_RemovesEverythingAndPublishesTheCount()
+    {
+        var survivor = NewProfile("s", Now);
+        var neighbour = NewProfile("n", Now);
+        await SaveAsync(survivor, Claim(survivor, Key(IdentifierKind.CustomerId, "cust")), Claim(survivor, Key(IdentifierKind.Email, new string('f', 64))));
+        await SaveAsync(neighbour);
+        await Segments.CreateAsync(new Segment("all", "All", Rule(), Now), default);
+        await Store.SaveAsync(Changes([], memberships: [new MembershipChange("all", survivor.Id, true)], merges: [new ProfileMerge(survivor.Id, "gone", IdentifierKind.AnonymousId, Now, [])], merged: [new MergedAway("gone", 0, survivor.Id)]), default);
+        neighbour.Version = 2;
+        long? published = null;
+
+        var erased = await Store.EraseAsync(new ProfileErasure([survivor.Id], [new SavedProfile(neighbour, 1)], [], count =>
         {
-            _store = MongoTestServer.CreateStore("profile");
+            published = count;
+            return EventEnvelopes.Create(Topics.ErasureCompleted, ProfileModule.Name, new Google.Protobuf.WellKnownTypes.StringValue(), Now);
+        }), default);
+
+        Assert.Equal(6, erased);
+        Assert.Equal(erased, published);
+        Assert.Null(await Store.GetAsync(survivor.Id, default));
+        Assert.Null(await Store.GetAsync("gone", default));
+        Assert.Null(await Store.FindAsync(Key(IdentifierKind.CustomerId, "cust"), default));
+        Assert.Empty((await Store.ListMergesAsync(survivor.Id, 10, "", default)).Items);
+        Assert.Empty((await Segments.ListMembersAsync("all", 10, "", default)).Items);
+        Assert.Equal(2, (await Store.GetAsync(neighbour.Id, default))!.Version);
+        Assert.Contains(Topics.ErasureCompleted, await OutboxTopicsAsync());
+    }
+
+    [ContractFact]
+    public async Task ListByStage_ReturnsOnlyThatStage()
+    {
+        var a = NewProfile("a", Now);
+        a.Stage = JourneyStage.Evaluation;
+        var b = NewProfile("b", Now);
+        b.Stage = JourneyStage.Awareness;
+        await SaveAsync(a);
+        await SaveAsync(b);
+
+        Assert.Equal([a.Id], (await Store.ListByStageAsync(JourneyStage.Evaluation, default)).Select(p => p.Id));
+    }
+
+    [ContractFact]
+    public async Task Segments_CreateGetListDeleteAndMembers()
+    {
+        var rule = new AllRule([Rule(), new NotRule(new ConditionRule(SegmentField.Trait, "fleet", SegmentOperator.Exists, new RuleValue(RuleValueKind.None)))]);
+        await Segments.CreateAsync(new Segment("b", "B", rule, Now), default);
+        await Segments.CreateAsync(new Segment("a", "A", Rule(), Now), default);
+        await Segments.CreateAsync(new Segment("c", "C", Rule(), Now), default);
+
+        await Assert.ThrowsAsync<AlreadyExistsException>(() => Segments.CreateAsync(new Segment("a", "again", Rule(), Now), default));
+        var read = await Segments.GetAsync("b", default);
+        var page1 = await Segments.ListAsync(2, "", default);
+        var page2 = await Segments.ListAsync(2, page1.NextPageToken, default);
+        var profiles = Enumerable.Range(0, 3).Select(i => NewProfile($"m{i}", Now)).ToList();
+        foreach (var profile in profiles)
+        {
+            await SaveAsync(profile);
         }
 
-        return Task.CompletedTask;
+        await Store.SaveAsync(Changes([], memberships: [.. profiles.Select(p => new MembershipChange("a", p.Id, true)), new MembershipChange("missing", profiles[0].Id, true)]), default);
+        await Store.SaveAsync(Changes([], memberships: [new MembershipChange("a", profiles[1].Id, false)]), default);
+        var members1 = await Segments.ListMembersAsync("a", 1, "", default);
+        var members2 = await Segments.ListMembersAsync("a", 1, members1.NextPageToken, default);
+
+        Assert.Equal(RuleText(rule), RuleText(read!.Rule));
+        Assert.Equal(("B", Now), (read.DisplayName, read.CreatedAt));
+        Assert.Equal(["a", "b"], page1.Items.Select(s => s.Id));
+        Assert.Equal(["c"], page2.Items.Select(s => s.Id));
+        Assert.Equal([profiles[0].Id], members1.Items);
+        Assert.Equal([profiles[2].Id], members2.Items);
+        Assert.Equal("", members2.NextPageToken);
+        Assert.True(await Segments.DeleteAsync("a", default));
+        Assert.False(await Segments.DeleteAsync("a", default));
+        Assert.Empty((await Segments.ListMembersAsync("a", 10, "", default)).Items);
+        Assert.Equal(["b", "c"], (await Segments.ListAllAsync(default)).Select(s => s.Id));
     }
 
-    public async Task DisposeAsync()
+    private static string RuleText(SegmentRule rule) => rule switch
     {
-        if (_store is not null)
-        {
-            await MongoTestServer.DropAsync(_store);
-        }
+        AllRule all => "all(" + string.Join(",", all.Rules.Select(r => RuleText(r!))) + ")",
+        AnyRule any => "any(" + string.Join(",", any.Rules.Select(r => RuleText(r!))) + ")",
+        NotRule not => "not(" + RuleText(not.Rule!) + ")",
+        ConditionRule c => c.ToString(),
+        _ => "?",
+    };
+
+    private static ConditionRule Rule() => new(SegmentField.Readiness, "", SegmentOperator.GreaterOrEqual, new RuleValue(RuleValueKind.Number, Number: 10));
+
+    protected static IdentifierKey Key(IdentifierKind kind, string value) => new(kind, value);
+
+    private static IdentifierClaim Claim(CustomerProfile profile, IdentifierKey key)
+    {
+        profile.Identifiers.Add(new HeldIdentifier(key, Now));
+        return new IdentifierClaim(key, profile.Id, null);
+    }
+
+    private Task SaveAsync(CustomerProfile profile, params IdentifierClaim[] claims)
+    {
+        profile.Version = 1;
+        return Store.SaveAsync(Changes([new SavedProfile(profile, 0)], claims: claims), default);
+    }
+
+    private static ProfileChangeSet Changes(
+        IReadOnlyList<SavedProfile> saved,
+        IReadOnlyList<MergedAway>? merged = null,
+        IReadOnlyList<IdentifierClaim>? claims = null,
+        IReadOnlyList<IdentifierRelease>? releases = null,
+        IReadOnlyList<ProfileMerge>? merges = null,
+        IReadOnlyList<MembershipChange>? memberships = null,
+        IReadOnlyList<OutboxMessage>? outbox = null) =>
+        new(saved, merged ?? [], claims ?? [], releases ?? [], merges ?? [], memberships ?? [], outbox ?? []);
+
+    // The time part of a UUIDv7 and a fixed middle: ids made at one instant sort by their suffix, as paging tests expect.
+    protected static CustomerProfile NewProfile(string suffix, DateTimeOffset at) =>
+        new(Guid.CreateVersion7(at).ToString("N")[..12] + "7000a0000000" + suffix.PadLeft(8, '0'), at);
+
+    private static CustomerProfile FullProfile()
+    {
+        var profile = NewProfile("full", Now);
+        profile.UpdatedAt = Now.AddMinutes(5);
+        profile.Identifiers.Add(new HeldIdentifier(Key(IdentifierKind.CustomerId, "c-1"), Now));
+        profile.Identifiers.Add(new HeldIdentifier(Key(IdentifierKind.Email, new string('a', 64)), Now.AddSeconds(1)));
+        profile.LastIdentifiedAt = Now.AddSeconds(2);
+        profile.Traits["preferred_model"] = "estate";
+        profile.Traits["email"] = "ciphertext";
+        profile.Stage = JourneyStage.Ownership;
+        profile.StageHistory.Add(new StageEntry(JourneyStage.Awareness, Now));
+        profile.StageHistory.Add(new StageEntry(JourneyStage.Ownership, Now.AddDays(1)));
+        profile.Interests["suv"] = new DecayingScore(1.25, Now.AddTicks(12345));
+        profile.Engagement = new DecayingScore(31.5, Now.AddTicks(777));
+        profile.OpenServiceTickets = 2;
+        profile.AbandonedCart = true;
+        profile.ProfilingAllowed = false;
+        profile.Purchases = 3;
+        profile.Channels[1] = 4;
+        profile.Channels[6] = 1;
+        profile.ConsumedContents.Add(new ConsumedContent("guide", Now.AddHours(1)));
+        profile.Conflicts.Add(new IdentityConflict("other", IdentifierKind.AnonymousId, Now.AddHours(2)));
+        profile.Segments.Add("hot");
+        profile.LastInteractionAt = Now.AddHours(3);
+        return profile;
+    }
+
+    private static void AssertSame(CustomerProfile expected, CustomerProfile actual)
+    {
+        Assert.Equal(expected.Id, actual.Id);
+        Assert.Equal(1, actual.Version);
+        Assert.Equal(expected.CreatedAt, actual.CreatedAt);
+        Assert.Equal(expected.UpdatedAt, actual.UpdatedAt);
+        Assert.Equal(expected.Identifiers, actual.Identifiers);
+        Assert.Equal(expected.LastIdentifiedAt, actual.LastIdentifiedAt);
+        Assert.Equal(expected.Traits, actual.Traits);
+        Assert.Equal(expected.Stage, actual.Stage);
+        Assert.Equal(expected.StageHistory, actual.StageHistory);
+        Assert.Equal(expected.Interests, actual.Interests);
+        Assert.Equal(expected.Engagement, actual.Engagement);
+        Assert.Equal(expected.OpenServiceTickets, actual.OpenServiceTickets);
+        Assert.Equal(expected.AbandonedCart, actual.AbandonedCart);
+        Assert.Equal(expected.ProfilingAllowed, actual.ProfilingAllowed);
+        Assert.Equal(expected.Purchases, actual.Purchases);
+        Assert.Equal(expected.Channels, actual.Channels);
+        Assert.Equal(expected.ConsumedContents, actual.ConsumedContents);
+        Assert.Equal(expected.Conflicts, actual.Conflicts);
+        Assert.Equal(expected.Segments, actual.Segments);
+        Assert.Equal(expected.LastInteractionAt, actual.LastInteractionAt);
     }
 }

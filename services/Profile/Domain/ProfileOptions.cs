@@ -1,0 +1,34 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Journey.Profile.Domain;
+
+/// <summary>Profile service settings (section <c>Journey:Profile</c>).</summary>
+public sealed class ProfileOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Journey:Profile";
+
+    /// <summary>
+    /// Most anonymous identifiers (anonymous, device and ad click ids) one profile holds; beyond it the
+    /// oldest are dropped, which stops a shared device from snowballing merges. Default 50.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxAnonymousIdentifiers { get; set; } = 50;
+
+    /// <summary>Half-life of interest affinities. Default 30 days.</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
+    public TimeSpan InterestHalfLife { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Half-life of the engagement behind purchase readiness (its recency). Default 7 days.</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
+    public TimeSpan ReadinessHalfLife { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Smallest audience (and breakdown bucket) DescribeAudience describes. Default 10.</summary>
+    [Range(1, 1_000_000)]
+    public int AudienceMinimumSize { get; set; } = 10;
+}
+
+/// <summary>Start-up validation of <see cref="ProfileOptions"/>.</summary>
+[OptionsValidator]
+public sealed partial class ProfileOptionsValidator : IValidateOptions<ProfileOptions>;

@@ -1,0 +1,431 @@
+using System.Text.RegularExpressions;
+using Journey.Shared.Errors;
+using Journey.Shared.Events;
+using Journey.Shared.Privacy;
+using Microsoft.Extensions.Options;
+
+namespace Journey.Profile.Domain;
+
+/// <summary>An identifier as a caller gave it (e-mail and phone in clear, or already hashed in events).</summary>
+public readonly record struct GivenIdentifier(IdentifierKind Kind, string Value);
+
+/// <summary>A profile with its decayed values.</summary>
+public sealed record ProfileRead(CustomerProfile Profile, ProfileView View);
+
+/// <summary>The outcome of Identify.</summary>
+public sealed record IdentifyResult(ProfileRead Profile, bool Created, IReadOnlyList<string> MergedIds, IReadOnlyList<string> ConflictIds);
+
+/// <summary>Everything held about a person.</summary>
+/// <param name="Profile">The profile with decayed values.</param>
+/// <param name="ClearTraits">Traits with protected values decrypted.</param>
+/// <param name="Merges">Merges into the profile.</param>
+/// <param name="Aliases">Merged-away ids answering with it.</param>
+/// <param name="ExportedAt">When.</param>
+public sealed record ProfileExport(ProfileRead Profile, IReadOnlyDictionary<string, string> ClearTraits, IReadOnlyList<ProfileMerge> Merges, IReadOnlyList<string> Aliases, DateTimeOffset ExportedAt);
+
+/// <summary>
+/// The profile service's use cases: identity resolution, journey inference from events, consent to
+/// profiling, reads, export and erasure. Writes read the store once, resolve in memory and write one
+/// transaction (with its events), retrying when a concurrent writer got there first.
+/// </summary>
+public sealed partial class ProfileUseCases(
+    IProfileStore store,
+    ISegmentStore segments,
+    IProfileEvents events,
+    IdentifierHasher hasher,
+    PersonalDataProtector protector,
+    ProfileChanges changes,
+    IOptions<ProfileOptions> options,
+    TimeProvider time)
+{
+    /// <summary>The purpose whose withdrawal stops interest and readiness inference.</summary>
+    public const string ProfilingPurpose = "purposes/profiling";
+
+    /// <summary>Inbox consumer of interaction events.</summary>
+    public const string InteractionConsumer = "profile.interaction-recorded";
+
+    /// <summary>Inbox consumer of consent events.</summary>
+    public const string ConsentConsumer = "profile.consent-changed";
+
+    /// <summary>Inbox consumer of erasure events.</summary>
+    public const string ErasureConsumer = "profile.erasure-requested";
+
+    private const int MaxAttempts = 5;
+    private const int MaxIdentifiers = 20;
+    private const int MaxTraits = 50;
+
+    private ProfileOptions Options => options.Value;
+
+    /// <summary>Identifies a person; see the proto for the rules.</summary>
+    public async Task<IdentifyResult> IdentifyAsync(IReadOnlyList<GivenIdentifier> identifiers, IReadOnlyDictionary<string, string> traits, CancellationToken cancellationToken)
+    {
+        var validation = new Validation();
+        var keys = ValidateIdentifiers(identifiers, "identifiers", validation, hashed: false);
+        ValidateTraits(traits, validation);
+        validation.ThrowIfInvalid();
+
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await IdentifyOnceAsync(identifiers, keys, traits, cancellationToken);
+            }
+            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
+            {
+                // Another writer claimed an identifier or changed a profile between read and write: resolve again.
+            }
+        }
+    }
+
+    private async Task<IdentifyResult> IdentifyOnceAsync(IReadOnlyList<GivenIdentifier> given, List<IdentifierKey> keys, IReadOnlyDictionary<string, string> traits, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var snapshot = await store.LoadAsync(keys.Where(k => k.Kind != IdentifierKind.ProfileId).ToList(), keys.Where(k => k.Kind == IdentifierKind.ProfileId).Select(k => k.Value).ToList(), cancellationToken);
+        var workspace = new IdentityWorkspace(snapshot, Options, NewId);
+        var resolution = workspace.Resolve(keys, now, strictProfileIds: true);
+        var target = resolution.Target;
+        foreach (var (key, value) in traits)
+        {
+            target.Traits[key] = CustomerProfile.ProtectedTraitKeys.Contains(key) ? protector.Protect(value) : value;
+        }
+
+        // The clear address is kept only for the customer who holds it, and only encrypted.
+        for (var i = 0; i < given.Count; i++)
+        {
+            if (given[i].Kind is IdentifierKind.Email or IdentifierKind.Phone && target.Holds(keys[i]))
+            {
+                var clear = given[i].Kind == IdentifierKind.Email ? IdentifierHasher.NormalizeEmail(given[i].Value) : IdentifierHasher.NormalizePhone(given[i].Value);
+                target.Traits[given[i].Kind == IdentifierKind.Email ? "email" : "phone"] = protector.Protect(clear);
+            }
+        }
+
+        await SaveAsync(workspace, now, null, [], cancellationToken);
+        return new IdentifyResult(Read(target, now), resolution.Created, resolution.MergedIds, resolution.ConflictIds);
+    }
+
+    /// <summary>A profile by id (a merged-away id answers with its survivor).</summary>
+    public async Task<ProfileRead> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        var profile = await store.GetAsync(id, cancellationToken) ?? throw new NotFoundException("Profile", "profiles/" + id);
+        return Read(profile, time.GetUtcNow());
+    }
+
+    /// <summary>The profile holding an identifier.</summary>
+    public async Task<ProfileRead> LookupAsync(GivenIdentifier identifier, string field, CancellationToken cancellationToken)
+    {
+        var key = ValidateOne(identifier, field, cancellationToken);
+        var profile = (key.Kind == IdentifierKind.ProfileId ? await store.GetAsync(key.Value, cancellationToken) : await store.FindAsync(key, cancellationToken))
+            ?? throw new NotFoundException("Profile", "with that identifier");
+        return Read(profile, time.GetUtcNow());
+    }
+
+    /// <summary>Merges into a profile, newest first.</summary>
+    public async Task<Page<ProfileMerge>> ListMergesAsync(string id, int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        var profile = await store.GetAsync(id, cancellationToken) ?? throw new NotFoundException("Profile", "profiles/" + id);
+        return await store.ListMergesAsync(profile.Id, pageSize, pageToken, cancellationToken);
+    }
+
+    /// <summary>Waits until <paramref name="profileId"/> changes or <paramref name="poll"/> passes.</summary>
+    public async Task WaitForChangeAsync(string profileId, TimeSpan poll, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await changes.NextChangeAsync(profileId).WaitAsync(poll, time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // Re-read anyway: another replica may have written it.
+        }
+    }
+
+    /// <summary>
+    /// Applies a batch of interactions in one transaction: identifies each person (creating,
+    /// attaching, merging as Identify does), infers journey state and publishes one snapshot per
+    /// changed profile. Events seen before are skipped.
+    /// </summary>
+    public async Task ApplyInteractionsAsync(IReadOnlyList<Interaction> interactions, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var unclaimed = await store.UnclaimedAsync(InteractionConsumer, interactions.Select(i => i.EventId).ToList(), cancellationToken);
+                var fresh = interactions.Where(i => unclaimed.Contains(i.EventId)).DistinctBy(i => i.EventId).ToList();
+                if (fresh.Count == 0)
+                {
+                    return;
+                }
+
+                var now = time.GetUtcNow();
+                var workspace = await LoadWorkspaceAsync(fresh.SelectMany(i => i.Identifiers), cancellationToken);
+                foreach (var interaction in fresh.OrderBy(i => i.OccurredAt))
+                {
+                    var target = workspace.Resolve(interaction.Identifiers, interaction.OccurredAt, strictProfileIds: false).Target;
+                    JourneyRules.Apply(target, interaction, Options);
+                }
+
+                await SaveAsync(workspace, now, InteractionConsumer, fresh.Select(i => i.EventId).ToList(), cancellationToken);
+                return;
+            }
+            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
+            {
+                // A concurrent Identify or a redelivery won the race: read again.
+            }
+        }
+    }
+
+    /// <summary>Applies profiling-consent decisions: a withdrawal clears interests and readiness and stops their inference.</summary>
+    public async Task ApplyProfilingConsentAsync(IReadOnlyList<ProfilingConsent> decisions, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var unclaimed = await store.UnclaimedAsync(ConsentConsumer, decisions.Select(d => d.EventId).ToList(), cancellationToken);
+                var fresh = decisions.Where(d => unclaimed.Contains(d.EventId)).DistinctBy(d => d.EventId).ToList();
+                if (fresh.Count == 0)
+                {
+                    return;
+                }
+
+                var now = time.GetUtcNow();
+                var workspace = await LoadWorkspaceAsync(fresh.SelectMany(d => d.Identifiers), cancellationToken);
+                foreach (var decision in fresh)
+                {
+                    var target = workspace.Resolve(decision.Identifiers, now, strictProfileIds: false).Target;
+                    JourneyRules.SetProfilingAllowed(target, decision.Granted);
+                }
+
+                await SaveAsync(workspace, now, ConsentConsumer, fresh.Select(d => d.EventId).ToList(), cancellationToken);
+                return;
+            }
+            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
+            {
+                // Read again.
+            }
+        }
+    }
+
+    /// <summary>Everything held about the person holding <paramref name="identifier"/>.</summary>
+    public async Task<ProfileExport> ExportAsync(GivenIdentifier identifier, CancellationToken cancellationToken)
+    {
+        var read = await LookupAsync(identifier, "identifier", cancellationToken);
+        var profile = read.Profile;
+        var clear = profile.Traits.ToDictionary(t => t.Key, t => CustomerProfile.ProtectedTraitKeys.Contains(t.Key) ? protector.Unprotect(t.Value) : t.Value, StringComparer.Ordinal);
+        var merges = new List<ProfileMerge>();
+        var token = "";
+        do
+        {
+            var page = await store.ListMergesAsync(profile.Id, 500, token, cancellationToken);
+            merges.AddRange(page.Items);
+            token = page.NextPageToken;
+        }
+        while (token.Length > 0);
+
+        var aliases = await store.AliasesOfAsync(profile.Id, cancellationToken);
+        return new ProfileExport(read, clear, merges, aliases, time.GetUtcNow());
+    }
+
+    /// <summary>Erases the person holding <paramref name="identifier"/>; returns the records removed.</summary>
+    public async Task<long> EraseAsync(GivenIdentifier identifier, string erasure, CancellationToken cancellationToken)
+    {
+        var key = ValidateOne(identifier, "identifier", cancellationToken);
+        if (erasure.Length > 0 && !ErasureName().IsMatch(erasure))
+        {
+            throw new InvalidArgumentException("erasure", "must be erasures/{erasure} or empty");
+        }
+
+        return await EraseKeysAsync([key], erasure, null, null, cancellationToken);
+    }
+
+    /// <summary>Handles an erasure request from the consent service (identifiers already hashed).</summary>
+    public async Task EraseRequestedAsync(string eventId, string erasure, IReadOnlyList<IdentifierKey> identifiers, CancellationToken cancellationToken)
+    {
+        var unclaimed = await store.UnclaimedAsync(ErasureConsumer, [eventId], cancellationToken);
+        if (unclaimed.Count == 0)
+        {
+            return;
+        }
+
+        await EraseKeysAsync(identifiers, erasure, ErasureConsumer, eventId, cancellationToken);
+    }
+
+    private async Task<long> EraseKeysAsync(IReadOnlyList<IdentifierKey> keys, string erasure, string? consumer, string? eventId, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var now = time.GetUtcNow();
+                var snapshot = await store.LoadAsync(keys.Where(k => k.Kind != IdentifierKind.ProfileId).ToList(), keys.Where(k => k.Kind == IdentifierKind.ProfileId).Select(k => k.Value).ToList(), cancellationToken);
+                var targets = new HashSet<string>(snapshot.Owners.Values, StringComparer.Ordinal);
+                foreach (var key in keys.Where(k => k.Kind == IdentifierKind.ProfileId))
+                {
+                    targets.Add(snapshot.Aliases.GetValueOrDefault(key.Value, key.Value));
+                }
+
+                var live = snapshot.Profiles.Where(p => targets.Contains(p.Id)).ToList();
+                var liveIds = live.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+                var others = await store.GetManyAsync(live.SelectMany(p => p.Conflicts).Select(c => c.OtherProfileId).Where(id => !liveIds.Contains(id)).Distinct().ToList(), cancellationToken);
+                var cleaned = new List<SavedProfile>();
+                foreach (var other in others)
+                {
+                    other.Conflicts.RemoveAll(c => liveIds.Contains(c.OtherProfileId));
+                    var expected = other.Version;
+                    other.Version = expected + 1;
+                    other.UpdatedAt = now;
+                    cleaned.Add(new SavedProfile(other, expected));
+                }
+
+                var outbox = cleaned.Select(c => events.Updated(c.Profile, JourneyRules.View(c.Profile, Options, now), now)).ToList();
+                var erased = await store.EraseAsync(
+                    new ProfileErasure(liveIds.ToList(), cleaned, outbox, count => events.ErasureCompleted(erasure, count, now)) { Consumer = consumer, EventId = eventId },
+                    cancellationToken);
+                changes.Notify(liveIds.Concat(cleaned.Select(c => c.Profile.Id)));
+                return erased;
+            }
+            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict && attempt < MaxAttempts)
+            {
+                // A profile changed while erasing: read again; what was erased stays erased.
+            }
+        }
+    }
+
+    private async Task<IdentityWorkspace> LoadWorkspaceAsync(IEnumerable<IdentifierKey> identifiers, CancellationToken cancellationToken)
+    {
+        var all = identifiers.Distinct().ToList();
+        var snapshot = await store.LoadAsync(all.Where(k => k.Kind != IdentifierKind.ProfileId).ToList(), all.Where(k => k.Kind == IdentifierKind.ProfileId).Select(k => k.Value).ToList(), cancellationToken);
+        return new IdentityWorkspace(snapshot, Options, NewId);
+    }
+
+    private async Task SaveAsync(IdentityWorkspace workspace, DateTimeOffset now, string? consumer, IReadOnlyList<string> eventIds, CancellationToken cancellationToken)
+    {
+        var definitions = await segments.ListAllAsync(cancellationToken);
+        var memberships = workspace.Memberships;
+        var outbox = new List<OutboxMessage>();
+        foreach (var merge in workspace.Merges)
+        {
+            outbox.Add(events.Merged(merge));
+        }
+
+        var changed = workspace.Changed.ToList();
+        foreach (var profile in changed)
+        {
+            var view = JourneyRules.View(profile, Options, now);
+            SegmentMembership.Evaluate(profile, view, definitions, now, memberships);
+        }
+
+        var (saved, merged, claims, releases) = workspace.Writes(now);
+        foreach (var profile in changed)
+        {
+            outbox.Add(events.Updated(profile, JourneyRules.View(profile, Options, now), now));
+        }
+
+        outbox.AddRange(memberships.Select(m => events.MembershipChanged(m, now)));
+        await store.SaveAsync(new ProfileChangeSet(saved, merged, claims, releases, workspace.Merges, memberships, outbox) { Consumer = consumer, EventIds = eventIds }, cancellationToken);
+        changes.Notify(saved.Select(s => s.Profile.Id).Concat(merged.Select(m => m.Id)));
+    }
+
+    private ProfileRead Read(CustomerProfile profile, DateTimeOffset now) => new(profile, JourneyRules.View(profile, Options, now));
+
+    private static string NewId(DateTimeOffset at) => Guid.CreateVersion7(at).ToString("N");
+
+    private IdentifierKey ValidateOne(GivenIdentifier identifier, string field, CancellationToken cancellationToken)
+    {
+        _ = cancellationToken;
+        var validation = new Validation();
+        var key = ValidateIdentifier(identifier, field, validation, hashed: null);
+        validation.ThrowIfInvalid();
+        return key;
+    }
+
+    /// <summary>Validates and normalises identifiers; <paramref name="hashed"/> false: e-mail/phone are clear, null: either.</summary>
+    private List<IdentifierKey> ValidateIdentifiers(IReadOnlyList<GivenIdentifier> identifiers, string field, Validation validation, bool? hashed)
+    {
+        validation.Require(identifiers.Count is >= 1 and <= MaxIdentifiers, field, $"must hold 1 to {MaxIdentifiers} identifiers");
+        return identifiers.Select((identifier, i) => ValidateIdentifier(identifier, $"{field}[{i}]", validation, hashed)).ToList();
+    }
+
+    private IdentifierKey ValidateIdentifier(GivenIdentifier identifier, string field, Validation validation, bool? hashed)
+    {
+        var value = identifier.Value;
+        if (identifier.Kind is IdentifierKind.Unspecified || !Enum.IsDefined(identifier.Kind))
+        {
+            validation.Add(field + ".kind", "must be a known identifier kind");
+            return default;
+        }
+
+        if (value.Length is 0 or > 256 || string.IsNullOrWhiteSpace(value))
+        {
+            validation.Add(field + ".value", "must be 1 to 256 characters");
+            return default;
+        }
+
+        switch (identifier.Kind)
+        {
+            case IdentifierKind.Email or IdentifierKind.Phone when hashed is null && HashValue().IsMatch(value):
+                return new IdentifierKey(identifier.Kind, value);
+            case IdentifierKind.Email:
+                validation.Require(IdentifierHasher.IsPlausibleEmail(value), field + ".value", "must be an e-mail address");
+                return new IdentifierKey(identifier.Kind, hasher.HashEmail(value));
+            case IdentifierKind.Phone:
+                validation.Require(IdentifierHasher.IsPlausiblePhone(value), field + ".value", "must be a phone number with 6 to 15 digits");
+                return new IdentifierKey(identifier.Kind, hasher.HashPhone(value));
+            case IdentifierKind.ProfileId:
+                var id = value.StartsWith("profiles/", StringComparison.Ordinal) ? value["profiles/".Length..] : value;
+                validation.Require(ProfileIdPattern().IsMatch(id), field + ".value", "must be a profile id (32 lower-case hex digits)");
+                return new IdentifierKey(identifier.Kind, id);
+            default:
+                return new IdentifierKey(identifier.Kind, value);
+        }
+    }
+
+    private static void ValidateTraits(IReadOnlyDictionary<string, string> traits, Validation validation)
+    {
+        validation.Require(traits.Count <= MaxTraits, "traits", $"must hold at most {MaxTraits} entries");
+        foreach (var (key, value) in traits)
+        {
+            validation.Require(TraitKey().IsMatch(key), $"traits[{(key.Length <= 64 ? key : key[..64])}]", "key must be 1 to 64 characters of [a-z0-9_]");
+            validation.Require(value.Length <= 1024, $"traits[{(key.Length <= 64 ? key : key[..64])}]", "value must be at most 1024 characters");
+        }
+    }
+
+    /// <summary>Whether <paramref name="id"/> is a well-formed profile id.</summary>
+    public static bool IsProfileId(string id) => ProfileIdPattern().IsMatch(id);
+
+    [GeneratedRegex("^[0-9a-f]{64}$")]
+    private static partial Regex HashValue();
+
+    [GeneratedRegex("^[0-9a-f]{32}$")]
+    private static partial Regex ProfileIdPattern();
+
+    [GeneratedRegex("^[a-z0-9_]{1,64}$")]
+    private static partial Regex TraitKey();
+
+    [GeneratedRegex("^erasures/[A-Za-z0-9._-]{1,128}$")]
+    private static partial Regex ErasureName();
+}
+
+/// <summary>Keeps a profile's segment membership in step with its state.</summary>
+public static class SegmentMembership
+{
+    /// <summary>Re-evaluates every segment for <paramref name="profile"/> and records what changed.</summary>
+    public static void Evaluate(CustomerProfile profile, ProfileView view, IReadOnlyList<Segment> segments, DateTimeOffset now, List<MembershipChange> changes)
+    {
+        var known = new HashSet<string>(segments.Select(s => s.Id), StringComparer.Ordinal);
+        profile.Segments.RemoveWhere(id => !known.Contains(id));
+        foreach (var segment in segments)
+        {
+            var matches = segment.Rule.Matches(profile, view, now);
+            if (matches && profile.Segments.Add(segment.Id))
+            {
+                changes.Add(new MembershipChange(segment.Id, profile.Id, Entered: true));
+            }
+            else if (!matches && profile.Segments.Remove(segment.Id))
+            {
+                changes.Add(new MembershipChange(segment.Id, profile.Id, Entered: false));
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using Journey.Events.V1;
+using Journey.Profile.Domain;
+using Journey.Shared.Errors;
+using Journey.Shared.Events;
+
+namespace Journey.Profile.Events;
+
+/// <summary>Journey state from interactions: the whole batch in one store transaction.</summary>
+internal sealed class InteractionRecordedHandler(ProfileUseCases useCases) : IEventHandler<InteractionRecorded>
+{
+    public Task HandleAsync(IReadOnlyList<ReceivedEvent<InteractionRecorded>> events, CancellationToken cancellationToken)
+    {
+        var interactions = new List<Interaction>(events.Count);
+        foreach (var received in events)
+        {
+            var message = received.Message;
+            var identifiers = ProfileEventMapper.FromEvent(message.Identifiers, "identifiers");
+            if (identifiers.Count == 0)
+            {
+                throw new InvalidArgumentException("identifiers", "an interaction needs at least one identifier");
+            }
+
+            if (message.OccurredAt is null)
+            {
+                throw new InvalidArgumentException("occurred_at", "is required");
+            }
+
+            var content = message.Content.StartsWith("contents/", StringComparison.Ordinal) ? message.Content["contents/".Length..] : message.Content;
+            interactions.Add(new Interaction(
+                received.EventId,
+                identifiers,
+                (InteractionType)message.Type,
+                message.Stages.Select(s => (Domain.JourneyStage)s).ToList(),
+                (int)message.Channel,
+                message.OccurredAt.ToDateTimeOffset(),
+                content,
+                message.Topics.Where(t => t.Length is > 0 and <= 100).Take(32).ToList()));
+        }
+
+        return useCases.ApplyInteractionsAsync(interactions, cancellationToken);
+    }
+}
+
+/// <summary>Profiling consent: only decisions on <see cref="ProfileUseCases.ProfilingPurpose"/> matter here.</summary>
+internal sealed class ConsentChangedHandler(ProfileUseCases useCases) : IEventHandler<ConsentChanged>
+{
+    public Task HandleAsync(IReadOnlyList<ReceivedEvent<ConsentChanged>> events, CancellationToken cancellationToken)
+    {
+        var decisions = new List<ProfilingConsent>();
+        foreach (var received in events)
+        {
+            if (received.Message.Purpose != ProfileUseCases.ProfilingPurpose)
+            {
+                continue;
+            }
+
+            var identifiers = ProfileEventMapper.FromEvent(received.Message.Identifiers, "identifiers");
+            if (identifiers.Count == 0)
+            {
+                throw new InvalidArgumentException("identifiers", "a consent decision needs at least one identifier");
+            }
+
+            decisions.Add(new ProfilingConsent(received.EventId, identifiers, received.Message.Granted));
+        }
+
+        return decisions.Count == 0 ? Task.CompletedTask : useCases.ApplyProfilingConsentAsync(decisions, cancellationToken);
+    }
+}
+
+/// <summary>Erasure requests from the consent service, one person at a time.</summary>
+internal sealed class ErasureRequestedHandler(ProfileUseCases useCases) : IEventHandler<ErasureRequested>
+{
+    public async Task HandleAsync(IReadOnlyList<ReceivedEvent<ErasureRequested>> events, CancellationToken cancellationToken)
+    {
+        foreach (var received in events)
+        {
+            var identifiers = ProfileEventMapper.FromEvent(received.Message.Identifiers, "identifiers");
+            await useCases.EraseRequestedAsync(received.EventId, received.Message.Erasure, identifiers, cancellationToken);
+        }
+    }
+}

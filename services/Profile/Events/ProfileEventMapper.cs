@@ -1,0 +1,110 @@
+using Google.Protobuf.WellKnownTypes;
+using Journey.Common.V1;
+using Journey.Events.V1;
+using Journey.Profile.Domain;
+using Journey.Shared.Events;
+using DomainIdentifierKind = Journey.Profile.Domain.IdentifierKind;
+
+namespace Journey.Profile.Events;
+
+/// <summary>Builds the profile service's integration events.</summary>
+internal sealed class ProfileEventMapper : IProfileEvents
+{
+    private const int MaxInterests = 20;
+
+    /// <inheritdoc />
+    public OutboxMessage Updated(CustomerProfile profile, ProfileView view, DateTimeOffset now)
+    {
+        var payload = new ProfileUpdated
+        {
+            Profile = Names.Profile(profile.Id),
+            CustomerType = (Journey.Events.V1.CustomerType)profile.CustomerType,
+            Stage = (Journey.Common.V1.JourneyStage)profile.Stage,
+            Readiness = view.Readiness,
+            OpenServiceTickets = profile.OpenServiceTickets,
+            AbandonedCart = profile.AbandonedCart,
+            ProfilingAllowed = profile.ProfilingAllowed,
+            LastInteractionAt = profile.LastInteractionAt is { } last ? Timestamp.FromDateTimeOffset(last) : null,
+            UpdatedAt = Timestamp.FromDateTimeOffset(now),
+            Version = profile.Version,
+        };
+        payload.Identifiers.AddRange(profile.Identifiers.Select(h => Identifier(h.Key)));
+        payload.Interests.AddRange(view.Interests.Take(MaxInterests).Select(i => new InterestSnapshot { Topic = i.Topic, Affinity = i.Affinity }));
+        payload.ConsumedContents.AddRange(profile.ConsumedContents.Select(c => c.Content));
+        return EventEnvelopes.Create(Topics.ProfileUpdated, ProfileModule.Name, payload, now);
+    }
+
+    /// <inheritdoc />
+    public OutboxMessage Merged(ProfileMerge merge)
+    {
+        var payload = new ProfilesMerged
+        {
+            Survivor = Names.Profile(merge.SurvivorId),
+            Merged = Names.Profile(merge.MergedId),
+            LinkedBy = (Journey.Common.V1.IdentifierKind)merge.LinkedBy,
+            MergedAt = Timestamp.FromDateTimeOffset(merge.MergedAt),
+        };
+        payload.MovedIdentifiers.AddRange(merge.MovedIdentifiers.Select(Identifier));
+        return EventEnvelopes.Create(Topics.ProfilesMerged, ProfileModule.Name, payload, merge.MergedAt);
+    }
+
+    /// <inheritdoc />
+    public OutboxMessage MembershipChanged(MembershipChange change, DateTimeOffset at) =>
+        EventEnvelopes.Create(Topics.SegmentMembershipChanged, ProfileModule.Name, new SegmentMembershipChanged
+        {
+            Segment = Names.Segment(change.SegmentId),
+            Profile = Names.Profile(change.ProfileId),
+            Entered = change.Entered,
+            ChangedAt = Timestamp.FromDateTimeOffset(at),
+        }, at);
+
+    /// <inheritdoc />
+    public OutboxMessage ErasureCompleted(string erasure, long recordsErased, DateTimeOffset at) =>
+        EventEnvelopes.Create(Topics.ErasureCompleted, ProfileModule.Name, new ErasureCompleted
+        {
+            Erasure = erasure,
+            Service = ProfileModule.Name,
+            CompletedAt = Timestamp.FromDateTimeOffset(at),
+            RecordsErased = recordsErased,
+        }, at);
+
+    internal static Identifier Identifier(IdentifierKey key) =>
+        new() { Kind = (Journey.Common.V1.IdentifierKind)key.Kind, Value = key.Value };
+
+    /// <summary>Identifiers of an event: already hashed; malformed ones make the event invalid.</summary>
+    internal static IReadOnlyList<IdentifierKey> FromEvent(IEnumerable<Identifier> identifiers, string field)
+    {
+        var keys = new List<IdentifierKey>();
+        var index = 0;
+        foreach (var identifier in identifiers)
+        {
+            var kind = (DomainIdentifierKind)identifier.Kind;
+            var value = identifier.Value;
+            if (kind == DomainIdentifierKind.Unspecified || !System.Enum.IsDefined(kind) || value.Length is 0 or > 256)
+            {
+                throw new Journey.Shared.Errors.InvalidArgumentException($"{field}[{index}]", "must have a known kind and a value of 1 to 256 characters");
+            }
+
+            if (kind == DomainIdentifierKind.ProfileId && value.StartsWith("profiles/", StringComparison.Ordinal))
+            {
+                value = value["profiles/".Length..];
+            }
+
+            keys.Add(new IdentifierKey(kind, value));
+            index++;
+        }
+
+        return keys;
+    }
+}
+
+/// <summary>Resource names.</summary>
+internal static class Names
+{
+    public const string ProfilePrefix = "profiles/";
+    public const string SegmentPrefix = "segments/";
+
+    public static string Profile(string id) => ProfilePrefix + id;
+
+    public static string Segment(string id) => SegmentPrefix + id;
+}

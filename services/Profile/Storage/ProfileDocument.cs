@@ -1,0 +1,169 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Journey.Profile.Domain;
+
+namespace Journey.Profile.Storage;
+
+/// <summary>
+/// A profile as both adapters store it: primitives only (times as Unix milliseconds), so JSON in
+/// SQLite and BSON in MongoDB round-trip every field alike. Protected trait values are ciphertext.
+/// </summary>
+internal sealed class ProfileDocument
+{
+    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    public long CreatedAt { get; set; }
+
+    public long UpdatedAt { get; set; }
+
+    public List<HeldDocument> Identifiers { get; set; } = [];
+
+    public long? LastIdentifiedAt { get; set; }
+
+    public Dictionary<string, string> Traits { get; set; } = [];
+
+    public int Stage { get; set; }
+
+    public List<StageDocument> StageHistory { get; set; } = [];
+
+    public List<ScoreDocument> Interests { get; set; } = [];
+
+    public ScoreDocument? Engagement { get; set; }
+
+    public int OpenServiceTickets { get; set; }
+
+    public bool AbandonedCart { get; set; }
+
+    public bool ProfilingAllowed { get; set; } = true;
+
+    public int Purchases { get; set; }
+
+    public List<ChannelDocument> Channels { get; set; } = [];
+
+    public List<ContentDocument> ConsumedContents { get; set; } = [];
+
+    public List<ConflictDocument> Conflicts { get; set; } = [];
+
+    public List<string> Segments { get; set; } = [];
+
+    public long? LastInteractionAt { get; set; }
+
+    public static ProfileDocument From(CustomerProfile p) => new()
+    {
+        CreatedAt = p.CreatedAt.ToUnixTimeMilliseconds(),
+        UpdatedAt = p.UpdatedAt.ToUnixTimeMilliseconds(),
+        Identifiers = p.Identifiers.Select(h => new HeldDocument { Kind = (int)h.Key.Kind, Value = h.Key.Value, AddedAt = h.AddedAt.ToUnixTimeMilliseconds() }).ToList(),
+        LastIdentifiedAt = p.LastIdentifiedAt?.ToUnixTimeMilliseconds(),
+        Traits = new Dictionary<string, string>(p.Traits),
+        Stage = (int)p.Stage,
+        StageHistory = p.StageHistory.Select(s => new StageDocument { Stage = (int)s.Stage, EnteredAt = s.EnteredAt.ToUnixTimeMilliseconds() }).ToList(),
+        Interests = p.Interests.Select(i => ScoreDocument.From(i.Value, i.Key)).ToList(),
+        Engagement = p.Engagement is null ? null : ScoreDocument.From(p.Engagement, ""),
+        OpenServiceTickets = p.OpenServiceTickets,
+        AbandonedCart = p.AbandonedCart,
+        ProfilingAllowed = p.ProfilingAllowed,
+        Purchases = p.Purchases,
+        Channels = p.Channels.Select(c => new ChannelDocument { Channel = c.Key, Interactions = c.Value }).ToList(),
+        ConsumedContents = p.ConsumedContents.Select(c => new ContentDocument { Content = c.Content, At = c.At.ToUnixTimeMilliseconds() }).ToList(),
+        Conflicts = p.Conflicts.Select(c => new ConflictDocument { Other = c.OtherProfileId, Kind = (int)c.SharedKind, At = c.DetectedAt.ToUnixTimeMilliseconds() }).ToList(),
+        Segments = p.Segments.ToList(),
+        LastInteractionAt = p.LastInteractionAt?.ToUnixTimeMilliseconds(),
+    };
+
+    public CustomerProfile ToDomain(string id, long version)
+    {
+        var profile = new CustomerProfile(id, Time(CreatedAt))
+        {
+            Version = version,
+            UpdatedAt = Time(UpdatedAt),
+            LastIdentifiedAt = LastIdentifiedAt is { } identified ? Time(identified) : null,
+            Stage = (JourneyStage)Stage,
+            Engagement = Engagement?.ToDomain(),
+            OpenServiceTickets = OpenServiceTickets,
+            AbandonedCart = AbandonedCart,
+            ProfilingAllowed = ProfilingAllowed,
+            Purchases = Purchases,
+            LastInteractionAt = LastInteractionAt is { } last ? Time(last) : null,
+        };
+        profile.Identifiers.AddRange(Identifiers.Select(h => new HeldIdentifier(new IdentifierKey((IdentifierKind)h.Kind, h.Value), Time(h.AddedAt))));
+        foreach (var (key, value) in Traits)
+        {
+            profile.Traits[key] = value;
+        }
+
+        profile.StageHistory.AddRange(StageHistory.Select(s => new StageEntry((JourneyStage)s.Stage, Time(s.EnteredAt))));
+        foreach (var interest in Interests)
+        {
+            profile.Interests[interest.Topic] = interest.ToDomain();
+        }
+
+        foreach (var channel in Channels)
+        {
+            profile.Channels[channel.Channel] = channel.Interactions;
+        }
+
+        profile.ConsumedContents.AddRange(ConsumedContents.Select(c => new ConsumedContent(c.Content, Time(c.At))));
+        profile.Conflicts.AddRange(Conflicts.Select(c => new IdentityConflict(c.Other, (IdentifierKind)c.Kind, Time(c.At))));
+        profile.Segments.UnionWith(Segments);
+        return profile;
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static ProfileDocument FromJson(string json) => JsonSerializer.Deserialize<ProfileDocument>(json, Json)!;
+
+    public static DateTimeOffset Time(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+
+    internal sealed class HeldDocument
+    {
+        public int Kind { get; set; }
+
+        public string Value { get; set; } = "";
+
+        public long AddedAt { get; set; }
+    }
+
+    internal sealed class StageDocument
+    {
+        public int Stage { get; set; }
+
+        public long EnteredAt { get; set; }
+    }
+
+    internal sealed class ScoreDocument
+    {
+        public string Topic { get; set; } = "";
+
+        public double Value { get; set; }
+
+        // Ticks, not milliseconds: decay needs the exact time the score was taken at.
+        public long AsOfTicks { get; set; }
+
+        public static ScoreDocument From(DecayingScore score, string topic) => new() { Topic = topic, Value = score.Value, AsOfTicks = score.AsOf.UtcTicks };
+
+        public DecayingScore ToDomain() => new(Value, new DateTimeOffset(AsOfTicks, TimeSpan.Zero));
+    }
+
+    internal sealed class ChannelDocument
+    {
+        public int Channel { get; set; }
+
+        public long Interactions { get; set; }
+    }
+
+    internal sealed class ContentDocument
+    {
+        public string Content { get; set; } = "";
+
+        public long At { get; set; }
+    }
+
+    internal sealed class ConflictDocument
+    {
+        public string Other { get; set; } = "";
+
+        public int Kind { get; set; }
+
+        public long At { get; set; }
+    }
+}

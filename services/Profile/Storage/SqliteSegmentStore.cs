@@ -1,0 +1,121 @@
+using Journey.Profile.Domain;
+using Journey.Shared.Errors;
+using Journey.Shared.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Journey.Profile.Storage;
+
+/// <summary>Segment definitions and members in the service's SQLite file.</summary>
+internal sealed class SqliteSegmentStore : ISegmentStore
+{
+    private readonly SqliteDatabase _db;
+
+    public SqliteSegmentStore([FromKeyedServices(ProfileModule.Name)] SqliteDatabase db)
+    {
+        _db = db;
+        db.Migrate(ProfileSqliteSchema.Migrations);
+    }
+
+    public Task CreateAsync(Segment segment, CancellationToken cancellationToken) =>
+        _db.WriteAsync(async (connection, tx, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = "INSERT INTO segments (id, display_name, rule, created_at) VALUES ($id, $name, $rule, $at)";
+            command.Parameters.AddWithValue("$id", segment.Id);
+            command.Parameters.AddWithValue("$name", segment.DisplayName);
+            command.Parameters.AddWithValue("$rule", RuleDocument.Serialize(segment.Rule));
+            command.Parameters.AddWithValue("$at", segment.CreatedAt.ToUnixTimeMilliseconds());
+            try
+            {
+                return await command.ExecuteNonQueryAsync(ct);
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
+            {
+                throw new AlreadyExistsException("Segment", "segments/" + segment.Id);
+            }
+        }, cancellationToken);
+
+    public Task<Segment?> GetAsync(string id, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT id, display_name, rule, created_at FROM segments WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            return (await ReadAsync(command, ct)).FirstOrDefault();
+        }, cancellationToken);
+
+    public async Task<Page<Segment>> ListAsync(int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        var after = PageTokens.Decode(pageToken);
+        var rows = await _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT id, display_name, rule, created_at FROM segments WHERE id > $after ORDER BY id LIMIT $limit";
+            command.Parameters.AddWithValue("$after", after);
+            command.Parameters.AddWithValue("$limit", pageSize + 1);
+            return await ReadAsync(command, ct);
+        }, cancellationToken);
+        var page = rows.Take(pageSize).ToList();
+        return new Page<Segment>(page, rows.Count > pageSize ? PageTokens.Encode(page[^1].Id) : "");
+    }
+
+    public Task<IReadOnlyList<Segment>> ListAllAsync(CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlyList<Segment>>(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT id, display_name, rule, created_at FROM segments ORDER BY id";
+            return await ReadAsync(command, ct);
+        }, cancellationToken);
+
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
+        _db.WriteAsync(async (connection, tx, ct) =>
+        {
+            await using var members = connection.CreateCommand();
+            members.Transaction = tx;
+            members.CommandText = "DELETE FROM segment_members WHERE segment_id = $id";
+            members.Parameters.AddWithValue("$id", id);
+            await members.ExecuteNonQueryAsync(ct);
+            await using var command = connection.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = "DELETE FROM segments WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            return await command.ExecuteNonQueryAsync(ct) == 1;
+        }, cancellationToken);
+
+    public async Task<Page<string>> ListMembersAsync(string segmentId, int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        var after = PageTokens.Decode(pageToken);
+        var rows = await _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT profile_id FROM segment_members WHERE segment_id = $segment AND profile_id > $after ORDER BY profile_id LIMIT $limit";
+            command.Parameters.AddWithValue("$segment", segmentId);
+            command.Parameters.AddWithValue("$after", after);
+            command.Parameters.AddWithValue("$limit", pageSize + 1);
+            var ids = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return ids;
+        }, cancellationToken);
+        var page = rows.Take(pageSize).ToList();
+        return new Page<string>(page, rows.Count > pageSize ? PageTokens.Encode(page[^1]) : "");
+    }
+
+    private static async Task<List<Segment>> ReadAsync(SqliteCommand command, CancellationToken ct)
+    {
+        var segments = new List<Segment>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            segments.Add(new Segment(reader.GetString(0), reader.GetString(1), RuleDocument.Deserialize(reader.GetString(2)), ProfileDocument.Time(reader.GetInt64(3))));
+        }
+
+        return segments;
+    }
+}

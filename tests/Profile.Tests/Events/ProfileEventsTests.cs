@@ -1,0 +1,144 @@
+using Google.Protobuf;
+using Journey.Events.V1;
+using Journey.Profile.Domain;
+using Journey.Profile.Events;
+using Journey.Profile.Storage;
+using Journey.Shared.Errors;
+using Journey.Shared.Events;
+using Journey.Shared.Privacy;
+using Journey.Testing;
+using Microsoft.Extensions.Options;
+using DomainKind = Journey.Profile.Domain.IdentifierKind;
+
+namespace Journey.Profile.Tests.Events;
+
+/// <summary>What the profile service publishes, read from its outbox after each use case.</summary>
+public sealed class ProfileEventsTests : IDisposable
+{
+    private readonly TemporarySqlite _sqlite = new("profile");
+    private readonly ManualTimeProvider _clock = new();
+    private readonly ProfileUseCases _profiles;
+    private readonly SegmentUseCases _segments;
+    private readonly SqliteOutbox _outbox;
+    private readonly IdentifierHasher _hasher = new(new byte[32]);
+
+    public ProfileEventsTests()
+    {
+        var store = new SqliteProfileStore(_sqlite.Database);
+        var segmentStore = new SqliteSegmentStore(_sqlite.Database);
+        var options = Options.Create(new ProfileOptions());
+        _profiles = new ProfileUseCases(store, segmentStore, new ProfileEventMapper(), _hasher, new PersonalDataProtector(new byte[32]), new ProfileChanges(), options, _clock);
+        _segments = new SegmentUseCases(segmentStore, store, options, _clock);
+        _outbox = new SqliteOutbox(ProfileModule.Name, _sqlite.Database);
+    }
+
+    [Fact]
+    public async Task Identify_WhenItMerges_PublishesMergeAndOneSnapshot()
+    {
+        var anonymous = await _profiles.IdentifyAsync([new(DomainKind.AnonymousId, "c1")], new Dictionary<string, string>(), default);
+        var known = await _profiles.IdentifyAsync([new(DomainKind.Email, "a@example.com")], new Dictionary<string, string>(), default);
+        await DrainAsync();
+
+        await _profiles.IdentifyAsync([new(DomainKind.Email, "a@example.com"), new(DomainKind.AnonymousId, "c1")], new Dictionary<string, string>(), default);
+        var events = await DrainAsync();
+
+        var merged = Assert.Single(events.OfType<ProfilesMerged>());
+        Assert.Equal("profiles/" + known.Profile.Profile.Id, merged.Survivor);
+        Assert.Equal("profiles/" + anonymous.Profile.Profile.Id, merged.Merged);
+        Assert.Equal(Common.V1.IdentifierKind.AnonymousId, merged.LinkedBy);
+        Assert.Equal(["c1"], merged.MovedIdentifiers.Select(i => i.Value));
+        var updated = Assert.Single(events.OfType<ProfileUpdated>());
+        Assert.Equal(merged.Survivor, updated.Profile);
+        Assert.Equal(Journey.Events.V1.CustomerType.Known, updated.CustomerType);
+        Assert.Equal(2, updated.Version);
+        Assert.Contains(updated.Identifiers, i => i.Kind == Common.V1.IdentifierKind.Email && i.Value == _hasher.HashEmail("a@example.com"));
+        Assert.DoesNotContain(updated.Identifiers, i => i.Value.Contains('@', StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Interactions_PublishSnapshotWithConsumedContentsAndMembershipChanges()
+    {
+        await _segments.CreateAsync("ready", "Ready", new ConditionRule(SegmentField.Readiness, "", SegmentOperator.GreaterOrEqual, new RuleValue(RuleValueKind.Number, Number: 50)), default);
+        var who = new IdentifierKey(DomainKind.Email, _hasher.HashEmail("b@example.com"));
+        var at = _clock.GetUtcNow();
+
+        await _profiles.ApplyInteractionsAsync(
+        [
+            new Interaction("e1", [who], InteractionType.ContentConsumed, [JourneyStage.Consideration], 1, at, "guide", ["suv"]),
+            new Interaction("e2", [who], InteractionType.TestDriveBooked, [JourneyStage.Evaluation], 6, at.AddMinutes(1), "", ["suv"]),
+        ], default);
+        var first = await DrainAsync();
+        await _profiles.ApplyInteractionsAsync([new Interaction("e3", [who], InteractionType.Purchase, [], 6, at.AddMinutes(2), "", [])], default);
+        var second = await DrainAsync();
+
+        var snapshot = Assert.Single(first.OfType<ProfileUpdated>());
+        Assert.Equal(["guide"], snapshot.ConsumedContents);
+        Assert.Equal(Common.V1.JourneyStage.Evaluation, snapshot.Stage);
+        Assert.True(snapshot.Readiness >= 50);
+        Assert.Equal("suv", Assert.Single(snapshot.Interests).Topic);
+        Assert.Equal(who.Value, Assert.Single(snapshot.Identifiers).Value);
+        var entered = Assert.Single(first.OfType<SegmentMembershipChanged>());
+        Assert.True(entered.Entered);
+        Assert.Equal("segments/ready", entered.Segment);
+        var left = Assert.Single(second.OfType<SegmentMembershipChanged>());
+        Assert.False(left.Entered);
+        Assert.Equal(Common.V1.JourneyStage.Ownership, Assert.Single(second.OfType<ProfileUpdated>()).Stage);
+    }
+
+    [Fact]
+    public async Task Interactions_WhenAlreadyHandled_PublishNothing()
+    {
+        var who = new IdentifierKey(DomainKind.AnonymousId, "c9");
+        var interaction = new Interaction("dup", [who], InteractionType.View, [], 1, _clock.GetUtcNow(), "", []);
+        await _profiles.ApplyInteractionsAsync([interaction], default);
+        await DrainAsync();
+
+        await _profiles.ApplyInteractionsAsync([interaction, interaction], default);
+
+        Assert.Empty(await DrainAsync());
+    }
+
+    [Fact]
+    public async Task Erasure_PublishesCompletionForThisService()
+    {
+        await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "cust-9"), new(DomainKind.AnonymousId, "c9")], new Dictionary<string, string>(), default);
+        await DrainAsync();
+
+        await _profiles.EraseRequestedAsync("ev-1", "erasures/9", [new IdentifierKey(DomainKind.CustomerId, "cust-9")], default);
+        await _profiles.EraseRequestedAsync("ev-1", "erasures/9", [new IdentifierKey(DomainKind.CustomerId, "cust-9")], default);
+
+        var completed = Assert.Single((await DrainAsync()).OfType<ErasureCompleted>());
+        Assert.Equal("erasures/9", completed.Erasure);
+        Assert.Equal("profile", completed.Service);
+        Assert.Equal(3, completed.RecordsErased);
+    }
+
+    [Fact]
+    public async Task InteractionHandler_WhenEventHasNoIdentifier_RejectsItAsInvalid()
+    {
+        var handler = new InteractionRecordedHandler(_profiles);
+        var message = new InteractionRecorded { InteractionId = "x", OccurredAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(_clock.GetUtcNow()) };
+
+        var error = await Assert.ThrowsAsync<InvalidArgumentException>(() => handler.HandleAsync([new ReceivedEvent<InteractionRecorded>("e", "touchpoint", _clock.GetUtcNow(), message)], default));
+
+        Assert.Equal("identifiers", Assert.Single(error.Violations).Field);
+    }
+
+    private async Task<List<IMessage>> DrainAsync()
+    {
+        var due = await _outbox.ReadDueAsync(1000, DateTimeOffset.MaxValue, default);
+        await _outbox.MarkSentAsync(due, default);
+        return due.Select(d => EventEnvelope.Parser.ParseFrom(d.Message.Envelope)).Select(Parse).ToList();
+    }
+
+    private static IMessage Parse(EventEnvelope envelope) => envelope.Topic switch
+    {
+        Topics.ProfileUpdated => ProfileUpdated.Parser.ParseFrom(envelope.Payload),
+        Topics.ProfilesMerged => ProfilesMerged.Parser.ParseFrom(envelope.Payload),
+        Topics.SegmentMembershipChanged => SegmentMembershipChanged.Parser.ParseFrom(envelope.Payload),
+        Topics.ErasureCompleted => ErasureCompleted.Parser.ParseFrom(envelope.Payload),
+        _ => throw new InvalidOperationException(envelope.Topic),
+    };
+
+    public void Dispose() => _sqlite.Dispose();
+}

@@ -1,0 +1,252 @@
+using Grpc.Core;
+using Journey.Common.V1;
+using Journey.Events.V1;
+using Journey.Profile.V1;
+using static Journey.Profile.Tests.ProfileHost;
+
+namespace Journey.Profile.Tests.Grpc;
+
+public sealed class IdentityTests : IAsyncLifetime
+{
+    private ProfileHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await StartAsync(new Dictionary<string, string?> { ["Journey:Profile:MaxAnonymousIdentifiers"] = "3" });
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task Identify_WhenNothingKnown_CreatesAnonymousProfile()
+    {
+        var response = await _host.IdentifyAsync(Cookie("c-new"));
+
+        Assert.True(response.Created);
+        Assert.Equal(CustomerType.Anonymous, response.Profile.CustomerType);
+        Assert.Equal(IdentifierKind.AnonymousId, response.Profile.Identification.IdentifiedBy);
+        Assert.Equal(1, response.Profile.Version);
+        Assert.Equal(response.Profile.Name, (await _host.TryLookupAsync(Cookie("c-new")))!.Name);
+    }
+
+    [Fact]
+    public async Task Identify_WhenAnonymousVisitorLogsIn_MergesIntoKnownWithCombinedHistory()
+    {
+        var start = _host.Clock.GetUtcNow();
+        var anonymous = await _host.RecordAsync(Cookie("c-anna"),
+            Interaction(Cookie("c-anna"), InteractionType.ContentConsumed, start, [JourneyStage.Consideration], ["lease-vs-buy"], "contents/lease-guide"),
+            Interaction(Cookie("c-anna"), InteractionType.CartAdd, start.AddMinutes(1), [JourneyStage.Evaluation]));
+        var known = await _host.RecordAsync(Customer("cust-anna"),
+            Interaction(Customer("cust-anna"), InteractionType.EmailOpen, start.AddMinutes(2), [JourneyStage.Awareness], ["newsletter"], channel: Channel.Email),
+            Interaction(Customer("cust-anna"), InteractionType.ServiceTicketOpened, start.AddMinutes(3), channel: Channel.CallCentre));
+
+        var response = await _host.IdentifyAsync(Customer("cust-anna"), Cookie("c-anna"), Email("Anna@Example.com"));
+
+        Assert.False(response.Created);
+        Assert.Equal(known.Name, response.Profile.Name);
+        Assert.Equal([anonymous.Name], response.MergedProfiles);
+        var survivor = response.Profile;
+        Assert.Equal(CustomerType.Known, survivor.CustomerType);
+        Assert.Equal(IdentifierKind.CustomerId, survivor.Identification.IdentifiedBy);
+        Assert.Equal(JourneyStage.Evaluation, survivor.Stage);
+        Assert.Equal([JourneyStage.Awareness, JourneyStage.Consideration, JourneyStage.Evaluation], survivor.StageHistory.Select(s => s.Stage).OrderBy(s => s));
+        Assert.Contains(survivor.Interests, i => i.Topic == "lease-vs-buy");
+        Assert.Contains(survivor.Interests, i => i.Topic == "newsletter");
+        Assert.True(survivor.AbandonedCart);
+        Assert.Equal(1, survivor.OpenServiceTickets);
+        Assert.Equal(["lease-guide"], survivor.ConsumedContents);
+        Assert.Equal([Channel.Web, Channel.Email, Channel.CallCentre], survivor.Channels.Select(c => c.Channel).OrderBy(c => c == Channel.Web ? 0 : c == Channel.Email ? 1 : 2));
+        // The merged-away id keeps answering, with the survivor.
+        Assert.Equal(survivor.Name, (await _host.GetAsync(anonymous.Name)).Name);
+        Assert.Equal(survivor.Name, (await _host.TryLookupAsync(Cookie("c-anna")))!.Name);
+        var merges = await _host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = survivor.Name });
+        var merge = Assert.Single(merges.Merges);
+        Assert.Equal(anonymous.Name, merge.Merged);
+        Assert.Equal(IdentifierKind.AnonymousId, merge.LinkedBy);
+        Assert.Contains(merge.MovedIdentifiers, i => i.Kind == IdentifierKind.AnonymousId && i.Value == "c-anna");
+    }
+
+    [Fact]
+    public async Task Identify_WhenTwoCustomersShareAComputer_NeverMergesAndRecordsConflictOnBoth()
+    {
+        var first = await _host.IdentifyAsync(Customer("cust-a"), Cookie("family-pc"), Email("a@example.com"));
+        _host.Clock.Advance(TimeSpan.FromMinutes(5));
+
+        var second = await _host.IdentifyAsync(Customer("cust-b"), Cookie("family-pc"));
+
+        Assert.True(second.Created);
+        Assert.Empty(second.MergedProfiles);
+        Assert.Equal([first.Profile.Name], second.ConflictingProfiles);
+        // The cookie follows the customer identified last; nothing else moves.
+        Assert.Equal(second.Profile.Name, (await _host.TryLookupAsync(Cookie("family-pc")))!.Name);
+        var a = await _host.GetAsync(first.Profile.Name);
+        var b = await _host.GetAsync(second.Profile.Name);
+        Assert.Equal(first.Profile.Name, (await _host.TryLookupAsync(Customer("cust-a")))!.Name);
+        Assert.Contains(a.Conflicts, c => c.OtherProfile == b.Name && c.SharedKind == IdentifierKind.AnonymousId);
+        Assert.Contains(b.Conflicts, c => c.OtherProfile == a.Name && c.SharedKind == IdentifierKind.AnonymousId);
+        Assert.DoesNotContain(a.Identifiers, i => i.Kind == IdentifierKind.AnonymousId);
+    }
+
+    [Fact]
+    public async Task Identify_WhenCallLinksEmailsOfTwoCustomers_KeepsEachEmailWithItsCustomer()
+    {
+        var a = await _host.IdentifyAsync(Customer("cust-c"), Email("c@example.com"));
+        var b = await _host.IdentifyAsync(Customer("cust-d"), Email("d@example.com"));
+
+        var linking = await _host.IdentifyAsync(Email("c@example.com"), Email("d@example.com"));
+
+        Assert.Empty(linking.MergedProfiles);
+        Assert.Single(linking.ConflictingProfiles);
+        Assert.Equal(a.Profile.Name, (await _host.TryLookupAsync(Email("c@example.com")))!.Name);
+        Assert.Equal(b.Profile.Name, (await _host.TryLookupAsync(Email("d@example.com")))!.Name);
+    }
+
+    [Fact]
+    public async Task Identify_WhenAnonymousIdentifiersExceedCap_DropsOldestFirst()
+    {
+        var profile = await _host.IdentifyAsync(Customer("cust-cap"), Cookie("cap-1"));
+        foreach (var cookie in new[] { "cap-2", "cap-3", "cap-4" })
+        {
+            _host.Clock.Advance(TimeSpan.FromMinutes(1));
+            await _host.IdentifyAsync(Customer("cust-cap"), Cookie(cookie));
+        }
+
+        var current = await _host.GetAsync(profile.Profile.Name);
+
+        Assert.Equal(["cap-2", "cap-3", "cap-4"], current.Identifiers.Where(i => i.Kind == IdentifierKind.AnonymousId).Select(i => i.Value));
+        Assert.Null(await _host.TryLookupAsync(Cookie("cap-1")));
+    }
+
+    [Fact]
+    public async Task Identify_WhenEmailGiven_StoresOnlyItsHash()
+    {
+        var response = await _host.IdentifyAsync(Email("Mixed.Case@Example.com"), Id(IdentifierKind.Phone, "+49 170 1234567"));
+
+        var email = Assert.Single(response.Profile.Identifiers, i => i.Kind == IdentifierKind.Email);
+        Assert.Matches("^[0-9a-f]{64}$", email.Value);
+        Assert.DoesNotContain("email", response.Profile.Traits.Keys);
+        Assert.Equal(response.Profile.Name, (await _host.TryLookupAsync(Email("mixed.case@example.com")))!.Name);
+        Assert.Equal(response.Profile.Name, (await _host.TryLookupAsync(Id(IdentifierKind.Email, email.Value)))!.Name);
+        Assert.Equal(CustomerType.Known, response.Profile.CustomerType);
+    }
+
+    [Fact]
+    public async Task Identify_WhenRequestInvalid_NamesEveryField()
+    {
+        var request = new IdentifyRequest();
+        request.Identifiers.Add(Id(IdentifierKind.Unspecified, "x"));
+        request.Identifiers.Add(Email("not-an-address"));
+        request.Identifiers.Add(Cookie(new string('x', 257)));
+        request.Traits["Bad Key"] = "v";
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.IdentifyAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(["identifiers[0].kind", "identifiers[1].value", "identifiers[2].value", "traits[Bad Key]"], Violations(error));
+    }
+
+    [Fact]
+    public async Task Identify_WhenNoIdentifiers_IsInvalidArgument()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.IdentifyAsync(new IdentifyRequest()).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(["identifiers"], Violations(error));
+    }
+
+    [Fact]
+    public async Task Identify_WhenProfileIdUnknown_IsNotFound()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => _host.IdentifyAsync(Id(IdentifierKind.ProfileId, new string('a', 32)), Cookie("x")));
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task GetProfile_WhenNameMalformedOrUnknown_ReportsStatus()
+    {
+        var malformed = await Assert.ThrowsAsync<RpcException>(() => _host.GetAsync("people/1"));
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => _host.GetAsync("profiles/" + new string('0', 32)));
+
+        Assert.Equal(StatusCode.InvalidArgument, malformed.StatusCode);
+        Assert.Equal(["name"], Violations(malformed));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task LookupProfile_WhenIdentifierMissing_IsInvalidArgument()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.LookupProfileAsync(new LookupProfileRequest()).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(["identifier"], Violations(error));
+    }
+
+    [Fact]
+    public async Task ListProfileMerges_WhenPagingArgumentsBad_IsInvalidArgument()
+    {
+        var profile = await _host.IdentifyAsync(Cookie("paging"));
+
+        var negative = await Assert.ThrowsAsync<RpcException>(() => _host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = profile.Profile.Name, PageSize = -1 }).ResponseAsync);
+        var token = await Assert.ThrowsAsync<RpcException>(() => _host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = profile.Profile.Name, PageToken = "%%%" }).ResponseAsync);
+
+        Assert.Equal(["page_size"], Violations(negative));
+        Assert.Equal(["page_token"], Violations(token));
+    }
+
+    [Fact]
+    public async Task ListProfileMerges_WhenManyMerges_PagesNewestFirst()
+    {
+        var known = await _host.IdentifyAsync(Customer("cust-pages"));
+        var merged = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            _host.Clock.Advance(TimeSpan.FromMinutes(1));
+            merged.Add((await _host.IdentifyAsync(Id(IdentifierKind.DeviceId, $"dev-{i}"))).Profile.Name);
+            await _host.IdentifyAsync(Customer("cust-pages"), Id(IdentifierKind.DeviceId, $"dev-{i}"));
+        }
+
+        var first = await _host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = known.Profile.Name, PageSize = 2 });
+        var second = await _host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = known.Profile.Name, PageSize = 2, PageToken = first.NextPageToken });
+
+        Assert.Equal([merged[2], merged[1]], first.Merges.Select(m => m.Merged));
+        Assert.Equal([merged[0]], second.Merges.Select(m => m.Merged));
+        Assert.Equal("", second.NextPageToken);
+    }
+
+    [Fact]
+    public async Task WatchProfile_WhenProfileChanges_StreamsEachNewVersion()
+    {
+        var profile = await _host.IdentifyAsync(Cookie("watched"));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        using var call = _host.Client.WatchProfile(new WatchProfileRequest { Name = profile.Profile.Name }, cancellationToken: cts.Token);
+
+        Assert.True(await call.ResponseStream.MoveNext(cts.Token));
+        Assert.Equal(1, call.ResponseStream.Current.Profile.Version);
+        var request = new IdentifyRequest();
+        request.Identifiers.Add(Cookie("watched"));
+        request.Traits["preferred_model"] = "estate";
+        await _host.Client.IdentifyAsync(request);
+
+        Assert.True(await call.ResponseStream.MoveNext(cts.Token));
+        Assert.Equal(2, call.ResponseStream.Current.Profile.Version);
+        Assert.Equal("estate", call.ResponseStream.Current.Profile.Traits["preferred_model"]);
+    }
+
+    [Fact]
+    public async Task Calls_WithoutTokenOrScope_AreRefused()
+    {
+        var anonymous = new ProfileService.ProfileServiceClient(_host.Platform.CreateAnonymousChannel());
+        var reader = new ProfileService.ProfileServiceClient(_host.Platform.CreateChannel("profiles:read"));
+
+        var noToken = await Assert.ThrowsAsync<RpcException>(() => anonymous.GetProfileAsync(new GetProfileRequest { Name = "profiles/x" }).ResponseAsync);
+        var identify = await Assert.ThrowsAsync<RpcException>(() => reader.IdentifyAsync(new IdentifyRequest()).ResponseAsync);
+        var export = await Assert.ThrowsAsync<RpcException>(() => reader.ExportProfileAsync(new ExportProfileRequest()).ResponseAsync);
+        var segment = await Assert.ThrowsAsync<RpcException>(() => reader.CreateSegmentAsync(new CreateSegmentRequest()).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unauthenticated, noToken.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, identify.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, export.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, segment.StatusCode);
+    }
+
+    internal static string[] Violations(RpcException error) =>
+        error.GetRpcStatus()?.GetDetail<Google.Rpc.BadRequest>()?.FieldViolations.Select(v => v.Field).ToArray() ?? [];
+}

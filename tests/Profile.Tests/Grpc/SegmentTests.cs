@@ -1,0 +1,256 @@
+using Grpc.Core;
+using Journey.Common.V1;
+using Journey.Events.V1;
+using Journey.Profile.V1;
+using static Journey.Profile.Tests.ProfileHost;
+
+namespace Journey.Profile.Tests.Grpc;
+
+public sealed class SegmentTests : IAsyncLifetime
+{
+    private ProfileHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await StartAsync();
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    public static TheoryData<string, string> InvalidRules => new()
+    {
+        { "missing-rule", "segment.rule" },
+        { "empty-group", "segment.rule.all.rules" },
+        { "readiness-out-of-range", "segment.rule.all.rules[1].condition.number" },
+        { "operator-does-not-apply", "segment.rule.condition.operator" },
+        { "interest-without-key", "segment.rule.any.rules[0].condition.key" },
+        { "stage-without-value", "segment.rule.not.condition.stage" },
+        { "field-missing", "segment.rule.condition.field" },
+        { "trait-exists-with-value", "segment.rule.condition" },
+        { "bad-id", "segment_id" },
+        { "no-name", "segment.display_name" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidRules))]
+    public async Task CreateSegment_WhenRuleInvalid_NamesTheField(string @case, string field)
+    {
+        var request = new CreateSegmentRequest { SegmentId = "s-" + @case, Segment = new Segment { DisplayName = "Test" } };
+        switch (@case)
+        {
+            case "missing-rule":
+                break;
+            case "empty-group":
+                request.Segment.Rule = new SegmentRule { All = new SegmentRuleGroup() };
+                break;
+            case "readiness-out-of-range":
+                request.Segment.Rule = All(Condition(SegmentField.Stage, SegmentOperator.GreaterOrEqual, c => c.Stage = JourneyStage.Evaluation), Condition(SegmentField.Readiness, SegmentOperator.GreaterThan, c => c.Number = 140));
+                break;
+            case "operator-does-not-apply":
+                request.Segment.Rule = Condition(SegmentField.AbandonedCart, SegmentOperator.GreaterThan, c => c.Flag = true);
+                break;
+            case "interest-without-key":
+                request.Segment.Rule = new SegmentRule { Any = Group(Condition(SegmentField.Interest, SegmentOperator.GreaterThan, c => c.Number = 0.5)) };
+                break;
+            case "stage-without-value":
+                request.Segment.Rule = new SegmentRule { Not = Condition(SegmentField.Stage, SegmentOperator.Equals, _ => { }) };
+                break;
+            case "field-missing":
+                request.Segment.Rule = Condition(SegmentField.Unspecified, SegmentOperator.Equals, c => c.Number = 1);
+                break;
+            case "trait-exists-with-value":
+                request.Segment.Rule = Condition(SegmentField.Trait, SegmentOperator.Exists, c => { c.Key = "fleet"; c.Text = "yes"; });
+                break;
+            case "bad-id":
+                request.SegmentId = "Bad_Id";
+                request.Segment.Rule = ReadyRule(50);
+                break;
+            case "no-name":
+                request.Segment.DisplayName = "  ";
+                request.Segment.Rule = ReadyRule(50);
+                break;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateSegmentAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(field, IdentityTests.Violations(error));
+    }
+
+    [Fact]
+    public async Task CreateSegment_WhenIdTaken_IsAlreadyExists()
+    {
+        await CreateAsync("twice", ReadyRule(50));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => CreateAsync("twice", ReadyRule(60)));
+
+        Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task Segments_CanBeReadListedPagedAndDeleted()
+    {
+        var rule = All(
+            Condition(SegmentField.CustomerType, SegmentOperator.Equals, c => c.CustomerType = CustomerType.Known),
+            new SegmentRule { Not = Condition(SegmentField.Trait, SegmentOperator.Exists, c => c.Key = "fleet") },
+            Condition(SegmentField.DaysSinceLastInteraction, SegmentOperator.LessOrEqual, c => c.Number = 30));
+        var created = await CreateAsync("a-known", rule);
+        await CreateAsync("b-ready", ReadyRule(50));
+        await CreateAsync("c-ready", ReadyRule(70));
+
+        var read = (await _host.Client.GetSegmentAsync(new GetSegmentRequest { Name = "segments/a-known" })).Segment;
+        var first = await _host.Client.ListSegmentsAsync(new ListSegmentsRequest { PageSize = 2 });
+        var second = await _host.Client.ListSegmentsAsync(new ListSegmentsRequest { PageSize = 2, PageToken = first.NextPageToken });
+        await _host.Client.DeleteSegmentAsync(new DeleteSegmentRequest { Name = "segments/b-ready" });
+        var missing = await Assert.ThrowsAsync<RpcException>(() => _host.Client.GetSegmentAsync(new GetSegmentRequest { Name = "segments/b-ready" }).ResponseAsync);
+        var deleteAgain = await Assert.ThrowsAsync<RpcException>(() => _host.Client.DeleteSegmentAsync(new DeleteSegmentRequest { Name = "segments/b-ready" }).ResponseAsync);
+
+        Assert.Equal(created, read);
+        Assert.Equal(rule, read.Rule);
+        Assert.Equal(["segments/a-known", "segments/b-ready"], first.Segments.Select(s => s.Name));
+        Assert.Equal(["segments/c-ready"], second.Segments.Select(s => s.Name));
+        Assert.Equal("", second.NextPageToken);
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(StatusCode.NotFound, deleteAgain.StatusCode);
+    }
+
+    [Fact]
+    public async Task Membership_WhenProfilesChange_EntersAndLeaves()
+    {
+        await CreateAsync("hot-leads", All(
+            Condition(SegmentField.Readiness, SegmentOperator.GreaterOrEqual, c => c.Number = 50),
+            Condition(SegmentField.Interest, SegmentOperator.GreaterThan, c => { c.Key = "suv"; c.Number = 0.2; })));
+        var t = _host.Clock.GetUtcNow();
+        var lead = Cookie("lead-1");
+        var browser = Cookie("browser-1");
+
+        var leadProfile = await _host.RecordAsync(lead, Interaction(lead, InteractionType.TestDriveBooked, t, topics: ["suv"]), Interaction(lead, InteractionType.CartAdd, t, topics: ["suv"]));
+        var browserProfile = await _host.RecordAsync(browser, Interaction(browser, InteractionType.View, t, topics: ["suv"]));
+
+        Assert.Equal(["segments/hot-leads"], leadProfile.Segments);
+        Assert.Empty(browserProfile.Segments);
+        var members = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/hot-leads" });
+        Assert.Equal([leadProfile.Name], members.Profiles);
+
+        // Buying ends the lead: readiness drops, so the profile leaves.
+        _host.Clock.Advance(TimeSpan.FromMinutes(1));
+        var bought = await _host.RecordAsync(lead, Interaction(lead, InteractionType.Purchase, t.AddMinutes(1)));
+        Assert.Empty(bought.Segments);
+        Assert.Empty((await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/hot-leads" })).Profiles);
+    }
+
+    [Fact]
+    public async Task ListSegmentMembers_WhenManyMembers_Pages()
+    {
+        await CreateAsync("anonymous", Condition(SegmentField.CustomerType, SegmentOperator.Equals, c => c.CustomerType = CustomerType.Anonymous));
+        var names = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            names.Add((await _host.IdentifyAsync(Cookie($"member-{i}"))).Profile.Name);
+        }
+
+        var seen = new List<string>();
+        var token = "";
+        do
+        {
+            var page = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/anonymous", PageSize = 2, PageToken = token });
+            Assert.True(page.Profiles.Count <= 2);
+            seen.AddRange(page.Profiles);
+            token = page.NextPageToken;
+        }
+        while (token.Length > 0);
+
+        Assert.Equal(names.Order(StringComparer.Ordinal), seen);
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/nope" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task DescribeAudience_BelowMinimum_ReturnsNoFigures()
+    {
+        await CreateAsync("small", Condition(SegmentField.Trait, SegmentOperator.Equals, c => { c.Key = "club"; c.Text = "small"; }));
+        for (var i = 0; i < 9; i++)
+        {
+            await IdentifyWithTraitAsync($"small-{i}", "club", "small");
+        }
+
+        var small = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Segment = "segments/small" });
+        await IdentifyWithTraitAsync("small-9", "club", "small");
+        var enough = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Segment = "segments/small" });
+
+        Assert.True(small.BelowMinimum);
+        Assert.Equal(10, small.MinimumSize);
+        Assert.Equal(0, small.Size);
+        Assert.Empty(small.Stages);
+        Assert.False(enough.BelowMinimum);
+        Assert.Equal(10, enough.Size);
+    }
+
+    [Fact]
+    public async Task DescribeAudience_ForAStage_GivesAggregatesAndHidesSmallBuckets()
+    {
+        var t = _host.Clock.GetUtcNow();
+        for (var i = 0; i < 12; i++)
+        {
+            var who = Cookie($"aud-{i}");
+            var interactions = new List<InteractionRecorded>
+            {
+                Interaction(who, InteractionType.ContentConsumed, t, [JourneyStage.Consideration], ["electric"], channel: Channel.Web),
+            };
+            if (i < 3)
+            {
+                interactions.Add(Interaction(who, InteractionType.View, t, [JourneyStage.Consideration], ["caravans"], channel: Channel.Social));
+            }
+
+            await _host.RecordAsync(who, [.. interactions]);
+        }
+
+        var audience = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Consideration });
+
+        Assert.False(audience.BelowMinimum);
+        Assert.Equal(12, audience.Size);
+        var interest = Assert.Single(audience.TopInterests);
+        Assert.Equal("electric", interest.Topic);
+        Assert.Equal(12, interest.Members);
+        Assert.Equal([new StageCount { Stage = JourneyStage.Consideration, Members = 12 }], audience.Stages);
+        Assert.Equal([new ChannelCount { Channel = Channel.Web, Members = 12 }], audience.Channels);
+        var none = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Loyalty });
+        Assert.True(none.BelowMinimum);
+    }
+
+    [Fact]
+    public async Task DescribeAudience_WhenTargetMissing_IsInvalidArgument()
+    {
+        var none = await Assert.ThrowsAsync<RpcException>(() => _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest()).ResponseAsync);
+        var unspecified = await Assert.ThrowsAsync<RpcException>(() => _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Unspecified }).ResponseAsync);
+
+        Assert.Equal(["audience"], IdentityTests.Violations(none));
+        Assert.Equal(["stage"], IdentityTests.Violations(unspecified));
+    }
+
+    private async Task IdentifyWithTraitAsync(string cookie, string key, string value)
+    {
+        var request = new IdentifyRequest();
+        request.Identifiers.Add(Cookie(cookie));
+        request.Traits[key] = value;
+        await _host.Client.IdentifyAsync(request);
+    }
+
+    private async Task<Segment> CreateAsync(string id, SegmentRule rule) =>
+        (await _host.Client.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = id, Segment = new Segment { DisplayName = id, Rule = rule } })).Segment;
+
+    private static SegmentRule ReadyRule(double readiness) => Condition(SegmentField.Readiness, SegmentOperator.GreaterOrEqual, c => c.Number = readiness);
+
+    private static SegmentRule All(params SegmentRule[] rules) => new() { All = Group(rules) };
+
+    private static SegmentRuleGroup Group(params SegmentRule[] rules)
+    {
+        var group = new SegmentRuleGroup();
+        group.Rules.AddRange(rules);
+        return group;
+    }
+
+    private static SegmentRule Condition(SegmentField field, SegmentOperator op, Action<SegmentCondition> value)
+    {
+        var condition = new SegmentCondition { Field = field, Operator = op };
+        value(condition);
+        return new SegmentRule { Condition = condition };
+    }
+}
