@@ -150,8 +150,10 @@ public sealed partial class ProfileUseCases(
         {
             try
             {
-                var unclaimed = await store.UnclaimedAsync(InteractionConsumer, interactions.Select(i => i.EventId).ToList(), cancellationToken);
-                var fresh = interactions.Where(i => unclaimed.Contains(i.EventId)).DistinctBy(i => i.EventId).ToList();
+                // Redeliveries are rare: the first attempt lets the inbox claim in the write find them,
+                // so the common path does not read the inbox first.
+                var unclaimed = attempt == 1 ? null : await store.UnclaimedAsync(InteractionConsumer, interactions.Select(i => i.EventId).ToList(), cancellationToken);
+                var fresh = interactions.Where(i => unclaimed?.Contains(i.EventId) ?? true).DistinctBy(i => i.EventId).ToList();
                 if (fresh.Count == 0)
                 {
                     return;
