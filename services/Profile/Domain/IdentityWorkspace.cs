@@ -67,6 +67,9 @@ public sealed class IdentityWorkspace
     /// <summary>Merges done so far.</summary>
     public IReadOnlyList<ProfileMerge> Merges => _merges;
 
+    /// <summary>Conflicts recorded so far (one per pair and call).</summary>
+    public int ConflictsRecorded { get; private set; }
+
     /// <summary>Membership changes added so far.</summary>
     public List<MembershipChange> Memberships => _memberships;
 
@@ -142,6 +145,7 @@ public sealed class IdentityWorkspace
                 other.RecordConflict(target.Id, link, at);
                 _changed.Add(other.Id);
                 conflictIds.Add(other.Id);
+                ConflictsRecorded++;
             }
         }
 

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Privacy;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Profile.Domain;
@@ -36,7 +37,8 @@ public sealed partial class ProfileUseCases(
     PersonalDataProtector protector,
     ProfileChanges changes,
     IOptions<ProfileOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    ILogger<ProfileUseCases> logger)
 {
     /// <summary>The purpose whose withdrawal stops interest and readiness inference.</summary>
     public const string ProfilingPurpose = "purposes/profiling";
@@ -64,11 +66,17 @@ public sealed partial class ProfileUseCases(
         ValidateTraits(traits, validation);
         validation.ThrowIfInvalid();
 
+        using var activity = ProfileTelemetry.Source.StartActivity("profile.identify");
+        activity?.SetTag("journey.profile.identifiers", keys.Count);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await IdentifyOnceAsync(identifiers, keys, traits, cancellationToken);
+                var result = await IdentifyOnceAsync(identifiers, keys, traits, cancellationToken);
+                activity?.SetTag("journey.profile.created", result.Created);
+                activity?.SetTag("journey.profile.merged", result.MergedIds.Count);
+                activity?.SetTag("journey.profile.conflicts", result.ConflictIds.Count);
+                return result;
             }
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
             {
@@ -146,12 +154,16 @@ public sealed partial class ProfileUseCases(
     /// </summary>
     public async Task ApplyInteractionsAsync(IReadOnlyList<Interaction> interactions, CancellationToken cancellationToken)
     {
+        using var activity = ProfileTelemetry.Source.StartActivity("profile.apply_interactions");
+        activity?.SetTag("journey.profile.interactions", interactions.Count);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var unclaimed = await store.UnclaimedAsync(InteractionConsumer, interactions.Select(i => i.EventId).ToList(), cancellationToken);
-                var fresh = interactions.Where(i => unclaimed.Contains(i.EventId)).DistinctBy(i => i.EventId).ToList();
+                // Redeliveries are rare: the first attempt lets the inbox claim in the write find them,
+                // so the common path does not read the inbox first.
+                var unclaimed = attempt == 1 ? null : await store.UnclaimedAsync(InteractionConsumer, interactions.Select(i => i.EventId).ToList(), cancellationToken);
+                var fresh = interactions.Where(i => unclaimed?.Contains(i.EventId) ?? true).DistinctBy(i => i.EventId).ToList();
                 if (fresh.Count == 0)
                 {
                     return;
@@ -166,6 +178,7 @@ public sealed partial class ProfileUseCases(
                 }
 
                 await SaveAsync(workspace, now, InteractionConsumer, fresh.Select(i => i.EventId).ToList(), cancellationToken);
+                ProfileTelemetry.InteractionsApplied.Add(fresh.Count);
                 return;
             }
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
@@ -279,10 +292,12 @@ public sealed partial class ProfileUseCases(
                 }
 
                 var outbox = cleaned.Select(c => events.Updated(c.Profile, JourneyRules.View(c.Profile, Options, now), now)).ToList();
+                using var activity = ProfileTelemetry.Source.StartActivity("profile.erase");
                 var erased = await store.EraseAsync(
                     new ProfileErasure(liveIds.ToList(), cleaned, outbox, count => events.ErasureCompleted(erasure, count, now)) { Consumer = consumer, EventId = eventId },
                     cancellationToken);
                 changes.Notify(liveIds.Concat(cleaned.Select(c => c.Profile.Id)));
+                LogErased(logger, liveIds.Count, erased);
                 return erased;
             }
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict && attempt < MaxAttempts)
@@ -325,6 +340,13 @@ public sealed partial class ProfileUseCases(
         outbox.AddRange(memberships.Select(m => events.MembershipChanged(m, now)));
         await store.SaveAsync(new ProfileChangeSet(saved, merged, claims, releases, workspace.Merges, memberships, outbox) { Consumer = consumer, EventIds = eventIds }, cancellationToken);
         changes.Notify(saved.Select(s => s.Profile.Id).Concat(merged.Select(m => m.Id)));
+        ProfileTelemetry.ProfilesCreated.Add(saved.Count(s => s.ExpectedVersion == 0) + merged.Count(m => m.ExpectedVersion == 0));
+        ProfileTelemetry.ProfilesMerged.Add(workspace.Merges.Count);
+        ProfileTelemetry.IdentityConflicts.Add(workspace.ConflictsRecorded);
+        foreach (var merge in workspace.Merges)
+        {
+            LogMerged(logger, merge.MergedId, merge.SurvivorId, merge.LinkedBy);
+        }
     }
 
     private ProfileRead Read(CustomerProfile profile, DateTimeOffset now) => new(profile, JourneyRules.View(profile, Options, now));
@@ -393,6 +415,12 @@ public sealed partial class ProfileUseCases(
 
     /// <summary>Whether <paramref name="id"/> is a well-formed profile id.</summary>
     public static bool IsProfileId(string id) => ProfileIdPattern().IsMatch(id);
+
+    [LoggerMessage(EventId = 1, EventName = "ProfilesMerged", Level = LogLevel.Information, Message = "Profile {Merged} merged into {Survivor}, linked by {LinkedBy}")]
+    private static partial void LogMerged(ILogger logger, string merged, string survivor, IdentifierKind linkedBy);
+
+    [LoggerMessage(EventId = 2, EventName = "PersonErased", Level = LogLevel.Information, Message = "Erased {Profiles} profile(s), {Records} records")]
+    private static partial void LogErased(ILogger logger, int profiles, long records);
 
     [GeneratedRegex("^[0-9a-f]{64}$")]
     private static partial Regex HashValue();

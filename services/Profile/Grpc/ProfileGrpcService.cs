@@ -3,12 +3,13 @@ using Grpc.Core;
 using Journey.Profile.Domain;
 using Journey.Profile.V1;
 using Journey.Shared.Errors;
+using Microsoft.Extensions.Logging;
 using DomainStage = Journey.Profile.Domain.JourneyStage;
 
 namespace Journey.Profile.Grpc;
 
 /// <summary>The gRPC face of the profile service: maps, calls one use case, maps back.</summary>
-internal sealed class ProfileGrpcService(ProfileUseCases profiles, SegmentUseCases segments) : ProfileService.ProfileServiceBase
+internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, SegmentUseCases segments, ILogger<ProfileGrpcService> logger) : ProfileService.ProfileServiceBase
 {
     /// <summary>How often a watch re-reads a profile when no local change woke it (changes by other replicas).</summary>
     private static readonly TimeSpan WatchPoll = TimeSpan.FromSeconds(1);
@@ -124,9 +125,23 @@ internal sealed class ProfileGrpcService(ProfileUseCases profiles, SegmentUseCas
         };
         document.Merges.AddRange(export.Merges.Select(ProfileMapping.ToProto));
         document.MergedProfileNames.AddRange(export.Aliases.Select(Events.Names.Profile));
+        var caller = Caller(context);
+        LogAudit(logger, "ExportProfile", caller, document.Profile.Name);
         return new ExportProfileResponse { Export = document };
     }
 
-    public override async Task<EraseProfileResponse> EraseProfile(EraseProfileRequest request, ServerCallContext context) =>
-        new() { RecordsErased = await profiles.EraseAsync(ProfileMapping.ToDomain(request.Identifier, "identifier"), request.Erasure, context.CancellationToken) };
+    public override async Task<EraseProfileResponse> EraseProfile(EraseProfileRequest request, ServerCallContext context)
+    {
+        var erased = await profiles.EraseAsync(ProfileMapping.ToDomain(request.Identifier, "identifier"), request.Erasure, context.CancellationToken);
+        var caller = Caller(context);
+        var target = request.Erasure.Length > 0 ? request.Erasure : "direct erasure";
+        LogAudit(logger, "EraseProfile", caller, target);
+        return new EraseProfileResponse { RecordsErased = erased };
+    }
+
+    private static string Caller(ServerCallContext context) => context.GetHttpContext().User.FindFirst("sub")?.Value ?? "unknown";
+
+    // The target is a pseudonymous profile or erasure name: the audit trail never holds the identifier asked for.
+    [LoggerMessage(EventId = 100, EventName = "Audit", Level = LogLevel.Information, Message = "Audit: {Operation} by {Caller} on {Target}")]
+    private static partial void LogAudit(ILogger logger, string operation, string caller, string target);
 }

@@ -53,24 +53,32 @@ internal sealed class SqliteProfileStore : IProfileStore
         _db.ReadAsync(async (connection, ct) =>
         {
             var owners = new Dictionary<IdentifierKey, string>();
+            var loaded = new Dictionary<string, CustomerProfile>(StringComparer.Ordinal);
             await using (var command = connection.CreateCommand())
             {
-                command.CommandText = "SELECT profile_id FROM identifiers WHERE kind = $kind AND value = $value";
+                // One indexed read per identifier brings its owner's document along.
+                command.CommandText = "SELECT p.id, p.version, p.document FROM identifiers i JOIN profiles p ON p.id = i.profile_id WHERE i.kind = $kind AND i.value = $value";
                 var kind = command.Parameters.Add("$kind", SqliteType.Integer);
                 var value = command.Parameters.Add("$value", SqliteType.Text);
                 foreach (var key in identifiers)
                 {
                     kind.Value = (int)key.Kind;
                     value.Value = key.Value;
-                    if (await command.ExecuteScalarAsync(ct) is string owner)
+                    await using var reader = await command.ExecuteReaderAsync(ct);
+                    if (await reader.ReadAsync(ct))
                     {
-                        owners[key] = owner;
+                        var id = reader.GetString(0);
+                        owners[key] = id;
+                        if (!loaded.ContainsKey(id))
+                        {
+                            loaded[id] = ProfileDocument.FromJson(reader.GetString(2)).ToDomain(id, reader.GetInt64(1));
+                        }
                     }
                 }
             }
 
             var aliases = new Dictionary<string, string>(StringComparer.Ordinal);
-            var wanted = new HashSet<string>(owners.Values, StringComparer.Ordinal);
+            var wanted = new HashSet<string>(StringComparer.Ordinal);
             await using (var command = connection.CreateCommand())
             {
                 command.CommandText = "SELECT survivor_id FROM profile_aliases WHERE merged_id = $id";
@@ -90,7 +98,8 @@ internal sealed class SqliteProfileStore : IProfileStore
                 }
             }
 
-            var profiles = await ReadProfilesAsync(connection, null, wanted, ct);
+            wanted.ExceptWith(loaded.Keys);
+            var profiles = loaded.Values.Concat(await ReadProfilesAsync(connection, null, wanted, ct)).ToList();
             return new IdentitySnapshot(owners, profiles, aliases);
         }, cancellationToken);
 
@@ -137,12 +146,14 @@ internal sealed class SqliteProfileStore : IProfileStore
     public Task SaveAsync(ProfileChangeSet changes, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx, ct) =>
         {
-            if (changes.Consumer is { } consumer)
+            if (changes.Consumer is { } consumer && changes.EventIds.Count > 0)
             {
-                var now = DateTimeOffset.UtcNow;
+                // Same row as SqliteInbox.TryClaimAsync, with one prepared statement for the whole batch.
+                await using var claim = new Statement(connection, tx, "INSERT OR IGNORE INTO inbox (consumer, event_id, received_at) VALUES ($consumer, $id, $at)", "$consumer", "$id", "$at");
+                var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                 foreach (var eventId in changes.EventIds)
                 {
-                    if (!await SqliteInbox.TryClaimAsync(connection, tx, consumer, eventId, now, ct))
+                    if (await claim.ExecuteAsync(ct, consumer, eventId, now) != 1)
                     {
                         throw new ConcurrencyConflictException("Event", eventId);
                     }
@@ -168,21 +179,27 @@ internal sealed class SqliteProfileStore : IProfileStore
                 await ExpectIdentifierAsync(connection, tx, "DELETE FROM identifiers WHERE kind = $kind AND value = $value AND profile_id = $owner", release.Key, release.Owner, null, ct);
             }
 
-            foreach (var claim in changes.Claims)
+            await using (var insert = new Statement(connection, tx, "INSERT INTO identifiers (kind, value, profile_id) VALUES ($kind, $value, $profile)", "$kind", "$value", "$profile"))
+            await using (var move = new Statement(connection, tx, "UPDATE identifiers SET profile_id = $profile WHERE kind = $kind AND value = $value AND profile_id = $owner", "$kind", "$value", "$profile", "$owner"))
             {
-                if (claim.PreviousOwner is { } previous)
+                foreach (var claim in changes.Claims)
                 {
-                    await ExpectIdentifierAsync(connection, tx, "UPDATE identifiers SET profile_id = $profile WHERE kind = $kind AND value = $value AND profile_id = $owner", claim.Key, previous, claim.ProfileId, ct);
-                    continue;
-                }
+                    int rows;
+                    try
+                    {
+                        rows = claim.PreviousOwner is { } previous
+                            ? await move.ExecuteAsync(ct, (int)claim.Key.Kind, claim.Key.Value, claim.ProfileId, previous)
+                            : await insert.ExecuteAsync(ct, (int)claim.Key.Kind, claim.Key.Value, claim.ProfileId);
+                    }
+                    catch (SqliteException ex) when (ex.SqliteErrorCode == ConstraintViolation)
+                    {
+                        throw new AlreadyExistsException("Identifier", claim.Key.Kind.ToString());
+                    }
 
-                try
-                {
-                    await ExpectIdentifierAsync(connection, tx, "INSERT INTO identifiers (kind, value, profile_id) VALUES ($kind, $value, $profile)", claim.Key, null, claim.ProfileId, ct);
-                }
-                catch (SqliteException ex) when (ex.SqliteErrorCode == ConstraintViolation)
-                {
-                    throw new AlreadyExistsException("Identifier", claim.Key.Kind.ToString());
+                    if (rows != 1)
+                    {
+                        throw new ConcurrencyConflictException("Identifier", claim.Key.Kind.ToString());
+                    }
                 }
             }
 
@@ -310,22 +327,22 @@ internal sealed class SqliteProfileStore : IProfileStore
 
     private static async Task SaveProfilesAsync(SqliteConnection connection, SqliteTransaction tx, IReadOnlyList<SavedProfile> saved, CancellationToken ct)
     {
+        if (saved.Count == 0)
+        {
+            return;
+        }
+
+        await using var insert = new Statement(connection, tx, "INSERT INTO profiles (id, version, stage, document) VALUES ($id, $version, $stage, $document)", "$id", "$version", "$stage", "$document");
+        await using var update = new Statement(connection, tx, "UPDATE profiles SET version = $version, stage = $stage, document = $document WHERE id = $id AND version = $expected", "$id", "$version", "$stage", "$document", "$expected");
         foreach (var (profile, expected) in saved)
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = tx;
-            command.CommandText = expected == 0
-                ? "INSERT INTO profiles (id, version, stage, document) VALUES ($id, $version, $stage, $document)"
-                : "UPDATE profiles SET version = $version, stage = $stage, document = $document WHERE id = $id AND version = $expected";
-            command.Parameters.AddWithValue("$id", profile.Id);
-            command.Parameters.AddWithValue("$version", profile.Version);
-            command.Parameters.AddWithValue("$stage", (int)profile.Stage);
-            command.Parameters.AddWithValue("$document", ProfileDocument.From(profile).ToJson());
-            command.Parameters.AddWithValue("$expected", expected);
+            var document = ProfileDocument.From(profile).ToJson();
             int rows;
             try
             {
-                rows = await command.ExecuteNonQueryAsync(ct);
+                rows = expected == 0
+                    ? await insert.ExecuteAsync(ct, profile.Id, profile.Version, (int)profile.Stage, document)
+                    : await update.ExecuteAsync(ct, profile.Id, profile.Version, (int)profile.Stage, document, expected);
             }
             catch (SqliteException ex) when (ex.SqliteErrorCode == ConstraintViolation)
             {
@@ -414,4 +431,32 @@ internal sealed class SqliteProfileStore : IProfileStore
 
     internal static IReadOnlyList<IdentifierKey> DeserializeKeys(string json) =>
         JsonSerializer.Deserialize<string[][]>(json)!.Select(k => new IdentifierKey((IdentifierKind)int.Parse(k[0], CultureInfo.InvariantCulture), k[1])).ToList();
+
+    /// <summary>One statement prepared once and run with many parameter sets: a batch pays the parse once.</summary>
+    private sealed class Statement : IAsyncDisposable
+    {
+        private readonly SqliteCommand _command;
+        private readonly SqliteParameter[] _parameters;
+
+        public Statement(SqliteConnection connection, SqliteTransaction tx, string sql, params string[] names)
+        {
+            _command = connection.CreateCommand();
+            _command.Transaction = tx;
+            _command.CommandText = sql;
+            _parameters = names.Select(name => _command.Parameters.Add(name, SqliteType.Text)).ToArray();
+        }
+
+        public Task<int> ExecuteAsync(CancellationToken ct, params object[] values)
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                _parameters[i].SqliteType = values[i] is string ? SqliteType.Text : SqliteType.Integer;
+                _parameters[i].Value = values[i];
+            }
+
+            return _command.ExecuteNonQueryAsync(ct);
+        }
+
+        public ValueTask DisposeAsync() => _command.DisposeAsync();
+    }
 }

@@ -27,7 +27,7 @@ public sealed class ProfileEventsTests : IDisposable
         var store = new SqliteProfileStore(_sqlite.Database);
         var segmentStore = new SqliteSegmentStore(_sqlite.Database);
         var options = Options.Create(new ProfileOptions());
-        _profiles = new ProfileUseCases(store, segmentStore, new ProfileEventMapper(), _hasher, new PersonalDataProtector(new byte[32]), new ProfileChanges(), options, _clock);
+        _profiles = new ProfileUseCases(store, segmentStore, new ProfileEventMapper(), _hasher, new PersonalDataProtector(new byte[32]), new ProfileChanges(), options, _clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProfileUseCases>.Instance);
         _segments = new SegmentUseCases(segmentStore, store, options, _clock);
         _outbox = new SqliteOutbox(ProfileModule.Name, _sqlite.Database);
     }
