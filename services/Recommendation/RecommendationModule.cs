@@ -1,8 +1,16 @@
+using Journey.Events.V1;
+using Journey.Recommendation.Domain;
+using Journey.Recommendation.Events;
+using Journey.Recommendation.Grpc;
+using Journey.Recommendation.Storage;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
+using Journey.Shared.Security;
 using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Journey.Recommendation;
 
@@ -15,13 +23,63 @@ public static class RecommendationModule
     /// <summary>The module definition the host selects from.</summary>
     public static JourneyModule Definition { get; } = new(Name, builder => builder.AddRecommendation(), endpoints => endpoints.MapRecommendation());
 
+    /// <summary>The scope of every RPC, in one table a reviewer reads at a glance.</summary>
+    public static readonly IReadOnlyDictionary<string, string> MethodScopes = new Dictionary<string, string>
+    {
+        ["UpsertContent"] = Scopes.Admin,
+        ["GetContent"] = Scopes.RecommendationsRead,
+        ["ListContents"] = Scopes.RecommendationsRead,
+        ["RetireContent"] = Scopes.Admin,
+        ["Recommend"] = Scopes.RecommendationsRead,
+        ["RecordFeedback"] = Scopes.RecommendationsRead,
+        ["CreateExperiment"] = Scopes.Admin,
+        ["GetExperiment"] = Scopes.Admin,
+        ["ListExperiments"] = Scopes.Admin,
+        ["StopExperiment"] = Scopes.Admin,
+        ["GetExperimentResults"] = Scopes.Admin,
+    };
+
     /// <summary>Registers the service's domain, store, event handlers and gRPC services.</summary>
     public static WebApplicationBuilder AddRecommendation(this WebApplicationBuilder builder)
     {
-        builder.AddServiceStorage(Name);
+        builder.AddServiceStorage(Name)
+            .AddPort<IContentLibrary, SqliteContentLibrary, MongoContentLibrary>()
+            .AddPort<IAudienceStore, SqliteAudienceStore, MongoAudienceStore>()
+            .AddPort<IExperimentStore, SqliteExperimentStore, MongoExperimentStore>();
+
+        var services = builder.Services;
+        services.AddOptions<RecommendationOptions>().BindConfiguration(RecommendationOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RecommendationOptions>, RecommendationOptionsValidator>();
+        services.AddSingleton<ContentIndex>();
+        services.AddSingleton<LearningModel>();
+        services.AddSingleton<ExperimentRegistry>();
+        services.AddSingleton<RankingRandom>();
+        services.AddSingleton<IRecommendationEvents, RecommendationEvents>();
+        services.AddSingleton<ContentLibraryService>();
+        services.AddSingleton<Recommender>();
+        services.AddSingleton<FeedbackService>();
+        services.AddSingleton<ExperimentService>();
+        services.AddSingleton<AudienceProjector>();
+
+        services.AddEventHandler<InteractionRecorded, InteractionRecordedHandler>(Name, Topics.InteractionRecorded);
+        services.AddEventHandler<TouchpointChanged, TouchpointChangedHandler>(Name, Topics.TouchpointChanged);
+        services.AddEventHandler<ProfileUpdated, ProfileUpdatedHandler>(Name, Topics.ProfileUpdated);
+        services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
+        services.AddEventHandler<ConsentChanged, ConsentChangedHandler>(Name, Topics.ConsentChanged);
+        services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, Topics.ErasureRequested);
+
+        services.AddMethodScopes(V1.RecommendationService.Descriptor, MethodScopes);
         return builder;
     }
 
     /// <summary>Maps the service's gRPC services.</summary>
-    public static IEndpointRouteBuilder MapRecommendation(this IEndpointRouteBuilder endpoints) => endpoints;
+    public static IEndpointRouteBuilder MapRecommendation(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<RecommendationGrpcService>();
+        return endpoints;
+    }
 }
+
+/// <summary>Start-up validation of <see cref="RecommendationOptions"/>.</summary>
+[OptionsValidator]
+internal sealed partial class RecommendationOptionsValidator : IValidateOptions<RecommendationOptions>;

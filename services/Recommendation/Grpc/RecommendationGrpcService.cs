@@ -1,0 +1,69 @@
+using Grpc.Core;
+using Journey.Recommendation.Domain;
+using Journey.Recommendation.V1;
+using static Journey.Recommendation.Grpc.RecommendationMapping;
+
+namespace Journey.Recommendation.Grpc;
+
+/// <summary>The gRPC face of the service: map, call one use case, map back.</summary>
+internal sealed class RecommendationGrpcService(
+    ContentLibraryService library,
+    Recommender recommender,
+    FeedbackService feedback,
+    ExperimentService experiments) : RecommendationService.RecommendationServiceBase
+{
+    public override async Task<UpsertContentResponse> UpsertContent(UpsertContentRequest request, ServerCallContext context)
+    {
+        var (item, created) = await library.UpsertAsync(ToDomain(request.Content), request.ExpectedVersion, context.CancellationToken);
+        return new UpsertContentResponse { Content = ToProto(item), Created = created };
+    }
+
+    public override async Task<GetContentResponse> GetContent(GetContentRequest request, ServerCallContext context) =>
+        new() { Content = ToProto(await library.GetAsync(request.Name, context.CancellationToken)) };
+
+    public override async Task<ListContentsResponse> ListContents(ListContentsRequest request, ServerCallContext context)
+    {
+        var filter = new ContentFilter((Domain.ContentKind)(int)request.Kind, (Domain.Stage)(int)request.Stage, (ChannelKind)(int)request.Channel, request.Topic, request.ShowRetired);
+        var page = await library.ListAsync(filter, request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListContentsResponse { NextPageToken = page.NextPageToken };
+        response.Contents.AddRange(page.Items.Select(ToProto));
+        return response;
+    }
+
+    public override async Task<RetireContentResponse> RetireContent(RetireContentRequest request, ServerCallContext context) =>
+        new() { Content = ToProto(await library.RetireAsync(request.Name, request.ExpectedVersion, context.CancellationToken)) };
+
+    public override async Task<RecommendResponse> Recommend(V1.RecommendRequest request, ServerCallContext context) =>
+        ToProto(await recommender.RecommendAsync(ToDomain(request), context.CancellationToken));
+
+    public override async Task<RecordFeedbackResponse> RecordFeedback(RecordFeedbackRequest request, ServerCallContext context)
+    {
+        await feedback.RecordAsync(request.Recommendation, request.Content, (Domain.FeedbackType)(int)request.Type, context.CancellationToken);
+        return new RecordFeedbackResponse();
+    }
+
+    public override async Task<CreateExperimentResponse> CreateExperiment(CreateExperimentRequest request, ServerCallContext context) =>
+        new() { Experiment = ToProto(await experiments.CreateAsync(request.ExperimentId, ToDomain(request.Experiment), context.CancellationToken)) };
+
+    public override async Task<GetExperimentResponse> GetExperiment(GetExperimentRequest request, ServerCallContext context) =>
+        new() { Experiment = ToProto(await experiments.GetAsync(request.Name, context.CancellationToken)) };
+
+    public override async Task<ListExperimentsResponse> ListExperiments(ListExperimentsRequest request, ServerCallContext context)
+    {
+        var page = await experiments.ListAsync(request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListExperimentsResponse { NextPageToken = page.NextPageToken };
+        response.Experiments.AddRange(page.Items.Select(ToProto));
+        return response;
+    }
+
+    public override async Task<StopExperimentResponse> StopExperiment(StopExperimentRequest request, ServerCallContext context) =>
+        new() { Experiment = ToProto(await experiments.StopAsync(request.Name, context.CancellationToken)) };
+
+    public override async Task<GetExperimentResultsResponse> GetExperimentResults(GetExperimentResultsRequest request, ServerCallContext context)
+    {
+        var (experiment, results) = await experiments.ResultsAsync(request.Name, context.CancellationToken);
+        var response = new GetExperimentResultsResponse { Experiment = ToProto(experiment) };
+        response.Variants.AddRange(results.Select(ToProto));
+        return response;
+    }
+}
