@@ -37,7 +37,13 @@ public sealed class RecommendationHost : IAsyncDisposable
             all[key] = value;
         }
 
-        var platform = await TestPlatform.StartAsync([RecommendationModule.Definition], all, services => services.AddSingleton<TimeProvider>(clock));
+        var platform = await TestPlatform.StartAsync([RecommendationModule.Definition], all, services =>
+        {
+            services.AddSingleton<TimeProvider>(clock);
+            services.AddSingleton<ErasureCompletedCapture>();
+            // Stands in for the consent service, the one subscriber of erasure-completed.
+            services.AddEventHandler<ErasureCompleted, ErasureCompletedCapture.Handler>(Topics.Apps.Consent, Topics.ErasureCompleted);
+        });
         var host = new RecommendationHost(platform, clock);
         await host.PublishAsync(Topics.TouchpointChanged, "touchpoint", Touchpoint("web-home", Channel.Web, JourneyStage.Awareness, JourneyStage.Consideration));
         await host.PublishAsync(Topics.TouchpointChanged, "touchpoint", Touchpoint("service-portal", Channel.Service, JourneyStage.Ownership));
@@ -123,4 +129,23 @@ public sealed class RecommendationHost : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => Platform.DisposeAsync();
+}
+
+/// <summary>Collects the ErasureCompleted events the service published.</summary>
+public sealed class ErasureCompletedCapture
+{
+    public System.Collections.Concurrent.ConcurrentQueue<ErasureCompleted> Events { get; } = new();
+
+    internal sealed class Handler(ErasureCompletedCapture capture) : IEventHandler<ErasureCompleted>
+    {
+        public Task HandleAsync(IReadOnlyList<ReceivedEvent<ErasureCompleted>> events, CancellationToken cancellationToken)
+        {
+            foreach (var received in events)
+            {
+                capture.Events.Enqueue(received.Message);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
 }
