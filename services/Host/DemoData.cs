@@ -176,8 +176,8 @@ internal sealed partial class DemoData(
                 Topics = { i.Topics },
                 Channels = { Channel.Web, Channel.Email, Channel.MobileApp },
                 Hardness = i.Hardness,
-                Marketing = i.Marketing,
-                RequiredPurpose = i.Generic ? "" : "purposes/personalisation",
+                Purpose = i.Marketing ? ContentPurpose.Marketing : ContentPurpose.Service,
+                RequiredConsentPurpose = i.Generic || !i.Marketing ? "" : "purposes/personalisation",
                 Generic = i.Generic,
             };
             item.Stages.AddRange(i.Stages.Select(s => new StageWeight { Stage = s.Stage, Weight = s.Weight }));

@@ -19,7 +19,7 @@ internal sealed class ConsentGrpcService(ConsentDecisions decisions) : ConsentSe
     {
         var record = await decisions.RecordAsync(
             ConsentMapping.ToDomain(request.Subject), ConsentMapping.PurposeId(request.Purpose, "purpose"), request.Granted,
-            request.Channels.Select(c => (int)c).ToList(), request.PolicyVersion, ConsentMapping.ToTime(request.CaptureTime, "capture_time"), request.Touchpoint,
+            request.Channels.Select(c => (int)c).ToList(), request.PolicyVersion, RequestFields.Time(request.CaptureTime, "capture_time"), request.Touchpoint,
             new Domain.Proof(request.Proof?.FormId ?? "", request.Proof?.HashedIp ?? "", request.Proof?.UserAgent ?? ""), context.CancellationToken);
         return new RecordConsentResponse { Record = ConsentMapping.RecordName(record), RecordHash = record.Hash };
     }
@@ -79,11 +79,6 @@ internal static class ConsentMapping
         name.StartsWith("purposes/", StringComparison.Ordinal) && name.Length > "purposes/".Length
             ? name["purposes/".Length..]
             : throw new InvalidArgumentException(field, "must be a purpose name like purposes/personalisation");
-
-    public static DateTimeOffset? ToTime(Timestamp? timestamp, string field) =>
-        timestamp is null ? null
-        : timestamp.Seconds is >= -62135596800 and <= 253402300799 && timestamp.Nanos is >= 0 and <= 999_999_999 ? timestamp.ToDateTimeOffset()
-        : throw new InvalidArgumentException(field, "is not a valid timestamp");
 
     public static string RecordName(ConsentRecord record) => $"subjects/{record.SubjectId}/records/{record.Sequence}";
 }

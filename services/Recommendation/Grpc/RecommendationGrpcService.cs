@@ -1,79 +1,69 @@
-using System.Globalization;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Journey.Recommendation.Domain;
 using Journey.Recommendation.V1;
-using Journey.Shared.Errors;
+using static Journey.Recommendation.Grpc.RecommendationMapping;
 
 namespace Journey.Recommendation.Grpc;
 
-/// <summary>The gRPC face of the content library.</summary>
-internal sealed class RecommendationGrpcService(ContentLibrary library) : RecommendationService.RecommendationServiceBase
+/// <summary>The gRPC face of the service: map, call one use case, map back.</summary>
+internal sealed class RecommendationGrpcService(
+    ContentLibraryService library,
+    Recommender recommender,
+    FeedbackService feedback,
+    ExperimentService experiments) : RecommendationService.RecommendationServiceBase
 {
-    public override async Task<UpsertContentResponse> UpsertContent(UpsertContentRequest request, ServerCallContext context) =>
-        new() { Content = ContentMapping.ToProto(await library.UpsertAsync(ContentMapping.ToDomain(request.Content), context.CancellationToken)) };
+    public override async Task<UpsertContentResponse> UpsertContent(UpsertContentRequest request, ServerCallContext context)
+    {
+        var (item, created) = await library.UpsertAsync(ToDomain(request.Content), request.ExpectedVersion, context.CancellationToken);
+        return new UpsertContentResponse { Content = ToProto(item), Created = created };
+    }
 
     public override async Task<GetContentResponse> GetContent(GetContentRequest request, ServerCallContext context) =>
-        new() { Content = ContentMapping.ToProto(await library.GetAsync(ContentMapping.IdFromName(request.Name, "name"), context.CancellationToken)) };
-}
+        new() { Content = ToProto(await library.GetAsync(request.Name, context.CancellationToken)) };
 
-/// <summary>Between the proto contract and the domain.</summary>
-internal static class ContentMapping
-{
-    public static V1.ContentItem ToProto(Domain.ContentItem item)
+    public override async Task<ListContentsResponse> ListContents(ListContentsRequest request, ServerCallContext context)
     {
-        var proto = new V1.ContentItem
-        {
-            Name = $"contents/{item.Id}",
-            Title = item.Title,
-            Kind = (V1.ContentKind)item.Kind,
-            Hardness = item.Hardness,
-            Marketing = item.Marketing,
-            RequiredPurpose = item.RequiredPurpose,
-            ValidFrom = item.ValidFrom is { } from ? Timestamp.FromDateTimeOffset(from) : null,
-            ValidUntil = item.ValidUntil is { } until ? Timestamp.FromDateTimeOffset(until) : null,
-            Generic = item.Generic,
-            Etag = item.Version.ToString(CultureInfo.InvariantCulture),
-        };
-        proto.Stages.AddRange(item.StageWeights.OrderBy(s => s.Key).Select(s => new StageWeight { Stage = (Common.V1.JourneyStage)s.Key, Weight = s.Value }));
-        proto.Topics.AddRange(item.Topics);
-        proto.Channels.AddRange(item.Channels.Select(c => (Common.V1.Channel)c));
-        return proto;
+        var filter = new ContentFilter((Domain.ContentKind)(int)request.Kind, (Domain.Stage)(int)request.Stage, (ChannelKind)(int)request.Channel, request.Topic, request.ShowRetired);
+        var page = await library.ListAsync(filter, request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListContentsResponse { NextPageToken = page.NextPageToken };
+        response.Contents.AddRange(page.Items.Select(ToProto));
+        return response;
     }
 
-    public static Domain.ContentItem ToDomain(V1.ContentItem? proto)
-    {
-        if (proto is null)
-        {
-            throw new InvalidArgumentException("content", "is required");
-        }
+    public override async Task<RetireContentResponse> RetireContent(RetireContentRequest request, ServerCallContext context) =>
+        new() { Content = ToProto(await library.RetireAsync(request.Name, request.ExpectedVersion, context.CancellationToken)) };
 
-        var validation = new Validation();
-        validation.Require(proto.Stages.Select(s => s.Stage).Distinct().Count() == proto.Stages.Count, "content.stages", "must name each stage at most once");
-        validation.ThrowIfInvalid();
-        return new Domain.ContentItem(
-            IdFromName(proto.Name, "content.name"),
-            proto.Title,
-            (Domain.ContentKind)proto.Kind,
-            proto.Stages.ToDictionary(s => (int)s.Stage, s => s.Weight),
-            proto.Topics.ToList(),
-            proto.Channels.Select(c => (int)c).ToList(),
-            proto.Hardness,
-            proto.Marketing,
-            proto.RequiredPurpose,
-            ToTime(proto.ValidFrom, "content.valid_from"),
-            ToTime(proto.ValidUntil, "content.valid_until"),
-            proto.Generic,
-            0);
+    public override async Task<RecommendResponse> Recommend(V1.RecommendRequest request, ServerCallContext context) =>
+        ToProto(await recommender.RecommendAsync(ToDomain(request), context.CancellationToken));
+
+    public override async Task<RecordFeedbackResponse> RecordFeedback(RecordFeedbackRequest request, ServerCallContext context)
+    {
+        await feedback.RecordAsync(request.Recommendation, request.Content, (Domain.FeedbackType)(int)request.Type, context.CancellationToken);
+        return new RecordFeedbackResponse();
     }
 
-    public static string IdFromName(string name, string field) =>
-        name.StartsWith("contents/", StringComparison.Ordinal) && ContentLibrary.IsValidId(name["contents/".Length..])
-            ? name["contents/".Length..]
-            : throw new InvalidArgumentException(field, "must be a content name like contents/lease-vs-buy-guide");
+    public override async Task<CreateExperimentResponse> CreateExperiment(CreateExperimentRequest request, ServerCallContext context) =>
+        new() { Experiment = ToProto(await experiments.CreateAsync(request.ExperimentId, ToDomain(request.Experiment), context.CancellationToken)) };
 
-    private static DateTimeOffset? ToTime(Timestamp? timestamp, string field) =>
-        timestamp is null ? null
-        : timestamp.Seconds is >= -62135596800 and <= 253402300799 && timestamp.Nanos is >= 0 and <= 999_999_999 ? timestamp.ToDateTimeOffset()
-        : throw new InvalidArgumentException(field, "is not a valid timestamp");
+    public override async Task<GetExperimentResponse> GetExperiment(GetExperimentRequest request, ServerCallContext context) =>
+        new() { Experiment = ToProto(await experiments.GetAsync(request.Name, context.CancellationToken)) };
+
+    public override async Task<ListExperimentsResponse> ListExperiments(ListExperimentsRequest request, ServerCallContext context)
+    {
+        var page = await experiments.ListAsync(request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListExperimentsResponse { NextPageToken = page.NextPageToken };
+        response.Experiments.AddRange(page.Items.Select(ToProto));
+        return response;
+    }
+
+    public override async Task<StopExperimentResponse> StopExperiment(StopExperimentRequest request, ServerCallContext context) =>
+        new() { Experiment = ToProto(await experiments.StopAsync(request.Name, context.CancellationToken)) };
+
+    public override async Task<GetExperimentResultsResponse> GetExperimentResults(GetExperimentResultsRequest request, ServerCallContext context)
+    {
+        var (experiment, results) = await experiments.ResultsAsync(request.Name, context.CancellationToken);
+        var response = new GetExperimentResultsResponse { Experiment = ToProto(experiment) };
+        response.Variants.AddRange(results.Select(ToProto));
+        return response;
+    }
 }

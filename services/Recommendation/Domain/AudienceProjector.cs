@@ -1,0 +1,242 @@
+using Journey.Shared.Errors;
+
+namespace Journey.Recommendation.Domain;
+
+/// <summary>A profile snapshot (from ProfileUpdated).</summary>
+public sealed record ProfileSnapshot(string ProfileKey, IReadOnlyList<string> IdentifierKeys, Stage Stage, int Readiness, IReadOnlyList<Interest> Interests, int OpenServiceTickets, IReadOnlyList<string> Consumed, long Version);
+
+/// <summary>A merge of two profiles (from ProfilesMerged).</summary>
+public sealed record ProfileMerge(string SurvivorKey, string MergedKey, IReadOnlyList<string> MovedIdentifierKeys);
+
+/// <summary>A consent decision (from ConsentChanged).</summary>
+public sealed record ConsentDecision(IReadOnlyList<string> IdentifierKeys, string Purpose, bool Granted);
+
+/// <summary>Interaction types this service reacts to, numbered as in journey.common.v1.InteractionType.</summary>
+public enum InteractionKind
+{
+    Other = 0,
+    Click = 2,
+    ContentConsumed = 5,
+    Purchase = 8,
+    ServiceTicketOpened = 9,
+    ServiceTicketResolved = 10,
+    TestDriveBooked = 11,
+    RecommendationImpression = 13,
+    RecommendationClick = 14,
+}
+
+/// <summary>An interaction (from InteractionRecorded).</summary>
+public sealed record InteractionFact(IReadOnlyList<string> IdentifierKeys, InteractionKind Kind, string ContentId, string RecommendationId, DateTimeOffset OccurredAt);
+
+/// <summary>An erasure request (from ErasureRequested).</summary>
+public sealed record ErasureOrder(string Erasure, IReadOnlyList<string> IdentifierKeys);
+
+/// <summary>An event to project, with its id for the inbox.</summary>
+public sealed record Incoming<T>(string EventId, T Fact);
+
+/// <summary>
+/// Keeps the read models from events, one transaction per batch, each event claimed in the inbox so a
+/// redelivery changes nothing.
+/// </summary>
+public sealed class AudienceProjector(IAudienceStore store, LearningModel learning, IRecommendationEvents events, TimeProvider time)
+{
+    /// <summary>How many recent consumptions pair with a new one for co-consumption counts.</summary>
+    public const int CoConsumptionWindow = 10;
+
+    public Task ApplyProfilesAsync(string consumer, IReadOnlyList<Incoming<ProfileSnapshot>> batch, CancellationToken cancellationToken) =>
+        ForEachAsync(consumer, batch, async (session, snapshot, ct) =>
+        {
+            var keys = snapshot.IdentifierKeys.Prepend(snapshot.ProfileKey).Distinct(StringComparer.Ordinal).ToList();
+            var existing = await session.FindPersonAsync(keys, ct);
+            if (existing is not null && existing.ProfileVersion > snapshot.Version)
+            {
+                return;
+            }
+
+            if (existing is not null && existing.Key != snapshot.ProfileKey)
+            {
+                await session.RekeyAsync(existing.Key, snapshot.ProfileKey, ct);
+                await session.DeletePersonAsync(existing.Key, ct);
+            }
+
+            var person = (existing ?? new PersonState { Key = snapshot.ProfileKey }) with
+            {
+                Key = snapshot.ProfileKey,
+                IdentifierKeys = Union(existing?.IdentifierKeys ?? [], keys),
+                Stage = snapshot.Stage == Stage.Unspecified ? Stage.Awareness : snapshot.Stage,
+                Readiness = Math.Clamp(snapshot.Readiness, 0, 100),
+                Interests = snapshot.Interests,
+                OpenServiceTickets = Math.Max(0, snapshot.OpenServiceTickets),
+                Consumed = Union(snapshot.Consumed, existing?.Consumed ?? []).Take(PersonState.MaxConsumed).ToList(),
+                ProfileVersion = snapshot.Version,
+            };
+            await session.SavePersonAsync(person, ct);
+        }, cancellationToken);
+
+    public Task ApplyMergesAsync(string consumer, IReadOnlyList<Incoming<ProfileMerge>> batch, CancellationToken cancellationToken) =>
+        ForEachAsync(consumer, batch, async (session, merge, ct) =>
+        {
+            var merged = await session.FindPersonAsync([merge.MergedKey], ct);
+            var survivor = await session.FindPersonAsync([merge.SurvivorKey], ct);
+            if (merged is null || merged.Key == survivor?.Key)
+            {
+                return;
+            }
+
+            await session.RekeyAsync(merged.Key, merge.SurvivorKey, ct);
+            await session.DeletePersonAsync(merged.Key, ct);
+            var person = (survivor ?? merged) with
+            {
+                Key = merge.SurvivorKey,
+                IdentifierKeys = Union(survivor?.IdentifierKeys ?? [merge.SurvivorKey], Union(merged.IdentifierKeys, merge.MovedIdentifierKeys)),
+                Consumed = Union(survivor?.Consumed ?? [], merged.Consumed).Take(PersonState.MaxConsumed).ToList(),
+                AllowedPurposes = survivor?.AllowedPurposes ?? merged.AllowedPurposes,
+                OpenServiceTickets = Math.Max(survivor?.OpenServiceTickets ?? 0, merged.OpenServiceTickets),
+            };
+            await session.SavePersonAsync(person, ct);
+        }, cancellationToken);
+
+    public Task ApplyConsentAsync(string consumer, IReadOnlyList<Incoming<ConsentDecision>> batch, CancellationToken cancellationToken) =>
+        ForEachAsync(consumer, batch, async (session, decision, ct) =>
+        {
+            var person = await FindOrCreateAsync(session, decision.IdentifierKeys, ct);
+            var purposes = person.AllowedPurposes.Where(p => p != decision.Purpose).ToList();
+            if (decision.Granted)
+            {
+                purposes.Add(decision.Purpose);
+            }
+
+            await session.SavePersonAsync(person with { AllowedPurposes = purposes }, ct);
+        }, cancellationToken);
+
+    public async Task ApplyInteractionsAsync(string consumer, IReadOnlyList<Incoming<InteractionFact>> batch, CancellationToken cancellationToken)
+    {
+        // Recommendations are looked up before the transaction: they never change once written.
+        var records = new Dictionary<string, RecommendationRecord>(StringComparer.Ordinal);
+        foreach (var id in batch.Select(b => b.Fact.RecommendationId).Where(id => id.Length > 0).Distinct())
+        {
+            if (await store.GetRecommendationAsync(id, cancellationToken) is { } record)
+            {
+                records[id] = record;
+            }
+        }
+
+        var deltas = new List<ItemStats>();
+        await ForEachAsync(consumer, batch, async (session, fact, ct) =>
+        {
+            var feedback = fact.Kind switch
+            {
+                InteractionKind.RecommendationImpression => FeedbackType.Impression,
+                InteractionKind.RecommendationClick or InteractionKind.Click => FeedbackType.Click,
+                InteractionKind.Purchase or InteractionKind.TestDriveBooked => FeedbackType.Conversion,
+                _ => FeedbackType.Unspecified,
+            };
+            if (feedback != FeedbackType.Unspecified && records.TryGetValue(fact.RecommendationId, out var record) && fact.ContentId.Length > 0 && record.ContentIds.Contains(fact.ContentId))
+            {
+                deltas.Add(await FeedbackService.ApplyAsync(session, record, fact.ContentId, feedback, fact.OccurredAt, ct));
+            }
+
+            if (fact.IdentifierKeys.Count == 0)
+            {
+                return;
+            }
+
+            if (fact.Kind == InteractionKind.ContentConsumed && fact.ContentId.Length > 0)
+            {
+                var person = await FindOrCreateAsync(session, fact.IdentifierKeys, ct);
+                if (person.Consumed.Contains(fact.ContentId))
+                {
+                    return;
+                }
+
+                foreach (var earlier in person.Consumed.Take(CoConsumptionWindow))
+                {
+                    await session.AddCoConsumptionAsync(earlier, fact.ContentId, ct);
+                    await session.AddCoConsumptionAsync(fact.ContentId, earlier, ct);
+                }
+
+                await session.SavePersonAsync(person with { Consumed = person.Consumed.Prepend(fact.ContentId).Take(PersonState.MaxConsumed).ToList() }, ct);
+            }
+            else if (fact.Kind is InteractionKind.ServiceTicketOpened or InteractionKind.ServiceTicketResolved)
+            {
+                // The next profile snapshot carries the authoritative count; this only closes the gap until then.
+                var person = await FindOrCreateAsync(session, fact.IdentifierKeys, ct);
+                var tickets = Math.Max(0, person.OpenServiceTickets + (fact.Kind == InteractionKind.ServiceTicketOpened ? 1 : -1));
+                await session.SavePersonAsync(person with { OpenServiceTickets = tickets }, ct);
+            }
+        }, cancellationToken);
+
+        foreach (var delta in deltas)
+        {
+            learning.Apply(delta);
+        }
+    }
+
+    public Task ApplyTouchpointsAsync(string consumer, IReadOnlyList<Incoming<TouchpointState>> batch, CancellationToken cancellationToken) =>
+        ForEachAsync(consumer, batch, async (session, touchpoint, ct) =>
+        {
+            var existing = await session.GetTouchpointAsync(touchpoint.Id, ct);
+            if (existing is null || existing.Version <= touchpoint.Version)
+            {
+                await session.SaveTouchpointAsync(touchpoint, ct);
+            }
+        }, cancellationToken);
+
+    public Task ApplyErasuresAsync(string consumer, IReadOnlyList<Incoming<ErasureOrder>> batch, CancellationToken cancellationToken) =>
+        ForEachAsync(consumer, batch, async (session, order, ct) =>
+        {
+            long erased = 0;
+            var keys = new HashSet<string>(order.IdentifierKeys, StringComparer.Ordinal);
+            if (await session.FindPersonAsync(order.IdentifierKeys, ct) is { } person)
+            {
+                keys.Add(person.Key);
+                keys.UnionWith(person.IdentifierKeys);
+            }
+
+            foreach (var key in keys)
+            {
+                erased += await session.DeletePersonAsync(key, ct);
+            }
+
+            await session.AppendOutboxAsync([events.ErasureCompleted(order.Erasure, erased, time.GetUtcNow())], ct);
+        }, cancellationToken);
+
+    private static async Task<PersonState> FindOrCreateAsync(IAudienceSession session, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var person = await session.FindPersonAsync(keys, cancellationToken);
+        if (person is not null)
+        {
+            return person with { IdentifierKeys = Union(person.IdentifierKeys, keys) };
+        }
+
+        var key = keys.FirstOrDefault(k => k.StartsWith($"{IdentifierKeys.ProfileId}:", StringComparison.Ordinal)) ?? keys[0];
+        return new PersonState { Key = key, IdentifierKeys = keys.Distinct(StringComparer.Ordinal).ToList() };
+    }
+
+    private static List<string> Union(IEnumerable<string> first, IEnumerable<string> second) =>
+        first.Concat(second).Distinct(StringComparer.Ordinal).ToList();
+
+    private Task<int> ForEachAsync<T>(string consumer, IReadOnlyList<Incoming<T>> batch, Func<IAudienceSession, T, CancellationToken, Task> apply, CancellationToken cancellationToken) =>
+        store.WriteAsync(async (session, ct) =>
+        {
+            var now = time.GetUtcNow();
+            foreach (var incoming in batch)
+            {
+                if (await session.TryClaimAsync(consumer, incoming.EventId, now, ct))
+                {
+                    await apply(session, incoming.Fact, ct);
+                }
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    /// <summary>Throws for an event whose content can never be applied; the bus then parks it.</summary>
+    public static void RequireIdentifiers(IReadOnlyList<string> keys, string field)
+    {
+        if (keys.Count == 0)
+        {
+            throw new InvalidArgumentException(field, "must hold at least one identifier");
+        }
+    }
+}

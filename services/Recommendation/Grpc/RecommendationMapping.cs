@@ -1,0 +1,115 @@
+using Google.Protobuf.WellKnownTypes;
+using Journey.Recommendation.V1;
+using Journey.Shared.Errors;
+using D = Journey.Recommendation.Domain;
+
+namespace Journey.Recommendation.Grpc;
+
+/// <summary>Proto to domain and back.</summary>
+internal static class RecommendationMapping
+{
+    public static D.ContentItem? ToDomain(ContentItem? content) => content is null ? null : new D.ContentItem
+    {
+        Id = D.ResourceNames.IdOf(content.Name, D.ResourceNames.ContentPrefix) ?? "",
+        Title = content.Title,
+        Kind = (D.ContentKind)(int)content.Kind,
+        Stages = content.Stages.Select(s => new D.StageWeight((D.Stage)(int)s.Stage, s.Weight)).ToList(),
+        Topics = [.. content.Topics],
+        Channels = content.Channels.Select(c => (D.ChannelKind)(int)c).ToList(),
+        Hardness = content.Hardness,
+        Purpose = (D.ContentPurpose)(int)content.Purpose,
+        RequiredConsentPurpose = content.RequiredConsentPurpose,
+        ValidFrom = RequestFields.Time(content.ValidFrom, "content.valid_from"),
+        ValidUntil = RequestFields.Time(content.ValidUntil, "content.valid_until"),
+        Generic = content.Generic,
+    };
+
+    public static ContentItem ToProto(D.ContentItem item)
+    {
+        var proto = new ContentItem
+        {
+            Name = item.Name,
+            Title = item.Title,
+            Kind = (ContentKind)(int)item.Kind,
+            Hardness = item.Hardness,
+            Purpose = (ContentPurpose)(int)item.Purpose,
+            RequiredConsentPurpose = item.RequiredConsentPurpose,
+            ValidFrom = item.ValidFrom is { } from ? Timestamp.FromDateTimeOffset(from) : null,
+            ValidUntil = item.ValidUntil is { } until ? Timestamp.FromDateTimeOffset(until) : null,
+            Generic = item.Generic,
+            Retired = item.Retired,
+            Version = item.Version,
+            UpdateTime = Timestamp.FromDateTimeOffset(item.UpdatedAt),
+        };
+        proto.Stages.AddRange(item.Stages.Select(s => new StageWeight { Stage = (Common.V1.JourneyStage)(int)s.Stage, Weight = s.Weight }));
+        proto.Topics.AddRange(item.Topics);
+        proto.Channels.AddRange(item.Channels.Select(c => (Common.V1.Channel)(int)c));
+        return proto;
+    }
+
+    public static D.RecommendRequest ToDomain(RecommendRequest request) => new(
+        request.Identifiers.Select(i => new D.RequestIdentifier((int)i.Kind, i.Value)).ToList(),
+        request.Touchpoint,
+        (D.ChannelKind)(int)request.Channel,
+        request.Count,
+        request.Context);
+
+    public static RecommendResponse ToProto(D.RecommendResult result)
+    {
+        var response = new RecommendResponse
+        {
+            Recommendation = D.ResourceNames.Recommendation(result.RecommendationId),
+            Variant = result.Variant,
+            Experiment = result.ExperimentId.Length > 0 ? D.ResourceNames.Experiment(result.ExperimentId) : "",
+            Stage = (Common.V1.JourneyStage)(int)result.Stage,
+            Personalised = result.Personalised,
+        };
+        foreach (var ranked in result.Items)
+        {
+            var item = new RecommendedItem
+            {
+                Content = ranked.Item.Name,
+                Title = ranked.Item.Title,
+                Kind = (ContentKind)(int)ranked.Item.Kind,
+                Score = ranked.Score,
+            };
+            item.Reasons.AddRange(ranked.Reasons.Select(r => new Reason { Code = (ReasonCode)(int)r.Code, Text = r.Text }));
+            response.Items.Add(item);
+        }
+
+        return response;
+    }
+
+    public static D.Experiment? ToDomain(Experiment? experiment) => experiment is null ? null : new D.Experiment
+    {
+        Id = "",
+        DisplayName = experiment.DisplayName,
+        Variants = experiment.Variants.Select(v => new D.ExperimentVariant(v.Name, (D.Strategy)(int)v.Strategy, v.TrafficShare)).ToList(),
+    };
+
+    public static Experiment ToProto(D.Experiment experiment)
+    {
+        var proto = new Experiment
+        {
+            Name = experiment.Name,
+            DisplayName = experiment.DisplayName,
+            State = experiment.Running ? ExperimentState.Running : ExperimentState.Stopped,
+            CreateTime = Timestamp.FromDateTimeOffset(experiment.CreatedAt),
+            StopTime = experiment.StoppedAt is { } stopped ? Timestamp.FromDateTimeOffset(stopped) : null,
+        };
+        proto.Variants.AddRange(experiment.Variants.Select(v => new Variant { Name = v.Name, Strategy = (Strategy)(int)v.Strategy, TrafficShare = v.TrafficShare }));
+        return proto;
+    }
+
+    public static VariantResults ToProto(D.VariantResult result) => new()
+    {
+        Variant = result.Counts.Variant,
+        Recommendations = result.Counts.Recommendations,
+        Impressions = result.Counts.Impressions,
+        Clicks = result.Counts.Clicks,
+        Conversions = result.Counts.Conversions,
+        ClickThrough = new Rate { Value = result.ClickThrough.Value, Lower = result.ClickThrough.Lower, Upper = result.ClickThrough.Upper },
+        Conversion = new Rate { Value = result.Conversion.Value, Lower = result.Conversion.Lower, Upper = result.Conversion.Upper },
+        ProbabilityToBeatControl = result.ProbabilityToBeatControl,
+    };
+}

@@ -1,0 +1,390 @@
+using Journey.Recommendation.Domain;
+using Journey.Shared.Errors;
+using Journey.Shared.Events;
+using Journey.Shared.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using MongoDB.Bson;
+using MongoDB.Bson.Serialization;
+using MongoDB.Driver;
+
+namespace Journey.Recommendation.Storage;
+
+/// <summary>Class maps of the stored shapes, registered once per process.</summary>
+internal static class MongoMaps
+{
+    private static readonly Lock Gate = new();
+    private static bool _registered;
+
+    public static void Register()
+    {
+        lock (Gate)
+        {
+            if (_registered)
+            {
+                return;
+            }
+
+            BsonClassMap.RegisterClassMap<PersonDocument>(map =>
+            {
+                map.AutoMap();
+                map.MapIdProperty(d => d.Key);
+            });
+            _registered = true;
+        }
+    }
+}
+
+internal sealed class MongoContentLibrary : IContentLibrary
+{
+    private readonly MongoStore _store;
+    private readonly IMongoCollection<ContentDocument> _contents;
+
+    public MongoContentLibrary([FromKeyedServices(RecommendationModule.Name)] MongoStore store)
+    {
+        MongoMaps.Register();
+        _store = store;
+        _contents = store.Database.GetCollection<ContentDocument>("contents");
+        _contents.Indexes.CreateMany([
+            new CreateIndexModel<ContentDocument>(Builders<ContentDocument>.IndexKeys.Ascending(d => d.Retired).Ascending(d => d.Id)),
+            new CreateIndexModel<ContentDocument>(Builders<ContentDocument>.IndexKeys.Ascending(d => d.Channels).Ascending(d => d.Id)),
+        ]);
+    }
+
+    public Task SaveAsync(ContentItem item, long storedVersion, CancellationToken cancellationToken) =>
+        _store.WriteAsync(async (session, ct) =>
+        {
+            var document = ContentDocument.From(item);
+            if (storedVersion == 0)
+            {
+                try
+                {
+                    await _contents.InsertOneAsync(session, document, cancellationToken: ct);
+                }
+                catch (Exception ex) when (MongoStore.IsDuplicateKey(ex))
+                {
+                    throw new ConcurrencyConflictException("Content", item.Name);
+                }
+            }
+            else if ((await _contents.ReplaceOneAsync(session, d => d.Id == item.Id && d.Version == storedVersion, document, cancellationToken: ct)).MatchedCount == 0)
+            {
+                throw new ConcurrencyConflictException("Content", item.Name);
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<ContentItem?> GetAsync(string id, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) => (await _contents.Find(d => d.Id == id).FirstOrDefaultAsync(ct))?.ToDomain(), cancellationToken);
+
+    public Task<IReadOnlyList<ContentItem>> ListAsync(ContentFilter filter, string afterId, int limit, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<ContentItem>>(async (_, ct) =>
+        {
+            var f = Builders<ContentDocument>.Filter;
+            var query = f.Gt(d => d.Id, afterId);
+            if (!filter.ShowRetired)
+            {
+                query &= f.Eq(d => d.Retired, false);
+            }
+
+            if (filter.Kind != ContentKind.Unspecified)
+            {
+                query &= f.Eq(d => d.Kind, (int)filter.Kind);
+            }
+
+            if (filter.Channel != ChannelKind.Unspecified)
+            {
+                query &= f.AnyEq(d => d.Channels, (int)filter.Channel);
+            }
+
+            if (filter.Stage != Stage.Unspecified)
+            {
+                query &= f.ElemMatch(d => d.Stages, s => s.Stage == (int)filter.Stage);
+            }
+
+            if (filter.Topic.Length > 0)
+            {
+                query &= f.AnyEq(d => d.Topics, filter.Topic);
+            }
+
+            var documents = await _contents.Find(query).SortBy(d => d.Id).Limit(limit).ToListAsync(ct);
+            return documents.Select(d => d.ToDomain()).ToList();
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ContentItem>> ReadActiveAsync(CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<ContentItem>>(async (_, ct) =>
+            (await _contents.Find(d => !d.Retired).ToListAsync(ct)).Select(d => d.ToDomain()).ToList(), cancellationToken);
+}
+
+internal sealed class MongoExperimentStore : IExperimentStore
+{
+    private readonly MongoStore _store;
+    private readonly IMongoCollection<ExperimentDocument> _experiments;
+
+    public MongoExperimentStore([FromKeyedServices(RecommendationModule.Name)] MongoStore store)
+    {
+        _store = store;
+        _experiments = store.Database.GetCollection<ExperimentDocument>("experiments");
+        _experiments.Indexes.CreateOne(new CreateIndexModel<ExperimentDocument>(Builders<ExperimentDocument>.IndexKeys.Descending(d => d.CreatedAt).Descending(d => d.Id)));
+    }
+
+    public Task CreateAsync(Experiment experiment, CancellationToken cancellationToken) =>
+        _store.WriteAsync(async (session, ct) =>
+        {
+            try
+            {
+                await _experiments.InsertOneAsync(session, ExperimentDocument.From(experiment), cancellationToken: ct);
+            }
+            catch (Exception ex) when (MongoStore.IsDuplicateKey(ex))
+            {
+                throw new AlreadyExistsException("Experiment", experiment.Name);
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task UpdateAsync(Experiment experiment, long storedVersion, CancellationToken cancellationToken) =>
+        _store.WriteAsync(async (session, ct) =>
+            (await _experiments.ReplaceOneAsync(session, d => d.Id == experiment.Id && d.Version == storedVersion, ExperimentDocument.From(experiment), cancellationToken: ct)).MatchedCount == 0
+                ? throw new ConcurrencyConflictException("Experiment", experiment.Name)
+                : 0, cancellationToken);
+
+    public Task<Experiment?> GetAsync(string id, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) => (await _experiments.Find(d => d.Id == id).FirstOrDefaultAsync(ct))?.ToDomain(), cancellationToken);
+
+    public Task<IReadOnlyList<Experiment>> ListAsync((DateTimeOffset CreatedAt, string Id)? before, int limit, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<Experiment>>(async (_, ct) =>
+        {
+            var f = Builders<ExperimentDocument>.Filter;
+            var query = f.Empty;
+            if (before is { } cursor)
+            {
+                // The page token carries milliseconds; compare on the same grain.
+                var at = cursor.CreatedAt.UtcTicks;
+                var next = at + TimeSpan.TicksPerMillisecond;
+                query = f.Lt(d => d.CreatedAt, at) | (f.Gte(d => d.CreatedAt, at) & f.Lt(d => d.CreatedAt, next) & f.Lt(d => d.Id, cursor.Id));
+            }
+
+            var documents = await _experiments.Find(query).SortByDescending(d => d.CreatedAt).ThenByDescending(d => d.Id).Limit(limit).ToListAsync(ct);
+            return documents.Select(d => d.ToDomain()).ToList();
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<Experiment>> ListRunningAsync(CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<Experiment>>(async (_, ct) =>
+            (await _experiments.Find(d => d.StoppedAt == null).SortBy(d => d.CreatedAt).ToListAsync(ct)).Select(d => d.ToDomain()).ToList(), cancellationToken);
+}
+
+internal sealed class MongoAudienceStore : IAudienceStore
+{
+    private readonly MongoStore _store;
+    private readonly Collections _c;
+
+    public MongoAudienceStore([FromKeyedServices(RecommendationModule.Name)] MongoStore store)
+    {
+        MongoMaps.Register();
+        _store = store;
+        _c = new Collections(store.Database);
+        _c.Persons.Indexes.CreateOne(new CreateIndexModel<PersonDocument>(Builders<PersonDocument>.IndexKeys.Ascending(d => d.Ids)));
+        _c.Recommendations.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("person")));
+        _c.Impressions.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("person").Ascending("day")));
+        _c.CoConsumption.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("a").Descending("count")));
+    }
+
+    public Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            var touchpoint = await Session.ReadTouchpointAsync(_c, null, touchpointId, ct);
+            var person = await Session.ReadPersonAsync(_c, null, identifierKeys, ct);
+            var impressions = new Dictionary<string, int>(StringComparer.Ordinal);
+            var personKey = person?.Key ?? (identifierKeys.Count > 0 ? identifierKeys[0] : null);
+            if (personKey is not null)
+            {
+                var filter = new BsonDocument { ["person"] = personKey, ["day"] = day.DayNumber };
+                foreach (var row in await _c.Impressions.Find(filter).ToListAsync(ct))
+                {
+                    impressions[row["content"].AsString] = row["count"].ToInt32();
+                }
+            }
+
+            return new AudienceContext(touchpoint, person, impressions);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<AlsoConsumed>> ReadAlsoConsumedAsync(IReadOnlyList<string> seedIds, int perSeed, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<AlsoConsumed>>(async (_, ct) =>
+        {
+            var rows = new List<AlsoConsumed>();
+            foreach (var seed in seedIds)
+            {
+                var found = await _c.CoConsumption.Find(new BsonDocument("a", seed)).Sort(new BsonDocument { ["count"] = -1, ["b"] = 1 }).Limit(perSeed).ToListAsync(ct);
+                rows.AddRange(found.Select(d => new AlsoConsumed(seed, d["b"].AsString, d["count"].ToInt64())));
+            }
+
+            return rows;
+        }, cancellationToken);
+
+    public Task SaveRecommendationAsync(RecommendationRecord record, CancellationToken cancellationToken) =>
+        _store.WriteAsync(async (session, ct) =>
+        {
+            await _c.Recommendations.InsertOneAsync(session, new BsonDocument
+            {
+                ["_id"] = record.Id,
+                ["person"] = record.PersonKey,
+                ["stage"] = (int)record.Stage,
+                ["experiment"] = record.ExperimentId,
+                ["variant"] = record.Variant,
+                ["contents"] = new BsonArray(record.ContentIds),
+                ["at"] = record.CreatedAt.UtcTicks,
+            }, cancellationToken: ct);
+            if (record.ExperimentId.Length > 0)
+            {
+                await new Session(_c, session).AddVariantCountsAsync(record.ExperimentId, new VariantCounts(record.Variant, 1, 0, 0, 0), ct);
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<RecommendationRecord?> GetRecommendationAsync(string id, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            var d = await _c.Recommendations.Find(new BsonDocument("_id", id)).FirstOrDefaultAsync(ct);
+            return d is null
+                ? null
+                : new RecommendationRecord(id, d["person"].AsString, (Stage)d["stage"].ToInt32(), d["experiment"].AsString, d["variant"].AsString,
+                    d["contents"].AsBsonArray.Select(v => v.AsString).ToList(), new DateTimeOffset(d["at"].ToInt64(), TimeSpan.Zero));
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ItemStats>> ReadItemStatsAsync(CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<ItemStats>>(async (_, ct) =>
+            (await _c.ItemStats.Find(FilterDefinition<BsonDocument>.Empty).ToListAsync(ct))
+                .Select(d => new ItemStats(d["content"].AsString, (Stage)d["stage"].ToInt32(), d["impressions"].ToInt64(), d["clicks"].ToInt64(), d["conversions"].ToInt64())).ToList(), cancellationToken);
+
+    public Task<IReadOnlyList<VariantCounts>> ReadVariantCountsAsync(string experimentId, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<VariantCounts>>(async (_, ct) =>
+            (await _c.VariantCounts.Find(new BsonDocument("experiment", experimentId)).Sort(new BsonDocument("variant", 1)).ToListAsync(ct))
+                .Select(d => new VariantCounts(d["variant"].AsString, d["recommendations"].ToInt64(), d["impressions"].ToInt64(), d["clicks"].ToInt64(), d["conversions"].ToInt64())).ToList(), cancellationToken);
+
+    public Task<T> WriteAsync<T>(Func<IAudienceSession, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
+        _store.WriteAsync((session, ct) => work(new Session(_c, session), ct), cancellationToken);
+
+    private sealed class Collections(IMongoDatabase database)
+    {
+        public IMongoDatabase Database { get; } = database;
+        public IMongoCollection<PersonDocument> Persons { get; } = database.GetCollection<PersonDocument>("persons");
+        public IMongoCollection<BsonDocument> Touchpoints { get; } = database.GetCollection<BsonDocument>("touchpoints");
+        public IMongoCollection<BsonDocument> Recommendations { get; } = database.GetCollection<BsonDocument>("recommendations");
+        public IMongoCollection<BsonDocument> Impressions { get; } = database.GetCollection<BsonDocument>("impressions");
+        public IMongoCollection<BsonDocument> ItemStats { get; } = database.GetCollection<BsonDocument>("item_stats");
+        public IMongoCollection<BsonDocument> VariantCounts { get; } = database.GetCollection<BsonDocument>("variant_counts");
+        public IMongoCollection<BsonDocument> CoConsumption { get; } = database.GetCollection<BsonDocument>("co_consumption");
+    }
+
+    private sealed class Session(Collections c, IClientSessionHandle session) : IAudienceSession
+    {
+        private static readonly UpdateOptions Upsert = new() { IsUpsert = true };
+
+        public Task<bool> TryClaimAsync(string consumer, string eventId, DateTimeOffset now, CancellationToken cancellationToken) =>
+            MongoInbox.TryClaimAsync(session, c.Database, consumer, eventId, now, cancellationToken);
+
+        public Task<PersonState?> FindPersonAsync(IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken) =>
+            ReadPersonAsync(c, session, identifierKeys, cancellationToken);
+
+        public async Task SavePersonAsync(PersonState person, CancellationToken cancellationToken)
+        {
+            var document = PersonDocument.From(person);
+            document.Ids = person.IdentifierKeys.Append(person.Key).Distinct(StringComparer.Ordinal).ToList();
+            // An identifier belongs to one person: take it away from anyone else first.
+            await c.Persons.UpdateManyAsync(session, Builders<PersonDocument>.Filter.AnyIn(d => d.Ids, document.Ids) & Builders<PersonDocument>.Filter.Ne(d => d.Key, person.Key),
+                Builders<PersonDocument>.Update.PullAll(d => d.Ids, document.Ids), cancellationToken: cancellationToken);
+            await c.Persons.ReplaceOneAsync(session, d => d.Key == person.Key, document, new ReplaceOptions { IsUpsert = true }, cancellationToken);
+        }
+
+        public async Task<long> DeletePersonAsync(string personKey, CancellationToken cancellationToken)
+        {
+            long count = (await c.Persons.DeleteManyAsync(session, d => d.Key == personKey, cancellationToken: cancellationToken)).DeletedCount;
+            count += (await c.Recommendations.DeleteManyAsync(session, new BsonDocument("person", personKey), cancellationToken: cancellationToken)).DeletedCount;
+            count += (await c.Impressions.DeleteManyAsync(session, new BsonDocument("person", personKey), cancellationToken: cancellationToken)).DeletedCount;
+            return count;
+        }
+
+        public async Task RekeyAsync(string fromKey, string toKey, CancellationToken cancellationToken)
+        {
+            await c.Recommendations.UpdateManyAsync(session, new BsonDocument("person", fromKey), new BsonDocument("$set", new BsonDocument("person", toKey)), cancellationToken: cancellationToken);
+            foreach (var row in await c.Impressions.Find(session, new BsonDocument("person", fromKey)).ToListAsync(cancellationToken))
+            {
+                await AddImpressionsAsync(toKey, row["content"].AsString, row["day"].ToInt32(), row["count"].ToInt32(), cancellationToken);
+            }
+
+            await c.Impressions.DeleteManyAsync(session, new BsonDocument("person", fromKey), cancellationToken: cancellationToken);
+        }
+
+        public Task<TouchpointState?> GetTouchpointAsync(string id, CancellationToken cancellationToken) =>
+            ReadTouchpointAsync(c, session, id, cancellationToken);
+
+        public Task SaveTouchpointAsync(TouchpointState touchpoint, CancellationToken cancellationToken) =>
+            c.Touchpoints.ReplaceOneAsync(session, new BsonDocument("_id", touchpoint.Id), new BsonDocument
+            {
+                ["_id"] = touchpoint.Id,
+                ["channel"] = (int)touchpoint.Channel,
+                ["stages"] = new BsonArray(touchpoint.Stages.Select(s => (int)s)),
+                ["retired"] = touchpoint.Retired,
+                ["version"] = touchpoint.Version,
+            }, new ReplaceOptions { IsUpsert = true }, cancellationToken);
+
+        public Task AddImpressionAsync(string personKey, string contentId, DateOnly day, CancellationToken cancellationToken) =>
+            AddImpressionsAsync(personKey, contentId, day.DayNumber, 1, cancellationToken);
+
+        public Task AddItemStatsAsync(ItemStats delta, CancellationToken cancellationToken) =>
+            c.ItemStats.UpdateOneAsync(session, new BsonDocument("_id", $"{delta.ContentId}|{(int)delta.Stage}"), new BsonDocument
+            {
+                ["$setOnInsert"] = new BsonDocument { ["content"] = delta.ContentId, ["stage"] = (int)delta.Stage },
+                ["$inc"] = new BsonDocument { ["impressions"] = delta.Impressions, ["clicks"] = delta.Clicks, ["conversions"] = delta.Conversions },
+            }, Upsert, cancellationToken);
+
+        public Task AddVariantCountsAsync(string experimentId, VariantCounts delta, CancellationToken cancellationToken) =>
+            c.VariantCounts.UpdateOneAsync(session, new BsonDocument("_id", $"{experimentId}|{delta.Variant}"), new BsonDocument
+            {
+                ["$setOnInsert"] = new BsonDocument { ["experiment"] = experimentId, ["variant"] = delta.Variant },
+                ["$inc"] = new BsonDocument { ["recommendations"] = delta.Recommendations, ["impressions"] = delta.Impressions, ["clicks"] = delta.Clicks, ["conversions"] = delta.Conversions },
+            }, Upsert, cancellationToken);
+
+        public Task AddCoConsumptionAsync(string a, string b, CancellationToken cancellationToken) =>
+            c.CoConsumption.UpdateOneAsync(session, new BsonDocument("_id", $"{a}|{b}"), new BsonDocument
+            {
+                ["$setOnInsert"] = new BsonDocument { ["a"] = a, ["b"] = b },
+                ["$inc"] = new BsonDocument("count", 1L),
+            }, Upsert, cancellationToken);
+
+        public Task AppendOutboxAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken) =>
+            MongoOutbox.AppendAsync(session, c.Database, messages, cancellationToken);
+
+        private Task<UpdateResult> AddImpressionsAsync(string personKey, string contentId, int day, int count, CancellationToken cancellationToken) =>
+            c.Impressions.UpdateOneAsync(session, new BsonDocument("_id", $"{personKey}|{day}|{contentId}"), new BsonDocument
+            {
+                ["$setOnInsert"] = new BsonDocument { ["person"] = personKey, ["day"] = day, ["content"] = contentId },
+                ["$inc"] = new BsonDocument("count", count),
+            }, Upsert, cancellationToken);
+
+        public static async Task<TouchpointState?> ReadTouchpointAsync(Collections c, IClientSessionHandle? session, string id, CancellationToken cancellationToken)
+        {
+            var filter = new BsonDocument("_id", id);
+            var d = await (session is null ? c.Touchpoints.Find(filter) : c.Touchpoints.Find(session, filter)).FirstOrDefaultAsync(cancellationToken);
+            return d is null
+                ? null
+                : new TouchpointState(id, (ChannelKind)d["channel"].ToInt32(), d["stages"].AsBsonArray.Select(s => (Stage)s.ToInt32()).ToList(), d["retired"].AsBoolean, d["version"].ToInt64());
+        }
+
+        public static async Task<PersonState?> ReadPersonAsync(Collections c, IClientSessionHandle? session, IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken)
+        {
+            foreach (var key in identifierKeys)
+            {
+                var filter = Builders<PersonDocument>.Filter.AnyEq(d => d.Ids, key);
+                var d = await (session is null ? c.Persons.Find(filter) : c.Persons.Find(session, filter)).FirstOrDefaultAsync(cancellationToken);
+                if (d is not null)
+                {
+                    return d.ToDomain();
+                }
+            }
+
+            return null;
+        }
+    }
+}

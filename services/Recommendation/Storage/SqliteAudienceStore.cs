@@ -1,0 +1,222 @@
+using Journey.Recommendation.Domain;
+using Journey.Shared.Events;
+using Journey.Shared.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using static Journey.Recommendation.Storage.SqliteSchema;
+
+namespace Journey.Recommendation.Storage;
+
+internal sealed class SqliteAudienceStore : IAudienceStore
+{
+    private readonly SqliteDatabase _db;
+
+    public SqliteAudienceStore([FromKeyedServices(RecommendationModule.Name)] SqliteDatabase db)
+    {
+        _db = db;
+        db.Migrate(Migrations);
+    }
+
+    public Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            var touchpoint = await Session.ReadTouchpointAsync(connection, null, touchpointId, ct);
+            var person = await Session.ReadPersonAsync(connection, null, identifierKeys, ct);
+            var impressions = new Dictionary<string, int>(StringComparer.Ordinal);
+            var personKey = person?.Key ?? (identifierKeys.Count > 0 ? identifierKeys[0] : null);
+            if (personKey is not null)
+            {
+                await using var command = Command(connection, null, "SELECT content, count FROM impressions WHERE person_key = $key AND day = $day", ("$key", personKey), ("$day", day.DayNumber));
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    impressions[reader.GetString(0)] = reader.GetInt32(1);
+                }
+            }
+
+            return new AudienceContext(touchpoint, person, impressions);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<AlsoConsumed>> ReadAlsoConsumedAsync(IReadOnlyList<string> seedIds, int perSeed, CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlyList<AlsoConsumed>>(async (connection, ct) =>
+        {
+            var rows = new List<AlsoConsumed>();
+            await using var command = Command(connection, null, "SELECT b, count FROM co_consumption WHERE a = $a ORDER BY count DESC, b LIMIT $limit", ("$limit", perSeed));
+            var seed = command.Parameters.AddWithValue("$a", "");
+            foreach (var id in seedIds)
+            {
+                seed.Value = id;
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    rows.Add(new AlsoConsumed(id, reader.GetString(0), reader.GetInt64(1)));
+                }
+            }
+
+            return rows;
+        }, cancellationToken);
+
+    public Task SaveRecommendationAsync(RecommendationRecord record, CancellationToken cancellationToken) =>
+        _db.WriteAsync(async (connection, tx, ct) =>
+        {
+            await ExecuteAsync(connection, tx, "INSERT INTO recommendations (id, person_key, stage, experiment, variant, contents, created_at) VALUES ($id, $person, $stage, $experiment, $variant, $contents, $at)", ct,
+                ("$id", record.Id), ("$person", record.PersonKey), ("$stage", (int)record.Stage), ("$experiment", record.ExperimentId), ("$variant", record.Variant),
+                ("$contents", Json.Write(record.ContentIds)), ("$at", record.CreatedAt.UtcTicks));
+            if (record.ExperimentId.Length > 0)
+            {
+                await new Session(connection, tx).AddVariantCountsAsync(record.ExperimentId, new VariantCounts(record.Variant, 1, 0, 0, 0), ct);
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<RecommendationRecord?> GetRecommendationAsync(string id, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = Command(connection, null, "SELECT person_key, stage, experiment, variant, contents, created_at FROM recommendations WHERE id = $id", ("$id", id));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct)
+                ? new RecommendationRecord(id, reader.GetString(0), (Stage)reader.GetInt32(1), reader.GetString(2), reader.GetString(3), Json.Read<List<string>>(reader.GetString(4)), new DateTimeOffset(reader.GetInt64(5), TimeSpan.Zero))
+                : null;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ItemStats>> ReadItemStatsAsync(CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlyList<ItemStats>>(async (connection, ct) =>
+        {
+            var rows = new List<ItemStats>();
+            await using var command = Command(connection, null, "SELECT content, stage, impressions, clicks, conversions FROM item_stats");
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                rows.Add(new ItemStats(reader.GetString(0), (Stage)reader.GetInt32(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+            }
+
+            return rows;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<VariantCounts>> ReadVariantCountsAsync(string experimentId, CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlyList<VariantCounts>>(async (connection, ct) =>
+        {
+            var rows = new List<VariantCounts>();
+            await using var command = Command(connection, null, "SELECT variant, recommendations, impressions, clicks, conversions FROM variant_counts WHERE experiment = $e ORDER BY variant", ("$e", experimentId));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                rows.Add(new VariantCounts(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+            }
+
+            return rows;
+        }, cancellationToken);
+
+    public Task<T> WriteAsync<T>(Func<IAudienceSession, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
+        _db.WriteAsync((connection, tx, ct) => work(new Session(connection, tx), ct), cancellationToken);
+
+    private sealed class Session(SqliteConnection connection, SqliteTransaction tx) : IAudienceSession
+    {
+        public Task<bool> TryClaimAsync(string consumer, string eventId, DateTimeOffset now, CancellationToken cancellationToken) =>
+            SqliteInbox.TryClaimAsync(connection, tx, consumer, eventId, now, cancellationToken);
+
+        public Task<PersonState?> FindPersonAsync(IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken) =>
+            ReadPersonAsync(connection, tx, identifierKeys, cancellationToken);
+
+        public async Task SavePersonAsync(PersonState person, CancellationToken cancellationToken)
+        {
+            await ExecuteAsync(connection, tx, "INSERT INTO persons (key, doc) VALUES ($key, $doc) ON CONFLICT (key) DO UPDATE SET doc = excluded.doc", cancellationToken,
+                ("$key", person.Key), ("$doc", Json.Write(PersonDocument.From(person))));
+            await using var link = Command(connection, tx, "INSERT INTO person_ids (id, person_key) VALUES ($id, $key) ON CONFLICT (id) DO UPDATE SET person_key = excluded.person_key", ("$key", person.Key));
+            var id = link.Parameters.AddWithValue("$id", "");
+            foreach (var key in person.IdentifierKeys.Append(person.Key).Distinct(StringComparer.Ordinal))
+            {
+                id.Value = key;
+                await link.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        public async Task<long> DeletePersonAsync(string personKey, CancellationToken cancellationToken)
+        {
+            long count = 0;
+            foreach (var sql in new[]
+            {
+                "DELETE FROM persons WHERE key = $key",
+                "DELETE FROM person_ids WHERE person_key = $key OR id = $key",
+                "DELETE FROM recommendations WHERE person_key = $key",
+                "DELETE FROM impressions WHERE person_key = $key",
+            })
+            {
+                count += await ExecuteAsync(connection, tx, sql, cancellationToken, ("$key", personKey));
+            }
+
+            return count;
+        }
+
+        public async Task RekeyAsync(string fromKey, string toKey, CancellationToken cancellationToken)
+        {
+            await ExecuteAsync(connection, tx, "UPDATE recommendations SET person_key = $to WHERE person_key = $from", cancellationToken, ("$from", fromKey), ("$to", toKey));
+            await ExecuteAsync(connection, tx, """
+                INSERT INTO impressions (person_key, day, content, count) SELECT $to, day, content, count FROM impressions WHERE person_key = $from
+                ON CONFLICT (person_key, day, content) DO UPDATE SET count = count + excluded.count
+                """, cancellationToken, ("$from", fromKey), ("$to", toKey));
+            await ExecuteAsync(connection, tx, "DELETE FROM impressions WHERE person_key = $from", cancellationToken, ("$from", fromKey));
+            await ExecuteAsync(connection, tx, "UPDATE person_ids SET person_key = $to WHERE person_key = $from", cancellationToken, ("$from", fromKey), ("$to", toKey));
+        }
+
+        public Task<TouchpointState?> GetTouchpointAsync(string id, CancellationToken cancellationToken) =>
+            ReadTouchpointAsync(connection, tx, id, cancellationToken);
+
+        public Task SaveTouchpointAsync(TouchpointState touchpoint, CancellationToken cancellationToken) =>
+            ExecuteAsync(connection, tx, """
+                INSERT INTO touchpoints (id, channel, stages, retired, version) VALUES ($id, $channel, $stages, $retired, $version)
+                ON CONFLICT (id) DO UPDATE SET channel = excluded.channel, stages = excluded.stages, retired = excluded.retired, version = excluded.version
+                """, cancellationToken,
+                ("$id", touchpoint.Id), ("$channel", (int)touchpoint.Channel), ("$stages", Json.Write(touchpoint.Stages.Select(s => (int)s))), ("$retired", touchpoint.Retired ? 1 : 0), ("$version", touchpoint.Version));
+
+        public Task AddImpressionAsync(string personKey, string contentId, DateOnly day, CancellationToken cancellationToken) =>
+            ExecuteAsync(connection, tx, "INSERT INTO impressions (person_key, day, content, count) VALUES ($key, $day, $content, 1) ON CONFLICT (person_key, day, content) DO UPDATE SET count = count + 1", cancellationToken,
+                ("$key", personKey), ("$day", day.DayNumber), ("$content", contentId));
+
+        public Task AddItemStatsAsync(ItemStats delta, CancellationToken cancellationToken) =>
+            ExecuteAsync(connection, tx, """
+                INSERT INTO item_stats (content, stage, impressions, clicks, conversions) VALUES ($content, $stage, $i, $c, $v)
+                ON CONFLICT (content, stage) DO UPDATE SET impressions = impressions + $i, clicks = clicks + $c, conversions = conversions + $v
+                """, cancellationToken,
+                ("$content", delta.ContentId), ("$stage", (int)delta.Stage), ("$i", delta.Impressions), ("$c", delta.Clicks), ("$v", delta.Conversions));
+
+        public Task AddVariantCountsAsync(string experimentId, VariantCounts delta, CancellationToken cancellationToken) =>
+            ExecuteAsync(connection, tx, """
+                INSERT INTO variant_counts (experiment, variant, recommendations, impressions, clicks, conversions) VALUES ($e, $variant, $r, $i, $c, $v)
+                ON CONFLICT (experiment, variant) DO UPDATE SET recommendations = recommendations + $r, impressions = impressions + $i, clicks = clicks + $c, conversions = conversions + $v
+                """, cancellationToken,
+                ("$e", experimentId), ("$variant", delta.Variant), ("$r", delta.Recommendations), ("$i", delta.Impressions), ("$c", delta.Clicks), ("$v", delta.Conversions));
+
+        public Task AddCoConsumptionAsync(string a, string b, CancellationToken cancellationToken) =>
+            ExecuteAsync(connection, tx, "INSERT INTO co_consumption (a, b, count) VALUES ($a, $b, 1) ON CONFLICT (a, b) DO UPDATE SET count = count + 1", cancellationToken, ("$a", a), ("$b", b));
+
+        public Task AppendOutboxAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken) =>
+            SqliteOutbox.AppendAsync(connection, tx, messages, cancellationToken);
+
+        public static async Task<TouchpointState?> ReadTouchpointAsync(SqliteConnection connection, SqliteTransaction? tx, string id, CancellationToken cancellationToken)
+        {
+            await using var command = Command(connection, tx, "SELECT channel, stages, retired, version FROM touchpoints WHERE id = $id", ("$id", id));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken)
+                ? new TouchpointState(id, (ChannelKind)reader.GetInt32(0), Json.Read<List<int>>(reader.GetString(1)).Select(s => (Stage)s).ToList(), reader.GetInt32(2) == 1, reader.GetInt64(3))
+                : null;
+        }
+
+        public static async Task<PersonState?> ReadPersonAsync(SqliteConnection connection, SqliteTransaction? tx, IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken)
+        {
+            await using var command = Command(connection, tx, "SELECT p.doc FROM person_ids i JOIN persons p ON p.key = i.person_key WHERE i.id = $id");
+            var id = command.Parameters.AddWithValue("$id", "");
+            foreach (var key in identifierKeys)
+            {
+                id.Value = key;
+                if (await command.ExecuteScalarAsync(cancellationToken) is string doc)
+                {
+                    return Json.Read<PersonDocument>(doc).ToDomain();
+                }
+            }
+
+            return null;
+        }
+    }
+}

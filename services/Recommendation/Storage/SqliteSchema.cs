@@ -1,0 +1,53 @@
+using Journey.Shared.Events;
+using Microsoft.Data.Sqlite;
+
+namespace Journey.Recommendation.Storage;
+
+/// <summary>
+/// The service's SQLite schema, applied by whichever adapter opens the file first. Keys are chosen
+/// for the write paths: recommendations by UUIDv7 (appends), counters by their natural composite key.
+/// </summary>
+internal static class SqliteSchema
+{
+    public static readonly IReadOnlyList<(string Id, string Sql)> Migrations =
+    [
+        ("recommendation-inbox-001", SqliteInbox.Schema),
+        ("recommendation-outbox-001", SqliteOutbox.Schema),
+        ("recommendation-001", """
+            CREATE TABLE contents (id TEXT PRIMARY KEY, doc TEXT NOT NULL, kind INTEGER NOT NULL, retired INTEGER NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE persons (key TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE person_ids (id TEXT PRIMARY KEY, person_key TEXT NOT NULL) WITHOUT ROWID;
+            CREATE INDEX person_ids_by_person ON person_ids (person_key);
+            CREATE TABLE touchpoints (id TEXT PRIMARY KEY, channel INTEGER NOT NULL, stages TEXT NOT NULL, retired INTEGER NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE recommendations (id TEXT PRIMARY KEY, person_key TEXT NOT NULL, stage INTEGER NOT NULL, experiment TEXT NOT NULL, variant TEXT NOT NULL, contents TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE INDEX recommendations_by_person ON recommendations (person_key);
+            CREATE TABLE impressions (person_key TEXT NOT NULL, day INTEGER NOT NULL, content TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (person_key, day, content)) WITHOUT ROWID;
+            CREATE TABLE item_stats (content TEXT NOT NULL, stage INTEGER NOT NULL, impressions INTEGER NOT NULL, clicks INTEGER NOT NULL, conversions INTEGER NOT NULL, PRIMARY KEY (content, stage)) WITHOUT ROWID;
+            CREATE TABLE variant_counts (experiment TEXT NOT NULL, variant TEXT NOT NULL, recommendations INTEGER NOT NULL, impressions INTEGER NOT NULL, clicks INTEGER NOT NULL, conversions INTEGER NOT NULL, PRIMARY KEY (experiment, variant)) WITHOUT ROWID;
+            CREATE TABLE co_consumption (a TEXT NOT NULL, b TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
+            CREATE INDEX co_consumption_top ON co_consumption (a, count DESC);
+            CREATE TABLE experiments (id TEXT PRIMARY KEY, doc TEXT NOT NULL, created_at INTEGER NOT NULL, running INTEGER NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID
+            """),
+    ];
+
+    public static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    public static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, transaction, sql, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static bool IsUniqueViolation(SqliteException ex) => ex.SqliteErrorCode == 19;
+}

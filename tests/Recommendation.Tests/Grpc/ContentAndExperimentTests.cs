@@ -1,0 +1,183 @@
+using Grpc.Core;
+using Journey.Common.V1;
+using Journey.Events.V1;
+using Journey.Recommendation.V1;
+using Journey.Shared.Events;
+using Microsoft.Extensions.DependencyInjection;
+using static Journey.Recommendation.Tests.Grpc.RecommendationHost;
+
+namespace Journey.Recommendation.Tests.Grpc;
+
+public sealed class ContentAndExperimentTests : IAsyncLifetime
+{
+    private RecommendationHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await StartAsync();
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    public static TheoryData<string, Action<ContentItem>> BadContent => new()
+    {
+        { "content.stages", c => c.Stages.Clear() },
+        { "content.stages[0].weight", c => c.Stages[0].Weight = 1.5 },
+        { "content.stages[0].weight", c => c.Stages[0].Weight = -0.1 },
+        { "content.valid_until", c => { c.ValidFrom = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddDays(2)); c.ValidUntil = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddDays(1)); } },
+        { "content.name", c => c.Name = "content/x" },
+        { "content.kind", c => c.Kind = ContentKind.Unspecified },
+        { "content.channels", c => c.Channels.Clear() },
+        { "content.hardness", c => c.Hardness = 2 },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadContent))]
+    public async Task UpsertContent_WhenInvalid_FailsNamingTheField(string field, Action<ContentItem> spoil)
+    {
+        var content = Content("x", ContentKind.Guide, 0.1, JourneyStage.Awareness);
+        spoil(content);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpsertContentAsync(new UpsertContentRequest { Content = content }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.StartsWith(field, ex.Status.Detail);
+    }
+
+    [Fact]
+    public async Task UpsertContent_WhenMissing_FailsNamingContent()
+    {
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpsertContentAsync(new UpsertContentRequest()).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.StartsWith("content", ex.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Content_UpsertGetListRetire_RoundTripsAndVersions()
+    {
+        var created = await _host.Client.UpsertContentAsync(new UpsertContentRequest { Content = Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness, topics: ["ev"]) });
+        await _host.UpsertAsync(Content("b", ContentKind.Offer, 0.9, JourneyStage.Purchase, channel: Channel.Email));
+        var updated = await _host.Client.UpsertContentAsync(new UpsertContentRequest { Content = Content("a", ContentKind.Video, 0.1, JourneyStage.Awareness), ExpectedVersion = 1 });
+        var stale = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpsertContentAsync(new UpsertContentRequest { Content = Content("a", ContentKind.Video, 0.1, JourneyStage.Awareness), ExpectedVersion = 1 }).ResponseAsync);
+        var retired = await _host.Client.RetireContentAsync(new RetireContentRequest { Name = "contents/b" });
+
+        Assert.True(created.Created);
+        Assert.False(updated.Created);
+        Assert.Equal(2, updated.Content.Version);
+        Assert.Equal(StatusCode.Aborted, stale.StatusCode);
+        Assert.True(retired.Content.Retired);
+        Assert.Equal(updated.Content, (await _host.Client.GetContentAsync(new GetContentRequest { Name = "contents/a" })).Content);
+        Assert.Equal(["contents/a"], (await _host.Client.ListContentsAsync(new ListContentsRequest())).Contents.Select(c => c.Name));
+        Assert.Equal(["contents/a", "contents/b"], (await _host.Client.ListContentsAsync(new ListContentsRequest { ShowRetired = true })).Contents.Select(c => c.Name));
+        Assert.Equal(["contents/b"], (await _host.Client.ListContentsAsync(new ListContentsRequest { ShowRetired = true, Channel = Channel.Email })).Contents.Select(c => c.Name));
+        Assert.Equal(["contents/b"], (await _host.Client.ListContentsAsync(new ListContentsRequest { ShowRetired = true, Stage = JourneyStage.Purchase })).Contents.Select(c => c.Name));
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => _host.Client.GetContentAsync(new GetContentRequest { Name = "contents/zzz" }).ResponseAsync)).StatusCode);
+    }
+
+    [Fact]
+    public async Task ListContents_PagesInNameOrder()
+    {
+        foreach (var id in new[] { "c", "a", "b" })
+        {
+            await _host.UpsertAsync(Content(id, ContentKind.Guide, 0.1, JourneyStage.Awareness));
+        }
+
+        var first = await _host.Client.ListContentsAsync(new ListContentsRequest { PageSize = 2 });
+        var second = await _host.Client.ListContentsAsync(new ListContentsRequest { PageSize = 2, PageToken = first.NextPageToken });
+
+        Assert.Equal(["contents/a", "contents/b"], first.Contents.Select(c => c.Name));
+        Assert.Equal(["contents/c"], second.Contents.Select(c => c.Name));
+        Assert.Equal("", second.NextPageToken);
+    }
+
+    [Fact]
+    public async Task Experiment_AssignsDeterministicallyRecordsVariantsAndReportsResults()
+    {
+        await _host.UpsertAsync(
+            Content("brand-a", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true),
+            Content("brand-b", ContentKind.Guide, 0.1, JourneyStage.Awareness, generic: true));
+        var experiment = new Experiment { DisplayName = "rules vs learned" };
+        experiment.Variants.Add(new Variant { Name = "control", Strategy = Strategy.StageRules, TrafficShare = 0.5 });
+        experiment.Variants.Add(new Variant { Name = "learned", Strategy = Strategy.Learned, TrafficShare = 0.5 });
+        var created = await _host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "exp-1", Experiment = experiment });
+
+        var variants = new Dictionary<string, string>();
+        for (var i = 0; i < 40; i++)
+        {
+            var first = await _host.RecommendAsync($"v{i}", count: 1);
+            var again = await _host.RecommendAsync($"v{i}", count: 1);
+            Assert.Equal(first.Variant, again.Variant);
+            Assert.Equal("experiments/exp-1", first.Experiment);
+            variants[$"v{i}"] = first.Variant;
+            await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = first.Recommendation, Content = first.Items[0].Content, Type = FeedbackType.Impression });
+            if (first.Variant == "learned" || i % 4 == 0)
+            {
+                await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = first.Recommendation, Content = first.Items[0].Content, Type = FeedbackType.Click });
+            }
+        }
+
+        var stopped = await _host.Client.StopExperimentAsync(new StopExperimentRequest { Name = "experiments/exp-1" });
+        var results = await _host.Client.GetExperimentResultsAsync(new GetExperimentResultsRequest { Name = "experiments/exp-1" });
+        var afterStop = await _host.RecommendAsync("v0", count: 1);
+
+        Assert.Equal(ExperimentState.Running, created.Experiment.State);
+        Assert.Equal(ExperimentState.Stopped, stopped.Experiment.State);
+        Assert.Equal("default", afterStop.Variant);
+        Assert.Contains("control", variants.Values);
+        Assert.Contains("learned", variants.Values);
+        var control = results.Variants[0];
+        var learned = results.Variants[1];
+        Assert.Equal("control", control.Variant);
+        Assert.Equal(variants.Count(v => v.Value == "control") * 2, control.Recommendations);
+        Assert.Equal(variants.Count(v => v.Value == "control"), control.Impressions);
+        Assert.Equal(variants.Count(v => v.Value == "learned"), learned.Clicks);
+        Assert.Equal(1.0, learned.ClickThrough.Value, 12);
+        var expected = Journey.Recommendation.Domain.ExperimentMath.Wilson(control.Clicks, control.Impressions);
+        Assert.Equal(expected.Lower, control.ClickThrough.Lower, 12);
+        Assert.Equal(0.5, control.ProbabilityToBeatControl);
+        Assert.True(learned.ProbabilityToBeatControl > 0.99);
+    }
+
+    [Fact]
+    public async Task CreateExperiment_WhenInvalidOrAnotherRuns_Fails()
+    {
+        var bad = new Experiment { DisplayName = "one arm" };
+        bad.Variants.Add(new Variant { Name = "control", Strategy = Strategy.StageRules, TrafficShare = 1 });
+        var good = new Experiment { DisplayName = "two arms" };
+        good.Variants.Add(new Variant { Name = "control", Strategy = Strategy.StageRules, TrafficShare = 0.4 });
+        good.Variants.Add(new Variant { Name = "learned", Strategy = Strategy.Learned, TrafficShare = 0.6 });
+
+        var invalid = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "e1", Experiment = bad }).ResponseAsync);
+        await _host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "e1", Experiment = good });
+        var second = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "e2", Experiment = good }).ResponseAsync);
+        await _host.Client.StopExperimentAsync(new StopExperimentRequest { Name = "experiments/e1" });
+        var taken = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "e1", Experiment = good }).ResponseAsync);
+        var list = await _host.Client.ListExperimentsAsync(new ListExperimentsRequest());
+
+        Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
+        Assert.StartsWith("experiment.variants", invalid.Status.Detail);
+        Assert.Equal(StatusCode.FailedPrecondition, second.StatusCode);
+        Assert.Equal(StatusCode.AlreadyExists, taken.StatusCode);
+        Assert.Equal(["experiments/e1"], list.Experiments.Select(e => e.Name));
+    }
+
+    [Fact]
+    public async Task ErasureRequested_DeletesThePersonAndPublishesErasureCompleted()
+    {
+        await _host.UpsertAsync(Content("ev-review", ContentKind.Review, 0.2, JourneyStage.Consideration, topics: ["electric-cars"]));
+        await _host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
+        var before = await _host.RecommendAsync("c1");
+        var erasure = new ErasureRequested { Erasure = "erasures/e-1" };
+        erasure.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = "c1" });
+
+        await _host.PublishAsync(Topics.ErasureRequested, "consent", erasure);
+        var after = await _host.RecommendAsync("c1");
+
+        Assert.True(before.Personalised);
+        Assert.False(after.Personalised);
+        var captured = _host.Platform.Services.GetRequiredService<ErasureCompletedCapture>();
+        Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(() => Task.FromResult(!captured.Events.IsEmpty)));
+        var message = Assert.Single(captured.Events);
+        Assert.Equal("erasures/e-1", message.Erasure);
+        Assert.Equal("recommendation", message.Service);
+        Assert.True(message.RecordsErased >= 2);
+    }
+}

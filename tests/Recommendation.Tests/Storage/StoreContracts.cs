@@ -1,0 +1,266 @@
+using Journey.Recommendation.Domain;
+using Journey.Recommendation.Storage;
+using Journey.Shared.Errors;
+using Journey.Shared.Storage;
+using Journey.Testing;
+
+namespace Journey.Recommendation.Tests.Storage;
+
+/// <summary>The contract of the three store ports; every adapter must pass it.</summary>
+public abstract class StoreContract : IDisposable
+{
+    private static readonly DateTimeOffset Now = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
+
+    protected abstract IContentLibrary Library { get; }
+
+    protected abstract IAudienceStore Audience { get; }
+
+    protected abstract IExperimentStore Experiments { get; }
+
+    public abstract void Dispose();
+
+    private static ContentItem Item(string id, long version = 1) => new()
+    {
+        Id = id,
+        Title = "Title " + id,
+        Kind = ContentKind.Calculator,
+        Stages = [new StageWeight(Stage.Evaluation, 0.75), new StageWeight(Stage.Purchase, 0.25)],
+        Topics = ["electric-cars", "leasing"],
+        Channels = [ChannelKind.Web, ChannelKind.Email],
+        Hardness = 0.35,
+        Purpose = ContentPurpose.Marketing,
+        RequiredConsentPurpose = "purposes/personalisation",
+        ValidFrom = Now.AddTicks(1234567),
+        ValidUntil = Now.AddDays(30),
+        Generic = true,
+        Version = version,
+        UpdatedAt = Now.AddTicks(7),
+    };
+
+    [ContractFact]
+    public async Task Content_RoundTripsEveryField()
+    {
+        var item = Item("a");
+
+        await Library.SaveAsync(item, 0, default);
+
+        Assert.True(item.SameAs((await Library.GetAsync("a", default))!));
+        Assert.Null(await Library.GetAsync("missing", default));
+    }
+
+    [ContractFact]
+    public async Task Content_WhenVersionStaleOrInsertTwice_Conflicts()
+    {
+        await Library.SaveAsync(Item("a"), 0, default);
+
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => Library.SaveAsync(Item("a"), 0, default));
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => Library.SaveAsync(Item("a", 3), 2, default));
+        await Library.SaveAsync(Item("a", 2), 1, default);
+        Assert.Equal(2, (await Library.GetAsync("a", default))!.Version);
+    }
+
+    [ContractFact]
+    public async Task Content_ListFiltersAndPagesInIdOrder()
+    {
+        foreach (var id in new[] { "c", "a", "b" })
+        {
+            await Library.SaveAsync(Item(id), 0, default);
+        }
+
+        await Library.SaveAsync(Item("d") with { Retired = true }, 0, default);
+        await Library.SaveAsync(Item("e") with { Channels = [ChannelKind.Service], Stages = [new StageWeight(Stage.Ownership, 1)], Kind = ContentKind.Guide, Topics = [] }, 0, default);
+        var all = new ContentFilter(ContentKind.Unspecified, Stage.Unspecified, ChannelKind.Unspecified, "", false);
+
+        Assert.Equal(["a", "b"], (await Library.ListAsync(all, "", 2, default)).Select(i => i.Id));
+        Assert.Equal(["c", "e"], (await Library.ListAsync(all, "b", 10, default)).Select(i => i.Id));
+        Assert.Equal(["a", "b", "c", "d", "e"], (await Library.ListAsync(all with { ShowRetired = true }, "", 10, default)).Select(i => i.Id));
+        Assert.Equal(["e"], (await Library.ListAsync(all with { Channel = ChannelKind.Service }, "", 10, default)).Select(i => i.Id));
+        Assert.Equal(["e"], (await Library.ListAsync(all with { Stage = Stage.Ownership }, "", 10, default)).Select(i => i.Id));
+        Assert.Equal(["e"], (await Library.ListAsync(all with { Kind = ContentKind.Guide }, "", 10, default)).Select(i => i.Id));
+        Assert.Equal(["a", "b", "c"], (await Library.ListAsync(all with { Topic = "leasing" }, "", 10, default)).Select(i => i.Id));
+        Assert.Equal(["a", "b", "c", "e"], (await Library.ReadActiveAsync(default)).Select(i => i.Id).Order());
+    }
+
+    [ContractFact]
+    public async Task Audience_PersonTouchpointAndImpressions_RoundTripInOneRead()
+    {
+        var person = new PersonState
+        {
+            Key = "7:p1",
+            IdentifierKeys = ["1:c1", "2:" + new string('a', 64)],
+            Stage = Stage.Evaluation,
+            Readiness = 70,
+            Interests = [new Interest("electric-cars", 0.8)],
+            OpenServiceTickets = 1,
+            Consumed = ["x", "y"],
+            AllowedPurposes = [PersonState.PersonalisationPurpose],
+            ProfileVersion = 4,
+        };
+        var touchpoint = new TouchpointState("web", ChannelKind.Web, [Stage.Awareness, Stage.Consideration], false, 3);
+        var day = DateOnly.FromDateTime(Now.UtcDateTime);
+        await Audience.WriteAsync(async (s, ct) =>
+        {
+            await s.SavePersonAsync(person, ct);
+            await s.SaveTouchpointAsync(touchpoint, ct);
+            await s.AddImpressionAsync("7:p1", "x", day, ct);
+            await s.AddImpressionAsync("7:p1", "x", day, ct);
+            await s.AddImpressionAsync("7:p1", "y", day.AddDays(-1), ct);
+            return 0;
+        }, default);
+
+        var context = await Audience.ReadContextAsync("web", ["1:unknown", "1:c1"], day, default);
+
+        Assert.True(person.SameAs(context.Person!));
+        Assert.Equal(touchpoint with { Stages = [] }, context.Touchpoint! with { Stages = [] });
+        Assert.Equal(touchpoint.Stages, context.Touchpoint!.Stages);
+        Assert.Equal(new Dictionary<string, int> { ["x"] = 2 }, context.ImpressionsToday);
+        Assert.Null((await Audience.ReadContextAsync("other", ["1:nobody"], day, default)).Person);
+    }
+
+    [ContractFact]
+    public async Task Audience_InboxClaimsOncePerConsumer()
+    {
+        var claims = await Audience.WriteAsync(async (s, ct) => new[]
+        {
+            await s.TryClaimAsync("recommendation.a", "e1", Now, ct),
+            await s.TryClaimAsync("recommendation.a", "e1", Now, ct),
+            await s.TryClaimAsync("recommendation.b", "e1", Now, ct),
+        }, default);
+
+        Assert.Equal([true, false, true], claims);
+    }
+
+    [ContractFact]
+    public async Task Audience_RecommendationsCountsAndErasure()
+    {
+        var record = new RecommendationRecord(Guid.CreateVersion7().ToString("N"), "7:p1", Stage.Consideration, "exp", "control", ["a", "b"], Now);
+        await Audience.SaveRecommendationAsync(record, default);
+        await Audience.WriteAsync(async (s, ct) =>
+        {
+            await s.SavePersonAsync(new PersonState { Key = "7:p1", IdentifierKeys = ["1:c1"] }, ct);
+            await s.AddItemStatsAsync(new ItemStats("a", Stage.Consideration, 2, 1, 0), ct);
+            await s.AddItemStatsAsync(new ItemStats("a", Stage.Consideration, 1, 0, 1), ct);
+            await s.AddVariantCountsAsync("exp", new VariantCounts("control", 0, 3, 1, 0), ct);
+            await s.AddCoConsumptionAsync("a", "b", ct);
+            await s.AddCoConsumptionAsync("a", "b", ct);
+            await s.AddCoConsumptionAsync("a", "c", ct);
+            await s.AddImpressionAsync("7:p1", "a", DateOnly.FromDateTime(Now.UtcDateTime), ct);
+            return 0;
+        }, default);
+
+        var stored = await Audience.GetRecommendationAsync(record.Id, default);
+        Assert.Equal(record with { ContentIds = [] }, stored! with { ContentIds = [] });
+        Assert.Equal(record.ContentIds, stored.ContentIds);
+        Assert.Equal([new ItemStats("a", Stage.Consideration, 3, 1, 1)], await Audience.ReadItemStatsAsync(default));
+        Assert.Equal([new VariantCounts("control", 1, 3, 1, 0)], await Audience.ReadVariantCountsAsync("exp", default));
+        Assert.Equal([new AlsoConsumed("a", "b", 2), new AlsoConsumed("a", "c", 1)], await Audience.ReadAlsoConsumedAsync(["a"], 5, default));
+
+        var erased = await Audience.WriteAsync((s, ct) => s.DeletePersonAsync("7:p1", ct), default);
+
+        Assert.True(erased >= 3);
+        Assert.Null(await Audience.GetRecommendationAsync(record.Id, default));
+        var context = await Audience.ReadContextAsync("web", ["1:c1", "7:p1"], DateOnly.FromDateTime(Now.UtcDateTime), default);
+        Assert.Null(context.Person);
+        Assert.Empty(context.ImpressionsToday);
+    }
+
+    [ContractFact]
+    public async Task Audience_RekeyMovesRecommendationsAndImpressions()
+    {
+        var day = DateOnly.FromDateTime(Now.UtcDateTime);
+        var record = new RecommendationRecord(Guid.CreateVersion7().ToString("N"), "1:anon", Stage.Awareness, "", "default", ["a"], Now);
+        await Audience.SaveRecommendationAsync(record, default);
+        await Audience.WriteAsync(async (s, ct) =>
+        {
+            await s.AddImpressionAsync("1:anon", "a", day, ct);
+            await s.AddImpressionAsync("7:p1", "a", day, ct);
+            await s.RekeyAsync("1:anon", "7:p1", ct);
+            return 0;
+        }, default);
+
+        Assert.Equal("7:p1", (await Audience.GetRecommendationAsync(record.Id, default))!.PersonKey);
+        Assert.Equal(2, (await Audience.ReadContextAsync("web", ["7:p1"], day, default)).ImpressionsToday["a"]);
+    }
+
+    [ContractFact]
+    public async Task Experiments_CreateUniqueUpdateVersionedListNewestFirst()
+    {
+        Experiment Make(string id, int minutes) => new()
+        {
+            Id = id,
+            DisplayName = "Experiment " + id,
+            Variants = [new ExperimentVariant("control", Strategy.StageRules, 0.25), new ExperimentVariant("learned", Strategy.Learned, 0.75)],
+            CreatedAt = Now.AddMinutes(minutes),
+            Version = 1,
+        };
+
+        await Experiments.CreateAsync(Make("a", 1), default);
+        await Experiments.CreateAsync(Make("b", 2), default);
+        await Experiments.CreateAsync(Make("c", 3), default);
+        await Assert.ThrowsAsync<AlreadyExistsException>(() => Experiments.CreateAsync(Make("a", 4), default));
+        var stopped = Make("b", 2) with { StoppedAt = Now.AddHours(1), Version = 2 };
+        await Experiments.UpdateAsync(stopped, 1, default);
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => Experiments.UpdateAsync(stopped with { Version = 3 }, 1, default));
+
+        Assert.True(Make("a", 1).SameAs((await Experiments.GetAsync("a", default))!));
+        Assert.True(stopped.SameAs((await Experiments.GetAsync("b", default))!));
+        Assert.Equal(["c", "b"], (await Experiments.ListAsync(null, 2, default)).Select(e => e.Id));
+        Assert.Equal(["a"], (await Experiments.ListAsync((Now.AddMinutes(2), "b"), 2, default)).Select(e => e.Id));
+        Assert.Equal(["a", "c"], (await Experiments.ListRunningAsync(default)).Select(e => e.Id));
+    }
+}
+
+public sealed class SqliteStoreContract : StoreContract
+{
+    private readonly TemporarySqlite _sqlite = new("recommendation");
+
+    public SqliteStoreContract()
+    {
+        Library = new SqliteContentLibrary(_sqlite.Database);
+        Audience = new SqliteAudienceStore(_sqlite.Database);
+        Experiments = new SqliteExperimentStore(_sqlite.Database);
+    }
+
+    protected override IContentLibrary Library { get; }
+
+    protected override IAudienceStore Audience { get; }
+
+    protected override IExperimentStore Experiments { get; }
+
+    public override void Dispose() => _sqlite.Dispose();
+}
+
+public sealed class MongoStoreContract : StoreContract, IRequiresMongo
+{
+    private readonly MongoStore? _store;
+
+    public MongoStoreContract()
+    {
+        if (MongoTestServer.ConnectionString is null)
+        {
+            Library = null!;
+            Audience = null!;
+            Experiments = null!;
+            return;
+        }
+
+        _store = MongoTestServer.CreateStore("recommendation");
+        Library = new MongoContentLibrary(_store);
+        Audience = new MongoAudienceStore(_store);
+        Experiments = new MongoExperimentStore(_store);
+    }
+
+    protected override IContentLibrary Library { get; }
+
+    protected override IAudienceStore Audience { get; }
+
+    protected override IExperimentStore Experiments { get; }
+
+    public override void Dispose()
+    {
+        if (_store is not null)
+        {
+            MongoTestServer.DropAsync(_store).GetAwaiter().GetResult();
+        }
+    }
+}
