@@ -52,7 +52,8 @@ public sealed partial class ProfileUseCases(
     /// <summary>Inbox consumer of erasure events.</summary>
     public const string ErasureConsumer = "profile.erasure-requested";
 
-    private const int MaxAttempts = 5;
+    /// <summary>Tries of one write under contention: each round at least one contender wins, so this covers a dozen racing callers.</summary>
+    private const int MaxAttempts = 16;
     private const int MaxIdentifiers = 20;
     private const int MaxTraits = 50;
 
@@ -81,6 +82,7 @@ public sealed partial class ProfileUseCases(
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
             {
                 // Another writer claimed an identifier or changed a profile between read and write: resolve again.
+                await BackOffAsync(attempt, cancellationToken);
             }
         }
     }
@@ -184,6 +186,7 @@ public sealed partial class ProfileUseCases(
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
             {
                 // A concurrent Identify or a redelivery won the race: read again.
+                await BackOffAsync(attempt, cancellationToken);
             }
         }
     }
@@ -216,6 +219,7 @@ public sealed partial class ProfileUseCases(
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
             {
                 // Read again.
+                await BackOffAsync(attempt, cancellationToken);
             }
         }
     }
@@ -303,6 +307,7 @@ public sealed partial class ProfileUseCases(
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict && attempt < MaxAttempts)
             {
                 // A profile changed while erasing: read again; what was erased stays erased.
+                await BackOffAsync(attempt, cancellationToken);
             }
         }
     }
@@ -348,6 +353,10 @@ public sealed partial class ProfileUseCases(
             LogMerged(logger, merge.MergedId, merge.SurvivorId, merge.LinkedBy);
         }
     }
+
+    /// <summary>A short random pause, growing with the attempt, so racing writers stop colliding in lock step.</summary>
+    private static Task BackOffAsync(int attempt, CancellationToken cancellationToken) =>
+        Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 + (3 * Math.Min(attempt, 8)))), cancellationToken);
 
     private ProfileRead Read(CustomerProfile profile, DateTimeOffset now) => new(profile, JourneyRules.View(profile, Options, now));
 
