@@ -224,6 +224,57 @@ public sealed partial class ProfileUseCases(
         }
     }
 
+    /// <summary>
+    /// Puts every existing profile that matches a new segment into it, page by page, each page in
+    /// one transaction with its membership events. Profiles changing meanwhile are evaluated by
+    /// their own write, so a page that conflicts is simply read again.
+    /// </summary>
+    public async Task BackfillSegmentAsync(Segment segment, CancellationToken cancellationToken)
+    {
+        const int PageSize = 500;
+        var after = "";
+        while (true)
+        {
+            var page = await store.ListAsync(after, PageSize, cancellationToken);
+            if (page.Count == 0)
+            {
+                return;
+            }
+
+            var now = time.GetUtcNow();
+            var saved = new List<SavedProfile>();
+            var memberships = new List<MembershipChange>();
+            foreach (var profile in page.Where(p => !p.Segments.Contains(segment.Id)))
+            {
+                if (segment.Rule.Matches(profile, JourneyRules.View(profile, Options, now), now))
+                {
+                    profile.Segments.Add(segment.Id);
+                    var expected = profile.Version;
+                    profile.Version = expected + 1;
+                    profile.UpdatedAt = now;
+                    saved.Add(new SavedProfile(profile, expected));
+                    memberships.Add(new MembershipChange(segment.Id, profile.Id, Entered: true));
+                }
+            }
+
+            try
+            {
+                if (saved.Count > 0)
+                {
+                    var outbox = memberships.Select(m => events.MembershipChanged(m, now)).ToList();
+                    await store.SaveAsync(new ProfileChangeSet(saved, [], [], [], [], memberships, outbox), cancellationToken);
+                    changes.Notify(saved.Select(s => s.Profile.Id));
+                }
+
+                after = page[^1].Id;
+            }
+            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict)
+            {
+                await BackOffAsync(1, cancellationToken);
+            }
+        }
+    }
+
     /// <summary>Everything held about the person holding <paramref name="identifier"/>.</summary>
     public async Task<ProfileExport> ExportAsync(GivenIdentifier identifier, CancellationToken cancellationToken)
     {
