@@ -123,7 +123,7 @@ public sealed partial class ProfileUseCases(
     /// <summary>The profile holding an identifier.</summary>
     public async Task<ProfileRead> LookupAsync(GivenIdentifier identifier, string field, CancellationToken cancellationToken)
     {
-        var key = ValidateOne(identifier, field, cancellationToken);
+        var key = ValidateOne(identifier, field);
         var profile = (key.Kind == IdentifierKind.ProfileId ? await store.GetAsync(key.Value, cancellationToken) : await store.FindAsync(key, cancellationToken))
             ?? throw new NotFoundException("Profile", "with that identifier");
         return Read(profile, time.GetUtcNow());
@@ -298,7 +298,7 @@ public sealed partial class ProfileUseCases(
     /// <summary>Erases the person holding <paramref name="identifier"/>; returns the records removed.</summary>
     public async Task<long> EraseAsync(GivenIdentifier identifier, string erasure, CancellationToken cancellationToken)
     {
-        var key = ValidateOne(identifier, "identifier", cancellationToken);
+        var key = ValidateOne(identifier, "identifier");
         if (erasure.Length > 0 && !ErasureName().IsMatch(erasure))
         {
             throw new InvalidArgumentException("erasure", "must be erasures/{erasure} or empty");
@@ -413,9 +413,8 @@ public sealed partial class ProfileUseCases(
 
     private static string NewId(DateTimeOffset at) => Guid.CreateVersion7(at).ToString("N");
 
-    private IdentifierKey ValidateOne(GivenIdentifier identifier, string field, CancellationToken cancellationToken)
+    private IdentifierKey ValidateOne(GivenIdentifier identifier, string field)
     {
-        _ = cancellationToken;
         var validation = new Validation();
         var key = ValidateIdentifier(identifier, field, validation, hashed: null);
         validation.ThrowIfInvalid();
