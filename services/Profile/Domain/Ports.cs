@@ -80,6 +80,9 @@ public interface IProfileStore
     /// <summary>Profiles by id (missing ones are left out).</summary>
     Task<IReadOnlyList<CustomerProfile>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
 
+    /// <summary>Up to <paramref name="limit"/> profiles ordered by id after <paramref name="afterId"/> (a full scan, page by page).</summary>
+    Task<IReadOnlyList<CustomerProfile>> ListAsync(string afterId, int limit, CancellationToken cancellationToken);
+
     /// <summary>Profiles currently in <paramref name="stage"/>.</summary>
     Task<IReadOnlyList<CustomerProfile>> ListByStageAsync(JourneyStage stage, CancellationToken cancellationToken);
 

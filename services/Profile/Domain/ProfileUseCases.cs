@@ -52,7 +52,8 @@ public sealed partial class ProfileUseCases(
     /// <summary>Inbox consumer of erasure events.</summary>
     public const string ErasureConsumer = "profile.erasure-requested";
 
-    private const int MaxAttempts = 5;
+    /// <summary>Tries of one write under contention: each round at least one contender wins, so this covers a dozen racing callers.</summary>
+    private const int MaxAttempts = 16;
     private const int MaxIdentifiers = 20;
     private const int MaxTraits = 50;
 
@@ -81,6 +82,7 @@ public sealed partial class ProfileUseCases(
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
             {
                 // Another writer claimed an identifier or changed a profile between read and write: resolve again.
+                await BackOffAsync(attempt, cancellationToken);
             }
         }
     }
@@ -121,7 +123,7 @@ public sealed partial class ProfileUseCases(
     /// <summary>The profile holding an identifier.</summary>
     public async Task<ProfileRead> LookupAsync(GivenIdentifier identifier, string field, CancellationToken cancellationToken)
     {
-        var key = ValidateOne(identifier, field, cancellationToken);
+        var key = ValidateOne(identifier, field);
         var profile = (key.Kind == IdentifierKind.ProfileId ? await store.GetAsync(key.Value, cancellationToken) : await store.FindAsync(key, cancellationToken))
             ?? throw new NotFoundException("Profile", "with that identifier");
         return Read(profile, time.GetUtcNow());
@@ -184,6 +186,7 @@ public sealed partial class ProfileUseCases(
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
             {
                 // A concurrent Identify or a redelivery won the race: read again.
+                await BackOffAsync(attempt, cancellationToken);
             }
         }
     }
@@ -216,6 +219,58 @@ public sealed partial class ProfileUseCases(
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
             {
                 // Read again.
+                await BackOffAsync(attempt, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Puts every existing profile that matches a new segment into it, page by page, each page in
+    /// one transaction with its membership events. Profiles changing meanwhile are evaluated by
+    /// their own write, so a page that conflicts is simply read again.
+    /// </summary>
+    public async Task BackfillSegmentAsync(Segment segment, CancellationToken cancellationToken)
+    {
+        const int PageSize = 500;
+        var after = "";
+        while (true)
+        {
+            var page = await store.ListAsync(after, PageSize, cancellationToken);
+            if (page.Count == 0)
+            {
+                return;
+            }
+
+            var now = time.GetUtcNow();
+            var saved = new List<SavedProfile>();
+            var memberships = new List<MembershipChange>();
+            foreach (var profile in page.Where(p => !p.Segments.Contains(segment.Id)))
+            {
+                if (segment.Rule.Matches(profile, JourneyRules.View(profile, Options, now), now))
+                {
+                    profile.Segments.Add(segment.Id);
+                    var expected = profile.Version;
+                    profile.Version = expected + 1;
+                    profile.UpdatedAt = now;
+                    saved.Add(new SavedProfile(profile, expected));
+                    memberships.Add(new MembershipChange(segment.Id, profile.Id, Entered: true));
+                }
+            }
+
+            try
+            {
+                if (saved.Count > 0)
+                {
+                    var outbox = memberships.Select(m => events.MembershipChanged(m, now)).ToList();
+                    await store.SaveAsync(new ProfileChangeSet(saved, [], [], [], [], memberships, outbox), cancellationToken);
+                    changes.Notify(saved.Select(s => s.Profile.Id));
+                }
+
+                after = page[^1].Id;
+            }
+            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict)
+            {
+                await BackOffAsync(1, cancellationToken);
             }
         }
     }
@@ -243,7 +298,7 @@ public sealed partial class ProfileUseCases(
     /// <summary>Erases the person holding <paramref name="identifier"/>; returns the records removed.</summary>
     public async Task<long> EraseAsync(GivenIdentifier identifier, string erasure, CancellationToken cancellationToken)
     {
-        var key = ValidateOne(identifier, "identifier", cancellationToken);
+        var key = ValidateOne(identifier, "identifier");
         if (erasure.Length > 0 && !ErasureName().IsMatch(erasure))
         {
             throw new InvalidArgumentException("erasure", "must be erasures/{erasure} or empty");
@@ -303,6 +358,7 @@ public sealed partial class ProfileUseCases(
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict && attempt < MaxAttempts)
             {
                 // A profile changed while erasing: read again; what was erased stays erased.
+                await BackOffAsync(attempt, cancellationToken);
             }
         }
     }
@@ -349,13 +405,16 @@ public sealed partial class ProfileUseCases(
         }
     }
 
+    /// <summary>A short random pause, growing with the attempt, so racing writers stop colliding in lock step.</summary>
+    private static Task BackOffAsync(int attempt, CancellationToken cancellationToken) =>
+        Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 + (3 * Math.Min(attempt, 8)))), cancellationToken);
+
     private ProfileRead Read(CustomerProfile profile, DateTimeOffset now) => new(profile, JourneyRules.View(profile, Options, now));
 
     private static string NewId(DateTimeOffset at) => Guid.CreateVersion7(at).ToString("N");
 
-    private IdentifierKey ValidateOne(GivenIdentifier identifier, string field, CancellationToken cancellationToken)
+    private IdentifierKey ValidateOne(GivenIdentifier identifier, string field)
     {
-        _ = cancellationToken;
         var validation = new Validation();
         var key = ValidateIdentifier(identifier, field, validation, hashed: null);
         validation.ThrowIfInvalid();

@@ -13,16 +13,20 @@ public sealed record AudienceDescription(
     IReadOnlyList<(int Channel, long Members)> Channels);
 
 /// <summary>Segment definitions, their members and audience descriptions.</summary>
-public sealed class SegmentUseCases(ISegmentStore segments, IProfileStore profiles, IOptions<ProfileOptions> options, TimeProvider time)
+public sealed class SegmentUseCases(ISegmentStore segments, IProfileStore profiles, ProfileUseCases profileUseCases, IOptions<ProfileOptions> options, TimeProvider time)
 {
     private const int TopInterests = 10;
 
-    /// <summary>Validates and stores a segment. Membership fills in as profiles change.</summary>
+    /// <summary>
+    /// Validates and stores a segment, then puts the existing profiles that match into it; from then
+    /// on membership follows each profile change.
+    /// </summary>
     public async Task<Segment> CreateAsync(string id, string displayName, SegmentRule? rule, CancellationToken cancellationToken)
     {
         SegmentRules.Validate(id, displayName, rule);
         var segment = new Segment(id, displayName.Trim(), rule!, time.GetUtcNow());
         await segments.CreateAsync(segment, cancellationToken);
+        await profileUseCases.BackfillSegmentAsync(segment, cancellationToken);
         return segment;
     }
 

@@ -107,6 +107,10 @@ internal sealed class MongoProfileStore : IProfileStore
     public Task<IReadOnlyList<CustomerProfile>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<CustomerProfile>>(async (_, ct) => await ReadManyAsync(null, ids, ct), cancellationToken);
 
+    public Task<IReadOnlyList<CustomerProfile>> ListAsync(string afterId, int limit, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<CustomerProfile>>(async (_, ct) =>
+            (await _profiles.Find(new BsonDocument("_id", new BsonDocument("$gt", afterId))).Sort(new BsonDocument("_id", 1)).Limit(limit).ToListAsync(ct)).Select(ToDomain).ToList(), cancellationToken);
+
     public Task<IReadOnlyList<CustomerProfile>> ListByStageAsync(JourneyStage stage, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<CustomerProfile>>(async (_, ct) =>
             (await _profiles.Find(new BsonDocument("stage", (int)stage)).Sort(new BsonDocument("_id", 1)).ToListAsync(ct)).Select(ToDomain).ToList(), cancellationToken);

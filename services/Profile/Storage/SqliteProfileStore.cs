@@ -127,6 +127,23 @@ internal sealed class SqliteProfileStore : IProfileStore
             ? Task.FromResult<IReadOnlyList<CustomerProfile>>([])
             : _db.ReadAsync<IReadOnlyList<CustomerProfile>>(async (connection, ct) => await ReadProfilesAsync(connection, null, ids, ct), cancellationToken);
 
+    public Task<IReadOnlyList<CustomerProfile>> ListAsync(string afterId, int limit, CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlyList<CustomerProfile>>(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT id, version, document FROM profiles WHERE id > $after ORDER BY id LIMIT $limit";
+            command.Parameters.AddWithValue("$after", afterId);
+            command.Parameters.AddWithValue("$limit", limit);
+            var profiles = new List<CustomerProfile>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                profiles.Add(ProfileDocument.FromJson(reader.GetString(2)).ToDomain(reader.GetString(0), reader.GetInt64(1)));
+            }
+
+            return profiles;
+        }, cancellationToken);
+
     public Task<IReadOnlyList<CustomerProfile>> ListByStageAsync(JourneyStage stage, CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlyList<CustomerProfile>>(async (connection, ct) =>
         {

@@ -128,6 +128,20 @@ public sealed class IdentityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Identify_WhenManyCallersRaceOnANewIdentifier_AllGetTheSameProfile()
+    {
+        var calls = Enumerable.Range(0, 12).Select(i => _host.IdentifyAsync(Customer("race"), Id(IdentifierKind.DeviceId, $"race-device-{i}")));
+
+        var responses = await Task.WhenAll(calls);
+
+        var name = Assert.Single(responses.Select(r => r.Profile.Name).Distinct());
+        Assert.Single(responses, r => r.Created);
+        var profile = await _host.GetAsync(name);
+        Assert.Equal(1, profile.Identifiers.Count(i => i.Kind == IdentifierKind.CustomerId));
+        Assert.Equal(3, profile.Identifiers.Count(i => i.Kind == IdentifierKind.DeviceId));
+    }
+
+    [Fact]
     public async Task Identify_WhenRequestInvalid_NamesEveryField()
     {
         var request = new IdentifyRequest();

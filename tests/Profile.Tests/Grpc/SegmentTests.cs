@@ -137,6 +137,20 @@ public sealed class SegmentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CreateSegment_WhenProfilesAlreadyMatch_PutsThemInAtOnce()
+    {
+        var fleet = await _host.IdentifyAsync(Customer("fleet-buyer"));
+        var other = await _host.IdentifyAsync(Cookie("not-known"));
+
+        await CreateAsync("known-later", Condition(SegmentField.CustomerType, SegmentOperator.Equals, c => c.CustomerType = CustomerType.Known));
+
+        var members = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/known-later" });
+        Assert.Equal([fleet.Profile.Name], members.Profiles);
+        Assert.Equal(["segments/known-later"], (await _host.GetAsync(fleet.Profile.Name)).Segments);
+        Assert.Empty((await _host.GetAsync(other.Profile.Name)).Segments);
+    }
+
+    [Fact]
     public async Task ListSegmentMembers_WhenManyMembers_Pages()
     {
         await CreateAsync("anonymous", Condition(SegmentField.CustomerType, SegmentOperator.Equals, c => c.CustomerType = CustomerType.Anonymous));

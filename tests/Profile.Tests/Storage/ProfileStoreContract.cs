@@ -193,6 +193,22 @@ public abstract class ProfileStoreContract
     }
 
     [ContractFact]
+    public async Task List_PagesAllProfilesById()
+    {
+        var profiles = Enumerable.Range(0, 5).Select(i => NewProfile($"l{i}", Now)).ToList();
+        foreach (var profile in profiles)
+        {
+            await SaveAsync(profile);
+        }
+
+        var first = await Store.ListAsync("", 3, default);
+        var rest = await Store.ListAsync(first[^1].Id, 3, default);
+
+        Assert.Equal(profiles.Select(p => p.Id).Order(StringComparer.Ordinal), first.Concat(rest).Select(p => p.Id));
+        Assert.Equal(3, first.Count);
+    }
+
+    [ContractFact]
     public async Task Segments_CreateGetListDeleteAndMembers()
     {
         var rule = new AllRule([Rule(), new NotRule(new ConditionRule(SegmentField.Trait, "fleet", SegmentOperator.Exists, new RuleValue(RuleValueKind.None)))]);
