@@ -190,6 +190,14 @@ public sealed class BrokenManifestTests
     }
 
     [Fact]
+    public void ReplicaSets_WhenTheCacheOutgrowsTheMemoryLimit_NamesTheArguments()
+    {
+        var broken = Check.With(Prod, "StatefulSet", "consent-mongodb", s => Check.At(s, $"{AppContainer}.resources.limits")["memory"] = "1Gi");
+
+        Check.Reports(Policies.ReplicaSets(broken), "StatefulSet/consent-mongodb", $"{AppContainer}.args");
+    }
+
+    [Fact]
     public void HighAvailability_WhenAnAutoscalerAllowsOnePodOrADatabaseHasOneMember_NamesEach()
     {
         var broken = Check.With(Prod, "HorizontalPodAutoscaler", "profile", h => h["spec"]!["minReplicas"] = 1);

@@ -617,9 +617,25 @@ public static class Policies
         {
             foreach (var (c, path, _) in w.Containers.Where(c => c.Container.Items("command").FirstOrDefault().Str() == "mongod"))
             {
-                if (!c.Items("args").Any(a => a.Str()?.StartsWith("--replSet", StringComparison.Ordinal) == true))
+                var args = c.Items("args").Select(a => a.Str() ?? "").ToList();
+                if (!args.Any(a => a.StartsWith("--replSet", StringComparison.Ordinal)))
                 {
                     yield return new(w.Id, $"{path}.args", "mongod must run with --replSet: the outbox writes in multi-document transactions");
+                }
+
+                if (!args.Any(a => a.StartsWith("--keyFile", StringComparison.Ordinal)))
+                {
+                    yield return new(w.Id, $"{path}.args", "mongod must run with --keyFile: members authenticate one another, clients need an account");
+                }
+
+                // WiredTiger sizes its cache from the node's memory unless told; half the limit
+                // leaves room for mongod's own structures and the filesystem cache.
+                var cache = args.FirstOrDefault(a => a.StartsWith("--wiredTigerCacheSizeGB=", StringComparison.Ordinal));
+                var limit = Bytes(c.Str("resources", "limits", "memory"));
+                if (cache is null || !double.TryParse(cache.Split('=')[1], System.Globalization.CultureInfo.InvariantCulture, out var gigabytes)
+                    || limit is null || gigabytes * 1024 * 1024 * 1024 > limit / 2)
+                {
+                    yield return new(w.Id, $"{path}.args", $"--wiredTigerCacheSizeGB must be set and at most half of resources.limits.memory ({c.Str("resources", "limits", "memory")})");
                 }
             }
         }
@@ -749,6 +765,19 @@ public static class Policies
             .Select(entry => entry.Split('=', 2, StringSplitOptions.TrimEntries))
             .GroupBy(parts => parts[0])
             .ToDictionary(g => g.Key, g => g.SelectMany(parts => SplitList(parts.Length > 1 ? parts[1] : "")).ToHashSet());
+
+    /// <summary>A memory quantity (256Mi, 2Gi, 1G, 512000) in bytes; null when not one of those forms.</summary>
+    public static double? Bytes(string? quantity)
+    {
+        if (quantity is null)
+        {
+            return null;
+        }
+
+        var units = new (string Suffix, double Factor)[] { ("Ki", 1024d), ("Mi", 1024d * 1024), ("Gi", 1024d * 1024 * 1024), ("k", 1e3), ("M", 1e6), ("G", 1e9), ("", 1) };
+        var (suffix, factor) = units.First(u => quantity.EndsWith(u.Suffix, StringComparison.Ordinal));
+        return double.TryParse(quantity[..^suffix.Length], System.Globalization.CultureInfo.InvariantCulture, out var value) ? value * factor : null;
+    }
 
     private static HashSet<string> SplitList(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
