@@ -9,6 +9,7 @@ public sealed class StartupTests
     [InlineData("--Journey:Hosting:Modules=billing", "Journey:Hosting:Modules")]
     [InlineData("--Journey:Events:MaxAttempts=0", "MaxAttempts")]
     [InlineData("--Journey:Hosting:Address=localhost", "Journey:Hosting:Address")]
+    [InlineData("--Journey:Storage:Mongo:ConnectionString=mongodb://127.0.0.1:1/?replicaSet=rs0", "Journey:Privacy:IdentifierHashKey")]
     public async Task Start_WhenASettingIsWrong_ExitsWithOneLineNamingIt(string argument, string setting)
     {
         var data = Directory.CreateTempSubdirectory("journey-host-").FullName;

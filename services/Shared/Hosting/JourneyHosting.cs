@@ -40,6 +40,7 @@ public static partial class JourneyHosting
         services.AddSingleton<IValidateOptions<EventsOptions>, EventsOptionsValidator>();
         services.AddOptions<PrivacyOptions>().BindConfiguration(PrivacyOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PrivacyOptions>, PrivacyOptionsValidator>();
+        services.AddSingleton<IValidateOptions<PrivacyOptions>, SharedKeysRule>();
         services.AddSingleton(sp => new IdentifierHasher(PrivacyKeys.IdentifierHashKey(
             sp.GetRequiredService<IOptions<PrivacyOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value)));
         services.AddSingleton(sp => new PersonalDataProtector(PrivacyKeys.EncryptionKey(
@@ -231,7 +232,7 @@ public static partial class JourneyHosting
         {
             services.AddDaprClient();
             services.AddSingleton<IEventTransport, DaprEventTransport>();
-            services.AddHealthChecks().AddCheck<DaprSidecarHealthCheck>("bus:dapr", HealthStatus.Unhealthy, ["bus"]);
+            services.AddHealthChecks().AddCheck<DaprSidecarHealthCheck>("bus:dapr", HealthStatus.Unhealthy, ["ready", "bus"]);
         }
         else
         {
@@ -239,6 +240,7 @@ public static partial class JourneyHosting
                 new SqliteDatabase(Path.Combine(sp.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory, "bus.db")));
             services.AddSingleton(sp => ActivatorUtilities.CreateInstance<InProcessBus>(sp, sp.GetRequiredKeyedService<SqliteDatabase>("bus")));
             services.AddSingleton<IEventTransport>(sp => sp.GetRequiredService<InProcessBus>());
+            services.AddHealthChecks().Add(new HealthCheckRegistration("bus:in-process", sp => StorageRegistration.HealthCheckOf(sp.GetRequiredKeyedService<SqliteDatabase>("bus")), HealthStatus.Unhealthy, ["ready", "bus"]));
             services.AddHostedService<InProcessBusWorker>();
             services.AddSingleton<DeadLetterGrpcService>();
         }

@@ -33,6 +33,28 @@ public sealed class PrivacyOptions
 public sealed partial class PrivacyOptionsValidator : IValidateOptions<PrivacyOptions>;
 
 /// <summary>
+/// With MongoDB several replicas serve one service, and every service must hash an address alike:
+/// a key created on one pod's disk would differ per pod and be lost with it, so both keys must come
+/// from configuration (a Secret).
+/// </summary>
+internal sealed class SharedKeysRule(IOptions<StorageOptions> storage) : IValidateOptions<PrivacyOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PrivacyOptions options)
+    {
+        if (storage.Value.EffectiveProvider != StorageProvider.Mongo)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        var missing = new[] { ("Journey:Privacy:IdentifierHashKey", options.IdentifierHashKey), ("Journey:Privacy:EncryptionKey", options.EncryptionKey) }
+            .Where(k => string.IsNullOrWhiteSpace(k.Item2)).Select(k => k.Item1).ToList();
+        return missing.Count == 0
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"{string.Join(" and ", missing)} must be set when Journey:Storage:Provider is Mongo: every replica and service must share the keys (mount them from a Secret).");
+    }
+}
+
+/// <summary>
 /// Turns personal identifiers (e-mail, phone) into keyed hashes: HMAC-SHA256 under the platform key,
 /// as 64 lower-case hex characters. The same address gives the same hash in every service, and a
 /// store dump without the key reveals nothing.
@@ -122,7 +144,7 @@ public static class PrivacyKeys
         var path = Path.Combine(dataDirectory, fileName);
         if (!File.Exists(path))
         {
-            var temporary = path + ".tmp";
+            var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
             File.WriteAllText(temporary, Convert.ToBase64String(RandomNumberGenerator.GetBytes(length)));
             if (!OperatingSystem.IsWindows())
             {

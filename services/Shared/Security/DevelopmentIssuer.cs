@@ -44,7 +44,7 @@ public sealed class DevelopmentIssuer
         else
         {
             ecdsa.GenerateKey(ECCurve.NamedCurves.nistP256);
-            var temporary = path + ".tmp";
+            var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
             File.WriteAllText(temporary, ecdsa.ExportPkcs8PrivateKeyPem());
             if (!OperatingSystem.IsWindows())
             {

@@ -72,6 +72,9 @@ public static class StorageRegistration
         });
     }
 
+    /// <summary>A readiness check that the SQLite file answers.</summary>
+    internal static IHealthCheck HealthCheckOf(SqliteDatabase database) => new SqliteHealthCheck(database);
+
     private sealed class SqliteHealthCheck(SqliteDatabase database) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
