@@ -51,6 +51,12 @@ public static class TouchpointModule
             [nameof(TouchpointGrpcService.RecordInteraction)] = Scopes.TouchpointsWrite,
             [nameof(TouchpointGrpcService.RecordInteractions)] = Scopes.TouchpointsWrite,
             [nameof(TouchpointGrpcService.StreamInteractions)] = Scopes.TouchpointsWrite,
+            // Sketched in the contract; the service answers UNIMPLEMENTED until the touchpoint issue fills them in.
+            [nameof(TouchpointService.TouchpointServiceClient.UpdateTouchpoint)] = Scopes.Admin,
+            [nameof(TouchpointService.TouchpointServiceClient.ListInteractions)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.GetTouchpointScorecard)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.GetJourneyFunnel)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.ListExperienceGaps)] = Scopes.TouchpointsRead,
         });
         return builder;
     }
