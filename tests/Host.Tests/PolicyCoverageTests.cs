@@ -1,4 +1,3 @@
-using ProtoService = Google.Protobuf.Reflection.ServiceDescriptor;
 using Journey.Consent;
 using Journey.Profile;
 using Journey.Recommendation;
@@ -6,6 +5,7 @@ using Journey.Shared.Security;
 using Journey.Testing;
 using Journey.Touchpoint;
 using Microsoft.Extensions.DependencyInjection;
+using ProtoService = Google.Protobuf.Reflection.ServiceDescriptor;
 
 namespace Journey.Host.Tests;
 
