@@ -40,6 +40,8 @@ public static class TouchpointModule
             return new IngestRules(TimeSpan.FromDays(options.RetentionDays), options.MaxClockSkew);
         });
         services.AddSingleton<TouchpointCatalog>();
+        services.AddSingleton<RetentionSweep>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionSweep>());
         services.AddSingleton<InteractionRecorder>();
         services.AddSingleton<TouchpointGrpcService>();
         services.AddMethodScopes(TouchpointService.Descriptor, new Dictionary<string, string>

@@ -13,6 +13,10 @@ public sealed class TouchpointOptions
     [Range(1, 3650)]
     public int RetentionDays { get; set; } = 400;
 
+    /// <summary>How often raw interactions past the retention window are removed. Default 1 hour.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan RetentionSweepInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>How far ahead of the server clock an interaction's time may be. Default 5 minutes.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);

@@ -27,6 +27,9 @@ public interface IInteractionStore
     /// </summary>
     Task<IReadOnlySet<string>> AppendAsync(IReadOnlyList<(Interaction Interaction, OutboxMessage Recorded)> interactions, CancellationToken cancellationToken);
 
+    /// <summary>Removes up to <paramref name="max"/> interactions that happened before <paramref name="cutoff"/>; returns how many.</summary>
+    Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int max, CancellationToken cancellationToken);
+
     /// <summary>How many interactions are stored (for tests and operations).</summary>
     Task<long> CountAsync(CancellationToken cancellationToken);
 }

@@ -148,12 +148,23 @@ internal sealed class MongoTouchpointStore : ITouchpointStore
 }
 
 /// <summary>Interactions in MongoDB: keyed by the sender's id, so a repeat is found by the primary index.</summary>
-internal sealed class MongoInteractionStore([FromKeyedServices(TouchpointModule.Name)] MongoStore store) : IInteractionStore
+internal sealed class MongoInteractionStore : IInteractionStore
 {
-    private readonly IMongoCollection<InteractionDocument> _interactions = store.Database.GetCollection<InteractionDocument>("interactions");
+    private readonly MongoStore _store;
+    private readonly IMongoCollection<InteractionDocument> _interactions;
+
+    public MongoInteractionStore([FromKeyedServices(TouchpointModule.Name)] MongoStore store, IngestRules rules)
+    {
+        _store = store;
+        _interactions = store.Database.GetCollection<InteractionDocument>("interactions");
+        // MongoDB removes expired interactions itself; the sweep only catches up after a retention change.
+        _interactions.Indexes.CreateOne(new CreateIndexModel<InteractionDocument>(
+            Builders<InteractionDocument>.IndexKeys.Ascending(d => d.OccurredAt),
+            new CreateIndexOptions { ExpireAfter = rules.Retention, Name = "interactions_retention" }));
+    }
 
     public Task<IReadOnlySet<string>> AppendAsync(IReadOnlyList<(Interaction Interaction, OutboxMessage Recorded)> interactions, CancellationToken cancellationToken) =>
-        store.WriteAsync<IReadOnlySet<string>>(async (session, ct) =>
+        _store.WriteAsync<IReadOnlySet<string>>(async (session, ct) =>
         {
             var ids = interactions.Select(i => i.Interaction.InteractionId).ToList();
             // Read first: a duplicate-key error would abort the whole transaction.
@@ -162,14 +173,22 @@ internal sealed class MongoInteractionStore([FromKeyedServices(TouchpointModule.
             if (fresh.Count > 0)
             {
                 await _interactions.InsertManyAsync(session, fresh.Select(i => InteractionDocument.From(i.Interaction)), cancellationToken: ct);
-                await MongoOutbox.AppendAsync(session, store.Database, fresh.Select(i => i.Recorded).ToList(), ct);
+                await MongoOutbox.AppendAsync(session, _store.Database, fresh.Select(i => i.Recorded).ToList(), ct);
             }
 
             return existing;
         }, cancellationToken);
 
+    public Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int max, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            var ids = await _interactions.Find(d => d.OccurredAt < cutoff.UtcDateTime).SortBy(d => d.OccurredAt).Limit(max).Project(d => d.Id).ToListAsync(ct);
+            var result = await _interactions.DeleteManyAsync(d => ids.Contains(d.Id), ct);
+            return (int)result.DeletedCount;
+        }, cancellationToken);
+
     public Task<long> CountAsync(CancellationToken cancellationToken) =>
-        store.ReadAsync((_, ct) => _interactions.CountDocumentsAsync(FilterDefinition<InteractionDocument>.Empty, cancellationToken: ct), cancellationToken);
+        _store.ReadAsync((_, ct) => _interactions.CountDocumentsAsync(FilterDefinition<InteractionDocument>.Empty, cancellationToken: ct), cancellationToken);
 
     internal sealed class InteractionDocument
     {

@@ -88,6 +88,21 @@ public abstract class TouchpointStoreContract
         Assert.Equal(3, await OutboxCountAsync());
     }
 
+    [ContractFact]
+    public async Task DeleteOlderThan_RemovesOnlyOldInteractionsAndForgetsTheirIds()
+    {
+        var old = Interaction("old") with { OccurredAt = Created.AddDays(-10) };
+        var recent = Interaction("recent");
+        await Interactions.AppendAsync([(old, Recorded()), (recent, Recorded())], default);
+
+        var removed = await Interactions.DeleteOlderThanAsync(Created.AddDays(-1), 100, default);
+        var again = await Interactions.AppendAsync([(old, Recorded())], default);
+
+        Assert.Equal(1, removed);
+        Assert.Empty(again);
+        Assert.Equal(2, await Interactions.CountAsync(default));
+    }
+
     private static TouchpointEntry Entry(string id, Channel channel = Channel.Web, JourneyStage stage = JourneyStage.Consideration, int criticality = 3) =>
         new(id, "Name " + id, channel, Ownership.Owned, [stage, JourneyStage.Loyalty], criticality, new IntendedExperience(4.25, "trust"), "team", ["leasing", "electric-cars"], false, 1, Created, Created);
 
@@ -126,7 +141,7 @@ public sealed class MongoTouchpointStoreTests : TouchpointStoreContract, IRequir
 
     protected override ITouchpointStore Catalog => new MongoTouchpointStore(_store!);
 
-    protected override IInteractionStore Interactions => new MongoInteractionStore(_store!);
+    protected override IInteractionStore Interactions => new MongoInteractionStore(_store!, new IngestRules(TimeSpan.FromDays(400), TimeSpan.FromMinutes(5)));
 
     protected override async Task<long> OutboxCountAsync() => (await new MongoOutbox("touchpoint", _store!).ReadDueAsync(10_000, DateTimeOffset.MaxValue, default)).Count;
 
