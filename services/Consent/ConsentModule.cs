@@ -1,8 +1,17 @@
+using Journey.Consent.Domain;
+using Journey.Consent.Events;
+using Journey.Consent.Grpc;
+using Journey.Consent.Storage;
+using Journey.Consent.V1;
+using Journey.Events.V1;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
+using Journey.Shared.Privacy;
+using Journey.Shared.Security;
 using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Journey.Consent;
 
@@ -18,10 +27,58 @@ public static class ConsentModule
     /// <summary>Registers the service's domain, store, event handlers and gRPC services.</summary>
     public static WebApplicationBuilder AddConsent(this WebApplicationBuilder builder)
     {
-        builder.AddServiceStorage(Name);
+        var storage = builder.AddServiceStorage(Name);
+        var services = builder.Services;
+        if (storage.Provider != StorageProvider.Sqlite)
+        {
+            throw new InvalidOperationException("The consent service has no MongoDB adapter yet; run it with Journey:Storage:Provider=Sqlite.");
+        }
+
+        services.AddSingleton<IPurposeCatalog, SqlitePurposeCatalog>();
+        services.AddSingleton<IConsentLedger, SqliteConsentLedger>();
+
+        // The embedded store has one writer, this process, so an in-memory index written through by
+        // every write is complete and serves checks without I/O.
+        services.AddSingleton<DecisionIndex>();
+        services.AddSingleton<IDecisionSource>(sp => sp.GetRequiredService<DecisionIndex>());
+        services.AddHostedService<DecisionIndexLoader>();
+        services.AddSingleton(sp => new PurposeDirectory(sp.GetRequiredService<IPurposeCatalog>(), sp.GetRequiredService<TimeProvider>(), TimeSpan.MaxValue));
+
+        services.AddSingleton<IConsentEvents, ConsentEvents>();
+        services.AddSingleton<CatalogUseCases>();
+        services.AddSingleton(sp => new ConsentUseCases(
+            sp.GetRequiredService<IConsentLedger>(), sp.GetRequiredService<IDecisionSource>(), sp.GetRequiredService<PurposeDirectory>(),
+            sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ErasureUseCases>();
+
+        services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
+        services.AddEventHandler<ErasureCompleted, ErasureCompletedHandler>(Name, Topics.ErasureCompleted);
+
+        services.AddMethodScopes(ConsentService.Descriptor, new Dictionary<string, string>
+        {
+            [nameof(ConsentService.ConsentServiceClient.CreatePurpose)] = Scopes.Admin,
+            [nameof(ConsentService.ConsentServiceClient.GetPurpose)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.ListPurposes)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.UpdatePurpose)] = Scopes.Admin,
+            [nameof(ConsentService.ConsentServiceClient.CreatePolicyVersion)] = Scopes.Admin,
+            [nameof(ConsentService.ConsentServiceClient.GetPolicyVersion)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.ListPolicyVersions)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.RecordConsent)] = Scopes.ConsentWrite,
+            [nameof(ConsentService.ConsentServiceClient.WithdrawConsent)] = Scopes.ConsentWrite,
+            [nameof(ConsentService.ConsentServiceClient.CheckConsent)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.BatchCheckConsent)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.ListConsentHistory)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.VerifyConsentChain)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.RequestErasure)] = Scopes.PrivacyErase,
+            [nameof(ConsentService.ConsentServiceClient.GetErasureStatus)] = Scopes.PrivacyErase,
+        });
         return builder;
     }
 
     /// <summary>Maps the service's gRPC services.</summary>
-    public static IEndpointRouteBuilder MapConsent(this IEndpointRouteBuilder endpoints) => endpoints;
+    public static IEndpointRouteBuilder MapConsent(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<ConsentGrpcService>();
+        return endpoints;
+    }
 }

@@ -1,0 +1,101 @@
+using Grpc.Core;
+using Journey.Consent.Domain;
+using Journey.Consent.V1;
+
+namespace Journey.Consent.Grpc;
+
+/// <summary>The gRPC face of the consent service: maps, calls one use case, maps back.</summary>
+internal sealed class ConsentGrpcService(CatalogUseCases catalog, ConsentUseCases consent, ErasureUseCases erasure) : ConsentService.ConsentServiceBase
+{
+    public override async Task<CreatePurposeResponse> CreatePurpose(CreatePurposeRequest request, ServerCallContext context) =>
+        new() { Purpose = ConsentMapping.ToProto(await catalog.CreatePurposeAsync(request.PurposeId, ConsentMapping.Input(request.Purpose), context.CancellationToken)) };
+
+    public override async Task<GetPurposeResponse> GetPurpose(GetPurposeRequest request, ServerCallContext context) =>
+        new() { Purpose = ConsentMapping.ToProto(await catalog.GetPurposeAsync(request.Name, context.CancellationToken)) };
+
+    public override async Task<ListPurposesResponse> ListPurposes(ListPurposesRequest request, ServerCallContext context)
+    {
+        var (purposes, next) = await catalog.ListPurposesAsync(request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListPurposesResponse { NextPageToken = next };
+        response.Purposes.Add(purposes.Select(ConsentMapping.ToProto));
+        return response;
+    }
+
+    public override async Task<UpdatePurposeResponse> UpdatePurpose(UpdatePurposeRequest request, ServerCallContext context) =>
+        new()
+        {
+            Purpose = ConsentMapping.ToProto(await catalog.UpdatePurposeAsync(
+                request.Purpose?.Name ?? "", request.Purpose?.Version ?? 0, ConsentMapping.Input(request.Purpose), context.CancellationToken)),
+        };
+
+    public override async Task<CreatePolicyVersionResponse> CreatePolicyVersion(CreatePolicyVersionRequest request, ServerCallContext context) =>
+        new() { PolicyVersion = ConsentMapping.ToProto(await catalog.CreatePolicyVersionAsync(request.Text, context.CancellationToken)) };
+
+    public override async Task<GetPolicyVersionResponse> GetPolicyVersion(GetPolicyVersionRequest request, ServerCallContext context) =>
+        new() { PolicyVersion = ConsentMapping.ToProto(await catalog.GetPolicyVersionAsync(request.Name, context.CancellationToken)) };
+
+    public override async Task<ListPolicyVersionsResponse> ListPolicyVersions(ListPolicyVersionsRequest request, ServerCallContext context)
+    {
+        var (versions, next) = await catalog.ListPolicyVersionsAsync(request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListPolicyVersionsResponse { NextPageToken = next };
+        response.PolicyVersions.Add(versions.Select(ConsentMapping.ToProto));
+        return response;
+    }
+
+    public override async Task<RecordConsentResponse> RecordConsent(RecordConsentRequest request, ServerCallContext context)
+    {
+        var command = new RecordConsentCommand(
+            ConsentMapping.Identifiers(request.Identifiers), request.Purpose, (int)request.Decision, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
+            ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent);
+        return new RecordConsentResponse { Record = ConsentMapping.ToProto(await consent.RecordAsync(command, context.CancellationToken)) };
+    }
+
+    public override async Task<WithdrawConsentResponse> WithdrawConsent(WithdrawConsentRequest request, ServerCallContext context)
+    {
+        var command = new WithdrawConsentCommand(
+            request.Subject, ConsentMapping.Identifiers(request.Identifiers), request.Purpose, request.AllPurposes, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
+            ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent);
+        var response = new WithdrawConsentResponse();
+        response.Records.Add((await consent.WithdrawAsync(command, context.CancellationToken)).Select(ConsentMapping.ToProto));
+        return response;
+    }
+
+    public override async Task<CheckConsentResponse> CheckConsent(CheckConsentRequest request, ServerCallContext context) =>
+        ConsentMapping.ToProto(await consent.CheckAsync(ConsentMapping.Query(request), -1, context.CancellationToken));
+
+    public override async Task<BatchCheckConsentResponse> BatchCheckConsent(BatchCheckConsentRequest request, ServerCallContext context)
+    {
+        var answers = await consent.BatchCheckAsync([.. request.Checks.Select(ConsentMapping.Query)], context.CancellationToken);
+        var response = new BatchCheckConsentResponse();
+        response.Results.Add(answers.Select(ConsentMapping.ToProto));
+        return response;
+    }
+
+    public override async Task<ListConsentHistoryResponse> ListConsentHistory(ListConsentHistoryRequest request, ServerCallContext context)
+    {
+        var (subject, records, next) = await consent.ListHistoryAsync(request.Subject, ConsentMapping.Identifiers(request.Identifiers), request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListConsentHistoryResponse { Subject = ConsentNames.Subject(subject), NextPageToken = next };
+        response.Records.Add(records.Select(ConsentMapping.ToProto));
+        return response;
+    }
+
+    public override async Task<VerifyConsentChainResponse> VerifyConsentChain(VerifyConsentChainRequest request, ServerCallContext context)
+    {
+        var (subject, result) = await consent.VerifyChainAsync(request.Subject, ConsentMapping.Identifiers(request.Identifiers), context.CancellationToken);
+        return new VerifyConsentChainResponse
+        {
+            Subject = ConsentNames.Subject(subject),
+            Intact = result.Break == Domain.ChainBreak.None,
+            RecordsChecked = result.RecordsChecked,
+            FirstBrokenRecord = result.BrokenRecord?.Name ?? "",
+            FirstBrokenSequence = result.BrokenRecord?.Sequence ?? 0,
+            Break = (V1.ChainBreak)result.Break,
+        };
+    }
+
+    public override async Task<RequestErasureResponse> RequestErasure(RequestErasureRequest request, ServerCallContext context) =>
+        new() { Erasure = ConsentMapping.ToProto(await erasure.RequestAsync(ConsentMapping.Identifiers(request.Identifiers), context.CancellationToken)) };
+
+    public override async Task<GetErasureStatusResponse> GetErasureStatus(GetErasureStatusRequest request, ServerCallContext context) =>
+        new() { Erasure = ConsentMapping.ToProto(await erasure.GetStatusAsync(request.Name, context.CancellationToken)) };
+}
