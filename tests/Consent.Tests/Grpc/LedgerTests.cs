@@ -83,9 +83,8 @@ public sealed class LedgerTests
         var transport = host.Platform.Services.GetRequiredService<IEventTransport>();
         await transport.PublishAsync(Topics.Apps.Profile, [EventEnvelopes.Create(Topics.ProfilesMerged, Topics.Apps.Profile, merged, DateTimeOffset.UtcNow)], default);
 
-        Assert.True(await TestPlatform.EventuallyAsync(async () => (await host.CheckAsync(Profile("p-old"), "profiling")).Allowed));
+        Assert.True(await TestPlatform.EventuallyAsync(async () => (await host.CheckAsync(Profile("p-keep"), "profiling")).Allowed));
         Assert.True((await host.CheckAsync(Profile("p-keep"), "marketing-email")).Allowed);
-        Assert.True((await host.CheckAsync(Profile("p-keep"), "profiling")).Allowed);
         Assert.Equal(DecisionReason.Granted, (await host.CheckAsync(Profile("p-old"), "marketing-email")).Reason);
         var history = new ListConsentHistoryRequest();
         history.Identifiers.Add(Profile("p-keep"));
