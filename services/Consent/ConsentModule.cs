@@ -21,28 +21,36 @@ public static class ConsentModule
     /// <summary>The service name: its Dapr app id, store name and <c>Journey:Hosting:Modules</c> entry.</summary>
     public const string Name = Topics.Apps.Consent;
 
+    /// <summary>How long another replica's purpose change may take to reach this one on MongoDB.</summary>
+    public static readonly TimeSpan PurposeRefreshOnMongo = TimeSpan.FromSeconds(5);
+
     /// <summary>The module definition the host selects from.</summary>
     public static JourneyModule Definition { get; } = new(Name, builder => builder.AddConsent(), endpoints => endpoints.MapConsent());
 
     /// <summary>Registers the service's domain, store, event handlers and gRPC services.</summary>
     public static WebApplicationBuilder AddConsent(this WebApplicationBuilder builder)
     {
-        var storage = builder.AddServiceStorage(Name);
+        var storage = builder.AddServiceStorage(Name)
+            .AddPort<IPurposeCatalog, SqlitePurposeCatalog, MongoPurposeCatalog>()
+            .AddPort<IConsentLedger, SqliteConsentLedger, MongoConsentLedger>();
         var services = builder.Services;
-        if (storage.Provider != StorageProvider.Sqlite)
+        if (storage.Provider == StorageProvider.Sqlite)
         {
-            throw new InvalidOperationException("The consent service has no MongoDB adapter yet; run it with Journey:Storage:Provider=Sqlite.");
+            // The embedded store has one writer, this process, so an in-memory index written through
+            // by every write is complete and serves checks without I/O.
+            services.AddSingleton<DecisionIndex>();
+            services.AddSingleton<IDecisionSource>(sp => sp.GetRequiredService<DecisionIndex>());
+            services.AddHostedService<DecisionIndexLoader>();
+            services.AddSingleton(sp => new PurposeDirectory(sp.GetRequiredService<IPurposeCatalog>(), sp.GetRequiredService<TimeProvider>(), TimeSpan.MaxValue));
         }
-
-        services.AddSingleton<IPurposeCatalog, SqlitePurposeCatalog>();
-        services.AddSingleton<IConsentLedger, SqliteConsentLedger>();
-
-        // The embedded store has one writer, this process, so an in-memory index written through by
-        // every write is complete and serves checks without I/O.
-        services.AddSingleton<DecisionIndex>();
-        services.AddSingleton<IDecisionSource>(sp => sp.GetRequiredService<DecisionIndex>());
-        services.AddHostedService<DecisionIndexLoader>();
-        services.AddSingleton(sp => new PurposeDirectory(sp.GetRequiredService<IPurposeCatalog>(), sp.GetRequiredService<TimeProvider>(), TimeSpan.MaxValue));
+        else
+        {
+            // Replicas share the MongoDB ledger: a withdrawal written by another replica must be seen
+            // by the next check here, so checks read the store (see StoredDecisionSource). Purposes
+            // change rarely and are cached for a few seconds.
+            services.AddSingleton<IDecisionSource, StoredDecisionSource>();
+            services.AddSingleton(sp => new PurposeDirectory(sp.GetRequiredService<IPurposeCatalog>(), sp.GetRequiredService<TimeProvider>(), PurposeRefreshOnMongo));
+        }
 
         services.AddSingleton<IConsentEvents, ConsentEvents>();
         services.AddSingleton<CatalogUseCases>();

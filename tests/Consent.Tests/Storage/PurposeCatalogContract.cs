@@ -1,6 +1,7 @@
 using Journey.Consent.Domain;
 using Journey.Consent.Storage;
 using Journey.Shared.Errors;
+using Journey.Shared.Storage;
 using Journey.Testing;
 
 namespace Journey.Consent.Tests.Storage;
@@ -74,4 +75,31 @@ public sealed class SqlitePurposeCatalogTests : PurposeCatalogContract, IDisposa
     protected override IPurposeCatalog Catalog { get; }
 
     public void Dispose() => _sqlite.Dispose();
+}
+
+public sealed class MongoPurposeCatalogTests : PurposeCatalogContract, IRequiresMongo, IAsyncLifetime
+{
+    private MongoStore? _store;
+    private IPurposeCatalog? _catalog;
+
+    protected override IPurposeCatalog Catalog => _catalog!;
+
+    public Task InitializeAsync()
+    {
+        if (MongoTestServer.ConnectionString is not null)
+        {
+            _store = MongoTestServer.CreateStore("consent");
+            _catalog = new MongoPurposeCatalog(_store);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_store is not null)
+        {
+            await MongoTestServer.DropAsync(_store);
+        }
+    }
 }
