@@ -197,6 +197,7 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
             {
                 var records = await ledger.AppendAsync(new LedgerAppend(subject, found is null, link, [.. drafts.Select(d => d.Draft)], messages, now), cancellationToken);
                 decisions.Apply(new LedgerChange([.. link.Select(i => (i, subject))], records, [], []));
+                ConsentTelemetry.RecordsAppended.Add(records.Count);
                 return records;
             }
             catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)

@@ -25,6 +25,7 @@ public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decis
         var validation = new Validation();
         var identifiers = SubjectIdentifiers.Normalize(inputs, hasher, validation, "identifiers");
         validation.ThrowIfInvalid();
+        using var activity = ConsentTelemetry.Source.StartActivity("consent erasure");
 
         var erasureId = Guid.CreateVersion7(now);
         var subject = await ledger.FindSubjectAsync(identifiers, cancellationToken);
@@ -58,6 +59,10 @@ public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decis
         ]);
         var outcome = await ledger.EraseAsync(plan, cancellationToken);
         decisions.Apply(new LedgerChange([], outcome.Appended, [], outcome.RemovedIdentifiers));
+        ConsentTelemetry.ErasuresRequested.Add(1);
+        ConsentTelemetry.RecordsAppended.Add(outcome.Appended.Count);
+        activity?.SetTag("journey.erasure", ConsentNames.Erasure(erasureId));
+        activity?.SetTag("journey.records_pseudonymised", outcome.RecordsPseudonymised);
         return new Erasure(erasureId, subject, now, []);
     }
 
@@ -98,6 +103,7 @@ public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decis
         var merged = ConsentNames.IdOf(mergedName, "profiles") ?? throw new InvalidArgumentException("merged", "must be profiles/{profile}");
         var survivorId = new SubjectIdentifier(IdentifierKind.ProfileId, survivor);
         var mergedId = new SubjectIdentifier(IdentifierKind.ProfileId, merged);
+        using var activity = ConsentTelemetry.Source.StartActivity("consent merge");
         for (var attempt = 1; ; attempt++)
         {
             var now = Clock.Now(time);
@@ -162,6 +168,9 @@ public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decis
                 if (appended is not null)
                 {
                     decisions.Apply(new LedgerChange([.. identifiers.Select(i => (i, target.Value))], appended, [.. sources.Select(s => (s, target.Value))], []));
+                    ConsentTelemetry.SubjectsMerged.Add(sources.Count);
+                    ConsentTelemetry.RecordsAppended.Add(appended.Count);
+                    activity?.SetTag("journey.records_carried_over", appended.Count);
                 }
 
                 return;

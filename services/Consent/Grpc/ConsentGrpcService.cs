@@ -1,14 +1,19 @@
 using Grpc.Core;
 using Journey.Consent.Domain;
 using Journey.Consent.V1;
+using Microsoft.Extensions.Logging;
 
 namespace Journey.Consent.Grpc;
 
 /// <summary>The gRPC face of the consent service: maps, calls one use case, maps back.</summary>
-internal sealed class ConsentGrpcService(CatalogUseCases catalog, ConsentUseCases consent, ErasureUseCases erasure) : ConsentService.ConsentServiceBase
+internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, ConsentUseCases consent, ErasureUseCases erasure, ILogger<ConsentGrpcService> logger) : ConsentService.ConsentServiceBase
 {
-    public override async Task<CreatePurposeResponse> CreatePurpose(CreatePurposeRequest request, ServerCallContext context) =>
-        new() { Purpose = ConsentMapping.ToProto(await catalog.CreatePurposeAsync(request.PurposeId, ConsentMapping.Input(request.Purpose), context.CancellationToken)) };
+    public override async Task<CreatePurposeResponse> CreatePurpose(CreatePurposeRequest request, ServerCallContext context)
+    {
+        var purpose = ConsentMapping.ToProto(await catalog.CreatePurposeAsync(request.PurposeId, ConsentMapping.Input(request.Purpose), context.CancellationToken));
+        Audit(context, nameof(CreatePurpose), purpose.Name);
+        return new CreatePurposeResponse { Purpose = purpose };
+    }
 
     public override async Task<GetPurposeResponse> GetPurpose(GetPurposeRequest request, ServerCallContext context) =>
         new() { Purpose = ConsentMapping.ToProto(await catalog.GetPurposeAsync(request.Name, context.CancellationToken)) };
@@ -21,15 +26,20 @@ internal sealed class ConsentGrpcService(CatalogUseCases catalog, ConsentUseCase
         return response;
     }
 
-    public override async Task<UpdatePurposeResponse> UpdatePurpose(UpdatePurposeRequest request, ServerCallContext context) =>
-        new()
-        {
-            Purpose = ConsentMapping.ToProto(await catalog.UpdatePurposeAsync(
-                request.Purpose?.Name ?? "", request.Purpose?.Version ?? 0, ConsentMapping.Input(request.Purpose), context.CancellationToken)),
-        };
+    public override async Task<UpdatePurposeResponse> UpdatePurpose(UpdatePurposeRequest request, ServerCallContext context)
+    {
+        var purpose = ConsentMapping.ToProto(await catalog.UpdatePurposeAsync(
+            request.Purpose?.Name ?? "", request.Purpose?.Version ?? 0, ConsentMapping.Input(request.Purpose), context.CancellationToken));
+        Audit(context, nameof(UpdatePurpose), purpose.Name);
+        return new UpdatePurposeResponse { Purpose = purpose };
+    }
 
-    public override async Task<CreatePolicyVersionResponse> CreatePolicyVersion(CreatePolicyVersionRequest request, ServerCallContext context) =>
-        new() { PolicyVersion = ConsentMapping.ToProto(await catalog.CreatePolicyVersionAsync(request.Text, context.CancellationToken)) };
+    public override async Task<CreatePolicyVersionResponse> CreatePolicyVersion(CreatePolicyVersionRequest request, ServerCallContext context)
+    {
+        var version = ConsentMapping.ToProto(await catalog.CreatePolicyVersionAsync(request.Text, context.CancellationToken));
+        Audit(context, nameof(CreatePolicyVersion), version.Name);
+        return new CreatePolicyVersionResponse { PolicyVersion = version };
+    }
 
     public override async Task<GetPolicyVersionResponse> GetPolicyVersion(GetPolicyVersionRequest request, ServerCallContext context) =>
         new() { PolicyVersion = ConsentMapping.ToProto(await catalog.GetPolicyVersionAsync(request.Name, context.CancellationToken)) };
@@ -47,7 +57,9 @@ internal sealed class ConsentGrpcService(CatalogUseCases catalog, ConsentUseCase
         var command = new RecordConsentCommand(
             ConsentMapping.Identifiers(request.Identifiers), request.Purpose, (int)request.Decision, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
             ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent);
-        return new RecordConsentResponse { Record = ConsentMapping.ToProto(await consent.RecordAsync(command, context.CancellationToken)) };
+        var record = ConsentMapping.ToProto(await consent.RecordAsync(command, context.CancellationToken));
+        Audit(context, nameof(RecordConsent), record.Name);
+        return new RecordConsentResponse { Record = record };
     }
 
     public override async Task<WithdrawConsentResponse> WithdrawConsent(WithdrawConsentRequest request, ServerCallContext context)
@@ -57,6 +69,11 @@ internal sealed class ConsentGrpcService(CatalogUseCases catalog, ConsentUseCase
             ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent);
         var response = new WithdrawConsentResponse();
         response.Records.Add((await consent.WithdrawAsync(command, context.CancellationToken)).Select(ConsentMapping.ToProto));
+        foreach (var record in response.Records)
+        {
+            Audit(context, nameof(WithdrawConsent), record.Name);
+        }
+
         return response;
     }
 
@@ -93,9 +110,21 @@ internal sealed class ConsentGrpcService(CatalogUseCases catalog, ConsentUseCase
         };
     }
 
-    public override async Task<RequestErasureResponse> RequestErasure(RequestErasureRequest request, ServerCallContext context) =>
-        new() { Erasure = ConsentMapping.ToProto(await erasure.RequestAsync(ConsentMapping.Identifiers(request.Identifiers), context.CancellationToken)) };
+    public override async Task<RequestErasureResponse> RequestErasure(RequestErasureRequest request, ServerCallContext context)
+    {
+        var requested = ConsentMapping.ToProto(await erasure.RequestAsync(ConsentMapping.Identifiers(request.Identifiers), context.CancellationToken));
+        Audit(context, nameof(RequestErasure), requested.Name);
+        return new RequestErasureResponse { Erasure = requested };
+    }
 
     public override async Task<GetErasureStatusResponse> GetErasureStatus(GetErasureStatusRequest request, ServerCallContext context) =>
         new() { Erasure = ConsentMapping.ToProto(await erasure.GetStatusAsync(request.Name, context.CancellationToken)) };
+
+    // Sensitive operations leave an audit line with the caller and the (pseudonymous) target; the
+    // log's own timestamp is the time. Never an identifier, e-mail or phone.
+    private void Audit(ServerCallContext context, string operation, string target) =>
+        LogAudit(logger, operation, context.GetHttpContext().User.FindFirst("sub")?.Value ?? "anonymous", target);
+
+    [LoggerMessage(EventId = 1, EventName = "ConsentAudit", Level = LogLevel.Information, Message = "Audit: {Operation} by {Caller} on {Target}")]
+    private static partial void LogAudit(ILogger logger, string operation, string caller, string target);
 }
