@@ -39,8 +39,15 @@ internal static class ConsentMapping
         (int)purpose.LegalBasis,
         Channels(purpose.Channels),
         (int)purpose.DefaultDecision,
-        purpose.Validity is null ? null : purpose.Validity.Seconds is >= 0 and <= 3_155_760_000 ? purpose.Validity.ToTimeSpan() : TimeSpan.MinValue,
+        Validity(purpose.Validity),
         purpose.MinimumPolicyVersion);
+
+    // Out-of-range or unnormalised durations become a negative value, which validation reports by
+    // field, instead of the exception Duration.ToTimeSpan would throw.
+    private static TimeSpan? Validity(Duration? validity) =>
+        validity is null ? null
+        : validity.Seconds is >= 0 and <= 3_155_760_000 && validity.Nanos is >= 0 and < 1_000_000_000 ? TimeSpan.FromSeconds(validity.Seconds) + TimeSpan.FromTicks(validity.Nanos / 100)
+        : TimeSpan.MinValue;
 
     public static V1.Purpose ToProto(DomainPurpose purpose)
     {

@@ -30,6 +30,8 @@ public sealed class CatalogTests
     [InlineData("no-default", "purpose.default_decision")]
     [InlineData("unknown-minimum", "purpose.minimum_policy_version")]
     [InlineData("no-purpose", "purpose")]
+    [InlineData("negative-validity", "purpose.validity")]
+    [InlineData("unnormalised-validity", "purpose.validity")]
     public async Task CreatePurpose_WhenInputIsBad_IsInvalidArgumentNamingTheField(string @case, string field)
     {
         await using var host = await StartAsync();
@@ -43,6 +45,8 @@ public sealed class CatalogTests
             case "no-default": purpose.DefaultDecision = DefaultDecision.Unspecified; break;
             case "unknown-minimum": purpose.MinimumPolicyVersion = 7; break;
             case "no-purpose": request.Purpose = null; break;
+            case "negative-validity": purpose.Validity = new Duration { Seconds = -5 }; break;
+            case "unnormalised-validity": purpose.Validity = new Duration { Seconds = 5, Nanos = -7 }; break;
         }
 
         var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.CreatePurposeAsync(request));
