@@ -124,8 +124,13 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
         else
         {
             var validation = new Validation();
-            var identifiers = SubjectIdentifiers.Normalize(query.Identifiers, hasher, validation, Field(batchIndex, "identifiers"));
-            validation.ThrowIfInvalid();
+            var identifiers = SubjectIdentifiers.Normalize(query.Identifiers, hasher, validation, "identifiers");
+            if (!validation.IsValid)
+            {
+                // Field names get their batch prefix only on failure, so a valid batch builds no strings for them.
+                throw new InvalidArgumentException([.. validation.Violations.Select(v => v with { Field = Field(batchIndex, v.Field) })]);
+            }
+
             subject = await decisions.FindSubjectAsync(identifiers, cancellationToken);
         }
 
