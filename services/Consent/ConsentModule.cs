@@ -3,9 +3,11 @@ using Journey.Consent.Events;
 using Journey.Consent.Grpc;
 using Journey.Consent.Storage;
 using Journey.Consent.V1;
+using Journey.Events.V1;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
+using Journey.Shared.Privacy;
 using Journey.Shared.Security;
 using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -14,30 +16,72 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Journey.Consent;
 
-/// <summary>The consent service as the host runs it.</summary>
+/// <summary>The Consent service as the host runs it.</summary>
 public static class ConsentModule
 {
     /// <summary>The service name: its Dapr app id, store name and <c>Journey:Hosting:Modules</c> entry.</summary>
     public const string Name = Topics.Apps.Consent;
 
+    /// <summary>How long another replica's purpose change may take to reach this one on MongoDB.</summary>
+    public static readonly TimeSpan PurposeRefreshOnMongo = TimeSpan.FromSeconds(5);
+
     /// <summary>The module definition the host selects from.</summary>
     public static JourneyModule Definition { get; } = new(Name, builder => builder.AddConsent(), endpoints => endpoints.MapConsent());
 
-    /// <summary>Registers the service's domain, store and gRPC services.</summary>
+    /// <summary>Registers the service's domain, store, event handlers and gRPC services.</summary>
     public static WebApplicationBuilder AddConsent(this WebApplicationBuilder builder)
     {
+        var storage = builder.AddServiceStorage(Name)
+            .AddPort<IPurposeCatalog, SqlitePurposeCatalog, MongoPurposeCatalog>()
+            .AddPort<IConsentLedger, SqliteConsentLedger, MongoConsentLedger>();
         var services = builder.Services;
-        builder.AddServiceStorage(Name).AddPort<IConsentLedger, SqliteConsentLedger, MongoConsentLedger>();
+        if (storage.Provider == StorageProvider.Sqlite)
+        {
+            // The embedded store has one writer, this process, so an in-memory index written through
+            // by every write is complete and serves checks without I/O.
+            services.AddSingleton<DecisionIndex>();
+            services.AddSingleton<IDecisionSource>(sp => sp.GetRequiredService<DecisionIndex>());
+            services.AddHostedService<DecisionIndexLoader>();
+            services.AddSingleton(sp => new PurposeDirectory(sp.GetRequiredService<IPurposeCatalog>(), sp.GetRequiredService<TimeProvider>(), TimeSpan.MaxValue));
+        }
+        else
+        {
+            // Replicas share the MongoDB ledger: a withdrawal written by another replica must be seen
+            // by the next check here, so checks read the store (see StoredDecisionSource). Purposes
+            // change rarely and are cached for a few seconds.
+            services.AddSingleton<IDecisionSource, StoredDecisionSource>();
+            services.AddSingleton(sp => new PurposeDirectory(sp.GetRequiredService<IPurposeCatalog>(), sp.GetRequiredService<TimeProvider>(), PurposeRefreshOnMongo));
+        }
+
         services.AddSingleton<IConsentEvents, ConsentEvents>();
-        services.AddSingleton<ConsentDecisions>();
-        services.AddSingleton<ConsentGrpcService>();
+        services.AddSingleton<CatalogUseCases>();
+        services.AddSingleton(sp => new ConsentUseCases(
+            sp.GetRequiredService<IConsentLedger>(), sp.GetRequiredService<IDecisionSource>(), sp.GetRequiredService<PurposeDirectory>(),
+            sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ErasureUseCases>();
+
+        services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
+        services.AddEventHandler<ErasureCompleted, ErasureCompletedHandler>(Name, Topics.ErasureCompleted);
+
         services.AddMethodScopes(ConsentService.Descriptor, new Dictionary<string, string>
         {
-            [nameof(ConsentGrpcService.CreatePurpose)] = Scopes.Admin,
-            [nameof(ConsentGrpcService.GetPurpose)] = Scopes.ConsentRead,
-            [nameof(ConsentGrpcService.RecordConsent)] = Scopes.ConsentWrite,
-            [nameof(ConsentGrpcService.CheckConsent)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.CreatePurpose)] = Scopes.Admin,
+            [nameof(ConsentService.ConsentServiceClient.GetPurpose)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.ListPurposes)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.UpdatePurpose)] = Scopes.Admin,
+            [nameof(ConsentService.ConsentServiceClient.CreatePolicyVersion)] = Scopes.Admin,
+            [nameof(ConsentService.ConsentServiceClient.GetPolicyVersion)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.ListPolicyVersions)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.RecordConsent)] = Scopes.ConsentWrite,
+            [nameof(ConsentService.ConsentServiceClient.WithdrawConsent)] = Scopes.ConsentWrite,
+            [nameof(ConsentService.ConsentServiceClient.CheckConsent)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.BatchCheckConsent)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.ListConsentHistory)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.VerifyConsentChain)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.RequestErasure)] = Scopes.PrivacyErase,
+            [nameof(ConsentService.ConsentServiceClient.GetErasureStatus)] = Scopes.PrivacyErase,
         });
+        builder.Services.AddSingleton<ConsentGrpcService>();
         return builder;
     }
 

@@ -124,12 +124,18 @@ internal sealed partial class DemoData(
 
     private static async Task<int> LoadPurposesAsync(ConsentService.ConsentServiceClient client, CancellationToken ct)
     {
-        (string Id, string Description, LegalBasis Basis, Channel[] Channels, bool Default, TimeSpan? Validity, string MinimumVersion)[] purposes =
+        // Three versions of the privacy text; consents under versions before 3 no longer count for the consent-based purposes.
+        foreach (var text in new[] { "Privacy notice, first edition.", "Privacy notice, second edition.", "Privacy notice, third edition: personalisation and profiling explained." })
+        {
+            await client.CreatePolicyVersionAsync(new CreatePolicyVersionRequest { Text = text }, cancellationToken: ct);
+        }
+
+        (string Id, string Description, LegalBasis Basis, Channel[] Channels, bool Default, TimeSpan? Validity, int MinimumVersion)[] purposes =
         [
-            ("marketing-email", "News and offers by e-mail", LegalBasis.Consent, [Channel.Email], false, TimeSpan.FromDays(730), "3"),
-            ("personalisation", "Content chosen for you from what you did with us", LegalBasis.Consent, [Channel.Web, Channel.Email, Channel.MobileApp], false, TimeSpan.FromDays(365), "3"),
-            ("profiling", "Interests and purchase readiness inferred from your journey", LegalBasis.Consent, [Channel.Web, Channel.Email, Channel.MobileApp, Channel.DealerStore], false, TimeSpan.FromDays(365), "3"),
-            ("analytics", "Measuring how our touchpoints perform", LegalBasis.LegitimateInterest, [Channel.Web, Channel.Email, Channel.MobileApp], true, null, ""),
+            ("marketing-email", "News and offers by e-mail", LegalBasis.Consent, [Channel.Email], false, TimeSpan.FromDays(730), 3),
+            ("personalisation", "Content chosen for you from what you did with us", LegalBasis.Consent, [Channel.Web, Channel.Email, Channel.MobileApp], false, TimeSpan.FromDays(365), 3),
+            ("profiling", "Interests and purchase readiness inferred from your journey", LegalBasis.Consent, [Channel.Web, Channel.Email, Channel.MobileApp, Channel.DealerStore], false, TimeSpan.FromDays(365), 3),
+            ("analytics", "Measuring how our touchpoints perform", LegalBasis.LegitimateInterest, [Channel.Web, Channel.Email, Channel.MobileApp], true, null, 0),
         ];
         foreach (var p in purposes)
         {
@@ -141,14 +147,14 @@ internal sealed partial class DemoData(
                     Description = p.Description,
                     LegalBasis = p.Basis,
                     Channels = { p.Channels },
-                    DefaultAllowed = p.Default,
+                    DefaultDecision = p.Default ? DefaultDecision.Allow : DefaultDecision.Deny,
                     Validity = p.Validity is { } validity ? Duration.FromTimeSpan(validity) : null,
                     MinimumPolicyVersion = p.MinimumVersion,
                 },
             }, cancellationToken: ct);
         }
 
-        return purposes.Length;
+        return purposes.Length + 3;
     }
 
     private static async Task<int> LoadContentAsync(RecommendationService.RecommendationServiceClient client, CancellationToken ct)

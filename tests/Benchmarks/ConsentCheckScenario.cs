@@ -13,24 +13,26 @@ public sealed class ConsentCheckScenario : IScenario
     public async Task<IReadOnlyList<Figure>> RunAsync(GrpcChannel channel, Baselines baselines, Settings settings)
     {
         var client = new ConsentService.ConsentServiceClient(channel);
+        var policy = await client.CreatePolicyVersionAsync(new CreatePolicyVersionRequest { Text = "Benchmark privacy notice." });
         await client.CreatePurposeAsync(new CreatePurposeRequest
         {
             PurposeId = "bench-personalisation",
-            Purpose = new Purpose { Description = "Benchmark purpose", LegalBasis = LegalBasis.Consent, Channels = { Channel.Web }, Validity = Duration.FromTimeSpan(TimeSpan.FromDays(365)) },
+            Purpose = new Purpose { Description = "Benchmark purpose", LegalBasis = LegalBasis.Consent, Channels = { Channel.Web }, DefaultDecision = DefaultDecision.Deny, Validity = Duration.FromTimeSpan(TimeSpan.FromDays(365)) },
         });
         var subjects = settings.Quick ? 2_000 : 20_000;
         await Parallel.ForEachAsync(Enumerable.Range(0, subjects), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
             await client.RecordConsentAsync(new RecordConsentRequest
             {
-                Subject = { new Identifier { Kind = IdentifierKind.CustomerId, Value = $"C-{i}" } },
+                Identifiers = { new Identifier { Kind = IdentifierKind.CustomerId, Value = $"C-{i}" } },
                 Purpose = "purposes/bench-personalisation",
-                Granted = i % 3 != 0,
-                PolicyVersion = "3",
+                Decision = i % 3 != 0 ? ConsentDecision.Granted : ConsentDecision.Withdrawn,
+                PolicyVersion = policy.PolicyVersion.Version,
+                CapturedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1)),
             }, cancellationToken: ct));
 
         Task Check(int i) => client.CheckConsentAsync(new CheckConsentRequest
         {
-            Subject = { new Identifier { Kind = IdentifierKind.CustomerId, Value = $"C-{i % subjects}" } },
+            Identifiers = { new Identifier { Kind = IdentifierKind.CustomerId, Value = $"C-{i % subjects}" } },
             Purpose = "purposes/bench-personalisation",
             Channel = Channel.Web,
         }).ResponseAsync;

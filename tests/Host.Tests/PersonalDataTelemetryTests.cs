@@ -66,9 +66,10 @@ public sealed class PersonalDataTelemetryTests
         {
             Interaction = new Interaction { InteractionId = "e-2", Touchpoint = "touchpoints/unknown", OccurTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), Identifiers = { identifiers }, Type = InteractionType.FormSubmit },
         }));
-        await consent.CreatePurposeAsync(new CreatePurposeRequest { PurposeId = "marketing-email", Purpose = new Purpose { Description = "News by e-mail", LegalBasis = LegalBasis.Consent, Channels = { Channel.Email } } });
-        await consent.RecordConsentAsync(new RecordConsentRequest { Subject = { identifiers }, Purpose = "purposes/marketing-email", Granted = true, PolicyVersion = "3" });
-        await consent.CheckConsentAsync(new CheckConsentRequest { Subject = { identifiers }, Purpose = "purposes/marketing-email", Channel = Channel.Email });
+        await consent.CreatePolicyVersionAsync(new CreatePolicyVersionRequest { Text = "Privacy notice." });
+        await consent.CreatePurposeAsync(new CreatePurposeRequest { PurposeId = "marketing-email", Purpose = new Purpose { Description = "News by e-mail", LegalBasis = LegalBasis.Consent, Channels = { Channel.Email }, DefaultDecision = DefaultDecision.Deny } });
+        await consent.RecordConsentAsync(new RecordConsentRequest { Identifiers = { identifiers }, Purpose = "purposes/marketing-email", Decision = ConsentDecision.Granted, PolicyVersion = 1, CapturedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1)), IpAddress = "192.0.2.7", UserAgent = "Mozilla/5.0" });
+        await consent.CheckConsentAsync(new CheckConsentRequest { Identifiers = { identifiers }, Purpose = "purposes/marketing-email", Channel = Channel.Email });
         await Task.Delay(1000);
 
         Assert.NotEmpty(logs);

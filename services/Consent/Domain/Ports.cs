@@ -2,32 +2,146 @@ using Journey.Shared.Events;
 
 namespace Journey.Consent.Domain;
 
-/// <summary>Purposes and the consent ledger.</summary>
-public interface IConsentLedger
+/// <summary>Purposes and policy versions.</summary>
+public interface IPurposeCatalog
 {
-    /// <summary>Adds a purpose; AlreadyExistsException when the id is taken.</summary>
-    Task InsertPurposeAsync(Purpose purpose, CancellationToken cancellationToken);
+    /// <summary>Stores a new purpose; <c>AlreadyExistsException</c> when the id is taken.</summary>
+    Task CreatePurposeAsync(Purpose purpose, CancellationToken cancellationToken);
 
-    /// <summary>The purpose, or null.</summary>
+    /// <summary>A purpose, or null.</summary>
     Task<Purpose?> GetPurposeAsync(string id, CancellationToken cancellationToken);
 
-    /// <summary>The subject any of <paramref name="identifiers"/> belongs to, or null.</summary>
-    Task<string?> FindSubjectAsync(IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken cancellationToken);
+    /// <summary>Up to <paramref name="limit"/> purposes with ids after <paramref name="afterId"/>, by id.</summary>
+    Task<IReadOnlyList<Purpose>> ListPurposesAsync(string afterId, int limit, CancellationToken cancellationToken);
 
     /// <summary>
-    /// In one transaction: resolves (or creates, with <paramref name="newSubjectId"/>) the subject of
-    /// <paramref name="identifiers"/>, lets <paramref name="build"/> make the next record from the
-    /// subject's last one, appends it and its event.
+    /// Replaces a purpose whose stored version is <c>purpose.Version - 1</c>;
+    /// <c>NotFoundException</c> when missing, <c>ConcurrencyConflictException</c> when the version moved.
     /// </summary>
-    Task<ConsentRecord> AppendAsync(IReadOnlyList<SubjectIdentifier> identifiers, string newSubjectId, Func<string, ConsentRecord?, (ConsentRecord Record, OutboxMessage Changed)> build, CancellationToken cancellationToken);
+    Task UpdatePurposeAsync(Purpose purpose, CancellationToken cancellationToken);
 
-    /// <summary>The subject's latest record for a purpose, or null.</summary>
-    Task<ConsentRecord?> LatestAsync(string subjectId, string purposeId, CancellationToken cancellationToken);
+    /// <summary>Stores a text as the next version number.</summary>
+    Task<PolicyVersion> CreatePolicyVersionAsync(string text, string sha256, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>A version with its text, or null.</summary>
+    Task<PolicyVersion?> GetPolicyVersionAsync(int version, CancellationToken cancellationToken);
+
+    /// <summary>Up to <paramref name="limit"/> versions after <paramref name="afterVersion"/>, oldest first, without text.</summary>
+    Task<IReadOnlyList<PolicyVersion>> ListPolicyVersionsAsync(int afterVersion, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The highest version number; 0 when none.</summary>
+    Task<int> LatestPolicyVersionAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>Builds the events this service publishes.</summary>
+/// <summary>Records to append to one subject's chain, with the identifiers to link and the events to publish, in one transaction.</summary>
+/// <param name="Subject">The subject.</param>
+/// <param name="CreateSubject">True when the subject is new.</param>
+/// <param name="LinkIdentifiers">Identifiers to link to it; one already linked to another subject is a conflict.</param>
+/// <param name="Records">Records in order.</param>
+/// <param name="Events">Events for the outbox.</param>
+/// <param name="Now">Write time.</param>
+public sealed record LedgerAppend(Guid Subject, bool CreateSubject, IReadOnlyList<SubjectIdentifier> LinkIdentifiers, IReadOnlyList<RecordDraft> Records, IReadOnlyList<OutboxMessage> Events, DateTimeOffset Now);
+
+/// <summary>A merge of subjects into one, decided from what was read before.</summary>
+/// <param name="Consumer">Inbox consumer name.</param>
+/// <param name="EventId">The ProfilesMerged event id, claimed in the same transaction.</param>
+/// <param name="Target">The subject that remains.</param>
+/// <param name="Sources">Subjects merged into it; their histories stay and list under the target.</param>
+/// <param name="Identifiers">Identifiers that now name the target.</param>
+/// <param name="ExpectedHeads">Chain length of each subject when the plan was made; a change is a conflict.</param>
+/// <param name="CarriedOver">Newer decisions of the sources appended to the target.</param>
+/// <param name="Events">Events for the outbox.</param>
+/// <param name="Now">Write time.</param>
+public sealed record MergePlan(string Consumer, string EventId, Guid Target, IReadOnlyList<Guid> Sources, IReadOnlyList<SubjectIdentifier> Identifiers, IReadOnlyDictionary<Guid, long> ExpectedHeads, IReadOnlyList<RecordDraft> CarriedOver, IReadOnlyList<OutboxMessage> Events, DateTimeOffset Now);
+
+/// <summary>An erasure request with this service's own part of it.</summary>
+/// <param name="ErasureId">The erasure.</param>
+/// <param name="Subject">The person's subject, when the ledger knows one.</param>
+/// <param name="RequestedAt">When.</param>
+/// <param name="Withdrawals">Withdrawals appended to the subject's chain.</param>
+/// <param name="Events">Builds the outbox events from the number of records pseudonymised.</param>
+public sealed record ErasurePlan(Guid ErasureId, Guid? Subject, DateTimeOffset RequestedAt, IReadOnlyList<RecordDraft> Withdrawals, Func<long, IReadOnlyList<OutboxMessage>> Events);
+
+/// <summary>What an erasure changed in the ledger.</summary>
+/// <param name="Appended">Withdrawals appended.</param>
+/// <param name="RemovedIdentifiers">Identifiers no longer linked to any subject.</param>
+/// <param name="RecordsPseudonymised">Records whose proof details were removed, plus identifiers removed.</param>
+public sealed record ErasureOutcome(IReadOnlyList<ConsentRecord> Appended, IReadOnlyList<SubjectIdentifier> RemovedIdentifiers, long RecordsPseudonymised);
+
+/// <summary>Receives the ledger's current state when the decision index is built.</summary>
+public interface ILedgerStateSink
+{
+    /// <summary>An identifier names a subject.</summary>
+    void Identifier(SubjectIdentifier identifier, Guid subject);
+
+    /// <summary>A subject was merged into another.</summary>
+    void Merged(Guid source, Guid target);
+
+    /// <summary>A record still decides a subject's purpose.</summary>
+    void Decision(Guid subject, string purposeId, DecisionEntry entry);
+}
+
+/// <summary>
+/// The consent ledger: subjects and their identifiers, the append-only chained records, the
+/// decisions they add up to, merges and erasures. Every write carries its outbox events.
+/// </summary>
+public interface IConsentLedger
+{
+    /// <summary>The subject the first resolvable identifier names (after merges), or null.</summary>
+    Task<Guid?> FindSubjectAsync(IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken cancellationToken);
+
+    /// <summary>The subject itself, or the one it was merged into; null when unknown.</summary>
+    Task<Guid?> ResolveSubjectAsync(Guid subject, CancellationToken cancellationToken);
+
+    /// <summary>The identifiers that name the subject.</summary>
+    Task<IReadOnlyList<SubjectIdentifier>> GetIdentifiersAsync(Guid subject, CancellationToken cancellationToken);
+
+    /// <summary>Appends records to the subject's chain; returns them sealed.</summary>
+    Task<IReadOnlyList<ConsentRecord>> AppendAsync(LedgerAppend append, CancellationToken cancellationToken);
+
+    /// <summary>The records that decide the subject's purposes, by purpose id.</summary>
+    Task<IReadOnlyDictionary<string, PurposeDecisions>> GetDecisionsAsync(Guid subject, CancellationToken cancellationToken);
+
+    /// <summary>The records that decide one purpose of the subject.</summary>
+    Task<PurposeDecisions> GetPurposeDecisionsAsync(Guid subject, string purposeId, CancellationToken cancellationToken);
+
+    /// <summary>The number of records in the subject's chain.</summary>
+    Task<long> GetChainLengthAsync(Guid subject, CancellationToken cancellationToken);
+
+    /// <summary>Records of the subject and of subjects merged into it, in storage order, after <paramref name="afterSeq"/>.</summary>
+    Task<IReadOnlyList<ConsentRecord>> ListHistoryAsync(Guid subject, long afterSeq, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The subject's own chain, in chain order.</summary>
+    Task<IReadOnlyList<ConsentRecord>> ReadChainAsync(Guid subject, CancellationToken cancellationToken);
+
+    /// <summary>Applies a merge; null when the event was handled before.</summary>
+    Task<IReadOnlyList<ConsentRecord>?> MergeAsync(MergePlan plan, CancellationToken cancellationToken);
+
+    /// <summary>Stores an erasure request and applies this service's part of it.</summary>
+    Task<ErasureOutcome> EraseAsync(ErasurePlan plan, CancellationToken cancellationToken);
+
+    /// <summary>An erasure with the completions reported so far, or null.</summary>
+    Task<Erasure?> GetErasureAsync(Guid erasureId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records completions, each claimed in the inbox; a repeated report of a service keeps the
+    /// first. <c>InvalidArgumentException</c> for an unknown erasure.
+    /// </summary>
+    Task RecordErasureCompletionsAsync(string consumer, IReadOnlyList<ErasureCompletion> completions, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Streams identifiers, merges and current decisions into <paramref name="sink"/>.</summary>
+    Task LoadStateAsync(ILedgerStateSink sink, CancellationToken cancellationToken);
+}
+
+/// <summary>Builds the integration events of consent changes; implemented in <c>Events/</c>.</summary>
 public interface IConsentEvents
 {
-    /// <summary>A decision was recorded.</summary>
-    OutboxMessage ConsentChanged(ConsentRecord record, IReadOnlyList<SubjectIdentifier> identifiers, DateTimeOffset? expiresAt);
+    /// <summary><c>ConsentChanged</c> for one record.</summary>
+    OutboxMessage ConsentChanged(Guid subject, IReadOnlyList<SubjectIdentifier> identifiers, Purpose purpose, RecordDraft record, DateTimeOffset now);
+
+    /// <summary><c>ErasureRequested</c>.</summary>
+    OutboxMessage ErasureRequested(Guid erasureId, IReadOnlyList<SubjectIdentifier> identifiers, DateTimeOffset now);
+
+    /// <summary>This service's own <c>ErasureCompleted</c>.</summary>
+    OutboxMessage ErasureCompleted(Guid erasureId, long recordsErased, DateTimeOffset now);
 }

@@ -3,26 +3,91 @@ using Journey.Common.V1;
 using Journey.Consent.Domain;
 using Journey.Events.V1;
 using Journey.Shared.Events;
+using DomainIdentifierKind = Journey.Consent.Domain.IdentifierKind;
 
 namespace Journey.Consent.Events;
 
-/// <summary>Maps ledger records to journey.events.v1.ConsentChanged.</summary>
+/// <summary>Builds the consent service's integration events.</summary>
 internal sealed class ConsentEvents : IConsentEvents
 {
-    public OutboxMessage ConsentChanged(ConsentRecord record, IReadOnlyList<SubjectIdentifier> identifiers, DateTimeOffset? expiresAt)
+    /// <inheritdoc />
+    public OutboxMessage ConsentChanged(Guid subject, IReadOnlyList<SubjectIdentifier> identifiers, Purpose purpose, RecordDraft record, DateTimeOffset now)
     {
         var payload = new ConsentChanged
         {
-            Subject = $"subjects/{record.SubjectId}",
-            Purpose = $"purposes/{record.PurposeId}",
+            Subject = ConsentNames.Subject(subject),
+            Purpose = ConsentNames.Purpose(purpose.Id),
             Granted = record.Granted,
-            PolicyVersion = record.PolicyVersion,
+            PolicyVersion = record.PolicyVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
             EffectiveAt = Timestamp.FromDateTimeOffset(record.CapturedAt),
-            ExpiresAt = expiresAt is { } at ? Timestamp.FromDateTimeOffset(at) : null,
-            Record = $"subjects/{record.SubjectId}/records/{record.Sequence}",
+            Record = ConsentNames.Record(subject, record.Id),
         };
-        payload.Identifiers.AddRange(identifiers.Select(i => new Identifier { Kind = (Common.V1.IdentifierKind)i.Kind, Value = i.Value }));
-        payload.Channels.AddRange(record.Channels.Select(c => (Channel)c));
-        return EventEnvelopes.Create(Topics.ConsentChanged, ConsentModule.Name, payload, record.RecordedAt);
+        payload.Identifiers.Add(identifiers.Select(ToProto));
+        payload.Channels.Add(record.Channels.Channels().Select(c => (Channel)c));
+        if (record.Granted && purpose.Validity is { } validity)
+        {
+            payload.ExpiresAt = Timestamp.FromDateTimeOffset(record.CapturedAt + validity);
+        }
+
+        return EventEnvelopes.Create(Topics.ConsentChanged, ConsentModule.Name, payload, now);
     }
+
+    /// <inheritdoc />
+    public OutboxMessage ErasureRequested(Guid erasureId, IReadOnlyList<SubjectIdentifier> identifiers, DateTimeOffset now)
+    {
+        var payload = new ErasureRequested { Erasure = ConsentNames.Erasure(erasureId), RequestedAt = Timestamp.FromDateTimeOffset(now) };
+        payload.Identifiers.Add(identifiers.Select(ToProto));
+        return EventEnvelopes.Create(Topics.ErasureRequested, ConsentModule.Name, payload, now);
+    }
+
+    /// <inheritdoc />
+    public OutboxMessage ErasureCompleted(Guid erasureId, long recordsErased, DateTimeOffset now) =>
+        EventEnvelopes.Create(Topics.ErasureCompleted, ConsentModule.Name, new ErasureCompleted
+        {
+            Erasure = ConsentNames.Erasure(erasureId),
+            Service = ConsentModule.Name,
+            CompletedAt = Timestamp.FromDateTimeOffset(now),
+            RecordsErased = recordsErased,
+        }, now);
+
+    internal static Identifier ToProto(SubjectIdentifier identifier) => new() { Kind = (Common.V1.IdentifierKind)identifier.Kind, Value = identifier.Value };
+
+    internal static SubjectIdentifier? FromEvent(Identifier identifier) =>
+        identifier.Kind is > Common.V1.IdentifierKind.Unspecified and <= Common.V1.IdentifierKind.ProfileId && identifier.Value.Length is > 0 and <= ConsentLimits.MaxIdentifierLength
+            ? new SubjectIdentifier((DomainIdentifierKind)identifier.Kind, identifier.Value)
+            : null;
+}
+
+/// <summary>Keeps one subject per person: applies ProfilesMerged.</summary>
+internal sealed class ProfilesMergedHandler(ErasureUseCases useCases) : IEventHandler<ProfilesMerged>
+{
+    public const string Consumer = "consent.profiles-merged";
+
+    /// <inheritdoc />
+    public async Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfilesMerged>> events, CancellationToken cancellationToken)
+    {
+        // One transaction per merge: merges are rare, and each plans against the state the one before left.
+        foreach (var received in events)
+        {
+            var message = received.Message;
+            var moved = new List<SubjectIdentifier>(message.MovedIdentifiers.Count);
+            foreach (var identifier in message.MovedIdentifiers)
+            {
+                moved.Add(ConsentEvents.FromEvent(identifier) ?? throw new Shared.Errors.InvalidArgumentException("moved_identifiers", "must hold known kinds and 1 to 256 characters"));
+            }
+
+            await useCases.MergeAsync(Consumer, received.EventId, message.Survivor, message.Merged, moved, cancellationToken);
+        }
+    }
+}
+
+/// <summary>Tracks erasures: each service's ErasureCompleted, this service's own included.</summary>
+internal sealed class ErasureCompletedHandler(ErasureUseCases useCases) : IEventHandler<ErasureCompleted>
+{
+    public const string Consumer = "consent.erasure-completed";
+
+    /// <inheritdoc />
+    public Task HandleAsync(IReadOnlyList<ReceivedEvent<ErasureCompleted>> events, CancellationToken cancellationToken) =>
+        useCases.RecordCompletionsAsync(Consumer, [.. events.Select(e => (e.EventId, e.Source, e.Message.Erasure, e.Message.Service,
+            e.Message.CompletedAt?.ToDateTimeOffset() ?? e.OccurredAt, e.Message.RecordsErased))], cancellationToken);
 }

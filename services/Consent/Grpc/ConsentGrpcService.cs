@@ -1,84 +1,130 @@
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Journey.Consent.Domain;
 using Journey.Consent.V1;
-using Journey.Shared.Errors;
+using Microsoft.Extensions.Logging;
 
 namespace Journey.Consent.Grpc;
 
-/// <summary>The gRPC face of the consent service.</summary>
-internal sealed class ConsentGrpcService(ConsentDecisions decisions) : ConsentService.ConsentServiceBase
+/// <summary>The gRPC face of the consent service: maps, calls one use case, maps back.</summary>
+internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, ConsentUseCases consent, ErasureUseCases erasure, ILogger<ConsentGrpcService> logger) : ConsentService.ConsentServiceBase
 {
-    public override async Task<CreatePurposeResponse> CreatePurpose(CreatePurposeRequest request, ServerCallContext context) =>
-        new() { Purpose = ConsentMapping.ToProto(await decisions.CreatePurposeAsync(ConsentMapping.ToDomain(request.PurposeId, request.Purpose), context.CancellationToken)) };
+    public override async Task<CreatePurposeResponse> CreatePurpose(CreatePurposeRequest request, ServerCallContext context)
+    {
+        var purpose = ConsentMapping.ToProto(await catalog.CreatePurposeAsync(request.PurposeId, ConsentMapping.Input(request.Purpose), context.CancellationToken));
+        Audit(context, nameof(CreatePurpose), purpose.Name);
+        return new CreatePurposeResponse { Purpose = purpose };
+    }
 
     public override async Task<GetPurposeResponse> GetPurpose(GetPurposeRequest request, ServerCallContext context) =>
-        new() { Purpose = ConsentMapping.ToProto(await decisions.GetPurposeAsync(ConsentMapping.PurposeId(request.Name, "name"), context.CancellationToken)) };
+        new() { Purpose = ConsentMapping.ToProto(await catalog.GetPurposeAsync(request.Name, context.CancellationToken)) };
+
+    public override async Task<ListPurposesResponse> ListPurposes(ListPurposesRequest request, ServerCallContext context)
+    {
+        var (purposes, next) = await catalog.ListPurposesAsync(request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListPurposesResponse { NextPageToken = next };
+        response.Purposes.Add(purposes.Select(ConsentMapping.ToProto));
+        return response;
+    }
+
+    public override async Task<UpdatePurposeResponse> UpdatePurpose(UpdatePurposeRequest request, ServerCallContext context)
+    {
+        var purpose = ConsentMapping.ToProto(await catalog.UpdatePurposeAsync(
+            request.Purpose?.Name ?? "", request.Purpose?.Version ?? 0, ConsentMapping.Input(request.Purpose), context.CancellationToken));
+        Audit(context, nameof(UpdatePurpose), purpose.Name);
+        return new UpdatePurposeResponse { Purpose = purpose };
+    }
+
+    public override async Task<CreatePolicyVersionResponse> CreatePolicyVersion(CreatePolicyVersionRequest request, ServerCallContext context)
+    {
+        var version = ConsentMapping.ToProto(await catalog.CreatePolicyVersionAsync(request.Text, context.CancellationToken));
+        Audit(context, nameof(CreatePolicyVersion), version.Name);
+        return new CreatePolicyVersionResponse { PolicyVersion = version };
+    }
+
+    public override async Task<GetPolicyVersionResponse> GetPolicyVersion(GetPolicyVersionRequest request, ServerCallContext context) =>
+        new() { PolicyVersion = ConsentMapping.ToProto(await catalog.GetPolicyVersionAsync(request.Name, context.CancellationToken)) };
+
+    public override async Task<ListPolicyVersionsResponse> ListPolicyVersions(ListPolicyVersionsRequest request, ServerCallContext context)
+    {
+        var (versions, next) = await catalog.ListPolicyVersionsAsync(request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListPolicyVersionsResponse { NextPageToken = next };
+        response.PolicyVersions.Add(versions.Select(ConsentMapping.ToProto));
+        return response;
+    }
 
     public override async Task<RecordConsentResponse> RecordConsent(RecordConsentRequest request, ServerCallContext context)
     {
-        var record = await decisions.RecordAsync(
-            ConsentMapping.ToDomain(request.Subject), ConsentMapping.PurposeId(request.Purpose, "purpose"), request.Granted,
-            request.Channels.Select(c => (int)c).ToList(), request.PolicyVersion, RequestFields.Time(request.CaptureTime, "capture_time"), request.Touchpoint,
-            new Domain.Proof(request.Proof?.FormId ?? "", request.Proof?.HashedIp ?? "", request.Proof?.UserAgent ?? ""), context.CancellationToken);
-        return new RecordConsentResponse { Record = ConsentMapping.RecordName(record), RecordHash = record.Hash };
+        var command = new RecordConsentCommand(
+            ConsentMapping.Identifiers(request.Identifiers), request.Purpose, (int)request.Decision, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
+            ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent);
+        var record = ConsentMapping.ToProto(await consent.RecordAsync(command, context.CancellationToken));
+        Audit(context, nameof(RecordConsent), record.Name);
+        return new RecordConsentResponse { Record = record };
     }
 
-    public override async Task<CheckConsentResponse> CheckConsent(CheckConsentRequest request, ServerCallContext context)
+    public override async Task<WithdrawConsentResponse> WithdrawConsent(WithdrawConsentRequest request, ServerCallContext context)
     {
-        var decision = await decisions.CheckAsync(ConsentMapping.ToDomain(request.Subject), ConsentMapping.PurposeId(request.Purpose, "purpose"), (int)request.Channel, context.CancellationToken);
-        return new CheckConsentResponse
+        var command = new WithdrawConsentCommand(
+            request.Subject, ConsentMapping.Identifiers(request.Identifiers), request.Purpose, request.AllPurposes, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
+            ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent);
+        var response = new WithdrawConsentResponse();
+        response.Records.Add((await consent.WithdrawAsync(command, context.CancellationToken)).Select(ConsentMapping.ToProto));
+        foreach (var record in response.Records)
         {
-            Allowed = decision.Allowed,
-            Reason = (V1.DecisionReason)decision.Reason,
-            Record = decision.Record is null ? "" : ConsentMapping.RecordName(decision.Record),
-            PolicyVersion = decision.Record?.PolicyVersion ?? "",
-            DecidedTime = decision.Record is null ? null : Timestamp.FromDateTimeOffset(decision.Record.CapturedAt),
-        };
-    }
-}
-
-/// <summary>Between the proto contract and the domain.</summary>
-internal static class ConsentMapping
-{
-    public static V1.Purpose ToProto(Domain.Purpose purpose)
-    {
-        var proto = new V1.Purpose
-        {
-            Name = $"purposes/{purpose.Id}",
-            Description = purpose.Description,
-            LegalBasis = (V1.LegalBasis)purpose.LegalBasis,
-            DefaultAllowed = purpose.DefaultAllowed,
-            Validity = purpose.Validity is { } validity ? Duration.FromTimeSpan(validity) : null,
-            MinimumPolicyVersion = purpose.MinimumPolicyVersion,
-        };
-        proto.Channels.AddRange(purpose.Channels.Select(c => (Common.V1.Channel)c));
-        return proto;
-    }
-
-    public static Domain.Purpose ToDomain(string id, V1.Purpose? proto)
-    {
-        if (proto is null)
-        {
-            throw new InvalidArgumentException("purpose", "is required");
+            Audit(context, nameof(WithdrawConsent), record.Name);
         }
 
-        TimeSpan? validity = null;
-        if (proto.Validity is { } duration && (duration.Seconds != 0 || duration.Nanos != 0))
-        {
-            validity = duration.Seconds is > 0 and < 3_153_600_000 ? duration.ToTimeSpan() : throw new InvalidArgumentException("purpose.validity", "must be positive and at most 100 years");
-        }
-
-        return new Domain.Purpose(id, proto.Description, (Domain.LegalBasis)proto.LegalBasis, proto.Channels.Select(c => (int)c).ToList(), proto.DefaultAllowed, validity, proto.MinimumPolicyVersion);
+        return response;
     }
 
-    public static IReadOnlyList<SubjectIdentifier> ToDomain(IEnumerable<Common.V1.Identifier> identifiers) =>
-        identifiers.Select(i => new SubjectIdentifier((Domain.IdentifierKind)i.Kind, i.Value)).ToList();
+    public override async Task<CheckConsentResponse> CheckConsent(CheckConsentRequest request, ServerCallContext context) =>
+        ConsentMapping.ToProto(await consent.CheckAsync(ConsentMapping.Query(request), -1, context.CancellationToken));
 
-    public static string PurposeId(string name, string field) =>
-        name.StartsWith("purposes/", StringComparison.Ordinal) && name.Length > "purposes/".Length
-            ? name["purposes/".Length..]
-            : throw new InvalidArgumentException(field, "must be a purpose name like purposes/personalisation");
+    public override async Task<BatchCheckConsentResponse> BatchCheckConsent(BatchCheckConsentRequest request, ServerCallContext context)
+    {
+        var answers = await consent.BatchCheckAsync([.. request.Checks.Select(ConsentMapping.Query)], context.CancellationToken);
+        var response = new BatchCheckConsentResponse();
+        response.Results.Add(answers.Select(ConsentMapping.ToProto));
+        return response;
+    }
 
-    public static string RecordName(ConsentRecord record) => $"subjects/{record.SubjectId}/records/{record.Sequence}";
+    public override async Task<ListConsentHistoryResponse> ListConsentHistory(ListConsentHistoryRequest request, ServerCallContext context)
+    {
+        var (subject, records, next) = await consent.ListHistoryAsync(request.Subject, ConsentMapping.Identifiers(request.Identifiers), request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListConsentHistoryResponse { Subject = ConsentNames.Subject(subject), NextPageToken = next };
+        response.Records.Add(records.Select(ConsentMapping.ToProto));
+        return response;
+    }
+
+    public override async Task<VerifyConsentChainResponse> VerifyConsentChain(VerifyConsentChainRequest request, ServerCallContext context)
+    {
+        var (subject, result) = await consent.VerifyChainAsync(request.Subject, ConsentMapping.Identifiers(request.Identifiers), context.CancellationToken);
+        return new VerifyConsentChainResponse
+        {
+            Subject = ConsentNames.Subject(subject),
+            Intact = result.Break == Domain.ChainBreak.None,
+            RecordsChecked = result.RecordsChecked,
+            FirstBrokenRecord = result.BrokenRecord?.Name ?? "",
+            FirstBrokenSequence = result.BrokenRecord?.Sequence ?? 0,
+            Break = (V1.ChainBreak)result.Break,
+        };
+    }
+
+    public override async Task<RequestErasureResponse> RequestErasure(RequestErasureRequest request, ServerCallContext context)
+    {
+        var requested = ConsentMapping.ToProto(await erasure.RequestAsync(ConsentMapping.Identifiers(request.Identifiers), context.CancellationToken));
+        Audit(context, nameof(RequestErasure), requested.Name);
+        return new RequestErasureResponse { Erasure = requested };
+    }
+
+    public override async Task<GetErasureStatusResponse> GetErasureStatus(GetErasureStatusRequest request, ServerCallContext context) =>
+        new() { Erasure = ConsentMapping.ToProto(await erasure.GetStatusAsync(request.Name, context.CancellationToken)) };
+
+    // Sensitive operations leave an audit line with the caller and the (pseudonymous) target; the
+    // log's own timestamp is the time. Never an identifier, e-mail or phone.
+    private void Audit(ServerCallContext context, string operation, string target) =>
+        LogAudit(logger, operation, context.GetHttpContext().User.FindFirst("sub")?.Value ?? "anonymous", target);
+
+    [LoggerMessage(EventId = 1, EventName = "ConsentAudit", Level = LogLevel.Information, Message = "Audit: {Operation} by {Caller} on {Target}")]
+    private static partial void LogAudit(ILogger logger, string operation, string caller, string target);
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Journey.Consent.Domain;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
@@ -9,96 +8,396 @@ using MongoDB.Driver;
 
 namespace Journey.Consent.Storage;
 
-/// <summary>Purposes and the ledger in MongoDB; records are inserted, never updated.</summary>
+/// <summary>
+/// The consent ledger in the service's MongoDB database. Several replicas may append to one
+/// subject at once: the chain head (length, hash, last storage order) lives on the subject document
+/// and is updated with its expected length inside the transaction, so only one append wins and the
+/// other is retried by the driver or reported as a conflict. The storage order (<c>seq</c>) is
+/// milliseconds times 1024, kept above the subject's previous one, so it rises along every chain
+/// even when replicas' clocks disagree.
+/// </summary>
 internal sealed class MongoConsentLedger : IConsentLedger
 {
     private readonly MongoStore _store;
-    private readonly IMongoCollection<BsonDocument> _purposes;
     private readonly IMongoCollection<BsonDocument> _subjects;
+    private readonly IMongoCollection<BsonDocument> _identifiers;
     private readonly IMongoCollection<BsonDocument> _records;
+    private readonly IMongoCollection<BsonDocument> _decisions;
+    private readonly IMongoCollection<BsonDocument> _erasures;
+    private readonly IMongoCollection<BsonDocument> _completions;
 
     public MongoConsentLedger([FromKeyedServices(ConsentModule.Name)] MongoStore store)
     {
         _store = store;
-        _purposes = store.Database.GetCollection<BsonDocument>("purposes");
-        _subjects = store.Database.GetCollection<BsonDocument>("subject_identifiers");
-        _records = store.Database.GetCollection<BsonDocument>("records");
-        _records.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(
-            Builders<BsonDocument>.IndexKeys.Ascending("subject_id").Ascending("purpose_id").Descending("sequence")));
-        _records.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(
-            Builders<BsonDocument>.IndexKeys.Ascending("subject_id").Descending("sequence"), new CreateIndexOptions { Unique = true }));
+        var db = store.Database;
+        _subjects = db.GetCollection<BsonDocument>("subjects");
+        _identifiers = db.GetCollection<BsonDocument>("subject_identifiers");
+        _records = db.GetCollection<BsonDocument>("records");
+        _decisions = db.GetCollection<BsonDocument>("decisions");
+        _erasures = db.GetCollection<BsonDocument>("erasures");
+        _completions = db.GetCollection<BsonDocument>("erasure_completions");
+        var keys = Builders<BsonDocument>.IndexKeys;
+        _subjects.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(keys.Ascending("merged_into"), new CreateIndexOptions<BsonDocument> { PartialFilterExpression = new BsonDocument("merged_into", new BsonDocument("$type", "string")) }));
+        _identifiers.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(keys.Ascending("subject")));
+        _records.Indexes.CreateMany([
+            new CreateIndexModel<BsonDocument>(keys.Ascending("subject").Ascending("sequence"), new CreateIndexOptions { Unique = true }),
+            new CreateIndexModel<BsonDocument>(keys.Ascending("subject").Ascending("seq")),
+        ]);
+        _decisions.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(keys.Ascending("subject").Ascending("purpose")));
+        _completions.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(keys.Ascending("erasure")));
     }
 
-    public Task InsertPurposeAsync(Purpose purpose, CancellationToken cancellationToken) =>
-        _store.WriteAsync(async (session, ct) =>
-        {
-            if (await _purposes.Find(session, new BsonDocument("_id", purpose.Id)).AnyAsync(ct))
-            {
-                throw new AlreadyExistsException("Purpose", $"purposes/{purpose.Id}");
-            }
-
-            await _purposes.InsertOneAsync(session, new BsonDocument { ["_id"] = purpose.Id, ["body"] = JsonSerializer.Serialize(purpose) }, cancellationToken: ct);
-            return 0;
-        }, cancellationToken);
-
-    public Task<Purpose?> GetPurposeAsync(string id, CancellationToken cancellationToken) =>
+    public Task<Guid?> FindSubjectAsync(IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken cancellationToken) =>
         _store.ReadAsync(async (_, ct) =>
         {
-            var document = await _purposes.Find(new BsonDocument("_id", id)).FirstOrDefaultAsync(ct);
-            return document is null ? null : JsonSerializer.Deserialize<Purpose>(document["body"].AsString);
-        }, cancellationToken);
-
-    public Task<string?> FindSubjectAsync(IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken cancellationToken) =>
-        _store.ReadAsync((_, ct) => FindSubjectAsync(null, identifiers, ct), cancellationToken);
-
-    public Task<ConsentRecord> AppendAsync(IReadOnlyList<SubjectIdentifier> identifiers, string newSubjectId, Func<string, ConsentRecord?, (ConsentRecord Record, OutboxMessage Changed)> build, CancellationToken cancellationToken) =>
-        _store.WriteAsync(async (session, ct) =>
-        {
-            var subjectId = await FindSubjectAsync(session, identifiers, ct) ?? newSubjectId;
             foreach (var identifier in identifiers)
             {
-                var key = Key(identifier);
-                if (!await _subjects.Find(session, new BsonDocument("_id", key)).AnyAsync(ct))
+                var row = await _identifiers.Find(new BsonDocument("_id", IdentifierId(identifier))).FirstOrDefaultAsync(ct);
+                if (row is not null)
                 {
-                    await _subjects.InsertOneAsync(session, new BsonDocument { ["_id"] = key, ["subject_id"] = subjectId }, cancellationToken: ct);
+                    return await ResolveAsync(null, Guid.Parse(row["subject"].AsString), ct);
                 }
             }
 
-            var last = await _records.Find(session, new BsonDocument("subject_id", subjectId)).Sort(new BsonDocument("sequence", -1)).FirstOrDefaultAsync(ct);
-            var (record, changed) = build(subjectId, last is null ? null : JsonSerializer.Deserialize<ConsentRecord>(last["body"].AsString));
-            await _records.InsertOneAsync(session, new BsonDocument
-            {
-                ["subject_id"] = record.SubjectId,
-                ["sequence"] = record.Sequence,
-                ["purpose_id"] = record.PurposeId,
-                ["body"] = JsonSerializer.Serialize(record),
-                ["hash"] = record.Hash,
-            }, cancellationToken: ct);
-            await MongoOutbox.AppendAsync(session, _store.Database, [changed], ct);
-            return record;
+            return null;
         }, cancellationToken);
 
-    public Task<ConsentRecord?> LatestAsync(string subjectId, string purposeId, CancellationToken cancellationToken) =>
-        _store.ReadAsync(async (_, ct) =>
+    public Task<Guid?> ResolveSubjectAsync(Guid subject, CancellationToken cancellationToken) =>
+        _store.ReadAsync((_, ct) => ResolveAsync(null, subject, ct), cancellationToken);
+
+    public Task<IReadOnlyList<SubjectIdentifier>> GetIdentifiersAsync(Guid subject, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<SubjectIdentifier>>(async (_, ct) =>
         {
-            var document = await _records.Find(new BsonDocument { ["subject_id"] = subjectId, ["purpose_id"] = purposeId }).Sort(new BsonDocument("sequence", -1)).FirstOrDefaultAsync(ct);
-            return document is null ? null : JsonSerializer.Deserialize<ConsentRecord>(document["body"].AsString);
+            var rows = await _identifiers.Find(new BsonDocument("subject", subject.ToString())).ToListAsync(ct);
+            return rows.Select(r => new SubjectIdentifier((IdentifierKind)r["kind"].AsInt32, r["value"].AsString)).OrderBy(i => i.Kind).ThenBy(i => i.Value, StringComparer.Ordinal).ToList();
         }, cancellationToken);
 
-    private async Task<string?> FindSubjectAsync(IClientSessionHandle? session, IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken ct)
+    public async Task<IReadOnlyList<ConsentRecord>> AppendAsync(LedgerAppend append, CancellationToken cancellationToken)
     {
-        foreach (var identifier in identifiers)
+        try
         {
-            var filter = new BsonDocument("_id", Key(identifier));
-            var found = session is null ? await _subjects.Find(filter).FirstOrDefaultAsync(ct) : await _subjects.Find(session, filter).FirstOrDefaultAsync(ct);
-            if (found is not null)
+            return await _store.WriteAsync(async (session, ct) =>
             {
-                return found["subject_id"].AsString;
-            }
-        }
+                if (append.CreateSubject)
+                {
+                    await _subjects.InsertOneAsync(session, new BsonDocument
+                    {
+                        ["_id"] = append.Subject.ToString(),
+                        ["created_at"] = append.Now.ToUnixTimeMilliseconds(),
+                        ["merged_into"] = BsonNull.Value,
+                        ["chain_length"] = 0L,
+                        ["head_hash"] = "",
+                        ["head_seq"] = 0L,
+                    }, cancellationToken: ct);
+                }
 
-        return null;
+                if (append.LinkIdentifiers.Count > 0)
+                {
+                    await _identifiers.InsertManyAsync(session, append.LinkIdentifiers.Select(i => IdentifierDocument(i, append.Subject)), cancellationToken: ct);
+                }
+
+                var records = await AppendRecordsAsync(session, append.Subject, append.Records, append.Now, ct);
+                await MongoOutbox.AppendAsync(session, _store.Database, append.Events, ct);
+                return records;
+            }, cancellationToken);
+        }
+        catch (Exception ex) when (MongoStore.IsDuplicateKey(ex))
+        {
+            throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(append.Subject));
+        }
     }
 
-    private static string Key(SubjectIdentifier identifier) => $"{(int)identifier.Kind}:{identifier.Value}";
+    public Task<IReadOnlyDictionary<string, PurposeDecisions>> GetDecisionsAsync(Guid subject, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyDictionary<string, PurposeDecisions>>(async (_, ct) =>
+        {
+            var entries = await DecisionEntriesAsync(new BsonDocument("subject", subject.ToString()), ct);
+            return entries.GroupBy(e => e.Purpose).ToDictionary(g => g.Key, g => PurposeDecisions.From(g.Select(e => e.Entry)));
+        }, cancellationToken);
+
+    public Task<PurposeDecisions> GetPurposeDecisionsAsync(Guid subject, string purposeId, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            var entries = await DecisionEntriesAsync(new BsonDocument { ["subject"] = subject.ToString(), ["purpose"] = purposeId }, ct);
+            return PurposeDecisions.From(entries.Select(e => e.Entry));
+        }, cancellationToken);
+
+    public Task<long> GetChainLengthAsync(Guid subject, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) => (await HeadAsync(null, subject, ct)).Length, cancellationToken);
+
+    public Task<IReadOnlyList<ConsentRecord>> ListHistoryAsync(Guid subject, long afterSeq, int limit, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<ConsentRecord>>(async (_, ct) =>
+        {
+            var family = await FamilyAsync(null, subject, ct);
+            var filter = new BsonDocument { ["subject"] = new BsonDocument("$in", new BsonArray(family)), ["seq"] = new BsonDocument("$gt", afterSeq) };
+            var rows = await _records.Find(filter).Sort(new BsonDocument { ["seq"] = 1, ["_id"] = 1 }).Limit(limit).ToListAsync(ct);
+            return rows.Select(FromDocument).ToList();
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ConsentRecord>> ReadChainAsync(Guid subject, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<ConsentRecord>>(async (_, ct) =>
+        {
+            var rows = await _records.Find(new BsonDocument("subject", subject.ToString())).Sort(new BsonDocument("sequence", 1)).ToListAsync(ct);
+            return rows.Select(FromDocument).ToList();
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ConsentRecord>?> MergeAsync(MergePlan plan, CancellationToken cancellationToken) =>
+        _store.WriteAsync<IReadOnlyList<ConsentRecord>?>(async (session, ct) =>
+        {
+            if (!await MongoInbox.TryClaimAsync(session, _store.Database, plan.Consumer, plan.EventId, plan.Now, ct))
+            {
+                return null;
+            }
+
+            foreach (var (subject, expected) in plan.ExpectedHeads)
+            {
+                if ((await HeadAsync(session, subject, ct)).Length != expected)
+                {
+                    throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(subject));
+                }
+            }
+
+            var target = plan.Target.ToString();
+            foreach (var source in plan.Sources.Select(s => s.ToString()))
+            {
+                var sourceOrMerged = new BsonDocument("$or", new BsonArray { new BsonDocument("_id", source), new BsonDocument("merged_into", source) });
+                await _subjects.UpdateManyAsync(session, sourceOrMerged, new BsonDocument("$set", new BsonDocument("merged_into", target)), cancellationToken: ct);
+                await _identifiers.UpdateManyAsync(session, new BsonDocument("subject", source), new BsonDocument("$set", new BsonDocument("subject", target)), cancellationToken: ct);
+            }
+
+            foreach (var identifier in plan.Identifiers)
+            {
+                await _identifiers.ReplaceOneAsync(session, new BsonDocument("_id", IdentifierId(identifier)), IdentifierDocument(identifier, plan.Target), new ReplaceOptions { IsUpsert = true }, ct);
+            }
+
+            var records = await AppendRecordsAsync(session, plan.Target, plan.CarriedOver, plan.Now, ct);
+            await MongoOutbox.AppendAsync(session, _store.Database, plan.Events, ct);
+            return records;
+        }, cancellationToken);
+
+    public Task<ErasureOutcome> EraseAsync(ErasurePlan plan, CancellationToken cancellationToken) =>
+        _store.WriteAsync(async (session, ct) =>
+        {
+            await _erasures.InsertOneAsync(session, new BsonDocument
+            {
+                ["_id"] = plan.ErasureId.ToString(),
+                ["subject"] = plan.Subject is { } s ? s.ToString() : BsonNull.Value,
+                ["requested_at"] = plan.RequestedAt.ToUnixTimeMilliseconds(),
+            }, cancellationToken: ct);
+            IReadOnlyList<ConsentRecord> appended = [];
+            var removed = new List<SubjectIdentifier>();
+            long redacted = 0;
+            if (plan.Subject is { } subject)
+            {
+                appended = await AppendRecordsAsync(session, subject, plan.Withdrawals, plan.RequestedAt, ct);
+                var family = new BsonDocument("$in", new BsonArray(await FamilyAsync(session, subject, ct)));
+                var rows = await _identifiers.Find(session, new BsonDocument("subject", family)).ToListAsync(ct);
+                removed.AddRange(rows.Select(r => new SubjectIdentifier((IdentifierKind)r["kind"].AsInt32, r["value"].AsString)));
+                await _identifiers.DeleteManyAsync(session, new BsonDocument("subject", family), cancellationToken: ct);
+                var update = new BsonDocument("$set", new BsonDocument { ["form_id"] = "", ["ip_hash"] = "", ["user_agent"] = "", ["redacted"] = true });
+                redacted = (await _records.UpdateManyAsync(session, new BsonDocument { ["subject"] = family, ["redacted"] = false }, update, cancellationToken: ct)).ModifiedCount;
+            }
+
+            var erased = redacted + removed.Count;
+            await MongoOutbox.AppendAsync(session, _store.Database, plan.Events(erased), ct);
+            return new ErasureOutcome(appended, removed, erased);
+        }, cancellationToken);
+
+    public Task<Erasure?> GetErasureAsync(Guid erasureId, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            var erasure = await _erasures.Find(new BsonDocument("_id", erasureId.ToString())).FirstOrDefaultAsync(ct);
+            if (erasure is null)
+            {
+                return null;
+            }
+
+            var completions = await _completions.Find(new BsonDocument("erasure", erasureId.ToString())).ToListAsync(ct);
+            return new Erasure(
+                erasureId,
+                erasure["subject"].IsBsonNull ? null : Guid.Parse(erasure["subject"].AsString),
+                DateTimeOffset.FromUnixTimeMilliseconds(erasure["requested_at"].AsInt64),
+                [.. completions.Select(c => new ServiceErasure(c["service"].AsString, DateTimeOffset.FromUnixTimeMilliseconds(c["completed_at"].AsInt64), c["records_erased"].AsInt64))]);
+        }, cancellationToken);
+
+    public Task RecordErasureCompletionsAsync(string consumer, IReadOnlyList<ErasureCompletion> completions, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _store.WriteAsync(async (session, ct) =>
+        {
+            foreach (var completion in completions)
+            {
+                if (!await MongoInbox.TryClaimAsync(session, _store.Database, consumer, completion.EventId, now, ct))
+                {
+                    continue;
+                }
+
+                if (!await _erasures.Find(session, new BsonDocument("_id", completion.ErasureId.ToString())).AnyAsync(ct))
+                {
+                    throw new InvalidArgumentException("erasure", "names no erasure this service requested");
+                }
+
+                var id = $"{completion.ErasureId}|{completion.Completion.Service}";
+                // Read before insert: a duplicate-key error would abort the whole transaction.
+                if (!await _completions.Find(session, new BsonDocument("_id", id)).AnyAsync(ct))
+                {
+                    await _completions.InsertOneAsync(session, new BsonDocument
+                    {
+                        ["_id"] = id,
+                        ["erasure"] = completion.ErasureId.ToString(),
+                        ["service"] = completion.Completion.Service,
+                        ["completed_at"] = completion.Completion.CompletedAt.ToUnixTimeMilliseconds(),
+                        ["records_erased"] = completion.Completion.RecordsErased,
+                    }, cancellationToken: ct);
+                }
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task LoadStateAsync(ILedgerStateSink sink, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            await _identifiers.Find(new BsonDocument()).ForEachAsync(r => sink.Identifier(new SubjectIdentifier((IdentifierKind)r["kind"].AsInt32, r["value"].AsString), Guid.Parse(r["subject"].AsString)), ct);
+            await _subjects.Find(new BsonDocument("merged_into", new BsonDocument("$type", "string"))).ForEachAsync(s => sink.Merged(Guid.Parse(s["_id"].AsString), Guid.Parse(s["merged_into"].AsString)), ct);
+            foreach (var (subject, purpose, entry) in await DecisionEntriesWithSubjectAsync(new BsonDocument(), ct))
+            {
+                sink.Decision(subject, purpose, entry);
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    private async Task<IReadOnlyList<ConsentRecord>> AppendRecordsAsync(IClientSessionHandle session, Guid subject, IReadOnlyList<RecordDraft> drafts, DateTimeOffset now, CancellationToken ct)
+    {
+        if (drafts.Count == 0)
+        {
+            return [];
+        }
+
+        var (length, previous, headSeq) = await HeadAsync(session, subject, ct);
+        var expectedLength = length;
+        var seq = Math.Max(now.ToUnixTimeMilliseconds() * 1024, headSeq + 1);
+        var records = new List<ConsentRecord>(drafts.Count);
+        foreach (var draft in drafts)
+        {
+            length++;
+            var record = ConsentChain.Seal(seq, subject, length, draft, previous);
+            await _records.InsertOneAsync(session, ToDocument(record), cancellationToken: ct);
+            var mask = draft.Channels.Bits;
+            var superseded = new BsonDocument { ["subject"] = subject.ToString(), ["purpose"] = draft.PurposeId };
+            if (mask != 0)
+            {
+                superseded["channels"] = new BsonDocument { ["$ne"] = 0, ["$bitsAllClear"] = ~mask & int.MaxValue };
+            }
+
+            await _decisions.DeleteManyAsync(session, superseded, cancellationToken: ct);
+            await _decisions.InsertOneAsync(session, new BsonDocument
+            {
+                ["_id"] = record.Draft.Id.ToString(),
+                ["subject"] = subject.ToString(),
+                ["purpose"] = draft.PurposeId,
+                ["seq"] = seq,
+                ["channels"] = mask,
+            }, cancellationToken: ct);
+            records.Add(record);
+            previous = record.Hash;
+            seq++;
+        }
+
+        var head = await _subjects.UpdateOneAsync(
+            session,
+            new BsonDocument { ["_id"] = subject.ToString(), ["chain_length"] = expectedLength },
+            new BsonDocument("$set", new BsonDocument { ["chain_length"] = length, ["head_hash"] = previous, ["head_seq"] = seq - 1 }),
+            cancellationToken: ct);
+        if (head.MatchedCount != 1)
+        {
+            throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(subject));
+        }
+
+        return records;
+    }
+
+    private async Task<(long Length, string Hash, long Seq)> HeadAsync(IClientSessionHandle? session, Guid subject, CancellationToken ct)
+    {
+        var filter = new BsonDocument("_id", subject.ToString());
+        var document = session is null ? await _subjects.Find(filter).FirstOrDefaultAsync(ct) : await _subjects.Find(session, filter).FirstOrDefaultAsync(ct);
+        return document is null
+            ? throw new NotFoundException("Subject", ConsentNames.Subject(subject))
+            : (document["chain_length"].ToInt64(), document["head_hash"].AsString, document["head_seq"].ToInt64());
+    }
+
+    private async Task<Guid?> ResolveAsync(IClientSessionHandle? session, Guid subject, CancellationToken ct)
+    {
+        var filter = new BsonDocument("_id", subject.ToString());
+        var document = session is null ? await _subjects.Find(filter).FirstOrDefaultAsync(ct) : await _subjects.Find(session, filter).FirstOrDefaultAsync(ct);
+        return document is null ? null : document["merged_into"].IsBsonNull ? subject : Guid.Parse(document["merged_into"].AsString);
+    }
+
+    private async Task<List<string>> FamilyAsync(IClientSessionHandle? session, Guid subject, CancellationToken ct)
+    {
+        var filter = new BsonDocument("merged_into", subject.ToString());
+        var merged = session is null ? await _subjects.Find(filter).ToListAsync(ct) : await _subjects.Find(session, filter).ToListAsync(ct);
+        return [subject.ToString(), .. merged.Select(m => m["_id"].AsString)];
+    }
+
+    private async Task<List<(string Purpose, DecisionEntry Entry)>> DecisionEntriesAsync(BsonDocument filter, CancellationToken ct) =>
+        [.. (await DecisionEntriesWithSubjectAsync(filter, ct)).Select(e => (e.Purpose, e.Entry))];
+
+    private async Task<List<(Guid Subject, string Purpose, DecisionEntry Entry)>> DecisionEntriesWithSubjectAsync(BsonDocument filter, CancellationToken ct)
+    {
+        var decisions = await _decisions.Find(filter).ToListAsync(ct);
+        if (decisions.Count == 0)
+        {
+            return [];
+        }
+
+        var records = await _records.Find(new BsonDocument("_id", new BsonDocument("$in", new BsonArray(decisions.Select(d => d["_id"]))))).ToListAsync(ct);
+        return [.. records.Select(FromDocument).Select(r => (r.Subject, r.Draft.PurposeId, DecisionEntry.Of(r)))];
+    }
+
+    private static string IdentifierId(SubjectIdentifier identifier) => $"{(int)identifier.Kind}:{identifier.Value}";
+
+    private static BsonDocument IdentifierDocument(SubjectIdentifier identifier, Guid subject) => new()
+    {
+        ["_id"] = IdentifierId(identifier),
+        ["kind"] = (int)identifier.Kind,
+        ["value"] = identifier.Value,
+        ["subject"] = subject.ToString(),
+    };
+
+    private static BsonDocument ToDocument(ConsentRecord record)
+    {
+        var draft = record.Draft;
+        return new BsonDocument
+        {
+            ["_id"] = draft.Id.ToString(),
+            ["seq"] = record.Seq,
+            ["subject"] = record.Subject.ToString(),
+            ["sequence"] = record.Sequence,
+            ["purpose"] = draft.PurposeId,
+            ["granted"] = draft.Granted,
+            ["channels"] = draft.Channels.Bits,
+            ["policy_version"] = draft.PolicyVersion,
+            ["captured_at"] = draft.CapturedAt.ToUnixTimeMilliseconds(),
+            ["recorded_at"] = draft.RecordedAt.ToUnixTimeMilliseconds(),
+            ["touchpoint"] = draft.Touchpoint,
+            ["form_id"] = draft.Proof.FormId,
+            ["ip_hash"] = draft.Proof.IpAddressHash,
+            ["user_agent"] = draft.Proof.UserAgent,
+            ["proof_digest"] = draft.Proof.Digest,
+            ["redacted"] = draft.Proof.Redacted,
+            ["origin"] = (int)draft.Origin,
+            ["source_record"] = draft.SourceRecord,
+            ["previous_hash"] = record.PreviousHash,
+            ["hash"] = record.Hash,
+        };
+    }
+
+    private static ConsentRecord FromDocument(BsonDocument d)
+    {
+        var proof = new ConsentProof(d["form_id"].AsString, d["ip_hash"].AsString, d["user_agent"].AsString, d["proof_digest"].AsString, d["redacted"].AsBoolean);
+        var draft = new RecordDraft(
+            Guid.Parse(d["_id"].AsString), d["purpose"].AsString, d["granted"].AsBoolean, new ChannelMask(d["channels"].AsInt32), d["policy_version"].AsInt32,
+            DateTimeOffset.FromUnixTimeMilliseconds(d["captured_at"].AsInt64), DateTimeOffset.FromUnixTimeMilliseconds(d["recorded_at"].AsInt64),
+            d["touchpoint"].AsString, proof, (RecordOrigin)d["origin"].AsInt32, d["source_record"].AsString);
+        return new ConsentRecord(d["seq"].AsInt64, Guid.Parse(d["subject"].AsString), d["sequence"].ToInt64(), draft, d["previous_hash"].AsString, d["hash"].AsString);
+    }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Journey.Consent.Domain;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
@@ -8,134 +7,370 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Journey.Consent.Storage;
 
-/// <summary>
-/// Purposes and the ledger in SQLite. Records are only ever inserted; (subject, purpose, sequence)
-/// is indexed so the latest decision is one index seek.
-/// </summary>
+/// <summary>The consent ledger in the service's SQLite file. SQLite's single writer serialises appends, so a chain head never forks.</summary>
 internal sealed class SqliteConsentLedger : IConsentLedger
 {
-    private readonly SqliteDatabase _database;
+    private const string RecordColumns = "r.seq, r.id, r.subject, r.sequence, r.purpose, r.granted, r.channels, r.policy_version, r.captured_at, r.recorded_at, r.touchpoint, r.form_id, r.ip_hash, r.user_agent, r.proof_digest, r.redacted, r.origin, r.source_record, r.previous_hash, r.hash";
+    private readonly SqliteDatabase _db;
 
-    public SqliteConsentLedger([FromKeyedServices(ConsentModule.Name)] SqliteDatabase database)
+    public SqliteConsentLedger([FromKeyedServices(ConsentModule.Name)] SqliteDatabase db)
     {
-        _database = database;
-        _database.Migrate([("consent-001", """
-            CREATE TABLE purposes (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
-            CREATE TABLE subject_identifiers (kind INTEGER NOT NULL, value TEXT NOT NULL, subject_id TEXT NOT NULL, PRIMARY KEY (kind, value)) WITHOUT ROWID;
-            CREATE TABLE records (
-                subject_id TEXT NOT NULL,
-                sequence INTEGER NOT NULL,
-                purpose_id TEXT NOT NULL,
-                body TEXT NOT NULL,
-                hash TEXT NOT NULL,
-                PRIMARY KEY (subject_id, sequence)) WITHOUT ROWID;
-            CREATE INDEX records_latest ON records (subject_id, purpose_id, sequence DESC)
-            """)]);
+        _db = db;
+        SqliteSchema.Apply(db);
     }
 
-    public Task InsertPurposeAsync(Purpose purpose, CancellationToken cancellationToken) =>
-        _database.WriteAsync(async (connection, transaction, ct) =>
+    public Task<Guid?> FindSubjectAsync(IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "INSERT INTO purposes (id, body) VALUES ($id, $body)";
-            command.Parameters.AddWithValue("$id", purpose.Id);
-            command.Parameters.AddWithValue("$body", JsonSerializer.Serialize(purpose));
-            try
+            foreach (var identifier in identifiers)
             {
-                return await command.ExecuteNonQueryAsync(ct);
-            }
-            catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
-            {
-                throw new AlreadyExistsException("Purpose", $"purposes/{purpose.Id}");
-            }
-        }, cancellationToken);
-
-    public Task<Purpose?> GetPurposeAsync(string id, CancellationToken cancellationToken) =>
-        _database.ReadAsync(async (connection, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT body FROM purposes WHERE id = $id";
-            command.Parameters.AddWithValue("$id", id);
-            return await command.ExecuteScalarAsync(ct) is string body ? JsonSerializer.Deserialize<Purpose>(body) : null;
-        }, cancellationToken);
-
-    public Task<string?> FindSubjectAsync(IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken cancellationToken) =>
-        _database.ReadAsync((connection, ct) => FindSubjectAsync(connection, null, identifiers, ct), cancellationToken);
-
-    public Task<ConsentRecord> AppendAsync(IReadOnlyList<SubjectIdentifier> identifiers, string newSubjectId, Func<string, ConsentRecord?, (ConsentRecord Record, OutboxMessage Changed)> build, CancellationToken cancellationToken) =>
-        _database.WriteAsync(async (connection, transaction, ct) =>
-        {
-            var subjectId = await FindSubjectAsync(connection, transaction, identifiers, ct) ?? newSubjectId;
-            await using (var claim = connection.CreateCommand())
-            {
-                claim.Transaction = transaction;
-                claim.CommandText = "INSERT OR IGNORE INTO subject_identifiers (kind, value, subject_id) VALUES ($kind, $value, $subject)";
-                var kind = claim.Parameters.Add("$kind", SqliteType.Integer);
-                var value = claim.Parameters.Add("$value", SqliteType.Text);
-                claim.Parameters.AddWithValue("$subject", subjectId);
-                foreach (var identifier in identifiers)
+                await using var command = connection.CreateCommand();
+                command.CommandText = "SELECT COALESCE(s.merged_into, s.id) FROM subject_identifiers i JOIN subjects s ON s.id = i.subject WHERE i.kind = $kind AND i.value = $value";
+                command.Parameters.AddWithValue("$kind", (int)identifier.Kind);
+                command.Parameters.AddWithValue("$value", identifier.Value);
+                if (await command.ExecuteScalarAsync(ct) is string subject)
                 {
-                    kind.Value = (int)identifier.Kind;
-                    value.Value = identifier.Value;
-                    await claim.ExecuteNonQueryAsync(ct);
+                    return (Guid?)Guid.Parse(subject);
                 }
             }
 
-            var previous = await LastAsync(connection, transaction, subjectId, ct);
-            var (record, changed) = build(subjectId, previous);
-            await using (var insert = connection.CreateCommand())
-            {
-                insert.Transaction = transaction;
-                insert.CommandText = "INSERT INTO records (subject_id, sequence, purpose_id, body, hash) VALUES ($subject, $sequence, $purpose, $body, $hash)";
-                insert.Parameters.AddWithValue("$subject", record.SubjectId);
-                insert.Parameters.AddWithValue("$sequence", record.Sequence);
-                insert.Parameters.AddWithValue("$purpose", record.PurposeId);
-                insert.Parameters.AddWithValue("$body", JsonSerializer.Serialize(record));
-                insert.Parameters.AddWithValue("$hash", record.Hash);
-                await insert.ExecuteNonQueryAsync(ct);
-            }
-
-            await SqliteOutbox.AppendAsync(connection, transaction, [changed], ct);
-            return record;
+            return null;
         }, cancellationToken);
 
-    public Task<ConsentRecord?> LatestAsync(string subjectId, string purposeId, CancellationToken cancellationToken) =>
-        _database.ReadAsync(async (connection, ct) =>
+    public Task<Guid?> ResolveSubjectAsync(Guid subject, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT body FROM records WHERE subject_id = $subject AND purpose_id = $purpose ORDER BY sequence DESC LIMIT 1";
-            command.Parameters.AddWithValue("$subject", subjectId);
-            command.Parameters.AddWithValue("$purpose", purposeId);
-            return await command.ExecuteScalarAsync(ct) is string body ? JsonSerializer.Deserialize<ConsentRecord>(body) : null;
+            command.CommandText = "SELECT COALESCE(merged_into, id) FROM subjects WHERE id = $id";
+            command.Parameters.AddWithValue("$id", subject.ToString());
+            return await command.ExecuteScalarAsync(ct) is string found ? (Guid?)Guid.Parse(found) : null;
         }, cancellationToken);
 
-    private static async Task<ConsentRecord?> LastAsync(SqliteConnection connection, SqliteTransaction transaction, string subjectId, CancellationToken ct)
+    public Task<IReadOnlyList<SubjectIdentifier>> GetIdentifiersAsync(Guid subject, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) => await IdentifiersOfAsync(connection, null, subject, ct), cancellationToken);
+
+    public async Task<IReadOnlyList<ConsentRecord>> AppendAsync(LedgerAppend append, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT body FROM records WHERE subject_id = $subject ORDER BY sequence DESC LIMIT 1";
-        command.Parameters.AddWithValue("$subject", subjectId);
-        return await command.ExecuteScalarAsync(ct) is string body ? JsonSerializer.Deserialize<ConsentRecord>(body) : null;
+        try
+        {
+            return await _db.WriteAsync(async (connection, tx, ct) =>
+            {
+                if (append.CreateSubject)
+                {
+                    await ExecuteAsync(connection, tx, "INSERT INTO subjects (id, created_at) VALUES ($id, $at)", ct, ("$id", append.Subject.ToString()), ("$at", append.Now.ToUnixTimeMilliseconds()));
+                }
+
+                foreach (var identifier in append.LinkIdentifiers)
+                {
+                    await ExecuteAsync(connection, tx, "INSERT INTO subject_identifiers (kind, value, subject) VALUES ($kind, $value, $subject)", ct,
+                        ("$kind", (int)identifier.Kind), ("$value", identifier.Value), ("$subject", append.Subject.ToString()));
+                }
+
+                var records = await AppendRecordsAsync(connection, tx, append.Subject, append.Records, ct);
+                await SqliteOutbox.AppendAsync(connection, tx, append.Events, ct);
+                return records;
+            }, cancellationToken);
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
+        {
+            // An identifier (or a new subject id) was taken by a concurrent writer.
+            throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(append.Subject));
+        }
     }
 
-    private static async Task<string?> FindSubjectAsync(SqliteConnection connection, SqliteTransaction? transaction, IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken ct)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT subject_id FROM subject_identifiers WHERE kind = $kind AND value = $value";
-        var kind = command.Parameters.Add("$kind", SqliteType.Integer);
-        var value = command.Parameters.Add("$value", SqliteType.Text);
-        foreach (var identifier in identifiers)
+    public Task<IReadOnlyDictionary<string, PurposeDecisions>> GetDecisionsAsync(Guid subject, CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlyDictionary<string, PurposeDecisions>>(async (connection, ct) =>
         {
-            kind.Value = (int)identifier.Kind;
-            value.Value = identifier.Value;
-            if (await command.ExecuteScalarAsync(ct) is string subject)
+            var entries = await DecisionRowsAsync(connection, "d.subject = $subject", ct, ("$subject", subject.ToString()));
+            return entries.GroupBy(e => e.Purpose).ToDictionary(g => g.Key, g => PurposeDecisions.From(g.Select(e => e.Entry)));
+        }, cancellationToken);
+
+    public Task<PurposeDecisions> GetPurposeDecisionsAsync(Guid subject, string purposeId, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            var entries = await DecisionRowsAsync(connection, "d.subject = $subject AND d.purpose = $purpose", ct, ("$subject", subject.ToString()), ("$purpose", purposeId));
+            return PurposeDecisions.From(entries.Select(e => e.Entry));
+        }, cancellationToken);
+
+    public Task<long> GetChainLengthAsync(Guid subject, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) => (await HeadAsync(connection, null, subject, ct)).Length, cancellationToken);
+
+    public Task<IReadOnlyList<ConsentRecord>> ListHistoryAsync(Guid subject, long afterSeq, int limit, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) => await RecordsAsync(connection,
+            "r.subject IN (SELECT $subject UNION ALL SELECT id FROM subjects WHERE merged_into = $subject) AND r.seq > $after ORDER BY r.seq LIMIT $limit", ct,
+            ("$subject", subject.ToString()), ("$after", afterSeq), ("$limit", limit)), cancellationToken);
+
+    public Task<IReadOnlyList<ConsentRecord>> ReadChainAsync(Guid subject, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) => await RecordsAsync(connection, "r.subject = $subject ORDER BY r.sequence", ct, ("$subject", subject.ToString())), cancellationToken);
+
+    public Task<IReadOnlyList<ConsentRecord>?> MergeAsync(MergePlan plan, CancellationToken cancellationToken) =>
+        _db.WriteAsync<IReadOnlyList<ConsentRecord>?>(async (connection, tx, ct) =>
+        {
+            if (!await SqliteInbox.TryClaimAsync(connection, tx, plan.Consumer, plan.EventId, plan.Now, ct))
             {
-                return subject;
+                return null;
             }
+
+            foreach (var (subject, expected) in plan.ExpectedHeads)
+            {
+                if ((await HeadAsync(connection, tx, subject, ct)).Length != expected)
+                {
+                    throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(subject));
+                }
+            }
+
+            var target = plan.Target.ToString();
+            foreach (var source in plan.Sources)
+            {
+                await ExecuteAsync(connection, tx, "UPDATE subjects SET merged_into = $target WHERE id = $source OR merged_into = $source", ct, ("$target", target), ("$source", source.ToString()));
+                await ExecuteAsync(connection, tx, "UPDATE subject_identifiers SET subject = $target WHERE subject = $source", ct, ("$target", target), ("$source", source.ToString()));
+            }
+
+            foreach (var identifier in plan.Identifiers)
+            {
+                await ExecuteAsync(connection, tx, "INSERT OR REPLACE INTO subject_identifiers (kind, value, subject) VALUES ($kind, $value, $subject)", ct,
+                    ("$kind", (int)identifier.Kind), ("$value", identifier.Value), ("$subject", target));
+            }
+
+            var records = await AppendRecordsAsync(connection, tx, plan.Target, plan.CarriedOver, ct);
+            await SqliteOutbox.AppendAsync(connection, tx, plan.Events, ct);
+            return records;
+        }, cancellationToken);
+
+    public Task<ErasureOutcome> EraseAsync(ErasurePlan plan, CancellationToken cancellationToken) =>
+        _db.WriteAsync(async (connection, tx, ct) =>
+        {
+            await ExecuteAsync(connection, tx, "INSERT INTO erasures (id, subject, requested_at) VALUES ($id, $subject, $at)", ct,
+                ("$id", plan.ErasureId.ToString()), ("$subject", plan.Subject?.ToString()), ("$at", plan.RequestedAt.ToUnixTimeMilliseconds()));
+            IReadOnlyList<ConsentRecord> appended = [];
+            var removed = new List<SubjectIdentifier>();
+            long redacted = 0;
+            if (plan.Subject is { } subject)
+            {
+                appended = await AppendRecordsAsync(connection, tx, subject, plan.Withdrawals, ct);
+                const string Family = "(SELECT $subject UNION ALL SELECT id FROM subjects WHERE merged_into = $subject)";
+                await using (var select = Command(connection, tx, $"SELECT kind, value FROM subject_identifiers WHERE subject IN {Family}", ("$subject", subject.ToString())))
+                await using (var reader = await select.ExecuteReaderAsync(ct))
+                {
+                    while (await reader.ReadAsync(ct))
+                    {
+                        removed.Add(new SubjectIdentifier((IdentifierKind)reader.GetInt32(0), reader.GetString(1)));
+                    }
+                }
+
+                await ExecuteAsync(connection, tx, $"DELETE FROM subject_identifiers WHERE subject IN {Family}", ct, ("$subject", subject.ToString()));
+                redacted = await ExecuteAsync(connection, tx, $"UPDATE records SET form_id = '', ip_hash = '', user_agent = '', redacted = 1 WHERE subject IN {Family} AND redacted = 0", ct, ("$subject", subject.ToString()));
+            }
+
+            var erased = redacted + removed.Count;
+            await SqliteOutbox.AppendAsync(connection, tx, plan.Events(erased), ct);
+            return new ErasureOutcome(appended, removed, erased);
+        }, cancellationToken);
+
+    public Task<Erasure?> GetErasureAsync(Guid erasureId, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = Command(connection, null, "SELECT subject, requested_at FROM erasures WHERE id = $id", ("$id", erasureId.ToString()));
+            Guid? subject;
+            DateTimeOffset requestedAt;
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+            {
+                if (!await reader.ReadAsync(ct))
+                {
+                    return null;
+                }
+
+                subject = reader.IsDBNull(0) ? null : Guid.Parse(reader.GetString(0));
+                requestedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1));
+            }
+
+            var completions = new List<ServiceErasure>();
+            await using var list = Command(connection, null, "SELECT service, completed_at, records_erased FROM erasure_completions WHERE erasure = $id", ("$id", erasureId.ToString()));
+            await using var rows = await list.ExecuteReaderAsync(ct);
+            while (await rows.ReadAsync(ct))
+            {
+                completions.Add(new ServiceErasure(rows.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(rows.GetInt64(1)), rows.GetInt64(2)));
+            }
+
+            return new Erasure(erasureId, subject, requestedAt, completions);
+        }, cancellationToken);
+
+    public Task RecordErasureCompletionsAsync(string consumer, IReadOnlyList<ErasureCompletion> completions, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _db.WriteAsync(async (connection, tx, ct) =>
+        {
+            foreach (var completion in completions)
+            {
+                if (!await SqliteInbox.TryClaimAsync(connection, tx, consumer, completion.EventId, now, ct))
+                {
+                    continue;
+                }
+
+                await using var exists = Command(connection, tx, "SELECT COUNT(*) FROM erasures WHERE id = $id", ("$id", completion.ErasureId.ToString()));
+                if ((long)(await exists.ExecuteScalarAsync(ct))! == 0)
+                {
+                    throw new InvalidArgumentException("erasure", "names no erasure this service requested");
+                }
+
+                await ExecuteAsync(connection, tx, "INSERT OR IGNORE INTO erasure_completions (erasure, service, completed_at, records_erased) VALUES ($id, $service, $at, $count)", ct,
+                    ("$id", completion.ErasureId.ToString()), ("$service", completion.Completion.Service),
+                    ("$at", completion.Completion.CompletedAt.ToUnixTimeMilliseconds()), ("$count", completion.Completion.RecordsErased));
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task LoadStateAsync(ILedgerStateSink sink, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            await using (var command = Command(connection, null, "SELECT kind, value, subject FROM subject_identifiers"))
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    sink.Identifier(new SubjectIdentifier((IdentifierKind)reader.GetInt32(0), reader.GetString(1)), Guid.Parse(reader.GetString(2)));
+                }
+            }
+
+            await using (var command = Command(connection, null, "SELECT id, merged_into FROM subjects WHERE merged_into IS NOT NULL"))
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    sink.Merged(Guid.Parse(reader.GetString(0)), Guid.Parse(reader.GetString(1)));
+                }
+            }
+
+            await using (var command = Command(connection, null, "SELECT d.subject, d.purpose, r.id, r.seq, r.granted, r.channels, r.policy_version, r.captured_at FROM decisions d JOIN records r ON r.seq = d.seq"))
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    sink.Decision(Guid.Parse(reader.GetString(0)), reader.GetString(1), ReadEntry(reader, 2));
+                }
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    private static async Task<IReadOnlyList<ConsentRecord>> AppendRecordsAsync(SqliteConnection connection, SqliteTransaction tx, Guid subject, IReadOnlyList<RecordDraft> drafts, CancellationToken ct)
+    {
+        if (drafts.Count == 0)
+        {
+            return [];
         }
 
-        return null;
+        var (length, previous) = await HeadAsync(connection, tx, subject, ct);
+        var records = new List<ConsentRecord>(drafts.Count);
+        await using var insert = Command(connection, tx, """
+            INSERT INTO records (id, subject, sequence, purpose, granted, channels, policy_version, captured_at, recorded_at, touchpoint, form_id, ip_hash, user_agent, proof_digest, redacted, origin, source_record, previous_hash, hash)
+            VALUES ($id, $subject, $sequence, $purpose, $granted, $channels, $policy, $captured, $recorded, $touchpoint, $form, $ip, $agent, $digest, 0, $origin, $source, $previous, $hash)
+            RETURNING seq
+            """);
+        foreach (var draft in drafts)
+        {
+            length++;
+            var sealedRecord = ConsentChain.Seal(0, subject, length, draft, previous);
+            insert.Parameters.Clear();
+            Add(insert, ("$id", draft.Id.ToString()), ("$subject", subject.ToString()), ("$sequence", length), ("$purpose", draft.PurposeId), ("$granted", draft.Granted ? 1 : 0),
+                ("$channels", draft.Channels.Bits), ("$policy", draft.PolicyVersion), ("$captured", draft.CapturedAt.ToUnixTimeMilliseconds()), ("$recorded", draft.RecordedAt.ToUnixTimeMilliseconds()),
+                ("$touchpoint", draft.Touchpoint), ("$form", draft.Proof.FormId), ("$ip", draft.Proof.IpAddressHash), ("$agent", draft.Proof.UserAgent), ("$digest", draft.Proof.Digest),
+                ("$origin", (int)draft.Origin), ("$source", draft.SourceRecord), ("$previous", previous), ("$hash", sealedRecord.Hash));
+            var seq = (long)(await insert.ExecuteScalarAsync(ct))!;
+            var record = sealedRecord with { Seq = seq };
+            records.Add(record);
+            previous = record.Hash;
+
+            var mask = draft.Channels.Bits;
+            await ExecuteAsync(connection, tx, "DELETE FROM decisions WHERE subject = $subject AND purpose = $purpose AND ($mask = 0 OR (channels <> 0 AND (channels & ~$mask) = 0))", ct,
+                ("$subject", subject.ToString()), ("$purpose", draft.PurposeId), ("$mask", mask));
+            await ExecuteAsync(connection, tx, "INSERT INTO decisions (subject, purpose, seq, channels) VALUES ($subject, $purpose, $seq, $mask)", ct,
+                ("$subject", subject.ToString()), ("$purpose", draft.PurposeId), ("$seq", seq), ("$mask", mask));
+        }
+
+        await ExecuteAsync(connection, tx, "UPDATE subjects SET chain_length = $length, head_hash = $hash WHERE id = $subject", ct,
+            ("$length", length), ("$hash", previous), ("$subject", subject.ToString()));
+        return records;
+    }
+
+    private static async Task<(long Length, string Hash)> HeadAsync(SqliteConnection connection, SqliteTransaction? tx, Guid subject, CancellationToken ct)
+    {
+        await using var command = Command(connection, tx, "SELECT chain_length, head_hash FROM subjects WHERE id = $id", ("$id", subject.ToString()));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? (reader.GetInt64(0), reader.GetString(1)) : throw new NotFoundException("Subject", ConsentNames.Subject(subject));
+    }
+
+    private static async Task<IReadOnlyList<SubjectIdentifier>> IdentifiersOfAsync(SqliteConnection connection, SqliteTransaction? tx, Guid subject, CancellationToken ct)
+    {
+        await using var command = Command(connection, tx, "SELECT kind, value FROM subject_identifiers WHERE subject = $subject ORDER BY kind, value", ("$subject", subject.ToString()));
+        var identifiers = new List<SubjectIdentifier>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            identifiers.Add(new SubjectIdentifier((IdentifierKind)reader.GetInt32(0), reader.GetString(1)));
+        }
+
+        return identifiers;
+    }
+
+    private static async Task<List<(string Purpose, DecisionEntry Entry)>> DecisionRowsAsync(SqliteConnection connection, string where, CancellationToken ct, params (string, object?)[] parameters)
+    {
+        await using var command = Command(connection, null, $"SELECT d.purpose, r.id, r.seq, r.granted, r.channels, r.policy_version, r.captured_at FROM decisions d JOIN records r ON r.seq = d.seq WHERE {where}", parameters);
+        var rows = new List<(string, DecisionEntry)>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add((reader.GetString(0), ReadEntry(reader, 1)));
+        }
+
+        return rows;
+    }
+
+    private static DecisionEntry ReadEntry(SqliteDataReader reader, int first) => new(
+        Guid.Parse(reader.GetString(first)),
+        reader.GetInt64(first + 1),
+        reader.GetInt32(first + 2) == 1,
+        new ChannelMask(reader.GetInt32(first + 3)),
+        reader.GetInt32(first + 4),
+        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(first + 5)));
+
+    private static async Task<IReadOnlyList<ConsentRecord>> RecordsAsync(SqliteConnection connection, string whereAndOrder, CancellationToken ct, params (string, object?)[] parameters)
+    {
+        await using var command = Command(connection, null, $"SELECT {RecordColumns} FROM records r WHERE {whereAndOrder}", parameters);
+        var records = new List<ConsentRecord>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var proof = new ConsentProof(reader.GetString(11), reader.GetString(12), reader.GetString(13), reader.GetString(14), reader.GetInt32(15) == 1);
+            var draft = new RecordDraft(
+                Guid.Parse(reader.GetString(1)), reader.GetString(4), reader.GetInt32(5) == 1, new ChannelMask(reader.GetInt32(6)), reader.GetInt32(7),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)), reader.GetString(10),
+                proof, (RecordOrigin)reader.GetInt32(16), reader.GetString(17));
+            records.Add(new ConsentRecord(reader.GetInt64(0), Guid.Parse(reader.GetString(2)), reader.GetInt64(3), draft, reader.GetString(18), reader.GetString(19)));
+        }
+
+        return records;
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        Add(command, parameters);
+        return command;
+    }
+
+    private static void Add(SqliteCommand command, params (string Name, object? Value)[] parameters)
+    {
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+    }
+
+    private static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction tx, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, tx, sql, parameters);
+        return await command.ExecuteNonQueryAsync(ct);
     }
 }

@@ -1,4 +1,3 @@
-using Google.Protobuf.WellKnownTypes;
 using Journey.Consent.Domain;
 using Journey.Consent.Storage;
 using Journey.Shared.Errors;
@@ -8,49 +7,154 @@ using Journey.Testing;
 
 namespace Journey.Consent.Tests.Storage;
 
-/// <summary>The ledger port's contract; both adapters must pass it.</summary>
+/// <summary>The consent ledger port's contract: every adapter must pass it.</summary>
 public abstract class ConsentLedgerContract
 {
-    private static readonly DateTimeOffset At = new(2026, 3, 1, 9, 0, 0, 5, TimeSpan.Zero);
+    private static readonly DateTimeOffset Now = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
+    private static readonly SubjectIdentifier Ada = new(IdentifierKind.Email, new string('a', 64));
+    private static readonly SubjectIdentifier Customer = new(IdentifierKind.CustomerId, "C-1");
 
     protected abstract IConsentLedger Ledger { get; }
 
-    [ContractFact]
-    public async Task Purpose_RoundTripsAndIsUnique()
+    protected abstract IOutboxStore Outbox { get; }
+
+    private static RecordDraft Draft(string purpose, bool granted, int channels = 0, int minutes = 0) => new(
+        Guid.CreateVersion7(), purpose, granted, new ChannelMask(channels), 2, Now.AddMinutes(minutes), Now.AddMinutes(minutes), "tp-1",
+        ConsentChain.Proof("form-1", new string('f', 64), "Mozilla/5.0"), RecordOrigin.Direct, "");
+
+    private static OutboxMessage Event(string value) =>
+        EventEnvelopes.Create(Topics.ConsentChanged, "consent", new Google.Protobuf.WellKnownTypes.StringValue { Value = value }, Now);
+
+    private async Task<(Guid Subject, IReadOnlyList<ConsentRecord> Records)> NewSubjectAsync(params RecordDraft[] drafts)
     {
-        var purpose = new Purpose("personalisation", "Tailored content", LegalBasis.Consent, [1, 2], false, TimeSpan.FromDays(365), "3");
-
-        await Ledger.InsertPurposeAsync(purpose, default);
-
-        var stored = await Ledger.GetPurposeAsync("personalisation", default);
-        Assert.Equal(purpose with { Channels = [] }, stored! with { Channels = [] });
-        Assert.Equal([1, 2], stored.Channels);
-        await Assert.ThrowsAsync<AlreadyExistsException>(() => Ledger.InsertPurposeAsync(purpose, default));
+        var subject = Guid.CreateVersion7();
+        var records = await Ledger.AppendAsync(new LedgerAppend(subject, true, [Ada], drafts, [Event("a")], Now), default);
+        return (subject, records);
     }
 
     [ContractFact]
-    public async Task Append_ResolvesOneSubjectPerPersonAndChainsSequences()
+    public async Task Append_WhenSubjectIsNew_ChainsRecordsRoundTripsThemAndWritesTheOutbox()
     {
-        var email = new SubjectIdentifier(IdentifierKind.Email, "hash-anna");
-        var cookie = new SubjectIdentifier(IdentifierKind.AnonymousId, "cookie-anna");
+        var (subject, records) = await NewSubjectAsync(Draft("marketing", true), Draft("profiling", false, 1 << 2));
 
-        var first = await Ledger.AppendAsync([email], "subject-1", (subject, previous) => Build(subject, previous, "personalisation", true), default);
-        var second = await Ledger.AppendAsync([cookie, email], "subject-2", (subject, previous) => Build(subject, previous, "personalisation", false), default);
-        var third = await Ledger.AppendAsync([cookie], "subject-3", (subject, previous) => Build(subject, previous, "analytics", true), default);
+        var chain = await Ledger.ReadChainAsync(subject, default);
 
-        Assert.Equal(["subject-1", "subject-1", "subject-1"], new[] { first.SubjectId, second.SubjectId, third.SubjectId });
-        Assert.Equal([1L, 2L, 3L], new[] { first.Sequence, second.Sequence, third.Sequence });
-        Assert.Equal(first.Hash, second.PreviousHash);
-        Assert.Equal("subject-1", await Ledger.FindSubjectAsync([cookie], default));
-        var latest = await Ledger.LatestAsync("subject-1", "personalisation", default);
-        Assert.Equal(second with { Channels = [] }, latest! with { Channels = [] });
-        Assert.Null(await Ledger.LatestAsync("subject-1", "unknown", default));
+        Assert.Equal(records, chain);
+        Assert.Equal([1L, 2L], chain.Select(r => r.Sequence));
+        Assert.Equal(chain[0].Hash, chain[1].PreviousHash);
+        Assert.Equal(ChainBreak.None, ConsentChain.Verify(chain).Break);
+        Assert.Equal(subject, await Ledger.FindSubjectAsync([Customer, Ada], default));
+        Assert.Single(await Outbox.ReadDueAsync(10, Now.AddYears(1), default));
     }
 
-    private static (ConsentRecord, OutboxMessage) Build(string subject, ConsentRecord? previous, string purpose, bool granted)
+    [ContractFact]
+    public async Task Append_WhenIdentifierBelongsToAnotherSubject_IsConflictAndWritesNothing()
     {
-        var draft = new ConsentRecord(subject, (previous?.Sequence ?? 0) + 1, purpose, granted, [1], "3", At, "touchpoints/form", new Proof("f", "ip", "ua"), At, previous?.Hash ?? "", "");
-        return (draft with { Hash = ConsentDecisions.HashOf(draft) }, EventEnvelopes.Create(Topics.ConsentChanged, "consent", new StringValue { Value = subject }, At));
+        await NewSubjectAsync(Draft("marketing", true));
+        var other = Guid.CreateVersion7();
+
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() =>
+            Ledger.AppendAsync(new LedgerAppend(other, true, [Ada], [Draft("marketing", false)], [Event("b")], Now), default));
+
+        Assert.Null(await Ledger.ResolveSubjectAsync(other, default));
+        Assert.Single(await Outbox.ReadDueAsync(10, Now.AddYears(1), default));
+    }
+
+    [ContractFact]
+    public async Task GetPurposeDecisions_KeepsOnlyRecordsNotCoveredByNewerOnes()
+    {
+        var (subject, _) = await NewSubjectAsync(Draft("marketing", true, 1 << 2, 0), Draft("marketing", true, 1 << 1, 1), Draft("marketing", false, 1 << 2, 2));
+
+        var decisions = await Ledger.GetPurposeDecisionsAsync(subject, "marketing", default);
+
+        Assert.Equal([false, true], decisions.Entries.ToArray().Select(e => e.Granted));
+        Assert.True(decisions.TryFind(1, out var web) && web.Granted);
+        Assert.True(decisions.TryFind(2, out var email) && !email.Granted);
+    }
+
+    [ContractFact]
+    public async Task Merge_MovesIdentifiersAppendsCarriedRecordsAndIgnoresARepeatedEvent()
+    {
+        var (source, _) = await NewSubjectAsync(Draft("marketing", true));
+        var target = Guid.CreateVersion7();
+        await Ledger.AppendAsync(new LedgerAppend(target, true, [Customer], [Draft("profiling", true)], [], Now), default);
+        var plan = new MergePlan("consent.test", "event-1", target, [source], [Ada], new Dictionary<Guid, long> { [target] = 1, [source] = 1 },
+            [Draft("marketing", true) with { Origin = RecordOrigin.Merge, SourceRecord = "subjects/x/records/y" }], [], Now);
+
+        var appended = await Ledger.MergeAsync(plan, default);
+        var repeated = await Ledger.MergeAsync(plan, default);
+
+        Assert.Single(appended!);
+        Assert.Null(repeated);
+        Assert.Equal(target, await Ledger.FindSubjectAsync([Ada], default));
+        Assert.Equal(target, await Ledger.ResolveSubjectAsync(source, default));
+        Assert.Equal(3, (await Ledger.ListHistoryAsync(target, 0, 10, default)).Count);
+        Assert.Equal(2, await Ledger.GetChainLengthAsync(target, default));
+    }
+
+    [ContractFact]
+    public async Task Merge_WhenAChainGrewSincePlanning_IsConflict()
+    {
+        var (source, _) = await NewSubjectAsync(Draft("marketing", true));
+        var target = Guid.CreateVersion7();
+        await Ledger.AppendAsync(new LedgerAppend(target, true, [Customer], [Draft("profiling", true)], [], Now), default);
+
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => Ledger.MergeAsync(
+            new MergePlan("consent.test", "event-2", target, [source], [], new Dictionary<Guid, long> { [target] = 0 }, [], [], Now), default));
+    }
+
+    [ContractFact]
+    public async Task ListHistory_PagesInStorageOrder()
+    {
+        var (subject, records) = await NewSubjectAsync(Draft("a", true), Draft("b", true), Draft("c", true));
+
+        var first = await Ledger.ListHistoryAsync(subject, 0, 2, default);
+        var rest = await Ledger.ListHistoryAsync(subject, first[^1].Seq, 2, default);
+
+        Assert.Equal(records.Select(r => r.Draft.Id), first.Concat(rest).Select(r => r.Draft.Id));
+    }
+
+    [ContractFact]
+    public async Task Erase_RemovesIdentifiersAndProofDetailsYetTheChainVerifies()
+    {
+        var (subject, _) = await NewSubjectAsync(Draft("marketing", true));
+        var erasure = Guid.CreateVersion7();
+
+        var outcome = await Ledger.EraseAsync(new ErasurePlan(erasure, subject, Now, [Draft("marketing", false)], erased => [Event($"erased {erased}")]), default);
+
+        Assert.Equal([Ada], outcome.RemovedIdentifiers);
+        Assert.Equal(3, outcome.RecordsPseudonymised);
+        Assert.Null(await Ledger.FindSubjectAsync([Ada], default));
+        var chain = await Ledger.ReadChainAsync(subject, default);
+        Assert.All(chain, r => Assert.True(r.Draft.Proof.Redacted && r.Draft.Proof.FormId.Length == 0));
+        Assert.Equal(ChainBreak.None, ConsentChain.Verify(chain).Break);
+        Assert.Equal(subject, (await Ledger.GetErasureAsync(erasure, default))!.Subject);
+    }
+
+    [ContractFact]
+    public async Task RecordErasureCompletions_KeepsTheFirstReportPerServiceAndRefusesUnknownErasures()
+    {
+        var erasure = Guid.CreateVersion7();
+        await Ledger.EraseAsync(new ErasurePlan(erasure, null, Now, [], _ => []), default);
+
+        await Ledger.RecordErasureCompletionsAsync("consent.test", [new ErasureCompletion("e1", erasure, new ServiceErasure("profile", Now, 4))], Now, default);
+        await Ledger.RecordErasureCompletionsAsync("consent.test", [new ErasureCompletion("e2", erasure, new ServiceErasure("profile", Now.AddHours(1), 9))], Now, default);
+
+        Assert.Equal([new ServiceErasure("profile", Now, 4)], (await Ledger.GetErasureAsync(erasure, default))!.Completions);
+        await Assert.ThrowsAsync<InvalidArgumentException>(() => Ledger.RecordErasureCompletionsAsync(
+            "consent.test", [new ErasureCompletion("e3", Guid.CreateVersion7(), new ServiceErasure("profile", Now, 1))], Now, default));
+    }
+
+    [ContractFact]
+    public async Task LoadState_StreamsIdentifiersMergesAndDecisions()
+    {
+        var (subject, _) = await NewSubjectAsync(Draft("marketing", true));
+        var index = new DecisionIndex();
+
+        await Ledger.LoadStateAsync(index, default);
+
+        Assert.Equal(subject, await index.FindSubjectAsync([Ada], default));
+        Assert.True((await index.GetAsync(subject, "marketing", default)).TryFind(0, out var entry) && entry.Granted);
     }
 }
 
@@ -60,11 +164,13 @@ public sealed class SqliteConsentLedgerTests : ConsentLedgerContract, IDisposabl
 
     public SqliteConsentLedgerTests()
     {
-        _ = new SqliteOutbox("consent", _sqlite.Database);
         Ledger = new SqliteConsentLedger(_sqlite.Database);
+        Outbox = new SqliteOutbox("consent", _sqlite.Database);
     }
 
     protected override IConsentLedger Ledger { get; }
+
+    protected override IOutboxStore Outbox { get; }
 
     public void Dispose() => _sqlite.Dispose();
 }
@@ -72,14 +178,20 @@ public sealed class SqliteConsentLedgerTests : ConsentLedgerContract, IDisposabl
 public sealed class MongoConsentLedgerTests : ConsentLedgerContract, IRequiresMongo, IAsyncLifetime
 {
     private MongoStore? _store;
+    private IConsentLedger? _ledger;
+    private IOutboxStore? _outbox;
 
-    protected override IConsentLedger Ledger => new MongoConsentLedger(_store!);
+    protected override IConsentLedger Ledger => _ledger!;
+
+    protected override IOutboxStore Outbox => _outbox!;
 
     public Task InitializeAsync()
     {
         if (MongoTestServer.ConnectionString is not null)
         {
             _store = MongoTestServer.CreateStore("consent");
+            _ledger = new MongoConsentLedger(_store);
+            _outbox = new MongoOutbox("consent", _store);
         }
 
         return Task.CompletedTask;

@@ -1,0 +1,23 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Journey.Consent;
+
+/// <summary>The consent service's spans and metrics. They carry resource names and counts, never identifiers.</summary>
+public static class ConsentTelemetry
+{
+    /// <summary>Spans of merges and erasures.</summary>
+    public static readonly ActivitySource Source = new("Journey.Consent");
+
+    /// <summary>The service's meter.</summary>
+    public static readonly Meter Meter = new("Journey.Consent");
+
+    /// <summary>Ledger records appended, by origin.</summary>
+    public static readonly Counter<long> RecordsAppended = Meter.CreateCounter<long>("journey.consent.records_appended", "{record}", "Records appended to consent ledgers.");
+
+    /// <summary>Erasures requested.</summary>
+    public static readonly Counter<long> ErasuresRequested = Meter.CreateCounter<long>("journey.consent.erasures_requested", "{erasure}", "Erasure requests accepted.");
+
+    /// <summary>Subjects merged into another.</summary>
+    public static readonly Counter<long> SubjectsMerged = Meter.CreateCounter<long>("journey.consent.subjects_merged", "{subject}", "Subjects merged because their profiles merged.");
+}

@@ -1,0 +1,310 @@
+using Journey.Shared.Errors;
+using Journey.Shared.Privacy;
+
+namespace Journey.Consent.Domain;
+
+/// <summary>Recording, withdrawing and checking consent; history and chain verification.</summary>
+public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, TimeProvider time)
+{
+    private const int MaxConflictRetries = 3;
+
+    /// <summary>Appends one decision.</summary>
+    public async Task<ConsentRecord> RecordAsync(RecordConsentCommand command, CancellationToken cancellationToken)
+    {
+        var now = Clock.Now(time);
+        var validation = new Validation();
+        var identifiers = SubjectIdentifiers.Normalize(command.Identifiers, hasher, validation, "identifiers");
+        var purpose = await RequirePurposeAsync(command.Purpose, validation, cancellationToken);
+        validation.Require(command.Decision is 1 or 2, "decision", "must be CONSENT_DECISION_GRANTED or CONSENT_DECISION_WITHDRAWN");
+        var channels = ChannelsOf(command.Channels, purpose, validation);
+        if (command.PolicyVersion == 0)
+        {
+            validation.Add("policy_version", "is required: the policy version shown to the person");
+        }
+        else if (!await purposes.PolicyVersionExistsAsync(command.PolicyVersion, cancellationToken))
+        {
+            validation.Add("policy_version", $"policy version {command.PolicyVersion} does not exist");
+        }
+
+        if (command.CapturedAt is null)
+        {
+            validation.Add("captured_at", "is required");
+        }
+        else
+        {
+            validation.Require(command.CapturedAt.Value <= now + ConsentLimits.CaptureClockSkew, "captured_at", "must not be in the future");
+        }
+
+        ValidateProof(command.Touchpoint, command.FormId, command.IpAddress, command.UserAgent, validation);
+        validation.ThrowIfInvalid();
+
+        var draft = new RecordDraft(
+            Guid.CreateVersion7(now), purpose!.Id, command.Decision == 1, channels, command.PolicyVersion, Clock.Truncate(command.CapturedAt!.Value), now,
+            command.Touchpoint, Proof(command.FormId, command.IpAddress, command.UserAgent), RecordOrigin.Direct, "");
+        var records = await AppendAsync(identifiers, null, [(purpose, draft)], now, cancellationToken);
+        return records[0];
+    }
+
+    /// <summary>Withdraws one purpose or every purpose of the catalog.</summary>
+    public async Task<IReadOnlyList<ConsentRecord>> WithdrawAsync(WithdrawConsentCommand command, CancellationToken cancellationToken)
+    {
+        var now = Clock.Now(time);
+        var validation = new Validation();
+        var (subjectId, identifiers) = SubjectOf(command.Subject, command.Identifiers, validation);
+        var selected = new List<Purpose>();
+        if (command.AllPurposes)
+        {
+            validation.Require(command.Purpose.Length == 0, "all_purposes", "give either purpose or all_purposes, not both");
+            validation.Require(command.Channels.Count == 0, "channels", "must be empty when all purposes are withdrawn");
+            selected.AddRange(await purposes.AllAsync(cancellationToken));
+        }
+        else if (command.Purpose.Length == 0)
+        {
+            validation.Add("purpose", "is required unless all_purposes is set");
+        }
+        else if (await RequirePurposeAsync(command.Purpose, validation, cancellationToken) is { } purpose)
+        {
+            selected.Add(purpose);
+        }
+
+        var channels = selected.Count == 1 && !command.AllPurposes ? ChannelsOf(command.Channels, selected[0], validation) : ChannelMask.Empty;
+        var policyVersion = command.PolicyVersion;
+        if (policyVersion == 0)
+        {
+            policyVersion = await purposes.LatestPolicyVersionAsync(cancellationToken);
+            validation.Require(policyVersion > 0, "policy_version", "no policy version exists yet");
+        }
+        else if (!await purposes.PolicyVersionExistsAsync(policyVersion, cancellationToken))
+        {
+            validation.Add("policy_version", $"policy version {policyVersion} does not exist");
+        }
+
+        var capturedAt = command.CapturedAt ?? now;
+        validation.Require(capturedAt <= now + ConsentLimits.CaptureClockSkew, "captured_at", "must not be in the future");
+        ValidateProof(command.Touchpoint, command.FormId, command.IpAddress, command.UserAgent, validation);
+        validation.ThrowIfInvalid();
+
+        Guid? subject = null;
+        if (subjectId is { } id)
+        {
+            subject = await ledger.ResolveSubjectAsync(id, cancellationToken) ?? throw new NotFoundException("Subject", command.Subject);
+        }
+
+        var proof = Proof(command.FormId, command.IpAddress, command.UserAgent);
+        var drafts = selected
+            .Select(p => (p, new RecordDraft(Guid.CreateVersion7(now), p.Id, false, channels, policyVersion, Clock.Truncate(capturedAt), now, command.Touchpoint, proof, RecordOrigin.Direct, "")))
+            .ToList();
+        return drafts.Count == 0 ? [] : await AppendAsync(identifiers, subject, drafts, now, cancellationToken);
+    }
+
+    /// <summary>
+    /// The decision for one purpose and channel. Reads only the decision source and the purpose
+    /// directory (memory, on the embedded store); <paramref name="batchIndex"/> prefixes field
+    /// names in a batch.
+    /// </summary>
+    public async ValueTask<CheckAnswer> CheckAsync(CheckQuery query, int batchIndex, CancellationToken cancellationToken)
+    {
+        var purpose = await purposes.FindByNameAsync(query.Purpose, cancellationToken)
+            ?? throw new InvalidArgumentException(Field(batchIndex, "purpose"), "must name an existing purpose (purposes/{purpose})");
+        if (query.Channel != 0 && !purpose.Channels.Contains(query.Channel))
+        {
+            throw new InvalidArgumentException(Field(batchIndex, "channel"), $"is not covered by purpose '{purpose.Id}'");
+        }
+
+        Guid? subject;
+        if (query.Subject.Length > 0)
+        {
+            if (query.Identifiers.Count > 0 || !TryParseSubject(query.Subject, out var id))
+            {
+                throw new InvalidArgumentException(Field(batchIndex, "subject"), "must be subjects/{subject}, given without identifiers");
+            }
+
+            subject = await decisions.ResolveSubjectAsync(id, cancellationToken);
+        }
+        else
+        {
+            var validation = new Validation();
+            var identifiers = SubjectIdentifiers.Normalize(query.Identifiers, hasher, validation, "identifiers");
+            if (!validation.IsValid)
+            {
+                // Field names get their batch prefix only on failure, so a valid batch builds no strings for them.
+                throw new InvalidArgumentException([.. validation.Violations.Select(v => v with { Field = Field(batchIndex, v.Field) })]);
+            }
+
+            subject = await decisions.FindSubjectAsync(identifiers, cancellationToken);
+        }
+
+        var current = subject is { } s ? await decisions.GetAsync(s, purpose.Id, cancellationToken) : PurposeDecisions.None;
+        return new CheckAnswer(subject, ConsentDecision.Evaluate(purpose, current, query.Channel, time.GetUtcNow()));
+    }
+
+    /// <summary>Many checks, answered in order.</summary>
+    public async Task<CheckAnswer[]> BatchCheckAsync(IReadOnlyList<CheckQuery> queries, CancellationToken cancellationToken)
+    {
+        if (queries.Count is 0 or > ConsentLimits.MaxBatchChecks)
+        {
+            throw new InvalidArgumentException("checks", $"must hold 1 to {ConsentLimits.MaxBatchChecks} checks");
+        }
+
+        var answers = new CheckAnswer[queries.Count];
+        for (var i = 0; i < queries.Count; i++)
+        {
+            answers[i] = await CheckAsync(queries[i], i, cancellationToken);
+        }
+
+        return answers;
+    }
+
+    /// <summary>A page of the subject's history (and that of subjects merged into it).</summary>
+    public async Task<(Guid Subject, IReadOnlyList<ConsentRecord> Records, string NextPageToken)> ListHistoryAsync(
+        string subjectName, IReadOnlyList<IdentifierInput> identifiers, int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        var validation = new Validation();
+        var size = ConsentLimits.PageSize(pageSize, validation);
+        long after = 0;
+        validation.Require(pageToken.Length == 0 || (long.TryParse(pageToken, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out after) && after > 0), "page_token", "is not a token this service returned");
+        var subject = await RequireSubjectAsync(subjectName, identifiers, validation, cancellationToken);
+        var records = await ledger.ListHistoryAsync(subject, after, size + 1, cancellationToken);
+        var page = records.Take(size).ToList();
+        var next = records.Count > size ? page[^1].Seq.ToString(System.Globalization.CultureInfo.InvariantCulture) : "";
+        return (subject, page, next);
+    }
+
+    /// <summary>Walks the subject's chain.</summary>
+    public async Task<(Guid Subject, ChainVerification Result)> VerifyChainAsync(string subjectName, IReadOnlyList<IdentifierInput> identifiers, CancellationToken cancellationToken)
+    {
+        var subject = await RequireSubjectAsync(subjectName, identifiers, new Validation(), cancellationToken);
+        return (subject, ConsentChain.Verify(await ledger.ReadChainAsync(subject, cancellationToken)));
+    }
+
+    private async Task<IReadOnlyList<ConsentRecord>> AppendAsync(
+        List<SubjectIdentifier> identifiers, Guid? knownSubject, IReadOnlyList<(Purpose Purpose, RecordDraft Draft)> drafts, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var found = knownSubject ?? await ledger.FindSubjectAsync(identifiers, cancellationToken);
+            var subject = found ?? Guid.CreateVersion7(now);
+            var existing = found is null ? [] : await ledger.GetIdentifiersAsync(subject, cancellationToken);
+            var link = new List<SubjectIdentifier>();
+            foreach (var identifier in identifiers)
+            {
+                // An identifier another subject holds stays with it: merging people is the profile
+                // service's decision, and reaches this ledger as ProfilesMerged.
+                if (!existing.Contains(identifier) && await ledger.FindSubjectAsync([identifier], cancellationToken) is null)
+                {
+                    link.Add(identifier);
+                }
+            }
+
+            var all = existing.Concat(link).ToList();
+            var messages = drafts.Select(d => events.ConsentChanged(subject, all, d.Purpose, d.Draft, now)).ToList();
+            try
+            {
+                var records = await ledger.AppendAsync(new LedgerAppend(subject, found is null, link, [.. drafts.Select(d => d.Draft)], messages, now), cancellationToken);
+                decisions.Apply(new LedgerChange([.. link.Select(i => (i, subject))], records, [], []));
+                ConsentTelemetry.RecordsAppended.Add(records.Count);
+                return records;
+            }
+            catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
+            {
+                // Another writer linked one of these identifiers first: resolve again.
+            }
+        }
+    }
+
+    private async Task<Guid> RequireSubjectAsync(string subjectName, IReadOnlyList<IdentifierInput> inputs, Validation validation, CancellationToken cancellationToken)
+    {
+        var (subjectId, identifiers) = SubjectOf(subjectName, inputs, validation);
+        validation.ThrowIfInvalid();
+        var subject = subjectId is { } id
+            ? await ledger.ResolveSubjectAsync(id, cancellationToken)
+            : await ledger.FindSubjectAsync(identifiers, cancellationToken);
+        return subject ?? throw new NotFoundException("Subject", subjectId is null ? "given by the identifiers" : subjectName);
+    }
+
+    private (Guid? Subject, List<SubjectIdentifier> Identifiers) SubjectOf(string subjectName, IReadOnlyList<IdentifierInput> inputs, Validation validation)
+    {
+        if (subjectName.Length > 0)
+        {
+            if (inputs.Count > 0)
+            {
+                validation.Add("subject", "give either subject or identifiers, not both");
+            }
+
+            if (!TryParseSubject(subjectName, out var id))
+            {
+                validation.Add("subject", "must be subjects/{subject}");
+                return (null, []);
+            }
+
+            return (id, []);
+        }
+
+        if (inputs.Count == 0)
+        {
+            validation.Add("subject", "give subject or identifiers");
+            return (null, []);
+        }
+
+        return (null, SubjectIdentifiers.Normalize(inputs, hasher, validation, "identifiers"));
+    }
+
+    private async ValueTask<Purpose?> RequirePurposeAsync(string name, Validation validation, CancellationToken cancellationToken)
+    {
+        var purpose = name.Length == 0 ? null : await purposes.FindByNameAsync(name, cancellationToken);
+        if (purpose is null)
+        {
+            validation.Add("purpose", name.Length == 0 ? "is required" : "must name an existing purpose (purposes/{purpose})");
+        }
+
+        return purpose;
+    }
+
+    private static ChannelMask ChannelsOf(IReadOnlyList<int> channels, Purpose? purpose, Validation validation)
+    {
+        var bits = 0;
+        for (var i = 0; i < channels.Count; i++)
+        {
+            var channel = channels[i];
+            if (purpose is not null && !purpose.Channels.Contains(channel))
+            {
+                validation.Add($"channels[{i}]", $"is not covered by purpose '{purpose.Id}'");
+            }
+            else if (channel is >= 1 and <= ChannelMask.MaxChannel)
+            {
+                bits |= 1 << channel;
+            }
+        }
+
+        return new ChannelMask(bits);
+    }
+
+    private static void ValidateProof(string touchpoint, string formId, string ipAddress, string userAgent, Validation validation)
+    {
+        validation.Require(touchpoint.Length <= ConsentLimits.MaxIdLength, "touchpoint", $"must be at most {ConsentLimits.MaxIdLength} characters");
+        validation.Require(formId.Length <= ConsentLimits.MaxIdLength, "form_id", $"must be at most {ConsentLimits.MaxIdLength} characters");
+        validation.Require(ipAddress.Length <= ConsentLimits.MaxIpAddressLength, "ip_address", $"must be at most {ConsentLimits.MaxIpAddressLength} characters");
+        validation.Require(userAgent.Length <= ConsentLimits.MaxUserAgentLength, "user_agent", $"must be at most {ConsentLimits.MaxUserAgentLength} characters");
+    }
+
+    private ConsentProof Proof(string formId, string ipAddress, string userAgent) =>
+        ConsentChain.Proof(formId, ipAddress.Length == 0 ? "" : hasher.Hash("ip:" + ipAddress.Trim()), userAgent);
+
+    private static string Field(int batchIndex, string field) => batchIndex < 0 ? field : $"checks[{batchIndex}].{field}";
+
+    private static bool TryParseSubject(string name, out Guid subject)
+    {
+        subject = default;
+        return name.StartsWith("subjects/", StringComparison.Ordinal) && Guid.TryParse(name.AsSpan(9), out subject);
+    }
+}
+
+/// <summary>Times as the ledger keeps them: milliseconds, so every store round-trips them exactly.</summary>
+public static class Clock
+{
+    /// <summary>Now, truncated to the millisecond.</summary>
+    public static DateTimeOffset Now(TimeProvider time) => Truncate(time.GetUtcNow());
+
+    /// <summary><paramref name="value"/> truncated to the millisecond, in UTC.</summary>
+    public static DateTimeOffset Truncate(DateTimeOffset value) => DateTimeOffset.FromUnixTimeMilliseconds(value.ToUnixTimeMilliseconds());
+}

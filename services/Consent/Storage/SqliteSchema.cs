@@ -1,0 +1,91 @@
+using Journey.Shared.Events;
+using Journey.Shared.Storage;
+
+namespace Journey.Consent.Storage;
+
+/// <summary>The consent service's SQLite schema, shared by its adapters (one file per service).</summary>
+internal static class SqliteSchema
+{
+    private const string Catalog = """
+        CREATE TABLE purposes (
+            id TEXT PRIMARY KEY,
+            description TEXT NOT NULL,
+            legal_basis INTEGER NOT NULL,
+            channels INTEGER NOT NULL,
+            default_decision INTEGER NOT NULL,
+            validity_ms INTEGER NULL,
+            minimum_policy_version INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE policy_versions (
+            version INTEGER PRIMARY KEY,
+            text TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            created_at INTEGER NOT NULL)
+        """;
+
+    // Records append at the end of the rowid B-tree; the chain head lives on the subject row so an
+    // append reads one row instead of scanning the chain.
+    private const string Ledger = """
+        CREATE TABLE subjects (
+            id TEXT PRIMARY KEY,
+            created_at INTEGER NOT NULL,
+            merged_into TEXT NULL,
+            chain_length INTEGER NOT NULL DEFAULT 0,
+            head_hash TEXT NOT NULL DEFAULT '') WITHOUT ROWID;
+        CREATE INDEX ix_subjects_merged_into ON subjects (merged_into) WHERE merged_into IS NOT NULL;
+        CREATE TABLE subject_identifiers (
+            kind INTEGER NOT NULL,
+            value TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            PRIMARY KEY (kind, value)) WITHOUT ROWID;
+        CREATE INDEX ix_subject_identifiers_subject ON subject_identifiers (subject);
+        CREATE TABLE records (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            subject TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            purpose TEXT NOT NULL,
+            granted INTEGER NOT NULL,
+            channels INTEGER NOT NULL,
+            policy_version INTEGER NOT NULL,
+            captured_at INTEGER NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            touchpoint TEXT NOT NULL,
+            form_id TEXT NOT NULL,
+            ip_hash TEXT NOT NULL,
+            user_agent TEXT NOT NULL,
+            proof_digest TEXT NOT NULL,
+            redacted INTEGER NOT NULL DEFAULT 0,
+            origin INTEGER NOT NULL,
+            source_record TEXT NOT NULL,
+            previous_hash TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            UNIQUE (subject, sequence));
+        CREATE TABLE decisions (
+            subject TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            channels INTEGER NOT NULL,
+            PRIMARY KEY (subject, purpose, seq)) WITHOUT ROWID;
+        CREATE TABLE erasures (
+            id TEXT PRIMARY KEY,
+            subject TEXT NULL,
+            requested_at INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE erasure_completions (
+            erasure TEXT NOT NULL,
+            service TEXT NOT NULL,
+            completed_at INTEGER NOT NULL,
+            records_erased INTEGER NOT NULL,
+            PRIMARY KEY (erasure, service)) WITHOUT ROWID
+        """;
+
+    public static void Apply(SqliteDatabase database) =>
+        database.Migrate([
+            ("consent-catalog-001", Catalog),
+            ("consent-ledger-001", Ledger),
+            ("consent-inbox-001", SqliteInbox.Schema),
+            ("consent-outbox-001", SqliteOutbox.Schema),
+        ]);
+}

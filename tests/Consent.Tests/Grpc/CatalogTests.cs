@@ -1,0 +1,227 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Journey.Common.V1;
+using Journey.Consent.V1;
+using static Journey.Consent.Tests.Grpc.ConsentHost;
+
+namespace Journey.Consent.Tests.Grpc;
+
+public sealed class CatalogTests
+{
+    [Fact]
+    public async Task CreatePurpose_RoundTripsEveryField()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+
+        var created = await host.PurposeAsync("newsletter", LegalBasis.Consent, DefaultDecision.Deny, Duration.FromTimeSpan(TimeSpan.FromDays(730)), version, Channel.Email);
+        var read = (await host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/newsletter" })).Purpose;
+
+        Assert.Equal(created, read);
+        Assert.Equal(1, read.Version);
+        Assert.Equal(TimeSpan.FromDays(730), read.Validity.ToTimeSpan());
+        Assert.Equal([Channel.Email], read.Channels);
+    }
+
+    [Theory]
+    [InlineData("Bad_Id", "purpose_id")]
+    [InlineData("no-basis", "purpose.legal_basis")]
+    [InlineData("no-channels", "purpose.channels")]
+    [InlineData("no-default", "purpose.default_decision")]
+    [InlineData("unknown-minimum", "purpose.minimum_policy_version")]
+    [InlineData("no-purpose", "purpose")]
+    [InlineData("negative-validity", "purpose.validity")]
+    [InlineData("unnormalised-validity", "purpose.validity")]
+    public async Task CreatePurpose_WhenInputIsBad_IsInvalidArgumentNamingTheField(string @case, string field)
+    {
+        await using var host = await StartAsync();
+        var purpose = new Purpose { Description = "d", LegalBasis = LegalBasis.Consent, DefaultDecision = DefaultDecision.Deny, Channels = { Channel.Email } };
+        var request = new CreatePurposeRequest { PurposeId = "marketing", Purpose = purpose };
+        switch (@case)
+        {
+            case "Bad_Id": request.PurposeId = "Bad_Id"; break;
+            case "no-basis": purpose.LegalBasis = LegalBasis.Unspecified; break;
+            case "no-channels": purpose.Channels.Clear(); break;
+            case "no-default": purpose.DefaultDecision = DefaultDecision.Unspecified; break;
+            case "unknown-minimum": purpose.MinimumPolicyVersion = 7; break;
+            case "no-purpose": request.Purpose = null; break;
+            case "negative-validity": purpose.Validity = new Duration { Seconds = -5 }; break;
+            case "unnormalised-validity": purpose.Validity = new Duration { Seconds = 5, Nanos = -7 }; break;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.CreatePurposeAsync(request));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(field, error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task CreatePurpose_WhenIdTaken_IsAlreadyExists()
+    {
+        await using var host = await StartAsync();
+        await host.PurposeAsync("marketing");
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.PurposeAsync("marketing"));
+
+        Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task UpdatePurpose_WithAStaleVersion_IsAborted()
+    {
+        await using var host = await StartAsync();
+        var purpose = await host.PurposeAsync("marketing");
+        purpose.Description = "first change";
+        await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose });
+
+        purpose.Description = "second change from the same read";
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose }));
+
+        Assert.Equal(StatusCode.Aborted, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task GetPurpose_WhenMissing_IsNotFound()
+    {
+        await using var host = await StartAsync();
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/none" }));
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task ListPurposes_PagesById()
+    {
+        await using var host = await StartAsync();
+        foreach (var id in new[] { "c", "a", "b" })
+        {
+            await host.PurposeAsync(id);
+        }
+
+        var first = await host.Client.ListPurposesAsync(new ListPurposesRequest { PageSize = 2 });
+        var second = await host.Client.ListPurposesAsync(new ListPurposesRequest { PageSize = 2, PageToken = first.NextPageToken });
+
+        Assert.Equal(["purposes/a", "purposes/b", "purposes/c"], first.Purposes.Concat(second.Purposes).Select(p => p.Name));
+        Assert.Empty(second.NextPageToken);
+    }
+
+    [Fact]
+    public async Task PolicyVersions_AreNumberedAndHashedAndListedWithoutText()
+    {
+        await using var host = await StartAsync();
+        await host.PolicyAsync("first");
+        await host.PolicyAsync("second");
+
+        var read = (await host.Client.GetPolicyVersionAsync(new GetPolicyVersionRequest { Name = "policyVersions/2" })).PolicyVersion;
+        var listed = await host.Client.ListPolicyVersionsAsync(new ListPolicyVersionsRequest());
+
+        Assert.Equal("second", read.Text);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("second"u8)), read.Sha256);
+        Assert.Equal([1, 2], listed.PolicyVersions.Select(v => v.Version));
+        Assert.All(listed.PolicyVersions, v => Assert.Empty(v.Text));
+    }
+
+    [Fact]
+    public async Task CreatePolicyVersion_WhenTextIsEmpty_IsInvalidArgument()
+    {
+        await using var host = await StartAsync();
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.CreatePolicyVersionAsync(new CreatePolicyVersionRequest()));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("text", error.Status.Detail);
+    }
+
+    [Theory]
+    [InlineData("unknown-purpose", "purpose")]
+    [InlineData("uncovered-channel", "channel")]
+    [InlineData("no-subject", "identifiers")]
+    [InlineData("bad-subject", "subject")]
+    public async Task Check_WhenInputIsBad_IsInvalidArgumentNamingTheField(string @case, string field)
+    {
+        await using var host = await StartAsync();
+        await host.PurposeAsync("marketing", channels: [Channel.Email]);
+        var request = new CheckConsentRequest { Purpose = "purposes/marketing", Identifiers = { Email("ada@example.com") } };
+        switch (@case)
+        {
+            case "unknown-purpose": request.Purpose = "purposes/none"; break;
+            case "uncovered-channel": request.Channel = Channel.Social; break;
+            case "no-subject": request.Identifiers.Clear(); break;
+            case "bad-subject": request.Subject = "people/1"; break;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.CheckConsentAsync(request));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(field, error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task BatchCheck_WhenOneCheckIsBad_NamesItsIndex()
+    {
+        await using var host = await StartAsync();
+        await host.PurposeAsync("marketing");
+        var request = new BatchCheckConsentRequest
+        {
+            Checks =
+            {
+                new CheckConsentRequest { Purpose = "purposes/marketing", Identifiers = { Email("ada@example.com") } },
+                new CheckConsentRequest { Purpose = "purposes/none", Identifiers = { Email("ada@example.com") } },
+            },
+        };
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.BatchCheckConsentAsync(request));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("checks[1].purpose", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Withdraw_WithBothPurposeAndAllPurposes_IsInvalidArgument()
+    {
+        await using var host = await StartAsync();
+        await host.PolicyAsync();
+        await host.PurposeAsync("marketing");
+        var request = new WithdrawConsentRequest { Purpose = "purposes/marketing", AllPurposes = true, Identifiers = { Email("ada@example.com") } };
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.WithdrawConsentAsync(request));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("all_purposes", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task History_WhenSubjectUnknown_IsNotFound()
+    {
+        await using var host = await StartAsync();
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await host.Client.ListConsentHistoryAsync(new ListConsentHistoryRequest { Subject = $"subjects/{Guid.NewGuid()}" }));
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task Erasure_WithoutPrivacyScope_IsPermissionDenied()
+    {
+        await using var host = await StartAsync();
+        using var channel = host.Platform.CreateChannel(Journey.Shared.Security.Scopes.ConsentWrite);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new ConsentService.ConsentServiceClient(channel).RequestErasureAsync(new RequestErasureRequest { Identifiers = { Email("ada@example.com") } }));
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task GetErasureStatus_WhenMissing_IsNotFound()
+    {
+        await using var host = await StartAsync();
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await host.Client.GetErasureStatusAsync(new GetErasureStatusRequest { Name = $"erasures/{Guid.NewGuid()}" }));
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+    }
+}

@@ -1,0 +1,240 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Journey.Common.V1;
+using Journey.Consent.V1;
+using Journey.Testing;
+using static Journey.Consent.Tests.Grpc.ConsentHost;
+
+namespace Journey.Consent.Tests.Grpc;
+
+public sealed class DecisionTests
+{
+    [Fact]
+    public async Task Check_WhenGranted_AllowsWithDateVersionAndRecord()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email");
+        var captured = host.Now(TimeSpan.FromMinutes(-5));
+        var record = await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version, captured);
+
+        var answer = await host.CheckAsync(Email("ADA@example.com "), "marketing-email", Channel.Email);
+
+        Assert.True(answer.Allowed);
+        Assert.Equal(DecisionReason.Granted, answer.Reason);
+        Assert.Equal(record.Name, answer.Record);
+        Assert.Equal(version, answer.PolicyVersion);
+        Assert.Equal(captured.ToDateTimeOffset().ToUnixTimeMilliseconds(), answer.DecidedAt.ToDateTimeOffset().ToUnixTimeMilliseconds());
+    }
+
+    [Fact]
+    public async Task Check_WhenWithdrawn_DeniesWithTheWithdrawal()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email");
+        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromMinutes(-5)));
+        var withdrawal = await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Withdrawn, version);
+
+        var answer = await host.CheckAsync(Email("ada@example.com"), "marketing-email");
+
+        Assert.False(answer.Allowed);
+        Assert.Equal(DecisionReason.Withdrawn, answer.Reason);
+        Assert.Equal(withdrawal.Name, answer.Record);
+    }
+
+    [Fact]
+    public async Task Check_WhenGrantOutlivesValidity_DeniesAsExpired()
+    {
+        var clock = new ManualTimeProvider();
+        await using var host = await StartAsync(clock);
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("newsletter", validity: Duration.FromTimeSpan(TimeSpan.FromDays(365)));
+        await host.RecordAsync(Email("ada@example.com"), "newsletter", ConsentDecision.Granted, version);
+        Assert.True((await host.CheckAsync(Email("ada@example.com"), "newsletter")).Allowed);
+
+        clock.Advance(TimeSpan.FromDays(366));
+        var answer = await host.CheckAsync(Email("ada@example.com"), "newsletter");
+
+        Assert.False(answer.Allowed);
+        Assert.Equal(DecisionReason.Expired, answer.Reason);
+        Assert.True(answer.ExpiresAt.ToDateTimeOffset() < clock.GetUtcNow());
+    }
+
+    [Fact]
+    public async Task Check_WhenGrantPredatesMinimumPolicyVersion_DeniesAsPolicyOutdated()
+    {
+        await using var host = await StartAsync();
+        var first = await host.PolicyAsync("v1 text");
+        var purpose = await host.PurposeAsync("profiling");
+        await host.RecordAsync(Email("ada@example.com"), "profiling", ConsentDecision.Granted, first);
+        var second = await host.PolicyAsync("v2 text, now with profiling explained");
+        purpose.MinimumPolicyVersion = second;
+
+        await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose });
+        var answer = await host.CheckAsync(Email("ada@example.com"), "profiling");
+
+        Assert.False(answer.Allowed);
+        Assert.Equal(DecisionReason.PolicyOutdated, answer.Reason);
+        Assert.Equal(first, answer.PolicyVersion);
+    }
+
+    [Theory]
+    [InlineData(DefaultDecision.Allow, true)]
+    [InlineData(DefaultDecision.Deny, false)]
+    public async Task Check_WhenNobodyAnswered_UsesThePurposeDefault(DefaultDecision defaultDecision, bool allowed)
+    {
+        await using var host = await StartAsync();
+        await host.PurposeAsync("analytics", defaultDecision: defaultDecision);
+
+        var answer = await host.CheckAsync(Email("nobody@example.com"), "analytics");
+
+        Assert.Equal(allowed, answer.Allowed);
+        Assert.Equal(DecisionReason.NoAnswerDefault, answer.Reason);
+        Assert.Empty(answer.Record);
+    }
+
+    [Fact]
+    public async Task Check_WhenBasisIsContract_AllowsWithoutConsent()
+    {
+        await using var host = await StartAsync();
+        await host.PurposeAsync("order-updates", basis: LegalBasis.Contract);
+
+        var answer = await host.CheckAsync(Email("ada@example.com"), "order-updates", Channel.Email);
+
+        Assert.True(answer.Allowed);
+        Assert.Equal(DecisionReason.LegalBasisNotConsent, answer.Reason);
+    }
+
+    [Fact]
+    public async Task Check_WhenGrantCoversOtherChannel_FallsBackToDefault()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing", channels: [Channel.Email, Channel.Web]);
+        await host.RecordAsync(Email("ada@example.com"), "marketing", ConsentDecision.Granted, version, null, Channel.Email);
+
+        Assert.True((await host.CheckAsync(Email("ada@example.com"), "marketing", Channel.Email)).Allowed);
+        Assert.Equal(DecisionReason.NoAnswerDefault, (await host.CheckAsync(Email("ada@example.com"), "marketing", Channel.Web)).Reason);
+    }
+
+    [Fact]
+    public async Task Withdraw_AllPurposes_DeniesEveryPurpose()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email");
+        await host.PurposeAsync("profiling");
+        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version);
+        await host.RecordAsync(Email("ada@example.com"), "profiling", ConsentDecision.Granted, version);
+
+        var request = new WithdrawConsentRequest { AllPurposes = true };
+        request.Identifiers.Add(Email("ada@example.com"));
+        var response = await host.Client.WithdrawConsentAsync(request);
+
+        Assert.Equal(2, response.Records.Count);
+        Assert.Equal(DecisionReason.Withdrawn, (await host.CheckAsync(Email("ada@example.com"), "marketing-email")).Reason);
+        Assert.Equal(DecisionReason.Withdrawn, (await host.CheckAsync(Email("ada@example.com"), "profiling")).Reason);
+    }
+
+    [Fact]
+    public async Task BatchCheck_AnswersInRequestOrder()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email");
+        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version);
+        var request = new BatchCheckConsentRequest();
+        foreach (var who in new[] { "ada@example.com", "bob@example.com" })
+        {
+            var check = new CheckConsentRequest { Purpose = "purposes/marketing-email" };
+            check.Identifiers.Add(Email(who));
+            request.Checks.Add(check);
+        }
+
+        var response = await host.Client.BatchCheckConsentAsync(request);
+
+        Assert.Equal([true, false], response.Results.Select(r => r.Allowed));
+    }
+
+    [Fact]
+    public async Task Check_UnderConcurrentCheckers_NeverAllowsAfterWithdrawalReturned()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email");
+        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromMinutes(-1)));
+        long withdrawnAtTicks = long.MaxValue;
+        var stale = 0;
+        var checks = 0;
+        using var stop = new CancellationTokenSource();
+        var checkers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                var answer = await host.CheckAsync(Email("ada@example.com"), "marketing-email");
+                Interlocked.Increment(ref checks);
+                if (answer.Allowed && startedAt > Interlocked.Read(ref withdrawnAtTicks))
+                {
+                    Interlocked.Increment(ref stale);
+                }
+            }
+        })).ToList();
+
+        await Task.Delay(200);
+        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Withdrawn, version);
+        Interlocked.Exchange(ref withdrawnAtTicks, System.Diagnostics.Stopwatch.GetTimestamp());
+        await Task.Delay(300);
+        await stop.CancelAsync();
+        await Task.WhenAll(checkers);
+
+        Assert.True(checks > 10);
+        Assert.Equal(0, stale);
+        Assert.False((await host.CheckAsync(Email("ada@example.com"), "marketing-email")).Allowed);
+    }
+
+    [Theory]
+    [InlineData("unknown-purpose", "purpose")]
+    [InlineData("unknown-version", "policy_version")]
+    [InlineData("missing-version", "policy_version")]
+    [InlineData("no-identifier", "identifiers")]
+    [InlineData("future", "captured_at")]
+    [InlineData("uncovered-channel", "channels[0]")]
+    [InlineData("missing-capture", "captured_at")]
+    public async Task Record_WhenInputIsBad_IsInvalidArgumentNamingTheField(string @case, string field)
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email", channels: [Channel.Email]);
+        var request = new RecordConsentRequest { Purpose = "purposes/marketing-email", Decision = ConsentDecision.Granted, PolicyVersion = version, CapturedAt = host.Now() };
+        request.Identifiers.Add(Email("ada@example.com"));
+        switch (@case)
+        {
+            case "unknown-purpose": request.Purpose = "purposes/nope"; break;
+            case "unknown-version": request.PolicyVersion = version + 5; break;
+            case "missing-version": request.PolicyVersion = 0; break;
+            case "no-identifier": request.Identifiers.Clear(); break;
+            case "future": request.CapturedAt = host.Now(TimeSpan.FromHours(1)); break;
+            case "uncovered-channel": request.Channels.Add(Channel.CallCentre); break;
+            case "missing-capture": request.CapturedAt = null; break;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.RecordConsentAsync(request));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(field, error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Check_WithoutScope_IsPermissionDenied()
+    {
+        await using var host = await StartAsync();
+        using var channel = host.Platform.CreateChannel(Journey.Shared.Security.Scopes.TouchpointsWrite);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new ConsentService.ConsentServiceClient(channel).CheckConsentAsync(new CheckConsentRequest { Purpose = "purposes/x" }));
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+    }
+}

@@ -1,0 +1,149 @@
+using Google.Protobuf.WellKnownTypes;
+using Journey.Consent.V1;
+using Journey.Events.V1;
+using Journey.Shared.Events;
+using Journey.Shared.Storage;
+using Journey.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using static Journey.Consent.Tests.Grpc.ConsentHost;
+
+namespace Journey.Consent.Tests.Grpc;
+
+public sealed class LedgerTests
+{
+    [Fact]
+    public async Task VerifyChain_WhenARecordIsEditedInTheStore_ReportsThatRecordAsFirstBreak()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email");
+        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version);
+        var second = await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Withdrawn, version);
+        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version);
+        var request = new VerifyConsentChainRequest { Subject = second.Subject };
+        Assert.True((await host.Client.VerifyConsentChainAsync(request)).Intact);
+
+        var db = host.Platform.Services.GetRequiredKeyedService<SqliteDatabase>(ConsentModule.Name);
+        await db.WriteAsync(async (connection, tx, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = "UPDATE records SET granted = 1 WHERE id = $id";
+            command.Parameters.AddWithValue("$id", second.Name.Split('/')[^1]);
+            return await command.ExecuteNonQueryAsync(ct);
+        }, default);
+        var result = await host.Client.VerifyConsentChainAsync(request);
+
+        Assert.False(result.Intact);
+        Assert.Equal(second.Name, result.FirstBrokenRecord);
+        Assert.Equal(2, result.FirstBrokenSequence);
+        Assert.Equal(ChainBreak.ContentChanged, result.Break);
+    }
+
+    [Fact]
+    public async Task History_ListsRecordsInOrderWithLinkedHashes()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email");
+        for (var i = 0; i < 3; i++)
+        {
+            await host.RecordAsync(Email("ada@example.com"), "marketing-email", i % 2 == 0 ? ConsentDecision.Granted : ConsentDecision.Withdrawn, version);
+        }
+
+        var request = new ListConsentHistoryRequest { PageSize = 2 };
+        request.Identifiers.Add(Email("ada@example.com"));
+        var first = await host.Client.ListConsentHistoryAsync(request);
+        request.PageToken = first.NextPageToken;
+        var second = await host.Client.ListConsentHistoryAsync(request);
+
+        var records = first.Records.Concat(second.Records).ToList();
+        Assert.Equal([1L, 2L, 3L], records.Select(r => r.Sequence));
+        Assert.Equal(records[0].Hash, records[1].PreviousHash);
+        Assert.Empty(second.NextPageToken);
+        Assert.Equal(64, records[0].Proof.IpAddressHash.Length);
+        Assert.DoesNotContain("192.0.2.10", records[0].ToString());
+    }
+
+    [Fact]
+    public async Task Merge_WhenMergedProfileDecidedLater_ItsDecisionWinsAndBothHistoriesStay()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email");
+        await host.PurposeAsync("profiling");
+        // Survivor granted marketing recently; the merged profile withdrew it earlier (older: loses)
+        // and granted profiling later than the survivor withdrew it (newer: wins).
+        await host.RecordAsync(Profile("p-old"), "marketing-email", ConsentDecision.Withdrawn, version, host.Now(TimeSpan.FromHours(-3)));
+        await host.RecordAsync(Profile("p-keep"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromHours(-1)));
+        await host.RecordAsync(Profile("p-keep"), "profiling", ConsentDecision.Withdrawn, version, host.Now(TimeSpan.FromHours(-2)));
+        await host.RecordAsync(Profile("p-old"), "profiling", ConsentDecision.Granted, version, host.Now(TimeSpan.FromMinutes(-30)));
+
+        var merged = new ProfilesMerged { Survivor = "profiles/p-keep", Merged = "profiles/p-old", MergedAt = host.Now() };
+        var transport = host.Platform.Services.GetRequiredService<IEventTransport>();
+        await transport.PublishAsync(Topics.Apps.Profile, [EventEnvelopes.Create(Topics.ProfilesMerged, Topics.Apps.Profile, merged, DateTimeOffset.UtcNow)], default);
+
+        Assert.True(await TestPlatform.EventuallyAsync(async () => (await host.CheckAsync(Profile("p-keep"), "profiling")).Allowed));
+        Assert.True((await host.CheckAsync(Profile("p-keep"), "marketing-email")).Allowed);
+        Assert.Equal(DecisionReason.Granted, (await host.CheckAsync(Profile("p-old"), "marketing-email")).Reason);
+        var history = new ListConsentHistoryRequest();
+        history.Identifiers.Add(Profile("p-keep"));
+        var records = (await host.Client.ListConsentHistoryAsync(history)).Records;
+        Assert.Equal(5, records.Count);
+        Assert.Contains(records, r => r.Origin == RecordOrigin.Merge && r.Purpose == "purposes/profiling");
+        Assert.True((await host.Client.VerifyConsentChainAsync(new VerifyConsentChainRequest { Subject = records[^1].Subject })).Intact);
+    }
+
+    [Fact]
+    public async Task Erasure_CompletesWhenAllFourServicesAnswer()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email");
+        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version);
+        var request = new RequestErasureRequest();
+        request.Identifiers.Add(Email("ada@example.com"));
+
+        var erasure = (await host.Client.RequestErasureAsync(request)).Erasure;
+        Assert.Equal(ErasureState.Pending, erasure.State);
+        Assert.Equal(DecisionReason.NoAnswerDefault, (await host.CheckAsync(Email("ada@example.com"), "marketing-email")).Reason);
+        await CompleteAsync(host, erasure.Name, Topics.Apps.Touchpoint, Topics.Apps.Profile, Topics.Apps.Recommendation);
+
+        Assert.True(await TestPlatform.EventuallyAsync(async () =>
+            (await host.Client.GetErasureStatusAsync(new GetErasureStatusRequest { Name = erasure.Name })).Erasure.State == ErasureState.Completed));
+        var status = (await host.Client.GetErasureStatusAsync(new GetErasureStatusRequest { Name = erasure.Name })).Erasure;
+        Assert.All(status.Services, s => Assert.NotNull(s.CompletedAt));
+        Assert.Contains("pseudonymised", status.LedgerRetention);
+        var history = (await host.Client.ListConsentHistoryAsync(new ListConsentHistoryRequest { Subject = status.Subject })).Records;
+        Assert.Equal([ConsentDecision.Granted, ConsentDecision.Withdrawn], history.Select(r => r.Decision));
+        Assert.All(history, r => Assert.True(r.Proof.Redacted && r.Proof.UserAgent.Length == 0));
+        Assert.True((await host.Client.VerifyConsentChainAsync(new VerifyConsentChainRequest { Subject = status.Subject })).Intact);
+    }
+
+    [Fact]
+    public async Task Erasure_WhenOneServiceDoesNotAnswer_StaysPendingNamingIt()
+    {
+        await using var host = await StartAsync();
+        var request = new RequestErasureRequest();
+        request.Identifiers.Add(Email("ada@example.com"));
+        var erasure = (await host.Client.RequestErasureAsync(request)).Erasure;
+
+        await CompleteAsync(host, erasure.Name, Topics.Apps.Touchpoint, Topics.Apps.Profile);
+        Assert.True(await TestPlatform.EventuallyAsync(async () =>
+            (await host.Client.GetErasureStatusAsync(new GetErasureStatusRequest { Name = erasure.Name })).Erasure.Services.Count(s => s.Completed) == 3));
+
+        var status = (await host.Client.GetErasureStatusAsync(new GetErasureStatusRequest { Name = erasure.Name })).Erasure;
+        Assert.Equal(ErasureState.Pending, status.State);
+        Assert.Equal([Topics.Apps.Recommendation], status.Services.Where(s => !s.Completed).Select(s => s.Service));
+    }
+
+    private static async Task CompleteAsync(ConsentHost host, string erasure, params string[] services)
+    {
+        var transport = host.Platform.Services.GetRequiredService<IEventTransport>();
+        foreach (var service in services)
+        {
+            var completed = new ErasureCompleted { Erasure = erasure, Service = service, CompletedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), RecordsErased = 3 };
+            await transport.PublishAsync(service, [EventEnvelopes.Create(Topics.ErasureCompleted, service, completed, DateTimeOffset.UtcNow)], default);
+        }
+    }
+}
