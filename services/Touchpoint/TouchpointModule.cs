@@ -1,8 +1,17 @@
+using Journey.Events.V1;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
+using Journey.Shared.Security;
 using Journey.Shared.Storage;
+using Journey.Touchpoint.Domain;
+using Journey.Touchpoint.Events;
+using Journey.Touchpoint.Grpc;
+using Journey.Touchpoint.Storage;
+using Journey.Touchpoint.V1;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Journey.Touchpoint;
 
@@ -18,10 +27,51 @@ public static class TouchpointModule
     /// <summary>Registers the service's domain, store, event handlers and gRPC services.</summary>
     public static WebApplicationBuilder AddTouchpoint(this WebApplicationBuilder builder)
     {
-        builder.AddServiceStorage(Name);
+        var services = builder.Services;
+        services.AddOptions<TouchpointOptions>().BindConfiguration(TouchpointOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TouchpointOptions>, TouchpointOptionsValidator>();
+
+        var storage = builder.AddServiceStorage(Name)
+            .AddPort<ITouchpointCatalogStore, SqliteTouchpointCatalogStore, MongoTouchpointCatalogStore>()
+            .AddPort<IInteractionLog, SqliteInteractionLog, MongoInteractionLog>()
+            .AddPort<IJourneyAggregates, SqliteJourneyAggregates, MongoJourneyAggregates>();
+        if (storage.Provider == StorageProvider.Sqlite)
+        {
+            // MongoDB expires raw interactions with a TTL index instead.
+            services.AddHostedService<RetentionSweep>();
+        }
+
+        services.AddSingleton<ITouchpointEvents, TouchpointEventMapper>();
+        services.AddSingleton<TouchpointCatalog>();
+        services.AddSingleton<InteractionRecorder>();
+        services.AddSingleton<PersonTimeline>();
+        services.AddSingleton<JourneyAnalytics>();
+
+        services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
+        services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, Topics.ErasureRequested);
+
+        services.AddMethodScopes(TouchpointService.Descriptor, new Dictionary<string, string>
+        {
+            [nameof(TouchpointService.TouchpointServiceClient.CreateTouchpoint)] = Scopes.Admin,
+            [nameof(TouchpointService.TouchpointServiceClient.GetTouchpoint)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.UpdateTouchpoint)] = Scopes.Admin,
+            [nameof(TouchpointService.TouchpointServiceClient.ListTouchpoints)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.RetireTouchpoint)] = Scopes.Admin,
+            [nameof(TouchpointService.TouchpointServiceClient.RecordInteraction)] = Scopes.TouchpointsWrite,
+            [nameof(TouchpointService.TouchpointServiceClient.RecordInteractions)] = Scopes.TouchpointsWrite,
+            [nameof(TouchpointService.TouchpointServiceClient.StreamInteractions)] = Scopes.TouchpointsWrite,
+            [nameof(TouchpointService.TouchpointServiceClient.ListInteractions)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.GetTouchpointScorecard)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.GetJourneyFunnel)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.ListExperienceGaps)] = Scopes.TouchpointsRead,
+        });
         return builder;
     }
 
     /// <summary>Maps the service's gRPC services.</summary>
-    public static IEndpointRouteBuilder MapTouchpoint(this IEndpointRouteBuilder endpoints) => endpoints;
+    public static IEndpointRouteBuilder MapTouchpoint(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<TouchpointGrpcService>();
+        return endpoints;
+    }
 }
