@@ -1,4 +1,5 @@
 using Journey.Shared.Errors;
+using Journey.Events.V1;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
 using Journey.Shared.Security;
@@ -30,31 +31,37 @@ public static class TouchpointModule
         var services = builder.Services;
         services.AddOptions<TouchpointOptions>().BindConfiguration(TouchpointOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TouchpointOptions>, TouchpointOptionsValidator>();
-        builder.AddServiceStorage(Name)
-            .AddPort<ITouchpointStore, SqliteTouchpointStore, MongoTouchpointStore>()
-            .AddPort<IInteractionStore, SqliteInteractionStore, MongoInteractionStore>();
-        services.AddSingleton<ITouchpointEvents, TouchpointEvents>();
-        services.AddSingleton(sp =>
+
+        var storage = builder.AddServiceStorage(Name)
+            .AddPort<ITouchpointCatalogStore, SqliteTouchpointCatalogStore, MongoTouchpointCatalogStore>()
+            .AddPort<IInteractionLog, SqliteInteractionLog, MongoInteractionLog>()
+            .AddPort<IJourneyAggregates, SqliteJourneyAggregates, MongoJourneyAggregates>();
+        if (storage.Provider == StorageProvider.Sqlite)
         {
-            var options = sp.GetRequiredService<IOptions<TouchpointOptions>>().Value;
-            return new IngestRules(TimeSpan.FromDays(options.RetentionDays), options.MaxClockSkew);
-        });
+            // MongoDB expires raw interactions with a TTL index instead.
+            services.AddHostedService<RetentionSweep>();
+        }
+
+        services.AddSingleton<ITouchpointEvents, TouchpointEventMapper>();
         services.AddSingleton<TouchpointCatalog>();
-        services.AddSingleton<RetentionSweep>();
-        services.AddHostedService(sp => sp.GetRequiredService<RetentionSweep>());
         services.AddSingleton<InteractionRecorder>();
+        services.AddSingleton<PersonTimeline>();
+        services.AddSingleton<JourneyAnalytics>();
         services.AddSingleton<TouchpointGrpcService>();
+
+        services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
+        services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, Topics.ErasureRequested);
+
         services.AddMethodScopes(TouchpointService.Descriptor, new Dictionary<string, string>
         {
-            [nameof(TouchpointGrpcService.CreateTouchpoint)] = Scopes.Admin,
-            [nameof(TouchpointGrpcService.GetTouchpoint)] = Scopes.TouchpointsRead,
-            [nameof(TouchpointGrpcService.ListTouchpoints)] = Scopes.TouchpointsRead,
-            [nameof(TouchpointGrpcService.RetireTouchpoint)] = Scopes.Admin,
-            [nameof(TouchpointGrpcService.RecordInteraction)] = Scopes.TouchpointsWrite,
-            [nameof(TouchpointGrpcService.RecordInteractions)] = Scopes.TouchpointsWrite,
-            [nameof(TouchpointGrpcService.StreamInteractions)] = Scopes.TouchpointsWrite,
-            // Sketched in the contract; the service answers UNIMPLEMENTED until the touchpoint issue fills them in.
+            [nameof(TouchpointService.TouchpointServiceClient.CreateTouchpoint)] = Scopes.Admin,
+            [nameof(TouchpointService.TouchpointServiceClient.GetTouchpoint)] = Scopes.TouchpointsRead,
             [nameof(TouchpointService.TouchpointServiceClient.UpdateTouchpoint)] = Scopes.Admin,
+            [nameof(TouchpointService.TouchpointServiceClient.ListTouchpoints)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.RetireTouchpoint)] = Scopes.Admin,
+            [nameof(TouchpointService.TouchpointServiceClient.RecordInteraction)] = Scopes.TouchpointsWrite,
+            [nameof(TouchpointService.TouchpointServiceClient.RecordInteractions)] = Scopes.TouchpointsWrite,
+            [nameof(TouchpointService.TouchpointServiceClient.StreamInteractions)] = Scopes.TouchpointsWrite,
             [nameof(TouchpointService.TouchpointServiceClient.ListInteractions)] = Scopes.TouchpointsRead,
             [nameof(TouchpointService.TouchpointServiceClient.GetTouchpointScorecard)] = Scopes.TouchpointsRead,
             [nameof(TouchpointService.TouchpointServiceClient.GetJourneyFunnel)] = Scopes.TouchpointsRead,

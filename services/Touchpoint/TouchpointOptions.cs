@@ -9,17 +9,30 @@ public sealed class TouchpointOptions
     /// <summary>The configuration section.</summary>
     public const string Section = "Journey:Touchpoint";
 
-    /// <summary>How long raw interactions are kept, in days; older ones are refused at ingestion. Default 400 (a model year and a season).</summary>
-    [Range(1, 3650)]
+    /// <summary>
+    /// How long raw interactions are kept, in days; older ones are removed by the retention sweep
+    /// (SQLite) or a TTL index (MongoDB) and rejected at ingestion. Aggregates are kept. Default 400, 1 to 3650.
+    /// </summary>
+    [Range(1, 3650, ErrorMessage = "Journey:Touchpoint:RetentionDays must be 1 to 3650.")]
     public int RetentionDays { get; set; } = 400;
 
-    /// <summary>How often raw interactions past the retention window are removed. Default 1 hour.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    /// <summary>How often the SQLite retention sweep runs. Default 1 hour, 1 second to 1 day.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Journey:Touchpoint:RetentionSweepInterval must be 1 second to 1 day.")]
     public TimeSpan RetentionSweepInterval { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>How far ahead of the server clock an interaction's time may be. Default 5 minutes.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
-    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// The window after an interaction in which a purchase counts for the touchpoint's scorecard.
+    /// Default 30 days, 1 to 365 days (aggregates are kept per day, so less than a day is not meaningful).
+    /// </summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "365.00:00:00", ErrorMessage = "Journey:Touchpoint:PurchaseWindow must be 1 to 365 days.")]
+    public TimeSpan PurchaseWindow { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How long a person must have been silent, without buying, to count as dropped off. Default 30 days, 1 hour to 365 days.</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "365.00:00:00", ErrorMessage = "Journey:Touchpoint:SilencePeriod must be 1 hour to 365 days.")]
+    public TimeSpan SilencePeriod { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>The retention window.</summary>
+    public TimeSpan Retention => TimeSpan.FromDays(RetentionDays);
 }
 
 /// <summary>Start-up validation of <see cref="TouchpointOptions"/>.</summary>

@@ -1,218 +1,219 @@
-using System.Text.RegularExpressions;
 using Journey.Shared.Errors;
 using Journey.Shared.Privacy;
+using Microsoft.Extensions.Options;
 
 namespace Journey.Touchpoint.Domain;
 
-/// <summary>The rules an interaction must meet to be accepted.</summary>
-/// <param name="Retention">How long raw interactions are kept; older ones are refused.</param>
-/// <param name="MaxClockSkew">How far ahead of the server clock a sender may be.</param>
-public sealed record IngestRules(TimeSpan Retention, TimeSpan MaxClockSkew)
-{
-    /// <summary>Largest batch in one call or stream message.</summary>
-    public const int MaxBatch = 1000;
-}
-
 /// <summary>
-/// Accepts interactions: validates each on its own, hashes personal identifiers, and stores every
-/// valid one with its event in one transaction per batch. One bad interaction never rejects the
-/// others, and a repeated interaction id changes nothing.
+/// Validates and records interactions. A batch costs one catalog read and one store transaction,
+/// however many interactions it holds; bad interactions are rejected one by one.
 /// </summary>
-public sealed partial class InteractionRecorder(ITouchpointStore catalog, IInteractionStore interactions, ITouchpointEvents events, IdentifierHasher hasher, IngestRules rules, TimeProvider time)
+public sealed class InteractionRecorder(
+    ITouchpointCatalogStore catalog,
+    IInteractionLog log,
+    ITouchpointEvents events,
+    IdentifierHasher hasher,
+    IOptions<TouchpointOptions> options,
+    TimeProvider clock)
 {
-    /// <summary>Records one interaction; throws InvalidArgumentException naming the field when it is refused. Returns true for a duplicate.</summary>
-    public async Task<bool> RecordOneAsync(Interaction interaction, CancellationToken cancellationToken)
-    {
-        var result = await RecordAsync([interaction], "interaction", cancellationToken);
-        if (result.Rejected.Count > 0)
-        {
-            throw new InvalidArgumentException(result.Rejected.Select(r => new FieldViolation(r.Field, r.Reason)).ToList());
-        }
+    /// <summary>Most interactions in one batch or stream message.</summary>
+    public const int MaxBatch = 1000;
 
-        return result.Duplicates == 1;
+    /// <summary>How far ahead of the service's clock an interaction may be.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>Records one interaction; throws <see cref="InvalidArgumentException"/> naming every bad field. True when it was a duplicate.</summary>
+    public async Task<bool> RecordOneAsync(InteractionInput input, CancellationToken cancellationToken)
+    {
+        var now = StoredTime.Now(clock);
+        var touchpoints = await LoadTouchpointsAsync([input], cancellationToken);
+        var validation = new Validation();
+        var pending = Validate(input, touchpoints, now, "interaction.", validation);
+        validation.ThrowIfInvalid();
+        var stored = await log.AppendAsync([pending!], cancellationToken);
+        return !stored[0];
     }
 
-    /// <summary>Records a batch; each refused interaction is reported, all others stored.</summary>
-    public Task<RecordResult> RecordBatchAsync(IReadOnlyList<Interaction> batch, CancellationToken cancellationToken)
+    /// <summary>Records a batch: good interactions are stored in one transaction, bad ones listed.</summary>
+    public async Task<BatchOutcome> RecordBatchAsync(IReadOnlyList<InteractionInput> inputs, CancellationToken cancellationToken)
     {
-        if (batch.Count is 0 or > IngestRules.MaxBatch)
+        if (inputs.Count is 0 or > MaxBatch)
         {
-            throw new InvalidArgumentException("interactions", $"must hold 1 to {IngestRules.MaxBatch} interactions (got {batch.Count})");
+            throw new InvalidArgumentException("interactions", $"must hold 1 to {MaxBatch} interactions");
         }
 
-        return RecordAsync(batch, null, cancellationToken);
-    }
-
-    private async Task<RecordResult> RecordAsync(IReadOnlyList<Interaction> batch, string? singleField, CancellationToken cancellationToken)
-    {
-        var now = time.GetUtcNow();
-        var touchpoints = new Dictionary<string, TouchpointEntry?>(StringComparer.Ordinal);
+        var now = StoredTime.Now(clock);
+        var touchpoints = await LoadTouchpointsAsync(inputs, cancellationToken);
+        var pending = new List<PendingInteraction>(inputs.Count);
         var rejected = new List<Rejection>();
-        var accepted = new List<(Interaction, Shared.Events.OutboxMessage)>(batch.Count);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var repeatsInBatch = 0;
-        for (var i = 0; i < batch.Count; i++)
+        for (var i = 0; i < inputs.Count; i++)
         {
-            var prefix = singleField ?? $"interactions[{i}]";
-            var interaction = batch[i];
-            var problem = Check(interaction, now);
-            TouchpointEntry? touchpoint = null;
-            if (problem is null)
+            var validation = new Validation();
+            var valid = Validate(inputs[i], touchpoints, now, $"interactions[{i}].", validation);
+            if (valid is null)
             {
-                var id = interaction.TouchpointId["touchpoints/".Length..];
-                if (!touchpoints.TryGetValue(id, out touchpoint))
+                var first = validation.Violations[0];
+                rejected.Add(new Rejection(i, inputs[i].EventId, first.Field, first.Description));
+            }
+            else
+            {
+                pending.Add(valid);
+            }
+        }
+
+        if (pending.Count == 0)
+        {
+            return new BatchOutcome(0, 0, rejected);
+        }
+
+        var stored = await log.AppendAsync(pending, cancellationToken);
+        var accepted = stored.Count(s => s);
+        return new BatchOutcome(accepted, stored.Count - accepted, rejected);
+    }
+
+    private async Task<IReadOnlyDictionary<string, TouchpointDefinition>> LoadTouchpointsAsync(IReadOnlyList<InteractionInput> inputs, CancellationToken cancellationToken)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var input in inputs)
+        {
+            if (TouchpointNames.TryParse(input.Touchpoint) is { } id)
+            {
+                ids.Add(id);
+            }
+        }
+
+        return ids.Count == 0 ? new Dictionary<string, TouchpointDefinition>() : await catalog.GetManyAsync(ids, cancellationToken);
+    }
+
+    private PendingInteraction? Validate(InteractionInput input, IReadOnlyDictionary<string, TouchpointDefinition> touchpoints, DateTimeOffset now, string prefix, Validation validation)
+    {
+        validation.Require(input.EventId.Length is >= 1 and <= 128 && input.EventId.All(c => c is >= '!' and <= '~'), prefix + "interaction_id", "must be 1 to 128 printable ASCII characters");
+
+        TouchpointDefinition? touchpoint = null;
+        var touchpointId = TouchpointNames.TryParse(input.Touchpoint);
+        if (touchpointId is null)
+        {
+            validation.Add(prefix + "touchpoint", "must be touchpoints/{touchpoint}");
+        }
+        else if (!touchpoints.TryGetValue(touchpointId, out touchpoint))
+        {
+            validation.Add(prefix + "touchpoint", "is not a known touchpoint");
+        }
+        else if (touchpoint.Retired)
+        {
+            validation.Add(prefix + "touchpoint", "is retired and takes no new interactions");
+        }
+
+        var retention = options.Value.Retention;
+        if (input.OccurredAt is not { } occurredAt)
+        {
+            validation.Add(prefix + "occur_time", "is required");
+        }
+        else if (occurredAt > now + MaxClockSkew)
+        {
+            validation.Add(prefix + "occur_time", "must not be more than 5 minutes in the future");
+        }
+        else if (occurredAt < now - retention)
+        {
+            validation.Add(prefix + "occur_time", $"must be within the retention window of {options.Value.RetentionDays} days");
+        }
+
+        var identifiers = new List<PersonIdentifier>(input.Identifiers.Count);
+        if (input.Identifiers.Count == 0)
+        {
+            validation.Add(prefix + "identifiers", "must hold at least one identifier of the person");
+        }
+        else if (input.Identifiers.Count > 10)
+        {
+            validation.Add(prefix + "identifiers", "must hold at most 10 identifiers");
+        }
+        else
+        {
+            for (var i = 0; i < input.Identifiers.Count; i++)
+            {
+                var (kind, value) = input.Identifiers[i];
+                var field = $"{prefix}identifiers[{i}]";
+                if (kind == IdentifierKind.Unspecified || !Enum.IsDefined(kind))
                 {
-                    touchpoint = await catalog.GetAsync(id, cancellationToken);
-                    touchpoints[id] = touchpoint;
+                    validation.Add(field + ".kind", "must be a known identifier kind");
+                }
+                else if (value.Length is < 1 or > 256)
+                {
+                    validation.Add(field + ".value", "must be 1 to 256 characters");
+                }
+                else if (kind == IdentifierKind.Email)
+                {
+                    if (IdentifierHasher.IsPlausibleEmail(value))
+                    {
+                        identifiers.Add(new PersonIdentifier(kind, hasher.HashEmail(value)));
+                    }
+                    else
+                    {
+                        validation.Add(field + ".value", "must be an e-mail address");
+                    }
+                }
+                else if (kind == IdentifierKind.Phone)
+                {
+                    if (IdentifierHasher.IsPlausiblePhone(value))
+                    {
+                        identifiers.Add(new PersonIdentifier(kind, hasher.HashPhone(value)));
+                    }
+                    else
+                    {
+                        validation.Add(field + ".value", "must be a phone number of 6 to 15 digits");
+                    }
+                }
+                else
+                {
+                    identifiers.Add(new PersonIdentifier(kind, value));
+                }
+            }
+        }
+
+        validation.Require(input.Type != InteractionType.Unspecified && Enum.IsDefined(input.Type), prefix + "type", "must be a known interaction type");
+        validation.Require(input.Content.Length == 0 || (input.Content.Length <= 256 && input.Content.StartsWith("contents/", StringComparison.Ordinal) && input.Content.Length > 9), prefix + "content", "must be contents/{content}, at most 256 characters");
+        validation.Require(input.Recommendation.Length == 0 || (input.Recommendation.Length <= 256 && input.Recommendation.StartsWith("recommendations/", StringComparison.Ordinal) && input.Recommendation.Length > 16), prefix + "recommendation", "must be recommendations/{recommendation}, at most 256 characters");
+        validation.Require(input.Rating is >= 0 and <= 5, prefix + "rating", "must be 1 to 5, or 0 for none");
+        validation.Require(input.Comment.Length <= 2000, prefix + "comment", "must be at most 2000 characters");
+        if (input.Value is { } money)
+        {
+            validation.Require(IsCurrencyCode(money.CurrencyCode), prefix + "value.currency_code", "must be an ISO 4217 code of three upper-case letters");
+            validation.Require(money.Nanos is >= -999_999_999 and <= 999_999_999 && !(money.Units > 0 && money.Nanos < 0) && !(money.Units < 0 && money.Nanos > 0), prefix + "value.nanos", "must be -999999999 to 999999999 with the sign of units");
+        }
+
+        if (input.Properties.Count > 32)
+        {
+            validation.Add(prefix + "properties", "must hold at most 32 entries");
+        }
+        else
+        {
+            foreach (var (key, value) in input.Properties)
+            {
+                if (key.Length is < 1 or > 64)
+                {
+                    validation.Add(prefix + "properties", "keys must be 1 to 64 characters");
+                    break;
                 }
 
-                problem = touchpoint switch
+                if (value.Length > 512)
                 {
-                    null => ("touchpoint", $"names no touchpoint in the catalog ({interaction.TouchpointId})"),
-                    { Retired: true } => ("touchpoint", $"{interaction.TouchpointId} is retired and accepts no interactions"),
-                    _ => null,
-                };
+                    validation.Add($"{prefix}properties[{key}]", "must be at most 512 characters");
+                    break;
+                }
             }
-
-            if (problem is { } p)
-            {
-                rejected.Add(new Rejection(i, interaction.InteractionId, $"{prefix}.{p.Field}", p.Reason));
-                continue;
-            }
-
-            if (!seen.Add(interaction.InteractionId))
-            {
-                repeatsInBatch++;
-                continue;
-            }
-
-            var normalized = interaction with { Identifiers = interaction.Identifiers.Select(Protect).Distinct().ToList() };
-            accepted.Add((normalized, events.InteractionRecorded(normalized, touchpoint!, now)));
         }
 
-        var duplicates = accepted.Count == 0 ? new HashSet<string>() : await interactions.AppendAsync(accepted, cancellationToken);
-        return new RecordResult(accepted.Count - duplicates.Count, duplicates.Count + repeatsInBatch, rejected);
+        if (!validation.IsValid)
+        {
+            return null;
+        }
+
+        var interaction = new Interaction(
+            input.EventId, touchpoint!.Id, input.OccurredAt!.Value, identifiers, input.Type, input.Content, input.Recommendation,
+            input.Rating, input.Comment, input.Value, input.Properties, now);
+        var mask = touchpoint.StageMask | (input.Type == InteractionType.Purchase ? StageMask.Bit(JourneyStage.Purchase) : 0);
+        return new PendingInteraction(interaction, mask, events.Recorded(interaction, touchpoint, now));
     }
 
-    private (string Field, string Reason)? Check(Interaction interaction, DateTimeOffset now)
-    {
-        if (!IdPattern().IsMatch(interaction.InteractionId))
-        {
-            return ("interaction_id", "must be 1 to 128 printable ASCII characters");
-        }
-
-        if (!interaction.TouchpointId.StartsWith("touchpoints/", StringComparison.Ordinal) || !TouchpointCatalog.IsValidId(interaction.TouchpointId["touchpoints/".Length..]))
-        {
-            return ("touchpoint", "must be a touchpoint name like touchpoints/lease-calculator");
-        }
-
-        if (interaction.OccurredAt is not { } at)
-        {
-            return ("occur_time", "is required");
-        }
-
-        if (at > now + rules.MaxClockSkew)
-        {
-            return ("occur_time", $"is more than {rules.MaxClockSkew.TotalMinutes:0} minutes in the future; check the sender's clock");
-        }
-
-        if (at < now - rules.Retention)
-        {
-            return ("occur_time", $"is older than the retention window of {rules.Retention.TotalDays:0} days");
-        }
-
-        if (interaction.Identifiers.Count is 0 or > 10)
-        {
-            return ("identifiers", "must hold 1 to 10 identifiers of the person");
-        }
-
-        for (var i = 0; i < interaction.Identifiers.Count; i++)
-        {
-            if (CheckIdentifier(interaction.Identifiers[i]) is { } reason)
-            {
-                return ($"identifiers[{i}]", reason);
-            }
-        }
-
-        return CheckDetails(interaction);
-    }
-
-    private static (string Field, string Reason)? CheckDetails(Interaction interaction)
-    {
-        if (interaction.Type == InteractionType.Unspecified || !Enum.IsDefined(interaction.Type))
-        {
-            return ("type", "must be set to a known interaction type");
-        }
-
-        if (interaction.ContentId.Length > 0 && !ReferencePattern("contents").IsMatch(interaction.ContentId))
-        {
-            return ("content", "must be empty or a content name like contents/lease-vs-buy-guide");
-        }
-
-        if (interaction.RecommendationId.Length > 0 && !ReferencePattern("recommendations").IsMatch(interaction.RecommendationId))
-        {
-            return ("recommendation", "must be empty or a name like recommendations/{id}");
-        }
-
-        if (interaction.Rating is < 0 or > 5)
-        {
-            return ("rating", "must be 1 to 5, or 0 for no rating");
-        }
-
-        if (interaction.Comment.Length > 2000)
-        {
-            return ("comment", "must be at most 2000 characters");
-        }
-
-        if (interaction.Value is { } money && (!CurrencyPattern().IsMatch(money.CurrencyCode) || money.Nanos is < -999_999_999 or > 999_999_999 || (money.Units > 0 && money.Nanos < 0) || (money.Units < 0 && money.Nanos > 0)))
-        {
-            return ("value", "must have a three-letter ISO 4217 currency code and nanos within ±999,999,999 of the units' sign");
-        }
-
-        if (interaction.Properties.Count > 32)
-        {
-            return ("properties", "must hold at most 32 entries");
-        }
-
-        foreach (var (key, value) in interaction.Properties)
-        {
-            if (key.Length is 0 or > 64 || value.Length > 512)
-            {
-                return ("properties", "keys must be 1 to 64 characters and values at most 512");
-            }
-        }
-
-        return null;
-    }
-
-    private static string? CheckIdentifier(PersonIdentifier identifier) => identifier.Kind switch
-    {
-        IdentifierKind.Unspecified => "kind must be set",
-        _ when !Enum.IsDefined(identifier.Kind) => "kind is unknown",
-        _ when identifier.Value.Trim().Length is 0 or > 256 => "value must be 1 to 256 characters",
-        IdentifierKind.Email when !IdentifierHasher.IsPlausibleEmail(identifier.Value) => "value is not an e-mail address",
-        IdentifierKind.Phone when !IdentifierHasher.IsPlausiblePhone(identifier.Value) => "value is not a phone number (6 to 15 digits)",
-        _ => null,
-    };
-
-    private PersonIdentifier Protect(PersonIdentifier identifier) => identifier.Kind switch
-    {
-        IdentifierKind.Email => identifier with { Value = hasher.HashEmail(identifier.Value) },
-        IdentifierKind.Phone => identifier with { Value = hasher.HashPhone(identifier.Value) },
-        _ => identifier with { Value = identifier.Value.Trim() },
-    };
-
-    private static Regex ReferencePattern(string collection) => collection == "contents" ? ContentPattern() : RecommendationPattern();
-
-    [GeneratedRegex("^[\\x21-\\x7E]{1,128}$")]
-    private static partial Regex IdPattern();
-
-    [GeneratedRegex("^contents/[A-Za-z0-9._~-]{1,128}$")]
-    private static partial Regex ContentPattern();
-
-    [GeneratedRegex("^recommendations/[A-Za-z0-9._~-]{1,128}$")]
-    private static partial Regex RecommendationPattern();
-
-    [GeneratedRegex("^[A-Z]{3}$")]
-    private static partial Regex CurrencyPattern();
+    private static bool IsCurrencyCode(string code) => code.Length == 3 && code.All(char.IsAsciiLetterUpper);
 }

@@ -1,20 +1,6 @@
 namespace Journey.Touchpoint.Domain;
 
-// Values match the journey.common.v1 enums one to one, so the gRPC mapping is a cast.
-
-/// <summary>A stage of the customer journey, in order.</summary>
-public enum JourneyStage
-{
-    Unspecified = 0,
-    Awareness = 1,
-    Consideration = 2,
-    Evaluation = 3,
-    Purchase = 4,
-    Ownership = 5,
-    Loyalty = 6,
-}
-
-/// <summary>The channel of a touchpoint.</summary>
+/// <summary>The channel of a touchpoint; numbers match journey.common.v1.Channel.</summary>
 public enum Channel
 {
     Unspecified = 0,
@@ -33,7 +19,7 @@ public enum Channel
     Other = 13,
 }
 
-/// <summary>Who controls a touchpoint.</summary>
+/// <summary>Who controls a touchpoint; numbers match journey.common.v1.Ownership.</summary>
 public enum Ownership
 {
     Unspecified = 0,
@@ -42,7 +28,19 @@ public enum Ownership
     Earned = 3,
 }
 
-/// <summary>What a person did.</summary>
+/// <summary>Journey stages in order; numbers match journey.common.v1.JourneyStage.</summary>
+public enum JourneyStage
+{
+    Unspecified = 0,
+    Awareness = 1,
+    Consideration = 2,
+    Evaluation = 3,
+    Purchase = 4,
+    Ownership = 5,
+    Loyalty = 6,
+}
+
+/// <summary>What a person did; numbers match journey.common.v1.InteractionType.</summary>
 public enum InteractionType
 {
     Unspecified = 0,
@@ -63,7 +61,7 @@ public enum InteractionType
     Referral = 15,
 }
 
-/// <summary>The kind of a person identifier.</summary>
+/// <summary>Kinds of person identifier; numbers match journey.common.v1.IdentifierKind.</summary>
 public enum IdentifierKind
 {
     Unspecified = 0,
@@ -76,62 +74,45 @@ public enum IdentifierKind
     ProfileId = 7,
 }
 
-/// <summary>The experience a touchpoint is meant to deliver.</summary>
-/// <param name="TargetRating">Target satisfaction, 1.0 to 5.0.</param>
-/// <param name="Statement">The feeling it should leave.</param>
-public sealed record IntendedExperience(double TargetRating, string Statement);
+/// <summary>The stages a touchpoint serves as a bit set (bit n-1 for stage n), the form the store indexes and aggregates.</summary>
+public static class StageMask
+{
+    /// <summary>All six stages in journey order.</summary>
+    public static readonly IReadOnlyList<JourneyStage> Ordered =
+        [JourneyStage.Awareness, JourneyStage.Consideration, JourneyStage.Evaluation, JourneyStage.Purchase, JourneyStage.Ownership, JourneyStage.Loyalty];
 
-/// <summary>A catalog entry.</summary>
-public sealed record TouchpointEntry(
-    string Id,
-    string DisplayName,
-    Channel Channel,
-    Ownership Ownership,
-    IReadOnlyList<JourneyStage> Stages,
-    int Criticality,
-    IntendedExperience IntendedExperience,
-    string OwningTeam,
-    IReadOnlyList<string> Topics,
-    bool Retired,
-    long Version,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    /// <summary>The mask of <paramref name="stages"/>.</summary>
+    public static int Of(IEnumerable<JourneyStage> stages) => stages.Aggregate(0, (mask, stage) => mask | Bit(stage));
 
-/// <summary>Which touchpoints to list; null members match everything.</summary>
-public sealed record TouchpointFilter(Channel? Channel, Ownership? Ownership, JourneyStage? Stage, int MinCriticality, bool IncludeRetired);
+    /// <summary>The bit of one stage.</summary>
+    public static int Bit(JourneyStage stage) => 1 << ((int)stage - 1);
 
-/// <summary>One page of a keyset-paged list.</summary>
-/// <typeparam name="T">The item type.</typeparam>
-/// <param name="Items">The items.</param>
-/// <param name="NextAfter">The key to continue after; null on the last page.</param>
-public sealed record Page<T>(IReadOnlyList<T> Items, string? NextAfter);
+    /// <summary>The stages in a mask, in journey order.</summary>
+    public static IReadOnlyList<JourneyStage> Stages(int mask) => Ordered.Where(s => (mask & Bit(s)) != 0).ToList();
+}
 
-/// <summary>An identifier of a person; e-mail and phone hold their keyed hash once accepted.</summary>
-public sealed record PersonIdentifier(IdentifierKind Kind, string Value);
+/// <summary>One identifier of a person as stored: e-mail and phone already replaced by their keyed hash.</summary>
+/// <param name="Kind">The kind.</param>
+/// <param name="Value">The value (a hash for e-mail and phone).</param>
+public sealed record PersonIdentifier(IdentifierKind Kind, string Value)
+{
+    /// <summary>The form the store links people by: kind number and value.</summary>
+    public string Key => $"{(int)Kind}:{Value}";
+}
 
 /// <summary>An amount of money.</summary>
-public sealed record Money(string CurrencyCode, long Units, int Nanos);
+/// <param name="CurrencyCode">ISO 4217 code.</param>
+/// <param name="Units">Whole units.</param>
+/// <param name="Nanos">Nano units, same sign as units.</param>
+public sealed record MoneyAmount(string CurrencyCode, long Units, int Nanos);
 
-/// <summary>One interaction at a touchpoint, as a sender reports it.</summary>
-public sealed record Interaction(
-    string InteractionId,
-    string TouchpointId,
-    DateTimeOffset? OccurredAt,
-    IReadOnlyList<PersonIdentifier> Identifiers,
-    InteractionType Type,
-    string ContentId,
-    string RecommendationId,
-    int Rating,
-    string Comment,
-    Money? Value,
-    IReadOnlyDictionary<string, string> Properties);
-
-/// <summary>An interaction that was turned away.</summary>
-/// <param name="Index">Its position in the batch.</param>
-/// <param name="InteractionId">Its id as sent.</param>
-/// <param name="Field">The field at fault.</param>
-/// <param name="Reason">What is wrong.</param>
-public sealed record Rejection(int Index, string InteractionId, string Field, string Reason);
-
-/// <summary>What happened to a batch.</summary>
-public sealed record RecordResult(int Accepted, int Duplicates, IReadOnlyList<Rejection> Rejected);
+/// <summary>The service's clock at the precision its stores keep (milliseconds), so a reply equals a later read.</summary>
+internal static class StoredTime
+{
+    /// <summary>Now, truncated to whole milliseconds.</summary>
+    public static DateTimeOffset Now(TimeProvider clock)
+    {
+        var now = clock.GetUtcNow();
+        return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
+    }
+}

@@ -3,43 +3,36 @@ using Journey.Shared.Events;
 namespace Journey.Touchpoint.Domain;
 
 /// <summary>The touchpoint catalog.</summary>
-public interface ITouchpointStore
+public interface ITouchpointCatalogStore
 {
-    /// <summary>Adds an entry and its event; throws AlreadyExistsException when the id is taken.</summary>
-    Task InsertAsync(TouchpointEntry entry, OutboxMessage changed, CancellationToken cancellationToken);
+    /// <summary>Stores a new entry and its events; <see cref="Journey.Shared.Errors.AlreadyExistsException"/> when the id is taken.</summary>
+    Task CreateAsync(TouchpointDefinition touchpoint, IReadOnlyList<OutboxMessage> events, CancellationToken cancellationToken);
 
-    /// <summary>Replaces an entry if its stored version is <paramref name="expectedVersion"/>; throws ConcurrencyConflictException otherwise.</summary>
-    Task UpdateAsync(TouchpointEntry entry, long expectedVersion, OutboxMessage changed, CancellationToken cancellationToken);
+    /// <summary>One entry, or null.</summary>
+    Task<TouchpointDefinition?> GetAsync(string id, CancellationToken cancellationToken);
 
-    /// <summary>The entry, or null.</summary>
-    Task<TouchpointEntry?> GetAsync(string id, CancellationToken cancellationToken);
+    /// <summary>The entries among <paramref name="ids"/> that exist, by id.</summary>
+    Task<IReadOnlyDictionary<string, TouchpointDefinition>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
 
-    /// <summary>Entries matching <paramref name="filter"/> with ids after <paramref name="afterId"/>, in id order.</summary>
-    Task<Page<TouchpointEntry>> ListAsync(TouchpointFilter filter, string? afterId, int max, CancellationToken cancellationToken);
-}
-
-/// <summary>The record of interactions.</summary>
-public interface IInteractionStore
-{
     /// <summary>
-    /// Stores the interactions whose ids are new, each with its event, in one transaction; returns
-    /// the ids that were recorded before (and so were left alone).
+    /// Replaces an entry whose stored version is <paramref name="expectedVersion"/>, with its events;
+    /// <see cref="Journey.Shared.Errors.ConcurrencyConflictException"/> otherwise.
     /// </summary>
-    Task<IReadOnlySet<string>> AppendAsync(IReadOnlyList<(Interaction Interaction, OutboxMessage Recorded)> interactions, CancellationToken cancellationToken);
+    Task UpdateAsync(TouchpointDefinition touchpoint, long expectedVersion, IReadOnlyList<OutboxMessage> events, CancellationToken cancellationToken);
 
-    /// <summary>Removes up to <paramref name="max"/> interactions that happened before <paramref name="cutoff"/>; returns how many.</summary>
-    Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int max, CancellationToken cancellationToken);
-
-    /// <summary>How many interactions are stored (for tests and operations).</summary>
-    Task<long> CountAsync(CancellationToken cancellationToken);
+    /// <summary>Up to <paramref name="limit"/> entries matching <paramref name="filter"/> with an id after <paramref name="afterId"/>, by id.</summary>
+    Task<IReadOnlyList<TouchpointDefinition>> ListAsync(TouchpointFilter filter, string? afterId, int limit, CancellationToken cancellationToken);
 }
 
-/// <summary>Builds the events this service publishes.</summary>
+/// <summary>Builds the integration events this service publishes.</summary>
 public interface ITouchpointEvents
 {
-    /// <summary>The catalog entry changed.</summary>
-    OutboxMessage TouchpointChanged(TouchpointEntry entry, DateTimeOffset now);
+    /// <summary><c>touchpoint-changed</c> for the entry as it now is.</summary>
+    OutboxMessage Changed(TouchpointDefinition touchpoint, DateTimeOffset now);
 
-    /// <summary>An interaction was accepted.</summary>
-    OutboxMessage InteractionRecorded(Interaction interaction, TouchpointEntry touchpoint, DateTimeOffset now);
+    /// <summary><c>interaction-recorded</c> for an accepted interaction.</summary>
+    OutboxMessage Recorded(Interaction interaction, TouchpointDefinition touchpoint, DateTimeOffset now);
+
+    /// <summary><c>erasure-completed</c> for this service.</summary>
+    OutboxMessage ErasureCompleted(string erasure, long recordsErased, DateTimeOffset now);
 }

@@ -1,92 +1,225 @@
-using System.Text.RegularExpressions;
 using Journey.Shared.Errors;
 
 namespace Journey.Touchpoint.Domain;
 
-/// <summary>Defines, reads, lists and retires touchpoints.</summary>
-public sealed partial class TouchpointCatalog(ITouchpointStore store, ITouchpointEvents events, TimeProvider time)
+/// <summary>Defines, changes, lists and retires touchpoints. Every change publishes <c>touchpoint-changed</c>.</summary>
+public sealed class TouchpointCatalog(ITouchpointCatalogStore store, ITouchpointEvents events, TimeProvider clock)
 {
-    /// <summary>Largest page a list returns.</summary>
+    /// <summary>Default page size of listings.</summary>
+    public const int DefaultPageSize = 50;
+
+    /// <summary>Largest page size of listings.</summary>
     public const int MaxPageSize = 500;
 
-    /// <summary>Defines a touchpoint.</summary>
-    public async Task<TouchpointEntry> CreateAsync(string id, TouchpointEntry draft, CancellationToken cancellationToken)
+    /// <summary>Defines a touchpoint under <paramref name="requestedId"/> (a time-ordered id when empty).</summary>
+    public async Task<TouchpointDefinition> CreateAsync(TouchpointFields fields, string requestedId, CancellationToken cancellationToken)
     {
         var validation = new Validation();
-        validation.Require(IdPattern().IsMatch(id), "touchpoint_id", "must be 1 to 64 of a-z, 0-9 and '-', starting with a letter");
-        Validate(draft, validation, "touchpoint.");
+        validation.Require(requestedId.Length == 0 || TouchpointNames.IsValidId(requestedId), "touchpoint_id", "must be 1 to 63 characters of a-z, 0-9 and '-', starting with a letter or digit");
+        ValidateFields(validation, fields, TouchpointFieldMask.All, "touchpoint.");
         validation.ThrowIfInvalid();
-        var now = Now();
-        var entry = draft with { Id = id, Retired = false, Version = 1, CreatedAt = now, UpdatedAt = now, Topics = draft.Topics.Distinct().ToList(), Stages = draft.Stages.Order().ToList() };
-        await store.InsertAsync(entry, events.TouchpointChanged(entry, now), cancellationToken);
-        return entry;
+
+        var now = StoredTime.Now(clock);
+        var id = requestedId.Length > 0 ? requestedId : Guid.CreateVersion7(now).ToString();
+        var touchpoint = new TouchpointDefinition(
+            id, fields.DisplayName, fields.Channel, fields.Ownership, Normalize(fields.Stages), fields.Criticality, fields.IntendedExperience!,
+            fields.OwningTeam, fields.Topics.ToList(), Retired: false, Version: 1, now, now, RetiredAt: null);
+        await store.CreateAsync(touchpoint, [events.Changed(touchpoint, now)], cancellationToken);
+        return touchpoint;
     }
 
-    /// <summary>Gets a touchpoint; throws NotFoundException.</summary>
-    public async Task<TouchpointEntry> GetAsync(string id, CancellationToken cancellationToken) =>
-        await store.GetAsync(id, cancellationToken) ?? throw new NotFoundException("Touchpoint", $"touchpoints/{id}");
-
-    /// <summary>Lists touchpoints.</summary>
-    public Task<Page<TouchpointEntry>> ListAsync(TouchpointFilter filter, string? afterId, int pageSize, CancellationToken cancellationToken)
+    /// <summary>One touchpoint by name.</summary>
+    public async Task<TouchpointDefinition> GetAsync(string name, CancellationToken cancellationToken)
     {
-        new Validation()
-            .Require(pageSize >= 0, "page_size", "must not be negative")
-            .Require(filter.MinCriticality is >= 0 and <= 5, "min_criticality", "must be 0 (any) or 1 to 5")
-            .Require(afterId is null || IdPattern().IsMatch(afterId), "page_token", "must be a next_page_token from a previous call")
-            .ThrowIfInvalid();
-        return store.ListAsync(filter, afterId, pageSize == 0 ? 50 : Math.Min(pageSize, MaxPageSize), cancellationToken);
+        var id = ParseName(name, "name");
+        return await store.GetAsync(id, cancellationToken) ?? throw new NotFoundException("Touchpoint", name);
     }
 
-    /// <summary>Retires a touchpoint.</summary>
-    public async Task<TouchpointEntry> RetireAsync(string id, long? expectedVersion, CancellationToken cancellationToken)
+    /// <summary>Changes the fields in <paramref name="mask"/>; <paramref name="etag"/>, when not empty, must be current.</summary>
+    public async Task<TouchpointDefinition> UpdateAsync(string name, TouchpointFields fields, TouchpointFieldMask mask, string etag, CancellationToken cancellationToken)
     {
-        var current = await GetAsync(id, cancellationToken);
-        if (expectedVersion is not null && expectedVersion != current.Version)
+        var id = ParseName(name, "touchpoint.name");
+        var validation = new Validation();
+        ValidateFields(validation, fields, mask, "touchpoint.");
+        validation.ThrowIfInvalid();
+
+        var current = await store.GetAsync(id, cancellationToken) ?? throw new NotFoundException("Touchpoint", name);
+        CheckEtag(current, etag);
+        if (current.Retired)
         {
-            throw new ConcurrencyConflictException("Touchpoint", $"touchpoints/{id}");
+            throw new FailedPreconditionException($"Touchpoint '{name}' is retired and can no longer change.");
         }
 
+        var now = StoredTime.Now(clock);
+        var intended = current.IntendedExperience;
+        if (mask.HasFlag(TouchpointFieldMask.TargetSatisfaction))
+        {
+            intended = intended with { TargetSatisfaction = fields.IntendedExperience!.TargetSatisfaction };
+        }
+
+        if (mask.HasFlag(TouchpointFieldMask.Statement))
+        {
+            intended = intended with { Statement = fields.IntendedExperience?.Statement ?? "" };
+        }
+
+        var updated = current with
+        {
+            DisplayName = mask.HasFlag(TouchpointFieldMask.DisplayName) ? fields.DisplayName : current.DisplayName,
+            Channel = mask.HasFlag(TouchpointFieldMask.Channel) ? fields.Channel : current.Channel,
+            Ownership = mask.HasFlag(TouchpointFieldMask.Ownership) ? fields.Ownership : current.Ownership,
+            Stages = mask.HasFlag(TouchpointFieldMask.Stages) ? Normalize(fields.Stages) : current.Stages,
+            Criticality = mask.HasFlag(TouchpointFieldMask.Criticality) ? fields.Criticality : current.Criticality,
+            IntendedExperience = intended,
+            OwningTeam = mask.HasFlag(TouchpointFieldMask.OwningTeam) ? fields.OwningTeam : current.OwningTeam,
+            Topics = mask.HasFlag(TouchpointFieldMask.Topics) ? fields.Topics.ToList() : current.Topics,
+            Version = current.Version + 1,
+            UpdatedAt = now,
+        };
+        await store.UpdateAsync(updated, current.Version, [events.Changed(updated, now)], cancellationToken);
+        return updated;
+    }
+
+    /// <summary>Retires a touchpoint; retiring a retired one changes nothing.</summary>
+    public async Task<TouchpointDefinition> RetireAsync(string name, string etag, CancellationToken cancellationToken)
+    {
+        var id = ParseName(name, "name");
+        var current = await store.GetAsync(id, cancellationToken) ?? throw new NotFoundException("Touchpoint", name);
+        CheckEtag(current, etag);
         if (current.Retired)
         {
             return current;
         }
 
-        var now = Now();
-        var retired = current with { Retired = true, Version = current.Version + 1, UpdatedAt = now };
-        await store.UpdateAsync(retired, current.Version, events.TouchpointChanged(retired, now), cancellationToken);
+        var now = StoredTime.Now(clock);
+        var retired = current with { Retired = true, RetiredAt = now, UpdatedAt = now, Version = current.Version + 1 };
+        await store.UpdateAsync(retired, current.Version, [events.Changed(retired, now)], cancellationToken);
         return retired;
     }
 
-    /// <summary>The clock to the millisecond: what every store keeps, so a reply equals a later read.</summary>
-    private DateTimeOffset Now()
+    /// <summary>A page of touchpoints matching <paramref name="filter"/>, by id, and the token of the next page.</summary>
+    public async Task<(IReadOnlyList<TouchpointDefinition> Page, string NextPageToken)> ListAsync(TouchpointFilter filter, int pageSize, string pageToken, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
+        var validation = new Validation();
+        validation.Require(pageSize >= 0, "page_size", "must not be negative");
+        validation.Require(filter.Channel is Channel.Unspecified || Enum.IsDefined(filter.Channel), "channel", "is not a known channel");
+        validation.Require(filter.Ownership is Ownership.Unspecified || Enum.IsDefined(filter.Ownership), "ownership", "is not a known ownership");
+        validation.Require(filter.Stage is JourneyStage.Unspecified || Enum.IsDefined(filter.Stage), "stage", "is not a known journey stage");
+        validation.Require(filter.MinCriticality is >= 0 and <= 5, "min_criticality", "must be 0 to 5");
+        var afterId = PageTokens.DecodeString(pageToken);
+        validation.Require(pageToken.Length == 0 || (afterId is not null && TouchpointNames.IsValidId(afterId)), "page_token", "is not a token this listing returned");
+        validation.ThrowIfInvalid();
+
+        var size = PageTokens.Size(pageSize);
+        var rows = await store.ListAsync(filter, afterId, size + 1, cancellationToken);
+        if (rows.Count <= size)
+        {
+            return (rows, "");
+        }
+
+        var page = rows.Take(size).ToList();
+        return (page, PageTokens.EncodeString(page[^1].Id));
     }
 
-    /// <summary>Whether <paramref name="id"/> is a well-formed touchpoint id.</summary>
-    public static bool IsValidId(string id) => IdPattern().IsMatch(id);
-
-    private static void Validate(TouchpointEntry draft, Validation validation, string prefix)
+    private static void CheckEtag(TouchpointDefinition current, string etag)
     {
-        validation
-            .Require(draft.DisplayName.Trim().Length is >= 1 and <= 200, prefix + "display_name", "must be 1 to 200 characters")
-            .Require(draft.Channel != Channel.Unspecified && Enum.IsDefined(draft.Channel), prefix + "channel", "must be set to a known channel")
-            .Require(draft.Ownership != Ownership.Unspecified && Enum.IsDefined(draft.Ownership), prefix + "ownership", "must be OWNED, PAID or EARNED")
-            .Require(draft.Stages.Count > 0, prefix + "stages", "must name at least one journey stage")
-            .Require(draft.Stages.All(s => s != JourneyStage.Unspecified && Enum.IsDefined(s)), prefix + "stages", "must hold only known journey stages")
-            .Require(draft.Stages.Distinct().Count() == draft.Stages.Count, prefix + "stages", "must not repeat a stage")
-            .Require(draft.Criticality is >= 1 and <= 5, prefix + "criticality", "must be 1 (low) to 5 (critical)")
-            .Require(draft.IntendedExperience.TargetRating is >= 1.0 and <= 5.0, prefix + "intended_experience.target_rating", "must be 1.0 to 5.0")
-            .Require(draft.IntendedExperience.Statement.Length <= 200, prefix + "intended_experience.statement", "must be at most 200 characters")
-            .Require(draft.OwningTeam.Length <= 100, prefix + "owning_team", "must be at most 100 characters")
-            .Require(draft.Topics.Count <= 20, prefix + "topics", "must hold at most 20 topics")
-            .Require(draft.Topics.All(t => t.Length <= 64 && TopicPattern().IsMatch(t)), prefix + "topics", "must be lower-case words joined by '-', at most 64 characters each");
+        if (etag.Length > 0 && etag != current.Etag)
+        {
+            throw new ConcurrencyConflictException("Touchpoint", current.Name);
+        }
     }
 
-    [GeneratedRegex("^[a-z][a-z0-9-]{0,63}$")]
-    private static partial Regex IdPattern();
+    private static string ParseName(string name, string field) =>
+        TouchpointNames.TryParse(name) ?? throw new InvalidArgumentException(field, "must be touchpoints/{touchpoint} with an id of 1 to 63 characters of a-z, 0-9 and '-'");
 
-    [GeneratedRegex("^[a-z0-9]+(-[a-z0-9]+)*$")]
-    private static partial Regex TopicPattern();
+    private static List<JourneyStage> Normalize(IReadOnlyList<JourneyStage> stages) => stages.Distinct().Order().ToList();
+
+    private static void ValidateFields(Validation validation, TouchpointFields fields, TouchpointFieldMask mask, string prefix)
+    {
+        if (mask.HasFlag(TouchpointFieldMask.DisplayName))
+        {
+            validation.Require(fields.DisplayName.Trim().Length is >= 1 and <= 200, prefix + "display_name", "must be 1 to 200 characters");
+        }
+
+        if (mask.HasFlag(TouchpointFieldMask.Channel))
+        {
+            validation.Require(fields.Channel != Channel.Unspecified && Enum.IsDefined(fields.Channel), prefix + "channel", "must be a known channel");
+        }
+
+        if (mask.HasFlag(TouchpointFieldMask.Ownership))
+        {
+            validation.Require(fields.Ownership != Ownership.Unspecified && Enum.IsDefined(fields.Ownership), prefix + "ownership", "must be owned, paid or earned");
+        }
+
+        if (mask.HasFlag(TouchpointFieldMask.Stages))
+        {
+            validation.Require(fields.Stages.Count is >= 1 and <= 6, prefix + "stages", "must name 1 to 6 journey stages");
+            validation.Require(fields.Stages.All(s => s != JourneyStage.Unspecified && Enum.IsDefined(s)), prefix + "stages", "must hold only known journey stages");
+            validation.Require(fields.Stages.Distinct().Count() == fields.Stages.Count, prefix + "stages", "must not repeat a stage");
+        }
+
+        if (mask.HasFlag(TouchpointFieldMask.Criticality))
+        {
+            validation.Require(fields.Criticality is >= 1 and <= 5, prefix + "criticality", "must be 1 (low) to 5 (critical)");
+        }
+
+        if (mask.HasFlag(TouchpointFieldMask.TargetSatisfaction))
+        {
+            if (fields.IntendedExperience is null)
+            {
+                validation.Add(prefix + "intended_experience", "is required");
+            }
+            else
+            {
+                var target = fields.IntendedExperience.TargetSatisfaction;
+                validation.Require(double.IsFinite(target) && target is >= 1.0 and <= 5.0, prefix + "intended_experience.target_rating", "must be 1.0 to 5.0");
+            }
+        }
+
+        if (mask.HasFlag(TouchpointFieldMask.Statement) && fields.IntendedExperience is not null)
+        {
+            validation.Require(fields.IntendedExperience.Statement.Length <= 500, prefix + "intended_experience.statement", "must be at most 500 characters");
+        }
+
+        if (mask.HasFlag(TouchpointFieldMask.OwningTeam))
+        {
+            validation.Require(fields.OwningTeam.Length <= 100, prefix + "owning_team", "must be at most 100 characters");
+        }
+
+        if (mask.HasFlag(TouchpointFieldMask.Topics))
+        {
+            validation.Require(fields.Topics.Count <= 20, prefix + "topics", "must hold at most 20 topics");
+            validation.Require(fields.Topics.All(t => t.Length is >= 1 and <= 64), prefix + "topics", "each topic must be 1 to 64 characters");
+        }
+    }
+}
+
+/// <summary>Opaque page tokens (base64url of a cursor) and page sizes.</summary>
+public static class PageTokens
+{
+    /// <summary>The page size to use for a requested one (0 means the default).</summary>
+    public static int Size(int requested) => requested <= 0 ? TouchpointCatalog.DefaultPageSize : Math.Min(requested, TouchpointCatalog.MaxPageSize);
+
+    /// <summary>Encodes a cursor.</summary>
+    public static string EncodeString(string cursor) =>
+        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(cursor)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>Decodes a cursor; null when <paramref name="token"/> is empty or malformed.</summary>
+    public static string? DecodeString(string token)
+    {
+        if (token.Length == 0 || token.Length > 512)
+        {
+            return null;
+        }
+
+        var base64 = token.Replace('-', '+').Replace('_', '/');
+        base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
+        try
+        {
+            return System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(base64));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
 }

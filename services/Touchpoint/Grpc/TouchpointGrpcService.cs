@@ -1,55 +1,104 @@
 using Grpc.Core;
 using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.V1;
+using static Journey.Touchpoint.Grpc.TouchpointMapping;
 
 namespace Journey.Touchpoint.Grpc;
 
-/// <summary>The gRPC face of the touchpoint service: map, call one use case, map back.</summary>
-internal sealed class TouchpointGrpcService(TouchpointCatalog catalog, InteractionRecorder recorder) : TouchpointService.TouchpointServiceBase
+/// <summary>The gRPC face of the touchpoint service: maps, calls one use case, maps back.</summary>
+internal sealed class TouchpointGrpcService(TouchpointCatalog catalog, InteractionRecorder recorder, PersonTimeline timeline, JourneyAnalytics analytics)
+    : TouchpointService.TouchpointServiceBase
 {
+    /// <summary>Most rejections listed in a stream's reply; the count covers all.</summary>
+    private const int MaxListedRejections = 1000;
+
     public override async Task<CreateTouchpointResponse> CreateTouchpoint(CreateTouchpointRequest request, ServerCallContext context) =>
-        new() { Touchpoint = TouchpointMapping.ToProto(await catalog.CreateAsync(request.TouchpointId, TouchpointMapping.ToDraft(request.Touchpoint), context.CancellationToken)) };
+        new() { Touchpoint = ToProto(await catalog.CreateAsync(ToFields(Required(request.Touchpoint)), request.TouchpointId, context.CancellationToken)) };
 
     public override async Task<GetTouchpointResponse> GetTouchpoint(GetTouchpointRequest request, ServerCallContext context) =>
-        new() { Touchpoint = TouchpointMapping.ToProto(await catalog.GetAsync(TouchpointMapping.IdFromName(request.Name), context.CancellationToken)) };
+        new() { Touchpoint = ToProto(await catalog.GetAsync(request.Name, context.CancellationToken)) };
+
+    public override async Task<UpdateTouchpointResponse> UpdateTouchpoint(UpdateTouchpointRequest request, ServerCallContext context)
+    {
+        var touchpoint = Required(request.Touchpoint);
+        var updated = await catalog.UpdateAsync(touchpoint.Name, ToFields(touchpoint), ToMask(request.UpdateMask), touchpoint.Etag, context.CancellationToken);
+        return new() { Touchpoint = ToProto(updated) };
+    }
 
     public override async Task<ListTouchpointsResponse> ListTouchpoints(ListTouchpointsRequest request, ServerCallContext context)
     {
-        var page = await catalog.ListAsync(TouchpointMapping.ToFilter(request), request.PageToken.Length == 0 ? null : request.PageToken, request.PageSize, context.CancellationToken);
-        var response = new ListTouchpointsResponse { NextPageToken = page.NextAfter ?? "" };
-        response.Touchpoints.AddRange(page.Items.Select(TouchpointMapping.ToProto));
+        var (page, next) = await catalog.ListAsync(ToFilter(request), request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListTouchpointsResponse { NextPageToken = next };
+        response.Touchpoints.AddRange(page.Select(ToProto));
         return response;
     }
 
     public override async Task<RetireTouchpointResponse> RetireTouchpoint(RetireTouchpointRequest request, ServerCallContext context) =>
-        new() { Touchpoint = TouchpointMapping.ToProto(await catalog.RetireAsync(TouchpointMapping.IdFromName(request.Name), TouchpointMapping.ParseEtag(request.Etag), context.CancellationToken)) };
+        new() { Touchpoint = ToProto(await catalog.RetireAsync(request.Name, request.Etag, context.CancellationToken)) };
 
     public override async Task<RecordInteractionResponse> RecordInteraction(RecordInteractionRequest request, ServerCallContext context) =>
-        new() { Duplicate = await recorder.RecordOneAsync(TouchpointMapping.ToDomain(request.Interaction), context.CancellationToken) };
+        new() { Duplicate = await recorder.RecordOneAsync(ToInput(request.Interaction), context.CancellationToken) };
+
+    public override async Task<RecordInteractionsResponse> RecordInteractions(RecordInteractionsRequest request, ServerCallContext context)
+    {
+        var outcome = await recorder.RecordBatchAsync(ToInputs(request.Interactions), context.CancellationToken);
+        var response = new RecordInteractionsResponse { AcceptedCount = outcome.Accepted, DuplicateCount = outcome.Duplicates };
+        response.Rejected.AddRange(outcome.Rejected.Select(r => ToProto(r)));
+        return response;
+    }
 
     public override async Task<StreamInteractionsResponse> StreamInteractions(IAsyncStreamReader<StreamInteractionsRequest> requestStream, ServerCallContext context)
     {
-        const int MaxListed = 1000;
         var response = new StreamInteractionsResponse();
-        var offset = 0L;
+        var received = 0;
         await foreach (var message in requestStream.ReadAllAsync(context.CancellationToken))
         {
-            var result = await recorder.RecordBatchAsync(message.Interactions.Select(TouchpointMapping.ToDomain).ToList(), context.CancellationToken);
+            var outcome = await recorder.RecordBatchAsync(ToInputs(message.Interactions), context.CancellationToken);
             response.MessageCount++;
-            response.AcceptedCount += result.Accepted;
-            response.DuplicateCount += result.Duplicates;
-            response.RejectedCount += result.Rejected.Count;
-            foreach (var rejection in result.Rejected.Take(MaxListed - response.Rejected.Count))
+            response.AcceptedCount += outcome.Accepted;
+            response.DuplicateCount += outcome.Duplicates;
+            response.RejectedCount += outcome.Rejected.Count;
+            foreach (var rejection in outcome.Rejected)
             {
-                response.Rejected.Add(new RejectedInteraction { Index = (int)Math.Min(int.MaxValue, offset + rejection.Index), InteractionId = rejection.InteractionId, Field = rejection.Field, Reason = rejection.Reason });
+                if (response.Rejected.Count < MaxListedRejections)
+                {
+                    response.Rejected.Add(ToProto(rejection, received));
+                }
             }
 
-            offset += message.Interactions.Count;
+            received += message.Interactions.Count;
         }
 
         return response;
     }
 
-    public override async Task<RecordInteractionsResponse> RecordInteractions(RecordInteractionsRequest request, ServerCallContext context) =>
-        TouchpointMapping.ToProto(await recorder.RecordBatchAsync(request.Interactions.Select(TouchpointMapping.ToDomain).ToList(), context.CancellationToken));
+    public override async Task<ListInteractionsResponse> ListInteractions(ListInteractionsRequest request, ServerCallContext context)
+    {
+        var identifier = request.Identifier ?? new Common.V1.Identifier();
+        var (page, next) = await timeline.ListAsync((IdentifierKind)identifier.Kind, identifier.Value, request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListInteractionsResponse { NextPageToken = next };
+        response.Interactions.AddRange(page.Select(ToProto));
+        return response;
+    }
+
+    public override async Task<GetTouchpointScorecardResponse> GetTouchpointScorecard(GetTouchpointScorecardRequest request, ServerCallContext context)
+    {
+        var (start, end) = ToPeriod(request.Period);
+        return new() { Scorecard = ToProto(await analytics.ScorecardAsync(request.Name, start, end, context.CancellationToken)) };
+    }
+
+    public override async Task<GetJourneyFunnelResponse> GetJourneyFunnel(GetJourneyFunnelRequest request, ServerCallContext context)
+    {
+        var (start, end) = ToPeriod(request.Period);
+        return ToProto(await analytics.FunnelAsync(start, end, request.DropOffLimit, context.CancellationToken));
+    }
+
+    public override async Task<ListExperienceGapsResponse> ListExperienceGaps(ListExperienceGapsRequest request, ServerCallContext context)
+    {
+        var (start, end) = ToPeriod(request.Period);
+        var (period, page, next) = await analytics.GapsAsync(start, end, request.MinRatings, request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListExperienceGapsResponse { Period = ToProto(period), NextPageToken = next };
+        response.Gaps.AddRange(page.Select(ToProto));
+        return response;
+    }
 }

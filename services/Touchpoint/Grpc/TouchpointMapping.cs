@@ -1,104 +1,213 @@
-using System.Globalization;
+using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
 using Journey.Shared.Errors;
 using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.V1;
-using Proto = Journey.Common.V1;
+using CommonV1 = Journey.Common.V1;
 
 namespace Journey.Touchpoint.Grpc;
 
-/// <summary>Between the proto contract and the domain.</summary>
+/// <summary>Translation between the proto contract and the domain.</summary>
 internal static class TouchpointMapping
 {
-    private const string Prefix = "touchpoints/";
+    private static readonly Dictionary<string, TouchpointFieldMask> MaskPaths = new(StringComparer.Ordinal)
+    {
+        ["display_name"] = TouchpointFieldMask.DisplayName,
+        ["channel"] = TouchpointFieldMask.Channel,
+        ["ownership"] = TouchpointFieldMask.Ownership,
+        ["stages"] = TouchpointFieldMask.Stages,
+        ["criticality"] = TouchpointFieldMask.Criticality,
+        ["intended_experience"] = TouchpointFieldMask.TargetSatisfaction | TouchpointFieldMask.Statement,
+        ["intended_experience.target_rating"] = TouchpointFieldMask.TargetSatisfaction,
+        ["intended_experience.statement"] = TouchpointFieldMask.Statement,
+        ["owning_team"] = TouchpointFieldMask.OwningTeam,
+        ["topics"] = TouchpointFieldMask.Topics,
+    };
 
-    public static V1.Touchpoint ToProto(TouchpointEntry entry)
+    public static V1.Touchpoint Required(V1.Touchpoint? touchpoint) =>
+        touchpoint ?? throw new InvalidArgumentException("touchpoint", "is required");
+
+    public static TouchpointFields ToFields(V1.Touchpoint t) => new(
+        t.DisplayName,
+        (Domain.Channel)t.Channel,
+        (Domain.Ownership)t.Ownership,
+        t.Stages.Select(s => (Domain.JourneyStage)s).ToList(),
+        t.Criticality,
+        t.IntendedExperience is null ? null : new Domain.IntendedExperience(t.IntendedExperience.TargetRating, t.IntendedExperience.Statement),
+        t.OwningTeam,
+        t.Topics.ToList());
+
+    public static TouchpointFieldMask ToMask(FieldMask? mask)
+    {
+        if (mask is null || mask.Paths.Count == 0)
+        {
+            return TouchpointFieldMask.All;
+        }
+
+        var result = TouchpointFieldMask.None;
+        foreach (var path in mask.Paths)
+        {
+            result |= MaskPaths.TryGetValue(path, out var flag)
+                ? flag
+                : throw new InvalidArgumentException("update_mask", $"'{(path.Length > 64 ? path[..64] : path)}' is not an updatable field; use {string.Join(", ", MaskPaths.Keys)}");
+        }
+
+        return result;
+    }
+
+    public static V1.Touchpoint ToProto(TouchpointDefinition t)
     {
         var proto = new V1.Touchpoint
         {
-            Name = Prefix + entry.Id,
-            DisplayName = entry.DisplayName,
-            Channel = (Proto.Channel)entry.Channel,
-            Ownership = (Proto.Ownership)entry.Ownership,
-            Criticality = entry.Criticality,
-            IntendedExperience = new V1.IntendedExperience { TargetRating = entry.IntendedExperience.TargetRating, Statement = entry.IntendedExperience.Statement },
-            OwningTeam = entry.OwningTeam,
-            Retired = entry.Retired,
-            Etag = entry.Version.ToString(CultureInfo.InvariantCulture),
-            CreateTime = Timestamp.FromDateTimeOffset(entry.CreatedAt),
-            UpdateTime = Timestamp.FromDateTimeOffset(entry.UpdatedAt),
+            Name = t.Name,
+            DisplayName = t.DisplayName,
+            Channel = (CommonV1.Channel)t.Channel,
+            Ownership = (CommonV1.Ownership)t.Ownership,
+            Criticality = t.Criticality,
+            IntendedExperience = new V1.IntendedExperience { TargetRating = t.IntendedExperience.TargetSatisfaction, Statement = t.IntendedExperience.Statement },
+            OwningTeam = t.OwningTeam,
+            Retired = t.Retired,
+            Etag = t.Etag,
+            CreateTime = Timestamp.FromDateTimeOffset(t.CreatedAt),
+            UpdateTime = Timestamp.FromDateTimeOffset(t.UpdatedAt),
         };
-        proto.Stages.AddRange(entry.Stages.Select(s => (Proto.JourneyStage)s));
-        proto.Topics.AddRange(entry.Topics);
+        proto.Stages.AddRange(t.Stages.Select(s => (CommonV1.JourneyStage)s));
+        proto.Topics.AddRange(t.Topics);
         return proto;
     }
 
-    public static TouchpointEntry ToDraft(V1.Touchpoint? proto)
-    {
-        if (proto is null)
-        {
-            throw new InvalidArgumentException("touchpoint", "is required");
-        }
+    public static TouchpointFilter ToFilter(ListTouchpointsRequest r) =>
+        new((Domain.Channel)r.Channel, (Domain.Ownership)r.Ownership, (Domain.JourneyStage)r.Stage, r.MinCriticality, r.IncludeRetired);
 
-        return new TouchpointEntry(
-            "",
-            proto.DisplayName,
-            (Domain.Channel)proto.Channel,
-            (Domain.Ownership)proto.Ownership,
-            proto.Stages.Select(s => (Domain.JourneyStage)s).ToList(),
-            proto.Criticality,
-            new Domain.IntendedExperience(proto.IntendedExperience?.TargetRating ?? 0, proto.IntendedExperience?.Statement ?? ""),
-            proto.OwningTeam,
-            proto.Topics.ToList(),
-            Retired: false,
-            Version: 0,
-            default,
-            default);
+    public static InteractionInput ToInput(V1.Interaction? i)
+    {
+        i ??= new V1.Interaction();
+        return new InteractionInput(
+            i.InteractionId,
+            i.Touchpoint,
+            ToTime(i.OccurTime),
+            i.Identifiers.Select(x => ((Domain.IdentifierKind)x.Kind, x.Value)).ToList(),
+            (Domain.InteractionType)i.Type,
+            i.Content,
+            i.Recommendation,
+            i.Rating,
+            i.Comment,
+            i.Value is null ? null : new MoneyAmount(i.Value.CurrencyCode, i.Value.Units, i.Value.Nanos),
+            i.Properties);
     }
 
-    /// <summary>The id in <c>touchpoints/{id}</c>; INVALID_ARGUMENT naming <paramref name="field"/> otherwise.</summary>
-    public static string IdFromName(string name, string field = "name") =>
-        name.StartsWith(Prefix, StringComparison.Ordinal) && TouchpointCatalog.IsValidId(name[Prefix.Length..])
-            ? name[Prefix.Length..]
-            : throw new InvalidArgumentException(field, "must be a touchpoint name like touchpoints/lease-calculator");
+    public static IReadOnlyList<InteractionInput> ToInputs(RepeatedField<V1.Interaction> interactions) => interactions.Select(ToInput).ToList();
 
-    public static long? ParseEtag(string etag) =>
-        etag.Length == 0 ? null
-        : long.TryParse(etag, NumberStyles.None, CultureInfo.InvariantCulture, out var version) ? version
-        : throw new InvalidArgumentException("etag", "must be an etag returned by a previous call, or empty");
-
-    public static TouchpointFilter ToFilter(ListTouchpointsRequest request) => new(
-        request.Channel == Proto.Channel.Unspecified ? null : (Domain.Channel)request.Channel,
-        request.Ownership == Proto.Ownership.Unspecified ? null : (Domain.Ownership)request.Ownership,
-        request.Stage == Proto.JourneyStage.Unspecified ? null : (Domain.JourneyStage)request.Stage,
-        request.MinCriticality,
-        request.IncludeRetired);
-
-    public static Domain.Interaction ToDomain(V1.Interaction? proto) => proto is null
-        ? new Domain.Interaction("", "", null, [], Domain.InteractionType.Unspecified, "", "", 0, "", null, new Dictionary<string, string>())
-        : new Domain.Interaction(
-            proto.InteractionId,
-            proto.Touchpoint,
-            ToTime(proto.OccurTime),
-            proto.Identifiers.Select(i => new PersonIdentifier((Domain.IdentifierKind)i.Kind, i.Value)).ToList(),
-            (Domain.InteractionType)proto.Type,
-            proto.Content,
-            proto.Recommendation,
-            proto.Rating,
-            proto.Comment,
-            proto.Value is null ? null : new Domain.Money(proto.Value.CurrencyCode, proto.Value.Units, proto.Value.Nanos),
-            proto.Properties);
-
-    public static RecordInteractionsResponse ToProto(RecordResult result)
+    public static RecordedInteraction ToProto(TimelineEntry entry)
     {
-        var response = new RecordInteractionsResponse { AcceptedCount = result.Accepted, DuplicateCount = result.Duplicates };
-        response.Rejected.AddRange(result.Rejected.Select(r => new RejectedInteraction { Index = r.Index, InteractionId = r.InteractionId, Field = r.Field, Reason = r.Reason }));
+        var i = entry.Interaction;
+        var proto = new V1.Interaction
+        {
+            InteractionId = i.EventId,
+            Touchpoint = TouchpointNames.Format(i.TouchpointId),
+            OccurTime = Timestamp.FromDateTimeOffset(i.OccurredAt),
+            Type = (CommonV1.InteractionType)i.Type,
+            Content = i.Content,
+            Recommendation = i.Recommendation,
+            Rating = i.Rating,
+            Comment = i.Comment,
+            Value = i.Value is { } v ? new CommonV1.Money { CurrencyCode = v.CurrencyCode, Units = v.Units, Nanos = v.Nanos } : null,
+        };
+        proto.Identifiers.AddRange(i.Identifiers.Select(x => new CommonV1.Identifier { Kind = (CommonV1.IdentifierKind)x.Kind, Value = x.Value }));
+        foreach (var (key, value) in i.Properties)
+        {
+            proto.Properties[key] = value;
+        }
+
+        return new RecordedInteraction
+        {
+            Interaction = proto,
+            RecordTime = Timestamp.FromDateTimeOffset(i.RecordedAt),
+            Profile = entry.ProfileId is { } profile ? "profiles/" + profile : "",
+        };
+    }
+
+    public static RejectedInteraction ToProto(Rejection r, int indexOffset = 0) =>
+        new() { InteractionId = r.EventId, Index = r.Index + indexOffset, Field = r.Field, Reason = r.Reason };
+
+    public static (DateTimeOffset? Start, DateTimeOffset? End) ToPeriod(CommonV1.Period? period) =>
+        (RequestFields.Time(period?.StartTime, "period.start_time"), RequestFields.Time(period?.EndTime, "period.end_time"));
+
+    public static CommonV1.Period ToProto(DayPeriod period) =>
+        new() { StartTime = Timestamp.FromDateTimeOffset(period.Start), EndTime = Timestamp.FromDateTimeOffset(period.End) };
+
+    public static TouchpointScorecard ToProto(Scorecard s) => new()
+    {
+        Touchpoint = s.Touchpoint.Name,
+        DisplayName = s.Touchpoint.DisplayName,
+        Criticality = s.Touchpoint.Criticality,
+        Period = ToProto(s.Period),
+        Interactions = s.Interactions,
+        UniquePeople = s.UniquePeople,
+        RatedInteractions = s.RatingCount,
+        AverageRating = s.AverageRating,
+        TargetRating = s.Touchpoint.IntendedExperience.TargetSatisfaction,
+        ExperienceGap = s.ExperienceGap,
+        Purchasers = s.Purchasers,
+        PurchaseRate = s.PurchaseRate,
+        PurchaseWindow = Duration.FromTimeSpan(s.PurchaseWindow),
+    };
+
+    public static GetJourneyFunnelResponse ToProto(Funnel f)
+    {
+        var response = new GetJourneyFunnelResponse
+        {
+            Period = ToProto(f.Period),
+            TouchpointsBeforePurchase = new V1.TouchpointsBeforePurchase
+            {
+                Purchases = f.BeforePurchase.Purchases,
+                Median = f.BeforePurchase.Median,
+                P90 = f.BeforePurchase.P90,
+                Mean = f.BeforePurchase.Mean,
+            },
+            SilenceAfter = Duration.FromTimeSpan(f.SilenceAfter),
+        };
+        response.Stages.AddRange(f.Stages.Select(s => new FunnelStage
+        {
+            Stage = (CommonV1.JourneyStage)s.Stage,
+            People = s.People,
+            ConvertedToNext = s.ConvertedToNext,
+            ConversionToNext = s.ConversionToNext,
+        }));
+        response.DropOffPoints.AddRange(f.DropOffs.Select(d => new V1.DropOffPoint
+        {
+            Touchpoint = TouchpointNames.Format(d.TouchpointId),
+            DisplayName = d.DisplayName,
+            People = d.People,
+            Share = d.Share,
+        }));
         return response;
     }
 
-    /// <summary>A timestamp outside what .NET can represent is treated as absent, which validation reports.</summary>
-    private static DateTimeOffset? ToTime(Timestamp? timestamp) =>
-        timestamp is null || timestamp.Seconds is < -62135596800 or > 253402300799 || timestamp.Nanos is < 0 or > 999_999_999
-            ? null
-            : timestamp.ToDateTimeOffset();
+    public static V1.ExperienceGap ToProto(Gap g) => new()
+    {
+        Touchpoint = g.Touchpoint.Name,
+        DisplayName = g.Touchpoint.DisplayName,
+        Criticality = g.Touchpoint.Criticality,
+        TargetRating = g.Touchpoint.IntendedExperience.TargetSatisfaction,
+        AverageRating = g.AverageRating,
+        RatedInteractions = g.RatingCount,
+        Gap = g.GapValue,
+        Priority = g.Priority,
+        OwningTeam = g.Touchpoint.OwningTeam,
+    };
+
+    /// <summary>
+    /// An interaction's time outside what a DateTimeOffset holds is treated like a missing one, so the
+    /// recorder rejects that one interaction (a batch keeps its good ones) instead of the whole call.
+    /// </summary>
+    private static DateTimeOffset? ToTime(Timestamp? timestamp)
+    {
+        if (timestamp is null || timestamp.Seconds is < -62135596800 or > 253402300799 || timestamp.Nanos is < 0 or > 999_999_999)
+        {
+            return null;
+        }
+
+        return timestamp.ToDateTimeOffset();
+    }
 }

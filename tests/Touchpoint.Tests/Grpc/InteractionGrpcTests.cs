@@ -48,8 +48,8 @@ public sealed class InteractionGrpcTests : IAsyncLifetime
         { "interaction.touchpoint", i => i.Touchpoint = "touchpoints/old-form" },
         { "interaction.touchpoint", i => i.Touchpoint = "lease-calculator" },
         { "interaction.identifiers", i => i.Identifiers.Clear() },
-        { "interaction.identifiers[0]", i => i.Identifiers[0].Kind = IdentifierKind.Unspecified },
-        { "interaction.identifiers[0]", i => i.Identifiers[0] = new Identifier { Kind = IdentifierKind.Email, Value = "not-an-address" } },
+        { "interaction.identifiers[0].kind", i => i.Identifiers[0].Kind = IdentifierKind.Unspecified },
+        { "interaction.identifiers[0].value", i => i.Identifiers[0] = new Identifier { Kind = IdentifierKind.Email, Value = "not-an-address" } },
         { "interaction.occur_time", i => i.OccurTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(6)) },
         { "interaction.occur_time", i => i.OccurTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-31)) },
         { "interaction.occur_time", i => i.OccurTime = null },
@@ -61,9 +61,9 @@ public sealed class InteractionGrpcTests : IAsyncLifetime
         { "interaction.interaction_id", i => i.InteractionId = "" },
         { "interaction.interaction_id", i => i.InteractionId = new string('x', 129) },
         { "interaction.properties", i => { for (var n = 0; n < 33; n++) { i.Properties[$"k{n}"] = "v"; } } },
-        { "interaction.properties", i => i.Properties["k"] = new string('v', 513) },
+        { "interaction.properties[k]", i => i.Properties["k"] = new string('v', 513) },
         { "interaction.comment", i => i.Comment = new string('c', 2001) },
-        { "interaction.value", i => i.Value = new Money { CurrencyCode = "euro", Units = 10 } },
+        { "interaction.value.currency_code", i => i.Value = new Money { CurrencyCode = "euro", Units = 10 } },
         { "interaction.content", i => i.Content = "guide" },
     };
 

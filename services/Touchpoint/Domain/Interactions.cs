@@ -1,0 +1,99 @@
+using Journey.Shared.Events;
+
+namespace Journey.Touchpoint.Domain;
+
+/// <summary>An interaction as a sender reports it (e-mail and phone in clear form).</summary>
+public sealed record InteractionInput(
+    string EventId,
+    string Touchpoint,
+    DateTimeOffset? OccurredAt,
+    IReadOnlyList<(IdentifierKind Kind, string Value)> Identifiers,
+    InteractionType Type,
+    string Content,
+    string Recommendation,
+    int Rating,
+    string Comment,
+    MoneyAmount? Value,
+    IReadOnlyDictionary<string, string> Properties);
+
+/// <summary>An accepted interaction (e-mail and phone as keyed hashes).</summary>
+public sealed record Interaction(
+    string EventId,
+    string TouchpointId,
+    DateTimeOffset OccurredAt,
+    IReadOnlyList<PersonIdentifier> Identifiers,
+    InteractionType Type,
+    string Content,
+    string Recommendation,
+    int Rating,
+    string Comment,
+    MoneyAmount? Value,
+    IReadOnlyDictionary<string, string> Properties,
+    DateTimeOffset RecordedAt);
+
+/// <summary>A validated interaction on its way into the log, with what the aggregates need and its event.</summary>
+/// <param name="Interaction">The interaction.</param>
+/// <param name="StageMask">The stages it counts for: its touchpoint's, plus purchase for a purchase.</param>
+/// <param name="Event">Its <c>interaction-recorded</c> event, appended only when it is not a duplicate.</param>
+public sealed record PendingInteraction(Interaction Interaction, int StageMask, OutboxMessage Event);
+
+/// <summary>An interaction of a batch that broke a rule.</summary>
+/// <param name="Index">Its position in its batch.</param>
+/// <param name="EventId">Its event id.</param>
+/// <param name="Field">The first field that broke a rule.</param>
+/// <param name="Reason">The rule.</param>
+public sealed record Rejection(int Index, string EventId, string Field, string Reason);
+
+/// <summary>What became of a batch.</summary>
+/// <param name="Accepted">Stored.</param>
+/// <param name="Duplicates">Already recorded.</param>
+/// <param name="Rejected">Broke a rule.</param>
+public sealed record BatchOutcome(int Accepted, int Duplicates, IReadOnlyList<Rejection> Rejected);
+
+/// <summary>Where a timeline page starts: after this interaction (newest first).</summary>
+/// <param name="OccurredAt">Its time.</param>
+/// <param name="Sequence">Its position in the log (ties on time).</param>
+public sealed record TimelineCursor(DateTimeOffset OccurredAt, long Sequence);
+
+/// <summary>An interaction in a timeline, with its cursor.</summary>
+/// <param name="Interaction">The interaction.</param>
+/// <param name="Cursor">Where the next page starts if this is the last of a page.</param>
+/// <param name="ProfileId">The profile the person is linked to (from the profile service's merges); null while unknown.</param>
+public sealed record TimelineEntry(Interaction Interaction, TimelineCursor Cursor, string? ProfileId);
+
+/// <summary>A merge the profile service announced.</summary>
+/// <param name="EventId">The event id (claimed in the inbox).</param>
+/// <param name="Survivor">The surviving profile id (without the <c>profiles/</c> prefix).</param>
+/// <param name="Merged">The merged-away profile id.</param>
+/// <param name="MovedIdentifiers">Identifiers of the merged profile (e-mail and phone as hashes).</param>
+public sealed record ProfileMerge(string EventId, string Survivor, string Merged, IReadOnlyList<PersonIdentifier> MovedIdentifiers);
+
+/// <summary>
+/// The interaction log: raw interactions (kept for the retention window), the links between a
+/// person's identifiers, and the aggregates analytics read, all updated in one transaction per batch.
+/// </summary>
+public interface IInteractionLog
+{
+    /// <summary>
+    /// Stores each interaction whose event id was not recorded before, with its event and its share of
+    /// the aggregates, in one transaction. Returns, per item, true when stored and false for a duplicate
+    /// (also of an earlier item of the same batch).
+    /// </summary>
+    Task<IReadOnlyList<bool>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken);
+
+    /// <summary>The interactions of everyone linked to <paramref name="identifier"/>, newest first, after <paramref name="after"/>.</summary>
+    Task<IReadOnlyList<TimelineEntry>> TimelineAsync(PersonIdentifier identifier, TimelineCursor? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Links the people of merged profiles, claiming each event in the inbox.</summary>
+    Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes the interactions and identifier links of everyone linked to <paramref name="identifiers"/>
+    /// and appends the event <paramref name="completed"/> builds from the count, in one transaction.
+    /// Does nothing when <paramref name="eventId"/> was handled before.
+    /// </summary>
+    Task EraseAsync(string eventId, IReadOnlyList<PersonIdentifier> identifiers, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Removes up to <paramref name="max"/> raw interactions that happened before <paramref name="cutoff"/>; returns how many.</summary>
+    Task<int> SweepAsync(DateTimeOffset cutoff, int max, CancellationToken cancellationToken);
+}

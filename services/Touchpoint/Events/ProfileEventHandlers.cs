@@ -1,0 +1,75 @@
+using Journey.Events.V1;
+using Journey.Shared.Errors;
+using Journey.Shared.Events;
+using Journey.Touchpoint.Domain;
+
+namespace Journey.Touchpoint.Events;
+
+/// <summary>Links the people of merged profiles, so a profile's timeline covers them all. One transaction per batch.</summary>
+internal sealed class ProfilesMergedHandler(PersonTimeline timeline) : IEventHandler<ProfilesMerged>
+{
+    public Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfilesMerged>> events, CancellationToken cancellationToken)
+    {
+        var merges = events.Select(e => new ProfileMerge(
+            e.EventId,
+            ProfileIds.Parse(e.Message.Survivor, "survivor"),
+            ProfileIds.Parse(e.Message.Merged, "merged"),
+            EventIdentifiers.Map(e.Message.MovedIdentifiers, "moved_identifiers"))).ToList();
+        return timeline.ApplyMergesAsync(merges, cancellationToken);
+    }
+}
+
+/// <summary>Forgets a person: deletes their interactions and identifier links, then publishes <c>erasure-completed</c>.</summary>
+internal sealed class ErasureRequestedHandler(PersonTimeline timeline) : IEventHandler<ErasureRequested>
+{
+    public async Task HandleAsync(IReadOnlyList<ReceivedEvent<ErasureRequested>> events, CancellationToken cancellationToken)
+    {
+        foreach (var received in events)
+        {
+            var message = received.Message;
+            if (!message.Erasure.StartsWith("erasures/", StringComparison.Ordinal) || message.Erasure.Length is <= 9 or > 200)
+            {
+                throw new InvalidArgumentException("erasure", "must be erasures/{erasure}");
+            }
+
+            var identifiers = EventIdentifiers.Map(message.Identifiers, "identifiers");
+            if (identifiers.Count == 0)
+            {
+                throw new InvalidArgumentException("identifiers", "must hold at least one identifier");
+            }
+
+            await timeline.EraseAsync(received.EventId, message.Erasure, identifiers, cancellationToken);
+        }
+    }
+}
+
+/// <summary>Validation of identifiers and profile names in incoming events (e-mail and phone arrive hashed).</summary>
+internal static class EventIdentifiers
+{
+    public static IReadOnlyList<PersonIdentifier> Map(IEnumerable<Common.V1.Identifier> identifiers, string field)
+    {
+        var result = new List<PersonIdentifier>();
+        foreach (var identifier in identifiers)
+        {
+            var kind = (IdentifierKind)identifier.Kind;
+            if (kind == IdentifierKind.Unspecified || !Enum.IsDefined(kind) || identifier.Value.Length is < 1 or > 256)
+            {
+                throw new InvalidArgumentException(field, "each identifier needs a known kind and a value of 1 to 256 characters");
+            }
+
+            result.Add(new PersonIdentifier(kind, kind == IdentifierKind.ProfileId ? ProfileIds.Parse(identifier.Value, field) : identifier.Value));
+        }
+
+        return result;
+    }
+}
+
+/// <summary>Profile ids arrive as <c>profiles/{profile}</c> or bare; the log keeps them bare.</summary>
+internal static class ProfileIds
+{
+    public static string Parse(string value, string field)
+    {
+        var id = value.StartsWith("profiles/", StringComparison.Ordinal) ? value["profiles/".Length..] : value;
+        return id.Length is >= 1 and <= 256 ? id : throw new InvalidArgumentException(field, "must be profiles/{profile}");
+    }
+}

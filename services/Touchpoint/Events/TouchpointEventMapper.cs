@@ -1,0 +1,68 @@
+using Google.Protobuf.WellKnownTypes;
+using Journey.Events.V1;
+using Journey.Shared.Events;
+using Journey.Touchpoint.Domain;
+using CommonV1 = Journey.Common.V1;
+
+namespace Journey.Touchpoint.Events;
+
+/// <summary>Builds the envelopes of the events this service publishes.</summary>
+internal sealed class TouchpointEventMapper : ITouchpointEvents
+{
+    public OutboxMessage Changed(TouchpointDefinition touchpoint, DateTimeOffset now)
+    {
+        var payload = new TouchpointChanged
+        {
+            Touchpoint = touchpoint.Name,
+            DisplayName = touchpoint.DisplayName,
+            Channel = (CommonV1.Channel)touchpoint.Channel,
+            Ownership = (CommonV1.Ownership)touchpoint.Ownership,
+            Criticality = touchpoint.Criticality,
+            Retired = touchpoint.Retired,
+            Version = touchpoint.Version,
+        };
+        payload.Stages.AddRange(touchpoint.Stages.Select(s => (CommonV1.JourneyStage)s));
+        payload.Topics.AddRange(touchpoint.Topics);
+        return EventEnvelopes.Create(Topics.TouchpointChanged, TouchpointModule.Name, payload, now);
+    }
+
+    public OutboxMessage Recorded(Interaction interaction, TouchpointDefinition touchpoint, DateTimeOffset now)
+    {
+        var payload = new InteractionRecorded
+        {
+            InteractionId = interaction.EventId,
+            Touchpoint = touchpoint.Name,
+            Channel = (CommonV1.Channel)touchpoint.Channel,
+            Ownership = (CommonV1.Ownership)touchpoint.Ownership,
+            OccurredAt = Timestamp.FromDateTimeOffset(interaction.OccurredAt),
+            Type = (CommonV1.InteractionType)interaction.Type,
+            Content = interaction.Content,
+            Recommendation = interaction.Recommendation,
+            Rating = interaction.Rating,
+            Criticality = touchpoint.Criticality,
+        };
+        payload.Stages.AddRange(touchpoint.Stages.Select(s => (CommonV1.JourneyStage)s));
+        payload.Identifiers.AddRange(interaction.Identifiers.Select(i => new CommonV1.Identifier { Kind = (CommonV1.IdentifierKind)i.Kind, Value = i.Value }));
+        if (interaction.Value is { } value)
+        {
+            payload.Value = new CommonV1.Money { CurrencyCode = value.CurrencyCode, Units = value.Units, Nanos = value.Nanos };
+        }
+
+        foreach (var (key, text) in interaction.Properties)
+        {
+            payload.Properties[key] = text;
+        }
+
+        payload.Topics.AddRange(touchpoint.Topics);
+        return EventEnvelopes.Create(Topics.InteractionRecorded, TouchpointModule.Name, payload, now);
+    }
+
+    public OutboxMessage ErasureCompleted(string erasure, long recordsErased, DateTimeOffset now) =>
+        EventEnvelopes.Create(Topics.ErasureCompleted, TouchpointModule.Name, new ErasureCompleted
+        {
+            Erasure = erasure,
+            Service = TouchpointModule.Name,
+            CompletedAt = Timestamp.FromDateTimeOffset(now),
+            RecordsErased = recordsErased,
+        }, now);
+}

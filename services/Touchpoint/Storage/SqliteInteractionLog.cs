@@ -1,0 +1,459 @@
+using System.Text.Json;
+using Journey.Shared.Events;
+using Journey.Shared.Storage;
+using Journey.Touchpoint.Domain;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Journey.Touchpoint.Storage;
+
+/// <summary>
+/// The interaction log in SQLite. One transaction per batch writes the raw rows (rowid key: appends),
+/// the event-id claims (keyed by day first, so a day's claims share hot pages although event ids are
+/// random), the identifier links of new people, the outbox rows, and the aggregates, which are summed
+/// in memory per batch first so a batch touches each aggregate row once.
+/// </summary>
+internal sealed class SqliteInteractionLog : IInteractionLog
+{
+    private const string Consumer = "touchpoint";
+
+    private readonly SqliteDatabase _database;
+
+    public SqliteInteractionLog([FromKeyedServices(TouchpointModule.Name)] SqliteDatabase database)
+    {
+        _database = database;
+        SqliteSchema.Apply(database);
+    }
+
+    public Task<IReadOnlyList<bool>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken) =>
+        _database.WriteAsync<IReadOnlyList<bool>>(async (connection, transaction, ct) =>
+        {
+            var stored = new bool[batch.Count];
+            var events = new List<OutboxMessage>(batch.Count);
+            var aggregates = new BatchAggregates();
+            var resolved = new Dictionary<string, long>(StringComparer.Ordinal);
+
+            await using var claim = Command(connection, transaction, "INSERT OR IGNORE INTO interaction_ids (event_id) VALUES ($id)");
+            var claimId = claim.Parameters.Add("$id", SqliteType.Text);
+            await using var findLink = Command(connection, transaction, "SELECT person_id FROM person_links WHERE identifier = $key");
+            var findKey = findLink.Parameters.Add("$key", SqliteType.Text);
+            await using var addLink = Command(connection, transaction, "INSERT OR IGNORE INTO person_links (identifier, person_id) VALUES ($key, $person)");
+            var addKey = addLink.Parameters.Add("$key", SqliteType.Text);
+            var addPerson = addLink.Parameters.Add("$person", SqliteType.Integer);
+            await using var newPerson = Command(connection, transaction, "INSERT INTO person_state (last_at, last_touchpoint_id) VALUES ($at, $tp) RETURNING person_id");
+            var newAt = newPerson.Parameters.Add("$at", SqliteType.Integer);
+            var newTp = newPerson.Parameters.Add("$tp", SqliteType.Text);
+            await using var insert = Command(connection, transaction, """
+                INSERT INTO interactions (event_id, touchpoint_id, occurred_at, recorded_at, person_id, type, identifiers, content, recommendation, rating, comment, currency, units, nanos, properties)
+                VALUES ($event_id, $touchpoint_id, $occurred_at, $recorded_at, $person_id, $type, $identifiers, $content, $recommendation, $rating, $comment, $currency, $units, $nanos, $properties)
+                """);
+            var p = new[] { "$event_id", "$touchpoint_id", "$occurred_at", "$recorded_at", "$person_id", "$type", "$identifiers", "$content", "$recommendation", "$rating", "$comment", "$currency", "$units", "$nanos", "$properties" }
+                .Select(name => insert.Parameters.AddWithValue(name, DBNull.Value)).ToArray();
+
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var interaction = batch[i].Interaction;
+                var occurred = interaction.OccurredAt.ToUnixTimeMilliseconds();
+                var day = JourneyAnalytics.DayOf(interaction.OccurredAt);
+                claimId.Value = interaction.EventId;
+                if (await claim.ExecuteNonQueryAsync(ct) == 0)
+                {
+                    continue;
+                }
+
+                long? person = null;
+                foreach (var identifier in interaction.Identifiers)
+                {
+                    if (resolved.TryGetValue(identifier.Key, out var known))
+                    {
+                        person = known;
+                        break;
+                    }
+
+                    findKey.Value = identifier.Key;
+                    if (await findLink.ExecuteScalarAsync(ct) is long linked)
+                    {
+                        person = linked;
+                        break;
+                    }
+                }
+
+                if (person is null)
+                {
+                    newAt.Value = occurred;
+                    newTp.Value = interaction.TouchpointId;
+                    person = (long)(await newPerson.ExecuteScalarAsync(ct))!;
+                }
+
+                foreach (var identifier in interaction.Identifiers)
+                {
+                    if (resolved.TryAdd(identifier.Key, person.Value))
+                    {
+                        // Links only ever get added: an identifier stays with the first person it was seen with.
+                        addKey.Value = identifier.Key;
+                        addPerson.Value = person.Value;
+                        await addLink.ExecuteNonQueryAsync(ct);
+                    }
+                }
+
+                p[0].Value = interaction.EventId;
+                p[1].Value = interaction.TouchpointId;
+                p[2].Value = occurred;
+                p[3].Value = interaction.RecordedAt.ToUnixTimeMilliseconds();
+                p[4].Value = person.Value;
+                p[5].Value = (int)interaction.Type;
+                p[6].Value = JsonSerializer.Serialize(interaction.Identifiers.Select(x => x.Key));
+                p[7].Value = interaction.Content;
+                p[8].Value = interaction.Recommendation;
+                p[9].Value = interaction.Rating;
+                p[10].Value = interaction.Comment;
+                p[11].Value = interaction.Value is { } v1 ? v1.CurrencyCode : DBNull.Value;
+                p[12].Value = interaction.Value is { } v2 ? v2.Units : DBNull.Value;
+                p[13].Value = interaction.Value is { } v3 ? v3.Nanos : DBNull.Value;
+                p[14].Value = interaction.Properties.Count == 0 ? "{}" : JsonSerializer.Serialize(interaction.Properties);
+                await insert.ExecuteNonQueryAsync(ct);
+
+                aggregates.Add(interaction, person.Value, day, occurred, batch[i].StageMask);
+                events.Add(batch[i].Event);
+                stored[i] = true;
+            }
+
+            await aggregates.FlushAsync(connection, transaction, ct);
+            await SqliteOutbox.AppendAsync(connection, transaction, events, ct);
+            return stored;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<TimelineEntry>> TimelineAsync(PersonIdentifier identifier, TimelineCursor? after, int limit, CancellationToken cancellationToken) =>
+        _database.ReadAsync<IReadOnlyList<TimelineEntry>>(async (connection, ct) =>
+        {
+            var people = await ResolveAsync(connection, null, [identifier], ct);
+            if (people.Count == 0)
+            {
+                return [];
+            }
+
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                SELECT seq, event_id, touchpoint_id, occurred_at, recorded_at, type, identifiers, content, recommendation, rating, comment, currency, units, nanos, properties, person_id
+                FROM interactions
+                WHERE person_id IN ({string.Join(',', people)}) AND (occurred_at < $at OR (occurred_at = $at AND seq < $seq))
+                ORDER BY occurred_at DESC, seq DESC LIMIT $limit
+                """;
+            command.Parameters.AddWithValue("$at", after?.OccurredAt.ToUnixTimeMilliseconds() ?? long.MaxValue);
+            command.Parameters.AddWithValue("$seq", after?.Sequence ?? long.MaxValue);
+            command.Parameters.AddWithValue("$limit", limit);
+            var profiles = new Dictionary<long, string>();
+            await using (var profileQuery = connection.CreateCommand())
+            {
+                profileQuery.CommandText = $"SELECT person_id, profile_id FROM person_profile WHERE person_id IN ({string.Join(',', people)})";
+                await using var profileReader = await profileQuery.ExecuteReaderAsync(ct);
+                while (await profileReader.ReadAsync(ct))
+                {
+                    profiles[profileReader.GetInt64(0)] = profileReader.GetString(1);
+                }
+            }
+
+            var rows = new List<TimelineEntry>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var occurred = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3));
+                var interaction = new Interaction(
+                    reader.GetString(1),
+                    reader.GetString(2),
+                    occurred,
+                    (JsonSerializer.Deserialize<List<string>>(reader.GetString(6)) ?? []).Select(ParseKey).ToList(),
+                    (InteractionType)reader.GetInt32(5),
+                    reader.GetString(7),
+                    reader.GetString(8),
+                    reader.GetInt32(9),
+                    reader.GetString(10),
+                    reader.IsDBNull(11) ? null : new MoneyAmount(reader.GetString(11), reader.GetInt64(12), reader.GetInt32(13)),
+                    JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(14)) ?? [],
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)));
+                rows.Add(new TimelineEntry(interaction, new TimelineCursor(occurred, reader.GetInt64(0)), profiles.GetValueOrDefault(reader.GetInt64(15))));
+            }
+
+            return rows;
+        }, cancellationToken);
+
+    public Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            foreach (var merge in merges)
+            {
+                if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfilesMerged, merge.EventId, now, ct))
+                {
+                    continue;
+                }
+
+                var people = await ResolveAsync(connection, transaction,
+                    [.. merge.MovedIdentifiers, new PersonIdentifier(IdentifierKind.ProfileId, merge.Merged), new PersonIdentifier(IdentifierKind.ProfileId, merge.Survivor)], ct);
+                await using var link = Command(connection, transaction, "INSERT OR IGNORE INTO profile_persons (profile_id, person_id) VALUES ($profile, $person)");
+                var profile = link.Parameters.Add("$profile", SqliteType.Text);
+                var person = link.Parameters.Add("$person", SqliteType.Integer);
+                // Merges arrive in the order the profile service made them, so the last survivor is the person's profile.
+                await using var current = Command(connection, transaction, "INSERT OR REPLACE INTO person_profile (person_id, profile_id) VALUES ($person, $profile)");
+                var currentPerson = current.Parameters.Add("$person", SqliteType.Integer);
+                current.Parameters.AddWithValue("$profile", merge.Survivor);
+                foreach (var id in people)
+                {
+                    currentPerson.Value = id;
+                    await current.ExecuteNonQueryAsync(ct);
+                    foreach (var target in new[] { merge.Survivor, merge.Merged })
+                    {
+                        profile.Value = target;
+                        person.Value = id;
+                        await link.ExecuteNonQueryAsync(ct);
+                    }
+                }
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task EraseAsync(string eventId, IReadOnlyList<PersonIdentifier> identifiers, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ErasureRequested, eventId, now, ct))
+            {
+                return 0;
+            }
+
+            var people = await ResolveAsync(connection, transaction, identifiers, ct);
+            long erased = 0;
+            if (people.Count > 0)
+            {
+                var list = string.Join(',', people);
+                foreach (var sql in new[]
+                {
+                    $"DELETE FROM interactions WHERE person_id IN ({list})",
+                    $"DELETE FROM person_links WHERE person_id IN ({list})",
+                    $"DELETE FROM profile_persons WHERE person_id IN ({list})",
+                    $"DELETE FROM person_profile WHERE person_id IN ({list})",
+                })
+                {
+                    await using var delete = Command(connection, transaction, sql);
+                    erased += await delete.ExecuteNonQueryAsync(ct);
+                }
+            }
+
+            await SqliteOutbox.AppendAsync(connection, transaction, [completed(erased)], ct);
+            return 0;
+        }, cancellationToken);
+
+    public Task<int> SweepAsync(DateTimeOffset cutoff, int max, CancellationToken cancellationToken) =>
+        _database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            // The claims go with their interactions: older ones are rejected by the retention rule before any claim.
+            const string Expired = "SELECT seq FROM interactions WHERE occurred_at < $cutoff ORDER BY occurred_at LIMIT $max";
+            await using var claims = Command(connection, transaction,
+                $"DELETE FROM interaction_ids WHERE event_id IN (SELECT event_id FROM interactions WHERE seq IN ({Expired}))");
+            claims.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());
+            claims.Parameters.AddWithValue("$max", max);
+            await claims.ExecuteNonQueryAsync(ct);
+
+            await using var delete = Command(connection, transaction, $"DELETE FROM interactions WHERE seq IN ({Expired})");
+            delete.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());
+            delete.Parameters.AddWithValue("$max", max);
+            var removed = await delete.ExecuteNonQueryAsync(ct);
+            return removed;
+        }, cancellationToken);
+
+    /// <summary>
+    /// The internal person ids behind <paramref name="identifiers"/>: each identifier's link, the people
+    /// of a profile id, and everyone sharing a merged profile with any of them.
+    /// </summary>
+    private static async Task<List<long>> ResolveAsync(SqliteConnection connection, SqliteTransaction? transaction, IReadOnlyList<PersonIdentifier> identifiers, CancellationToken ct)
+    {
+        var people = new HashSet<long>();
+        await using var link = Command(connection, transaction, "SELECT person_id FROM person_links WHERE identifier = $key");
+        var key = link.Parameters.Add("$key", SqliteType.Text);
+        await using var profile = Command(connection, transaction, "SELECT person_id FROM profile_persons WHERE profile_id = $profile");
+        var profileId = profile.Parameters.Add("$profile", SqliteType.Text);
+        foreach (var identifier in identifiers)
+        {
+            key.Value = identifier.Key;
+            if (await link.ExecuteScalarAsync(ct) is long person)
+            {
+                people.Add(person);
+            }
+
+            if (identifier.Kind == IdentifierKind.ProfileId)
+            {
+                profileId.Value = identifier.Value;
+                await ReadIdsAsync(profile, people, ct);
+            }
+        }
+
+        if (people.Count > 0)
+        {
+            await using var siblings = Command(connection, transaction, $"""
+                SELECT DISTINCT b.person_id FROM profile_persons a JOIN profile_persons b ON b.profile_id = a.profile_id
+                WHERE a.person_id IN ({string.Join(',', people)})
+                """);
+            await ReadIdsAsync(siblings, people, ct);
+        }
+
+        return people.Order().ToList();
+    }
+
+    private static async Task ReadIdsAsync(SqliteCommand command, HashSet<long> into, CancellationToken ct)
+    {
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            into.Add(reader.GetInt64(0));
+        }
+    }
+
+    private static PersonIdentifier ParseKey(string key)
+    {
+        var colon = key.IndexOf(':', StringComparison.Ordinal);
+        return new PersonIdentifier((IdentifierKind)int.Parse(key.AsSpan(0, colon), System.Globalization.CultureInfo.InvariantCulture), key[(colon + 1)..]);
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    /// <summary>A batch's contribution to the aggregates, summed in memory and written once per row.</summary>
+    private sealed class BatchAggregates
+    {
+        private readonly Dictionary<(int Day, string Touchpoint), (long Count, long RatingSum, long RatingCount)> _touchpointDays = [];
+        private readonly Dictionary<(int Day, string Touchpoint, long Person), (long First, long Last)> _dayPeople = [];
+        private readonly Dictionary<(int Day, long Person), int> _stageDays = [];
+        private readonly Dictionary<(long Person, string Touchpoint), long> _personTouchpoints = [];
+        private readonly Dictionary<long, (long LastAt, string Touchpoint, long? PurchaseAt)> _people = [];
+        private readonly HashSet<(long Person, long At, int Day)> _purchases = [];
+
+        public void Add(Interaction interaction, long person, int day, long at, int stageMask)
+        {
+            var rated = interaction.Rating > 0 ? 1 : 0;
+            var tpDay = (day, interaction.TouchpointId);
+            _touchpointDays[tpDay] = _touchpointDays.TryGetValue(tpDay, out var t) ? (t.Count + 1, t.RatingSum + interaction.Rating, t.RatingCount + rated) : (1, interaction.Rating, rated);
+            var dp = (day, interaction.TouchpointId, person);
+            _dayPeople[dp] = _dayPeople.TryGetValue(dp, out var d) ? (Math.Min(d.First, at), Math.Max(d.Last, at)) : (at, at);
+            _stageDays[(day, person)] = _stageDays.GetValueOrDefault((day, person)) | stageMask;
+            var pt = (person, interaction.TouchpointId);
+            _personTouchpoints[pt] = _personTouchpoints.TryGetValue(pt, out var first) ? Math.Min(first, at) : at;
+            var purchase = interaction.Type == InteractionType.Purchase;
+            if (purchase)
+            {
+                _purchases.Add((person, at, day));
+            }
+
+            if (_people.TryGetValue(person, out var state))
+            {
+                _people[person] = (
+                    Math.Max(state.LastAt, at),
+                    at >= state.LastAt ? interaction.TouchpointId : state.Touchpoint,
+                    purchase ? Math.Max(state.PurchaseAt ?? at, at) : state.PurchaseAt);
+            }
+            else
+            {
+                _people[person] = (at, interaction.TouchpointId, purchase ? at : null);
+            }
+        }
+
+        public async Task FlushAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct)
+        {
+            await using (var command = Command(connection, transaction, """
+                INSERT INTO touchpoint_days (day, touchpoint_id, interactions, rating_sum, rating_count) VALUES ($day, $tp, $n, $sum, $count)
+                ON CONFLICT (day, touchpoint_id) DO UPDATE SET interactions = interactions + excluded.interactions,
+                    rating_sum = rating_sum + excluded.rating_sum, rating_count = rating_count + excluded.rating_count
+                """))
+            {
+                var (day, tp, n, sum, count) = Params(command, "$day", "$tp", "$n", "$sum", "$count");
+                foreach (var ((d, t), v) in _touchpointDays)
+                {
+                    (day.Value, tp.Value, n.Value, sum.Value, count.Value) = (d, t, v.Count, v.RatingSum, v.RatingCount);
+                    await command.ExecuteNonQueryAsync(ct);
+                }
+            }
+
+            await using (var command = Command(connection, transaction, """
+                INSERT INTO touchpoint_day_people (day, touchpoint_id, person_id, first_at, last_at) VALUES ($day, $tp, $person, $first, $last)
+                ON CONFLICT (day, touchpoint_id, person_id) DO UPDATE SET first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)
+                """))
+            {
+                var (day, tp, person, first, last) = Params(command, "$day", "$tp", "$person", "$first", "$last");
+                foreach (var ((d, t, p), v) in _dayPeople)
+                {
+                    (day.Value, tp.Value, person.Value, first.Value, last.Value) = (d, t, p, v.First, v.Last);
+                    await command.ExecuteNonQueryAsync(ct);
+                }
+            }
+
+            await using (var command = Command(connection, transaction, """
+                INSERT INTO person_stage_days (day, person_id, stage_mask) VALUES ($day, $person, $mask)
+                ON CONFLICT (day, person_id) DO UPDATE SET stage_mask = stage_mask | excluded.stage_mask WHERE (stage_mask | excluded.stage_mask) <> stage_mask
+                """))
+            {
+                var day = command.Parameters.Add("$day", SqliteType.Integer);
+                var person = command.Parameters.Add("$person", SqliteType.Integer);
+                var mask = command.Parameters.Add("$mask", SqliteType.Integer);
+                foreach (var ((d, p), m) in _stageDays)
+                {
+                    (day.Value, person.Value, mask.Value) = (d, p, m);
+                    await command.ExecuteNonQueryAsync(ct);
+                }
+            }
+
+            await using (var command = Command(connection, transaction, """
+                INSERT INTO person_touchpoints (person_id, touchpoint_id, first_at) VALUES ($person, $tp, $first)
+                ON CONFLICT (person_id, touchpoint_id) DO UPDATE SET first_at = excluded.first_at WHERE excluded.first_at < first_at
+                """))
+            {
+                var person = command.Parameters.Add("$person", SqliteType.Integer);
+                var tp = command.Parameters.Add("$tp", SqliteType.Text);
+                var first = command.Parameters.Add("$first", SqliteType.Integer);
+                foreach (var ((p, t), f) in _personTouchpoints)
+                {
+                    (person.Value, tp.Value, first.Value) = (p, t, f);
+                    await command.ExecuteNonQueryAsync(ct);
+                }
+            }
+
+            await using (var command = Command(connection, transaction, "INSERT OR IGNORE INTO purchases (person_id, at, day) VALUES ($person, $at, $day)"))
+            {
+                var person = command.Parameters.Add("$person", SqliteType.Integer);
+                var at = command.Parameters.Add("$at", SqliteType.Integer);
+                var day = command.Parameters.Add("$day", SqliteType.Integer);
+                foreach (var (p, a, d) in _purchases)
+                {
+                    (person.Value, at.Value, day.Value) = (p, a, d);
+                    await command.ExecuteNonQueryAsync(ct);
+                }
+            }
+
+            await using (var command = Command(connection, transaction, """
+                UPDATE person_state SET
+                    last_touchpoint_id = CASE WHEN $last >= last_at THEN $tp ELSE last_touchpoint_id END,
+                    last_at = max(last_at, $last),
+                    last_purchase_at = CASE WHEN $purchase IS NULL THEN last_purchase_at ELSE max(coalesce(last_purchase_at, $purchase), $purchase) END
+                WHERE person_id = $person
+                """))
+            {
+                var person = command.Parameters.Add("$person", SqliteType.Integer);
+                var last = command.Parameters.Add("$last", SqliteType.Integer);
+                var tp = command.Parameters.Add("$tp", SqliteType.Text);
+                var purchase = command.Parameters.Add("$purchase", SqliteType.Integer);
+                foreach (var (p, s) in _people)
+                {
+                    (person.Value, last.Value, tp.Value) = (p, s.LastAt, s.Touchpoint);
+                    purchase.Value = s.PurchaseAt is { } at ? at : DBNull.Value;
+                    await command.ExecuteNonQueryAsync(ct);
+                }
+            }
+        }
+
+        private static (SqliteParameter, SqliteParameter, SqliteParameter, SqliteParameter, SqliteParameter) Params(SqliteCommand command, string a, string b, string c, string d, string e) =>
+            (command.Parameters.Add(a, SqliteType.Integer), command.Parameters.Add(b, SqliteType.Text), command.Parameters.Add(c, SqliteType.Integer),
+             command.Parameters.Add(d, SqliteType.Integer), command.Parameters.Add(e, SqliteType.Integer));
+    }
+}

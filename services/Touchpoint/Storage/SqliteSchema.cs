@@ -1,0 +1,120 @@
+using Journey.Shared.Events;
+using Journey.Shared.Storage;
+
+namespace Journey.Touchpoint.Storage;
+
+/// <summary>
+/// The touchpoint service's SQLite schema, shared by its adapters (one file, one migration list).
+/// Write-heavy tables are keyed so that inserts land together: raw interactions by rowid, and the
+/// per-day aggregates by day first, so a day's writes stay in a few hot pages. Event ids are claimed by
+/// id alone: a re-sent interaction is a duplicate whatever time it carries.
+/// </summary>
+internal static class SqliteSchema
+{
+    private static readonly (string Id, string Sql)[] Migrations =
+    [
+        ("touchpoint-001-catalog", """
+            CREATE TABLE touchpoints (
+                id TEXT PRIMARY KEY,
+                display_name TEXT NOT NULL,
+                channel INTEGER NOT NULL,
+                ownership INTEGER NOT NULL,
+                stage_mask INTEGER NOT NULL,
+                criticality INTEGER NOT NULL,
+                target REAL NOT NULL,
+                statement TEXT NOT NULL,
+                owning_team TEXT NOT NULL,
+                topics TEXT NOT NULL,
+                retired INTEGER NOT NULL,
+                version INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                retired_at INTEGER) WITHOUT ROWID;
+            CREATE INDEX touchpoints_by_channel ON touchpoints (channel, id);
+            CREATE INDEX touchpoints_by_ownership ON touchpoints (ownership, id);
+            CREATE TABLE touchpoint_stages (
+                stage INTEGER NOT NULL,
+                touchpoint_id TEXT NOT NULL,
+                PRIMARY KEY (stage, touchpoint_id)) WITHOUT ROWID
+            """),
+        ("touchpoint-002-interactions", """
+            CREATE TABLE interactions (
+                seq INTEGER PRIMARY KEY,
+                event_id TEXT NOT NULL,
+                touchpoint_id TEXT NOT NULL,
+                occurred_at INTEGER NOT NULL,
+                recorded_at INTEGER NOT NULL,
+                person_id INTEGER NOT NULL,
+                type INTEGER NOT NULL,
+                identifiers TEXT NOT NULL,
+                content TEXT NOT NULL,
+                recommendation TEXT NOT NULL,
+                rating INTEGER NOT NULL,
+                comment TEXT NOT NULL,
+                currency TEXT,
+                units INTEGER,
+                nanos INTEGER,
+                properties TEXT NOT NULL);
+            CREATE INDEX interactions_by_person ON interactions (person_id, occurred_at, seq);
+            CREATE INDEX interactions_by_time ON interactions (occurred_at);
+            CREATE TABLE interaction_ids (
+                event_id TEXT PRIMARY KEY) WITHOUT ROWID;
+            CREATE TABLE person_state (
+                person_id INTEGER PRIMARY KEY,
+                last_at INTEGER NOT NULL,
+                last_touchpoint_id TEXT NOT NULL,
+                last_purchase_at INTEGER);
+            CREATE INDEX person_state_by_last ON person_state (last_at);
+            CREATE TABLE person_links (
+                identifier TEXT PRIMARY KEY,
+                person_id INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE INDEX person_links_by_person ON person_links (person_id);
+            CREATE TABLE profile_persons (
+                profile_id TEXT NOT NULL,
+                person_id INTEGER NOT NULL,
+                PRIMARY KEY (profile_id, person_id)) WITHOUT ROWID;
+            CREATE INDEX profile_persons_by_person ON profile_persons (person_id)
+            """),
+        ("touchpoint-003-aggregates", """
+            CREATE TABLE touchpoint_days (
+                day INTEGER NOT NULL,
+                touchpoint_id TEXT NOT NULL,
+                interactions INTEGER NOT NULL,
+                rating_sum INTEGER NOT NULL,
+                rating_count INTEGER NOT NULL,
+                PRIMARY KEY (day, touchpoint_id)) WITHOUT ROWID;
+            CREATE TABLE touchpoint_day_people (
+                day INTEGER NOT NULL,
+                touchpoint_id TEXT NOT NULL,
+                person_id INTEGER NOT NULL,
+                first_at INTEGER NOT NULL,
+                last_at INTEGER NOT NULL,
+                PRIMARY KEY (day, touchpoint_id, person_id)) WITHOUT ROWID;
+            CREATE TABLE person_stage_days (
+                day INTEGER NOT NULL,
+                person_id INTEGER NOT NULL,
+                stage_mask INTEGER NOT NULL,
+                PRIMARY KEY (day, person_id)) WITHOUT ROWID;
+            CREATE TABLE person_touchpoints (
+                person_id INTEGER NOT NULL,
+                touchpoint_id TEXT NOT NULL,
+                first_at INTEGER NOT NULL,
+                PRIMARY KEY (person_id, touchpoint_id)) WITHOUT ROWID;
+            CREATE TABLE purchases (
+                person_id INTEGER NOT NULL,
+                at INTEGER NOT NULL,
+                day INTEGER NOT NULL,
+                PRIMARY KEY (person_id, at)) WITHOUT ROWID;
+            CREATE INDEX purchases_by_day ON purchases (day)
+            """),
+        ("touchpoint-004-inbox", SqliteInbox.Schema),
+        ("touchpoint-005-person-profile", """
+            CREATE TABLE person_profile (
+                person_id INTEGER PRIMARY KEY,
+                profile_id TEXT NOT NULL)
+            """),
+    ];
+
+    /// <summary>Applies the schema once per file; every adapter calls it, later calls do nothing.</summary>
+    public static void Apply(SqliteDatabase database) => database.Migrate(Migrations);
+}

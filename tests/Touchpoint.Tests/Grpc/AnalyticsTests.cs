@@ -1,0 +1,233 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Journey.Common.V1;
+using Journey.Touchpoint.V1;
+using static Journey.Touchpoint.Tests.Grpc.TouchpointHost;
+
+namespace Journey.Touchpoint.Tests.Grpc;
+
+/// <summary>
+/// A small known journey data set, all on 2026-02-20 (day D) and 2026-02-22 (D+2); the clock stands at
+/// 2026-03-01 with a silence period of 5 days and a purchase window of 3 days.
+///   ann:  ad (awareness, D 10:00) -> review (evaluation, D 11:00, rating 2) -> store (purchase, D+2 09:00, PURCHASE, rating 5)
+///   bob:  ad (D 10:00) -> review (D 12:00, rating 3) -> silent
+///   cara: ad (D 10:00) -> silent
+///   dan:  review (D 13:00, rating 4) -> web (evaluation, D 14:00) -> store (D+2 10:00, PURCHASE)
+/// Touchpoints: ad crit 2 target 4.0; review crit 5 target 4.5; store crit 3 target 4.0; web crit 1 target 4.0.
+/// </summary>
+public sealed class AnalyticsTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset D = new(2026, 2, 20, 0, 0, 0, TimeSpan.Zero);
+    private TouchpointHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await StartAsync(new Dictionary<string, string?>
+        {
+            ["Journey:Touchpoint:SilencePeriod"] = "5.00:00:00",
+            ["Journey:Touchpoint:PurchaseWindow"] = "3.00:00:00",
+        });
+        await _host.CreateAsync("ad", NewTouchpoint("Ad", Channel.PaidAd, Ownership.Paid, 2, 4.0, JourneyStage.Awareness));
+        await _host.CreateAsync("review", NewTouchpoint("Review site", Channel.ThirdPartyReview, Ownership.Earned, 5, 4.5, JourneyStage.Evaluation));
+        await _host.CreateAsync("store", NewTouchpoint("Store", Channel.DealerStore, Ownership.Owned, 3, 4.0, JourneyStage.Purchase));
+        await _host.CreateAsync("web", NewTouchpoint("Web", Channel.Web, Ownership.Owned, 1, 4.0, JourneyStage.Evaluation));
+
+        // Sent out of order, in two batches, to show the aggregates do not depend on arrival order.
+        await RecordAsync(
+            NewInteraction("a3", "touchpoints/store", D.AddDays(2).AddHours(9), "ann", InteractionType.Purchase, 5),
+            NewInteraction("a1", "touchpoints/ad", D.AddHours(10), "ann"),
+            NewInteraction("b1", "touchpoints/ad", D.AddHours(10), "bob"),
+            NewInteraction("c1", "touchpoints/ad", D.AddHours(10), "cara"));
+        await RecordAsync(
+            NewInteraction("a2", "touchpoints/review", D.AddHours(11), "ann", InteractionType.Feedback, 2),
+            NewInteraction("b2", "touchpoints/review", D.AddHours(12), "bob", InteractionType.Feedback, 3),
+            NewInteraction("d1", "touchpoints/review", D.AddHours(13), "dan", InteractionType.Feedback, 4),
+            NewInteraction("d2", "touchpoints/web", D.AddHours(14), "dan"),
+            NewInteraction("d3", "touchpoints/store", D.AddDays(2).AddHours(10), "dan", InteractionType.Purchase));
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task Scorecard_MatchesHandComputedFigures()
+    {
+        var review = await ScorecardAsync("review");
+        // 3 interactions by 3 people; ratings 2,3,4 -> 3.0 against 4.5 -> gap 1.5.
+        // Ann (D 11:00) bought D+2 09:00 and Dan (D 13:00) D+2 10:00, both within 3 days; Bob never: 2 of 3.
+        Assert.Equal(3, review.Interactions);
+        Assert.Equal(3, review.UniquePeople);
+        Assert.Equal(3, review.RatedInteractions);
+        Assert.Equal(3.0, review.AverageRating, 9);
+        Assert.Equal(1.5, review.ExperienceGap, 9);
+        Assert.Equal(2, review.Purchasers);
+        Assert.Equal(2.0 / 3, review.PurchaseRate, 9);
+        Assert.Equal(TimeSpan.FromDays(3), review.PurchaseWindow.ToTimeSpan());
+        Assert.Equal("Review site", review.DisplayName);
+        Assert.Equal(5, review.Criticality);
+        Assert.Equal(4.5, review.TargetRating);
+        Assert.Equal(Period(D, D.AddDays(3)), review.Period);
+
+        var ad = await ScorecardAsync("ad");
+        // Ann bought 47 hours after the ad; Bob and Cara never: 1 of 3. No ratings: gap 0.
+        Assert.Equal(3, ad.UniquePeople);
+        Assert.Equal(1, ad.Purchasers);
+        Assert.Equal(0, ad.RatedInteractions);
+        Assert.Equal(0, ad.ExperienceGap);
+    }
+
+    [Fact]
+    public async Task Scorecard_WhenPurchaseFallsOutsideTheWindow_DoesNotCountIt()
+    {
+        await using var host = await StartAsync(new Dictionary<string, string?> { ["Journey:Touchpoint:PurchaseWindow"] = "1.00:00:00" });
+        await host.CreateAsync("ad", NewTouchpoint("Ad", Channel.PaidAd, Ownership.Paid, 2, 4.0, JourneyStage.Awareness));
+        await host.CreateAsync("store", NewTouchpoint("Store", Channel.DealerStore, Ownership.Owned, 3, 4.0, JourneyStage.Purchase));
+        await host.Client.RecordInteractionsAsync(new RecordInteractionsRequest
+        {
+            Interactions =
+            {
+                NewInteraction("a1", "touchpoints/ad", D.AddHours(10), "ann"),
+                NewInteraction("a2", "touchpoints/store", D.AddDays(2).AddHours(9), "ann", InteractionType.Purchase),
+            },
+        });
+
+        var ad = (await host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/ad", Period = Period(D, D.AddDays(3)) })).Scorecard;
+
+        Assert.Equal(1, ad.UniquePeople);
+        Assert.Equal(0, ad.Purchasers);
+    }
+
+    [Fact]
+    public async Task Funnel_MatchesHandComputedFigures()
+    {
+        var funnel = await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = Period(D, D.AddDays(3)) });
+
+        // Awareness: ann, bob, cara = 3. Consideration: 0. Evaluation: ann, bob, dan = 3. Purchase: ann, dan = 2.
+        Assert.Equal([3L, 0, 3, 2, 0, 0], funnel.Stages.Select(s => s.People));
+        Assert.Equal(JourneyStage.Awareness, funnel.Stages[0].Stage);
+        // Awareness -> consideration: 0 of 3; consideration -> evaluation: nobody at the stage; evaluation -> purchase: ann and dan, 2 of 3.
+        Assert.Equal([0L, 0, 2, 0, 0, 0], funnel.Stages.Select(s => s.ConvertedToNext));
+        Assert.Equal([0, 0, 2.0 / 3, 0, 0, 0], funnel.Stages.Select(s => s.ConversionToNext), new ToleranceComparer());
+        // Touchpoints met before the purchase: ann ad+review = 2, dan review+web = 2 -> median 2, p90 2, mean 2.
+        Assert.Equal(2, funnel.TouchpointsBeforePurchase.Purchases);
+        Assert.Equal(2, funnel.TouchpointsBeforePurchase.Median);
+        Assert.Equal(2, funnel.TouchpointsBeforePurchase.P90);
+        Assert.Equal(2, funnel.TouchpointsBeforePurchase.Mean);
+        // Silent without buying for 5+ days: bob last at review, cara last at ad; each is half of those who went silent.
+        Assert.Equal([("touchpoints/ad", "Ad", 1L, 0.5), ("touchpoints/review", "Review site", 1L, 0.5)], funnel.DropOffPoints.Select(d => (d.Touchpoint, d.DisplayName, d.People, d.Share)));
+        Assert.Equal(TimeSpan.FromDays(5), funnel.SilenceAfter.ToTimeSpan());
+        Assert.Equal(Period(D, D.AddDays(3)), funnel.Period);
+    }
+
+    [Fact]
+    public async Task Funnel_WhenPeopleAreNotYetSilentLongEnough_ListsNoDropOffs()
+    {
+        _host.Clock.Set(D.AddDays(3));
+
+        var funnel = await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = Period(D, D.AddDays(3)) });
+
+        Assert.Empty(funnel.DropOffPoints);
+    }
+
+    [Fact]
+    public async Task ExperienceGaps_AreRankedByCriticalityTimesGap()
+    {
+        var gaps = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)) });
+
+        // review: 5 x (4.5 - 3.0) = 7.5; store: rated 5 against 4.0 -> no gap; ad and web unrated.
+        var gap = Assert.Single(gaps.Gaps);
+        Assert.Equal("touchpoints/review", gap.Touchpoint);
+        Assert.Equal(1.5, gap.Gap, 9);
+        Assert.Equal(7.5, gap.Priority, 9);
+        Assert.Equal(3, gap.RatedInteractions);
+        Assert.Equal("Review site", gap.DisplayName);
+        Assert.Equal("web-team", gap.OwningTeam);
+    }
+
+    [Fact]
+    public async Task ExperienceGaps_PageThroughTheRanking()
+    {
+        await RecordAsync(
+            NewInteraction("x1", "touchpoints/web", D.AddHours(15), "eve", InteractionType.Feedback, 1),
+            NewInteraction("x2", "touchpoints/ad", D.AddHours(15), "eve", InteractionType.Feedback, 3));
+
+        var first = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)), PageSize = 2 });
+        var second = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)), PageSize = 2, PageToken = first.NextPageToken });
+
+        // review 7.5, web 1 x 3.0 = 3.0, ad 2 x 1.0 = 2.0.
+        Assert.Equal(["touchpoints/review", "touchpoints/web"], first.Gaps.Select(g => g.Touchpoint));
+        Assert.Equal(["touchpoints/ad"], second.Gaps.Select(g => g.Touchpoint));
+        Assert.Empty(second.NextPageToken);
+    }
+
+    [Fact]
+    public async Task Analytics_WithBadPeriod_IsInvalidArgument()
+    {
+        var reversed = Period(D.AddDays(3), D);
+
+        var errors = new[]
+        {
+            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = new Period { EndTime = new Timestamp { Seconds = long.MaxValue } } })),
+            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = reversed })),
+            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(500)) })),
+            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/ad", Period = Period(D, D) })),
+            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { DropOffLimit = 101 })),
+            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { MinRatings = -1 })),
+        };
+
+        Assert.All(errors, e => Assert.Equal(StatusCode.InvalidArgument, e.StatusCode));
+    }
+
+    [Fact]
+    public async Task Analytics_WhenPeriodIsOpen_CoverTheLast30DaysUpToToday()
+    {
+        // The clock stands at 2026-03-01 09:00: the default period is 2026-01-31 to the end of 2026-03-01, covering every interaction.
+        var funnel = await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest());
+        var gaps = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = new Period { EndTime = Timestamp.FromDateTimeOffset(D.AddDays(1)) } });
+
+        Assert.Equal(Period(new DateTimeOffset(2026, 1, 31, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero)), funnel.Period);
+        Assert.Equal([3L, 0, 3, 2, 0, 0], funnel.Stages.Select(s => s.People));
+        // Only day D: the review's three ratings fall on it.
+        Assert.Equal(Period(D.AddDays(-29), D.AddDays(1)), gaps.Period);
+        Assert.Equal(3, Assert.Single(gaps.Gaps).RatedInteractions);
+    }
+
+    [Fact]
+    public async Task ExperienceGaps_WithMinRatings_SkipTouchpointsRatedLessOften()
+    {
+        await RecordAsync(NewInteraction("x1", "touchpoints/web", D.AddHours(15), "eve", InteractionType.Feedback, 1));
+
+        var all = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)) });
+        var often = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)), MinRatings = 2 });
+
+        Assert.Equal(["touchpoints/review", "touchpoints/web"], all.Gaps.Select(g => g.Touchpoint));
+        Assert.Equal(["touchpoints/review"], often.Gaps.Select(g => g.Touchpoint));
+    }
+
+    [Fact]
+    public async Task Scorecard_WhenTouchpointUnknown_IsNotFound()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/none", Period = Period(D, D.AddDays(1)) }));
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+    }
+
+    private async Task<TouchpointScorecard> ScorecardAsync(string id) =>
+        (await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = $"touchpoints/{id}", Period = Period(D, D.AddDays(3)) })).Scorecard;
+
+    private static Period Period(DateTimeOffset start, DateTimeOffset end) =>
+        new() { StartTime = Timestamp.FromDateTimeOffset(start), EndTime = Timestamp.FromDateTimeOffset(end) };
+
+    private async Task RecordAsync(params V1.Interaction[] interactions)
+    {
+        var response = await _host.Client.RecordInteractionsAsync(new RecordInteractionsRequest { Interactions = { interactions } });
+        Assert.Empty(response.Rejected);
+    }
+}
+
+internal sealed class ToleranceComparer : IEqualityComparer<double>
+{
+    public bool Equals(double x, double y) => Math.Abs(x - y) < 1e-9;
+
+    public int GetHashCode(double obj) => 0;
+}

@@ -1,0 +1,240 @@
+using Journey.Shared.Events;
+using Journey.Shared.Storage;
+using Journey.Testing;
+using Journey.Touchpoint.Domain;
+using Journey.Touchpoint.Events;
+using Journey.Touchpoint.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Journey.Touchpoint.Tests.Storage;
+
+/// <summary>
+/// The contract of the interaction log and the aggregates it keeps: every adapter must pass it. The
+/// data set is one small journey, so each figure can be checked by hand.
+/// </summary>
+public abstract class InteractionLogContract
+{
+    protected static readonly DateTimeOffset Day = new(2026, 2, 20, 0, 0, 0, TimeSpan.Zero);
+
+    private static readonly TouchpointEventMapper Events = new();
+
+    private static readonly TouchpointDefinition Ad = Touchpoint("ad", JourneyStage.Awareness);
+    private static readonly TouchpointDefinition Review = Touchpoint("review", JourneyStage.Evaluation);
+    private static readonly TouchpointDefinition Store = Touchpoint("store", JourneyStage.Purchase);
+
+    protected abstract IInteractionLog Log { get; }
+
+    protected abstract IJourneyAggregates Aggregates { get; }
+
+    private static int D => JourneyAnalytics.DayOf(Day);
+
+    [ContractFact]
+    public async Task Append_ThenTimeline_RoundTripsEveryFieldNewestFirst()
+    {
+        var full = Interaction("e-1", Review, Day.AddHours(10), [Anonymous("ann")], InteractionType.Feedback, rating: 2) with
+        {
+            Identifiers = [Anonymous("ann"), new PersonIdentifier(IdentifierKind.Email, new string('a', 64))],
+            Content = "contents/guide",
+            Recommendation = "recommendations/r-1",
+            Comment = "too expensive",
+            Value = new MoneyAmount("EUR", 12, 500_000_000),
+            Properties = new Dictionary<string, string> { ["campaign"] = "spring" },
+        };
+        await AppendAsync(Pending(full, Review), Pending(Interaction("e-2", Ad, Day.AddHours(11), [Anonymous("ann")]), Ad));
+
+        var timeline = await Log.TimelineAsync(Anonymous("ann"), null, 10, default);
+
+        Assert.Equal(["e-2", "e-1"], timeline.Select(t => t.Interaction.EventId));
+        var read = timeline[1].Interaction;
+        Assert.Equal(full, read with { Identifiers = full.Identifiers, Properties = full.Properties });
+        Assert.Equal(full.Identifiers, read.Identifiers);
+        Assert.Equal(full.Properties, read.Properties);
+        Assert.All(timeline, t => Assert.Null(t.ProfileId));
+    }
+
+    [ContractFact]
+    public async Task Append_WhenEventIdRepeated_ReportsDuplicateEvenWithAnotherTime()
+    {
+        var first = await AppendAsync(
+            Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad),
+            Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad));
+        var again = await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddDays(1), [Anonymous("ann")]), Ad));
+
+        Assert.Equal([true, false], first);
+        Assert.Equal([false], again);
+        Assert.Single(await Log.TimelineAsync(Anonymous("ann"), null, 10, default));
+        Assert.Equal(1, (await Aggregates.TouchpointTotalsAsync("ad", D, D + 1, TimeSpan.FromDays(1), default)).Interactions);
+    }
+
+    [ContractFact]
+    public async Task Timeline_PagesWithTheCursorOfTheLastEntry()
+    {
+        await AppendAsync(Enumerable.Range(0, 5).Select(i => Pending(Interaction($"e-{i}", Ad, Day.AddMinutes(i), [Anonymous("ann")]), Ad)).ToArray());
+
+        var first = await Log.TimelineAsync(Anonymous("ann"), null, 2, default);
+        var second = await Log.TimelineAsync(Anonymous("ann"), first[^1].Cursor, 2, default);
+        var last = await Log.TimelineAsync(Anonymous("ann"), second[^1].Cursor, 2, default);
+
+        Assert.Equal(["e-4", "e-3", "e-2", "e-1", "e-0"], first.Concat(second).Concat(last).Select(t => t.Interaction.EventId));
+    }
+
+    [ContractFact]
+    public async Task Timeline_ByAnyIdentifierSeenWithThePerson_CoversTheirWholeHistory()
+    {
+        var email = new PersonIdentifier(IdentifierKind.Email, new string('b', 64));
+        await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(1), [Anonymous("ann")]), Ad));
+        await AppendAsync(Pending(Interaction("e-2", Review, Day.AddHours(2), [Anonymous("ann"), email]), Review));
+        await AppendAsync(Pending(Interaction("e-3", Ad, Day.AddHours(3), [Anonymous("bob")]), Ad));
+
+        var byEmail = await Log.TimelineAsync(email, null, 10, default);
+
+        Assert.Equal(["e-2", "e-1"], byEmail.Select(t => t.Interaction.EventId));
+        Assert.Empty(await Log.TimelineAsync(Anonymous("nobody"), null, 10, default));
+    }
+
+    [ContractFact]
+    public async Task ApplyMerges_LinksBothPeopleToTheSurvivorOnce()
+    {
+        await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(1), [Anonymous("cookie")]), Ad));
+        await AppendAsync(Pending(Interaction("e-2", Store, Day.AddHours(2), [Customer("c-1")]), Store));
+        var merge = new ProfileMerge("merge-1", "known", "anon", [Anonymous("cookie"), Customer("c-1")]);
+
+        await Log.ApplyMergesAsync([merge, merge], Day, default);
+        await Log.ApplyMergesAsync([merge], Day, default);
+
+        var byProfile = await Log.TimelineAsync(new PersonIdentifier(IdentifierKind.ProfileId, "known"), null, 10, default);
+        var byMerged = await Log.TimelineAsync(new PersonIdentifier(IdentifierKind.ProfileId, "anon"), null, 10, default);
+        Assert.Equal(["e-2", "e-1"], byProfile.Select(t => t.Interaction.EventId));
+        Assert.Equal(["e-2", "e-1"], byMerged.Select(t => t.Interaction.EventId));
+        Assert.All(byProfile, t => Assert.Equal("known", t.ProfileId));
+    }
+
+    [ContractFact]
+    public async Task Erase_RemovesEveryoneLinkedAndOnlyOnce()
+    {
+        await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(1), [Anonymous("ann"), Customer("c-ann")]), Ad));
+        await AppendAsync(Pending(Interaction("e-2", Review, Day.AddHours(2), [Anonymous("ann")]), Review));
+        await AppendAsync(Pending(Interaction("e-3", Ad, Day.AddHours(3), [Anonymous("bob")]), Ad));
+        var reported = new List<long>();
+
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], count => Completed(reported, count), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], count => Completed(reported, count), Day, default);
+
+        Assert.Empty(await Log.TimelineAsync(Anonymous("ann"), null, 10, default));
+        Assert.Empty(await Log.TimelineAsync(Customer("c-ann"), null, 10, default));
+        Assert.Single(await Log.TimelineAsync(Anonymous("bob"), null, 10, default));
+        Assert.Single(reported);
+        Assert.True(reported[0] >= 2, $"the two interactions at least were erased, reported {reported[0]}");
+    }
+
+    [ContractFact]
+    public async Task Sweep_RemovesOnlyInteractionsBeforeTheCutoffAndKeepsAggregates()
+    {
+        await AppendAsync(
+            Pending(Interaction("old", Ad, Day.AddDays(-10), [Anonymous("ann")]), Ad),
+            Pending(Interaction("new", Ad, Day, [Anonymous("ann")]), Ad));
+
+        var removed = await Log.SweepAsync(Day.AddDays(-1), 100, default);
+
+        Assert.Equal(1, removed);
+        Assert.Equal(["new"], (await Log.TimelineAsync(Anonymous("ann"), null, 10, default)).Select(t => t.Interaction.EventId));
+        Assert.Equal(1, (await Aggregates.TouchpointTotalsAsync("ad", D - 10, D - 10, TimeSpan.FromDays(1), default)).Interactions);
+    }
+
+    [ContractFact]
+    public async Task Aggregates_MatchAHandComputedJourney()
+    {
+        // ann: ad (D 10:00) -> review (D 11:00, rating 2) -> store purchase (D+1 09:00, rating 5)
+        // bob: ad (D 10:00) -> review (D 12:00, rating 4), then silent
+        // cara: ad (D 10:00), then silent
+        await AppendAsync(
+            Pending(Interaction("a1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad),
+            Pending(Interaction("b1", Ad, Day.AddHours(10), [Anonymous("bob")]), Ad),
+            Pending(Interaction("c1", Ad, Day.AddHours(10), [Anonymous("cara")]), Ad));
+        await AppendAsync(
+            Pending(Interaction("a2", Review, Day.AddHours(11), [Anonymous("ann")], InteractionType.Feedback, 2), Review),
+            Pending(Interaction("b2", Review, Day.AddHours(12), [Anonymous("bob")], InteractionType.Feedback, 4), Review),
+            Pending(Interaction("a3", Store, Day.AddDays(1).AddHours(9), [Anonymous("ann")], InteractionType.Purchase, 5), Store));
+
+        var review = await Aggregates.TouchpointTotalsAsync("review", D, D + 1, TimeSpan.FromDays(2), default);
+        var funnel = await Aggregates.FunnelTotalsAsync(D, D + 1, default);
+        var beforePurchase = await Aggregates.TouchpointsBeforePurchaseAsync(D, D + 1, default);
+        var dropOffs = await Aggregates.DropOffsAsync(Day, Day.AddDays(2), 10, default);
+        var ratings = await Aggregates.RatingsAsync(D, D + 1, default);
+
+        Assert.Equal(new TouchpointTotals(Interactions: 2, RatingSum: 6, RatingCount: 2, UniquePeople: 2, Purchasers: 1), review);
+        Assert.Equal([3L, 0, 2, 1, 0, 0], funnel.PeoplePerStage);
+        Assert.Equal([0L, 0, 1, 0, 0], funnel.PeopleInBothStages);
+        Assert.Equal([2L], beforePurchase);
+        Assert.Equal(2, dropOffs.Silent);
+        Assert.Equal([("ad", 1L), ("review", 1L)], dropOffs.Top);
+        Assert.Equal([new RatingTotals("review", 6, 2), new RatingTotals("store", 5, 1)], ratings.OrderBy(r => r.TouchpointId, StringComparer.Ordinal));
+    }
+
+    private static TouchpointDefinition Touchpoint(string id, JourneyStage stage) => new(
+        id, id, Channel.Web, Ownership.Owned, [stage], 3, new IntendedExperience(4, "trust"), "team", [], false, 1, Day, Day, null);
+
+    private static PersonIdentifier Anonymous(string value) => new(IdentifierKind.AnonymousId, value);
+
+    private static PersonIdentifier Customer(string value) => new(IdentifierKind.CustomerId, value);
+
+    private static Interaction Interaction(
+        string id, TouchpointDefinition touchpoint, DateTimeOffset at, IReadOnlyList<PersonIdentifier> identifiers,
+        InteractionType type = InteractionType.View, int rating = 0) =>
+        new(id, touchpoint.Id, at, identifiers, type, "", "", rating, "", null, new Dictionary<string, string>(), at.AddSeconds(1));
+
+    private static PendingInteraction Pending(Interaction interaction, TouchpointDefinition touchpoint) =>
+        new(interaction, touchpoint.StageMask | (interaction.Type == InteractionType.Purchase ? StageMask.Bit(JourneyStage.Purchase) : 0),
+            Events.Recorded(interaction, touchpoint, interaction.RecordedAt));
+
+    private static OutboxMessage Completed(List<long> reported, long count)
+    {
+        reported.Add(count);
+        return Events.ErasureCompleted("erasures/e-1", count, Day);
+    }
+
+    private Task<IReadOnlyList<bool>> AppendAsync(params PendingInteraction[] batch) => Log.AppendAsync(batch, default);
+}
+
+public sealed class SqliteInteractionLogTests : InteractionLogContract, IDisposable
+{
+    private readonly TemporarySqlite _sqlite = new("touchpoint");
+
+    public SqliteInteractionLogTests()
+    {
+        _ = new SqliteOutbox(TouchpointModule.Name, _sqlite.Database);
+        Log = new SqliteInteractionLog(_sqlite.Database);
+        Aggregates = new SqliteJourneyAggregates(_sqlite.Database);
+    }
+
+    protected override IInteractionLog Log { get; }
+
+    protected override IJourneyAggregates Aggregates { get; }
+
+    public void Dispose() => _sqlite.Dispose();
+}
+
+public sealed class MongoInteractionLogTests : InteractionLogContract, IRequiresMongo, IAsyncLifetime
+{
+    private MongoStore? _mongo;
+    private IInteractionLog? _log;
+    private IJourneyAggregates? _aggregates;
+
+    protected override IInteractionLog Log => _log!;
+
+    protected override IJourneyAggregates Aggregates => _aggregates!;
+
+    public Task InitializeAsync()
+    {
+        if (MongoTestServer.ConnectionString is not null)
+        {
+            _mongo = MongoTestServer.CreateStore("touchpoint");
+            _log = new MongoInteractionLog(_mongo, Options.Create(new TouchpointOptions()));
+            _aggregates = new MongoJourneyAggregates(_mongo);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync() => _mongo is null ? Task.CompletedTask : MongoTestServer.DropAsync(_mongo);
+}
