@@ -73,6 +73,8 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                     findKey.Value = identifier.Key;
                     if (await findLink.ExecuteScalarAsync(ct) is long linked)
                     {
+                        // Already linked: remembered so it is neither looked up nor linked again in this batch.
+                        resolved[identifier.Key] = linked;
                         person = linked;
                         break;
                     }
