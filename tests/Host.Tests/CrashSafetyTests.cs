@@ -116,6 +116,130 @@ public sealed class CrashSafetyTests
         Assert.Equal(total, await CountAsync(restarted, "visitor-busy"));
     }
 
+    [Fact]
+    public async Task Kill_MidStream_KeepsEveryStoredInteractionOnceAndAResendCompletesTheRest()
+    {
+        var data = Directory.CreateTempSubdirectory("journey-crash-").FullName;
+        const int visitors = 40;
+        const int perVisitor = 1000;
+        const int perMessage = 100;
+        await using (var first = HostProcess.Start(data))
+        {
+            await first.WaitUntilListeningAsync();
+            using var channel = first.CreateChannel(data, [.. Scopes.All]);
+            await DefineTouchpointAsync(channel);
+
+            // A collector streams; the host is killed while messages are still arriving.
+            var call = new TouchpointService.TouchpointServiceClient(channel).StreamInteractions();
+            var streaming = Task.Run(async () =>
+            {
+                foreach (var message in StreamMessages(visitors, perVisitor, perMessage))
+                {
+                    await call.RequestStream.WriteAsync(message);
+                }
+
+                await call.RequestStream.CompleteAsync();
+                return await call;
+            });
+            Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(StoredCount(data) >= 5000), TimeSpan.FromSeconds(30)), "the stream did not get going");
+            await first.KillAsync();
+            await Assert.ThrowsAnyAsync<Exception>(() => streaming);
+            call.Dispose();
+        }
+
+        var storedAtCrash = InteractionIds(data);
+        Assert.True(storedAtCrash.Count > 0, "nothing was stored before the kill");
+        Assert.True(storedAtCrash.Count < visitors * perVisitor, "the stream finished before the kill");
+
+        await using var second = HostProcess.Start(data);
+        await second.WaitUntilListeningAsync();
+        using var restarted = second.CreateChannel(data, [.. Scopes.All]);
+
+        // The collector never got a reply, so it sends the whole stream again: what was stored is a duplicate.
+        var resend = new TouchpointService.TouchpointServiceClient(restarted).StreamInteractions();
+        foreach (var message in StreamMessages(visitors, perVisitor, perMessage))
+        {
+            await resend.RequestStream.WriteAsync(message);
+        }
+
+        await resend.RequestStream.CompleteAsync();
+        var summary = await resend;
+        Assert.Equal(storedAtCrash.Count, summary.DuplicateCount);
+        Assert.Equal((visitors * perVisitor) - storedAtCrash.Count, summary.AcceptedCount);
+        Assert.Equal(0, summary.RejectedCount);
+
+        var stored = InteractionIds(data);
+        Assert.Equal(visitors * perVisitor, stored.Count);
+        Assert.Equal(stored.Count, stored.Distinct(StringComparer.Ordinal).Count());
+        for (var v = 0; v < visitors; v++)
+        {
+            var visitor = $"visitor-stream-{v}";
+            Assert.True(await TestPlatform.EventuallyAsync(async () => await CountAsync(restarted, visitor) == perVisitor, TimeSpan.FromSeconds(60)),
+                $"expected {perVisitor} interactions on the profile of {visitor}, saw {await CountAsync(restarted, visitor)}");
+        }
+    }
+
+    private static IEnumerable<StreamInteractionsRequest> StreamMessages(int visitors, int perVisitor, int perMessage)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var message = new StreamInteractionsRequest();
+        for (var i = 0; i < perVisitor; i++)
+        {
+            for (var v = 0; v < visitors; v++)
+            {
+                message.Interactions.Add(new Interaction
+                {
+                    InteractionId = $"stream-{v}-{i}",
+                    Touchpoint = "touchpoints/lease-calculator",
+                    OccurTime = Timestamp.FromDateTimeOffset(now.AddMilliseconds(-i)),
+                    Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"visitor-stream-{v}" } },
+                    Type = InteractionType.View,
+                });
+                if (message.Interactions.Count == perMessage)
+                {
+                    yield return message;
+                    message = new StreamInteractionsRequest();
+                }
+            }
+        }
+
+        if (message.Interactions.Count > 0)
+        {
+            yield return message;
+        }
+    }
+
+    private static long StoredCount(string data)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(data, "touchpoint.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE name = 'interactions'";
+        if ((long)command.ExecuteScalar()! == 0)
+        {
+            return 0;
+        }
+
+        command.CommandText = "SELECT count(*) FROM interactions";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private static List<string> InteractionIds(string data)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(data, "touchpoint.db")};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT event_id FROM interactions";
+        var ids = new List<string>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
     private static async Task DefineTouchpointAsync(Grpc.Net.Client.GrpcChannel channel)
     {
         var touchpoint = new Touchpoint.V1.Touchpoint
