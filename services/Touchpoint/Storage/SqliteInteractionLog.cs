@@ -44,10 +44,10 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             var newAt = newPerson.Parameters.Add("$at", SqliteType.Integer);
             var newTp = newPerson.Parameters.Add("$tp", SqliteType.Text);
             await using var insert = Command(connection, transaction, """
-                INSERT INTO interactions (event_id, touchpoint_id, occurred_at, recorded_at, person_id, type, identifiers, content, recommendation, rating, comment, currency, units, nanos, properties)
-                VALUES ($event_id, $touchpoint_id, $occurred_at, $recorded_at, $person_id, $type, $identifiers, $content, $recommendation, $rating, $comment, $currency, $units, $nanos, $properties)
+                INSERT INTO interactions (event_id, touchpoint_id, occurred_at, recorded_at, person_id, type, identifiers, details)
+                VALUES ($event_id, $touchpoint_id, $occurred_at, $recorded_at, $person_id, $type, $identifiers, $details)
                 """);
-            var p = new[] { "$event_id", "$touchpoint_id", "$occurred_at", "$recorded_at", "$person_id", "$type", "$identifiers", "$content", "$recommendation", "$rating", "$comment", "$currency", "$units", "$nanos", "$properties" }
+            var p = new[] { "$event_id", "$touchpoint_id", "$occurred_at", "$recorded_at", "$person_id", "$type", "$identifiers", "$details" }
                 .Select(name => insert.Parameters.AddWithValue(name, DBNull.Value)).ToArray();
 
             for (var i = 0; i < batch.Count; i++)
@@ -104,15 +104,8 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                 p[3].Value = interaction.RecordedAt.ToUnixTimeMilliseconds();
                 p[4].Value = person.Value;
                 p[5].Value = (int)interaction.Type;
-                p[6].Value = JsonSerializer.Serialize(interaction.Identifiers.Select(x => x.Key));
-                p[7].Value = interaction.Content;
-                p[8].Value = interaction.Recommendation;
-                p[9].Value = interaction.Rating;
-                p[10].Value = interaction.Comment;
-                p[11].Value = interaction.Value is { } v1 ? v1.CurrencyCode : DBNull.Value;
-                p[12].Value = interaction.Value is { } v2 ? v2.Units : DBNull.Value;
-                p[13].Value = interaction.Value is { } v3 ? v3.Nanos : DBNull.Value;
-                p[14].Value = interaction.Properties.Count == 0 ? "{}" : JsonSerializer.Serialize(interaction.Properties);
+                p[6].Value = JsonSerializer.Serialize(interaction.Identifiers.Select(x => x.Key).ToArray());
+                p[7].Value = InteractionDetails.Write(interaction);
                 await insert.ExecuteNonQueryAsync(ct);
 
                 aggregates.Add(interaction, person.Value, day, occurred, batch[i].StageMask);
@@ -136,7 +129,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
 
             await using var command = connection.CreateCommand();
             command.CommandText = $"""
-                SELECT seq, event_id, touchpoint_id, occurred_at, recorded_at, type, identifiers, content, recommendation, rating, comment, currency, units, nanos, properties, person_id
+                SELECT seq, event_id, touchpoint_id, occurred_at, recorded_at, type, identifiers, details, person_id
                 FROM interactions
                 WHERE person_id IN ({string.Join(',', people)}) AND (occurred_at < $at OR (occurred_at = $at AND seq < $seq))
                 ORDER BY occurred_at DESC, seq DESC LIMIT $limit
@@ -160,20 +153,21 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             while (await reader.ReadAsync(ct))
             {
                 var occurred = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3));
+                var details = InteractionDetails.Read(reader.GetString(7));
                 var interaction = new Interaction(
                     reader.GetString(1),
                     reader.GetString(2),
                     occurred,
-                    (JsonSerializer.Deserialize<List<string>>(reader.GetString(6)) ?? []).Select(ParseKey).ToList(),
+                    (JsonSerializer.Deserialize<string[]>(reader.GetString(6)) ?? []).Select(ParseKey).ToList(),
                     (InteractionType)reader.GetInt32(5),
-                    reader.GetString(7),
-                    reader.GetString(8),
-                    reader.GetInt32(9),
-                    reader.GetString(10),
-                    reader.IsDBNull(11) ? null : new MoneyAmount(reader.GetString(11), reader.GetInt64(12), reader.GetInt32(13)),
-                    JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(14)) ?? [],
+                    details.Content ?? "",
+                    details.Recommendation ?? "",
+                    details.Rating,
+                    details.Comment ?? "",
+                    details.Currency is { } currency ? new MoneyAmount(currency, details.Units, details.Nanos) : null,
+                    details.Properties ?? [],
                     DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)));
-                rows.Add(new TimelineEntry(interaction, new TimelineCursor(occurred, reader.GetInt64(0)), profiles.GetValueOrDefault(reader.GetInt64(15))));
+                rows.Add(new TimelineEntry(interaction, new TimelineCursor(occurred, reader.GetInt64(0)), profiles.GetValueOrDefault(reader.GetInt64(8))));
             }
 
             return rows;
@@ -458,4 +452,28 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             (command.Parameters.Add(a, SqliteType.Integer), command.Parameters.Add(b, SqliteType.Text), command.Parameters.Add(c, SqliteType.Integer),
              command.Parameters.Add(d, SqliteType.Integer), command.Parameters.Add(e, SqliteType.Integer));
     }
+}
+
+/// <summary>
+/// The fields most interactions leave empty, kept as one JSON column (empty text when all are empty) so
+/// the common row binds eight values instead of fifteen on the ingest path.
+/// </summary>
+internal sealed record InteractionDetails(
+    string? Content, string? Recommendation, int Rating, string? Comment, string? Currency, long Units, int Nanos, Dictionary<string, string>? Properties)
+{
+    private static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault };
+
+    public static string Write(Interaction x) =>
+        x.Content.Length == 0 && x.Recommendation.Length == 0 && x.Rating == 0 && x.Comment.Length == 0 && x.Value is null && x.Properties.Count == 0
+            ? ""
+            : JsonSerializer.Serialize(
+                new InteractionDetails(
+                    NullIfEmpty(x.Content), NullIfEmpty(x.Recommendation), x.Rating, NullIfEmpty(x.Comment), x.Value?.CurrencyCode, x.Value?.Units ?? 0, x.Value?.Nanos ?? 0,
+                    x.Properties.Count == 0 ? null : new Dictionary<string, string>(x.Properties)),
+                Options);
+
+    public static InteractionDetails Read(string json) =>
+        json.Length == 0 ? new(null, null, 0, null, null, 0, 0, null) : JsonSerializer.Deserialize<InteractionDetails>(json, Options)!;
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 }

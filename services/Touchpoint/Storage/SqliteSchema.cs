@@ -47,14 +47,7 @@ internal static class SqliteSchema
                 person_id INTEGER NOT NULL,
                 type INTEGER NOT NULL,
                 identifiers TEXT NOT NULL,
-                content TEXT NOT NULL,
-                recommendation TEXT NOT NULL,
-                rating INTEGER NOT NULL,
-                comment TEXT NOT NULL,
-                currency TEXT,
-                units INTEGER,
-                nanos INTEGER,
-                properties TEXT NOT NULL);
+                details TEXT NOT NULL);
             CREATE INDEX interactions_by_person ON interactions (person_id, occurred_at, seq);
             CREATE INDEX interactions_by_time ON interactions (occurred_at);
             CREATE TABLE interaction_ids (
