@@ -59,7 +59,8 @@ public sealed class ExpiryUseCases(IConsentLedger ledger, PurposeDirectory purpo
             return null;
         }
 
+        // Subscribers key their read models by identifier; with none left (erased) there is nobody to tell.
         var identifiers = await ledger.GetIdentifiersAsync(grant.Subject, cancellationToken);
-        return events.ConsentExpired(grant.Subject, identifiers, purpose, grant.Entry, expiredAt, now);
+        return identifiers.Count == 0 ? null : events.ConsentExpired(grant.Subject, identifiers, purpose, grant.Entry, expiredAt, now);
     }
 }
