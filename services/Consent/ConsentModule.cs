@@ -59,6 +59,7 @@ public static class ConsentModule
             sp.GetRequiredService<IConsentLedger>(), sp.GetRequiredService<IDecisionSource>(), sp.GetRequiredService<PurposeDirectory>(),
             sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ErasureUseCases>();
+        services.AddExpirySweep();
 
         services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
         services.AddEventHandler<ErasureCompleted, ErasureCompletedHandler>(Name, Topics.ErasureCompleted);

@@ -68,6 +68,20 @@ public sealed record ErasurePlan(Guid ErasureId, Guid? Subject, DateTimeOffset R
 /// <param name="RecordsPseudonymised">Records whose proof details were removed, plus identifiers removed.</param>
 public sealed record ErasureOutcome(IReadOnlyList<ConsentRecord> Appended, IReadOnlyList<SubjectIdentifier> RemovedIdentifiers, long RecordsPseudonymised);
 
+/// <summary>A deciding grant whose purpose validity has run out and whose expiry has not been published yet.</summary>
+/// <param name="Subject">The subject the decision row belongs to (possibly one merged into another).</param>
+/// <param name="PurposeId">The purpose.</param>
+/// <param name="Entry">The grant.</param>
+public sealed record ExpiredGrant(Guid Subject, string PurposeId, DecisionEntry Entry);
+
+/// <summary>
+/// Marks one grant's expiry as published, with its event; the mark and the outbox row are written in
+/// one transaction, and a grant already marked writes nothing, so each expiry is published once.
+/// </summary>
+/// <param name="Grant">The grant.</param>
+/// <param name="Event">The event, or null to mark without publishing (a subject merged into another, whose target carries its own grant).</param>
+public sealed record ExpiryNotice(ExpiredGrant Grant, OutboxMessage? Event);
+
 /// <summary>Receives the ledger's current state when the decision index is built.</summary>
 public interface ILedgerStateSink
 {
@@ -129,6 +143,16 @@ public interface IConsentLedger
     /// </summary>
     Task RecordErasureCompletionsAsync(string consumer, IReadOnlyList<ErasureCompletion> completions, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Up to <paramref name="limit"/> deciding grants of a purpose captured at or before
+    /// <paramref name="capturedAtOrBefore"/> whose expiry was not yet marked published, through an
+    /// index that holds only unmarked grants.
+    /// </summary>
+    Task<IReadOnlyList<ExpiredGrant>> FindUnpublishedExpiriesAsync(string purposeId, DateTimeOffset capturedAtOrBefore, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Marks expiries published and appends their events; returns the number of events appended (grants marked before are skipped).</summary>
+    Task<int> MarkExpiriesPublishedAsync(IReadOnlyList<ExpiryNotice> notices, CancellationToken cancellationToken);
+
     /// <summary>Streams identifiers, merges and current decisions into <paramref name="sink"/>.</summary>
     Task LoadStateAsync(ILedgerStateSink sink, CancellationToken cancellationToken);
 }
@@ -138,6 +162,9 @@ public interface IConsentEvents
 {
     /// <summary><c>ConsentChanged</c> for one record.</summary>
     OutboxMessage ConsentChanged(Guid subject, IReadOnlyList<SubjectIdentifier> identifiers, Purpose purpose, RecordDraft record, DateTimeOffset now);
+
+    /// <summary><c>ConsentChanged</c> for a grant that expired at <paramref name="expiredAt"/>.</summary>
+    OutboxMessage ConsentExpired(Guid subject, IReadOnlyList<SubjectIdentifier> identifiers, Purpose purpose, DecisionEntry grant, DateTimeOffset expiredAt, DateTimeOffset now);
 
     /// <summary><c>ErasureRequested</c>.</summary>
     OutboxMessage ErasureRequested(Guid erasureId, IReadOnlyList<SubjectIdentifier> identifiers, DateTimeOffset now);

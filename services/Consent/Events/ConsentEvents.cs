@@ -21,6 +21,7 @@ internal sealed class ConsentEvents : IConsentEvents
             PolicyVersion = record.PolicyVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
             EffectiveAt = Timestamp.FromDateTimeOffset(record.CapturedAt),
             Record = ConsentNames.Record(subject, record.Id),
+            Cause = ConsentChangeCause.Recorded,
         };
         payload.Identifiers.Add(identifiers.Select(ToProto));
         payload.Channels.Add(record.Channels.Channels().Select(c => (Channel)c));
@@ -29,6 +30,25 @@ internal sealed class ConsentEvents : IConsentEvents
             payload.ExpiresAt = Timestamp.FromDateTimeOffset(record.CapturedAt + validity);
         }
 
+        return EventEnvelopes.Create(Topics.ConsentChanged, ConsentModule.Name, payload, now);
+    }
+
+    /// <inheritdoc />
+    public OutboxMessage ConsentExpired(Guid subject, IReadOnlyList<SubjectIdentifier> identifiers, Purpose purpose, DecisionEntry grant, DateTimeOffset expiredAt, DateTimeOffset now)
+    {
+        var payload = new ConsentChanged
+        {
+            Subject = ConsentNames.Subject(subject),
+            Purpose = ConsentNames.Purpose(purpose.Id),
+            Granted = false,
+            PolicyVersion = grant.PolicyVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            EffectiveAt = Timestamp.FromDateTimeOffset(expiredAt),
+            ExpiresAt = Timestamp.FromDateTimeOffset(expiredAt),
+            Record = ConsentNames.Record(subject, grant.RecordId),
+            Cause = ConsentChangeCause.Expired,
+        };
+        payload.Identifiers.Add(identifiers.Select(ToProto));
+        payload.Channels.Add(grant.Channels.Channels().Select(c => (Channel)c));
         return EventEnvelopes.Create(Topics.ConsentChanged, ConsentModule.Name, payload, now);
     }
 

@@ -18,6 +18,7 @@ namespace Journey.Consent.Storage;
 /// </summary>
 internal sealed class MongoConsentLedger : IConsentLedger
 {
+    private const string PendingExpiryFrom = "pending_expiry_from";
     private readonly MongoStore _store;
     private readonly IMongoCollection<BsonDocument> _subjects;
     private readonly IMongoCollection<BsonDocument> _identifiers;
@@ -43,7 +44,15 @@ internal sealed class MongoConsentLedger : IConsentLedger
             new CreateIndexModel<BsonDocument>(keys.Ascending("subject").Ascending("sequence"), new CreateIndexOptions { Unique = true }),
             new CreateIndexModel<BsonDocument>(keys.Ascending("subject").Ascending("seq")),
         ]);
-        _decisions.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(keys.Ascending("subject").Ascending("purpose")));
+        _decisions.Indexes.CreateMany([
+            new CreateIndexModel<BsonDocument>(keys.Ascending("subject").Ascending("purpose")),
+            // Holds only grants whose expiry is not yet published, so the expiry sweep never rereads published ones.
+            new CreateIndexModel<BsonDocument>(keys.Ascending("purpose").Ascending(PendingExpiryFrom), new CreateIndexOptions<BsonDocument>
+            {
+                Name = "pending_expiry",
+                PartialFilterExpression = new BsonDocument(PendingExpiryFrom, new BsonDocument("$exists", true)),
+            }),
+        ]);
         _completions.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(keys.Ascending("erasure")));
     }
 
@@ -252,6 +261,39 @@ internal sealed class MongoConsentLedger : IConsentLedger
             return 0;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<ExpiredGrant>> FindUnpublishedExpiriesAsync(string purposeId, DateTimeOffset capturedAtOrBefore, int limit, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<ExpiredGrant>>(async (_, ct) =>
+        {
+            var filter = new BsonDocument { ["purpose"] = purposeId, [PendingExpiryFrom] = new BsonDocument("$lte", capturedAtOrBefore.ToUnixTimeMilliseconds()) };
+            var decisions = await _decisions.Find(filter).Sort(new BsonDocument(PendingExpiryFrom, 1)).Limit(limit).ToListAsync(ct);
+            if (decisions.Count == 0)
+            {
+                return [];
+            }
+
+            var records = await _records.Find(new BsonDocument("_id", new BsonDocument("$in", new BsonArray(decisions.Select(d => d["_id"]))))).ToListAsync(ct);
+            return [.. records.Select(FromDocument).OrderBy(r => r.Draft.CapturedAt).Select(r => new ExpiredGrant(r.Subject, purposeId, DecisionEntry.Of(r)))];
+        }, cancellationToken);
+
+    public Task<int> MarkExpiriesPublishedAsync(IReadOnlyList<ExpiryNotice> notices, CancellationToken cancellationToken) =>
+        _store.WriteAsync(async (session, ct) =>
+        {
+            var events = new List<OutboxMessage>(notices.Count);
+            var unset = new BsonDocument("$unset", new BsonDocument(PendingExpiryFrom, ""));
+            foreach (var notice in notices)
+            {
+                var filter = new BsonDocument { ["_id"] = notice.Grant.Entry.RecordId.ToString(), [PendingExpiryFrom] = new BsonDocument("$exists", true) };
+                // No match: another replica marked it, or a newer record replaced the decision meanwhile.
+                if ((await _decisions.UpdateOneAsync(session, filter, unset, cancellationToken: ct)).ModifiedCount == 1 && notice.Event is { } message)
+                {
+                    events.Add(message);
+                }
+            }
+
+            await MongoOutbox.AppendAsync(session, _store.Database, events, ct);
+            return events.Count;
+        }, cancellationToken);
+
     public Task LoadStateAsync(ILedgerStateSink sink, CancellationToken cancellationToken) =>
         _store.ReadAsync(async (_, ct) =>
         {
@@ -289,14 +331,20 @@ internal sealed class MongoConsentLedger : IConsentLedger
             }
 
             await _decisions.DeleteManyAsync(session, superseded, cancellationToken: ct);
-            await _decisions.InsertOneAsync(session, new BsonDocument
+            var decision = new BsonDocument
             {
                 ["_id"] = record.Draft.Id.ToString(),
                 ["subject"] = subject.ToString(),
                 ["purpose"] = draft.PurposeId,
                 ["seq"] = seq,
                 ["channels"] = mask,
-            }, cancellationToken: ct);
+            };
+            if (draft.Granted)
+            {
+                decision[PendingExpiryFrom] = draft.CapturedAt.ToUnixTimeMilliseconds();
+            }
+
+            await _decisions.InsertOneAsync(session, decision, cancellationToken: ct);
             records.Add(record);
             previous = record.Hash;
             seq++;

@@ -219,6 +219,45 @@ internal sealed class SqliteConsentLedger : IConsentLedger
             return 0;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<ExpiredGrant>> FindUnpublishedExpiriesAsync(string purposeId, DateTimeOffset capturedAtOrBefore, int limit, CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlyList<ExpiredGrant>>(async (connection, ct) =>
+        {
+            await using var command = Command(connection, null, """
+                SELECT d.subject, r.id, r.seq, r.granted, r.channels, r.policy_version, r.captured_at
+                FROM decisions d INDEXED BY ix_decisions_pending_expiry JOIN records r ON r.seq = d.seq
+                WHERE d.purpose = $purpose AND d.pending_expiry_from IS NOT NULL AND d.pending_expiry_from <= $cutoff
+                ORDER BY d.pending_expiry_from LIMIT $limit
+                """, ("$purpose", purposeId), ("$cutoff", capturedAtOrBefore.ToUnixTimeMilliseconds()), ("$limit", limit));
+            var grants = new List<ExpiredGrant>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                grants.Add(new ExpiredGrant(Guid.Parse(reader.GetString(0)), purposeId, ReadEntry(reader, 1)));
+            }
+
+            return grants;
+        }, cancellationToken);
+
+    public Task<int> MarkExpiriesPublishedAsync(IReadOnlyList<ExpiryNotice> notices, CancellationToken cancellationToken) =>
+        _db.WriteAsync(async (connection, tx, ct) =>
+        {
+            var events = new List<OutboxMessage>(notices.Count);
+            await using var mark = Command(connection, tx, "UPDATE decisions SET pending_expiry_from = NULL WHERE subject = $subject AND purpose = $purpose AND seq = $seq AND pending_expiry_from IS NOT NULL");
+            foreach (var notice in notices)
+            {
+                mark.Parameters.Clear();
+                Add(mark, ("$subject", notice.Grant.Subject.ToString()), ("$purpose", notice.Grant.PurposeId), ("$seq", notice.Grant.Entry.Seq));
+                // Zero rows: another sweep marked it, or a newer record replaced the decision meanwhile.
+                if (await mark.ExecuteNonQueryAsync(ct) == 1 && notice.Event is { } message)
+                {
+                    events.Add(message);
+                }
+            }
+
+            await SqliteOutbox.AppendAsync(connection, tx, events, ct);
+            return events.Count;
+        }, cancellationToken);
+
     public Task LoadStateAsync(ILedgerStateSink sink, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {
@@ -283,8 +322,8 @@ internal sealed class SqliteConsentLedger : IConsentLedger
             var mask = draft.Channels.Bits;
             await ExecuteAsync(connection, tx, "DELETE FROM decisions WHERE subject = $subject AND purpose = $purpose AND ($mask = 0 OR (channels <> 0 AND (channels & ~$mask) = 0))", ct,
                 ("$subject", subject.ToString()), ("$purpose", draft.PurposeId), ("$mask", mask));
-            await ExecuteAsync(connection, tx, "INSERT INTO decisions (subject, purpose, seq, channels) VALUES ($subject, $purpose, $seq, $mask)", ct,
-                ("$subject", subject.ToString()), ("$purpose", draft.PurposeId), ("$seq", seq), ("$mask", mask));
+            await ExecuteAsync(connection, tx, "INSERT INTO decisions (subject, purpose, seq, channels, pending_expiry_from) VALUES ($subject, $purpose, $seq, $mask, $expiry)", ct,
+                ("$subject", subject.ToString()), ("$purpose", draft.PurposeId), ("$seq", seq), ("$mask", mask), ("$expiry", draft.Granted ? draft.CapturedAt.ToUnixTimeMilliseconds() : null));
         }
 
         await ExecuteAsync(connection, tx, "UPDATE subjects SET chain_length = $length, head_hash = $hash WHERE id = $subject", ct,

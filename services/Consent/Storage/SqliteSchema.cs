@@ -81,11 +81,20 @@ internal static class SqliteSchema
             PRIMARY KEY (erasure, service)) WITHOUT ROWID
         """;
 
+    // A grant's capture time stays on its decision row until its expiry is published; the partial
+    // index then holds only grants still waiting, so the expiry sweep never rereads published ones.
+    private const string Expiry = """
+        ALTER TABLE decisions ADD COLUMN pending_expiry_from INTEGER NULL;
+        UPDATE decisions SET pending_expiry_from = (SELECT r.captured_at FROM records r WHERE r.seq = decisions.seq AND r.granted = 1);
+        CREATE INDEX ix_decisions_pending_expiry ON decisions (purpose, pending_expiry_from) WHERE pending_expiry_from IS NOT NULL
+        """;
+
     public static void Apply(SqliteDatabase database) =>
         database.Migrate([
             ("consent-catalog-001", Catalog),
             ("consent-ledger-001", Ledger),
             ("consent-inbox-001", SqliteInbox.Schema),
             ("consent-outbox-001", SqliteOutbox.Schema),
+            ("consent-expiry-001", Expiry),
         ]);
 }

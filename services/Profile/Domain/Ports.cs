@@ -86,6 +86,13 @@ public interface IProfileStore
     /// <summary>Profiles currently in <paramref name="stage"/>.</summary>
     Task<IReadOnlyList<CustomerProfile>> ListByStageAsync(JourneyStage stage, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Hands every member of <paramref name="segmentId"/> (or, when null, every profile in
+    /// <paramref name="stage"/>) to <paramref name="visit"/>, one at a time as the store reads them,
+    /// so an audience is described without holding its members in memory.
+    /// </summary>
+    Task VisitAudienceAsync(string? segmentId, JourneyStage stage, Action<CustomerProfile> visit, CancellationToken cancellationToken);
+
     /// <summary>Writes <paramref name="changes"/> atomically; <see cref="Journey.Shared.Errors.ConcurrencyConflictException"/> on a stale version or a taken event claim, <see cref="Journey.Shared.Errors.AlreadyExistsException"/> when a free identifier was claimed by another writer.</summary>
     Task SaveAsync(ProfileChangeSet changes, CancellationToken cancellationToken);
 

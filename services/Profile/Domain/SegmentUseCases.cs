@@ -15,8 +15,6 @@ public sealed record AudienceDescription(
 /// <summary>Segment definitions, their members and audience descriptions.</summary>
 public sealed class SegmentUseCases(ISegmentStore segments, IProfileStore profiles, ProfileUseCases profileUseCases, IOptions<ProfileOptions> options, TimeProvider time)
 {
-    private const int TopInterests = 10;
-
     /// <summary>
     /// Validates and stores a segment, then puts the existing profiles that match into it; from then
     /// on membership follows each profile change.
@@ -55,31 +53,25 @@ public sealed class SegmentUseCases(ISegmentStore segments, IProfileStore profil
         return await segments.ListMembersAsync(id, size, pageToken, cancellationToken);
     }
 
-    /// <summary>Describes the members of a segment (<paramref name="segmentId"/>) or everyone in <paramref name="stage"/>.</summary>
+    /// <summary>
+    /// Describes the members of a segment (<paramref name="segmentId"/>) or everyone in
+    /// <paramref name="stage"/>. The store streams the members through one accumulator, so memory
+    /// grows with the number of distinct topics and channels, not with the audience. Counting is
+    /// done here rather than by a store GROUP BY because interest affinities decay with time and are
+    /// computed per profile by <see cref="JourneyRules.View"/>.
+    /// </summary>
     public async Task<AudienceDescription> DescribeAsync(string? segmentId, JourneyStage stage, CancellationToken cancellationToken)
     {
-        IReadOnlyList<CustomerProfile> members;
         if (segmentId is not null)
         {
             _ = await GetAsync(segmentId, cancellationToken);
-            var ids = new List<string>();
-            var token = "";
-            do
-            {
-                var page = await segments.ListMembersAsync(segmentId, PageTokens.MaxSize, token, cancellationToken);
-                ids.AddRange(page.Items);
-                token = page.NextPageToken;
-            }
-            while (token.Length > 0);
-
-            members = await profiles.GetManyAsync(ids, cancellationToken);
-        }
-        else
-        {
-            members = await profiles.ListByStageAsync(stage, cancellationToken);
         }
 
-        return Describe(members, options.Value, time.GetUtcNow());
+        var settings = options.Value;
+        var now = time.GetUtcNow();
+        var audience = new AudienceAccumulator(settings, now);
+        await profiles.VisitAudienceAsync(segmentId, stage, audience.Add, cancellationToken);
+        return audience.Describe();
     }
 
     /// <summary>
@@ -88,27 +80,59 @@ public sealed class SegmentUseCases(ISegmentStore segments, IProfileStore profil
     /// </summary>
     public static AudienceDescription Describe(IReadOnlyList<CustomerProfile> members, ProfileOptions options, DateTimeOffset now)
     {
+        var audience = new AudienceAccumulator(options, now);
+        foreach (var member in members)
+        {
+            audience.Add(member);
+        }
+
+        return audience.Describe();
+    }
+}
+
+/// <summary>Counts an audience one profile at a time; holds only per-topic, per-stage and per-channel totals.</summary>
+public sealed class AudienceAccumulator(ProfileOptions options, DateTimeOffset now)
+{
+    private const int TopInterests = 10;
+    private readonly Dictionary<string, (long Members, double AffinitySum)> _interests = new(StringComparer.Ordinal);
+    private readonly Dictionary<JourneyStage, long> _stages = [];
+    private readonly Dictionary<int, long> _channels = [];
+    private long _size;
+
+    /// <summary>Counts one member.</summary>
+    public void Add(CustomerProfile member)
+    {
+        _size++;
+        foreach (var interest in JourneyRules.View(member, options, now).Interests)
+        {
+            var (members, sum) = _interests.GetValueOrDefault(interest.Topic);
+            _interests[interest.Topic] = (members + 1, sum + interest.Affinity);
+        }
+
+        _stages[member.Stage] = _stages.GetValueOrDefault(member.Stage) + 1;
+        foreach (var channel in member.Channels.Keys)
+        {
+            _channels[channel] = _channels.GetValueOrDefault(channel) + 1;
+        }
+    }
+
+    /// <summary>The description, or only the floor when the audience is below it.</summary>
+    public AudienceDescription Describe()
+    {
         var floor = options.AudienceMinimumSize;
-        if (members.Count < floor)
+        if (_size < floor)
         {
             return new AudienceDescription(true, floor, 0, [], [], []);
         }
 
-        var interests = members
-            .SelectMany(m => JourneyRules.View(m, options, now).Interests)
-            .GroupBy(i => i.Topic, StringComparer.Ordinal)
-            .Select(g => (Topic: g.Key, Members: (long)g.Count(), MeanAffinity: g.Average(i => i.Affinity)))
+        var interests = _interests
+            .Select(i => (Topic: i.Key, i.Value.Members, MeanAffinity: i.Value.AffinitySum / i.Value.Members))
             .Where(i => i.Members >= floor)
             .OrderByDescending(i => i.Members).ThenByDescending(i => i.MeanAffinity).ThenBy(i => i.Topic, StringComparer.Ordinal)
             .Take(TopInterests).ToList();
-        var stages = members.GroupBy(m => m.Stage)
-            .Select(g => (Stage: g.Key, Members: (long)g.Count()))
-            .Where(s => s.Members >= floor)
-            .OrderBy(s => s.Stage).ToList();
-        var channels = members.SelectMany(m => m.Channels.Keys).GroupBy(c => c)
-            .Select(g => (Channel: g.Key, Members: (long)g.Count()))
-            .Where(c => c.Members >= floor)
+        var stages = _stages.Select(s => (Stage: s.Key, Members: s.Value)).Where(s => s.Members >= floor).OrderBy(s => s.Stage).ToList();
+        var channels = _channels.Select(c => (Channel: c.Key, Members: c.Value)).Where(c => c.Members >= floor)
             .OrderByDescending(c => c.Members).ThenBy(c => c.Channel).ToList();
-        return new AudienceDescription(false, floor, members.Count, interests, stages, channels);
+        return new AudienceDescription(false, floor, _size, interests, stages, channels);
     }
 }

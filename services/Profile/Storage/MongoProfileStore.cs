@@ -111,6 +111,36 @@ internal sealed class MongoProfileStore : IProfileStore
         _store.ReadAsync<IReadOnlyList<CustomerProfile>>(async (_, ct) =>
             (await _profiles.Find(new BsonDocument("_id", new BsonDocument("$gt", afterId))).Sort(new BsonDocument("_id", 1)).Limit(limit).ToListAsync(ct)).Select(ToDomain).ToList(), cancellationToken);
 
+    public Task VisitAudienceAsync(string? segmentId, JourneyStage stage, Action<CustomerProfile> visit, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            if (segmentId is null)
+            {
+                await _profiles.Find(new BsonDocument("stage", (int)stage)).ForEachAsync(row => visit(ToDomain(row)), ct);
+                return 0;
+            }
+
+            // Members stream from their index in batches; each batch's profiles are one $in read.
+            const int Batch = 500;
+            using var cursor = await _members.FindAsync(
+                new BsonDocument("segment_id", segmentId),
+                new FindOptions<BsonDocument, BsonDocument> { BatchSize = Batch, Projection = new BsonDocument { ["_id"] = 0, ["profile_id"] = 1 } },
+                ct);
+            while (await cursor.MoveNextAsync(ct))
+            {
+                var ids = cursor.Current.Select(m => m["profile_id"].AsString).ToList();
+                if (ids.Count > 0)
+                {
+                    foreach (var profile in await ReadManyAsync(null, ids, ct))
+                    {
+                        visit(profile);
+                    }
+                }
+            }
+
+            return 0;
+        }, cancellationToken);
+
     public Task<IReadOnlyList<CustomerProfile>> ListByStageAsync(JourneyStage stage, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<CustomerProfile>>(async (_, ct) =>
             (await _profiles.Find(new BsonDocument("stage", (int)stage)).Sort(new BsonDocument("_id", 1)).ToListAsync(ct)).Select(ToDomain).ToList(), cancellationToken);

@@ -144,6 +144,30 @@ internal sealed class SqliteProfileStore : IProfileStore
             return profiles;
         }, cancellationToken);
 
+    public Task VisitAudienceAsync(string? segmentId, JourneyStage stage, Action<CustomerProfile> visit, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            if (segmentId is null)
+            {
+                command.CommandText = "SELECT id, version, document FROM profiles WHERE stage = $stage";
+                command.Parameters.AddWithValue("$stage", (int)stage);
+            }
+            else
+            {
+                command.CommandText = "SELECT p.id, p.version, p.document FROM segment_members m JOIN profiles p ON p.id = m.profile_id WHERE m.segment_id = $segment";
+                command.Parameters.AddWithValue("$segment", segmentId);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                visit(ProfileDocument.FromJson(reader.GetString(2)).ToDomain(reader.GetString(0), reader.GetInt64(1)));
+            }
+
+            return 0;
+        }, cancellationToken);
+
     public Task<IReadOnlyList<CustomerProfile>> ListByStageAsync(JourneyStage stage, CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlyList<CustomerProfile>>(async (connection, ct) =>
         {

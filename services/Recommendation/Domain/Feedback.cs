@@ -14,7 +14,14 @@ public enum FeedbackType
 /// <summary>Records feedback against recommendations: learned counts, experiment counts and the frequency cap.</summary>
 public sealed class FeedbackService(IAudienceStore audience, LearningModel learning, TimeProvider time)
 {
-    public async Task RecordAsync(string recommendation, string content, FeedbackType type, CancellationToken cancellationToken)
+    /// <summary>The inbox consumer under which feedback ids are claimed, one row per recommendation and id.</summary>
+    public const string FeedbackConsumer = "recommendation.feedback";
+
+    /// <summary>The longest feedback id.</summary>
+    public const int MaxFeedbackIdLength = 128;
+
+    /// <summary>Records one piece of feedback; false when <paramref name="feedbackId"/> was recorded before for the recommendation (nothing changed).</summary>
+    public async Task<bool> RecordAsync(string recommendation, string content, FeedbackType type, string feedbackId, CancellationToken cancellationToken)
     {
         var v = new Validation();
         var recommendationId = recommendation.StartsWith(ResourceNames.RecommendationPrefix, StringComparison.Ordinal) ? recommendation[ResourceNames.RecommendationPrefix.Length..] : "";
@@ -22,6 +29,7 @@ public sealed class FeedbackService(IAudienceStore audience, LearningModel learn
         var contentId = ResourceNames.IdOf(content, ResourceNames.ContentPrefix);
         v.Require(contentId is not null, "content", "must be contents/{content}");
         v.Require(type is FeedbackType.Impression or FeedbackType.Click or FeedbackType.Conversion, "type", "must be FEEDBACK_TYPE_IMPRESSION, _CLICK or _CONVERSION");
+        v.Require(feedbackId.Length <= MaxFeedbackIdLength && feedbackId.All(c => c is >= '!' and <= '~'), "feedback_id", $"must be at most {MaxFeedbackIdLength} printable ASCII characters without spaces");
         v.ThrowIfInvalid();
 
         await learning.EnsureLoadedAsync(cancellationToken);
@@ -31,8 +39,25 @@ public sealed class FeedbackService(IAudienceStore audience, LearningModel learn
             throw new InvalidArgumentException("content", "was not part of this recommendation");
         }
 
-        var delta = await audience.WriteAsync((session, ct) => ApplyAsync(session, record, contentId!, type, time.GetUtcNow(), ct), cancellationToken);
+        var now = time.GetUtcNow();
+        var delta = await audience.WriteAsync(async (session, ct) =>
+        {
+            // The claim's unique key commits with the counts or not at all: a retry after a lost
+            // reply finds the claim and counts nothing.
+            if (feedbackId.Length > 0 && !await session.TryClaimAsync(FeedbackConsumer, $"{recommendationId}/{feedbackId}", now, ct))
+            {
+                return (ItemStats?)null;
+            }
+
+            return await ApplyAsync(session, record, contentId!, type, now, ct);
+        }, cancellationToken);
+        if (delta is null)
+        {
+            return false;
+        }
+
         learning.Apply(delta);
+        return true;
     }
 
     /// <summary>Applies one piece of feedback inside a transaction; also used for interactions that answer a recommendation.</summary>

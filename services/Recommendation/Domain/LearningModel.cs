@@ -4,55 +4,102 @@ using Microsoft.Extensions.Options;
 namespace Journey.Recommendation.Domain;
 
 /// <summary>
-/// Learned feedback counts per item and stage, held in memory so ranking reads no store. Loaded once
-/// from the store; every committed feedback write of this process adds its delta. Another replica's
-/// feedback is seen after a restart (eventual, and harmless for exploration).
+/// Learned feedback counts per item and stage, held in memory so ranking reads no store. The store's
+/// counts are authoritative: they are loaded before the first use and re-read in the background once
+/// they are older than <see cref="RecommendationOptions.LearnedCountsRefreshInterval"/>, replacing
+/// the in-memory copy whole; between two reads, every committed feedback write of this process adds
+/// its delta. So replicas sharing one store converge within one interval, and a delta that races a
+/// re-read (counted twice or not at all) lasts only until the next one.
 /// </summary>
-public sealed class LearningModel(IAudienceStore store) : IDisposable
+public sealed class LearningModel(IAudienceStore store, IOptions<RecommendationOptions> options, TimeProvider time) : IDisposable
 {
-    private readonly ConcurrentDictionary<(string, Stage), Counts> _counts = new();
     private readonly SemaphoreSlim _load = new(1, 1);
-    private volatile bool _loaded;
+    private readonly TimeSpan _refreshInterval = options.Value.LearnedCountsRefreshInterval;
+    private volatile ConcurrentDictionary<(string, Stage), Counts>? _counts;
+    private long _loadedAtTicks;
+    private int _refreshing;
+
+    /// <summary>The background re-read in flight, if any; tests await it.</summary>
+    internal Task PendingRefresh { get; private set; } = Task.CompletedTask;
 
     public async ValueTask EnsureLoadedAsync(CancellationToken cancellationToken)
     {
-        if (_loaded)
+        if (_counts is null)
         {
+            await _load.WaitAsync(cancellationToken);
+            try
+            {
+                if (_counts is null)
+                {
+                    await ReloadAsync(cancellationToken);
+                }
+            }
+            finally
+            {
+                _load.Release();
+            }
+
             return;
         }
 
-        await _load.WaitAsync(cancellationToken);
-        try
+        if (time.GetUtcNow().UtcTicks - Interlocked.Read(ref _loadedAtTicks) >= _refreshInterval.Ticks && Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
         {
-            if (!_loaded)
-            {
-                foreach (var stats in await store.ReadItemStatsAsync(cancellationToken))
-                {
-                    Apply(stats);
-                }
-
-                _loaded = true;
-            }
-        }
-        finally
-        {
-            _load.Release();
+            PendingRefresh = RefreshInBackgroundAsync();
         }
     }
 
     public void Apply(ItemStats delta)
     {
-        var counts = _counts.GetOrAdd((delta.ContentId, delta.Stage), _ => new Counts());
-        Interlocked.Add(ref counts.Impressions, delta.Impressions);
-        Interlocked.Add(ref counts.Clicks, delta.Clicks);
-        Interlocked.Add(ref counts.Conversions, delta.Conversions);
+        // Before the first load there is nothing to add to: the load reads the committed delta.
+        if (_counts is { } counts)
+        {
+            Add(counts, delta);
+        }
     }
 
     /// <summary>(impressions, clicks) of an item at a stage.</summary>
     public (long Impressions, long Clicks) Get(string contentId, Stage stage) =>
-        _counts.TryGetValue((contentId, stage), out var c) ? (Interlocked.Read(ref c.Impressions), Interlocked.Read(ref c.Clicks)) : (0, 0);
+        _counts is { } counts && counts.TryGetValue((contentId, stage), out var c) ? (Interlocked.Read(ref c.Impressions), Interlocked.Read(ref c.Clicks)) : (0, 0);
 
     public void Dispose() => _load.Dispose();
+
+    private static void Add(ConcurrentDictionary<(string, Stage), Counts> counts, ItemStats delta)
+    {
+        var entry = counts.GetOrAdd((delta.ContentId, delta.Stage), _ => new Counts());
+        Interlocked.Add(ref entry.Impressions, delta.Impressions);
+        Interlocked.Add(ref entry.Clicks, delta.Clicks);
+        Interlocked.Add(ref entry.Conversions, delta.Conversions);
+    }
+
+    private async Task RefreshInBackgroundAsync()
+    {
+        try
+        {
+            await Task.Yield();
+            await ReloadAsync(CancellationToken.None);
+        }
+        catch (Exception) when (_counts is not null)
+        {
+            // A store outage keeps the last counts; the next stale use tries again.
+        }
+        finally
+        {
+            Volatile.Write(ref _refreshing, 0);
+        }
+    }
+
+    private async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        var readAt = time.GetUtcNow().UtcTicks;
+        var fresh = new ConcurrentDictionary<(string, Stage), Counts>();
+        foreach (var stats in await store.ReadItemStatsAsync(cancellationToken))
+        {
+            Add(fresh, stats);
+        }
+
+        _counts = fresh;
+        Interlocked.Exchange(ref _loadedAtTicks, readAt);
+    }
 
     private sealed class Counts
     {

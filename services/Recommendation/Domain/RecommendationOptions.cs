@@ -28,6 +28,15 @@ public sealed class RecommendationOptions
     [Range(1, 1_000_000)]
     public int MinImpressionsForPopularity { get; set; } = 20;
 
+    /// <summary>
+    /// How old the in-process learned counts may get before they are re-read from the store, measured
+    /// on the injected <see cref="TimeProvider"/>. Default 10 seconds; 100 milliseconds to 1 hour.
+    /// Replicas sharing one store see each other's feedback within this time; a recommendation
+    /// never waits for the re-read (it runs in the background once the counts are stale).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan LearnedCountsRefreshInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Seed of the sampling random source; unset for a random seed. Tests set it for reproducible rankings.</summary>
     public int? RandomSeed { get; set; }
 }

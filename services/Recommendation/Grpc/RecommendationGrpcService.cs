@@ -38,8 +38,8 @@ internal sealed class RecommendationGrpcService(
 
     public override async Task<RecordFeedbackResponse> RecordFeedback(RecordFeedbackRequest request, ServerCallContext context)
     {
-        await feedback.RecordAsync(request.Recommendation, request.Content, (Domain.FeedbackType)(int)request.Type, context.CancellationToken);
-        return new RecordFeedbackResponse();
+        var recorded = await feedback.RecordAsync(request.Recommendation, request.Content, (Domain.FeedbackType)(int)request.Type, request.FeedbackId, context.CancellationToken);
+        return new RecordFeedbackResponse { Repeated = !recorded };
     }
 
     public override async Task<CreateExperimentResponse> CreateExperiment(CreateExperimentRequest request, ServerCallContext context) =>

@@ -22,9 +22,19 @@ internal sealed class ConsentHost : IAsyncDisposable
 
     public ConsentService.ConsentServiceClient Client { get; }
 
-    public static async Task<ConsentHost> StartAsync(TimeProvider? time = null)
+    public static Task<ConsentHost> StartAsync(TimeProvider? time = null) => StartAsync(time, null, null, null);
+
+    public static async Task<ConsentHost> StartAsync(TimeProvider? time, IReadOnlyDictionary<string, string?>? settings, Action<IServiceCollection>? configureServices, string? dataDirectory)
     {
-        var platform = await TestPlatform.StartAsync([ConsentModule.Definition], configureServices: time is null ? null : services => services.AddSingleton(time));
+        var platform = await TestPlatform.StartAsync([ConsentModule.Definition], settings, services =>
+        {
+            if (time is not null)
+            {
+                services.AddSingleton(time);
+            }
+
+            configureServices?.Invoke(services);
+        }, dataDirectory);
         return new ConsentHost(platform, time ?? TimeProvider.System);
     }
 

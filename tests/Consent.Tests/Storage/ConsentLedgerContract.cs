@@ -146,6 +146,53 @@ public abstract class ConsentLedgerContract
     }
 
     [ContractFact]
+    public async Task FindUnpublishedExpiries_ReturnsOnlyDecidingGrantsCapturedByTheCutoff()
+    {
+        var (due, dueRecords) = await NewSubjectAsync(Draft("marketing", true), Draft("profiling", true));
+        var later = Guid.CreateVersion7();
+        await Ledger.AppendAsync(new LedgerAppend(later, true, [Customer], [Draft("marketing", true, minutes: 10)], [], Now), default);
+        var withdrawn = Guid.CreateVersion7();
+        await Ledger.AppendAsync(new LedgerAppend(withdrawn, true, [new SubjectIdentifier(IdentifierKind.CustomerId, "C-2")], [Draft("marketing", true), Draft("marketing", false, minutes: 1)], [], Now), default);
+
+        var found = await Ledger.FindUnpublishedExpiriesAsync("marketing", Now.AddMinutes(5), 10, default);
+
+        var grant = Assert.Single(found);
+        Assert.Equal((due, "marketing", dueRecords[0].Draft.Id), (grant.Subject, grant.PurposeId, grant.Entry.RecordId));
+        Assert.True(grant.Entry.Granted);
+        Assert.Equal(2, (await Ledger.FindUnpublishedExpiriesAsync("marketing", Now.AddMinutes(10), 10, default)).Count);
+        Assert.Single(await Ledger.FindUnpublishedExpiriesAsync("marketing", Now.AddMinutes(10), 1, default));
+    }
+
+    [ContractFact]
+    public async Task MarkExpiriesPublished_WritesEachEventOnceAndHidesTheGrant()
+    {
+        await NewSubjectAsync(Draft("marketing", true));
+        var grant = Assert.Single(await Ledger.FindUnpublishedExpiriesAsync("marketing", Now, 10, default));
+        var before = (await Outbox.ReadDueAsync(10, Now.AddYears(1), default)).Count;
+
+        var first = await Ledger.MarkExpiriesPublishedAsync([new ExpiryNotice(grant, Event("expired"))], default);
+        var repeated = await Ledger.MarkExpiriesPublishedAsync([new ExpiryNotice(grant, Event("expired again"))], default);
+
+        Assert.Equal((1, 0), (first, repeated));
+        Assert.Equal(before + 1, (await Outbox.ReadDueAsync(10, Now.AddYears(1), default)).Count);
+        Assert.Empty(await Ledger.FindUnpublishedExpiriesAsync("marketing", Now.AddYears(1), 10, default));
+    }
+
+    [ContractFact]
+    public async Task MarkExpiriesPublished_WhenANewerRecordReplacedTheGrant_WritesNothing()
+    {
+        var (subject, _) = await NewSubjectAsync(Draft("marketing", true));
+        var grant = Assert.Single(await Ledger.FindUnpublishedExpiriesAsync("marketing", Now, 10, default));
+        await Ledger.AppendAsync(new LedgerAppend(subject, false, [], [Draft("marketing", true, minutes: 1)], [], Now), default);
+        var before = (await Outbox.ReadDueAsync(10, Now.AddYears(1), default)).Count;
+
+        Assert.Equal(0, await Ledger.MarkExpiriesPublishedAsync([new ExpiryNotice(grant, Event("expired"))], default));
+
+        Assert.Equal(before, (await Outbox.ReadDueAsync(10, Now.AddYears(1), default)).Count);
+        Assert.NotEqual(grant.Entry.RecordId, Assert.Single(await Ledger.FindUnpublishedExpiriesAsync("marketing", Now.AddMinutes(1), 10, default)).Entry.RecordId);
+    }
+
+    [ContractFact]
     public async Task LoadState_StreamsIdentifiersMergesAndDecisions()
     {
         var (subject, _) = await NewSubjectAsync(Draft("marketing", true));

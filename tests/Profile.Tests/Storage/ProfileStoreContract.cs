@@ -193,6 +193,30 @@ public abstract class ProfileStoreContract
     }
 
     [ContractFact]
+    public async Task VisitAudience_StreamsSegmentMembersOrAStage()
+    {
+        await Segments.CreateAsync(new Segment("vip", "VIP", Rule(), Now), default);
+        var a = NewProfile("va", Now);
+        a.Stage = JourneyStage.Evaluation;
+        var b = NewProfile("vb", Now);
+        b.Stage = JourneyStage.Evaluation;
+        var c = NewProfile("vc", Now);
+        c.Stage = JourneyStage.Awareness;
+        await SaveAsync(a);
+        await SaveAsync(b);
+        await SaveAsync(c);
+        await Store.SaveAsync(Changes([], memberships: [new MembershipChange("vip", a.Id, true), new MembershipChange("vip", c.Id, true)]), default);
+        var members = new List<string>();
+        var evaluation = new List<string>();
+
+        await Store.VisitAudienceAsync("vip", JourneyStage.Unspecified, p => members.Add(p.Id), default);
+        await Store.VisitAudienceAsync(null, JourneyStage.Evaluation, p => evaluation.Add(p.Id), default);
+
+        Assert.Equal(new[] { a.Id, c.Id }.Order(StringComparer.Ordinal), members.Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { a.Id, b.Id }.Order(StringComparer.Ordinal), evaluation.Order(StringComparer.Ordinal));
+    }
+
+    [ContractFact]
     public async Task List_PagesAllProfilesById()
     {
         var profiles = Enumerable.Range(0, 5).Select(i => NewProfile($"l{i}", Now)).ToList();

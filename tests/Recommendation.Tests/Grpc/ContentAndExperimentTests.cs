@@ -137,6 +137,45 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RecordFeedback_WhenFeedbackIdRepeats_IsAcknowledgedAndCountsOnce()
+    {
+        await _host.UpsertAsync(Content("brand-a", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
+        var experiment = new Experiment { DisplayName = "counting" };
+        experiment.Variants.Add(new Variant { Name = "control", Strategy = Strategy.StageRules, TrafficShare = 0.5 });
+        experiment.Variants.Add(new Variant { Name = "learned", Strategy = Strategy.Learned, TrafficShare = 0.5 });
+        await _host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "exp-idem", Experiment = experiment });
+        var shown = await _host.RecommendAsync("ada", count: 1);
+        RecordFeedbackRequest Click(string id) => new() { Recommendation = shown.Recommendation, Content = shown.Items[0].Content, Type = FeedbackType.Click, FeedbackId = id };
+
+        var first = await _host.Client.RecordFeedbackAsync(Click("click-1"));
+        var retried = await _host.Client.RecordFeedbackAsync(Click("click-1"));
+        var other = await _host.Client.RecordFeedbackAsync(Click("click-2"));
+        var unkeyed = await _host.Client.RecordFeedbackAsync(Click(""));
+        var results = await _host.Client.GetExperimentResultsAsync(new GetExperimentResultsRequest { Name = "experiments/exp-idem" });
+
+        Assert.Equal((false, true, false, false), (first.Repeated, retried.Repeated, other.Repeated, unkeyed.Repeated));
+        Assert.Equal(3, results.Variants.Sum(v => v.Clicks));
+    }
+
+    [Fact]
+    public async Task RecordFeedback_WhenFeedbackIdMalformed_FailsNamingFeedbackId()
+    {
+        await _host.UpsertAsync(Content("brand-a", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
+        var shown = await _host.RecommendAsync("ada", count: 1);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest
+        {
+            Recommendation = shown.Recommendation,
+            Content = shown.Items[0].Content,
+            Type = FeedbackType.Click,
+            FeedbackId = "has space",
+        }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains("feedback_id", ex.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CreateExperiment_WhenInvalidOrAnotherRuns_Fails()
     {
         var bad = new Experiment { DisplayName = "one arm" };

@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using Google.Protobuf.WellKnownTypes;
+using Journey.Consent.V1;
+using Journey.Events.V1;
+using Journey.Shared.Events;
+using Journey.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using static Journey.Consent.Tests.Grpc.ConsentHost;
+
+namespace Journey.Consent.Tests.Grpc;
+
+/// <summary>Grants that run out publish ConsentChanged once, driven by the injected clock.</summary>
+public sealed class ExpiryTests
+{
+    private static readonly IReadOnlyDictionary<string, string?> FastSweep = new Dictionary<string, string?>
+    {
+        ["Journey:Consent:Expiry:SweepInterval"] = "00:00:00.020",
+    };
+
+    private static Task<ConsentHost> StartAsync(ManualTimeProvider clock, ConsentChangedCapture capture, string? dataDirectory = null) =>
+        ConsentHost.StartAsync(clock, FastSweep, services =>
+        {
+            services.AddSingleton(capture);
+            // Stands in for the profile service, a subscriber of consent-changed.
+            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>(Topics.Apps.Profile, Topics.ConsentChanged);
+        }, dataDirectory);
+
+    [Fact]
+    public async Task Sweep_WhenAGrantOutlivesItsValidity_PublishesOneExpiredConsentChanged()
+    {
+        var clock = new ManualTimeProvider();
+        var capture = new ConsentChangedCapture();
+        await using var host = await StartAsync(clock, capture);
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("newsletter", validity: Duration.FromTimeSpan(TimeSpan.FromDays(30)));
+        var grant = await host.RecordAsync(Email("ada@example.com"), "newsletter", ConsentDecision.Granted, version);
+        await host.RecordAsync(Email("bob@example.com"), "newsletter", ConsentDecision.Granted, version);
+        await host.RecordAsync(Email("bob@example.com"), "newsletter", ConsentDecision.Withdrawn, version);
+        Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(capture.Events.Count == 3)), "the recorded decisions were not published");
+        Assert.All(capture.Events, e => Assert.Equal(ConsentChangeCause.Recorded, e.Cause));
+
+        clock.Advance(TimeSpan.FromDays(29));
+        await Task.Delay(200);
+        Assert.Empty(capture.Expired);
+
+        clock.Advance(TimeSpan.FromDays(2));
+        Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(!capture.Expired.IsEmpty)), "no expiry was published");
+        await Task.Delay(300);
+
+        var expired = Assert.Single(capture.Expired);
+        Assert.False(expired.Granted);
+        Assert.Equal(grant.Name, expired.Record);
+        Assert.Equal("purposes/newsletter", expired.Purpose);
+        Assert.Equal(grant.CapturedAt.ToDateTimeOffset() + TimeSpan.FromDays(30), expired.EffectiveAt.ToDateTimeOffset());
+        Assert.Contains(expired.Identifiers, i => i.Kind == Common.V1.IdentifierKind.Email);
+        Assert.Equal(DecisionReason.Expired, (await host.CheckAsync(Email("ada@example.com"), "newsletter")).Reason);
+    }
+
+    [Fact]
+    public async Task Sweep_AfterARestart_DoesNotPublishAnExpiryAgain()
+    {
+        var directory = Directory.CreateTempSubdirectory("journey-consent-expiry-").FullName;
+        try
+        {
+            var clock = new ManualTimeProvider();
+            var first = new ConsentChangedCapture();
+            await using (var host = await StartAsync(clock, first, directory))
+            {
+                var version = await host.PolicyAsync();
+                await host.PurposeAsync("newsletter", validity: Duration.FromTimeSpan(TimeSpan.FromDays(30)));
+                await host.RecordAsync(Email("ada@example.com"), "newsletter", ConsentDecision.Granted, version);
+                clock.Advance(TimeSpan.FromDays(31));
+                Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(first.Expired.Count == 1)), "no expiry was published");
+            }
+
+            var second = new ConsentChangedCapture();
+            await using (var host = await StartAsync(clock, second, directory))
+            {
+                var grant = await host.RecordAsync(Email("bob@example.com"), "newsletter", ConsentDecision.Granted, 1);
+                clock.Advance(TimeSpan.FromDays(31));
+
+                // Bob's expiry proves the sweep ran after the restart; Ada's must not come again.
+                Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(!second.Expired.IsEmpty)), "the restarted sweep published nothing");
+                await Task.Delay(300);
+                Assert.Equal([grant.Name], second.Expired.Select(e => e.Record));
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
+
+/// <summary>Collects the ConsentChanged events a subscriber receives.</summary>
+public sealed class ConsentChangedCapture
+{
+    public ConcurrentQueue<ConsentChanged> Events { get; } = new();
+
+    public ConcurrentQueue<ConsentChanged> Expired => new(Events.Where(e => e.Cause == ConsentChangeCause.Expired));
+
+    internal sealed class Handler(ConsentChangedCapture capture) : IEventHandler<ConsentChanged>
+    {
+        public Task HandleAsync(IReadOnlyList<ReceivedEvent<ConsentChanged>> events, CancellationToken cancellationToken)
+        {
+            foreach (var received in events)
+            {
+                capture.Events.Enqueue(received.Message);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}
