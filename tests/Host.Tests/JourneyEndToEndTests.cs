@@ -17,7 +17,9 @@ namespace Journey.Host.Tests;
 /// service with its own SQLite store, events crossing the bus as bytes), driven and checked through
 /// the public gRPC APIs only, on the host's own demo catalog: touchpoints, purposes, policy versions
 /// and content of a car maker.
+/// It runs alone, not beside the other host processes, because it measures a one-second promise.
 /// </summary>
+[Collection(nameof(JourneyEndToEndTests))]
 public sealed class JourneyEndToEndTests : IAsyncLifetime
 {
     private static readonly Identifier Cookie = new() { Kind = IdentifierKind.AnonymousId, Value = "cookie-5f3a" };
@@ -244,3 +246,7 @@ public sealed class JourneyEndToEndTests : IAsyncLifetime
     private async Task<List<RecordedInteraction>> TimelineAsync(Identifier identifier) =>
         [.. (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Identifier = identifier, PageSize = 100 })).Interactions];
 }
+
+/// <summary>Runs the end-to-end journey with no other test class beside it.</summary>
+[CollectionDefinition(nameof(JourneyEndToEndTests), DisableParallelization = true)]
+public sealed class JourneyEndToEndCollection;
