@@ -11,7 +11,7 @@ internal static class RecommendCommand
     public static Command Create(Func<ParseResult, CommandContext> context)
     {
         var person = new IdentifierOptions();
-        var touchpoint = new Option<string?>("--touchpoint") { Description = "The touchpoint the content will be shown on." };
+        var touchpoint = new Option<string>("--touchpoint") { Description = "The touchpoint the content will be shown on.", Required = true };
         var channel = new Option<string?>("--channel") { Description = "The channel the content will be shown on." };
         var count = new Option<int>("--count") { Description = "How many items (default 5).", DefaultValueFactory = _ => 5 };
         var command = new Command("recommend", "Ask which content to show a person next, with the reasons.") { touchpoint, channel, count };
@@ -24,7 +24,7 @@ internal static class RecommendCommand
                 var request = new RecommendRequest
                 {
                     Count = parse.GetValue(count),
-                    Touchpoint = parse.GetValue(touchpoint) is { } t ? Names.Full("touchpoints", t) : "",
+                    Touchpoint = Names.Full("touchpoints", parse.GetRequiredValue(touchpoint)),
                 };
                 request.Identifiers.AddRange(person.Read(parse, required: false));
                 if (parse.GetValue(channel) is { } ch)

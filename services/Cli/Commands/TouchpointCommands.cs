@@ -29,9 +29,9 @@ internal static class TouchpointCommands
         var displayName = new Option<string>("--display-name") { Description = "The name people see.", Required = true };
         var channel = new Option<string>("--channel") { Description = $"One of: {string.Join(", ", EnumText.Names<Channel>())}.", Required = true };
         var ownership = new Option<string>("--ownership") { Description = "owned, paid or earned.", Required = true };
-        var stages = new Option<string[]>("--stage") { Description = "A journey stage it serves (repeatable).", AllowMultipleArgumentsPerToken = true };
+        var stages = new Option<string[]>("--stage") { Description = "A journey stage it serves (repeatable).", AllowMultipleArgumentsPerToken = true, Required = true };
         var criticality = new Option<int>("--criticality") { Description = "1 (minor) to 5 (moment of truth).", DefaultValueFactory = _ => 3 };
-        var target = new Option<double>("--target-rating") { Description = "The intended rating, 1 to 5." };
+        var target = new Option<double>("--target-rating") { Description = "The intended rating, 1 to 5.", Required = true };
         var statement = new Option<string?>("--experience") { Description = "The intended experience in words." };
         var team = new Option<string?>("--team") { Description = "The owning team." };
         var topics = new Option<string[]>("--topic") { Description = "A topic (repeatable).", AllowMultipleArgumentsPerToken = true };
@@ -51,10 +51,7 @@ internal static class TouchpointCommands
                 };
                 touchpoint.Stages.AddRange((parse.GetValue(stages) ?? []).Select(s => EnumText.Parse<JourneyStage>(s, "--stage")));
                 touchpoint.Topics.AddRange(parse.GetValue(topics) ?? []);
-                if (parse.GetValue(target) is > 0 || parse.GetValue(statement) is not null)
-                {
-                    touchpoint.IntendedExperience = new IntendedExperience { TargetRating = parse.GetValue(target), Statement = parse.GetValue(statement) ?? "" };
-                }
+                touchpoint.IntendedExperience = new IntendedExperience { TargetRating = parse.GetValue(target), Statement = parse.GetValue(statement) ?? "" };
 
                 var response = await Client(c).CreateTouchpointAsync(
                     new CreateTouchpointRequest { TouchpointId = Names.Id("touchpoints", parse.GetRequiredValue(id)), Touchpoint = touchpoint }, c.Call(ct));
