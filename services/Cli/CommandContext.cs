@@ -64,7 +64,7 @@ public sealed class CommandContext(Globals globals, TextWriter stdout, TextWrite
             case StatusCode.PermissionDenied:
                 return (ExitCodes.Unauthenticated, $"error: {status}{detail}. The token lacks the scope this command needs.");
             case StatusCode.Unavailable:
-                var cause = e.Status.DebugException is HttpRequestException http ? http.Message : e.Status.Detail;
+                var cause = Innermost(e.Status.DebugException)?.Message ?? e.Status.Detail;
                 return (ExitCodes.Unavailable, $"error: {status}: cannot reach {Globals.Address} ({cause}).");
             case StatusCode.DeadlineExceeded:
                 return (ExitCodes.Unavailable, $"error: {status}: {Globals.Address} did not answer within {Globals.Timeout.TotalSeconds:0.###} s (raise --timeout).");
@@ -102,6 +102,16 @@ public sealed class CommandContext(Globals globals, TextWriter stdout, TextWrite
         }
 
         return " [" + string.Join("; ", badRequest.FieldViolations.Select(v => $"{v.Field}: {v.Description}")) + "]";
+    }
+
+    private static Exception? Innermost(Exception? exception)
+    {
+        while (exception?.InnerException is not null)
+        {
+            exception = exception.InnerException;
+        }
+
+        return exception;
     }
 
     public void Dispose()
