@@ -9,7 +9,9 @@ internal sealed record CliResult(int ExitCode, string Out, string Error);
 
 internal static class CliRun
 {
-    public static async Task<CliResult> RunAsync(string? address, string? token, params string[] args)
+    public static Task<CliResult> RunAsync(string? address, string? token, params string[] args) => RunAsync(address, token, interactive: false, args);
+
+    public static async Task<CliResult> RunAsync(string? address, string? token, bool interactive, params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
@@ -21,6 +23,7 @@ internal static class CliRun
                 "JOURNEY_TOKEN" => token,
                 _ => null,
             },
+            InteractiveError = interactive,
         };
         var code = await CliApp.RunAsync(args, stdout, stderr, environment, CancellationToken.None);
         return new CliResult(code, stdout.ToString(), stderr.ToString());

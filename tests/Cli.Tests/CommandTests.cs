@@ -138,6 +138,21 @@ public sealed class CommandTests(PlatformFixture fixture) : IClassFixture<Platfo
     }
 
     [Fact]
+    public async Task InteractionsRecord_OnlyDrawsProgressWhenStderrIsATerminal()
+    {
+        var path = File("empty-ish.jsonl", "{broken\n");
+
+        var terminal = await CliRun.RunAsync(fixture.Address, fixture.Token, interactive: true, "interactions", "record", "--file", path);
+        var redirected = await CliRun.RunAsync(fixture.Address, fixture.Token, interactive: false, "interactions", "record", "--file", path);
+
+        Assert.Contains("100.0%", terminal.Error);
+        Assert.Contains("1 lines", terminal.Error);
+        Assert.Empty(redirected.Error);
+        Assert.Contains("1 lines: 0 accepted, 0 duplicate, 1 rejected", redirected.Out);
+        Assert.Equal(3, redirected.ExitCode);
+    }
+
+    [Fact]
     public async Task InteractionsRecord_WhenTheFileIsMissing_ExitsWithInputError()
     {
         var result = await Run("interactions", "record", "--file", Path.Combine(_directory, "missing.jsonl"));

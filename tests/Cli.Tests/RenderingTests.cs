@@ -1,11 +1,10 @@
 extern alias cli;
-
 using System.Text.Json;
-using Google.Protobuf.WellKnownTypes;
 using cli::Journey.Cli;
 using cli::Journey.Cli.Output;
 using cli::Journey.Common.V1;
 using cli::Journey.Touchpoint.V1;
+using Google.Protobuf.WellKnownTypes;
 
 namespace Journey.Cli.Tests;
 

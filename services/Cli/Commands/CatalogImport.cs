@@ -1,8 +1,8 @@
 using System.Text.Json;
+using Google.Protobuf;
 using Grpc.Core;
 using Journey.Cli.Input;
 using Journey.Cli.Output;
-using Google.Protobuf;
 
 namespace Journey.Cli.Commands;
 
