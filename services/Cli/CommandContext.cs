@@ -58,7 +58,7 @@ public sealed class CommandContext(Globals globals, TextWriter stdout, TextWrite
         switch (e.StatusCode)
         {
             case StatusCode.Unauthenticated when Globals.Token is null:
-                return (ExitCodes.Unauthenticated, $"error: {status}{detail}. No token was given: pass --token or set JOURNEY_TOKEN (a local host prints one with 'journey-host token').");
+                return (ExitCodes.Unauthenticated, $"error: {status}{detail}. No token was given: pass --token or set JOURNEY_TOKEN (a local host prints one: dotnet run --project services/Host -- token).");
             case StatusCode.Unauthenticated:
                 return (ExitCodes.Unauthenticated, $"error: {status}{detail}. The token was refused: it may be expired or signed by another host.");
             case StatusCode.PermissionDenied:

@@ -24,7 +24,7 @@ internal sealed class GlobalOptions(CliEnvironment environment)
 
     private readonly Option<string?> _token = new("--token")
     {
-        Description = "A bearer token (or JOURNEY_TOKEN); 'journey-host token' prints a development one.",
+        Description = "A bearer token (or JOURNEY_TOKEN); a local host prints one with its 'token' command.",
         Recursive = true,
     };
 
