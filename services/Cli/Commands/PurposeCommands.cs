@@ -1,0 +1,90 @@
+using System.CommandLine;
+using Google.Protobuf.WellKnownTypes;
+using Journey.Cli.Output;
+using Journey.Common.V1;
+using Journey.Consent.V1;
+
+namespace Journey.Cli.Commands;
+
+/// <summary><c>journey purposes define|list</c>: what people can consent to.</summary>
+internal static class PurposeCommands
+{
+    public static Command Create(Func<ParseResult, CommandContext> context)
+    {
+        var command = new Command("purposes", "Define and list consent purposes.");
+        command.Subcommands.Add(Define(context));
+        command.Subcommands.Add(List(context));
+        return command;
+    }
+
+    private static Command Define(Func<ParseResult, CommandContext> context)
+    {
+        var id = new Argument<string>("id") { Description = "The purpose id, e.g. marketing-email." };
+        var description = new Option<string>("--description") { Description = "What the person agrees to.", Required = true };
+        var basis = new Option<string>("--legal-basis") { Description = "consent, legitimate-interest, contract or legal-obligation.", DefaultValueFactory = _ => "consent" };
+        var channels = new Option<string[]>("--channel") { Description = "A channel it covers (repeatable).", AllowMultipleArgumentsPerToken = true };
+        var defaultDecision = new Option<string>("--default") { Description = "allow or deny when the person never answered.", DefaultValueFactory = _ => "deny" };
+        var validity = new Option<int>("--validity-days") { Description = "How long a grant lasts, in days (0: no expiry)." };
+        var minimumPolicy = new Option<int>("--minimum-policy-version") { Description = "Grants under older policy versions no longer count." };
+        var command = new Command("define", "Define a consent purpose.") { id, description, basis, channels, defaultDecision, validity, minimumPolicy };
+        command.SetAction((parse, ct) =>
+        {
+            var c = context(parse);
+            return c.RunAsync(async () =>
+            {
+                var purpose = new Purpose
+                {
+                    Description = parse.GetRequiredValue(description),
+                    LegalBasis = EnumText.Parse<LegalBasis>(parse.GetValue(basis) ?? "consent", "--legal-basis"),
+                    DefaultDecision = EnumText.Parse<DefaultDecision>(parse.GetValue(defaultDecision) ?? "deny", "--default"),
+                    MinimumPolicyVersion = parse.GetValue(minimumPolicy),
+                };
+                purpose.Channels.AddRange((parse.GetValue(channels) ?? []).Select(ch => EnumText.Parse<Channel>(ch, "--channel")));
+                if (parse.GetValue(validity) is > 0 and var days)
+                {
+                    purpose.Validity = Duration.FromTimeSpan(TimeSpan.FromDays(days));
+                }
+
+                var response = await new ConsentService.ConsentServiceClient(c.Channel).CreatePurposeAsync(
+                    new CreatePurposeRequest { PurposeId = Names.Id("purposes", parse.GetRequiredValue(id)), Purpose = purpose }, c.Call(ct));
+                if (c.Json)
+                {
+                    c.WriteJson(response);
+                }
+                else
+                {
+                    Render.Purposes([response.Purpose]).Write(c.Out);
+                }
+
+                return ExitCodes.Ok;
+            });
+        });
+        return command;
+    }
+
+    private static Command List(Func<ParseResult, CommandContext> context)
+    {
+        var pageSize = new Option<int>("--page-size") { Description = "At most this many (default 100).", DefaultValueFactory = _ => 100 };
+        var pageToken = new Option<string?>("--page-token") { Description = "The next page, from a previous listing." };
+        var command = new Command("list", "List consent purposes.") { pageSize, pageToken };
+        command.SetAction((parse, ct) =>
+        {
+            var c = context(parse);
+            return c.RunAsync(async () =>
+            {
+                var response = await new ConsentService.ConsentServiceClient(c.Channel).ListPurposesAsync(
+                    new ListPurposesRequest { PageSize = parse.GetValue(pageSize), PageToken = parse.GetValue(pageToken) ?? "" }, c.Call(ct));
+                if (c.Json)
+                {
+                    c.WriteJson(response);
+                    return ExitCodes.Ok;
+                }
+
+                Render.Purposes(response.Purposes).Write(c.Out);
+                Render.NextPage(c, response.NextPageToken);
+                return ExitCodes.Ok;
+            });
+        });
+        return command;
+    }
+}
