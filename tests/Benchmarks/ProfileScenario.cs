@@ -25,7 +25,7 @@ public sealed class ProfileScenario : IScenario
         var client = new ProfileService.ProfileServiceClient(channel);
         var people = population.People;
 
-        // Events are handled in order per topic, so the last person's profile showing its interaction
+        // The bus delivers a subscription's events in outbox order, so the last person's profile showing its interaction
         // means every earlier event was handled too.
         var last = new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(people - 1) };
         var drainDeadline = Stopwatch.StartNew();
