@@ -58,9 +58,9 @@ public sealed class JourneySimulationScenario : IScenario
         // A marker interaction after the last step: the profile service shows it only once every
         // event before it has been handled, so the wait is the backlog the run left behind.
         var marker = new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"sim-marker-{Guid.NewGuid():N}" };
+        var backlog = Stopwatch.StartNew();
         await walker.RecordAsync(marker, "sim-calculator", InteractionType.View);
         var profiles = new ProfileService.ProfileServiceClient(channel);
-        var backlog = Stopwatch.StartNew();
         while (backlog.Elapsed < TimeSpan.FromMinutes(2))
         {
             try
@@ -81,12 +81,13 @@ public sealed class JourneySimulationScenario : IScenario
         var held = steps / elapsed.TotalSeconds;
         var ratio = held / settings.Rate;
         var drained = backlog.Elapsed.TotalSeconds;
+        var reached = drained < 120;
         Console.WriteLine($"  {people:N0} people: {walker.Interactions:N0} interactions, {walker.Signups:N0} signups with consent, {walker.Abandoned:N0} abandoned carts, {walker.Tickets:N0} tickets, {walker.TestDrives:N0} test drives, {walker.Purchases:N0} purchases in {elapsed.TotalSeconds:0.0} s");
         return
         [
             new($"journey simulation, {people:N0} people, asked {settings.Rate:N0} steps/s", $"held {Report.Rate(held, "steps")} ({Report.Rate(walker.Interactions / elapsed.TotalSeconds, "interactions")}), {walker.Purchases:N0} purchases",
                 "the rate asked", ratio, "≥ 0.90× of the asked rate", ratio >= 0.9),
-            new("journey simulation, event backlog at the end", $"drained {drained:0.00} s after the last step", "-", drained, "≤ 2 s", drained <= 2),
+            new("journey simulation, event backlog at the end", reached ? $"a marker recorded after the last step reached its profile in {drained * 1000:0} ms" : "the marker never reached its profile in 2 minutes", "-", drained, "≤ 2 s", reached && drained <= 2),
         ];
     }
 
