@@ -9,6 +9,7 @@ await host.WaitUntilListeningAsync();
 using var channel = host.CreateChannel(settings.Scratch, [.. Scopes.All]);
 
 var baselines = await Baselines.MeasureAsync(channel, settings);
+var context = new BenchContext(host, channel, baselines, settings, new Population());
 var figures = new List<Figure>
 {
     new("empty unary call, 1 caller", $"p50 {Report.Micros(baselines.EmptyCallOneCaller.P50)}, p99 {Report.Micros(baselines.EmptyCallOneCaller.P99)}", "itself", 1, "baseline", true),
@@ -21,10 +22,18 @@ foreach (var scenario in Scenarios.All)
     if (settings.Selected(scenario.Name))
     {
         Console.WriteLine($"running {scenario.Name} ...");
-        figures.AddRange(await scenario.RunAsync(channel, baselines, settings));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var results = await scenario.RunAsync(context);
+        foreach (var figure in results)
+        {
+            Console.WriteLine($"  {figure.Scenario}: {figure.Value} ({figure.Ratio:0.00}× {figure.Baseline}; target {figure.Target}: {(figure.Met ? "PASS" : "MISS")})");
+        }
+
+        Console.WriteLine($"  {scenario.Name} took {clock.Elapsed.TotalSeconds:0} s; host working set {Report.Mib(host.WorkingSetBytes)}");
+        figures.AddRange(results);
     }
 }
 
-figures.Add(new("host working set at the end", Report.Mib(host.WorkingSetBytes), "-", 1, "steady (see scenarios)", true));
+figures.Add(new("host working set at the end", Report.Mib(host.WorkingSetBytes), "-", 1, "reported", true));
 Report.Print(figures, Console.Out);
 return figures.All(f => f.Met) ? 0 : 1;

@@ -27,7 +27,7 @@ public static class Report
         output.WriteLine("|---|---|---|---|---|---|");
         foreach (var f in figures)
         {
-            output.WriteLine($"| {f.Scenario} | {f.Value} | {f.Baseline} | {f.Ratio.ToString("0.00", CultureInfo.InvariantCulture)}× | {f.Target} | {(f.Met ? "yes" : "NO")} |");
+            output.WriteLine($"| {f.Scenario} | {f.Value} | {f.Baseline} | {f.Ratio.ToString("0.00", CultureInfo.InvariantCulture)}× | {f.Target} | {(f.Met ? "PASS" : "MISS")} |");
         }
     }
 }

@@ -1,17 +1,50 @@
 using Grpc.Net.Client;
+using Journey.Testing;
 
 namespace Journey.Benchmarks;
+
+/// <summary>What every scenario measures against: the host, its channel, the same-run baselines and the settings.</summary>
+/// <param name="Host">The platform host process (for its working set).</param>
+/// <param name="Channel">A channel with every scope.</param>
+/// <param name="Baselines">The floors measured in this run.</param>
+/// <param name="Settings">Sizes and durations.</param>
+/// <param name="Population">The people the ingestion created, for the scenarios that read them back.</param>
+public sealed record BenchContext(HostProcess Host, GrpcChannel Channel, Baselines Baselines, Settings Settings, Population Population);
+
+/// <summary>
+/// The people seeded by the ingestion scenario: person <c>i</c> has the anonymous id <c>person-{i}</c>;
+/// every one of them becomes a profile (and a person in the recommendation read model) through the
+/// services' own event handlers.
+/// </summary>
+public sealed class Population
+{
+    /// <summary>How many distinct people were streamed (0 until the ingestion ran).</summary>
+    public int People { get; set; }
+
+    /// <summary>When the stream that created them started (Stopwatch timestamp).</summary>
+    public long StreamStarted { get; set; }
+
+    public static string AnonymousId(int person) => $"person-{person}";
+}
 
 /// <summary>A headline scenario: measures one service path and returns its figures with ratios.</summary>
 public interface IScenario
 {
     string Name { get; }
 
-    Task<IReadOnlyList<Figure>> RunAsync(GrpcChannel channel, Baselines baselines, Settings settings);
+    Task<IReadOnlyList<Figure>> RunAsync(BenchContext context);
 }
 
-/// <summary>The scenarios, in the order they run.</summary>
+/// <summary>The scenarios, in the order they run (the profile and recommendation scenarios read the people the ingestion created).</summary>
 public static class Scenarios
 {
-    public static readonly IReadOnlyList<IScenario> All = [new IngestionScenario(), new ConsentCheckScenario()];
+    public static readonly IReadOnlyList<IScenario> All =
+    [
+        new CatalogListScenario(),
+        new IngestionScenario(),
+        new ProfileScenario(),
+        new ConsentCheckScenario(),
+        new RecommendScenario(),
+        new JourneySimulationScenario(),
+    ];
 }

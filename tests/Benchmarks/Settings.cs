@@ -1,6 +1,12 @@
+using System.Globalization;
+
 namespace Journey.Benchmarks;
 
-/// <summary>Command-line settings: <c>--quick</c> (short phases, small data sets) and <c>--only a,b</c>.</summary>
+/// <summary>
+/// Command-line settings: <c>--quick</c> (short phases, small data sets), <c>--only a,b</c>,
+/// <c>--people N</c> and <c>--rate N</c> (journey simulation), and size overrides
+/// <c>--touchpoints</c>, <c>--interactions</c>, <c>--subjects</c>, <c>--contents</c>.
+/// </summary>
 public sealed class Settings
 {
     public bool Quick { get; private init; }
@@ -11,17 +17,48 @@ public sealed class Settings
 
     public string Scratch { get; } = Directory.CreateTempSubdirectory("journey-bench-").FullName;
 
+    /// <summary>Touchpoints in the catalog (issue size 50,000).</summary>
+    public int Touchpoints { get; private init; }
+
+    /// <summary>Interactions streamed, each from a distinct person, so also the number of profiles (issue size 1,000,000).</summary>
+    public int Interactions { get; private init; }
+
+    /// <summary>Consent subjects recorded (issue size 1,000,000).</summary>
+    public int Subjects { get; private init; }
+
+    /// <summary>Content items in the library (issue size 100,000).</summary>
+    public int Contents { get; private init; }
+
+    /// <summary>Synthetic people in the journey simulation.</summary>
+    public int People { get; private init; }
+
+    /// <summary>Target journey steps per second in the simulation.</summary>
+    public int Rate { get; private init; }
+
     private string[] Only { get; init; } = [];
 
     public bool Selected(string scenario) => Only.Length == 0 || Only.Contains(scenario, StringComparer.OrdinalIgnoreCase);
 
     public static Settings Parse(string[] args)
     {
+        var quick = args.Contains("--quick");
         var only = Array.IndexOf(args, "--only");
         return new Settings
         {
-            Quick = args.Contains("--quick"),
+            Quick = quick,
             Only = only >= 0 && only + 1 < args.Length ? args[only + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [],
+            Touchpoints = Number(args, "--touchpoints", quick ? 2_000 : 50_000),
+            Interactions = Number(args, "--interactions", quick ? 50_000 : 200_000),
+            Subjects = Number(args, "--subjects", quick ? 5_000 : 100_000),
+            Contents = Number(args, "--contents", quick ? 2_000 : 100_000),
+            People = Number(args, "--people", quick ? 500 : 10_000),
+            Rate = Number(args, "--rate", quick ? 500 : 1_000),
         };
+    }
+
+    private static int Number(string[] args, string name, int fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], NumberStyles.AllowThousands, CultureInfo.InvariantCulture) : fallback;
     }
 }

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Journey.Common.V1;
+using Journey.Profile.V1;
+
+namespace Journey.Benchmarks;
+
+/// <summary>
+/// The profile service on the people the ingestion streamed: how fast its <c>InteractionRecorded</c>
+/// handler drained them (the last person streamed has a profile showing the interaction), lookup by an
+/// identifier among all of them, and Identify calls that merge an anonymous profile into a known one.
+/// </summary>
+public sealed class ProfileScenario : IScenario
+{
+    public string Name => "profile";
+
+    public async Task<IReadOnlyList<Figure>> RunAsync(BenchContext context)
+    {
+        var (channel, baselines, settings, population) = (context.Channel, context.Baselines, context.Settings, context.Population);
+        if (population.People == 0)
+        {
+            throw new InvalidOperationException("The profile scenario reads the people the ingestion scenario streamed: run both (--only ingestion,profile).");
+        }
+
+        var client = new ProfileService.ProfileServiceClient(channel);
+        var people = population.People;
+
+        // The bus delivers a subscription's events in outbox order, so the last person's profile showing its interaction
+        // means every earlier event was handled too.
+        var last = new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(people - 1) };
+        var drainDeadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                var found = await client.LookupProfileAsync(new LookupProfileRequest { Identifier = last });
+                if (found.Profile.LastInteractionAt is not null)
+                {
+                    break;
+                }
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+            {
+            }
+
+            if (drainDeadline.Elapsed > TimeSpan.FromMinutes(settings.Quick ? 1 : 5))
+            {
+                throw new TimeoutException($"The profile service had not handled the last of {people:N0} interactions after {drainDeadline.Elapsed.TotalSeconds:0} s.");
+            }
+
+            await Task.Delay(100);
+        }
+
+        var drainSeconds = Stopwatch.GetElapsedTime(population.StreamStarted).TotalSeconds;
+        var drainRate = people / drainSeconds;
+        Console.WriteLine($"  profiles for {people:N0} people ready {drainSeconds:0.0} s after the stream started");
+
+        Task Lookup(int i) => client.LookupProfileAsync(new LookupProfileRequest
+        {
+            Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(Random.Shared.Next(people)) },
+        }).ResponseAsync;
+        var lookup = await Measure.RunAsync(Lookup, 1, settings.Warmup, settings.Duration);
+
+        // Each merge: a known customer identified first (untimed), then the call that links one
+        // streamed anonymous person to that customer, merging the anonymous profile into the known one.
+        var merges = new List<long>();
+        var next = 0;
+        var stop = Stopwatch.GetTimestamp() + (long)((settings.Warmup + settings.Duration).TotalSeconds * Stopwatch.Frequency);
+        var warm = Stopwatch.GetTimestamp() + (long)(settings.Warmup.TotalSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < stop && next < people)
+        {
+            var customer = new Identifier { Kind = IdentifierKind.CustomerId, Value = $"K-{next}" };
+            await client.IdentifyAsync(new IdentifyRequest { Identifiers = { customer } });
+            var start = Stopwatch.GetTimestamp();
+            var merged = await client.IdentifyAsync(new IdentifyRequest
+            {
+                Identifiers = { customer, new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(next) } },
+            });
+            var took = Stopwatch.GetTimestamp() - start;
+            if (merged.Profile.Identifiers.Count < 2)
+            {
+                throw new InvalidOperationException("Identify did not attach the anonymous identifier: the benchmark would not measure a merge.");
+            }
+
+            if (start > warm)
+            {
+                merges.Add(took);
+            }
+
+            next++;
+        }
+
+        merges.Sort();
+        var mergeP50 = Stopwatch.GetElapsedTime(0, merges[merges.Count / 2]);
+        var mergeP99 = Stopwatch.GetElapsedTime(0, merges[Math.Min(merges.Count - 1, (int)(merges.Count * 0.99))]);
+        var empty = baselines.EmptyCallOneCaller.P99;
+        return
+        [
+            new($"profile event handling, {people:N0} InteractionRecorded from the stream", Report.Rate(drainRate, "events") + " (stream start to last profile updated)",
+                "target 20,000/s", drainRate / 20_000, "≥ 20,000/s", drainRate >= 20_000),
+            new($"profile lookup by anonymous id, {people:N0} profiles", $"p50 {Report.Micros(lookup.P50)}, p99 {Report.Micros(lookup.P99)}, {Report.Rate(lookup.PerSecond, "lookups")}",
+                $"empty call p99 {Report.Micros(empty)}", lookup.P99 / empty, "p99 ≤ 2×", lookup.P99 / empty <= 2),
+            new($"identify with a merge (anonymous into known), {merges.Count:N0} merges", $"p50 {Report.Micros(mergeP50)}, p99 {Report.Micros(mergeP99)}",
+                $"empty call p99 {Report.Micros(empty)}", mergeP99 / empty, "p99 ≤ 5×", mergeP99 / empty <= 5),
+        ];
+    }
+}
