@@ -41,6 +41,7 @@ public static class Scenarios
     public static readonly IReadOnlyList<IScenario> All =
     [
         new CatalogListScenario(),
+        new IngestionAloneScenario(),
         new IngestionScenario(),
         new ProfileScenario(),
         new ConsentCheckScenario(),
