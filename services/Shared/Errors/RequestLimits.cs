@@ -2,6 +2,7 @@ using System.Collections;
 using System.Collections.Concurrent;
 using System.Globalization;
 using Google.Protobuf;
+using Google.Protobuf.Collections;
 using Google.Protobuf.Reflection;
 using Journey.Shared.Security;
 
@@ -148,6 +149,25 @@ public sealed class RequestLimits
             return TooManyValues(field.Name);
         }
 
+        if (map is MapField<string, string> texts)
+        {
+            // The common shape (small properties): typed enumeration, no boxing.
+            foreach (var (key, text) in texts)
+            {
+                if (key.Length > _maxString)
+                {
+                    return TooLong(key.Length).Under(field.Name, "a key ");
+                }
+
+                if (text.Length > _maxString)
+                {
+                    return TooLong(text.Length).Under(field.Name, "a value ");
+                }
+            }
+
+            return null;
+        }
+
         var entry = field.MessageType;
         var keyIsText = entry.Fields[1].FieldType is FieldType.String;
         var valueType = entry.Fields[2].FieldType;
@@ -191,12 +211,14 @@ public sealed class RequestLimits
     private Breach? CheckLength(object value) =>
         value switch
         {
-            string text when text.Length > _maxString =>
-                new Breach("", $"is {text.Length} characters long; at most {_maxString} are allowed (Journey:Limits:MaxStringLength)"),
+            string text when text.Length > _maxString => TooLong(text.Length),
             ByteString bytes when bytes.Length > _maxBytes =>
                 new Breach("", $"is {bytes.Length} bytes long; at most {_maxBytes} are allowed (Journey:Limits:MaxBytesLength)"),
             _ => null,
         };
+
+    private Breach TooLong(int length) =>
+        new("", $"is {length} characters long; at most {_maxString} are allowed (Journey:Limits:MaxStringLength)");
 
     private Breach? Count(ref int values, string field) => ++values > _maxValues ? TooManyValues(field) : null;
 
