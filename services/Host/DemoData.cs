@@ -84,6 +84,11 @@ internal sealed partial class DemoData(
         }
     }
 
+    /// <summary>Each loading call gets this long: a module that does not answer fails the load instead of holding start-up.</summary>
+    private static readonly TimeSpan CallDeadline = TimeSpan.FromSeconds(10);
+
+    private static DateTime Deadline() => DateTime.UtcNow + CallDeadline;
+
     private static async Task<int> LoadTouchpointsAsync(TouchpointService.TouchpointServiceClient client, CancellationToken ct)
     {
         (string Id, string Name, Channel Channel, Ownership Ownership, JourneyStage[] Stages, int Criticality, double Target, string Feeling, string[] Topics)[] touchpoints =
@@ -116,7 +121,7 @@ internal sealed partial class DemoData(
                     OwningTeam = "customer-experience",
                     Topics = { t.Topics },
                 },
-            }, cancellationToken: ct);
+            }, deadline: Deadline(), cancellationToken: ct);
         }
 
         return touchpoints.Length;
@@ -127,7 +132,7 @@ internal sealed partial class DemoData(
         // Three versions of the privacy text; consents under versions before 3 no longer count for the consent-based purposes.
         foreach (var text in new[] { "Privacy notice, first edition.", "Privacy notice, second edition.", "Privacy notice, third edition: personalisation and profiling explained." })
         {
-            await client.CreatePolicyVersionAsync(new CreatePolicyVersionRequest { Text = text }, cancellationToken: ct);
+            await client.CreatePolicyVersionAsync(new CreatePolicyVersionRequest { Text = text }, deadline: Deadline(), cancellationToken: ct);
         }
 
         (string Id, string Description, LegalBasis Basis, Channel[] Channels, bool Default, TimeSpan? Validity, int MinimumVersion)[] purposes =
@@ -151,7 +156,7 @@ internal sealed partial class DemoData(
                     Validity = p.Validity is { } validity ? Duration.FromTimeSpan(validity) : null,
                     MinimumPolicyVersion = p.MinimumVersion,
                 },
-            }, cancellationToken: ct);
+            }, deadline: Deadline(), cancellationToken: ct);
         }
 
         return purposes.Length + 3;
@@ -187,7 +192,7 @@ internal sealed partial class DemoData(
                 Generic = i.Generic,
             };
             item.Stages.AddRange(i.Stages.Select(s => new StageWeight { Stage = s.Stage, Weight = s.Weight }));
-            await client.UpsertContentAsync(new UpsertContentRequest { Content = item }, cancellationToken: ct);
+            await client.UpsertContentAsync(new UpsertContentRequest { Content = item }, deadline: Deadline(), cancellationToken: ct);
         }
 
         return items.Length;

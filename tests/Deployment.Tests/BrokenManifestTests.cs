@@ -23,6 +23,20 @@ public sealed class BrokenManifestTests
     }
 
     [Fact]
+    public void DaprAppToken_WhenTheAppLacksTheTokenOrTheSidecarItsSecret_NamesDeploymentAndField()
+    {
+        var noEnv = Check.With(Prod, "Deployment", "consent", d =>
+        {
+            var env = Check.At(d, AppContainer)["env"]!.AsArray();
+            env.Remove(env.First(v => v!["name"]!.GetValue<string>() == "APP_API_TOKEN"));
+        });
+        var noAnnotation = Check.With(Dev, "Deployment", "profile", d => Check.At(d, "spec.template.metadata.annotations").Remove("dapr.io/app-token-secret"));
+
+        Check.Reports(Policies.DaprAppTokens(noEnv), "Deployment/consent", $"{AppContainer}.env");
+        Check.Reports(Policies.DaprAppTokens(noAnnotation), "Deployment/profile", "spec.template.metadata.annotations.dapr.io/app-token-secret");
+    }
+
+    [Fact]
     public void SecurityContext_WhenCapabilitiesAreKeptAndSeccompIsMissing_NamesEachField()
     {
         var broken = Check.With(Dev, "StatefulSet", "consent-mongodb", s =>

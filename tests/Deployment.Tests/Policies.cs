@@ -21,6 +21,7 @@ public static class Policies
     public static readonly IReadOnlyDictionary<string, string[]> SecretsCreatedOutsideGit = new Dictionary<string, string[]>
     {
         ["journey-privacy"] = ["identifier-hash-key", "encryption-key"],
+        ["journey-dapr-app-token"] = ["token"],
         ["journey-valkey"] = ["password"],
     }
         .Concat(Topics.Apps.All.SelectMany(app => new[]
@@ -41,6 +42,7 @@ public static class Policies
         .. Probes(set),
         .. PinnedImages(set),
         .. DaprSidecars(set),
+        .. DaprAppTokens(set),
         .. ServicePorts(set),
         .. Selectors(set),
         .. References(set, externalSecrets),
@@ -149,6 +151,41 @@ public static class Policies
                 {
                     yield return new(w.Id, $"{path}.image", $"'{image}' must name a version tag or a digest (the base kustomization's images: entry sets the application's)");
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every Dapr-enabled Deployment wires the app API token both ways: the sidecar reads the Secret
+    /// named by <c>dapr.io/app-token-secret</c> (key <c>token</c>, as Dapr requires) and the app
+    /// container gets the same Secret key as <c>APP_API_TOKEN</c> (or <c>Journey__Events__AppApiToken</c>),
+    /// so the app can refuse event deliveries that do not come from its sidecar.
+    /// </summary>
+    public static IEnumerable<Violation> DaprAppTokens(ManifestSet set)
+    {
+        foreach (var w in set.Workloads.Where(w => ManifestSet.Kind(w.Resource) == "Deployment"))
+        {
+            var annotations = w.PodAnnotations;
+            if (!annotations.TryGetValue("dapr.io/enabled", out var enabled) || enabled != "true")
+            {
+                continue;
+            }
+
+            var at = $"{string.Join('.', w.TemplatePath)}.metadata.annotations";
+            if (!annotations.TryGetValue("dapr.io/app-token-secret", out var secret) || string.IsNullOrEmpty(secret))
+            {
+                yield return new(w.Id, $"{at}.dapr.io/app-token-secret", "must name the Secret whose 'token' the sidecar sends as dapr-api-token");
+                continue;
+            }
+
+            var app = w.Containers.Where(c => !c.IsInit).Select(c => (c.Container, c.Path)).FirstOrDefault();
+            var wired = app.Container.Items("env").Any(variable =>
+                variable.Str("name") is "APP_API_TOKEN" or "Journey__Events__AppApiToken"
+                && variable.Str("valueFrom", "secretKeyRef", "name") == secret
+                && variable.Str("valueFrom", "secretKeyRef", "key") == "token");
+            if (!wired)
+            {
+                yield return new(w.Id, $"{app.Path}.env", $"must set APP_API_TOKEN from secretKeyRef {secret}/token, the Secret the sidecar sends (dapr.io/app-token-secret); without it the app cannot tell its sidecar from anyone else");
             }
         }
     }

@@ -32,6 +32,11 @@ public sealed class PolicyTests
 
     [Theory]
     [MemberData(nameof(Overlays))]
+    public void Dapr_EveryDaprEnabledDeployment_HasTheAppApiTokenWiredToSidecarAndApp(string overlay) =>
+        Check.None(Policies.DaprAppTokens(Manifests.Of(overlay)), overlay);
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
     public void Services_EveryTargetPort_IsAPortOfTheSelectedPods(string overlay) =>
         Check.None(Policies.ServicePorts(Manifests.Of(overlay)), overlay);
 

@@ -1,7 +1,10 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Dapr;
 using Dapr.Client;
 using Journey.Events.V1;
+using Journey.Shared.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -15,9 +18,10 @@ namespace Journey.Shared.Events;
 /// Publishes envelopes to the Dapr sidecar. The payload is the serialized envelope (content type
 /// <c>application/x-protobuf</c>), which Dapr wraps in a CloudEvent as <c>data_base64</c>; the
 /// CloudEvent id is the event id and the trace parent is the publishing call's, so Dapr-side traces
-/// join ours.
+/// join ours. Each publish has <see cref="LimitsOptions.OutgoingCallDeadline"/> to complete; a sidecar
+/// that does not answer in time counts as a failed publish, and the relay tries again later.
 /// </summary>
-internal sealed partial class DaprEventTransport(DaprClient dapr, IOptions<EventsOptions> options, ILogger<DaprEventTransport> logger) : IEventTransport
+internal sealed partial class DaprEventTransport(DaprClient dapr, IOptions<EventsOptions> options, IOptions<LimitsOptions> limits, ILogger<DaprEventTransport> logger) : IEventTransport
 {
     public const string ContentType = "application/x-protobuf";
 
@@ -38,11 +42,13 @@ internal sealed partial class DaprEventTransport(DaprClient dapr, IOptions<Event
                 metadata["cloudevent.traceparent"] = envelope.Traceparent;
             }
 
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(limits.Value.OutgoingCallDeadline);
             try
             {
-                await dapr.PublishByteEventAsync(options.Value.PubSubName, message.Topic, message.Envelope, ContentType, metadata, cancellationToken);
+                await dapr.PublishByteEventAsync(options.Value.PubSubName, message.Topic, message.Envelope, ContentType, metadata, deadline.Token);
             }
-            catch (Exception ex) when (ex is DaprException or HttpRequestException or Grpc.Core.RpcException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is DaprException or HttpRequestException or Grpc.Core.RpcException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 LogPublishFailed(logger, message.Topic, ex);
                 break;
@@ -62,7 +68,9 @@ internal sealed partial class DaprEventTransport(DaprClient dapr, IOptions<Event
 /// Exposes each subscription to the Dapr sidecar: <c>GET /dapr/subscribe</c> lists them (with a
 /// dead-letter topic each) and <c>POST /events/{service}/{topic}</c> receives the CloudEvents. The
 /// reply tells Dapr what to do: SUCCESS, RETRY (a transient failure; Dapr's resiliency policy
-/// retries and finally dead-letters), or DROP (an event that can never be handled).
+/// retries and finally dead-letters), or DROP (an event that can never be handled). With an app API
+/// token configured, every one of these endpoints answers 401 unless the request carries the
+/// <c>dapr-api-token</c> header the sidecar sends.
 /// </summary>
 public static partial class DaprSubscriptionEndpoints
 {
@@ -72,21 +80,68 @@ public static partial class DaprSubscriptionEndpoints
     /// <summary>Maps the subscription document and one endpoint per subscription.</summary>
     public static IEndpointRouteBuilder MapDaprSubscriptions(this IEndpointRouteBuilder endpoints)
     {
-        var pubSubName = endpoints.ServiceProvider.GetRequiredService<IOptions<EventsOptions>>().Value.PubSubName;
-        endpoints.MapSubscribeHandler();
+        var events = endpoints.ServiceProvider.GetRequiredService<IOptions<EventsOptions>>().Value;
+        var sidecarOnly = SidecarOnly(events.AppApiToken);
+        endpoints.MapSubscribeHandler().Finally(sidecarOnly);
         foreach (var subscription in endpoints.ServiceProvider.GetServices<EventSubscription>())
         {
             endpoints.MapPost(Route(subscription), (Delegate)((HttpContext context) => ReceiveAsync(subscription, context)))
                 .WithTopic(new TopicOptions
                 {
-                    PubsubName = pubSubName,
+                    PubsubName = events.PubSubName,
                     Name = subscription.Topic,
                     DeadLetterTopic = Topics.DeadLetter(subscription.Service, subscription.Topic),
                 })
-                .ExcludeFromDescription();
+                .ExcludeFromDescription()
+                .Finally(sidecarOnly);
         }
 
         return endpoints;
+    }
+
+    /// <summary>
+    /// Wraps an endpoint so that it runs only for requests carrying <paramref name="token"/> in the
+    /// <c>dapr-api-token</c> header. Applied last, after the endpoint's own delegate is built.
+    /// </summary>
+    private static Action<EndpointBuilder> SidecarOnly(string? token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return _ => { };
+        }
+
+        var expected = SHA256.HashData(Encoding.UTF8.GetBytes(token));
+        return builder =>
+        {
+            var inner = builder.RequestDelegate ?? throw new InvalidOperationException("The Dapr endpoint has no request delegate to protect.");
+            builder.RequestDelegate = context =>
+            {
+                if (Refusal(context.Request.Headers[AppApiTokenHeader], expected) is not { } reason)
+                {
+                    return inner(context);
+                }
+
+                LogRefused(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DaprSubscriptionEndpoints)), context.Request.Path.Value ?? "", reason);
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return Task.CompletedTask;
+            };
+        };
+    }
+
+    /// <summary>The header Dapr sends with every call to the app when an app API token is set.</summary>
+    public const string AppApiTokenHeader = "dapr-api-token";
+
+    /// <summary>Why the presented header is refused, or null when it matches (compared in constant time over SHA-256 digests).</summary>
+    internal static string? Refusal(Microsoft.Extensions.Primitives.StringValues presented, byte[] expectedDigest)
+    {
+        if (presented.Count != 1 || string.IsNullOrEmpty(presented[0]))
+        {
+            return "no dapr-api-token header";
+        }
+
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(presented[0]!), digest);
+        return CryptographicOperations.FixedTimeEquals(digest, expectedDigest) ? null : "wrong dapr-api-token";
     }
 
     private static async Task<IResult> ReceiveAsync(EventSubscription subscription, HttpContext context)
@@ -141,6 +196,9 @@ public static partial class DaprSubscriptionEndpoints
     }
 
     private static IResult Reply(string status) => Results.Json(new Dictionary<string, string> { ["status"] = status });
+
+    [LoggerMessage(EventId = 123, EventName = "DaprRequestRefused", Level = LogLevel.Warning, Message = "Refused a request to {Path}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string path, string reason);
 
     [LoggerMessage(EventId = 121, EventName = "DaprEventDropped", Level = LogLevel.Error, Message = "Dropped an event for {Subscription}: {Reason}")]
     private static partial void LogDropped(ILogger logger, string subscription, string reason);

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Shared.Events;
@@ -52,11 +53,39 @@ public sealed class EventsOptions
     /// <summary>The longest wait between two tries. Default 1 minute.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The Dapr app API token: with the Dapr transport, the subscription endpoints accept a request
+    /// only when its <c>dapr-api-token</c> header equals it, so nothing but the sidecar can hand this
+    /// service events. Also read from the environment variable <c>APP_API_TOKEN</c>, as Dapr documents.
+    /// No default: with the Dapr transport and authentication on, start-up fails without it unless
+    /// <see cref="AllowMissingAppApiToken"/> is set.
+    /// </summary>
+    public string? AppApiToken { get; set; }
+
+    /// <summary>
+    /// Lets a service with the Dapr transport start without <see cref="AppApiToken"/>, so anyone who
+    /// reaches its port can post events. Warned about at every start. Default false.
+    /// </summary>
+    public bool AllowMissingAppApiToken { get; set; }
+
+    /// <summary>The environment variable Dapr documents for the app API token.</summary>
+    internal const string AppApiTokenVariable = "APP_API_TOKEN";
 }
 
 /// <summary>Start-up validation of <see cref="EventsOptions"/>.</summary>
 [OptionsValidator]
 public sealed partial class EventsOptionsValidator : IValidateOptions<EventsOptions>;
+
+/// <summary>With the Dapr transport and authentication on, an app API token is required unless explicitly waived.</summary>
+internal sealed class AppApiTokenRule(IConfiguration configuration) : IValidateOptions<EventsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EventsOptions options) =>
+        options.Transport == EventTransport.Dapr && string.IsNullOrEmpty(options.AppApiToken) && !options.AllowMissingAppApiToken
+            && Security.SecurityRegistration.AuthEnabled(configuration)
+            ? ValidateOptionsResult.Fail($"Journey:Events:AppApiToken (or the environment variable {EventsOptions.AppApiTokenVariable}) must be set when Journey:Events:Transport is Dapr, so that only the sidecar can deliver events; set Journey:Events:AllowMissingAppApiToken=true to run without it.")
+            : ValidateOptionsResult.Success;
+}
 
 /// <summary>Retry timing shared by the outbox relay and the bus dispatchers.</summary>
 internal static class Backoff

@@ -38,6 +38,9 @@ public static partial class JourneyHosting
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageProviderRule>();
         services.AddOptions<EventsOptions>().BindConfiguration(EventsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EventsOptions>, EventsOptionsValidator>();
+        services.AddSingleton<IValidateOptions<EventsOptions>, AppApiTokenRule>();
+        services.AddOptions<EventsOptions>().PostConfigure<IConfiguration>((events, configuration) =>
+            events.AppApiToken = string.IsNullOrEmpty(events.AppApiToken) ? configuration[EventsOptions.AppApiTokenVariable] : events.AppApiToken);
         services.AddOptions<PrivacyOptions>().BindConfiguration(PrivacyOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PrivacyOptions>, PrivacyOptionsValidator>();
         services.AddSingleton<IValidateOptions<PrivacyOptions>, SharedKeysRule>();
@@ -77,11 +80,15 @@ public static partial class JourneyHosting
         services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<CallPolicyInterceptor>();
+        services.AddSingleton<CallDeadlineInterceptor>();
+        services.AddSingleton(sp => new RequestLimits(sp.GetRequiredService<IOptions<LimitsOptions>>().Value));
         services.AddSingleton<AuditGrpcService>();
         services.AddSingleton<DiagnosticsGrpcService>();
         var maxReceive = int.TryParse(builder.Configuration[$"{LimitsOptions.Section}:MaxReceiveMessageBytes"], out var bytes) && bytes is >= 1024 and <= 64 * 1024 * 1024 ? bytes : 4 * 1024 * 1024;
         services.AddGrpc(grpc =>
         {
+            // Outermost, so the time limit covers the policy checks and the error mapping sees the limited token.
+            grpc.Interceptors.Add<CallDeadlineInterceptor>();
             grpc.Interceptors.Add<ErrorInterceptor>();
             grpc.Interceptors.Add<CallPolicyInterceptor>();
             grpc.EnableDetailedErrors = false;
@@ -183,6 +190,12 @@ public static partial class JourneyHosting
         {
             LogAuthDisabled(app.Logger);
         }
+
+        var events = app.Services.GetRequiredService<IOptions<EventsOptions>>().Value;
+        if (events.Transport == EventTransport.Dapr && string.IsNullOrEmpty(events.AppApiToken))
+        {
+            LogAppApiTokenMissing(app.Logger);
+        }
         await app.WaitForShutdownAsync();
         return 0;
     }
@@ -249,14 +262,28 @@ public static partial class JourneyHosting
     private static EventTransport ConfiguredTransport(IConfiguration configuration) =>
         Enum.TryParse<EventTransport>(configuration[$"{EventsOptions.Section}:Transport"], ignoreCase: true, out var transport) ? transport : EventTransport.InProcess;
 
-    private sealed class DaprSidecarHealthCheck(DaprClient dapr) : IHealthCheck
+    private sealed class DaprSidecarHealthCheck(DaprClient dapr, IOptions<LimitsOptions> limits) : IHealthCheck
     {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            await dapr.CheckHealthAsync(cancellationToken) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("Dapr sidecar not healthy");
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(limits.Value.OutgoingCallDeadline);
+            try
+            {
+                return await dapr.CheckHealthAsync(deadline.Token) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("Dapr sidecar not healthy");
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return HealthCheckResult.Unhealthy("Dapr sidecar did not answer within Journey:Limits:OutgoingCallDeadline");
+            }
+        }
     }
 
     [LoggerMessage(EventId = 1001, EventName = "AuthenticationDisabled", Level = LogLevel.Warning, Message = "Journey:Auth:Enabled is false: every gRPC method accepts calls without a token. Never run this way with real data.")]
     private static partial void LogAuthDisabled(ILogger logger);
+
+    [LoggerMessage(EventId = 1002, EventName = "AppApiTokenMissing", Level = LogLevel.Warning, Message = "No Dapr app API token (Journey:Events:AppApiToken or APP_API_TOKEN): the event endpoints accept events from anyone who reaches this port. Never run this way with real data.")]
+    private static partial void LogAppApiTokenMissing(ILogger logger);
 
     [LoggerMessage(EventId = 1000, EventName = "JourneyStarted", Level = LogLevel.Information, Message = "Journey listening on {Addresses}; services: {Modules}; store: {Store}; events: {Transport}")]
     private static partial void LogStarted(ILogger logger, string addresses, string modules, string store, string transport);

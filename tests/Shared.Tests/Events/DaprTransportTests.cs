@@ -8,12 +8,14 @@ using Grpc.Core;
 
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
+using Journey.Shared.Security;
 using Journey.Shared.Storage;
 using Journey.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -38,7 +40,10 @@ public sealed class DaprTransportTests
     {
         ["Journey:Events:Transport"] = "Dapr",
         ["Journey:Events:PubSubName"] = "journey-pubsub",
+        ["Journey:Events:AppApiToken"] = AppToken,
     };
+
+    private const string AppToken = "sidecar-secret-7f3a";
 
     [Fact]
     public async Task Subscribe_WhenSidecarAsks_ListsEachSubscriptionWithItsRouteAndDeadLetterTopic()
@@ -100,7 +105,7 @@ public sealed class DaprTransportTests
     {
         await using var sidecar = await FakeDaprSidecar.StartAsync();
         using var dapr = new DaprClientBuilder().UseGrpcEndpoint(sidecar.Address).Build();
-        var transport = new DaprEventTransport(dapr, Options.Create(new EventsOptions { PubSubName = "journey-pubsub" }), NullLogger<DaprEventTransport>.Instance);
+        var transport = new DaprEventTransport(dapr, Options.Create(new EventsOptions { PubSubName = "journey-pubsub" }), Options.Create(new LimitsOptions()), NullLogger<DaprEventTransport>.Instance);
         var message = TestPipeline.Event("out");
 
         var published = await transport.PublishAsync("touchpoint", [message], default);
@@ -121,32 +126,144 @@ public sealed class DaprTransportTests
     {
         await using var sidecar = await FakeDaprSidecar.StartAsync(acceptFirst: 1);
         using var dapr = new DaprClientBuilder().UseGrpcEndpoint(sidecar.Address).Build();
-        var transport = new DaprEventTransport(dapr, Options.Create(new EventsOptions()), NullLogger<DaprEventTransport>.Instance);
+        var transport = new DaprEventTransport(dapr, Options.Create(new EventsOptions()), Options.Create(new LimitsOptions()), NullLogger<DaprEventTransport>.Instance);
 
         var published = await transport.PublishAsync("touchpoint", [TestPipeline.Event("a"), TestPipeline.Event("b"), TestPipeline.Event("c")], default);
 
         Assert.Equal(1, published);
     }
 
-    private static HttpClient Http2Client(TestPlatform platform) => new()
+    [Fact]
+    public async Task Publish_WhenSidecarDoesNotAnswerWithinTheOutgoingDeadline_GivesUpAndReportsNothingTaken()
     {
-        BaseAddress = new Uri(platform.Address),
-        DefaultRequestVersion = HttpVersion.Version20,
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        await using var sidecar = await FakeDaprSidecar.StartAsync(delay: TimeSpan.FromSeconds(30));
+        using var dapr = new DaprClientBuilder().UseGrpcEndpoint(sidecar.Address).Build();
+        var limits = Options.Create(new LimitsOptions { OutgoingCallDeadline = TimeSpan.FromMilliseconds(300) });
+        var transport = new DaprEventTransport(dapr, Options.Create(new EventsOptions()), limits, NullLogger<DaprEventTransport>.Instance);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var published = await transport.PublishAsync("touchpoint", [TestPipeline.Event("slow")], default);
+
+        Assert.Equal(0, published);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("sidecar-secret-7f3b")]
+    [InlineData("sidecar-secret-7f3a-and-more")]
+    public async Task Receive_WhenAppApiTokenMissingOrWrong_Answers401AndHandlesNothing(string? token)
+    {
+        var logs = new CapturedLogs();
+        await using var platform = await TestPlatform.StartAsync([Subscriber], DaprSettings, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+        RecordingHandler.EnsureSchema(platform.Services.GetRequiredKeyedService<SqliteDatabase>("profile"));
+        using var http = Http2Client(platform, token);
+        using var content = JsonContent.Create(CloudEvent(TestPipeline.Event("forged")), new System.Net.Http.Headers.MediaTypeHeaderValue("application/cloudevents+json"));
+
+        using var response = await http.PostAsync("/events/profile/interaction-recorded", content);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Empty(await RecordingHandler.EffectsAsync(platform.Services.GetRequiredKeyedService<SqliteDatabase>("profile")));
+        Assert.Contains(logs.Lines, line => line.Contains("Refused a request to /events/profile/interaction-recorded", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, line => line.Contains("sidecar-secret", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Subscribe_WhenAppApiTokenMissing_Answers401()
+    {
+        await using var platform = await TestPlatform.StartAsync([Subscriber], DaprSettings);
+        using var http = Http2Client(platform, token: null);
+
+        using var response = await http.GetAsync("/dapr/subscribe");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Receive_WhenTokenComesFromAppApiTokenVariable_AcceptsTheSidecar()
+    {
+        await using var platform = await TestPlatform.StartAsync([Subscriber], new Dictionary<string, string?>
+        {
+            ["Journey:Events:Transport"] = "Dapr",
+            ["APP_API_TOKEN"] = "from-the-environment",
+        });
+        RecordingHandler.EnsureSchema(platform.Services.GetRequiredKeyedService<SqliteDatabase>("profile"));
+        using var accepted = Http2Client(platform, "from-the-environment");
+        using var refused = Http2Client(platform, AppToken);
+
+        Assert.Equal("SUCCESS", await PostCloudEventAsync(accepted, TestPipeline.Event("env")));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await refused.GetAsync("/dapr/subscribe")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Startup_WhenDaprWithoutAppApiToken_FailsWithOneLineNamingTheSetting()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Journey:Events:Transport"] = "Dapr",
+            ["Journey:Storage:DataDirectory"] = Directory.CreateTempSubdirectory("journey-test-").FullName,
+        });
+        builder.AddJourneyDefaults();
+        await using var app = builder.Build();
+
+        var error = JourneyHosting.ConfigurationError(app.Services);
+        var exitCode = await app.RunJourneyAsync();
+
+        Assert.Equal(2, exitCode);
+        Assert.NotNull(error);
+        Assert.Contains("Journey:Events:AppApiToken", error);
+        Assert.Contains("APP_API_TOKEN", error);
+        Assert.Contains("Journey:Events:AllowMissingAppApiToken", error);
+        Assert.DoesNotContain('\n', error);
+    }
+
+    [Theory]
+    [InlineData("Journey:Events:AllowMissingAppApiToken", "true")]
+    [InlineData("Journey:Auth:Enabled", "false")]
+    public async Task Startup_WhenDaprWithoutTokenButExplicitlyWaived_Starts(string setting, string value)
+    {
+        await using var platform = await TestPlatform.StartAsync([Subscriber], new Dictionary<string, string?>
+        {
+            ["Journey:Events:Transport"] = "Dapr",
+            [setting] = value,
+        });
+        using var http = Http2Client(platform, token: null);
+
+        Assert.Null(JourneyHosting.ConfigurationError(platform.Services));
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/dapr/subscribe")).StatusCode);
+    }
+
+    private static HttpClient Http2Client(TestPlatform platform, string? token = AppToken)
+    {
+        var http = new HttpClient
+        {
+            BaseAddress = new Uri(platform.Address),
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        if (token is not null)
+        {
+            http.DefaultRequestHeaders.Add("dapr-api-token", token);
+        }
+
+        return http;
+    }
+
+    private static Dictionary<string, object> CloudEvent(OutboxMessage message) => new()
+    {
+        ["specversion"] = "1.0",
+        ["id"] = message.EventId,
+        ["source"] = "touchpoint",
+        ["type"] = "google.protobuf.StringValue",
+        ["topic"] = message.Topic,
+        ["pubsubname"] = "journey-pubsub",
+        ["datacontenttype"] = "application/x-protobuf",
+        ["data_base64"] = Convert.ToBase64String(message.Envelope),
     };
 
-    private static Task<string?> PostCloudEventAsync(HttpClient http, OutboxMessage message) =>
-        PostAsync(http, new Dictionary<string, object>
-        {
-            ["specversion"] = "1.0",
-            ["id"] = message.EventId,
-            ["source"] = "touchpoint",
-            ["type"] = "google.protobuf.StringValue",
-            ["topic"] = message.Topic,
-            ["pubsubname"] = "journey-pubsub",
-            ["datacontenttype"] = "application/x-protobuf",
-            ["data_base64"] = Convert.ToBase64String(message.Envelope),
-        });
+    private static Task<string?> PostCloudEventAsync(HttpClient http, OutboxMessage message) => PostAsync(http, CloudEvent(message));
 
     private static async Task<string?> PostAsync(HttpClient http, Dictionary<string, object> cloudEvent)
     {
@@ -166,17 +283,18 @@ public sealed class DaprTransportTests
 public sealed class FakeDaprSidecar : IAsyncDisposable
 {
     private readonly int _acceptFirst;
+    private readonly TimeSpan _delay;
     private WebApplication? _app;
 
-    private FakeDaprSidecar(int acceptFirst) => _acceptFirst = acceptFirst;
+    private FakeDaprSidecar(int acceptFirst, TimeSpan delay) => (_acceptFirst, _delay) = (acceptFirst, delay);
 
     public List<PublishEventRequest> Received { get; } = [];
 
     public string Address { get; private set; } = "";
 
-    public static async Task<FakeDaprSidecar> StartAsync(int acceptFirst = int.MaxValue)
+    public static async Task<FakeDaprSidecar> StartAsync(int acceptFirst = int.MaxValue, TimeSpan delay = default)
     {
-        var sidecar = new FakeDaprSidecar(acceptFirst);
+        var sidecar = new FakeDaprSidecar(acceptFirst, delay);
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
         var app = builder.Build();
@@ -194,6 +312,11 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
         var frame = body.ToArray();
         var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(1, 4));
         var request = PublishEventRequest.Parser.ParseFrom(frame, 5, length);
+        if (_delay > TimeSpan.Zero)
+        {
+            await Task.Delay(_delay, context.RequestAborted);
+        }
+
         context.Response.ContentType = "application/grpc";
         bool accepted;
         lock (Received)
