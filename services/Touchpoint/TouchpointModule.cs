@@ -1,5 +1,5 @@
-using Journey.Shared.Errors;
 using Journey.Events.V1;
+using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
 using Journey.Shared.Security;
