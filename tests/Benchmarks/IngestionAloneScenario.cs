@@ -24,7 +24,7 @@ public sealed class IngestionAloneScenario : IScenario
         var data = Path.Combine(settings.Scratch, "touchpoint-alone");
         Directory.CreateDirectory(data);
         await using var host = HostProcess.Start(data, "--Journey:Hosting:Modules=touchpoint", "--Journey:Limits:WriteCallsPerSecond=1000000",
-            "--Journey:Limits:WriteBurst=1000000", "--Logging:LogLevel:Default=Warning");
+            "--Journey:Limits:WriteBurst=1000000", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Journey.Host=Information");
         await host.WaitUntilListeningAsync();
         using var channel = host.CreateChannel(data, [.. Scopes.All]);
         await Touchpoints.EnsureAsync(channel, "bench-web", Channel.Web, Ownership.Owned, JourneyStage.Consideration);
