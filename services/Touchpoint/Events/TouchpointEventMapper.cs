@@ -41,8 +41,17 @@ internal sealed class TouchpointEventMapper : ITouchpointEvents
             Rating = interaction.Rating,
             Criticality = touchpoint.Criticality,
         };
-        payload.Stages.AddRange(touchpoint.Stages.Select(s => (CommonV1.JourneyStage)s));
-        payload.Identifiers.AddRange(interaction.Identifiers.Select(i => new CommonV1.Identifier { Kind = (CommonV1.IdentifierKind)i.Kind, Value = i.Value }));
+        // Plain loops: RepeatedField.AddRange over a lazy sequence takes a slow path on the ingest hot path.
+        foreach (var stage in touchpoint.Stages)
+        {
+            payload.Stages.Add((CommonV1.JourneyStage)stage);
+        }
+
+        foreach (var identifier in interaction.Identifiers)
+        {
+            payload.Identifiers.Add(new CommonV1.Identifier { Kind = (CommonV1.IdentifierKind)identifier.Kind, Value = identifier.Value });
+        }
+
         if (interaction.Value is { } value)
         {
             payload.Value = new CommonV1.Money { CurrencyCode = value.CurrencyCode, Units = value.Units, Nanos = value.Nanos };
