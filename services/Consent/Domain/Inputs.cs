@@ -1,4 +1,5 @@
 using Journey.Shared.Errors;
+using Journey.Shared.Paging;
 using Journey.Shared.Privacy;
 
 namespace Journey.Consent.Domain;
@@ -35,12 +36,6 @@ public static class ConsentLimits
     /// <summary>Checks per batch.</summary>
     public const int MaxBatchChecks = 1000;
 
-    /// <summary>Default page size.</summary>
-    public const int DefaultPageSize = 50;
-
-    /// <summary>Largest page size.</summary>
-    public const int MaxPageSize = 500;
-
     /// <summary>The highest channel number of <c>journey.common.v1.Channel</c>.</summary>
     public const int MaxKnownChannel = 13;
 
@@ -51,7 +46,7 @@ public static class ConsentLimits
     public static int PageSize(int requested, Validation validation)
     {
         validation.Require(requested >= 0, "page_size", "must not be negative");
-        return requested <= 0 ? DefaultPageSize : Math.Min(requested, MaxPageSize);
+        return PageTokens.Size(Math.Max(0, requested));
     }
 }
 

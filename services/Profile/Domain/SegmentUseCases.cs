@@ -1,4 +1,5 @@
 using Journey.Shared.Errors;
+using Journey.Shared.Paging;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Profile.Domain;

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Journey.Profile.Domain;
 using Journey.Profile.V1;
 using Journey.Shared.Errors;
+using Journey.Shared.Paging;
 using Microsoft.Extensions.Logging;
 using DomainStage = Journey.Profile.Domain.JourneyStage;
 

@@ -1,6 +1,7 @@
 using Journey.Profile.Domain;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
+using Journey.Shared.Paging;
 using Journey.Shared.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using MongoDB.Bson;

@@ -1,5 +1,6 @@
 using Journey.Profile.Domain;
 using Journey.Shared.Errors;
+using Journey.Shared.Paging;
 using Journey.Shared.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using MongoDB.Bson;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Journey.Profile.Domain;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
+using Journey.Shared.Paging;
 using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,12 +1,11 @@
 using Journey.Shared.Errors;
+using Journey.Shared.Paging;
 
 namespace Journey.Recommendation.Domain;
 
 /// <summary>Use cases of the content library. Every committed change is applied to the candidate index.</summary>
 public sealed class ContentLibraryService(IContentLibrary library, ContentIndex index, TimeProvider time)
 {
-    public const int MaxPageSize = 500;
-
     public async Task<(ContentItem Item, bool Created)> UpsertAsync(ContentItem? draft, long expectedVersion, CancellationToken cancellationToken)
     {
         Validate(draft);
@@ -39,7 +38,7 @@ public sealed class ContentLibraryService(IContentLibrary library, ContentIndex 
         validation.Require(Enum.IsDefined(filter.Channel), "channel", "must be a defined Channel");
         validation.Require(filter.Topic.Length <= 64, "topic", "must be at most 64 characters");
         validation.ThrowIfInvalid();
-        var size = pageSize == 0 ? 50 : Math.Min(pageSize, MaxPageSize);
+        var size = PageTokens.Size(pageSize);
         var items = await library.ListAsync(filter, pageToken, size + 1, cancellationToken);
         var page = items.Take(size).ToList();
         return new Page<ContentItem>(page, items.Count > size ? page[^1].Id : "");

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Journey.Shared.Errors;
+using Journey.Shared.Paging;
 
 namespace Journey.Recommendation.Domain;
 
@@ -156,8 +157,6 @@ public static class ExperimentMath
 /// <summary>Use cases of experiments.</summary>
 public sealed class ExperimentService(IExperimentStore store, IAudienceStore audience, ExperimentRegistry registry, TimeProvider time)
 {
-    public const int MaxPageSize = 500;
-
     public async Task<Experiment> CreateAsync(string id, Experiment? draft, CancellationToken cancellationToken)
     {
         var validation = new Validation();
@@ -220,7 +219,7 @@ public sealed class ExperimentService(IExperimentStore store, IAudienceStore aud
         }
 
         validation.ThrowIfInvalid();
-        var size = pageSize == 0 ? 50 : Math.Min(pageSize, MaxPageSize);
+        var size = PageTokens.Size(pageSize);
         var items = await store.ListAsync(cursor, size + 1, cancellationToken);
         var page = items.Take(size).ToList();
         var token = items.Count > size ? $"{page[^1].CreatedAt.ToUnixTimeMilliseconds()}|{page[^1].Id}" : "";

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Journey.Shared.Errors;
+using Journey.Shared.Paging;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Touchpoint.Domain;
@@ -154,7 +155,7 @@ public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointC
         var period = Resolve(start, end, validation);
         validation.Require(minRatings is >= 0 and <= 1_000_000, "min_ratings", "must be 0 to 1000000 (0 for the default, 1)");
         validation.Require(pageSize >= 0, "page_size", "must not be negative");
-        var offsetText = PageTokens.DecodeString(pageToken);
+        var offsetText = PageTokens.TryDecode(pageToken);
         var offset = 0;
         validation.Require(pageToken.Length == 0 || (int.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out offset) && offset > 0), "page_token", "is not a token this listing returned");
         validation.ThrowIfInvalid();
@@ -177,7 +178,7 @@ public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointC
             .ToList();
         var size = PageTokens.Size(pageSize);
         var page = ranked.Skip(offset).Take(size).ToList();
-        var next = offset + size < ranked.Count ? PageTokens.EncodeString((offset + size).ToString(CultureInfo.InvariantCulture)) : "";
+        var next = offset + size < ranked.Count ? PageTokens.Encode((offset + size).ToString(CultureInfo.InvariantCulture)) : "";
         return (period, page, next);
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Journey.Shared.Errors;
+using Journey.Shared.Paging;
 using Journey.Shared.Privacy;
 
 namespace Journey.Touchpoint.Domain;
@@ -34,7 +35,7 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
 
         var last = rows[size - 1].Cursor;
         return (rows.Take(size).ToList(),
-            PageTokens.EncodeString(string.Create(CultureInfo.InvariantCulture, $"{last.OccurredAt.ToUnixTimeMilliseconds()}.{last.Sequence}")));
+            PageTokens.Encode(string.Create(CultureInfo.InvariantCulture, $"{last.OccurredAt.ToUnixTimeMilliseconds()}.{last.Sequence}")));
     }
 
     /// <summary>Applies profile merges, so a profile's timeline covers everyone merged into it.</summary>
@@ -50,7 +51,7 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
 
     private static TimelineCursor? DecodeCursor(string token)
     {
-        var text = PageTokens.DecodeString(token);
+        var text = PageTokens.TryDecode(token);
         var dot = text?.IndexOf('.', StringComparison.Ordinal) ?? -1;
         if (text is null || dot < 1
             || !long.TryParse(text.AsSpan(0, dot), NumberStyles.Integer, CultureInfo.InvariantCulture, out var millis)

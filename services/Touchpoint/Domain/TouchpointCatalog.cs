@@ -1,16 +1,11 @@
 using Journey.Shared.Errors;
+using Journey.Shared.Paging;
 
 namespace Journey.Touchpoint.Domain;
 
 /// <summary>Defines, changes, lists and retires touchpoints. Every change publishes <c>touchpoint-changed</c>.</summary>
 public sealed class TouchpointCatalog(ITouchpointCatalogStore store, ITouchpointEvents events, TimeProvider clock)
 {
-    /// <summary>Default page size of listings.</summary>
-    public const int DefaultPageSize = 50;
-
-    /// <summary>Largest page size of listings.</summary>
-    public const int MaxPageSize = 500;
-
     /// <summary>Defines a touchpoint under <paramref name="requestedId"/> (a time-ordered id when empty).</summary>
     public async Task<TouchpointDefinition> CreateAsync(TouchpointFields fields, string requestedId, CancellationToken cancellationToken)
     {
@@ -105,7 +100,7 @@ public sealed class TouchpointCatalog(ITouchpointCatalogStore store, ITouchpoint
         validation.Require(filter.Ownership is Ownership.Unspecified || Enum.IsDefined(filter.Ownership), "ownership", "is not a known ownership");
         validation.Require(filter.Stage is JourneyStage.Unspecified || Enum.IsDefined(filter.Stage), "stage", "is not a known journey stage");
         validation.Require(filter.MinCriticality is >= 0 and <= 5, "min_criticality", "must be 0 to 5");
-        var afterId = PageTokens.DecodeString(pageToken);
+        var afterId = PageTokens.TryDecode(pageToken);
         validation.Require(pageToken.Length == 0 || (afterId is not null && TouchpointNames.IsValidId(afterId)), "page_token", "is not a token this listing returned");
         validation.ThrowIfInvalid();
 
@@ -117,7 +112,7 @@ public sealed class TouchpointCatalog(ITouchpointCatalogStore store, ITouchpoint
         }
 
         var page = rows.Take(size).ToList();
-        return (page, PageTokens.EncodeString(page[^1].Id));
+        return (page, PageTokens.Encode(page[^1].Id));
     }
 
     private static void CheckEtag(TouchpointDefinition current, string etag)
@@ -189,37 +184,6 @@ public sealed class TouchpointCatalog(ITouchpointCatalogStore store, ITouchpoint
         {
             validation.Require(fields.Topics.Count <= 20, prefix + "topics", "must hold at most 20 topics");
             validation.Require(fields.Topics.All(t => t.Length is >= 1 and <= 64), prefix + "topics", "each topic must be 1 to 64 characters");
-        }
-    }
-}
-
-/// <summary>Opaque page tokens (base64url of a cursor) and page sizes.</summary>
-public static class PageTokens
-{
-    /// <summary>The page size to use for a requested one (0 means the default).</summary>
-    public static int Size(int requested) => requested <= 0 ? TouchpointCatalog.DefaultPageSize : Math.Min(requested, TouchpointCatalog.MaxPageSize);
-
-    /// <summary>Encodes a cursor.</summary>
-    public static string EncodeString(string cursor) =>
-        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(cursor)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    /// <summary>Decodes a cursor; null when <paramref name="token"/> is empty or malformed.</summary>
-    public static string? DecodeString(string token)
-    {
-        if (token.Length == 0 || token.Length > 512)
-        {
-            return null;
-        }
-
-        var base64 = token.Replace('-', '+').Replace('_', '/');
-        base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
-        try
-        {
-            return System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(base64));
-        }
-        catch (FormatException)
-        {
-            return null;
         }
     }
 }
