@@ -48,6 +48,21 @@ public sealed class CommandContext(Globals globals, TextWriter stdout, TextWrite
 
     public void WriteJson(IMessage message) => Out.WriteLine(Formatter.Format(message));
 
+    /// <summary>Writes a reply: the message as one JSON document with <c>--output json</c>, else <paramref name="table"/>; the command succeeded.</summary>
+    public int Reply(IMessage response, Action table)
+    {
+        if (Json)
+        {
+            WriteJson(response);
+        }
+        else
+        {
+            table();
+        }
+
+        return ExitCodes.Ok;
+    }
+
     public static string FormatJson(IMessage message) => Formatter.Format(message);
 
     /// <summary>The exit code and the one-line message for a failed call.</summary>

@@ -43,16 +43,7 @@ internal static class ConsentCommands
                 request.Identifiers.AddRange(person.Read(parse));
                 request.Channels.AddRange((parse.GetValue(channels) ?? []).Select(ch => EnumText.Parse<Channel>(ch, "--channel")));
                 var response = await new ConsentService.ConsentServiceClient(c.Channel).RecordConsentAsync(request, c.Call(ct));
-                if (c.Json)
-                {
-                    c.WriteJson(response);
-                }
-                else
-                {
-                    await c.Out.WriteLineAsync($"recorded {EnumText.Format(response.Record.Decision)} for {response.Record.Purpose}: {response.Record.Name}");
-                }
-
-                return ExitCodes.Ok;
+                return c.Reply(response, () => c.Out.WriteLine($"recorded {EnumText.Format(response.Record.Decision)} for {response.Record.Purpose}: {response.Record.Name}"));
             });
         });
         return command;
@@ -78,16 +69,7 @@ internal static class ConsentCommands
                 }
 
                 var response = await new ConsentService.ConsentServiceClient(c.Channel).CheckConsentAsync(request, c.Call(ct));
-                if (c.Json)
-                {
-                    c.WriteJson(response);
-                }
-                else
-                {
-                    Render.Consent(response).Write(c.Out);
-                }
-
-                return ExitCodes.Ok;
+                return c.Reply(response, () => Render.Consent(response).Write(c.Out));
             });
         });
         return command;

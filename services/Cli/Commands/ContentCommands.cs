@@ -52,16 +52,7 @@ internal static class ContentCommands
                 item.Topics.AddRange(parse.GetValue(topics) ?? []);
                 item.Channels.AddRange((parse.GetValue(channels) ?? []).Select(ch => EnumText.Parse<Channel>(ch, "--channel")));
                 var response = await Client(c).UpsertContentAsync(new UpsertContentRequest { Content = item }, c.Call(ct));
-                if (c.Json)
-                {
-                    c.WriteJson(response);
-                }
-                else
-                {
-                    Render.Contents([response.Content]).Write(c.Out);
-                }
-
-                return ExitCodes.Ok;
+                return c.Reply(response, () => Render.Contents([response.Content]).Write(c.Out));
             });
         });
         return command;
@@ -99,15 +90,11 @@ internal static class ContentCommands
                 }
 
                 var response = await Client(c).ListContentsAsync(request, c.Call(ct));
-                if (c.Json)
+                return c.Reply(response, () =>
                 {
-                    c.WriteJson(response);
-                    return ExitCodes.Ok;
-                }
-
-                Render.Contents(response.Contents).Write(c.Out);
-                Render.NextPage(c, response.NextPageToken);
-                return ExitCodes.Ok;
+                    Render.Contents(response.Contents).Write(c.Out);
+                    Render.NextPage(c, response.NextPageToken);
+                });
             });
         });
         return command;

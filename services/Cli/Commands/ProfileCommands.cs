@@ -25,16 +25,7 @@ internal static class ProfileCommands
                 }
 
                 var response = await new ProfileService.ProfileServiceClient(c.Channel).LookupProfileAsync(new LookupProfileRequest { Identifier = identifiers[0] }, c.Call(ct));
-                if (c.Json)
-                {
-                    c.WriteJson(response);
-                }
-                else
-                {
-                    Render.Profile(response.Profile).Write(c.Out);
-                }
-
-                return ExitCodes.Ok;
+                return c.Reply(response, () => Render.Profile(response.Profile).Write(c.Out));
             });
         });
         command.Subcommands.Add(lookup);

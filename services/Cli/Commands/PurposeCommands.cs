@@ -47,16 +47,7 @@ internal static class PurposeCommands
 
                 var response = await new ConsentService.ConsentServiceClient(c.Channel).CreatePurposeAsync(
                     new CreatePurposeRequest { PurposeId = Names.Id("purposes", parse.GetRequiredValue(id)), Purpose = purpose }, c.Call(ct));
-                if (c.Json)
-                {
-                    c.WriteJson(response);
-                }
-                else
-                {
-                    Render.Purposes([response.Purpose]).Write(c.Out);
-                }
-
-                return ExitCodes.Ok;
+                return c.Reply(response, () => Render.Purposes([response.Purpose]).Write(c.Out));
             });
         });
         return command;
@@ -74,15 +65,11 @@ internal static class PurposeCommands
             {
                 var response = await new ConsentService.ConsentServiceClient(c.Channel).ListPurposesAsync(
                     new ListPurposesRequest { PageSize = parse.GetValue(pageSize), PageToken = parse.GetValue(pageToken) ?? "" }, c.Call(ct));
-                if (c.Json)
+                return c.Reply(response, () =>
                 {
-                    c.WriteJson(response);
-                    return ExitCodes.Ok;
-                }
-
-                Render.Purposes(response.Purposes).Write(c.Out);
-                Render.NextPage(c, response.NextPageToken);
-                return ExitCodes.Ok;
+                    Render.Purposes(response.Purposes).Write(c.Out);
+                    Render.NextPage(c, response.NextPageToken);
+                });
             });
         });
         return command;

@@ -33,15 +33,11 @@ internal static class RecommendCommand
                 }
 
                 var response = await new RecommendationService.RecommendationServiceClient(c.Channel).RecommendAsync(request, c.Call(ct));
-                if (c.Json)
+                return c.Reply(response, () =>
                 {
-                    c.WriteJson(response);
-                    return ExitCodes.Ok;
-                }
-
-                await c.Out.WriteLineAsync($"stage {EnumText.Format(response.Stage)}, {(response.Personalised ? "personalised" : "generic")}, recommendation {response.Recommendation}");
-                Render.Recommendations(response).Write(c.Out);
-                return ExitCodes.Ok;
+                    c.Out.WriteLine($"stage {EnumText.Format(response.Stage)}, {(response.Personalised ? "personalised" : "generic")}, recommendation {response.Recommendation}");
+                    Render.Recommendations(response).Write(c.Out);
+                });
             });
         });
         return command;

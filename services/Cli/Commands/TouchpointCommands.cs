@@ -92,15 +92,11 @@ internal static class TouchpointCommands
                 }
 
                 var response = await Client(c).ListTouchpointsAsync(request, c.Call(ct));
-                if (c.Json)
+                return c.Reply(response, () =>
                 {
-                    c.WriteJson(response);
-                    return ExitCodes.Ok;
-                }
-
-                Render.Touchpoints(response.Touchpoints).Write(c.Out);
-                Render.NextPage(c, response.NextPageToken);
-                return ExitCodes.Ok;
+                    Render.Touchpoints(response.Touchpoints).Write(c.Out);
+                    Render.NextPage(c, response.NextPageToken);
+                });
             });
         });
         return command;
