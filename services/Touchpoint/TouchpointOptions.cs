@@ -31,6 +31,14 @@ public sealed class TouchpointOptions
     [Range(typeof(TimeSpan), "01:00:00", "365.00:00:00", ErrorMessage = "Journey:Touchpoint:SilencePeriod must be 1 hour to 365 days.")]
     public TimeSpan SilencePeriod { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// Most interactions of consecutive stream messages written in one transaction. Messages that have
+    /// already arrived while the previous ones were being stored are written together, up to this many;
+    /// a stream that sends slower than it is stored gets one transaction per message. Default 5000, 1000 to 50000.
+    /// </summary>
+    [Range(1000, 50_000, ErrorMessage = "Journey:Touchpoint:StreamTransactionSize must be 1000 to 50000.")]
+    public int StreamTransactionSize { get; set; } = 5000;
+
     /// <summary>The retention window.</summary>
     public TimeSpan Retention => TimeSpan.FromDays(RetentionDays);
 }

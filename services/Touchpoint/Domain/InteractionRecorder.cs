@@ -26,7 +26,7 @@ public sealed class InteractionRecorder(
     public async Task<bool> RecordOneAsync(InteractionInput input, CancellationToken cancellationToken)
     {
         var now = StoredTime.Now(clock);
-        var touchpoints = await LoadTouchpointsAsync([input], cancellationToken);
+        var touchpoints = await LoadTouchpointsAsync([[input]], cancellationToken);
         var validation = new Validation();
         var pending = Validate(input, touchpoints, now, "interaction.", validation);
         validation.ThrowIfInvalid();
@@ -35,50 +35,99 @@ public sealed class InteractionRecorder(
     }
 
     /// <summary>Records a batch: good interactions are stored in one transaction, bad ones listed.</summary>
-    public async Task<BatchOutcome> RecordBatchAsync(IReadOnlyList<InteractionInput> inputs, CancellationToken cancellationToken)
+    public async Task<BatchOutcome> RecordBatchAsync(IReadOnlyList<InteractionInput> inputs, CancellationToken cancellationToken) =>
+        (await RecordBatchesAsync([inputs], cancellationToken))[0];
+
+    /// <summary>
+    /// Records several batches (consecutive messages of one stream) in one transaction, each validated
+    /// on its own as <see cref="RecordBatchAsync"/> does, with an outcome per batch. A transaction's cost
+    /// is dominated by the pages it dirties, and the rows of one person or day share pages, so a
+    /// collector that sends faster than one batch is stored gets its backlog written together.
+    /// </summary>
+    public async Task<IReadOnlyList<BatchOutcome>> RecordBatchesAsync(IReadOnlyList<IReadOnlyList<InteractionInput>> batches, CancellationToken cancellationToken)
     {
-        if (inputs.Count is 0 or > MaxBatch)
+        foreach (var inputs in batches)
         {
-            throw new InvalidArgumentException("interactions", $"must hold 1 to {MaxBatch} interactions");
+            if (inputs.Count is 0 or > MaxBatch)
+            {
+                throw new InvalidArgumentException("interactions", $"must hold 1 to {MaxBatch} interactions");
+            }
         }
 
+        using var activity = TouchpointTelemetry.Source.StartActivity("touchpoint.record_interactions");
         var now = StoredTime.Now(clock);
-        var touchpoints = await LoadTouchpointsAsync(inputs, cancellationToken);
-        var pending = new List<PendingInteraction>(inputs.Count);
-        var rejected = new List<Rejection>();
-        for (var i = 0; i < inputs.Count; i++)
+        var touchpoints = await LoadTouchpointsAsync(batches, cancellationToken);
+        var pending = new List<PendingInteraction>();
+        var owners = new List<int>();
+        var rejected = new List<Rejection>[batches.Count];
+        for (var b = 0; b < batches.Count; b++)
         {
-            var validation = new Validation();
-            var valid = Validate(inputs[i], touchpoints, now, $"interactions[{i}].", validation);
-            if (valid is null)
+            rejected[b] = [];
+            var inputs = batches[b];
+            for (var i = 0; i < inputs.Count; i++)
             {
-                var first = validation.Violations[0];
-                rejected.Add(new Rejection(i, inputs[i].EventId, first.Field, first.Description));
-            }
-            else
-            {
-                pending.Add(valid);
+                var validation = new Validation();
+                var valid = Validate(inputs[i], touchpoints, now, $"interactions[{i}].", validation);
+                if (valid is null)
+                {
+                    var first = validation.Violations[0];
+                    rejected[b].Add(new Rejection(i, inputs[i].EventId, first.Field, first.Description));
+                }
+                else
+                {
+                    pending.Add(valid);
+                    owners.Add(b);
+                }
             }
         }
 
-        if (pending.Count == 0)
+        var accepted = new int[batches.Count];
+        var duplicates = new int[batches.Count];
+        if (pending.Count > 0)
         {
-            return new BatchOutcome(0, 0, rejected);
+            var stored = await log.AppendAsync(pending, cancellationToken);
+            TouchpointTelemetry.TransactionSize.Record(pending.Count);
+            for (var i = 0; i < stored.Count; i++)
+            {
+                if (stored[i])
+                {
+                    accepted[owners[i]]++;
+                }
+                else
+                {
+                    duplicates[owners[i]]++;
+                }
+            }
         }
 
-        var stored = await log.AppendAsync(pending, cancellationToken);
-        var accepted = stored.Count(s => s);
-        return new BatchOutcome(accepted, stored.Count - accepted, rejected);
+        var outcomes = new BatchOutcome[batches.Count];
+        for (var b = 0; b < batches.Count; b++)
+        {
+            outcomes[b] = new BatchOutcome(accepted[b], duplicates[b], rejected[b]);
+        }
+
+        var (acceptedCount, duplicateCount, rejectedCount) = (accepted.Sum(), duplicates.Sum(), rejected.Sum(r => r.Count));
+        activity?.SetTag("journey.touchpoint.accepted", acceptedCount);
+        activity?.SetTag("journey.touchpoint.duplicates", duplicateCount);
+        activity?.SetTag("journey.touchpoint.rejected", rejectedCount);
+        TouchpointTelemetry.Interactions.Add(acceptedCount, new KeyValuePair<string, object?>("outcome", "accepted"));
+        TouchpointTelemetry.Interactions.Add(duplicateCount, new KeyValuePair<string, object?>("outcome", "duplicate"));
+        TouchpointTelemetry.Interactions.Add(rejectedCount, new KeyValuePair<string, object?>("outcome", "rejected"));
+
+        return outcomes;
     }
 
-    private async Task<IReadOnlyDictionary<string, TouchpointDefinition>> LoadTouchpointsAsync(IReadOnlyList<InteractionInput> inputs, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, TouchpointDefinition>> LoadTouchpointsAsync(IReadOnlyList<IReadOnlyList<InteractionInput>> batches, CancellationToken cancellationToken)
     {
         var ids = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var input in inputs)
+        foreach (var inputs in batches)
         {
-            if (TouchpointNames.TryParse(input.Touchpoint) is { } id)
+            foreach (var input in inputs)
             {
-                ids.Add(id);
+                if (TouchpointNames.TryParse(input.Touchpoint) is { } id)
+                {
+                    ids.Add(id);
+                }
             }
         }
 

@@ -1,12 +1,14 @@
 using Grpc.Core;
 using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.V1;
+using Microsoft.Extensions.Options;
 using static Journey.Touchpoint.Grpc.TouchpointMapping;
 
 namespace Journey.Touchpoint.Grpc;
 
 /// <summary>The gRPC face of the touchpoint service: maps, calls one use case, maps back.</summary>
-internal sealed class TouchpointGrpcService(TouchpointCatalog catalog, InteractionRecorder recorder, PersonTimeline timeline, JourneyAnalytics analytics)
+internal sealed class TouchpointGrpcService(
+    TouchpointCatalog catalog, InteractionRecorder recorder, PersonTimeline timeline, JourneyAnalytics analytics, IOptions<TouchpointOptions> options)
     : TouchpointService.TouchpointServiceBase
 {
     /// <summary>Most rejections listed in a stream's reply; the count covers all.</summary>
@@ -50,11 +52,49 @@ internal sealed class TouchpointGrpcService(TouchpointCatalog catalog, Interacti
     public override async Task<StreamInteractionsResponse> StreamInteractions(IAsyncStreamReader<StreamInteractionsRequest> requestStream, ServerCallContext context)
     {
         var response = new StreamInteractionsResponse();
+        var cancellationToken = context.CancellationToken;
+        var group = new List<IReadOnlyList<InteractionInput>>();
+        var grouped = 0;
         var received = 0;
-        await foreach (var message in requestStream.ReadAllAsync(context.CancellationToken))
+        var next = requestStream.MoveNext(cancellationToken);
+        while (await next)
         {
-            var outcome = await recorder.RecordBatchAsync(ToInputs(message.Interactions), context.CancellationToken);
-            response.MessageCount++;
+            var inputs = ToInputs(requestStream.Current.Interactions);
+            if (inputs.Count is 0 or > InteractionRecorder.MaxBatch)
+            {
+                // What arrived before a malformed message is stored before the stream fails on it.
+                received = await StoreAsync(group, received, response, cancellationToken);
+                await recorder.RecordBatchAsync(inputs, cancellationToken);
+            }
+
+            group.Add(inputs);
+            grouped += inputs.Count;
+            next = requestStream.MoveNext(cancellationToken);
+
+            // Only messages already received join a group, so a slow sender never waits for the next one.
+            if (!next.IsCompleted || grouped >= options.Value.StreamTransactionSize)
+            {
+                received = await StoreAsync(group, received, response, cancellationToken);
+                grouped = 0;
+            }
+        }
+
+        await StoreAsync(group, received, response, cancellationToken);
+        return response;
+    }
+
+    /// <summary>Stores a group of stream messages; returns the stream position after them, for rejection indexes.</summary>
+    private async Task<int> StoreAsync(List<IReadOnlyList<InteractionInput>> group, int received, StreamInteractionsResponse response, CancellationToken cancellationToken)
+    {
+        if (group.Count == 0)
+        {
+            return received;
+        }
+
+        var outcomes = await recorder.RecordBatchesAsync(group, cancellationToken);
+        for (var i = 0; i < group.Count; i++)
+        {
+            var outcome = outcomes[i];
             response.AcceptedCount += outcome.Accepted;
             response.DuplicateCount += outcome.Duplicates;
             response.RejectedCount += outcome.Rejected.Count;
@@ -66,10 +106,12 @@ internal sealed class TouchpointGrpcService(TouchpointCatalog catalog, Interacti
                 }
             }
 
-            received += message.Interactions.Count;
+            response.MessageCount++;
+            received += group[i].Count;
         }
 
-        return response;
+        group.Clear();
+        return received;
     }
 
     public override async Task<ListInteractionsResponse> ListInteractions(ListInteractionsRequest request, ServerCallContext context)

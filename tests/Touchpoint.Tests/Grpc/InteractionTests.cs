@@ -203,9 +203,32 @@ public sealed class InteractionTests : IAsyncLifetime
         Assert.Equal(3, response.DuplicateCount);
         Assert.Equal(3, response.RejectedCount);
         Assert.Equal(["s0-bad", "s1-bad", "s2-bad"], response.Rejected.Select(r => r.InteractionId));
+        Assert.Equal([100, 202, 304], response.Rejected.Select(r => r.Index));
         Assert.Equal(300, await _host.CountAsync("interactions"));
         Assert.Equal(300, (await _host.OutboxAsync(Topics.InteractionRecorded)).Count);
         Assert.Equal(10, await _host.CountAsync("person_state"));
+    }
+
+    [Fact]
+    public async Task RecordBatches_InOneTransaction_GivesEachBatchItsOwnOutcome()
+    {
+        var recorder = _host.Platform.Services.GetRequiredService<Domain.InteractionRecorder>();
+        static Domain.InteractionInput Input(string id, string touchpoint) =>
+            new(id, touchpoint, Start.AddMinutes(-1), [(Domain.IdentifierKind.AnonymousId, "cookie-g")], Domain.InteractionType.View, "", "", 0, "", null, new Dictionary<string, string>());
+
+        var outcomes = await recorder.RecordBatchesAsync(
+            [
+                [Input("g-1", "touchpoints/web"), Input("g-2", "touchpoints/web")],
+                [Input("g-2", "touchpoints/web"), Input("g-bad", "touchpoints/nope"), Input("g-3", "touchpoints/web")],
+            ],
+            CancellationToken.None);
+
+        Assert.Equal((2, 0, 0), (outcomes[0].Accepted, outcomes[0].Duplicates, outcomes[0].Rejected.Count));
+        Assert.Equal((1, 1), (outcomes[1].Accepted, outcomes[1].Duplicates));
+        var rejected = Assert.Single(outcomes[1].Rejected);
+        Assert.Equal((1, "g-bad", "interactions[1].touchpoint"), (rejected.Index, rejected.EventId, rejected.Field));
+        Assert.Equal(3, await _host.CountAsync("interactions"));
+        Assert.Equal(3, (await _host.OutboxAsync(Topics.InteractionRecorded)).Count);
     }
 
     [Fact]
