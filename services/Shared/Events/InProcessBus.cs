@@ -18,11 +18,13 @@ namespace Journey.Shared.Events;
 public sealed record DeadLetter(long Id, string Subscription, string EventId, int Attempts, string Reason, DateTimeOffset DeadAt);
 
 /// <summary>
-/// The platform host's broker: a durable queue in <c>bus.db</c> with one delivery row per event and
-/// subscription. Publishing writes the rows in one transaction (so the outbox row can be removed),
-/// a dispatcher per subscription hands batches to its handler, retries with back-off, and parks an
-/// event that keeps failing as a dead letter. Events cross as bytes, exactly as on Dapr, so no object
-/// is ever shared between services.
+/// The platform host's broker: a durable log in <c>bus.db</c>. Publishing appends each event once
+/// (whatever the number of subscriptions on its topic), in one transaction, so the outbox row can be
+/// removed; each subscription keeps a cursor into the log, and its dispatcher hands batches to the
+/// handler and moves the cursor past them. A delivery that fails gets a row of its own in
+/// <c>deliveries</c>: it is retried with back-off there and parked as a dead letter when it keeps
+/// failing, while the cursor goes on. Log rows every cursor has passed are removed in ranges. Events
+/// cross as bytes, exactly as on Dapr, so no object is ever shared between services.
 /// </summary>
 public sealed partial class InProcessBus : IEventTransport, IDisposable
 {
@@ -40,7 +42,21 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         CREATE INDEX IF NOT EXISTS deliveries_by_subscription ON deliveries (subscription, dead, seq)
         """;
 
+    /// <summary>
+    /// The log has no topic index: a dispatcher reads forward from its cursor and skips other topics,
+    /// which costs less than a second B-tree write on every publish. Deliveries written by earlier
+    /// versions (one row per subscription) are simply due retries.
+    /// </summary>
+    private const string LogSchema = """
+        CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, event_id TEXT NOT NULL, envelope BLOB NOT NULL);
+        CREATE TABLE cursors (subscription TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID
+        """;
+
+    private const string LastLogged = "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)";
+
     private readonly SqliteDatabase _database;
+    private readonly HashSet<string> _topics;
+    private readonly string _subscriptionNames;
     private readonly ILookup<string, EventSubscription> _byTopic;
     private readonly Dictionary<string, SemaphoreSlim> _wake;
     private readonly EventsOptions _options;
@@ -51,13 +67,31 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
     public InProcessBus(SqliteDatabase database, IEnumerable<EventSubscription> subscriptions, IOptions<EventsOptions> options, TimeProvider time, ILogger<InProcessBus> logger)
     {
         _database = database;
-        _database.Migrate([("bus-001", Schema)]);
+        _database.Migrate([("bus-001", Schema), ("bus-002", LogSchema)]);
         Subscriptions = subscriptions.ToList();
         _byTopic = Subscriptions.ToLookup(s => s.Topic);
+        _topics = Subscriptions.Select(s => s.Topic).ToHashSet(StringComparer.Ordinal);
         _wake = Subscriptions.ToDictionary(s => s.Name, _ => new SemaphoreSlim(0, 1));
+        _subscriptionNames = System.Text.Json.JsonSerializer.Serialize(Subscriptions.Select(s => s.Name));
         _options = options.Value;
         _time = time;
         _logger = logger;
+
+        // A subscription new to this log starts at its end: what was published before it existed was never meant for it.
+        _database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = $"INSERT OR IGNORE INTO cursors (subscription, seq) VALUES ($subscription, ({LastLogged}))";
+            var name = command.Parameters.Add("$subscription", SqliteType.Text);
+            foreach (var subscription in Subscriptions)
+            {
+                name.Value = subscription.Name;
+                await command.ExecuteNonQueryAsync(ct);
+            }
+
+            return 0;
+        }, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     /// <summary>The subscriptions this bus delivers to.</summary>
@@ -71,18 +105,23 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "INSERT INTO deliveries (subscription, event_id, envelope) VALUES ($subscription, $id, $envelope)";
-            var subscription = command.Parameters.Add("$subscription", SqliteType.Text);
+            command.CommandText = "INSERT INTO events (topic, event_id, envelope) VALUES ($topic, $id, $envelope)";
+            var topic = command.Parameters.Add("$topic", SqliteType.Text);
             var id = command.Parameters.Add("$id", SqliteType.Text);
             var envelope = command.Parameters.Add("$envelope", SqliteType.Blob);
             foreach (var message in messages)
             {
+                if (!_topics.Contains(message.Topic))
+                {
+                    continue;
+                }
+
+                topic.Value = message.Topic;
+                id.Value = message.EventId;
+                envelope.Value = message.Envelope;
+                await command.ExecuteNonQueryAsync(ct);
                 foreach (var target in _byTopic[message.Topic])
                 {
-                    subscription.Value = target.Name;
-                    id.Value = message.EventId;
-                    envelope.Value = message.Envelope;
-                    await command.ExecuteNonQueryAsync(ct);
                     woken.Add(target.Name);
                 }
             }
@@ -101,13 +140,14 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
     /// <summary>Delivers one batch of due events of <paramref name="subscription"/>; returns how many it took.</summary>
     public async Task<int> DispatchOnceAsync(EventSubscription subscription, IServiceProvider services, CancellationToken cancellationToken)
     {
-        var rows = await ReadDueAsync(subscription.Name, cancellationToken);
+        var (rows, from, to) = await ReadDueAsync(subscription, cancellationToken);
+        var outcome = new Outcome(from, to);
         if (rows.Count == 0)
         {
+            await CommitAsync(subscription, outcome, cancellationToken);
             return 0;
         }
 
-        var done = new List<long>(rows.Count);
         var ready = new List<(Row Row, EventEnvelope Envelope)>(rows.Count);
         foreach (var row in rows)
         {
@@ -117,7 +157,7 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
             }
             catch (PoisonEventException ex)
             {
-                await FailAsync(subscription, row, ex, cancellationToken);
+                Fail(subscription, row, ex, outcome);
             }
         }
 
@@ -126,7 +166,7 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
             if (ready.Count > 0)
             {
                 await subscription.HandleAsync(services, ready.Select(r => r.Envelope).ToList(), cancellationToken);
-                done.AddRange(ready.Select(r => r.Row.Seq));
+                outcome.Done.AddRange(ready.Select(r => r.Row));
             }
         }
         catch (Exception) when (ready.Count > 1 && !cancellationToken.IsCancellationRequested)
@@ -137,20 +177,20 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
                 try
                 {
                     await subscription.HandleAsync(services, [envelope], cancellationToken);
-                    done.Add(row.Seq);
+                    outcome.Done.Add(row);
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
-                    await FailAsync(subscription, row, ex, cancellationToken);
+                    Fail(subscription, row, ex, outcome);
                 }
             }
         }
         catch (Exception ex) when (ready.Count == 1 && !cancellationToken.IsCancellationRequested)
         {
-            await FailAsync(subscription, ready[0].Row, ex, cancellationToken);
+            Fail(subscription, ready[0].Row, ex, outcome);
         }
 
-        await DeleteAsync(done, cancellationToken);
+        await CommitAsync(subscription, outcome, cancellationToken);
         return rows.Count;
     }
 
@@ -209,13 +249,17 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         return count;
     }
 
-    /// <summary>How many deliveries wait (not dead) for <paramref name="subscription"/>.</summary>
+    /// <summary>How many deliveries wait (not dead) for <paramref name="subscription"/>: retries and events past its cursor.</summary>
     public Task<long> CountPendingAsync(string subscription, CancellationToken cancellationToken) =>
         _database.ReadAsync(async (connection, ct) =>
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM deliveries WHERE subscription = $subscription AND dead = 0";
+            command.CommandText = """
+                SELECT (SELECT COUNT(*) FROM deliveries WHERE subscription = $subscription AND dead = 0)
+                     + (SELECT COUNT(*) FROM events WHERE topic = $topic AND seq > (SELECT seq FROM cursors WHERE subscription = $subscription))
+                """;
             command.Parameters.AddWithValue("$subscription", subscription);
+            command.Parameters.AddWithValue("$topic", Subscriptions.FirstOrDefault(s => s.Name == subscription)?.Topic ?? "");
             return (long)(await command.ExecuteScalarAsync(ct))!;
         }, cancellationToken);
 
@@ -237,75 +281,150 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         }
     }
 
-    private Task<List<Row>> ReadDueAsync(string subscription, CancellationToken cancellationToken) =>
+    /// <summary>Due retries first, then the log past the cursor; also where the cursor may move when nothing of its topic follows.</summary>
+    private Task<(List<Row> Rows, long From, long To)> ReadDueAsync(EventSubscription subscription, CancellationToken cancellationToken) =>
         _database.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = """
-                SELECT seq, envelope, attempts FROM deliveries
-                WHERE subscription = $subscription AND dead = 0 AND next_attempt_at <= $now
-                ORDER BY seq LIMIT $max
-                """;
-            command.Parameters.AddWithValue("$subscription", subscription);
-            command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
-            command.Parameters.AddWithValue("$max", _options.BatchSize);
             var rows = new List<Row>();
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
+            await using (var retries = connection.CreateCommand())
             {
-                rows.Add(new Row(reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetInt32(2)));
+                retries.CommandText = """
+                    SELECT seq, envelope, attempts FROM deliveries
+                    WHERE subscription = $subscription AND dead = 0 AND next_attempt_at <= $now
+                    ORDER BY seq LIMIT $max
+                    """;
+                retries.Parameters.AddWithValue("$subscription", subscription.Name);
+                retries.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+                retries.Parameters.AddWithValue("$max", _options.BatchSize);
+                await using var reader = await retries.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    rows.Add(new Row(reader.GetInt64(0), 0, "", (byte[])reader.GetValue(1), reader.GetInt32(2)));
+                }
             }
 
-            return rows;
-        }, cancellationToken);
-
-    private Task DeleteAsync(List<long> done, CancellationToken cancellationToken) =>
-        done.Count == 0 ? Task.CompletedTask : _database.WriteAsync(async (connection, transaction, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "DELETE FROM deliveries WHERE seq = $seq";
-            var seq = command.Parameters.Add("$seq", SqliteType.Integer);
-            foreach (var id in done)
+            await using var position = connection.CreateCommand();
+            position.CommandText = $"SELECT (SELECT seq FROM cursors WHERE subscription = $subscription), ({LastLogged})";
+            position.Parameters.AddWithValue("$subscription", subscription.Name);
+            long from, until;
+            await using (var reader = await position.ExecuteReaderAsync(ct))
             {
-                seq.Value = id;
-                await command.ExecuteNonQueryAsync(ct);
+                await reader.ReadAsync(ct);
+                (from, until) = (reader.GetInt64(0), reader.GetInt64(1));
             }
 
-            return 0;
+            var room = _options.BatchSize - rows.Count;
+            if (room <= 0 || until <= from)
+            {
+                return (rows, from, from);
+            }
+
+            await using var log = connection.CreateCommand();
+            log.CommandText = "SELECT seq, event_id, envelope FROM events WHERE seq > $from AND seq <= $until AND topic = $topic ORDER BY seq LIMIT $max";
+            log.Parameters.AddWithValue("$from", from);
+            log.Parameters.AddWithValue("$until", until);
+            log.Parameters.AddWithValue("$topic", subscription.Topic);
+            log.Parameters.AddWithValue("$max", room);
+            var taken = 0;
+            await using (var reader = await log.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    rows.Add(new Row(0, reader.GetInt64(0), reader.GetString(1), (byte[])reader.GetValue(2), 0));
+                    taken++;
+                }
+            }
+
+            // Fewer than asked for: every row up to 'until' was read, so the cursor may skip the other topics' rows too.
+            return (rows, from, taken < room ? until : rows[^1].LogSeq);
         }, cancellationToken);
 
-    private Task<int> FailAsync(EventSubscription subscription, Row row, Exception exception, CancellationToken cancellationToken)
+    /// <summary>Records a failed delivery: a retry later, or a dead letter.</summary>
+    private void Fail(EventSubscription subscription, Row row, Exception exception, Outcome outcome)
     {
         var attempts = row.Attempts + 1;
-        var now = _time.GetUtcNow();
         var poison = exception is PoisonEventException;
+        var tag = new KeyValuePair<string, object?>("subscription", subscription.Name);
         if (poison || attempts >= _options.MaxAttempts)
         {
             var reason = poison ? exception.Message : exception.GetType().Name;
             LogDeadLettered(_logger, subscription.Name, attempts, reason);
-            JourneyTelemetry.EventsDeadLettered.Add(1, new KeyValuePair<string, object?>("subscription", subscription.Name));
-            return UpdateAsync("UPDATE deliveries SET attempts = $attempts, dead = 1, reason = $reason, dead_at = $at WHERE seq = $seq", row.Seq, attempts, reason, now.ToUnixTimeMilliseconds(), cancellationToken);
+            JourneyTelemetry.EventsDeadLettered.Add(1, tag);
+            outcome.Failed.Add((row, attempts, reason, Dead: true));
+            return;
         }
 
         LogDeliveryFailed(_logger, subscription.Name, attempts, exception);
-        JourneyTelemetry.EventsRetried.Add(1, new KeyValuePair<string, object?>("subscription", subscription.Name));
-        var retryAt = now + Backoff.After(attempts, _options);
-        return UpdateAsync("UPDATE deliveries SET attempts = $attempts, next_attempt_at = $at, reason = $reason WHERE seq = $seq", row.Seq, attempts, exception.GetType().Name, retryAt.ToUnixTimeMilliseconds(), cancellationToken);
+        JourneyTelemetry.EventsRetried.Add(1, tag);
+        outcome.Failed.Add((row, attempts, exception.GetType().Name, Dead: false));
     }
 
-    private Task<int> UpdateAsync(string sql, long seq, int attempts, string reason, long at, CancellationToken cancellationToken) =>
-        _database.WriteAsync(async (connection, transaction, ct) =>
+    /// <summary>
+    /// One transaction per round: the cursor moves past what was read, delivered retries go, failures
+    /// get (or update) their own row, and the log loses what every cursor has passed.
+    /// </summary>
+    private Task CommitAsync(EventSubscription subscription, Outcome outcome, CancellationToken cancellationToken)
+    {
+        if (outcome.Done.Count == 0 && outcome.Failed.Count == 0 && outcome.To == outcome.From)
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = sql;
-            command.Parameters.AddWithValue("$seq", seq);
-            command.Parameters.AddWithValue("$attempts", attempts);
-            command.Parameters.AddWithValue("$reason", reason);
-            command.Parameters.AddWithValue("$at", at);
-            return await command.ExecuteNonQueryAsync(ct);
+            return Task.CompletedTask;
+        }
+
+        var doneRetries = outcome.Done.Where(r => r.Seq != 0).Select(r => r.Seq).ToList();
+        var now = _time.GetUtcNow();
+        return _database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using (var cursor = Command(connection, transaction, "UPDATE cursors SET seq = max(seq, $seq) WHERE subscription = $subscription"))
+            {
+                cursor.Parameters.AddWithValue("$seq", outcome.To);
+                cursor.Parameters.AddWithValue("$subscription", subscription.Name);
+                await cursor.ExecuteNonQueryAsync(ct);
+            }
+
+            if (doneRetries.Count > 0)
+            {
+                await using var delete = Command(connection, transaction, "DELETE FROM deliveries WHERE seq IN (SELECT value FROM json_each($seqs))");
+                delete.Parameters.AddWithValue("$seqs", "[" + string.Join(',', doneRetries.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]");
+                await delete.ExecuteNonQueryAsync(ct);
+            }
+
+            foreach (var (row, attempts, reason, dead) in outcome.Failed)
+            {
+                var at = dead ? now : now + Backoff.After(attempts, _options);
+                await using var write = Command(connection, transaction, row.Seq == 0
+                    ? """
+                      INSERT INTO deliveries (subscription, event_id, envelope, attempts, next_attempt_at, dead, reason, dead_at)
+                      VALUES ($subscription, $event_id, $envelope, $attempts, $at, $dead, $reason, CASE WHEN $dead = 1 THEN $at END)
+                      """
+                    : "UPDATE deliveries SET attempts = $attempts, next_attempt_at = $at, dead = $dead, reason = $reason, dead_at = CASE WHEN $dead = 1 THEN $at END WHERE seq = $seq");
+                write.Parameters.AddWithValue("$subscription", subscription.Name);
+                write.Parameters.AddWithValue("$event_id", row.EventId);
+                write.Parameters.AddWithValue("$envelope", row.Envelope);
+                write.Parameters.AddWithValue("$attempts", attempts);
+                write.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
+                write.Parameters.AddWithValue("$dead", dead ? 1 : 0);
+                write.Parameters.AddWithValue("$reason", reason);
+                write.Parameters.AddWithValue("$seq", row.Seq);
+                await write.ExecuteNonQueryAsync(ct);
+            }
+
+            await using (var trim = Command(connection, transaction, "DELETE FROM events WHERE seq <= (SELECT min(seq) FROM cursors WHERE subscription IN (SELECT value FROM json_each($subscriptions)))"))
+            {
+                trim.Parameters.AddWithValue("$subscriptions", _subscriptionNames);
+                await trim.ExecuteNonQueryAsync(ct);
+            }
+
+            return 0;
         }, cancellationToken);
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
 
     /// <inheritdoc />
     public void Dispose()
@@ -316,7 +435,20 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         }
     }
 
-    private sealed record Row(long Seq, byte[] Envelope, int Attempts);
+    /// <summary>A delivery read: a retry (<paramref name="Seq"/> of its row) or a log entry (<paramref name="LogSeq"/>).</summary>
+    private sealed record Row(long Seq, long LogSeq, string EventId, byte[] Envelope, int Attempts);
+
+    /// <summary>What one dispatch round did: the cursor moves from <see cref="From"/> to <see cref="To"/>.</summary>
+    private sealed class Outcome(long from, long to)
+    {
+        public long From { get; } = from;
+
+        public long To { get; } = to;
+
+        public List<Row> Done { get; } = [];
+
+        public List<(Row Row, int Attempts, string Reason, bool Dead)> Failed { get; } = [];
+    }
 
     [LoggerMessage(EventId = 110, EventName = "DeliveryFailed", Level = LogLevel.Warning, Message = "Delivery to {Subscription} failed (attempt {Attempts}); it will be retried")]
     private static partial void LogDeliveryFailed(ILogger logger, string subscription, int attempts, Exception exception);

@@ -118,31 +118,26 @@ public sealed class SqliteOutbox : IOutboxStore
 
     /// <inheritdoc />
     public Task MarkSentAsync(IReadOnlyList<PendingOutboxMessage> sent, CancellationToken cancellationToken) =>
-        UpdateAsync(sent, "DELETE FROM outbox WHERE seq = $seq", null, cancellationToken);
+        UpdateAsync(sent, "DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each($seqs))", null, cancellationToken);
 
     /// <inheritdoc />
     public Task DeferAsync(IReadOnlyList<PendingOutboxMessage> failed, DateTimeOffset retryAt, CancellationToken cancellationToken) =>
-        UpdateAsync(failed, "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $at WHERE seq = $seq", retryAt.ToUnixTimeMilliseconds(), cancellationToken);
+        UpdateAsync(failed, "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $at WHERE seq IN (SELECT value FROM json_each($seqs))", retryAt.ToUnixTimeMilliseconds(), cancellationToken);
 
+    /// <summary>One statement for the whole batch (the keys as a JSON array): a statement per row costs more than the rows.</summary>
     private Task UpdateAsync(IReadOnlyList<PendingOutboxMessage> rows, string sql, long? at, CancellationToken cancellationToken) =>
         rows.Count == 0 ? Task.CompletedTask : _database.WriteAsync(async (connection, transaction, ct) =>
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = sql;
-            var seq = command.Parameters.Add("$seq", SqliteType.Integer);
+            command.Parameters.AddWithValue("$seqs", "[" + string.Join(',', rows.Select(r => r.Key.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]");
             if (at is not null)
             {
                 command.Parameters.AddWithValue("$at", at.Value);
             }
 
-            foreach (var row in rows)
-            {
-                seq.Value = row.Key;
-                await command.ExecuteNonQueryAsync(ct);
-            }
-
-            return 0;
+            return await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
 }
 

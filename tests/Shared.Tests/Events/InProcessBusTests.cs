@@ -49,6 +49,7 @@ public sealed class InProcessBusTests : IDisposable
 
         await _sut.PublishAsync("profile", [other], default);
 
+        Assert.Equal(0, await TestPipeline.CountAsync(_bus.Database, "events"));
         Assert.Equal(0, await TestPipeline.CountAsync(_bus.Database, "deliveries"));
     }
 
