@@ -37,15 +37,20 @@ public sealed class Settings
 
     private string[] Only { get; init; } = [];
 
+    /// <summary>Every scenario at the default sizes: the run the 10-minute budget is for.</summary>
+    public bool Whole { get; private init; }
+
     public bool Selected(string scenario) => Only.Length == 0 || Only.Contains(scenario, StringComparer.OrdinalIgnoreCase);
 
     public static Settings Parse(string[] args)
     {
         var quick = args.Contains("--quick");
         var only = Array.IndexOf(args, "--only");
+        string[] sizes = ["--touchpoints", "--interactions", "--subjects", "--contents", "--people", "--rate"];
         return new Settings
         {
             Quick = quick,
+            Whole = !quick && only < 0 && !sizes.Any(args.Contains),
             Only = only >= 0 && only + 1 < args.Length ? args[only + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [],
             Touchpoints = Number(args, "--touchpoints", quick ? 2_000 : 50_000),
             Interactions = Number(args, "--interactions", quick ? 50_000 : 200_000),
