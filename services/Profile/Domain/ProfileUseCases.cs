@@ -381,16 +381,18 @@ public sealed partial class ProfileUseCases(
         }
 
         var changed = workspace.Changed.ToList();
-        foreach (var profile in changed)
+        var views = new ProfileView[changed.Count];
+        for (var i = 0; i < changed.Count; i++)
         {
-            var view = JourneyRules.View(profile, Options, now);
-            SegmentMembership.Evaluate(profile, view, definitions, now, memberships);
+            // Segment evaluation reads only the profile's state, so the view it sees is the one published.
+            views[i] = JourneyRules.View(changed[i], Options, now);
+            SegmentMembership.Evaluate(changed[i], views[i], definitions, now, memberships);
         }
 
         var (saved, merged, claims, releases) = workspace.Writes(now);
-        foreach (var profile in changed)
+        for (var i = 0; i < changed.Count; i++)
         {
-            outbox.Add(events.Updated(profile, JourneyRules.View(profile, Options, now), now));
+            outbox.Add(events.Updated(changed[i], views[i], now));
         }
 
         outbox.AddRange(memberships.Select(m => events.MembershipChanged(m, now)));
