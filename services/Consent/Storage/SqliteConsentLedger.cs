@@ -368,10 +368,12 @@ internal sealed class SqliteConsentLedger : IConsentLedger
                 var hadDecisions = length > 0;
                 length++;
                 var sealedRecord = ConsentChain.Seal(0, subject, length, draft, previous);
-                var seq = (long)(await ScalarAsync(statements.InsertRecord, ct, ("$id", draft.Id.ToString()), ("$subject", subjectId), ("$sequence", length), ("$purpose", draft.PurposeId), ("$granted", draft.Granted ? 1 : 0),
+                await ExecuteAsync(statements.InsertRecord, ct, ("$id", draft.Id.ToString()), ("$subject", subjectId), ("$sequence", length), ("$purpose", draft.PurposeId), ("$granted", draft.Granted ? 1 : 0),
                     ("$channels", draft.Channels.Bits), ("$policy", draft.PolicyVersion), ("$captured", draft.CapturedAt.ToUnixTimeMilliseconds()), ("$recorded", draft.RecordedAt.ToUnixTimeMilliseconds()),
                     ("$touchpoint", draft.Touchpoint), ("$form", draft.Proof.FormId), ("$ip", draft.Proof.IpAddressHash), ("$agent", draft.Proof.UserAgent), ("$digest", draft.Proof.Digest),
-                    ("$origin", (int)draft.Origin), ("$source", draft.SourceRecord), ("$previous", previous), ("$hash", sealedRecord.Hash)))!;
+                    ("$origin", (int)draft.Origin), ("$source", draft.SourceRecord), ("$previous", previous), ("$hash", sealedRecord.Hash));
+                // The rowid of the insert just made on this connection: cheaper than RETURNING, which runs a reader.
+                var seq = SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle);
                 var record = sealedRecord with { Seq = seq };
                 records.Add(record);
                 previous = record.Hash;
@@ -403,12 +405,6 @@ internal sealed class SqliteConsentLedger : IConsentLedger
     {
         Bind(command, parameters);
         return await command.ExecuteNonQueryAsync(ct);
-    }
-
-    private static async Task<object?> ScalarAsync(SqliteCommand command, CancellationToken ct, params (string Name, object? Value)[] parameters)
-    {
-        Bind(command, parameters);
-        return await command.ExecuteScalarAsync(ct);
     }
 
     private static void Bind(SqliteCommand command, (string Name, object? Value)[] parameters)
@@ -519,7 +515,6 @@ internal sealed class SqliteConsentLedger : IConsentLedger
         public SqliteCommand InsertRecord { get; } = Command(connection, tx, """
             INSERT INTO records (id, subject, sequence, purpose, granted, channels, policy_version, captured_at, recorded_at, touchpoint, form_id, ip_hash, user_agent, proof_digest, redacted, origin, source_record, previous_hash, hash)
             VALUES ($id, $subject, $sequence, $purpose, $granted, $channels, $policy, $captured, $recorded, $touchpoint, $form, $ip, $agent, $digest, 0, $origin, $source, $previous, $hash)
-            RETURNING seq
             """);
 
         public SqliteCommand DeleteDecisions { get; } = Command(connection, tx, "DELETE FROM decisions WHERE subject = $subject AND purpose = $purpose AND ($mask = 0 OR (channels <> 0 AND (channels & ~$mask) = 0))");
