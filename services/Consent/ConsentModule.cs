@@ -74,6 +74,7 @@ public static class ConsentModule
             [nameof(ConsentService.ConsentServiceClient.GetPolicyVersion)] = Scopes.ConsentRead,
             [nameof(ConsentService.ConsentServiceClient.ListPolicyVersions)] = Scopes.ConsentRead,
             [nameof(ConsentService.ConsentServiceClient.RecordConsent)] = Scopes.ConsentWrite,
+            [nameof(ConsentService.ConsentServiceClient.BatchRecordConsent)] = Scopes.ConsentWrite,
             [nameof(ConsentService.ConsentServiceClient.WithdrawConsent)] = Scopes.ConsentWrite,
             [nameof(ConsentService.ConsentServiceClient.CheckConsent)] = Scopes.ConsentRead,
             [nameof(ConsentService.ConsentServiceClient.BatchCheckConsent)] = Scopes.ConsentRead,

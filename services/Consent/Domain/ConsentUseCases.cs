@@ -1,4 +1,5 @@
 using Journey.Shared.Errors;
+using Journey.Shared.Events;
 using Journey.Shared.Privacy;
 
 namespace Journey.Consent.Domain;
@@ -13,6 +14,130 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
     {
         var now = Clock.Now(time);
         var validation = new Validation();
+        var (identifiers, purpose, draft) = await ValidateRecordAsync(command, now, validation, cancellationToken);
+        validation.ThrowIfInvalid();
+        var records = await AppendAsync(identifiers, null, [(purpose!, draft!)], now, cancellationToken);
+        return records[0];
+    }
+
+    /// <summary>
+    /// Appends up to <see cref="ConsentLimits.MaxBatchRecords"/> decisions in one transaction. Each is
+    /// validated as <see cref="RecordAsync"/> validates it; invalid ones are rejected with their index
+    /// and the others stored. Records of one subject chain in the order given.
+    /// </summary>
+    public async Task<BatchRecordResult> BatchRecordAsync(IReadOnlyList<RecordConsentCommand> commands, CancellationToken cancellationToken)
+    {
+        if (commands.Count is 0 or > ConsentLimits.MaxBatchRecords)
+        {
+            throw new InvalidArgumentException("records", $"must hold 1 to {ConsentLimits.MaxBatchRecords} records");
+        }
+
+        var now = Clock.Now(time);
+        var rejected = new List<(int Index, FieldViolation Violation)>();
+        var valid = new List<(int Index, List<SubjectIdentifier> Identifiers, Purpose Purpose, RecordDraft Draft)>(commands.Count);
+        for (var i = 0; i < commands.Count; i++)
+        {
+            var validation = new Validation();
+            var (identifiers, purpose, draft) = await ValidateRecordAsync(commands[i], now, validation, cancellationToken);
+            if (validation.IsValid)
+            {
+                valid.Add((i, identifiers, purpose!, draft!));
+            }
+            else
+            {
+                rejected.AddRange(validation.Violations.Select(v => (i, v with { Field = $"records[{i}].{v.Field}" })));
+            }
+        }
+
+        if (valid.Count == 0)
+        {
+            return new BatchRecordResult([], rejected);
+        }
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var plan = await PlanBatchAsync(valid, now, cancellationToken);
+            try
+            {
+                var appended = await ledger.AppendBatchAsync(plan.Appends, cancellationToken);
+                var all = appended.SelectMany(r => r).ToList();
+                decisions.Apply(new LedgerChange(plan.Linked, all, [], []));
+                ConsentTelemetry.RecordsAppended.Add(all.Count);
+                var accepted = new (int Index, ConsentRecord Record)[valid.Count];
+                for (var a = 0; a < appended.Count; a++)
+                {
+                    for (var r = 0; r < appended[a].Count; r++)
+                    {
+                        var index = plan.Indexes[a][r];
+                        accepted[index.Position] = (index.Index, appended[a][r]);
+                    }
+                }
+
+                return new BatchRecordResult(accepted, rejected);
+            }
+            catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
+            {
+                // Another writer linked one of these identifiers first: resolve again.
+            }
+        }
+    }
+
+    // Groups a batch by subject: identifiers resolve against the ledger and against subjects created
+    // earlier in the same batch, so several records of one new person share one subject and chain.
+    private async Task<BatchPlan> PlanBatchAsync(
+        List<(int Index, List<SubjectIdentifier> Identifiers, Purpose Purpose, RecordDraft Draft)> valid, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var known = await ledger.FindSubjectsAsync([.. valid.SelectMany(v => v.Identifiers).Distinct()], cancellationToken);
+        var inBatch = new Dictionary<SubjectIdentifier, Guid>();
+        var groups = new Dictionary<Guid, SubjectGroup>();
+        var order = new List<SubjectGroup>();
+        for (var position = 0; position < valid.Count; position++)
+        {
+            var (index, identifiers, purpose, draft) = valid[position];
+            Guid? found = null;
+            foreach (var identifier in identifiers)
+            {
+                if (inBatch.TryGetValue(identifier, out var s) || known.TryGetValue(identifier, out s))
+                {
+                    found = s;
+                    break;
+                }
+            }
+
+            if (found is not { } subject || !groups.TryGetValue(subject, out var group))
+            {
+                subject = found ?? Guid.CreateVersion7(now);
+                var existing = found is null ? [] : await ledger.GetIdentifiersAsync(subject, cancellationToken);
+                group = new SubjectGroup(subject, found is null, [.. existing]);
+                groups.Add(subject, group);
+                order.Add(group);
+            }
+
+            foreach (var identifier in identifiers)
+            {
+                // As for one record: an identifier another subject holds stays with it.
+                if (!group.Identifiers.Contains(identifier) && !inBatch.ContainsKey(identifier) && !known.ContainsKey(identifier))
+                {
+                    group.Link.Add(identifier);
+                    group.Identifiers.Add(identifier);
+                    inBatch.Add(identifier, subject);
+                }
+            }
+
+            group.Drafts.Add(draft);
+            group.Events.Add(events.ConsentChanged(subject, [.. group.Identifiers], purpose, draft, now));
+            group.Indexes.Add((index, position));
+        }
+
+        return new BatchPlan(
+            [.. order.Select(g => new LedgerAppend(g.Subject, g.Create, g.Link, g.Drafts, g.Events, now))],
+            [.. order.Select(g => (IReadOnlyList<(int, int)>)g.Indexes)],
+            [.. inBatch.Select(p => (p.Key, p.Value))]);
+    }
+
+    private async Task<(List<SubjectIdentifier> Identifiers, Purpose? Purpose, RecordDraft? Draft)> ValidateRecordAsync(
+        RecordConsentCommand command, DateTimeOffset now, Validation validation, CancellationToken cancellationToken)
+    {
         var identifiers = SubjectIdentifiers.Normalize(command.Identifiers, hasher, validation, "identifiers");
         var purpose = await RequirePurposeAsync(command.Purpose, validation, cancellationToken);
         validation.Require(command.Decision is 1 or 2, "decision", "must be CONSENT_DECISION_GRANTED or CONSENT_DECISION_WITHDRAWN");
@@ -36,13 +161,15 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
         }
 
         ValidateProof(command.Touchpoint, command.FormId, command.IpAddress, command.UserAgent, validation);
-        validation.ThrowIfInvalid();
+        if (!validation.IsValid)
+        {
+            return (identifiers, purpose, null);
+        }
 
         var draft = new RecordDraft(
             Guid.CreateVersion7(now), purpose!.Id, command.Decision == 1, channels, command.PolicyVersion, Clock.Truncate(command.CapturedAt!.Value), now,
             command.Touchpoint, Proof(command.FormId, command.IpAddress, command.UserAgent), RecordOrigin.Direct, "");
-        var records = await AppendAsync(identifiers, null, [(purpose, draft)], now, cancellationToken);
-        return records[0];
+        return (identifiers, purpose, draft);
     }
 
     /// <summary>Withdraws one purpose or every purpose of the catalog.</summary>
@@ -307,4 +434,30 @@ public static class Clock
 
     /// <summary><paramref name="value"/> truncated to the millisecond, in UTC.</summary>
     public static DateTimeOffset Truncate(DateTimeOffset value) => DateTimeOffset.FromUnixTimeMilliseconds(value.ToUnixTimeMilliseconds());
+}
+
+/// <summary>The outcome of a batch of records.</summary>
+/// <param name="Accepted">Stored records with their index in the batch, in batch order.</param>
+/// <param name="Rejected">Faults of the records not stored, with their index, in batch order.</param>
+public sealed record BatchRecordResult(IReadOnlyList<(int Index, ConsentRecord Record)> Accepted, IReadOnlyList<(int Index, FieldViolation Violation)> Rejected);
+
+/// <summary>A batch grouped by subject: the appends, each append's (batch index, accepted position) per record, and the identifiers linked.</summary>
+internal sealed record BatchPlan(IReadOnlyList<LedgerAppend> Appends, IReadOnlyList<IReadOnlyList<(int Index, int Position)>> Indexes, IReadOnlyList<(SubjectIdentifier Identifier, Guid Subject)> Linked);
+
+/// <summary>One subject's part of a batch while it is planned.</summary>
+internal sealed class SubjectGroup(Guid subject, bool create, List<SubjectIdentifier> identifiers)
+{
+    public Guid Subject { get; } = subject;
+
+    public bool Create { get; } = create;
+
+    public List<SubjectIdentifier> Identifiers { get; } = identifiers;
+
+    public List<SubjectIdentifier> Link { get; } = [];
+
+    public List<RecordDraft> Drafts { get; } = [];
+
+    public List<OutboxMessage> Events { get; } = [];
+
+    public List<(int Index, int Position)> Indexes { get; } = [];
 }

@@ -36,6 +36,9 @@ public static class ConsentLimits
     /// <summary>Checks per batch.</summary>
     public const int MaxBatchChecks = 1000;
 
+    /// <summary>Records per batch.</summary>
+    public const int MaxBatchRecords = 1000;
+
     /// <summary>The highest channel number of <c>journey.common.v1.Channel</c>.</summary>
     public const int MaxKnownChannel = 13;
 

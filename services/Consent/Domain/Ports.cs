@@ -107,11 +107,21 @@ public interface IConsentLedger
     /// <summary>The subject itself, or the one it was merged into; null when unknown.</summary>
     Task<Guid?> ResolveSubjectAsync(Guid subject, CancellationToken cancellationToken);
 
+    /// <summary>The subject each known identifier names (after merges); unknown identifiers are absent.</summary>
+    Task<IReadOnlyDictionary<SubjectIdentifier, Guid>> FindSubjectsAsync(IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken cancellationToken);
+
     /// <summary>The identifiers that name the subject.</summary>
     Task<IReadOnlyList<SubjectIdentifier>> GetIdentifiersAsync(Guid subject, CancellationToken cancellationToken);
 
     /// <summary>Appends records to the subject's chain; returns them sealed.</summary>
     Task<IReadOnlyList<ConsentRecord>> AppendAsync(LedgerAppend append, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Appends to several subjects' chains in one transaction; returns each append's records sealed,
+    /// in the order given. An identifier already linked elsewhere is a <c>ConcurrencyConflictException</c>
+    /// and nothing is written.
+    /// </summary>
+    Task<IReadOnlyList<IReadOnlyList<ConsentRecord>>> AppendBatchAsync(IReadOnlyList<LedgerAppend> appends, CancellationToken cancellationToken);
 
     /// <summary>The records that decide the subject's purposes, by purpose id.</summary>
     Task<IReadOnlyDictionary<string, PurposeDecisions>> GetDecisionsAsync(Guid subject, CancellationToken cancellationToken);

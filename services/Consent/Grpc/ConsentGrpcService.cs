@@ -54,12 +54,29 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
 
     public override async Task<RecordConsentResponse> RecordConsent(RecordConsentRequest request, ServerCallContext context)
     {
-        var command = new RecordConsentCommand(
-            ConsentMapping.Identifiers(request.Identifiers), request.Purpose, (int)request.Decision, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
-            ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent);
+        var command = Command(request);
         var record = ConsentMapping.ToProto(await consent.RecordAsync(command, context.CancellationToken));
         Audit(context, nameof(RecordConsent), record.Name);
         return new RecordConsentResponse { Record = record };
+    }
+
+    public override async Task<BatchRecordConsentResponse> BatchRecordConsent(BatchRecordConsentRequest request, ServerCallContext context)
+    {
+        var result = await consent.BatchRecordAsync([.. request.Records.Select(Command)], context.CancellationToken);
+        var response = new BatchRecordConsentResponse();
+        foreach (var (index, record) in result.Accepted)
+        {
+            response.Accepted.Add(new AcceptedConsentRecord { Index = index, Record = record.Name });
+        }
+
+        foreach (var (index, violation) in result.Rejected)
+        {
+            response.Rejected.Add(new RejectedConsentRecord { Index = index, Field = violation.Field, Reason = violation.Description });
+        }
+
+        // One audit line per batch: a line per record would cost more than storing it.
+        Audit(context, nameof(BatchRecordConsent), $"{result.Accepted.Count} records");
+        return response;
     }
 
     public override async Task<WithdrawConsentResponse> WithdrawConsent(WithdrawConsentRequest request, ServerCallContext context)
@@ -119,6 +136,10 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
 
     public override async Task<GetErasureStatusResponse> GetErasureStatus(GetErasureStatusRequest request, ServerCallContext context) =>
         new() { Erasure = ConsentMapping.ToProto(await erasure.GetStatusAsync(request.Name, context.CancellationToken)) };
+
+    private static RecordConsentCommand Command(RecordConsentRequest request) => new(
+        ConsentMapping.Identifiers(request.Identifiers), request.Purpose, (int)request.Decision, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
+        ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent);
 
     // Sensitive operations leave an audit line with the caller and the (pseudonymous) target; the
     // log's own timestamp is the time. Never an identifier, e-mail or phone.

@@ -74,6 +74,27 @@ internal sealed class MongoConsentLedger : IConsentLedger
     public Task<Guid?> ResolveSubjectAsync(Guid subject, CancellationToken cancellationToken) =>
         _store.ReadAsync((_, ct) => ResolveAsync(null, subject, ct), cancellationToken);
 
+    public Task<IReadOnlyDictionary<SubjectIdentifier, Guid>> FindSubjectsAsync(IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyDictionary<SubjectIdentifier, Guid>>(async (_, ct) =>
+        {
+            var found = new Dictionary<SubjectIdentifier, Guid>();
+            if (identifiers.Count == 0)
+            {
+                return found;
+            }
+
+            var rows = await _identifiers.Find(new BsonDocument("_id", new BsonDocument("$in", new BsonArray(identifiers.Select(IdentifierId))))).ToListAsync(ct);
+            foreach (var row in rows)
+            {
+                if (await ResolveAsync(null, Guid.Parse(row["subject"].AsString), ct) is { } subject)
+                {
+                    found[new SubjectIdentifier((IdentifierKind)row["kind"].AsInt32, row["value"].AsString)] = subject;
+                }
+            }
+
+            return found;
+        }, cancellationToken);
+
     public Task<IReadOnlyList<SubjectIdentifier>> GetIdentifiersAsync(Guid subject, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<SubjectIdentifier>>(async (_, ct) =>
         {
@@ -113,6 +134,48 @@ internal sealed class MongoConsentLedger : IConsentLedger
         catch (Exception ex) when (MongoStore.IsDuplicateKey(ex))
         {
             throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(append.Subject));
+        }
+    }
+
+    public async Task<IReadOnlyList<IReadOnlyList<ConsentRecord>>> AppendBatchAsync(IReadOnlyList<LedgerAppend> appends, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _store.WriteAsync<IReadOnlyList<IReadOnlyList<ConsentRecord>>>(async (session, ct) =>
+            {
+                var created = appends.Where(a => a.CreateSubject).Select(a => new BsonDocument
+                {
+                    ["_id"] = a.Subject.ToString(),
+                    ["created_at"] = a.Now.ToUnixTimeMilliseconds(),
+                    ["merged_into"] = BsonNull.Value,
+                    ["chain_length"] = 0L,
+                    ["head_hash"] = "",
+                    ["head_seq"] = 0L,
+                }).ToList();
+                if (created.Count > 0)
+                {
+                    await _subjects.InsertManyAsync(session, created, cancellationToken: ct);
+                }
+
+                var links = appends.SelectMany(a => a.LinkIdentifiers.Select(i => IdentifierDocument(i, a.Subject))).ToList();
+                if (links.Count > 0)
+                {
+                    await _identifiers.InsertManyAsync(session, links, cancellationToken: ct);
+                }
+
+                var results = new List<IReadOnlyList<ConsentRecord>>(appends.Count);
+                foreach (var append in appends)
+                {
+                    results.Add(await AppendRecordsAsync(session, append.Subject, append.Records, append.Now, ct));
+                }
+
+                await MongoOutbox.AppendAsync(session, _store.Database, [.. appends.SelectMany(a => a.Events)], ct);
+                return results;
+            }, cancellationToken);
+        }
+        catch (Exception ex) when (MongoStore.IsDuplicateKey(ex))
+        {
+            throw new ConcurrencyConflictException("Subject", appends.Count == 0 ? "" : ConsentNames.Subject(appends[0].Subject));
         }
     }
 

@@ -46,6 +46,26 @@ internal sealed class SqliteConsentLedger : IConsentLedger
             return await command.ExecuteScalarAsync(ct) is string found ? (Guid?)Guid.Parse(found) : null;
         }, cancellationToken);
 
+    public Task<IReadOnlyDictionary<SubjectIdentifier, Guid>> FindSubjectsAsync(IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlyDictionary<SubjectIdentifier, Guid>>(async (connection, ct) =>
+        {
+            var found = new Dictionary<SubjectIdentifier, Guid>();
+            await using var command = Command(connection, null, "SELECT COALESCE(s.merged_into, s.id) FROM subject_identifiers i JOIN subjects s ON s.id = i.subject WHERE i.kind = $kind AND i.value = $value");
+            var kind = command.Parameters.Add("$kind", SqliteType.Integer);
+            var value = command.Parameters.Add("$value", SqliteType.Text);
+            foreach (var identifier in identifiers)
+            {
+                kind.Value = (int)identifier.Kind;
+                value.Value = identifier.Value;
+                if (await command.ExecuteScalarAsync(ct) is string subject)
+                {
+                    found[identifier] = Guid.Parse(subject);
+                }
+            }
+
+            return found;
+        }, cancellationToken);
+
     public Task<IReadOnlyList<SubjectIdentifier>> GetIdentifiersAsync(Guid subject, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) => await IdentifiersOfAsync(connection, null, subject, ct), cancellationToken);
 
@@ -75,6 +95,43 @@ internal sealed class SqliteConsentLedger : IConsentLedger
         {
             // An identifier (or a new subject id) was taken by a concurrent writer.
             throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(append.Subject));
+        }
+    }
+
+    public async Task<IReadOnlyList<IReadOnlyList<ConsentRecord>>> AppendBatchAsync(IReadOnlyList<LedgerAppend> appends, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _db.WriteAsync<IReadOnlyList<IReadOnlyList<ConsentRecord>>>(async (connection, tx, ct) =>
+            {
+                // One set of prepared statements for the whole batch: preparing per record would cost
+                // more than the inserts themselves.
+                await using var statements = new AppendStatements(connection, tx);
+                var results = new List<IReadOnlyList<ConsentRecord>>(appends.Count);
+                var events = new List<OutboxMessage>();
+                foreach (var append in appends)
+                {
+                    if (append.CreateSubject)
+                    {
+                        await ExecuteAsync(statements.InsertSubject, ct, ("$id", append.Subject.ToString()), ("$at", append.Now.ToUnixTimeMilliseconds()));
+                    }
+
+                    foreach (var identifier in append.LinkIdentifiers)
+                    {
+                        await ExecuteAsync(statements.LinkIdentifier, ct, ("$kind", (int)identifier.Kind), ("$value", identifier.Value), ("$subject", append.Subject.ToString()));
+                    }
+
+                    results.Add(await AppendRecordsAsync(connection, tx, append.Subject, append.Records, ct, statements, append.CreateSubject));
+                    events.AddRange(append.Events);
+                }
+
+                await SqliteOutbox.AppendAsync(connection, tx, events, ct);
+                return results;
+            }, cancellationToken);
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
+        {
+            throw new ConcurrencyConflictException("Subject", appends.Count == 0 ? "" : ConsentNames.Subject(appends[0].Subject));
         }
     }
 
@@ -291,44 +348,79 @@ internal sealed class SqliteConsentLedger : IConsentLedger
             return 0;
         }, cancellationToken);
 
-    private static async Task<IReadOnlyList<ConsentRecord>> AppendRecordsAsync(SqliteConnection connection, SqliteTransaction tx, Guid subject, IReadOnlyList<RecordDraft> drafts, CancellationToken ct)
+    private static async Task<IReadOnlyList<ConsentRecord>> AppendRecordsAsync(
+        SqliteConnection connection, SqliteTransaction tx, Guid subject, IReadOnlyList<RecordDraft> drafts, CancellationToken ct, AppendStatements? shared = null, bool newSubject = false)
     {
         if (drafts.Count == 0)
         {
             return [];
         }
 
-        var (length, previous) = await HeadAsync(connection, tx, subject, ct);
-        var records = new List<ConsentRecord>(drafts.Count);
-        await using var insert = Command(connection, tx, """
-            INSERT INTO records (id, subject, sequence, purpose, granted, channels, policy_version, captured_at, recorded_at, touchpoint, form_id, ip_hash, user_agent, proof_digest, redacted, origin, source_record, previous_hash, hash)
-            VALUES ($id, $subject, $sequence, $purpose, $granted, $channels, $policy, $captured, $recorded, $touchpoint, $form, $ip, $agent, $digest, 0, $origin, $source, $previous, $hash)
-            RETURNING seq
-            """);
-        foreach (var draft in drafts)
+        var own = shared is null ? new AppendStatements(connection, tx) : null;
+        var statements = shared ?? own!;
+        try
         {
-            length++;
-            var sealedRecord = ConsentChain.Seal(0, subject, length, draft, previous);
-            insert.Parameters.Clear();
-            Add(insert, ("$id", draft.Id.ToString()), ("$subject", subject.ToString()), ("$sequence", length), ("$purpose", draft.PurposeId), ("$granted", draft.Granted ? 1 : 0),
-                ("$channels", draft.Channels.Bits), ("$policy", draft.PolicyVersion), ("$captured", draft.CapturedAt.ToUnixTimeMilliseconds()), ("$recorded", draft.RecordedAt.ToUnixTimeMilliseconds()),
-                ("$touchpoint", draft.Touchpoint), ("$form", draft.Proof.FormId), ("$ip", draft.Proof.IpAddressHash), ("$agent", draft.Proof.UserAgent), ("$digest", draft.Proof.Digest),
-                ("$origin", (int)draft.Origin), ("$source", draft.SourceRecord), ("$previous", previous), ("$hash", sealedRecord.Hash));
-            var seq = (long)(await insert.ExecuteScalarAsync(ct))!;
-            var record = sealedRecord with { Seq = seq };
-            records.Add(record);
-            previous = record.Hash;
+            var subjectId = subject.ToString();
+            var (length, previous) = newSubject ? (0L, "") : await HeadAsync(connection, tx, subject, ct);
+            var records = new List<ConsentRecord>(drafts.Count);
+            foreach (var draft in drafts)
+            {
+                var hadDecisions = length > 0;
+                length++;
+                var sealedRecord = ConsentChain.Seal(0, subject, length, draft, previous);
+                await ExecuteAsync(statements.InsertRecord, ct, ("$id", draft.Id.ToString()), ("$subject", subjectId), ("$sequence", length), ("$purpose", draft.PurposeId), ("$granted", draft.Granted ? 1 : 0),
+                    ("$channels", draft.Channels.Bits), ("$policy", draft.PolicyVersion), ("$captured", draft.CapturedAt.ToUnixTimeMilliseconds()), ("$recorded", draft.RecordedAt.ToUnixTimeMilliseconds()),
+                    ("$touchpoint", draft.Touchpoint), ("$form", draft.Proof.FormId), ("$ip", draft.Proof.IpAddressHash), ("$agent", draft.Proof.UserAgent), ("$digest", draft.Proof.Digest),
+                    ("$origin", (int)draft.Origin), ("$source", draft.SourceRecord), ("$previous", previous), ("$hash", sealedRecord.Hash));
+                // The rowid of the insert just made on this connection: cheaper than RETURNING, which runs a reader.
+                var seq = SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle);
+                var record = sealedRecord with { Seq = seq };
+                records.Add(record);
+                previous = record.Hash;
 
-            var mask = draft.Channels.Bits;
-            await ExecuteAsync(connection, tx, "DELETE FROM decisions WHERE subject = $subject AND purpose = $purpose AND ($mask = 0 OR (channels <> 0 AND (channels & ~$mask) = 0))", ct,
-                ("$subject", subject.ToString()), ("$purpose", draft.PurposeId), ("$mask", mask));
-            await ExecuteAsync(connection, tx, "INSERT INTO decisions (subject, purpose, seq, channels, pending_expiry_from) VALUES ($subject, $purpose, $seq, $mask, $expiry)", ct,
-                ("$subject", subject.ToString()), ("$purpose", draft.PurposeId), ("$seq", seq), ("$mask", mask), ("$expiry", draft.Granted ? draft.CapturedAt.ToUnixTimeMilliseconds() : null));
+                var mask = draft.Channels.Bits;
+                if (hadDecisions)
+                {
+                    // A subject's first record has nothing to supersede.
+                    await ExecuteAsync(statements.DeleteDecisions, ct, ("$subject", subjectId), ("$purpose", draft.PurposeId), ("$mask", mask));
+                }
+
+                await ExecuteAsync(statements.InsertDecision, ct, ("$subject", subjectId), ("$purpose", draft.PurposeId), ("$seq", seq), ("$mask", mask),
+                    ("$expiry", draft.Granted ? draft.CapturedAt.ToUnixTimeMilliseconds() : null));
+            }
+
+            await ExecuteAsync(statements.UpdateHead, ct, ("$length", length), ("$hash", previous), ("$subject", subjectId));
+            return records;
+        }
+        finally
+        {
+            if (own is not null)
+            {
+                await own.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<int> ExecuteAsync(SqliteCommand command, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    {
+        Bind(command, parameters);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static void Bind(SqliteCommand command, (string Name, object? Value)[] parameters)
+    {
+        // Values are rebound on the same parameter objects, so the prepared statement is reused.
+        if (command.Parameters.Count != parameters.Length)
+        {
+            command.Parameters.Clear();
+            Add(command, parameters);
+            return;
         }
 
-        await ExecuteAsync(connection, tx, "UPDATE subjects SET chain_length = $length, head_hash = $hash WHERE id = $subject", ct,
-            ("$length", length), ("$hash", previous), ("$subject", subject.ToString()));
-        return records;
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            command.Parameters[i].Value = parameters[i].Value ?? DBNull.Value;
+        }
     }
 
     private static async Task<(long Length, string Hash)> HeadAsync(SqliteConnection connection, SqliteTransaction? tx, Guid subject, CancellationToken ct)
@@ -411,5 +503,34 @@ internal sealed class SqliteConsentLedger : IConsentLedger
     {
         await using var command = Command(connection, tx, sql, parameters);
         return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The statements of an append, prepared once per transaction.</summary>
+    private sealed class AppendStatements(SqliteConnection connection, SqliteTransaction tx) : IAsyncDisposable
+    {
+        public SqliteCommand InsertSubject { get; } = Command(connection, tx, "INSERT INTO subjects (id, created_at) VALUES ($id, $at)");
+
+        public SqliteCommand LinkIdentifier { get; } = Command(connection, tx, "INSERT INTO subject_identifiers (kind, value, subject) VALUES ($kind, $value, $subject)");
+
+        public SqliteCommand InsertRecord { get; } = Command(connection, tx, """
+            INSERT INTO records (id, subject, sequence, purpose, granted, channels, policy_version, captured_at, recorded_at, touchpoint, form_id, ip_hash, user_agent, proof_digest, redacted, origin, source_record, previous_hash, hash)
+            VALUES ($id, $subject, $sequence, $purpose, $granted, $channels, $policy, $captured, $recorded, $touchpoint, $form, $ip, $agent, $digest, 0, $origin, $source, $previous, $hash)
+            """);
+
+        public SqliteCommand DeleteDecisions { get; } = Command(connection, tx, "DELETE FROM decisions WHERE subject = $subject AND purpose = $purpose AND ($mask = 0 OR (channels <> 0 AND (channels & ~$mask) = 0))");
+
+        public SqliteCommand InsertDecision { get; } = Command(connection, tx, "INSERT INTO decisions (subject, purpose, seq, channels, pending_expiry_from) VALUES ($subject, $purpose, $seq, $mask, $expiry)");
+
+        public SqliteCommand UpdateHead { get; } = Command(connection, tx, "UPDATE subjects SET chain_length = $length, head_hash = $hash WHERE id = $subject");
+
+        public async ValueTask DisposeAsync()
+        {
+            await InsertSubject.DisposeAsync();
+            await LinkIdentifier.DisposeAsync();
+            await InsertRecord.DisposeAsync();
+            await DeleteDecisions.DisposeAsync();
+            await InsertDecision.DisposeAsync();
+            await UpdateHead.DisposeAsync();
+        }
     }
 }
