@@ -21,15 +21,29 @@ public sealed class ConsentCheckScenario : IScenario
         });
         var subjects = settings.Subjects;
         var seeding = System.Diagnostics.Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(0, subjects), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, ct) =>
-            await client.RecordConsentAsync(new RecordConsentRequest
+        const int perBatch = 1000;
+        var capturedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1));
+        await Parallel.ForEachAsync(Enumerable.Range(0, (subjects + perBatch - 1) / perBatch), new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (b, ct) =>
+        {
+            var batch = new BatchRecordConsentRequest();
+            for (var i = b * perBatch; i < Math.Min(subjects, (b + 1) * perBatch); i++)
             {
-                Identifiers = { new Identifier { Kind = IdentifierKind.CustomerId, Value = $"C-{i}" } },
-                Purpose = "purposes/bench-personalisation",
-                Decision = i % 3 != 0 ? ConsentDecision.Granted : ConsentDecision.Withdrawn,
-                PolicyVersion = policy.PolicyVersion.Version,
-                CapturedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1)),
-            }, cancellationToken: ct));
+                batch.Records.Add(new RecordConsentRequest
+                {
+                    Identifiers = { new Identifier { Kind = IdentifierKind.CustomerId, Value = $"C-{i}" } },
+                    Purpose = "purposes/bench-personalisation",
+                    Decision = i % 3 != 0 ? ConsentDecision.Granted : ConsentDecision.Withdrawn,
+                    PolicyVersion = policy.PolicyVersion.Version,
+                    CapturedAt = capturedAt,
+                });
+            }
+
+            var reply = await client.BatchRecordConsentAsync(batch, cancellationToken: ct);
+            if (reply.Rejected.Count > 0)
+            {
+                throw new InvalidOperationException($"The consent import rejected {reply.Rejected.Count} records, e.g. {reply.Rejected[0].Field}: {reply.Rejected[0].Reason}");
+            }
+        });
 
         Console.WriteLine($"  seeded {subjects:N0} subjects in {seeding.Elapsed.TotalSeconds:0.0} s ({subjects / seeding.Elapsed.TotalSeconds:N0}/s)");
 
