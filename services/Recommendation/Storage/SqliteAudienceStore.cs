@@ -95,6 +95,22 @@ internal sealed class SqliteAudienceStore : IAudienceStore
             return rows;
         }, cancellationToken);
 
+    public Task<ItemStatsChanges> ReadItemStatsChangedAsync(long cursor, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            var rows = new List<ItemStats>();
+            var next = cursor;
+            await using var command = Command(connection, null, "SELECT content, stage, impressions, clicks, conversions, seq FROM item_stats WHERE seq > $after ORDER BY seq", ("$after", cursor));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                rows.Add(new ItemStats(reader.GetString(0), (Stage)reader.GetInt32(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+                next = reader.GetInt64(5);
+            }
+
+            return new ItemStatsChanges(rows, next);
+        }, cancellationToken);
+
     public Task<IReadOnlyList<VariantCounts>> ReadVariantCountsAsync(string experimentId, CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlyList<VariantCounts>>(async (connection, ct) =>
         {
@@ -245,8 +261,8 @@ internal sealed class SqliteAudienceStore : IAudienceStore
 
         public Task AddItemStatsAsync(ItemStats delta, CancellationToken cancellationToken) =>
             ExecuteAsync(connection, tx, """
-                INSERT INTO item_stats (content, stage, impressions, clicks, conversions) VALUES ($content, $stage, $i, $c, $v)
-                ON CONFLICT (content, stage) DO UPDATE SET impressions = impressions + $i, clicks = clicks + $c, conversions = conversions + $v
+                INSERT INTO item_stats (content, stage, impressions, clicks, conversions, seq) VALUES ($content, $stage, $i, $c, $v, (SELECT COALESCE(MAX(seq), 0) + 1 FROM item_stats))
+                ON CONFLICT (content, stage) DO UPDATE SET impressions = impressions + $i, clicks = clicks + $c, conversions = conversions + $v, seq = excluded.seq
                 """, cancellationToken,
                 ("$content", delta.ContentId), ("$stage", (int)delta.Stage), ("$i", delta.Impressions), ("$c", delta.Clicks), ("$v", delta.Conversions));
 
