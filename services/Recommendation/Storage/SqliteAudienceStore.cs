@@ -218,18 +218,20 @@ internal sealed class SqliteAudienceStore : IAudienceStore
         public async Task<long> DeletePersonAsync(string personKey, CancellationToken cancellationToken)
         {
             _linked.Clear();
-            long count = 0;
-            foreach (var sql in new[]
+            var ids = await LinkedIdsAsync(personKey, cancellationToken);
+            long count = await ExecuteAsync(connection, tx, "DELETE FROM persons WHERE key = $key", cancellationToken, ("$key", personKey));
+            await using (var unlink = Command(connection, tx, "DELETE FROM person_ids WHERE id = $id AND (person_key = $key OR id = $key)", ("$key", personKey)))
             {
-                "DELETE FROM persons WHERE key = $key",
-                "DELETE FROM person_ids WHERE person_key = $key OR id = $key",
-                "DELETE FROM recommendations WHERE person_key = $key",
-                "DELETE FROM impressions WHERE person_key = $key",
-            })
-            {
-                count += await ExecuteAsync(connection, tx, sql, cancellationToken, ("$key", personKey));
+                var id = unlink.Parameters.Add("$id", SqliteType.Text);
+                foreach (var key in ids)
+                {
+                    id.Value = key;
+                    count += await unlink.ExecuteNonQueryAsync(cancellationToken);
+                }
             }
 
+            count += await ExecuteAsync(connection, tx, "DELETE FROM recommendations WHERE person_key = $key", cancellationToken, ("$key", personKey));
+            count += await ExecuteAsync(connection, tx, "DELETE FROM impressions WHERE person_key = $key", cancellationToken, ("$key", personKey));
             return count;
         }
 
@@ -242,7 +244,30 @@ internal sealed class SqliteAudienceStore : IAudienceStore
                 ON CONFLICT (person_key, day, content) DO UPDATE SET count = count + excluded.count
                 """, cancellationToken, ("$from", fromKey), ("$to", toKey));
             await ExecuteAsync(connection, tx, "DELETE FROM impressions WHERE person_key = $from", cancellationToken, ("$from", fromKey));
-            await ExecuteAsync(connection, tx, "UPDATE person_ids SET person_key = $to WHERE person_key = $from", cancellationToken, ("$from", fromKey), ("$to", toKey));
+            await using var move = Command(connection, tx, "UPDATE person_ids SET person_key = $to WHERE id = $id AND person_key = $from", ("$from", fromKey), ("$to", toKey));
+            var id = move.Parameters.Add("$id", SqliteType.Text);
+            foreach (var key in await LinkedIdsAsync(fromKey, cancellationToken))
+            {
+                id.Value = key;
+                await move.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        /// <summary>
+        /// The identifier keys that can link to <paramref name="personKey"/>: the key itself and those its
+        /// document lists (every link is written from it), so links are found by primary key rather than
+        /// through a second random-key index on the ingest path.
+        /// </summary>
+        private async Task<IReadOnlyList<string>> LinkedIdsAsync(string personKey, CancellationToken cancellationToken)
+        {
+            await using var command = Command(connection, tx, "SELECT doc FROM persons WHERE key = $key", ("$key", personKey));
+            var ids = new List<string> { personKey };
+            if (await command.ExecuteScalarAsync(cancellationToken) is string doc)
+            {
+                ids.AddRange(Json.Read<PersonDocument>(doc).Ids.Where(i => i != personKey));
+            }
+
+            return ids;
         }
 
         public Task<TouchpointState?> GetTouchpointAsync(string id, CancellationToken cancellationToken) =>

@@ -34,6 +34,9 @@ internal static class SqliteSchema
             ALTER TABLE item_stats ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
             CREATE INDEX item_stats_by_seq ON item_stats (seq)
             """),
+        // Identifier links are found through the person's document (which lists them), not through an
+        // index by person: that index cost a second random-key insert for every identifier ingested.
+        ("recommendation-003", "DROP INDEX IF EXISTS person_ids_by_person"),
     ];
 
     public static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)

@@ -282,6 +282,48 @@ public sealed class SqliteStoreContract : StoreContract
         Assert.Contains("item_stats_by_seq", plan, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task DeleteAndRekey_WithoutAnIndexByPerson_MoveAndRemoveEveryIdentifierLink()
+    {
+        await Audience.WriteAsync(async (s, ct) =>
+        {
+            await s.SavePersonAsync(new PersonState { Key = "1:anon", IdentifierKeys = ["1:anon", "2:mail"] }, ct);
+            await s.SavePersonAsync(new PersonState { Key = "7:p2", IdentifierKeys = ["3:phone"] }, ct);
+            return 0;
+        }, default);
+
+        // As the projector merges a person into a profile: move, drop the old person, write the survivor.
+        await Audience.WriteAsync(async (s, ct) =>
+        {
+            await s.RekeyAsync("1:anon", "7:p1", ct);
+            await s.DeletePersonAsync("1:anon", ct);
+            await s.SavePersonAsync(new PersonState { Key = "7:p1", IdentifierKeys = ["1:anon", "2:mail", "7:p1"] }, ct);
+            return 0;
+        }, default);
+        var moved = await LinksAsync();
+        var erased = await Audience.WriteAsync((s, ct) => s.DeletePersonAsync("7:p1", ct), default);
+        var left = await LinksAsync();
+
+        Assert.Equal(["1:anon=7:p1", "2:mail=7:p1", "3:phone=7:p2", "7:p1=7:p1", "7:p2=7:p2"], moved);
+        Assert.Equal(["3:phone=7:p2", "7:p2=7:p2"], left);
+        Assert.Equal(4, erased);
+    }
+
+    private async Task<List<string>> LinksAsync()
+    {
+        await using var connection = await _sqlite.Database.OpenConnectionAsync(default);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id || '=' || person_key FROM person_ids ORDER BY id";
+        await using var reader = await command.ExecuteReaderAsync();
+        var links = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            links.Add(reader.GetString(0));
+        }
+
+        return links;
+    }
+
     private static async Task<string> ReadPlanAsync(Microsoft.Data.Sqlite.SqliteCommand command)
     {
         await using var reader = await command.ExecuteReaderAsync();
