@@ -185,7 +185,8 @@ internal sealed class SqliteAudienceStore : IAudienceStore
             }
 
             _link.Parameters[1].Value = person.Key;
-            foreach (var key in person.IdentifierKeys.Append(person.Key))
+            linked.Add(person.Key);
+            foreach (var key in person.IdentifierKeys)
             {
                 if (linked.Add(key))
                 {
@@ -313,7 +314,12 @@ internal sealed class SqliteAudienceStore : IAudienceStore
                 : null;
         }
 
-        private const string FindPersonSql = "SELECT p.doc FROM person_ids i JOIN persons p ON p.key = i.person_key WHERE i.id = $id";
+        // A person's own key is found in persons itself; only its other identifiers need a link row.
+        private const string FindPersonSql = """
+            SELECT doc FROM persons WHERE key = $id
+            UNION ALL SELECT p.doc FROM person_ids i JOIN persons p ON p.key = i.person_key WHERE i.id = $id
+            LIMIT 1
+            """;
 
         public static async Task<PersonState?> ReadPersonAsync(SqliteConnection connection, SqliteTransaction? tx, IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken)
         {
