@@ -60,6 +60,9 @@ public sealed record RecommendationRecord(
 /// <summary>Counts of feedback for one item at one stage.</summary>
 public sealed record ItemStats(string ContentId, Stage Stage, long Impressions, long Clicks, long Conversions);
 
+/// <summary>Learned counts changed since a cursor, and the cursor that follows them.</summary>
+public sealed record ItemStatsChanges(IReadOnlyList<ItemStats> Rows, long Cursor);
+
 /// <summary>Counts of one experiment variant.</summary>
 public sealed record VariantCounts(string Variant, long Recommendations, long Impressions, long Clicks, long Conversions);
 

@@ -125,8 +125,10 @@ public sealed class ContentIndex(IContentLibrary library) : IDisposable
     /// </summary>
     public IReadOnlyList<ContentItem> Candidates(ChannelKind channel, IEnumerable<Stage> stages, bool serviceOnly, bool genericOnly, Func<ContentItem, bool> accept, int limit, int maxScan)
     {
-        var found = new List<ContentItem>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        // Sized up front: growing them per request was most of this method's allocation.
+        var capacity = Math.Min(limit, 1024) * (stages is IReadOnlyCollection<Stage> s ? s.Count : 1);
+        var found = new List<ContentItem>(capacity);
+        var seen = new HashSet<ContentItem>(capacity, ReferenceEqualityComparer.Instance);
         _lock.EnterReadLock();
         try
         {
@@ -141,13 +143,13 @@ public sealed class ContentIndex(IContentLibrary library) : IDisposable
                         break;
                     }
 
-                    var item = _items[entry.Id];
-                    if (seen.Contains(item.Id) || !accept(item))
+                    var item = entry.Item;
+                    if (seen.Contains(item) || !accept(item))
                     {
                         continue;
                     }
 
-                    seen.Add(item.Id);
+                    seen.Add(item);
                     found.Add(item);
                     taken++;
                 }
@@ -216,7 +218,7 @@ public sealed class ContentIndex(IContentLibrary library) : IDisposable
         {
             foreach (var stage in item.Stages)
             {
-                yield return ((channel, stage.Stage, item.Purpose == ContentPurpose.Service, item.Generic), new Entry(stage.Weight, item.Id));
+                yield return ((channel, stage.Stage, item.Purpose == ContentPurpose.Service, item.Generic), new Entry(stage.Weight, item.Id, item));
             }
         }
     }
@@ -227,5 +229,6 @@ public sealed class ContentIndex(IContentLibrary library) : IDisposable
         _load.Dispose();
     }
 
-    private readonly record struct Entry(double Weight, string Id);
+    /// <summary>An index entry; ordered by weight and id only, it carries the item so a walk needs no lookup.</summary>
+    private readonly record struct Entry(double Weight, string Id, ContentItem Item);
 }

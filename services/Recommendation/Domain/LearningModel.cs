@@ -5,11 +5,12 @@ namespace Journey.Recommendation.Domain;
 
 /// <summary>
 /// Learned feedback counts per item and stage, held in memory so ranking reads no store. The store's
-/// counts are authoritative: they are loaded before the first use and re-read in the background once
-/// they are older than <see cref="RecommendationOptions.LearnedCountsRefreshInterval"/>, replacing
-/// the in-memory copy whole; between two reads, every committed feedback write of this process adds
-/// its delta. So replicas sharing one store converge within one interval, and a delta that races a
-/// re-read (counted twice or not at all) lasts only until the next one.
+/// counts are authoritative: they are loaded whole before the first use, and once they are older than
+/// <see cref="RecommendationOptions.LearnedCountsRefreshInterval"/> the rows changed since the
+/// refresh before last are re-read in the background and replace their in-memory copies; between two
+/// reads, every committed feedback write of this process adds its delta. So replicas sharing one
+/// store converge within one interval, a refresh costs what changed rather than the whole library,
+/// and a delta that races a re-read (counted twice or not at all) is read again, whole, by the next one.
 /// </summary>
 public sealed class LearningModel(IAudienceStore store, IOptions<RecommendationOptions> options, TimeProvider time) : IDisposable
 {
@@ -18,6 +19,11 @@ public sealed class LearningModel(IAudienceStore store, IOptions<RecommendationO
     private volatile ConcurrentDictionary<(string, Stage), Counts>? _counts;
     private long _loadedAtTicks;
     private int _refreshing;
+
+    // Each refresh starts from the cursor of the one before the last, so a row whose local delta
+    // raced the last read is read whole once more.
+    private long _cursor;
+    private long _previousCursor;
 
     /// <summary>The background re-read in flight, if any; tests await it.</summary>
     internal Task PendingRefresh { get; private set; } = Task.CompletedTask;
@@ -76,7 +82,7 @@ public sealed class LearningModel(IAudienceStore store, IOptions<RecommendationO
         try
         {
             await Task.Yield();
-            await ReloadAsync(CancellationToken.None);
+            await RefreshAsync(_counts!, CancellationToken.None);
         }
         catch (Exception) when (_counts is not null)
         {
@@ -91,13 +97,32 @@ public sealed class LearningModel(IAudienceStore store, IOptions<RecommendationO
     private async Task ReloadAsync(CancellationToken cancellationToken)
     {
         var readAt = time.GetUtcNow().UtcTicks;
+        var changes = await store.ReadItemStatsChangedAsync(0, cancellationToken);
         var fresh = new ConcurrentDictionary<(string, Stage), Counts>();
-        foreach (var stats in await store.ReadItemStatsAsync(cancellationToken))
+        foreach (var stats in changes.Rows)
         {
             Add(fresh, stats);
         }
 
+        _previousCursor = _cursor = changes.Cursor;
         _counts = fresh;
+        Interlocked.Exchange(ref _loadedAtTicks, readAt);
+    }
+
+    private async Task RefreshAsync(ConcurrentDictionary<(string, Stage), Counts> counts, CancellationToken cancellationToken)
+    {
+        var readAt = time.GetUtcNow().UtcTicks;
+        var changes = await store.ReadItemStatsChangedAsync(_previousCursor, cancellationToken);
+        foreach (var stats in changes.Rows)
+        {
+            var entry = counts.GetOrAdd((stats.ContentId, stats.Stage), _ => new Counts());
+            Interlocked.Exchange(ref entry.Impressions, stats.Impressions);
+            Interlocked.Exchange(ref entry.Clicks, stats.Clicks);
+            Interlocked.Exchange(ref entry.Conversions, stats.Conversions);
+        }
+
+        _previousCursor = _cursor;
+        _cursor = Math.Max(_cursor, changes.Cursor);
         Interlocked.Exchange(ref _loadedAtTicks, readAt);
     }
 

@@ -37,6 +37,13 @@ public interface IAudienceStore
     /// <summary>Every learned count, for the in-process model.</summary>
     Task<IReadOnlyList<ItemStats>> ReadItemStatsAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The learned counts (whole, not deltas) of every item and stage changed after
+    /// <paramref name="cursor"/> (0: all of them), and the cursor to pass next time. An answer may
+    /// repeat rows that did not change; it never misses a committed change.
+    /// </summary>
+    Task<ItemStatsChanges> ReadItemStatsChangedAsync(long cursor, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<VariantCounts>> ReadVariantCountsAsync(string experimentId, CancellationToken cancellationToken);
 
     /// <summary>Runs <paramref name="work"/> in one write transaction.</summary>

@@ -109,8 +109,20 @@ public sealed class Recommender(
             _options.CandidatesPerStage * 20);
 
         var alsoConsumed = await AlsoConsumedAsync(request, personalised ? person!.Consumed : [], cancellationToken);
-        var scored = candidates.Select(item => Score(item, person, personalised, stages, readiness, ticketOpen, strategy, alsoConsumed)).ToList();
+        var scored = new List<RankedItem>(candidates.Count);
+        foreach (var item in candidates)
+        {
+            scored.Add(new RankedItem(item, Score(item, person, personalised, stages, readiness, ticketOpen, strategy, alsoConsumed, null), []));
+        }
+
         var picked = Diversify(scored, request.Count);
+        for (var i = 0; i < picked.Count; i++)
+        {
+            var reasons = new List<Reason>(4);
+            Score(picked[i].Item, person, personalised, stages, readiness, ticketOpen, strategy, alsoConsumed, reasons);
+            picked[i] = picked[i] with { Reasons = reasons };
+        }
+
         if (picked.Count == 0)
         {
             picked = Fallback(channel, ticketOpen, Allowed, now, request.Count);
@@ -157,7 +169,12 @@ public sealed class Recommender(
         return result;
     }
 
-    private RankedItem Score(
+    /// <summary>
+    /// The item's score when <paramref name="reasons"/> is null, otherwise only its reasons (added to
+    /// <paramref name="reasons"/>, no random draw): reasons are worded for the few items picked, not
+    /// for every candidate.
+    /// </summary>
+    private double Score(
         ContentItem item,
         PersonState? person,
         bool personalised,
@@ -165,12 +182,12 @@ public sealed class Recommender(
         int readiness,
         bool ticketOpen,
         Strategy strategy,
-        Dictionary<string, (string SeedTitle, double Strength)> alsoConsumed)
+        Dictionary<string, (string SeedTitle, double Strength)> alsoConsumed,
+        List<Reason>? reasons)
     {
-        var reasons = new List<Reason>(4);
         if (ticketOpen)
         {
-            reasons.Add(new Reason(ReasonCode.ServiceTicketOpen, "service: help while a service ticket is open"));
+            reasons?.Add(new Reason(ReasonCode.ServiceTicketOpen, "service: help while a service ticket is open"));
         }
 
         var bestStage = stages[0];
@@ -187,7 +204,7 @@ public sealed class Recommender(
 
         if (fit > 0)
         {
-            reasons.Add(new Reason(ReasonCode.FitsStage, $"fits stage: {StageText(bestStage)}"));
+            reasons?.Add(new Reason(ReasonCode.FitsStage, $"fits stage: {StageText(bestStage)}"));
         }
 
         var interest = 0.0;
@@ -198,15 +215,15 @@ public sealed class Recommender(
                 if (candidate.Affinity > interest && item.Topics.Contains(candidate.Topic, StringComparer.OrdinalIgnoreCase))
                 {
                     interest = candidate.Affinity;
-                    reasons.RemoveAll(r => r.Code == ReasonCode.Interest);
-                    reasons.Add(new Reason(ReasonCode.Interest, $"interest: {candidate.Topic.Replace('-', ' ').Replace('_', ' ')}"));
+                    reasons?.RemoveAll(r => r.Code == ReasonCode.Interest);
+                    reasons?.Add(new Reason(ReasonCode.Interest, $"interest: {candidate.Topic.Replace('-', ' ').Replace('_', ' ')}"));
                 }
             }
         }
 
         if (item.Hardness >= _options.HardContentHardness)
         {
-            reasons.Add(new Reason(ReasonCode.ReadyToBuy, "ready to buy: sales content for a person close to a decision"));
+            reasons?.Add(new Reason(ReasonCode.ReadyToBuy, "ready to buy: sales content for a person close to a decision"));
         }
 
         var learned = 0.0;
@@ -214,50 +231,60 @@ public sealed class Recommender(
         if (strategy == Strategy.Learned)
         {
             var (impressions, clicks) = learning.Get(item.Id, bestStage);
-            learned = random.NextBeta(1 + clicks, 1 + Math.Max(0, impressions - clicks));
+            learned = reasons is null ? random.NextBeta(1 + clicks, 1 + Math.Max(0, impressions - clicks)) : 0;
             if (impressions < _options.MinImpressionsForPopularity)
             {
-                reasons.Add(new Reason(ReasonCode.Exploration, "new: getting a chance to show what it can do"));
+                reasons?.Add(new Reason(ReasonCode.Exploration, "new: getting a chance to show what it can do"));
             }
             else if ((clicks + 1.0) / (impressions + 2.0) >= 0.1)
             {
-                reasons.Add(new Reason(ReasonCode.PopularAtStage, "popular with people at this stage"));
+                reasons?.Add(new Reason(ReasonCode.PopularAtStage, "popular with people at this stage"));
             }
 
             if (alsoConsumed.TryGetValue(item.Id, out var together))
             {
                 also = together.Strength;
-                reasons.Add(new Reason(ReasonCode.AlsoConsumed, $"people who read '{together.SeedTitle}' also read this"));
+                reasons?.Add(new Reason(ReasonCode.AlsoConsumed, $"people who read '{together.SeedTitle}' also read this"));
             }
         }
 
         if (person is null)
         {
-            reasons.Add(new Reason(ReasonCode.Anonymous, "anonymous: treated as in the awareness stage"));
+            reasons?.Add(new Reason(ReasonCode.Anonymous, "anonymous: treated as in the awareness stage"));
         }
         else if (!personalised)
         {
-            reasons.Add(new Reason(ReasonCode.GenericNoConsent, "generic: no consent for personalisation"));
+            reasons?.Add(new Reason(ReasonCode.GenericNoConsent, "generic: no consent for personalisation"));
         }
 
         var readinessFit = 1 - Math.Abs(item.Hardness - (readiness / 100.0));
         var score = (0.45 * fit) + (0.25 * interest) + (0.2 * readinessFit) + (0.35 * learned) + (0.2 * also);
-        return new RankedItem(item, Math.Round(score, 6), reasons);
+        return Math.Round(score, 6);
     }
 
     /// <summary>Greedy pick by score, each repeat of a kind already picked costing a quarter of the score.</summary>
     private static List<RankedItem> Diversify(List<RankedItem> scored, int count)
     {
         var picked = new List<RankedItem>(count);
-        var kinds = new Dictionary<ContentKind, int>();
-        var remaining = scored.OrderByDescending(s => s.Score).ThenBy(s => s.Item.Id, StringComparer.Ordinal).ToList();
-        while (picked.Count < count && remaining.Count > 0)
+        var penalty = new Dictionary<ContentKind, double>();
+        scored.Sort(static (a, b) =>
         {
-            var best = 0;
+            var byScore = b.Score.CompareTo(a.Score);
+            return byScore != 0 ? byScore : string.CompareOrdinal(a.Item.Id, b.Item.Id);
+        });
+        var taken = new bool[scored.Count];
+        while (picked.Count < count)
+        {
+            var best = -1;
             var bestValue = double.MinValue;
-            for (var i = 0; i < remaining.Count; i++)
+            for (var i = 0; i < scored.Count; i++)
             {
-                var value = remaining[i].Score * Math.Pow(KindRepeatPenalty, kinds.GetValueOrDefault(remaining[i].Item.Kind));
+                if (taken[i])
+                {
+                    continue;
+                }
+
+                var value = scored[i].Score * penalty.GetValueOrDefault(scored[i].Item.Kind, 1.0);
                 if (value > bestValue)
                 {
                     bestValue = value;
@@ -265,9 +292,14 @@ public sealed class Recommender(
                 }
             }
 
-            var item = remaining[best];
-            remaining.RemoveAt(best);
-            kinds[item.Item.Kind] = kinds.GetValueOrDefault(item.Item.Kind) + 1;
+            if (best < 0)
+            {
+                break;
+            }
+
+            taken[best] = true;
+            var item = scored[best];
+            penalty[item.Item.Kind] = penalty.GetValueOrDefault(item.Item.Kind, 1.0) * KindRepeatPenalty;
             picked.Add(item);
         }
 

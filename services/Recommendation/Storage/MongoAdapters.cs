@@ -187,7 +187,15 @@ internal sealed class MongoAudienceStore : IAudienceStore
         _c.Recommendations.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("person")));
         _c.Impressions.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("person").Ascending("day")));
         _c.CoConsumption.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("a").Descending("count")));
+        _c.ItemStats.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("updated")));
     }
+
+    /// <summary>
+    /// How far back a changed-counts read looks before its cursor. Transactions stamp <c>updated</c>
+    /// when they write, not when they commit, and commit in any order; none lives longer than
+    /// MongoDB's transaction lifetime limit (60 s by default).
+    /// </summary>
+    internal static readonly TimeSpan CommitLag = TimeSpan.FromSeconds(60);
 
     public Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken) =>
         _store.ReadAsync(async (_, ct) =>
@@ -256,6 +264,26 @@ internal sealed class MongoAudienceStore : IAudienceStore
         _store.ReadAsync<IReadOnlyList<ItemStats>>(async (_, ct) =>
             (await _c.ItemStats.Find(FilterDefinition<BsonDocument>.Empty).ToListAsync(ct))
                 .Select(d => new ItemStats(d["content"].AsString, (Stage)d["stage"].ToInt32(), d["impressions"].ToInt64(), d["clicks"].ToInt64(), d["conversions"].ToInt64())).ToList(), cancellationToken);
+
+    public Task<ItemStatsChanges> ReadItemStatsChangedAsync(long cursor, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            var filter = cursor == 0
+                ? FilterDefinition<BsonDocument>.Empty
+                : new BsonDocument("updated", new BsonDocument("$gte", new DateTime(Math.Max(0, cursor - CommitLag.Ticks), DateTimeKind.Utc)));
+            var rows = new List<ItemStats>();
+            var next = cursor;
+            foreach (var d in await _c.ItemStats.Find(filter).ToListAsync(ct))
+            {
+                rows.Add(new ItemStats(d["content"].AsString, (Stage)d["stage"].ToInt32(), d["impressions"].ToInt64(), d["clicks"].ToInt64(), d["conversions"].ToInt64()));
+                if (d.TryGetValue("updated", out var updated) && updated.IsValidDateTime)
+                {
+                    next = Math.Max(next, updated.ToUniversalTime().Ticks);
+                }
+            }
+
+            return new ItemStatsChanges(rows, next);
+        }, cancellationToken);
 
     public Task<IReadOnlyList<VariantCounts>> ReadVariantCountsAsync(string experimentId, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<VariantCounts>>(async (_, ct) =>
@@ -337,6 +365,7 @@ internal sealed class MongoAudienceStore : IAudienceStore
             {
                 ["$setOnInsert"] = new BsonDocument { ["content"] = delta.ContentId, ["stage"] = (int)delta.Stage },
                 ["$inc"] = new BsonDocument { ["impressions"] = delta.Impressions, ["clicks"] = delta.Clicks, ["conversions"] = delta.Conversions },
+                ["$currentDate"] = new BsonDocument("updated", new BsonDocument("$type", "date")),
             }, Upsert, cancellationToken);
 
         public Task AddVariantCountsAsync(string experimentId, VariantCounts delta, CancellationToken cancellationToken) =>

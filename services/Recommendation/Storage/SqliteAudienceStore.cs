@@ -64,7 +64,8 @@ internal sealed class SqliteAudienceStore : IAudienceStore
                 ("$contents", Json.Write(record.ContentIds)), ("$at", record.CreatedAt.UtcTicks));
             if (record.ExperimentId.Length > 0)
             {
-                await new Session(connection, tx).AddVariantCountsAsync(record.ExperimentId, new VariantCounts(record.Variant, 1, 0, 0, 0), ct);
+                using var session = new Session(connection, tx);
+                await session.AddVariantCountsAsync(record.ExperimentId, new VariantCounts(record.Variant, 1, 0, 0, 0), ct);
             }
 
             return 0;
@@ -94,6 +95,22 @@ internal sealed class SqliteAudienceStore : IAudienceStore
             return rows;
         }, cancellationToken);
 
+    public Task<ItemStatsChanges> ReadItemStatsChangedAsync(long cursor, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            var rows = new List<ItemStats>();
+            var next = cursor;
+            await using var command = Command(connection, null, "SELECT content, stage, impressions, clicks, conversions, seq FROM item_stats WHERE seq > $after ORDER BY seq", ("$after", cursor));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                rows.Add(new ItemStats(reader.GetString(0), (Stage)reader.GetInt32(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+                next = reader.GetInt64(5);
+            }
+
+            return new ItemStatsChanges(rows, next);
+        }, cancellationToken);
+
     public Task<IReadOnlyList<VariantCounts>> ReadVariantCountsAsync(string experimentId, CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlyList<VariantCounts>>(async (connection, ct) =>
         {
@@ -109,55 +126,149 @@ internal sealed class SqliteAudienceStore : IAudienceStore
         }, cancellationToken);
 
     public Task<T> WriteAsync<T>(Func<IAudienceSession, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
-        _db.WriteAsync((connection, tx, ct) => work(new Session(connection, tx), ct), cancellationToken);
+        _db.WriteAsync(async (connection, tx, ct) =>
+        {
+            // The person and identifier indexes take random keys: a larger page cache on the writer
+            // keeps their inner pages resident across batches.
+            await ExecuteAsync(connection, tx, "PRAGMA cache_size=-65536", ct);
+            using var session = new Session(connection, tx);
+            return await work(session, ct);
+        }, cancellationToken);
 
-    private sealed class Session(SqliteConnection connection, SqliteTransaction tx) : IAudienceSession
+    /// <summary>
+    /// One write transaction. The statements of the event paths are prepared once per transaction and
+    /// rebound per event: preparing costs more than running them. Identifier links already stored for a
+    /// person read or written in this transaction are not rewritten (they sit on random keys, the
+    /// dearest writes of the path).
+    /// </summary>
+    private sealed class Session(SqliteConnection connection, SqliteTransaction tx) : IAudienceSession, IDisposable
     {
-        public Task<bool> TryClaimAsync(string consumer, string eventId, DateTimeOffset now, CancellationToken cancellationToken) =>
-            SqliteInbox.TryClaimAsync(connection, tx, consumer, eventId, now, cancellationToken);
+        private readonly Dictionary<string, HashSet<string>> _linked = new(StringComparer.Ordinal);
+        private SqliteCommand? _claim;
+        private SqliteCommand? _find;
+        private SqliteCommand? _savePerson;
+        private SqliteCommand? _link;
 
-        public Task<PersonState?> FindPersonAsync(IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken) =>
-            ReadPersonAsync(connection, tx, identifierKeys, cancellationToken);
+        public async Task<bool> TryClaimAsync(string consumer, string eventId, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            // The same row SqliteInbox.TryClaimAsync writes, through one prepared statement.
+            _claim ??= Prepare("INSERT OR IGNORE INTO inbox (consumer, event_id, received_at) VALUES ($consumer, $id, $at)", "$consumer", "$id", "$at");
+            _claim.Parameters[0].Value = consumer;
+            _claim.Parameters[1].Value = eventId;
+            _claim.Parameters[2].Value = now.ToUnixTimeMilliseconds();
+            return await _claim.ExecuteNonQueryAsync(cancellationToken) == 1;
+        }
+
+        public async Task<PersonState?> FindPersonAsync(IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken)
+        {
+            _find ??= Prepare(FindPersonSql, "$id");
+            var person = await FindPersonAsync(_find, identifierKeys, cancellationToken);
+            if (person is not null)
+            {
+                _linked[person.Key] = [.. person.IdentifierKeys, person.Key];
+            }
+
+            return person;
+        }
 
         public async Task SavePersonAsync(PersonState person, CancellationToken cancellationToken)
         {
-            await ExecuteAsync(connection, tx, "INSERT INTO persons (key, doc) VALUES ($key, $doc) ON CONFLICT (key) DO UPDATE SET doc = excluded.doc", cancellationToken,
-                ("$key", person.Key), ("$doc", Json.Write(PersonDocument.From(person))));
-            await using var link = Command(connection, tx, "INSERT INTO person_ids (id, person_key) VALUES ($id, $key) ON CONFLICT (id) DO UPDATE SET person_key = excluded.person_key", ("$key", person.Key));
-            var id = link.Parameters.AddWithValue("$id", "");
-            foreach (var key in person.IdentifierKeys.Append(person.Key).Distinct(StringComparer.Ordinal))
+            _savePerson ??= Prepare("INSERT INTO persons (key, doc) VALUES ($key, $doc) ON CONFLICT (key) DO UPDATE SET doc = excluded.doc", "$key", "$doc");
+            _savePerson.Parameters[0].Value = person.Key;
+            _savePerson.Parameters[1].Value = Json.Write(PersonDocument.From(person));
+            await _savePerson.ExecuteNonQueryAsync(cancellationToken);
+
+            _link ??= Prepare("INSERT INTO person_ids (id, person_key) VALUES ($id, $key) ON CONFLICT (id) DO UPDATE SET person_key = excluded.person_key", "$id", "$key");
+            if (!_linked.TryGetValue(person.Key, out var linked))
             {
-                id.Value = key;
-                await link.ExecuteNonQueryAsync(cancellationToken);
+                _linked[person.Key] = linked = new HashSet<string>(StringComparer.Ordinal);
             }
+
+            _link.Parameters[1].Value = person.Key;
+            linked.Add(person.Key);
+            foreach (var key in person.IdentifierKeys)
+            {
+                if (linked.Add(key))
+                {
+                    _link.Parameters[0].Value = key;
+                    await _link.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            _claim?.Dispose();
+            _find?.Dispose();
+            _savePerson?.Dispose();
+            _link?.Dispose();
+        }
+
+        private SqliteCommand Prepare(string sql, params string[] parameters)
+        {
+            var command = Command(connection, tx, sql);
+            foreach (var name in parameters)
+            {
+                command.Parameters.Add(name, SqliteType.Text);
+            }
+
+            command.Prepare();
+            return command;
         }
 
         public async Task<long> DeletePersonAsync(string personKey, CancellationToken cancellationToken)
         {
-            long count = 0;
-            foreach (var sql in new[]
+            _linked.Clear();
+            var ids = await LinkedIdsAsync(personKey, cancellationToken);
+            long count = await ExecuteAsync(connection, tx, "DELETE FROM persons WHERE key = $key", cancellationToken, ("$key", personKey));
+            await using (var unlink = Command(connection, tx, "DELETE FROM person_ids WHERE id = $id AND (person_key = $key OR id = $key)", ("$key", personKey)))
             {
-                "DELETE FROM persons WHERE key = $key",
-                "DELETE FROM person_ids WHERE person_key = $key OR id = $key",
-                "DELETE FROM recommendations WHERE person_key = $key",
-                "DELETE FROM impressions WHERE person_key = $key",
-            })
-            {
-                count += await ExecuteAsync(connection, tx, sql, cancellationToken, ("$key", personKey));
+                var id = unlink.Parameters.Add("$id", SqliteType.Text);
+                foreach (var key in ids)
+                {
+                    id.Value = key;
+                    count += await unlink.ExecuteNonQueryAsync(cancellationToken);
+                }
             }
 
+            count += await ExecuteAsync(connection, tx, "DELETE FROM recommendations WHERE person_key = $key", cancellationToken, ("$key", personKey));
+            count += await ExecuteAsync(connection, tx, "DELETE FROM impressions WHERE person_key = $key", cancellationToken, ("$key", personKey));
             return count;
         }
 
         public async Task RekeyAsync(string fromKey, string toKey, CancellationToken cancellationToken)
         {
+            _linked.Clear();
             await ExecuteAsync(connection, tx, "UPDATE recommendations SET person_key = $to WHERE person_key = $from", cancellationToken, ("$from", fromKey), ("$to", toKey));
             await ExecuteAsync(connection, tx, """
                 INSERT INTO impressions (person_key, day, content, count) SELECT $to, day, content, count FROM impressions WHERE person_key = $from
                 ON CONFLICT (person_key, day, content) DO UPDATE SET count = count + excluded.count
                 """, cancellationToken, ("$from", fromKey), ("$to", toKey));
             await ExecuteAsync(connection, tx, "DELETE FROM impressions WHERE person_key = $from", cancellationToken, ("$from", fromKey));
-            await ExecuteAsync(connection, tx, "UPDATE person_ids SET person_key = $to WHERE person_key = $from", cancellationToken, ("$from", fromKey), ("$to", toKey));
+            await using var move = Command(connection, tx, "UPDATE person_ids SET person_key = $to WHERE id = $id AND person_key = $from", ("$from", fromKey), ("$to", toKey));
+            var id = move.Parameters.Add("$id", SqliteType.Text);
+            foreach (var key in await LinkedIdsAsync(fromKey, cancellationToken))
+            {
+                id.Value = key;
+                await move.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        /// <summary>
+        /// The identifier keys that can link to <paramref name="personKey"/>: the key itself and those its
+        /// document lists (every link is written from it), so links are found by primary key rather than
+        /// through a second random-key index on the ingest path.
+        /// </summary>
+        private async Task<IReadOnlyList<string>> LinkedIdsAsync(string personKey, CancellationToken cancellationToken)
+        {
+            await using var command = Command(connection, tx, "SELECT doc FROM persons WHERE key = $key", ("$key", personKey));
+            var ids = new List<string> { personKey };
+            if (await command.ExecuteScalarAsync(cancellationToken) is string doc)
+            {
+                ids.AddRange(Json.Read<PersonDocument>(doc).Ids.Where(i => i != personKey));
+            }
+
+            return ids;
         }
 
         public Task<TouchpointState?> GetTouchpointAsync(string id, CancellationToken cancellationToken) =>
@@ -176,8 +287,8 @@ internal sealed class SqliteAudienceStore : IAudienceStore
 
         public Task AddItemStatsAsync(ItemStats delta, CancellationToken cancellationToken) =>
             ExecuteAsync(connection, tx, """
-                INSERT INTO item_stats (content, stage, impressions, clicks, conversions) VALUES ($content, $stage, $i, $c, $v)
-                ON CONFLICT (content, stage) DO UPDATE SET impressions = impressions + $i, clicks = clicks + $c, conversions = conversions + $v
+                INSERT INTO item_stats (content, stage, impressions, clicks, conversions, seq) VALUES ($content, $stage, $i, $c, $v, (SELECT COALESCE(MAX(seq), 0) + 1 FROM item_stats))
+                ON CONFLICT (content, stage) DO UPDATE SET impressions = impressions + $i, clicks = clicks + $c, conversions = conversions + $v, seq = excluded.seq
                 """, cancellationToken,
                 ("$content", delta.ContentId), ("$stage", (int)delta.Stage), ("$i", delta.Impressions), ("$c", delta.Clicks), ("$v", delta.Conversions));
 
@@ -203,13 +314,25 @@ internal sealed class SqliteAudienceStore : IAudienceStore
                 : null;
         }
 
+        // A person's own key is found in persons itself; only its other identifiers need a link row.
+        private const string FindPersonSql = """
+            SELECT doc FROM persons WHERE key = $id
+            UNION ALL SELECT p.doc FROM person_ids i JOIN persons p ON p.key = i.person_key WHERE i.id = $id
+            LIMIT 1
+            """;
+
         public static async Task<PersonState?> ReadPersonAsync(SqliteConnection connection, SqliteTransaction? tx, IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken)
         {
-            await using var command = Command(connection, tx, "SELECT p.doc FROM person_ids i JOIN persons p ON p.key = i.person_key WHERE i.id = $id");
-            var id = command.Parameters.AddWithValue("$id", "");
+            await using var command = Command(connection, tx, FindPersonSql);
+            command.Parameters.Add("$id", SqliteType.Text);
+            return await FindPersonAsync(command, identifierKeys, cancellationToken);
+        }
+
+        private static async Task<PersonState?> FindPersonAsync(SqliteCommand command, IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken)
+        {
             foreach (var key in identifierKeys)
             {
-                id.Value = key;
+                command.Parameters[0].Value = key;
                 if (await command.ExecuteScalarAsync(cancellationToken) is string doc)
                 {
                     return Json.Read<PersonDocument>(doc).ToDomain();

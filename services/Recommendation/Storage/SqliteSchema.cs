@@ -28,6 +28,15 @@ internal static class SqliteSchema
             CREATE INDEX co_consumption_top ON co_consumption (a, count DESC);
             CREATE TABLE experiments (id TEXT PRIMARY KEY, doc TEXT NOT NULL, created_at INTEGER NOT NULL, running INTEGER NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID
             """),
+        // Learned counts are re-read by what changed: every write stamps the row with the next
+        // sequence number. SQLite commits one writer at a time, so numbers become visible in order.
+        ("recommendation-002", """
+            ALTER TABLE item_stats ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX item_stats_by_seq ON item_stats (seq)
+            """),
+        // Identifier links are found through the person's document (which lists them), not through an
+        // index by person: that index cost a second random-key insert for every identifier ingested.
+        ("recommendation-003", "DROP INDEX IF EXISTS person_ids_by_person"),
     ];
 
     public static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)

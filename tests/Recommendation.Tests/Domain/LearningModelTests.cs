@@ -67,4 +67,97 @@ public sealed class LearningModelTests : IDisposable
 
         Assert.Equal((2L, 2L), host.Get("guide", Stage.Evaluation));
     }
+
+    [Fact]
+    public async Task EnsureLoaded_WhenAnotherInstanceOnTheSameFileWroteACount_SeesItOnlyAfterTheInterval()
+    {
+        using var mine = Model();
+        var otherStore = new SqliteAudienceStore(_sqlite.Database);
+        using var other = new LearningModel(otherStore, Options.Create(new RecommendationOptions { LearnedCountsRefreshInterval = TimeSpan.FromSeconds(10) }), _clock);
+        await mine.EnsureLoadedAsync(default);
+        await other.EnsureLoadedAsync(default);
+
+        var delta = new ItemStats("offer", Stage.Purchase, 1, 0, 1);
+        await otherStore.WriteAsync(async (session, ct) =>
+        {
+            await session.AddItemStatsAsync(delta, ct);
+            return 0;
+        }, default);
+        other.Apply(delta);
+        _clock.Advance(TimeSpan.FromSeconds(9));
+        await mine.EnsureLoadedAsync(default);
+        await mine.PendingRefresh;
+        var beforeInterval = mine.Get("offer", Stage.Purchase);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        await mine.EnsureLoadedAsync(default);
+        await mine.PendingRefresh;
+
+        Assert.Equal((0L, 0L), beforeInterval);
+        Assert.Equal((1L, 0L), mine.Get("offer", Stage.Purchase));
+    }
+
+    [Fact]
+    public async Task EnsureLoaded_WhenStale_ReadsOnlyTheRowsChangedSinceTheLastReads()
+    {
+        var counting = new CountingStore(_store);
+        using var host = new LearningModel(counting, Options.Create(new RecommendationOptions { LearnedCountsRefreshInterval = TimeSpan.FromSeconds(10) }), _clock);
+        await _store.WriteAsync(async (session, ct) =>
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                await session.AddItemStatsAsync(new ItemStats($"item-{i}", Stage.Evaluation, 1, 0, 0), ct);
+            }
+
+            return 0;
+        }, default);
+        await host.EnsureLoadedAsync(default);
+        var loaded = counting.RowsRead;
+
+        await ClickAsync(host);
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        await host.EnsureLoadedAsync(default);
+        await host.PendingRefresh;
+        var firstRefresh = counting.RowsRead - loaded;
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        await host.EnsureLoadedAsync(default);
+        await host.PendingRefresh;
+        var secondRefresh = counting.RowsRead - loaded - firstRefresh;
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        await host.EnsureLoadedAsync(default);
+        await host.PendingRefresh;
+        var thirdRefresh = counting.RowsRead - loaded - firstRefresh - secondRefresh;
+
+        Assert.Equal(50, loaded);
+        Assert.Equal(1, firstRefresh);
+        Assert.Equal(1, secondRefresh); // the refresh before last is read again, whole
+        Assert.Equal(0, thirdRefresh);
+        Assert.Equal((1L, 1L), host.Get("guide", Stage.Evaluation));
+        Assert.Equal((1L, 0L), host.Get("item-7", Stage.Evaluation));
+    }
+
+    private sealed class CountingStore(IAudienceStore inner) : IAudienceStore
+    {
+        public int RowsRead { get; private set; }
+
+        public async Task<ItemStatsChanges> ReadItemStatsChangedAsync(long cursor, CancellationToken cancellationToken)
+        {
+            var changes = await inner.ReadItemStatsChangedAsync(cursor, cancellationToken);
+            RowsRead += changes.Rows.Count;
+            return changes;
+        }
+
+        public Task<IReadOnlyList<ItemStats>> ReadItemStatsAsync(CancellationToken cancellationToken) => throw new InvalidOperationException("a refresh reads what changed, never everything");
+
+        public Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken) => inner.ReadContextAsync(touchpointId, identifierKeys, day, cancellationToken);
+
+        public Task<IReadOnlyList<AlsoConsumed>> ReadAlsoConsumedAsync(IReadOnlyList<string> seedIds, int perSeed, CancellationToken cancellationToken) => inner.ReadAlsoConsumedAsync(seedIds, perSeed, cancellationToken);
+
+        public Task SaveRecommendationAsync(RecommendationRecord record, CancellationToken cancellationToken) => inner.SaveRecommendationAsync(record, cancellationToken);
+
+        public Task<RecommendationRecord?> GetRecommendationAsync(string id, CancellationToken cancellationToken) => inner.GetRecommendationAsync(id, cancellationToken);
+
+        public Task<IReadOnlyList<VariantCounts>> ReadVariantCountsAsync(string experimentId, CancellationToken cancellationToken) => inner.ReadVariantCountsAsync(experimentId, cancellationToken);
+
+        public Task<T> WriteAsync<T>(Func<IAudienceSession, CancellationToken, Task<T>> work, CancellationToken cancellationToken) => inner.WriteAsync(work, cancellationToken);
+    }
 }

@@ -183,6 +183,33 @@ public abstract class StoreContract : IDisposable
     }
 
     [ContractFact]
+    public async Task ReadItemStatsChanged_AfterItsCursor_ReturnsEveryChangedRowWhole()
+    {
+        await AddStatsAsync(new ItemStats("a", Stage.Evaluation, 2, 1, 0), new ItemStats("b", Stage.Evaluation, 5, 0, 0));
+        var all = await Audience.ReadItemStatsChangedAsync(0, default);
+
+        await AddStatsAsync(new ItemStats("a", Stage.Evaluation, 1, 1, 1), new ItemStats("c", Stage.Purchase, 1, 0, 0));
+        var changed = await Audience.ReadItemStatsChangedAsync(all.Cursor, default);
+
+        Assert.Equal(["a", "b"], all.Rows.Select(r => r.ContentId).Order());
+        Assert.True(all.Cursor > 0);
+        Assert.Contains(new ItemStats("a", Stage.Evaluation, 3, 2, 1), changed.Rows);
+        Assert.Contains(new ItemStats("c", Stage.Purchase, 1, 0, 0), changed.Rows);
+        Assert.True(changed.Cursor >= all.Cursor);
+    }
+
+    protected Task AddStatsAsync(params ItemStats[] deltas) =>
+        Audience.WriteAsync(async (s, ct) =>
+        {
+            foreach (var delta in deltas)
+            {
+                await s.AddItemStatsAsync(delta, ct);
+            }
+
+            return 0;
+        }, default);
+
+    [ContractFact]
     public async Task Experiments_CreateUniqueUpdateVersionedListNewestFirst()
     {
         Experiment Make(string id, int minutes) => new()
@@ -228,6 +255,86 @@ public sealed class SqliteStoreContract : StoreContract
     protected override IExperimentStore Experiments { get; }
 
     public override void Dispose() => _sqlite.Dispose();
+
+    [Fact]
+    public async Task ReadItemStatsChanged_WhenNothingElseChanged_ReturnsOnlyTheChangedRows()
+    {
+        await AddStatsAsync(new ItemStats("a", Stage.Evaluation, 1, 0, 0), new ItemStats("b", Stage.Evaluation, 1, 0, 0), new ItemStats("c", Stage.Evaluation, 1, 0, 0));
+        var all = await Audience.ReadItemStatsChangedAsync(0, default);
+
+        await AddStatsAsync(new ItemStats("b", Stage.Evaluation, 1, 1, 0));
+        var changed = await Audience.ReadItemStatsChangedAsync(all.Cursor, default);
+        var unchanged = await Audience.ReadItemStatsChangedAsync(changed.Cursor, default);
+
+        Assert.Equal([new ItemStats("b", Stage.Evaluation, 2, 1, 0)], changed.Rows);
+        Assert.Empty(unchanged.Rows);
+        Assert.Equal(changed.Cursor, unchanged.Cursor);
+    }
+
+    [Fact]
+    public async Task ReadItemStatsChanged_ByCursor_UsesTheSequenceIndex()
+    {
+        await using var connection = await _sqlite.Database.OpenConnectionAsync(default);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN SELECT content, stage, impressions, clicks, conversions, seq FROM item_stats WHERE seq > 5 ORDER BY seq";
+        var plan = await ReadPlanAsync(command);
+
+        Assert.Contains("item_stats_by_seq", plan, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeleteAndRekey_WithoutAnIndexByPerson_MoveAndRemoveEveryIdentifierLink()
+    {
+        await Audience.WriteAsync(async (s, ct) =>
+        {
+            await s.SavePersonAsync(new PersonState { Key = "1:anon", IdentifierKeys = ["1:anon", "2:mail"] }, ct);
+            await s.SavePersonAsync(new PersonState { Key = "7:p2", IdentifierKeys = ["3:phone"] }, ct);
+            return 0;
+        }, default);
+
+        // As the projector merges a person into a profile: move, drop the old person, write the survivor.
+        await Audience.WriteAsync(async (s, ct) =>
+        {
+            await s.RekeyAsync("1:anon", "7:p1", ct);
+            await s.DeletePersonAsync("1:anon", ct);
+            await s.SavePersonAsync(new PersonState { Key = "7:p1", IdentifierKeys = ["1:anon", "2:mail", "7:p1"] }, ct);
+            return 0;
+        }, default);
+        var moved = await LinksAsync();
+        var erased = await Audience.WriteAsync((s, ct) => s.DeletePersonAsync("7:p1", ct), default);
+        var left = await LinksAsync();
+
+        Assert.Equal(["1:anon=7:p1", "2:mail=7:p1", "3:phone=7:p2"], moved); // a person's own key needs no link
+        Assert.Equal(["3:phone=7:p2"], left);
+        Assert.Equal(3, erased);
+    }
+
+    private async Task<List<string>> LinksAsync()
+    {
+        await using var connection = await _sqlite.Database.OpenConnectionAsync(default);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id || '=' || person_key FROM person_ids ORDER BY id";
+        await using var reader = await command.ExecuteReaderAsync();
+        var links = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            links.Add(reader.GetString(0));
+        }
+
+        return links;
+    }
+
+    private static async Task<string> ReadPlanAsync(Microsoft.Data.Sqlite.SqliteCommand command)
+    {
+        await using var reader = await command.ExecuteReaderAsync();
+        var plan = new System.Text.StringBuilder();
+        while (await reader.ReadAsync())
+        {
+            plan.AppendLine(reader.GetString(3));
+        }
+
+        return plan.ToString();
+    }
 }
 
 public sealed class MongoStoreContract : StoreContract, IRequiresMongo
