@@ -4,6 +4,7 @@ using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Storage;
 using Journey.Testing;
+using MongoDB.Bson;
 
 namespace Journey.Consent.Tests.Storage;
 
@@ -17,6 +18,12 @@ public abstract class ConsentLedgerContract
     protected abstract IConsentLedger Ledger { get; }
 
     protected abstract IOutboxStore Outbox { get; }
+
+    /// <summary>Turns the stored decisions into what a version before expiry tracking wrote.</summary>
+    protected abstract Task WriteDecisionsAsBeforeExpiryTrackingAsync();
+
+    /// <summary>A new adapter over the same store, as after a restart.</summary>
+    protected abstract IConsentLedger Reopen();
 
     private static RecordDraft Draft(string purpose, bool granted, int channels = 0, int minutes = 0) => new(
         Guid.CreateVersion7(), purpose, granted, new ChannelMask(channels), 2, Now.AddMinutes(minutes), Now.AddMinutes(minutes), "tp-1",
@@ -193,6 +200,23 @@ public abstract class ConsentLedgerContract
     }
 
     [ContractFact]
+    public async Task FindUnpublishedExpiries_WhenGrantsPredateExpiryTracking_FindsThemOnceAfterARestart()
+    {
+        var (_, records) = await NewSubjectAsync(Draft("marketing", true), Draft("profiling", false));
+        var withdrawn = Guid.CreateVersion7();
+        await Ledger.AppendAsync(new LedgerAppend(withdrawn, true, [Customer], [Draft("marketing", false)], [], Now), default);
+        await WriteDecisionsAsBeforeExpiryTrackingAsync();
+        var restarted = Reopen();
+
+        var grant = Assert.Single(await restarted.FindUnpublishedExpiriesAsync("marketing", Now.AddYears(1), 10, default));
+        Assert.Equal(records[0].Draft.Id, grant.Entry.RecordId);
+        Assert.Equal(1, await restarted.MarkExpiriesPublishedAsync([new ExpiryNotice(grant, Event("expired"))], default));
+
+        Assert.Empty(await Reopen().FindUnpublishedExpiriesAsync("marketing", Now.AddYears(1), 10, default));
+        Assert.Empty(await Reopen().FindUnpublishedExpiriesAsync("profiling", Now.AddYears(1), 10, default));
+    }
+
+    [ContractFact]
     public async Task LoadState_StreamsIdentifiersMergesAndDecisions()
     {
         var (subject, _) = await NewSubjectAsync(Draft("marketing", true));
@@ -219,6 +243,12 @@ public sealed class SqliteConsentLedgerTests : ConsentLedgerContract, IDisposabl
 
     protected override IOutboxStore Outbox { get; }
 
+    // The SQLite schema migration that added the column filled it for the rows already stored, so
+    // there is no older state to recreate.
+    protected override Task WriteDecisionsAsBeforeExpiryTrackingAsync() => Task.CompletedTask;
+
+    protected override IConsentLedger Reopen() => new SqliteConsentLedger(_sqlite.Database);
+
     public void Dispose() => _sqlite.Dispose();
 }
 
@@ -231,6 +261,12 @@ public sealed class MongoConsentLedgerTests : ConsentLedgerContract, IRequiresMo
     protected override IConsentLedger Ledger => _ledger!;
 
     protected override IOutboxStore Outbox => _outbox!;
+
+    protected override async Task WriteDecisionsAsBeforeExpiryTrackingAsync() =>
+        await _store!.Database.GetCollection<BsonDocument>("decisions").UpdateManyAsync(
+            new BsonDocument(), new BsonDocument("$unset", new BsonDocument { ["pending_expiry_from"] = "", ["expiry_tracked"] = "" }));
+
+    protected override IConsentLedger Reopen() => new MongoConsentLedger(_store!);
 
     public Task InitializeAsync()
     {
