@@ -68,6 +68,34 @@ public abstract class ConsentLedgerContract
     }
 
     [ContractFact]
+    public async Task AppendBatch_ChainsEachSubjectAndWhenAnIdentifierIsTakenWritesNothing()
+    {
+        var (existing, first) = await NewSubjectAsync(Draft("marketing", true));
+        var fresh = Guid.CreateVersion7();
+        var results = await Ledger.AppendBatchAsync(
+        [
+            new LedgerAppend(existing, false, [], [Draft("marketing", false, minutes: 1), Draft("profiling", true, minutes: 1)], [Event("b1"), Event("b2")], Now),
+            new LedgerAppend(fresh, true, [Customer], [Draft("marketing", true)], [Event("b3")], Now),
+        ], default);
+
+        Assert.Equal([2L, 3L], results[0].Select(r => r.Sequence));
+        Assert.Equal(first[0].Hash, results[0][0].PreviousHash);
+        Assert.Equal(ChainBreak.None, ConsentChain.Verify(await Ledger.ReadChainAsync(existing, default)).Break);
+        Assert.Equal(fresh, (await Ledger.FindSubjectsAsync([Customer, new SubjectIdentifier(IdentifierKind.CustomerId, "C-404")], default)).Single(p => p.Key == Customer).Value);
+        Assert.False((await Ledger.GetPurposeDecisionsAsync(existing, "marketing", default)).Newest!.Value.Granted);
+        Assert.Equal(4, (await Outbox.ReadDueAsync(100, Now.AddYears(1), default)).Count);
+
+        var other = Guid.CreateVersion7();
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => Ledger.AppendBatchAsync(
+        [
+            new LedgerAppend(other, true, [new SubjectIdentifier(IdentifierKind.CustomerId, "C-9")], [Draft("marketing", true)], [Event("c1")], Now),
+            new LedgerAppend(Guid.CreateVersion7(), true, [Ada], [Draft("marketing", true)], [Event("c2")], Now),
+        ], default));
+        Assert.Null(await Ledger.ResolveSubjectAsync(other, default));
+        Assert.Equal(4, (await Outbox.ReadDueAsync(100, Now.AddYears(1), default)).Count);
+    }
+
+    [ContractFact]
     public async Task GetPurposeDecisions_KeepsOnlyRecordsNotCoveredByNewerOnes()
     {
         var (subject, _) = await NewSubjectAsync(Draft("marketing", true, 1 << 2, 0), Draft("marketing", true, 1 << 1, 1), Draft("marketing", false, 1 << 2, 2));
