@@ -41,9 +41,9 @@ public interface IDecisionSource
 /// </summary>
 public sealed class DecisionIndex : IDecisionSource, ILedgerStateSink
 {
-    private readonly ConcurrentDictionary<SubjectIdentifier, Guid> _subjects = new();
     private readonly ConcurrentDictionary<Guid, Guid> _mergedInto = new();
-    private readonly ConcurrentDictionary<(Guid Subject, string Purpose), PurposeDecisions> _decisions = new();
+    private ConcurrentDictionary<SubjectIdentifier, Guid> _subjects = new();
+    private ConcurrentDictionary<(Guid Subject, string Purpose), PurposeDecisions> _decisions = new();
 
     /// <summary>How many subject-purpose pairs hold a decision.</summary>
     public int DecisionCount => _decisions.Count;
@@ -94,6 +94,18 @@ public sealed class DecisionIndex : IDecisionSource, ILedgerStateSink
         foreach (var identifier in change.Unlinked)
         {
             _subjects.TryRemove(identifier, out _);
+        }
+    }
+
+    /// <inheritdoc />
+    void ILedgerStateSink.Expect(int identifiers, int decisions)
+    {
+        // Loading runs before the host serves, into an empty index: a table sized once saves
+        // rehashing a million entries several times over as it grows.
+        if (_subjects.IsEmpty && _decisions.IsEmpty)
+        {
+            _subjects = new ConcurrentDictionary<SubjectIdentifier, Guid>(Environment.ProcessorCount, Math.Max(31, identifiers));
+            _decisions = new ConcurrentDictionary<(Guid Subject, string Purpose), PurposeDecisions>(Environment.ProcessorCount, Math.Max(31, decisions));
         }
     }
 

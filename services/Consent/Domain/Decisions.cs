@@ -48,6 +48,11 @@ public sealed class PurposeDecisions
             return this;
         }
 
+        if (_entries.Length == 0)
+        {
+            return new PurposeDecisions([entry]);
+        }
+
         var kept = new List<DecisionEntry>(_entries.Length + 1) { entry };
         foreach (var old in _entries)
         {

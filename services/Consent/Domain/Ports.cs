@@ -82,9 +82,17 @@ public sealed record ExpiredGrant(Guid Subject, string PurposeId, DecisionEntry 
 /// <param name="Event">The event, or null to mark without publishing (a subject merged into another, whose target carries its own grant).</param>
 public sealed record ExpiryNotice(ExpiredGrant Grant, OutboxMessage? Event);
 
-/// <summary>Receives the ledger's current state when the decision index is built.</summary>
+/// <summary>
+/// Receives the ledger's current state when the decision index is built. <see cref="Expect"/> comes
+/// first; the other calls may then arrive from several threads at once.
+/// </summary>
 public interface ILedgerStateSink
 {
+    /// <summary>How many identifiers and decisions follow, so the sink can size itself once instead of growing.</summary>
+    void Expect(int identifiers, int decisions)
+    {
+    }
+
     /// <summary>An identifier names a subject.</summary>
     void Identifier(SubjectIdentifier identifier, Guid subject);
 

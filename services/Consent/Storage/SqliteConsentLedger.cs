@@ -315,8 +315,23 @@ internal sealed class SqliteConsentLedger : IConsentLedger
             return events.Count;
         }, cancellationToken);
 
-    public Task LoadStateAsync(ILedgerStateSink sink, CancellationToken cancellationToken) =>
-        _db.ReadAsync(async (connection, ct) =>
+    public async Task LoadStateAsync(ILedgerStateSink sink, CancellationToken cancellationToken)
+    {
+        await _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var count = Command(connection, null, "SELECT (SELECT COUNT(*) FROM subject_identifiers), (SELECT COUNT(*) FROM decisions)");
+            await using var reader = await count.ExecuteReaderAsync(ct);
+            if (await reader.ReadAsync(ct))
+            {
+                sink.Expect((int)Math.Min(int.MaxValue, reader.GetInt64(0)), (int)Math.Min(int.MaxValue, reader.GetInt64(1)));
+            }
+
+            return 0;
+        }, cancellationToken);
+
+        // Identifiers and decisions stream over two connections at once: with a million subjects
+        // each pass takes seconds, and the host serves only once both are in.
+        var identifiers = _db.ReadAsync(async (connection, ct) =>
         {
             await using (var command = Command(connection, null, "SELECT kind, value, subject FROM subject_identifiers"))
             await using (var reader = await command.ExecuteReaderAsync(ct))
@@ -336,17 +351,21 @@ internal sealed class SqliteConsentLedger : IConsentLedger
                 }
             }
 
-            await using (var command = Command(connection, null, "SELECT d.subject, d.purpose, r.id, r.seq, r.granted, r.channels, r.policy_version, r.captured_at FROM decisions d JOIN records r ON r.seq = d.seq"))
-            await using (var reader = await command.ExecuteReaderAsync(ct))
+            return 0;
+        }, cancellationToken);
+        var decisions = Task.Run(() => _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = Command(connection, null, "SELECT d.subject, d.purpose, r.id, r.seq, r.granted, r.channels, r.policy_version, r.captured_at FROM decisions d JOIN records r ON r.seq = d.seq");
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
             {
-                while (await reader.ReadAsync(ct))
-                {
-                    sink.Decision(Guid.Parse(reader.GetString(0)), reader.GetString(1), ReadEntry(reader, 2));
-                }
+                sink.Decision(Guid.Parse(reader.GetString(0)), reader.GetString(1), ReadEntry(reader, 2));
             }
 
             return 0;
-        }, cancellationToken);
+        }, cancellationToken), cancellationToken);
+        await Task.WhenAll(identifiers, decisions);
+    }
 
     private static async Task<IReadOnlyList<ConsentRecord>> AppendRecordsAsync(
         SqliteConnection connection, SqliteTransaction tx, Guid subject, IReadOnlyList<RecordDraft> drafts, CancellationToken ct, AppendStatements? shared = null, bool newSubject = false)

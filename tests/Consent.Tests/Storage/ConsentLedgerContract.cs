@@ -4,6 +4,7 @@ using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Storage;
 using Journey.Testing;
+using MongoDB.Bson;
 
 namespace Journey.Consent.Tests.Storage;
 
@@ -17,6 +18,12 @@ public abstract class ConsentLedgerContract
     protected abstract IConsentLedger Ledger { get; }
 
     protected abstract IOutboxStore Outbox { get; }
+
+    /// <summary>Turns the stored decisions into what a version before expiry tracking wrote.</summary>
+    protected abstract Task WriteDecisionsAsBeforeExpiryTrackingAsync();
+
+    /// <summary>A new adapter over the same store, as after a restart.</summary>
+    protected abstract IConsentLedger Reopen();
 
     private static RecordDraft Draft(string purpose, bool granted, int channels = 0, int minutes = 0) => new(
         Guid.CreateVersion7(), purpose, granted, new ChannelMask(channels), 2, Now.AddMinutes(minutes), Now.AddMinutes(minutes), "tp-1",
@@ -58,6 +65,34 @@ public abstract class ConsentLedgerContract
 
         Assert.Null(await Ledger.ResolveSubjectAsync(other, default));
         Assert.Single(await Outbox.ReadDueAsync(10, Now.AddYears(1), default));
+    }
+
+    [ContractFact]
+    public async Task AppendBatch_ChainsEachSubjectAndWhenAnIdentifierIsTakenWritesNothing()
+    {
+        var (existing, first) = await NewSubjectAsync(Draft("marketing", true));
+        var fresh = Guid.CreateVersion7();
+        var results = await Ledger.AppendBatchAsync(
+        [
+            new LedgerAppend(existing, false, [], [Draft("marketing", false, minutes: 1), Draft("profiling", true, minutes: 1)], [Event("b1"), Event("b2")], Now),
+            new LedgerAppend(fresh, true, [Customer], [Draft("marketing", true)], [Event("b3")], Now),
+        ], default);
+
+        Assert.Equal([2L, 3L], results[0].Select(r => r.Sequence));
+        Assert.Equal(first[0].Hash, results[0][0].PreviousHash);
+        Assert.Equal(ChainBreak.None, ConsentChain.Verify(await Ledger.ReadChainAsync(existing, default)).Break);
+        Assert.Equal(fresh, (await Ledger.FindSubjectsAsync([Customer, new SubjectIdentifier(IdentifierKind.CustomerId, "C-404")], default)).Single(p => p.Key == Customer).Value);
+        Assert.False((await Ledger.GetPurposeDecisionsAsync(existing, "marketing", default)).Newest!.Value.Granted);
+        Assert.Equal(4, (await Outbox.ReadDueAsync(100, Now.AddYears(1), default)).Count);
+
+        var other = Guid.CreateVersion7();
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => Ledger.AppendBatchAsync(
+        [
+            new LedgerAppend(other, true, [new SubjectIdentifier(IdentifierKind.CustomerId, "C-9")], [Draft("marketing", true)], [Event("c1")], Now),
+            new LedgerAppend(Guid.CreateVersion7(), true, [Ada], [Draft("marketing", true)], [Event("c2")], Now),
+        ], default));
+        Assert.Null(await Ledger.ResolveSubjectAsync(other, default));
+        Assert.Equal(4, (await Outbox.ReadDueAsync(100, Now.AddYears(1), default)).Count);
     }
 
     [ContractFact]
@@ -193,6 +228,23 @@ public abstract class ConsentLedgerContract
     }
 
     [ContractFact]
+    public async Task FindUnpublishedExpiries_WhenGrantsPredateExpiryTracking_FindsThemOnceAfterARestart()
+    {
+        var (_, records) = await NewSubjectAsync(Draft("marketing", true), Draft("profiling", false));
+        var withdrawn = Guid.CreateVersion7();
+        await Ledger.AppendAsync(new LedgerAppend(withdrawn, true, [Customer], [Draft("marketing", false)], [], Now), default);
+        await WriteDecisionsAsBeforeExpiryTrackingAsync();
+        var restarted = Reopen();
+
+        var grant = Assert.Single(await restarted.FindUnpublishedExpiriesAsync("marketing", Now.AddYears(1), 10, default));
+        Assert.Equal(records[0].Draft.Id, grant.Entry.RecordId);
+        Assert.Equal(1, await restarted.MarkExpiriesPublishedAsync([new ExpiryNotice(grant, Event("expired"))], default));
+
+        Assert.Empty(await Reopen().FindUnpublishedExpiriesAsync("marketing", Now.AddYears(1), 10, default));
+        Assert.Empty(await Reopen().FindUnpublishedExpiriesAsync("profiling", Now.AddYears(1), 10, default));
+    }
+
+    [ContractFact]
     public async Task LoadState_StreamsIdentifiersMergesAndDecisions()
     {
         var (subject, _) = await NewSubjectAsync(Draft("marketing", true));
@@ -219,6 +271,12 @@ public sealed class SqliteConsentLedgerTests : ConsentLedgerContract, IDisposabl
 
     protected override IOutboxStore Outbox { get; }
 
+    // The SQLite schema migration that added the column filled it for the rows already stored, so
+    // there is no older state to recreate.
+    protected override Task WriteDecisionsAsBeforeExpiryTrackingAsync() => Task.CompletedTask;
+
+    protected override IConsentLedger Reopen() => new SqliteConsentLedger(_sqlite.Database);
+
     public void Dispose() => _sqlite.Dispose();
 }
 
@@ -231,6 +289,12 @@ public sealed class MongoConsentLedgerTests : ConsentLedgerContract, IRequiresMo
     protected override IConsentLedger Ledger => _ledger!;
 
     protected override IOutboxStore Outbox => _outbox!;
+
+    protected override async Task WriteDecisionsAsBeforeExpiryTrackingAsync() =>
+        await _store!.Database.GetCollection<BsonDocument>("decisions").UpdateManyAsync(
+            new BsonDocument(), new BsonDocument("$unset", new BsonDocument { ["pending_expiry_from"] = "", ["expiry_tracked"] = "" }));
+
+    protected override IConsentLedger Reopen() => new MongoConsentLedger(_store!);
 
     public Task InitializeAsync()
     {
