@@ -37,6 +37,7 @@ public static class ProfileModule
         services.AddSingleton<IValidateOptions<ProfileOptions>, ProfileOptionsValidator>();
         services.AddSingleton<IProfileEvents, ProfileEventMapper>();
         services.AddSingleton<ProfileChanges>();
+        services.AddSingleton<SegmentDefinitions>();
         services.AddSingleton<ProfileUseCases>();
         services.AddSingleton<SegmentUseCases>();
 

@@ -27,6 +27,14 @@ public sealed class ProfileOptions
     /// <summary>Smallest audience (and breakdown bucket) DescribeAudience describes. Default 10.</summary>
     [Range(1, 1_000_000)]
     public int AudienceMinimumSize { get; set; } = 10;
+
+    /// <summary>
+    /// How long a replica evaluates memberships against the segment definitions it read before
+    /// reading them again; a segment defined or deleted on another replica reaches this one's
+    /// writes within it. Definitions changed through this replica apply at once. Default 5 seconds.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan SegmentDefinitionsRefresh { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>Start-up validation of <see cref="ProfileOptions"/>.</summary>

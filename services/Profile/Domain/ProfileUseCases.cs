@@ -31,7 +31,7 @@ public sealed record ProfileExport(ProfileRead Profile, IReadOnlyDictionary<stri
 /// </summary>
 public sealed partial class ProfileUseCases(
     IProfileStore store,
-    ISegmentStore segments,
+    SegmentDefinitions segments,
     IProfileEvents events,
     IdentifierHasher hasher,
     PersonalDataProtector protector,
@@ -372,7 +372,7 @@ public sealed partial class ProfileUseCases(
 
     private async Task SaveAsync(IdentityWorkspace workspace, DateTimeOffset now, string? consumer, IReadOnlyList<string> eventIds, CancellationToken cancellationToken)
     {
-        var definitions = await segments.ListAllAsync(cancellationToken);
+        var definitions = await segments.GetAsync(cancellationToken);
         var memberships = workspace.Memberships;
         var outbox = new List<OutboxMessage>();
         foreach (var merge in workspace.Merges)

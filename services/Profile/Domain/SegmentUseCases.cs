@@ -14,7 +14,7 @@ public sealed record AudienceDescription(
     IReadOnlyList<(int Channel, long Members)> Channels);
 
 /// <summary>Segment definitions, their members and audience descriptions.</summary>
-public sealed class SegmentUseCases(ISegmentStore segments, IProfileStore profiles, ProfileUseCases profileUseCases, IOptions<ProfileOptions> options, TimeProvider time)
+public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions definitions, IProfileStore profiles, ProfileUseCases profileUseCases, IOptions<ProfileOptions> options, TimeProvider time)
 {
     /// <summary>
     /// Validates and stores a segment, then puts the existing profiles that match into it; from then
@@ -25,6 +25,7 @@ public sealed class SegmentUseCases(ISegmentStore segments, IProfileStore profil
         SegmentRules.Validate(id, displayName, rule);
         var segment = new Segment(id, displayName.Trim(), rule!, time.GetUtcNow());
         await segments.CreateAsync(segment, cancellationToken);
+        definitions.Invalidate();
         await profileUseCases.BackfillSegmentAsync(segment, cancellationToken);
         return segment;
     }
@@ -40,7 +41,9 @@ public sealed class SegmentUseCases(ISegmentStore segments, IProfileStore profil
     /// <summary>Deletes a segment.</summary>
     public async Task DeleteAsync(string id, CancellationToken cancellationToken)
     {
-        if (!await segments.DeleteAsync(id, cancellationToken))
+        var deleted = await segments.DeleteAsync(id, cancellationToken);
+        definitions.Invalidate();
+        if (!deleted)
         {
             throw new NotFoundException("Segment", "segments/" + id);
         }

@@ -27,8 +27,9 @@ public sealed class ProfileEventsTests : IDisposable
         var store = new SqliteProfileStore(_sqlite.Database);
         var segmentStore = new SqliteSegmentStore(_sqlite.Database);
         var options = Options.Create(new ProfileOptions());
-        _profiles = new ProfileUseCases(store, segmentStore, new ProfileEventMapper(), _hasher, new PersonalDataProtector(new byte[32]), new ProfileChanges(), options, _clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProfileUseCases>.Instance);
-        _segments = new SegmentUseCases(segmentStore, store, _profiles, options, _clock);
+        var definitions = new SegmentDefinitions(segmentStore, options, _clock);
+        _profiles = new ProfileUseCases(store, definitions, new ProfileEventMapper(), _hasher, new PersonalDataProtector(new byte[32]), new ProfileChanges(), options, _clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProfileUseCases>.Instance);
+        _segments = new SegmentUseCases(segmentStore, definitions, store, _profiles, options, _clock);
         _outbox = new SqliteOutbox(ProfileModule.Name, _sqlite.Database);
     }
 
