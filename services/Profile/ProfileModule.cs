@@ -38,6 +38,7 @@ public static class ProfileModule
         services.AddSingleton<IProfileEvents, ProfileEventMapper>();
         services.AddSingleton<ProfileChanges>();
         services.AddSingleton<SegmentDefinitions>();
+        services.AddHostedService<SegmentReevaluation>();
         services.AddSingleton<ProfileUseCases>();
         services.AddSingleton<SegmentUseCases>();
 

@@ -35,6 +35,16 @@ public sealed class ProfileOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan SegmentDefinitionsRefresh { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often every profile is evaluated again against the segments whose rules time alone can
+    /// change (days since the last interaction, readiness, interests), so a person leaves 'active in
+    /// the last 7 days' without doing anything. A membership changed by time is seen at most this
+    /// late. Each pass reads every profile once (a minute or so of one core per million profiles),
+    /// and is skipped when no such segment is defined. Default 1 hour; 1 second to 7 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan SegmentReevaluationInterval { get; set; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>Start-up validation of <see cref="ProfileOptions"/>.</summary>

@@ -275,6 +275,67 @@ public sealed partial class ProfileUseCases(
         }
     }
 
+    /// <summary>
+    /// Evaluates every profile again against all segments when any segment's rule depends on time,
+    /// page by page, each page's changes in one transaction with their membership events; returns how
+    /// many memberships changed. A page that conflicts with a concurrent write is read again.
+    /// </summary>
+    public async Task<int> ReevaluateTimedSegmentsAsync(CancellationToken cancellationToken)
+    {
+        var definitions = await segments.GetAsync(cancellationToken);
+        if (!definitions.Any(d => d.Rule.DependsOnTime))
+        {
+            return 0;
+        }
+
+        using var activity = ProfileTelemetry.Source.StartActivity("profile.reevaluate_segments");
+        const int PageSize = 500;
+        var after = "";
+        var changedMemberships = 0;
+        while (true)
+        {
+            var page = await store.ListAsync(after, PageSize, cancellationToken);
+            if (page.Count == 0)
+            {
+                activity?.SetTag("journey.profile.membership_changes", changedMemberships);
+                return changedMemberships;
+            }
+
+            var now = time.GetUtcNow();
+            var saved = new List<SavedProfile>();
+            var memberships = new List<MembershipChange>();
+            foreach (var profile in page)
+            {
+                var before = memberships.Count;
+                SegmentMembership.Evaluate(profile, JourneyRules.View(profile, Options, now), definitions, now, memberships);
+                if (memberships.Count > before)
+                {
+                    var expected = profile.Version;
+                    profile.Version = expected + 1;
+                    profile.UpdatedAt = now;
+                    saved.Add(new SavedProfile(profile, expected));
+                }
+            }
+
+            try
+            {
+                if (saved.Count > 0)
+                {
+                    var outbox = memberships.Select(m => events.MembershipChanged(m, now)).ToList();
+                    await store.SaveAsync(new ProfileChangeSet(saved, [], [], [], [], memberships, outbox), cancellationToken);
+                    changes.Notify(saved.Select(s => s.Profile.Id));
+                    changedMemberships += memberships.Count;
+                }
+
+                after = page[^1].Id;
+            }
+            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict)
+            {
+                await BackOffAsync(1, cancellationToken);
+            }
+        }
+    }
+
     /// <summary>Everything held about the person holding <paramref name="identifier"/>.</summary>
     public async Task<ProfileExport> ExportAsync(GivenIdentifier identifier, CancellationToken cancellationToken)
     {

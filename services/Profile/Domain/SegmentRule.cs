@@ -101,6 +101,12 @@ public abstract record SegmentRule
 
     /// <summary>Whether <paramref name="profile"/> satisfies the rule at <paramref name="now"/>.</summary>
     public abstract bool Matches(CustomerProfile profile, ProfileView view, DateTimeOffset now);
+
+    /// <summary>
+    /// Whether time alone can change the outcome: days since the last interaction, and readiness and
+    /// interests, which decay. Segments with such rules are re-evaluated on a schedule, not only on writes.
+    /// </summary>
+    public abstract bool DependsOnTime { get; }
 }
 
 /// <summary>AND.</summary>
@@ -108,6 +114,9 @@ public sealed record AllRule(IReadOnlyList<SegmentRule?> Rules) : SegmentRule
 {
     /// <inheritdoc />
     public override bool Matches(CustomerProfile profile, ProfileView view, DateTimeOffset now) => Rules.All(r => r!.Matches(profile, view, now));
+
+    /// <inheritdoc />
+    public override bool DependsOnTime => Rules.Any(r => r!.DependsOnTime);
 }
 
 /// <summary>OR.</summary>
@@ -115,6 +124,9 @@ public sealed record AnyRule(IReadOnlyList<SegmentRule?> Rules) : SegmentRule
 {
     /// <inheritdoc />
     public override bool Matches(CustomerProfile profile, ProfileView view, DateTimeOffset now) => Rules.Any(r => r!.Matches(profile, view, now));
+
+    /// <inheritdoc />
+    public override bool DependsOnTime => Rules.Any(r => r!.DependsOnTime);
 }
 
 /// <summary>NOT.</summary>
@@ -122,11 +134,17 @@ public sealed record NotRule(SegmentRule? Rule) : SegmentRule
 {
     /// <inheritdoc />
     public override bool Matches(CustomerProfile profile, ProfileView view, DateTimeOffset now) => !Rule!.Matches(profile, view, now);
+
+    /// <inheritdoc />
+    public override bool DependsOnTime => Rule!.DependsOnTime;
 }
 
 /// <summary>A comparison of a profile field with a value.</summary>
 public sealed record ConditionRule(SegmentField Field, string Key, SegmentOperator Operator, RuleValue Value) : SegmentRule
 {
+    /// <inheritdoc />
+    public override bool DependsOnTime => Field is SegmentField.DaysSinceLastInteraction or SegmentField.Readiness or SegmentField.Interest;
+
     /// <inheritdoc />
     public override bool Matches(CustomerProfile profile, ProfileView view, DateTimeOffset now)
     {

@@ -2,6 +2,8 @@ using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Events.V1;
 using Journey.Profile.V1;
+using Journey.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using static Journey.Profile.Tests.ProfileHost;
 
 namespace Journey.Profile.Tests.Grpc;
@@ -134,6 +136,43 @@ public sealed class SegmentTests : IAsyncLifetime
         var bought = await _host.RecordAsync(lead, Interaction(lead, InteractionType.Purchase, t.AddMinutes(1)));
         Assert.Empty(bought.Segments);
         Assert.Empty((await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/hot-leads" })).Profiles);
+    }
+
+    [Fact]
+    public async Task Membership_WhenTimeAlonePassesTheRule_LeavesAtTheNextReevaluation()
+    {
+        await using var host = await StartAsync(new Dictionary<string, string?> { ["Journey:Profile:SegmentReevaluationInterval"] = "00:00:01" });
+        await host.Client.CreateSegmentAsync(new CreateSegmentRequest
+        {
+            SegmentId = "active-week",
+            Segment = new Segment { DisplayName = "Active this week", Rule = Condition(SegmentField.DaysSinceLastInteraction, SegmentOperator.LessOrEqual, c => c.Number = 7) },
+        });
+        var visitor = Cookie("weekly-1");
+        var profile = await host.RecordAsync(visitor, Interaction(visitor, InteractionType.View, host.Clock.GetUtcNow()));
+        Assert.Equal(["segments/active-week"], profile.Segments);
+
+        host.Clock.Advance(TimeSpan.FromDays(6));
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        Assert.Equal(["segments/active-week"], (await host.GetAsync(profile.Name)).Segments);
+
+        host.Clock.Advance(TimeSpan.FromDays(2));
+        var left = await TestPlatform.EventuallyAsync(async () => (await host.GetAsync(profile.Name)).Segments.Count == 0);
+
+        Assert.True(left, "the profile did not leave the segment after eight quiet days");
+        Assert.Empty((await host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/active-week" })).Profiles);
+    }
+
+    [Fact]
+    public async Task ReevaluateTimedSegments_WhenNoRuleDependsOnTime_WritesNothing()
+    {
+        await CreateAsync("known", Condition(SegmentField.CustomerType, SegmentOperator.Equals, c => c.CustomerType = CustomerType.Known));
+        var known = await _host.IdentifyAsync(Customer("steady"));
+        _host.Clock.Advance(TimeSpan.FromDays(30));
+
+        var changed = await _host.Platform.Services.GetRequiredService<Journey.Profile.Domain.ProfileUseCases>().ReevaluateTimedSegmentsAsync(CancellationToken.None);
+
+        Assert.Equal(0, changed);
+        Assert.Equal(known.Profile.Version, (await _host.GetAsync(known.Profile.Name)).Version);
     }
 
     [Fact]
