@@ -44,6 +44,7 @@ public static class Scenarios
         new IngestionAloneScenario(),
         new IngestionScenario(),
         new ProfileScenario(),
+        new ProfileAloneScenario(),
         new ConsentCheckScenario(),
         new RecommendScenario(),
         new JourneySimulationScenario(),

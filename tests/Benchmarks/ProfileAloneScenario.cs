@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Journey.Common.V1;
+using Journey.Profile.V1;
+using Journey.Shared.Security;
+using Journey.Testing;
+using Journey.Touchpoint.V1;
+
+namespace Journey.Benchmarks;
+
+/// <summary>
+/// The profile service's event handling on cores it does not share with the stream or the
+/// recommendation service, as in a Deployment of its own: a host with the touchpoint and profile
+/// modules stores a stream of people with delivery held, stops, and starts again with delivery on;
+/// the figure is people / time from that start until the last person's profile shows the interaction.
+/// The touchpoint relay hands the held events to the bus meanwhile, so its cost is in the figure too.
+/// </summary>
+public sealed class ProfileAloneScenario : IScenario
+{
+    private static readonly string[] Modules = ["--Journey:Hosting:Modules=touchpoint,profile", "--Journey:Limits:WriteCallsPerSecond=1000000",
+        "--Journey:Limits:WriteBurst=1000000", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Journey.Host=Information"];
+
+    public string Name => "profile-alone";
+
+    public async Task<IReadOnlyList<Figure>> RunAsync(BenchContext context)
+    {
+        var settings = context.Settings;
+        var data = Path.Combine(settings.Scratch, "profile-alone");
+        Directory.CreateDirectory(data);
+        var people = settings.Quick ? 50_000 : 300_000;
+        await using (var held = HostProcess.Start(data, [.. Modules, "--Journey:Events:DeliveryEnabled=false"]))
+        {
+            await held.WaitUntilListeningAsync();
+            using var channel = held.CreateChannel(data, [.. Scopes.All]);
+            await Touchpoints.EnsureAsync(channel, "bench-web", Channel.Web, Ownership.Owned, JourneyStage.Consideration);
+            await StreamAsync(new TouchpointService.TouchpointServiceClient(channel), people);
+        }
+
+        var clock = Stopwatch.StartNew();
+        await using var host = HostProcess.Start(data, Modules);
+        await host.WaitUntilListeningAsync();
+        using var live = host.CreateChannel(data, [.. Scopes.All]);
+        var profiles = new ProfileService.ProfileServiceClient(live);
+        var last = new LookupProfileRequest { Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = Person(people - 1) } };
+        while (!await HasInteractionAsync(profiles, last))
+        {
+            if (clock.Elapsed > TimeSpan.FromMinutes(3))
+            {
+                throw new TimeoutException($"The profile service had not handled the last of {people:N0} held interactions after {clock.Elapsed.TotalSeconds:0} s.");
+            }
+
+            await Task.Delay(50);
+        }
+
+        var rate = people / clock.Elapsed.TotalSeconds;
+        return
+        [
+            new($"profile event handling, own cores: {people:N0} held InteractionRecorded drained by a touchpoint+profile host", Report.Rate(rate, "events") + $" ({clock.Elapsed.TotalSeconds:0.0} s from process start)",
+                "target 20,000/s", rate / 20_000, "≥ 20,000/s", rate >= 20_000),
+        ];
+    }
+
+    private static string Person(int i) => $"alone-{i}";
+
+    private static async Task StreamAsync(TouchpointService.TouchpointServiceClient client, int people)
+    {
+        const int perMessage = 500;
+        var now = DateTimeOffset.UtcNow;
+        using var call = client.StreamInteractions();
+        for (var sent = 0; sent < people; sent += perMessage)
+        {
+            var message = new StreamInteractionsRequest();
+            for (var i = sent; i < Math.Min(people, sent + perMessage); i++)
+            {
+                message.Interactions.Add(new Interaction
+                {
+                    InteractionId = Guid.NewGuid().ToString(),
+                    Touchpoint = "touchpoints/bench-web",
+                    OccurTime = Timestamp.FromDateTimeOffset(now),
+                    Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = Person(i) } },
+                    Type = InteractionType.View,
+                });
+            }
+
+            await call.RequestStream.WriteAsync(message);
+        }
+
+        await call.RequestStream.CompleteAsync();
+        var summary = await call;
+        if (summary.AcceptedCount != people)
+        {
+            throw new InvalidOperationException($"The stream stored {summary.AcceptedCount:N0} of {people:N0} interactions.");
+        }
+    }
+
+    private static async Task<bool> HasInteractionAsync(ProfileService.ProfileServiceClient client, LookupProfileRequest request)
+    {
+        try
+        {
+            return (await client.LookupProfileAsync(request)).Profile.LastInteractionAt is not null;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+}
