@@ -224,61 +224,20 @@ public sealed partial class ProfileUseCases(
         }
     }
 
-    /// <summary>
-    /// Puts every existing profile that matches a new segment into it, page by page, each page in
-    /// one transaction with its membership events. Profiles changing meanwhile are evaluated by
-    /// their own write, so a page that conflicts is simply read again.
-    /// </summary>
-    public async Task BackfillSegmentAsync(Segment segment, CancellationToken cancellationToken)
-    {
-        const int PageSize = 500;
-        var after = "";
-        while (true)
+    /// <summary>Puts every existing profile that matches a new segment into it.</summary>
+    public async Task BackfillSegmentAsync(Segment segment, CancellationToken cancellationToken) =>
+        await UpdateMembershipsAsync((profile, now, memberships) =>
         {
-            var page = await store.ListAsync(after, PageSize, cancellationToken);
-            if (page.Count == 0)
+            if (!profile.Segments.Contains(segment.Id) && segment.Rule.Matches(profile, JourneyRules.View(profile, Options, now), now))
             {
-                return;
+                profile.Segments.Add(segment.Id);
+                memberships.Add(new MembershipChange(segment.Id, profile.Id, Entered: true));
             }
-
-            var now = time.GetUtcNow();
-            var saved = new List<SavedProfile>();
-            var memberships = new List<MembershipChange>();
-            foreach (var profile in page.Where(p => !p.Segments.Contains(segment.Id)))
-            {
-                if (segment.Rule.Matches(profile, JourneyRules.View(profile, Options, now), now))
-                {
-                    profile.Segments.Add(segment.Id);
-                    var expected = profile.Version;
-                    profile.Version = expected + 1;
-                    profile.UpdatedAt = now;
-                    saved.Add(new SavedProfile(profile, expected));
-                    memberships.Add(new MembershipChange(segment.Id, profile.Id, Entered: true));
-                }
-            }
-
-            try
-            {
-                if (saved.Count > 0)
-                {
-                    var outbox = memberships.Select(m => events.MembershipChanged(m, now)).ToList();
-                    await store.SaveAsync(new ProfileChangeSet(saved, [], [], [], [], memberships, outbox), cancellationToken);
-                    changes.Notify(saved.Select(s => s.Profile.Id));
-                }
-
-                after = page[^1].Id;
-            }
-            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict)
-            {
-                await BackOffAsync(1, cancellationToken);
-            }
-        }
-    }
+        }, cancellationToken);
 
     /// <summary>
-    /// Evaluates every profile again against all segments when any segment's rule depends on time,
-    /// page by page, each page's changes in one transaction with their membership events; returns how
-    /// many memberships changed. A page that conflicts with a concurrent write is read again.
+    /// Evaluates every profile again against all segments when any segment's rule depends on time;
+    /// returns how many memberships changed.
     /// </summary>
     public async Task<int> ReevaluateTimedSegmentsAsync(CancellationToken cancellationToken)
     {
@@ -289,6 +248,21 @@ public sealed partial class ProfileUseCases(
         }
 
         using var activity = ProfileTelemetry.Source.StartActivity("profile.reevaluate_segments");
+        var changed = await UpdateMembershipsAsync(
+            (profile, now, memberships) => SegmentMembership.Evaluate(profile, JourneyRules.View(profile, Options, now), definitions, now, memberships),
+            cancellationToken);
+        activity?.SetTag("journey.profile.membership_changes", changed);
+        return changed;
+    }
+
+    /// <summary>
+    /// Walks every profile page by page; <paramref name="evaluate"/> adds a profile's membership
+    /// changes, and each page's changed profiles are written in one transaction with their membership
+    /// events. Profiles changing meanwhile are evaluated by their own write, so a page that conflicts
+    /// is simply read again. Returns how many memberships changed.
+    /// </summary>
+    private async Task<int> UpdateMembershipsAsync(Action<CustomerProfile, DateTimeOffset, List<MembershipChange>> evaluate, CancellationToken cancellationToken)
+    {
         const int PageSize = 500;
         var after = "";
         var changedMemberships = 0;
@@ -297,7 +271,6 @@ public sealed partial class ProfileUseCases(
             var page = await store.ListAsync(after, PageSize, cancellationToken);
             if (page.Count == 0)
             {
-                activity?.SetTag("journey.profile.membership_changes", changedMemberships);
                 return changedMemberships;
             }
 
@@ -307,7 +280,7 @@ public sealed partial class ProfileUseCases(
             foreach (var profile in page)
             {
                 var before = memberships.Count;
-                SegmentMembership.Evaluate(profile, JourneyRules.View(profile, Options, now), definitions, now, memberships);
+                evaluate(profile, now, memberships);
                 if (memberships.Count > before)
                 {
                     var expected = profile.Version;
