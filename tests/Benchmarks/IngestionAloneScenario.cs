@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
 using Journey.Shared.Security;
 using Journey.Testing;
-using Journey.Touchpoint.V1;
 
 namespace Journey.Benchmarks;
 
@@ -30,31 +28,10 @@ public sealed class IngestionAloneScenario : IScenario
         await Touchpoints.EnsureAsync(channel, "bench-web", Channel.Web, Ownership.Owned, JourneyStage.Consideration);
 
         var total = settings.Quick ? 100_000 : 1_000_000;
-        const int perMessage = 500;
         var now = DateTimeOffset.UtcNow;
         await using var memory = new MemorySampler(host, TimeSpan.FromMilliseconds(250));
         var clock = Stopwatch.StartNew();
-        using var call = new TouchpointService.TouchpointServiceClient(channel).StreamInteractions();
-        for (var sent = 0; sent < total; sent += perMessage)
-        {
-            var message = new StreamInteractionsRequest();
-            for (var i = sent; i < Math.Min(total, sent + perMessage); i++)
-            {
-                message.Interactions.Add(new Interaction
-                {
-                    InteractionId = Guid.NewGuid().ToString(),
-                    Touchpoint = "touchpoints/bench-web",
-                    OccurTime = Timestamp.FromDateTimeOffset(now.AddMilliseconds(-(total - i) / 100)),
-                    Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"visitor-{i % 10_000}" } },
-                    Type = InteractionType.View,
-                });
-            }
-
-            await call.RequestStream.WriteAsync(message);
-        }
-
-        await call.RequestStream.CompleteAsync();
-        var summary = await call;
+        var summary = await Touchpoints.StreamViewsAsync(channel, total, i => $"visitor-{i % 10_000}", i => now.AddMilliseconds(-(total - i) / 100));
         var elapsed = clock.Elapsed;
         var (afterWarmup, peak, end, trend) = await memory.StopAsync();
 

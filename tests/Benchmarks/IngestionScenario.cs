@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
-using Journey.Touchpoint.V1;
 
 namespace Journey.Benchmarks;
 
@@ -19,36 +17,14 @@ public sealed class IngestionScenario : IScenario
     public async Task<IReadOnlyList<Figure>> RunAsync(BenchContext context)
     {
         var (channel, baselines, settings) = (context.Channel, context.Baselines, context.Settings);
-        var client = new TouchpointService.TouchpointServiceClient(channel);
         await Touchpoints.EnsureAsync(channel, "bench-web", Channel.Web, Ownership.Owned, JourneyStage.Consideration);
 
         var total = settings.Interactions;
-        const int perMessage = 500;
         var now = DateTimeOffset.UtcNow;
         await using var memory = new MemorySampler(context.Host, TimeSpan.FromMilliseconds(250));
         context.Population.StreamStarted = Stopwatch.GetTimestamp();
         var clock = Stopwatch.StartNew();
-        using var call = client.StreamInteractions();
-        for (var sent = 0; sent < total; sent += perMessage)
-        {
-            var message = new StreamInteractionsRequest();
-            for (var i = sent; i < Math.Min(total, sent + perMessage); i++)
-            {
-                message.Interactions.Add(new Interaction
-                {
-                    InteractionId = Guid.NewGuid().ToString(),
-                    Touchpoint = "touchpoints/bench-web",
-                    OccurTime = Timestamp.FromDateTimeOffset(now),
-                    Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(i) } },
-                    Type = InteractionType.View,
-                });
-            }
-
-            await call.RequestStream.WriteAsync(message);
-        }
-
-        await call.RequestStream.CompleteAsync();
-        var summary = await call;
+        var summary = await Touchpoints.StreamViewsAsync(channel, total, Population.AnonymousId, _ => now);
         var elapsed = clock.Elapsed;
         var (afterWarmup, peak, end, trend) = await memory.StopAsync();
         context.Population.People = total;

@@ -1,11 +1,9 @@
 using System.Diagnostics;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Profile.V1;
 using Journey.Shared.Security;
 using Journey.Testing;
-using Journey.Touchpoint.V1;
 
 namespace Journey.Benchmarks;
 
@@ -34,7 +32,11 @@ public sealed class ProfileAloneScenario : IScenario
             await held.WaitUntilListeningAsync();
             using var channel = held.CreateChannel(data, [.. Scopes.All]);
             await Touchpoints.EnsureAsync(channel, "bench-web", Channel.Web, Ownership.Owned, JourneyStage.Consideration);
-            await StreamAsync(new TouchpointService.TouchpointServiceClient(channel), people);
+            var summary = await Touchpoints.StreamViewsAsync(channel, people, Person, _ => DateTimeOffset.UtcNow);
+            if (summary.AcceptedCount != people)
+            {
+                throw new InvalidOperationException($"The stream stored {summary.AcceptedCount:N0} of {people:N0} interactions.");
+            }
         }
 
         var clock = Stopwatch.StartNew();
@@ -62,37 +64,6 @@ public sealed class ProfileAloneScenario : IScenario
     }
 
     private static string Person(int i) => $"alone-{i}";
-
-    private static async Task StreamAsync(TouchpointService.TouchpointServiceClient client, int people)
-    {
-        const int perMessage = 500;
-        var now = DateTimeOffset.UtcNow;
-        using var call = client.StreamInteractions();
-        for (var sent = 0; sent < people; sent += perMessage)
-        {
-            var message = new StreamInteractionsRequest();
-            for (var i = sent; i < Math.Min(people, sent + perMessage); i++)
-            {
-                message.Interactions.Add(new Interaction
-                {
-                    InteractionId = Guid.NewGuid().ToString(),
-                    Touchpoint = "touchpoints/bench-web",
-                    OccurTime = Timestamp.FromDateTimeOffset(now),
-                    Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = Person(i) } },
-                    Type = InteractionType.View,
-                });
-            }
-
-            await call.RequestStream.WriteAsync(message);
-        }
-
-        await call.RequestStream.CompleteAsync();
-        var summary = await call;
-        if (summary.AcceptedCount != people)
-        {
-            throw new InvalidOperationException($"The stream stored {summary.AcceptedCount:N0} of {people:N0} interactions.");
-        }
-    }
 
     private static async Task<bool> HasInteractionAsync(ProfileService.ProfileServiceClient client, LookupProfileRequest request)
     {
