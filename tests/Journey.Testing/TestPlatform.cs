@@ -131,7 +131,7 @@ public sealed class TestPlatform : IAsyncDisposable
         await App.DisposeAsync();
         if (_ownsDirectory)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            // The host's databases cleared their own connection pools when it was disposed.
             try
             {
                 Directory.Delete(DataDirectory, recursive: true);

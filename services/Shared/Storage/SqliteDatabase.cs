@@ -152,6 +152,10 @@ public sealed class SqliteDatabase : IDisposable
     public void Dispose()
     {
         _writeLock.Dispose();
-        SqliteConnection.ClearAllPools();
+
+        // Only this file's pool: clearing every pool would close connections other databases of the
+        // process are opening or using at that moment.
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
     }
 }

@@ -13,7 +13,7 @@ public sealed class CancelledWriteTests : IDisposable
     [InlineData(false)]
     public async Task WriteAsync_WhenTokenCancelledBetweenEffectAndOutboxRowOrBeforeCommit_CommitsNeither(bool cancelBetween)
     {
-        var database = new SqliteDatabase(Path.Combine(_directory, "store.db"));
+        using var database = new SqliteDatabase(Path.Combine(_directory, "store.db"));
         database.Migrate([("1", "CREATE TABLE effects (id TEXT PRIMARY KEY); CREATE TABLE outbox (id TEXT PRIMARY KEY)")]);
         using var call = new CancellationTokenSource();
 
@@ -37,7 +37,6 @@ public sealed class CancelledWriteTests : IDisposable
 
     public void Dispose()
     {
-        SqliteConnection.ClearAllPools();
         Directory.Delete(_directory, recursive: true);
     }
 
