@@ -1,5 +1,6 @@
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
+using Journey.Shared.Identity;
 using Journey.Shared.Privacy;
 
 namespace Journey.Consent.Domain;
@@ -106,7 +107,7 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
 
             if (found is not { } subject || !groups.TryGetValue(subject, out var group))
             {
-                subject = found ?? Guid.CreateVersion7(now);
+                subject = found ?? TimeOrderedIds.Next(now);
                 var existing = found is null ? [] : await ledger.GetIdentifiersAsync(subject, cancellationToken);
                 group = new SubjectGroup(subject, found is null, [.. existing]);
                 groups.Add(subject, group);
@@ -167,7 +168,7 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
         }
 
         var draft = new RecordDraft(
-            Guid.CreateVersion7(now), purpose!.Id, command.Decision == 1, channels, command.PolicyVersion, Clock.Truncate(command.CapturedAt!.Value), now,
+            TimeOrderedIds.Next(now), purpose!.Id, command.Decision == 1, channels, command.PolicyVersion, Clock.Truncate(command.CapturedAt!.Value), now,
             command.Touchpoint, Proof(command.FormId, command.IpAddress, command.UserAgent), RecordOrigin.Direct, "");
         return (identifiers, purpose, draft);
     }
@@ -219,7 +220,7 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
 
         var proof = Proof(command.FormId, command.IpAddress, command.UserAgent);
         var drafts = selected
-            .Select(p => (p, new RecordDraft(Guid.CreateVersion7(now), p.Id, false, channels, policyVersion, Clock.Truncate(capturedAt), now, command.Touchpoint, proof, RecordOrigin.Direct, "")))
+            .Select(p => (p, new RecordDraft(TimeOrderedIds.Next(now), p.Id, false, channels, policyVersion, Clock.Truncate(capturedAt), now, command.Touchpoint, proof, RecordOrigin.Direct, "")))
             .ToList();
         return drafts.Count == 0 ? [] : await AppendAsync(identifiers, subject, drafts, now, cancellationToken);
     }
@@ -310,7 +311,7 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
         for (var attempt = 1; ; attempt++)
         {
             var found = knownSubject ?? await ledger.FindSubjectAsync(identifiers, cancellationToken);
-            var subject = found ?? Guid.CreateVersion7(now);
+            var subject = found ?? TimeOrderedIds.Next(now);
             var existing = found is null ? [] : await ledger.GetIdentifiersAsync(subject, cancellationToken);
             var link = new List<SubjectIdentifier>();
             foreach (var identifier in identifiers)

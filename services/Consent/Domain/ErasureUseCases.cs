@@ -1,5 +1,6 @@
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
+using Journey.Shared.Identity;
 using Journey.Shared.Privacy;
 
 namespace Journey.Consent.Domain;
@@ -27,7 +28,7 @@ public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decis
         validation.ThrowIfInvalid();
         using var activity = ConsentTelemetry.Source.StartActivity("consent erasure");
 
-        var erasureId = Guid.CreateVersion7(now);
+        var erasureId = TimeOrderedIds.Next(now);
         var subject = await ledger.FindSubjectAsync(identifiers, cancellationToken);
         var known = subject is { } s ? await ledger.GetIdentifiersAsync(s, cancellationToken) : [];
         var everyIdentifier = identifiers.Concat(known).Distinct().ToList();
@@ -46,7 +47,7 @@ public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decis
 
                 if (purpose is not null && anyGrant)
                 {
-                    withdrawals.Add((purpose, new RecordDraft(Guid.CreateVersion7(now), purposeId, false, ChannelMask.Empty, Math.Max(latestPolicy, current.Newest!.Value.PolicyVersion), now, now, "", ConsentChain.Proof("", "", ""), RecordOrigin.Erasure, "")));
+                    withdrawals.Add((purpose, new RecordDraft(TimeOrderedIds.Next(now), purposeId, false, ChannelMask.Empty, Math.Max(latestPolicy, current.Newest!.Value.PolicyVersion), now, now, "", ConsentChain.Proof("", "", ""), RecordOrigin.Erasure, "")));
                 }
             }
         }
@@ -150,7 +151,7 @@ public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decis
 
                     foreach (var entry in newer)
                     {
-                        carried.Add((purpose, new RecordDraft(Guid.CreateVersion7(now), purposeId, entry.Granted, entry.Channels, entry.PolicyVersion, entry.CapturedAt, now, "",
+                        carried.Add((purpose, new RecordDraft(TimeOrderedIds.Next(now), purposeId, entry.Granted, entry.Channels, entry.PolicyVersion, entry.CapturedAt, now, "",
                             ConsentChain.Proof("", "", ""), RecordOrigin.Merge, ConsentNames.Record(source, entry.RecordId))));
                     }
 

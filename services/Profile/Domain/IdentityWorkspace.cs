@@ -116,7 +116,16 @@ public sealed class IdentityWorkspace
             }
         }
 
-        var involved = found.Select(f => f.Profile).Distinct().ToList();
+        // A handful of profiles at most: a list compares references without hashing each profile object.
+        var involved = new List<CustomerProfile>(found.Count);
+        foreach (var (_, profile) in found)
+        {
+            if (!involved.Contains(profile))
+            {
+                involved.Add(profile);
+            }
+        }
+
         var claimsKnown = identifiers.Any(k => k.IsKnown);
         var target = ChooseTarget(identifiers, found, involved, claimsKnown);
         var created = false;
@@ -149,8 +158,14 @@ public sealed class IdentityWorkspace
             }
         }
 
-        foreach (var key in identifiers.Where(k => k.Kind != IdentifierKind.ProfileId).Distinct())
+        for (var i = 0; i < identifiers.Count; i++)
         {
+            var key = identifiers[i];
+            if (key.Kind == IdentifierKind.ProfileId || identifiers.Take(i).Contains(key))
+            {
+                continue;
+            }
+
             if (!_owners.TryGetValue(key, out var ownerId))
             {
                 Attach(target, key, at);
@@ -215,6 +230,18 @@ public sealed class IdentityWorkspace
 
     private void EnforceAnonymousCap(CustomerProfile target)
     {
+        // Runs for every interaction: count before sorting, as a profile is almost always under the cap.
+        var count = 0;
+        foreach (var held in target.Identifiers)
+        {
+            count += held.Key.IsAnonymous ? 1 : 0;
+        }
+
+        if (count <= _options.MaxAnonymousIdentifiers)
+        {
+            return;
+        }
+
         var anonymous = target.Identifiers.Where(h => h.Key.IsAnonymous).OrderBy(h => h.AddedAt).ToList();
         foreach (var dropped in anonymous.Take(anonymous.Count - _options.MaxAnonymousIdentifiers))
         {

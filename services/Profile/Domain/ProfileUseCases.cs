@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
+using Journey.Shared.Identity;
 using Journey.Shared.Privacy;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -447,7 +448,7 @@ public sealed partial class ProfileUseCases(
 
     private ProfileRead Read(CustomerProfile profile, DateTimeOffset now) => new(profile, JourneyRules.View(profile, Options, now));
 
-    private static string NewId(DateTimeOffset at) => Guid.CreateVersion7(at).ToString("N");
+    private static string NewId(DateTimeOffset at) => TimeOrderedIds.Next(at).ToString("N");
 
     private IdentifierKey ValidateOne(GivenIdentifier identifier, string field)
     {

@@ -28,9 +28,22 @@ internal sealed class ProfileEventMapper : IProfileEvents
             UpdatedAt = Timestamp.FromDateTimeOffset(now),
             Version = profile.Version,
         };
-        payload.Identifiers.AddRange(profile.Identifiers.Select(h => Identifier(h.Key)));
-        payload.Interests.AddRange(view.Interests.Take(MaxInterests).Select(i => new InterestSnapshot { Topic = i.Topic, Affinity = i.Affinity }));
-        payload.ConsumedContents.AddRange(profile.ConsumedContents.Select(c => c.Content));
+        // Runs for every profile change: plain loops, without an iterator per field.
+        foreach (var held in profile.Identifiers)
+        {
+            payload.Identifiers.Add(Identifier(held.Key));
+        }
+
+        for (var i = 0; i < view.Interests.Count && i < MaxInterests; i++)
+        {
+            payload.Interests.Add(new InterestSnapshot { Topic = view.Interests[i].Topic, Affinity = view.Interests[i].Affinity });
+        }
+
+        foreach (var consumed in profile.ConsumedContents)
+        {
+            payload.ConsumedContents.Add(consumed.Content);
+        }
+
         return EventEnvelopes.Create(Topics.ProfileUpdated, ProfileModule.Name, payload, now);
     }
 

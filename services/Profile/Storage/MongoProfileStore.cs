@@ -1,6 +1,7 @@
 using Journey.Profile.Domain;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
+using Journey.Shared.Identity;
 using Journey.Shared.Paging;
 using Journey.Shared.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -214,7 +215,7 @@ internal sealed class MongoProfileStore : IProfileStore
 
             if (changes.Merges.Count > 0)
             {
-                await _merges.InsertManyAsync(session, changes.Merges.Select(m => (Merge: m, Seq: Guid.CreateVersion7(m.MergedAt).ToString("N"))).Select(x => new BsonDocument
+                await _merges.InsertManyAsync(session, changes.Merges.Select(m => (Merge: m, Seq: TimeOrderedIds.Next(m.MergedAt).ToString("N"))).Select(x => new BsonDocument
                 {
                     ["_id"] = x.Seq,
                     ["seq"] = x.Seq,

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Journey.Shared.Errors;
+using Journey.Shared.Identity;
 using Journey.Shared.Privacy;
 using Microsoft.Extensions.Options;
 
@@ -85,7 +86,7 @@ public sealed class Recommender(
         var ticketOpen = person is { OpenServiceTickets: > 0 };
         var consumed = person?.Consumed.ToHashSet(StringComparer.Ordinal) ?? [];
         var allowedPurposes = person?.AllowedPurposes ?? [];
-        var recommendationId = Guid.CreateVersion7(now).ToString("N");
+        var recommendationId = TimeOrderedIds.Next(now).ToString("N");
         var personKey = person?.Key ?? (identifierKeys.Count > 0 ? identifierKeys[0] : "");
 
         var experiment = await experiments.RunningAsync(cancellationToken);

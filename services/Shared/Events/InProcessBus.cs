@@ -2,7 +2,6 @@ using Journey.Events.V1;
 using Journey.Shared.Storage;
 using Journey.Shared.Telemetry;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -54,6 +53,8 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
 
     private const string LastLogged = "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)";
 
+    private static readonly IReadOnlySet<long> NoRetries = new HashSet<long>();
+
     private readonly SqliteDatabase _database;
     private readonly HashSet<string> _topics;
     private readonly string _subscriptionNames;
@@ -100,6 +101,12 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
     /// <inheritdoc />
     public async Task<int> PublishAsync(string source, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
     {
+        // Events no subscription of this process wants are delivered by being dropped, without a write.
+        if (!messages.Any(m => _topics.Contains(m.Topic)))
+        {
+            return messages.Count;
+        }
+
         var woken = new HashSet<string>();
         await _database.WriteAsync(async (connection, transaction, ct) =>
         {
@@ -137,19 +144,21 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         return messages.Count;
     }
 
-    /// <summary>Delivers one batch of due events of <paramref name="subscription"/>; returns how many it took.</summary>
+    /// <summary>Delivers one batch of due events of <paramref name="subscription"/> and moves its cursor; returns how many it took.</summary>
     public async Task<int> DispatchOnceAsync(EventSubscription subscription, IServiceProvider services, CancellationToken cancellationToken)
     {
-        var (rows, from, to) = await ReadDueAsync(subscription, cancellationToken);
-        var outcome = new Outcome(from, to);
-        if (rows.Count == 0)
-        {
-            await CommitAsync(subscription, outcome, cancellationToken);
-            return 0;
-        }
+        var batch = await ReadDueAsync(subscription, after: null, NoRetries, cancellationToken);
+        var outcome = await DeliverAsync(subscription, services, batch, cancellationToken);
+        await CommitAsync(subscription, outcome, cancellationToken);
+        return batch.Rows.Count;
+    }
 
-        var ready = new List<(Row Row, EventEnvelope Envelope)>(rows.Count);
-        foreach (var row in rows)
+    /// <summary>Hands <paramref name="batch"/> to the handler; failures are recorded in the outcome, not thrown.</summary>
+    internal async Task<Outcome> DeliverAsync(EventSubscription subscription, IServiceProvider services, Batch batch, CancellationToken cancellationToken)
+    {
+        var outcome = new Outcome(batch.From, batch.To);
+        var ready = new List<(Row Row, EventEnvelope Envelope)>(batch.Rows.Count);
+        foreach (var row in batch.Rows)
         {
             try
             {
@@ -190,8 +199,7 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
             Fail(subscription, ready[0].Row, ex, outcome);
         }
 
-        await CommitAsync(subscription, outcome, cancellationToken);
-        return rows.Count;
+        return outcome;
     }
 
     /// <summary>Dead letters, oldest first, after <paramref name="afterId"/>.</summary>
@@ -281,8 +289,12 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         }
     }
 
-    /// <summary>Due retries first, then the log past the cursor; also where the cursor may move when nothing of its topic follows.</summary>
-    private Task<(List<Row> Rows, long From, long To)> ReadDueAsync(EventSubscription subscription, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Due retries first, then the log past <paramref name="after"/> (the stored cursor when null); also
+    /// where the cursor may move when nothing of its topic follows. Retries in <paramref name="skipRetries"/>
+    /// are being delivered already, by a batch whose commit has not happened yet.
+    /// </summary>
+    internal Task<Batch> ReadDueAsync(EventSubscription subscription, long? after, IReadOnlySet<long> skipRetries, CancellationToken cancellationToken) =>
         _database.ReadAsync(async (connection, ct) =>
         {
             var rows = new List<Row>();
@@ -295,11 +307,15 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
                     """;
                 retries.Parameters.AddWithValue("$subscription", subscription.Name);
                 retries.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
-                retries.Parameters.AddWithValue("$max", _options.BatchSize);
+                retries.Parameters.AddWithValue("$max", _options.BatchSize + skipRetries.Count);
                 await using var reader = await retries.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
+                while (rows.Count < _options.BatchSize && await reader.ReadAsync(ct))
                 {
-                    rows.Add(new Row(reader.GetInt64(0), 0, "", (byte[])reader.GetValue(1), reader.GetInt32(2)));
+                    var seq = reader.GetInt64(0);
+                    if (!skipRetries.Contains(seq))
+                    {
+                        rows.Add(new Row(seq, 0, "", (byte[])reader.GetValue(1), reader.GetInt32(2)));
+                    }
                 }
             }
 
@@ -310,13 +326,13 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
             await using (var reader = await position.ExecuteReaderAsync(ct))
             {
                 await reader.ReadAsync(ct);
-                (from, until) = (reader.GetInt64(0), reader.GetInt64(1));
+                (from, until) = (after ?? reader.GetInt64(0), reader.GetInt64(1));
             }
 
             var room = _options.BatchSize - rows.Count;
             if (room <= 0 || until <= from)
             {
-                return (rows, from, from);
+                return new Batch(rows, from, from);
             }
 
             await using var log = connection.CreateCommand();
@@ -336,7 +352,7 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
             }
 
             // Fewer than asked for: every row up to 'until' was read, so the cursor may skip the other topics' rows too.
-            return (rows, from, taken < room ? until : rows[^1].LogSeq);
+            return new Batch(rows, from, taken < room ? until : rows[^1].LogSeq);
         }, cancellationToken);
 
     /// <summary>Records a failed delivery: a retry later, or a dead letter.</summary>
@@ -363,7 +379,7 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
     /// One transaction per round: the cursor moves past what was read, delivered retries go, failures
     /// get (or update) their own row, and the log loses what every cursor has passed.
     /// </summary>
-    private Task CommitAsync(EventSubscription subscription, Outcome outcome, CancellationToken cancellationToken)
+    internal Task CommitAsync(EventSubscription subscription, Outcome outcome, CancellationToken cancellationToken)
     {
         if (outcome.Done.Count == 0 && outcome.Failed.Count == 0 && outcome.To == outcome.From)
         {
@@ -436,10 +452,13 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
     }
 
     /// <summary>A delivery read: a retry (<paramref name="Seq"/> of its row) or a log entry (<paramref name="LogSeq"/>).</summary>
-    private sealed record Row(long Seq, long LogSeq, string EventId, byte[] Envelope, int Attempts);
+    internal sealed record Row(long Seq, long LogSeq, string EventId, byte[] Envelope, int Attempts);
+
+    /// <summary>What one read found; delivering it moves the cursor from <paramref name="From"/> to <paramref name="To"/>.</summary>
+    internal sealed record Batch(List<Row> Rows, long From, long To);
 
     /// <summary>What one dispatch round did: the cursor moves from <see cref="From"/> to <see cref="To"/>.</summary>
-    private sealed class Outcome(long from, long to)
+    internal sealed class Outcome(long from, long to)
     {
         public long From { get; } = from;
 
@@ -455,44 +474,4 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
 
     [LoggerMessage(EventId = 111, EventName = "DeliveryDeadLettered", Level = LogLevel.Error, Message = "Delivery to {Subscription} parked as a dead letter after {Attempts} attempts: {Reason}")]
     private static partial void LogDeadLettered(ILogger logger, string subscription, int attempts, string reason);
-}
-
-/// <summary>Runs one dispatcher loop per subscription of the <see cref="InProcessBus"/>.</summary>
-internal sealed partial class InProcessBusWorker(InProcessBus bus, IServiceProvider services, IOptions<EventsOptions> options, ILogger<InProcessBusWorker> logger) : BackgroundService
-{
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        options.Value.DeliveryEnabled
-            ? Task.WhenAll(bus.Subscriptions.Select(s => Task.Run(() => RunAsync(s, stoppingToken), stoppingToken)))
-            : Task.CompletedTask;
-
-    private async Task RunAsync(EventSubscription subscription, CancellationToken stoppingToken)
-    {
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                int taken;
-                try
-                {
-                    taken = await bus.DispatchOnceAsync(subscription, services, stoppingToken);
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    LogDispatchFailed(logger, subscription.Name, ex);
-                    taken = 0;
-                }
-
-                if (taken < options.Value.BatchSize)
-                {
-                    await bus.WaitForWorkAsync(subscription.Name, stoppingToken);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    [LoggerMessage(EventId = 112, EventName = "DispatchFailed", Level = LogLevel.Error, Message = "The dispatcher of {Subscription} failed a round; it will try again")]
-    private static partial void LogDispatchFailed(ILogger logger, string subscription, Exception exception);
 }

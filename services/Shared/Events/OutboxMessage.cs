@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Journey.Events.V1;
+using Journey.Shared.Identity;
 
 namespace Journey.Shared.Events;
 
@@ -21,7 +22,7 @@ public static class EventEnvelopes
     /// <summary>Wraps <paramref name="payload"/> for <paramref name="topic"/>, published by <paramref name="source"/>.</summary>
     public static OutboxMessage Create(string topic, string source, IMessage payload, DateTimeOffset occurredAt)
     {
-        var eventId = Guid.CreateVersion7(occurredAt).ToString();
+        var eventId = TimeOrderedIds.Next(occurredAt).ToString();
         var envelope = new EventEnvelope
         {
             EventId = eventId,
@@ -39,5 +40,40 @@ public static class EventEnvelopes
         }
 
         return new OutboxMessage(eventId, topic, envelope.ToByteArray());
+    }
+
+    /// <summary>
+    /// The trace context an envelope carries, read without parsing the rest: the relay links every event
+    /// of a batch to its trace, and copying each payload only for that cost it a tenth of its time.
+    /// </summary>
+    public static bool TryReadTraceContext(byte[] envelope, out ActivityContext context)
+    {
+        string? traceparent = null, tracestate = null;
+        try
+        {
+            var input = new CodedInputStream(envelope);
+            for (var tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
+            {
+                switch (WireFormat.GetTagFieldNumber(tag))
+                {
+                    case EventEnvelope.TraceparentFieldNumber when WireFormat.GetTagWireType(tag) == WireFormat.WireType.LengthDelimited:
+                        traceparent = input.ReadString();
+                        break;
+                    case EventEnvelope.TracestateFieldNumber when WireFormat.GetTagWireType(tag) == WireFormat.WireType.LengthDelimited:
+                        tracestate = input.ReadString();
+                        break;
+                    default:
+                        input.SkipLastField();
+                        break;
+                }
+            }
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            traceparent = null;
+        }
+
+        context = default;
+        return traceparent is not null && ActivityContext.TryParse(traceparent, tracestate, isRemote: true, out context);
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Journey.Events.V1;
 using Journey.Shared.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -120,8 +119,7 @@ internal sealed partial class OutboxRelay(
         var links = new List<ActivityLink>(due.Count);
         foreach (var row in due)
         {
-            var envelope = EventEnvelope.Parser.ParseFrom(row.Message.Envelope);
-            if (ActivityContext.TryParse(envelope.Traceparent, envelope.Tracestate, isRemote: true, out var context))
+            if (EventEnvelopes.TryReadTraceContext(row.Message.Envelope, out var context))
             {
                 links.Add(new ActivityLink(context));
             }

@@ -1,4 +1,5 @@
 using Journey.Shared.Errors;
+using Journey.Shared.Identity;
 using Journey.Shared.Paging;
 
 namespace Journey.Touchpoint.Domain;
@@ -15,7 +16,7 @@ public sealed class TouchpointCatalog(ITouchpointCatalogStore store, ITouchpoint
         validation.ThrowIfInvalid();
 
         var now = StoredTime.Now(clock);
-        var id = requestedId.Length > 0 ? requestedId : Guid.CreateVersion7(now).ToString();
+        var id = requestedId.Length > 0 ? requestedId : TimeOrderedIds.Next(now).ToString();
         var touchpoint = new TouchpointDefinition(
             id, fields.DisplayName, fields.Channel, fields.Ownership, Normalize(fields.Stages), fields.Criticality, fields.IntendedExperience!,
             fields.OwningTeam, fields.Topics.ToList(), Retired: false, Version: 1, now, now, RetiredAt: null);

@@ -1,0 +1,137 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Journey.Shared.Events;
+
+/// <summary>
+/// One subscription's dispatcher while events keep coming. A full batch means more is waiting, so the
+/// next batch is read while the handler works on this one, and this batch's cursor move is written
+/// while the handler works on the next. The bus and the handler's store are different files, so the
+/// handler alone sets the pace. Cursor moves are written in order, and a retry that is being delivered
+/// is not read again before its batch's outcome is written.
+/// </summary>
+internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subscription, IServiceProvider services, int batchSize)
+{
+    private readonly HashSet<long> _retriesInFlight = [];
+    private Task<InProcessBus.Batch>? _next;
+    private Task? _commit;
+    private List<long> _commitRetries = [];
+    private long? _position;
+
+    /// <summary>Delivers one batch; returns how many events it took.</summary>
+    public async Task<int> RunRoundAsync(CancellationToken cancellationToken)
+    {
+        var batch = await (_next ?? bus.ReadDueAsync(subscription, _position, _retriesInFlight.ToHashSet(), cancellationToken));
+        _next = null;
+        _position = batch.To;
+        var retries = batch.Rows.Where(r => r.Seq != 0).Select(r => r.Seq).ToList();
+        _retriesInFlight.UnionWith(retries);
+        if (batch.Rows.Count >= batchSize)
+        {
+            _next = bus.ReadDueAsync(subscription, _position, _retriesInFlight.ToHashSet(), cancellationToken);
+        }
+
+        var outcome = await bus.DeliverAsync(subscription, services, batch, cancellationToken);
+        await FlushAsync();
+
+        // Not cancelled with the host: a batch that was handled should have its cursor move written.
+        _commit = bus.CommitAsync(subscription, outcome, CancellationToken.None);
+        _commitRetries = retries;
+        return batch.Rows.Count;
+    }
+
+    /// <summary>Waits until the last batch's outcome is written.</summary>
+    public async Task FlushAsync()
+    {
+        if (_commit is null)
+        {
+            return;
+        }
+
+        var commit = _commit;
+        _commit = null;
+        await commit;
+        _retriesInFlight.ExceptWith(_commitRetries);
+    }
+
+    /// <summary>
+    /// Forgets what is in flight after a failed round: the next round starts from the stored cursor, so
+    /// a batch that was handled but whose cursor move was not written is delivered again, which the
+    /// handlers' inboxes absorb.
+    /// </summary>
+    public async Task ResetAsync()
+    {
+        foreach (var task in new Task?[] { _next, _commit })
+        {
+            if (task is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                await task;
+            }
+            catch (Exception)
+            {
+                // Already failed the round; only its completion matters here.
+            }
+        }
+
+        (_next, _commit, _position) = (null, null, null);
+        _retriesInFlight.Clear();
+        _commitRetries = [];
+    }
+}
+
+/// <summary>Runs one dispatcher loop per subscription of the <see cref="InProcessBus"/>.</summary>
+internal sealed partial class InProcessBusWorker(InProcessBus bus, IServiceProvider services, IOptions<EventsOptions> options, ILogger<InProcessBusWorker> logger) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        options.Value.DeliveryEnabled
+            ? Task.WhenAll(bus.Subscriptions.Select(s => Task.Run(() => RunAsync(s, stoppingToken), stoppingToken)))
+            : Task.CompletedTask;
+
+    private async Task RunAsync(EventSubscription subscription, CancellationToken stoppingToken)
+    {
+        var batchSize = options.Value.BatchSize;
+        var pipeline = new DispatchPipeline(bus, subscription, services, batchSize);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                int taken;
+                try
+                {
+                    taken = await pipeline.RunRoundAsync(stoppingToken);
+                    if (taken < batchSize)
+                    {
+                        await pipeline.FlushAsync();
+                    }
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    LogDispatchFailed(logger, subscription.Name, ex);
+                    await pipeline.ResetAsync();
+                    taken = 0;
+                }
+
+                if (taken < batchSize)
+                {
+                    await bus.WaitForWorkAsync(subscription.Name, stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await pipeline.ResetAsync();
+        }
+    }
+
+    [LoggerMessage(EventId = 112, EventName = "DispatchFailed", Level = LogLevel.Error, Message = "The dispatcher of {Subscription} failed a round; it will try again")]
+    private static partial void LogDispatchFailed(ILogger logger, string subscription, Exception exception);
+}

@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using Google.Protobuf.WellKnownTypes;
+using Journey.Shared.Events;
+using Journey.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Journey.Shared.Tests.Events;
+
+/// <summary>The dispatcher under load: it reads the next batch and writes the last cursor move while the handler works.</summary>
+public sealed class DispatchPipelineTests : IDisposable
+{
+    private readonly TemporarySqlite _bus = new("bus");
+    private readonly Deliveries _deliveries = new();
+    private readonly ServiceProvider _services;
+    private readonly EventSubscription _subscription;
+    private readonly InProcessBus _sut;
+
+    public DispatchPipelineTests()
+    {
+        var collection = new ServiceCollection();
+        collection.AddSingleton(_deliveries);
+        collection.AddEventHandler<StringValue, CountingHandler>("profile", Topics.InteractionRecorded);
+        _services = collection.BuildServiceProvider();
+        _subscription = _services.GetRequiredService<EventSubscription>();
+        var options = Options.Create(new EventsOptions { BatchSize = 2, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(1) });
+        _sut = new InProcessBus(_bus.Database, [_subscription], options, TimeProvider.System, NullLogger<InProcessBus>.Instance);
+    }
+
+    [Fact]
+    public async Task Rounds_WhileBatchesAreFull_DeliverEachEventOnceInOrderAndMoveTheCursorOnFlush()
+    {
+        await _sut.PublishAsync("touchpoint", [.. Enumerable.Range(0, 5).Select(i => TestPipeline.Event($"e{i}"))], default);
+        var pipeline = new DispatchPipeline(_sut, _subscription, _services, batchSize: 2);
+
+        Assert.Equal(2, await pipeline.RunRoundAsync(default));
+        Assert.Equal(2, await pipeline.RunRoundAsync(default));
+        Assert.Equal(1, await pipeline.RunRoundAsync(default));
+        await pipeline.FlushAsync();
+
+        Assert.Equal(["e0", "e1", "e2", "e3", "e4"], _deliveries.Values);
+        Assert.Equal(0, await _sut.CountPendingAsync(_subscription.Name, default));
+        Assert.Equal(0, await TestPipeline.CountAsync(_bus.Database, "events"));
+    }
+
+    [Fact]
+    public async Task Rounds_WithARetryInABatchStillBeingHandled_DoNotReadTheRetryAgain()
+    {
+        _deliveries.FailuresLeft["r"] = 1;
+        await _sut.PublishAsync("touchpoint", [TestPipeline.Event("r")], default);
+        await _sut.DispatchOnceAsync(_subscription, _services, default);
+        await Task.Delay(20); // the retry's 1 ms back-off
+        await _sut.PublishAsync("touchpoint", [.. Enumerable.Range(0, 4).Select(i => TestPipeline.Event($"e{i}"))], default);
+        var pipeline = new DispatchPipeline(_sut, _subscription, _services, batchSize: 2);
+
+        // The first batch is the retry and e0; the batch read ahead while it is handled must not hold the retry again.
+        while (await pipeline.RunRoundAsync(default) == 2)
+        {
+        }
+
+        await pipeline.FlushAsync();
+
+        Assert.Equal(["r", "r", "e0", "e1", "e2", "e3"], _deliveries.Values);
+        Assert.Equal(0, await _sut.CountPendingAsync(_subscription.Name, default));
+        Assert.Equal(0, await TestPipeline.CountAsync(_bus.Database, "deliveries"));
+    }
+
+    [Fact]
+    public async Task Reset_WithABatchReadAheadButNotHandled_DeliversItFromTheStoredCursor()
+    {
+        await _sut.PublishAsync("touchpoint", [.. Enumerable.Range(0, 4).Select(i => TestPipeline.Event($"e{i}"))], default);
+        var pipeline = new DispatchPipeline(_sut, _subscription, _services, batchSize: 2);
+        Assert.Equal(2, await pipeline.RunRoundAsync(default)); // e0 and e1 handled; e2 and e3 read ahead
+
+        // As after a failed round: what was read ahead is dropped, and the stored cursor decides what comes next.
+        await pipeline.ResetAsync();
+        Assert.Equal(2, await _sut.CountPendingAsync(_subscription.Name, default));
+        while (await pipeline.RunRoundAsync(default) > 0)
+        {
+        }
+
+        await pipeline.FlushAsync();
+
+        Assert.Equal(["e0", "e1", "e2", "e3"], _deliveries.Values);
+        Assert.Equal(0, await _sut.CountPendingAsync(_subscription.Name, default));
+    }
+
+    public void Dispose()
+    {
+        _sut.Dispose();
+        _services.Dispose();
+        _bus.Dispose();
+    }
+
+    /// <summary>Every delivery, repeats included, with scripted failures.</summary>
+    internal sealed class Deliveries
+    {
+        private readonly ConcurrentQueue<string> _values = new();
+
+        public ConcurrentDictionary<string, int> FailuresLeft { get; } = new();
+
+        public List<string> Values => [.. _values];
+
+        public void Add(string value) => _values.Enqueue(value);
+    }
+
+    internal sealed class CountingHandler(Deliveries deliveries) : IEventHandler<StringValue>
+    {
+        public Task HandleAsync(IReadOnlyList<ReceivedEvent<StringValue>> events, CancellationToken cancellationToken)
+        {
+            foreach (var received in events)
+            {
+                deliveries.Add(received.Message.Value);
+                if (deliveries.FailuresLeft.TryGetValue(received.Message.Value, out var left) && left > 0)
+                {
+                    deliveries.FailuresLeft[received.Message.Value] = left - 1;
+                    throw new InvalidOperationException("scripted failure");
+                }
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}
