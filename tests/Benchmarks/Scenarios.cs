@@ -9,7 +9,21 @@ namespace Journey.Benchmarks;
 /// <param name="Baselines">The floors measured in this run.</param>
 /// <param name="Settings">Sizes and durations.</param>
 /// <param name="Population">The people the ingestion created, for the scenarios that read them back.</param>
-public sealed record BenchContext(HostProcess Host, GrpcChannel Channel, Baselines Baselines, Settings Settings, Population Population);
+public sealed record BenchContext(HostProcess Host, GrpcChannel Channel, Baselines Baselines, Settings Settings, Population Population)
+{
+    /// <summary>
+    /// Latency is measured on a host in steady state, as the empty-call baseline was: first the host
+    /// finishes what a bulk load left it (the events of 50,000 touchpoints or a million profiles), which
+    /// would otherwise share the two cores with the calls being timed. Prints how long that took.
+    /// </summary>
+    public async Task SettleAsync()
+    {
+        var (waited, quiet) = await Host.WaitUntilQuietAsync(coreShare: 0.15, timeout: TimeSpan.FromMinutes(2));
+        Console.WriteLine(quiet
+            ? $"  host settled in {waited.TotalSeconds:0.0} s"
+            : $"  host still busy after {waited.TotalSeconds:0} s; measuring anyway");
+    }
+}
 
 /// <summary>
 /// The people seeded by the ingestion scenario: person <c>i</c> has the anonymous id <c>person-{i}</c>;

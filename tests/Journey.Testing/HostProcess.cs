@@ -52,6 +52,30 @@ public sealed partial class HostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the process has used less than <paramref name="coreShare"/> of one core over a whole
+    /// second (what it still had to do in the background, such as the events of a bulk load, is done),
+    /// or until <paramref name="timeout"/>; returns how long it waited and whether it got quiet.
+    /// </summary>
+    public async Task<(TimeSpan Waited, bool Quiet)> WaitUntilQuietAsync(double coreShare, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        var window = TimeSpan.FromSeconds(1);
+        while (clock.Elapsed < timeout)
+        {
+            _process.Refresh();
+            var before = _process.TotalProcessorTime;
+            await Task.Delay(window);
+            _process.Refresh();
+            if ((_process.TotalProcessorTime - before) / window < coreShare)
+            {
+                return (clock.Elapsed, true);
+            }
+        }
+
+        return (clock.Elapsed, false);
+    }
+
     /// <summary>Starts Journey.Host.dll (built next to this test assembly) with <paramref name="arguments"/>.</summary>
     public static HostProcess Start(string dataDirectory, params string[] arguments)
     {
