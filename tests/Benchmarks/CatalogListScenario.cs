@@ -50,7 +50,7 @@ public sealed class CatalogListScenario : IScenario
             throw new InvalidOperationException("The filtered catalog listing returned nothing: the benchmark would measure an empty answer.");
         }
 
-        await context.SettleAsync();
+        await context.SettleAsync("catalog list");
         var one = await Measure.RunAsync(List, 1, settings.Warmup, settings.Duration);
         var ratio = one.P99 / baselines.EmptyCallOneCaller.P99;
         return

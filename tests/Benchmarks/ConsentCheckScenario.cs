@@ -67,7 +67,7 @@ public sealed class ConsentCheckScenario : IScenario
             return client.BatchCheckConsentAsync(batch).ResponseAsync;
         }
 
-        await context.SettleAsync();
+        await context.SettleAsync("consent checks");
         var one = await Measure.RunAsync(Check, 1, settings.Warmup, settings.Duration);
         var batch = await Measure.RunAsync(BatchCheck, 1, settings.Warmup, settings.Duration);
         var eight = await Measure.RunAsync(Check, 8, settings.Warmup, settings.Duration);

@@ -65,7 +65,7 @@ public sealed class ProfileScenario : IScenario
         {
             Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(Random.Shared.Next(people)) },
         }).ResponseAsync;
-        await context.SettleAsync();
+        await context.SettleAsync("profile lookup");
         var lookup = await Measure.RunAsync(Lookup, 1, settings.Warmup, settings.Duration);
 
         // Each merge: a known customer identified first (untimed), then the call that links one

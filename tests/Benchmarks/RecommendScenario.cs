@@ -27,13 +27,13 @@ public sealed class RecommendScenario : IScenario
         await UpsertAsync(client, 0, small);
         await EnsureAnswersAsync(client);
         var people = Math.Max(1, population.People);
-        await context.SettleAsync();
+        await context.SettleAsync("recommend at 1,000 items");
         var atSmall = await Measure.RunAsync(i => RecommendAsync(client, people), 1, settings.Warmup, settings.Duration);
         await UpsertAsync(client, small, count);
         Console.WriteLine($"  seeded {count:N0} content items in {seeding.Elapsed.TotalSeconds:0.0} s (with the measurement at {small:N0})");
 
         await EnsureAnswersAsync(client);
-        await context.SettleAsync();
+        await context.SettleAsync("recommend at the full library");
         var one = await Measure.RunAsync(i => RecommendAsync(client, people), 1, settings.Warmup, settings.Duration);
         var ratio = one.P99 / baselines.EmptyCallOneCaller.P99;
         var scale = one.P50 / atSmall.P50;

@@ -16,13 +16,20 @@ public sealed record BenchContext(HostProcess Host, GrpcChannel Channel, Baselin
     /// finishes what a bulk load left it (the events of 50,000 touchpoints or a million profiles), which
     /// would otherwise share the two cores with the calls being timed. Prints how long that took.
     /// </summary>
-    public async Task SettleAsync()
+    public async Task SettleAsync(string before)
     {
         var (waited, quiet) = await Host.WaitUntilQuietAsync(coreShare: 0.15, timeout: TimeSpan.FromMinutes(2));
         Console.WriteLine(quiet
             ? $"  host settled in {waited.TotalSeconds:0.0} s"
             : $"  host still busy after {waited.TotalSeconds:0} s; measuring anyway");
+        if (!quiet)
+        {
+            Unsettled.Add(before);
+        }
     }
+
+    /// <summary>The measurements that started on a host that had not settled; the report lists them.</summary>
+    public List<string> Unsettled { get; } = [];
 }
 
 /// <summary>

@@ -161,7 +161,7 @@ public sealed class IdentityWorkspace
         for (var i = 0; i < identifiers.Count; i++)
         {
             var key = identifiers[i];
-            if (key.Kind == IdentifierKind.ProfileId || identifiers.Take(i).Contains(key))
+            if (key.Kind == IdentifierKind.ProfileId || SeenBefore(identifiers, i))
             {
                 continue;
             }
@@ -226,6 +226,19 @@ public sealed class IdentityWorkspace
     {
         target.Identifiers.Add(new HeldIdentifier(key, at));
         _owners[key] = target.Id;
+    }
+
+    private static bool SeenBefore(IReadOnlyList<IdentifierKey> identifiers, int index)
+    {
+        for (var j = 0; j < index; j++)
+        {
+            if (identifiers[j] == identifiers[index])
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void EnforceAnonymousCap(CustomerProfile target)

@@ -95,6 +95,9 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         }, CancellationToken.None).GetAwaiter().GetResult();
     }
 
+    /// <summary>How many events one dispatch round takes at most.</summary>
+    internal int BatchSize => _options.BatchSize;
+
     /// <summary>The subscriptions this bus delivers to.</summary>
     public IReadOnlyList<EventSubscription> Subscriptions { get; }
 
@@ -153,7 +156,7 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         return batch.Rows.Count;
     }
 
-    /// <summary>Hands <paramref name="batch"/> to the handler; failures are recorded in the outcome, not thrown.</summary>
+    /// <summary>Hands <paramref name="batch"/> to the handler; poison events and handler failures are recorded in the outcome, not thrown.</summary>
     internal async Task<Outcome> DeliverAsync(EventSubscription subscription, IServiceProvider services, Batch batch, CancellationToken cancellationToken)
     {
         var outcome = new Outcome(batch.From, batch.To);

@@ -11,8 +11,9 @@ namespace Journey.Shared.Events;
 /// handler alone sets the pace. Cursor moves are written in order, and a retry that is being delivered
 /// is not read again before its batch's outcome is written.
 /// </summary>
-internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subscription, IServiceProvider services, int batchSize)
+internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subscription, IServiceProvider services)
 {
+    private readonly int _batchSize = bus.BatchSize;
     private readonly HashSet<long> _retriesInFlight = [];
     private Task<InProcessBus.Batch>? _next;
     private Task? _commit;
@@ -27,7 +28,7 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
         _position = batch.To;
         var retries = batch.Rows.Where(r => r.Seq != 0).Select(r => r.Seq).ToList();
         _retriesInFlight.UnionWith(retries);
-        if (batch.Rows.Count >= batchSize)
+        if (batch.Rows.Count >= _batchSize)
         {
             _next = bus.ReadDueAsync(subscription, _position, _retriesInFlight.ToHashSet(), cancellationToken);
         }
@@ -56,12 +57,14 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
     }
 
     /// <summary>
-    /// Forgets what is in flight after a failed round: the next round starts from the stored cursor, so
-    /// a batch that was handled but whose cursor move was not written is delivered again, which the
-    /// handlers' inboxes absorb.
+    /// Forgets what is in flight, after a failed round or at shutdown: the next round starts from the
+    /// stored cursor, so a batch that was handled but whose cursor move was not written is delivered
+    /// again, which the handlers' inboxes absorb. Returns the failure of a dropped read or cursor move
+    /// (not a cancellation), for the log.
     /// </summary>
-    public async Task ResetAsync()
+    public async Task<Exception?> ResetAsync()
     {
+        Exception? dropped = null;
         foreach (var task in new Task?[] { _next, _commit })
         {
             if (task is null)
@@ -73,15 +76,20 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
             {
                 await task;
             }
-            catch (Exception)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                // Already failed the round; only its completion matters here.
+                dropped ??= ex;
+            }
+            catch (OperationCanceledException)
+            {
+                // A read ahead cancelled at shutdown: nothing was lost.
             }
         }
 
         (_next, _commit, _position) = (null, null, null);
         _retriesInFlight.Clear();
         _commitRetries = [];
+        return dropped;
     }
 }
 
@@ -96,7 +104,7 @@ internal sealed partial class InProcessBusWorker(InProcessBus bus, IServiceProvi
     private async Task RunAsync(EventSubscription subscription, CancellationToken stoppingToken)
     {
         var batchSize = options.Value.BatchSize;
-        var pipeline = new DispatchPipeline(bus, subscription, services, batchSize);
+        var pipeline = new DispatchPipeline(bus, subscription, services);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -113,7 +121,7 @@ internal sealed partial class InProcessBusWorker(InProcessBus bus, IServiceProvi
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
                     LogDispatchFailed(logger, subscription.Name, ex);
-                    await pipeline.ResetAsync();
+                    await ResetAsync(pipeline, subscription);
                     taken = 0;
                 }
 
@@ -128,10 +136,21 @@ internal sealed partial class InProcessBusWorker(InProcessBus bus, IServiceProvi
         }
         finally
         {
-            await pipeline.ResetAsync();
+            await ResetAsync(pipeline, subscription);
+        }
+    }
+
+    private async Task ResetAsync(DispatchPipeline pipeline, EventSubscription subscription)
+    {
+        if (await pipeline.ResetAsync() is { } dropped)
+        {
+            LogInFlightDropped(logger, subscription.Name, dropped);
         }
     }
 
     [LoggerMessage(EventId = 112, EventName = "DispatchFailed", Level = LogLevel.Error, Message = "The dispatcher of {Subscription} failed a round; it will try again")]
     private static partial void LogDispatchFailed(ILogger logger, string subscription, Exception exception);
+
+    [LoggerMessage(EventId = 113, EventName = "DispatchInFlightDropped", Level = LogLevel.Warning, Message = "The dispatcher of {Subscription} could not finish a read ahead or a cursor move; those events will be delivered again from the stored cursor")]
+    private static partial void LogInFlightDropped(ILogger logger, string subscription, Exception exception);
 }

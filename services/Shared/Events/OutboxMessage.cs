@@ -44,7 +44,7 @@ public static class EventEnvelopes
 
     /// <summary>
     /// The trace context an envelope carries, read without parsing the rest: the relay links every event
-    /// of a batch to its trace, and copying each payload only for that cost it a tenth of its time.
+    /// of a batch to its trace, and copying each payload only for that was about a fifth of its work.
     /// </summary>
     public static bool TryReadTraceContext(byte[] envelope, out ActivityContext context)
     {
@@ -63,6 +63,12 @@ public static class EventEnvelopes
                         tracestate = input.ReadString();
                         break;
                     default:
+                        // Groups and undefined wire types never occur in an envelope: these are not envelope bytes.
+                        if (WireFormat.GetTagWireType(tag) is not (WireFormat.WireType.Varint or WireFormat.WireType.Fixed64 or WireFormat.WireType.LengthDelimited or WireFormat.WireType.Fixed32))
+                        {
+                            return Fail(out context);
+                        }
+
                         input.SkipLastField();
                         break;
                 }
@@ -70,10 +76,16 @@ public static class EventEnvelopes
         }
         catch (InvalidProtocolBufferException)
         {
-            traceparent = null;
+            return Fail(out context);
         }
 
         context = default;
         return traceparent is not null && ActivityContext.TryParse(traceparent, tracestate, isRemote: true, out context);
+
+        static bool Fail(out ActivityContext none)
+        {
+            none = default;
+            return false;
+        }
     }
 }

@@ -32,7 +32,7 @@ public sealed class DispatchPipelineTests : IDisposable
     public async Task Rounds_WhileBatchesAreFull_DeliverEachEventOnceInOrderAndMoveTheCursorOnFlush()
     {
         await _sut.PublishAsync("touchpoint", [.. Enumerable.Range(0, 5).Select(i => TestPipeline.Event($"e{i}"))], default);
-        var pipeline = new DispatchPipeline(_sut, _subscription, _services, batchSize: 2);
+        var pipeline = new DispatchPipeline(_sut, _subscription, _services);
 
         Assert.Equal(2, await pipeline.RunRoundAsync(default));
         Assert.Equal(2, await pipeline.RunRoundAsync(default));
@@ -52,7 +52,7 @@ public sealed class DispatchPipelineTests : IDisposable
         await _sut.DispatchOnceAsync(_subscription, _services, default);
         await Task.Delay(20); // the retry's 1 ms back-off
         await _sut.PublishAsync("touchpoint", [.. Enumerable.Range(0, 4).Select(i => TestPipeline.Event($"e{i}"))], default);
-        var pipeline = new DispatchPipeline(_sut, _subscription, _services, batchSize: 2);
+        var pipeline = new DispatchPipeline(_sut, _subscription, _services);
 
         // The first batch is the retry and e0; the batch read ahead while it is handled must not hold the retry again.
         while (await pipeline.RunRoundAsync(default) == 2)
@@ -70,7 +70,7 @@ public sealed class DispatchPipelineTests : IDisposable
     public async Task Reset_WithABatchReadAheadButNotHandled_DeliversItFromTheStoredCursor()
     {
         await _sut.PublishAsync("touchpoint", [.. Enumerable.Range(0, 4).Select(i => TestPipeline.Event($"e{i}"))], default);
-        var pipeline = new DispatchPipeline(_sut, _subscription, _services, batchSize: 2);
+        var pipeline = new DispatchPipeline(_sut, _subscription, _services);
         Assert.Equal(2, await pipeline.RunRoundAsync(default)); // e0 and e1 handled; e2 and e3 read ahead
 
         // As after a failed round: what was read ahead is dropped, and the stored cursor decides what comes next.

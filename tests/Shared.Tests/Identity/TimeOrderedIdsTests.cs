@@ -28,6 +28,17 @@ public sealed class TimeOrderedIdsTests
     }
 
     [Fact]
+    public async Task Next_InOneMillisecondOnManyThreads_NeverRepeats()
+    {
+        var at = DateTimeOffset.UtcNow;
+        // The time bits are equal, so only the random bits tell these apart, across several refills per thread.
+        var perThread = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => Enumerable.Range(0, 1_000).Select(_ => TimeOrderedIds.Next(at)).ToList())));
+
+        var all = perThread.SelectMany(ids => ids).ToList();
+        Assert.Equal(all.Count, all.Distinct().Count());
+    }
+
+    [Fact]
     public void Next_AgreesWithTheRuntimesVersion7Layout()
     {
         var at = DateTimeOffset.UtcNow;
