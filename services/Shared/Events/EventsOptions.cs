@@ -42,6 +42,14 @@ public sealed class EventsOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long an idle relay or dispatcher, once woken, lets further events gather before its round.
+    /// Calls that each write an event or two would otherwise cost a round (several store transactions)
+    /// per event in every subscribing service. Default 5 ms; zero turns it off.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan Coalescing { get; set; } = TimeSpan.FromMilliseconds(5);
+
     /// <summary>How many times a delivery is tried before it is parked as a dead letter. Default 8.</summary>
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 8;

@@ -274,7 +274,8 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
             return (long)(await command.ExecuteScalarAsync(ct))!;
         }, cancellationToken);
 
-    internal Task WaitForWorkAsync(string subscription, CancellationToken cancellationToken) =>
+    /// <summary>Waits for a publish to this subscription or the poll interval; true when woken by a publish.</summary>
+    internal Task<bool> WaitForWorkAsync(string subscription, CancellationToken cancellationToken) =>
         _wake[subscription].WaitAsync(_options.PollInterval, cancellationToken);
 
     private void Wake(string subscription)

@@ -125,9 +125,9 @@ internal sealed partial class InProcessBusWorker(InProcessBus bus, IServiceProvi
                     taken = 0;
                 }
 
-                if (taken < batchSize)
+                if (taken < batchSize && await bus.WaitForWorkAsync(subscription.Name, stoppingToken) && options.Value.Coalescing > TimeSpan.Zero)
                 {
-                    await bus.WaitForWorkAsync(subscription.Name, stoppingToken);
+                    await Task.Delay(options.Value.Coalescing, stoppingToken);
                 }
             }
         }

@@ -59,9 +59,9 @@ internal sealed partial class OutboxRelay(
                     moved = 0;
                 }
 
-                if (moved < _options.BatchSize)
+                if (moved < _options.BatchSize && await wake.WaitAsync(_options.PollInterval, stoppingToken) && _options.Coalescing > TimeSpan.Zero)
                 {
-                    await wake.WaitAsync(_options.PollInterval, stoppingToken);
+                    await Task.Delay(_options.Coalescing, stoppingToken);
                 }
             }
         }

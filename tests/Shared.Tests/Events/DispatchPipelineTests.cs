@@ -86,6 +86,29 @@ public sealed class DispatchPipelineTests : IDisposable
         Assert.Equal(0, await _sut.CountPendingAsync(_subscription.Name, default));
     }
 
+    [Fact]
+    public async Task Worker_WhenEventsArriveWithinTheCoalescingWindow_HandsThemOverInOneRound()
+    {
+        var options = Options.Create(new EventsOptions { Coalescing = TimeSpan.FromMilliseconds(300), PollInterval = TimeSpan.FromSeconds(30) });
+        using var bus = new InProcessBus(_bus.Database, [_subscription], options, TimeProvider.System, NullLogger<InProcessBus>.Instance);
+        using var worker = new InProcessBusWorker(bus, _services, options, NullLogger<InProcessBusWorker>.Instance);
+        await worker.StartAsync(default);
+        await Task.Delay(100); // the worker's first round finds nothing and waits
+
+        await bus.PublishAsync("touchpoint", [TestPipeline.Event("a")], default);
+        await Task.Delay(30);
+        await bus.PublishAsync("touchpoint", [TestPipeline.Event("b")], default);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (_deliveries.Values.Count < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        await worker.StopAsync(default);
+        Assert.Equal(["a", "b"], _deliveries.Values);
+        Assert.Equal([2], _deliveries.Batches);
+    }
+
     public void Dispose()
     {
         _sut.Dispose();
@@ -102,6 +125,8 @@ public sealed class DispatchPipelineTests : IDisposable
 
         public List<string> Values => [.. _values];
 
+        public ConcurrentQueue<int> Batches { get; } = new();
+
         public void Add(string value) => _values.Enqueue(value);
     }
 
@@ -109,6 +134,7 @@ public sealed class DispatchPipelineTests : IDisposable
     {
         public Task HandleAsync(IReadOnlyList<ReceivedEvent<StringValue>> events, CancellationToken cancellationToken)
         {
+            deliveries.Batches.Enqueue(events.Count);
             foreach (var received in events)
             {
                 deliveries.Add(received.Message.Value);
