@@ -96,6 +96,23 @@ internal sealed class AppApiTokenRule(IConfiguration configuration) : IValidateO
 }
 
 /// <summary>Retry timing shared by the outbox relay and the bus dispatchers.</summary>
+/// <summary>How the outbox relay and the bus dispatchers idle between rounds.</summary>
+internal static class Idling
+{
+    /// <summary>
+    /// After a round that took less than a full batch: waits until <paramref name="wake"/> signals (or
+    /// the poll interval ends), and when signalled lets further events gather for
+    /// <see cref="EventsOptions.Coalescing"/>. After a full batch it returns at once: more is waiting.
+    /// </summary>
+    public static async Task AfterRoundAsync(int taken, Func<CancellationToken, Task<bool>> wake, EventsOptions options, CancellationToken cancellationToken)
+    {
+        if (taken < options.BatchSize && await wake(cancellationToken) && options.Coalescing > TimeSpan.Zero)
+        {
+            await Task.Delay(options.Coalescing, cancellationToken);
+        }
+    }
+}
+
 internal static class Backoff
 {
     public static TimeSpan After(int attempts, EventsOptions options)

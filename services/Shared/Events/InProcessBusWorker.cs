@@ -20,7 +20,7 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
     private List<long> _commitRetries = [];
     private long? _position;
 
-    /// <summary>Delivers one batch; returns how many events it took.</summary>
+    /// <summary>Delivers one batch; returns how many events it took. After a partial batch its cursor move is written before it returns.</summary>
     public async Task<int> RunRoundAsync(CancellationToken cancellationToken)
     {
         var batch = await (_next ?? bus.ReadDueAsync(subscription, _position, _retriesInFlight.ToHashSet(), cancellationToken));
@@ -39,11 +39,17 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
         // Not cancelled with the host: a batch that was handled should have its cursor move written.
         _commit = bus.CommitAsync(subscription, outcome, CancellationToken.None);
         _commitRetries = retries;
+        if (batch.Rows.Count < _batchSize)
+        {
+            // Nothing more is waiting: the dispatcher goes idle with its cursor move written.
+            await FlushAsync();
+        }
+
         return batch.Rows.Count;
     }
 
     /// <summary>Waits until the last batch's outcome is written.</summary>
-    public async Task FlushAsync()
+    private async Task FlushAsync()
     {
         if (_commit is null)
         {
@@ -103,7 +109,6 @@ internal sealed partial class InProcessBusWorker(InProcessBus bus, IServiceProvi
 
     private async Task RunAsync(EventSubscription subscription, CancellationToken stoppingToken)
     {
-        var batchSize = options.Value.BatchSize;
         var pipeline = new DispatchPipeline(bus, subscription, services);
         try
         {
@@ -113,10 +118,6 @@ internal sealed partial class InProcessBusWorker(InProcessBus bus, IServiceProvi
                 try
                 {
                     taken = await pipeline.RunRoundAsync(stoppingToken);
-                    if (taken < batchSize)
-                    {
-                        await pipeline.FlushAsync();
-                    }
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -125,10 +126,7 @@ internal sealed partial class InProcessBusWorker(InProcessBus bus, IServiceProvi
                     taken = 0;
                 }
 
-                if (taken < batchSize && await bus.WaitForWorkAsync(subscription.Name, stoppingToken) && options.Value.Coalescing > TimeSpan.Zero)
-                {
-                    await Task.Delay(options.Value.Coalescing, stoppingToken);
-                }
+                await Idling.AfterRoundAsync(taken, ct => bus.WaitForWorkAsync(subscription.Name, ct), options.Value, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

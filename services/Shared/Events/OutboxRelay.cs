@@ -59,10 +59,7 @@ internal sealed partial class OutboxRelay(
                     moved = 0;
                 }
 
-                if (moved < _options.BatchSize && await wake.WaitAsync(_options.PollInterval, stoppingToken) && _options.Coalescing > TimeSpan.Zero)
-                {
-                    await Task.Delay(_options.Coalescing, stoppingToken);
-                }
+                await Idling.AfterRoundAsync(moved, ct => wake.WaitAsync(_options.PollInterval, ct), _options, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

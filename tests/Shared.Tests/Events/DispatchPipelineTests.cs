@@ -29,7 +29,7 @@ public sealed class DispatchPipelineTests : IDisposable
     }
 
     [Fact]
-    public async Task Rounds_WhileBatchesAreFull_DeliverEachEventOnceInOrderAndMoveTheCursorOnFlush()
+    public async Task Rounds_WhileBatchesAreFull_DeliverEachEventOnceInOrderAndWriteTheCursorWhenTheyRunOut()
     {
         await _sut.PublishAsync("touchpoint", [.. Enumerable.Range(0, 5).Select(i => TestPipeline.Event($"e{i}"))], default);
         var pipeline = new DispatchPipeline(_sut, _subscription, _services);
@@ -37,7 +37,6 @@ public sealed class DispatchPipelineTests : IDisposable
         Assert.Equal(2, await pipeline.RunRoundAsync(default));
         Assert.Equal(2, await pipeline.RunRoundAsync(default));
         Assert.Equal(1, await pipeline.RunRoundAsync(default));
-        await pipeline.FlushAsync();
 
         Assert.Equal(["e0", "e1", "e2", "e3", "e4"], _deliveries.Values);
         Assert.Equal(0, await _sut.CountPendingAsync(_subscription.Name, default));
@@ -59,8 +58,6 @@ public sealed class DispatchPipelineTests : IDisposable
         {
         }
 
-        await pipeline.FlushAsync();
-
         Assert.Equal(["r", "r", "e0", "e1", "e2", "e3"], _deliveries.Values);
         Assert.Equal(0, await _sut.CountPendingAsync(_subscription.Name, default));
         Assert.Equal(0, await TestPipeline.CountAsync(_bus.Database, "deliveries"));
@@ -79,8 +76,6 @@ public sealed class DispatchPipelineTests : IDisposable
         while (await pipeline.RunRoundAsync(default) > 0)
         {
         }
-
-        await pipeline.FlushAsync();
 
         Assert.Equal(["e0", "e1", "e2", "e3"], _deliveries.Values);
         Assert.Equal(0, await _sut.CountPendingAsync(_subscription.Name, default));
