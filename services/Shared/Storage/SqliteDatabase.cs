@@ -1,3 +1,4 @@
+using Journey.Shared.Telemetry;
 using Microsoft.Data.Sqlite;
 
 namespace Journey.Shared.Storage;
@@ -10,13 +11,27 @@ namespace Journey.Shared.Storage;
 /// </summary>
 public sealed class SqliteDatabase : IDisposable
 {
+    /// <summary>WAL pages after which a commit checkpoints without blocking anyone (about 40 MiB).</summary>
+    private const int AutoCheckpointPages = 10_000;
+
+    /// <summary>WAL size past which the passive checkpoints evidently could not restart the log.</summary>
+    public const long DefaultWalLimitBytes = 2L * AutoCheckpointPages * 4096;
+
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly string _connectionString;
+    private readonly string _walPath;
+    private readonly long _walLimitBytes;
+    private long _nextWalCheck;
 
     /// <summary>Opens (and creates when missing) the database file.</summary>
-    public SqliteDatabase(string path)
+    /// <param name="path">The database file.</param>
+    /// <param name="walLimitBytes">The WAL size at which a write truncates the log (see <see cref="BoundWal"/>).</param>
+    public SqliteDatabase(string path, long walLimitBytes = DefaultWalLimitBytes)
     {
         Path = path;
+        _walPath = path + "-wal";
+        _walLimitBytes = walLimitBytes;
+        _nextWalCheck = walLimitBytes;
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (directory is not null)
         {
@@ -89,6 +104,7 @@ public sealed class SqliteDatabase : IDisposable
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             result = await work(connection, transaction, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
+            BoundWal(connection);
         }
         catch (SqliteException ex) when (IsUnavailable(ex))
         {
@@ -101,6 +117,46 @@ public sealed class SqliteDatabase : IDisposable
 
         Committed?.Invoke();
         return result;
+    }
+
+    /// <summary>
+    /// Keeps the WAL from growing without bound. A passive checkpoint can only restart the log when no
+    /// reader is still on an older snapshot at the next write; a busy service always has one (the
+    /// relay reading its outbox, a handler loading what it is about to update), and every page lookup
+    /// scans an index that grows with the log, so a log that passed gigabytes made each event cost
+    /// several times more. Past the limit the writer, which holds the write lock and so blocks no
+    /// other writer, waits briefly for the readers on old snapshots and truncates the log. When they
+    /// do not finish in time (a long export, say) it tries again one limit later.
+    /// </summary>
+    private void BoundWal(SqliteConnection connection)
+    {
+        var wal = new FileInfo(_walPath);
+        if (!wal.Exists || wal.Length < _nextWalCheck)
+        {
+            return;
+        }
+
+        bool blocked;
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA busy_timeout=250; PRAGMA wal_checkpoint(TRUNCATE);";
+            blocked = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 0;
+            command.CommandText = "PRAGMA busy_timeout=5000;";
+            command.ExecuteNonQuery();
+        }
+        catch (SqliteException)
+        {
+            // The write has committed: its caller must hear success, and the pooled connection is dropped
+            // rather than reused with the short timeout.
+            SqliteConnection.ClearPool(connection);
+            blocked = true;
+        }
+
+        _nextWalCheck = blocked ? wal.Length + _walLimitBytes : _walLimitBytes;
+        JourneyTelemetry.WalTruncations.Add(1,
+            new KeyValuePair<string, object?>("database", System.IO.Path.GetFileName(Path)),
+            new KeyValuePair<string, object?>("outcome", blocked ? "blocked" : "truncated"));
     }
 
     /// <summary>Runs <paramref name="work"/> on a read connection.</summary>
@@ -141,7 +197,7 @@ public sealed class SqliteDatabase : IDisposable
         // Checkpointing every 10,000 pages (about 40 MiB of WAL) instead of SQLite's 1,000 lets a page that
         // many commits touch (random-key indexes on the ingest path) reach the database file once, not
         // once per few commits: about a sixth more interactions per second on the touchpoint ingest path.
-        command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=10000;";
+        command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=" + AutoCheckpointPages + ";";
         command.ExecuteNonQuery();
     }
 

@@ -30,4 +30,10 @@ public static class JourneyTelemetry
 
     /// <summary>Failed delivery or publish attempts that will be retried.</summary>
     public static readonly Counter<long> EventsRetried = EventsMeter.CreateCounter<long>("journey.events.retried", "{event}", "Failed attempts that will be retried.");
+
+    /// <summary>Meter of the embedded storage.</summary>
+    public static readonly Meter StorageMeter = new("Journey.Storage");
+
+    /// <summary>Writes that found a SQLite WAL past its limit and truncated it (outcome: truncated, or blocked by a long reader).</summary>
+    public static readonly Counter<long> WalTruncations = StorageMeter.CreateCounter<long>("journey.storage.wal_truncations", "{checkpoint}", "Checkpoints that truncated a SQLite WAL grown past its limit.");
 }
