@@ -3,8 +3,10 @@ using Journey.Shared.Security;
 using Journey.Testing;
 
 var settings = Settings.Parse(args);
+// Declared before the host so that it is disposed after the host has stopped.
+using var scratch = settings.KeepData ? null : settings.ScratchDirectory;
 var run = System.Diagnostics.Stopwatch.StartNew();
-Console.WriteLine($"Journey benchmarks: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(settings.Quick ? "quick" : "full")} run, data in {settings.Scratch}");
+Console.WriteLine($"Journey benchmarks: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(settings.Quick ? "quick" : "full")} run, data in {settings.Scratch}{(settings.KeepData ? " (kept)" : " (deleted at the end)")}");
 await using var host = HostProcess.Start(settings.Scratch, "--Journey:Limits:WriteCallsPerSecond=1000000", "--Journey:Limits:WriteBurst=1000000", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Journey.Host=Information");
 await host.WaitUntilListeningAsync();
 using var channel = host.CreateChannel(settings.Scratch, [.. Scopes.All]);

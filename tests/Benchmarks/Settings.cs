@@ -5,7 +5,8 @@ namespace Journey.Benchmarks;
 /// <summary>
 /// Command-line settings: <c>--quick</c> (short phases, small data sets), <c>--only a,b</c>,
 /// <c>--people N</c> and <c>--rate N</c> (journey simulation), and size overrides
-/// <c>--touchpoints</c>, <c>--interactions</c>, <c>--subjects</c>, <c>--contents</c>.
+/// <c>--touchpoints</c>, <c>--interactions</c>, <c>--subjects</c>, <c>--contents</c>; <c>--keep-data</c>
+/// leaves the run's databases behind for a look afterwards.
 /// </summary>
 public sealed class Settings
 {
@@ -15,7 +16,13 @@ public sealed class Settings
 
     public TimeSpan Duration => Quick ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(5);
 
-    public string Scratch { get; } = Directory.CreateTempSubdirectory("journey-bench-").FullName;
+    /// <summary>The run's data folder: every host's databases, several GB at the default sizes.</summary>
+    public Journey.Testing.ScratchDirectory ScratchDirectory { get; } = new("journey-bench-");
+
+    public string Scratch => ScratchDirectory.Path;
+
+    /// <summary>Keep <see cref="Scratch"/> after the run instead of deleting it.</summary>
+    public bool KeepData { get; private init; }
 
     /// <summary>Touchpoints in the catalog (issue size 50,000).</summary>
     public int Touchpoints { get; private init; }
@@ -50,6 +57,7 @@ public sealed class Settings
         return new Settings
         {
             Quick = quick,
+            KeepData = args.Contains("--keep-data"),
             Whole = !quick && only < 0 && !sizes.Any(args.Contains),
             Only = only >= 0 && only + 1 < args.Length ? args[only + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [],
             Touchpoints = Number(args, "--touchpoints", quick ? 2_000 : 50_000),

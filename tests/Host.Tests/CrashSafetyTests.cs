@@ -18,7 +18,8 @@ public sealed class CrashSafetyTests
     [Fact]
     public async Task Kill_BetweenOutboxWriteAndDelivery_DeliversEachEventOnceAfterRestart()
     {
-        var data = Directory.CreateTempSubdirectory("journey-crash-").FullName;
+        using var scratch = new ScratchDirectory("journey-crash-");
+        var data = scratch.Path;
         const int count = 300;
         await using (var first = HostProcess.Start(data, "--Journey:Events:DeliveryEnabled=false"))
         {
@@ -82,7 +83,8 @@ public sealed class CrashSafetyTests
     [Fact]
     public async Task Kill_WhileDelivering_NeitherLosesNorRepeatsAnEffect()
     {
-        var data = Directory.CreateTempSubdirectory("journey-crash-").FullName;
+        using var scratch = new ScratchDirectory("journey-crash-");
+        var data = scratch.Path;
         const int batches = 10;
         const int perBatch = 200;
         await using (var first = HostProcess.Start(data))
@@ -119,7 +121,8 @@ public sealed class CrashSafetyTests
     [Fact]
     public async Task Kill_MidStream_KeepsEveryStoredInteractionOnceAndAResendCompletesTheRest()
     {
-        var data = Directory.CreateTempSubdirectory("journey-crash-").FullName;
+        using var scratch = new ScratchDirectory("journey-crash-");
+        var data = scratch.Path;
         const int visitors = 40;
         const int perVisitor = 1000;
         const int perMessage = 100;

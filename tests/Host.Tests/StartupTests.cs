@@ -12,7 +12,8 @@ public sealed class StartupTests
     [InlineData("--Journey:Storage:Mongo:ConnectionString=mongodb://127.0.0.1:1/?replicaSet=rs0", "Journey:Privacy:IdentifierHashKey")]
     public async Task Start_WhenASettingIsWrong_ExitsWithOneLineNamingIt(string argument, string setting)
     {
-        var data = Directory.CreateTempSubdirectory("journey-host-").FullName;
+        using var scratch = new ScratchDirectory("journey-host-");
+        var data = scratch.Path;
         await using var host = HostProcess.Start(data, argument);
 
         var exitCode = await host.WaitForExitAsync();
@@ -26,7 +27,8 @@ public sealed class StartupTests
     [Fact]
     public async Task Start_WithDefaults_ServesHealthOnLoopbackAndCreatesTheDataDirectory()
     {
-        var data = Path.Combine(Directory.CreateTempSubdirectory("journey-host-").FullName, "fresh");
+        using var scratch = new ScratchDirectory("journey-host-");
+        var data = Path.Combine(scratch.Path, "fresh");
         await using var host = HostProcess.Start(data);
 
         var address = await host.WaitUntilListeningAsync();
@@ -46,7 +48,8 @@ public sealed class StartupTests
     [Fact]
     public async Task Start_FirstTime_LoadsTheDemoJourneyOnceThroughThePublicApis()
     {
-        var data = Directory.CreateTempSubdirectory("journey-demo-").FullName;
+        using var scratch = new ScratchDirectory("journey-demo-");
+        var data = scratch.Path;
         await using (var host = HostProcess.Start(data, "--Journey:Demo:Enabled=true"))
         {
             await host.WaitUntilListeningAsync();
@@ -74,7 +77,8 @@ public sealed class StartupTests
     [Fact]
     public async Task TokenCommand_PrintsATokenTheHostAccepts()
     {
-        var data = Directory.CreateTempSubdirectory("journey-token-").FullName;
+        using var scratch = new ScratchDirectory("journey-token-");
+        var data = scratch.Path;
         var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "Journey.Host.dll"), "token", "--scopes", "admin", $"--Journey:Storage:DataDirectory={data}" })
         {

@@ -199,11 +199,12 @@ public sealed class DaprTransportTests
     [Fact]
     public async Task Startup_WhenDaprWithoutAppApiToken_FailsWithOneLineNamingTheSetting()
     {
+        using var scratch = new ScratchDirectory("journey-test-");
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Journey:Events:Transport"] = "Dapr",
-            ["Journey:Storage:DataDirectory"] = Directory.CreateTempSubdirectory("journey-test-").FullName,
+            ["Journey:Storage:DataDirectory"] = scratch.Path,
         });
         builder.AddJourneyDefaults();
         await using var app = builder.Build();
