@@ -1,0 +1,95 @@
+using Journey.Shared.Security;
+using Journey.Shared.Storage;
+using Journey.Testing;
+
+namespace Journey.Shared.Tests.Security;
+
+/// <summary>The audit trail port's contract: every adapter must pass it.</summary>
+public abstract class AuditStoreContract
+{
+    private static readonly DateTimeOffset Start = new(2026, 3, 1, 9, 0, 0, 123, TimeSpan.Zero);
+
+    /// <summary>The trail under test, empty at the start of each test.</summary>
+    protected abstract IAuditStore Store { get; }
+
+    [ContractFact]
+    public async Task List_WhenNothingWasAppended_ReturnsNothing()
+    {
+        Assert.Empty(await Store.ListAsync(0, 10, default));
+    }
+
+    [ContractFact]
+    public async Task List_AfterAppends_ReturnsEveryFieldOldestFirstWithRisingSequences()
+    {
+        await AppendAsync(3);
+
+        var entries = await Store.ListAsync(0, 10, default);
+
+        Assert.Equal(["/journey.profile.v1.ProfileService/Identify0", "/journey.profile.v1.ProfileService/Identify1", "/journey.profile.v1.ProfileService/Identify2"], entries.Select(e => e.Method));
+        Assert.Equal([Start, Start.AddSeconds(1), Start.AddSeconds(2)], entries.Select(e => e.At));
+        Assert.Equal(["svc-0", "svc-1", "svc-2"], entries.Select(e => e.Caller));
+        Assert.Equal(["profiles/p0 segments/s0", "profiles/p1 segments/s1", "profiles/p2 segments/s2"], entries.Select(e => e.Target));
+        Assert.Equal(["OK", "InvalidArgument", "OK"], entries.Select(e => e.Outcome));
+        Assert.True(entries[0].Sequence < entries[1].Sequence && entries[1].Sequence < entries[2].Sequence, "sequences must rise with the order of appends");
+    }
+
+    [ContractFact]
+    public async Task List_AfterTheLastSequenceOfAPage_ContinuesWithTheNextEntries()
+    {
+        await AppendAsync(5);
+
+        var first = await Store.ListAsync(0, 2, default);
+        var second = await Store.ListAsync(first[^1].Sequence, 2, default);
+        var third = await Store.ListAsync(second[^1].Sequence, 2, default);
+        var past = await Store.ListAsync(third[^1].Sequence, 2, default);
+
+        Assert.Equal(["svc-0", "svc-1", "svc-2", "svc-3", "svc-4"], first.Concat(second).Concat(third).Select(e => e.Caller));
+        Assert.Empty(past);
+    }
+
+    private async Task AppendAsync(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await Store.AppendAsync(Start.AddSeconds(i), $"/journey.profile.v1.ProfileService/Identify{i}", $"svc-{i}", $"profiles/p{i} segments/s{i}", i % 2 == 0 ? "OK" : "InvalidArgument", default);
+        }
+    }
+}
+
+public sealed class SqliteAuditStoreTests : AuditStoreContract, IDisposable
+{
+    private readonly TemporarySqlite _sqlite = new();
+
+    public SqliteAuditStoreTests() => Store = new SqliteAuditStore(_sqlite.Database);
+
+    protected override IAuditStore Store { get; }
+
+    public void Dispose() => _sqlite.Dispose();
+}
+
+public sealed class MongoAuditStoreTests : AuditStoreContract, IRequiresMongo, IAsyncLifetime
+{
+    private MongoStore? _store;
+    private IAuditStore? _audit;
+
+    protected override IAuditStore Store => _audit!;
+
+    public Task InitializeAsync()
+    {
+        if (MongoTestServer.ConnectionString is not null)
+        {
+            _store = MongoTestServer.CreateStore("profile");
+            _audit = new MongoAuditStore(_store);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_store is not null)
+        {
+            await MongoTestServer.DropAsync(_store);
+        }
+    }
+}
