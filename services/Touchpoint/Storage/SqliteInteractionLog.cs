@@ -9,9 +9,9 @@ namespace Journey.Touchpoint.Storage;
 
 /// <summary>
 /// The interaction log in SQLite. One transaction per batch writes the raw rows (rowid key: appends),
-/// the event-id claims (keyed by day first, so a day's claims share hot pages although event ids are
-/// random), the identifier links of new people, the outbox rows, and the aggregates, which are summed
-/// in memory per batch first so a batch touches each aggregate row once.
+/// the event-id claims (keyed by the sender's id alone, so a re-sent interaction is a duplicate whatever
+/// time it carries), the identifier links of new people, the outbox rows, and the aggregates, which are
+/// summed in memory per batch first so a batch touches each aggregate row once.
 /// </summary>
 internal sealed class SqliteInteractionLog : IInteractionLog
 {
