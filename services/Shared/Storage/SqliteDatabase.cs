@@ -140,7 +140,11 @@ public sealed class SqliteDatabase : IDisposable
         try
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA busy_timeout=250; PRAGMA wal_checkpoint(TRUNCATE);";
+            // Separate statements: the timeout pragma returns a row of its own, which a combined
+            // ExecuteScalar would read as the checkpoint's "busy" column.
+            command.CommandText = "PRAGMA busy_timeout=250;";
+            command.ExecuteNonQuery();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
             blocked = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 0;
             command.CommandText = "PRAGMA busy_timeout=5000;";
             command.ExecuteNonQuery();
