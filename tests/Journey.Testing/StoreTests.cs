@@ -77,12 +77,12 @@ public static class MongoTestServer
 /// <summary>A SQLite database in a temporary folder, removed on dispose.</summary>
 public sealed class TemporarySqlite : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("journey-sqlite-").FullName;
+    private readonly ScratchDirectory _directory = new("journey-sqlite-");
 
     /// <summary>Creates the database file <c>{name}.db</c>.</summary>
     public TemporarySqlite(string name = "store")
     {
-        Database = new SqliteDatabase(Path.Combine(_directory, $"{name}.db"));
+        Database = new SqliteDatabase(Path.Combine(_directory.Path, $"{name}.db"));
     }
 
     /// <summary>The database.</summary>
@@ -92,14 +92,7 @@ public sealed class TemporarySqlite : IDisposable
     public void Dispose()
     {
         Database.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: the OS temp folder is cleaned eventually.
-        }
+        _directory.Dispose();
     }
 }
 
