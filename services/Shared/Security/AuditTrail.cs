@@ -153,18 +153,30 @@ internal sealed class SqliteAuditStore : IAuditStore
         }, cancellationToken);
 }
 
-/// <summary>The audit collection of a service's MongoDB database.</summary>
+/// <summary>
+/// The audit collection of a service's MongoDB database. Each entry's key is its sequence, taken from
+/// a counter document, so paging by sequence is a range on the key rather than a skip. Two appends
+/// running at once may become visible out of sequence order for the moment between their inserts;
+/// a reader that pages during that moment can pass the lower one, which is why the trail is read
+/// for review, not consumed as a queue.
+/// </summary>
 internal sealed class MongoAuditStore(MongoStore store) : IAuditStore
 {
+    private const string CounterId = "audit";
     private readonly IMongoCollection<AuditDocument> _collection = store.Database.GetCollection<AuditDocument>("audit");
+    private readonly IMongoCollection<BsonDocument> _counters = store.Database.GetCollection<BsonDocument>("counters");
 
     public Task AppendAsync(DateTimeOffset at, string method, string caller, string target, string outcome, CancellationToken cancellationToken) =>
         store.ReadAsync(async (_, ct) =>
         {
+            var counter = await _counters.FindOneAndUpdateAsync(
+                Builders<BsonDocument>.Filter.Eq("_id", CounterId),
+                Builders<BsonDocument>.Update.Inc("value", 1L),
+                new FindOneAndUpdateOptions<BsonDocument> { IsUpsert = true, ReturnDocument = ReturnDocument.After },
+                ct);
             await _collection.InsertOneAsync(new AuditDocument
             {
-                // Ticks as the key keep entries ordered without a shared counter; ties get the next tick.
-                Id = ObjectId.GenerateNewId(at.UtcDateTime),
+                Sequence = counter["value"].ToInt64(),
                 At = at.UtcDateTime,
                 Method = method,
                 Caller = caller,
@@ -177,14 +189,14 @@ internal sealed class MongoAuditStore(MongoStore store) : IAuditStore
     public Task<IReadOnlyList<AuditEntry>> ListAsync(long afterSequence, int max, CancellationToken cancellationToken) =>
         store.ReadAsync<IReadOnlyList<AuditEntry>>(async (_, ct) =>
         {
-            var documents = await _collection.Find(FilterDefinition<AuditDocument>.Empty).SortBy(d => d.Id).Skip((int)Math.Min(afterSequence, int.MaxValue)).Limit(max).ToListAsync(ct);
-            return documents.Select((d, i) => new AuditEntry(afterSequence + i + 1, new DateTimeOffset(d.At, TimeSpan.Zero), d.Method, d.Caller, d.Target, d.Outcome)).ToList();
+            var documents = await _collection.Find(d => d.Sequence > afterSequence).SortBy(d => d.Sequence).Limit(max).ToListAsync(ct);
+            return documents.Select(d => new AuditEntry(d.Sequence, new DateTimeOffset(d.At, TimeSpan.Zero), d.Method, d.Caller, d.Target, d.Outcome)).ToList();
         }, cancellationToken);
 
     internal sealed class AuditDocument
     {
         [BsonId]
-        public ObjectId Id { get; set; }
+        public long Sequence { get; set; }
 
         [BsonDateTimeOptions(Kind = DateTimeKind.Utc)]
         public DateTime At { get; set; }

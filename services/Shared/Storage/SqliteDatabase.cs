@@ -14,7 +14,10 @@ public sealed class SqliteDatabase : IDisposable
     /// <summary>WAL pages after which a commit checkpoints without blocking anyone (about 40 MiB).</summary>
     private const int AutoCheckpointPages = 10_000;
 
-    /// <summary>WAL size past which the passive checkpoints evidently could not restart the log.</summary>
+    /// <summary>
+    /// WAL size, in bytes, past which the passive checkpoints evidently could not restart the log and
+    /// a write truncates it: 81,920,000 bytes (78.1 MiB), twice the automatic checkpoint size.
+    /// </summary>
     public const long DefaultWalLimitBytes = 2L * AutoCheckpointPages * 4096;
 
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -28,6 +31,7 @@ public sealed class SqliteDatabase : IDisposable
     /// <param name="walLimitBytes">The WAL size at which a write truncates the log (see <see cref="BoundWal"/>).</param>
     public SqliteDatabase(string path, long walLimitBytes = DefaultWalLimitBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(walLimitBytes);
         Path = path;
         _walPath = path + "-wal";
         _walLimitBytes = walLimitBytes;
@@ -124,40 +128,42 @@ public sealed class SqliteDatabase : IDisposable
     /// reader is still on an older snapshot at the next write; a busy service always has one (the
     /// relay reading its outbox, a handler loading what it is about to update), and every page lookup
     /// scans an index that grows with the log, so a log that passed gigabytes made each event cost
-    /// several times more. Past the limit the writer, which holds the write lock and so blocks no
-    /// other writer, waits briefly for the readers on old snapshots and truncates the log. When they
-    /// do not finish in time (a long export, say) it tries again one limit later.
+    /// several times more. Past the limit the writer truncates the log. A TRUNCATE checkpoint waits
+    /// for every reader of the log to finish, so it is given at most 250 ms of waiting; meanwhile
+    /// other writers queue on the write lock and <see cref="Committed"/> is raised late, which is the
+    /// price of a bounded log. When readers do not finish in time (a long export, say) it tries again
+    /// one limit later.
     /// </summary>
     private void BoundWal(SqliteConnection connection)
     {
-        var wal = new FileInfo(_walPath);
-        if (!wal.Exists || wal.Length < _nextWalCheck)
-        {
-            return;
-        }
-
         bool blocked;
+        long walLength;
         try
         {
+            var wal = new FileInfo(_walPath);
+            if (!wal.Exists || wal.Length < _nextWalCheck)
+            {
+                return;
+            }
+
+            walLength = wal.Length;
             using var command = connection.CreateCommand();
             // Separate statements: the timeout pragma returns a row of its own, which a combined
-            // ExecuteScalar would read as the checkpoint's "busy" column.
+            // ExecuteScalar would read as the checkpoint's "busy" column. The next open of this
+            // pooled connection sets the usual timeout again.
             command.CommandText = "PRAGMA busy_timeout=250;";
             command.ExecuteNonQuery();
             command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
             blocked = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 0;
-            command.CommandText = "PRAGMA busy_timeout=5000;";
-            command.ExecuteNonQuery();
         }
-        catch (SqliteException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // The write has committed: its caller must hear success, and the pooled connection is dropped
-            // rather than reused with the short timeout.
-            SqliteConnection.ClearPool(connection);
+            // The write has committed: whatever went wrong here, its caller must hear success.
+            walLength = _nextWalCheck;
             blocked = true;
         }
 
-        _nextWalCheck = blocked ? wal.Length + _walLimitBytes : _walLimitBytes;
+        _nextWalCheck = blocked ? walLength + _walLimitBytes : _walLimitBytes;
         JourneyTelemetry.WalTruncations.Add(1,
             new KeyValuePair<string, object?>("database", System.IO.Path.GetFileName(Path)),
             new KeyValuePair<string, object?>("outcome", blocked ? "blocked" : "truncated"));

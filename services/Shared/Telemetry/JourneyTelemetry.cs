@@ -35,5 +35,5 @@ public static class JourneyTelemetry
     public static readonly Meter StorageMeter = new("Journey.Storage");
 
     /// <summary>Writes that found a SQLite WAL past its limit and truncated it (outcome: truncated, or blocked by a long reader).</summary>
-    public static readonly Counter<long> WalTruncations = StorageMeter.CreateCounter<long>("journey.storage.wal_truncations", "{checkpoint}", "Checkpoints that truncated a SQLite WAL grown past its limit.");
+    public static readonly Counter<long> WalTruncations = StorageMeter.CreateCounter<long>("journey.storage.wal_truncations", "{checkpoint}", "Attempts to truncate a SQLite WAL grown past its limit; outcome tells whether readers let it (truncated) or not (blocked).");
 }

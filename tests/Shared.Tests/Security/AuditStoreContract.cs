@@ -39,12 +39,30 @@ public abstract class AuditStoreContract
         await AppendAsync(5);
 
         var first = await Store.ListAsync(0, 2, default);
+        Assert.Equal(2, first.Count);
         var second = await Store.ListAsync(first[^1].Sequence, 2, default);
+        Assert.Equal(2, second.Count);
         var third = await Store.ListAsync(second[^1].Sequence, 2, default);
+        Assert.Single(third);
         var past = await Store.ListAsync(third[^1].Sequence, 2, default);
 
         Assert.Equal(["svc-0", "svc-1", "svc-2", "svc-3", "svc-4"], first.Concat(second).Concat(third).Select(e => e.Caller));
         Assert.Empty(past);
+    }
+
+    [ContractFact]
+    public async Task List_AfterAnEntryStampedEarlierThanTheLastOne_ReturnsOnlyTheNewEntry()
+    {
+        // Clocks of several replicas disagree; the trail orders by append, not by the stamped time.
+        await Store.AppendAsync(Start.AddSeconds(5), "/journey.profile.v1.ProfileService/Erase", "svc-late", "profiles/p1", "OK", default);
+        var seen = await Store.ListAsync(0, 10, default);
+        Assert.Single(seen);
+
+        await Store.AppendAsync(Start.AddSeconds(1), "/journey.profile.v1.ProfileService/Export", "svc-early", "profiles/p1", "OK", default);
+        var next = await Store.ListAsync(seen[^1].Sequence, 10, default);
+
+        Assert.Equal(["svc-early"], next.Select(e => e.Caller));
+        Assert.Equal(Start.AddSeconds(1), next[0].At);
     }
 
     private async Task AppendAsync(int count)
