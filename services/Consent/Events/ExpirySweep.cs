@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Journey.Consent.Domain;
+using Journey.Shared.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -37,7 +38,10 @@ internal sealed partial class ConsentExpiryOptionsValidator : IValidateOptions<C
 /// </summary>
 internal sealed partial class ExpirySweep(ExpiryUseCases useCases, IOptions<ConsentExpiryOptions> options, TimeProvider time, ILogger<ExpirySweep> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    // On the background threads, below the priority of calls (see BackgroundScheduler).
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => BackgroundScheduler.Shared.Run(() => SweepAsync(stoppingToken));
+
+    private async Task SweepAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
         using var timer = new PeriodicTimer(settings.SweepInterval, time);

@@ -1,4 +1,5 @@
 using Journey.Profile.Domain;
+using Journey.Shared.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,10 @@ namespace Journey.Profile.Events;
 /// </summary>
 internal sealed partial class SegmentReevaluation(ProfileUseCases useCases, IOptions<ProfileOptions> options, TimeProvider time, ILogger<SegmentReevaluation> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    // On the background threads, below the priority of calls (see BackgroundScheduler).
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => BackgroundScheduler.Shared.Run(() => ReevaluateAsync(stoppingToken));
+
+    private async Task ReevaluateAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.SegmentReevaluationInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))

@@ -1,3 +1,4 @@
+using Journey.Shared.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -104,7 +105,7 @@ internal sealed partial class InProcessBusWorker(InProcessBus bus, IServiceProvi
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         options.Value.DeliveryEnabled
-            ? Task.WhenAll(bus.Subscriptions.Select(s => Task.Run(() => RunAsync(s, stoppingToken), stoppingToken)))
+            ? Task.WhenAll(bus.Subscriptions.Select(s => BackgroundScheduler.Shared.Run(() => RunAsync(s, stoppingToken))))
             : Task.CompletedTask;
 
     private async Task RunAsync(EventSubscription subscription, CancellationToken stoppingToken)

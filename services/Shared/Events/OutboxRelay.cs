@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Journey.Shared.Hosting;
 using Journey.Shared.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,7 +23,7 @@ internal sealed partial class OutboxRelay(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         _options.DeliveryEnabled
-            ? Task.WhenAll(outboxes.Select(outbox => Task.Run(() => RunAsync(outbox, stoppingToken), stoppingToken)))
+            ? Task.WhenAll(outboxes.Select(outbox => BackgroundScheduler.Shared.Run(() => RunAsync(outbox, stoppingToken))))
             : Task.CompletedTask;
 
     private async Task RunAsync(IOutboxStore outbox, CancellationToken stoppingToken)

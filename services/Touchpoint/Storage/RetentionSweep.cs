@@ -1,3 +1,4 @@
+using Journey.Shared.Hosting;
 using Journey.Touchpoint.Domain;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -34,7 +35,10 @@ internal sealed partial class RetentionSweep(IInteractionLog log, IOptions<Touch
         return total;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    // On the background threads, below the priority of calls (see BackgroundScheduler).
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => BackgroundScheduler.Shared.Run(() => SweepAsync(stoppingToken));
+
+    private async Task SweepAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.RetentionSweepInterval, clock);
         do

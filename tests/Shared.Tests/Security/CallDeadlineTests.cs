@@ -58,6 +58,9 @@ public sealed class CallDeadlineTests
             ["Journey:Limits:UnaryDeadline"] = "00:00:30",
         });
         var client = new ProbeService.ProbeServiceClient(platform.Channel);
+        // A first call opens the connection and compiles the path, so that on a loaded machine the short
+        // deadline below still leaves time for the call to reach the handler whose token is watched.
+        await client.WaitAsync(new WaitRequest { DelayMs = 0 });
         var clock = Stopwatch.StartNew();
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
