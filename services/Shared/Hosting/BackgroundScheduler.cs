@@ -12,7 +12,12 @@ namespace Journey.Shared.Hosting;
 /// </summary>
 /// <remarks>
 /// An <c>await</c> inside a loop started here resumes here too, because it captures the current
-/// scheduler; only code that opts out with <c>ConfigureAwait(false)</c> continues on the thread pool.
+/// scheduler; after an <c>await</c> with <c>ConfigureAwait(false)</c> the rest of that method runs on
+/// the thread pool instead. On Linux a thread inherits the niceness of the thread that creates it, so
+/// a thread-pool worker that the runtime happens to start from one of these threads runs at the lower
+/// priority too; in a host under load every pool worker was found at the normal priority, but nothing
+/// here prevents it. The thread count is fixed: a loop must not block on work that needs another loop
+/// of this scheduler to finish.
 /// </remarks>
 public sealed class BackgroundScheduler : TaskScheduler, IDisposable
 {
@@ -39,9 +44,9 @@ public sealed class BackgroundScheduler : TaskScheduler, IDisposable
 
     /// <summary>
     /// The process's scheduler, for the life of the process: two threads per core. The embedded store's
-    /// calls block their thread while they wait for the disk, and with one thread per core the cores
-    /// idled meanwhile; with two, the shared host's ingestion stream, profile backlog and merge tail
-    /// all came out a little better in paired runs on two cores.
+    /// calls block their thread while they wait for the disk; with two threads per core the shared
+    /// host's ingestion stream, profile backlog and merge tail came out a little better than with one,
+    /// in one paired run on two cores.
     /// </summary>
     public static BackgroundScheduler Shared { get; } = new(2 * Environment.ProcessorCount);
 
@@ -56,7 +61,11 @@ public sealed class BackgroundScheduler : TaskScheduler, IDisposable
     public Task<T> Run<T>(Func<Task<T>> work) =>
         Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.DenyChildAttach, this).Unwrap();
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Lets the threads end once the queued work has run. Meant for schedulers a test creates; the
+    /// process's <see cref="Shared"/> one lives as long as the process, and nothing may be queued to a
+    /// disposed scheduler.
+    /// </summary>
     public void Dispose() => _queue.CompleteAdding();
 
     /// <inheritdoc />
@@ -81,7 +90,8 @@ public sealed class BackgroundScheduler : TaskScheduler, IDisposable
 
     /// <summary>
     /// On Linux every thread has a niceness of its own, and a thread may lower its own priority without
-    /// any privilege; elsewhere the <see cref="ThreadPriority.BelowNormal"/> set at creation stands.
+    /// any privilege; elsewhere the <see cref="ThreadPriority.BelowNormal"/> set at creation applies
+    /// where the operating system honours it (Windows).
     /// </summary>
     private static void Lower()
     {
@@ -92,19 +102,17 @@ public sealed class BackgroundScheduler : TaskScheduler, IDisposable
 
         try
         {
-            _ = SetPriority(0 /* PRIO_PROCESS: with a thread id, that one thread */, GetThreadId(), Niceness);
+            // PRIO_PROCESS with who = 0: on Linux the nice value is per thread, and 0 names the calling one.
+            _ = SetPriority(0, 0, Niceness);
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
         {
-            // A libc without these calls: the threads keep the normal priority.
+            // A libc without the call: the threads keep the normal priority.
         }
     }
 
-    // DllImport rather than LibraryImport: these take and return plain ints, so no marshalling code
+    // DllImport rather than LibraryImport: it takes and returns plain ints, so no marshalling code
     // (and no unsafe code in the project) is needed.
     [DllImport("libc", EntryPoint = "setpriority")]
     private static extern int SetPriority(int which, int who, int priority);
-
-    [DllImport("libc", EntryPoint = "gettid")]
-    private static extern int GetThreadId();
 }

@@ -137,6 +137,7 @@ public sealed class SqliteDatabase : IDisposable
     private void BoundWal(SqliteConnection connection)
     {
         bool blocked;
+        var failed = false;
         long walLength;
         try
         {
@@ -161,12 +162,13 @@ public sealed class SqliteDatabase : IDisposable
             // The write has committed: whatever went wrong here, its caller must hear success.
             walLength = _nextWalCheck;
             blocked = true;
+            failed = true;
         }
 
         _nextWalCheck = blocked ? walLength + _walLimitBytes : _walLimitBytes;
         JourneyTelemetry.WalTruncations.Add(1,
             new KeyValuePair<string, object?>("database", System.IO.Path.GetFileName(Path)),
-            new KeyValuePair<string, object?>("outcome", blocked ? "blocked" : "truncated"));
+            new KeyValuePair<string, object?>("outcome", failed ? "failed" : blocked ? "blocked" : "truncated"));
     }
 
     /// <summary>Runs <paramref name="work"/> on a read connection.</summary>

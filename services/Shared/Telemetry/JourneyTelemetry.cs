@@ -34,6 +34,6 @@ public static class JourneyTelemetry
     /// <summary>Meter of the embedded storage.</summary>
     public static readonly Meter StorageMeter = new("Journey.Storage");
 
-    /// <summary>Writes that found a SQLite WAL past its limit and truncated it (outcome: truncated, or blocked by a long reader).</summary>
-    public static readonly Counter<long> WalTruncations = StorageMeter.CreateCounter<long>("journey.storage.wal_truncations", "{checkpoint}", "Attempts to truncate a SQLite WAL grown past its limit; outcome tells whether readers let it (truncated) or not (blocked).");
+    /// <summary>Writes that found a SQLite WAL past its limit and tried to truncate it (outcome: truncated, blocked by a long reader, or failed).</summary>
+    public static readonly Counter<long> WalTruncations = StorageMeter.CreateCounter<long>("journey.storage.wal_truncations", "{checkpoint}", "Attempts to truncate a SQLite WAL grown past its limit; outcome truncated, blocked (readers did not finish in time) or failed.");
 }
