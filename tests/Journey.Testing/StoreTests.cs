@@ -74,6 +74,24 @@ public static class MongoTestServer
         store.Client.DropDatabaseAsync(store.Database.DatabaseNamespace.DatabaseName);
 }
 
+/// <summary>
+/// The MongoDB counterpart of <see cref="TemporarySqlite"/>: a store on a fresh database, created on
+/// first use, so a contract class whose run is skipped never connects, and dropped on dispose.
+/// </summary>
+public sealed class TemporaryMongo(string service) : IAsyncLifetime
+{
+    private MongoStore? _store;
+
+    /// <summary>The store; needs <see cref="MongoTestServer.Variable"/> to be set.</summary>
+    public MongoStore Store => _store ??= MongoTestServer.CreateStore(service);
+
+    /// <inheritdoc />
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task DisposeAsync() => _store is null ? Task.CompletedTask : MongoTestServer.DropAsync(_store);
+}
+
 /// <summary>A SQLite database in a temporary folder, removed on dispose.</summary>
 public sealed class TemporarySqlite : IDisposable
 {

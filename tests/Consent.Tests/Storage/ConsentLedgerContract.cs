@@ -2,7 +2,6 @@ using Journey.Consent.Domain;
 using Journey.Consent.Storage;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
-using Journey.Shared.Storage;
 using Journey.Testing;
 using MongoDB.Bson;
 
@@ -282,37 +281,19 @@ public sealed class SqliteConsentLedgerTests : ConsentLedgerContract, IDisposabl
 
 public sealed class MongoConsentLedgerTests : ConsentLedgerContract, IRequiresMongo, IAsyncLifetime
 {
-    private MongoStore? _store;
-    private IConsentLedger? _ledger;
-    private IOutboxStore? _outbox;
+    private readonly TemporaryMongo _mongo = new("consent");
 
-    protected override IConsentLedger Ledger => _ledger!;
+    protected override IConsentLedger Ledger => field ??= new MongoConsentLedger(_mongo.Store);
 
-    protected override IOutboxStore Outbox => _outbox!;
+    protected override IOutboxStore Outbox => field ??= new MongoOutbox("consent", _mongo.Store);
 
     protected override async Task WriteDecisionsAsBeforeExpiryTrackingAsync() =>
-        await _store!.Database.GetCollection<BsonDocument>("decisions").UpdateManyAsync(
+        await _mongo.Store.Database.GetCollection<BsonDocument>("decisions").UpdateManyAsync(
             new BsonDocument(), new BsonDocument("$unset", new BsonDocument { ["pending_expiry_from"] = "", ["expiry_tracked"] = "" }));
 
-    protected override IConsentLedger Reopen() => new MongoConsentLedger(_store!);
+    protected override IConsentLedger Reopen() => new MongoConsentLedger(_mongo.Store);
 
-    public Task InitializeAsync()
-    {
-        if (MongoTestServer.ConnectionString is not null)
-        {
-            _store = MongoTestServer.CreateStore("consent");
-            _ledger = new MongoConsentLedger(_store);
-            _outbox = new MongoOutbox("consent", _store);
-        }
+    public Task InitializeAsync() => Task.CompletedTask;
 
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_store is not null)
-        {
-            await MongoTestServer.DropAsync(_store);
-        }
-    }
+    public Task DisposeAsync() => _mongo.DisposeAsync();
 }

@@ -1,7 +1,6 @@
 using Journey.Consent.Domain;
 using Journey.Consent.Storage;
 using Journey.Shared.Errors;
-using Journey.Shared.Storage;
 using Journey.Testing;
 
 namespace Journey.Consent.Tests.Storage;
@@ -79,27 +78,11 @@ public sealed class SqlitePurposeCatalogTests : PurposeCatalogContract, IDisposa
 
 public sealed class MongoPurposeCatalogTests : PurposeCatalogContract, IRequiresMongo, IAsyncLifetime
 {
-    private MongoStore? _store;
-    private IPurposeCatalog? _catalog;
+    private readonly TemporaryMongo _mongo = new("consent");
 
-    protected override IPurposeCatalog Catalog => _catalog!;
+    protected override IPurposeCatalog Catalog => field ??= new MongoPurposeCatalog(_mongo.Store);
 
-    public Task InitializeAsync()
-    {
-        if (MongoTestServer.ConnectionString is not null)
-        {
-            _store = MongoTestServer.CreateStore("consent");
-            _catalog = new MongoPurposeCatalog(_store);
-        }
+    public Task InitializeAsync() => Task.CompletedTask;
 
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_store is not null)
-        {
-            await MongoTestServer.DropAsync(_store);
-        }
-    }
+    public Task DisposeAsync() => _mongo.DisposeAsync();
 }

@@ -1,7 +1,6 @@
 using Journey.Recommendation.Domain;
 using Journey.Recommendation.Storage;
 using Journey.Shared.Errors;
-using Journey.Shared.Storage;
 using Journey.Testing;
 
 namespace Journey.Recommendation.Tests.Storage;
@@ -339,35 +338,13 @@ public sealed class SqliteStoreContract : StoreContract
 
 public sealed class MongoStoreContract : StoreContract, IRequiresMongo
 {
-    private readonly MongoStore? _store;
+    private readonly TemporaryMongo _mongo = new("recommendation");
 
-    public MongoStoreContract()
-    {
-        if (MongoTestServer.ConnectionString is null)
-        {
-            Library = null!;
-            Audience = null!;
-            Experiments = null!;
-            return;
-        }
+    protected override IContentLibrary Library => field ??= new MongoContentLibrary(_mongo.Store);
 
-        _store = MongoTestServer.CreateStore("recommendation");
-        Library = new MongoContentLibrary(_store);
-        Audience = new MongoAudienceStore(_store);
-        Experiments = new MongoExperimentStore(_store);
-    }
+    protected override IAudienceStore Audience => field ??= new MongoAudienceStore(_mongo.Store);
 
-    protected override IContentLibrary Library { get; }
+    protected override IExperimentStore Experiments => field ??= new MongoExperimentStore(_mongo.Store);
 
-    protected override IAudienceStore Audience { get; }
-
-    protected override IExperimentStore Experiments { get; }
-
-    public override void Dispose()
-    {
-        if (_store is not null)
-        {
-            MongoTestServer.DropAsync(_store).GetAwaiter().GetResult();
-        }
-    }
+    public override void Dispose() => _mongo.DisposeAsync().GetAwaiter().GetResult();
 }

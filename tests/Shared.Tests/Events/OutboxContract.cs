@@ -1,5 +1,4 @@
 using Journey.Shared.Events;
-using Journey.Shared.Storage;
 using Journey.Testing;
 
 namespace Journey.Shared.Tests.Events;
@@ -112,29 +111,21 @@ public sealed class SqliteOutboxTests : OutboxContract, IDisposable
 
 public sealed class MongoOutboxTests : OutboxContract, IRequiresMongo, IAsyncLifetime
 {
-    private MongoStore? _store;
-    private IOutboxStore? _outbox;
+    private readonly TemporaryMongo _mongo = new("profile");
 
-    protected override IOutboxStore Outbox => _outbox!;
-
-    public Task InitializeAsync()
-    {
-        if (MongoTestServer.ConnectionString is not null)
-        {
-            _store = MongoTestServer.CreateStore("profile");
-            _outbox = new MongoOutbox("profile", _store);
-        }
-
-        return Task.CompletedTask;
-    }
+    protected override IOutboxStore Outbox => field ??= new MongoOutbox("profile", _mongo.Store);
 
     protected override async Task AppendAsync(IReadOnlyList<OutboxMessage> messages, bool commit)
     {
+        // The adapter first, as before the rows: it creates the collection and its index, which the
+        // transaction below should not have to do implicitly.
+        _ = Outbox;
+        var store = _mongo.Store;
         try
         {
-            await _store!.WriteAsync<int>(async (session, ct) =>
+            await store.WriteAsync<int>(async (session, ct) =>
             {
-                await MongoOutbox.AppendAsync(session, _store.Database, messages, ct);
+                await MongoOutbox.AppendAsync(session, store.Database, messages, ct);
                 return commit ? 0 : throw new RolledBack();
             }, default);
         }
@@ -143,13 +134,9 @@ public sealed class MongoOutboxTests : OutboxContract, IRequiresMongo, IAsyncLif
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_store is not null)
-        {
-            await MongoTestServer.DropAsync(_store);
-        }
-    }
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _mongo.DisposeAsync();
 }
 
 /// <summary>Thrown inside a write to make the store roll it back.</summary>

@@ -1,5 +1,4 @@
 using Journey.Shared.Security;
-using Journey.Shared.Storage;
 using Journey.Testing;
 
 namespace Journey.Shared.Tests.Security;
@@ -87,27 +86,11 @@ public sealed class SqliteAuditStoreTests : AuditStoreContract, IDisposable
 
 public sealed class MongoAuditStoreTests : AuditStoreContract, IRequiresMongo, IAsyncLifetime
 {
-    private MongoStore? _store;
-    private IAuditStore? _audit;
+    private readonly TemporaryMongo _mongo = new("profile");
 
-    protected override IAuditStore Store => _audit!;
+    protected override IAuditStore Store => field ??= new MongoAuditStore(_mongo.Store);
 
-    public Task InitializeAsync()
-    {
-        if (MongoTestServer.ConnectionString is not null)
-        {
-            _store = MongoTestServer.CreateStore("profile");
-            _audit = new MongoAuditStore(_store);
-        }
+    public Task InitializeAsync() => Task.CompletedTask;
 
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_store is not null)
-        {
-            await MongoTestServer.DropAsync(_store);
-        }
-    }
+    public Task DisposeAsync() => _mongo.DisposeAsync();
 }

@@ -1,5 +1,4 @@
 using Journey.Shared.Events;
-using Journey.Shared.Storage;
 using Journey.Testing;
 using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.Events;
@@ -216,25 +215,13 @@ public sealed class SqliteInteractionLogTests : InteractionLogContract, IDisposa
 
 public sealed class MongoInteractionLogTests : InteractionLogContract, IRequiresMongo, IAsyncLifetime
 {
-    private MongoStore? _mongo;
-    private IInteractionLog? _log;
-    private IJourneyAggregates? _aggregates;
+    private readonly TemporaryMongo _mongo = new("touchpoint");
 
-    protected override IInteractionLog Log => _log!;
+    protected override IInteractionLog Log => field ??= new MongoInteractionLog(_mongo.Store, Options.Create(new TouchpointOptions()));
 
-    protected override IJourneyAggregates Aggregates => _aggregates!;
+    protected override IJourneyAggregates Aggregates => field ??= new MongoJourneyAggregates(_mongo.Store);
 
-    public Task InitializeAsync()
-    {
-        if (MongoTestServer.ConnectionString is not null)
-        {
-            _mongo = MongoTestServer.CreateStore("touchpoint");
-            _log = new MongoInteractionLog(_mongo, Options.Create(new TouchpointOptions()));
-            _aggregates = new MongoJourneyAggregates(_mongo);
-        }
+    public Task InitializeAsync() => Task.CompletedTask;
 
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync() => _mongo is null ? Task.CompletedTask : MongoTestServer.DropAsync(_mongo);
+    public Task DisposeAsync() => _mongo.DisposeAsync();
 }

@@ -1,5 +1,4 @@
 using Journey.Shared.Errors;
-using Journey.Shared.Storage;
 using Journey.Testing;
 using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.Storage;
@@ -100,22 +99,12 @@ public sealed class SqliteTouchpointCatalogStoreTests : TouchpointCatalogStoreCo
 
 public sealed class MongoTouchpointCatalogStoreTests : TouchpointCatalogStoreContract, IRequiresMongo, IAsyncLifetime
 {
-    private MongoStore? _mongo;
-    private ITouchpointCatalogStore? _store;
+    private readonly TemporaryMongo _mongo = new("touchpoint");
 
-    protected override ITouchpointCatalogStore Store => _store!;
+    protected override ITouchpointCatalogStore Store => field ??= new MongoTouchpointCatalogStore(_mongo.Store);
 
-    public Task InitializeAsync()
-    {
-        if (MongoTestServer.ConnectionString is not null)
-        {
-            _mongo = MongoTestServer.CreateStore("touchpoint");
-            _store = new MongoTouchpointCatalogStore(_mongo);
-        }
+    public Task InitializeAsync() => Task.CompletedTask;
 
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync() => _mongo is null ? Task.CompletedTask : MongoTestServer.DropAsync(_mongo);
+    public Task DisposeAsync() => _mongo.DisposeAsync();
 }
 
