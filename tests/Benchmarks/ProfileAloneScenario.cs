@@ -56,6 +56,9 @@ public sealed class ProfileAloneScenario : IScenario
         }
 
         var rate = people / clock.Elapsed.TotalSeconds;
+        // CPU per event varies less than the rate from run to run on a shared machine, so it is printed to compare changes by.
+        var cpu = host.ProcessorTime;
+        Console.WriteLine($"  host CPU {cpu.TotalSeconds:0.0} s ({cpu.TotalMicroseconds / people:0} µs an event, {cpu / clock.Elapsed:0.00} cores on average)");
         return
         [
             new($"profile event handling, own cores: {people:N0} held InteractionRecorded drained by a touchpoint+profile host", Report.Rate(rate, "events") + $" ({clock.Elapsed.TotalSeconds:0.0} s from process start)",

@@ -7,6 +7,17 @@ var settings = Settings.Parse(args);
 using var scratch = settings.KeepData ? null : settings.ScratchDirectory;
 var run = System.Diagnostics.Stopwatch.StartNew();
 Console.WriteLine($"Journey benchmarks: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(settings.Quick ? "quick" : "full")} run, data in {settings.Scratch}{(settings.KeepData ? " (kept)" : " (deleted at the end)")}");
+if (settings.JitHost)
+{
+    Console.WriteLine("host: the build output, JIT only (--jit-host)");
+}
+else
+{
+    HostProcess.HostDirectory = Path.Combine(settings.Scratch, "host");
+    var took = await PublishedHost.PublishAsync(HostProcess.HostDirectory);
+    Console.WriteLine($"host: published ReadyToRun for {System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier} in {took.TotalSeconds:0} s, as the image is built");
+}
+
 await using var host = HostProcess.Start(settings.Scratch, "--Journey:Limits:WriteCallsPerSecond=1000000", "--Journey:Limits:WriteBurst=1000000", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Journey.Host=Information");
 await host.WaitUntilListeningAsync();
 using var channel = host.CreateChannel(settings.Scratch, [.. Scopes.All]);

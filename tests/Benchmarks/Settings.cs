@@ -6,7 +6,8 @@ namespace Journey.Benchmarks;
 /// Command-line settings: <c>--quick</c> (short phases, small data sets), <c>--only a,b</c>,
 /// <c>--people N</c> and <c>--rate N</c> (journey simulation), and size overrides
 /// <c>--touchpoints</c>, <c>--interactions</c>, <c>--subjects</c>, <c>--contents</c>; <c>--keep-data</c>
-/// leaves the run's databases behind for a look afterwards.
+/// leaves the run's databases behind for a look afterwards; <c>--jit-host</c> starts the host from the
+/// build output instead of a ReadyToRun publish.
 /// </summary>
 public sealed class Settings
 {
@@ -23,6 +24,9 @@ public sealed class Settings
 
     /// <summary>Keep <see cref="Scratch"/> after the run instead of deleting it.</summary>
     public bool KeepData { get; private init; }
+
+    /// <summary>Start the host from the benchmark's build output (JIT only) rather than a ReadyToRun publish.</summary>
+    public bool JitHost { get; private init; }
 
     /// <summary>Touchpoints in the catalog (issue size 50,000).</summary>
     public int Touchpoints { get; private init; }
@@ -58,6 +62,7 @@ public sealed class Settings
         {
             Quick = quick,
             KeepData = args.Contains("--keep-data"),
+            JitHost = args.Contains("--jit-host"),
             Whole = !quick && only < 0 && !sizes.Any(args.Contains),
             Only = only >= 0 && only + 1 < args.Length ? args[only + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [],
             Touchpoints = Number(args, "--touchpoints", quick ? 2_000 : 50_000),

@@ -9,10 +9,17 @@ namespace Journey.Testing;
 /// <summary>
 /// The platform host as a separate OS process, started the way an operator starts it, so tests can
 /// kill it (SIGKILL) and start it again on the same data directory, and benchmarks measure it from
-/// outside. Needs Journey.Host.dll next to the calling assembly (reference services/Host).
+/// outside. Needs Journey.Host.dll next to the calling assembly (reference services/Host), or in
+/// <see cref="HostDirectory"/>.
 /// </summary>
 public sealed partial class HostProcess : IAsyncDisposable
 {
+    /// <summary>
+    /// Where Journey.Host.dll is started from: the calling assembly's folder unless a caller (the
+    /// benchmarks) points it at a published build.
+    /// </summary>
+    public static string HostDirectory { get; set; } = AppContext.BaseDirectory;
+
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<string> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -52,6 +59,16 @@ public sealed partial class HostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>CPU time the process has used so far, user and kernel, on all its threads.</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>
     /// Waits until the process has used less than <paramref name="coreShare"/> of one core over a whole
     /// second (what it still had to do in the background, such as the events of a bulk load, is done),
@@ -76,16 +93,16 @@ public sealed partial class HostProcess : IAsyncDisposable
         return (clock.Elapsed, false);
     }
 
-    /// <summary>Starts Journey.Host.dll (built next to this test assembly) with <paramref name="arguments"/>.</summary>
+    /// <summary>Starts Journey.Host.dll from <see cref="HostDirectory"/> with <paramref name="arguments"/>.</summary>
     public static HostProcess Start(string dataDirectory, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = HostDirectory,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Journey.Host.dll"));
+        start.ArgumentList.Add(Path.Combine(HostDirectory, "Journey.Host.dll"));
         start.ArgumentList.Add("--Journey:Hosting:Port=0");
         start.ArgumentList.Add($"--Journey:Storage:DataDirectory={dataDirectory}");
         start.ArgumentList.Add("--Journey:Events:PollInterval=00:00:00.050");
