@@ -14,8 +14,8 @@ if (settings.JitHost)
 else
 {
     HostProcess.HostDirectory = Path.Combine(settings.Scratch, "host");
-    var took = await PublishedHost.PublishAsync(HostProcess.HostDirectory);
-    Console.WriteLine($"host: published ReadyToRun for {System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier} in {took.TotalSeconds:0} s, as the image is built");
+    var (runtime, took) = await PublishedHost.PublishAsync(HostProcess.HostDirectory);
+    Console.WriteLine($"host: published ReadyToRun for {runtime} in {took.TotalSeconds:0} s, as the image is built");
 }
 
 await using var host = HostProcess.Start(settings.Scratch, "--Journey:Limits:WriteCallsPerSecond=1000000", "--Journey:Limits:WriteBurst=1000000", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Journey.Host=Information");

@@ -107,7 +107,7 @@ public sealed partial class ProtoContractTests
         (await Git(Repository.Root, "cat-file", "-e", $"{commit}:protos/buf.yaml")).ExitCode == 0;
 
     private static Task<(int ExitCode, string Output)> Git(string directory, params string[] arguments) =>
-        Process.RunAsync("git", directory, arguments);
+        Command.RunAsync("git", directory, arguments);
 
     [GeneratedRegex(@"^package\s+([a-z0-9_.]+)\s*;", RegexOptions.Multiline)]
     private static partial Regex PackagePattern();
