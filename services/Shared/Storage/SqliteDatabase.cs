@@ -6,8 +6,10 @@ namespace Journey.Shared.Storage;
 /// <summary>
 /// One service's SQLite file. SQLite allows one writer at a time, so writes queue on a lock here
 /// (BEGIN IMMEDIATE inside it) instead of failing with SQLITE_BUSY under load; reads run beside them
-/// thanks to WAL. After each committed write the <see cref="Committed"/> event wakes whoever waits for
-/// new rows, such as the outbox relay.
+/// thanks to WAL. Writes share one connection that stays open: SQLite drops a connection's page cache
+/// whenever another connection has changed the file, so a writer taken from the pool after the relay's
+/// write, say, read every index page it touched back from the operating system. After each committed
+/// write the <see cref="Committed"/> event wakes whoever waits for new rows, such as the outbox relay.
 /// </summary>
 public sealed class SqliteDatabase : IDisposable
 {
@@ -20,8 +22,15 @@ public sealed class SqliteDatabase : IDisposable
     /// </summary>
     public const long DefaultWalLimitBytes = 2L * AutoCheckpointPages * 4096;
 
+    /// <summary>The writer connection's page cache when none is configured, in MiB.</summary>
+    public const int DefaultWriterCacheMiB = 32;
+
+    private const int BusyTimeoutMilliseconds = 5000;
+
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly string _connectionString;
+    private readonly int _writerCacheMiB;
+    private SqliteConnection? _writer;
     private readonly string _walPath;
     private readonly long _walLimitBytes;
     private long _nextWalCheck;
@@ -29,10 +38,13 @@ public sealed class SqliteDatabase : IDisposable
     /// <summary>Opens (and creates when missing) the database file.</summary>
     /// <param name="path">The database file.</param>
     /// <param name="walLimitBytes">The WAL size at which a write truncates the log (see <see cref="BoundWal"/>).</param>
-    public SqliteDatabase(string path, long walLimitBytes = DefaultWalLimitBytes)
+    /// <param name="writerCacheMiB">The page cache of the writer connection, in MiB.</param>
+    public SqliteDatabase(string path, long walLimitBytes = DefaultWalLimitBytes, int writerCacheMiB = DefaultWriterCacheMiB)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(walLimitBytes);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(writerCacheMiB);
         Path = path;
+        _writerCacheMiB = writerCacheMiB;
         _walPath = path + "-wal";
         _walLimitBytes = walLimitBytes;
         _nextWalCheck = walLimitBytes;
@@ -57,6 +69,10 @@ public sealed class SqliteDatabase : IDisposable
         command.CommandText = "PRAGMA journal_mode=WAL;";
         command.ExecuteNonQuery();
     }
+
+    /// <summary>Opens <paramref name="fileName"/> in the configured data directory with the configured writer cache.</summary>
+    public static SqliteDatabase Open(StorageOptions options, string fileName) =>
+        new(System.IO.Path.Combine(options.DataDirectory, fileName), writerCacheMiB: options.SqliteWriterCacheMiB);
 
     /// <summary>The file this database lives in.</summary>
     public string Path { get; }
@@ -104,15 +120,24 @@ public sealed class SqliteDatabase : IDisposable
         T result;
         try
         {
-            await using var connection = await OpenConnectionAsync(cancellationToken);
+            var connection = _writer ??= await OpenWriterAsync(cancellationToken);
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             result = await work(connection, transaction, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             BoundWal(connection);
         }
-        catch (SqliteException ex) when (IsUnavailable(ex))
+        catch (Exception ex) when (ex is SqliteException or OperationCanceledException)
         {
-            throw new StoreUnavailableException($"SQLite database '{System.IO.Path.GetFileName(Path)}' cannot take the write (SQLite error {ex.SqliteErrorCode}).", ex);
+            // The transaction has rolled back. After a failure of SQLite itself or a cancelled statement
+            // the next write starts on a fresh connection; a domain rule that refused the write leaves
+            // the connection as it was and keeps its cache.
+            CloseWriter();
+            if (ex is SqliteException sqlite && IsUnavailable(sqlite))
+            {
+                throw new StoreUnavailableException($"SQLite database '{System.IO.Path.GetFileName(Path)}' cannot take the write (SQLite error {sqlite.SqliteErrorCode}).", ex);
+            }
+
+            throw;
         }
         finally
         {
@@ -150,12 +175,13 @@ public sealed class SqliteDatabase : IDisposable
             walLength = wal.Length;
             using var command = connection.CreateCommand();
             // Separate statements: the timeout pragma returns a row of its own, which a combined
-            // ExecuteScalar would read as the checkpoint's "busy" column. The next open of this
-            // pooled connection sets the usual timeout again.
+            // ExecuteScalar would read as the checkpoint's "busy" column.
             command.CommandText = "PRAGMA busy_timeout=250;";
             command.ExecuteNonQuery();
             command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
             blocked = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 0;
+            command.CommandText = $"PRAGMA busy_timeout={BusyTimeoutMilliseconds};";
+            command.ExecuteNonQuery();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -163,6 +189,12 @@ public sealed class SqliteDatabase : IDisposable
             walLength = _nextWalCheck;
             blocked = true;
             failed = true;
+        }
+
+        if (failed)
+        {
+            // It may have failed before the usual busy timeout was set back.
+            CloseWriter();
         }
 
         _nextWalCheck = blocked ? walLength + _walLimitBytes : _walLimitBytes;
@@ -194,6 +226,30 @@ public sealed class SqliteDatabase : IDisposable
         return connection;
     }
 
+    private void CloseWriter()
+    {
+        _writer?.Dispose();
+        _writer = null;
+    }
+
+    private async Task<SqliteConnection> OpenWriterAsync(CancellationToken cancellationToken)
+    {
+        var connection = await OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            // Negative: the size in KiB rather than in pages.
+            command.CommandText = $"PRAGMA cache_size=-{_writerCacheMiB * 1024};";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
     private SqliteConnection OpenConnection()
     {
         var connection = new SqliteConnection(_connectionString);
@@ -209,7 +265,7 @@ public sealed class SqliteDatabase : IDisposable
         // Checkpointing every 10,000 pages (about 40 MiB of WAL) instead of SQLite's 1,000 lets a page that
         // many commits touch (random-key indexes on the ingest path) reach the database file once, not
         // once per few commits: about a sixth more interactions per second on the touchpoint ingest path.
-        command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=" + AutoCheckpointPages + ";";
+        command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=" + BusyTimeoutMilliseconds + "; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=" + AutoCheckpointPages + ";";
         command.ExecuteNonQuery();
     }
 
@@ -220,6 +276,7 @@ public sealed class SqliteDatabase : IDisposable
     public void Dispose()
     {
         _writeLock.Dispose();
+        CloseWriter();
 
         // Only this file's pool: clearing every pool would close connections other databases of the
         // process are opening or using at that moment.

@@ -31,6 +31,15 @@ public sealed class StorageOptions
     [MinLength(1)]
     public string DataDirectory { get; set; } = ".data";
 
+    /// <summary>
+    /// Page cache of each SQLite file's writer connection, in MiB. The writer stays open, so the index
+    /// pages that every write touches (random event ids, people) stay in memory from one transaction to
+    /// the next instead of being read back from the operating system. The cache fills only as far as
+    /// the file is used. Default 32 MiB, 2 to 1024.
+    /// </summary>
+    [Range(2, 1024, ErrorMessage = "Journey:Storage:SqliteWriterCacheMiB must be 2 to 1024.")]
+    public int SqliteWriterCacheMiB { get; set; } = SqliteDatabase.DefaultWriterCacheMiB;
+
     /// <summary>MongoDB settings.</summary>
     [ValidateObjectMembers]
     public MongoStorageOptions Mongo { get; set; } = new();

@@ -26,7 +26,7 @@ public static class StorageRegistration
         if (provider == StorageProvider.Sqlite)
         {
             services.AddKeyedSingleton(service, (sp, _) =>
-                new SqliteDatabase(Path.Combine(sp.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory, $"{service}.db")));
+                SqliteDatabase.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value, $"{service}.db"));
             services.AddSingleton<IOutboxStore>(sp => new SqliteOutbox(service, sp.GetRequiredKeyedService<SqliteDatabase>(service)));
             services.AddKeyedSingleton<IAuditStore>(service, (sp, _) => new SqliteAuditStore(sp.GetRequiredKeyedService<SqliteDatabase>(service)));
             services.AddHealthChecks().Add(new HealthCheckRegistration($"store:{service}", sp => new SqliteHealthCheck(sp.GetRequiredKeyedService<SqliteDatabase>(service)), HealthStatus.Unhealthy, ["ready"]));

@@ -15,6 +15,19 @@ public sealed class StorageOptionsTests
         Assert.Equal(".data", options.DataDirectory);
         Assert.Equal("journey-", options.Mongo.DatabasePrefix);
         Assert.Equal(TimeSpan.FromSeconds(5), options.Mongo.ServerSelectionTimeout);
+        Assert.Equal(32, options.SqliteWriterCacheMiB);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1025)]
+    public void Validate_WhenWriterCacheOutOfRange_FailsNamingTheSettingAndRange(int mib)
+    {
+        var result = new StorageOptionsValidator().Validate(null, new StorageOptions { SqliteWriterCacheMiB = mib });
+
+        Assert.True(result.Failed);
+        Assert.Contains("SqliteWriterCacheMiB", result.FailureMessage);
+        Assert.Contains("between 2 and 1024", result.FailureMessage);
     }
 
     [Fact]

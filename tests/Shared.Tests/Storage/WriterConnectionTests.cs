@@ -1,0 +1,99 @@
+using Journey.Shared.Errors;
+using Journey.Shared.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Journey.Shared.Tests.Storage;
+
+/// <summary>Writes share one open connection with a large page cache, and a failed write never leaves a broken one behind.</summary>
+public sealed class WriterConnectionTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("journey-writer-").FullName;
+
+    [Fact]
+    public async Task WriteAsync_OnConsecutiveWrites_UsesOneConnectionWithTheConfiguredCache()
+    {
+        using var database = Open(writerCacheMiB: 8);
+
+        var (first, firstCache) = await database.WriteAsync(async (connection, transaction, ct) => (connection, await CacheSizeAsync(connection, transaction, ct)), default);
+        var (second, _) = await database.WriteAsync(async (connection, transaction, ct) => (connection, await CacheSizeAsync(connection, transaction, ct)), default);
+        var readerCache = await database.ReadAsync((connection, ct) => CacheSizeAsync(connection, null, ct), default);
+
+        Assert.Same(first, second);
+        Assert.Equal(-8 * 1024, firstCache);
+        Assert.NotEqual(firstCache, readerCache);
+    }
+
+    [Fact]
+    public async Task WriteAsync_AfterSqliteFailedAWrite_StartsAFreshConnectionAndCommits()
+    {
+        using var database = Open();
+        var before = await database.WriteAsync((connection, _, _) => Task.FromResult(connection), default);
+
+        await Assert.ThrowsAsync<SqliteException>(() => database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await InsertAsync(connection, transaction, "no_such_table", ct);
+            return 0;
+        }, default));
+        var after = await database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await InsertAsync(connection, transaction, "effects", ct);
+            return connection;
+        }, default);
+
+        Assert.NotSame(before, after);
+        Assert.Equal(1, await CountAsync(database));
+    }
+
+    [Fact]
+    public async Task WriteAsync_WhenARuleRefusesTheWrite_RollsBackAndKeepsTheConnection()
+    {
+        using var database = Open();
+        var before = await database.WriteAsync((connection, _, _) => Task.FromResult(connection), default);
+
+        await Assert.ThrowsAsync<FailedPreconditionException>(() => database.WriteAsync<int>(async (connection, transaction, ct) =>
+        {
+            await InsertAsync(connection, transaction, "effects", ct);
+            throw new FailedPreconditionException("the etag is stale");
+        }, default));
+        var after = await database.WriteAsync((connection, _, _) => Task.FromResult(connection), default);
+
+        Assert.Same(before, after);
+        Assert.Equal(0, await CountAsync(database));
+    }
+
+    public void Dispose()
+    {
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private SqliteDatabase Open(int writerCacheMiB = SqliteDatabase.DefaultWriterCacheMiB)
+    {
+        var database = new SqliteDatabase(Path.Combine(_directory, "store.db"), writerCacheMiB: writerCacheMiB);
+        database.Migrate([("1", "CREATE TABLE effects (id TEXT PRIMARY KEY)")]);
+        return database;
+    }
+
+    private static async Task<long> CacheSizeAsync(SqliteConnection connection, SqliteTransaction? transaction, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "PRAGMA cache_size";
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    private static async Task InsertAsync(SqliteConnection connection, SqliteTransaction transaction, string table, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"INSERT INTO {table} (id) VALUES ('e-1')";
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static Task<long> CountAsync(SqliteDatabase database) =>
+        database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM effects";
+            return (long)(await command.ExecuteScalarAsync(ct))!;
+        }, default);
+}
