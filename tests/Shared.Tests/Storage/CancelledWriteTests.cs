@@ -1,5 +1,4 @@
 using Journey.Shared.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Journey.Shared.Tests.Storage;
 
@@ -19,40 +18,24 @@ public sealed class CancelledWriteTests : IDisposable
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await InsertAsync(connection, transaction, "effects", ct);
+            await TestRows.InsertAsync(connection, transaction, "effects", ct);
             if (cancelBetween)
             {
                 await call.CancelAsync();
                 ct.ThrowIfCancellationRequested();
             }
 
-            await InsertAsync(connection, transaction, "outbox", ct);
+            await TestRows.InsertAsync(connection, transaction, "outbox", ct);
             await call.CancelAsync();
             return 0;
         }, call.Token));
 
-        Assert.Equal(0, await CountAsync(database, "effects"));
-        Assert.Equal(0, await CountAsync(database, "outbox"));
+        Assert.Equal(0, await TestRows.CountAsync(database, "effects"));
+        Assert.Equal(0, await TestRows.CountAsync(database, "outbox"));
     }
 
     public void Dispose()
     {
         Directory.Delete(_directory, recursive: true);
     }
-
-    private static async Task InsertAsync(SqliteConnection connection, SqliteTransaction transaction, string table, CancellationToken ct)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"INSERT INTO {table} (id) VALUES ('e-1')";
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
-    private static Task<long> CountAsync(SqliteDatabase database, string table) =>
-        database.ReadAsync(async (connection, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT COUNT(*) FROM {table}";
-            return (long)(await command.ExecuteScalarAsync(ct))!;
-        }, default);
 }

@@ -31,17 +31,17 @@ public sealed class WriterConnectionTests : IDisposable
 
         await Assert.ThrowsAsync<SqliteException>(() => database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await InsertAsync(connection, transaction, "no_such_table", ct);
+            await TestRows.InsertAsync(connection, transaction, "no_such_table", ct);
             return 0;
         }, default));
         var after = await database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await InsertAsync(connection, transaction, "effects", ct);
+            await TestRows.InsertAsync(connection, transaction, "effects", ct);
             return connection;
         }, default);
 
         Assert.NotSame(before, after);
-        Assert.Equal(1, await CountAsync(database));
+        Assert.Equal(1, await TestRows.CountAsync(database, "effects"));
     }
 
     [Fact]
@@ -52,13 +52,13 @@ public sealed class WriterConnectionTests : IDisposable
 
         await Assert.ThrowsAsync<FailedPreconditionException>(() => database.WriteAsync<int>(async (connection, transaction, ct) =>
         {
-            await InsertAsync(connection, transaction, "effects", ct);
+            await TestRows.InsertAsync(connection, transaction, "effects", ct);
             throw new FailedPreconditionException("the etag is stale");
         }, default));
         var after = await database.WriteAsync((connection, _, _) => Task.FromResult(connection), default);
 
         Assert.Same(before, after);
-        Assert.Equal(0, await CountAsync(database));
+        Assert.Equal(0, await TestRows.CountAsync(database, "effects"));
     }
 
     public void Dispose()
@@ -80,20 +80,4 @@ public sealed class WriterConnectionTests : IDisposable
         command.CommandText = "PRAGMA cache_size";
         return (long)(await command.ExecuteScalarAsync(ct))!;
     }
-
-    private static async Task InsertAsync(SqliteConnection connection, SqliteTransaction transaction, string table, CancellationToken ct)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"INSERT INTO {table} (id) VALUES ('e-1')";
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
-    private static Task<long> CountAsync(SqliteDatabase database) =>
-        database.ReadAsync(async (connection, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM effects";
-            return (long)(await command.ExecuteScalarAsync(ct))!;
-        }, default);
 }
