@@ -32,7 +32,9 @@ public static class TouchpointModule
         services.AddOptions<TouchpointOptions>().BindConfiguration(TouchpointOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TouchpointOptions>, TouchpointOptionsValidator>();
 
-        var storage = builder.AddServiceStorage(Name)
+        // Every ingest transaction touches the random-key indexes of event ids and people: a larger
+        // writer cache keeps more of them between transactions (StorageOptions.SqliteWriterCacheMiB).
+        var storage = builder.AddServiceStorage(Name, sqliteWriterCacheMiB: 32)
             .AddPort<ITouchpointCatalogStore, SqliteTouchpointCatalogStore, MongoTouchpointCatalogStore>()
             .AddPort<IInteractionLog, SqliteInteractionLog, MongoInteractionLog>()
             .AddPort<IJourneyAggregates, SqliteJourneyAggregates, MongoJourneyAggregates>();

@@ -22,8 +22,8 @@ public sealed class SqliteDatabase : IDisposable
     /// </summary>
     public const long DefaultWalLimitBytes = 2L * AutoCheckpointPages * 4096;
 
-    /// <summary>The writer connection's page cache when none is configured, in MiB.</summary>
-    public const int DefaultWriterCacheMiB = 32;
+    /// <summary>The writer connection's page cache unless a service or the configuration sets another, in MiB: SQLite's own default.</summary>
+    public const int DefaultWriterCacheMiB = 2;
 
     private const int BusyTimeoutMilliseconds = 5000;
 
@@ -70,9 +70,9 @@ public sealed class SqliteDatabase : IDisposable
         command.ExecuteNonQuery();
     }
 
-    /// <summary>Opens <paramref name="fileName"/> in the configured data directory with the configured writer cache.</summary>
-    public static SqliteDatabase Open(StorageOptions options, string fileName) =>
-        new(System.IO.Path.Combine(options.DataDirectory, fileName), writerCacheMiB: options.SqliteWriterCacheMiB);
+    /// <summary>Opens <paramref name="fileName"/> in the configured data directory; the configured writer cache, when set, overrides <paramref name="writerCacheMiB"/>.</summary>
+    public static SqliteDatabase Open(StorageOptions options, string fileName, int writerCacheMiB) =>
+        new(System.IO.Path.Combine(options.DataDirectory, fileName), writerCacheMiB: options.SqliteWriterCacheMiB ?? writerCacheMiB);
 
     /// <summary>The file this database lives in.</summary>
     public string Path { get; }

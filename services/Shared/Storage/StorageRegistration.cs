@@ -18,7 +18,10 @@ public static class StorageRegistration
     /// with <see cref="ServiceStorage.AddPort{TPort, TSqlite, TMongo}"/>; SQLite adapters take the
     /// keyed <see cref="SqliteDatabase"/>, MongoDB adapters the keyed <see cref="MongoStore"/>.
     /// </summary>
-    public static ServiceStorage AddServiceStorage(this WebApplicationBuilder builder, string service)
+    /// <param name="builder">The host being built.</param>
+    /// <param name="service">The service, which names its database.</param>
+    /// <param name="sqliteWriterCacheMiB">The service's SQLite writer cache unless <see cref="StorageOptions.SqliteWriterCacheMiB"/> is set.</param>
+    public static ServiceStorage AddServiceStorage(this WebApplicationBuilder builder, string service, int sqliteWriterCacheMiB = SqliteDatabase.DefaultWriterCacheMiB)
     {
         var options = ReadStorageOptions(builder.Configuration);
         var provider = options.EffectiveProvider;
@@ -26,7 +29,7 @@ public static class StorageRegistration
         if (provider == StorageProvider.Sqlite)
         {
             services.AddKeyedSingleton(service, (sp, _) =>
-                SqliteDatabase.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value, $"{service}.db"));
+                SqliteDatabase.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value, $"{service}.db", sqliteWriterCacheMiB));
             services.AddSingleton<IOutboxStore>(sp => new SqliteOutbox(service, sp.GetRequiredKeyedService<SqliteDatabase>(service)));
             services.AddKeyedSingleton<IAuditStore>(service, (sp, _) => new SqliteAuditStore(sp.GetRequiredKeyedService<SqliteDatabase>(service)));
             services.AddHealthChecks().Add(new HealthCheckRegistration($"store:{service}", sp => new SqliteHealthCheck(sp.GetRequiredKeyedService<SqliteDatabase>(service)), HealthStatus.Unhealthy, ["ready"]));

@@ -15,7 +15,8 @@ public sealed class StorageOptionsTests
         Assert.Equal(".data", options.DataDirectory);
         Assert.Equal("journey-", options.Mongo.DatabasePrefix);
         Assert.Equal(TimeSpan.FromSeconds(5), options.Mongo.ServerSelectionTimeout);
-        Assert.Equal(32, options.SqliteWriterCacheMiB);
+        Assert.Null(options.SqliteWriterCacheMiB);
+        Assert.Equal(2, SqliteDatabase.DefaultWriterCacheMiB);
     }
 
     [Theory]
