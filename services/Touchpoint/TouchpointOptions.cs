@@ -36,7 +36,7 @@ public sealed class TouchpointOptions
     /// already arrived while the previous ones were being stored are written together, up to this many;
     /// a stream that sends slower than it is stored gets one transaction per message. The random keys
     /// of the ingest path (event ids, people) dirty a page per row in a small transaction and share
-    /// pages in a large one: 20,000 took about a sixth more interactions a second than 5,000 on the
+    /// pages in a large one: 20,000 took 19 % more interactions a second than 5,000 in a paired run on the
     /// 2-core benchmark machine. The other writers of the touchpoint store (the outbox relay, merges,
     /// erasure) wait for a transaction, up to about a second at this size.
     /// Default 20000, 1000 to 50000.

@@ -30,10 +30,10 @@ public sealed class SqliteDatabase : IDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly string _connectionString;
     private readonly int _writerCacheMiB;
-    private SqliteConnection? _writer;
     private readonly string _walPath;
     private readonly long _walLimitBytes;
     private long _nextWalCheck;
+    private SqliteConnection? _writer;
 
     /// <summary>Opens (and creates when missing) the database file.</summary>
     /// <param name="path">The database file.</param>
