@@ -29,7 +29,6 @@ public sealed class SqliteDatabase : IDisposable
 
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly string _connectionString;
-    private readonly int _writerCacheMiB;
     private readonly string _walPath;
     private readonly long _walLimitBytes;
     private long _nextWalCheck;
@@ -44,7 +43,7 @@ public sealed class SqliteDatabase : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(walLimitBytes);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(writerCacheMiB);
         Path = path;
-        _writerCacheMiB = writerCacheMiB;
+        WriterCacheMiB = writerCacheMiB;
         _walPath = path + "-wal";
         _walLimitBytes = walLimitBytes;
         _nextWalCheck = walLimitBytes;
@@ -71,11 +70,14 @@ public sealed class SqliteDatabase : IDisposable
     }
 
     /// <summary>Opens <paramref name="fileName"/> in the configured data directory; the configured writer cache, when set, overrides <paramref name="writerCacheMiB"/>.</summary>
-    public static SqliteDatabase Open(StorageOptions options, string fileName, int writerCacheMiB) =>
+    public static SqliteDatabase Open(StorageOptions options, string fileName, int writerCacheMiB = DefaultWriterCacheMiB) =>
         new(System.IO.Path.Combine(options.DataDirectory, fileName), writerCacheMiB: options.SqliteWriterCacheMiB ?? writerCacheMiB);
 
     /// <summary>The file this database lives in.</summary>
     public string Path { get; }
+
+    /// <summary>The page cache the writer connection opens with, in MiB.</summary>
+    public int WriterCacheMiB { get; }
 
     /// <summary>Raised after every committed write transaction.</summary>
     public event Action? Committed;
@@ -239,7 +241,7 @@ public sealed class SqliteDatabase : IDisposable
         {
             await using var command = connection.CreateCommand();
             // Negative: the size in KiB rather than in pages.
-            command.CommandText = $"PRAGMA cache_size=-{_writerCacheMiB * 1024};";
+            command.CommandText = $"PRAGMA cache_size=-{WriterCacheMiB * 1024};";
             await command.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }

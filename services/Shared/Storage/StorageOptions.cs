@@ -38,7 +38,7 @@ public sealed class StorageOptions
     /// (about 6 % more interactions a second than with 2 MiB), and SQLite's usual 2 MiB for the others,
     /// whose event handling took about a tenth more CPU per event with 32 MiB.
     /// </summary>
-    [Range(2, 1024, ErrorMessage = "Journey:Storage:SqliteWriterCacheMiB must be 2 to 1024.")]
+    [Range(2, 1024)]
     public int? SqliteWriterCacheMiB { get; set; }
 
     /// <summary>MongoDB settings.</summary>
