@@ -12,7 +12,6 @@ using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Journey.Profile;
 
@@ -33,8 +32,7 @@ public static class ProfileModule
             .AddPort<ISegmentStore, SqliteSegmentStore, MongoSegmentStore>();
 
         var services = builder.Services;
-        services.AddOptions<ProfileOptions>().BindConfiguration(ProfileOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ProfileOptions>, ProfileOptionsValidator>();
+        services.AddValidatedOptions<ProfileOptions, ProfileOptionsValidator>(ProfileOptions.Section);
         services.AddSingleton<IProfileEvents, ProfileEventMapper>();
         services.AddSingleton<ProfileChanges>();
         services.AddSingleton<SegmentDefinitions>();

@@ -49,8 +49,7 @@ public static class RecommendationModule
             .AddPort<IExperimentStore, SqliteExperimentStore, MongoExperimentStore>();
 
         var services = builder.Services;
-        services.AddOptions<RecommendationOptions>().BindConfiguration(RecommendationOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<RecommendationOptions>, RecommendationOptionsValidator>();
+        services.AddValidatedOptions<RecommendationOptions, RecommendationOptionsValidator>(RecommendationOptions.Section);
         services.AddSingleton<ContentIndex>();
         services.AddSingleton<LearningModel>();
         services.AddSingleton<ExperimentRegistry>();

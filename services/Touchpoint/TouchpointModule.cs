@@ -12,7 +12,6 @@ using Journey.Touchpoint.V1;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Journey.Touchpoint;
 
@@ -29,8 +28,7 @@ public static class TouchpointModule
     public static WebApplicationBuilder AddTouchpoint(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<TouchpointOptions>().BindConfiguration(TouchpointOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<TouchpointOptions>, TouchpointOptionsValidator>();
+        services.AddValidatedOptions<TouchpointOptions, TouchpointOptionsValidator>(TouchpointOptions.Section);
 
         // Every ingest transaction touches the random-key indexes of event ids and people: a larger
         // writer cache keeps more of them between transactions (StorageOptions.SqliteWriterCacheMiB).

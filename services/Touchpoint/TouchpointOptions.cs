@@ -13,22 +13,22 @@ public sealed class TouchpointOptions
     /// How long raw interactions are kept, in days; older ones are removed by the retention sweep
     /// (SQLite) or a TTL index (MongoDB) and rejected at ingestion. Aggregates are kept. Default 400, 1 to 3650.
     /// </summary>
-    [Range(1, 3650, ErrorMessage = "Journey:Touchpoint:RetentionDays must be 1 to 3650.")]
+    [Range(1, 3650)]
     public int RetentionDays { get; set; } = 400;
 
     /// <summary>How often the SQLite retention sweep runs. Default 1 hour, 1 second to 1 day.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Journey:Touchpoint:RetentionSweepInterval must be 1 second to 1 day.")]
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan RetentionSweepInterval { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
     /// The window after an interaction in which a purchase counts for the touchpoint's scorecard.
     /// Default 30 days, 1 to 365 days (aggregates are kept per day, so less than a day is not meaningful).
     /// </summary>
-    [Range(typeof(TimeSpan), "1.00:00:00", "365.00:00:00", ErrorMessage = "Journey:Touchpoint:PurchaseWindow must be 1 to 365 days.")]
+    [Range(typeof(TimeSpan), "1.00:00:00", "365.00:00:00")]
     public TimeSpan PurchaseWindow { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>How long a person must have been silent, without buying, to count as dropped off. Default 30 days, 1 hour to 365 days.</summary>
-    [Range(typeof(TimeSpan), "01:00:00", "365.00:00:00", ErrorMessage = "Journey:Touchpoint:SilencePeriod must be 1 hour to 365 days.")]
+    [Range(typeof(TimeSpan), "01:00:00", "365.00:00:00")]
     public TimeSpan SilencePeriod { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>
@@ -41,7 +41,7 @@ public sealed class TouchpointOptions
     /// erasure) wait for a transaction, up to about a second at this size.
     /// Default 20000, 1000 to 50000.
     /// </summary>
-    [Range(1000, 50_000, ErrorMessage = "Journey:Touchpoint:StreamTransactionSize must be 1000 to 50000.")]
+    [Range(1000, 50_000)]
     public int StreamTransactionSize { get; set; } = 20_000;
 
     /// <summary>The retention window.</summary>

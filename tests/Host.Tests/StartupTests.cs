@@ -8,6 +8,9 @@ public sealed class StartupTests
     [InlineData("--Journey:Storage:Provider=Mongo", "Journey:Storage:Mongo:ConnectionString")]
     [InlineData("--Journey:Hosting:Modules=billing", "Journey:Hosting:Modules")]
     [InlineData("--Journey:Events:MaxAttempts=0", "MaxAttempts")]
+    [InlineData("--Journey:Events:MaxAttempts=0", "Journey:Events: ")]
+    [InlineData("--Journey:Touchpoint:StreamTransactionSize=10", "Journey:Touchpoint: ")]
+    [InlineData("--Journey:Touchpoint:StreamTransactionSize=10", "StreamTransactionSize")]
     [InlineData("--Journey:Hosting:Address=localhost", "Journey:Hosting:Address")]
     [InlineData("--Journey:Storage:Mongo:ConnectionString=mongodb://127.0.0.1:1/?replicaSet=rs0", "Journey:Privacy:IdentifierHashKey")]
     public async Task Start_WhenASettingIsWrong_ExitsWithOneLineNamingIt(string argument, string setting)

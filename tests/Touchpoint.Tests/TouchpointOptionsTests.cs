@@ -1,3 +1,8 @@
+using Journey.Shared.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
 namespace Journey.Touchpoint.Tests;
 
 public sealed class TouchpointOptionsTests
@@ -17,12 +22,20 @@ public sealed class TouchpointOptionsTests
     [Theory]
     [InlineData(999)]
     [InlineData(50_001)]
-    public void Validate_WhenStreamTransactionSizeOutOfRange_FailsNamingTheSettingAndRange(int size)
+    public void StartupValidation_WhenStreamTransactionSizeOutOfRange_FailsNamingTheSettingAndRange(int size)
     {
-        var result = new TouchpointOptionsValidator().Validate(null, new TouchpointOptions { StreamTransactionSize = size });
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Journey:Touchpoint:StreamTransactionSize"] = size.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            .Build());
+        services.AddValidatedOptions<TouchpointOptions, TouchpointOptionsValidator>(TouchpointOptions.Section);
+        using var provider = services.BuildServiceProvider();
 
-        Assert.True(result.Failed);
-        Assert.Contains("StreamTransactionSize", result.FailureMessage);
-        Assert.Contains("between 1000 and 50000", result.FailureMessage);
+        var failure = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        var message = Assert.Single(failure.Failures);
+        Assert.StartsWith("Journey:Touchpoint: ", message, StringComparison.Ordinal);
+        Assert.Contains("StreamTransactionSize", message, StringComparison.Ordinal);
+        Assert.Contains("between 1000 and 50000", message, StringComparison.Ordinal);
     }
 }

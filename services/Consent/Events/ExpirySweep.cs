@@ -76,8 +76,7 @@ internal static class ExpirySweepRegistration
 {
     public static IServiceCollection AddExpirySweep(this IServiceCollection services)
     {
-        services.AddOptions<ConsentExpiryOptions>().BindConfiguration(ConsentExpiryOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ConsentExpiryOptions>, ConsentExpiryOptionsValidator>();
+        services.AddValidatedOptions<ConsentExpiryOptions, ConsentExpiryOptionsValidator>(ConsentExpiryOptions.Section);
         services.AddSingleton<ExpiryUseCases>();
         services.AddHostedService<ExpirySweep>();
         return services;

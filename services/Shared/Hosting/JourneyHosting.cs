@@ -31,18 +31,14 @@ public static partial class JourneyHosting
     public static WebApplicationBuilder AddJourneyDefaults(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<HostingOptions>().BindConfiguration(HostingOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<HostingOptions>, HostingOptionsValidator>();
-        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+        services.AddValidatedOptions<HostingOptions, HostingOptionsValidator>(HostingOptions.Section);
+        services.AddValidatedOptions<StorageOptions, StorageOptionsValidator>(StorageOptions.Section);
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageProviderRule>();
-        services.AddOptions<EventsOptions>().BindConfiguration(EventsOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<EventsOptions>, EventsOptionsValidator>();
+        services.AddValidatedOptions<EventsOptions, EventsOptionsValidator>(EventsOptions.Section);
         services.AddSingleton<IValidateOptions<EventsOptions>, AppApiTokenRule>();
         services.AddOptions<EventsOptions>().PostConfigure<IConfiguration>((events, configuration) =>
             events.AppApiToken = string.IsNullOrEmpty(events.AppApiToken) ? configuration[EventsOptions.AppApiTokenVariable] : events.AppApiToken);
-        services.AddOptions<PrivacyOptions>().BindConfiguration(PrivacyOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<PrivacyOptions>, PrivacyOptionsValidator>();
+        services.AddValidatedOptions<PrivacyOptions, PrivacyOptionsValidator>(PrivacyOptions.Section);
         services.AddSingleton<IValidateOptions<PrivacyOptions>, SharedKeysRule>();
         services.AddSingleton(sp => new IdentifierHasher(PrivacyKeys.IdentifierHashKey(
             sp.GetRequiredService<IOptions<PrivacyOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value)));
@@ -76,8 +72,7 @@ public static partial class JourneyHosting
             [nameof(AuditService.AuditServiceClient.ListAuditEntries)] = Scopes.Admin,
         });
 
-        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();
+        services.AddValidatedOptions<LimitsOptions, LimitsOptionsValidator>(LimitsOptions.Section);
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<CallPolicyInterceptor>();
         services.AddSingleton<CallDeadlineInterceptor>();
@@ -200,23 +195,26 @@ public static partial class JourneyHosting
         return 0;
     }
 
-    /// <summary>Validates every setting; returns the first problem as one line, or null when all is well.</summary>
+    /// <summary>
+    /// Validates every setting, the services' own sections included; returns the problems as one line,
+    /// or null when all is well.
+    /// </summary>
     public static string? ConfigurationError(IServiceProvider services)
     {
         try
         {
-            _ = services.GetRequiredService<IOptions<HostingOptions>>().Value;
-            _ = services.GetRequiredService<IOptions<StorageOptions>>().Value;
-            _ = services.GetRequiredService<IOptions<EventsOptions>>().Value;
-            _ = services.GetRequiredService<IOptions<AuthOptions>>().Value;
-            _ = services.GetRequiredService<IOptions<PrivacyOptions>>().Value;
-            _ = services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+            services.GetRequiredService<IStartupValidator>().Validate();
             _ = services.GetRequiredService<MethodScopes>();
             return null;
         }
         catch (OptionsValidationException ex)
         {
             return string.Join(" ", ex.Failures);
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
+        {
+            // More than one section is wrong: name them all, so one restart fixes them.
+            return string.Join(" ", ex.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures));
         }
         catch (InvalidOperationException ex) when (ex.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase) || ex.Message.StartsWith("Scope table", StringComparison.Ordinal))
         {
