@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Journey.Testing;
 
 namespace Journey.Host.Tests;
@@ -7,7 +8,6 @@ public sealed class StartupTests
     [Theory]
     [InlineData("--Journey:Storage:Provider=Mongo", "Journey:Storage:Mongo:ConnectionString")]
     [InlineData("--Journey:Hosting:Modules=billing", "Journey:Hosting:Modules")]
-    [InlineData("--Journey:Events:MaxAttempts=0", "MaxAttempts")]
     [InlineData("--Journey:Events:MaxAttempts=0", "Journey:Events: ")]
     [InlineData("--Journey:Touchpoint:StreamTransactionSize=10", "Journey:Touchpoint: ")]
     [InlineData("--Journey:Touchpoint:StreamTransactionSize=10", "StreamTransactionSize")]
@@ -25,6 +25,23 @@ public sealed class StartupTests
         var line = Assert.Single(host.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => l.StartsWith("Journey cannot start:", StringComparison.Ordinal));
         Assert.Contains(setting, line);
         Assert.DoesNotContain("   at ", host.Output);
+    }
+
+    [Fact]
+    public async Task Start_WhenSeveralSectionsAreWrong_NamesEachProblemOnceOnOneLine()
+    {
+        using var scratch = new ScratchDirectory("journey-host-");
+        await using var host = HostProcess.Start(scratch.Path,
+            "--Journey:Storage:Provider=Mongo", "--Journey:Events:MaxAttempts=0", "--Journey:Touchpoint:StreamTransactionSize=10");
+
+        var exitCode = await host.WaitForExitAsync();
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(host.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => l.StartsWith("Journey cannot start:", StringComparison.Ordinal));
+        Assert.Contains("Journey:Events: ", line);
+        Assert.Contains("Journey:Touchpoint: ", line);
+        // The privacy keys' rule reads the storage settings and fails with their problem again.
+        Assert.Single(Regex.Matches(line, "Journey:Storage:Mongo:ConnectionString"));
     }
 
     [Fact]

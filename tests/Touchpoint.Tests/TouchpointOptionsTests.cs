@@ -1,3 +1,4 @@
+using System.Globalization;
 using Journey.Shared.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,7 +27,7 @@ public sealed class TouchpointOptionsTests
     {
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Journey:Touchpoint:StreamTransactionSize"] = size.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Journey:Touchpoint:StreamTransactionSize"] = size.ToString(CultureInfo.InvariantCulture) })
             .Build());
         services.AddValidatedOptions<TouchpointOptions, TouchpointOptionsValidator>(TouchpointOptions.Section);
         using var provider = services.BuildServiceProvider();

@@ -211,10 +211,12 @@ public static partial class JourneyHosting
         {
             return string.Join(" ", ex.Failures);
         }
-        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
+        catch (AggregateException ex)
         {
-            // More than one section is wrong: name them all, so one restart fixes them.
-            return string.Join(" ", ex.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures));
+            // Several sections failed validation: name them all, so one restart fixes them. A rule that
+            // reads another section (the shared keys read the storage settings) fails with that
+            // section's failures again, which are named once.
+            return string.Join(" ", ex.InnerExceptions.OfType<OptionsValidationException>().SelectMany(e => e.Failures).Distinct(StringComparer.Ordinal));
         }
         catch (InvalidOperationException ex) when (ex.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase) || ex.Message.StartsWith("Scope table", StringComparison.Ordinal))
         {

@@ -5,10 +5,10 @@ namespace Journey.Shared.Hosting;
 
 /// <summary>
 /// Binds a settings class to its configuration section and validates it at start-up, with failures
-/// that name the section. The options validation generator words its messages after the property
-/// alone ("The field RetentionDays must be between 1 and 3650.") and ignores the <c>ErrorMessage</c>
-/// of <c>[Range]</c> (dotnet/runtime#123137), so without the section an operator could not tell which
-/// of the platform's settings to fix.
+/// that name the section. The options validation generator words its messages after the class and
+/// property ("The field TouchpointOptions.RetentionDays must be between 1 and 3650.") and ignores
+/// the <c>ErrorMessage</c> of <c>[Range]</c> (dotnet/runtime#123137), so without the section an
+/// operator would have to know which class reads which of the platform's settings.
 /// </summary>
 public static class ValidatedOptions
 {
@@ -33,7 +33,7 @@ public static class ValidatedOptions
         {
             var result = inner.Validate(name, options);
             return result.Failed
-                ? ValidateOptionsResult.Fail(result.Failures.Select(f => f.Contains(section, StringComparison.Ordinal) ? f : $"{section}: {f}"))
+                ? ValidateOptionsResult.Fail(result.Failures.Select(f => f.Contains(section + ":", StringComparison.Ordinal) ? f : $"{section}: {f}"))
                 : result;
         }
     }

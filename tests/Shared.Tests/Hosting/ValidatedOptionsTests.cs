@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -29,7 +30,7 @@ public sealed class ValidatedOptionsTests
         var failure = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<EventsOptions>>().Value);
 
         var message = Assert.Single(failure.Failures);
-        Assert.Single(System.Text.RegularExpressions.Regex.Matches(message, "Journey:Events"));
+        Assert.Single(Regex.Matches(message, "Journey:Events"));
         Assert.Contains("Journey:Events:PubSubName must be a Kubernetes-style name", message, StringComparison.Ordinal);
     }
 
