@@ -40,8 +40,9 @@ public sealed class StartupTests
         var line = Assert.Single(host.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => l.StartsWith("Journey cannot start:", StringComparison.Ordinal));
         Assert.Contains("Journey:Events: ", line);
         Assert.Contains("Journey:Touchpoint: ", line);
-        // The privacy keys' rule reads the storage settings and fails with their problem again.
+        // The privacy keys' rule depends on the storage provider: its own problem is named, the storage one only once.
         Assert.Single(Regex.Matches(line, "Journey:Storage:Mongo:ConnectionString"));
+        Assert.Contains("Journey:Privacy:IdentifierHashKey", line);
     }
 
     [Fact]

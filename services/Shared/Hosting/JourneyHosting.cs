@@ -213,10 +213,8 @@ public static partial class JourneyHosting
         }
         catch (AggregateException ex)
         {
-            // Several sections failed validation: name them all, so one restart fixes them. A rule that
-            // reads another section (the shared keys read the storage settings) fails with that
-            // section's failures again, which are named once.
-            return string.Join(" ", ex.InnerExceptions.OfType<OptionsValidationException>().SelectMany(e => e.Failures).Distinct(StringComparer.Ordinal));
+            // Several sections failed validation: name them all, so one restart fixes them.
+            return string.Join(" ", ex.InnerExceptions.OfType<OptionsValidationException>().SelectMany(e => e.Failures));
         }
         catch (InvalidOperationException ex) when (ex.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase) || ex.Message.StartsWith("Scope table", StringComparison.Ordinal))
         {

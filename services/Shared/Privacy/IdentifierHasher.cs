@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text;
 using Journey.Shared.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Shared.Privacy;
@@ -35,13 +36,16 @@ public sealed partial class PrivacyOptionsValidator : IValidateOptions<PrivacyOp
 /// <summary>
 /// With MongoDB several replicas serve one service, and every service must hash an address alike:
 /// a key created on one pod's disk would differ per pod and be lost with it, so both keys must come
-/// from configuration (a Secret).
+/// from configuration (a Secret). It reads which store is configured straight from the storage section,
+/// unvalidated: a wrong storage setting is that section's failure, and reading the validated options
+/// here would report it a second time, as this section's, and hide this section's own.
 /// </summary>
-internal sealed class SharedKeysRule(IOptions<StorageOptions> storage) : IValidateOptions<PrivacyOptions>
+internal sealed class SharedKeysRule(IConfiguration configuration) : IValidateOptions<PrivacyOptions>
 {
     public ValidateOptionsResult Validate(string? name, PrivacyOptions options)
     {
-        if (storage.Value.EffectiveProvider != StorageProvider.Mongo)
+        var storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        if (storage.EffectiveProvider != StorageProvider.Mongo)
         {
             return ValidateOptionsResult.Success;
         }
