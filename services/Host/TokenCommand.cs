@@ -35,10 +35,20 @@ internal static class TokenCommand
         }
 
         var hours = int.TryParse(Value(options, "--hours"), out var h) && h is > 0 and <= 24 ? h : 8;
-        var issuer = DevelopmentIssuer.Open(
-            configuration["Journey:Storage:DataDirectory"] ?? ".data",
-            configuration["Journey:Auth:Issuer"] ?? "journey-development",
-            configuration["Journey:Auth:Audience"] ?? "journey");
+        DevelopmentIssuer issuer;
+        try
+        {
+            issuer = DevelopmentIssuer.Open(
+                configuration["Journey:Storage:DataDirectory"] ?? ".data",
+                configuration["Journey:Auth:Issuer"] ?? "journey-development",
+                configuration["Journey:Auth:Audience"] ?? "journey");
+        }
+        catch (DevelopmentKeyException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 2;
+        }
+
         Console.WriteLine(issuer.CreateToken(Value(options, "--subject") ?? Environment.UserName, scopes, TimeSpan.FromHours(hours)));
         return 0;
     }

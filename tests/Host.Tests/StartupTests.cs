@@ -96,6 +96,21 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task Start_WhenTheDevelopmentKeyFileIsDamaged_ExitsWithOneLineSayingToDeleteIt()
+    {
+        using var scratch = new ScratchDirectory("journey-host-");
+        await File.WriteAllTextAsync(Path.Combine(scratch.Path, Journey.Shared.Security.DevelopmentIssuer.KeyFileName), "-----BEGIN PRIVATE KEY-----\nMIGH");
+        await using var host = HostProcess.Start(scratch.Path);
+
+        var exitCode = await host.WaitForExitAsync();
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(host.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => l.StartsWith("Journey cannot start:", StringComparison.Ordinal));
+        Assert.Contains("Delete the file", line);
+        Assert.DoesNotContain("   at ", host.Output);
+    }
+
+    [Fact]
     public async Task TokenCommand_PrintsATokenTheHostAccepts()
     {
         using var scratch = new ScratchDirectory("journey-token-");
