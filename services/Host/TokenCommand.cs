@@ -1,4 +1,5 @@
 using Journey.Shared.Security;
+using Journey.Shared.Storage;
 
 namespace Journey.Host;
 
@@ -43,7 +44,7 @@ internal static class TokenCommand
                 configuration["Journey:Auth:Issuer"] ?? "journey-development",
                 configuration["Journey:Auth:Audience"] ?? "journey");
         }
-        catch (DevelopmentKeyException ex)
+        catch (KeyFileException ex)
         {
             Console.Error.WriteLine(ex.Message);
             return 2;

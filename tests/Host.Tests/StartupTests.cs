@@ -95,18 +95,22 @@ public sealed class StartupTests
         Assert.DoesNotContain("Demo data not loaded", again.Output);
     }
 
-    [Fact]
-    public async Task Start_WhenTheDevelopmentKeyFileIsDamaged_ExitsWithOneLineSayingToDeleteIt()
+    [Theory]
+    [InlineData("development-signing-key.pem", "Delete the file")]
+    [InlineData("identifier-hash.key", "restore it from the data directory's backup")]
+    [InlineData("encryption.key", "restore it from the data directory's backup")]
+    public async Task Start_WhenAKeyFileIsDamaged_ExitsWithOneLineNamingItAndWhatToDo(string fileName, string advice)
     {
         using var scratch = new ScratchDirectory("journey-host-");
-        await File.WriteAllTextAsync(Path.Combine(scratch.Path, Journey.Shared.Security.DevelopmentIssuer.KeyFileName), "-----BEGIN PRIVATE KEY-----\nMIGH");
+        await File.WriteAllTextAsync(Path.Combine(scratch.Path, fileName), "-----BEGIN PRIVATE KEY-----\nMIGH");
         await using var host = HostProcess.Start(scratch.Path);
 
         var exitCode = await host.WaitForExitAsync();
 
         Assert.Equal(2, exitCode);
         var line = Assert.Single(host.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => l.StartsWith("Journey cannot start:", StringComparison.Ordinal));
-        Assert.Contains("Delete the file", line);
+        Assert.Contains(fileName, line);
+        Assert.Contains(advice, line);
         Assert.DoesNotContain("   at ", host.Output);
     }
 

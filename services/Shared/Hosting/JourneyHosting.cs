@@ -205,16 +205,18 @@ public static partial class JourneyHosting
         {
             services.GetRequiredService<IStartupValidator>().Validate();
             _ = services.GetRequiredService<MethodScopes>();
+            // The keys are read (or created) before listening, so a damaged key file is named here rather than on the first call.
+            _ = services.GetRequiredService<IdentifierHasher>();
+            _ = services.GetRequiredService<PersonalDataProtector>();
             var auth = services.GetRequiredService<IOptions<AuthOptions>>().Value;
             if (auth.Enabled && string.IsNullOrWhiteSpace(auth.Authority))
             {
-                // Before listening, so the key is on disk for `journey token` once the host answers, and a damaged key file is named here rather than on the first call.
                 _ = services.GetRequiredService<DevelopmentIssuer>();
             }
 
             return null;
         }
-        catch (DevelopmentKeyException ex)
+        catch (KeyFileException ex)
         {
             return ex.Message;
         }

@@ -144,29 +144,18 @@ public static class PrivacyKeys
             return Convert.FromBase64String(configured);
         }
 
-        Directory.CreateDirectory(dataDirectory);
-        var path = Path.Combine(dataDirectory, fileName);
-        if (!File.Exists(path))
-        {
-            var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
-            File.WriteAllText(temporary, Convert.ToBase64String(RandomNumberGenerator.GetBytes(length)));
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
+        var text = KeyFile.ReadOrCreate(
+            Path.Combine(dataDirectory, fileName),
+            () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(length)),
+            text => IsKey(text, length),
+            "It cannot be replaced without losing what it protects: restore it from the data directory's backup.");
+        return Convert.FromBase64String(text.Trim());
+    }
 
-            try
-            {
-                File.Move(temporary, path, overwrite: false);
-            }
-            catch (IOException)
-            {
-                // Another module of this host created it first; use theirs.
-                File.Delete(temporary);
-            }
-        }
-
-        return Convert.FromBase64String(File.ReadAllText(path).Trim());
+    private static bool IsKey(string text, int length)
+    {
+        var bytes = new byte[text.Length];
+        return Convert.TryFromBase64String(text.Trim(), bytes, out var written) && written >= length;
     }
 }
 

@@ -1,4 +1,5 @@
 using Journey.Shared.Security;
+using Journey.Shared.Storage;
 using Journey.Testing;
 
 namespace Journey.Shared.Tests.Security;
@@ -9,7 +10,7 @@ public sealed class DevelopmentIssuerTests
     public void Open_WhenSeveralOpenAFreshFolderAtOnce_AllGetTheOneKeyOnDisk()
     {
         // A host and `journey token` (or a test) opening a new data folder together; the race is narrow, so run it many times.
-        for (var round = 0; round < 200; round++)
+        for (var round = 0; round < 50; round++)
         {
             using var folder = new ScratchDirectory("journey-issuer-");
             using var start = new Barrier(4);
@@ -48,7 +49,7 @@ public sealed class DevelopmentIssuerTests
         using var folder = new ScratchDirectory("journey-issuer-");
         File.WriteAllText(Path.Combine(folder.Path, DevelopmentIssuer.KeyFileName), "");
 
-        var error = Assert.Throws<DevelopmentKeyException>(() => DevelopmentIssuer.Open(folder.Path, "issuer", "audience"));
+        var error = Assert.Throws<KeyFileException>(() => DevelopmentIssuer.Open(folder.Path, "issuer", "audience"));
 
         Assert.Contains(DevelopmentIssuer.KeyFileName, error.Message);
         Assert.Contains("Delete the file", error.Message);
