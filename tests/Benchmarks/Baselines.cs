@@ -17,18 +17,27 @@ public sealed class Baselines
     /// <summary>Measures the empty unary call (Ping: same authentication and interceptors as every call) and raw batched SQLite inserts.</summary>
     public static async Task<Baselines> MeasureAsync(GrpcChannel channel, Settings settings)
     {
-        var client = new DiagnosticsService.DiagnosticsServiceClient(channel);
-        var ping = new PingRequest { Payload = ByteString.Empty };
-        // A first pass warms the host (JIT, tiered compilation, connection pools) so the baseline is not its cold start.
-        await Measure.RunAsync(async _ => await client.PingAsync(ping), 8, settings.Warmup, settings.Warmup);
-        var one = await Measure.RunAsync(async _ => await client.PingAsync(ping), 1, settings.Warmup, settings.Duration);
-        var eight = await Measure.RunAsync(async _ => await client.PingAsync(ping), 8, settings.Warmup, settings.Duration);
+        await WarmUpAsync(channel, settings);
         return new Baselines
         {
-            EmptyCallOneCaller = one,
-            EmptyCallEightCallers = eight,
+            EmptyCallOneCaller = await EmptyCallAsync(channel, settings, callers: 1),
+            EmptyCallEightCallers = await EmptyCallAsync(channel, settings, callers: 8),
             SqliteRowsPerSecond = RawSqliteInsertRate(settings.Scratch, rows: settings.Quick ? 20_000 : 200_000),
         };
+    }
+
+    /// <summary>A first pass of empty calls, so a host's baseline is not its cold start (JIT, tiered compilation, connection pools).</summary>
+    public static Task WarmUpAsync(GrpcChannel channel, Settings settings) => Measure.RunAsync(Ping(channel), 8, settings.Warmup, settings.Warmup);
+
+    /// <summary>The empty call from <paramref name="callers"/> concurrent callers.</summary>
+    public static Task<Sample> EmptyCallAsync(GrpcChannel channel, Settings settings, int callers) =>
+        Measure.RunAsync(Ping(channel), callers, settings.Warmup, settings.Duration);
+
+    private static Func<int, Task> Ping(GrpcChannel channel)
+    {
+        var client = new DiagnosticsService.DiagnosticsServiceClient(channel);
+        var ping = new PingRequest { Payload = ByteString.Empty };
+        return async _ => await client.PingAsync(ping);
     }
 
     /// <summary>

@@ -13,6 +13,9 @@ namespace Journey.Benchmarks;
 /// modules stores a stream of people with delivery held, stops, and starts again with delivery on;
 /// the figure is people / time from that start until the last person's profile shows the interaction.
 /// The touchpoint relay hands the held events to the bus meanwhile, so its cost is in the figure too.
+/// Then, once the host is quiet, Identify calls that merge, against the empty call on the same host:
+/// the profile service's figures are held on the cores a Deployment gives it, as the touchpoint
+/// service's are in <see cref="IngestionAloneScenario"/>.
 /// </summary>
 public sealed class ProfileAloneScenario : IScenario
 {
@@ -55,14 +58,25 @@ public sealed class ProfileAloneScenario : IScenario
             await Task.Delay(50);
         }
 
-        var rate = people / clock.Elapsed.TotalSeconds;
+        var drained = clock.Elapsed;
+        var rate = people / drained.TotalSeconds;
         // CPU per event varies less than the rate from run to run on a shared machine, so it is printed to compare changes by.
         var cpu = host.ProcessorTime;
-        Console.WriteLine($"  host CPU {cpu.TotalSeconds:0.0} s ({cpu.TotalMicroseconds / people:0} µs an event, {cpu / clock.Elapsed:0.00} cores on average)");
+        Console.WriteLine($"  host CPU {cpu.TotalSeconds:0.0} s ({cpu.TotalMicroseconds / people:0} µs an event, {cpu / drained:0.00} cores on average)");
+
+        // Merges on this host, against an empty call on this host: what a profile Deployment's callers see, without the
+        // consent and recommendation services' handlers of each merge on the same two cores.
+        var (waited, quiet) = await host.WaitUntilQuietAsync(coreShare: 0.15, timeout: TimeSpan.FromMinutes(2));
+        Console.WriteLine(quiet ? $"  host settled in {waited.TotalSeconds:0.0} s" : $"  host still busy after {waited.TotalSeconds:0} s; measuring anyway");
+        await Baselines.WarmUpAsync(live, settings);
+        var empty = await Baselines.EmptyCallAsync(live, settings, callers: 1);
+        var merges = await MergeCalls.MeasureAsync(profiles, Person, people, settings);
         return
         [
-            new($"profile event handling, own cores: {people:N0} held InteractionRecorded drained by a touchpoint+profile host", Report.Rate(rate, "events") + $" ({clock.Elapsed.TotalSeconds:0.0} s from process start)",
+            new($"profile event handling, own cores: {people:N0} held InteractionRecorded drained by a touchpoint+profile host", Report.Rate(rate, "events") + $" ({drained.TotalSeconds:0.0} s from process start)",
                 "target 20,000/s", rate / 20_000, "≥ 20,000/s", rate >= 20_000),
+            new($"identify with a merge, touchpoint+profile host, {merges.Calls:N0} merges", $"p50 {Report.Micros(merges.P50)}, p99 {Report.Micros(merges.P99)}",
+                $"this host's empty call p50 {Report.Micros(empty.P50)}, p99 {Report.Micros(empty.P99)}", merges.P99 / empty.P99, "p99 ≤ 5×", merges.P99 / empty.P99 <= 5),
         ];
     }
 

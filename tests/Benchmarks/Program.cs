@@ -40,7 +40,7 @@ foreach (var scenario in Scenarios.All)
         var results = await scenario.RunAsync(context);
         foreach (var figure in results)
         {
-            Console.WriteLine($"  {figure.Scenario}: {figure.Value} ({figure.Ratio:0.00}× {figure.Baseline}; target {figure.Target}: {(figure.Met ? "PASS" : "MISS")})");
+            Console.WriteLine($"  {figure.Scenario}: {figure.Value} ({figure.Ratio:0.00}× {figure.Baseline}; target {figure.Target}: {figure.Verdict})");
         }
 
         Console.WriteLine($"  {scenario.Name} took {clock.Elapsed.TotalSeconds:0} s; host working set {Report.Mib(host.WorkingSetBytes)}");

@@ -9,7 +9,11 @@ namespace Journey.Benchmarks;
 /// <param name="Ratio">Figure divided by baseline (for rates: baseline divided by figure is not used; see <paramref name="Target"/>).</param>
 /// <param name="Target">The target, e.g. <c>≤ 1.5×</c>.</param>
 /// <param name="Met">Whether the target was met.</param>
-public sealed record Figure(string Scenario, string Value, string Baseline, double Ratio, string Target, bool Met);
+public sealed record Figure(string Scenario, string Value, string Baseline, double Ratio, string Target, bool Met)
+{
+    /// <summary>PASS or MISS for a figure held to a target; a dash for a baseline or a figure only reported.</summary>
+    public string Verdict => Target == "baseline" || Target.StartsWith("reported", StringComparison.Ordinal) ? "-" : Met ? "PASS" : "MISS";
+}
 
 /// <summary>Prints the figures as a table.</summary>
 public static class Report
@@ -27,7 +31,7 @@ public static class Report
         output.WriteLine("|---|---|---|---|---|---|");
         foreach (var f in figures)
         {
-            output.WriteLine($"| {f.Scenario} | {f.Value} | {f.Baseline} | {f.Ratio.ToString("0.00", CultureInfo.InvariantCulture)}× | {f.Target} | {(f.Met ? "PASS" : "MISS")} |");
+            output.WriteLine($"| {f.Scenario} | {f.Value} | {f.Baseline} | {f.Ratio.ToString("0.00", CultureInfo.InvariantCulture)}× | {f.Target} | {f.Verdict} |");
         }
     }
 }
