@@ -7,28 +7,6 @@ namespace Journey.Shared.Tests.Security;
 public sealed class DevelopmentIssuerTests
 {
     [Fact]
-    public void Open_WhenSeveralOpenAFreshFolderAtOnce_AllGetTheOneKeyOnDisk()
-    {
-        // A host and `journey token` (or a test) opening a new data folder together; the race is narrow, so run it many times.
-        for (var round = 0; round < 50; round++)
-        {
-            using var folder = new ScratchDirectory("journey-issuer-");
-            using var start = new Barrier(4);
-            var keys = new string[4];
-            var openers = Enumerable.Range(0, keys.Length).Select(i => new Thread(() =>
-            {
-                start.SignalAndWait();
-                keys[i] = PublicKey(DevelopmentIssuer.Open(folder.Path, "issuer", "audience"));
-            })).ToList();
-            openers.ForEach(t => t.Start());
-            openers.ForEach(t => t.Join());
-
-            var onDisk = PublicKey(DevelopmentIssuer.Open(folder.Path, "issuer", "audience"));
-            Assert.All(keys, key => Assert.Equal(onDisk, key));
-        }
-    }
-
-    [Fact]
     public void Open_WhenTheKeyFileExists_LoadsItAndKeepsItOwnerOnly()
     {
         using var folder = new ScratchDirectory("journey-issuer-");
