@@ -36,9 +36,9 @@ public sealed class IngestionScenario : IScenario
         return
         [
             new("ingestion stream, 500 interactions a message, stored with outbox", Report.Rate(rate, "interactions") + $" ({summary.AcceptedCount:N0} accepted in {elapsed.TotalSeconds:0.0} s)",
-                Report.Rate(baselines.SqliteRowsPerSecond, "raw rows"), ratio, SharedHost.Reported("ingestion-alone"), true),
+                Report.Rate(baselines.SqliteRowsPerSecond, "raw rows"), ratio, SharedHost.Reported("ingestion-alone"), null),
             new($"host working set while ingesting {total:N0}", $"after warm-up {Report.Mib(afterWarmup)}, peak {Report.Mib(peak)}, end {Report.Mib(end)}, trend {Report.Mib((long)trend)}",
-                "working set after warm-up", growthRatio, SharedHost.Reported("ingestion-alone"), true),
+                "working set after warm-up", growthRatio, SharedHost.Reported("ingestion-alone"), null),
         ];
     }
 }

@@ -49,6 +49,7 @@ public static class Measure
         })));
     }
 
-    private static TimeSpan Percentile(long[] sorted, double quantile) =>
+    /// <summary>The <paramref name="quantile"/> of <paramref name="sorted"/> Stopwatch tick durations.</summary>
+    public static TimeSpan Percentile(long[] sorted, double quantile) =>
         sorted.Length == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(0, sorted[Math.Min(sorted.Length - 1, (int)(quantile * sorted.Length))]);
 }

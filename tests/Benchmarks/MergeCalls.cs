@@ -41,8 +41,8 @@ public static class MergeCalls
             next++;
         }
 
-        merges.Sort();
-        return new Sample(merges.Count, started.Elapsed, Stopwatch.GetElapsedTime(0, merges[merges.Count / 2]),
-            Stopwatch.GetElapsedTime(0, merges[Math.Min(merges.Count - 1, (int)(merges.Count * 0.99))]));
+        var sorted = merges.ToArray();
+        Array.Sort(sorted);
+        return new Sample(sorted.Length, started.Elapsed, Measure.Percentile(sorted, 0.50), Measure.Percentile(sorted, 0.99));
     }
 }

@@ -66,8 +66,7 @@ public sealed class ProfileAloneScenario : IScenario
 
         // Merges on this host, against an empty call on this host: what a profile Deployment's callers see, without the
         // consent and recommendation services' handlers of each merge on the same two cores.
-        var (waited, quiet) = await host.WaitUntilQuietAsync(coreShare: 0.15, timeout: TimeSpan.FromMinutes(2));
-        Console.WriteLine(quiet ? $"  host settled in {waited.TotalSeconds:0.0} s" : $"  host still busy after {waited.TotalSeconds:0} s; measuring anyway");
+        await context.SettleAsync("merges on the profile-alone host", host);
         await Baselines.WarmUpAsync(live, settings);
         var empty = await Baselines.EmptyCallAsync(live, settings, callers: 1);
         var merges = await MergeCalls.MeasureAsync(profiles, Person, people, settings);

@@ -8,11 +8,11 @@ namespace Journey.Benchmarks;
 /// <param name="Baseline">The baseline it is compared with.</param>
 /// <param name="Ratio">Figure divided by baseline (for rates: baseline divided by figure is not used; see <paramref name="Target"/>).</param>
 /// <param name="Target">The target, e.g. <c>≤ 1.5×</c>.</param>
-/// <param name="Met">Whether the target was met.</param>
-public sealed record Figure(string Scenario, string Value, string Baseline, double Ratio, string Target, bool Met)
+/// <param name="Met">Whether the target was met; null for a baseline or a figure only reported.</param>
+public sealed record Figure(string Scenario, string Value, string Baseline, double Ratio, string Target, bool? Met)
 {
     /// <summary>PASS or MISS for a figure held to a target; a dash for a baseline or a figure only reported.</summary>
-    public string Verdict => Target == "baseline" || Target.StartsWith("reported", StringComparison.Ordinal) ? "-" : Met ? "PASS" : "MISS";
+    public string Verdict => Met switch { null => "-", true => "PASS", false => "MISS" };
 }
 
 /// <summary>Prints the figures as a table.</summary>

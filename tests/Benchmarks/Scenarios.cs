@@ -15,10 +15,11 @@ public sealed record BenchContext(HostProcess Host, GrpcChannel Channel, Baselin
     /// Latency is measured on a host in steady state, as the empty-call baseline was: first the host
     /// finishes what a bulk load left it (the events of 50,000 touchpoints or a million profiles), which
     /// would otherwise share the two cores with the calls being timed. Prints how long that took.
+    /// <paramref name="host"/> is a scenario's own host, when it measures on one; the platform host otherwise.
     /// </summary>
-    public async Task SettleAsync(string before)
+    public async Task SettleAsync(string before, HostProcess? host = null)
     {
-        var (waited, quiet) = await Host.WaitUntilQuietAsync(coreShare: 0.15, timeout: TimeSpan.FromMinutes(2));
+        var (waited, quiet) = await (host ?? Host).WaitUntilQuietAsync(coreShare: 0.15, timeout: TimeSpan.FromMinutes(2));
         Console.WriteLine(quiet
             ? $"  host settled in {waited.TotalSeconds:0.0} s"
             : $"  host still busy after {waited.TotalSeconds:0} s; measuring anyway");
