@@ -40,7 +40,10 @@ public static class ProfileModule
         services.AddSingleton<ProfileUseCases>();
         services.AddSingleton<SegmentUseCases>();
 
-        services.AddEventHandler<InteractionRecorded, InteractionRecordedHandler>(Name, Topics.InteractionRecorded);
+        // Two batches at once: while one holds the store's single writer, the next is read, resolved and
+        // serialised, which otherwise left a core idle once the stream had been relayed. Safe beside
+        // itself: a batch that loses a race for a profile or an identifier reads again and retries.
+        services.AddEventHandler<InteractionRecorded, InteractionRecordedHandler>(Name, Topics.InteractionRecorded, deliveriesInFlight: 2);
         services.AddEventHandler<ConsentChanged, ConsentChangedHandler>(Name, Topics.ConsentChanged);
         services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, Topics.ErasureRequested);
 

@@ -185,8 +185,11 @@ internal sealed class SqliteProfileStore : IProfileStore
             return profiles;
         }, cancellationToken);
 
-    public Task SaveAsync(ProfileChangeSet changes, CancellationToken cancellationToken) =>
-        _db.WriteAsync(async (connection, tx, ct) =>
+    public Task SaveAsync(ProfileChangeSet changes, CancellationToken cancellationToken)
+    {
+        // Serialised before the write lock: the lock is what the handler, Identify and the relay queue on.
+        var documents = Documents(changes.Saved);
+        return _db.WriteAsync(async (connection, tx, ct) =>
         {
             if (changes.Consumer is { } consumer && changes.EventIds.Count > 0)
             {
@@ -215,7 +218,7 @@ internal sealed class SqliteProfileStore : IProfileStore
                 await ExecuteAsync(connection, tx, "INSERT OR REPLACE INTO profile_aliases (merged_id, survivor_id) VALUES ($a, $b)", merged.Id, merged.SurvivorId, ct);
             }
 
-            await SaveProfilesAsync(connection, tx, changes.Saved, ct);
+            await SaveProfilesAsync(connection, tx, changes.Saved, documents, ct);
             foreach (var release in changes.Releases)
             {
                 await ExpectIdentifierAsync(connection, tx, "DELETE FROM identifiers WHERE kind = $kind AND value = $value AND profile_id = $owner", release.Key, release.Owner, null, ct);
@@ -277,6 +280,7 @@ internal sealed class SqliteProfileStore : IProfileStore
             await SqliteOutbox.AppendAsync(connection, tx, changes.Outbox, ct);
             return 0;
         }, cancellationToken);
+    }
 
     public Task<IReadOnlySet<string>> UnclaimedAsync(string consumer, IReadOnlyList<string> eventIds, CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlySet<string>>(async (connection, ct) =>
@@ -343,8 +347,10 @@ internal sealed class SqliteProfileStore : IProfileStore
             return ids;
         }, cancellationToken);
 
-    public Task<long> EraseAsync(ProfileErasure erasure, CancellationToken cancellationToken) =>
-        _db.WriteAsync(async (connection, tx, ct) =>
+    public Task<long> EraseAsync(ProfileErasure erasure, CancellationToken cancellationToken)
+    {
+        var documents = Documents(erasure.CleanedProfiles);
+        return _db.WriteAsync(async (connection, tx, ct) =>
         {
             if (erasure.Consumer is { } consumer && erasure.EventId is { } eventId
                 && !await SqliteInbox.TryClaimAsync(connection, tx, consumer, eventId, DateTimeOffset.UtcNow, ct))
@@ -362,12 +368,15 @@ internal sealed class SqliteProfileStore : IProfileStore
                 erased += await ExecuteAsync(connection, tx, "DELETE FROM profiles WHERE id = $a", id, null, ct);
             }
 
-            await SaveProfilesAsync(connection, tx, erasure.CleanedProfiles, ct);
+            await SaveProfilesAsync(connection, tx, erasure.CleanedProfiles, documents, ct);
             await SqliteOutbox.AppendAsync(connection, tx, [.. erasure.Outbox, erasure.Completion(erased)], ct);
             return erased;
         }, cancellationToken);
+    }
 
-    private static async Task SaveProfilesAsync(SqliteConnection connection, SqliteTransaction tx, IReadOnlyList<SavedProfile> saved, CancellationToken ct)
+    private static string[] Documents(IReadOnlyList<SavedProfile> saved) => [.. saved.Select(s => ProfileDocument.From(s.Profile).ToJson())];
+
+    private static async Task SaveProfilesAsync(SqliteConnection connection, SqliteTransaction tx, IReadOnlyList<SavedProfile> saved, string[] documents, CancellationToken ct)
     {
         if (saved.Count == 0)
         {
@@ -376,9 +385,9 @@ internal sealed class SqliteProfileStore : IProfileStore
 
         await using var insert = new Statement(connection, tx, "INSERT INTO profiles (id, version, stage, document) VALUES ($id, $version, $stage, $document)", "$id", "$version", "$stage", "$document");
         await using var update = new Statement(connection, tx, "UPDATE profiles SET version = $version, stage = $stage, document = $document WHERE id = $id AND version = $expected", "$id", "$version", "$stage", "$document", "$expected");
-        foreach (var (profile, expected) in saved)
+        for (var i = 0; i < saved.Count; i++)
         {
-            var document = ProfileDocument.From(profile).ToJson();
+            var ((profile, expected), document) = (saved[i], documents[i]);
             int rows;
             try
             {

@@ -36,11 +36,13 @@ public sealed class EventSubscription
 {
     private readonly Func<IServiceProvider, IReadOnlyList<EventEnvelope>, CancellationToken, Task> _handle;
 
-    internal EventSubscription(string service, string topic, MessageDescriptorInfo payload, Func<IServiceProvider, IReadOnlyList<EventEnvelope>, CancellationToken, Task> handle)
+    internal EventSubscription(string service, string topic, MessageDescriptorInfo payload, Func<IServiceProvider, IReadOnlyList<EventEnvelope>, CancellationToken, Task> handle, int deliveriesInFlight)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(deliveriesInFlight);
         Service = service;
         Topic = topic;
         PayloadType = payload.FullName;
+        DeliveriesInFlight = deliveriesInFlight;
         _handle = handle;
     }
 
@@ -52,6 +54,13 @@ public sealed class EventSubscription
 
     /// <summary>The full proto name of the payload this subscription accepts.</summary>
     public string PayloadType { get; }
+
+    /// <summary>
+    /// How many batches the in-process bus hands this subscription's handler at once. Above one, the
+    /// handler must be safe to run beside itself, as it must be anyway behind Dapr, which pushes
+    /// events to a service concurrently and in no guaranteed order.
+    /// </summary>
+    public int DeliveriesInFlight { get; }
 
     /// <summary>The subscription's name: <c>service.topic</c>.</summary>
     public string Name => $"{Service}.{Topic}";
@@ -132,7 +141,7 @@ public sealed class EventSubscription
         return batch;
     }
 
-    internal static EventSubscription Create<TEvent, THandler>(string service, string topic)
+    internal static EventSubscription Create<TEvent, THandler>(string service, string topic, int deliveriesInFlight)
         where TEvent : IMessage<TEvent>, new()
         where THandler : IEventHandler<TEvent>
     {
@@ -164,7 +173,7 @@ public sealed class EventSubscription
                 // Invalid content will be just as invalid on the next try.
                 throw new PoisonEventException(ex.Message);
             }
-        });
+        }, deliveriesInFlight);
     }
 }
 
@@ -176,7 +185,11 @@ internal readonly record struct MessageDescriptorInfo(string FullName);
 public static class EventHandlerRegistration
 {
     /// <summary>Subscribes <paramref name="service"/> to <paramref name="topic"/> with <typeparamref name="THandler"/>.</summary>
-    public static IServiceCollection AddEventHandler<TEvent, THandler>(this IServiceCollection services, string service, string topic)
+    /// <param name="services">The service collection.</param>
+    /// <param name="service">The subscribing service.</param>
+    /// <param name="topic">The topic.</param>
+    /// <param name="deliveriesInFlight">Batches the in-process bus hands the handler at once (<see cref="EventSubscription.DeliveriesInFlight"/>).</param>
+    public static IServiceCollection AddEventHandler<TEvent, THandler>(this IServiceCollection services, string service, string topic, int deliveriesInFlight = 1)
         where TEvent : IMessage<TEvent>, new()
         where THandler : class, IEventHandler<TEvent>
     {
@@ -186,7 +199,7 @@ public static class EventHandlerRegistration
         }
 
         services.AddScoped<THandler>();
-        services.AddSingleton(EventSubscription.Create<TEvent, THandler>(service, topic));
+        services.AddSingleton(EventSubscription.Create<TEvent, THandler>(service, topic, deliveriesInFlight));
         return services;
     }
 }

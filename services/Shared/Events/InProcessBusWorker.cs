@@ -8,45 +8,64 @@ namespace Journey.Shared.Events;
 /// <summary>
 /// One subscription's dispatcher while events keep coming. A full batch means more is waiting, so the
 /// next batch is read while the handler works on this one, and this batch's cursor move is written
-/// while the handler works on the next. The bus and the handler's store are different files, so the
-/// handler alone sets the pace. Cursor moves are written in order, and a retry that is being delivered
+/// while the handler works on the next; a subscription that allows it has several batches with its
+/// handler at once. The reads, deliveries and cursor moves run as tasks of their own on the
+/// background threads: the embedded store's calls complete before they return, so a read or a
+/// cursor move started on the dispatcher's thread would finish before the handler even began.
+/// Cursor moves are written in the order the batches were read, and a retry that is being delivered
 /// is not read again before its batch's outcome is written.
 /// </summary>
 internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subscription, IServiceProvider services)
 {
     private readonly int _batchSize = bus.BatchSize;
     private readonly HashSet<long> _retriesInFlight = [];
+    private readonly Queue<(Task<InProcessBus.Outcome> Delivery, List<long> Retries)> _delivering = new();
     private Task<InProcessBus.Batch>? _next;
     private Task? _commit;
     private List<long> _commitRetries = [];
     private long? _position;
 
-    /// <summary>Delivers one batch; returns how many events it took. After a partial batch its cursor move is written before it returns.</summary>
+    private static BackgroundScheduler Scheduler => BackgroundScheduler.Shared;
+
+    /// <summary>Starts delivering one batch; returns how many events it took. After a partial batch every cursor move is written before it returns.</summary>
     public async Task<int> RunRoundAsync(CancellationToken cancellationToken)
     {
-        var batch = await (_next ?? bus.ReadDueAsync(subscription, _position, _retriesInFlight.ToHashSet(), cancellationToken));
+        var batch = await (_next ?? ReadAsync(cancellationToken));
         _next = null;
         _position = batch.To;
         var retries = batch.Rows.Where(r => r.Seq != 0).Select(r => r.Seq).ToList();
         _retriesInFlight.UnionWith(retries);
-        if (batch.Rows.Count >= _batchSize)
+        _delivering.Enqueue((Scheduler.Run(() => bus.DeliverAsync(subscription, services, batch, cancellationToken)), retries));
+        var full = batch.Rows.Count >= _batchSize;
+        if (full)
         {
-            _next = bus.ReadDueAsync(subscription, _position, _retriesInFlight.ToHashSet(), cancellationToken);
+            _next = ReadAsync(cancellationToken);
         }
 
-        var outcome = await bus.DeliverAsync(subscription, services, batch, cancellationToken);
-        await FlushAsync();
-
-        // Not cancelled with the host: a batch that was handled should have its cursor move written.
-        _commit = bus.CommitAsync(subscription, outcome, CancellationToken.None);
-        _commitRetries = retries;
-        if (batch.Rows.Count < _batchSize)
+        // Nothing more waiting after a partial batch: the dispatcher goes idle with every batch handled and its cursor move written.
+        while (_delivering.Count >= subscription.DeliveriesInFlight || (!full && _delivering.Count > 0))
         {
-            // Nothing more is waiting: the dispatcher goes idle with its cursor move written.
+            var (delivery, delivered) = _delivering.Dequeue();
+            var outcome = await delivery;
+            await FlushAsync();
+
+            // Not cancelled with the host: a batch that was handled should have its cursor move written.
+            _commit = Scheduler.Run(() => bus.CommitAsync(subscription, outcome, CancellationToken.None));
+            _commitRetries = delivered;
+        }
+
+        if (!full)
+        {
             await FlushAsync();
         }
 
         return batch.Rows.Count;
+    }
+
+    private Task<InProcessBus.Batch> ReadAsync(CancellationToken cancellationToken)
+    {
+        var (position, skip) = (_position, _retriesInFlight.ToHashSet());
+        return Scheduler.Run(() => bus.ReadDueAsync(subscription, position, skip, cancellationToken));
     }
 
     /// <summary>Waits until the last batch's outcome is written.</summary>
@@ -72,7 +91,7 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
     public async Task<Exception?> ResetAsync()
     {
         Exception? dropped = null;
-        foreach (var task in new Task?[] { _next, _commit })
+        foreach (var task in new Task?[] { _next, _commit }.Concat(_delivering.Select(d => d.Delivery)))
         {
             if (task is null)
             {
@@ -94,6 +113,8 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
         }
 
         (_next, _commit, _position) = (null, null, null);
+        _delivering.Clear();
+        _delivering.Clear();
         _retriesInFlight.Clear();
         _commitRetries = [];
         return dropped;

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 
 namespace Journey.Shared.Tests.Events;
 
-/// <summary>The dispatcher under load: it reads the next batch and writes the last cursor move while the handler works.</summary>
+/// <summary>The dispatcher under load: it reads the next batch and writes the last cursor move while the handler works, and hands over several batches at once where the subscription allows it.</summary>
 public sealed class DispatchPipelineTests : IDisposable
 {
     private readonly TemporarySqlite _bus = new("bus");
@@ -82,6 +82,43 @@ public sealed class DispatchPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Rounds_WhenTwoBatchesMayBeInFlight_HandleTheNextWhileTheFirstWaitsAndMoveTheCursorOnlyPastBoth()
+    {
+        var collection = new ServiceCollection();
+        collection.AddSingleton(_deliveries);
+        collection.AddEventHandler<StringValue, CountingHandler>("profile", Topics.InteractionRecorded, deliveriesInFlight: 2);
+        await using var services = collection.BuildServiceProvider();
+        var subscription = services.GetRequiredService<EventSubscription>();
+        using var bus = new InProcessBus(_bus.Database, [subscription], Options.Create(new EventsOptions { BatchSize = 2 }), TimeProvider.System, NullLogger<InProcessBus>.Instance);
+        await bus.PublishAsync("touchpoint", [.. Enumerable.Range(0, 4).Select(i => TestPipeline.Event($"e{i}"))], default);
+        var firstBatchWaits = new TaskCompletionSource();
+        _deliveries.Gates["e0"] = firstBatchWaits.Task;
+        var pipeline = new DispatchPipeline(bus, subscription, services);
+
+        Assert.Equal(2, await pipeline.RunRoundAsync(default).WaitAsync(Timeout));
+        var second = pipeline.RunRoundAsync(default);
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!_deliveries.Values.Contains("e3") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        // The second batch was handled while the first still waited; no cursor move may pass the first.
+        Assert.Equal(["e2", "e3"], _deliveries.Values);
+        Assert.False(second.IsCompleted);
+        Assert.Equal(4, await bus.CountPendingAsync(subscription.Name, default));
+
+        firstBatchWaits.SetResult();
+        Assert.Equal(2, await second.WaitAsync(Timeout));
+        while (await pipeline.RunRoundAsync(default).WaitAsync(Timeout) > 0)
+        {
+        }
+
+        Assert.Equal(["e0", "e1", "e2", "e3"], _deliveries.Values.Order());
+        Assert.Equal(0, await bus.CountPendingAsync(subscription.Name, default));
+    }
+
+    [Fact]
     public async Task Worker_WhenEventsArriveWithinTheCoalescingWindow_HandsThemOverInOneRound()
     {
         var options = Options.Create(new EventsOptions { Coalescing = TimeSpan.FromMilliseconds(300), PollInterval = TimeSpan.FromSeconds(30) });
@@ -104,6 +141,8 @@ public sealed class DispatchPipelineTests : IDisposable
         Assert.Equal([2], _deliveries.Batches);
     }
 
+    private static TimeSpan Timeout => TimeSpan.FromSeconds(10);
+
     public void Dispose()
     {
         _sut.Dispose();
@@ -111,12 +150,14 @@ public sealed class DispatchPipelineTests : IDisposable
         _bus.Dispose();
     }
 
-    /// <summary>Every delivery, repeats included, with scripted failures.</summary>
+    /// <summary>Every delivery, repeats included, with scripted failures and events that wait before they are handled.</summary>
     internal sealed class Deliveries
     {
         private readonly ConcurrentQueue<string> _values = new();
 
         public ConcurrentDictionary<string, int> FailuresLeft { get; } = new();
+
+        public ConcurrentDictionary<string, Task> Gates { get; } = new();
 
         public List<string> Values => [.. _values];
 
@@ -127,11 +168,16 @@ public sealed class DispatchPipelineTests : IDisposable
 
     internal sealed class CountingHandler(Deliveries deliveries) : IEventHandler<StringValue>
     {
-        public Task HandleAsync(IReadOnlyList<ReceivedEvent<StringValue>> events, CancellationToken cancellationToken)
+        public async Task HandleAsync(IReadOnlyList<ReceivedEvent<StringValue>> events, CancellationToken cancellationToken)
         {
             deliveries.Batches.Enqueue(events.Count);
             foreach (var received in events)
             {
+                if (deliveries.Gates.TryGetValue(received.Message.Value, out var gate))
+                {
+                    await gate.WaitAsync(Timeout, cancellationToken);
+                }
+
                 deliveries.Add(received.Message.Value);
                 if (deliveries.FailuresLeft.TryGetValue(received.Message.Value, out var left) && left > 0)
                 {
@@ -139,8 +185,6 @@ public sealed class DispatchPipelineTests : IDisposable
                     throw new InvalidOperationException("scripted failure");
                 }
             }
-
-            return Task.CompletedTask;
         }
     }
 }
