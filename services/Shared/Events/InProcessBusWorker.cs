@@ -9,9 +9,9 @@ namespace Journey.Shared.Events;
 /// One subscription's dispatcher while events keep coming. A full batch means more is waiting, so the
 /// next batch is read while the handler works on this one, and this batch's cursor move is written
 /// while the handler works on the next; a subscription that allows it has several batches with its
-/// handler at once. The reads, deliveries and cursor moves run as tasks of their own on the
-/// background threads: the embedded store's calls complete before they return, so a read or a
-/// cursor move started on the dispatcher's thread would finish before the handler even began.
+/// handler at once. While batches come full, the reads, deliveries and cursor moves run as tasks of
+/// their own on the background threads: the embedded store's calls complete before they return, so
+/// a read or a cursor move started on the dispatcher's thread would finish before the handler began.
 /// Cursor moves are written in the order the batches were read, and a retry that is being delivered
 /// is not read again before its batch's outcome is written.
 /// </summary>
@@ -30,19 +30,23 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
     /// <summary>Starts delivering one batch; returns how many events it took. After a partial batch every cursor move is written before it returns.</summary>
     public async Task<int> RunRoundAsync(CancellationToken cancellationToken)
     {
-        var batch = await (_next ?? ReadAsync(cancellationToken));
+        var batch = await (_next ?? bus.ReadDueAsync(subscription, _position, _retriesInFlight.ToHashSet(), cancellationToken));
         _next = null;
         _position = batch.To;
         var retries = batch.Rows.Where(r => r.Seq != 0).Select(r => r.Seq).ToList();
         _retriesInFlight.UnionWith(retries);
-        _delivering.Enqueue((Scheduler.Run(() => bus.DeliverAsync(subscription, services, batch, cancellationToken)), retries));
+
+        // A partial batch is the last of what waits: with nothing to overlap, it is delivered and its cursor
+        // moved on this thread, so a trickle of events costs no hand-overs between threads.
         var full = batch.Rows.Count >= _batchSize;
+        _delivering.Enqueue((full ? Scheduler.Run(() => bus.DeliverAsync(subscription, services, batch, cancellationToken)) : bus.DeliverAsync(subscription, services, batch, cancellationToken), retries));
         if (full)
         {
-            _next = ReadAsync(cancellationToken);
+            var (position, skip) = (_position, _retriesInFlight.ToHashSet());
+            _next = Scheduler.Run(() => bus.ReadDueAsync(subscription, position, skip, cancellationToken));
         }
 
-        // Nothing more waiting after a partial batch: the dispatcher goes idle with every batch handled and its cursor move written.
+        // After a partial batch the dispatcher goes idle with every batch handled and its cursor move written.
         while (_delivering.Count >= subscription.DeliveriesInFlight || (!full && _delivering.Count > 0))
         {
             var (delivery, delivered) = _delivering.Dequeue();
@@ -50,7 +54,7 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
             await FlushAsync();
 
             // Not cancelled with the host: a batch that was handled should have its cursor move written.
-            _commit = Scheduler.Run(() => bus.CommitAsync(subscription, outcome, CancellationToken.None));
+            _commit = full ? Scheduler.Run(() => bus.CommitAsync(subscription, outcome, CancellationToken.None)) : bus.CommitAsync(subscription, outcome, CancellationToken.None);
             _commitRetries = delivered;
         }
 
@@ -60,12 +64,6 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
         }
 
         return batch.Rows.Count;
-    }
-
-    private Task<InProcessBus.Batch> ReadAsync(CancellationToken cancellationToken)
-    {
-        var (position, skip) = (_position, _retriesInFlight.ToHashSet());
-        return Scheduler.Run(() => bus.ReadDueAsync(subscription, position, skip, cancellationToken));
     }
 
     /// <summary>Waits until the last batch's outcome is written.</summary>
