@@ -112,7 +112,6 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
 
         (_next, _commit, _position) = (null, null, null);
         _delivering.Clear();
-        _delivering.Clear();
         _retriesInFlight.Clear();
         _commitRetries = [];
         return dropped;
