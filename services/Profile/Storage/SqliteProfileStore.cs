@@ -188,7 +188,7 @@ internal sealed class SqliteProfileStore : IProfileStore
     public Task SaveAsync(ProfileChangeSet changes, CancellationToken cancellationToken)
     {
         // Serialised before the write lock: the lock is what the handler, Identify and the relay queue on.
-        var documents = Documents(changes.Saved);
+        var profiles = WithDocuments(changes.Saved);
         return _db.WriteAsync(async (connection, tx, ct) =>
         {
             if (changes.Consumer is { } consumer && changes.EventIds.Count > 0)
@@ -218,7 +218,7 @@ internal sealed class SqliteProfileStore : IProfileStore
                 await ExecuteAsync(connection, tx, "INSERT OR REPLACE INTO profile_aliases (merged_id, survivor_id) VALUES ($a, $b)", merged.Id, merged.SurvivorId, ct);
             }
 
-            await SaveProfilesAsync(connection, tx, changes.Saved, documents, ct);
+            await SaveProfilesAsync(connection, tx, profiles, ct);
             foreach (var release in changes.Releases)
             {
                 await ExpectIdentifierAsync(connection, tx, "DELETE FROM identifiers WHERE kind = $kind AND value = $value AND profile_id = $owner", release.Key, release.Owner, null, ct);
@@ -349,7 +349,7 @@ internal sealed class SqliteProfileStore : IProfileStore
 
     public Task<long> EraseAsync(ProfileErasure erasure, CancellationToken cancellationToken)
     {
-        var documents = Documents(erasure.CleanedProfiles);
+        var profiles = WithDocuments(erasure.CleanedProfiles);
         return _db.WriteAsync(async (connection, tx, ct) =>
         {
             if (erasure.Consumer is { } consumer && erasure.EventId is { } eventId
@@ -368,15 +368,16 @@ internal sealed class SqliteProfileStore : IProfileStore
                 erased += await ExecuteAsync(connection, tx, "DELETE FROM profiles WHERE id = $a", id, null, ct);
             }
 
-            await SaveProfilesAsync(connection, tx, erasure.CleanedProfiles, documents, ct);
+            await SaveProfilesAsync(connection, tx, profiles, ct);
             await SqliteOutbox.AppendAsync(connection, tx, [.. erasure.Outbox, erasure.Completion(erased)], ct);
             return erased;
         }, cancellationToken);
     }
 
-    private static string[] Documents(IReadOnlyList<SavedProfile> saved) => [.. saved.Select(s => ProfileDocument.From(s.Profile).ToJson())];
+    private static List<(SavedProfile Saved, string Document)> WithDocuments(IReadOnlyList<SavedProfile> saved) =>
+        [.. saved.Select(s => (s, ProfileDocument.From(s.Profile).ToJson()))];
 
-    private static async Task SaveProfilesAsync(SqliteConnection connection, SqliteTransaction tx, IReadOnlyList<SavedProfile> saved, string[] documents, CancellationToken ct)
+    private static async Task SaveProfilesAsync(SqliteConnection connection, SqliteTransaction tx, List<(SavedProfile Saved, string Document)> saved, CancellationToken ct)
     {
         if (saved.Count == 0)
         {
@@ -385,9 +386,8 @@ internal sealed class SqliteProfileStore : IProfileStore
 
         await using var insert = new Statement(connection, tx, "INSERT INTO profiles (id, version, stage, document) VALUES ($id, $version, $stage, $document)", "$id", "$version", "$stage", "$document");
         await using var update = new Statement(connection, tx, "UPDATE profiles SET version = $version, stage = $stage, document = $document WHERE id = $id AND version = $expected", "$id", "$version", "$stage", "$document", "$expected");
-        for (var i = 0; i < saved.Count; i++)
+        foreach (var ((profile, expected), document) in saved)
         {
-            var ((profile, expected), document) = (saved[i], documents[i]);
             int rows;
             try
             {

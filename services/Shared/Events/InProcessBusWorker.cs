@@ -25,7 +25,10 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
     private List<long> _commitRetries = [];
     private long? _position;
 
-    private static BackgroundScheduler Scheduler => BackgroundScheduler.Shared;
+    /// <summary>Starts <paramref name="work"/> as a task of its own on the background threads when it should overlap what follows; else runs it here.</summary>
+    private static Task<T> Start<T>(bool overlap, Func<Task<T>> work) => overlap ? BackgroundScheduler.Shared.Run(work) : work();
+
+    private static Task Start(bool overlap, Func<Task> work) => overlap ? BackgroundScheduler.Shared.Run(work) : work();
 
     /// <summary>Starts delivering one batch; returns how many events it took. After a partial batch every cursor move is written before it returns.</summary>
     public async Task<int> RunRoundAsync(CancellationToken cancellationToken)
@@ -39,11 +42,11 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
         // A partial batch is the last of what waits: with nothing to overlap, it is delivered and its cursor
         // moved on this thread, so a trickle of events costs no hand-overs between threads.
         var full = batch.Rows.Count >= _batchSize;
-        _delivering.Enqueue((full ? Scheduler.Run(() => bus.DeliverAsync(subscription, services, batch, cancellationToken)) : bus.DeliverAsync(subscription, services, batch, cancellationToken), retries));
+        _delivering.Enqueue((Start(full, () => bus.DeliverAsync(subscription, services, batch, cancellationToken)), retries));
         if (full)
         {
             var (position, skip) = (_position, _retriesInFlight.ToHashSet());
-            _next = Scheduler.Run(() => bus.ReadDueAsync(subscription, position, skip, cancellationToken));
+            _next = BackgroundScheduler.Shared.Run(() => bus.ReadDueAsync(subscription, position, skip, cancellationToken));
         }
 
         // After a partial batch the dispatcher goes idle with every batch handled and its cursor move written.
@@ -54,7 +57,7 @@ internal sealed class DispatchPipeline(InProcessBus bus, EventSubscription subsc
             await FlushAsync();
 
             // Not cancelled with the host: a batch that was handled should have its cursor move written.
-            _commit = full ? Scheduler.Run(() => bus.CommitAsync(subscription, outcome, CancellationToken.None)) : bus.CommitAsync(subscription, outcome, CancellationToken.None);
+            _commit = Start(full, () => bus.CommitAsync(subscription, outcome, CancellationToken.None));
             _commitRetries = delivered;
         }
 
