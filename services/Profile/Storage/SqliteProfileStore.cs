@@ -105,23 +105,22 @@ internal sealed class SqliteProfileStore : IProfileStore
         }, cancellationToken);
 
     public Task<CustomerProfile?> GetAsync(string id, CancellationToken cancellationToken) =>
-        _db.ReadAsync(async (connection, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT id, version, document FROM profiles WHERE id = COALESCE((SELECT survivor_id FROM profile_aliases WHERE merged_id = $id), $id)";
-            command.Parameters.AddWithValue("$id", id);
-            return await ReadOneAsync(command, ct);
-        }, cancellationToken);
+        _db.QueryAsync(
+            "SELECT id, version, document FROM profiles WHERE id = COALESCE((SELECT survivor_id FROM profile_aliases WHERE merged_id = $id), $id)",
+            parameters => parameters.AddWithValue("$id", id),
+            ReadOne,
+            cancellationToken);
 
     public Task<CustomerProfile?> FindAsync(IdentifierKey identifier, CancellationToken cancellationToken) =>
-        _db.ReadAsync(async (connection, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT p.id, p.version, p.document FROM identifiers i JOIN profiles p ON p.id = i.profile_id WHERE i.kind = $kind AND i.value = $value";
-            command.Parameters.AddWithValue("$kind", (int)identifier.Kind);
-            command.Parameters.AddWithValue("$value", identifier.Value);
-            return await ReadOneAsync(command, ct);
-        }, cancellationToken);
+        _db.QueryAsync(
+            "SELECT p.id, p.version, p.document FROM identifiers i JOIN profiles p ON p.id = i.profile_id WHERE i.kind = $kind AND i.value = $value",
+            parameters =>
+            {
+                parameters.AddWithValue("$kind", (int)identifier.Kind);
+                parameters.AddWithValue("$value", identifier.Value);
+            },
+            ReadOne,
+            cancellationToken);
 
     public Task<IReadOnlyList<CustomerProfile>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
         ids.Count == 0
@@ -429,8 +428,11 @@ internal sealed class SqliteProfileStore : IProfileStore
     private static async Task<CustomerProfile?> ReadOneAsync(SqliteCommand command, CancellationToken ct)
     {
         await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? ProfileDocument.FromJson(reader.GetString(2)).ToDomain(reader.GetString(0), reader.GetInt64(1)) : null;
+        return ReadOne(reader);
     }
+
+    private static CustomerProfile? ReadOne(SqliteDataReader reader) =>
+        reader.Read() ? ProfileDocument.FromJson(reader.GetString(2)).ToDomain(reader.GetString(0), reader.GetInt64(1)) : null;
 
     private static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction tx, string sql, string a, object? b, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Journey.Shared.Telemetry;
 using Microsoft.Data.Sqlite;
 
@@ -25,12 +26,22 @@ public sealed class SqliteDatabase : IDisposable
     /// <summary>The writer connection's page cache unless a service or the configuration sets another, in MiB: SQLite's own default.</summary>
     public const int DefaultWriterCacheMiB = 2;
 
+    /// <summary>The largest memory map SQLite allows here (its SQLITE_MAX_MMAP_SIZE, 0x7fff0000 bytes), in whole MiB.</summary>
+    public const int MaxQueryMapMiB = 2047;
+
     private const int BusyTimeoutMilliseconds = 5000;
+
+    /// <summary>Statements one query connection keeps prepared; past this it starts over, so SQL built at run time cannot grow it without bound.</summary>
+    private const int MaxPreparedStatements = 64;
 
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly string _connectionString;
     private readonly string _walPath;
     private readonly long _walLimitBytes;
+    private readonly ConcurrentStack<QueryConnection> _idleQueryConnections = new();
+    private readonly int _maxIdleQueryConnections = Math.Max(4, 2 * Environment.ProcessorCount);
+    private int _idleQueryConnectionCount;
+    private bool _disposed;
     private long _nextWalCheck;
     private SqliteConnection? _writer;
 
@@ -38,12 +49,16 @@ public sealed class SqliteDatabase : IDisposable
     /// <param name="path">The database file.</param>
     /// <param name="walLimitBytes">The WAL size at which a write truncates the log (see <see cref="BoundWal"/>).</param>
     /// <param name="writerCacheMiB">The page cache of the writer connection, in MiB.</param>
-    public SqliteDatabase(string path, long walLimitBytes = DefaultWalLimitBytes, int writerCacheMiB = DefaultWriterCacheMiB)
+    /// <param name="queryMapMiB">How much of the file <see cref="QueryAsync"/> reads through a memory map, in MiB (0: none).</param>
+    public SqliteDatabase(string path, long walLimitBytes = DefaultWalLimitBytes, int writerCacheMiB = DefaultWriterCacheMiB, int queryMapMiB = MaxQueryMapMiB)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(walLimitBytes);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(writerCacheMiB);
+        ArgumentOutOfRangeException.ThrowIfNegative(queryMapMiB);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(queryMapMiB, MaxQueryMapMiB);
         Path = path;
         WriterCacheMiB = writerCacheMiB;
+        QueryMapMiB = queryMapMiB;
         _walPath = path + "-wal";
         _walLimitBytes = walLimitBytes;
         _nextWalCheck = walLimitBytes;
@@ -71,13 +86,16 @@ public sealed class SqliteDatabase : IDisposable
 
     /// <summary>Opens <paramref name="fileName"/> in the configured data directory; the configured writer cache, when set, overrides <paramref name="writerCacheMiB"/>.</summary>
     public static SqliteDatabase Open(StorageOptions options, string fileName, int writerCacheMiB = DefaultWriterCacheMiB) =>
-        new(System.IO.Path.Combine(options.DataDirectory, fileName), writerCacheMiB: options.SqliteWriterCacheMiB ?? writerCacheMiB);
+        new(System.IO.Path.Combine(options.DataDirectory, fileName), writerCacheMiB: options.SqliteWriterCacheMiB ?? writerCacheMiB, queryMapMiB: options.SqliteQueryMapMiB);
 
     /// <summary>The file this database lives in.</summary>
     public string Path { get; }
 
     /// <summary>The page cache the writer connection opens with, in MiB.</summary>
     public int WriterCacheMiB { get; }
+
+    /// <summary>How much of the file the connections of <see cref="QueryAsync"/> read through a memory map, in MiB.</summary>
+    public int QueryMapMiB { get; }
 
     /// <summary>Raised after every committed write transaction.</summary>
     public event Action? Committed;
@@ -219,6 +237,50 @@ public sealed class SqliteDatabase : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs one read statement, <paramref name="sql"/>, and hands its rows to <paramref name="read"/>. For
+    /// the hot point reads (a profile by identifier, say). The statement runs on a connection kept open for
+    /// queries, prepared on its first use there and reused after, so a call costs neither the pool's open
+    /// and per-connection settings nor parsing and planning the SQL again (together about half of a point
+    /// read measured alone). These connections read the file through a memory map
+    /// (<see cref="StorageOptions.SqliteQueryMapMiB"/>), so the pages they have read stay resident.
+    /// <paramref name="sql"/> must be a constant: each distinct text is prepared and kept. The reader is
+    /// disposed before the connection goes back, which resets the statement, so no read snapshot outlives
+    /// the call to hold off a checkpoint or hide a later commit.
+    /// </summary>
+    /// <param name="sql">The statement, with named parameters.</param>
+    /// <param name="bind">Adds this call's parameter values.</param>
+    /// <param name="read">Reads the rows it needs.</param>
+    /// <param name="cancellationToken">Interrupts the statement.</param>
+    public async Task<T> QueryAsync<T>(string sql, Action<SqliteParameterCollection> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
+    {
+        var query = RentQueryConnection();
+        T result;
+        try
+        {
+            var command = query.Prepared(sql);
+            bind(command.Parameters);
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                result = read(reader);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Whatever failed, the connection may hold a statement mid-step or an interrupt: it is not reused.
+            query.Dispose();
+            if (ex is SqliteException sqlite && IsUnavailable(sqlite))
+            {
+                throw new StoreUnavailableException($"SQLite database '{System.IO.Path.GetFileName(Path)}' cannot be read (SQLite error {sqlite.SqliteErrorCode}).", ex);
+            }
+
+            throw;
+        }
+
+        ReturnQueryConnection(query);
+        return result;
+    }
+
     /// <summary>Opens a pooled connection with this database's per-connection settings.</summary>
     public async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
@@ -226,6 +288,56 @@ public sealed class SqliteDatabase : IDisposable
         await connection.OpenAsync(cancellationToken);
         Configure(connection);
         return connection;
+    }
+
+    private QueryConnection RentQueryConnection()
+    {
+        if (_idleQueryConnections.TryPop(out var idle))
+        {
+            Interlocked.Decrement(ref _idleQueryConnectionCount);
+            return idle;
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        // Unpooled: this class keeps them open itself, and the memory map must not pass to other readers with a pooled connection.
+        var connection = OpenConnection(new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString());
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"PRAGMA mmap_size={(long)QueryMapMiB * 1024 * 1024};";
+            command.ExecuteNonQuery();
+            return new QueryConnection(connection);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private void ReturnQueryConnection(QueryConnection query)
+    {
+        if (Interlocked.Increment(ref _idleQueryConnectionCount) > _maxIdleQueryConnections)
+        {
+            Interlocked.Decrement(ref _idleQueryConnectionCount);
+            query.Dispose();
+            return;
+        }
+
+        _idleQueryConnections.Push(query);
+        if (Volatile.Read(ref _disposed))
+        {
+            CloseIdleQueryConnections();
+        }
+    }
+
+    private void CloseIdleQueryConnections()
+    {
+        while (_idleQueryConnections.TryPop(out var idle))
+        {
+            Interlocked.Decrement(ref _idleQueryConnectionCount);
+            idle.Dispose();
+        }
     }
 
     private void CloseWriter()
@@ -252,9 +364,9 @@ public sealed class SqliteDatabase : IDisposable
         }
     }
 
-    private SqliteConnection OpenConnection()
+    private SqliteConnection OpenConnection(string? connectionString = null)
     {
-        var connection = new SqliteConnection(_connectionString);
+        var connection = new SqliteConnection(connectionString ?? _connectionString);
         connection.Open();
         Configure(connection);
         return connection;
@@ -277,6 +389,8 @@ public sealed class SqliteDatabase : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        Volatile.Write(ref _disposed, true);
+        CloseIdleQueryConnections();
         _writeLock.Dispose();
         CloseWriter();
 
@@ -284,5 +398,45 @@ public sealed class SqliteDatabase : IDisposable
         // process are opening or using at that moment.
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
+    }
+
+    /// <summary>A connection kept open for <see cref="QueryAsync"/>, with the statements it has prepared.</summary>
+    private sealed class QueryConnection(SqliteConnection connection) : IDisposable
+    {
+        private readonly Dictionary<string, SqliteCommand> _prepared = new(StringComparer.Ordinal);
+
+        public SqliteCommand Prepared(string sql)
+        {
+            if (!_prepared.TryGetValue(sql, out var command))
+            {
+                if (_prepared.Count >= MaxPreparedStatements)
+                {
+                    DisposeStatements();
+                }
+
+                command = connection.CreateCommand();
+                command.CommandText = sql;
+                _prepared.Add(sql, command);
+            }
+
+            command.Parameters.Clear();
+            return command;
+        }
+
+        public void Dispose()
+        {
+            DisposeStatements();
+            connection.Dispose();
+        }
+
+        private void DisposeStatements()
+        {
+            foreach (var command in _prepared.Values)
+            {
+                command.Dispose();
+            }
+
+            _prepared.Clear();
+        }
     }
 }

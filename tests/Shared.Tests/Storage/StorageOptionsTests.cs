@@ -17,6 +17,7 @@ public sealed class StorageOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(5), options.Mongo.ServerSelectionTimeout);
         Assert.Null(options.SqliteWriterCacheMiB);
         Assert.Equal(2, SqliteDatabase.DefaultWriterCacheMiB);
+        Assert.Equal(2047, options.SqliteQueryMapMiB);
     }
 
     [Theory]
@@ -29,6 +30,18 @@ public sealed class StorageOptionsTests
         Assert.True(result.Failed);
         Assert.Contains("SqliteWriterCacheMiB", result.FailureMessage);
         Assert.Contains("between 2 and 1024", result.FailureMessage);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(2048)]
+    public void Validate_WhenQueryMapOutOfRange_FailsNamingTheSettingAndRange(int mib)
+    {
+        var result = new StorageOptionsValidator().Validate(null, new StorageOptions { SqliteQueryMapMiB = mib });
+
+        Assert.True(result.Failed);
+        Assert.Contains("SqliteQueryMapMiB", result.FailureMessage);
+        Assert.Contains("between 0 and 2047", result.FailureMessage);
     }
 
     [Fact]
