@@ -36,6 +36,7 @@ public sealed class SqliteDatabase : IDisposable
 
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly string _connectionString;
+    private readonly string _queryConnectionString;
     private readonly string _walPath;
     private readonly long _walLimitBytes;
     private readonly ConcurrentStack<QueryConnection> _idleQueryConnections = new();
@@ -75,6 +76,9 @@ public sealed class SqliteDatabase : IDisposable
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        // Unpooled: this class keeps its query connections open itself, and their memory map must not pass
+        // to other readers with a pooled connection.
+        _queryConnectionString = new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString();
 
         using var connection = new SqliteConnection(_connectionString);
         connection.Open();
@@ -298,9 +302,8 @@ public sealed class SqliteDatabase : IDisposable
             return idle;
         }
 
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        // Unpooled: this class keeps them open itself, and the memory map must not pass to other readers with a pooled connection.
-        var connection = OpenConnection(new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString());
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
+        var connection = OpenConnection(_queryConnectionString);
         try
         {
             using var command = connection.CreateCommand();
