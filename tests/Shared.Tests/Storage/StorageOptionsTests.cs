@@ -21,27 +21,21 @@ public sealed class StorageOptionsTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(1025)]
-    public void Validate_WhenWriterCacheOutOfRange_FailsNamingTheSettingAndRange(int mib)
+    [InlineData(nameof(StorageOptions.SqliteWriterCacheMiB), 1, "between 2 and 1024")]
+    [InlineData(nameof(StorageOptions.SqliteWriterCacheMiB), 1025, "between 2 and 1024")]
+    [InlineData(nameof(StorageOptions.SqliteQueryMapMiB), -1, "between 0 and 2047")]
+    [InlineData(nameof(StorageOptions.SqliteQueryMapMiB), 2048, "between 0 and 2047")]
+    public void Validate_WhenASqliteSizeIsOutOfRange_FailsNamingTheSettingAndRange(string setting, int mib, string range)
     {
-        var result = new StorageOptionsValidator().Validate(null, new StorageOptions { SqliteWriterCacheMiB = mib });
+        var options = setting == nameof(StorageOptions.SqliteWriterCacheMiB)
+            ? new StorageOptions { SqliteWriterCacheMiB = mib }
+            : new StorageOptions { SqliteQueryMapMiB = mib };
+
+        var result = new StorageOptionsValidator().Validate(null, options);
 
         Assert.True(result.Failed);
-        Assert.Contains("SqliteWriterCacheMiB", result.FailureMessage);
-        Assert.Contains("between 2 and 1024", result.FailureMessage);
-    }
-
-    [Theory]
-    [InlineData(-1)]
-    [InlineData(2048)]
-    public void Validate_WhenQueryMapOutOfRange_FailsNamingTheSettingAndRange(int mib)
-    {
-        var result = new StorageOptionsValidator().Validate(null, new StorageOptions { SqliteQueryMapMiB = mib });
-
-        Assert.True(result.Failed);
-        Assert.Contains("SqliteQueryMapMiB", result.FailureMessage);
-        Assert.Contains("between 0 and 2047", result.FailureMessage);
+        Assert.Contains(setting, result.FailureMessage);
+        Assert.Contains(range, result.FailureMessage);
     }
 
     [Fact]
