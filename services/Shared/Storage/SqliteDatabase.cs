@@ -41,7 +41,6 @@ public sealed class SqliteDatabase : IDisposable
     private readonly long _walLimitBytes;
     private readonly ConcurrentStack<QueryConnection> _idleQueryConnections = new();
     private readonly int _maxIdleQueryConnections = Math.Max(4, 2 * Environment.ProcessorCount);
-    private int _idleQueryConnectionCount;
     private bool _disposed;
     private long _nextWalCheck;
     private SqliteConnection? _writer;
@@ -237,7 +236,7 @@ public sealed class SqliteDatabase : IDisposable
         }
         catch (SqliteException ex) when (IsUnavailable(ex))
         {
-            throw new StoreUnavailableException($"SQLite database '{System.IO.Path.GetFileName(Path)}' cannot be read (SQLite error {ex.SqliteErrorCode}).", ex);
+            throw CannotRead(ex);
         }
     }
 
@@ -275,7 +274,7 @@ public sealed class SqliteDatabase : IDisposable
             query.Dispose();
             if (ex is SqliteException sqlite && IsUnavailable(sqlite))
             {
-                throw new StoreUnavailableException($"SQLite database '{System.IO.Path.GetFileName(Path)}' cannot be read (SQLite error {sqlite.SqliteErrorCode}).", ex);
+                throw CannotRead(sqlite);
             }
 
             throw;
@@ -298,7 +297,6 @@ public sealed class SqliteDatabase : IDisposable
     {
         if (_idleQueryConnections.TryPop(out var idle))
         {
-            Interlocked.Decrement(ref _idleQueryConnectionCount);
             return idle;
         }
 
@@ -320,9 +318,9 @@ public sealed class SqliteDatabase : IDisposable
 
     private void ReturnQueryConnection(QueryConnection query)
     {
-        if (Interlocked.Increment(ref _idleQueryConnectionCount) > _maxIdleQueryConnections)
+        // Counting walks the stack, which holds a handful at most; two callers returning at once may keep one extra.
+        if (_idleQueryConnections.Count >= _maxIdleQueryConnections)
         {
-            Interlocked.Decrement(ref _idleQueryConnectionCount);
             query.Dispose();
             return;
         }
@@ -338,7 +336,6 @@ public sealed class SqliteDatabase : IDisposable
     {
         while (_idleQueryConnections.TryPop(out var idle))
         {
-            Interlocked.Decrement(ref _idleQueryConnectionCount);
             idle.Dispose();
         }
     }
@@ -385,6 +382,9 @@ public sealed class SqliteDatabase : IDisposable
         command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=" + BusyTimeoutMilliseconds + "; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=" + AutoCheckpointPages + ";";
         command.ExecuteNonQuery();
     }
+
+    private StoreUnavailableException CannotRead(SqliteException ex) =>
+        new($"SQLite database '{System.IO.Path.GetFileName(Path)}' cannot be read (SQLite error {ex.SqliteErrorCode}).", ex);
 
     private static bool IsUnavailable(SqliteException ex) =>
         ex.SqliteErrorCode is 5 /* BUSY */ or 6 /* LOCKED */ or 10 /* IOERR */ or 13 /* FULL */ or 14 /* CANTOPEN */ or 8 /* READONLY */;
