@@ -67,8 +67,8 @@ public static class Topics
     public static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> Subscribers = new Dictionary<string, IReadOnlyList<string>>
     {
         [InteractionRecorded] = [Apps.Profile, Apps.Recommendation],
-        [TouchpointChanged] = [Apps.Profile, Apps.Recommendation],
-        [ProfileUpdated] = [Apps.Recommendation],
+        [TouchpointChanged] = [Apps.Recommendation],
+        [ProfileUpdated] = [Apps.Touchpoint, Apps.Recommendation],
         [ProfilesMerged] = [Apps.Touchpoint, Apps.Consent, Apps.Recommendation],
         [SegmentMembershipChanged] = [],
         [ConsentChanged] = [Apps.Profile, Apps.Recommendation],
