@@ -117,6 +117,22 @@ public sealed class RenderTests
         }
     }
 
+    [Fact]
+    public void Render_WhenKubectlIsMissing_SkipsTheTestWithTheReason()
+    {
+        var empty = Directory.CreateTempSubdirectory("no-kubectl-");
+        try
+        {
+            var skip = Assert.Throws<SkipException>(() => Manifests.RequireKubectl(empty.FullName));
+
+            Assert.Contains("kubectl was not found on PATH", skip.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            empty.Delete();
+        }
+    }
+
     [SkippableFact]
     public void Render_WhenAKustomizationIsBroken_FailsWithKustomizeMessage()
     {
