@@ -203,14 +203,23 @@ public sealed partial class ContainerRun
 
     private static async Task<HealthCheckResponse.Types.ServingStatus> CheckAsync(Health.HealthClient health, string service)
     {
-        try
+        // Each call may take longer than the store check's server selection (5 s) and the sidecar
+        // check's deadline; the first calls of a fresh process on a loaded machine also wait for
+        // the JIT, so an unanswered call is tried again for up to a minute.
+        var giveUp = DateTime.UtcNow.AddSeconds(60);
+        while (true)
         {
-            // Longer than the store check's server selection (5 s) and the sidecar check's deadline.
-            return (await health.CheckAsync(new HealthCheckRequest { Service = service }, deadline: DateTime.UtcNow.AddSeconds(15))).Status;
-        }
-        catch (RpcException)
-        {
-            return HealthCheckResponse.Types.ServingStatus.Unknown;
+            try
+            {
+                return (await health.CheckAsync(new HealthCheckRequest { Service = service }, deadline: DateTime.UtcNow.AddSeconds(15))).Status;
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.DeadlineExceeded or StatusCode.Unavailable && DateTime.UtcNow < giveUp)
+            {
+            }
+            catch (RpcException)
+            {
+                return HealthCheckResponse.Types.ServingStatus.Unknown;
+            }
         }
     }
 
