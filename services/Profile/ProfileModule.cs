@@ -7,6 +7,7 @@ using Journey.Profile.V1;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
+using Journey.Shared.Privacy;
 using Journey.Shared.Security;
 using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -33,6 +34,8 @@ public static class ProfileModule
 
         var services = builder.Services;
         services.AddValidatedOptions<ProfileOptions, ProfileOptionsValidator>(ProfileOptions.Section);
+        // Known customers' addresses are kept encrypted at rest: only this service needs the encryption key.
+        services.AddPersonalDataProtection();
         services.AddSingleton<IProfileEvents, ProfileEventMapper>();
         services.AddSingleton<ProfileChanges>();
         services.AddSingleton<SegmentDefinitions>();

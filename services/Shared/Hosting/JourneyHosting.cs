@@ -38,12 +38,7 @@ public static partial class JourneyHosting
         services.AddSingleton<IValidateOptions<EventsOptions>, AppApiTokenRule>();
         services.AddOptions<EventsOptions>().PostConfigure<IConfiguration>((events, configuration) =>
             events.AppApiToken = string.IsNullOrEmpty(events.AppApiToken) ? configuration[EventsOptions.AppApiTokenVariable] : events.AppApiToken);
-        services.AddValidatedOptions<PrivacyOptions, PrivacyOptionsValidator>(PrivacyOptions.Section);
-        services.AddSingleton<IValidateOptions<PrivacyOptions>, SharedKeysRule>();
-        services.AddSingleton(sp => new IdentifierHasher(PrivacyKeys.IdentifierHashKey(
-            sp.GetRequiredService<IOptions<PrivacyOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value)));
-        services.AddSingleton(sp => new PersonalDataProtector(PrivacyKeys.EncryptionKey(
-            sp.GetRequiredService<IOptions<PrivacyOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value)));
+        services.AddPrivacyKeys();
         services.TryAddTimeProvider();
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -207,7 +202,7 @@ public static partial class JourneyHosting
             _ = services.GetRequiredService<MethodScopes>();
             // The keys are read (or created) before listening, so a damaged key file is named here rather than on the first call.
             _ = services.GetRequiredService<IdentifierHasher>();
-            _ = services.GetRequiredService<PersonalDataProtector>();
+            _ = services.GetService<PersonalDataProtector>();
             var auth = services.GetRequiredService<IOptions<AuthOptions>>().Value;
             if (auth.Enabled && string.IsNullOrWhiteSpace(auth.Authority))
             {

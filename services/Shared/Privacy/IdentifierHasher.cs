@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Journey.Shared.Storage;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Shared.Privacy;
@@ -35,12 +36,16 @@ public sealed partial class PrivacyOptionsValidator : IValidateOptions<PrivacyOp
 
 /// <summary>
 /// With MongoDB several replicas serve one service, and every service must hash an address alike:
-/// a key created on one pod's disk would differ per pod and be lost with it, so both keys must come
-/// from configuration (a Secret). It reads which store is configured straight from the storage section,
-/// unvalidated: a wrong storage setting is that section's failure, and reading the validated options
-/// here would report it a second time, as this section's, and hide this section's own.
+/// a key created on one pod's disk would differ per pod and be lost with it, so each key this process
+/// uses must come from configuration (a Secret). A key is required only where it is used: the
+/// identifier hash key when <see cref="IdentifierHasher"/> is registered (every service), the
+/// encryption key when <see cref="PersonalDataProtector"/> is (services that call
+/// <see cref="PrivacyRegistration.AddPersonalDataProtection"/>), so a Deployment holds no key it
+/// does not need. It reads which store is configured straight from the storage section, unvalidated:
+/// a wrong storage setting is that section's failure, and reading the validated options here would
+/// report it a second time, as this section's, and hide this section's own.
 /// </summary>
-internal sealed class SharedKeysRule(IConfiguration configuration) : IValidateOptions<PrivacyOptions>
+internal sealed class SharedKeysRule(IConfiguration configuration, IServiceProviderIsService registered) : IValidateOptions<PrivacyOptions>
 {
     public ValidateOptionsResult Validate(string? name, PrivacyOptions options)
     {
@@ -50,11 +55,15 @@ internal sealed class SharedKeysRule(IConfiguration configuration) : IValidateOp
             return ValidateOptionsResult.Success;
         }
 
-        var missing = new[] { ("Journey:Privacy:IdentifierHashKey", options.IdentifierHashKey), ("Journey:Privacy:EncryptionKey", options.EncryptionKey) }
-            .Where(k => string.IsNullOrWhiteSpace(k.Item2)).Select(k => k.Item1).ToList();
+        var missing = new[]
+        {
+            ("Journey:Privacy:IdentifierHashKey", typeof(IdentifierHasher), options.IdentifierHashKey),
+            ("Journey:Privacy:EncryptionKey", typeof(PersonalDataProtector), options.EncryptionKey),
+        }
+            .Where(k => registered.IsService(k.Item2) && string.IsNullOrWhiteSpace(k.Item3)).Select(k => k.Item1).ToList();
         return missing.Count == 0
             ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail($"{string.Join(" and ", missing)} must be set when Journey:Storage:Provider is Mongo: every replica and service must share the keys (mount them from a Secret).");
+            : ValidateOptionsResult.Fail($"{string.Join(" and ", missing)} must be set when Journey:Storage:Provider is Mongo: every replica and service that uses a key must share it (mount it from a Secret).");
     }
 }
 
