@@ -85,14 +85,20 @@ public static partial class JourneyHosting
             grpc.MaxReceiveMessageSize = maxReceive;
         });
         services.AddGrpcReflection();
+        // A probe runs only checks that cost no I/O: "live" is the process itself, and "ready" adds the
+        // readiness monitor's last look at the stores and the bus (at most about a second old), so a
+        // storm of probes queries no store and calls no sidecar.
+        services.AddSingleton<ReadinessMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<ReadinessMonitor>());
         services.AddGrpcHealthChecks(health =>
         {
-            health.Services.Map("", _ => true);
-            health.Services.Map("live", result => result.Tags.Contains("live"));
-            health.Services.Map("ready", result => result.Tags.Contains("ready") || result.Tags.Contains("live"));
-            // Probes must see the state now, not the last periodic publish.
+            health.Services.Map("", check => check.Name == ReadinessMonitor.Name || check.Tags.Contains("live"));
+            health.Services.Map("live", check => check.Tags.Contains("live"));
+            health.Services.Map("ready", check => check.Name == ReadinessMonitor.Name || check.Tags.Contains("live"));
             health.UseHealthChecksCache = false;
-        }).AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        })
+            .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"])
+            .Add(new HealthCheckRegistration(ReadinessMonitor.Name, sp => sp.GetRequiredService<ReadinessMonitor>(), HealthStatus.Unhealthy, []));
 
         services.AddStorageInfrastructure();
         builder.AddEventTransport();

@@ -29,6 +29,13 @@ public sealed class AuthOptions
     /// <summary>The audience tokens must name. Default <c>journey</c>.</summary>
     [Required]
     public string Audience { get; set; } = "journey";
+
+    /// <summary>
+    /// The most validated tokens remembered at once, so that a token sent again is not verified
+    /// again (see <see cref="CachingTokenHandler"/>). Default 1,000; 0 verifies every call in full.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int TokenCacheCapacity { get; set; } = 1_000;
 }
 
 /// <summary>Start-up validation of <see cref="AuthOptions"/>.</summary>

@@ -1,9 +1,11 @@
+using System.Diagnostics.Metrics;
 using Journey.Shared.Hosting;
 using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using ProtoService = Google.Protobuf.Reflection.ServiceDescriptor;
@@ -32,11 +34,20 @@ public static class SecurityRegistration
             var auth = sp.GetRequiredService<IOptions<AuthOptions>>().Value;
             return DevelopmentIssuer.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory, auth.Issuer, auth.Audience);
         });
+        // Token lifetimes are judged by the wall clock the issuer stamps them with, never by the
+        // domain's TimeProvider, which tests move by days.
+        services.TryAddKeyedSingleton(CachingTokenHandler.ClockKey, TimeProvider.System);
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<IOptions<AuthOptions>, IServiceProvider>((jwt, auth, sp) =>
             {
                 var settings = auth.Value;
+                var tokens = new CachingTokenHandler(
+                    sp.GetRequiredKeyedService<TimeProvider>(CachingTokenHandler.ClockKey),
+                    settings.TokenCacheCapacity,
+                    sp.GetRequiredService<IMeterFactory>().Create(CachingTokenHandler.MeterName));
+                jwt.TokenHandlers.Clear();
+                jwt.TokenHandlers.Add(tokens);
                 jwt.MapInboundClaims = false;
                 jwt.TokenValidationParameters = new TokenValidationParameters
                 {
@@ -46,6 +57,8 @@ public static class SecurityRegistration
                     ValidAudience = settings.Audience,
                     ValidateLifetime = true,
                     ClockSkew = TimeSpan.FromSeconds(30),
+                    // One lifetime rule on one clock for full validations and cache hits alike.
+                    LifetimeValidator = tokens.ValidateLifetime,
                     NameClaimType = "sub",
                 };
                 if (string.IsNullOrWhiteSpace(settings.Authority))
