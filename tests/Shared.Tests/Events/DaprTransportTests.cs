@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Dapr.Client;
 using Dapr.Client.Autogen.Grpc.v1;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
 using Journey.Shared.Events;
@@ -29,21 +28,11 @@ namespace Journey.Shared.Tests.Events;
 /// </summary>
 public sealed class DaprTransportTests
 {
-    private static readonly JourneyModule Subscriber = new("profile", builder =>
-    {
-        builder.AddServiceStorage("profile");
-        builder.Services.AddSingleton<RecordingHandler.Script>();
-        builder.Services.AddEventHandler<StringValue, RecordingHandler>("profile", Topics.InteractionRecorded);
-    }, _ => { });
+    private const string AppToken = DaprSubscriber.AppToken;
 
-    private static readonly Dictionary<string, string?> DaprSettings = new()
-    {
-        ["Journey:Events:Transport"] = "Dapr",
-        ["Journey:Events:PubSubName"] = "journey-pubsub",
-        ["Journey:Events:AppApiToken"] = AppToken,
-    };
+    private static readonly JourneyModule Subscriber = DaprSubscriber.Module;
 
-    private const string AppToken = "sidecar-secret-7f3a";
+    private static readonly Dictionary<string, string?> DaprSettings = DaprSubscriber.Settings;
 
     [Fact]
     public async Task Subscribe_WhenSidecarAsks_ListsEachSubscriptionWithItsRouteAndDeadLetterTopic()
@@ -236,21 +225,7 @@ public sealed class DaprTransportTests
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/dapr/subscribe")).StatusCode);
     }
 
-    private static HttpClient Http2Client(TestPlatform platform, string? token = AppToken)
-    {
-        var http = new HttpClient
-        {
-            BaseAddress = new Uri(platform.Address),
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-        if (token is not null)
-        {
-            http.DefaultRequestHeaders.Add("dapr-api-token", token);
-        }
-
-        return http;
-    }
+    private static HttpClient Http2Client(TestPlatform platform, string? token = AppToken) => DaprSubscriber.Http2Client(platform, token);
 
     private static Dictionary<string, object> CloudEvent(OutboxMessage message) => new()
     {
