@@ -17,15 +17,21 @@ using Microsoft.Extensions.Options;
 namespace Journey.Shared.Events;
 
 /// <summary>
-/// Publishes envelopes to the Dapr sidecar. The payload is the serialized envelope (content type
-/// <c>application/x-protobuf</c>), which Dapr wraps in a CloudEvent as <c>data_base64</c>; the
+/// Publishes envelopes to the Dapr sidecar. The payload is the serialized envelope, sent as
+/// <see cref="ContentType"/>, which Dapr wraps in a CloudEvent as <c>data_base64</c>; the
 /// CloudEvent id is the event id and the trace parent is the publishing call's, so Dapr-side traces
 /// join ours. Each publish has <see cref="LimitsOptions.OutgoingCallDeadline"/> to complete; a sidecar
 /// that does not answer in time counts as a failed publish, and the relay tries again later.
 /// </summary>
 internal sealed partial class DaprEventTransport(DaprClient dapr, IOptions<EventsOptions> options, IOptions<LimitsOptions> limits, ILogger<DaprEventTransport> logger) : IEventTransport
 {
-    public const string ContentType = "application/x-protobuf";
+    /// <summary>
+    /// The only content type Dapr carries as binary: for any other (<c>application/x-protobuf</c>
+    /// included, unless the bytes are themselves a protobuf CloudEvent) the sidecar puts the bytes in
+    /// the CloudEvent's <c>data</c> as a JSON string, which replaces every byte that is not valid
+    /// UTF-8 with U+FFFD (components-contrib <c>pubsub/envelope.go</c>, <c>NewCloudEventsEnvelope</c>).
+    /// </summary>
+    public const string ContentType = "application/octet-stream";
 
     public async Task<int> PublishAsync(string source, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
     {

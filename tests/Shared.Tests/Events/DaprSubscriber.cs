@@ -1,10 +1,14 @@
 using System.Net;
+using Dapr.Client;
 using Google.Protobuf.WellKnownTypes;
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
+using Journey.Shared.Security;
 using Journey.Shared.Storage;
 using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Journey.Shared.Tests.Events;
 
@@ -42,5 +46,22 @@ internal static class DaprSubscriber
         }
 
         return http;
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="message"/> with the real transport to a fake sidecar and returns the
+    /// CloudEvent a Dapr 1.16.9 sidecar would make of that call and deliver to subscribers.
+    /// </summary>
+    public static async Task<byte[]> CarriedByDaprAsync(OutboxMessage message)
+    {
+        await using var sidecar = await FakeDaprSidecar.StartAsync();
+        using var dapr = new DaprClientBuilder().UseGrpcEndpoint(sidecar.Address).Build();
+        var transport = new DaprEventTransport(dapr, Options.Create(new EventsOptions { PubSubName = "journey-pubsub" }), Options.Create(new LimitsOptions()), NullLogger<DaprEventTransport>.Instance);
+        if (await transport.PublishAsync(message.Topic == Topics.InteractionRecorded ? "touchpoint" : "profile", [message], default) != 1)
+        {
+            throw new InvalidOperationException("The fake sidecar did not take the event.");
+        }
+
+        return DaprPubSubRules.CloudEventFor(sidecar.Received.Single(), "touchpoint", DateTimeOffset.UtcNow);
     }
 }

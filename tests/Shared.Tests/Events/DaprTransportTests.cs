@@ -103,7 +103,7 @@ public sealed class DaprTransportTests
         var request = Assert.Single(sidecar.Received);
         Assert.Equal("journey-pubsub", request.PubsubName);
         Assert.Equal(Topics.InteractionRecorded, request.Topic);
-        Assert.Equal("application/x-protobuf", request.DataContentType);
+        Assert.Equal("application/octet-stream", request.DataContentType);
         Assert.Equal(message.Envelope, request.Data.ToByteArray());
         Assert.Equal(message.EventId, request.Metadata["cloudevent.id"]);
         Assert.Equal("google.protobuf.StringValue", request.Metadata["cloudevent.type"]);
@@ -148,7 +148,8 @@ public sealed class DaprTransportTests
         await using var platform = await TestPlatform.StartAsync([Subscriber], DaprSettings, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
         RecordingHandler.EnsureSchema(platform.Services.GetRequiredKeyedService<SqliteDatabase>("profile"));
         using var http = Http2Client(platform, token);
-        using var content = JsonContent.Create(CloudEvent(TestPipeline.Event("forged")), new System.Net.Http.Headers.MediaTypeHeaderValue("application/cloudevents+json"));
+        using var content = new ByteArrayContent(await DaprSubscriber.CarriedByDaprAsync(TestPipeline.Event("forged")));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/cloudevents+json");
 
         using var response = await http.PostAsync("/events/profile/interaction-recorded", content);
 
@@ -227,19 +228,13 @@ public sealed class DaprTransportTests
 
     private static HttpClient Http2Client(TestPlatform platform, string? token = AppToken) => DaprSubscriber.Http2Client(platform, token);
 
-    private static Dictionary<string, object> CloudEvent(OutboxMessage message) => new()
+    /// <summary>Delivers <paramref name="message"/> as the sidecar would after our transport published it.</summary>
+    private static async Task<string?> PostCloudEventAsync(HttpClient http, OutboxMessage message)
     {
-        ["specversion"] = "1.0",
-        ["id"] = message.EventId,
-        ["source"] = "touchpoint",
-        ["type"] = "google.protobuf.StringValue",
-        ["topic"] = message.Topic,
-        ["pubsubname"] = "journey-pubsub",
-        ["datacontenttype"] = "application/x-protobuf",
-        ["data_base64"] = Convert.ToBase64String(message.Envelope),
-    };
-
-    private static Task<string?> PostCloudEventAsync(HttpClient http, OutboxMessage message) => PostAsync(http, CloudEvent(message));
+        var (code, status) = await DaprPubSubRules.DeliverAsync(http, "/events/profile/interaction-recorded", await DaprSubscriber.CarriedByDaprAsync(message));
+        Assert.Equal(HttpStatusCode.OK, code);
+        return status;
+    }
 
     private static async Task<string?> PostAsync(HttpClient http, Dictionary<string, object> cloudEvent)
     {
