@@ -1,6 +1,8 @@
+using System.Net.Mime;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using CloudNative.CloudEvents.SystemTextJson;
 using Dapr;
 using Dapr.Client;
 using Journey.Events.V1;
@@ -15,15 +17,21 @@ using Microsoft.Extensions.Options;
 namespace Journey.Shared.Events;
 
 /// <summary>
-/// Publishes envelopes to the Dapr sidecar. The payload is the serialized envelope (content type
-/// <c>application/x-protobuf</c>), which Dapr wraps in a CloudEvent as <c>data_base64</c>; the
+/// Publishes envelopes to the Dapr sidecar. The payload is the serialized envelope, sent as
+/// <see cref="ContentType"/>, which Dapr wraps in a CloudEvent as <c>data_base64</c>; the
 /// CloudEvent id is the event id and the trace parent is the publishing call's, so Dapr-side traces
 /// join ours. Each publish has <see cref="LimitsOptions.OutgoingCallDeadline"/> to complete; a sidecar
 /// that does not answer in time counts as a failed publish, and the relay tries again later.
 /// </summary>
 internal sealed partial class DaprEventTransport(DaprClient dapr, IOptions<EventsOptions> options, IOptions<LimitsOptions> limits, ILogger<DaprEventTransport> logger) : IEventTransport
 {
-    public const string ContentType = "application/x-protobuf";
+    /// <summary>
+    /// The only content type Dapr carries as binary: for any other (<c>application/x-protobuf</c>
+    /// included, unless the bytes are themselves a protobuf CloudEvent) the sidecar puts the bytes in
+    /// the CloudEvent's <c>data</c> as a JSON string, which replaces every byte that is not valid
+    /// UTF-8 with U+FFFD (components-contrib <c>pubsub/envelope.go</c>, <c>NewCloudEventsEnvelope</c>).
+    /// </summary>
+    public const string ContentType = "application/octet-stream";
 
     public async Task<int> PublishAsync(string source, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
     {
@@ -150,10 +158,10 @@ public static partial class DaprSubscriptionEndpoints
         EventEnvelope envelope;
         try
         {
-            var bytes = await ReadCloudEventDataAsync(context.Request, context.RequestAborted);
+            var bytes = await ReadCloudEventDataAsync(context.Request);
             envelope = subscription.Parse(bytes);
         }
-        catch (Exception ex) when (ex is PoisonEventException or JsonException or FormatException)
+        catch (PoisonEventException ex)
         {
             LogDropped(logger, subscription.Name, ex.Message);
             return Reply("DROP");
@@ -176,23 +184,48 @@ public static partial class DaprSubscriptionEndpoints
         }
     }
 
-    /// <summary>Reads the envelope bytes out of a structured CloudEvent (binary data arrives as <c>data_base64</c>).</summary>
-    internal static async Task<byte[]> ReadCloudEventDataAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the envelope bytes out of a structured-mode CloudEvent 1.0, as the sidecar delivers it:
+    /// binary data in <c>data_base64</c> with the content type the publisher gave
+    /// (<see cref="DaprEventTransport.ContentType"/>). Anything else, from a body that is not JSON to
+    /// data of another content type, is a <see cref="PoisonEventException"/>: retrying cannot make it
+    /// readable. The CloudEvents SDK reads the format, so the rules are the specification's.
+    /// </summary>
+    internal static async Task<byte[]> ReadCloudEventDataAsync(HttpRequest request)
     {
-        using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
-        var root = document.RootElement;
-        if (root.TryGetProperty("data_base64", out var base64) && base64.ValueKind == JsonValueKind.String)
+        CloudNative.CloudEvents.CloudEvent cloudEvent;
+        try
         {
-            return Convert.FromBase64String(base64.GetString()!);
+            var contentType = string.IsNullOrEmpty(request.ContentType) ? null : new ContentType(request.ContentType);
+            cloudEvent = await CloudEventFormat.DecodeStructuredModeMessageAsync(request.Body, contentType, extensionAttributes: null);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or JsonException)
+        {
+            // The SDK's messages may quote attribute values; the exception type says enough for the log.
+            throw new PoisonEventException($"The body is not a structured CloudEvent 1.0 ({ex.GetType().Name}).");
         }
 
-        // Some brokers hand binary data back as a base64 string in "data".
-        if (root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.String)
+        if (!IsMediaType(cloudEvent.DataContentType, DaprEventTransport.ContentType))
         {
-            return Convert.FromBase64String(data.GetString()!);
+            throw new PoisonEventException($"The CloudEvent's datacontenttype is not {DaprEventTransport.ContentType}.");
         }
 
-        throw new PoisonEventException("The CloudEvent carries no binary data (expected data_base64).");
+        return cloudEvent.Data as byte[]
+            ?? throw new PoisonEventException("The CloudEvent carries no data_base64.");
+    }
+
+    private static readonly JsonEventFormatter CloudEventFormat = new();
+
+    private static bool IsMediaType(string? contentType, string expected)
+    {
+        try
+        {
+            return contentType is not null && string.Equals(new ContentType(contentType).MediaType, expected, StringComparison.OrdinalIgnoreCase);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
     }
 
     private static IResult Reply(string status) => Results.Json(new Dictionary<string, string> { ["status"] = status });

@@ -50,9 +50,20 @@ public sealed class EventsOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
     public TimeSpan Coalescing { get; set; } = TimeSpan.FromMilliseconds(5);
 
-    /// <summary>How many times a delivery is tried before it is parked as a dead letter. Default 8.</summary>
+    /// <summary>
+    /// How many times a delivery is tried before it is parked as a dead letter, and how many times the
+    /// transport may refuse an outbox event while it takes others before that event is parked. Default 8.
+    /// </summary>
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 8;
+
+    /// <summary>
+    /// How long a relay holds its service's outbox once it takes it: replicas sharing a store take
+    /// turns, one at a time, and a replica that stops is replaced when its lease runs out. Must be
+    /// longer than publishing one batch takes. Default 30 seconds.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan OutboxLease { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The wait after the first failure; each further failure doubles it (with ±20% jitter). Default 200 ms.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]

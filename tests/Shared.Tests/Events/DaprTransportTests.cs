@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Dapr.Client;
 using Dapr.Client.Autogen.Grpc.v1;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
 using Journey.Shared.Events;
@@ -29,21 +28,11 @@ namespace Journey.Shared.Tests.Events;
 /// </summary>
 public sealed class DaprTransportTests
 {
-    private static readonly JourneyModule Subscriber = new("profile", builder =>
-    {
-        builder.AddServiceStorage("profile");
-        builder.Services.AddSingleton<RecordingHandler.Script>();
-        builder.Services.AddEventHandler<StringValue, RecordingHandler>("profile", Topics.InteractionRecorded);
-    }, _ => { });
+    private const string AppToken = DaprSubscriber.AppToken;
 
-    private static readonly Dictionary<string, string?> DaprSettings = new()
-    {
-        ["Journey:Events:Transport"] = "Dapr",
-        ["Journey:Events:PubSubName"] = "journey-pubsub",
-        ["Journey:Events:AppApiToken"] = AppToken,
-    };
+    private static readonly JourneyModule Subscriber = DaprSubscriber.Module;
 
-    private const string AppToken = "sidecar-secret-7f3a";
+    private static readonly Dictionary<string, string?> DaprSettings = DaprSubscriber.Settings;
 
     [Fact]
     public async Task Subscribe_WhenSidecarAsks_ListsEachSubscriptionWithItsRouteAndDeadLetterTopic()
@@ -114,7 +103,7 @@ public sealed class DaprTransportTests
         var request = Assert.Single(sidecar.Received);
         Assert.Equal("journey-pubsub", request.PubsubName);
         Assert.Equal(Topics.InteractionRecorded, request.Topic);
-        Assert.Equal("application/x-protobuf", request.DataContentType);
+        Assert.Equal("application/octet-stream", request.DataContentType);
         Assert.Equal(message.Envelope, request.Data.ToByteArray());
         Assert.Equal(message.EventId, request.Metadata["cloudevent.id"]);
         Assert.Equal("google.protobuf.StringValue", request.Metadata["cloudevent.type"]);
@@ -159,7 +148,8 @@ public sealed class DaprTransportTests
         await using var platform = await TestPlatform.StartAsync([Subscriber], DaprSettings, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
         RecordingHandler.EnsureSchema(platform.Services.GetRequiredKeyedService<SqliteDatabase>("profile"));
         using var http = Http2Client(platform, token);
-        using var content = JsonContent.Create(CloudEvent(TestPipeline.Event("forged")), new System.Net.Http.Headers.MediaTypeHeaderValue("application/cloudevents+json"));
+        using var content = new ByteArrayContent(await DaprSubscriber.CarriedByDaprAsync(TestPipeline.Event("forged")));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/cloudevents+json");
 
         using var response = await http.PostAsync("/events/profile/interaction-recorded", content);
 
@@ -236,35 +226,15 @@ public sealed class DaprTransportTests
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/dapr/subscribe")).StatusCode);
     }
 
-    private static HttpClient Http2Client(TestPlatform platform, string? token = AppToken)
-    {
-        var http = new HttpClient
-        {
-            BaseAddress = new Uri(platform.Address),
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-        if (token is not null)
-        {
-            http.DefaultRequestHeaders.Add("dapr-api-token", token);
-        }
+    private static HttpClient Http2Client(TestPlatform platform, string? token = AppToken) => DaprSubscriber.Http2Client(platform, token);
 
-        return http;
+    /// <summary>Delivers <paramref name="message"/> as the sidecar would after our transport published it.</summary>
+    private static async Task<string?> PostCloudEventAsync(HttpClient http, OutboxMessage message)
+    {
+        var (code, status) = await DaprPubSubRules.DeliverAsync(http, "/events/profile/interaction-recorded", await DaprSubscriber.CarriedByDaprAsync(message));
+        Assert.Equal(HttpStatusCode.OK, code);
+        return status;
     }
-
-    private static Dictionary<string, object> CloudEvent(OutboxMessage message) => new()
-    {
-        ["specversion"] = "1.0",
-        ["id"] = message.EventId,
-        ["source"] = "touchpoint",
-        ["type"] = "google.protobuf.StringValue",
-        ["topic"] = message.Topic,
-        ["pubsubname"] = "journey-pubsub",
-        ["datacontenttype"] = "application/x-protobuf",
-        ["data_base64"] = Convert.ToBase64String(message.Envelope),
-    };
-
-    private static Task<string?> PostCloudEventAsync(HttpClient http, OutboxMessage message) => PostAsync(http, CloudEvent(message));
 
     private static async Task<string?> PostAsync(HttpClient http, Dictionary<string, object> cloudEvent)
     {

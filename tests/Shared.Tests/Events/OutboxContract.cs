@@ -1,3 +1,4 @@
+using Google.Protobuf.WellKnownTypes;
 using Journey.Shared.Events;
 using Journey.Testing;
 
@@ -59,16 +60,112 @@ public abstract class OutboxContract
     }
 
     [ContractFact]
+    public async Task ReadDue_WhenManyEventsInOneTransactionAndAnother_ReturnsAppendOrder()
+    {
+        var sameMillisecond = Enumerable.Range(0, 300).Select(i => EventEnvelopes.Create(Topics.InteractionRecorded, "touchpoint", new StringValue { Value = $"e{i}" }, Now)).ToList();
+        var olderButLater = Enumerable.Range(0, 5).Select(i => EventEnvelopes.Create(Topics.InteractionRecorded, "touchpoint", new StringValue { Value = $"o{i}" }, Now.AddHours(-1))).ToList();
+
+        await AppendAsync(sameMillisecond, commit: true);
+        await AppendAsync(olderButLater, commit: true);
+
+        var due = await Outbox.ReadDueAsync(1_000, Now, default);
+        Assert.Equal(sameMillisecond.Concat(olderButLater).Select(m => m.EventId), due.Select(d => d.Message.EventId));
+    }
+
+    [ContractFact]
     public async Task Defer_HidesRowsUntilDueAndCountsTheAttempt()
     {
         await AppendAsync([TestPipeline.Event("a")], commit: true);
         var due = await Outbox.ReadDueAsync(10, Now, default);
 
-        await Outbox.DeferAsync(due, Now.AddSeconds(30), default);
+        await Outbox.DeferAsync(due, refused: false, Now.AddSeconds(30), default);
 
         Assert.Empty(await Outbox.ReadDueAsync(10, Now.AddSeconds(29), default));
+        Assert.False(await Outbox.HasDueAsync(Now.AddSeconds(29), default));
         var later = Assert.Single(await Outbox.ReadDueAsync(10, Now.AddSeconds(30), default));
-        Assert.Equal(1, later.Attempts);
+        Assert.True(await Outbox.HasDueAsync(Now.AddSeconds(30), default));
+        Assert.Equal((1, 0), (later.Attempts, later.Refusals));
+    }
+
+    [ContractFact]
+    public async Task Defer_WhenRefused_CountsTheAttemptAndTheRefusalOnce()
+    {
+        await AppendAsync([TestPipeline.Event("a"), TestPipeline.Event("b")], commit: true);
+        var due = await Outbox.ReadDueAsync(10, Now, default);
+
+        await Outbox.DeferAsync([due[0]], refused: true, Now, default);
+        await Outbox.DeferAsync([due[0]], refused: false, Now, default);
+
+        var rows = await Outbox.ReadDueAsync(10, Now, default);
+        Assert.Equal([(2, 1), (0, 0)], rows.Select(r => (r.Attempts, r.Refusals)));
+    }
+
+    [ContractFact]
+    public async Task HasDue_WhenEmpty_IsFalse()
+    {
+        Assert.False(await Outbox.HasDueAsync(Now, default));
+
+        await AppendAsync([TestPipeline.Event("a")], commit: true);
+
+        Assert.True(await Outbox.HasDueAsync(Now, default));
+    }
+
+    [ContractFact]
+    public async Task Lease_WhenHeldByAnother_IsRefusedUntilItRunsOut()
+    {
+        var lease = TimeSpan.FromSeconds(30);
+
+        Assert.True(await Outbox.TryLeaseAsync("a", Now, lease, default));
+        Assert.False(await Outbox.TryLeaseAsync("b", Now, lease, default));
+        Assert.True(await Outbox.TryLeaseAsync("a", Now.AddSeconds(10), lease, default));
+        Assert.False(await Outbox.TryLeaseAsync("b", Now.AddSeconds(39), lease, default));
+        Assert.True(await Outbox.TryLeaseAsync("b", Now.AddSeconds(40), lease, default));
+        Assert.False(await Outbox.TryLeaseAsync("a", Now.AddSeconds(41), lease, default));
+    }
+
+    [ContractFact]
+    public async Task Lease_WhenReleasedByItsHolder_IsFreeAtOnce()
+    {
+        var lease = TimeSpan.FromSeconds(30);
+        Assert.True(await Outbox.TryLeaseAsync("a", Now, lease, default));
+
+        await Outbox.ReleaseLeaseAsync("b", default);
+        Assert.False(await Outbox.TryLeaseAsync("b", Now, lease, default));
+        await Outbox.ReleaseLeaseAsync("a", default);
+
+        Assert.True(await Outbox.TryLeaseAsync("b", Now, lease, default));
+    }
+
+    [ContractFact]
+    public async Task Park_MovesTheRowOutOfTheOutboxAndListsIt()
+    {
+        await AppendAsync([TestPipeline.Event("a"), TestPipeline.Event("b")], commit: true);
+        var due = await Outbox.ReadDueAsync(10, Now, default);
+        await Outbox.DeferAsync([due[0]], refused: true, Now, default);
+        var refused = (await Outbox.ReadDueAsync(10, Now, default))[0];
+
+        await Outbox.ParkAsync(refused, "refused", Now.AddMinutes(1), default);
+
+        Assert.Equal([due[1].Message.EventId], (await Outbox.ReadDueAsync(10, DateTimeOffset.MaxValue, default)).Select(d => d.Message.EventId));
+        var parked = Assert.Single(await Outbox.ListParkedAsync(10, default));
+        Assert.Equal(new ParkedOutboxMessage(due[0].Message.EventId, Topics.InteractionRecorded, 2, 2, "refused", Now.AddMinutes(1)), parked);
+    }
+
+    [ContractFact]
+    public async Task RequeueParked_PutsTheRowBackInItsPlaceWithFreshCounts()
+    {
+        await AppendAsync([TestPipeline.Event("a"), TestPipeline.Event("b")], commit: true);
+        var due = await Outbox.ReadDueAsync(10, Now, default);
+        await Outbox.ParkAsync(due[0], "refused", Now, default);
+
+        var requeued = await Outbox.RequeueParkedAsync([due[0].Message.EventId, "no-such-event"], default);
+
+        Assert.Equal(1, requeued);
+        Assert.Empty(await Outbox.ListParkedAsync(10, default));
+        var rows = await Outbox.ReadDueAsync(10, Now, default);
+        Assert.Equal(due.Select(d => d.Message.EventId), rows.Select(r => r.Message.EventId));
+        Assert.Equal(Convert.ToHexString(due[0].Message.Envelope), Convert.ToHexString(rows[0].Message.Envelope));
+        Assert.All(rows, r => Assert.Equal((0, 0), (r.Attempts, r.Refusals)));
     }
 
     [ContractFact]

@@ -76,6 +76,7 @@ public sealed class StorageOptionsTests
         Assert.Equal(TimeSpan.FromMilliseconds(200), options.InitialBackoff);
         Assert.Equal(TimeSpan.FromMinutes(1), options.MaxBackoff);
         Assert.Equal(512, options.BatchSize);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.OutboxLease);
     }
 
     [Fact]
@@ -85,6 +86,15 @@ public sealed class StorageOptionsTests
 
         Assert.True(result.Failed);
         Assert.Contains("Journey:Events:PubSubName", result.FailureMessage);
+    }
+
+    [Fact]
+    public void EventsValidate_WhenOutboxLeaseUnderASecond_FailsNamingTheSetting()
+    {
+        var result = new EventsOptionsValidator().Validate(null, new EventsOptions { OutboxLease = TimeSpan.FromMilliseconds(500) });
+
+        Assert.True(result.Failed);
+        Assert.Contains("OutboxLease", result.FailureMessage);
     }
 
     [Theory]
