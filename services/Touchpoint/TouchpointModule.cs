@@ -50,6 +50,7 @@ public static class TouchpointModule
         services.AddSingleton<TouchpointGrpcService>();
 
         services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
+        services.AddEventHandler<ProfileUpdated, ProfileUpdatedHandler>(Name, Topics.ProfileUpdated);
         services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, Topics.ErasureRequested);
 
         services.AddMethodScopes(TouchpointService.Descriptor, new Dictionary<string, string>

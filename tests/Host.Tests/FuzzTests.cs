@@ -77,7 +77,202 @@ public sealed class FuzzTests
         Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
     }
 
-    private static async Task<Status> CallAsync(CallInvoker invoker, ServiceDescriptor service, MethodDescriptor method, byte[] payload)
+    /// <summary>
+    /// Every Timestamp field of every request, at the edges of what the protos accept: the first instant
+    /// of the year 1, one nanosecond after it, and the last nanosecond of the year 9999, alone and in
+    /// every combination with the Timestamp fields beside it (both ends of a period). Each is sent in an
+    /// otherwise empty request and in a valid one (a seed), so the time reaches the code behind the
+    /// other fields' checks. A call must succeed or be refused with INVALID_ARGUMENT; the valid one,
+    /// when refused, must name one of the times it carried (or the message holding them).
+    /// </summary>
+    [Fact]
+    public async Task EveryTimestampField_AtTheEdgesOfItsRange_IsHandledOrRefusedNamingTheField()
+    {
+        await using var platform = await TestPlatform.StartAsync(
+            [TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition],
+            new Dictionary<string, string?>
+            {
+                ["Journey:Limits:WriteCallsPerSecond"] = "1000000",
+                ["Journey:Limits:WriteBurst"] = "1000000",
+                ["Journey:Events:DeliveryEnabled"] = "false",
+            });
+        var seeds = await EdgeSeeds.CreateAsync(platform.Channel);
+        var invoker = platform.Channel.CreateCallInvoker();
+        var failures = new List<string>();
+        var cases = 0;
+        var sequence = 0;
+        foreach (var service in Services)
+        {
+            foreach (var method in service.Methods)
+            {
+                var paths = TimestampPaths(method.InputType, []).ToList();
+                if (paths.Count == 0)
+                {
+                    continue;
+                }
+
+                if (!seeds.Has(method))
+                {
+                    failures.Add($"{method.FullName}: has Timestamp fields ({string.Join(", ", paths.Select(Name))}) but no valid seed request in {nameof(EdgeSeeds)}");
+                    continue;
+                }
+
+                var unchanged = await CallAsync(invoker, service, method, (await seeds.BuildAsync(method, ++sequence)).ToByteArray());
+                await seeds.CleanUpAsync(method, sequence);
+                if (unchanged.StatusCode != StatusCode.OK)
+                {
+                    failures.Add($"{method.FullName}: the seed itself is refused ({unchanged.StatusCode} {unchanged.Detail}), so its edge cases would prove nothing");
+                    continue;
+                }
+
+                foreach (var assignment in EdgeAssignments(paths))
+                {
+                    var set = assignment.Where(a => a.Time is not null).Select(a => Name(a.Path)).ToList();
+                    var described = string.Join(", ", assignment.Select(a => $"{Name(a.Path)}={(a.Time is null ? "unset" : a.Time.ToString())}"));
+
+                    var bare = (IMessage)Activator.CreateInstance(method.InputType.ClrType)!;
+                    Assign(bare, assignment);
+                    var bareStatus = await CallAsync(invoker, service, method, bare.ToByteArray());
+                    cases++;
+                    if (bareStatus.StatusCode is StatusCode.Internal or StatusCode.Unknown)
+                    {
+                        failures.Add($"{method.FullName} (otherwise empty) {described}: {bareStatus.StatusCode} {bareStatus.Detail}");
+                    }
+
+                    var seeded = await seeds.BuildAsync(method, ++sequence);
+                    Assign(seeded, assignment);
+                    var error = await TryCallAsync(invoker, service, method, seeded.ToByteArray());
+                    await seeds.CleanUpAsync(method, sequence);
+                    cases++;
+                    if (error is null)
+                    {
+                        continue;
+                    }
+
+                    var named = error.GetRpcStatus()?.GetDetail<Google.Rpc.BadRequest>()?.FieldViolations.Select(v => WithoutIndexes(v.Field)).ToList() ?? [];
+                    if (error.StatusCode != StatusCode.InvalidArgument
+                        || !named.Any(field => set.Any(path => WithoutIndexes(path) == field || WithoutIndexes(path).StartsWith(field + ".", StringComparison.Ordinal))))
+                    {
+                        failures.Add($"{method.FullName} (valid seed) {described}: {error.StatusCode} {error.Status.Detail} [{string.Join(", ", named)}]");
+                    }
+                }
+            }
+        }
+
+        Console.WriteLine($"edge times: {cases} cases, {failures.Count} failures");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {cases} cases failed:\n" + string.Join('\n', failures.Take(40)));
+        Assert.True(cases >= 300, $"only {cases} cases ran");
+    }
+
+    /// <summary>The first instant of the year 1, one nanosecond after it, and the last nanosecond of the year 9999.</summary>
+    private static readonly Timestamp[] EdgeTimes =
+    [
+        new() { Seconds = -62_135_596_800, Nanos = 0 },
+        new() { Seconds = -62_135_596_800, Nanos = 1 },
+        new() { Seconds = 253_402_300_799, Nanos = 999_999_999 },
+    ];
+
+    /// <summary>Every Timestamp field reachable from <paramref name="type"/>, as the chain of fields that leads to it.</summary>
+    private static IEnumerable<FieldDescriptor[]> TimestampPaths(MessageDescriptor type, string[] enclosing)
+    {
+        foreach (var field in type.Fields.InDeclarationOrder())
+        {
+            if (field.FieldType != FieldType.Message || field.IsMap)
+            {
+                continue;
+            }
+
+            if (field.MessageType.FullName == Timestamp.Descriptor.FullName)
+            {
+                yield return [field];
+            }
+            else if (!field.MessageType.File.Package.StartsWith("google.", StringComparison.Ordinal) && !enclosing.Contains(field.MessageType.FullName) && enclosing.Length < 5)
+            {
+                foreach (var rest in TimestampPaths(field.MessageType, [.. enclosing, type.FullName]))
+                {
+                    yield return [field, .. rest];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// For each group of Timestamp fields in one message (a period's two ends, a content's validity), every
+    /// assignment of unset or an edge time to each of them, but all unset.
+    /// </summary>
+    private static IEnumerable<(FieldDescriptor[] Path, Timestamp? Time)[]> EdgeAssignments(List<FieldDescriptor[]> paths)
+    {
+        foreach (var group in paths.GroupBy(p => string.Join('.', p[..^1].Select(f => f.FullName))))
+        {
+            var members = group.ToList();
+            var choices = (int)Math.Pow(EdgeTimes.Length + 1, members.Count);
+            for (var combination = 1; combination < choices; combination++)
+            {
+                var assignment = new (FieldDescriptor[] Path, Timestamp? Time)[members.Count];
+                var rest = combination;
+                for (var i = 0; i < members.Count; i++)
+                {
+                    var choice = rest % (EdgeTimes.Length + 1);
+                    rest /= EdgeTimes.Length + 1;
+                    assignment[i] = (members[i], choice == 0 ? null : EdgeTimes[choice - 1]);
+                }
+
+                yield return assignment;
+            }
+        }
+    }
+
+    /// <summary>Sets (or clears) each path's Timestamp, creating the messages on the way; a repeated field's first element.</summary>
+    private static void Assign(IMessage message, (FieldDescriptor[] Path, Timestamp? Time)[] assignment)
+    {
+        foreach (var (path, time) in assignment)
+        {
+            var current = message;
+            foreach (var field in path[..^1])
+            {
+                if (field.IsRepeated)
+                {
+                    var list = (System.Collections.IList)field.Accessor.GetValue(current);
+                    if (list.Count == 0)
+                    {
+                        list.Add(Activator.CreateInstance(field.MessageType.ClrType));
+                    }
+
+                    current = (IMessage)list[0]!;
+                }
+                else
+                {
+                    if (field.Accessor.GetValue(current) is not IMessage next)
+                    {
+                        next = (IMessage)Activator.CreateInstance(field.MessageType.ClrType)!;
+                        field.Accessor.SetValue(current, next);
+                    }
+
+                    current = next;
+                }
+            }
+
+            if (time is null)
+            {
+                path[^1].Accessor.Clear(current);
+            }
+            else
+            {
+                path[^1].Accessor.SetValue(current, time.Clone());
+            }
+        }
+    }
+
+    private static string Name(FieldDescriptor[] path) => string.Join('.', path.Select(f => f.IsRepeated ? f.Name + "[0]" : f.Name));
+
+    private static string WithoutIndexes(string field) => System.Text.RegularExpressions.Regex.Replace(field, @"\[\d+\]", "");
+
+
+    private static async Task<Status> CallAsync(CallInvoker invoker, ServiceDescriptor service, MethodDescriptor method, byte[] payload) =>
+        (await TryCallAsync(invoker, service, method, payload))?.Status ?? Status.DefaultSuccess;
+
+    /// <summary>Calls <paramref name="method"/> with raw bytes; null on success, else the error with its trailers.</summary>
+    private static async Task<RpcException?> TryCallAsync(CallInvoker invoker, ServiceDescriptor service, MethodDescriptor method, byte[] payload)
     {
         try
         {
@@ -103,11 +298,11 @@ public sealed class FuzzTests
                 await invoker.AsyncUnaryCall(unary, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)), payload);
             }
 
-            return Status.DefaultSuccess;
+            return null;
         }
         catch (RpcException ex)
         {
-            return ex.Status;
+            return ex;
         }
     }
 
@@ -185,10 +380,11 @@ public sealed class FuzzTests
         FieldType.Double => random.Next(4) switch { 0 => double.NaN, 1 => double.PositiveInfinity, 2 => -1.0, _ => random.NextDouble() * 10 },
         FieldType.Float => (float)random.NextDouble(),
         FieldType.Enum => random.Next(3) == 0 ? 99 : field.EnumType.Values[random.Next(field.EnumType.Values.Count)].Number,
-        FieldType.Message when field.MessageType.FullName == Timestamp.Descriptor.FullName => random.Next(3) switch
+        FieldType.Message when field.MessageType.FullName == Timestamp.Descriptor.FullName => random.Next(4) switch
         {
             0 => new Timestamp { Seconds = long.MaxValue, Nanos = -5 },
             1 => Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddYears(-random.Next(0, 3))),
+            2 => EdgeTimes[random.Next(EdgeTimes.Length)].Clone(),
             _ => new Timestamp { Seconds = random.NextInt64(-100_000_000_000, 100_000_000_000) },
         },
         FieldType.Message when field.MessageType.FullName == Duration.Descriptor.FullName => new Duration { Seconds = random.NextInt64(-1_000_000_000, 1_000_000_000_000), Nanos = random.Next(-2, 2) },

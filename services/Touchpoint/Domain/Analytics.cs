@@ -49,11 +49,64 @@ public interface IJourneyAggregates
 /// <summary>A report period of whole UTC days (days since 1970-01-01), both inclusive.</summary>
 public sealed record DayPeriod(int FromDay, int ToDay)
 {
+    /// <summary>The period used when a request leaves the start open, in days up to its end.</summary>
+    public const int DefaultDays = 30;
+
+    /// <summary>The longest period, in days.</summary>
+    public const int MaxDays = 366;
+
+    /// <summary>The latest end a request may give: a period is widened to whole days, and its end (the next midnight) must still be a time of the year 9999.</summary>
+    public static readonly DateTimeOffset LatestEnd = new(9999, 12, 31, 0, 0, 0, TimeSpan.Zero);
+
+    private static readonly int FirstDay = JourneyAnalytics.DayOf(DateTimeOffset.MinValue);
+
     /// <summary>The first instant of the period.</summary>
     public DateTimeOffset Start => DateTimeOffset.UnixEpoch.AddDays(FromDay);
 
     /// <summary>The first instant after the period.</summary>
     public DateTimeOffset End => DateTimeOffset.UnixEpoch.AddDays(ToDay + 1);
+
+    /// <summary>
+    /// Widens a requested period [<paramref name="start"/>, <paramref name="end"/>) to whole UTC days: an
+    /// open end is the end of the day of <paramref name="now"/>, an open start the first of the
+    /// <see cref="DefaultDays"/> days up to the end (never before the year 1). Every time a request can
+    /// carry is either resolved or reported in <paramref name="validation"/> under <c>period.start_time</c>,
+    /// <c>period.end_time</c> or <c>period</c>; null when something was reported.
+    /// </summary>
+    /// <param name="start">The first instant included, or null.</param>
+    /// <param name="end">The first instant no longer included, or null. A caller holding a finer time than ticks rounds it up, so the instant before it stays included.</param>
+    /// <param name="now">The current time.</param>
+    /// <param name="validation">Where rule violations are recorded.</param>
+    public static DayPeriod? Resolve(DateTimeOffset? start, DateTimeOffset? end, DateTimeOffset now, Validation validation)
+    {
+        if (end is { } e && (e == DateTimeOffset.MinValue || e > LatestEnd))
+        {
+            validation.Add("period.end_time", e == DateTimeOffset.MinValue
+                ? "must be after 0001-01-01T00:00:00Z: nothing comes before it"
+                : "must be at most 9999-12-31T00:00:00Z: the period is widened to whole UTC days, and the day after its last must be a time of the year 9999");
+            return null;
+        }
+
+        // The end is exclusive: a period ending at midnight does not include the day that starts there.
+        var to = end is { } last ? JourneyAnalytics.DayOf(last.AddTicks(-1)) : JourneyAnalytics.DayOf(now);
+        var endOfPeriod = end ?? DateTimeOffset.UnixEpoch.AddDays(to + 1);
+        if (start is { } s && s >= endOfPeriod)
+        {
+            validation.Add(end is null ? "period.start_time" : "period.end_time", end is null
+                ? "must be before the end of the current UTC day when period.end_time is unset"
+                : "must be after period.start_time");
+            return null;
+        }
+
+        var from = start is { } first ? JourneyAnalytics.DayOf(first) : Math.Max(FirstDay, to - (DefaultDays - 1));
+        if (to - from >= MaxDays)
+        {
+            validation.Add("period", $"must span at most {MaxDays} days");
+            return null;
+        }
+
+        return new DayPeriod(from, to);
+    }
 }
 
 /// <summary>A touchpoint's scorecard.</summary>
@@ -84,12 +137,6 @@ public sealed record Gap(TouchpointDefinition Touchpoint, double AverageRating, 
 /// </summary>
 public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointCatalogStore catalog, IOptions<TouchpointOptions> options, TimeProvider clock)
 {
-    /// <summary>The longest period, in days.</summary>
-    public const int MaxPeriodDays = 366;
-
-    /// <summary>The period used when a request leaves the start open, in days before its end.</summary>
-    public const int DefaultPeriodDays = 30;
-
     /// <summary>Drop-off points listed when a request asks for 0.</summary>
     public const int DefaultDropOffLimit = 10;
 
@@ -99,8 +146,9 @@ public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointC
         var validation = new Validation();
         var id = TouchpointNames.TryParse(name);
         validation.Require(id is not null, "name", "must be touchpoints/{touchpoint}");
-        var period = Resolve(start, end, validation);
+        var resolved = DayPeriod.Resolve(start, end, clock.GetUtcNow(), validation);
         validation.ThrowIfInvalid();
+        var period = resolved!;
 
         var touchpoint = await catalog.GetAsync(id!, cancellationToken) ?? throw new NotFoundException("Touchpoint", name);
         var window = options.Value.PurchaseWindow;
@@ -116,9 +164,10 @@ public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointC
     public async Task<Funnel> FunnelAsync(DateTimeOffset? start, DateTimeOffset? end, int dropOffLimit, CancellationToken cancellationToken)
     {
         var validation = new Validation();
-        var period = Resolve(start, end, validation);
+        var resolved = DayPeriod.Resolve(start, end, clock.GetUtcNow(), validation);
         validation.Require(dropOffLimit is >= 0 and <= 100, "drop_off_limit", "must be 0 to 100 (0 for the default, 10)");
         validation.ThrowIfInvalid();
+        var period = resolved!;
 
         var totals = await aggregates.FunnelTotalsAsync(period.FromDay, period.ToDay, cancellationToken);
         var stages = new List<FunnelStageFigures>(StageMask.Ordered.Count);
@@ -152,13 +201,14 @@ public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointC
         DateTimeOffset? start, DateTimeOffset? end, long minRatings, int pageSize, string pageToken, CancellationToken cancellationToken)
     {
         var validation = new Validation();
-        var period = Resolve(start, end, validation);
+        var resolved = DayPeriod.Resolve(start, end, clock.GetUtcNow(), validation);
         validation.Require(minRatings is >= 0 and <= 1_000_000, "min_ratings", "must be 0 to 1000000 (0 for the default, 1)");
         validation.Require(pageSize >= 0, "page_size", "must not be negative");
         var offsetText = PageTokens.TryDecode(pageToken);
         var offset = 0;
         validation.Require(pageToken.Length == 0 || (int.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out offset) && offset > 0), "page_token", "is not a token this listing returned");
         validation.ThrowIfInvalid();
+        var period = resolved!;
 
         var required = Math.Max(1, minRatings);
         var ratings = await aggregates.RatingsAsync(period.FromDay, period.ToDay, cancellationToken);
@@ -188,20 +238,6 @@ public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointC
         // Whole ticks, not TotalDays: a double cannot tell the last tick of a day from the next midnight.
         var ticks = (time - DateTimeOffset.UnixEpoch).Ticks;
         return (int)(ticks >= 0 ? ticks / TimeSpan.TicksPerDay : ((ticks + 1) / TimeSpan.TicksPerDay) - 1);
-    }
-
-    /// <summary>
-    /// Widens a requested period [start, end) to whole UTC days: an open end is today, an open start 30
-    /// days before the end.
-    /// </summary>
-    private DayPeriod Resolve(DateTimeOffset? start, DateTimeOffset? end, Validation validation)
-    {
-        // The end is exclusive: a period ending at midnight does not include the day that starts there.
-        var to = end is { } e ? DayOf(e.AddTicks(-1)) : DayOf(clock.GetUtcNow());
-        var from = start is { } s ? DayOf(s) : to - (DefaultPeriodDays - 1);
-        validation.Require(end is null || start is null || end > start, "period.end_time", "must be after period.start_time");
-        validation.Require(to - from < MaxPeriodDays, "period", $"must span at most {MaxPeriodDays} days");
-        return new DayPeriod(from, to);
     }
 
     private static double Median(List<long> sorted) =>

@@ -58,15 +58,36 @@ public sealed record TimelineCursor(DateTimeOffset OccurredAt, long Sequence);
 /// <summary>An interaction in a timeline, with its cursor.</summary>
 /// <param name="Interaction">The interaction.</param>
 /// <param name="Cursor">Where the next page starts if this is the last of a page.</param>
-/// <param name="ProfileId">The profile the person is linked to (from the profile service's merges); null while unknown.</param>
-public sealed record TimelineEntry(Interaction Interaction, TimelineCursor Cursor, string? ProfileId);
+/// <param name="ProfileId">The profile that holds the interaction's identifiers now (see <see cref="PersonTimeline"/>); null while none does.</param>
+public sealed record TimelineEntry(Interaction Interaction, TimelineCursor Cursor, string? ProfileId = null);
 
 /// <summary>A merge the profile service announced.</summary>
 /// <param name="EventId">The event id (claimed in the inbox).</param>
 /// <param name="Survivor">The surviving profile id (without the <c>profiles/</c> prefix).</param>
 /// <param name="Merged">The merged-away profile id.</param>
 /// <param name="MovedIdentifiers">Identifiers of the merged profile (e-mail and phone as hashes).</param>
-public sealed record ProfileMerge(string EventId, string Survivor, string Merged, IReadOnlyList<PersonIdentifier> MovedIdentifiers);
+/// <param name="MergedAt">When the profile service merged them.</param>
+public sealed record ProfileMerge(string EventId, string Survivor, string Merged, IReadOnlyList<PersonIdentifier> MovedIdentifiers, DateTimeOffset MergedAt);
+
+/// <summary>A profile as the profile service announced it in <c>profile-updated</c>: the identifiers it holds.</summary>
+/// <param name="EventId">The event id (claimed in the inbox).</param>
+/// <param name="ProfileId">The profile id (without the <c>profiles/</c> prefix).</param>
+/// <param name="Identifiers">Every identifier it holds now (e-mail and phone as hashes).</param>
+/// <param name="Version">The profile's version: a snapshot older than one applied is ignored.</param>
+/// <param name="UpdatedAt">When the snapshot was taken.</param>
+public sealed record ProfileSnapshot(string EventId, string ProfileId, IReadOnlyList<PersonIdentifier> Identifiers, long Version, DateTimeOffset UpdatedAt);
+
+/// <summary>A profile as the touchpoint service knows it now.</summary>
+/// <param name="ProfileId">The live profile: the one asked for, or the survivor it was merged into.</param>
+/// <param name="Identifiers">The identifiers it holds, by its latest snapshot and the merges into it since.</param>
+/// <param name="MergedIds">The profiles merged into it.</param>
+public sealed record KnownProfile(string ProfileId, IReadOnlyList<PersonIdentifier> Identifiers, IReadOnlyList<string> MergedIds);
+
+/// <summary>A live profile that holds an identifier.</summary>
+/// <param name="Key">The identifier's <see cref="PersonIdentifier.Key"/> (a profile id without the <c>profiles/</c> prefix).</param>
+/// <param name="ProfileId">The profile.</param>
+/// <param name="UpdatedAt">When its snapshot was taken: of two holders, the later is the identifier's owner now.</param>
+public sealed record ProfileHolding(string Key, string ProfileId, DateTimeOffset UpdatedAt);
 
 /// <summary>
 /// The interaction log: raw interactions (kept for the retention window), the links between a
@@ -81,18 +102,47 @@ public interface IInteractionLog
     /// </summary>
     Task<IReadOnlyList<bool>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken);
 
-    /// <summary>The interactions of everyone linked to <paramref name="identifier"/>, newest first, after <paramref name="after"/>.</summary>
+    /// <summary>
+    /// The interactions of everyone linked to <paramref name="identifier"/>, newest first, after
+    /// <paramref name="after"/>; <see cref="TimelineEntry.ProfileId"/> is left null.
+    /// </summary>
     Task<IReadOnlyList<TimelineEntry>> TimelineAsync(PersonIdentifier identifier, TimelineCursor? after, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Links the people of merged profiles, claiming each event in the inbox.</summary>
+    /// <summary>
+    /// The interactions recorded with at least one of <paramref name="identifiers"/>, and no others,
+    /// newest first, after <paramref name="after"/>; <see cref="TimelineEntry.ProfileId"/> is left null.
+    /// </summary>
+    Task<IReadOnlyList<TimelineEntry>> RecordedWithAsync(IReadOnlyList<PersonIdentifier> identifiers, TimelineCursor? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Links the people of merged profiles, and hands the merged profile's identifiers to the survivor
+    /// unless the survivor's snapshot already was taken after the merge; claims each event in the inbox.
+    /// </summary>
     Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Deletes the interactions and identifier links of everyone linked to <paramref name="identifiers"/>
-    /// and appends the event <paramref name="completed"/> builds from the count, in one transaction.
-    /// Does nothing when <paramref name="eventId"/> was handled before.
+    /// Replaces each profile's identifiers with its snapshot's, unless a snapshot of the same or a later
+    /// version was applied or the profile was merged away; claims each event in the inbox.
     /// </summary>
-    Task EraseAsync(string eventId, IReadOnlyList<PersonIdentifier> identifiers, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken);
+    Task ApplyProfilesAsync(IReadOnlyList<ProfileSnapshot> snapshots, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>The profile <paramref name="profileId"/> names now (the survivor when it was merged), or null when no event named it.</summary>
+    Task<KnownProfile?> ProfileAsync(string profileId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The live profiles holding any of <paramref name="identifiers"/>; a profile id (bare) is held by the
+    /// profile it names now.
+    /// </summary>
+    Task<IReadOnlyList<ProfileHolding>> HoldersAsync(IReadOnlyCollection<PersonIdentifier> identifiers, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes the interactions and identifier links of everyone linked to <paramref name="identifiers"/>,
+    /// forgets <paramref name="profiles"/> (their identifiers, and the profiles merged into them; a later
+    /// snapshot of one is ignored), and appends the event <paramref name="completed"/> builds from the
+    /// count, in one transaction. Does nothing when <paramref name="eventId"/> was handled before.
+    /// </summary>
+    Task EraseAsync(
+        string eventId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<string> profiles, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Removes up to <paramref name="max"/> raw interactions that happened before <paramref name="cutoff"/>; returns how many.</summary>
     Task<int> SweepAsync(DateTimeOffset cutoff, int max, CancellationToken cancellationToken);

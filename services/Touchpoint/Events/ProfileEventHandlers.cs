@@ -14,8 +14,33 @@ internal sealed class ProfilesMergedHandler(PersonTimeline timeline) : IEventHan
             e.EventId,
             ProfileIds.Parse(e.Message.Survivor, "survivor"),
             ProfileIds.Parse(e.Message.Merged, "merged"),
-            EventIdentifiers.Map(e.Message.MovedIdentifiers, "moved_identifiers"))).ToList();
+            EventIdentifiers.Map(e.Message.MovedIdentifiers, "moved_identifiers"),
+            RequestFields.Time(e.Message.MergedAt, "merged_at") ?? e.OccurredAt)).ToList();
         return timeline.ApplyMergesAsync(merges, cancellationToken);
+    }
+}
+
+/// <summary>Keeps which identifiers each profile holds, so a profile's timeline lists its interactions. One transaction per batch.</summary>
+internal sealed class ProfileUpdatedHandler(PersonTimeline timeline) : IEventHandler<ProfileUpdated>
+{
+    public Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfileUpdated>> events, CancellationToken cancellationToken)
+    {
+        var snapshots = events.Select(e =>
+        {
+            var message = e.Message;
+            if (message.Version <= 0)
+            {
+                throw new InvalidArgumentException("version", "must be 1 or more");
+            }
+
+            return new ProfileSnapshot(
+                e.EventId,
+                ProfileIds.Parse(message.Profile, "profile"),
+                EventIdentifiers.Map(message.Identifiers, "identifiers"),
+                message.Version,
+                RequestFields.Time(message.UpdatedAt, "updated_at") ?? e.OccurredAt);
+        }).ToList();
+        return timeline.ApplyProfilesAsync(snapshots, cancellationToken);
     }
 }
 

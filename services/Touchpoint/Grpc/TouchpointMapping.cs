@@ -131,7 +131,7 @@ internal static class TouchpointMapping
         new() { InteractionId = r.EventId, Index = r.Index + indexOffset, Field = r.Field, Reason = r.Reason };
 
     public static (DateTimeOffset? Start, DateTimeOffset? End) ToPeriod(CommonV1.Period? period) =>
-        (RequestFields.Time(period?.StartTime, "period.start_time"), RequestFields.Time(period?.EndTime, "period.end_time"));
+        (RequestFields.Time(period?.StartTime, "period.start_time"), RequestFields.EndTime(period?.EndTime, "period.end_time"));
 
     public static CommonV1.Period ToProto(DayPeriod period) =>
         new() { StartTime = Timestamp.FromDateTimeOffset(period.Start), EndTime = Timestamp.FromDateTimeOffset(period.End) };

@@ -21,6 +21,8 @@ internal sealed class MongoInteractionLog : IInteractionLog
     internal const string PersonState = "person_state";
     internal const string ProfilePersons = "profile_persons";
     internal const string PersonProfile = "person_profile";
+    internal const string PersonOverlaps = "person_overlaps";
+    internal const string Profiles = "profiles";
     internal const string Counters = "counters";
     internal const string TouchpointDays = "touchpoint_days";
     internal const string TouchpointDayPeople = "touchpoint_day_people";
@@ -28,6 +30,12 @@ internal sealed class MongoInteractionLog : IInteractionLog
     internal const string PersonTouchpoints = "person_touchpoints";
     internal const string Purchases = "purchases";
     private const string Consumer = "touchpoint";
+
+    /// <summary>The version of a forgotten profile: no snapshot is ever newer.</summary>
+    private const long Erased = long.MaxValue;
+
+    /// <summary>The snapshot time of a profile known only from a merge: any snapshot is newer.</summary>
+    private static readonly long NeverUpdated = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
 
     private readonly MongoStore _store;
     private readonly IMongoDatabase _db;
@@ -61,6 +69,16 @@ internal sealed class MongoInteractionLog : IInteractionLog
             new CreateIndexModel<BsonDocument>(new BsonDocument { ["person_id"] = 1, ["at"] = 1 }),
         ]);
         _db.GetCollection<BsonDocument>(PersonTouchpoints).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(new BsonDocument { ["person_id"] = 1, ["first_at"] = 1 }));
+        _db.GetCollection<BsonDocument>(PersonOverlaps).Indexes.CreateMany(
+        [
+            new CreateIndexModel<BsonDocument>(new BsonDocument("person_id", 1)),
+            new CreateIndexModel<BsonDocument>(new BsonDocument("filed_person_id", 1)),
+        ]);
+        _db.GetCollection<BsonDocument>(Profiles).Indexes.CreateMany(
+        [
+            new CreateIndexModel<BsonDocument>(new BsonDocument("identifiers", 1)),
+            new CreateIndexModel<BsonDocument>(new BsonDocument("survivor_id", 1)),
+        ]);
     }
 
     public async Task<IReadOnlyList<bool>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken)
@@ -102,7 +120,10 @@ internal sealed class MongoInteractionLog : IInteractionLog
         var links = new Dictionary<string, long>(storedLinks, StringComparer.Ordinal);
 
         // New people get negative placeholders first, so one counter increment serves the whole batch.
+        // An interaction is filed under the person of its first identifier already linked; an identifier
+        // linked to another person records the overlap, so a timeline by identifiers finds it here.
         var people = new long[accepted.Count];
+        var overlaps = new HashSet<(long Person, long Filed)>();
         var placeholders = 0L;
         for (var i = 0; i < accepted.Count; i++)
         {
@@ -110,7 +131,10 @@ internal sealed class MongoInteractionLog : IInteractionLog
             var person = identifiers.Select(x => links.TryGetValue(x.Key, out var p) ? p : (long?)null).FirstOrDefault(p => p is not null) ?? -(++placeholders);
             foreach (var x in identifiers)
             {
-                links.TryAdd(x.Key, person);
+                if (!links.TryAdd(x.Key, person) && links[x.Key] != person)
+                {
+                    overlaps.Add((links[x.Key], person));
+                }
             }
 
             people[i] = person;
@@ -132,7 +156,12 @@ internal sealed class MongoInteractionLog : IInteractionLog
             {
                 links[key] = Real(links[key]);
             }
+
+            overlaps = overlaps.Select(o => (Real(o.Person), Real(o.Filed))).ToHashSet();
         }
+
+        await BulkAsync(session, PersonOverlaps, overlaps.Select(o => (WriteModel<BsonDocument>)Upsert($"{o.Person}/{o.Filed}",
+            new BsonDocument("$setOnInsert", new BsonDocument { ["person_id"] = o.Person, ["filed_person_id"] = o.Filed }))).ToList(), ct);
 
         var newLinks = links.Where(l => !storedLinks.ContainsKey(l.Key)).Select(l => new BsonDocument { ["_id"] = l.Key, ["person_id"] = l.Value }).ToList();
         if (newLinks.Count > 0)
@@ -216,28 +245,26 @@ internal sealed class MongoInteractionLog : IInteractionLog
         _store.ReadAsync<IReadOnlyList<TimelineEntry>>(async (_, ct) =>
         {
             var people = await ResolveAsync(null, [identifier], ct);
-            if (people.Count == 0)
+            return people.Count == 0 ? [] : await EntriesAsync(new BsonDocument("person_id", new BsonDocument("$in", new BsonArray(people))), after, limit, ct);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<TimelineEntry>> RecordedWithAsync(IReadOnlyList<PersonIdentifier> identifiers, TimelineCursor? after, int limit, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<TimelineEntry>>(async (_, ct) =>
+        {
+            // Every interaction carrying one of the identifiers is filed under its person or under a
+            // person it overlaps; the identifiers each document carries decide.
+            var keys = new BsonArray(identifiers.Select(i => i.Key).Distinct(StringComparer.Ordinal));
+            var linked = (await _db.GetCollection<BsonDocument>(PersonLinks).Find(new BsonDocument("_id", new BsonDocument("$in", keys))).ToListAsync(ct))
+                .Select(d => d["person_id"].ToInt64()).ToHashSet();
+            if (linked.Count == 0)
             {
                 return [];
             }
 
-            var filter = new BsonDocument("person_id", new BsonDocument("$in", new BsonArray(people)));
-            if (after is not null)
-            {
-                var at = after.OccurredAt.UtcDateTime;
-                filter["$or"] = new BsonArray
-                {
-                    new BsonDocument("occurred_at", new BsonDocument("$lt", at)),
-                    new BsonDocument { ["occurred_at"] = at, ["seq"] = new BsonDocument("$lt", after.Sequence) },
-                };
-            }
-
-            var documents = await _db.GetCollection<BsonDocument>(Interactions).Find(filter)
-                .Sort(new BsonDocument { ["occurred_at"] = -1, ["seq"] = -1 }).Limit(limit).ToListAsync(ct);
-            var profiles = (await _db.GetCollection<BsonDocument>(PersonProfile)
-                    .Find(new BsonDocument("_id", new BsonDocument("$in", new BsonArray(people)))).ToListAsync(ct))
-                .ToDictionary(d => d["_id"].ToInt64(), d => d["profile_id"].AsString);
-            return documents.Select(d => FromDocument(d, profiles)).ToList();
+            var filed = await _db.GetCollection<BsonDocument>(PersonOverlaps).Find(new BsonDocument("person_id", new BsonDocument("$in", new BsonArray(linked)))).ToListAsync(ct);
+            linked.UnionWith(filed.Select(d => d["filed_person_id"].ToInt64()));
+            return await EntriesAsync(
+                new BsonDocument { ["person_id"] = new BsonDocument("$in", new BsonArray(linked)), ["identifiers"] = new BsonDocument("$in", keys) }, after, limit, ct);
         }, cancellationToken);
 
     public Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken) =>
@@ -255,16 +282,93 @@ internal sealed class MongoInteractionLog : IInteractionLog
                 var models = people.SelectMany(p => new[] { merge.Survivor, merge.Merged }.Select(profile =>
                     (WriteModel<BsonDocument>)Upsert($"{profile}/{p}", new BsonDocument("$setOnInsert", new BsonDocument { ["profile_id"] = profile, ["person_id"] = p })))).ToList();
                 await BulkAsync(session, ProfilePersons, models, ct);
-
-                // Merges arrive in the order the profile service made them, so the last survivor is the person's profile.
-                await BulkAsync(session, PersonProfile, people.Select(p =>
-                    (WriteModel<BsonDocument>)Upsert(p, new BsonDocument("$set", new BsonDocument("profile_id", merge.Survivor)))).ToList(), ct);
+                await MergeProfilesAsync(session, merge, ct);
             }
 
             return 0;
         }, cancellationToken);
 
-    public Task EraseAsync(string eventId, IReadOnlyList<PersonIdentifier> identifiers, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public Task ApplyProfilesAsync(IReadOnlyList<ProfileSnapshot> snapshots, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _store.WriteAsync(async (session, ct) =>
+        {
+            var profiles = _db.GetCollection<BsonDocument>(Profiles);
+            foreach (var profile in snapshots.GroupBy(s => s.ProfileId, StringComparer.Ordinal))
+            {
+                ProfileSnapshot? latest = null;
+                foreach (var snapshot in profile)
+                {
+                    if (await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfileUpdated, snapshot.EventId, now, ct)
+                        && (latest is null || snapshot.Version > latest.Version))
+                    {
+                        latest = snapshot;
+                    }
+                }
+
+                var stored = await profiles.Find(session, new BsonDocument("_id", profile.Key)).FirstOrDefaultAsync(ct);
+                if (latest is null || (stored is not null && (!SurvivorOf(stored).IsBsonNull || stored["version"].ToInt64() >= latest.Version)))
+                {
+                    continue;
+                }
+
+                await profiles.UpdateOneAsync(session, new BsonDocument("_id", latest.ProfileId), new BsonDocument("$set", new BsonDocument
+                {
+                    ["version"] = latest.Version,
+                    ["updated_at"] = latest.UpdatedAt.ToUnixTimeMilliseconds(),
+                    ["survivor_id"] = BsonNull.Value,
+                    ["identifiers"] = new BsonArray(latest.Identifiers.Select(i => i.Key).Distinct(StringComparer.Ordinal)),
+                }), new UpdateOptions { IsUpsert = true }, ct);
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<KnownProfile?> ProfileAsync(string profileId, CancellationToken cancellationToken) =>
+        _store.ReadAsync<KnownProfile?>(async (_, ct) =>
+        {
+            var profiles = _db.GetCollection<BsonDocument>(Profiles);
+            var live = await LiveAsync(null, profileId, ct);
+            var stored = await profiles.Find(new BsonDocument("_id", live)).FirstOrDefaultAsync(ct);
+            if (stored is null || stored["version"].ToInt64() == Erased)
+            {
+                return null;
+            }
+
+            var merged = (await profiles.Find(new BsonDocument("survivor_id", live)).ToListAsync(ct)).Select(d => d["_id"].AsString).Order(StringComparer.Ordinal).ToList();
+            return new KnownProfile(live, IdentifiersOf(stored).Order(StringComparer.Ordinal).Select(ParseKey).ToList(), merged);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ProfileHolding>> HoldersAsync(IReadOnlyCollection<PersonIdentifier> identifiers, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<ProfileHolding>>(async (_, ct) =>
+        {
+            var profiles = _db.GetCollection<BsonDocument>(Profiles);
+            var keys = identifiers.Where(i => i.Kind != IdentifierKind.ProfileId).Select(i => i.Key).ToHashSet(StringComparer.Ordinal);
+            var holdings = new List<ProfileHolding>();
+            var holders = await profiles.Find(new BsonDocument
+            {
+                ["identifiers"] = new BsonDocument("$in", new BsonArray(keys)),
+                ["survivor_id"] = BsonNull.Value,
+                ["version"] = new BsonDocument("$ne", Erased),
+            }).ToListAsync(ct);
+            foreach (var holder in holders)
+            {
+                var at = DateTimeOffset.FromUnixTimeMilliseconds(holder["updated_at"].ToInt64());
+                holdings.AddRange(IdentifiersOf(holder).Where(keys.Contains).Select(key => new ProfileHolding(key, holder["_id"].AsString, at)));
+            }
+
+            foreach (var named in identifiers.Where(i => i.Kind == IdentifierKind.ProfileId))
+            {
+                var live = await LiveAsync(null, named.Value, ct);
+                if (await profiles.Find(new BsonDocument("_id", live)).FirstOrDefaultAsync(ct) is { } stored && stored["version"].ToInt64() != Erased)
+                {
+                    holdings.Add(new ProfileHolding(named.Key, live, DateTimeOffset.FromUnixTimeMilliseconds(stored["updated_at"].ToInt64())));
+                }
+            }
+
+            return holdings;
+        }, cancellationToken);
+
+    public Task EraseAsync(
+        string eventId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<string> profiles, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
         {
             if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ErasureRequested, eventId, now, ct))
@@ -282,8 +386,32 @@ internal sealed class MongoInteractionLog : IInteractionLog
                     erased += (await _db.GetCollection<BsonDocument>(collection).DeleteManyAsync(session, filter, cancellationToken: ct)).DeletedCount;
                 }
 
+                erased += (await _db.GetCollection<BsonDocument>(PersonOverlaps).DeleteManyAsync(session, new BsonDocument("$or", new BsonArray
+                {
+                    filter,
+                    new BsonDocument("filed_person_id", new BsonDocument("$in", new BsonArray(people))),
+                }), cancellationToken: ct)).DeletedCount;
+
+                // Person-to-profile documents are no longer written; any still held go with the person.
                 await _db.GetCollection<BsonDocument>(PersonProfile).DeleteManyAsync(
                     session, new BsonDocument("_id", new BsonDocument("$in", new BsonArray(people))), cancellationToken: ct);
+            }
+
+            if (profiles.Count > 0)
+            {
+                // A forgotten profile keeps only a marker, so a snapshot of it still on its way is ignored.
+                var collection = _db.GetCollection<BsonDocument>(Profiles);
+                var forgotten = new BsonDocument("$set", new BsonDocument
+                {
+                    ["version"] = Erased,
+                    ["updated_at"] = now.ToUnixTimeMilliseconds(),
+                    ["survivor_id"] = BsonNull.Value,
+                    ["identifiers"] = new BsonArray(),
+                });
+                var held = await collection.Find(session, new BsonDocument("_id", new BsonDocument("$in", new BsonArray(profiles)))).ToListAsync(ct);
+                erased += held.Sum(d => IdentifiersOf(d).Count());
+                await collection.UpdateManyAsync(session, new BsonDocument("survivor_id", new BsonDocument("$in", new BsonArray(profiles))), forgotten, cancellationToken: ct);
+                await BulkAsync(session, Profiles, profiles.Select(p => (WriteModel<BsonDocument>)Upsert(p, forgotten)).ToList(), ct);
             }
 
             await MongoOutbox.AppendAsync(session, _db, [completed(erased)], ct);
@@ -299,6 +427,82 @@ internal sealed class MongoInteractionLog : IInteractionLog
             var result = await _db.GetCollection<BsonDocument>(Interactions).DeleteManyAsync(new BsonDocument("_id", new BsonDocument("$in", new BsonArray(ids.Select(d => d["_id"])))), ct);
             return (int)result.DeletedCount;
         }, cancellationToken);
+
+    /// <summary>
+    /// Hands the merged profile to the survivor: its identifiers (unless the survivor's snapshot was taken
+    /// after the merge and holds what is the survivor's now), its id and the ids merged into it before.
+    /// </summary>
+    private async Task MergeProfilesAsync(IClientSessionHandle session, ProfileMerge merge, CancellationToken ct)
+    {
+        var profiles = _db.GetCollection<BsonDocument>(Profiles);
+        // The survivor may have been merged away itself since: the chain ends at the live profile.
+        var survivor = await LiveAsync(session, merge.Survivor, ct);
+        if (survivor == merge.Merged)
+        {
+            return;
+        }
+
+        var stored = await profiles.Find(session, new BsonDocument("_id", survivor)).FirstOrDefaultAsync(ct);
+        if (stored is null || (stored["version"].ToInt64() != Erased && stored["updated_at"].ToInt64() < merge.MergedAt.ToUnixTimeMilliseconds()))
+        {
+            var mergedDocument = await profiles.Find(session, new BsonDocument("_id", merge.Merged)).FirstOrDefaultAsync(ct);
+            var handed = (mergedDocument is null ? [] : IdentifiersOf(mergedDocument)).Concat(merge.MovedIdentifiers.Select(i => i.Key)).Distinct(StringComparer.Ordinal);
+            await profiles.UpdateOneAsync(session, new BsonDocument("_id", survivor), new BsonDocument
+            {
+                ["$addToSet"] = new BsonDocument("identifiers", new BsonDocument("$each", new BsonArray(handed))),
+                ["$setOnInsert"] = new BsonDocument { ["version"] = 0L, ["updated_at"] = NeverUpdated, ["survivor_id"] = BsonNull.Value },
+            }, new UpdateOptions { IsUpsert = true }, ct);
+        }
+
+        await profiles.UpdateOneAsync(session, new BsonDocument("_id", merge.Merged), new BsonDocument
+        {
+            ["$set"] = new BsonDocument { ["survivor_id"] = survivor, ["identifiers"] = new BsonArray() },
+            ["$setOnInsert"] = new BsonDocument { ["version"] = 0L, ["updated_at"] = NeverUpdated },
+        }, new UpdateOptions { IsUpsert = true }, ct);
+        await profiles.UpdateManyAsync(session, new BsonDocument("survivor_id", merge.Merged), new BsonDocument("$set", new BsonDocument("survivor_id", survivor)), cancellationToken: ct);
+    }
+
+    /// <summary>The live profile <paramref name="profileId"/> names: itself, or the survivor it was merged into.</summary>
+    private async Task<string> LiveAsync(IClientSessionHandle? session, string profileId, CancellationToken ct)
+    {
+        var profiles = _db.GetCollection<BsonDocument>(Profiles);
+        // Merges re-point the profiles merged before, so one hop is the rule; the bound only guards against a cycle.
+        for (var hops = 0; hops < 64; hops++)
+        {
+            var filter = new BsonDocument("_id", profileId);
+            var stored = await (session is null ? profiles.Find(filter) : profiles.Find(session, filter)).FirstOrDefaultAsync(ct);
+            if (stored is null || SurvivorOf(stored) is not BsonString survivor)
+            {
+                break;
+            }
+
+            profileId = survivor.Value;
+        }
+
+        return profileId;
+    }
+
+    private static BsonValue SurvivorOf(BsonDocument profile) => profile.GetValue("survivor_id", BsonNull.Value);
+
+    private static IEnumerable<string> IdentifiersOf(BsonDocument profile) =>
+        profile.GetValue("identifiers", new BsonArray()).AsBsonArray.Select(k => k.AsString);
+
+    private async Task<IReadOnlyList<TimelineEntry>> EntriesAsync(BsonDocument filter, TimelineCursor? after, int limit, CancellationToken ct)
+    {
+        if (after is not null)
+        {
+            var at = after.OccurredAt.UtcDateTime;
+            filter["$or"] = new BsonArray
+            {
+                new BsonDocument("occurred_at", new BsonDocument("$lt", at)),
+                new BsonDocument { ["occurred_at"] = at, ["seq"] = new BsonDocument("$lt", after.Sequence) },
+            };
+        }
+
+        var documents = await _db.GetCollection<BsonDocument>(Interactions).Find(filter)
+            .Sort(new BsonDocument { ["occurred_at"] = -1, ["seq"] = -1 }).Limit(limit).ToListAsync(ct);
+        return documents.Select(FromDocument).ToList();
+    }
 
     private async Task<List<long>> ResolveAsync(IClientSessionHandle? session, IReadOnlyList<PersonIdentifier> identifiers, CancellationToken ct)
     {
@@ -363,7 +567,13 @@ internal sealed class MongoInteractionLog : IInteractionLog
         };
     }
 
-    private static TimelineEntry FromDocument(BsonDocument d, Dictionary<long, string> profiles)
+    private static PersonIdentifier ParseKey(string key)
+    {
+        var colon = key.IndexOf(':', StringComparison.Ordinal);
+        return new PersonIdentifier((IdentifierKind)int.Parse(key.AsSpan(0, colon), System.Globalization.CultureInfo.InvariantCulture), key[(colon + 1)..]);
+    }
+
+    private static TimelineEntry FromDocument(BsonDocument d)
     {
         var occurred = new DateTimeOffset(d["occurred_at"].ToUniversalTime(), TimeSpan.Zero);
         var value = d["value"] is BsonDocument v ? new MoneyAmount(v["currency"].AsString, v["units"].ToInt64(), v["nanos"].ToInt32()) : null;
@@ -371,12 +581,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
             d["event_id"].AsString,
             d["touchpoint_id"].AsString,
             occurred,
-            d["identifiers"].AsBsonArray.Select(k =>
-            {
-                var key = k.AsString;
-                var colon = key.IndexOf(':', StringComparison.Ordinal);
-                return new PersonIdentifier((IdentifierKind)int.Parse(key.AsSpan(0, colon), System.Globalization.CultureInfo.InvariantCulture), key[(colon + 1)..]);
-            }).ToList(),
+            d["identifiers"].AsBsonArray.Select(k => ParseKey(k.AsString)).ToList(),
             (InteractionType)d["type"].ToInt32(),
             d["content"].AsString,
             d["recommendation"].AsString,
@@ -385,6 +590,6 @@ internal sealed class MongoInteractionLog : IInteractionLog
             value,
             d["properties"].AsBsonDocument.ToDictionary(e => e.Name, e => e.Value.AsString),
             new DateTimeOffset(d["recorded_at"].ToUniversalTime(), TimeSpan.Zero));
-        return new TimelineEntry(interaction, new TimelineCursor(occurred, d["seq"].ToInt64()), profiles.GetValueOrDefault(d["person_id"].ToInt64()));
+        return new TimelineEntry(interaction, new TimelineCursor(occurred, d["seq"].ToInt64()));
     }
 }

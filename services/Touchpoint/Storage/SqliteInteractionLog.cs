@@ -17,6 +17,14 @@ internal sealed class SqliteInteractionLog : IInteractionLog
 {
     private const string Consumer = "touchpoint";
 
+    /// <summary>The version of a forgotten profile: no snapshot is ever newer.</summary>
+    private const long Erased = long.MaxValue;
+
+    private const string EntryColumns = "seq, event_id, touchpoint_id, occurred_at, recorded_at, type, identifiers, details";
+
+    /// <summary>The snapshot time of a profile known only from a merge: any snapshot is newer.</summary>
+    private static readonly long NeverUpdated = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
+
     private readonly SqliteDatabase _database;
 
     public SqliteInteractionLog([FromKeyedServices(TouchpointModule.Name)] SqliteDatabase database)
@@ -40,6 +48,10 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             await using var addLink = Command(connection, transaction, "INSERT OR IGNORE INTO person_links (identifier, person_id) VALUES ($key, $person)");
             var addKey = addLink.Parameters.Add("$key", SqliteType.Text);
             var addPerson = addLink.Parameters.Add("$person", SqliteType.Integer);
+            await using var addOverlap = Command(connection, transaction, "INSERT OR IGNORE INTO person_overlaps (person_id, filed_person_id) VALUES ($person, $filed)");
+            var overlapPerson = addOverlap.Parameters.Add("$person", SqliteType.Integer);
+            var overlapFiled = addOverlap.Parameters.Add("$filed", SqliteType.Integer);
+            var linked = new List<long?>();
             await using var newPerson = Command(connection, transaction, "INSERT INTO person_state (last_at, last_touchpoint_id) VALUES ($at, $tp) RETURNING person_id");
             var newAt = newPerson.Parameters.Add("$at", SqliteType.Integer);
             var newTp = newPerson.Parameters.Add("$tp", SqliteType.Text);
@@ -61,23 +73,29 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                     continue;
                 }
 
+                // The interaction is filed under the person of its first identifier already linked.
                 long? person = null;
+                linked.Clear();
                 foreach (var identifier in interaction.Identifiers)
                 {
+                    long? link = null;
                     if (resolved.TryGetValue(identifier.Key, out var known))
                     {
-                        person = known;
-                        break;
+                        link = known;
+                    }
+                    else
+                    {
+                        findKey.Value = identifier.Key;
+                        if (await findLink.ExecuteScalarAsync(ct) is long found)
+                        {
+                            // Remembered so it is not looked up again in this batch.
+                            resolved[identifier.Key] = found;
+                            link = found;
+                        }
                     }
 
-                    findKey.Value = identifier.Key;
-                    if (await findLink.ExecuteScalarAsync(ct) is long linked)
-                    {
-                        // Already linked: remembered so it is neither looked up nor linked again in this batch.
-                        resolved[identifier.Key] = linked;
-                        person = linked;
-                        break;
-                    }
+                    linked.Add(link);
+                    person ??= link;
                 }
 
                 if (person is null)
@@ -87,12 +105,22 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                     person = (long)(await newPerson.ExecuteScalarAsync(ct))!;
                 }
 
-                foreach (var identifier in interaction.Identifiers)
+                for (var k = 0; k < interaction.Identifiers.Count; k++)
                 {
-                    if (resolved.TryAdd(identifier.Key, person.Value))
+                    if (linked[k] is { } other)
+                    {
+                        if (other != person.Value)
+                        {
+                            // Seen apart before: the other person's identifier now also has an interaction filed here.
+                            overlapPerson.Value = other;
+                            overlapFiled.Value = person.Value;
+                            await addOverlap.ExecuteNonQueryAsync(ct);
+                        }
+                    }
+                    else if (resolved.TryAdd(interaction.Identifiers[k].Key, person.Value))
                     {
                         // Links only ever get added: an identifier stays with the first person it was seen with.
-                        addKey.Value = identifier.Key;
+                        addKey.Value = interaction.Identifiers[k].Key;
                         addPerson.Value = person.Value;
                         await addLink.ExecuteNonQueryAsync(ct);
                     }
@@ -129,48 +157,32 @@ internal sealed class SqliteInteractionLog : IInteractionLog
 
             await using var command = connection.CreateCommand();
             command.CommandText = $"""
-                SELECT seq, event_id, touchpoint_id, occurred_at, recorded_at, type, identifiers, details, person_id
-                FROM interactions
+                SELECT {EntryColumns} FROM interactions
                 WHERE person_id IN ({string.Join(',', people)}) AND (occurred_at < $at OR (occurred_at = $at AND seq < $seq))
                 ORDER BY occurred_at DESC, seq DESC LIMIT $limit
                 """;
-            command.Parameters.AddWithValue("$at", after?.OccurredAt.ToUnixTimeMilliseconds() ?? long.MaxValue);
-            command.Parameters.AddWithValue("$seq", after?.Sequence ?? long.MaxValue);
-            command.Parameters.AddWithValue("$limit", limit);
-            var profiles = new Dictionary<long, string>();
-            await using (var profileQuery = connection.CreateCommand())
-            {
-                profileQuery.CommandText = $"SELECT person_id, profile_id FROM person_profile WHERE person_id IN ({string.Join(',', people)})";
-                await using var profileReader = await profileQuery.ExecuteReaderAsync(ct);
-                while (await profileReader.ReadAsync(ct))
-                {
-                    profiles[profileReader.GetInt64(0)] = profileReader.GetString(1);
-                }
-            }
+            return await ReadEntriesAsync(command, after, limit, ct);
+        }, cancellationToken);
 
-            var rows = new List<TimelineEntry>();
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                var occurred = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3));
-                var details = InteractionDetails.Read(reader.GetString(7));
-                var interaction = new Interaction(
-                    reader.GetString(1),
-                    reader.GetString(2),
-                    occurred,
-                    (JsonSerializer.Deserialize<string[]>(reader.GetString(6)) ?? []).Select(ParseKey).ToList(),
-                    (InteractionType)reader.GetInt32(5),
-                    details.Content ?? "",
-                    details.Recommendation ?? "",
-                    details.Rating,
-                    details.Comment ?? "",
-                    details.Currency is { } currency ? new MoneyAmount(currency, details.Units, details.Nanos) : null,
-                    details.Properties ?? [],
-                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)));
-                rows.Add(new TimelineEntry(interaction, new TimelineCursor(occurred, reader.GetInt64(0)), profiles.GetValueOrDefault(reader.GetInt64(8))));
-            }
-
-            return rows;
+    public Task<IReadOnlyList<TimelineEntry>> RecordedWithAsync(IReadOnlyList<PersonIdentifier> identifiers, TimelineCursor? after, int limit, CancellationToken cancellationToken) =>
+        _database.ReadAsync<IReadOnlyList<TimelineEntry>>(async (connection, ct) =>
+        {
+            // Every interaction carrying one of the identifiers is filed under its person or under a
+            // person it overlaps; the identifiers each row carries decide.
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                WITH wanted(identifier) AS (SELECT value FROM json_each($keys)),
+                linked(person_id) AS (SELECT person_id FROM person_links WHERE identifier IN (SELECT identifier FROM wanted)),
+                people(person_id) AS (
+                    SELECT person_id FROM linked
+                    UNION SELECT filed_person_id FROM person_overlaps WHERE person_id IN (SELECT person_id FROM linked))
+                SELECT {EntryColumns} FROM interactions
+                WHERE person_id IN (SELECT person_id FROM people) AND (occurred_at < $at OR (occurred_at = $at AND seq < $seq))
+                    AND EXISTS (SELECT 1 FROM json_each(interactions.identifiers) AS carried WHERE carried.value IN (SELECT identifier FROM wanted))
+                ORDER BY occurred_at DESC, seq DESC LIMIT $limit
+                """;
+            command.Parameters.AddWithValue("$keys", Keys(identifiers.Select(i => i.Key)));
+            return await ReadEntriesAsync(command, after, limit, ct);
         }, cancellationToken);
 
     public Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken) =>
@@ -188,14 +200,8 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                 await using var link = Command(connection, transaction, "INSERT OR IGNORE INTO profile_persons (profile_id, person_id) VALUES ($profile, $person)");
                 var profile = link.Parameters.Add("$profile", SqliteType.Text);
                 var person = link.Parameters.Add("$person", SqliteType.Integer);
-                // Merges arrive in the order the profile service made them, so the last survivor is the person's profile.
-                await using var current = Command(connection, transaction, "INSERT OR REPLACE INTO person_profile (person_id, profile_id) VALUES ($person, $profile)");
-                var currentPerson = current.Parameters.Add("$person", SqliteType.Integer);
-                current.Parameters.AddWithValue("$profile", merge.Survivor);
                 foreach (var id in people)
                 {
-                    currentPerson.Value = id;
-                    await current.ExecuteNonQueryAsync(ct);
                     foreach (var target in new[] { merge.Survivor, merge.Merged })
                     {
                         profile.Value = target;
@@ -203,12 +209,117 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                         await link.ExecuteNonQueryAsync(ct);
                     }
                 }
+
+                await MergeProfilesAsync(connection, transaction, merge, ct);
             }
 
             return 0;
         }, cancellationToken);
 
-    public Task EraseAsync(string eventId, IReadOnlyList<PersonIdentifier> identifiers, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public Task ApplyProfilesAsync(IReadOnlyList<ProfileSnapshot> snapshots, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            foreach (var profile in snapshots.GroupBy(s => s.ProfileId, StringComparer.Ordinal))
+            {
+                ProfileSnapshot? latest = null;
+                foreach (var snapshot in profile)
+                {
+                    if (await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfileUpdated, snapshot.EventId, now, ct)
+                        && (latest is null || snapshot.Version > latest.Version))
+                    {
+                        latest = snapshot;
+                    }
+                }
+
+                var stored = await ReadProfileAsync(connection, transaction, profile.Key, ct);
+                if (latest is null || (stored is { } row && (row.SurvivorId is not null || row.Version >= latest.Version)))
+                {
+                    continue;
+                }
+
+                await using (var upsert = Command(connection, transaction, """
+                    INSERT INTO profiles (profile_id, version, updated_at, survivor_id) VALUES ($profile, $version, $at, NULL)
+                    ON CONFLICT (profile_id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at
+                    """))
+                {
+                    upsert.Parameters.AddWithValue("$profile", latest.ProfileId);
+                    upsert.Parameters.AddWithValue("$version", latest.Version);
+                    upsert.Parameters.AddWithValue("$at", latest.UpdatedAt.ToUnixTimeMilliseconds());
+                    await upsert.ExecuteNonQueryAsync(ct);
+                }
+
+                // Most snapshots follow an interaction and hold the same identifiers as before: nothing to rewrite then.
+                var held = await HeldAsync(connection, transaction, latest.ProfileId, ct);
+                var wanted = latest.Identifiers.Select(i => i.Key).ToHashSet(StringComparer.Ordinal);
+                if (!held.SetEquals(wanted))
+                {
+                    await using var release = Command(connection, transaction,
+                        "DELETE FROM profile_identifiers WHERE profile_id = $profile AND identifier NOT IN (SELECT value FROM json_each($keys))");
+                    release.Parameters.AddWithValue("$profile", latest.ProfileId);
+                    release.Parameters.AddWithValue("$keys", Keys(wanted));
+                    await release.ExecuteNonQueryAsync(ct);
+                    await HoldAsync(connection, transaction, latest.ProfileId, wanted.Except(held), ct);
+                }
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<KnownProfile?> ProfileAsync(string profileId, CancellationToken cancellationToken) =>
+        _database.ReadAsync(async (connection, ct) =>
+        {
+            var live = await LiveAsync(connection, null, profileId, ct);
+            if (await ReadProfileAsync(connection, null, live, ct) is not { } row || row.Version == Erased)
+            {
+                return null;
+            }
+
+            var merged = new List<string>();
+            await using (var query = Command(connection, null, "SELECT profile_id FROM profiles WHERE survivor_id = $profile ORDER BY profile_id"))
+            {
+                query.Parameters.AddWithValue("$profile", live);
+                await using var reader = await query.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    merged.Add(reader.GetString(0));
+                }
+            }
+
+            var held = await HeldAsync(connection, null, live, ct);
+            return (KnownProfile?)new KnownProfile(live, held.Order(StringComparer.Ordinal).Select(ParseKey).ToList(), merged);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ProfileHolding>> HoldersAsync(IReadOnlyCollection<PersonIdentifier> identifiers, CancellationToken cancellationToken) =>
+        _database.ReadAsync<IReadOnlyList<ProfileHolding>>(async (connection, ct) =>
+        {
+            var holdings = new List<ProfileHolding>();
+            await using (var query = Command(connection, null, $"""
+                SELECT h.identifier, h.profile_id, p.updated_at FROM profile_identifiers h JOIN profiles p ON p.profile_id = h.profile_id
+                WHERE h.identifier IN (SELECT value FROM json_each($keys)) AND p.survivor_id IS NULL AND p.version <> {Erased}
+                """))
+            {
+                query.Parameters.AddWithValue("$keys", Keys(identifiers.Where(i => i.Kind != IdentifierKind.ProfileId).Select(i => i.Key)));
+                await using var reader = await query.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    holdings.Add(new ProfileHolding(reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+                }
+            }
+
+            foreach (var named in identifiers.Where(i => i.Kind == IdentifierKind.ProfileId))
+            {
+                var live = await LiveAsync(connection, null, named.Value, ct);
+                if (await ReadProfileAsync(connection, null, live, ct) is { } row && row.Version != Erased)
+                {
+                    holdings.Add(new ProfileHolding(named.Key, live, DateTimeOffset.FromUnixTimeMilliseconds(row.UpdatedAt)));
+                }
+            }
+
+            return holdings;
+        }, cancellationToken);
+
+    public Task EraseAsync(
+        string eventId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<string> profiles, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
             if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ErasureRequested, eventId, now, ct))
@@ -226,12 +337,32 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                     $"DELETE FROM interactions WHERE person_id IN ({list})",
                     $"DELETE FROM person_links WHERE person_id IN ({list})",
                     $"DELETE FROM profile_persons WHERE person_id IN ({list})",
-                    $"DELETE FROM person_profile WHERE person_id IN ({list})",
+                    $"DELETE FROM person_overlaps WHERE person_id IN ({list}) OR filed_person_id IN ({list})",
                 })
                 {
                     await using var delete = Command(connection, transaction, sql);
                     erased += await delete.ExecuteNonQueryAsync(ct);
                 }
+            }
+
+            if (profiles.Count > 0)
+            {
+                // A forgotten profile keeps only a marker, so a snapshot of it still on its way is ignored.
+                var keys = Keys(profiles);
+                await using (var release = Command(connection, transaction, "DELETE FROM profile_identifiers WHERE profile_id IN (SELECT value FROM json_each($profiles))"))
+                {
+                    release.Parameters.AddWithValue("$profiles", keys);
+                    erased += await release.ExecuteNonQueryAsync(ct);
+                }
+
+                await using var forget = Command(connection, transaction, $"""
+                    UPDATE profiles SET survivor_id = NULL, version = {Erased}, updated_at = $at WHERE survivor_id IN (SELECT value FROM json_each($profiles));
+                    INSERT INTO profiles (profile_id, version, updated_at, survivor_id) SELECT value, {Erased}, $at, NULL FROM json_each($profiles) WHERE true
+                    ON CONFLICT (profile_id) DO UPDATE SET version = {Erased}, updated_at = excluded.updated_at, survivor_id = NULL
+                    """);
+                forget.Parameters.AddWithValue("$profiles", keys);
+                forget.Parameters.AddWithValue("$at", now.ToUnixTimeMilliseconds());
+                await forget.ExecuteNonQueryAsync(ct);
             }
 
             await SqliteOutbox.AppendAsync(connection, transaction, [completed(erased)], ct);
@@ -255,6 +386,129 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             var removed = await delete.ExecuteNonQueryAsync(ct);
             return removed;
         }, cancellationToken);
+
+    /// <summary>
+    /// Hands the merged profile to the survivor: its identifiers (unless the survivor's snapshot was taken
+    /// after the merge and holds what is the survivor's now), its id and the ids merged into it before.
+    /// </summary>
+    private static async Task MergeProfilesAsync(SqliteConnection connection, SqliteTransaction transaction, ProfileMerge merge, CancellationToken ct)
+    {
+        // The survivor may have been merged away itself since: the chain ends at the live profile.
+        var survivor = await LiveAsync(connection, transaction, merge.Survivor, ct);
+        if (survivor == merge.Merged)
+        {
+            return;
+        }
+
+        var stored = await ReadProfileAsync(connection, transaction, survivor, ct);
+        if (stored is null)
+        {
+            await using var create = Command(connection, transaction, "INSERT INTO profiles (profile_id, version, updated_at, survivor_id) VALUES ($profile, 0, $at, NULL)");
+            create.Parameters.AddWithValue("$profile", survivor);
+            create.Parameters.AddWithValue("$at", NeverUpdated);
+            await create.ExecuteNonQueryAsync(ct);
+        }
+
+        if (stored is null || (stored.Value.Version != Erased && stored.Value.UpdatedAt < merge.MergedAt.ToUnixTimeMilliseconds()))
+        {
+            var handed = await HeldAsync(connection, transaction, merge.Merged, ct);
+            handed.UnionWith(merge.MovedIdentifiers.Select(i => i.Key));
+            await HoldAsync(connection, transaction, survivor, handed, ct);
+        }
+
+        await using var alias = Command(connection, transaction, """
+            DELETE FROM profile_identifiers WHERE profile_id = $merged;
+            INSERT INTO profiles (profile_id, version, updated_at, survivor_id) VALUES ($merged, 0, $never, $survivor)
+            ON CONFLICT (profile_id) DO UPDATE SET survivor_id = excluded.survivor_id;
+            UPDATE profiles SET survivor_id = $survivor WHERE survivor_id = $merged
+            """);
+        alias.Parameters.AddWithValue("$merged", merge.Merged);
+        alias.Parameters.AddWithValue("$survivor", survivor);
+        alias.Parameters.AddWithValue("$never", NeverUpdated);
+        await alias.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The live profile <paramref name="profileId"/> names: itself, or the survivor it was merged into.</summary>
+    private static async Task<string> LiveAsync(SqliteConnection connection, SqliteTransaction? transaction, string profileId, CancellationToken ct)
+    {
+        await using var query = Command(connection, transaction, "SELECT survivor_id FROM profiles WHERE profile_id = $profile");
+        var parameter = query.Parameters.Add("$profile", SqliteType.Text);
+        // Merges re-point the profiles merged before, so one hop is the rule; the bound only guards against a cycle.
+        for (var hops = 0; hops < 64; hops++)
+        {
+            parameter.Value = profileId;
+            if (await query.ExecuteScalarAsync(ct) is not string survivor)
+            {
+                break;
+            }
+
+            profileId = survivor;
+        }
+
+        return profileId;
+    }
+
+    private static async Task<(long Version, long UpdatedAt, string? SurvivorId)?> ReadProfileAsync(SqliteConnection connection, SqliteTransaction? transaction, string profileId, CancellationToken ct)
+    {
+        await using var query = Command(connection, transaction, "SELECT version, updated_at, survivor_id FROM profiles WHERE profile_id = $profile");
+        query.Parameters.AddWithValue("$profile", profileId);
+        await using var reader = await query.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? (reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2)) : null;
+    }
+
+    private static async Task<HashSet<string>> HeldAsync(SqliteConnection connection, SqliteTransaction? transaction, string profileId, CancellationToken ct)
+    {
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        await using var query = Command(connection, transaction, "SELECT identifier FROM profile_identifiers WHERE profile_id = $profile");
+        query.Parameters.AddWithValue("$profile", profileId);
+        await using var reader = await query.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            held.Add(reader.GetString(0));
+        }
+
+        return held;
+    }
+
+    private static async Task HoldAsync(SqliteConnection connection, SqliteTransaction transaction, string profileId, IEnumerable<string> keys, CancellationToken ct)
+    {
+        await using var hold = Command(connection, transaction, "INSERT OR IGNORE INTO profile_identifiers (identifier, profile_id) SELECT value, $profile FROM json_each($keys)");
+        hold.Parameters.AddWithValue("$profile", profileId);
+        hold.Parameters.AddWithValue("$keys", Keys(keys));
+        await hold.ExecuteNonQueryAsync(ct);
+    }
+
+    private static string Keys(IEnumerable<string> keys) => JsonSerializer.Serialize(keys);
+
+    private static async Task<IReadOnlyList<TimelineEntry>> ReadEntriesAsync(SqliteCommand command, TimelineCursor? after, int limit, CancellationToken ct)
+    {
+        command.Parameters.AddWithValue("$at", after?.OccurredAt.ToUnixTimeMilliseconds() ?? long.MaxValue);
+        command.Parameters.AddWithValue("$seq", after?.Sequence ?? long.MaxValue);
+        command.Parameters.AddWithValue("$limit", limit);
+        var rows = new List<TimelineEntry>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var occurred = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3));
+            var details = InteractionDetails.Read(reader.GetString(7));
+            var interaction = new Interaction(
+                reader.GetString(1),
+                reader.GetString(2),
+                occurred,
+                (JsonSerializer.Deserialize<string[]>(reader.GetString(6)) ?? []).Select(ParseKey).ToList(),
+                (InteractionType)reader.GetInt32(5),
+                details.Content ?? "",
+                details.Recommendation ?? "",
+                details.Rating,
+                details.Comment ?? "",
+                details.Currency is { } currency ? new MoneyAmount(currency, details.Units, details.Nanos) : null,
+                details.Properties ?? [],
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)));
+            rows.Add(new TimelineEntry(interaction, new TimelineCursor(occurred, reader.GetInt64(0))));
+        }
+
+        return rows;
+    }
 
     /// <summary>
     /// The internal person ids behind <paramref name="identifiers"/>: each identifier's link, the people

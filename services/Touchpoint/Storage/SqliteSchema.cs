@@ -106,6 +106,29 @@ internal static class SqliteSchema
                 person_id INTEGER PRIMARY KEY,
                 profile_id TEXT NOT NULL)
             """),
+        // What the profile service says each profile holds (profile-updated, profiles-merged): a
+        // profile's timeline and the profile an entry names come from here. person_overlaps records that
+        // interactions carrying an identifier of one person were filed under another (their identifiers
+        // were first seen apart), so a timeline by identifiers finds every interaction carrying them.
+        ("touchpoint-006-profiles", """
+            DROP TABLE person_profile;
+            CREATE TABLE profiles (
+                profile_id TEXT PRIMARY KEY,
+                version INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                survivor_id TEXT) WITHOUT ROWID;
+            CREATE INDEX profiles_by_survivor ON profiles (survivor_id) WHERE survivor_id IS NOT NULL;
+            CREATE TABLE profile_identifiers (
+                identifier TEXT NOT NULL,
+                profile_id TEXT NOT NULL,
+                PRIMARY KEY (identifier, profile_id)) WITHOUT ROWID;
+            CREATE INDEX profile_identifiers_by_profile ON profile_identifiers (profile_id);
+            CREATE TABLE person_overlaps (
+                person_id INTEGER NOT NULL,
+                filed_person_id INTEGER NOT NULL,
+                PRIMARY KEY (person_id, filed_person_id)) WITHOUT ROWID;
+            CREATE INDEX person_overlaps_by_filed ON person_overlaps (filed_person_id)
+            """),
     ];
 
     /// <summary>Applies the schema once per file; every adapter calls it, later calls do nothing.</summary>

@@ -178,6 +178,71 @@ public sealed class AnalyticsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Scorecard_WhenPeriodEndsOneNanosecondAfterMidnight_TakesInTheDayStartingThere()
+    {
+        var justAfter = Timestamp.FromDateTimeOffset(D);
+        justAfter.Nanos = 1;
+
+        var review = (await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest
+        {
+            Name = "touchpoints/review",
+            Period = new Period { StartTime = Timestamp.FromDateTimeOffset(D.AddDays(-1)), EndTime = justAfter },
+        })).Scorecard;
+
+        // The instant D itself is inside [D - 1 day, D + 1 ns), so day D is reported with its three interactions.
+        Assert.Equal(Period(D.AddDays(-1), D.AddDays(1)), review.Period);
+        Assert.Equal(3, review.Interactions);
+    }
+
+    [Theory]
+    [InlineData("end-first-instant", "period.end_time")]
+    [InlineData("end-last-nanosecond", "period.end_time")]
+    [InlineData("start-last-nanosecond", "period.start_time")]
+    [InlineData("start-first-instant", "period")]
+    public async Task Analytics_WhenPeriodCannotBeReported_AreInvalidArgumentNamingTheField(string @case, string field)
+    {
+        var first = new Timestamp { Seconds = -62_135_596_800 };
+        var last = new Timestamp { Seconds = 253_402_300_799, Nanos = 999_999_999 };
+        var period = @case switch
+        {
+            "end-first-instant" => new Period { EndTime = first },
+            "end-last-nanosecond" => new Period { EndTime = last },
+            "start-last-nanosecond" => new Period { StartTime = last },
+            _ => new Period { StartTime = first },
+        };
+
+        var errors = new[]
+        {
+            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = period })),
+            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = period })),
+            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/ad", Period = period })),
+        };
+
+        Assert.All(errors, e =>
+        {
+            Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+            Assert.Equal(field, Assert.Single(e.GetRpcStatus()!.GetDetail<Google.Rpc.BadRequest>().FieldViolations).Field);
+        });
+    }
+
+    [Fact]
+    public async Task Analytics_WhenPeriodEndsInTheFirstDayOfTheYear1_ReportThatDay()
+    {
+        var end = new Timestamp { Seconds = -62_135_596_800, Nanos = 1 };
+
+        var funnel = await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = new Period { EndTime = end } });
+        var gaps = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = new Period { EndTime = end } });
+        var scorecard = await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/ad", Period = new Period { EndTime = end } });
+
+        var firstDay = Period(DateTimeOffset.MinValue, DateTimeOffset.MinValue.AddDays(1));
+        Assert.Equal(firstDay, funnel.Period);
+        Assert.Equal(firstDay, gaps.Period);
+        Assert.Equal(firstDay, scorecard.Scorecard.Period);
+        Assert.All(funnel.Stages, s => Assert.Equal(0, s.People));
+        Assert.Empty(gaps.Gaps);
+    }
+
+    [Fact]
     public async Task Analytics_WhenPeriodIsOpen_CoverTheLast30DaysUpToToday()
     {
         // The clock stands at 2026-03-01 09:00: the default period is 2026-01-31 to the end of 2026-03-01, covering every interaction.

@@ -212,9 +212,9 @@ public sealed class InteractionTests : IAsyncLifetime
     [Fact]
     public async Task RecordBatches_InOneTransaction_GivesEachBatchItsOwnOutcome()
     {
-        var recorder = _host.Platform.Services.GetRequiredService<Domain.InteractionRecorder>();
-        static Domain.InteractionInput Input(string id, string touchpoint) =>
-            new(id, touchpoint, Start.AddMinutes(-1), [(Domain.IdentifierKind.AnonymousId, "cookie-g")], Domain.InteractionType.View, "", "", 0, "", null, new Dictionary<string, string>());
+        var recorder = _host.Platform.Services.GetRequiredService<Journey.Touchpoint.Domain.InteractionRecorder>();
+        static Journey.Touchpoint.Domain.InteractionInput Input(string id, string touchpoint) =>
+            new(id, touchpoint, Start.AddMinutes(-1), [(Journey.Touchpoint.Domain.IdentifierKind.AnonymousId, "cookie-g")], Journey.Touchpoint.Domain.InteractionType.View, "", "", 0, "", null, new Dictionary<string, string>());
 
         var outcomes = await recorder.RecordBatchesAsync(
             [

@@ -71,6 +71,123 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListInteractions_ByProfileId_ListsTheInteractionsOfTheIdentifiersTheProfileHoldsNamingIt()
+    {
+        await RecordAsync(
+            NewInteraction("phone-visit", "touchpoints/web", Start.AddMinutes(-30), "cookie-phone"),
+            NewInteraction("laptop-visit", "touchpoints/web", Start.AddMinutes(-20), "cookie-laptop"),
+            NewInteraction("stranger", "touchpoints/web", Start.AddMinutes(-10), "cookie-stranger"));
+        await HandleAsync(Updated("profiles/p1", 1, Cookie("cookie-phone"), Cookie("cookie-laptop")));
+
+        var byProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("p1") });
+        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("cookie-laptop") });
+        var stranger = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("cookie-stranger") });
+
+        Assert.Equal(["laptop-visit", "phone-visit"], byProfile.Interactions.Select(i => i.Interaction.InteractionId));
+        Assert.All(byProfile.Interactions, i => Assert.Equal("profiles/p1", i.Profile));
+        Assert.Equal("profiles/p1", Assert.Single(byCookie.Interactions).Profile);
+        Assert.Equal("", Assert.Single(stranger.Interactions).Profile);
+    }
+
+    [Fact]
+    public async Task ListInteractions_ByProfileId_AfterAMerge_NamesTheSurvivor()
+    {
+        await RecordAsync(
+            NewInteraction("anonymous", "touchpoints/web", Start.AddMinutes(-30), "cookie-a"),
+            NewInteraction("known", "touchpoints/web", Start.AddMinutes(-20), "cookie-k"));
+        await HandleAsync(Updated("profiles/anon", 1, Cookie("cookie-a")));
+        await HandleAsync(Updated("profiles/known", 1, Cookie("cookie-k")));
+        await HandleAsync(new ProfilesMerged
+        {
+            Survivor = "profiles/known",
+            Merged = "profiles/anon",
+            MergedAt = Timestamp.FromDateTimeOffset(Start.AddMinutes(1)),
+            MovedIdentifiers = { Cookie("cookie-a") },
+        });
+
+        var bySurvivor = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("known") });
+        var byMerged = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("profiles/anon") });
+        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("cookie-a") });
+
+        Assert.Equal(["known", "anonymous"], bySurvivor.Interactions.Select(i => i.Interaction.InteractionId));
+        Assert.Equal(["known", "anonymous"], byMerged.Interactions.Select(i => i.Interaction.InteractionId));
+        Assert.All(bySurvivor.Interactions.Concat(byMerged.Interactions).Concat(byCookie.Interactions), i => Assert.Equal("profiles/known", i.Profile));
+    }
+
+    [Fact]
+    public async Task ListInteractions_ByProfileId_WhenACookieWasShared_LeavesOutTheOtherCustomersOwnInteractions()
+    {
+        // Ann and Bob used one browser: the log joins them through the cookie, the profile service keeps them apart.
+        await RecordAsync(
+            WithEmail(NewInteraction("ann-signs-in", "touchpoints/web", Start.AddMinutes(-40), "shared-cookie"), "ann@example.com"),
+            WithEmail(NewInteraction("ann-newsletter", "touchpoints/web", Start.AddMinutes(-30), "ann-phone"), "ann@example.com"),
+            WithEmail(NewInteraction("bob-signs-in", "touchpoints/web", Start.AddMinutes(-20), "shared-cookie"), "bob@example.com"),
+            WithEmail(NewInteraction("bob-newsletter", "touchpoints/web", Start.AddMinutes(-10), "bob-phone"), "bob@example.com"),
+            NewInteraction("cookie-only", "touchpoints/web", Start.AddMinutes(-5), "shared-cookie"));
+        var hasher = _host.Platform.Services.GetRequiredService<Shared.Privacy.IdentifierHasher>();
+        Identifier Hashed(string email) => new() { Kind = IdentifierKind.Email, Value = hasher.HashEmail(email) };
+        await HandleAsync(Updated("profiles/ann", 2, Hashed("ann@example.com"), Cookie("ann-phone")));
+        await HandleAsync(Updated("profiles/bob", 3, Hashed("bob@example.com"), Cookie("bob-phone"), Cookie("shared-cookie")));
+
+        var ann = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("ann") });
+        var bob = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("bob") });
+        var bySharedCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("shared-cookie") });
+
+        // Bob holds the cookie now: its own interaction is his, but Ann's sign-in with it stays hers.
+        Assert.Equal(["ann-newsletter", "ann-signs-in"], ann.Interactions.Select(i => i.Interaction.InteractionId));
+        Assert.Equal(["cookie-only", "bob-newsletter", "bob-signs-in"], bob.Interactions.Select(i => i.Interaction.InteractionId));
+        Assert.All(ann.Interactions, i => Assert.Equal("profiles/ann", i.Profile));
+        Assert.All(bob.Interactions, i => Assert.Equal("profiles/bob", i.Profile));
+        // Listed by an identifier, each entry names the customer it is of.
+        Assert.Equal(
+            [("cookie-only", "profiles/bob"), ("bob-newsletter", "profiles/bob"), ("bob-signs-in", "profiles/bob"), ("ann-newsletter", "profiles/ann"), ("ann-signs-in", "profiles/ann")],
+            bySharedCookie.Interactions.Select(i => (i.Interaction.InteractionId, i.Profile)));
+    }
+
+    [Fact]
+    public async Task ProfileUpdated_WhenOlderThanOneApplied_IsIgnored()
+    {
+        await RecordAsync(
+            NewInteraction("first", "touchpoints/web", Start.AddMinutes(-30), "cookie-1"),
+            NewInteraction("second", "touchpoints/web", Start.AddMinutes(-20), "cookie-2"));
+        await HandleAsync(Updated("profiles/p1", 5, Cookie("cookie-2")));
+        await HandleAsync(Updated("profiles/p1", 4, Cookie("cookie-1")));
+
+        var byProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("p1") });
+
+        Assert.Equal(["second"], byProfile.Interactions.Select(i => i.Interaction.InteractionId));
+    }
+
+    [Theory]
+    [InlineData("", 1)]
+    [InlineData("profiles/p1", 0)]
+    public async Task ProfileUpdated_WhenMalformed_IsRefusedNamingTheField(string profile, long version)
+    {
+        var error = await Assert.ThrowsAsync<Shared.Errors.InvalidArgumentException>(() => HandleAsync(Updated(profile, version)));
+
+        Assert.Equal(profile.Length == 0 ? "profile" : "version", Assert.Single(error.Violations).Field);
+    }
+
+    [Fact]
+    public async Task ErasureRequested_ErasesEveryIdentifierOfTheProfilesHoldingTheGivenOnes()
+    {
+        await RecordAsync(
+            WithEmail(NewInteraction("signed-in", "touchpoints/web", Start.AddMinutes(-30), "cookie-laptop"), "ann@example.com"),
+            NewInteraction("phone-only", "touchpoints/web", Start.AddMinutes(-20), "cookie-phone"),
+            NewInteraction("stranger", "touchpoints/web", Start.AddMinutes(-10), "cookie-stranger"));
+        var hash = _host.Platform.Services.GetRequiredService<Shared.Privacy.IdentifierHasher>().HashEmail("ann@example.com");
+        var email = new Identifier { Kind = IdentifierKind.Email, Value = hash };
+        await HandleAsync(Updated("profiles/ann", 1, email, Cookie("cookie-laptop"), Cookie("cookie-phone")));
+
+        await HandleAsync(new ErasureRequested { Erasure = "erasures/x2", Identifiers = { email } }, "erase-2");
+
+        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("cookie-phone") })).Interactions);
+        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("ann") })).Interactions);
+        Assert.Single((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("cookie-stranger") })).Interactions);
+        Assert.Equal(0, await _host.CountAsync("profile_identifiers"));
+    }
+
+    [Fact]
     public async Task ListInteractions_WithoutIdentifier_IsInvalidArgument()
     {
         var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.ListInteractionsAsync(new ListInteractionsRequest()));
@@ -129,6 +246,24 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
     }
 
     private static Identifier Email(string value) => new() { Kind = IdentifierKind.Email, Value = value };
+
+    private static Identifier Cookie(string value) => new() { Kind = IdentifierKind.AnonymousId, Value = value };
+
+    private static Identifier Profile(string value) => new() { Kind = IdentifierKind.ProfileId, Value = value };
+
+    private static V1.Interaction WithEmail(V1.Interaction interaction, string email)
+    {
+        interaction.Identifiers.Add(Email(email));
+        return interaction;
+    }
+
+    private static ProfileUpdated Updated(string profile, long version, params Identifier[] identifiers) => new()
+    {
+        Profile = profile,
+        Version = version,
+        UpdatedAt = Timestamp.FromDateTimeOffset(Start.AddSeconds(version)),
+        Identifiers = { identifiers },
+    };
 
     private async Task RecordAsync(params V1.Interaction[] interactions)
     {

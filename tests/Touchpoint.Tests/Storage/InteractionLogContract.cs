@@ -96,7 +96,7 @@ public abstract class InteractionLogContract
     {
         await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(1), [Anonymous("cookie")]), Ad));
         await AppendAsync(Pending(Interaction("e-2", Store, Day.AddHours(2), [Customer("c-1")]), Store));
-        var merge = new ProfileMerge("merge-1", "known", "anon", [Anonymous("cookie"), Customer("c-1")]);
+        var merge = new ProfileMerge("merge-1", "known", "anon", [Anonymous("cookie"), Customer("c-1")], Day);
 
         await Log.ApplyMergesAsync([merge, merge], Day, default);
         await Log.ApplyMergesAsync([merge], Day, default);
@@ -105,7 +105,146 @@ public abstract class InteractionLogContract
         var byMerged = await Log.TimelineAsync(new PersonIdentifier(IdentifierKind.ProfileId, "anon"), null, 10, default);
         Assert.Equal(["e-2", "e-1"], byProfile.Select(t => t.Interaction.EventId));
         Assert.Equal(["e-2", "e-1"], byMerged.Select(t => t.Interaction.EventId));
-        Assert.All(byProfile, t => Assert.Equal("known", t.ProfileId));
+        Assert.All(byProfile, t => Assert.Null(t.ProfileId));
+    }
+
+    [ContractFact]
+    public async Task ApplyProfiles_KeepsTheIdentifiersOfTheLatestVersionOnly()
+    {
+        var email = new PersonIdentifier(IdentifierKind.Email, new string('e', 64));
+
+        await Log.ApplyProfilesAsync([Snapshot("u-2", "p1", 2, Anonymous("cookie"), email)], Day, default);
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "p1", 1, Anonymous("stale"))], Day, default);
+        var afterStale = await Log.ProfileAsync("p1", default);
+        await Log.ApplyProfilesAsync([Snapshot("u-3", "p1", 3, email), Snapshot("u-4", "p1", 4, email, Customer("c-1"))], Day, default);
+
+        Assert.Equal(Sorted(Anonymous("cookie"), email), Sorted([.. afterStale!.Identifiers]));
+        var latest = await Log.ProfileAsync("p1", default);
+        Assert.Equal(Sorted(Customer("c-1"), email), Sorted([.. latest!.Identifiers]));
+        Assert.Null(await Log.ProfileAsync("nobody", default));
+    }
+
+    [ContractFact]
+    public async Task ApplyProfiles_WhenAnEventIdComesAgain_AppliesItOnce()
+    {
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "p1", 5, Anonymous("first"))], Day, default);
+
+        // The same event id with other content proves the inbox, not the version, turned it away.
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "p1", 6, Anonymous("second"))], Day, default);
+
+        Assert.Equal([Anonymous("first")], (await Log.ProfileAsync("p1", default))!.Identifiers);
+    }
+
+    [ContractFact]
+    public async Task ApplyMerges_HandsTheMergedProfileToTheSurvivor()
+    {
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "anon", 3, Anonymous("cookie")), Snapshot("u-2", "known", 1, Customer("c-1"))], Day, default);
+
+        await Log.ApplyMergesAsync([new ProfileMerge("m-1", "known", "anon", [Anonymous("cookie"), Anonymous("phone")], Day.AddHours(1))], Day, default);
+        // A snapshot of the merged profile that was still on its way changes nothing.
+        await Log.ApplyProfilesAsync([Snapshot("u-3", "anon", 4, Anonymous("late"))], Day, default);
+
+        var survivor = await Log.ProfileAsync("known", default);
+        var merged = await Log.ProfileAsync("anon", default);
+        Assert.Equal("known", survivor!.ProfileId);
+        Assert.Equal(["anon"], survivor.MergedIds);
+        Assert.Equal(Sorted(Anonymous("cookie"), Anonymous("phone"), Customer("c-1")), Sorted([.. survivor.Identifiers]));
+        Assert.Equal("known", merged!.ProfileId);
+        Assert.Equal(Sorted([.. survivor.Identifiers]), Sorted([.. merged.Identifiers]));
+    }
+
+    [ContractFact]
+    public async Task ApplyMerges_WhenTheSurvivorsSnapshotIsLater_KeepsWhatTheSnapshotHolds()
+    {
+        // The cookie moved on to another customer after the merge: the survivor's later snapshot says so.
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "known", 7, Customer("c-1")) with { UpdatedAt = Day.AddHours(2) }], Day, default);
+
+        await Log.ApplyMergesAsync([new ProfileMerge("m-1", "known", "anon", [Anonymous("cookie")], Day.AddHours(1))], Day, default);
+
+        Assert.Equal([Customer("c-1")], (await Log.ProfileAsync("known", default))!.Identifiers);
+        Assert.Equal(["anon"], (await Log.ProfileAsync("known", default))!.MergedIds);
+    }
+
+    [ContractFact]
+    public async Task ApplyMerges_OfASurvivorMergedLater_NameTheLastSurvivor()
+    {
+        await Log.ApplyMergesAsync([new ProfileMerge("m-1", "b", "a", [Anonymous("cookie-a")], Day)], Day, default);
+        await Log.ApplyMergesAsync([new ProfileMerge("m-2", "c", "b", [Anonymous("cookie-a"), Anonymous("cookie-b")], Day.AddHours(1))], Day, default);
+        // Told late: d was merged into a, which is c's by now.
+        await Log.ApplyMergesAsync([new ProfileMerge("m-3", "a", "d", [Anonymous("cookie-d")], Day.AddHours(2))], Day, default);
+
+        var c = await Log.ProfileAsync("a", default);
+        Assert.Equal("c", c!.ProfileId);
+        Assert.Equal(["a", "b", "d"], c.MergedIds);
+        Assert.Equal(Sorted(Anonymous("cookie-a"), Anonymous("cookie-b"), Anonymous("cookie-d")), Sorted([.. c.Identifiers]));
+    }
+
+    [ContractFact]
+    public async Task RecordedWith_ListsOnlyInteractionsCarryingTheIdentifiers()
+    {
+        // A cookie shared by two customers joins both of them to one person in the log.
+        var email = new PersonIdentifier(IdentifierKind.Email, new string('a', 64));
+        var other = new PersonIdentifier(IdentifierKind.Email, new string('b', 64));
+        await AppendAsync(Pending(Interaction("ann-1", Ad, Day.AddHours(1), [Anonymous("shared"), email]), Ad));
+        await AppendAsync(Pending(Interaction("ann-2", Ad, Day.AddHours(2), [email]), Ad));
+        await AppendAsync(Pending(Interaction("bob-1", Ad, Day.AddHours(3), [Anonymous("shared"), other]), Ad));
+        await AppendAsync(Pending(Interaction("bob-2", Ad, Day.AddHours(4), [other]), Ad));
+        await AppendAsync(Pending(Interaction("cookie", Ad, Day.AddHours(5), [Anonymous("shared")]), Ad));
+
+        var ann = await Log.RecordedWithAsync([email, Anonymous("shared")], null, 10, default);
+        var annOnly = await Log.RecordedWithAsync([email], null, 10, default);
+
+        Assert.Equal(["cookie", "bob-1", "ann-2", "ann-1"], ann.Select(t => t.Interaction.EventId));
+        Assert.Equal(["ann-2", "ann-1"], annOnly.Select(t => t.Interaction.EventId));
+        Assert.All(ann, t => Assert.Null(t.ProfileId));
+    }
+
+    [ContractFact]
+    public async Task RecordedWith_FindsInteractionsFiledUnderAnotherIdentifiersPerson()
+    {
+        // x and y were first seen apart; the interaction carrying both is filed under y's person.
+        await AppendAsync(Pending(Interaction("x-1", Ad, Day.AddHours(1), [Anonymous("x")]), Ad));
+        await AppendAsync(Pending(Interaction("y-1", Ad, Day.AddHours(2), [Anonymous("y")]), Ad));
+        await AppendAsync(
+            Pending(Interaction("both", Ad, Day.AddHours(3), [Anonymous("y"), Anonymous("x")]), Ad),
+            Pending(Interaction("both-again", Ad, Day.AddHours(4), [Anonymous("y"), Anonymous("x")]), Ad));
+
+        var first = await Log.RecordedWithAsync([Anonymous("x")], null, 2, default);
+        var rest = await Log.RecordedWithAsync([Anonymous("x")], first[^1].Cursor, 2, default);
+
+        Assert.Equal(["both-again", "both", "x-1"], first.Concat(rest).Select(t => t.Interaction.EventId));
+    }
+
+    [ContractFact]
+    public async Task Holders_NameTheLiveProfileHoldingEachIdentifier()
+    {
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "p1", 1, Anonymous("cookie")), Snapshot("u-2", "p2", 1, Customer("c-2"))], Day, default);
+        await Log.ApplyMergesAsync([new ProfileMerge("m-1", "p2", "p1", [Anonymous("cookie")], Day.AddHours(1))], Day, default);
+
+        var holders = await Log.HoldersAsync(
+            [Anonymous("cookie"), Customer("c-2"), Anonymous("nobody"), new PersonIdentifier(IdentifierKind.ProfileId, "p1"), new PersonIdentifier(IdentifierKind.ProfileId, "p9")], default);
+
+        Assert.Equal(
+            [(Customer("c-2").Key, "p2"), (Anonymous("cookie").Key, "p2"), ("7:p1", "p2")],
+            holders.Select(h => (h.Key, h.ProfileId)).OrderBy(h => h.Key, StringComparer.Ordinal));
+    }
+
+    [ContractFact]
+    public async Task Erase_ForgetsTheProfilesAndIgnoresTheirLaterSnapshots()
+    {
+        await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(1), [Anonymous("cookie")]), Ad));
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "p1", 1, Anonymous("cookie")), Snapshot("u-2", "keep", 1, Anonymous("other"))], Day, default);
+        await Log.ApplyMergesAsync([new ProfileMerge("m-1", "p1", "p0", [], Day.AddHours(1))], Day, default);
+        var reported = new List<long>();
+
+        await Log.EraseAsync("erase-1", [Anonymous("cookie")], ["p1"], count => Completed(reported, count), Day, default);
+        await Log.ApplyProfilesAsync([Snapshot("u-3", "p1", 2, Anonymous("cookie"))], Day, default);
+
+        Assert.Null(await Log.ProfileAsync("p1", default));
+        Assert.Null(await Log.ProfileAsync("p0", default));
+        Assert.NotNull(await Log.ProfileAsync("keep", default));
+        Assert.Empty(await Log.HoldersAsync([Anonymous("cookie"), new PersonIdentifier(IdentifierKind.ProfileId, "p1")], default));
+        Assert.Empty(await Log.RecordedWithAsync([Anonymous("cookie")], null, 10, default));
     }
 
     [ContractFact]
@@ -116,8 +255,8 @@ public abstract class InteractionLogContract
         await AppendAsync(Pending(Interaction("e-3", Ad, Day.AddHours(3), [Anonymous("bob")]), Ad));
         var reported = new List<long>();
 
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], count => Completed(reported, count), Day, default);
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], count => Completed(reported, count), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], count => Completed(reported, count), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], count => Completed(reported, count), Day, default);
 
         Assert.Empty(await Log.TimelineAsync(Anonymous("ann"), null, 10, default));
         Assert.Empty(await Log.TimelineAsync(Customer("c-ann"), null, 10, default));
@@ -176,6 +315,11 @@ public abstract class InteractionLogContract
     private static PersonIdentifier Anonymous(string value) => new(IdentifierKind.AnonymousId, value);
 
     private static PersonIdentifier Customer(string value) => new(IdentifierKind.CustomerId, value);
+
+    private static List<PersonIdentifier> Sorted(params PersonIdentifier[] identifiers) => [.. identifiers.OrderBy(i => i.Key, StringComparer.Ordinal)];
+
+    private static ProfileSnapshot Snapshot(string eventId, string profile, long version, params PersonIdentifier[] identifiers) =>
+        new(eventId, profile, identifiers, version, Day.AddMinutes(version));
 
     private static Interaction Interaction(
         string id, TouchpointDefinition touchpoint, DateTimeOffset at, IReadOnlyList<PersonIdentifier> identifiers,
