@@ -173,30 +173,13 @@ internal sealed partial class DemoData(
 
     private static async Task<int> DefineSegmentsAsync(ProfileService.ProfileServiceClient client, CancellationToken ct)
     {
-        static SegmentRule Condition(SegmentField field, SegmentOperator op, Action<SegmentCondition> value, string key = "")
+        var segments = DemoPeople.SegmentRequests();
+        foreach (var segment in segments)
         {
-            var condition = new SegmentCondition { Field = field, Operator = op, Key = key };
-            value(condition);
-            return new SegmentRule { Condition = condition };
+            await client.CreateSegmentAsync(segment, deadline: Deadline(), cancellationToken: ct);
         }
 
-        static SegmentRule All(params SegmentRule[] rules) => new() { All = new SegmentRuleGroup { Rules = { rules } } };
-
-        var beforeBuying = Condition(SegmentField.Stage, SegmentOperator.LessOrEqual, c => c.Stage = JourneyStage.Evaluation);
-        (string Id, string Name, SegmentRule Rule)[] segments =
-        [
-            ("ev-prospects", "Prospects interested in electric cars",
-                All(Condition(SegmentField.Interest, SegmentOperator.GreaterOrEqual, c => c.Number = 0.3, "electric-cars"), beforeBuying)),
-            ("owners", "Owners", Condition(SegmentField.Stage, SegmentOperator.GreaterOrEqual, c => c.Stage = JourneyStage.Ownership)),
-            ("ready-to-buy", "Ready to buy",
-                All(Condition(SegmentField.Readiness, SegmentOperator.GreaterOrEqual, c => c.Number = 40), beforeBuying)),
-        ];
-        foreach (var (id, name, rule) in segments)
-        {
-            await client.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = id, Segment = new Segment { DisplayName = name, Rule = rule } }, deadline: Deadline(), cancellationToken: ct);
-        }
-
-        return segments.Length;
+        return segments.Count;
     }
 
     /// <summary>

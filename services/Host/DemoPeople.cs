@@ -1,12 +1,12 @@
 using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
 using Journey.Consent.V1;
+using Journey.Profile.V1;
 using Journey.Touchpoint.V1;
 
 namespace Journey.Host;
 
 /// <summary>One simulated person of the demo: who they are and everything they did and decided.</summary>
-/// <param name="Number">1, 2, 3, ...</param>
 /// <param name="Email">Their e-mail once they gave it (newsletter or test drive); null while anonymous.</param>
 /// <param name="CustomerId">Their customer number once they met the dealer; null before.</param>
 /// <param name="PreferredModel">The model they look at, kept as a trait once the dealer identifies them.</param>
@@ -14,7 +14,6 @@ namespace Journey.Host;
 /// <param name="Consents">Decisions they gave, oldest first.</param>
 /// <param name="Withdrawal">Their withdrawal of every consent; null for everyone but one.</param>
 internal sealed record DemoPerson(
-    int Number,
     Identifier? Email,
     Identifier? CustomerId,
     string PreferredModel,
@@ -37,8 +36,8 @@ public static class DemoPeople
     /// <summary>E-mail of the person who withdrew every consent after signing up for the newsletter.</summary>
     public const string WithdrawnEmail = "driver0002@example.com";
 
-    /// <summary>Segments the demo defines, `segments/{segment}`.</summary>
-    public static IReadOnlyList<string> Segments { get; } = ["segments/ev-prospects", "segments/owners", "segments/ready-to-buy"];
+    /// <summary>Segments the demo defines, <c>segments/{segment}</c>.</summary>
+    public static IReadOnlyList<string> Segments { get; } = [.. SegmentRequests().Select(s => "segments/" + s.SegmentId)];
 
     private const int Seed = 2026;
 
@@ -56,6 +55,35 @@ public static class DemoPeople
         DroppedOff,
         OnTheWay,
         Bought,
+    }
+
+    /// <summary>
+    /// The segments: prospects interested in electric cars, owners, and people ready to buy, each big
+    /// enough in the demo to be described as an audience.
+    /// </summary>
+    internal static IReadOnlyList<CreateSegmentRequest> SegmentRequests()
+    {
+        static SegmentRule Condition(SegmentField field, SegmentOperator op, Action<SegmentCondition> value, string key = "")
+        {
+            var condition = new SegmentCondition { Field = field, Operator = op, Key = key };
+            value(condition);
+            return new SegmentRule { Condition = condition };
+        }
+
+        static SegmentRule All(params SegmentRule[] rules) => new() { All = new SegmentRuleGroup { Rules = { rules } } };
+
+        static CreateSegmentRequest Segment(string id, string name, SegmentRule rule) =>
+            new() { SegmentId = id, Segment = new Segment { DisplayName = name, Rule = rule } };
+
+        var beforeBuying = Condition(SegmentField.Stage, SegmentOperator.LessOrEqual, c => c.Stage = JourneyStage.Evaluation);
+        return
+        [
+            Segment("ev-prospects", "Prospects interested in electric cars",
+                All(Condition(SegmentField.Interest, SegmentOperator.GreaterOrEqual, c => c.Number = 0.3, "electric-cars"), beforeBuying)),
+            Segment("owners", "Owners", Condition(SegmentField.Stage, SegmentOperator.GreaterOrEqual, c => c.Stage = JourneyStage.Ownership)),
+            Segment("ready-to-buy", "Ready to buy",
+                All(Condition(SegmentField.Readiness, SegmentOperator.GreaterOrEqual, c => c.Number = 40), beforeBuying)),
+        ];
     }
 
     /// <summary>
@@ -150,7 +178,7 @@ public static class DemoPeople
                 };
             }
 
-            return new DemoPerson(_number, _email, _customer, model, interactions, consents, withdrawal);
+            return new DemoPerson(_email, _customer, model, interactions, consents, withdrawal);
         }
 
         /// <summary>How far the person got and whether they are still around: a quarter buys.</summary>

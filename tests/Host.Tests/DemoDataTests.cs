@@ -121,6 +121,32 @@ public sealed class DemoDataTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DemoOptions_ByDefault_LoadFourHundredPeople()
+    {
+        var options = new DemoOptions();
+
+        Assert.True(options.Enabled);
+        Assert.Equal(400, options.People);
+        Assert.True(new DemoOptionsValidator().Validate(null, options).Succeeded);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(2001)]
+    public async Task Start_WhenDemoPeopleIsOutOfRange_ExitsWithOneLineNamingIt(int people)
+    {
+        using var scratch = new ScratchDirectory("journey-demo-people-");
+        await using var host = HostProcess.Start(scratch.Path, "--Journey:Demo:Enabled=true", $"--Journey:Demo:People={people}");
+
+        var exitCode = await host.WaitForExitAsync();
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(host.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => l.StartsWith("Journey cannot start:", StringComparison.Ordinal));
+        Assert.Contains("Journey:Demo: ", line);
+        Assert.Contains("People", line);
+    }
+
+    [Fact]
     public void Create_WithTheSameMoment_GivesTheSamePeopleWithinRetentionAndBeforeNow()
     {
         var now = new DateTimeOffset(2026, 5, 4, 10, 30, 15, TimeSpan.Zero);
