@@ -3,10 +3,12 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Journey.Common.V1;
 using Journey.Consent.V1;
+using Journey.Profile.V1;
 using Journey.Recommendation.V1;
 using Journey.Shared.Hosting;
 using Journey.Shared.Security;
 using Journey.Shared.Storage;
+using Journey.Touchpoint;
 using Journey.Touchpoint.V1;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -15,26 +17,36 @@ using Microsoft.Extensions.Options;
 namespace Journey.Host;
 
 /// <summary>
-/// On the first start of a local host, loads a small car-buying journey (touchpoints from a search
-/// ad to the service desk, consent purposes, content for each stage) through the public gRPC APIs,
-/// so a newcomer can call them at once. It runs only with the development issuer and only once per
-/// data directory.
+/// On the first start of a local host, loads a car-buying journey through the public gRPC APIs, so a
+/// newcomer can call them at once and every report has something to show: the catalog (touchpoints
+/// from a search ad to the service desk, consent purposes, content for each stage), segments, and a
+/// few hundred simulated people walking the journey over the past weeks (<see cref="DemoPeople"/>).
+/// It runs only with the development issuer and only once per data directory, and logs
+/// <see cref="LoadedMessage"/> once the profile service has applied every person.
 /// </summary>
 internal sealed partial class DemoData(
     IHostApplicationLifetime lifetime,
     IServer server,
     IServiceProvider services,
+    IOptions<DemoOptions> demo,
     IOptions<StorageOptions> storage,
     IOptions<AuthOptions> auth,
-    IConfiguration configuration,
+    IOptions<TouchpointOptions> touchpoint,
+    TimeProvider time,
     ILogger<DemoData> logger) : BackgroundService
 {
+    /// <summary>The start of the line the host logs when the demo is in and applied.</summary>
+    public const string LoadedMessage = "Demo data loaded";
+
     private const string Marker = "demo-data.loaded";
+
+    /// <summary>How long the load waits for the profile service to apply what it sent before it reports anyway.</summary>
+    private static readonly TimeSpan ApplyLimit = TimeSpan.FromMinutes(2);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var marker = Path.Combine(storage.Value.DataDirectory, Marker);
-        if (!configuration.GetValue("Journey:Demo:Enabled", true) || File.Exists(marker) || !string.IsNullOrWhiteSpace(auth.Value.Authority))
+        if (!demo.Value.Enabled || File.Exists(marker) || !string.IsNullOrWhiteSpace(auth.Value.Authority))
         {
             return;
         }
@@ -45,8 +57,10 @@ internal sealed partial class DemoData(
             await started.Task.WaitAsync(stoppingToken);
         }
 
+        var clock = time.GetTimestamp();
         var address = server.Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var token = services.GetRequiredService<DevelopmentIssuer>().CreateToken("demo-data", [Scopes.Admin], TimeSpan.FromMinutes(5));
+        var token = services.GetRequiredService<DevelopmentIssuer>().CreateToken(
+            "demo-data", [Scopes.Admin, Scopes.TouchpointsWrite, Scopes.ProfilesWrite, Scopes.ProfilesRead, Scopes.ConsentWrite], TimeSpan.FromMinutes(10));
         using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
@@ -59,24 +73,31 @@ internal sealed partial class DemoData(
         var modules = services.GetRequiredService<EnabledModules>().Modules.Select(m => m.Name).ToHashSet();
         try
         {
-            var loaded = 0;
+            var catalog = 0;
             if (modules.Contains("touchpoint"))
             {
-                loaded += await LoadTouchpointsAsync(new TouchpointService.TouchpointServiceClient(channel), stoppingToken);
+                catalog += await LoadTouchpointsAsync(new TouchpointService.TouchpointServiceClient(channel), stoppingToken);
             }
 
             if (modules.Contains("consent"))
             {
-                loaded += await LoadPurposesAsync(new ConsentService.ConsentServiceClient(channel), stoppingToken);
+                catalog += await LoadPurposesAsync(new ConsentService.ConsentServiceClient(channel), stoppingToken);
             }
 
             if (modules.Contains("recommendation"))
             {
-                loaded += await LoadContentAsync(new RecommendationService.RecommendationServiceClient(channel), stoppingToken);
+                catalog += await LoadContentAsync(new RecommendationService.RecommendationServiceClient(channel), stoppingToken);
             }
 
-            await File.WriteAllTextAsync(marker, DateTimeOffset.UtcNow.ToString("O"), stoppingToken);
-            LogLoaded(logger, loaded);
+            // A second load would collide with the catalog, so the directory counts as loaded once the
+            // catalog is in: a host stopped while the people load keeps those sent so far and never
+            // loads them twice.
+            await File.WriteAllTextAsync(marker, time.GetUtcNow().ToString("O"), stoppingToken);
+            var (people, interactions, segments) = demo.Value.People > 0 && modules.Contains("touchpoint")
+                ? await LoadPeopleAsync(channel, modules, stoppingToken)
+                : (0, 0, 0);
+            var seconds = time.GetElapsedTime(clock).TotalSeconds;
+            LogLoaded(logger, catalog, people, interactions, segments, seconds);
         }
         catch (RpcException ex)
         {
@@ -84,8 +105,130 @@ internal sealed partial class DemoData(
         }
     }
 
+    /// <summary>
+    /// Defines the segments, identifies the dealer's customers, records the consents, streams every
+    /// interaction in time order, and waits until the profile service has applied them all.
+    /// </summary>
+    private async Task<(int People, int Interactions, int Segments)> LoadPeopleAsync(GrpcChannel channel, HashSet<string> modules, CancellationToken ct)
+    {
+        var people = DemoPeople.Create(demo.Value.People, time.GetUtcNow(), touchpoint.Value.SilencePeriod, touchpoint.Value.Retention);
+        var profiles = modules.Contains("profile") ? new ProfileService.ProfileServiceClient(channel) : null;
+        var segments = 0;
+        if (profiles is not null)
+        {
+            segments = await DefineSegmentsAsync(profiles, ct);
+
+            // The dealer's system identifies its customers; everyone else becomes known through the
+            // e-mail their sign-up or booking carried.
+            await Parallel.ForEachAsync(
+                people.Where(p => p.CustomerId is not null),
+                new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct },
+                async (person, token) => await profiles.IdentifyAsync(
+                    new IdentifyRequest { Identifiers = { person.CustomerId!, person.Email! }, Traits = { ["preferred_model"] = person.PreferredModel } },
+                    deadline: Deadline(), cancellationToken: token));
+        }
+
+        if (modules.Contains("consent"))
+        {
+            var consent = new ConsentService.ConsentServiceClient(channel);
+            foreach (var batch in people.SelectMany(p => p.Consents).Chunk(1000))
+            {
+                var recorded = await consent.BatchRecordConsentAsync(new BatchRecordConsentRequest { Records = { batch } }, deadline: Deadline(), cancellationToken: ct);
+                if (recorded.Rejected.Count > 0)
+                {
+                    LogRejected(logger, "consent decisions", recorded.Rejected.Count, recorded.Rejected[0].Field, recorded.Rejected[0].Reason);
+                }
+            }
+
+            foreach (var withdrawal in people.Select(p => p.Withdrawal).OfType<WithdrawConsentRequest>())
+            {
+                await consent.WithdrawConsentAsync(withdrawal, deadline: Deadline(), cancellationToken: ct);
+            }
+        }
+
+        // Oldest first, as collectors send them, in as few messages as the stream takes.
+        var interactions = people.SelectMany(p => p.Interactions).OrderBy(i => i.OccurTime).ThenBy(i => i.InteractionId, StringComparer.Ordinal).ToList();
+        using (var stream = new TouchpointService.TouchpointServiceClient(channel).StreamInteractions(deadline: DateTime.UtcNow + StreamDeadline, cancellationToken: ct))
+        {
+            foreach (var batch in interactions.Chunk(1000))
+            {
+                await stream.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { batch } }, ct);
+            }
+
+            await stream.RequestStream.CompleteAsync();
+            var summary = await stream.ResponseAsync;
+            if (summary.RejectedCount > 0)
+            {
+                LogRejected(logger, "interactions", (int)summary.RejectedCount, summary.Rejected[0].Field, summary.Rejected[0].Reason);
+            }
+        }
+
+        if (profiles is not null && !await AppliedAsync(profiles, people, ct))
+        {
+            LogNotApplied(logger, ApplyLimit.TotalSeconds);
+        }
+
+        return (people.Count, interactions.Count, segments);
+    }
+
+    private static async Task<int> DefineSegmentsAsync(ProfileService.ProfileServiceClient client, CancellationToken ct)
+    {
+        var segments = DemoPeople.SegmentRequests();
+        foreach (var segment in segments)
+        {
+            await client.CreateSegmentAsync(segment, deadline: Deadline(), cancellationToken: ct);
+        }
+
+        return segments.Count;
+    }
+
+    /// <summary>
+    /// Waits until the profile service shows every person's last interaction (and the withdrawal),
+    /// reading each person's profile once it should be there: events are applied in about the order
+    /// they were sent, so mostly one read per person. False when <see cref="ApplyLimit"/> passed first.
+    /// </summary>
+    private async Task<bool> AppliedAsync(ProfileService.ProfileServiceClient client, IReadOnlyList<DemoPerson> people, CancellationToken ct)
+    {
+        var expected = people
+            .Where(p => p.Interactions.Count > 0)
+            .Select(p => (Identifier: p.Interactions[^1].Identifiers[0], Last: p.Interactions[^1].OccurTime, Withdrawn: p.Withdrawal is not null))
+            .OrderBy(e => e.Last)
+            .ToList();
+        var waiting = time.GetTimestamp();
+        foreach (var (identifier, last, withdrawn) in expected)
+        {
+            while (true)
+            {
+                try
+                {
+                    var profile = (await client.LookupProfileAsync(new LookupProfileRequest { Identifier = identifier }, deadline: Deadline(), cancellationToken: ct)).Profile;
+                    if (profile.LastInteractionAt is { } seen && seen >= last && !(withdrawn && profile.ProfilingAllowed))
+                    {
+                        break;
+                    }
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                {
+                    // Not applied yet.
+                }
+
+                if (time.GetElapsedTime(waiting) > ApplyLimit)
+                {
+                    return false;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(100), time, ct);
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Each loading call gets this long: a module that does not answer fails the load instead of holding start-up.</summary>
     private static readonly TimeSpan CallDeadline = TimeSpan.FromSeconds(10);
+
+    /// <summary>The interaction stream gets this long: a few thousand interactions take a second or two.</summary>
+    private static readonly TimeSpan StreamDeadline = TimeSpan.FromMinutes(1);
 
     private static DateTime Deadline() => DateTime.UtcNow + CallDeadline;
 
@@ -198,9 +341,16 @@ internal sealed partial class DemoData(
         return items.Length;
     }
 
-    [LoggerMessage(EventId = 2000, EventName = "DemoDataLoaded", Level = LogLevel.Information, Message = "Loaded {Count} demo records (a car-buying journey); remove demo-data.loaded from the data directory to load them again into a fresh one")]
-    private static partial void LogLoaded(ILogger logger, int count);
+    [LoggerMessage(EventId = 2000, EventName = "DemoDataLoaded", Level = LogLevel.Information,
+        Message = LoadedMessage + ": {Catalog} catalog records, {People} people with {Interactions} interactions, {Segments} segments, in {Seconds:0.0} s")]
+    private static partial void LogLoaded(ILogger logger, int catalog, int people, int interactions, int segments, double seconds);
 
     [LoggerMessage(EventId = 2001, EventName = "DemoDataFailed", Level = LogLevel.Warning, Message = "Demo data not loaded: {Status} {Detail}")]
     private static partial void LogFailed(ILogger logger, string status, string detail);
+
+    [LoggerMessage(EventId = 2002, EventName = "DemoDataRejected", Level = LogLevel.Warning, Message = "Demo data: {Count} {What} were refused, the first at {Field}: {Reason}")]
+    private static partial void LogRejected(ILogger logger, string what, int count, string field, string reason);
+
+    [LoggerMessage(EventId = 2003, EventName = "DemoDataNotApplied", Level = LogLevel.Warning, Message = "Demo data: the profile service had not applied every simulated person after {Seconds} s")]
+    private static partial void LogNotApplied(ILogger logger, double seconds);
 }

@@ -40,7 +40,8 @@ public sealed class JourneyEndToEndTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = HostProcess.Start(_data, "--Journey:Demo:Enabled=true");
+        // The demo's catalog without its simulated people: this journey counts its own purchase.
+        _host = HostProcess.Start(_data, "--Journey:Demo:Enabled=true", "--Journey:Demo:People=0");
         await _host.WaitUntilListeningAsync();
         _channel = _host.CreateChannel(_data, [.. Scopes.All]);
         _touchpoints = new TouchpointService.TouchpointServiceClient(_channel);
