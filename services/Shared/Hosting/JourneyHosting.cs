@@ -89,7 +89,7 @@ public static partial class JourneyHosting
             grpc.EnableDetailedErrors = false;
             grpc.MaxReceiveMessageSize = maxReceive;
         });
-        services.AddGrpcReflection();
+        services.AddGuardedGrpcReflection();
         services.AddGrpcHealthChecks(health =>
         {
             health.Services.Map("", _ => true);
