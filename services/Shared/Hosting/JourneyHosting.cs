@@ -84,7 +84,7 @@ public static partial class JourneyHosting
             grpc.EnableDetailedErrors = false;
             grpc.MaxReceiveMessageSize = maxReceive;
         });
-        services.AddGrpcReflection();
+        services.AddGuardedGrpcReflection();
         // A probe runs only checks that cost no I/O: "live" is the process itself, and "ready" adds the
         // readiness monitor's last look at the stores and the bus (at most about a second old), so a
         // storm of probes queries no store and calls no sidecar.
