@@ -44,7 +44,7 @@ public sealed class DistributedSettingsTests
     }
 
     [Fact]
-    public void DistributedFact_WhenTheVariableIsUnset_SkipsWithTheReason()
+    public void DistributedFact_WhenConstructed_SkipsWithTheReasonExactlyWhenTheVariableIsUnset()
     {
         // The test run itself may be inside the distributed environment; the attribute reads the process environment.
         var attribute = new DistributedFactAttribute();

@@ -21,7 +21,7 @@
 #                                              (no Docker; the tests check them on any machine)
 # Logs of every container and the test results land in $JOURNEY_DISTRIBUTED_OUT
 # (default tests/distributed/out). Every container and the network are removed on exit.
-set -euo pipefail
+set -Eeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
