@@ -94,6 +94,9 @@ public sealed class ServiceReflectionTests
         await call.RequestStream.WriteAsync(request);
         await call.RequestStream.CompleteAsync();
         Assert.True(await call.ResponseStream.MoveNext());
-        return call.ResponseStream.Current;
+        var response = call.ResponseStream.Current;
+        // Read to the end, so the call ends normally instead of being reset under the server.
+        Assert.False(await call.ResponseStream.MoveNext());
+        return response;
     }
 }

@@ -73,8 +73,10 @@ public sealed class ServiceReflectionTests
         await call.RequestStream.WriteAsync(new V1Alpha.ServerReflectionRequest { ListServices = "" });
         await call.RequestStream.CompleteAsync();
         Assert.True(await call.ResponseStream.MoveNext());
+        var listed = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+        Assert.False(await call.ResponseStream.MoveNext());
 
-        Assert.Contains(ProbeService.Descriptor.FullName, call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name));
+        Assert.Contains(ProbeService.Descriptor.FullName, listed);
     }
 
     [Fact]
@@ -117,6 +119,9 @@ public sealed class ServiceReflectionTests
         await call.RequestStream.WriteAsync(request);
         await call.RequestStream.CompleteAsync();
         Assert.True(await call.ResponseStream.MoveNext());
-        return call.ResponseStream.Current;
+        var response = call.ResponseStream.Current;
+        // Read to the end, so the call ends normally instead of being reset under the server.
+        Assert.False(await call.ResponseStream.MoveNext());
+        return response;
     }
 }
