@@ -238,6 +238,16 @@ public sealed class TokenCacheTests : IDisposable
     }
 
     [Fact]
+    public void AuthOptions_TokenCacheCapacity_DefaultsToAThousandAndRefusesANegativeValueByName()
+    {
+        var result = new AuthOptionsValidator().Validate(null, new AuthOptions { TokenCacheCapacity = -1 });
+
+        Assert.Equal(1_000, new AuthOptions().TokenCacheCapacity);
+        Assert.True(result.Failed);
+        Assert.Contains("TokenCacheCapacity", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Ping_WithTheSameTokenAgain_IsServedFromTheCacheUntilTheTokenExpires()
     {
         var tokenClock = new ManualTimeProvider(DateTimeOffset.UtcNow);
