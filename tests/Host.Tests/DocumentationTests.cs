@@ -9,7 +9,7 @@ namespace Journey.Host.Tests;
 /// </summary>
 public sealed class DocumentationTests
 {
-    private static readonly string[] Assemblies = ["Journey.Shared", "Journey.Touchpoint", "Journey.Profile", "Journey.Consent", "Journey.Recommendation"];
+    private static readonly string[] Assemblies = ["Journey.Host", "Journey.Shared", "Journey.Touchpoint", "Journey.Profile", "Journey.Consent", "Journey.Recommendation"];
 
     [Fact]
     public void ConfigurationPage_NamesEverySettingOfEveryOptionsClass()
@@ -30,6 +30,7 @@ public sealed class DocumentationTests
         Assert.Contains("Journey:Hosting:Port", settings);
         Assert.Contains("Journey:Storage:Mongo:ConnectionString", settings);
         Assert.Contains("Journey:Touchpoint:RetentionDays", settings);
+        Assert.Contains("Journey:Demo:People", settings);
     }
 
     /// <summary>Every bound setting: the public settable properties of each class with a <c>Section</c> constant, nested option classes walked.</summary>
