@@ -202,4 +202,40 @@ public static class EventHandlerRegistration
         services.AddSingleton(EventSubscription.Create<TEvent, THandler>(service, topic, deliveriesInFlight));
         return services;
     }
+
+    /// <summary>
+    /// Where the handlers a host registered and <see cref="Topics.Subscribers"/> disagree, as one line;
+    /// null when they agree. Each of <paramref name="services"/> (the enabled ones) must handle every topic
+    /// the registry lists it for, and every subscription must be listed: the pubsub manifests grant what
+    /// the registry lists, so a listed subscriber without a handler leaves its events piling up unread.
+    /// </summary>
+    /// <param name="services">The services the host runs.</param>
+    /// <param name="subscriptions">The subscriptions their handlers registered.</param>
+    /// <param name="subscribers">The registry to check against; <see cref="Topics.Subscribers"/> when null.</param>
+    public static string? Disagreement(IEnumerable<string> services, IEnumerable<EventSubscription> subscriptions, IReadOnlyDictionary<string, IReadOnlyList<string>>? subscribers = null)
+    {
+        subscribers ??= Topics.Subscribers;
+        var registered = subscriptions.Select(s => (s.Service, s.Topic)).ToHashSet();
+        var problems = new List<string>();
+        foreach (var service in services.Distinct(StringComparer.Ordinal))
+        {
+            foreach (var (topic, listed) in subscribers.OrderBy(t => t.Key, StringComparer.Ordinal))
+            {
+                if (listed.Contains(service) && !registered.Contains((service, topic)))
+                {
+                    problems.Add($"Topics.Subscribers lists '{service}' for topic '{topic}', but the {service} service registers no handler for it: add one with AddEventHandler, or remove '{service}' from that topic's subscribers (and its pubsub grants).");
+                }
+            }
+        }
+
+        foreach (var (service, topic) in registered.OrderBy(r => r.Topic, StringComparer.Ordinal).ThenBy(r => r.Service, StringComparer.Ordinal))
+        {
+            if (!subscribers.TryGetValue(topic, out var listed) || !listed.Contains(service))
+            {
+                problems.Add($"The {service} service handles topic '{topic}', but Topics.Subscribers does not list it there: add it, so manifests and code agree.");
+            }
+        }
+
+        return problems.Count == 0 ? null : string.Join(" ", problems);
+    }
 }

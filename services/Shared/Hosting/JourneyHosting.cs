@@ -164,12 +164,14 @@ public static partial class JourneyHosting
     }
 
     /// <summary>
-    /// Runs until shutdown. A configuration error stops the process with one line naming the setting
-    /// and exit code 2, instead of a stack trace.
+    /// Runs until shutdown. A configuration error, or an enabled service that does not handle a topic
+    /// <see cref="Topics.Subscribers"/> lists it for, stops the process with one line naming it and exit
+    /// code 2, instead of a stack trace.
     /// </summary>
     public static async Task<int> RunJourneyAsync(this WebApplication app)
     {
-        if (ConfigurationError(app.Services) is { } error)
+        var enabled = app.Services.GetRequiredService<EnabledModules>().Modules.Select(m => m.Name);
+        if ((ConfigurationError(app.Services) ?? EventHandlerRegistration.Disagreement(enabled, app.Services.GetServices<EventSubscription>())) is { } error)
         {
             await Console.Error.WriteLineAsync($"Journey cannot start: {error}");
             return 2;
