@@ -170,8 +170,7 @@ public static partial class JourneyHosting
     /// </summary>
     public static async Task<int> RunJourneyAsync(this WebApplication app)
     {
-        var enabled = app.Services.GetRequiredService<EnabledModules>().Modules.Select(m => m.Name);
-        if ((ConfigurationError(app.Services) ?? EventHandlerRegistration.Disagreement(enabled, app.Services.GetServices<EventSubscription>())) is { } error)
+        if ((ConfigurationError(app.Services) ?? SubscriptionError(app.Services)) is { } error)
         {
             await Console.Error.WriteLineAsync($"Journey cannot start: {error}");
             return 2;
@@ -238,6 +237,11 @@ public static partial class JourneyHosting
             return ex.Message;
         }
     }
+
+    /// <summary>Where the enabled services' handlers and <see cref="Topics.Subscribers"/> disagree, as one line; null when they agree.</summary>
+    private static string? SubscriptionError(IServiceProvider services) =>
+        EventHandlerRegistration.Disagreement(
+            services.GetService<EnabledModules>()?.Modules.Select(m => m.Name) ?? [], services.GetServices<EventSubscription>());
 
     /// <summary>The addresses the server listens on, once started.</summary>
     public static IReadOnlyList<string> ListeningAddresses(this WebApplication app) =>
