@@ -14,7 +14,6 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddJourneyDefaults();
 builder.AddJourneyModules(TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition);
 builder.Services.AddJourneyDemo();
-
 var app = builder.Build();
 app.MapJourneyEndpoints();
 return await app.RunJourneyAsync();
