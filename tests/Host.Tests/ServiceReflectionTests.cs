@@ -77,7 +77,7 @@ public sealed class ServiceReflectionTests
         Assert.Equal(served.Select(s => s.Key).Order(), listed.Order());
         foreach (var name in listed)
         {
-            var response = await AskAsync(channel, new Reflection.ServerReflectionRequest { FileContainingSymbol = name });
+            var response = await ServerReflection.AskAsync(channel, new Reflection.ServerReflectionRequest { FileContainingSymbol = name });
             Assert.True(response.MessageResponseCase == Reflection.ServerReflectionResponse.MessageResponseOneofCase.FileDescriptorResponse, $"{name}: {response.ErrorResponse?.ErrorMessage}");
             var files = response.FileDescriptorResponse.FileDescriptorProto.Select(bytes => FileDescriptorProto.Parser.ParseFrom(bytes));
             var service = Assert.Single(files.SelectMany(f => f.Service.Select(s => (Name: $"{f.Package}.{s.Name}", Service: s))), s => s.Name == name).Service;
@@ -86,17 +86,5 @@ public sealed class ServiceReflectionTests
     }
 
     private static async Task<List<string>> ListServicesAsync(GrpcChannel channel) =>
-        [.. (await AskAsync(channel, new Reflection.ServerReflectionRequest { ListServices = "" })).ListServicesResponse.Service.Select(s => s.Name)];
-
-    private static async Task<Reflection.ServerReflectionResponse> AskAsync(GrpcChannel channel, Reflection.ServerReflectionRequest request)
-    {
-        using var call = new Reflection.ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo();
-        await call.RequestStream.WriteAsync(request);
-        await call.RequestStream.CompleteAsync();
-        Assert.True(await call.ResponseStream.MoveNext());
-        var response = call.ResponseStream.Current;
-        // Read to the end, so the call ends normally instead of being reset under the server.
-        Assert.False(await call.ResponseStream.MoveNext());
-        return response;
-    }
+        [.. (await ServerReflection.AskAsync(channel, new Reflection.ServerReflectionRequest { ListServices = "" })).ListServicesResponse.Service.Select(s => s.Name)];
 }

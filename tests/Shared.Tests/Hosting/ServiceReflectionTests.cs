@@ -102,26 +102,14 @@ public sealed class ServiceReflectionTests
 
     private static async Task<List<string>> ListServicesAsync(GrpcChannel channel)
     {
-        var response = await AskAsync(channel, new V1.ServerReflectionRequest { ListServices = "" });
+        var response = await ServerReflection.AskAsync(channel, new V1.ServerReflectionRequest { ListServices = "" });
         return [.. response.ListServicesResponse.Service.Select(s => s.Name)];
     }
 
     private static async Task<List<FileDescriptorProto>> FilesContainingSymbolAsync(GrpcChannel channel, string symbol)
     {
-        var response = await AskAsync(channel, new V1.ServerReflectionRequest { FileContainingSymbol = symbol });
+        var response = await ServerReflection.AskAsync(channel, new V1.ServerReflectionRequest { FileContainingSymbol = symbol });
         Assert.Equal(V1.ServerReflectionResponse.MessageResponseOneofCase.FileDescriptorResponse, response.MessageResponseCase);
         return [.. response.FileDescriptorResponse.FileDescriptorProto.Select(bytes => FileDescriptorProto.Parser.ParseFrom(bytes))];
-    }
-
-    private static async Task<V1.ServerReflectionResponse> AskAsync(GrpcChannel channel, V1.ServerReflectionRequest request)
-    {
-        using var call = new V1.ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo();
-        await call.RequestStream.WriteAsync(request);
-        await call.RequestStream.CompleteAsync();
-        Assert.True(await call.ResponseStream.MoveNext());
-        var response = call.ResponseStream.Current;
-        // Read to the end, so the call ends normally instead of being reset under the server.
-        Assert.False(await call.ResponseStream.MoveNext());
-        return response;
     }
 }
