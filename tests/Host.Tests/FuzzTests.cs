@@ -33,18 +33,24 @@ public sealed class FuzzTests
 
     private static readonly Marshaller<byte[]> Raw = Marshallers.Create(b => b, b => b);
 
-    [Fact]
-    public async Task EveryRpc_WithRandomAndMalformedInput_NeverFailsInternallyOrWritesPartially()
-    {
-        await using var platform = await TestPlatform.StartAsync(
+    /// <summary>
+    /// All four services with no write-rate limit, and delivery held: the relay would otherwise drain
+    /// outboxes while the fingerprints of the stores are taken.
+    /// </summary>
+    private static Task<TestPlatform> StartPlatformAsync() =>
+        TestPlatform.StartAsync(
             [TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition],
             new Dictionary<string, string?>
             {
                 ["Journey:Limits:WriteCallsPerSecond"] = "1000000",
                 ["Journey:Limits:WriteBurst"] = "1000000",
-                // The relay would drain outboxes while the fingerprints are taken.
                 ["Journey:Events:DeliveryEnabled"] = "false",
             });
+
+    [Fact]
+    public async Task EveryRpc_WithRandomAndMalformedInput_NeverFailsInternallyOrWritesPartially()
+    {
+        await using var platform = await StartPlatformAsync();
         var random = new Random(20261123);
         var invoker = platform.Channel.CreateCallInvoker();
         var cases = 0;
@@ -88,14 +94,7 @@ public sealed class FuzzTests
     [Fact]
     public async Task EveryTimestampField_AtTheEdgesOfItsRange_IsHandledOrRefusedNamingTheField()
     {
-        await using var platform = await TestPlatform.StartAsync(
-            [TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition],
-            new Dictionary<string, string?>
-            {
-                ["Journey:Limits:WriteCallsPerSecond"] = "1000000",
-                ["Journey:Limits:WriteBurst"] = "1000000",
-                ["Journey:Events:DeliveryEnabled"] = "false",
-            });
+        await using var platform = await StartPlatformAsync();
         var seeds = await EdgeSeeds.CreateAsync(platform.Channel);
         var invoker = platform.Channel.CreateCallInvoker();
         var failures = new List<string>();
