@@ -315,7 +315,7 @@ internal sealed partial class DemoData(
             ("ev-suv-review", "Independent review: our electric SUV", ContentKind.Review, [(JourneyStage.Evaluation, 1.0)], ["electric-cars", "reviews"], 0.3, true, false),
             ("test-drive", "Book a test drive", ContentKind.TestDriveBooking, [(JourneyStage.Evaluation, 0.8), (JourneyStage.Purchase, 1.0)], ["test-drive"], 0.8, true, false),
             ("spring-offer", "Spring offer: 0.9 % financing", ContentKind.Offer, [(JourneyStage.Purchase, 1.0), (JourneyStage.Evaluation, 0.4)], ["financing"], 1.0, true, false),
-            ("price-calculation-explained", "How your price is calculated", ContentKind.ServiceInformation, [(JourneyStage.Evaluation, 0.6), (JourneyStage.Ownership, 0.6)], ["pricing", "service"], 0.0, false, false),
+            ("price-calculation-explained", "How your price is calculated", ContentKind.ServiceInformation, [(JourneyStage.Evaluation, 0.6), (JourneyStage.Ownership, 0.6)], ["pricing", "service"], 0.0, false, true),
             ("first-service-checklist", "Your first service: a checklist", ContentKind.ServiceInformation, [(JourneyStage.Ownership, 1.0)], ["service", "maintenance"], 0.0, false, false),
             ("owners-newsletter", "The owners' newsletter", ContentKind.Newsletter, [(JourneyStage.Ownership, 0.7), (JourneyStage.Loyalty, 1.0)], ["newsletter"], 0.2, true, false),
             ("brand-story", "Who we are", ContentKind.Video, [(JourneyStage.Awareness, 0.8), (JourneyStage.Consideration, 0.5), (JourneyStage.Evaluation, 0.3), (JourneyStage.Ownership, 0.3)], ["brand"], 0.0, true, true),

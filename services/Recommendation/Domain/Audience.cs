@@ -23,10 +23,11 @@ public sealed record PersonState
     /// <summary>Content ids consumed, newest first (at most <see cref="MaxConsumed"/>).</summary>
     public IReadOnlyList<string> Consumed { get; init; } = [];
 
-    /// <summary>Consent purposes currently granted, e.g. <c>purposes/personalisation</c>.</summary>
+    /// <summary>Consent granted, per purpose and channel, as <see cref="ConsentGrants"/> keeps it, e.g. <c>purposes/personalisation</c>.</summary>
     public IReadOnlyList<string> AllowedPurposes { get; init; } = [];
 
-    public bool PersonalisationAllowed => AllowedPurposes.Contains(PersonalisationPurpose);
+    /// <summary>Whether <paramref name="purpose"/> is granted on <paramref name="channel"/> (unspecified: on any channel).</summary>
+    public bool Allows(string purpose, ChannelKind channel) => ConsentGrants.Allows(AllowedPurposes, purpose, channel);
 
     public const string PersonalisationPurpose = "purposes/personalisation";
 

@@ -8,8 +8,8 @@ public sealed record ProfileSnapshot(string ProfileKey, IReadOnlyList<string> Id
 /// <summary>A merge of two profiles (from ProfilesMerged).</summary>
 public sealed record ProfileMerge(string SurvivorKey, string MergedKey, IReadOnlyList<string> MovedIdentifierKeys);
 
-/// <summary>A consent decision (from ConsentChanged).</summary>
-public sealed record ConsentDecision(IReadOnlyList<string> IdentifierKeys, string Purpose, bool Granted);
+/// <summary>A consent decision (from ConsentChanged); no channels means every channel of the purpose.</summary>
+public sealed record ConsentDecision(IReadOnlyList<string> IdentifierKeys, string Purpose, bool Granted, IReadOnlyList<ChannelKind> Channels);
 
 /// <summary>Interaction types this service reacts to, numbered as in journey.common.v1.InteractionType.</summary>
 public enum InteractionKind
@@ -100,13 +100,8 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
         ForEachAsync(consumer, batch, async (session, decision, ct) =>
         {
             var person = await FindOrCreateAsync(session, decision.IdentifierKeys, ct);
-            var purposes = person.AllowedPurposes.Where(p => p != decision.Purpose).ToList();
-            if (decision.Granted)
-            {
-                purposes.Add(decision.Purpose);
-            }
-
-            await session.SavePersonAsync(person with { AllowedPurposes = purposes }, ct);
+            var grants = ConsentGrants.Apply(person.AllowedPurposes, decision.Purpose, decision.Granted, decision.Channels);
+            await session.SavePersonAsync(person with { AllowedPurposes = grants }, ct);
         }, cancellationToken);
 
     public async Task ApplyInteractionsAsync(string consumer, IReadOnlyList<Incoming<InteractionFact>> batch, CancellationToken cancellationToken)

@@ -1,9 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
 
 namespace Journey.Recommendation.Domain;
 
 /// <summary>Ranking settings (section <c>Journey:Recommendation</c>).</summary>
-public sealed class RecommendationOptions
+public sealed partial class RecommendationOptions : IValidatableObject
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "Journey:Recommendation";
@@ -37,6 +38,43 @@ public sealed class RecommendationOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan LearnedCountsRefreshInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The consent purposes that govern marketing on each channel, comma-separated
+    /// <c>purposes/{purpose}</c> names: at a touchpoint of the channel, marketing content (generic
+    /// brand content included) is recommended only to a person who granted every one of them on that
+    /// channel; service content is not gated. An item's own required purpose applies on top. Default:
+    /// <c>Email</c> governed by <c>purposes/marketing-email</c>; an empty value lifts a channel's gate.
+    /// Unknown people have granted nothing, so they get no marketing on a gated channel.
+    /// </summary>
+    public Dictionary<ChannelKind, string> ChannelPurposes { get; set; } = new() { [ChannelKind.Email] = "purposes/marketing-email" };
+
+    /// <summary>The purposes <see cref="ChannelPurposes"/> names for <paramref name="channel"/>.</summary>
+    public IReadOnlyList<string> PurposesGoverning(ChannelKind channel) =>
+        ChannelPurposes.TryGetValue(channel, out var purposes)
+            ? purposes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : [];
+
     /// <summary>Seed of the sampling random source; unset for a random seed. Tests set it for reproducible rankings.</summary>
     public int? RandomSeed { get; set; }
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var (channel, _) in ChannelPurposes)
+        {
+            if (channel == ChannelKind.Unspecified || !Enum.IsDefined(channel))
+            {
+                yield return new ValidationResult($"ChannelPurposes: '{channel}' is not a channel (Web, Email, ...).", [nameof(ChannelPurposes)]);
+                continue;
+            }
+
+            foreach (var purpose in PurposesGoverning(channel).Where(p => !PurposeName().IsMatch(p)))
+            {
+                yield return new ValidationResult($"ChannelPurposes:{channel}: '{purpose}' must be purposes/{{purpose}} (lower-case letters, digits and '-', starting with a letter).", [nameof(ChannelPurposes)]);
+            }
+        }
+    }
+
+    [GeneratedRegex("^purposes/[a-z][a-z0-9-]{0,62}$")]
+    private static partial Regex PurposeName();
 }

@@ -21,6 +21,7 @@ public enum ReasonCode
     ReadyToBuy = 8,
     FallbackGeneric = 9,
     Anonymous = 10,
+    ServiceOnlyNoChannelConsent = 11,
 }
 
 /// <summary>A reason in plain words.</summary>
@@ -35,8 +36,11 @@ public sealed record RecommendRequest(IReadOnlyList<RequestIdentifier> Identifie
 /// <summary>A ranked item.</summary>
 public sealed record RankedItem(ContentItem Item, double Score, IReadOnlyList<Reason> Reasons);
 
+/// <summary>Content held back because the person has not granted <paramref name="Purpose"/> on <paramref name="Channel"/>.</summary>
+public sealed record ConsentHold(string Purpose, ChannelKind Channel, string Text);
+
 /// <summary>A Recommend answer.</summary>
-public sealed record RecommendResult(string RecommendationId, IReadOnlyList<RankedItem> Items, string ExperimentId, string Variant, Stage Stage, bool Personalised);
+public sealed record RecommendResult(string RecommendationId, IReadOnlyList<RankedItem> Items, string ExperimentId, string Variant, Stage Stage, bool Personalised, IReadOnlyList<ConsentHold> Withheld);
 
 /// <summary>
 /// Ranks content for a person at a touchpoint. Everything it needs comes from this service's own read
@@ -78,14 +82,22 @@ public sealed class Recommender(
 
         var channel = request.Channel == ChannelKind.Unspecified ? touchpoint.Channel : request.Channel;
         var person = context.Person;
-        var personalised = person is { PersonalisationAllowed: true };
+        var grants = person?.AllowedPurposes ?? [];
+        var personalised = person is not null && ConsentGrants.Allows(grants, PersonState.PersonalisationPurpose, channel);
         IReadOnlyList<Stage> stages = person is null ? [Stage.Awareness]
             : personalised ? [person.Stage]
             : touchpoint.Stages.Count > 0 ? touchpoint.Stages : [Stage.Awareness];
         var readiness = personalised ? person!.Readiness : 0;
         var ticketOpen = person is { OpenServiceTickets: > 0 };
+
+        // Marketing on a gated channel (e-mail by default) needs the person's grant for that channel;
+        // service content is not marketing and stays available.
+        var withheld = _options.PurposesGoverning(channel)
+            .Where(p => !ConsentGrants.Allows(grants, p, channel))
+            .Select(p => new ConsentHold(p, channel, $"marketing withheld: no consent for {p} on {ChannelText(channel)}"))
+            .ToList();
+        var serviceOnly = ticketOpen || withheld.Count > 0;
         var consumed = person?.Consumed.ToHashSet(StringComparer.Ordinal) ?? [];
-        var allowedPurposes = person?.AllowedPurposes ?? [];
         var recommendationId = TimeOrderedIds.Next(now).ToString("N");
         var personKey = person?.Key ?? (identifierKeys.Count > 0 ? identifierKeys[0] : "");
 
@@ -97,13 +109,13 @@ public sealed class Recommender(
             item.IsValidAt(now)
             && !consumed.Contains(item.Id)
             && context.ImpressionsToday.GetValueOrDefault(item.Id) < _options.FrequencyCapPerDay
-            && (!ticketOpen || item.Purpose == ContentPurpose.Service)
-            && (item.RequiredConsentPurpose.Length == 0 || allowedPurposes.Contains(item.RequiredConsentPurpose));
+            && (!serviceOnly || item.Purpose == ContentPurpose.Service)
+            && (item.RequiredConsentPurpose.Length == 0 || ConsentGrants.Allows(grants, item.RequiredConsentPurpose, channel));
 
         var candidates = index.Candidates(
             channel,
             stages,
-            serviceOnly: ticketOpen,
+            serviceOnly: serviceOnly,
             genericOnly: !personalised,
             item => Allowed(item) && (item.Hardness < _options.HardContentHardness || readiness >= _options.ReadinessThreshold),
             _options.CandidatesPerStage,
@@ -126,15 +138,24 @@ public sealed class Recommender(
 
         if (picked.Count == 0)
         {
-            picked = Fallback(channel, ticketOpen, Allowed, now, request.Count);
+            picked = Fallback(channel, serviceOnly, Allowed, now, request.Count);
             Fallbacks.Add(1);
+        }
+
+        if (withheld.Count > 0 && !ticketOpen)
+        {
+            var text = $"service only: no consent for {string.Join(", ", withheld.Select(w => w.Purpose))} on {ChannelText(channel)}";
+            for (var i = 0; i < picked.Count; i++)
+            {
+                picked[i] = picked[i] with { Reasons = [new Reason(ReasonCode.ServiceOnlyNoChannelConsent, text), .. picked[i].Reasons] };
+            }
         }
 
         var record = new RecommendationRecord(recommendationId, personKey, stages[0], experiment?.Id ?? "", variant?.Name ?? DefaultVariant, picked.Select(p => p.Item.Id).ToList(), now);
         await audience.SaveRecommendationAsync(record, cancellationToken);
         Recommendations.Add(1);
         activity?.SetTag("journey.recommendation.items", picked.Count);
-        return new RecommendResult(recommendationId, picked, record.ExperimentId, record.Variant, stages[0], personalised);
+        return new RecommendResult(recommendationId, picked, record.ExperimentId, record.Variant, stages[0], personalised, withheld);
     }
 
     private async Task<Dictionary<string, (string SeedTitle, double Strength)>> AlsoConsumedAsync(RecommendRequest request, IReadOnlyList<string> history, CancellationToken cancellationToken)
@@ -308,16 +329,17 @@ public sealed class Recommender(
     }
 
     /// <summary>
-    /// Generic brand content for the channel when the rules left nothing: first what still passes the
-    /// person rules (consumed, cap, ticket), then anything valid that respects an open ticket.
+    /// Generic content for the channel when the rules left nothing: first what still passes the person
+    /// rules (consumed, cap, ticket, consent), then anything valid that is service content where only
+    /// service content may be shown (an open ticket, a channel without marketing consent).
     /// </summary>
-    private List<RankedItem> Fallback(ChannelKind channel, bool ticketOpen, Func<ContentItem, bool> allowed, DateTimeOffset now, int count)
+    private List<RankedItem> Fallback(ChannelKind channel, bool serviceOnly, Func<ContentItem, bool> allowed, DateTimeOffset now, int count)
     {
         var all = Enum.GetValues<Stage>().Where(s => s != Stage.Unspecified).ToList();
-        var items = index.Candidates(channel, all, ticketOpen, genericOnly: true, allowed, count, count * 50);
+        var items = index.Candidates(channel, all, serviceOnly, genericOnly: true, allowed, count, count * 50);
         if (items.Count == 0)
         {
-            items = index.Candidates(channel, all, ticketOpen, genericOnly: true, i => i.IsValidAt(now) && i.RequiredConsentPurpose.Length == 0, count, count * 50);
+            items = index.Candidates(channel, all, serviceOnly, genericOnly: true, i => i.IsValidAt(now) && i.RequiredConsentPurpose.Length == 0 && (!serviceOnly || i.Purpose == ContentPurpose.Service), count, count * 50);
         }
 
         return items.Take(count).Select(i => new RankedItem(i, 0, [new Reason(ReasonCode.FallbackGeneric, "generic brand content: nothing more specific fits right now")])).ToList();
@@ -365,6 +387,18 @@ public sealed class Recommender(
         v.ThrowIfInvalid();
         return keys;
     }
+
+    public static string ChannelText(ChannelKind channel) => channel switch
+    {
+        ChannelKind.Email => "e-mail",
+        ChannelKind.PaidAd => "paid ads",
+        ChannelKind.DealerStore => "dealer or store",
+        ChannelKind.CallCentre => "call centre",
+        ChannelKind.ThirdPartyReview => "third-party review sites",
+        ChannelKind.PriceComparison => "price-comparison sites",
+        ChannelKind.MobileApp => "mobile app",
+        _ => channel.ToString().ToLowerInvariant(),
+    };
 
     public static string StageText(Stage stage) => stage switch
     {

@@ -86,7 +86,7 @@ internal sealed class ConsentChangedHandler(AudienceProjector projector) : IEven
         {
             var keys = EventMapping.Keys(e.Message.Identifiers, "identifiers");
             AudienceProjector.RequireIdentifiers(keys, "identifiers");
-            return new Incoming<ConsentDecision>(e.EventId, new ConsentDecision(keys, e.Message.Purpose, e.Message.Granted));
+            return new Incoming<ConsentDecision>(e.EventId, new ConsentDecision(keys, e.Message.Purpose, e.Message.Granted, e.Message.Channels.Select(c => (ChannelKind)c).ToList()));
         }).ToList(), cancellationToken);
 }
 

@@ -77,6 +77,7 @@ internal static class RecommendationMapping
             response.Items.Add(item);
         }
 
+        response.Withheld.AddRange(result.Withheld.Select(w => new ConsentHold { Purpose = w.Purpose, Channel = (Common.V1.Channel)(int)w.Channel, Text = w.Text }));
         return response;
     }
 

@@ -93,10 +93,14 @@ public sealed class RecommendationHost : IAsyncDisposable
         await ConsentAsync(customerId, consent);
     }
 
-    public Task ConsentAsync(string customerId, bool granted)
+    public Task ConsentAsync(string customerId, bool granted) => ConsentAsync(customerId, "purposes/personalisation", granted);
+
+    /// <summary>A decision for <paramref name="purpose"/> as the consent service publishes it; no channels means every channel.</summary>
+    public Task ConsentAsync(string customerId, string purpose, bool granted, params Channel[] channels)
     {
-        var consent = new ConsentChanged { Subject = $"subjects/{customerId}", Purpose = "purposes/personalisation", Granted = granted, PolicyVersion = "1", Record = "subjects/x/records/1" };
+        var consent = new ConsentChanged { Subject = $"subjects/{customerId}", Purpose = purpose, Granted = granted, PolicyVersion = "1", Record = "subjects/x/records/1" };
         consent.Identifiers.Add(new Identifier { Kind = IdentifierKind.ProfileId, Value = $"p-{customerId}" });
+        consent.Channels.AddRange(channels);
         return PublishAsync(Topics.ConsentChanged, "consent", consent);
     }
 
