@@ -18,19 +18,27 @@ public static class JourneyRules
     /// <summary>Most consumed content ids kept.</summary>
     public const int MaxConsumedContents = 100;
 
-    /// <summary>How much each interaction type says about readiness to buy: a test drive far more than a page view.</summary>
+    /// <summary>
+    /// How much each interaction type says about readiness to buy. Acts that cost the person effort
+    /// and name a purchase (a test drive, a quote, a configuration, a cart left behind) each outweigh
+    /// five newsletter opens and five page views together; an e-mail open, which follows a
+    /// relationship the person chose, weighs twice a page view. Every weight decays with
+    /// <see cref="ProfileOptions.ReadinessHalfLife"/>.
+    /// </summary>
     public static double ReadinessWeight(InteractionType type) => type switch
     {
         InteractionType.View => 1,
-        InteractionType.Click => 2,
-        InteractionType.EmailOpen => 1,
-        InteractionType.FormSubmit => 8,
-        InteractionType.ContentConsumed => 2,
-        InteractionType.CartAdd => 12,
-        InteractionType.CartAbandoned => 6,
-        InteractionType.TestDriveBooked => 30,
-        InteractionType.RecommendationClick => 3,
         InteractionType.Feedback => 1,
+        InteractionType.EmailOpen => 2,
+        InteractionType.Click => 2,
+        InteractionType.ContentConsumed => 3,
+        InteractionType.RecommendationClick => 3,
+        InteractionType.FormSubmit => 8,
+        InteractionType.CartAdd => 12,
+        InteractionType.CartAbandoned => 16,
+        InteractionType.ConfigurationBuilt => 18,
+        InteractionType.QuoteRequested => 22,
+        InteractionType.TestDriveBooked => 30,
         _ => 0,
     };
 
@@ -38,7 +46,8 @@ public static class JourneyRules
     public static double InterestWeight(InteractionType type) => type switch
     {
         InteractionType.ContentConsumed => 1.0,
-        InteractionType.TestDriveBooked or InteractionType.CartAdd or InteractionType.Purchase => 1.0,
+        InteractionType.TestDriveBooked or InteractionType.CartAdd or InteractionType.Purchase
+            or InteractionType.ConfigurationBuilt or InteractionType.QuoteRequested => 1.0,
         InteractionType.FormSubmit or InteractionType.Click or InteractionType.RecommendationClick => 0.6,
         InteractionType.RecommendationImpression => 0,
         _ => 0.3,
@@ -115,7 +124,7 @@ public static class JourneyRules
 
     /// <summary>
     /// Stage only moves forward: the touchpoint's stages place pre-purchase interactions (awareness to
-    /// evaluation), a test drive or cart means evaluation, a first purchase means purchase then
+    /// evaluation), a test drive, configuration, quote or cart means evaluation, a first purchase means purchase then
     /// ownership, a repeat purchase or a referral means loyalty.
     /// </summary>
     private static void ApplyStage(CustomerProfile profile, Interaction interaction)
@@ -131,7 +140,8 @@ public static class JourneyRules
                 profile.Advance(JourneyStage.Purchase, at);
                 profile.Advance(JourneyStage.Ownership, at);
                 return;
-            case InteractionType.TestDriveBooked or InteractionType.CartAdd or InteractionType.CartAbandoned:
+            case InteractionType.TestDriveBooked or InteractionType.CartAdd or InteractionType.CartAbandoned
+                or InteractionType.ConfigurationBuilt or InteractionType.QuoteRequested:
                 profile.Advance(JourneyStage.Evaluation, at);
                 return;
         }

@@ -103,6 +103,12 @@ public enum InteractionType
 
     /// <summary>Referral.</summary>
     Referral = 15,
+
+    /// <summary>A product configuration built or saved.</summary>
+    ConfigurationBuilt = 16,
+
+    /// <summary>A price quote requested.</summary>
+    QuoteRequested = 17,
 }
 
 /// <summary>Known or anonymous; numbers match journey.events.v1.CustomerType.</summary>

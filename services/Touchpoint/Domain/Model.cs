@@ -59,6 +59,8 @@ public enum InteractionType
     RecommendationImpression = 13,
     RecommendationClick = 14,
     Referral = 15,
+    ConfigurationBuilt = 16,
+    QuoteRequested = 17,
 }
 
 /// <summary>Kinds of person identifier; numbers match journey.common.v1.IdentifierKind.</summary>

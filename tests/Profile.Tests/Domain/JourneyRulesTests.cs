@@ -44,6 +44,54 @@ public sealed class JourneyRulesTests
     }
 
     [Fact]
+    public void View_AtEqualCounts_OrdersTestDriveAboveNewsletterOpensAbovePageViews()
+    {
+        var booker = ReadinessAfter(InteractionType.TestDriveBooked, 4);
+        var opener = ReadinessAfter(InteractionType.EmailOpen, 4);
+        var browser = ReadinessAfter(InteractionType.View, 4);
+
+        Assert.True(booker > opener, $"test-drive booker {booker} should be readier than newsletter opener {opener}");
+        Assert.True(opener > browser, $"newsletter opener {opener} should be readier than page browser {browser}");
+    }
+
+    [Theory]
+    [InlineData(InteractionType.TestDriveBooked)]
+    [InlineData(InteractionType.ConfigurationBuilt)]
+    [InlineData(InteractionType.QuoteRequested)]
+    [InlineData(InteractionType.CartAbandoned)]
+    public void View_WhenOneStrongIntentSignal_OutweighsFiveOpensAndFiveViews(InteractionType strong)
+    {
+        var profile = new CustomerProfile("weak", Now);
+        for (var i = 0; i < 5; i++)
+        {
+            JourneyRules.Apply(profile, Interaction(InteractionType.EmailOpen, Now), Options);
+            JourneyRules.Apply(profile, Interaction(InteractionType.View, Now), Options);
+        }
+
+        Assert.True(ReadinessAfter(strong, 1) > JourneyRules.View(profile, Options, Now).Readiness);
+    }
+
+    [Fact]
+    public void View_WhenIntentIsOld_DecaysBelowFreshBrowsing()
+    {
+        var profile = new CustomerProfile("old", Now);
+        JourneyRules.Apply(profile, Interaction(InteractionType.TestDriveBooked, Now.AddDays(-70)), Options);
+
+        Assert.True(JourneyRules.View(profile, Options, Now).Readiness < ReadinessAfter(InteractionType.View, 4));
+    }
+
+    private static int ReadinessAfter(InteractionType type, int count)
+    {
+        var profile = new CustomerProfile(type.ToString(), Now);
+        for (var i = 0; i < count; i++)
+        {
+            JourneyRules.Apply(profile, Interaction(type, Now), Options);
+        }
+
+        return JourneyRules.View(profile, Options, Now).Readiness;
+    }
+
+    [Fact]
     public void Options_Defaults_AreDocumentedValues()
     {
         Assert.Equal(50, Options.MaxAnonymousIdentifiers);
