@@ -57,7 +57,7 @@ public static class ConsentModule
         services.AddSingleton<CatalogUseCases>();
         services.AddSingleton(sp => new ConsentUseCases(
             sp.GetRequiredService<IConsentLedger>(), sp.GetRequiredService<IDecisionSource>(), sp.GetRequiredService<PurposeDirectory>(),
-            sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<IdentifierPolicy>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ErasureUseCases>();
         services.AddExpirySweep();
 

@@ -6,7 +6,7 @@ using Journey.Shared.Privacy;
 namespace Journey.Consent.Domain;
 
 /// <summary>Recording, withdrawing and checking consent; history and chain verification.</summary>
-public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, TimeProvider time)
+public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, IdentifierPolicy identifierPolicy, TimeProvider time)
 {
     private const int MaxConflictRetries = 3;
 
@@ -139,7 +139,7 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
     private async Task<(List<SubjectIdentifier> Identifiers, Purpose? Purpose, RecordDraft? Draft)> ValidateRecordAsync(
         RecordConsentCommand command, DateTimeOffset now, Validation validation, CancellationToken cancellationToken)
     {
-        var identifiers = SubjectIdentifiers.Normalize(command.Identifiers, hasher, validation, "identifiers");
+        var identifiers = SubjectIdentifiers.Normalize(command.Identifiers, hasher, identifierPolicy, validation, "identifiers");
         var purpose = await RequirePurposeAsync(command.Purpose, validation, cancellationToken);
         validation.Require(command.Decision is 1 or 2, "decision", "must be CONSENT_DECISION_GRANTED or CONSENT_DECISION_WITHDRAWN");
         var channels = ChannelsOf(command.Channels, purpose, validation);
@@ -252,7 +252,7 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
         else
         {
             var validation = new Validation();
-            var identifiers = SubjectIdentifiers.Normalize(query.Identifiers, hasher, validation, "identifiers");
+            var identifiers = SubjectIdentifiers.Normalize(query.Identifiers, hasher, identifierPolicy, validation, "identifiers");
             if (!validation.IsValid)
             {
                 // Field names get their batch prefix only on failure, so a valid batch builds no strings for them.
@@ -374,7 +374,7 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
             return (null, []);
         }
 
-        return (null, SubjectIdentifiers.Normalize(inputs, hasher, validation, "identifiers"));
+        return (null, SubjectIdentifiers.Normalize(inputs, hasher, identifierPolicy, validation, "identifiers"));
     }
 
     private async ValueTask<Purpose?> RequirePurposeAsync(string name, Validation validation, CancellationToken cancellationToken)

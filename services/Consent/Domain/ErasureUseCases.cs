@@ -6,7 +6,7 @@ using Journey.Shared.Privacy;
 namespace Journey.Consent.Domain;
 
 /// <summary>Erasure of a person across the platform, and merges of subjects.</summary>
-public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, TimeProvider time)
+public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, IdentifierPolicy identifierPolicy, TimeProvider time)
 {
     /// <summary>What the ledger keeps after an erasure, as the status reports it.</summary>
     public const string LedgerRetention =
@@ -24,7 +24,7 @@ public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decis
     {
         var now = Clock.Now(time);
         var validation = new Validation();
-        var identifiers = SubjectIdentifiers.Normalize(inputs, hasher, validation, "identifiers");
+        var identifiers = SubjectIdentifiers.Normalize(inputs, hasher, identifierPolicy, validation, "identifiers");
         validation.ThrowIfInvalid();
         using var activity = ConsentTelemetry.Source.StartActivity("consent erasure");
 

@@ -16,6 +16,26 @@ public sealed class ProfileOptions
     [Range(1, 10_000)]
     public int MaxAnonymousIdentifiers { get; set; } = 50;
 
+    /// <summary>
+    /// Most e-mail addresses one profile holds. An address past it is not attached: it stays with no
+    /// profile, so a later call naming only it starts a profile of its own. Default 5.
+    /// </summary>
+    [Range(1, 100)]
+    public int MaxEmails { get; set; } = 5;
+
+    /// <summary>Most phone numbers one profile holds, with the same rule as <see cref="MaxEmails"/>. Default 5.</summary>
+    [Range(1, 100)]
+    public int MaxPhones { get; set; } = 5;
+
+    /// <summary>
+    /// Most anonymous identifiers (anonymous, device and ad click ids) one profile takes in any seven
+    /// days. Past it a new one is not attached, so a shared device or a bot rotating cookies cannot
+    /// grow one person without bound; <see cref="MaxAnonymousIdentifiers"/> still caps the total.
+    /// Default 20.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxNewAnonymousIdentifiersPerWeek { get; set; } = 20;
+
     /// <summary>Half-life of interest affinities. Default 30 days.</summary>
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
     public TimeSpan InterestHalfLife { get; set; } = TimeSpan.FromDays(30);

@@ -35,6 +35,7 @@ public sealed partial class ProfileUseCases(
     SegmentDefinitions segments,
     IProfileEvents events,
     IdentifierHasher hasher,
+    IdentifierPolicy identifierPolicy,
     PersonalDataProtector protector,
     ProfileChanges changes,
     IOptions<ProfileOptions> options,
@@ -436,6 +437,7 @@ public sealed partial class ProfileUseCases(
         ProfileTelemetry.ProfilesCreated.Add(saved.Count(s => s.ExpectedVersion == 0) + merged.Count(m => m.ExpectedVersion == 0));
         ProfileTelemetry.ProfilesMerged.Add(workspace.Merges.Count);
         ProfileTelemetry.IdentityConflicts.Add(workspace.ConflictsRecorded);
+        ProfileTelemetry.IdentifiersOverLimit.Add(workspace.IdentifiersOverLimit);
         foreach (var merge in workspace.Merges)
         {
             LogMerged(logger, merge.MergedId, merge.SurvivorId, merge.LinkedBy);
@@ -477,6 +479,12 @@ public sealed partial class ProfileUseCases(
         if (value.Length is 0 or > 256 || string.IsNullOrWhiteSpace(value))
         {
             validation.Add(field + ".value", "must be 1 to 256 characters");
+            return default;
+        }
+
+        if (identifier.Kind != IdentifierKind.ProfileId && identifierPolicy.Refusal(value) is { } refusal)
+        {
+            validation.Add(field + ".value", refusal);
             return default;
         }
 

@@ -13,6 +13,7 @@ public sealed class InteractionRecorder(
     IInteractionLog log,
     ITouchpointEvents events,
     IdentifierHasher hasher,
+    IdentifierPolicy identifierPolicy,
     IOptions<TouchpointOptions> options,
     TimeProvider clock)
 {
@@ -189,6 +190,10 @@ public sealed class InteractionRecorder(
                 else if (value.Length is < 1 or > 256)
                 {
                     validation.Add(field + ".value", "must be 1 to 256 characters");
+                }
+                else if (identifierPolicy.Refusal(value) is { } refusal)
+                {
+                    validation.Add(field + ".value", refusal);
                 }
                 else if (kind == IdentifierKind.Email)
                 {

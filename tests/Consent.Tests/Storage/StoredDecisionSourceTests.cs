@@ -20,7 +20,7 @@ public sealed class StoredDecisionSourceTests : IDisposable
         var ledger = new SqliteConsentLedger(_sqlite.Database);
         _directory = new PurposeDirectory(purposes, TimeProvider.System, TimeSpan.FromSeconds(5));
         _catalog = new CatalogUseCases(purposes, _directory, TimeProvider.System);
-        _consent = new ConsentUseCases(ledger, new StoredDecisionSource(ledger), _directory, new ConsentEvents(), new IdentifierHasher(new byte[32]), TimeProvider.System);
+        _consent = new ConsentUseCases(ledger, new StoredDecisionSource(ledger), _directory, new ConsentEvents(), new IdentifierHasher(new byte[32]), IdentifierPolicy.Default, TimeProvider.System);
     }
 
     [Fact]
