@@ -194,6 +194,34 @@ public sealed class IdentityWorkspace
         return new Resolution(target, created, mergedIds, conflictIds);
     }
 
+    /// <summary>
+    /// Merges <paramref name="mergedId"/> into <paramref name="survivorId"/> because an operator says
+    /// they are one person: the only way two known customers merge. Every identifier moves, both
+    /// customer ids included (the operator's word outweighs the per-kind limits), and the conflicts
+    /// the two recorded about each other are dropped. The merge is recorded as linked by
+    /// <see cref="IdentifierKind.ProfileId"/>: the operator named both profiles.
+    /// </summary>
+    public ProfileMerge MergeByOperator(string survivorId, string mergedId, DateTimeOffset at)
+    {
+        var survivor = Find(survivorId) ?? throw new NotFoundException("Profile", "profiles/" + survivorId);
+        var merged = Find(mergedId) ?? throw new NotFoundException("Profile", "profiles/" + mergedId);
+        if (survivor == merged)
+        {
+            throw new FailedPreconditionException($"profiles/{mergedId} is already profiles/{survivor.Id}: nothing to merge.");
+        }
+
+        survivor.Conflicts.RemoveAll(c => c.OtherProfileId == merged.Id);
+        merged.Conflicts.RemoveAll(c => c.OtherProfileId == survivor.Id);
+        _changed.Add(survivor.Id);
+        Merge(survivor, merged, IdentifierKind.ProfileId, at);
+        if (merged.LastIdentifiedAt is { } identified && (survivor.LastIdentifiedAt is null || identified > survivor.LastIdentifiedAt))
+        {
+            survivor.LastIdentifiedAt = identified;
+        }
+
+        return _merges[^1];
+    }
+
     private static CustomerProfile? ChooseTarget(IReadOnlyList<IdentifierKey> identifiers, List<(IdentifierKey Key, CustomerProfile Profile)> found, List<CustomerProfile> involved, bool claimsKnown)
     {
         var named = found.Where(f => f.Key.Kind == IdentifierKind.ProfileId).Select(f => f.Profile).FirstOrDefault();

@@ -49,6 +49,16 @@ public sealed class ProfileOptions
     public int AudienceMinimumSize { get; set; } = 10;
 
     /// <summary>
+    /// The privacy parameter ε of each figure of an audience description: counts and affinity sums
+    /// get Laplace noise of scale 1/ε, so two audiences that differ by one person describe alike up
+    /// to a factor e^ε per figure. A count lies within ±ln(20)/ε of the truth with probability 95 %
+    /// (±3 at the default 1), a mean affinity within that divided by the bucket's members. Larger
+    /// values give sharper figures and weaker protection. Default 1; 0.05 to 1000.
+    /// </summary>
+    [Range(0.05, 1000)]
+    public double AudienceNoiseEpsilon { get; set; } = 1;
+
+    /// <summary>
     /// How long a replica evaluates memberships against the segment definitions it read before
     /// reading them again; a segment defined or deleted on another replica reaches this one's
     /// writes within it. Definitions changed through this replica apply at once. Default 5 seconds.
