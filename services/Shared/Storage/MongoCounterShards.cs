@@ -13,11 +13,14 @@ public static class MongoCounterShards
     /// <summary>How many shards a counter has at most.</summary>
     public const int Count = 16;
 
+    /// <summary>What stands between a counter's key and its shard number in a shard's id.</summary>
+    public const string Separator = "#";
+
     /// <summary>A shard, picked at random; pick again for each attempt of a transaction.</summary>
     public static int Pick() => Random.Shared.Next(Count);
 
     /// <summary>The document id of shard <paramref name="shard"/> of the counter <paramref name="key"/>.</summary>
-    public static string Id(string key, int shard) => $"{key}#{shard}";
+    public static string Id(string key, int shard) => key + Separator + shard.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The document ids of every shard of the counter <paramref name="key"/>.</summary>
     public static IEnumerable<string> Ids(string key) => Enumerable.Range(0, Count).Select(shard => Id(key, shard));
