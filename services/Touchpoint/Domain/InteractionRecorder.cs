@@ -24,6 +24,10 @@ public sealed class InteractionRecorder(
 
     private const string PropertyKeyRule = "key must not contain control characters (such as NUL) or '.', nor start with '$'";
 
+    /// <summary>An empty group for consecutive stream messages, within the settings and the store's budget.</summary>
+    public StreamGroup NewStreamGroup() =>
+        new(Math.Min(options.Value.StreamTransactionSize, log.TransactionBudget.Interactions), log.TransactionBudget.Bytes);
+
     /// <summary>Records one interaction; throws <see cref="InvalidArgumentException"/> naming every bad field. True when it was a duplicate.</summary>
     public async Task<bool> RecordOneAsync(InteractionInput input, CancellationToken cancellationToken)
     {

@@ -43,6 +43,14 @@ internal sealed class MongoInteractionLog : IInteractionLog
     /// <summary>The snapshot time of a profile known only from a merge: any snapshot is newer.</summary>
     private static readonly long NeverUpdated = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
 
+    /// <summary>
+    /// 1,000 interactions and 4 MiB of messages: MongoDB aborts a transaction whose changes outgrow
+    /// about 15 % of its cache (TransactionTooLargeForCache, not retryable), 37 MB of the smallest
+    /// 0.25 GB cache, and each interaction writes its document, its event, its claim and its aggregates,
+    /// about three times its size (docs/adr/0015-transaction-sizes-per-store.md).
+    /// </summary>
+    internal static readonly TransactionBudget Budget = new(1000, 4 * 1024 * 1024);
+
     private readonly MongoStore _store;
     private readonly IMongoDatabase _db;
 
@@ -86,6 +94,8 @@ internal sealed class MongoInteractionLog : IInteractionLog
             new CreateIndexModel<BsonDocument>(new BsonDocument("survivor_id", 1)),
         ]);
     }
+
+    public TransactionBudget TransactionBudget => Budget;
 
     public async Task<IReadOnlyList<bool>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken)
     {
