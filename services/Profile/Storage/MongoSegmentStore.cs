@@ -82,7 +82,8 @@ internal sealed class MongoSegmentStore : ISegmentStore
 
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
     {
-        var deleted = (await _store.ReadAsync((_, ct) => _segments.DeleteOneAsync(new BsonDocument("_id", id), ct), cancellationToken)).DeletedCount == 1;
+        var deleted = await _store.WriteAsync(
+            async (session, ct) => (await _segments.DeleteOneAsync(session, new BsonDocument("_id", id), cancellationToken: ct)).DeletedCount == 1, cancellationToken);
         await DeleteMembersAsync(id, cancellationToken);
         return deleted;
     }
