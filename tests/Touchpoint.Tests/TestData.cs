@@ -19,11 +19,17 @@ internal static class TestData
         Topics = { "leasing", "electric-cars" },
     };
 
+    /// <summary>
+    /// The default interaction time, the same for every interaction built here, so an interaction built
+    /// twice with one id is the same interaction (a re-send), not the id reused for another.
+    /// </summary>
+    public static readonly DateTimeOffset Recently = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddSeconds(-5).ToUnixTimeSeconds());
+
     public static Interaction Interaction(string id, string touchpoint = "touchpoints/lease-calculator", DateTimeOffset? at = null) => new()
     {
         InteractionId = id,
         Touchpoint = touchpoint,
-        OccurTime = Timestamp.FromDateTimeOffset(at ?? DateTimeOffset.UtcNow.AddSeconds(-5)),
+        OccurTime = Timestamp.FromDateTimeOffset(at ?? Recently),
         Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = "cookie-42" } },
         Type = InteractionType.View,
     };

@@ -29,7 +29,10 @@ public sealed class InteractionRecorder(
     public StreamGroup NewStreamGroup() =>
         new(Math.Min(options.Value.StreamTransactionSize, log.TransactionBudget.Interactions), log.TransactionBudget.Bytes);
 
-    /// <summary>Records one interaction; throws <see cref="InvalidArgumentException"/> naming every bad field. True when it was a duplicate.</summary>
+    /// <summary>
+    /// Records one interaction; throws <see cref="InvalidArgumentException"/> naming every bad field,
+    /// and ALREADY_EXISTS when its id was recorded before with other content. True when it was a duplicate.
+    /// </summary>
     public async Task<bool> RecordOneAsync(InteractionInput input, CancellationToken cancellationToken)
     {
         var now = StoredTime.Now(clock);
@@ -37,9 +40,18 @@ public sealed class InteractionRecorder(
         var validation = new Validation();
         var pending = Validate(input, touchpoints, now, "interaction.", validation);
         validation.ThrowIfInvalid();
-        var stored = await log.AppendAsync([pending!], cancellationToken);
-        return !stored[0];
+        var appended = (await log.AppendAsync([pending!], cancellationToken))[0];
+        Count(appended == Appended.Stored ? 1 : 0, appended == Appended.Duplicate ? 1 : 0, 0, appended == Appended.Conflict ? 1 : 0);
+        return appended switch
+        {
+            Appended.Conflict => throw new DomainException(ErrorKind.AlreadyExists, $"interaction.interaction_id: {ReusedId(input.EventId)}"),
+            _ => appended == Appended.Duplicate,
+        };
     }
+
+    private static string ReusedId(string eventId) =>
+        $"'{(eventId.Length <= 64 ? eventId : eventId[..64] + "…")}' was recorded before with other content (touchpoint, time, type, identifiers, content or properties); "
+        + "the stored interaction is unchanged and this one was not kept: give a new interaction a new id";
 
     /// <summary>Records a batch: good interactions are stored in one transaction, bad ones listed.</summary>
     public async Task<BatchOutcome> RecordBatchAsync(IReadOnlyList<InteractionInput> inputs, CancellationToken cancellationToken) =>
@@ -66,6 +78,7 @@ public sealed class InteractionRecorder(
         var touchpoints = await LoadTouchpointsAsync(batches, cancellationToken);
         var pending = new List<PendingInteraction>();
         var owners = new List<int>();
+        var indexes = new List<int>();
         var rejected = new List<Rejection>[batches.Count];
         for (var b = 0; b < batches.Count; b++)
         {
@@ -84,25 +97,33 @@ public sealed class InteractionRecorder(
                 {
                     pending.Add(valid);
                     owners.Add(b);
+                    indexes.Add(i);
                 }
             }
         }
 
         var accepted = new int[batches.Count];
         var duplicates = new int[batches.Count];
+        var conflicts = new int[batches.Count];
         if (pending.Count > 0)
         {
-            var stored = await log.AppendAsync(pending, cancellationToken);
+            var appended = await log.AppendAsync(pending, cancellationToken);
             TouchpointTelemetry.TransactionSize.Record(pending.Count);
-            for (var i = 0; i < stored.Count; i++)
+            for (var i = 0; i < appended.Count; i++)
             {
-                if (stored[i])
+                var b = owners[i];
+                switch (appended[i])
                 {
-                    accepted[owners[i]]++;
-                }
-                else
-                {
-                    duplicates[owners[i]]++;
+                    case Appended.Stored:
+                        accepted[b]++;
+                        break;
+                    case Appended.Duplicate:
+                        duplicates[b]++;
+                        break;
+                    default:
+                        conflicts[b]++;
+                        rejected[b].Add(new Rejection(indexes[i], pending[i].Interaction.EventId, $"interactions[{indexes[i]}].interaction_id", ReusedId(pending[i].Interaction.EventId)));
+                        break;
                 }
             }
         }
@@ -110,18 +131,25 @@ public sealed class InteractionRecorder(
         var outcomes = new BatchOutcome[batches.Count];
         for (var b = 0; b < batches.Count; b++)
         {
-            outcomes[b] = new BatchOutcome(accepted[b], duplicates[b], rejected[b]);
+            rejected[b].Sort((x, y) => x.Index.CompareTo(y.Index));
+            outcomes[b] = new BatchOutcome(accepted[b], duplicates[b], rejected[b], conflicts[b]);
         }
 
-        var (acceptedCount, duplicateCount, rejectedCount) = (accepted.Sum(), duplicates.Sum(), rejected.Sum(r => r.Count));
+        var (acceptedCount, duplicateCount, rejectedCount, conflictCount) = (accepted.Sum(), duplicates.Sum(), rejected.Sum(r => r.Count), conflicts.Sum());
         activity?.SetTag("journey.touchpoint.accepted", acceptedCount);
         activity?.SetTag("journey.touchpoint.duplicates", duplicateCount);
         activity?.SetTag("journey.touchpoint.rejected", rejectedCount);
-        TouchpointTelemetry.Interactions.Add(acceptedCount, new KeyValuePair<string, object?>("outcome", "accepted"));
-        TouchpointTelemetry.Interactions.Add(duplicateCount, new KeyValuePair<string, object?>("outcome", "duplicate"));
-        TouchpointTelemetry.Interactions.Add(rejectedCount, new KeyValuePair<string, object?>("outcome", "rejected"));
-
+        activity?.SetTag("journey.touchpoint.conflicts", conflictCount);
+        Count(acceptedCount, duplicateCount, rejectedCount - conflictCount, conflictCount);
         return outcomes;
+    }
+
+    private static void Count(int accepted, int duplicates, int rejected, int conflicts)
+    {
+        TouchpointTelemetry.Interactions.Add(accepted, new KeyValuePair<string, object?>("outcome", "accepted"));
+        TouchpointTelemetry.Interactions.Add(duplicates, new KeyValuePair<string, object?>("outcome", "duplicate"));
+        TouchpointTelemetry.Interactions.Add(rejected, new KeyValuePair<string, object?>("outcome", "rejected"));
+        TouchpointTelemetry.Interactions.Add(conflicts, new KeyValuePair<string, object?>("outcome", "reused_id"));
     }
 
     private async Task<IReadOnlyDictionary<string, TouchpointDefinition>> LoadTouchpointsAsync(IReadOnlyList<IReadOnlyList<InteractionInput>> batches, CancellationToken cancellationToken)

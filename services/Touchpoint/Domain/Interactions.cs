@@ -35,7 +35,92 @@ public sealed record Interaction(
 /// <param name="Interaction">The interaction.</param>
 /// <param name="StageMask">The stages it counts for: its touchpoint's, plus purchase for a purchase.</param>
 /// <param name="Event">Its <c>interaction-recorded</c> event, appended only when it is not a duplicate.</param>
-public sealed record PendingInteraction(Interaction Interaction, int StageMask, OutboxMessage Event);
+public sealed record PendingInteraction(Interaction Interaction, int StageMask, OutboxMessage Event)
+{
+    /// <summary>The content's fingerprint, which tells a re-send from a reused id (see <see cref="InteractionFingerprint"/>).</summary>
+    public string Fingerprint => field ??= InteractionFingerprint.Of(Interaction);
+}
+
+/// <summary>What became of one interaction the log was given.</summary>
+public enum Appended
+{
+    /// <summary>Stored now.</summary>
+    Stored,
+
+    /// <summary>Its id was stored before with the same content: nothing changed.</summary>
+    Duplicate,
+
+    /// <summary>Its id was stored before with other content: nothing changed, the new content was not kept.</summary>
+    Conflict,
+}
+
+/// <summary>How a store that reads the claimed ids first decides each item's outcome.</summary>
+public static class AppendDecisions
+{
+    /// <summary>
+    /// The outcome of each item, in order, given the fingerprints already stored under the items' ids
+    /// (empty for an id claimed before fingerprints were kept). An id met earlier in the same batch
+    /// counts as stored with that item's fingerprint.
+    /// </summary>
+    public static Appended[] Decide(IReadOnlyList<string> ids, IReadOnlyList<string> fingerprints, IReadOnlyDictionary<string, string> stored)
+    {
+        var outcomes = new Appended[ids.Count];
+        var claimed = new Dictionary<string, string>(stored, StringComparer.Ordinal);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (claimed.TryAdd(ids[i], fingerprints[i]))
+            {
+                outcomes[i] = Appended.Stored;
+            }
+            else
+            {
+                var earlier = claimed[ids[i]];
+                outcomes[i] = earlier.Length > 0 && earlier != fingerprints[i] ? Appended.Conflict : Appended.Duplicate;
+            }
+        }
+
+        return outcomes;
+    }
+}
+
+/// <summary>
+/// The content of an interaction as its sender gave it, reduced to 32 hex digits (SHA-256): touchpoint,
+/// time (to the millisecond), type, identifiers (e-mail and phone hashed, in any order), content,
+/// recommendation, rating, comment, value and properties (in any order). The time it reached the
+/// service is not content, so an identical re-send has the same fingerprint and anything a sender
+/// changed gives another.
+/// </summary>
+public static class InteractionFingerprint
+{
+    /// <summary>The fingerprint of <paramref name="interaction"/>.</summary>
+    public static string Of(Interaction interaction)
+    {
+        var text = new System.Text.StringBuilder(256);
+        void Field(string value) => text.Append(value.Length).Append(':').Append(value).Append('|');
+        Field(interaction.TouchpointId);
+        Field(interaction.OccurredAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Field(((int)interaction.Type).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var key in interaction.Identifiers.Select(i => i.Key).Order(StringComparer.Ordinal))
+        {
+            Field(key);
+        }
+
+        Field(interaction.Content);
+        Field(interaction.Recommendation);
+        Field(interaction.Rating.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Field(interaction.Comment);
+        Field(interaction.Value is { } value ? FormattableString.Invariant($"{value.CurrencyCode} {value.Units} {value.Nanos}") : "");
+        foreach (var (key, property) in interaction.Properties.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            Field(key);
+            Field(property);
+        }
+
+        Span<byte> digest = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString()), digest);
+        return Convert.ToHexStringLower(digest[..16]);
+    }
+}
 
 /// <summary>An interaction of a batch that broke a rule.</summary>
 /// <param name="Index">Its position in its batch.</param>
@@ -47,8 +132,9 @@ public sealed record Rejection(int Index, string EventId, string Field, string R
 /// <summary>What became of a batch.</summary>
 /// <param name="Accepted">Stored.</param>
 /// <param name="Duplicates">Already recorded.</param>
-/// <param name="Rejected">Broke a rule.</param>
-public sealed record BatchOutcome(int Accepted, int Duplicates, IReadOnlyList<Rejection> Rejected);
+/// <param name="Rejected">Broke a rule, or reused an id recorded before with other content (then also in <paramref name="Conflicts"/>).</param>
+/// <param name="Conflicts">How many of <paramref name="Rejected"/> reused an id with other content.</param>
+public sealed record BatchOutcome(int Accepted, int Duplicates, IReadOnlyList<Rejection> Rejected, int Conflicts);
 
 /// <summary>Where a timeline page starts: after this interaction (newest first).</summary>
 /// <param name="OccurredAt">Its time.</param>
@@ -111,11 +197,14 @@ public interface IInteractionLog
     TransactionBudget TransactionBudget { get; }
 
     /// <summary>
-    /// Stores each interaction whose event id was not recorded before, with its event and its share of
-    /// the aggregates, in one transaction. Returns, per item, true when stored and false for a duplicate
-    /// (also of an earlier item of the same batch).
+    /// Stores each interaction whose event id was not recorded before, with its event, its
+    /// <see cref="PendingInteraction.Fingerprint"/> and its share of the aggregates, in one transaction.
+    /// Returns, per item, <see cref="Appended.Stored"/>, or for an id recorded before (also by an earlier
+    /// item of the same batch) <see cref="Appended.Duplicate"/> when the fingerprints match and
+    /// <see cref="Appended.Conflict"/> when they differ. An id stored before fingerprints were kept
+    /// counts as a duplicate.
     /// </summary>
-    Task<IReadOnlyList<bool>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken);
+    Task<IReadOnlyList<Appended>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken);
 
     /// <summary>
     /// The interactions of everyone linked to <paramref name="identifier"/>, newest first, after

@@ -43,7 +43,7 @@ internal sealed class TouchpointGrpcService(
     public override async Task<RecordInteractionsResponse> RecordInteractions(RecordInteractionsRequest request, ServerCallContext context)
     {
         var outcome = await recorder.RecordBatchAsync(ToInputs(request.Interactions), context.CancellationToken);
-        var response = new RecordInteractionsResponse { AcceptedCount = outcome.Accepted, DuplicateCount = outcome.Duplicates };
+        var response = new RecordInteractionsResponse { AcceptedCount = outcome.Accepted, DuplicateCount = outcome.Duplicates, ConflictCount = outcome.Conflicts };
         response.Rejected.AddRange(outcome.Rejected.Select(r => ToProto(r)));
         return response;
     }
@@ -101,6 +101,7 @@ internal sealed class TouchpointGrpcService(
             response.AcceptedCount += outcome.Accepted;
             response.DuplicateCount += outcome.Duplicates;
             response.RejectedCount += outcome.Rejected.Count;
+            response.ConflictCount += outcome.Conflicts;
             foreach (var rejection in outcome.Rejected)
             {
                 if (response.Rejected.Count < MaxListedRejections)

@@ -97,7 +97,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
 
     public TransactionBudget TransactionBudget => Budget;
 
-    public async Task<IReadOnlyList<bool>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Appended>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -114,25 +114,21 @@ internal sealed class MongoInteractionLog : IInteractionLog
         }
     }
 
-    private async Task<IReadOnlyList<bool>> AppendInTransactionAsync(IClientSessionHandle session, IReadOnlyList<PendingInteraction> batch, CancellationToken ct)
+    private async Task<IReadOnlyList<Appended>> AppendInTransactionAsync(IClientSessionHandle session, IReadOnlyList<PendingInteraction> batch, CancellationToken ct)
     {
         var claims = batch.Select(p => ClaimId(p.Interaction)).ToList();
         var seen = (await _db.GetCollection<BsonDocument>(InteractionIds).Find(session, Builders<BsonDocument>.Filter.In("_id", claims))
-            .Project(Builders<BsonDocument>.Projection.Include("_id")).ToListAsync(ct)).Select(d => d["_id"].AsString).ToHashSet(StringComparer.Ordinal);
-        var stored = new bool[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
-        {
-            stored[i] = seen.Add(claims[i]);
-        }
-
-        var accepted = Enumerable.Range(0, batch.Count).Where(i => stored[i]).Select(i => batch[i]).ToList();
+            .Project(Builders<BsonDocument>.Projection.Include("_id").Include("fingerprint")).ToListAsync(ct))
+            .ToDictionary(d => d["_id"].AsString, d => d.GetValue("fingerprint", "").AsString, StringComparer.Ordinal);
+        var stored = AppendDecisions.Decide(claims, [.. batch.Select(p => p.Fingerprint)], seen);
+        var accepted = Enumerable.Range(0, batch.Count).Where(i => stored[i] == Appended.Stored).Select(i => batch[i]).ToList();
         if (accepted.Count == 0)
         {
             return stored;
         }
 
         await _db.GetCollection<BsonDocument>(InteractionIds).InsertManyAsync(session,
-            accepted.Select(p => new BsonDocument { ["_id"] = ClaimId(p.Interaction), ["day_start"] = DayStart(p.Interaction.OccurredAt) }), cancellationToken: ct);
+            accepted.Select(p => new BsonDocument { ["_id"] = ClaimId(p.Interaction), ["fingerprint"] = p.Fingerprint, ["day_start"] = DayStart(p.Interaction.OccurredAt) }), cancellationToken: ct);
 
         var keys = accepted.SelectMany(p => p.Interaction.Identifiers.Select(i => i.Key)).Distinct().ToList();
         var storedLinks = (await _db.GetCollection<BsonDocument>(PersonLinks).Find(session, Builders<BsonDocument>.Filter.In("_id", keys)).ToListAsync(ct))

@@ -36,16 +36,19 @@ internal sealed class SqliteInteractionLog : IInteractionLog
     /// <summary>SQLite writes as much as the settings group; its transactions are bounded by the WAL settings, not a cache.</summary>
     public TransactionBudget TransactionBudget => TransactionBudget.Unbounded;
 
-    public Task<IReadOnlyList<bool>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken) =>
-        _database.WriteAsync<IReadOnlyList<bool>>(async (connection, transaction, ct) =>
+    public Task<IReadOnlyList<Appended>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken) =>
+        _database.WriteAsync<IReadOnlyList<Appended>>(async (connection, transaction, ct) =>
         {
-            var stored = new bool[batch.Count];
+            var stored = new Appended[batch.Count];
             var events = new List<OutboxMessage>(batch.Count);
             var aggregates = new BatchAggregates();
             var resolved = new Dictionary<string, long>(StringComparer.Ordinal);
 
-            await using var claim = Command(connection, transaction, "INSERT OR IGNORE INTO interaction_ids (event_id) VALUES ($id)");
+            await using var claim = Command(connection, transaction, "INSERT OR IGNORE INTO interaction_ids (event_id, fingerprint) VALUES ($id, $fingerprint)");
             var claimId = claim.Parameters.Add("$id", SqliteType.Text);
+            var claimFingerprint = claim.Parameters.Add("$fingerprint", SqliteType.Text);
+            await using var claimed = Command(connection, transaction, "SELECT fingerprint FROM interaction_ids WHERE event_id = $id");
+            var claimedId = claimed.Parameters.Add("$id", SqliteType.Text);
             await using var findLink = Command(connection, transaction, "SELECT person_id FROM person_links WHERE identifier = $key");
             var findKey = findLink.Parameters.Add("$key", SqliteType.Text);
             await using var addLink = Command(connection, transaction, "INSERT OR IGNORE INTO person_links (identifier, person_id) VALUES ($key, $person)");
@@ -71,8 +74,13 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                 var occurred = interaction.OccurredAt.ToUnixTimeMilliseconds();
                 var day = JourneyAnalytics.DayOf(interaction.OccurredAt);
                 claimId.Value = interaction.EventId;
+                claimFingerprint.Value = batch[i].Fingerprint;
                 if (await claim.ExecuteNonQueryAsync(ct) == 0)
                 {
+                    claimedId.Value = interaction.EventId;
+                    stored[i] = await claimed.ExecuteScalarAsync(ct) is string fingerprint && fingerprint.Length > 0 && fingerprint != batch[i].Fingerprint
+                        ? Appended.Conflict
+                        : Appended.Duplicate;
                     continue;
                 }
 
@@ -141,7 +149,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
 
                 aggregates.Add(interaction, person.Value, day, occurred, batch[i].StageMask);
                 events.Add(batch[i].Event);
-                stored[i] = true;
+                stored[i] = Appended.Stored;
             }
 
             await aggregates.FlushAsync(connection, transaction, ct);

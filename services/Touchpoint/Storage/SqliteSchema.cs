@@ -129,6 +129,8 @@ internal static class SqliteSchema
                 PRIMARY KEY (person_id, filed_person_id)) WITHOUT ROWID;
             CREATE INDEX person_overlaps_by_filed ON person_overlaps (filed_person_id)
             """),
+        // An id claimed before fingerprints were kept has none and counts as a duplicate of anything.
+        ("touchpoint-007-interaction-fingerprints", "ALTER TABLE interaction_ids ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''"),
     ];
 
     /// <summary>Applies the schema once per file; every adapter calls it, later calls do nothing.</summary>

@@ -42,6 +42,56 @@ public sealed class InteractionGrpcTests : IAsyncLifetime
         Assert.Equal(1, await CountEventsAsync("interaction-recorded"));
     }
 
+    public static TheoryData<string, Action<Interaction>> ReusedIds => new()
+    {
+        { "another touchpoint", i => i.Touchpoint = "touchpoints/brochure" },
+        { "another type", i => i.Type = InteractionType.Click },
+        { "another time", i => i.OccurTime = Timestamp.FromDateTimeOffset(TestData.Recently.AddMinutes(-1)) },
+        { "another person", i => i.Identifiers[0].Value = "cookie-43" },
+        { "another property", i => i.Properties["page"] = "/offers" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ReusedIds))]
+    public async Task Record_WhenIdIsReusedWithOtherContent_IsAlreadyExistsAndKeepsTheFirst(string change, Action<Interaction> reuse)
+    {
+        await _client.CreateTouchpointAsync(new CreateTouchpointRequest { TouchpointId = "brochure", Touchpoint = TestData.Touchpoint() });
+        await _client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = TestData.Interaction("reused") });
+        var other = TestData.Interaction("reused");
+        reuse(other);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await _client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = other }));
+        var resent = await _client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = TestData.Interaction("reused") });
+
+        Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
+        Assert.Contains("interaction_id", error.Status.Detail);
+        Assert.Contains("other content", error.Status.Detail);
+        Assert.True(resent.Duplicate, change);
+        Assert.Equal(1, await CountAsync("interactions"));
+        Assert.Equal(1, await CountEventsAsync("interaction-recorded"));
+    }
+
+    [Fact]
+    public async Task RecordBatchAndStream_WhenIdIsReusedWithOtherContent_ListTheConflictApartFromDuplicates()
+    {
+        await _client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = TestData.Interaction("b-1") });
+        var retyped = TestData.Interaction("b-1");
+        retyped.Type = InteractionType.Purchase;
+
+        var batch = await _client.RecordInteractionsAsync(new RecordInteractionsRequest { Interactions = { TestData.Interaction("b-1"), retyped, TestData.Interaction("b-2") } });
+        using var call = _client.StreamInteractions();
+        await call.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { retyped, TestData.Interaction("b-2"), TestData.Interaction("b-3") } });
+        await call.RequestStream.CompleteAsync();
+        var stream = await call;
+
+        Assert.Equal((1, 1, 1), (batch.AcceptedCount, batch.DuplicateCount, batch.ConflictCount));
+        var conflict = Assert.Single(batch.Rejected);
+        Assert.Equal((1, "b-1", "interactions[1].interaction_id"), (conflict.Index, conflict.InteractionId, conflict.Field));
+        Assert.Equal((1L, 1L, 1L, 1L), (stream.AcceptedCount, stream.DuplicateCount, stream.ConflictCount, stream.RejectedCount));
+        Assert.Equal(0, Assert.Single(stream.Rejected).Index);
+        Assert.Equal(3, await CountAsync("interactions"));
+    }
+
     public static TheoryData<string, Action<Interaction>> InvalidInteractions => new()
     {
         { "interaction.touchpoint", i => i.Touchpoint = "touchpoints/nowhere" },

@@ -191,7 +191,7 @@ public sealed class InteractionTests : IAsyncLifetime
             var message = new StreamInteractionsRequest();
             message.Interactions.AddRange(Enumerable.Range(0, 100).Select(i => NewInteraction($"s{m}-{i}", "touchpoints/web", Start.AddSeconds(-i), $"cookie-{i % 10}")));
             message.Interactions.Add(NewInteraction($"s{m}-bad", "touchpoints/nope", Start));
-            message.Interactions.Add(NewInteraction("s0-0", "touchpoints/web", Start));
+            message.Interactions.Add(NewInteraction("s0-0", "touchpoints/web", Start, "cookie-0")); // the first message's first, sent again
             await call.RequestStream.WriteAsync(message);
         }
 

@@ -77,7 +77,7 @@ public sealed class StreamTransactionTests : IDisposable
         await catalog.CreateAsync(new TouchpointFields("Web", Touchpoint.Domain.Channel.Web, Touchpoint.Domain.Ownership.Owned, [Touchpoint.Domain.JourneyStage.Awareness], 3, new Touchpoint.Domain.IntendedExperience(4, "fast"), "web", []), "web", default);
         var service = new TouchpointGrpcService(
             catalog,
-            new InteractionRecorder(catalogStore, log, events, hasher, options, clock),
+            new InteractionRecorder(catalogStore, log, events, hasher, Journey.Shared.Privacy.IdentifierPolicy.Default, options, clock),
             new PersonTimeline(log, events, hasher, clock),
             new JourneyAnalytics(new SqliteJourneyAggregates(_sqlite.Database), catalogStore, options, clock));
         return (service, log);
@@ -114,7 +114,7 @@ public sealed class StreamTransactionTests : IDisposable
 
         public TransactionBudget TransactionBudget => budget;
 
-        public Task<IReadOnlyList<bool>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken)
+        public Task<IReadOnlyList<Appended>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken)
         {
             Transactions.Add(batch.Count);
             return inner.AppendAsync(batch, cancellationToken);

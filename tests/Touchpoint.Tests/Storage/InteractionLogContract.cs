@@ -52,16 +52,23 @@ public abstract class InteractionLogContract
     }
 
     [ContractFact]
-    public async Task Append_WhenEventIdRepeated_ReportsDuplicateEvenWithAnotherTime()
+    public async Task Append_WhenEventIdRepeated_TellsAResendFromAReusedIdAndKeepsTheFirst()
     {
         var first = await AppendAsync(
             Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad),
-            Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad));
-        var again = await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddDays(1), [Anonymous("ann")]), Ad));
+            Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad),
+            Pending(Interaction("e-1", Review, Day.AddHours(10), [Anonymous("ann")]), Review));
+        var resent = await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad));
+        var reused = await AppendAsync(
+            Pending(Interaction("e-1", Ad, Day.AddDays(1), [Anonymous("ann")]), Ad),
+            Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("bob")]), Ad));
 
-        Assert.Equal([true, false], first);
-        Assert.Equal([false], again);
-        Assert.Single(await Log.TimelineAsync(Anonymous("ann"), null, 10, default));
+        Assert.Equal([Appended.Stored, Appended.Duplicate, Appended.Conflict], first);
+        Assert.Equal([Appended.Duplicate], resent);
+        Assert.Equal([Appended.Conflict, Appended.Conflict], reused);
+        var timeline = Assert.Single(await Log.TimelineAsync(Anonymous("ann"), null, 10, default));
+        Assert.Equal("ad", timeline.Interaction.TouchpointId);
+        Assert.Empty(await Log.TimelineAsync(Anonymous("bob"), null, 10, default));
         Assert.Equal(1, (await Aggregates.TouchpointTotalsAsync("ad", D, D + 1, TimeSpan.FromDays(1), default)).Interactions);
     }
 
@@ -377,7 +384,7 @@ public abstract class InteractionLogContract
         return Events.ErasureCompleted("erasures/e-1", count, Day);
     }
 
-    private Task<IReadOnlyList<bool>> AppendAsync(params PendingInteraction[] batch) => Log.AppendAsync(batch, default);
+    private Task<IReadOnlyList<Appended>> AppendAsync(params PendingInteraction[] batch) => Log.AppendAsync(batch, default);
 
     /// <summary>Every entry, read three at a time, each page after the cursor of the previous page's last entry.</summary>
     private static async Task<List<TimelineEntry>> AllPagesAsync(Func<TimelineCursor?, int, Task<IReadOnlyList<TimelineEntry>>> page)
