@@ -293,7 +293,7 @@ internal sealed class MongoAudienceStore : IAudienceStore
 
     public Task<IReadOnlyList<VariantCounts>> ReadVariantCountsAsync(string experimentId, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<VariantCounts>>(async (_, ct) =>
-            (await _c.VariantCounts.Aggregate<BsonDocument>(CounterPipelines.VariantCounts(experimentId), cancellationToken: ct).ToListAsync(ct))
+            (await (await _c.VariantCounts.AggregateAsync<BsonDocument>(CounterPipelines.VariantCounts(experimentId), cancellationToken: ct)).ToListAsync(ct))
                 .Select(d => new VariantCounts(d["_id"].AsString, d["recommendations"].ToInt64(), d["impressions"].ToInt64(), d["clicks"].ToInt64(), d["conversions"].ToInt64())).ToList(), cancellationToken);
 
     public Task<T> WriteAsync<T>(Func<IAudienceSession, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
