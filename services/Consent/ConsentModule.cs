@@ -13,6 +13,7 @@ using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Journey.Consent;
 
@@ -53,11 +54,14 @@ public static class ConsentModule
             services.AddSingleton(sp => new PurposeDirectory(sp.GetRequiredService<IPurposeCatalog>(), sp.GetRequiredService<TimeProvider>(), PurposeRefreshOnMongo));
         }
 
+        services.AddValidatedOptions<ConsentOptions, ConsentOptionsValidator>(ConsentOptions.Section);
         services.AddSingleton<IConsentEvents, ConsentEvents>();
         services.AddSingleton<CatalogUseCases>();
+        services.AddSingleton(sp => new RequestLog(
+            sp.GetRequiredService<IConsentLedger>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<IOptions<ConsentOptions>>().Value.RequestIdRetention));
         services.AddSingleton(sp => new ConsentUseCases(
             sp.GetRequiredService<IConsentLedger>(), sp.GetRequiredService<IDecisionSource>(), sp.GetRequiredService<PurposeDirectory>(),
-            sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RequestLog>()));
         services.AddSingleton<ErasureUseCases>();
         services.AddExpirySweep();
 
@@ -82,6 +86,8 @@ public static class ConsentModule
             [nameof(ConsentService.ConsentServiceClient.VerifyConsentChain)] = Scopes.ConsentRead,
             [nameof(ConsentService.ConsentServiceClient.RequestErasure)] = Scopes.PrivacyErase,
             [nameof(ConsentService.ConsentServiceClient.GetErasureStatus)] = Scopes.PrivacyErase,
+            [nameof(ConsentService.ConsentServiceClient.ListConsentCheckpoints)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.GetConsentCheckpoint)] = Scopes.ConsentRead,
         });
         builder.Services.AddSingleton<ConsentGrpcService>();
         return builder;

@@ -40,7 +40,8 @@ public interface IPurposeCatalog
 /// <param name="Records">Records in order.</param>
 /// <param name="Events">Events for the outbox.</param>
 /// <param name="Now">Write time.</param>
-public sealed record LedgerAppend(Guid Subject, bool CreateSubject, IReadOnlyList<SubjectIdentifier> LinkIdentifiers, IReadOnlyList<RecordDraft> Records, IReadOnlyList<OutboxMessage> Events, DateTimeOffset Now);
+/// <param name="Request">The request id to store in the same transaction, or null; one already stored is a <c>ConcurrencyConflictException</c> and nothing is written.</param>
+public sealed record LedgerAppend(Guid Subject, bool CreateSubject, IReadOnlyList<SubjectIdentifier> LinkIdentifiers, IReadOnlyList<RecordDraft> Records, IReadOnlyList<OutboxMessage> Events, DateTimeOffset Now, RequestClaim? Request = null);
 
 /// <summary>A merge of subjects into one, decided from what was read before.</summary>
 /// <param name="Consumer">Inbox consumer name.</param>
@@ -60,7 +61,8 @@ public sealed record MergePlan(string Consumer, string EventId, Guid Target, IRe
 /// <param name="RequestedAt">When.</param>
 /// <param name="Withdrawals">Withdrawals appended to the subject's chain.</param>
 /// <param name="Events">Builds the outbox events from the number of records pseudonymised.</param>
-public sealed record ErasurePlan(Guid ErasureId, Guid? Subject, DateTimeOffset RequestedAt, IReadOnlyList<RecordDraft> Withdrawals, Func<long, IReadOnlyList<OutboxMessage>> Events);
+/// <param name="Request">The request id to store in the same transaction, or null; one already stored is a <c>ConcurrencyConflictException</c> and nothing is written.</param>
+public sealed record ErasurePlan(Guid ErasureId, Guid? Subject, DateTimeOffset RequestedAt, IReadOnlyList<RecordDraft> Withdrawals, Func<long, IReadOnlyList<OutboxMessage>> Events, RequestClaim? Request = null);
 
 /// <summary>What an erasure changed in the ledger.</summary>
 /// <param name="Appended">Withdrawals appended.</param>
@@ -126,10 +128,12 @@ public interface IConsentLedger
 
     /// <summary>
     /// Appends to several subjects' chains in one transaction; returns each append's records sealed,
-    /// in the order given. An identifier already linked elsewhere is a <c>ConcurrencyConflictException</c>
-    /// and nothing is written.
+    /// in the order given. An identifier already linked elsewhere, or a <paramref name="request"/> id
+    /// already stored, is a <c>ConcurrencyConflictException</c> and nothing is written. The appends'
+    /// own <see cref="LedgerAppend.Request"/> is not used: <paramref name="request"/> covers the batch
+    /// and is stored even when there is nothing to append.
     /// </summary>
-    Task<IReadOnlyList<IReadOnlyList<ConsentRecord>>> AppendBatchAsync(IReadOnlyList<LedgerAppend> appends, CancellationToken cancellationToken);
+    Task<IReadOnlyList<IReadOnlyList<ConsentRecord>>> AppendBatchAsync(IReadOnlyList<LedgerAppend> appends, RequestClaim? request, CancellationToken cancellationToken);
 
     /// <summary>The records that decide the subject's purposes, by purpose id.</summary>
     Task<IReadOnlyDictionary<string, PurposeDecisions>> GetDecisionsAsync(Guid subject, CancellationToken cancellationToken);
@@ -139,6 +143,18 @@ public interface IConsentLedger
 
     /// <summary>The number of records in the subject's chain.</summary>
     Task<long> GetChainLengthAsync(Guid subject, CancellationToken cancellationToken);
+
+    /// <summary>The head stored with the subject: its chain's length and last hash; <c>NotFoundException</c> when unknown.</summary>
+    Task<ChainHead> GetChainHeadAsync(Guid subject, CancellationToken cancellationToken);
+
+    /// <summary>The records with these ids, in any order; ids not stored are absent.</summary>
+    Task<IReadOnlyList<ConsentRecord>> GetRecordsAsync(IReadOnlyList<Guid> ids, CancellationToken cancellationToken);
+
+    /// <summary>A stored request id (expired ones included until they are deleted), or null.</summary>
+    Task<StoredRequest?> FindRequestAsync(string requestId, CancellationToken cancellationToken);
+
+    /// <summary>Deletes up to <paramref name="limit"/> request ids that expired at or before <paramref name="now"/>; returns how many.</summary>
+    Task<int> DeleteExpiredRequestsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
     /// <summary>Records of the subject and of subjects merged into it, in storage order, after <paramref name="afterSeq"/>.</summary>
     Task<IReadOnlyList<ConsentRecord>> ListHistoryAsync(Guid subject, long afterSeq, int limit, CancellationToken cancellationToken);

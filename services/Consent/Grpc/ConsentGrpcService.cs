@@ -62,7 +62,7 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
 
     public override async Task<BatchRecordConsentResponse> BatchRecordConsent(BatchRecordConsentRequest request, ServerCallContext context)
     {
-        var result = await consent.BatchRecordAsync([.. request.Records.Select(Command)], context.CancellationToken);
+        var result = await consent.BatchRecordAsync([.. request.Records.Select(Command)], request.RequestId, context.CancellationToken);
         var response = new BatchRecordConsentResponse();
         foreach (var (index, record) in result.Accepted)
         {
@@ -83,7 +83,7 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
     {
         var command = new WithdrawConsentCommand(
             request.Subject, ConsentMapping.Identifiers(request.Identifiers), request.Purpose, request.AllPurposes, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
-            ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent);
+            ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent, request.RequestId);
         var response = new WithdrawConsentResponse();
         response.Records.Add((await consent.WithdrawAsync(command, context.CancellationToken)).Select(ConsentMapping.ToProto));
         foreach (var record in response.Records)
@@ -129,7 +129,7 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
 
     public override async Task<RequestErasureResponse> RequestErasure(RequestErasureRequest request, ServerCallContext context)
     {
-        var requested = ConsentMapping.ToProto(await erasure.RequestAsync(ConsentMapping.Identifiers(request.Identifiers), context.CancellationToken));
+        var requested = ConsentMapping.ToProto(await erasure.RequestAsync(ConsentMapping.Identifiers(request.Identifiers), request.RequestId, context.CancellationToken));
         Audit(context, nameof(RequestErasure), requested.Name);
         return new RequestErasureResponse { Erasure = requested };
     }
@@ -139,7 +139,7 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
 
     private static RecordConsentCommand Command(RecordConsentRequest request) => new(
         ConsentMapping.Identifiers(request.Identifiers), request.Purpose, (int)request.Decision, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
-        ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent);
+        ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent, request.RequestId);
 
     // Sensitive operations leave an audit line with the caller and the (pseudonymous) target; the
     // log's own timestamp is the time. Never an identifier, e-mail or phone.

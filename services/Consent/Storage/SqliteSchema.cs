@@ -89,6 +89,18 @@ internal static class SqliteSchema
         CREATE INDEX ix_decisions_pending_expiry ON decisions (purpose, pending_expiry_from) WHERE pending_expiry_from IS NOT NULL
         """;
 
+    // Request ids of idempotent writes, stored in the transaction of the write they name. The index
+    // on the expiry time lets the sweep delete the oldest without scanning.
+    private const string Requests = """
+        CREATE TABLE consent_requests (
+            request_id TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE INDEX ix_consent_requests_expires_at ON consent_requests (expires_at)
+        """;
+
     public static void Apply(SqliteDatabase database) =>
         database.Migrate([
             ("consent-catalog-001", Catalog),
@@ -96,5 +108,6 @@ internal static class SqliteSchema
             ("consent-inbox-001", SqliteInbox.Schema),
             ("consent-outbox-001", SqliteOutbox.Schema),
             ("consent-expiry-001", Expiry),
+            ("consent-requests-001", Requests),
         ]);
 }

@@ -20,7 +20,8 @@ public sealed class StoredDecisionSourceTests : IDisposable
         var ledger = new SqliteConsentLedger(_sqlite.Database);
         _directory = new PurposeDirectory(purposes, TimeProvider.System, TimeSpan.FromSeconds(5));
         _catalog = new CatalogUseCases(purposes, _directory, TimeProvider.System);
-        _consent = new ConsentUseCases(ledger, new StoredDecisionSource(ledger), _directory, new ConsentEvents(), new IdentifierHasher(new byte[32]), TimeProvider.System);
+        var hasher = new IdentifierHasher(new byte[32]);
+        _consent = new ConsentUseCases(ledger, new StoredDecisionSource(ledger), _directory, new ConsentEvents(), hasher, TimeProvider.System, new RequestLog(ledger, hasher, RequestIds.DefaultRetention));
     }
 
     [Fact]
