@@ -34,7 +34,8 @@ public static class ConsentModule
     {
         var storage = builder.AddServiceStorage(Name)
             .AddPort<IPurposeCatalog, SqlitePurposeCatalog, MongoPurposeCatalog>()
-            .AddPort<IConsentLedger, SqliteConsentLedger, MongoConsentLedger>();
+            .AddPort<IConsentLedger, SqliteConsentLedger, MongoConsentLedger>()
+            .AddPort<IConsentCheckpointStore, SqliteConsentCheckpoints, MongoConsentCheckpoints>();
         var services = builder.Services;
         if (storage.Provider == StorageProvider.Sqlite)
         {
@@ -59,9 +60,14 @@ public static class ConsentModule
         services.AddSingleton<CatalogUseCases>();
         services.AddSingleton(sp => new RequestLog(
             sp.GetRequiredService<IConsentLedger>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<IOptions<ConsentOptions>>().Value.RequestIdRetention));
+        services.AddSingleton(sp => CheckpointSignerOf(
+            sp.GetRequiredService<IOptions<ConsentOptions>>().Value, sp.GetRequiredService<IOptions<PrivacyOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.AddSingleton<CheckpointUseCases>();
+        services.AddHostedService<LedgerMaintenance>();
         services.AddSingleton(sp => new ConsentUseCases(
             sp.GetRequiredService<IConsentLedger>(), sp.GetRequiredService<IDecisionSource>(), sp.GetRequiredService<PurposeDirectory>(),
-            sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RequestLog>()));
+            sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RequestLog>(),
+            sp.GetRequiredService<CheckpointUseCases>()));
         services.AddSingleton<ErasureUseCases>();
         services.AddExpirySweep();
 
@@ -92,6 +98,13 @@ public static class ConsentModule
         builder.Services.AddSingleton<ConsentGrpcService>();
         return builder;
     }
+
+    // A key of its own when configured; otherwise one derived from the identifier hash key, which
+    // every replica holds already (from the Secret with MongoDB, from the data directory locally).
+    private static CheckpointSigner CheckpointSignerOf(ConsentOptions consent, PrivacyOptions privacy, StorageOptions storage) =>
+        string.IsNullOrWhiteSpace(consent.CheckpointSigningKey)
+            ? CheckpointSigner.Derive(PrivacyKeys.IdentifierHashKey(privacy, storage))
+            : CheckpointSigner.FromPem(consent.CheckpointSigningKey);
 
     /// <summary>Maps the service's gRPC services.</summary>
     public static IEndpointRouteBuilder MapConsent(this IEndpointRouteBuilder endpoints)

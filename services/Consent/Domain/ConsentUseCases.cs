@@ -7,7 +7,8 @@ namespace Journey.Consent.Domain;
 
 /// <summary>Recording, withdrawing and checking consent; history and chain verification.</summary>
 public sealed class ConsentUseCases(
-    IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, TimeProvider time, RequestLog requests)
+    IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, TimeProvider time, RequestLog requests,
+    CheckpointUseCases checkpoints)
 {
     private const int MaxConflictRetries = 3;
 
@@ -358,11 +359,31 @@ public sealed class ConsentUseCases(
         return (subject, page, next);
     }
 
-    /// <summary>Walks the subject's chain.</summary>
+    /// <summary>
+    /// Walks the subject's chain, compares its end with the head stored for the subject, and then
+    /// the chain with the latest signed checkpoint.
+    /// </summary>
     public async Task<(Guid Subject, ChainVerification Result)> VerifyChainAsync(string subjectName, IReadOnlyList<IdentifierInput> identifiers, CancellationToken cancellationToken)
     {
         var subject = await RequireSubjectAsync(subjectName, identifiers, new Validation(), cancellationToken);
-        return (subject, ConsentChain.Verify(await ledger.ReadChainAsync(subject, cancellationToken)));
+        // The head is read first: an append between the two reads then only lengthens the chain
+        // past it, which the comparison reports, instead of the other way round. Read again once
+        // when they disagree, to tell a concurrent append from a cut.
+        for (var attempt = 1; ; attempt++)
+        {
+            var head = await ledger.GetChainHeadAsync(subject, cancellationToken);
+            var chain = await ledger.ReadChainAsync(subject, cancellationToken);
+            var result = ConsentChain.Verify(chain, head);
+            if (result.Break == ChainBreak.None)
+            {
+                return (subject, await checkpoints.CheckAsync(subject, chain, result, cancellationToken));
+            }
+
+            if (result.Break != ChainBreak.HeadMismatch || attempt == 2 || result.RecordsChecked <= head.Length)
+            {
+                return (subject, result);
+            }
+        }
     }
 
     private async Task<IReadOnlyList<ConsentRecord>> AppendAsync(

@@ -206,3 +206,41 @@ public interface IConsentEvents
     /// <summary>This service's own <c>ErasureCompleted</c>.</summary>
     OutboxMessage ErasureCompleted(Guid erasureId, long recordsErased, DateTimeOffset now);
 }
+
+/// <summary>
+/// The ledger's signed checkpoints and the chain heads the latest one covers, kept apart from the
+/// subjects' own rows.
+/// </summary>
+public interface IConsentCheckpointStore
+{
+    /// <summary>The newest checkpoint (with its bucket hashes), or null when there is none.</summary>
+    Task<LedgerCheckpoint?> GetLatestAsync(CancellationToken cancellationToken);
+
+    /// <summary>A checkpoint, or null.</summary>
+    Task<LedgerCheckpoint?> GetAsync(long number, CancellationToken cancellationToken);
+
+    /// <summary>Up to <paramref name="limit"/> checkpoints numbered below <paramref name="beforeNumber"/>, newest first.</summary>
+    Task<IReadOnlyList<LedgerCheckpoint>> ListAsync(long beforeNumber, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> subjects with a non-empty chain whose stored head is not the
+    /// head covered for them (or none is), ordered by subject.
+    /// </summary>
+    Task<IReadOnlyList<HeadChange>> FindChangedHeadsAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>The hash of the subject's record at <paramref name="sequence"/>, or null when there is none.</summary>
+    Task<string?> GetRecordHashAsync(Guid subject, long sequence, CancellationToken cancellationToken);
+
+    /// <summary>The covered heads of one bucket.</summary>
+    Task<IReadOnlyList<CheckpointLeaf>> ReadBucketAsync(int bucket, CancellationToken cancellationToken);
+
+    /// <summary>How many subjects the covered heads name, and their records summed.</summary>
+    Task<(long Subjects, long Records)> CountCoveredAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores a checkpoint and the heads it newly covers in one transaction, and drops the bucket
+    /// hashes of older checkpoints. A number already taken is a <c>ConcurrencyConflictException</c>
+    /// and nothing is written.
+    /// </summary>
+    Task SaveAsync(LedgerCheckpoint checkpoint, IReadOnlyList<CheckpointLeaf> covered, CancellationToken cancellationToken);
+}

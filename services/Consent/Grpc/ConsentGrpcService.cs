@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace Journey.Consent.Grpc;
 
 /// <summary>The gRPC face of the consent service: maps, calls one use case, maps back.</summary>
-internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, ConsentUseCases consent, ErasureUseCases erasure, ILogger<ConsentGrpcService> logger) : ConsentService.ConsentServiceBase
+internal sealed partial class ConsentGrpcService(
+    CatalogUseCases catalog, ConsentUseCases consent, ErasureUseCases erasure, CheckpointUseCases checkpoints, ILogger<ConsentGrpcService> logger) : ConsentService.ConsentServiceBase
 {
     public override async Task<CreatePurposeResponse> CreatePurpose(CreatePurposeRequest request, ServerCallContext context)
     {
@@ -122,8 +123,11 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
             Intact = result.Break == Domain.ChainBreak.None,
             RecordsChecked = result.RecordsChecked,
             FirstBrokenRecord = result.BrokenRecord?.Name ?? "",
-            FirstBrokenSequence = result.BrokenRecord?.Sequence ?? 0,
+            FirstBrokenSequence = result.FirstBrokenSequence,
             Break = (V1.ChainBreak)result.Break,
+            HeadLength = result.Head?.Length ?? 0,
+            Checkpoint = result.Checkpoint is { } checkpoint ? LedgerCheckpoints.Name(checkpoint) : "",
+            CheckpointLength = result.CheckpointLength,
         };
     }
 
@@ -136,6 +140,17 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
 
     public override async Task<GetErasureStatusResponse> GetErasureStatus(GetErasureStatusRequest request, ServerCallContext context) =>
         new() { Erasure = ConsentMapping.ToProto(await erasure.GetStatusAsync(request.Name, context.CancellationToken)) };
+
+    public override async Task<ListConsentCheckpointsResponse> ListConsentCheckpoints(ListConsentCheckpointsRequest request, ServerCallContext context)
+    {
+        var (page, next) = await checkpoints.ListAsync(request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListConsentCheckpointsResponse { NextPageToken = next };
+        response.Checkpoints.Add(page.Select(c => ConsentMapping.ToProto(c, checkpoints.Signer)));
+        return response;
+    }
+
+    public override async Task<GetConsentCheckpointResponse> GetConsentCheckpoint(GetConsentCheckpointRequest request, ServerCallContext context) =>
+        new() { Checkpoint = ConsentMapping.ToProto(await checkpoints.GetAsync(request.Name, context.CancellationToken), checkpoints.Signer) };
 
     private static RecordConsentCommand Command(RecordConsentRequest request) => new(
         ConsentMapping.Identifiers(request.Identifiers), request.Purpose, (int)request.Decision, ConsentMapping.Channels(request.Channels), request.PolicyVersion,

@@ -21,7 +21,9 @@ public sealed class StoredDecisionSourceTests : IDisposable
         _directory = new PurposeDirectory(purposes, TimeProvider.System, TimeSpan.FromSeconds(5));
         _catalog = new CatalogUseCases(purposes, _directory, TimeProvider.System);
         var hasher = new IdentifierHasher(new byte[32]);
-        _consent = new ConsentUseCases(ledger, new StoredDecisionSource(ledger), _directory, new ConsentEvents(), hasher, TimeProvider.System, new RequestLog(ledger, hasher, RequestIds.DefaultRetention));
+        var checkpoints = new CheckpointUseCases(new SqliteConsentCheckpoints(_sqlite.Database), CheckpointSigner.Derive(new byte[32]), TimeProvider.System);
+        _consent = new ConsentUseCases(
+            ledger, new StoredDecisionSource(ledger), _directory, new ConsentEvents(), hasher, TimeProvider.System, new RequestLog(ledger, hasher, RequestIds.DefaultRetention), checkpoints);
     }
 
     [Fact]
