@@ -20,10 +20,11 @@ public sealed class ConsentOptions : IValidatableObject
     public TimeSpan RequestIdRetention { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>
-    /// Time between two signed checkpoints of every chain head, measured on the injected
-    /// <see cref="TimeProvider"/>'s timers; one is also made at start. Default 1 hour; 1 second to
-    /// 7 days. Records appended since the latest checkpoint are protected by the stored heads alone
-    /// (a cut end is still reported) until the next one covers them.
+    /// Time between two runs of the ledger maintenance, measured on the injected
+    /// <see cref="TimeProvider"/>'s timers; one also runs at start. Each run signs a checkpoint of
+    /// every chain head when some head changed, then deletes expired request ids. Default 1 hour;
+    /// 1 second to 7 days. Records appended since the latest checkpoint are protected by the stored
+    /// heads alone (a cut end is still reported) until the next one covers them.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromHours(1);

@@ -4,13 +4,13 @@ using Journey.Shared.Errors;
 namespace Journey.Consent.Domain;
 
 /// <summary>What making a checkpoint did.</summary>
-/// <param name="Checkpoint">The checkpoint stored.</param>
+/// <param name="Checkpoint">The checkpoint stored; null when no head changed since the latest, which still covers them all.</param>
 /// <param name="Covered">Heads it newly covers.</param>
 /// <param name="Diverged">Subjects whose stored head does not extend the head covered before (or does not match its own chain): left as they were covered, so verification keeps reporting them.</param>
 /// <param name="TamperedBuckets">Buckets whose stored heads no longer hash to the signed bucket hash: left as signed, their changes not taken.</param>
 /// <param name="Reanchored">True when the previous checkpoint did not verify under the current key, so the stored heads were taken as they are.</param>
 /// <param name="MorePending">True when more changed heads wait than one checkpoint takes.</param>
-public sealed record CheckpointOutcome(LedgerCheckpoint Checkpoint, int Covered, IReadOnlyList<Guid> Diverged, IReadOnlyList<int> TamperedBuckets, bool Reanchored, bool MorePending);
+public sealed record CheckpointOutcome(LedgerCheckpoint? Checkpoint, int Covered, IReadOnlyList<Guid> Diverged, IReadOnlyList<int> TamperedBuckets, bool Reanchored, bool MorePending);
 
 /// <summary>Makes, lists and checks against the ledger's signed checkpoints (see <see cref="LedgerCheckpoints"/>).</summary>
 public sealed class CheckpointUseCases(IConsentCheckpointStore store, CheckpointSigner signer, TimeProvider time)
@@ -29,7 +29,9 @@ public sealed class CheckpointUseCases(IConsentCheckpointStore store, Checkpoint
     /// <summary>
     /// Makes the next checkpoint. A changed head is taken only when the subject's chain still holds
     /// the covered hash at the covered length and its own head hash at the new length: a head that
-    /// moved any other way was rewritten, and taking it would bless the rewrite.
+    /// moved any other way was rewritten, and taking it would bless the rewrite. When no head is
+    /// taken (and the key did not change) nothing is stored: the latest checkpoint still covers the
+    /// ledger, and an idle ledger writes nothing.
     /// </summary>
     public async Task<CheckpointOutcome> CreateAsync(CancellationToken cancellationToken)
     {
@@ -84,6 +86,16 @@ public sealed class CheckpointUseCases(IConsentCheckpointStore store, Checkpoint
             }
 
             LedgerCheckpoints.BucketHash(leaves.Values).CopyTo(buckets, bucket * LedgerCheckpoints.HashSize);
+        }
+
+        if (covered.Count == 0 && !reanchored)
+        {
+            if (diverged.Count + tampered.Count > 0)
+            {
+                ConsentTelemetry.CheckpointDivergences.Add(diverged.Count + tampered.Count);
+            }
+
+            return new CheckpointOutcome(null, 0, diverged, tampered, false, false);
         }
 
         var number = (latest?.Number ?? 0) + 1;

@@ -366,9 +366,10 @@ public sealed class ConsentUseCases(
     public async Task<(Guid Subject, ChainVerification Result)> VerifyChainAsync(string subjectName, IReadOnlyList<IdentifierInput> identifiers, CancellationToken cancellationToken)
     {
         var subject = await RequireSubjectAsync(subjectName, identifiers, new Validation(), cancellationToken);
-        // The head is read first: an append between the two reads then only lengthens the chain
-        // past it, which the comparison reports, instead of the other way round. Read again once
-        // when they disagree, to tell a concurrent append from a cut.
+        // The head, the chain and the checkpoint are separate reads, so an append or a checkpoint
+        // landing between them can look like a break (a chain longer than the head read before it,
+        // a checkpoint covering records the chain read before it lacks). A real break is still there
+        // when everything is read again; a race is not.
         for (var attempt = 1; ; attempt++)
         {
             var head = await ledger.GetChainHeadAsync(subject, cancellationToken);
@@ -376,10 +377,10 @@ public sealed class ConsentUseCases(
             var result = ConsentChain.Verify(chain, head);
             if (result.Break == ChainBreak.None)
             {
-                return (subject, await checkpoints.CheckAsync(subject, chain, result, cancellationToken));
+                result = await checkpoints.CheckAsync(subject, chain, result, cancellationToken);
             }
 
-            if (result.Break != ChainBreak.HeadMismatch || attempt == 2 || result.RecordsChecked <= head.Length)
+            if (result.Break == ChainBreak.None || attempt == 2)
             {
                 return (subject, result);
             }

@@ -10,9 +10,9 @@ namespace Journey.Consent.Events;
 
 /// <summary>
 /// At start and then every <see cref="ConsentOptions.CheckpointInterval"/> (on the injected clock's
-/// timers): makes a signed checkpoint of every chain head, records it in the audit trail and the
-/// log (both leave the ledger's own rows; the log usually leaves the machine), and deletes request
-/// ids whose retention ran out. Every replica may run it: a checkpoint number is stored once, and a
+/// timers): makes a signed checkpoint of every chain head when some head changed, records it in the
+/// audit trail and the log (both leave the ledger's own rows; the log usually leaves the machine),
+/// and deletes request ids whose retention ran out. Every replica may run it: a checkpoint number is stored once, and a
 /// replica that lost the race makes the next one at its next tick.
 /// </summary>
 internal sealed partial class LedgerMaintenance(
@@ -43,22 +43,26 @@ internal sealed partial class LedgerMaintenance(
                 break;
             }
 
-            var checkpoint = outcome.Checkpoint;
+            foreach (var subject in outcome.Diverged.Take(10))
+            {
+                LogDiverged(ConsentNames.Subject(subject));
+            }
+
+            foreach (var bucket in outcome.TamperedBuckets)
+            {
+                LogTamperedBucket(bucket);
+            }
+
+            if (outcome.Checkpoint is not { } checkpoint)
+            {
+                break;
+            }
+
             var statementHash = LedgerCheckpoints.StatementHash(checkpoint);
             LogCheckpoint(checkpoint.Number, checkpoint.Subjects, checkpoint.Records, checkpoint.Root, statementHash, checkpoint.KeyId, outcome.Covered);
             if (outcome.Reanchored)
             {
                 LogReanchored(checkpoint.Number);
-            }
-
-            foreach (var subject in outcome.Diverged.Take(10))
-            {
-                LogDiverged(ConsentNames.Subject(subject), checkpoint.Number);
-            }
-
-            foreach (var bucket in outcome.TamperedBuckets)
-            {
-                LogTamperedBucket(bucket, checkpoint.Number);
             }
 
             await audit.RecordAsync(AuditMethod, ConsentModule.Name, LedgerCheckpoints.Name(checkpoint.Number), "OK", cancellationToken);
@@ -101,12 +105,12 @@ internal sealed partial class LedgerMaintenance(
     private partial void LogCheckpoint(long number, long subjects, long records, string root, string statementHash, string keyId, int covered);
 
     [LoggerMessage(EventId = 11, EventName = "ConsentCheckpointHeadDiverged", Level = LogLevel.Warning,
-        Message = "The chain of {Subject} no longer extends the head checkpoints cover; checkpoint {Number} keeps the covered head (verify the chain)")]
-    private partial void LogDiverged(string subject, long number);
+        Message = "The chain of {Subject} no longer extends the head the checkpoints cover; they keep the covered head (verify the chain)")]
+    private partial void LogDiverged(string subject);
 
     [LoggerMessage(EventId = 12, EventName = "ConsentCheckpointBucketTampered", Level = LogLevel.Warning,
-        Message = "The covered heads of bucket {Bucket} no longer match the signed checkpoint; checkpoint {Number} keeps the signed bucket")]
-    private partial void LogTamperedBucket(int bucket, long number);
+        Message = "The covered heads of bucket {Bucket} no longer match the signed checkpoint; checkpoints keep the signed bucket")]
+    private partial void LogTamperedBucket(int bucket);
 
     [LoggerMessage(EventId = 13, EventName = "ConsentCheckpointReanchored", Level = LogLevel.Warning,
         Message = "The previous consent checkpoint does not verify under the current signing key (the key changed, or the checkpoint was altered); checkpoint {Number} covers the stored heads as they are")]

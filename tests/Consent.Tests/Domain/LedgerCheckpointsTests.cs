@@ -98,11 +98,11 @@ public sealed class LedgerCheckpointsTests : IDisposable
         var ada = _store.Add(Chain(Guid.CreateVersion7(), 3));
         var bob = _store.Add(Chain(Guid.CreateVersion7(), 1));
 
-        var first = (await UseCases().CreateAsync(default)).Checkpoint;
+        var first = (await UseCases().CreateAsync(default)).Checkpoint!;
         _store.Append(ada, Draft(false));
         _time.Advance(TimeSpan.FromHours(1));
         var outcome = await UseCases().CreateAsync(default);
-        var second = outcome.Checkpoint;
+        var second = outcome.Checkpoint!;
 
         Assert.Equal((1L, 2L, 4L), (first.Number, first.Subjects, first.Records));
         Assert.Equal((2L, 2L, 5L, 1), (second.Number, second.Subjects, second.Records, outcome.Covered));
@@ -111,6 +111,20 @@ public sealed class LedgerCheckpointsTests : IDisposable
         Assert.Null(_store.Checkpoints[0].BucketHashes);
         Assert.Equal(new CheckpointLeaf(bob, 1, _store.Chains[bob][0].Hash), _store.Covered[bob]);
         Assert.Equal(Start.AddHours(1), second.CreatedAt);
+    }
+
+    [Fact]
+    public async Task Create_WhenNoHeadChangedSinceTheLatest_StoresNothing()
+    {
+        var empty = await UseCases().CreateAsync(default);
+        _store.Add(Chain(Guid.CreateVersion7(), 2));
+        await UseCases().CreateAsync(default);
+
+        var idle = await UseCases().CreateAsync(default);
+
+        Assert.Null(empty.Checkpoint);
+        Assert.Null(idle.Checkpoint);
+        Assert.Single(_store.Checkpoints);
     }
 
     [Fact]
@@ -195,16 +209,16 @@ public sealed class LedgerCheckpointsTests : IDisposable
         var outcome = await UseCases(rotated).CreateAsync(default);
 
         Assert.True(outcome.Reanchored);
-        Assert.True(LedgerCheckpoints.Verifies(outcome.Checkpoint, rotated));
-        Assert.Equal((1L, 2L), (outcome.Checkpoint.Subjects, outcome.Checkpoint.Records));
+        Assert.True(LedgerCheckpoints.Verifies(outcome.Checkpoint!, rotated));
+        Assert.Equal((2L, 1L, 2L), (outcome.Checkpoint!.Number, outcome.Checkpoint.Subjects, outcome.Checkpoint.Records));
     }
 
     [Fact]
     public async Task ListAndGet_PageNewestFirstAndNameWhatIsWrong()
     {
-        _store.Add(Chain(Guid.CreateVersion7(), 1));
         for (var i = 0; i < 3; i++)
         {
+            _store.Add(Chain(Guid.CreateVersion7(), 1));
             await UseCases().CreateAsync(default);
         }
 

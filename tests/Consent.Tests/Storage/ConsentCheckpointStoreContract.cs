@@ -48,7 +48,7 @@ public abstract class ConsentCheckpointStoreContract
         var moved = after.Single(c => c.Subject == ada[0].Subject);
         Assert.Equal(new CheckpointLeaf(ada[0].Subject, 2, ada[1].Hash), moved.Covered);
         Assert.Equal(3, moved.Head.Length);
-        Assert.Equal([ada[0].Subject, cy[0].Subject], after.Select(c => c.Subject).Order());
+        Assert.Equal(new[] { ada[0].Subject, cy[0].Subject }.Order(), after.Select(c => c.Subject).Order());
     }
 
     [ContractFact]
