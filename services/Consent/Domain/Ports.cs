@@ -20,8 +20,12 @@ public interface IPurposeCatalog
     /// </summary>
     Task UpdatePurposeAsync(Purpose purpose, CancellationToken cancellationToken);
 
-    /// <summary>Stores a text as the next version number.</summary>
-    Task<PolicyVersion> CreatePolicyVersionAsync(string text, string sha256, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores a text as the next version number, and in the same transaction the request id
+    /// <paramref name="request"/> makes of that number (when given); one already stored is a
+    /// <c>ConcurrencyConflictException</c> and nothing is written.
+    /// </summary>
+    Task<PolicyVersion> CreatePolicyVersionAsync(string text, string sha256, DateTimeOffset now, Func<int, RequestClaim>? request, CancellationToken cancellationToken);
 
     /// <summary>A version with its text, or null.</summary>
     Task<PolicyVersion?> GetPolicyVersionAsync(int version, CancellationToken cancellationToken);

@@ -116,7 +116,8 @@ public readonly record struct OutcomeRejection(int Index, string Field, string R
 /// <param name="Records">Records appended, in response order.</param>
 /// <param name="Rejected">Batch records rejected, in response order.</param>
 /// <param name="Erasure">The erasure started, for RequestErasure.</param>
-public sealed record RequestOutcome(IReadOnlyList<OutcomeRecord> Records, IReadOnlyList<OutcomeRejection> Rejected, Guid? Erasure)
+/// <param name="PolicyVersion">The version created, for CreatePolicyVersion.</param>
+public sealed record RequestOutcome(IReadOnlyList<OutcomeRecord> Records, IReadOnlyList<OutcomeRejection> Rejected, Guid? Erasure, int? PolicyVersion = null)
 {
     /// <summary>The outcome as stored.</summary>
     public string Encode() => JsonSerializer.Serialize(this);

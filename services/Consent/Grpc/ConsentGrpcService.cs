@@ -37,7 +37,7 @@ internal sealed partial class ConsentGrpcService(
 
     public override async Task<CreatePolicyVersionResponse> CreatePolicyVersion(CreatePolicyVersionRequest request, ServerCallContext context)
     {
-        var version = ConsentMapping.ToProto(await catalog.CreatePolicyVersionAsync(request.Text, context.CancellationToken));
+        var version = ConsentMapping.ToProto(await catalog.CreatePolicyVersionAsync(request.Text, request.RequestId, context.CancellationToken));
         Audit(context, nameof(CreatePolicyVersion), version.Name);
         return new CreatePolicyVersionResponse { PolicyVersion = version };
     }

@@ -23,7 +23,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
     // Set on every decision this version writes. A decision without it was written before grants
     // carried their expiry state and is brought up to date once (see BackfillExpiriesAsync).
     private const string ExpiryTracked = "expiry_tracked";
-    private const string RequestsCollection = "consent_requests";
+    private const string RequestsCollection = MongoRequestClaims.Collection;
     private readonly MongoStore _store;
     private readonly IMongoCollection<BsonDocument> _subjects;
     private readonly IMongoCollection<BsonDocument> _identifiers;
@@ -117,7 +117,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
         {
             return await _store.WriteAsync(async (session, ct) =>
             {
-                await ClaimAsync(session, append.Request, ct);
+                await MongoRequestClaims.ClaimAsync(session, _store.Database, append.Request, ct);
                 if (append.CreateSubject)
                 {
                     await _subjects.InsertOneAsync(session, new BsonDocument
@@ -153,7 +153,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
         {
             return await _store.WriteAsync<IReadOnlyList<IReadOnlyList<ConsentRecord>>>(async (session, ct) =>
             {
-                await ClaimAsync(session, request, ct);
+                await MongoRequestClaims.ClaimAsync(session, _store.Database, request, ct);
                 var created = appends.Where(a => a.CreateSubject).Select(a => new BsonDocument
                 {
                     ["_id"] = a.Subject.ToString(),
@@ -307,7 +307,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
     public Task<ErasureOutcome> EraseAsync(ErasurePlan plan, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
         {
-            await ClaimAsync(session, plan.Request, ct);
+            await MongoRequestClaims.ClaimAsync(session, _store.Database, plan.Request, ct);
             await _erasures.InsertOneAsync(session, new BsonDocument
             {
                 ["_id"] = plan.ErasureId.ToString(),
@@ -548,39 +548,6 @@ internal sealed class MongoConsentLedger : IConsentLedger
         }
 
         return records;
-    }
-
-    // Read before insert: a duplicate key would abort the transaction with a driver error, and a
-    // writer holding the same id uncommitted makes this a write conflict the driver retries.
-    private async Task ClaimAsync(IClientSessionHandle session, RequestClaim? claim, CancellationToken ct)
-    {
-        if (claim is null)
-        {
-            return;
-        }
-
-        var requests = _store.Database.GetCollection<BsonDocument>(RequestsCollection);
-        if (await requests.Find(session, new BsonDocument("_id", claim.RequestId)).AnyAsync(ct))
-        {
-            throw new ConcurrencyConflictException("Request", claim.RequestId);
-        }
-
-        try
-        {
-            await requests.InsertOneAsync(session, new BsonDocument
-            {
-                ["_id"] = claim.RequestId,
-                ["fingerprint"] = claim.Fingerprint,
-                ["outcome"] = claim.Outcome,
-                ["created_at"] = claim.CreatedAt.ToUnixTimeMilliseconds(),
-                // A BSON date, so the TTL index can delete it once expired.
-                ["expires_at"] = claim.ExpiresAt.UtcDateTime,
-            }, cancellationToken: ct);
-        }
-        catch (Exception ex) when (MongoStore.IsDuplicateKey(ex))
-        {
-            throw new ConcurrencyConflictException("Request", claim.RequestId);
-        }
     }
 
     // The TTL index deletes request ids the server's clock finds expired (its monitor runs about

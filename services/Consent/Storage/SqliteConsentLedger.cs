@@ -75,7 +75,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
         {
             return await _db.WriteAsync(async (connection, tx, ct) =>
             {
-                await ClaimAsync(connection, tx, append.Request, ct);
+                await SqliteRequestClaims.ClaimAsync(connection, tx, append.Request, ct);
                 if (append.CreateSubject)
                 {
                     await ExecuteAsync(connection, tx, "INSERT INTO subjects (id, created_at) VALUES ($id, $at)", ct, ("$id", append.Subject.ToString()), ("$at", append.Now.ToUnixTimeMilliseconds()));
@@ -105,7 +105,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
         {
             return await _db.WriteAsync<IReadOnlyList<IReadOnlyList<ConsentRecord>>>(async (connection, tx, ct) =>
             {
-                await ClaimAsync(connection, tx, request, ct);
+                await SqliteRequestClaims.ClaimAsync(connection, tx, request, ct);
                 // One set of prepared statements for the whole batch: preparing per record would cost
                 // more than the inserts themselves.
                 await using var statements = new AppendStatements(connection, tx);
@@ -225,7 +225,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
     public Task<ErasureOutcome> EraseAsync(ErasurePlan plan, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx, ct) =>
         {
-            await ClaimAsync(connection, tx, plan.Request, ct);
+            await SqliteRequestClaims.ClaimAsync(connection, tx, plan.Request, ct);
             await ExecuteAsync(connection, tx, "INSERT INTO erasures (id, subject, requested_at) VALUES ($id, $subject, $at)", ct,
                 ("$id", plan.ErasureId.ToString()), ("$subject", plan.Subject?.ToString()), ("$at", plan.RequestedAt.ToUnixTimeMilliseconds()));
             IReadOnlyList<ConsentRecord> appended = [];
@@ -469,27 +469,6 @@ internal sealed class SqliteConsentLedger : IConsentLedger
         {
             command.Parameters[i].Value = parameters[i].Value ?? DBNull.Value;
         }
-    }
-
-    // SQLite has one writer, so nobody stores the same request id between this read and the insert.
-    private static async Task ClaimAsync(SqliteConnection connection, SqliteTransaction tx, RequestClaim? claim, CancellationToken ct)
-    {
-        if (claim is null)
-        {
-            return;
-        }
-
-        await using (var exists = Command(connection, tx, "SELECT 1 FROM consent_requests WHERE request_id = $id", ("$id", claim.RequestId)))
-        {
-            if (await exists.ExecuteScalarAsync(ct) is not null)
-            {
-                throw new ConcurrencyConflictException("Request", claim.RequestId);
-            }
-        }
-
-        await ExecuteAsync(connection, tx, "INSERT INTO consent_requests (request_id, fingerprint, outcome, created_at, expires_at) VALUES ($id, $fingerprint, $outcome, $created, $expires)", ct,
-            ("$id", claim.RequestId), ("$fingerprint", claim.Fingerprint), ("$outcome", claim.Outcome),
-            ("$created", claim.CreatedAt.ToUnixTimeMilliseconds()), ("$expires", claim.ExpiresAt.ToUnixTimeMilliseconds()));
     }
 
     private static async Task<(long Length, string Hash)> HeadAsync(SqliteConnection connection, SqliteTransaction? tx, Guid subject, CancellationToken ct)

@@ -131,6 +131,19 @@ public sealed class IdempotencyTests
     }
 
     [Fact]
+    public async Task CreatePolicyVersion_WhenRetriedWithTheSameRequestId_StoresOneVersion()
+    {
+        await using var host = await ConsentHost.StartAsync();
+        var request = new CreatePolicyVersionRequest { Text = "We write to you about cars.", RequestId = Guid.NewGuid().ToString() };
+
+        var first = (await host.Client.CreatePolicyVersionAsync(request)).PolicyVersion;
+        var retried = (await host.Client.CreatePolicyVersionAsync(request)).PolicyVersion;
+
+        Assert.Equal(first, retried);
+        Assert.Equal([1], (await host.Client.ListPolicyVersionsAsync(new ListPolicyVersionsRequest())).PolicyVersions.Select(v => v.Version));
+    }
+
+    [Fact]
     public async Task RecordConsent_WhenTheRequestIdCameWithAnotherRequest_IsFailedPreconditionNamingItAndAppendsNothing()
     {
         await using var host = await ConsentHost.StartAsync();
