@@ -66,8 +66,8 @@ public static class ConsentModule
         services.AddHostedService<LedgerMaintenance>();
         services.AddSingleton(sp => new ConsentUseCases(
             sp.GetRequiredService<IConsentLedger>(), sp.GetRequiredService<IDecisionSource>(), sp.GetRequiredService<PurposeDirectory>(),
-            sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RequestLog>(),
-            sp.GetRequiredService<CheckpointUseCases>()));
+            sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<IdentifierPolicy>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<RequestLog>(), sp.GetRequiredService<CheckpointUseCases>()));
         services.AddSingleton<ErasureUseCases>();
         services.AddExpirySweep();
 

@@ -13,6 +13,7 @@ using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Journey.Profile;
 
@@ -41,6 +42,13 @@ public static class ProfileModule
         services.AddSingleton<SegmentDefinitions>();
         services.AddHostedService<SegmentReevaluation>();
         services.AddSingleton<ProfileUseCases>();
+        // Every replica draws the same noise for one membership (its key derives from the shared
+        // identifier key), so asking each replica in turn averages nothing away.
+        services.AddSingleton(sp => new AudienceNoise(
+            System.Security.Cryptography.HMACSHA256.HashData(
+                PrivacyKeys.IdentifierHashKey(sp.GetRequiredService<IOptions<PrivacyOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value),
+                "journey-audience-noise"u8),
+            sp.GetRequiredService<IOptions<ProfileOptions>>().Value.AudienceNoiseEpsilon));
         services.AddSingleton<SegmentUseCases>();
 
         // Two batches at once: while one holds the store's single writer, the next is read, resolved and
@@ -57,6 +65,7 @@ public static class ProfileModule
             [nameof(ProfileService.ProfileServiceClient.LookupProfile)] = Scopes.ProfilesRead,
             [nameof(ProfileService.ProfileServiceClient.WatchProfile)] = Scopes.ProfilesRead,
             [nameof(ProfileService.ProfileServiceClient.ListProfileMerges)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.MergeProfiles)] = Scopes.ProfilesMerge,
             [nameof(ProfileService.ProfileServiceClient.CreateSegment)] = Scopes.Admin,
             [nameof(ProfileService.ProfileServiceClient.GetSegment)] = Scopes.ProfilesRead,
             [nameof(ProfileService.ProfileServiceClient.ListSegments)] = Scopes.ProfilesRead,

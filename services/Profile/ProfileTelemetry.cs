@@ -24,6 +24,9 @@ public static class ProfileTelemetry
     /// <summary>Links between two known customers that were refused.</summary>
     public static readonly Counter<long> IdentityConflicts = Meter.CreateCounter<long>("journey.profile.identity_conflicts", "{conflict}", "Calls that linked two known customers; nothing merged.");
 
+    /// <summary>Identifiers not attached because the profile had reached its limit for their kind.</summary>
+    public static readonly Counter<long> IdentifiersOverLimit = Meter.CreateCounter<long>("journey.profile.identifiers_over_limit", "{identifier}", "Identifiers not attached because the profile held its limit for their kind.");
+
     /// <summary>Interactions applied to journey state.</summary>
     public static readonly Counter<long> InteractionsApplied = Meter.CreateCounter<long>("journey.profile.interactions_applied", "{interaction}", "Interaction events applied (redeliveries excluded).");
 }

@@ -38,7 +38,9 @@ public sealed class TouchpointOptions
     /// of the ingest path (event ids, people) dirty a page per row in a small transaction and share
     /// pages in a large one: 20,000 took 19 % more interactions a second than 5,000 in a paired run on the
     /// 2-core benchmark machine. The other writers of the touchpoint store (the outbox relay, merges,
-    /// erasure) wait for a transaction, up to about a second at this size.
+    /// erasure) wait for a transaction, up to about a second at this size. MongoDB takes at most 1,000
+    /// interactions and 4 MiB of messages in one transaction whatever this says (its cache bounds a
+    /// transaction); a message is never split.
     /// Default 20000, 1000 to 50000.
     /// </summary>
     [Range(1000, 50_000)]

@@ -14,14 +14,34 @@ public sealed class Baselines
 
     public required double SqliteRowsPerSecond { get; init; }
 
-    /// <summary>Measures the empty unary call (Ping: same authentication and interceptors as every call) and raw batched SQLite inserts.</summary>
+    /// <summary>The empty call on <see cref="BareServer"/>, 8 callers: what gRPC on Kestrel costs with nothing of the platform.</summary>
+    public required Sample BareCallEightCallers { get; init; }
+
+    /// <summary>
+    /// Measures the empty unary call (Ping: same authentication and interceptors as every call), the
+    /// same call on a bare gRPC server, and raw batched SQLite inserts.
+    /// </summary>
     public static async Task<Baselines> MeasureAsync(GrpcChannel channel, Settings settings)
     {
         await WarmUpAsync(channel, settings);
+        var (server, bare) = await BareServer.StartAsync();
+        Sample bareEight;
+        try
+        {
+            await WarmUpAsync(bare, settings);
+            bareEight = await EmptyCallAsync(bare, settings, callers: 8);
+        }
+        finally
+        {
+            bare.Dispose();
+            await BareServer.StopAsync(server);
+        }
+
         return new Baselines
         {
             EmptyCallOneCaller = await EmptyCallAsync(channel, settings, callers: 1),
             EmptyCallEightCallers = await EmptyCallAsync(channel, settings, callers: 8),
+            BareCallEightCallers = bareEight,
             SqliteRowsPerSecond = RawSqliteInsertRate(settings.Scratch, rows: settings.Quick ? 20_000 : 200_000),
         };
     }

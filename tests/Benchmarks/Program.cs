@@ -2,6 +2,11 @@ using Journey.Benchmarks;
 using Journey.Shared.Security;
 using Journey.Testing;
 
+if (args is [BareServer.Argument])
+{
+    return await BareServer.ServeAsync();
+}
+
 var settings = Settings.Parse(args);
 // Declared before the host so that it is disposed after the host has stopped.
 using var scratch = settings.KeepData ? null : settings.ScratchDirectory;
@@ -29,7 +34,12 @@ var figures = new List<Figure>
     new("empty unary call, 1 caller", $"p50 {Report.Micros(baselines.EmptyCallOneCaller.P50)}, p99 {Report.Micros(baselines.EmptyCallOneCaller.P99)}", "itself", 1, "baseline", null),
     new("empty unary call, 8 callers", Report.Rate(baselines.EmptyCallEightCallers.PerSecond, "calls") + $", p99 {Report.Micros(baselines.EmptyCallEightCallers.P99)}", "itself", 1, "baseline", null),
     new("raw SQLite insert, 1000 rows a transaction", Report.Rate(baselines.SqliteRowsPerSecond, "rows"), "itself", 1, "baseline", null),
+    new("bare gRPC server, empty unary call, 8 callers", Report.Rate(baselines.BareCallEightCallers.PerSecond, "calls") + $", p99 {Report.Micros(baselines.BareCallEightCallers.P99)}", "itself", 1, "baseline", null),
 };
+var platformShare = baselines.EmptyCallEightCallers.PerSecond / baselines.BareCallEightCallers.PerSecond;
+var platformTail = baselines.EmptyCallEightCallers.P99 / baselines.BareCallEightCallers.P99;
+figures.Add(new("authenticated empty call against the bare server, 8 callers", Report.Rate(baselines.EmptyCallEightCallers.PerSecond, "calls"), "bare server calls/s", platformShare, "≥ 0.6×", platformShare >= 0.6));
+figures.Add(new("authenticated empty call p99 against the bare server, 8 callers", Report.Micros(baselines.EmptyCallEightCallers.P99), "bare server p99", platformTail, "≤ 1.5×", platformTail <= 1.5));
 
 foreach (var scenario in Scenarios.All)
 {

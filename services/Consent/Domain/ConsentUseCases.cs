@@ -7,8 +7,8 @@ namespace Journey.Consent.Domain;
 
 /// <summary>Recording, withdrawing and checking consent; history and chain verification.</summary>
 public sealed class ConsentUseCases(
-    IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, TimeProvider time, RequestLog requests,
-    CheckpointUseCases checkpoints)
+    IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, IdentifierPolicy identifierPolicy, TimeProvider time,
+    RequestLog requests, CheckpointUseCases checkpoints)
 {
     private const int MaxConflictRetries = 3;
 
@@ -193,7 +193,7 @@ public sealed class ConsentUseCases(
     private async Task<(List<SubjectIdentifier> Identifiers, Purpose? Purpose, RecordDraft? Draft)> ValidateRecordAsync(
         RecordConsentCommand command, DateTimeOffset now, Validation validation, CancellationToken cancellationToken)
     {
-        var identifiers = SubjectIdentifiers.Normalize(command.Identifiers, hasher, validation, "identifiers");
+        var identifiers = SubjectIdentifiers.Normalize(command.Identifiers, hasher, identifierPolicy, validation, "identifiers");
         var purpose = await RequirePurposeAsync(command.Purpose, validation, cancellationToken);
         validation.Require(command.Decision is 1 or 2, "decision", "must be CONSENT_DECISION_GRANTED or CONSENT_DECISION_WITHDRAWN");
         var channels = ChannelsOf(command.Channels, purpose, validation);
@@ -313,7 +313,7 @@ public sealed class ConsentUseCases(
         else
         {
             var validation = new Validation();
-            var identifiers = SubjectIdentifiers.Normalize(query.Identifiers, hasher, validation, "identifiers");
+            var identifiers = SubjectIdentifiers.Normalize(query.Identifiers, hasher, identifierPolicy, validation, "identifiers");
             if (!validation.IsValid)
             {
                 // Field names get their batch prefix only on failure, so a valid batch builds no strings for them.
@@ -464,7 +464,7 @@ public sealed class ConsentUseCases(
             return (null, []);
         }
 
-        return (null, SubjectIdentifiers.Normalize(inputs, hasher, validation, "identifiers"));
+        return (null, SubjectIdentifiers.Normalize(inputs, hasher, identifierPolicy, validation, "identifiers"));
     }
 
     private async ValueTask<Purpose?> RequirePurposeAsync(string name, Validation validation, CancellationToken cancellationToken)

@@ -6,7 +6,9 @@ using Journey.Shared.Privacy;
 namespace Journey.Consent.Domain;
 
 /// <summary>Erasure of a person across the platform, and merges of subjects.</summary>
-public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, TimeProvider time, RequestLog requests)
+public sealed class ErasureUseCases(
+    IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, IdentifierPolicy identifierPolicy, TimeProvider time,
+    RequestLog requests)
 {
     /// <summary>What the ledger keeps after an erasure, as the status reports it.</summary>
     public const string LedgerRetention =
@@ -34,7 +36,7 @@ public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decis
             return await StartedAsync(replay, cancellationToken);
         }
 
-        var identifiers = SubjectIdentifiers.Normalize(inputs, hasher, validation, "identifiers");
+        var identifiers = SubjectIdentifiers.Normalize(inputs, hasher, identifierPolicy, validation, "identifiers");
         validation.ThrowIfInvalid();
         using var activity = ConsentTelemetry.Source.StartActivity("consent erasure");
 

@@ -60,7 +60,7 @@ public static class SubjectIdentifiers
     /// Validates <paramref name="inputs"/> (reported under <paramref name="field"/>) and hashes e-mail
     /// and phone. Duplicates are dropped; order is kept, since the first resolvable one decides.
     /// </summary>
-    public static List<SubjectIdentifier> Normalize(IReadOnlyList<IdentifierInput> inputs, IdentifierHasher hasher, Validation validation, string field, bool required = true)
+    public static List<SubjectIdentifier> Normalize(IReadOnlyList<IdentifierInput> inputs, IdentifierHasher hasher, IdentifierPolicy policy, Validation validation, string field, bool required = true)
     {
         var result = new List<SubjectIdentifier>(inputs.Count);
         if (inputs.Count == 0)
@@ -91,6 +91,12 @@ public static class SubjectIdentifiers
             if (string.IsNullOrWhiteSpace(value) || value.Length > ConsentLimits.MaxIdentifierLength)
             {
                 validation.Add($"{field}[{i}].value", $"must be 1 to {ConsentLimits.MaxIdentifierLength} characters");
+                continue;
+            }
+
+            if ((IdentifierKind)kind != IdentifierKind.ProfileId && policy.Refusal(value) is { } refusal)
+            {
+                validation.Add($"{field}[{i}].value", refusal);
                 continue;
             }
 

@@ -70,6 +70,9 @@ public sealed class IdentityWorkspace
     /// <summary>Conflicts recorded so far (one per pair and call).</summary>
     public int ConflictsRecorded { get; private set; }
 
+    /// <summary>Identifiers not attached so far because the profile had reached its limit for their kind.</summary>
+    public int IdentifiersOverLimit { get; private set; }
+
     /// <summary>Membership changes added so far.</summary>
     public List<MembershipChange> Memberships => _memberships;
 
@@ -168,9 +171,12 @@ public sealed class IdentityWorkspace
 
             if (!_owners.TryGetValue(key, out var ownerId))
             {
-                Attach(target, key, at);
+                if (WithinLimit(target, key, at))
+                {
+                    Attach(target, key, at);
+                }
             }
-            else if (ownerId != target.Id && !key.IsKnown && _profiles.GetValueOrDefault(ownerId) is { } previous)
+            else if (ownerId != target.Id && !key.IsKnown && _profiles.GetValueOrDefault(ownerId) is { } previous && WithinLimit(target, key, at))
             {
                 // A weak identifier follows the customer who used it last; a strong one never moves.
                 previous.Identifiers.RemoveAll(h => h.Key == key);
@@ -186,6 +192,34 @@ public sealed class IdentityWorkspace
 
         EnforceAnonymousCap(target);
         return new Resolution(target, created, mergedIds, conflictIds);
+    }
+
+    /// <summary>
+    /// Merges <paramref name="mergedId"/> into <paramref name="survivorId"/> because an operator says
+    /// they are one person: the only way two known customers merge. Every identifier moves, both
+    /// customer ids included (the operator's word outweighs the per-kind limits), and the conflicts
+    /// the two recorded about each other are dropped. The merge is recorded as linked by
+    /// <see cref="IdentifierKind.ProfileId"/>: the operator named both profiles.
+    /// </summary>
+    public ProfileMerge MergeByOperator(string survivorId, string mergedId, DateTimeOffset at)
+    {
+        var survivor = Find(survivorId) ?? throw new NotFoundException("Profile", "profiles/" + survivorId);
+        var merged = Find(mergedId) ?? throw new NotFoundException("Profile", "profiles/" + mergedId);
+        if (survivor == merged)
+        {
+            throw new FailedPreconditionException($"profiles/{mergedId} is already profiles/{survivor.Id}: nothing to merge.");
+        }
+
+        survivor.Conflicts.RemoveAll(c => c.OtherProfileId == merged.Id);
+        merged.Conflicts.RemoveAll(c => c.OtherProfileId == survivor.Id);
+        _changed.Add(survivor.Id);
+        Merge(survivor, merged, IdentifierKind.ProfileId, at);
+        if (merged.LastIdentifiedAt is { } identified && (survivor.LastIdentifiedAt is null || identified > survivor.LastIdentifiedAt))
+        {
+            survivor.LastIdentifiedAt = identified;
+        }
+
+        return _merges[^1];
     }
 
     private static CustomerProfile? ChooseTarget(IReadOnlyList<IdentifierKey> identifiers, List<(IdentifierKey Key, CustomerProfile Profile)> found, List<CustomerProfile> involved, bool claimsKnown)
@@ -226,6 +260,41 @@ public sealed class IdentityWorkspace
     {
         target.Identifiers.Add(new HeldIdentifier(key, at));
         _owners[key] = target.Id;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="target"/> may take one more identifier of <paramref name="key"/>'s kind:
+    /// at most one customer id ever, <see cref="ProfileOptions.MaxEmails"/> e-mails and
+    /// <see cref="ProfileOptions.MaxPhones"/> phones, and <see cref="ProfileOptions.MaxNewAnonymousIdentifiersPerWeek"/>
+    /// anonymous identifiers added in the seven days up to <paramref name="at"/>. An identifier past
+    /// its limit stays with no profile: the call still resolves to the target, and a later call that
+    /// names only that identifier starts a profile of its own, so one shared value (a family's
+    /// address, a kiosk's cookie) cannot pull ever more people into one profile.
+    /// </summary>
+    private bool WithinLimit(CustomerProfile target, IdentifierKey key, DateTimeOffset at)
+    {
+        var (limit, since) = key.Kind switch
+        {
+            IdentifierKind.CustomerId => (1, DateTimeOffset.MinValue),
+            IdentifierKind.Email => (_options.MaxEmails, DateTimeOffset.MinValue),
+            IdentifierKind.Phone => (_options.MaxPhones, DateTimeOffset.MinValue),
+            _ when key.IsAnonymous => (_options.MaxNewAnonymousIdentifiersPerWeek, at - TimeSpan.FromDays(7)),
+            _ => (int.MaxValue, DateTimeOffset.MinValue),
+        };
+        var held = 0;
+        foreach (var identifier in target.Identifiers)
+        {
+            var sameKind = key.IsAnonymous ? identifier.Key.IsAnonymous : identifier.Key.Kind == key.Kind;
+            held += sameKind && identifier.AddedAt > since ? 1 : 0;
+        }
+
+        if (held < limit)
+        {
+            return true;
+        }
+
+        IdentifiersOverLimit++;
+        return false;
     }
 
     private static bool SeenBefore(IReadOnlyList<IdentifierKey> identifiers, int index)

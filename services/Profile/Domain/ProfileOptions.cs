@@ -16,6 +16,26 @@ public sealed class ProfileOptions
     [Range(1, 10_000)]
     public int MaxAnonymousIdentifiers { get; set; } = 50;
 
+    /// <summary>
+    /// Most e-mail addresses one profile holds. An address past it is not attached: it stays with no
+    /// profile, so a later call naming only it starts a profile of its own. Default 5.
+    /// </summary>
+    [Range(1, 100)]
+    public int MaxEmails { get; set; } = 5;
+
+    /// <summary>Most phone numbers one profile holds, with the same rule as <see cref="MaxEmails"/>. Default 5.</summary>
+    [Range(1, 100)]
+    public int MaxPhones { get; set; } = 5;
+
+    /// <summary>
+    /// Most anonymous identifiers (anonymous, device and ad click ids) one profile takes in any seven
+    /// days. Past it a new one is not attached, so a shared device or a bot rotating cookies cannot
+    /// grow one person without bound; <see cref="MaxAnonymousIdentifiers"/> still caps the total.
+    /// Default 20.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxNewAnonymousIdentifiersPerWeek { get; set; } = 20;
+
     /// <summary>Half-life of interest affinities. Default 30 days.</summary>
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
     public TimeSpan InterestHalfLife { get; set; } = TimeSpan.FromDays(30);
@@ -27,6 +47,16 @@ public sealed class ProfileOptions
     /// <summary>Smallest audience (and breakdown bucket) DescribeAudience describes. Default 10.</summary>
     [Range(1, 1_000_000)]
     public int AudienceMinimumSize { get; set; } = 10;
+
+    /// <summary>
+    /// The privacy parameter ε of each figure of an audience description: counts and affinity sums
+    /// get Laplace noise of scale 1/ε, so two audiences that differ by one person describe alike up
+    /// to a factor e^ε per figure. A count lies within ±ln(20)/ε of the truth with probability 95 %
+    /// (±3 at the default 1), a mean affinity within that divided by the bucket's members. Larger
+    /// values give sharper figures and weaker protection. Default 1; 0.05 to 1000.
+    /// </summary>
+    [Range(0.05, 1000)]
+    public double AudienceNoiseEpsilon { get; set; } = 1;
 
     /// <summary>
     /// How long a replica evaluates memberships against the segment definitions it read before

@@ -35,6 +35,7 @@ public sealed partial class ProfileUseCases(
     SegmentDefinitions segments,
     IProfileEvents events,
     IdentifierHasher hasher,
+    IdentifierPolicy identifierPolicy,
     PersonalDataProtector protector,
     ProfileChanges changes,
     IOptions<ProfileOptions> options,
@@ -112,6 +113,36 @@ public sealed partial class ProfileUseCases(
 
         await SaveAsync(workspace, now, null, [], cancellationToken);
         return new IdentifyResult(Read(target, now), resolution.Created, resolution.MergedIds, resolution.ConflictIds);
+    }
+
+    /// <summary>
+    /// Merges two profiles an operator says are one person (two known customers included, which
+    /// identity resolution never merges on its own), with the reason kept in the audit trail.
+    /// </summary>
+    public async Task<ProfileRead> MergeByOperatorAsync(string survivorId, string mergedId, string reason, string caller, CancellationToken cancellationToken)
+    {
+        var validation = new Validation();
+        validation.Require(ProfileIdPattern().IsMatch(survivorId), "survivor", "must be profiles/{profile} with 32 lower-case hex digits");
+        validation.Require(ProfileIdPattern().IsMatch(mergedId), "merged", "must be profiles/{profile} with 32 lower-case hex digits");
+        validation.Require(!string.IsNullOrWhiteSpace(reason) && reason.Length <= 500, "reason", "must say why the two are one person, 1 to 500 characters");
+        validation.ThrowIfInvalid();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var now = time.GetUtcNow();
+                var snapshot = await store.LoadAsync([], [survivorId, mergedId], cancellationToken);
+                var workspace = new IdentityWorkspace(snapshot, Options, NewId);
+                var merge = workspace.MergeByOperator(survivorId, mergedId, now);
+                await SaveAsync(workspace, now, null, [], cancellationToken);
+                LogOperatorMerge(logger, merge.MergedId, merge.SurvivorId, caller, reason);
+                return Read(workspace.Find(merge.SurvivorId)!, now);
+            }
+            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
+            {
+                await BackOffAsync(attempt, cancellationToken);
+            }
+        }
     }
 
     /// <summary>A profile by id (a merged-away id answers with its survivor).</summary>
@@ -436,6 +467,7 @@ public sealed partial class ProfileUseCases(
         ProfileTelemetry.ProfilesCreated.Add(saved.Count(s => s.ExpectedVersion == 0) + merged.Count(m => m.ExpectedVersion == 0));
         ProfileTelemetry.ProfilesMerged.Add(workspace.Merges.Count);
         ProfileTelemetry.IdentityConflicts.Add(workspace.ConflictsRecorded);
+        ProfileTelemetry.IdentifiersOverLimit.Add(workspace.IdentifiersOverLimit);
         foreach (var merge in workspace.Merges)
         {
             LogMerged(logger, merge.MergedId, merge.SurvivorId, merge.LinkedBy);
@@ -480,6 +512,12 @@ public sealed partial class ProfileUseCases(
             return default;
         }
 
+        if (identifier.Kind != IdentifierKind.ProfileId && identifierPolicy.Refusal(value) is { } refusal)
+        {
+            validation.Add(field + ".value", refusal);
+            return default;
+        }
+
         switch (identifier.Kind)
         {
             case IdentifierKind.Email or IdentifierKind.Phone when hashed is null && HashValue().IsMatch(value):
@@ -514,6 +552,9 @@ public sealed partial class ProfileUseCases(
 
     [LoggerMessage(EventId = 1, EventName = "ProfilesMerged", Level = LogLevel.Information, Message = "Profile {Merged} merged into {Survivor}, linked by {LinkedBy}")]
     private static partial void LogMerged(ILogger logger, string merged, string survivor, IdentifierKind linkedBy);
+
+    [LoggerMessage(EventId = 3, EventName = "OperatorMerge", Level = LogLevel.Information, Message = "Audit: profile {Merged} merged into {Survivor} by {Caller}: {Reason}")]
+    private static partial void LogOperatorMerge(ILogger logger, string merged, string survivor, string caller, string reason);
 
     [LoggerMessage(EventId = 2, EventName = "PersonErased", Level = LogLevel.Information, Message = "Erased {Profiles} profile(s), {Records} records")]
     private static partial void LogErased(ILogger logger, int profiles, long records);

@@ -14,7 +14,7 @@ public sealed record AudienceDescription(
     IReadOnlyList<(int Channel, long Members)> Channels);
 
 /// <summary>Segment definitions, their members and audience descriptions.</summary>
-public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions definitions, IProfileStore profiles, ProfileUseCases profileUseCases, IOptions<ProfileOptions> options, TimeProvider time)
+public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions definitions, IProfileStore profiles, ProfileUseCases profileUseCases, AudienceNoise noise, IOptions<ProfileOptions> options, TimeProvider time)
 {
     /// <summary>
     /// Validates and stores a segment, then puts the existing profiles that match into it; from then
@@ -73,7 +73,7 @@ public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions d
 
         var settings = options.Value;
         var now = time.GetUtcNow();
-        var audience = new AudienceAccumulator(settings, now);
+        var audience = new AudienceAccumulator(settings, noise, now);
         await profiles.VisitAudienceAsync(segmentId, stage, audience.Add, cancellationToken);
         return audience.Describe();
     }
@@ -82,9 +82,9 @@ public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions d
     /// The aggregate, with the floor applied to the whole group and to every bucket: a bucket of
     /// one or two people in a large audience would otherwise describe them.
     /// </summary>
-    public static AudienceDescription Describe(IReadOnlyList<CustomerProfile> members, ProfileOptions options, DateTimeOffset now)
+    public static AudienceDescription Describe(IReadOnlyList<CustomerProfile> members, ProfileOptions options, AudienceNoise noise, DateTimeOffset now)
     {
-        var audience = new AudienceAccumulator(options, now);
+        var audience = new AudienceAccumulator(options, noise, now);
         foreach (var member in members)
         {
             audience.Add(member);
@@ -94,19 +94,24 @@ public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions d
     }
 }
 
-/// <summary>Counts an audience one profile at a time; holds only per-topic, per-stage and per-channel totals.</summary>
-public sealed class AudienceAccumulator(ProfileOptions options, DateTimeOffset now)
+/// <summary>
+/// Counts an audience one profile at a time; holds only per-topic, per-stage and per-channel totals
+/// and the membership's keyed fingerprint, which draws the noise of every figure.
+/// </summary>
+public sealed class AudienceAccumulator(ProfileOptions options, AudienceNoise noise, DateTimeOffset now)
 {
     private const int TopInterests = 10;
     private readonly Dictionary<string, (long Members, double AffinitySum)> _interests = new(StringComparer.Ordinal);
     private readonly Dictionary<JourneyStage, long> _stages = [];
     private readonly Dictionary<int, long> _channels = [];
     private long _size;
+    private ulong _fingerprint;
 
     /// <summary>Counts one member.</summary>
     public void Add(CustomerProfile member)
     {
         _size++;
+        _fingerprint += noise.MemberHash(member.Id);
         foreach (var interest in JourneyRules.View(member, options, now).Interests)
         {
             var (members, sum) = _interests.GetValueOrDefault(interest.Topic);
@@ -120,7 +125,11 @@ public sealed class AudienceAccumulator(ProfileOptions options, DateTimeOffset n
         }
     }
 
-    /// <summary>The description, or only the floor when the audience is below it.</summary>
+    /// <summary>
+    /// The description, or only the floor when the audience is below it. Every figure carries
+    /// <see cref="AudienceNoise"/>, and a bucket is shown only when its noisy count reaches the floor,
+    /// so whether a bucket appears says no more about one member than its count does.
+    /// </summary>
     public AudienceDescription Describe()
     {
         var floor = options.AudienceMinimumSize;
@@ -130,13 +139,20 @@ public sealed class AudienceAccumulator(ProfileOptions options, DateTimeOffset n
         }
 
         var interests = _interests
-            .Select(i => (Topic: i.Key, i.Value.Members, MeanAffinity: i.Value.AffinitySum / i.Value.Members))
+            .Select(i =>
+            {
+                var members = Count(i.Value.Members, "interest-members|" + i.Key);
+                var sum = i.Value.AffinitySum + noise.Draw(_fingerprint, "interest-affinity|" + i.Key);
+                return (Topic: i.Key, Members: members, MeanAffinity: Math.Clamp(sum / Math.Max(members, 1), 0, 1));
+            })
             .Where(i => i.Members >= floor)
             .OrderByDescending(i => i.Members).ThenByDescending(i => i.MeanAffinity).ThenBy(i => i.Topic, StringComparer.Ordinal)
             .Take(TopInterests).ToList();
-        var stages = _stages.Select(s => (Stage: s.Key, Members: s.Value)).Where(s => s.Members >= floor).OrderBy(s => s.Stage).ToList();
-        var channels = _channels.Select(c => (Channel: c.Key, Members: c.Value)).Where(c => c.Members >= floor)
+        var stages = _stages.Select(s => (Stage: s.Key, Members: Count(s.Value, "stage|" + (int)s.Key))).Where(s => s.Members >= floor).OrderBy(s => s.Stage).ToList();
+        var channels = _channels.Select(c => (Channel: c.Key, Members: Count(c.Value, "channel|" + c.Key))).Where(c => c.Members >= floor)
             .OrderByDescending(c => c.Members).ThenBy(c => c.Channel).ToList();
-        return new AudienceDescription(false, floor, _size, interests, stages, channels);
+        return new AudienceDescription(false, floor, Math.Max(Count(_size, "size"), floor), interests, stages, channels);
     }
+
+    private long Count(long members, string figure) => Math.Max(0, (long)Math.Round(members + noise.Draw(_fingerprint, figure)));
 }

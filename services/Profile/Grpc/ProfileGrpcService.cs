@@ -67,6 +67,14 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
         return response;
     }
 
+    public override async Task<MergeProfilesResponse> MergeProfiles(MergeProfilesRequest request, ServerCallContext context)
+    {
+        var survivor = ProfileMapping.ProfileId(request.Survivor, "survivor");
+        var merged = ProfileMapping.ProfileId(request.Merged, "merged");
+        var read = await profiles.MergeByOperatorAsync(survivor, merged, request.Reason, Caller(context), context.CancellationToken);
+        return new MergeProfilesResponse { Profile = ProfileMapping.ToProto(read) };
+    }
+
     public override async Task<CreateSegmentResponse> CreateSegment(CreateSegmentRequest request, ServerCallContext context)
     {
         if (request.Segment is null)

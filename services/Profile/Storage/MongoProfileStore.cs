@@ -290,6 +290,7 @@ internal sealed class MongoProfileStore : IProfileStore
             {
                 erased += (await _identifiers.DeleteManyAsync(session, new BsonDocument("profile_id", id), cancellationToken: ct)).DeletedCount;
                 erased += (await _aliases.DeleteManyAsync(session, new BsonDocument("survivor_id", id), cancellationToken: ct)).DeletedCount;
+                // TODO(index): profile_merges { merged_id: 1 }, so the merged_id half of this $or is not a collection scan per erased profile.
                 erased += (await _merges.DeleteManyAsync(session, new BsonDocument("$or", new BsonArray { new BsonDocument("survivor_id", id), new BsonDocument("merged_id", id) }), cancellationToken: ct)).DeletedCount;
                 erased += (await _members.DeleteManyAsync(session, new BsonDocument("profile_id", id), cancellationToken: ct)).DeletedCount;
                 erased += (await _profiles.DeleteOneAsync(session, new BsonDocument("_id", id), cancellationToken: ct)).DeletedCount;

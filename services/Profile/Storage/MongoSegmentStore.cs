@@ -8,9 +8,17 @@ using MongoDB.Driver;
 
 namespace Journey.Profile.Storage;
 
-/// <summary>Segment definitions and members in the service's MongoDB database.</summary>
+/// <summary>
+/// Segment definitions and members in the service's MongoDB database. Members are a read model of the
+/// profiles (each profile lists its segments, and a segment's creation backfills them), so a segment's
+/// members are deleted after its definition in chunks outside any transaction: all of a large segment's
+/// members in one transaction outgrow MongoDB's cache share for a transaction (TransactionTooLargeForCache).
+/// </summary>
 internal sealed class MongoSegmentStore : ISegmentStore
 {
+    /// <summary>Members deleted by one statement.</summary>
+    internal const int MemberChunk = 1000;
+
     private readonly MongoStore _store;
     private readonly IMongoCollection<BsonDocument> _segments;
     private readonly IMongoCollection<BsonDocument> _members;
@@ -23,8 +31,15 @@ internal sealed class MongoSegmentStore : ISegmentStore
         ProfileMongoSchema.EnsureIndexes(store.Database);
     }
 
-    public Task CreateAsync(Segment segment, CancellationToken cancellationToken) =>
-        _store.WriteAsync(async (session, ct) =>
+    public async Task CreateAsync(Segment segment, CancellationToken cancellationToken)
+    {
+        // A deletion of this id that stopped between its definition and its last members left them behind.
+        if (await GetAsync(segment.Id, cancellationToken) is null)
+        {
+            await DeleteMembersAsync(segment.Id, cancellationToken);
+        }
+
+        await _store.WriteAsync(async (session, ct) =>
         {
             try
             {
@@ -43,6 +58,7 @@ internal sealed class MongoSegmentStore : ISegmentStore
 
             return 0;
         }, cancellationToken);
+    }
 
     public Task<Segment?> GetAsync(string id, CancellationToken cancellationToken) =>
         _store.ReadAsync(async (_, ct) =>
@@ -64,12 +80,13 @@ internal sealed class MongoSegmentStore : ISegmentStore
         _store.ReadAsync<IReadOnlyList<Segment>>(async (_, ct) =>
             (await _segments.Find(FilterDefinition<BsonDocument>.Empty).Sort(new BsonDocument("_id", 1)).ToListAsync(ct)).Select(ToDomain).ToList(), cancellationToken);
 
-    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
-        _store.WriteAsync(async (session, ct) =>
-        {
-            await _members.DeleteManyAsync(session, new BsonDocument("segment_id", id), cancellationToken: ct);
-            return (await _segments.DeleteOneAsync(session, new BsonDocument("_id", id), cancellationToken: ct)).DeletedCount == 1;
-        }, cancellationToken);
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        var deleted = await _store.WriteAsync(
+            async (session, ct) => (await _segments.DeleteOneAsync(session, new BsonDocument("_id", id), cancellationToken: ct)).DeletedCount == 1, cancellationToken);
+        await DeleteMembersAsync(id, cancellationToken);
+        return deleted;
+    }
 
     public async Task<Page<string>> ListMembersAsync(string segmentId, int pageSize, string pageToken, CancellationToken cancellationToken)
     {
@@ -80,6 +97,26 @@ internal sealed class MongoSegmentStore : ISegmentStore
         var page = rows.Take(pageSize).Select(r => r["profile_id"].AsString).ToList();
         return new Page<string>(page, rows.Count > pageSize ? PageTokens.Encode(page[^1]) : "");
     }
+
+    /// <summary>
+    /// Deletes the segment's members, <see cref="MemberChunk"/> at a time, each chunk on its own (the
+    /// segment_id index finds them); returns how many went.
+    /// </summary>
+    private Task<long> DeleteMembersAsync(string segmentId, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            long deleted = 0;
+            while (true)
+            {
+                var chunk = await _members.Find(new BsonDocument("segment_id", segmentId)).Project(new BsonDocument("_id", 1)).Limit(MemberChunk).ToListAsync(ct);
+                if (chunk.Count == 0)
+                {
+                    return deleted;
+                }
+
+                deleted += (await _members.DeleteManyAsync(new BsonDocument("_id", new BsonDocument("$in", new BsonArray(chunk.Select(d => d["_id"])))), ct)).DeletedCount;
+            }
+        }, cancellationToken);
 
     private static Segment ToDomain(BsonDocument row) =>
         new(row["_id"].AsString, row["display_name"].AsString, RuleDocument.Deserialize(row["rule"].AsString), ProfileDocument.Time(row["created_at"].ToInt64()));

@@ -116,54 +116,63 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
             }
         }
 
-        var deltas = new List<ItemStats>();
-        await ForEachAsync(consumer, batch, async (session, fact, ct) =>
+        var deltas = await store.WriteAsync(async (session, ct) =>
         {
-            var feedback = fact.Kind switch
-            {
-                InteractionKind.RecommendationImpression => FeedbackType.Impression,
-                InteractionKind.RecommendationClick or InteractionKind.Click => FeedbackType.Click,
-                InteractionKind.Purchase or InteractionKind.TestDriveBooked => FeedbackType.Conversion,
-                _ => FeedbackType.Unspecified,
-            };
-            if (feedback != FeedbackType.Unspecified && records.TryGetValue(fact.RecommendationId, out var record) && fact.ContentId.Length > 0 && record.ContentIds.Contains(fact.ContentId))
-            {
-                deltas.Add(await FeedbackService.ApplyAsync(session, record, fact.ContentId, feedback, fact.OccurredAt, ct));
-            }
-
-            if (fact.IdentifierKeys.Count == 0)
-            {
-                return;
-            }
-
-            if (fact.Kind == InteractionKind.ContentConsumed && fact.ContentId.Length > 0)
-            {
-                var person = await FindOrCreateAsync(session, fact.IdentifierKeys, ct);
-                if (person.Consumed.Contains(fact.ContentId))
-                {
-                    return;
-                }
-
-                foreach (var earlier in person.Consumed.Take(CoConsumptionWindow))
-                {
-                    await session.AddCoConsumptionAsync(earlier, fact.ContentId, ct);
-                    await session.AddCoConsumptionAsync(fact.ContentId, earlier, ct);
-                }
-
-                await session.SavePersonAsync(person with { Consumed = person.Consumed.Prepend(fact.ContentId).Take(PersonState.MaxConsumed).ToList() }, ct);
-            }
-            else if (fact.Kind is InteractionKind.ServiceTicketOpened or InteractionKind.ServiceTicketResolved)
-            {
-                // The next profile snapshot carries the authoritative count; this only closes the gap until then.
-                var person = await FindOrCreateAsync(session, fact.IdentifierKeys, ct);
-                var tickets = Math.Max(0, person.OpenServiceTickets + (fact.Kind == InteractionKind.ServiceTicketOpened ? 1 : -1));
-                await session.SavePersonAsync(person with { OpenServiceTickets = tickets }, ct);
-            }
+            // Collected per attempt: the store runs this again after a transient abort, and only
+            // the attempt that commits may reach the in-memory model.
+            var collected = new List<ItemStats>();
+            await ClaimEachAsync(session, consumer, batch, (fact, c) => ApplyInteractionAsync(session, fact, records, collected, c), ct);
+            return collected;
         }, cancellationToken);
 
         foreach (var delta in deltas)
         {
             learning.Apply(delta);
+        }
+    }
+
+    private static async Task ApplyInteractionAsync(
+        IAudienceSession session, InteractionFact fact, Dictionary<string, RecommendationRecord> records, List<ItemStats> deltas, CancellationToken ct)
+    {
+        var feedback = fact.Kind switch
+        {
+            InteractionKind.RecommendationImpression => FeedbackType.Impression,
+            InteractionKind.RecommendationClick or InteractionKind.Click => FeedbackType.Click,
+            InteractionKind.Purchase or InteractionKind.TestDriveBooked => FeedbackType.Conversion,
+            _ => FeedbackType.Unspecified,
+        };
+        if (feedback != FeedbackType.Unspecified && records.TryGetValue(fact.RecommendationId, out var record) && fact.ContentId.Length > 0 && record.ContentIds.Contains(fact.ContentId))
+        {
+            deltas.Add(await FeedbackService.ApplyAsync(session, record, fact.ContentId, feedback, fact.OccurredAt, ct));
+        }
+
+        if (fact.IdentifierKeys.Count == 0)
+        {
+            return;
+        }
+
+        if (fact.Kind == InteractionKind.ContentConsumed && fact.ContentId.Length > 0)
+        {
+            var person = await FindOrCreateAsync(session, fact.IdentifierKeys, ct);
+            if (person.Consumed.Contains(fact.ContentId))
+            {
+                return;
+            }
+
+            foreach (var earlier in person.Consumed.Take(CoConsumptionWindow))
+            {
+                await session.AddCoConsumptionAsync(earlier, fact.ContentId, ct);
+                await session.AddCoConsumptionAsync(fact.ContentId, earlier, ct);
+            }
+
+            await session.SavePersonAsync(person with { Consumed = person.Consumed.Prepend(fact.ContentId).Take(PersonState.MaxConsumed).ToList() }, ct);
+        }
+        else if (fact.Kind is InteractionKind.ServiceTicketOpened or InteractionKind.ServiceTicketResolved)
+        {
+            // The next profile snapshot carries the authoritative count; this only closes the gap until then.
+            var person = await FindOrCreateAsync(session, fact.IdentifierKeys, ct);
+            var tickets = Math.Max(0, person.OpenServiceTickets + (fact.Kind == InteractionKind.ServiceTicketOpened ? 1 : -1));
+            await session.SavePersonAsync(person with { OpenServiceTickets = tickets }, ct);
         }
     }
 
@@ -214,17 +223,21 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
     private Task<int> ForEachAsync<T>(string consumer, IReadOnlyList<Incoming<T>> batch, Func<IAudienceSession, T, CancellationToken, Task> apply, CancellationToken cancellationToken) =>
         store.WriteAsync(async (session, ct) =>
         {
-            var now = time.GetUtcNow();
-            foreach (var incoming in batch)
-            {
-                if (await session.TryClaimAsync(consumer, incoming.EventId, now, ct))
-                {
-                    await apply(session, incoming.Fact, ct);
-                }
-            }
-
+            await ClaimEachAsync(session, consumer, batch, (fact, c) => apply(session, fact, c), ct);
             return 0;
         }, cancellationToken);
+
+    private async Task ClaimEachAsync<T>(IAudienceSession session, string consumer, IReadOnlyList<Incoming<T>> batch, Func<T, CancellationToken, Task> apply, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        foreach (var incoming in batch)
+        {
+            if (await session.TryClaimAsync(consumer, incoming.EventId, now, ct))
+            {
+                await apply(incoming.Fact, ct);
+            }
+        }
+    }
 
     /// <summary>Throws for an event whose content can never be applied; the bus then parks it.</summary>
     public static void RequireIdentifiers(IReadOnlyList<string> keys, string field)

@@ -197,6 +197,12 @@ internal sealed class MongoAudienceStore : IAudienceStore
     /// </summary>
     internal static readonly TimeSpan CommitLag = TimeSpan.FromSeconds(60);
 
+    /// <summary>The learned counts: sharded (<see cref="CounterPipelines"/>), since every feedback on an item writes its counter.</summary>
+    internal const string ItemStatsCollection = "item_stats";
+
+    // The first read of every learned count groups every shard; let that spill to disk rather than fail.
+    private static readonly AggregateOptions Spill = new() { AllowDiskUse = true };
+
     public Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken) =>
         _store.ReadAsync(async (_, ct) =>
         {
@@ -244,6 +250,7 @@ internal sealed class MongoAudienceStore : IAudienceStore
             }, cancellationToken: ct);
             if (record.ExperimentId.Length > 0)
             {
+                // Every call ranked under the experiment counts here: a sharded counter, so concurrent calls rarely abort each other.
                 await new Session(_c, session).AddVariantCountsAsync(record.ExperimentId, new VariantCounts(record.Variant, 1, 0, 0, 0), ct);
             }
 
@@ -260,35 +267,34 @@ internal sealed class MongoAudienceStore : IAudienceStore
                     d["contents"].AsBsonArray.Select(v => v.AsString).ToList(), new DateTimeOffset(d["at"].ToInt64(), TimeSpan.Zero));
         }, cancellationToken);
 
-    public Task<IReadOnlyList<ItemStats>> ReadItemStatsAsync(CancellationToken cancellationToken) =>
-        _store.ReadAsync<IReadOnlyList<ItemStats>>(async (_, ct) =>
-            (await _c.ItemStats.Find(FilterDefinition<BsonDocument>.Empty).ToListAsync(ct))
-                .Select(d => new ItemStats(d["content"].AsString, (Stage)d["stage"].ToInt32(), d["impressions"].ToInt64(), d["clicks"].ToInt64(), d["conversions"].ToInt64())).ToList(), cancellationToken);
+    public async Task<IReadOnlyList<ItemStats>> ReadItemStatsAsync(CancellationToken cancellationToken) =>
+        (await ReadItemStatsChangedAsync(0, cancellationToken)).Rows;
 
     public Task<ItemStatsChanges> ReadItemStatsChangedAsync(long cursor, CancellationToken cancellationToken) =>
         _store.ReadAsync(async (_, ct) =>
         {
-            var filter = cursor == 0
-                ? FilterDefinition<BsonDocument>.Empty
-                : new BsonDocument("updated", new BsonDocument("$gte", new DateTime(Math.Max(0, cursor - CommitLag.Ticks), DateTimeKind.Utc)));
+            var pipeline = cursor == 0
+                ? CounterPipelines.AllItemStats()
+                : CounterPipelines.ItemStatsChangedSince(new DateTime(Math.Max(0, cursor - CommitLag.Ticks), DateTimeKind.Utc));
             var rows = new List<ItemStats>();
             var next = cursor;
-            foreach (var d in await _c.ItemStats.Find(filter).ToListAsync(ct))
+            using var found = await _c.ItemStats.AggregateAsync<BsonDocument>(pipeline, Spill, ct);
+            await found.ForEachAsync(d =>
             {
                 rows.Add(new ItemStats(d["content"].AsString, (Stage)d["stage"].ToInt32(), d["impressions"].ToInt64(), d["clicks"].ToInt64(), d["conversions"].ToInt64()));
                 if (d.TryGetValue("updated", out var updated) && updated.IsValidDateTime)
                 {
                     next = Math.Max(next, updated.ToUniversalTime().Ticks);
                 }
-            }
+            }, ct);
 
             return new ItemStatsChanges(rows, next);
         }, cancellationToken);
 
     public Task<IReadOnlyList<VariantCounts>> ReadVariantCountsAsync(string experimentId, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<VariantCounts>>(async (_, ct) =>
-            (await _c.VariantCounts.Find(new BsonDocument("experiment", experimentId)).Sort(new BsonDocument("variant", 1)).ToListAsync(ct))
-                .Select(d => new VariantCounts(d["variant"].AsString, d["recommendations"].ToInt64(), d["impressions"].ToInt64(), d["clicks"].ToInt64(), d["conversions"].ToInt64())).ToList(), cancellationToken);
+            (await _c.VariantCounts.Aggregate<BsonDocument>(CounterPipelines.VariantCounts(experimentId), cancellationToken: ct).ToListAsync(ct))
+                .Select(d => new VariantCounts(d["_id"].AsString, d["recommendations"].ToInt64(), d["impressions"].ToInt64(), d["clicks"].ToInt64(), d["conversions"].ToInt64())).ToList(), cancellationToken);
 
     public Task<T> WriteAsync<T>(Func<IAudienceSession, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
         _store.WriteAsync((session, ct) => work(new Session(_c, session), ct), cancellationToken);
@@ -300,7 +306,7 @@ internal sealed class MongoAudienceStore : IAudienceStore
         public IMongoCollection<BsonDocument> Touchpoints { get; } = database.GetCollection<BsonDocument>("touchpoints");
         public IMongoCollection<BsonDocument> Recommendations { get; } = database.GetCollection<BsonDocument>("recommendations");
         public IMongoCollection<BsonDocument> Impressions { get; } = database.GetCollection<BsonDocument>("impressions");
-        public IMongoCollection<BsonDocument> ItemStats { get; } = database.GetCollection<BsonDocument>("item_stats");
+        public IMongoCollection<BsonDocument> ItemStats { get; } = database.GetCollection<BsonDocument>(ItemStatsCollection);
         public IMongoCollection<BsonDocument> VariantCounts { get; } = database.GetCollection<BsonDocument>("variant_counts");
         public IMongoCollection<BsonDocument> CoConsumption { get; } = database.GetCollection<BsonDocument>("co_consumption");
     }
@@ -360,16 +366,19 @@ internal sealed class MongoAudienceStore : IAudienceStore
         public Task AddImpressionAsync(string personKey, string contentId, DateOnly day, CancellationToken cancellationToken) =>
             AddImpressionsAsync(personKey, contentId, day.DayNumber, 1, cancellationToken);
 
-        public Task AddItemStatsAsync(ItemStats delta, CancellationToken cancellationToken) =>
-            c.ItemStats.UpdateOneAsync(session, new BsonDocument("_id", $"{delta.ContentId}|{(int)delta.Stage}"), new BsonDocument
+        public Task AddItemStatsAsync(ItemStats delta, CancellationToken cancellationToken)
+        {
+            var key = CounterPipelines.ItemKey(delta.ContentId, (int)delta.Stage);
+            return c.ItemStats.UpdateOneAsync(session, new BsonDocument("_id", MongoCounterShards.Id(key, MongoCounterShards.Pick())), new BsonDocument
             {
-                ["$setOnInsert"] = new BsonDocument { ["content"] = delta.ContentId, ["stage"] = (int)delta.Stage },
+                ["$setOnInsert"] = new BsonDocument { ["key"] = key, ["content"] = delta.ContentId, ["stage"] = (int)delta.Stage },
                 ["$inc"] = new BsonDocument { ["impressions"] = delta.Impressions, ["clicks"] = delta.Clicks, ["conversions"] = delta.Conversions },
                 ["$currentDate"] = new BsonDocument("updated", new BsonDocument("$type", "date")),
             }, Upsert, cancellationToken);
+        }
 
         public Task AddVariantCountsAsync(string experimentId, VariantCounts delta, CancellationToken cancellationToken) =>
-            c.VariantCounts.UpdateOneAsync(session, new BsonDocument("_id", $"{experimentId}|{delta.Variant}"), new BsonDocument
+            c.VariantCounts.UpdateOneAsync(session, new BsonDocument("_id", MongoCounterShards.Id(CounterPipelines.VariantKey(experimentId, delta.Variant), MongoCounterShards.Pick())), new BsonDocument
             {
                 ["$setOnInsert"] = new BsonDocument { ["experiment"] = experimentId, ["variant"] = delta.Variant },
                 ["$inc"] = new BsonDocument { ["recommendations"] = delta.Recommendations, ["impressions"] = delta.Impressions, ["clicks"] = delta.Clicks, ["conversions"] = delta.Conversions },

@@ -106,7 +106,6 @@ internal sealed class AppApiTokenRule(IConfiguration configuration) : IValidateO
             : ValidateOptionsResult.Success;
 }
 
-/// <summary>Retry timing shared by the outbox relay and the bus dispatchers.</summary>
 /// <summary>How the outbox relay and the bus dispatchers idle between rounds.</summary>
 internal static class Idling
 {
@@ -115,15 +114,16 @@ internal static class Idling
     /// the poll interval ends), and when signalled lets further events gather for
     /// <see cref="EventsOptions.Coalescing"/>. After a full batch it returns at once: more is waiting.
     /// </summary>
-    public static async Task AfterRoundAsync(int taken, Func<CancellationToken, Task<bool>> wake, EventsOptions options, CancellationToken cancellationToken)
+    public static async Task AfterRoundAsync(int taken, Func<CancellationToken, Task<bool>> wake, EventsOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
         if (taken < options.BatchSize && await wake(cancellationToken) && options.Coalescing > TimeSpan.Zero)
         {
-            await Task.Delay(options.Coalescing, cancellationToken);
+            await Task.Delay(options.Coalescing, time, cancellationToken);
         }
     }
 }
 
+/// <summary>Retry timing shared by the outbox relay and the bus dispatchers.</summary>
 internal static class Backoff
 {
     public static TimeSpan After(int attempts, EventsOptions options)

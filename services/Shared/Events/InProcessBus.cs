@@ -62,6 +62,7 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
     private readonly Dictionary<string, SemaphoreSlim> _wake;
     private readonly EventsOptions _options;
     private readonly TimeProvider _time;
+    private int _idleDispatchers;
     private readonly ILogger<InProcessBus> _logger;
 
     /// <summary>Opens the bus in <paramref name="database"/> for the subscriptions of this process.</summary>
@@ -97,6 +98,9 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
 
     /// <summary>How many events one dispatch round takes at most.</summary>
     internal int BatchSize => _options.BatchSize;
+
+    /// <summary>The clock the bus's due times and the dispatchers' waits follow.</summary>
+    internal TimeProvider Time => _time;
 
     /// <summary>The subscriptions this bus delivers to.</summary>
     public IReadOnlyList<EventSubscription> Subscriptions { get; }
@@ -275,8 +279,21 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         }, cancellationToken);
 
     /// <summary>Waits for a publish to this subscription or the poll interval; true when woken by a publish.</summary>
-    internal Task<bool> WaitForWorkAsync(string subscription, CancellationToken cancellationToken) =>
-        _wake[subscription].WaitAsync(_options.PollInterval, cancellationToken);
+    internal async Task<bool> WaitForWorkAsync(string subscription, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _idleDispatchers);
+        try
+        {
+            return await _wake[subscription].WaitAsync(_options.PollInterval, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _idleDispatchers);
+        }
+    }
+
+    /// <summary>Dispatchers waiting for a publish now, so a test can publish once every round so far has ended.</summary>
+    internal int IdleDispatchers => Volatile.Read(ref _idleDispatchers);
 
     private void Wake(string subscription)
     {

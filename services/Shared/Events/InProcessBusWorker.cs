@@ -148,7 +148,7 @@ internal sealed partial class InProcessBusWorker(InProcessBus bus, IServiceProvi
                     taken = 0;
                 }
 
-                await Idling.AfterRoundAsync(taken, ct => bus.WaitForWorkAsync(subscription.Name, ct), options.Value, stoppingToken);
+                await Idling.AfterRoundAsync(taken, ct => bus.WaitForWorkAsync(subscription.Name, ct), options.Value, bus.Time, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

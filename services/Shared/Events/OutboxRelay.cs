@@ -82,16 +82,16 @@ internal sealed partial class OutboxRelay(
                 switch (round.End)
                 {
                     case RoundEnd.Outage:
-                        await Task.Delay(Backoff.After(++outages, _options), stoppingToken);
+                        await Task.Delay(Backoff.After(++outages, _options), time, stoppingToken);
                         break;
                     case RoundEnd.Elsewhere:
                         // Another replica holds the outbox: commits here are its work, so only the poll matters.
                         outages = 0;
-                        await Task.Delay(_options.PollInterval, stoppingToken);
+                        await Task.Delay(_options.PollInterval, time, stoppingToken);
                         break;
                     default:
                         outages = 0;
-                        await Idling.AfterRoundAsync(round.Handled, ct => wake.WaitAsync(_options.PollInterval, ct), _options, stoppingToken);
+                        await Idling.AfterRoundAsync(round.Handled, ct => wake.WaitAsync(_options.PollInterval, ct), _options, time, stoppingToken);
                         break;
                 }
             }

@@ -21,6 +21,9 @@ public static class Scopes
     /// <summary>Identify people (create, link and merge profiles).</summary>
     public const string ProfilesWrite = "profiles:write";
 
+    /// <summary>Merge two profiles an operator has found to be one person, known customers included.</summary>
+    public const string ProfilesMerge = "profiles:merge";
+
     /// <summary>Check consent and read its history.</summary>
     public const string ConsentRead = "consent:read";
 
@@ -40,12 +43,12 @@ public static class Scopes
     public const string AnyCaller = "*";
 
     /// <summary>Whether calls needing <paramref name="scope"/> change data, and so count against the caller's write rate.</summary>
-    public static bool IsWrite(string scope) => scope is TouchpointsWrite or ProfilesWrite or ConsentWrite or PrivacyErase or Admin;
+    public static bool IsWrite(string scope) => scope is TouchpointsWrite or ProfilesWrite or ProfilesMerge or ConsentWrite or PrivacyErase or Admin;
 
-    /// <summary>Whether calls needing <paramref name="scope"/> go to the audit trail: privacy, consent and catalog changes.</summary>
-    public static bool IsSensitive(string scope) => scope is ConsentWrite or PrivacyErase or Admin;
+    /// <summary>Whether calls needing <paramref name="scope"/> go to the audit trail: operator merges, privacy, consent and catalog changes.</summary>
+    public static bool IsSensitive(string scope) => scope is ProfilesMerge or ConsentWrite or PrivacyErase or Admin;
 
     /// <summary>Every scope, for development tokens.</summary>
     public static readonly IReadOnlyList<string> All =
-        [TouchpointsRead, TouchpointsWrite, ProfilesRead, ProfilesWrite, ConsentRead, ConsentWrite, RecommendationsRead, PrivacyErase, Admin];
+        [TouchpointsRead, TouchpointsWrite, ProfilesRead, ProfilesWrite, ProfilesMerge, ConsentRead, ConsentWrite, RecommendationsRead, PrivacyErase, Admin];
 }

@@ -13,6 +13,7 @@ public sealed class InteractionRecorder(
     IInteractionLog log,
     ITouchpointEvents events,
     IdentifierHasher hasher,
+    IdentifierPolicy identifierPolicy,
     IOptions<TouchpointOptions> options,
     TimeProvider clock)
 {
@@ -21,6 +22,12 @@ public sealed class InteractionRecorder(
 
     /// <summary>How far ahead of the service's clock an interaction may be.</summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
+
+    private const string PropertyKeyRule = "key must not contain control characters (such as NUL) or '.', nor start with '$'";
+
+    /// <summary>An empty group for consecutive stream messages, within the settings and the store's budget.</summary>
+    public StreamGroup NewStreamGroup() =>
+        new(Math.Min(options.Value.StreamTransactionSize, log.TransactionBudget.Interactions), log.TransactionBudget.Bytes);
 
     /// <summary>Records one interaction; throws <see cref="InvalidArgumentException"/> naming every bad field. True when it was a duplicate.</summary>
     public async Task<bool> RecordOneAsync(InteractionInput input, CancellationToken cancellationToken)
@@ -190,6 +197,10 @@ public sealed class InteractionRecorder(
                 {
                     validation.Add(field + ".value", "must be 1 to 256 characters");
                 }
+                else if (identifierPolicy.Refusal(value) is { } refusal)
+                {
+                    validation.Add(field + ".value", refusal);
+                }
                 else if (kind == IdentifierKind.Email)
                 {
                     if (IdentifierHasher.IsPlausibleEmail(value))
@@ -244,6 +255,12 @@ public sealed class InteractionRecorder(
                     break;
                 }
 
+                if (!IsPropertyKey(key))
+                {
+                    validation.Add($"{prefix}properties[{Printable(key)}]", PropertyKeyRule);
+                    break;
+                }
+
                 if (value.Length > 512)
                 {
                     validation.Add($"{prefix}properties[{key}]", "must be at most 512 characters");
@@ -265,4 +282,15 @@ public sealed class InteractionRecorder(
     }
 
     private static bool IsCurrencyCode(string code) => code.Length == 3 && code.All(char.IsAsciiLetterUpper);
+
+    /// <summary>
+    /// A key every store keeps as it is. MongoDB cannot hold a field name with NUL, refuses '$ref',
+    /// '$id' and '$db' out of a DBRef's order, and reads '.' as a path in queries and updates, so such
+    /// a key failed the whole transaction of its batch there while SQLite kept it: refused alike everywhere.
+    /// </summary>
+    private static bool IsPropertyKey(string key) => key[0] != '$' && !key.Contains('.', StringComparison.Ordinal) && !key.Any(char.IsControl);
+
+    /// <summary>The key as a field path can show it: control characters as \uXXXX.</summary>
+    private static string Printable(string key) =>
+        string.Concat(key.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
 }

@@ -61,6 +61,15 @@ public sealed record TimelineCursor(DateTimeOffset OccurredAt, long Sequence);
 /// <param name="ProfileId">The profile that holds the interaction's identifiers now (see <see cref="PersonTimeline"/>); null while none does.</param>
 public sealed record TimelineEntry(Interaction Interaction, TimelineCursor Cursor, string? ProfileId = null);
 
+/// <summary>How much one store transaction of interactions should hold at most.</summary>
+/// <param name="Interactions">Interactions.</param>
+/// <param name="Bytes">Bytes of the stream messages that carried them, as received.</param>
+public sealed record TransactionBudget(int Interactions, long Bytes)
+{
+    /// <summary>No limit of the store's own: the settings decide.</summary>
+    public static TransactionBudget Unbounded { get; } = new(int.MaxValue, long.MaxValue);
+}
+
 /// <summary>A merge the profile service announced.</summary>
 /// <param name="EventId">The event id (claimed in the inbox).</param>
 /// <param name="Survivor">The surviving profile id (without the <c>profiles/</c> prefix).</param>
@@ -95,6 +104,12 @@ public sealed record ProfileHolding(string Key, string ProfileId, DateTimeOffset
 /// </summary>
 public interface IInteractionLog
 {
+    /// <summary>
+    /// The most one <see cref="AppendAsync"/> transaction of this store should hold; consecutive stream
+    /// messages are written together only within it (a single message is never split).
+    /// </summary>
+    TransactionBudget TransactionBudget { get; }
+
     /// <summary>
     /// Stores each interaction whose event id was not recorded before, with its event and its share of
     /// the aggregates, in one transaction. Returns, per item, true when stored and false for a duplicate

@@ -1,14 +1,13 @@
 using Grpc.Core;
 using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.V1;
-using Microsoft.Extensions.Options;
 using static Journey.Touchpoint.Grpc.TouchpointMapping;
 
 namespace Journey.Touchpoint.Grpc;
 
 /// <summary>The gRPC face of the touchpoint service: maps, calls one use case, maps back.</summary>
 internal sealed class TouchpointGrpcService(
-    TouchpointCatalog catalog, InteractionRecorder recorder, PersonTimeline timeline, JourneyAnalytics analytics, IOptions<TouchpointOptions> options)
+    TouchpointCatalog catalog, InteractionRecorder recorder, PersonTimeline timeline, JourneyAnalytics analytics)
     : TouchpointService.TouchpointServiceBase
 {
     /// <summary>Most rejections listed in a stream's reply; the count covers all.</summary>
@@ -53,13 +52,13 @@ internal sealed class TouchpointGrpcService(
     {
         var response = new StreamInteractionsResponse();
         var cancellationToken = context.CancellationToken;
-        var group = new List<IReadOnlyList<InteractionInput>>();
-        var grouped = 0;
+        var group = recorder.NewStreamGroup();
         var received = 0;
         var next = requestStream.MoveNext(cancellationToken);
         while (await next)
         {
-            var inputs = ToInputs(requestStream.Current.Interactions);
+            var message = requestStream.Current;
+            var inputs = ToInputs(message.Interactions);
             if (inputs.Count is 0 or > InteractionRecorder.MaxBatch)
             {
                 // What arrived before a malformed message is stored before the stream fails on it.
@@ -67,15 +66,19 @@ internal sealed class TouchpointGrpcService(
                 await recorder.RecordBatchAsync(inputs, cancellationToken);
             }
 
-            group.Add(inputs);
-            grouped += inputs.Count;
+            var bytes = message.CalculateSize();
+            if (!group.Fits(inputs.Count, bytes))
+            {
+                received = await StoreAsync(group, received, response, cancellationToken);
+            }
+
+            group.Add(inputs, bytes);
             next = requestStream.MoveNext(cancellationToken);
 
             // Only messages already received join a group, so a slow sender never waits for the next one.
-            if (!next.IsCompleted || grouped >= options.Value.StreamTransactionSize)
+            if (!next.IsCompleted || group.IsFull)
             {
                 received = await StoreAsync(group, received, response, cancellationToken);
-                grouped = 0;
             }
         }
 
@@ -83,16 +86,16 @@ internal sealed class TouchpointGrpcService(
         return response;
     }
 
-    /// <summary>Stores a group of stream messages; returns the stream position after them, for rejection indexes.</summary>
-    private async Task<int> StoreAsync(List<IReadOnlyList<InteractionInput>> group, int received, StreamInteractionsResponse response, CancellationToken cancellationToken)
+    /// <summary>Stores a group of stream messages and empties it; returns the stream position after them, for rejection indexes.</summary>
+    private async Task<int> StoreAsync(StreamGroup group, int received, StreamInteractionsResponse response, CancellationToken cancellationToken)
     {
-        if (group.Count == 0)
+        if (group.Messages.Count == 0)
         {
             return received;
         }
 
-        var outcomes = await recorder.RecordBatchesAsync(group, cancellationToken);
-        for (var i = 0; i < group.Count; i++)
+        var outcomes = await recorder.RecordBatchesAsync(group.Messages, cancellationToken);
+        for (var i = 0; i < group.Messages.Count; i++)
         {
             var outcome = outcomes[i];
             response.AcceptedCount += outcome.Accepted;
@@ -107,7 +110,7 @@ internal sealed class TouchpointGrpcService(
             }
 
             response.MessageCount++;
-            received += group[i].Count;
+            received += group.Messages[i].Count;
         }
 
         group.Clear();

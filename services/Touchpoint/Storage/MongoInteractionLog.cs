@@ -11,7 +11,11 @@ namespace Journey.Touchpoint.Storage;
 /// <summary>
 /// The interaction log in MongoDB: the same tables as SQLite as collections, one multi-document
 /// transaction per batch. Raw interactions expire through a TTL index on their time; the aggregates
-/// and the event-id claims (pruned by a TTL index on their day) are separate collections.
+/// and the event-id claims (pruned by a TTL index on their day) are separate collections. No batch
+/// writes a document every batch writes: people get ObjectIds rather than numbers from a counter,
+/// interactions keys from <see cref="InteractionKeys"/>, and a touchpoint's day counts are sharded
+/// (<see cref="MongoCounterShards"/>): two concurrent batches abort one another (and the driver runs
+/// the loser again) only over a person both write or when both picked the same counter shard.
 /// </summary>
 internal sealed class MongoInteractionLog : IInteractionLog
 {
@@ -23,7 +27,6 @@ internal sealed class MongoInteractionLog : IInteractionLog
     internal const string PersonProfile = "person_profile";
     internal const string PersonOverlaps = "person_overlaps";
     internal const string Profiles = "profiles";
-    internal const string Counters = "counters";
     internal const string TouchpointDays = "touchpoint_days";
     internal const string TouchpointDayPeople = "touchpoint_day_people";
     internal const string PersonStageDays = "person_stage_days";
@@ -31,11 +34,22 @@ internal sealed class MongoInteractionLog : IInteractionLog
     internal const string Purchases = "purchases";
     private const string Consumer = "touchpoint";
 
+    /// <summary>How often a batch is written again after a unique key refused it.</summary>
+    private const int DuplicateKeyAttempts = 3;
+
     /// <summary>The version of a forgotten profile: no snapshot is ever newer.</summary>
     private const long Erased = long.MaxValue;
 
     /// <summary>The snapshot time of a profile known only from a merge: any snapshot is newer.</summary>
     private static readonly long NeverUpdated = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// 1,000 interactions and 4 MiB of messages: MongoDB aborts a transaction whose changes outgrow
+    /// about 15 % of its cache (TransactionTooLargeForCache, not retryable), 37 MB of the smallest
+    /// 0.25 GB cache, and each interaction writes its document, its event, its claim and its aggregates,
+    /// about three times its size (docs/adr/0015-transaction-sizes-per-store.md).
+    /// </summary>
+    internal static readonly TransactionBudget Budget = new(1000, 4 * 1024 * 1024);
 
     private readonly MongoStore _store;
     private readonly IMongoDatabase _db;
@@ -81,16 +95,22 @@ internal sealed class MongoInteractionLog : IInteractionLog
         ]);
     }
 
+    public TransactionBudget TransactionBudget => Budget;
+
     public async Task<IReadOnlyList<bool>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            return await _store.WriteAsync((session, ct) => AppendInTransactionAsync(session, batch, ct), cancellationToken);
-        }
-        catch (Exception ex) when (MongoStore.IsDuplicateKey(ex))
-        {
-            // A concurrent batch claimed one of these ids between our read and insert: the retry sees it as a duplicate.
-            return await _store.WriteAsync((session, ct) => AppendInTransactionAsync(session, batch, ct), cancellationToken);
+            try
+            {
+                return await _store.WriteAsync((session, ct) => AppendInTransactionAsync(session, batch, ct), cancellationToken);
+            }
+            catch (Exception ex) when (MongoStore.IsDuplicateKey(ex) && attempt < DuplicateKeyAttempts)
+            {
+                // A concurrent batch claimed one of these ids or identifiers between our read and insert (the
+                // next attempt sees it as a duplicate or a link), or another process took one of our keys
+                // (the next attempt takes fresh ones).
+            }
         }
     }
 
@@ -116,19 +136,19 @@ internal sealed class MongoInteractionLog : IInteractionLog
 
         var keys = accepted.SelectMany(p => p.Interaction.Identifiers.Select(i => i.Key)).Distinct().ToList();
         var storedLinks = (await _db.GetCollection<BsonDocument>(PersonLinks).Find(session, Builders<BsonDocument>.Filter.In("_id", keys)).ToListAsync(ct))
-            .ToDictionary(d => d["_id"].AsString, d => d["person_id"].ToInt64(), StringComparer.Ordinal);
-        var links = new Dictionary<string, long>(storedLinks, StringComparer.Ordinal);
+            .ToDictionary(d => d["_id"].AsString, d => d["person_id"], StringComparer.Ordinal);
+        var links = new Dictionary<string, BsonValue>(storedLinks, StringComparer.Ordinal);
 
-        // New people get negative placeholders first, so one counter increment serves the whole batch.
-        // An interaction is filed under the person of its first identifier already linked; an identifier
+        // A new person gets an ObjectId, unique without a shared counter (a counter document written by
+        // every batch that meets someone new would make concurrent batches abort each other). An
+        // interaction is filed under the person of its first identifier already linked; an identifier
         // linked to another person records the overlap, so a timeline by identifiers finds it here.
-        var people = new long[accepted.Count];
-        var overlaps = new HashSet<(long Person, long Filed)>();
-        var placeholders = 0L;
+        var people = new BsonValue[accepted.Count];
+        var overlaps = new HashSet<(BsonValue Person, BsonValue Filed)>();
         for (var i = 0; i < accepted.Count; i++)
         {
             var identifiers = accepted[i].Interaction.Identifiers;
-            var person = identifiers.Select(x => links.TryGetValue(x.Key, out var p) ? p : (long?)null).FirstOrDefault(p => p is not null) ?? -(++placeholders);
+            var person = identifiers.Select(x => links.GetValueOrDefault(x.Key)).FirstOrDefault(p => p is not null) ?? ObjectId.GenerateNewId();
             foreach (var x in identifiers)
             {
                 if (!links.TryAdd(x.Key, person) && links[x.Key] != person)
@@ -140,26 +160,6 @@ internal sealed class MongoInteractionLog : IInteractionLog
             people[i] = person;
         }
 
-        if (placeholders > 0)
-        {
-            var counter = await _db.GetCollection<BsonDocument>(Counters).FindOneAndUpdateAsync(session,
-                Builders<BsonDocument>.Filter.Eq("_id", "person"), Builders<BsonDocument>.Update.Inc("value", placeholders),
-                new FindOneAndUpdateOptions<BsonDocument> { IsUpsert = true, ReturnDocument = ReturnDocument.After }, ct);
-            var first = counter["value"].ToInt64() - placeholders + 1;
-            long Real(long id) => id < 0 ? first + (-id - 1) : id;
-            for (var i = 0; i < people.Length; i++)
-            {
-                people[i] = Real(people[i]);
-            }
-
-            foreach (var key in links.Keys.ToList())
-            {
-                links[key] = Real(links[key]);
-            }
-
-            overlaps = overlaps.Select(o => (Real(o.Person), Real(o.Filed))).ToHashSet();
-        }
-
         await BulkAsync(session, PersonOverlaps, overlaps.Select(o => (WriteModel<BsonDocument>)Upsert($"{o.Person}/{o.Filed}",
             new BsonDocument("$setOnInsert", new BsonDocument { ["person_id"] = o.Person, ["filed_person_id"] = o.Filed }))).ToList(), ct);
 
@@ -169,32 +169,29 @@ internal sealed class MongoInteractionLog : IInteractionLog
             await _db.GetCollection<BsonDocument>(PersonLinks).InsertManyAsync(session, newLinks, cancellationToken: ct);
         }
 
-        var documents = accepted.Select((p, i) => ToDocument(p.Interaction, people[i])).ToList();
+        var documents = accepted.Select((p, i) => ToDocument(p.Interaction, people[i], InteractionKeys.Shared.Next())).ToList();
         await _db.GetCollection<BsonDocument>(Interactions).InsertManyAsync(session, documents, cancellationToken: ct);
         await WriteAggregatesAsync(session, accepted, people, ct);
         await MongoOutbox.AppendAsync(session, _db, accepted.Select(p => p.Event).ToList(), ct);
         return stored;
     }
 
-    private async Task WriteAggregatesAsync(IClientSessionHandle session, List<PendingInteraction> accepted, long[] people, CancellationToken ct)
+    private async Task WriteAggregatesAsync(IClientSessionHandle session, List<PendingInteraction> accepted, BsonValue[] people, CancellationToken ct)
     {
-        var tpDays = new List<WriteModel<BsonDocument>>();
         var dayPeople = new List<WriteModel<BsonDocument>>();
         var stageDays = new List<WriteModel<BsonDocument>>();
         var personTps = new List<WriteModel<BsonDocument>>();
         var purchases = new List<WriteModel<BsonDocument>>();
         var states = new List<WriteModel<BsonDocument>>();
+        var tpDays = new Dictionary<(int Day, string Touchpoint), (long Interactions, long RatingSum, long RatingCount)>();
         for (var i = 0; i < accepted.Count; i++)
         {
             var x = accepted[i].Interaction;
             var person = people[i];
             var day = JourneyAnalytics.DayOf(x.OccurredAt);
             var at = x.OccurredAt.ToUnixTimeMilliseconds();
-            tpDays.Add(Upsert($"{day}/{x.TouchpointId}", new BsonDocument
-            {
-                ["$inc"] = new BsonDocument { ["interactions"] = 1L, ["rating_sum"] = (long)x.Rating, ["rating_count"] = x.Rating > 0 ? 1L : 0L },
-                ["$setOnInsert"] = new BsonDocument { ["day"] = day, ["touchpoint_id"] = x.TouchpointId },
-            }));
+            var tpDay = tpDays.GetValueOrDefault((day, x.TouchpointId));
+            tpDays[(day, x.TouchpointId)] = (tpDay.Interactions + 1, tpDay.RatingSum + x.Rating, tpDay.RatingCount + (x.Rating > 0 ? 1 : 0));
             dayPeople.Add(Upsert($"{day}/{x.TouchpointId}/{person}", new BsonDocument
             {
                 ["$min"] = new BsonDocument("first_at", at),
@@ -227,7 +224,16 @@ internal sealed class MongoInteractionLog : IInteractionLog
                 new BsonDocument { ["_id"] = person, ["last_at"] = at }, new BsonDocument("$set", new BsonDocument("last_touchpoint_id", x.TouchpointId))));
         }
 
-        await BulkAsync(session, TouchpointDays, tpDays, ct);
+        // Every interaction of a touchpoint's day adds to its counters: one shard per transaction, so
+        // concurrent batches of the same day rarely write the same document.
+        var shard = MongoCounterShards.Pick();
+        var counters = tpDays.Select(d => (WriteModel<BsonDocument>)Upsert(MongoCounterShards.Id($"{d.Key.Day}/{d.Key.Touchpoint}", shard), new BsonDocument
+        {
+            ["$inc"] = new BsonDocument { ["interactions"] = d.Value.Interactions, ["rating_sum"] = d.Value.RatingSum, ["rating_count"] = d.Value.RatingCount },
+            ["$setOnInsert"] = new BsonDocument { ["day"] = d.Key.Day, ["touchpoint_id"] = d.Key.Touchpoint },
+        })).ToList();
+
+        await BulkAsync(session, TouchpointDays, counters, ct);
         await BulkAsync(session, TouchpointDayPeople, dayPeople, ct);
         await BulkAsync(session, PersonStageDays, stageDays, ct);
         await BulkAsync(session, PersonTouchpoints, personTps, ct);
@@ -255,14 +261,14 @@ internal sealed class MongoInteractionLog : IInteractionLog
             // person it overlaps; the identifiers each document carries decide.
             var keys = new BsonArray(identifiers.Select(i => i.Key).Distinct(StringComparer.Ordinal));
             var linked = (await _db.GetCollection<BsonDocument>(PersonLinks).Find(new BsonDocument("_id", new BsonDocument("$in", keys))).ToListAsync(ct))
-                .Select(d => d["person_id"].ToInt64()).ToHashSet();
+                .Select(d => d["person_id"]).ToHashSet();
             if (linked.Count == 0)
             {
                 return [];
             }
 
             var filed = await _db.GetCollection<BsonDocument>(PersonOverlaps).Find(new BsonDocument("person_id", new BsonDocument("$in", new BsonArray(linked)))).ToListAsync(ct);
-            linked.UnionWith(filed.Select(d => d["filed_person_id"].ToInt64()));
+            linked.UnionWith(filed.Select(d => d["filed_person_id"]));
             return await EntriesAsync(
                 new BsonDocument { ["person_id"] = new BsonDocument("$in", new BsonArray(linked)), ["identifiers"] = new BsonDocument("$in", keys) }, after, limit, ct);
         }, cancellationToken);
@@ -495,30 +501,30 @@ internal sealed class MongoInteractionLog : IInteractionLog
             filter["$or"] = new BsonArray
             {
                 new BsonDocument("occurred_at", new BsonDocument("$lt", at)),
-                new BsonDocument { ["occurred_at"] = at, ["seq"] = new BsonDocument("$lt", after.Sequence) },
+                new BsonDocument { ["occurred_at"] = at, ["_id"] = new BsonDocument("$lt", after.Sequence) },
             };
         }
 
         var documents = await _db.GetCollection<BsonDocument>(Interactions).Find(filter)
-            .Sort(new BsonDocument { ["occurred_at"] = -1, ["seq"] = -1 }).Limit(limit).ToListAsync(ct);
+            .Sort(new BsonDocument { ["occurred_at"] = -1, ["_id"] = -1 }).Limit(limit).ToListAsync(ct);
         return documents.Select(FromDocument).ToList();
     }
 
-    private async Task<List<long>> ResolveAsync(IClientSessionHandle? session, IReadOnlyList<PersonIdentifier> identifiers, CancellationToken ct)
+    private async Task<List<BsonValue>> ResolveAsync(IClientSessionHandle? session, IReadOnlyList<PersonIdentifier> identifiers, CancellationToken ct)
     {
-        var people = new HashSet<long>();
+        var people = new HashSet<BsonValue>();
         var links = _db.GetCollection<BsonDocument>(PersonLinks);
         var profiles = _db.GetCollection<BsonDocument>(ProfilePersons);
         var keyFilter = new BsonDocument("_id", new BsonDocument("$in", new BsonArray(identifiers.Select(i => i.Key))));
         var profileFilter = new BsonDocument("profile_id", new BsonDocument("$in", new BsonArray(identifiers.Where(i => i.Kind == IdentifierKind.ProfileId).Select(i => i.Value))));
         foreach (var d in await (session is null ? links.Find(keyFilter) : links.Find(session, keyFilter)).ToListAsync(ct))
         {
-            people.Add(d["person_id"].ToInt64());
+            people.Add(d["person_id"]);
         }
 
         foreach (var d in await (session is null ? profiles.Find(profileFilter) : profiles.Find(session, profileFilter)).ToListAsync(ct))
         {
-            people.Add(d["person_id"].ToInt64());
+            people.Add(d["person_id"]);
         }
 
         if (people.Count > 0)
@@ -528,7 +534,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
             var siblings = new BsonDocument("profile_id", new BsonDocument("$in", new BsonArray(profileIds)));
             foreach (var d in await (session is null ? profiles.Find(siblings) : profiles.Find(session, siblings)).ToListAsync(ct))
             {
-                people.Add(d["person_id"].ToInt64());
+                people.Add(d["person_id"]);
             }
         }
 
@@ -539,7 +545,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
 
     private static DateTime DayStart(DateTimeOffset at) => DateTime.UnixEpoch.AddDays(JourneyAnalytics.DayOf(at));
 
-    private static BsonDocument ToDocument(Interaction x, long person)
+    private static BsonDocument ToDocument(Interaction x, BsonValue person, long id)
     {
         var properties = new BsonDocument();
         foreach (var (key, value) in x.Properties)
@@ -549,8 +555,8 @@ internal sealed class MongoInteractionLog : IInteractionLog
 
         return new BsonDocument
         {
-            // A time-ordered sequence (ticks of the UUIDv7 the outbox uses would do as well): ties on time sort by it.
-            ["seq"] = (x.RecordedAt.UtcTicks << 8) | (long)(Random.Shared.Next(256)),
+            // Unique, so it breaks ties on time in the timeline's order and cursor.
+            ["_id"] = id,
             ["event_id"] = x.EventId,
             ["touchpoint_id"] = x.TouchpointId,
             ["occurred_at"] = x.OccurredAt.UtcDateTime,
@@ -590,6 +596,6 @@ internal sealed class MongoInteractionLog : IInteractionLog
             value,
             d["properties"].AsBsonDocument.ToDictionary(e => e.Name, e => e.Value.AsString),
             new DateTimeOffset(d["recorded_at"].ToUniversalTime(), TimeSpan.Zero));
-        return new TimelineEntry(interaction, new TimelineCursor(occurred, d["seq"].ToInt64()));
+        return new TimelineEntry(interaction, new TimelineCursor(occurred, d["_id"].ToInt64()));
     }
 }

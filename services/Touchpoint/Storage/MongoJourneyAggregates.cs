@@ -7,51 +7,41 @@ using static Journey.Touchpoint.Storage.MongoInteractionLog;
 
 namespace Journey.Touchpoint.Storage;
 
-/// <summary>Reads of the aggregates <see cref="MongoInteractionLog"/> maintains; each query reads aggregate documents of the period only.</summary>
+/// <summary>
+/// Reads of the aggregates <see cref="MongoInteractionLog"/> maintains, each one aggregation the server
+/// runs (<see cref="AggregatePipelines"/>); only the figures come back.
+/// </summary>
 internal sealed class MongoJourneyAggregates([FromKeyedServices(TouchpointModule.Name)] MongoStore store) : IJourneyAggregates
 {
+    // A period's groups (one per person) may outgrow the 100 MB a stage may hold in memory.
+    private static readonly AggregateOptions Spill = new() { AllowDiskUse = true };
+
     private readonly IMongoDatabase _db = store.Database;
 
     public Task<TouchpointTotals> TouchpointTotalsAsync(string touchpointId, int fromDay, int toDay, TimeSpan purchaseWindow, CancellationToken cancellationToken) =>
         store.ReadAsync(async (_, ct) =>
         {
-            var filter = new BsonDocument { ["touchpoint_id"] = touchpointId, ["day"] = new BsonDocument { ["$gte"] = fromDay, ["$lte"] = toDay } };
-            var days = await _db.GetCollection<BsonDocument>(TouchpointDays).Find(filter).ToListAsync(ct);
-            var rows = await _db.GetCollection<BsonDocument>(TouchpointDayPeople).Find(filter).ToListAsync(ct);
-            var people = rows.GroupBy(r => r["person_id"].ToInt64()).ToDictionary(g => g.Key, g => g.Select(r => (First: r["first_at"].ToInt64(), Last: r["last_at"].ToInt64())).ToList());
-            var purchases = await _db.GetCollection<BsonDocument>(Purchases)
-                .Find(new BsonDocument("person_id", new BsonDocument("$in", new BsonArray(people.Keys)))).ToListAsync(ct);
-            var window = (long)purchaseWindow.TotalMilliseconds;
-            var purchasers = purchases.GroupBy(p => p["person_id"].ToInt64())
-                .Count(g => g.Any(p => people[g.Key].Any(v => p["at"].ToInt64() >= v.First && p["at"].ToInt64() <= v.Last + window)));
+            var counts = await OneAsync(TouchpointDays, AggregatePipelines.TouchpointCounts(touchpointId, fromDay, toDay), ct);
+            var reach = await OneAsync(TouchpointDayPeople, AggregatePipelines.TouchpointReach(touchpointId, fromDay, toDay, (long)purchaseWindow.TotalMilliseconds), ct);
             return new TouchpointTotals(
-                days.Sum(d => d["interactions"].ToInt64()), days.Sum(d => d["rating_sum"].ToInt64()), days.Sum(d => d["rating_count"].ToInt64()),
-                people.Count, purchasers);
+                Long(counts, "interactions"), Long(counts, "rating_sum"), Long(counts, "rating_count"), Long(reach, "people"), Long(reach, "purchasers"));
         }, cancellationToken);
 
     public Task<FunnelTotals> FunnelTotalsAsync(int fromDay, int toDay, CancellationToken cancellationToken) =>
         store.ReadAsync(async (_, ct) =>
         {
-            var rows = await _db.GetCollection<BsonDocument>(PersonStageDays)
-                .Find(new BsonDocument("day", new BsonDocument { ["$gte"] = fromDay, ["$lte"] = toDay })).ToListAsync(ct);
-            var masks = rows.GroupBy(r => r["person_id"].ToInt64()).Select(g => g.Aggregate(0, (m, r) => m | r["stage_mask"].ToInt32())).ToList();
-            var perStage = Enumerable.Range(0, 6).Select(i => (long)masks.Count(m => (m & (1 << i)) != 0)).ToList();
-            var both = Enumerable.Range(0, 5).Select(i => (long)masks.Count(m => (m & (1 << i)) != 0 && (m & (1 << (i + 1))) != 0)).ToList();
-            return new FunnelTotals(perStage, both);
+            var totals = await OneAsync(PersonStageDays, AggregatePipelines.Funnel(fromDay, toDay), ct);
+            return new FunnelTotals(
+                Enumerable.Range(0, AggregatePipelines.Stages).Select(i => Long(totals, $"s{i}")).ToList(),
+                Enumerable.Range(0, AggregatePipelines.Stages - 1).Select(i => Long(totals, $"b{i}")).ToList());
         }, cancellationToken);
 
     public Task<IReadOnlyList<long>> TouchpointsBeforePurchaseAsync(int fromDay, int toDay, CancellationToken cancellationToken) =>
         store.ReadAsync<IReadOnlyList<long>>(async (_, ct) =>
         {
-            var purchases = await _db.GetCollection<BsonDocument>(Purchases)
-                .Find(new BsonDocument("day", new BsonDocument { ["$gte"] = fromDay, ["$lte"] = toDay })).ToListAsync(ct);
             var counts = new List<long>();
-            foreach (var first in purchases.GroupBy(p => p["person_id"].ToInt64()).Select(g => (Person: g.Key, At: g.Min(p => p["at"].ToInt64()))))
-            {
-                counts.Add(await _db.GetCollection<BsonDocument>(PersonTouchpoints)
-                    .CountDocumentsAsync(new BsonDocument { ["person_id"] = first.Person, ["first_at"] = new BsonDocument("$lt", first.At) }, cancellationToken: ct));
-            }
-
+            using var cursor = await _db.GetCollection<BsonDocument>(Purchases).AggregateAsync<BsonDocument>(AggregatePipelines.TouchpointsBeforePurchase(fromDay, toDay), Spill, ct);
+            await cursor.ForEachAsync(d => counts.Add(d["before"].ToInt64()), ct);
             return counts;
         }, cancellationToken);
 
@@ -83,4 +73,13 @@ internal sealed class MongoJourneyAggregates([FromKeyedServices(TouchpointModule
                 .ToListAsync(ct);
             return rows.Select(r => new RatingTotals(r["_id"].AsString, r["sum"].ToInt64(), r["count"].ToInt64())).ToList();
         }, cancellationToken);
+
+    /// <summary>The one document a totals pipeline returns, or null when nothing matched.</summary>
+    private async Task<BsonDocument?> OneAsync(string collection, BsonDocument[] pipeline, CancellationToken ct)
+    {
+        using var cursor = await _db.GetCollection<BsonDocument>(collection).AggregateAsync<BsonDocument>(pipeline, Spill, ct);
+        return await cursor.FirstOrDefaultAsync(ct);
+    }
+
+    private static long Long(BsonDocument? totals, string field) => totals?.GetValue(field, 0).ToInt64() ?? 0;
 }

@@ -33,6 +33,9 @@ internal sealed class SqliteInteractionLog : IInteractionLog
         SqliteSchema.Apply(database);
     }
 
+    /// <summary>SQLite writes as much as the settings group; its transactions are bounded by the WAL settings, not a cache.</summary>
+    public TransactionBudget TransactionBudget => TransactionBudget.Unbounded;
+
     public Task<IReadOnlyList<bool>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken) =>
         _database.WriteAsync<IReadOnlyList<bool>>(async (connection, transaction, ct) =>
         {

@@ -202,6 +202,7 @@ public sealed class DecisionTests
     [InlineData("future", "captured_at")]
     [InlineData("uncovered-channel", "channels[0]")]
     [InlineData("missing-capture", "captured_at")]
+    [InlineData("placeholder-identifier", "identifiers[1].value")]
     public async Task Record_WhenInputIsBad_IsInvalidArgumentNamingTheField(string @case, string field)
     {
         await using var host = await StartAsync();
@@ -218,6 +219,7 @@ public sealed class DecisionTests
             case "future": request.CapturedAt = host.Now(TimeSpan.FromHours(1)); break;
             case "uncovered-channel": request.Channels.Add(Channel.CallCentre); break;
             case "missing-capture": request.CapturedAt = null; break;
+            case "placeholder-identifier": request.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = "null" }); break;
         }
 
         var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.RecordConsentAsync(request));

@@ -23,7 +23,8 @@ public sealed class StoredDecisionSourceTests : IDisposable
         _catalog = new CatalogUseCases(purposes, _directory, TimeProvider.System, new RequestLog(ledger, hasher, RequestIds.DefaultRetention));
         var checkpoints = new CheckpointUseCases(new SqliteConsentCheckpoints(_sqlite.Database), CheckpointSigner.Derive(new byte[32]), TimeProvider.System);
         _consent = new ConsentUseCases(
-            ledger, new StoredDecisionSource(ledger), _directory, new ConsentEvents(), hasher, TimeProvider.System, new RequestLog(ledger, hasher, RequestIds.DefaultRetention), checkpoints);
+            ledger, new StoredDecisionSource(ledger), _directory, new ConsentEvents(), hasher, IdentifierPolicy.Default, TimeProvider.System,
+            new RequestLog(ledger, hasher, RequestIds.DefaultRetention), checkpoints);
     }
 
     [Fact]

@@ -98,6 +98,67 @@ public sealed class IdentityWorkspaceTests
         Assert.Same(known, workspace.Find(created.Id));
     }
 
+    [Fact]
+    public void Resolve_WhenProfileHoldsItsEmails_LeavesTheNextOneUnattachedAndCountsIt()
+    {
+        var profile = Profile(Now.AddDays(-1), Key(IdentifierKind.Email, "e1"), Key(IdentifierKind.Email, "e2"));
+        var workspace = Workspace(new ProfileOptions { MaxEmails = 2 }, profile);
+
+        var resolution = workspace.Resolve([Key(IdentifierKind.Email, "e1"), Key(IdentifierKind.Email, "e3")], Now, strictProfileIds: true);
+
+        Assert.Same(profile, resolution.Target);
+        Assert.False(profile.Holds(Key(IdentifierKind.Email, "e3")));
+        Assert.Equal(1, workspace.IdentifiersOverLimit);
+        Assert.Empty(workspace.Writes(Now).Claims);
+        // The address past the limit names no one, so it alone starts a person of its own.
+        var alone = workspace.Resolve([Key(IdentifierKind.Email, "e3")], Now.AddMinutes(1), strictProfileIds: true);
+        Assert.True(alone.Created);
+    }
+
+    [Fact]
+    public void Resolve_WhenProfileHoldsItsPhones_LeavesTheNextOneUnattached()
+    {
+        var profile = Profile(Now.AddDays(-1), Key(IdentifierKind.CustomerId, "c"), Key(IdentifierKind.Phone, "p1"));
+        var workspace = Workspace(new ProfileOptions { MaxPhones = 1 }, profile);
+
+        workspace.Resolve([Key(IdentifierKind.CustomerId, "c"), Key(IdentifierKind.Phone, "p2")], Now, strictProfileIds: true);
+
+        Assert.False(profile.Holds(Key(IdentifierKind.Phone, "p2")));
+        Assert.Equal(1, workspace.IdentifiersOverLimit);
+    }
+
+    [Fact]
+    public void Resolve_WhenWeeklyAnonymousLimitReached_AttachesNoMoreUntilAWeekHasPassed()
+    {
+        var profile = Profile(Now.AddDays(-30), Key(IdentifierKind.CustomerId, "c"));
+        profile.Identifiers.Add(new HeldIdentifier(Key(IdentifierKind.AnonymousId, "old"), Now.AddDays(-8)));
+        profile.Identifiers.Add(new HeldIdentifier(Key(IdentifierKind.AnonymousId, "a1"), Now.AddDays(-2)));
+        profile.Identifiers.Add(new HeldIdentifier(Key(IdentifierKind.DeviceId, "d1"), Now.AddDays(-1)));
+        var workspace = Workspace(new ProfileOptions { MaxNewAnonymousIdentifiersPerWeek = 2 }, profile);
+
+        workspace.Resolve([Key(IdentifierKind.CustomerId, "c"), Key(IdentifierKind.AdClickId, "ad1")], Now, strictProfileIds: true);
+        Assert.False(profile.Holds(Key(IdentifierKind.AdClickId, "ad1")));
+        Assert.Equal(1, workspace.IdentifiersOverLimit);
+
+        // Six days later a1 is more than seven days old, which frees one place in the week.
+        workspace.Resolve([Key(IdentifierKind.CustomerId, "c"), Key(IdentifierKind.AdClickId, "ad1")], Now.AddDays(6), strictProfileIds: true);
+        Assert.True(profile.Holds(Key(IdentifierKind.AdClickId, "ad1")));
+    }
+
+    [Fact]
+    public void Resolve_WhenWeeklyLimitReached_LeavesASharedCookieWithItsPreviousCustomer()
+    {
+        var earlier = Profile(Now.AddDays(-3), Key(IdentifierKind.CustomerId, "a"), Key(IdentifierKind.AnonymousId, "shared"));
+        var later = Profile(Now.AddDays(-3), Key(IdentifierKind.CustomerId, "b"));
+        later.Identifiers.Add(new HeldIdentifier(Key(IdentifierKind.DeviceId, "d"), Now.AddDays(-1)));
+        var workspace = Workspace(new ProfileOptions { MaxNewAnonymousIdentifiersPerWeek = 1 }, earlier, later);
+
+        workspace.Resolve([Key(IdentifierKind.CustomerId, "b"), Key(IdentifierKind.AnonymousId, "shared")], Now, strictProfileIds: true);
+
+        Assert.True(earlier.Holds(Key(IdentifierKind.AnonymousId, "shared")));
+        Assert.False(later.Holds(Key(IdentifierKind.AnonymousId, "shared")));
+    }
+
     private static IdentifierKey Key(IdentifierKind kind, string value) => new(kind, value);
 
     private CustomerProfile Profile(DateTimeOffset createdAt, params IdentifierKey[] keys)

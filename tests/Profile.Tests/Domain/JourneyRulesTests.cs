@@ -119,7 +119,7 @@ public sealed class JourneyRulesTests
             return profile;
         }).ToList();
 
-        var audience = SegmentUseCases.Describe(members, Options, Now);
+        var audience = SegmentUseCases.Describe(members, Options, new AudienceNoise(new byte[32], 1000), Now);
 
         Assert.False(audience.BelowMinimum);
         Assert.Equal(10, audience.Size);

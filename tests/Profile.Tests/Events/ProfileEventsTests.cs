@@ -28,8 +28,8 @@ public sealed class ProfileEventsTests : IDisposable
         var segmentStore = new SqliteSegmentStore(_sqlite.Database);
         var options = Options.Create(new ProfileOptions());
         var definitions = new SegmentDefinitions(segmentStore, options, _clock);
-        _profiles = new ProfileUseCases(store, definitions, new ProfileEventMapper(), _hasher, new PersonalDataProtector(new byte[32]), new ProfileChanges(), options, _clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProfileUseCases>.Instance);
-        _segments = new SegmentUseCases(segmentStore, definitions, store, _profiles, options, _clock);
+        _profiles = new ProfileUseCases(store, definitions, new ProfileEventMapper(), _hasher, IdentifierPolicy.Default, new PersonalDataProtector(new byte[32]), new ProfileChanges(), options, _clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProfileUseCases>.Instance);
+        _segments = new SegmentUseCases(segmentStore, definitions, store, _profiles, new AudienceNoise(new byte[32], options.Value.AudienceNoiseEpsilon), options, _clock);
         _outbox = new SqliteOutbox(ProfileModule.Name, _sqlite.Database);
     }
 

@@ -157,6 +157,25 @@ public sealed class IdentityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Identify_WhenAnIdentifierIsAPlaceholder_RefusesItAndMergesNoOne()
+    {
+        var first = await _host.IdentifyAsync(Cookie("c-real-1"));
+        var request = new IdentifyRequest();
+        request.Identifiers.Add(Cookie("c-real-2"));
+        request.Identifiers.Add(Customer("undefined"));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.IdentifyAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(["identifiers[1].value"], Violations(error));
+        Assert.Contains("undefined", error.Status.Detail);
+        Assert.Null(await _host.TryLookupAsync(Cookie("c-real-2")));
+        var lookup = await Assert.ThrowsAsync<RpcException>(() => _host.TryLookupAsync(Customer("undefined")));
+        Assert.Equal(StatusCode.InvalidArgument, lookup.StatusCode);
+        Assert.Equal(first.Profile.Name, (await _host.TryLookupAsync(Cookie("c-real-1")))!.Name);
+    }
+
+    [Fact]
     public async Task Identify_WhenNoIdentifiers_IsInvalidArgument()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.IdentifyAsync(new IdentifyRequest()).ResponseAsync);

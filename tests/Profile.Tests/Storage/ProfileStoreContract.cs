@@ -269,6 +269,26 @@ public abstract class ProfileStoreContract
         Assert.Equal(["b", "c"], (await Segments.ListAllAsync(default)).Select(s => s.Id));
     }
 
+    [ContractFact]
+    public async Task Segments_DeleteOfALargeSegment_RemovesEveryMemberAndASegmentCreatedAgainStartsEmpty()
+    {
+        await Segments.CreateAsync(new Segment("big", "Big", Rule(), Now), default);
+        await Segments.CreateAsync(new Segment("other", "Other", Rule(), Now), default);
+        var ids = Enumerable.Range(0, 2500).Select(i => NewProfile($"b{i}", Now).Id).ToList();
+        foreach (var chunk in ids.Chunk(500))
+        {
+            await Store.SaveAsync(Changes([], memberships: [.. chunk.Select(id => new MembershipChange("big", id, true))]), default);
+        }
+
+        await Store.SaveAsync(Changes([], memberships: [new MembershipChange("other", ids[0], true)]), default);
+
+        Assert.True(await Segments.DeleteAsync("big", default));
+        await Segments.CreateAsync(new Segment("big", "Big again", Rule(), Now), default);
+
+        Assert.Empty((await Segments.ListMembersAsync("big", 10, "", default)).Items);
+        Assert.Equal([ids[0]], (await Segments.ListMembersAsync("other", 10, "", default)).Items);
+    }
+
     private static string RuleText(SegmentRule rule) => rule switch
     {
         AllRule all => "all(" + string.Join(",", all.Rules.Select(r => RuleText(r!))) + ")",

@@ -164,6 +164,27 @@ public abstract class StoreContract : IDisposable
     }
 
     [ContractFact]
+    public async Task Counts_WrittenByManyTransactions_SumExactly()
+    {
+        for (var i = 0; i < 30; i++)
+        {
+            var variant = i % 3 == 0 ? "learned" : "control";
+            await Audience.SaveRecommendationAsync(new RecommendationRecord(Guid.CreateVersion7().ToString("N"), $"1:p{i}", Stage.Evaluation, "spring", variant, ["a"], Now), default);
+            await Audience.WriteAsync(async (s, ct) =>
+            {
+                await s.AddItemStatsAsync(new ItemStats("a", Stage.Evaluation, 1, i % 2, 0), ct);
+                await s.AddVariantCountsAsync("spring", new VariantCounts(variant, 0, 1, i % 2, 0), ct);
+                return 0;
+            }, default);
+        }
+
+        Assert.Equal([new VariantCounts("control", 20, 20, 10, 0), new VariantCounts("learned", 10, 10, 5, 0)], await Audience.ReadVariantCountsAsync("spring", default));
+        Assert.Equal([new ItemStats("a", Stage.Evaluation, 30, 15, 0)], await Audience.ReadItemStatsAsync(default));
+        Assert.Equal([new ItemStats("a", Stage.Evaluation, 30, 15, 0)], (await Audience.ReadItemStatsChangedAsync(0, default)).Rows);
+        Assert.Empty(await Audience.ReadVariantCountsAsync("spring2", default));
+    }
+
+    [ContractFact]
     public async Task Audience_RekeyMovesRecommendationsAndImpressions()
     {
         var day = DateOnly.FromDateTime(Now.UtcDateTime);

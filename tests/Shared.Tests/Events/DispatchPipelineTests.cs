@@ -5,6 +5,7 @@ using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Journey.Shared.Tests.Events;
 
@@ -121,18 +122,25 @@ public sealed class DispatchPipelineTests : IDisposable
     [Fact]
     public async Task Worker_WhenEventsArriveWithinTheCoalescingWindow_HandsThemOverInOneRound()
     {
+        // The coalescing wait follows the bus's clock: until the test moves it, the round that the
+        // first event woke cannot start, however slowly the second event is published.
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var options = Options.Create(new EventsOptions { Coalescing = TimeSpan.FromMilliseconds(300), PollInterval = TimeSpan.FromSeconds(30) });
-        using var bus = new InProcessBus(_bus.Database, [_subscription], options, TimeProvider.System, NullLogger<InProcessBus>.Instance);
+        using var bus = new InProcessBus(_bus.Database, [_subscription], options, time, NullLogger<InProcessBus>.Instance);
         using var worker = new InProcessBusWorker(bus, _services, options, NullLogger<InProcessBusWorker>.Instance);
         await worker.StartAsync(default);
-        await Task.Delay(100); // the worker's first round finds nothing and waits
+        var idle = DateTime.UtcNow.AddSeconds(10);
+        while (bus.IdleDispatchers == 0 && DateTime.UtcNow < idle)
+        {
+            await Task.Delay(5); // the worker's first round, which finds nothing, has not ended yet
+        }
 
         await bus.PublishAsync("touchpoint", [TestPipeline.Event("a")], default);
-        await Task.Delay(30);
         await bus.PublishAsync("touchpoint", [TestPipeline.Event("b")], default);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (_deliveries.Values.Count < 2 && DateTime.UtcNow < deadline)
         {
+            time.Advance(TimeSpan.FromMilliseconds(300));
             await Task.Delay(10);
         }
 

@@ -50,6 +50,9 @@ public sealed class InteractionGrpcTests : IAsyncLifetime
         { "interaction.identifiers", i => i.Identifiers.Clear() },
         { "interaction.identifiers[0].kind", i => i.Identifiers[0].Kind = IdentifierKind.Unspecified },
         { "interaction.identifiers[0].value", i => i.Identifiers[0] = new Identifier { Kind = IdentifierKind.Email, Value = "not-an-address" } },
+        { "interaction.identifiers[0].value", i => i.Identifiers[0] = new Identifier { Kind = IdentifierKind.AnonymousId, Value = "undefined" } },
+        { "interaction.identifiers[0].value", i => i.Identifiers[0] = new Identifier { Kind = IdentifierKind.CustomerId, Value = "-1" } },
+        { "interaction.identifiers[0].value", i => i.Identifiers[0] = new Identifier { Kind = IdentifierKind.DeviceId, Value = "00000000-0000-0000-0000-000000000000" } },
         { "interaction.occur_time", i => i.OccurTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(6)) },
         { "interaction.occur_time", i => i.OccurTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-31)) },
         { "interaction.occur_time", i => i.OccurTime = null },
@@ -62,6 +65,9 @@ public sealed class InteractionGrpcTests : IAsyncLifetime
         { "interaction.interaction_id", i => i.InteractionId = new string('x', 129) },
         { "interaction.properties", i => { for (var n = 0; n < 33; n++) { i.Properties[$"k{n}"] = "v"; } } },
         { "interaction.properties[k]", i => i.Properties["k"] = new string('v', 513) },
+        { "interaction.properties[utm\\u0000source]", i => i.Properties["utm\0source"] = "v" },
+        { "interaction.properties[$ref]", i => i.Properties["$ref"] = "v" },
+        { "interaction.properties[utm.source]", i => i.Properties["utm.source"] = "v" },
         { "interaction.comment", i => i.Comment = new string('c', 2001) },
         { "interaction.value.currency_code", i => i.Value = new Money { CurrencyCode = "euro", Units = 10 } },
         { "interaction.content", i => i.Content = "guide" },
@@ -140,6 +146,28 @@ public sealed class InteractionGrpcTests : IAsyncLifetime
         var rejected = Assert.Single(summary.Rejected);
         Assert.Equal((3, "s-bad", "interactions[1].rating"), (rejected.Index, rejected.InteractionId, rejected.Field));
         Assert.Equal(3, await CountAsync("interactions"));
+    }
+
+    [Fact]
+    public async Task Stream_WhenAPropertyKeyHoldsNul_RejectsThatInteractionNamingTheKeyAndStoresTheRest()
+    {
+        using var call = _client.StreamInteractions();
+        var bad = TestData.Interaction("n-bad");
+        bad.Properties["utm\0source"] = "newsletter";
+        var dollar = TestData.Interaction("n-dollar");
+        dollar.Properties["$id"] = "1";
+        await call.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { TestData.Interaction("n-1"), bad } });
+        await call.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { dollar, TestData.Interaction("n-2") } });
+        await call.RequestStream.CompleteAsync();
+
+        var summary = await call;
+
+        Assert.Equal((2L, 2L), (summary.AcceptedCount, summary.RejectedCount));
+        Assert.Equal(
+            [(1, "n-bad", "interactions[1].properties[utm\\u0000source]"), (2, "n-dollar", "interactions[0].properties[$id]")],
+            summary.Rejected.Select(r => (r.Index, r.InteractionId, r.Field)));
+        Assert.All(summary.Rejected, r => Assert.Contains("'$'", r.Reason, StringComparison.Ordinal));
+        Assert.Equal(2, await CountAsync("interactions"));
     }
 
     [Fact]

@@ -78,6 +78,47 @@ public abstract class InteractionLogContract
     }
 
     [ContractFact]
+    public async Task Timeline_WhenManyInteractionsShareATime_SmallPagesListEachExactlyOnce()
+    {
+        // Interactions of one time from three batches, so ties fall inside a batch and across batches.
+        var at = Day.AddHours(9);
+        await AppendAsync(Pending(Interaction("before", Ad, at.AddMinutes(1), [Anonymous("ann")]), Ad));
+        await AppendAsync(Enumerable.Range(0, 12).Select(i => Pending(Interaction($"tie-{i:00}", Ad, at, [Anonymous("ann")]), Ad)).ToArray());
+        await AppendAsync(Pending(Interaction("tie-12", Ad, at, [Anonymous("ann")]), Ad));
+        await AppendAsync(Enumerable.Range(13, 8).Select(i => Pending(Interaction($"tie-{i:00}", Ad, at, [Anonymous("ann")]), Ad)).ToArray());
+        await AppendAsync(Pending(Interaction("after", Ad, at.AddMinutes(-1), [Anonymous("ann")]), Ad));
+
+        var byIdentifier = await AllPagesAsync((cursor, limit) => Log.TimelineAsync(Anonymous("ann"), cursor, limit, default));
+        var recordedWith = await AllPagesAsync((cursor, limit) => Log.RecordedWithAsync([Anonymous("ann")], cursor, limit, default));
+
+        foreach (var listed in new[] { byIdentifier, recordedWith })
+        {
+            Assert.Equal(23, listed.Count);
+            Assert.Equal(listed.Count, listed.Select(e => e.Interaction.EventId).Distinct().Count());
+            Assert.Equal("before", listed[0].Interaction.EventId);
+            Assert.Equal("after", listed[^1].Interaction.EventId);
+            Assert.Equal(listed.Select(e => e.Interaction.OccurredAt).OrderDescending(), listed.Select(e => e.Interaction.OccurredAt));
+        }
+    }
+
+    [ContractFact]
+    public async Task Aggregates_WhenADaysInteractionsComeInManyBatches_SumThemExactly()
+    {
+        for (var i = 0; i < 40; i++)
+        {
+            await AppendAsync(
+                Pending(Interaction($"r-{i}", Review, Day.AddHours(10).AddMinutes(i), [Anonymous($"p-{i % 7}")], InteractionType.Feedback, 1 + (i % 5)), Review),
+                Pending(Interaction($"v-{i}", Review, Day.AddHours(10).AddMinutes(i), [Anonymous($"p-{i % 7}")]), Review));
+        }
+
+        var totals = await Aggregates.TouchpointTotalsAsync("review", D, D, TimeSpan.FromDays(1), default);
+        var ratings = await Aggregates.RatingsAsync(D, D, default);
+
+        Assert.Equal(new TouchpointTotals(Interactions: 80, RatingSum: 120, RatingCount: 40, UniquePeople: 7, Purchasers: 0), totals);
+        Assert.Equal([new RatingTotals("review", 120, 40)], ratings);
+    }
+
+    [ContractFact]
     public async Task Timeline_ByAnyIdentifierSeenWithThePerson_CoversTheirWholeHistory()
     {
         var email = new PersonIdentifier(IdentifierKind.Email, new string('b', 64));
@@ -337,6 +378,24 @@ public abstract class InteractionLogContract
     }
 
     private Task<IReadOnlyList<bool>> AppendAsync(params PendingInteraction[] batch) => Log.AppendAsync(batch, default);
+
+    /// <summary>Every entry, read three at a time, each page after the cursor of the previous page's last entry.</summary>
+    private static async Task<List<TimelineEntry>> AllPagesAsync(Func<TimelineCursor?, int, Task<IReadOnlyList<TimelineEntry>>> page)
+    {
+        var all = new List<TimelineEntry>();
+        TimelineCursor? cursor = null;
+        while (true)
+        {
+            var entries = await page(cursor, 3);
+            all.AddRange(entries);
+            if (entries.Count < 3 || all.Count > 100)
+            {
+                return all;
+            }
+
+            cursor = entries[^1].Cursor;
+        }
+    }
 }
 
 public sealed class SqliteInteractionLogTests : InteractionLogContract, IDisposable

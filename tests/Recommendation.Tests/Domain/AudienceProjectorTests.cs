@@ -1,0 +1,92 @@
+using Journey.Recommendation.Domain;
+using Journey.Recommendation.Events;
+using Journey.Recommendation.Storage;
+using Journey.Testing;
+using Microsoft.Extensions.Options;
+
+namespace Journey.Recommendation.Tests.Domain;
+
+/// <summary>
+/// A store may run a write's callback more than once: MongoDB's driver runs it again after a
+/// transient transaction error (a write conflict, a failover). Only the attempt that commits may
+/// reach what the process keeps in memory.
+/// </summary>
+public sealed class AudienceProjectorTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
+
+    private readonly TemporarySqlite _sqlite = new("recommendation");
+    private readonly ManualTimeProvider _clock = new(Now);
+    private readonly SqliteAudienceStore _store;
+
+    public AudienceProjectorTests() => _store = new SqliteAudienceStore(_sqlite.Database);
+
+    public void Dispose() => _sqlite.Dispose();
+
+    [Fact]
+    public async Task ApplyInteractions_WhenTheStoreRunsTheTransactionAgain_AddsEachFeedbackToTheModelOnce()
+    {
+        var retrying = new RetryOnceStore(_store);
+        using var learning = new LearningModel(retrying, Options.Create(new RecommendationOptions()), _clock);
+        await learning.EnsureLoadedAsync(default);
+        var record = new RecommendationRecord(Guid.CreateVersion7().ToString("N"), "7:p1", Stage.Evaluation, "", "default", ["guide"], Now);
+        await _store.SaveRecommendationAsync(record, default);
+        var projector = new AudienceProjector(retrying, learning, new RecommendationEvents(), _clock);
+
+        await projector.ApplyInteractionsAsync("recommendation.interaction-recorded",
+        [
+            new Incoming<InteractionFact>("i-1", new InteractionFact(["7:p1"], InteractionKind.RecommendationImpression, "guide", record.Id, Now)),
+            new Incoming<InteractionFact>("i-2", new InteractionFact(["7:p1"], InteractionKind.RecommendationClick, "guide", record.Id, Now)),
+        ], default);
+
+        Assert.Equal(1, retrying.AbortedAttempts);
+        Assert.Equal([new ItemStats("guide", Stage.Evaluation, 1, 1, 0)], await _store.ReadItemStatsAsync(default));
+        Assert.Equal((1L, 1L), learning.Get("guide", Stage.Evaluation));
+    }
+
+    /// <summary>
+    /// Runs every write's callback to its end, rolls that attempt back as a transient abort at commit
+    /// would, and runs it again, as the MongoDB driver's WithTransaction does.
+    /// </summary>
+    private sealed class RetryOnceStore(IAudienceStore inner) : IAudienceStore
+    {
+        public int AbortedAttempts { get; private set; }
+
+        public async Task<T> WriteAsync<T>(Func<IAudienceSession, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await inner.WriteAsync<T>(async (session, ct) =>
+                {
+                    await work(session, ct);
+                    throw new TransientAbort();
+                }, cancellationToken);
+            }
+            catch (TransientAbort)
+            {
+                AbortedAttempts++;
+            }
+
+            return await inner.WriteAsync(work, cancellationToken);
+        }
+
+        public Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken) =>
+            inner.ReadContextAsync(touchpointId, identifierKeys, day, cancellationToken);
+
+        public Task<IReadOnlyList<AlsoConsumed>> ReadAlsoConsumedAsync(IReadOnlyList<string> seedIds, int perSeed, CancellationToken cancellationToken) =>
+            inner.ReadAlsoConsumedAsync(seedIds, perSeed, cancellationToken);
+
+        public Task SaveRecommendationAsync(RecommendationRecord record, CancellationToken cancellationToken) => inner.SaveRecommendationAsync(record, cancellationToken);
+
+        public Task<RecommendationRecord?> GetRecommendationAsync(string id, CancellationToken cancellationToken) => inner.GetRecommendationAsync(id, cancellationToken);
+
+        public Task<IReadOnlyList<ItemStats>> ReadItemStatsAsync(CancellationToken cancellationToken) => inner.ReadItemStatsAsync(cancellationToken);
+
+        public Task<ItemStatsChanges> ReadItemStatsChangedAsync(long cursor, CancellationToken cancellationToken) => inner.ReadItemStatsChangedAsync(cursor, cancellationToken);
+
+        public Task<IReadOnlyList<VariantCounts>> ReadVariantCountsAsync(string experimentId, CancellationToken cancellationToken) =>
+            inner.ReadVariantCountsAsync(experimentId, cancellationToken);
+    }
+
+    private sealed class TransientAbort : Exception;
+}
