@@ -13,6 +13,7 @@ using Journey.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Journey.Consent;
 
@@ -33,7 +34,8 @@ public static class ConsentModule
     {
         var storage = builder.AddServiceStorage(Name)
             .AddPort<IPurposeCatalog, SqlitePurposeCatalog, MongoPurposeCatalog>()
-            .AddPort<IConsentLedger, SqliteConsentLedger, MongoConsentLedger>();
+            .AddPort<IConsentLedger, SqliteConsentLedger, MongoConsentLedger>()
+            .AddPort<IConsentCheckpointStore, SqliteConsentCheckpoints, MongoConsentCheckpoints>();
         var services = builder.Services;
         if (storage.Provider == StorageProvider.Sqlite)
         {
@@ -53,11 +55,19 @@ public static class ConsentModule
             services.AddSingleton(sp => new PurposeDirectory(sp.GetRequiredService<IPurposeCatalog>(), sp.GetRequiredService<TimeProvider>(), PurposeRefreshOnMongo));
         }
 
+        services.AddValidatedOptions<ConsentOptions, ConsentOptionsValidator>(ConsentOptions.Section);
         services.AddSingleton<IConsentEvents, ConsentEvents>();
         services.AddSingleton<CatalogUseCases>();
+        services.AddSingleton(sp => new RequestLog(
+            sp.GetRequiredService<IConsentLedger>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<IOptions<ConsentOptions>>().Value.RequestIdRetention));
+        services.AddSingleton(sp => CheckpointSignerOf(
+            sp.GetRequiredService<IOptions<ConsentOptions>>().Value, sp.GetRequiredService<IOptions<PrivacyOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.AddSingleton<CheckpointUseCases>();
+        services.AddHostedService<LedgerMaintenance>();
         services.AddSingleton(sp => new ConsentUseCases(
             sp.GetRequiredService<IConsentLedger>(), sp.GetRequiredService<IDecisionSource>(), sp.GetRequiredService<PurposeDirectory>(),
-            sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<IdentifierPolicy>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<IdentifierPolicy>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<RequestLog>(), sp.GetRequiredService<CheckpointUseCases>()));
         services.AddSingleton<ErasureUseCases>();
         services.AddExpirySweep();
 
@@ -82,10 +92,19 @@ public static class ConsentModule
             [nameof(ConsentService.ConsentServiceClient.VerifyConsentChain)] = Scopes.ConsentRead,
             [nameof(ConsentService.ConsentServiceClient.RequestErasure)] = Scopes.PrivacyErase,
             [nameof(ConsentService.ConsentServiceClient.GetErasureStatus)] = Scopes.PrivacyErase,
+            [nameof(ConsentService.ConsentServiceClient.ListConsentCheckpoints)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.GetConsentCheckpoint)] = Scopes.ConsentRead,
         });
         builder.Services.AddSingleton<ConsentGrpcService>();
         return builder;
     }
+
+    // A key of its own when configured; otherwise one derived from the identifier hash key, which
+    // every replica holds already (from the Secret with MongoDB, from the data directory locally).
+    private static CheckpointSigner CheckpointSignerOf(ConsentOptions consent, PrivacyOptions privacy, StorageOptions storage) =>
+        string.IsNullOrWhiteSpace(consent.CheckpointSigningKey)
+            ? CheckpointSigner.Derive(PrivacyKeys.IdentifierHashKey(privacy, storage))
+            : CheckpointSigner.FromPem(consent.CheckpointSigningKey);
 
     /// <summary>Maps the service's gRPC services.</summary>
     public static IEndpointRouteBuilder MapConsent(this IEndpointRouteBuilder endpoints)

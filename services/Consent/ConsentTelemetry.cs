@@ -18,6 +18,13 @@ public static class ConsentTelemetry
     /// <summary>Erasures requested.</summary>
     public static readonly Counter<long> ErasuresRequested = Meter.CreateCounter<long>("journey.consent.erasures_requested", "{erasure}", "Erasure requests accepted.");
 
+    /// <summary>Signed ledger checkpoints made.</summary>
+    public static readonly Counter<long> CheckpointsMade = Meter.CreateCounter<long>("journey.consent.checkpoints_made", "{checkpoint}", "Signed ledger checkpoints made.");
+
+    /// <summary>Chain heads (or buckets of them) a checkpoint refused because they did not extend what it covered before.</summary>
+    public static readonly Counter<long> CheckpointDivergences = Meter.CreateCounter<long>(
+        "journey.consent.checkpoint_divergences", "{head}", "Chain heads or head buckets a checkpoint refused because they were rewritten since the checkpoint before.");
+
     /// <summary>Subjects merged into another.</summary>
     public static readonly Counter<long> SubjectsMerged = Meter.CreateCounter<long>("journey.consent.subjects_merged", "{subject}", "Subjects merged because their profiles merged.");
 }

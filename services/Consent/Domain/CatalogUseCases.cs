@@ -7,7 +7,7 @@ using Journey.Shared.Errors;
 namespace Journey.Consent.Domain;
 
 /// <summary>Purposes and policy versions.</summary>
-public sealed partial class CatalogUseCases(IPurposeCatalog catalog, PurposeDirectory directory, TimeProvider time)
+public sealed partial class CatalogUseCases(IPurposeCatalog catalog, PurposeDirectory directory, TimeProvider time, RequestLog requests)
 {
     private static readonly TimeSpan MaxValidity = TimeSpan.FromDays(36525);
 
@@ -65,19 +65,44 @@ public sealed partial class CatalogUseCases(IPurposeCatalog catalog, PurposeDire
         return updated;
     }
 
-    /// <summary>Stores the next policy version.</summary>
-    public async Task<PolicyVersion> CreatePolicyVersionAsync(string text, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores the next policy version. With a request id seen before, stores nothing and answers with
+    /// the version the first request created.
+    /// </summary>
+    public async Task<PolicyVersion> CreatePolicyVersionAsync(string text, string requestIdText, CancellationToken cancellationToken)
     {
-        if (text.Length is 0 or > ConsentLimits.MaxPolicyTextLength || string.IsNullOrWhiteSpace(text))
+        var now = Clock.Now(time);
+        var validation = new Validation();
+        var requestId = RequestIds.Parse(requestIdText, validation);
+        var fingerprint = requests.Fingerprint(requestId, () => new RequestFingerprint("CreatePolicyVersion").Add(text));
+        if (await requests.FindAsync(requestId, fingerprint, cancellationToken) is { } replay)
         {
-            throw new InvalidArgumentException("text", $"must be 1 to {ConsentLimits.MaxPolicyTextLength} characters");
+            return await CreatedAsync(replay, cancellationToken);
         }
 
+        validation.Require(text.Length is > 0 and <= ConsentLimits.MaxPolicyTextLength && !string.IsNullOrWhiteSpace(text), "text", $"must be 1 to {ConsentLimits.MaxPolicyTextLength} characters");
+        validation.ThrowIfInvalid();
         var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
-        var created = await catalog.CreatePolicyVersionAsync(text, sha, Clock.Now(time), cancellationToken);
+        Func<int, RequestClaim>? claim = requestId is null ? null : version => requests.Claim(requestId, fingerprint, new RequestOutcome([], [], null, version), now)!;
+        PolicyVersion created;
+        try
+        {
+            created = await catalog.CreatePolicyVersionAsync(text, sha, now, claim, cancellationToken);
+        }
+        catch (ConcurrencyConflictException) when (requestId is not null)
+        {
+            // Another call with the same request id stored its version first.
+            return await CreatedAsync(await requests.FindAsync(requestId, fingerprint, cancellationToken) ?? throw new ConcurrencyConflictException("Request", requestId), cancellationToken);
+        }
+
         directory.Invalidate();
         return created;
     }
+
+    private async Task<PolicyVersion> CreatedAsync(RequestOutcome outcome, CancellationToken cancellationToken) =>
+        outcome.PolicyVersion is { } version && await catalog.GetPolicyVersionAsync(version, cancellationToken) is { } created
+            ? created
+            : throw new NotFoundException("Policy version", outcome.PolicyVersion is { } missing ? PolicyVersionName(missing) : "");
 
     /// <summary>Reads a policy version.</summary>
     public async Task<PolicyVersion> GetPolicyVersionAsync(string name, CancellationToken cancellationToken)

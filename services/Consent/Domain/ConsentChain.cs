@@ -7,7 +7,7 @@ namespace Journey.Consent.Domain;
 /// <summary>
 /// The hash chain of a subject's ledger: each record's hash covers the previous record's hash and its
 /// own content, so editing, removing or reordering any stored record is visible to
-/// <see cref="Verify"/>. The proof fields enter through their digest, which an erasure keeps.
+/// <see cref="Verify(IReadOnlyList{ConsentRecord}, ChainHead)"/>. The proof fields enter through their digest, which an erasure keeps.
 /// </summary>
 public static class ConsentChain
 {
@@ -76,5 +76,36 @@ public static class ConsentChain
         }
 
         return new ChainVerification(chain.Count, ChainBreak.None, null);
+    }
+
+    /// <summary>
+    /// Walks the chain as <see cref="Verify(IReadOnlyList{ConsentRecord})"/> does, then compares its
+    /// end with the head stored for the subject. The walk alone cannot see records removed from the
+    /// end (what is left still links); the head, written with every append, says how long the chain
+    /// was and what its last hash was.
+    /// </summary>
+    public static ChainVerification Verify(IReadOnlyList<ConsentRecord> chain, ChainHead head)
+    {
+        var walked = Verify(chain) with { Head = head };
+        if (walked.Break != ChainBreak.None)
+        {
+            return walked;
+        }
+
+        if (chain.Count < head.Length)
+        {
+            return walked with { Break = ChainBreak.Truncated, BrokenSequence = chain.Count + 1 };
+        }
+
+        var last = chain.Count == 0 ? "" : chain[^1].Hash;
+        if (chain.Count > head.Length || !string.Equals(last, head.Hash, StringComparison.Ordinal))
+        {
+            // Records beyond the head, or a last record that is not the head's: name the first record
+            // the head does not account for, or the last one when the lengths agree.
+            var index = (int)Math.Min(head.Length, chain.Count - 1);
+            return walked with { Break = ChainBreak.HeadMismatch, BrokenRecord = chain[index] };
+        }
+
+        return walked;
     }
 }

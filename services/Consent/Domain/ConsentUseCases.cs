@@ -6,18 +6,31 @@ using Journey.Shared.Privacy;
 namespace Journey.Consent.Domain;
 
 /// <summary>Recording, withdrawing and checking consent; history and chain verification.</summary>
-public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, IdentifierPolicy identifierPolicy, TimeProvider time)
+public sealed class ConsentUseCases(
+    IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, IdentifierPolicy identifierPolicy, TimeProvider time,
+    RequestLog requests, CheckpointUseCases checkpoints)
 {
     private const int MaxConflictRetries = 3;
 
-    /// <summary>Appends one decision.</summary>
+    /// <summary>
+    /// Appends one decision. With a request id, a request seen before appends nothing and answers
+    /// with the record the first one appended; the check comes before validation, so a retry is
+    /// answered even when the purpose changed meanwhile.
+    /// </summary>
     public async Task<ConsentRecord> RecordAsync(RecordConsentCommand command, CancellationToken cancellationToken)
     {
         var now = Clock.Now(time);
         var validation = new Validation();
+        var requestId = RequestIds.Parse(command.RequestId, validation);
+        var fingerprint = requests.Fingerprint(requestId, () => command.AddTo(new RequestFingerprint("RecordConsent")));
+        if (await requests.FindAsync(requestId, fingerprint, cancellationToken) is { } replay)
+        {
+            return (await requests.RecordsOfAsync(replay, cancellationToken))[0];
+        }
+
         var (identifiers, purpose, draft) = await ValidateRecordAsync(command, now, validation, cancellationToken);
         validation.ThrowIfInvalid();
-        var records = await AppendAsync(identifiers, null, [(purpose!, draft!)], now, cancellationToken);
+        var records = await AppendAsync(identifiers, null, [(purpose!, draft!)], now, (requestId, fingerprint), cancellationToken);
         return records[0];
     }
 
@@ -26,11 +39,25 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
     /// validated as <see cref="RecordAsync"/> validates it; invalid ones are rejected with their index
     /// and the others stored. Records of one subject chain in the order given.
     /// </summary>
-    public async Task<BatchRecordResult> BatchRecordAsync(IReadOnlyList<RecordConsentCommand> commands, CancellationToken cancellationToken)
+    public async Task<BatchRecordResult> BatchRecordAsync(IReadOnlyList<RecordConsentCommand> commands, string requestIdText, CancellationToken cancellationToken)
     {
-        if (commands.Count is 0 or > ConsentLimits.MaxBatchRecords)
+        var request = new Validation();
+        request.Require(commands.Count is > 0 and <= ConsentLimits.MaxBatchRecords, "records", $"must hold 1 to {ConsentLimits.MaxBatchRecords} records");
+        var requestId = RequestIds.Parse(requestIdText, request);
+        request.ThrowIfInvalid();
+        var fingerprint = requests.Fingerprint(requestId, () =>
         {
-            throw new InvalidArgumentException("records", $"must hold 1 to {ConsentLimits.MaxBatchRecords} records");
+            var builder = new RequestFingerprint("BatchRecordConsent").Add(commands.Count);
+            foreach (var command in commands)
+            {
+                command.AddTo(builder);
+            }
+
+            return builder;
+        });
+        if (await requests.FindAsync(requestId, fingerprint, cancellationToken) is { } replay)
+        {
+            return await ReplayBatchAsync(replay, cancellationToken);
         }
 
         var now = Clock.Now(time);
@@ -39,6 +66,7 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
         for (var i = 0; i < commands.Count; i++)
         {
             var validation = new Validation();
+            validation.Require(commands[i].RequestId.Length == 0, RequestIds.Field, "must be empty on a record of a batch: the batch's request_id covers it");
             var (identifiers, purpose, draft) = await ValidateRecordAsync(commands[i], now, validation, cancellationToken);
             if (validation.IsValid)
             {
@@ -50,17 +78,35 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
             }
         }
 
-        if (valid.Count == 0)
-        {
-            return new BatchRecordResult([], rejected);
-        }
-
+        var rejections = rejected.Select(r => new OutcomeRejection(r.Index, r.Violation.Field, r.Violation.Description)).ToList();
         for (var attempt = 1; ; attempt++)
         {
-            var plan = await PlanBatchAsync(valid, now, cancellationToken);
+            if (attempt > 1 && await requests.FindAsync(requestId, fingerprint, cancellationToken) is { } concurrent)
+            {
+                // Another call with the same request id got there first.
+                return await ReplayBatchAsync(concurrent, cancellationToken);
+            }
+
+            var plan = valid.Count == 0 ? new BatchPlan([], [], []) : await PlanBatchAsync(valid, now, cancellationToken);
+            var outcome = new OutcomeRecord[valid.Count];
+            for (var a = 0; a < plan.Appends.Count; a++)
+            {
+                for (var r = 0; r < plan.Appends[a].Records.Count; r++)
+                {
+                    var (index, position) = plan.Indexes[a][r];
+                    outcome[position] = new OutcomeRecord(index, plan.Appends[a].Subject, plan.Appends[a].Records[r].Id);
+                }
+            }
+
+            var claim = requests.Claim(requestId, fingerprint, new RequestOutcome(outcome, rejections, null), now);
+            if (plan.Appends.Count == 0 && claim is null)
+            {
+                return new BatchRecordResult([], rejected);
+            }
+
             try
             {
-                var appended = await ledger.AppendBatchAsync(plan.Appends, cancellationToken);
+                var appended = await ledger.AppendBatchAsync(plan.Appends, claim, cancellationToken);
                 var all = appended.SelectMany(r => r).ToList();
                 decisions.Apply(new LedgerChange(plan.Linked, all, [], []));
                 ConsentTelemetry.RecordsAppended.Add(all.Count);
@@ -78,9 +124,17 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
             }
             catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
             {
-                // Another writer linked one of these identifiers first: resolve again.
+                // Another writer linked one of these identifiers first, or stored the same request id: resolve again.
             }
         }
+    }
+
+    private async Task<BatchRecordResult> ReplayBatchAsync(RequestOutcome outcome, CancellationToken cancellationToken)
+    {
+        var records = (await requests.RecordsOfAsync(outcome, cancellationToken)).ToDictionary(r => r.Draft.Id);
+        return new BatchRecordResult(
+            [.. outcome.Records.Where(r => records.ContainsKey(r.Record)).Select(r => (r.Index, records[r.Record]))],
+            [.. outcome.Rejected.Select(r => (r.Index, new FieldViolation(r.Field, r.Reason)))]);
     }
 
     // Groups a batch by subject: identifiers resolve against the ledger and against subjects created
@@ -178,6 +232,13 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
     {
         var now = Clock.Now(time);
         var validation = new Validation();
+        var requestId = RequestIds.Parse(command.RequestId, validation);
+        var fingerprint = requests.Fingerprint(requestId, () => command.AddTo(new RequestFingerprint("WithdrawConsent")));
+        if (await requests.FindAsync(requestId, fingerprint, cancellationToken) is { } replay)
+        {
+            return await requests.RecordsOfAsync(replay, cancellationToken);
+        }
+
         var (subjectId, identifiers) = SubjectOf(command.Subject, command.Identifiers, validation);
         var selected = new List<Purpose>();
         if (command.AllPurposes)
@@ -222,7 +283,7 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
         var drafts = selected
             .Select(p => (p, new RecordDraft(TimeOrderedIds.Next(now), p.Id, false, channels, policyVersion, Clock.Truncate(capturedAt), now, command.Touchpoint, proof, RecordOrigin.Direct, "")))
             .ToList();
-        return drafts.Count == 0 ? [] : await AppendAsync(identifiers, subject, drafts, now, cancellationToken);
+        return drafts.Count == 0 ? [] : await AppendAsync(identifiers, subject, drafts, now, (requestId, fingerprint), cancellationToken);
     }
 
     /// <summary>
@@ -298,18 +359,46 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
         return (subject, page, next);
     }
 
-    /// <summary>Walks the subject's chain.</summary>
+    /// <summary>
+    /// Walks the subject's chain, compares its end with the head stored for the subject, and then
+    /// the chain with the latest signed checkpoint.
+    /// </summary>
     public async Task<(Guid Subject, ChainVerification Result)> VerifyChainAsync(string subjectName, IReadOnlyList<IdentifierInput> identifiers, CancellationToken cancellationToken)
     {
         var subject = await RequireSubjectAsync(subjectName, identifiers, new Validation(), cancellationToken);
-        return (subject, ConsentChain.Verify(await ledger.ReadChainAsync(subject, cancellationToken)));
+        // The head, the chain and the checkpoint are separate reads, so an append or a checkpoint
+        // landing between them can look like a break (a chain longer than the head read before it,
+        // a checkpoint covering records the chain read before it lacks). A real break is still there
+        // when everything is read again; a race is not.
+        for (var attempt = 1; ; attempt++)
+        {
+            var head = await ledger.GetChainHeadAsync(subject, cancellationToken);
+            var chain = await ledger.ReadChainAsync(subject, cancellationToken);
+            var result = ConsentChain.Verify(chain, head);
+            if (result.Break == ChainBreak.None)
+            {
+                result = await checkpoints.CheckAsync(subject, chain, result, cancellationToken);
+            }
+
+            if (result.Break == ChainBreak.None || attempt == 2)
+            {
+                return (subject, result);
+            }
+        }
     }
 
     private async Task<IReadOnlyList<ConsentRecord>> AppendAsync(
-        List<SubjectIdentifier> identifiers, Guid? knownSubject, IReadOnlyList<(Purpose Purpose, RecordDraft Draft)> drafts, DateTimeOffset now, CancellationToken cancellationToken)
+        List<SubjectIdentifier> identifiers, Guid? knownSubject, IReadOnlyList<(Purpose Purpose, RecordDraft Draft)> drafts, DateTimeOffset now,
+        (string? Id, string Fingerprint) request, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
+            if (attempt > 1 && await requests.FindAsync(request.Id, request.Fingerprint, cancellationToken) is { } concurrent)
+            {
+                // Another call with the same request id got there first.
+                return await requests.RecordsOfAsync(concurrent, cancellationToken);
+            }
+
             var found = knownSubject ?? await ledger.FindSubjectAsync(identifiers, cancellationToken);
             var subject = found ?? TimeOrderedIds.Next(now);
             var existing = found is null ? [] : await ledger.GetIdentifiersAsync(subject, cancellationToken);
@@ -326,16 +415,17 @@ public sealed class ConsentUseCases(IConsentLedger ledger, IDecisionSource decis
 
             var all = existing.Concat(link).ToList();
             var messages = drafts.Select(d => events.ConsentChanged(subject, all, d.Purpose, d.Draft, now)).ToList();
+            var claim = requests.Claim(request.Id, request.Fingerprint, new RequestOutcome([.. drafts.Select((d, i) => new OutcomeRecord(i, subject, d.Draft.Id))], [], null), now);
             try
             {
-                var records = await ledger.AppendAsync(new LedgerAppend(subject, found is null, link, [.. drafts.Select(d => d.Draft)], messages, now), cancellationToken);
+                var records = await ledger.AppendAsync(new LedgerAppend(subject, found is null, link, [.. drafts.Select(d => d.Draft)], messages, now, claim), cancellationToken);
                 decisions.Apply(new LedgerChange([.. link.Select(i => (i, subject))], records, [], []));
                 ConsentTelemetry.RecordsAppended.Add(records.Count);
                 return records;
             }
             catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
             {
-                // Another writer linked one of these identifiers first: resolve again.
+                // Another writer linked one of these identifiers first, or stored the same request id: resolve again.
             }
         }
     }

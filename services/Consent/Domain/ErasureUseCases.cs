@@ -6,7 +6,9 @@ using Journey.Shared.Privacy;
 namespace Journey.Consent.Domain;
 
 /// <summary>Erasure of a person across the platform, and merges of subjects.</summary>
-public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, IdentifierPolicy identifierPolicy, TimeProvider time)
+public sealed class ErasureUseCases(
+    IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, IdentifierPolicy identifierPolicy, TimeProvider time,
+    RequestLog requests)
 {
     /// <summary>What the ledger keeps after an erasure, as the status reports it.</summary>
     public const string LedgerRetention =
@@ -19,11 +21,21 @@ public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decis
     /// <summary>Services that must report completion.</summary>
     public static IReadOnlyList<string> Services => Topics.Apps.All;
 
-    /// <summary>Starts an erasure: publishes ErasureRequested and erases this service's part at once.</summary>
-    public async Task<Erasure> RequestAsync(IReadOnlyList<IdentifierInput> inputs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts an erasure: publishes ErasureRequested and erases this service's part at once. With a
+    /// request id seen before, starts nothing and answers with that erasure as it stands now.
+    /// </summary>
+    public async Task<Erasure> RequestAsync(IReadOnlyList<IdentifierInput> inputs, string requestIdText, CancellationToken cancellationToken)
     {
         var now = Clock.Now(time);
         var validation = new Validation();
+        var requestId = RequestIds.Parse(requestIdText, validation);
+        var fingerprint = requests.Fingerprint(requestId, () => new RequestFingerprint("RequestErasure").Add(inputs));
+        if (await requests.FindAsync(requestId, fingerprint, cancellationToken) is { } replay)
+        {
+            return await StartedAsync(replay, cancellationToken);
+        }
+
         var identifiers = SubjectIdentifiers.Normalize(inputs, hasher, identifierPolicy, validation, "identifiers");
         validation.ThrowIfInvalid();
         using var activity = ConsentTelemetry.Source.StartActivity("consent erasure");
@@ -57,8 +69,18 @@ public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decis
             .. withdrawals.Select(w => events.ConsentChanged(subject!.Value, everyIdentifier, w.Purpose, w.Draft, now)),
             events.ErasureRequested(erasureId, everyIdentifier, now),
             events.ErasureCompleted(erasureId, erased, now),
-        ]);
-        var outcome = await ledger.EraseAsync(plan, cancellationToken);
+        ], requests.Claim(requestId, fingerprint, new RequestOutcome([], [], erasureId), now));
+        ErasureOutcome outcome;
+        try
+        {
+            outcome = await ledger.EraseAsync(plan, cancellationToken);
+        }
+        catch (ConcurrencyConflictException) when (requestId is not null)
+        {
+            // Another call with the same request id started the erasure first.
+            return await StartedAsync(await requests.FindAsync(requestId, fingerprint, cancellationToken) ?? throw new ConcurrencyConflictException("Request", requestId), cancellationToken);
+        }
+
         decisions.Apply(new LedgerChange([], outcome.Appended, [], outcome.RemovedIdentifiers));
         ConsentTelemetry.ErasuresRequested.Add(1);
         ConsentTelemetry.RecordsAppended.Add(outcome.Appended.Count);
@@ -66,6 +88,11 @@ public sealed class ErasureUseCases(IConsentLedger ledger, IDecisionSource decis
         activity?.SetTag("journey.records_pseudonymised", outcome.RecordsPseudonymised);
         return new Erasure(erasureId, subject, now, []);
     }
+
+    private async Task<Erasure> StartedAsync(RequestOutcome outcome, CancellationToken cancellationToken) =>
+        outcome.Erasure is { } id && await ledger.GetErasureAsync(id, cancellationToken) is { } erasure
+            ? erasure
+            : throw new NotFoundException("Erasure", outcome.Erasure is { } missing ? ConsentNames.Erasure(missing) : "");
 
     /// <summary>An erasure's progress.</summary>
     public async Task<Erasure> GetStatusAsync(string name, CancellationToken cancellationToken)

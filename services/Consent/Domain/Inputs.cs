@@ -134,6 +134,7 @@ public static class SubjectIdentifiers
 /// <param name="FormId">Form id.</param>
 /// <param name="IpAddress">IP address in clear form (hashed here).</param>
 /// <param name="UserAgent">User agent.</param>
+/// <param name="RequestId">Request id as sent (AIP-155); empty for none.</param>
 public sealed record RecordConsentCommand(
     IReadOnlyList<IdentifierInput> Identifiers,
     string Purpose,
@@ -144,7 +145,14 @@ public sealed record RecordConsentCommand(
     string Touchpoint,
     string FormId,
     string IpAddress,
-    string UserAgent);
+    string UserAgent,
+    string RequestId = "")
+{
+    /// <summary>Adds every field as sent to <paramref name="fingerprint"/>.</summary>
+    public RequestFingerprint AddTo(RequestFingerprint fingerprint) => fingerprint
+        .Add(Identifiers).Add(Purpose).Add(Decision).Add(Channels).Add(PolicyVersion).Add(CapturedAt)
+        .Add(Touchpoint).Add(FormId).Add(IpAddress).Add(UserAgent).Add(RequestId);
+}
 
 /// <summary>A withdrawal of one purpose or all.</summary>
 /// <param name="Subject">Subject name, or empty.</param>
@@ -158,6 +166,7 @@ public sealed record RecordConsentCommand(
 /// <param name="FormId">Form id.</param>
 /// <param name="IpAddress">IP address in clear form.</param>
 /// <param name="UserAgent">User agent.</param>
+/// <param name="RequestId">Request id as sent (AIP-155); empty for none.</param>
 public sealed record WithdrawConsentCommand(
     string Subject,
     IReadOnlyList<IdentifierInput> Identifiers,
@@ -169,7 +178,14 @@ public sealed record WithdrawConsentCommand(
     string Touchpoint,
     string FormId,
     string IpAddress,
-    string UserAgent);
+    string UserAgent,
+    string RequestId = "")
+{
+    /// <summary>Adds every field as sent to <paramref name="fingerprint"/>.</summary>
+    public RequestFingerprint AddTo(RequestFingerprint fingerprint) => fingerprint
+        .Add(Subject).Add(Identifiers).Add(Purpose).Add(AllPurposes).Add(Channels).Add(PolicyVersion).Add(CapturedAt)
+        .Add(Touchpoint).Add(FormId).Add(IpAddress).Add(UserAgent);
+}
 
 /// <summary>A purpose as a caller defines it.</summary>
 /// <param name="Description">Description.</param>

@@ -77,6 +77,18 @@ public enum ChainBreak
 
     /// <summary>A sequence number is missing.</summary>
     SequenceGap = 3,
+
+    /// <summary>The chain ends before the length stored with its head: its newest records are gone.</summary>
+    Truncated = 4,
+
+    /// <summary>The chain's last record or length is not the stored head.</summary>
+    HeadMismatch = 5,
+
+    /// <summary>The chain does not extend the head the latest signed checkpoint holds for it.</summary>
+    CheckpointMismatch = 6,
+
+    /// <summary>The latest checkpoint, or the chain heads stored for it, no longer match its signature.</summary>
+    CheckpointInvalid = 7,
 }
 
 /// <summary>The kinds of identifier; numbers match <c>journey.common.v1.IdentifierKind</c>.</summary>
@@ -283,8 +295,27 @@ public sealed record Erasure(Guid Id, Guid? Subject, DateTimeOffset RequestedAt,
 /// <param name="Completion">Who finished and when.</param>
 public sealed record ErasureCompletion(string EventId, Guid ErasureId, ServiceErasure Completion);
 
+/// <summary>The head kept with a subject: how long its chain is and the hash of its last record.</summary>
+/// <param name="Length">Records in the chain.</param>
+/// <param name="Hash">The last record's hash; empty for an empty chain.</param>
+public readonly record struct ChainHead(long Length, string Hash);
+
 /// <summary>The result of walking a chain.</summary>
 /// <param name="RecordsChecked">Records checked.</param>
 /// <param name="Break">What broke, or <see cref="ChainBreak.None"/>.</param>
-/// <param name="BrokenRecord">The first broken record, or null.</param>
-public sealed record ChainVerification(long RecordsChecked, ChainBreak Break, ConsentRecord? BrokenRecord);
+/// <param name="BrokenRecord">The first broken record, or null (also when it is missing).</param>
+/// <param name="BrokenSequence">The sequence of the first broken or missing record; 0 when intact.</param>
+public sealed record ChainVerification(long RecordsChecked, ChainBreak Break, ConsentRecord? BrokenRecord, long BrokenSequence = 0)
+{
+    /// <summary>The stored head the chain was compared with; null when it was not.</summary>
+    public ChainHead? Head { get; init; }
+
+    /// <summary>The checkpoint the chain was compared with, or null when none covers it.</summary>
+    public long? Checkpoint { get; init; }
+
+    /// <summary>How many of the chain's records that checkpoint covers.</summary>
+    public long CheckpointLength { get; init; }
+
+    /// <summary>The first broken sequence: <see cref="BrokenSequence"/>, else the broken record's.</summary>
+    public long FirstBrokenSequence => BrokenSequence != 0 ? BrokenSequence : BrokenRecord?.Sequence ?? 0;
+}

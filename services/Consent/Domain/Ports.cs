@@ -20,8 +20,12 @@ public interface IPurposeCatalog
     /// </summary>
     Task UpdatePurposeAsync(Purpose purpose, CancellationToken cancellationToken);
 
-    /// <summary>Stores a text as the next version number.</summary>
-    Task<PolicyVersion> CreatePolicyVersionAsync(string text, string sha256, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores a text as the next version number, and in the same transaction the request id
+    /// <paramref name="request"/> makes of that number (when given); one already stored is a
+    /// <c>ConcurrencyConflictException</c> and nothing is written.
+    /// </summary>
+    Task<PolicyVersion> CreatePolicyVersionAsync(string text, string sha256, DateTimeOffset now, Func<int, RequestClaim>? request, CancellationToken cancellationToken);
 
     /// <summary>A version with its text, or null.</summary>
     Task<PolicyVersion?> GetPolicyVersionAsync(int version, CancellationToken cancellationToken);
@@ -40,7 +44,8 @@ public interface IPurposeCatalog
 /// <param name="Records">Records in order.</param>
 /// <param name="Events">Events for the outbox.</param>
 /// <param name="Now">Write time.</param>
-public sealed record LedgerAppend(Guid Subject, bool CreateSubject, IReadOnlyList<SubjectIdentifier> LinkIdentifiers, IReadOnlyList<RecordDraft> Records, IReadOnlyList<OutboxMessage> Events, DateTimeOffset Now);
+/// <param name="Request">The request id to store in the same transaction, or null; one already stored is a <c>ConcurrencyConflictException</c> and nothing is written.</param>
+public sealed record LedgerAppend(Guid Subject, bool CreateSubject, IReadOnlyList<SubjectIdentifier> LinkIdentifiers, IReadOnlyList<RecordDraft> Records, IReadOnlyList<OutboxMessage> Events, DateTimeOffset Now, RequestClaim? Request = null);
 
 /// <summary>A merge of subjects into one, decided from what was read before.</summary>
 /// <param name="Consumer">Inbox consumer name.</param>
@@ -60,7 +65,8 @@ public sealed record MergePlan(string Consumer, string EventId, Guid Target, IRe
 /// <param name="RequestedAt">When.</param>
 /// <param name="Withdrawals">Withdrawals appended to the subject's chain.</param>
 /// <param name="Events">Builds the outbox events from the number of records pseudonymised.</param>
-public sealed record ErasurePlan(Guid ErasureId, Guid? Subject, DateTimeOffset RequestedAt, IReadOnlyList<RecordDraft> Withdrawals, Func<long, IReadOnlyList<OutboxMessage>> Events);
+/// <param name="Request">The request id to store in the same transaction, or null; one already stored is a <c>ConcurrencyConflictException</c> and nothing is written.</param>
+public sealed record ErasurePlan(Guid ErasureId, Guid? Subject, DateTimeOffset RequestedAt, IReadOnlyList<RecordDraft> Withdrawals, Func<long, IReadOnlyList<OutboxMessage>> Events, RequestClaim? Request = null);
 
 /// <summary>What an erasure changed in the ledger.</summary>
 /// <param name="Appended">Withdrawals appended.</param>
@@ -126,10 +132,12 @@ public interface IConsentLedger
 
     /// <summary>
     /// Appends to several subjects' chains in one transaction; returns each append's records sealed,
-    /// in the order given. An identifier already linked elsewhere is a <c>ConcurrencyConflictException</c>
-    /// and nothing is written.
+    /// in the order given. An identifier already linked elsewhere, or a <paramref name="request"/> id
+    /// already stored, is a <c>ConcurrencyConflictException</c> and nothing is written. The appends'
+    /// own <see cref="LedgerAppend.Request"/> is not used: <paramref name="request"/> covers the batch
+    /// and is stored even when there is nothing to append.
     /// </summary>
-    Task<IReadOnlyList<IReadOnlyList<ConsentRecord>>> AppendBatchAsync(IReadOnlyList<LedgerAppend> appends, CancellationToken cancellationToken);
+    Task<IReadOnlyList<IReadOnlyList<ConsentRecord>>> AppendBatchAsync(IReadOnlyList<LedgerAppend> appends, RequestClaim? request, CancellationToken cancellationToken);
 
     /// <summary>The records that decide the subject's purposes, by purpose id.</summary>
     Task<IReadOnlyDictionary<string, PurposeDecisions>> GetDecisionsAsync(Guid subject, CancellationToken cancellationToken);
@@ -139,6 +147,18 @@ public interface IConsentLedger
 
     /// <summary>The number of records in the subject's chain.</summary>
     Task<long> GetChainLengthAsync(Guid subject, CancellationToken cancellationToken);
+
+    /// <summary>The head stored with the subject: its chain's length and last hash; <c>NotFoundException</c> when unknown.</summary>
+    Task<ChainHead> GetChainHeadAsync(Guid subject, CancellationToken cancellationToken);
+
+    /// <summary>The records with these ids, in any order; ids not stored are absent.</summary>
+    Task<IReadOnlyList<ConsentRecord>> GetRecordsAsync(IReadOnlyList<Guid> ids, CancellationToken cancellationToken);
+
+    /// <summary>A stored request id (expired ones included until they are deleted), or null.</summary>
+    Task<StoredRequest?> FindRequestAsync(string requestId, CancellationToken cancellationToken);
+
+    /// <summary>Deletes up to <paramref name="limit"/> request ids that expired at or before <paramref name="now"/>; returns how many.</summary>
+    Task<int> DeleteExpiredRequestsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
     /// <summary>Records of the subject and of subjects merged into it, in storage order, after <paramref name="afterSeq"/>.</summary>
     Task<IReadOnlyList<ConsentRecord>> ListHistoryAsync(Guid subject, long afterSeq, int limit, CancellationToken cancellationToken);
@@ -189,4 +209,42 @@ public interface IConsentEvents
 
     /// <summary>This service's own <c>ErasureCompleted</c>.</summary>
     OutboxMessage ErasureCompleted(Guid erasureId, long recordsErased, DateTimeOffset now);
+}
+
+/// <summary>
+/// The ledger's signed checkpoints and the chain heads the latest one covers, kept apart from the
+/// subjects' own rows.
+/// </summary>
+public interface IConsentCheckpointStore
+{
+    /// <summary>The newest checkpoint (with its bucket hashes), or null when there is none.</summary>
+    Task<LedgerCheckpoint?> GetLatestAsync(CancellationToken cancellationToken);
+
+    /// <summary>A checkpoint, or null.</summary>
+    Task<LedgerCheckpoint?> GetAsync(long number, CancellationToken cancellationToken);
+
+    /// <summary>Up to <paramref name="limit"/> checkpoints numbered below <paramref name="beforeNumber"/>, newest first.</summary>
+    Task<IReadOnlyList<LedgerCheckpoint>> ListAsync(long beforeNumber, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> subjects with a non-empty chain whose stored head is not the
+    /// head covered for them (or none is), ordered by subject.
+    /// </summary>
+    Task<IReadOnlyList<HeadChange>> FindChangedHeadsAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>The hash of the subject's record at <paramref name="sequence"/>, or null when there is none.</summary>
+    Task<string?> GetRecordHashAsync(Guid subject, long sequence, CancellationToken cancellationToken);
+
+    /// <summary>The covered heads of one bucket.</summary>
+    Task<IReadOnlyList<CheckpointLeaf>> ReadBucketAsync(int bucket, CancellationToken cancellationToken);
+
+    /// <summary>How many subjects the covered heads name, and their records summed.</summary>
+    Task<(long Subjects, long Records)> CountCoveredAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores a checkpoint and the heads it newly covers in one transaction, and drops the bucket
+    /// hashes of older checkpoints. A number already taken is a <c>ConcurrencyConflictException</c>
+    /// and nothing is written.
+    /// </summary>
+    Task SaveAsync(LedgerCheckpoint checkpoint, IReadOnlyList<CheckpointLeaf> covered, CancellationToken cancellationToken);
 }

@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace Journey.Consent.Grpc;
 
 /// <summary>The gRPC face of the consent service: maps, calls one use case, maps back.</summary>
-internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, ConsentUseCases consent, ErasureUseCases erasure, ILogger<ConsentGrpcService> logger) : ConsentService.ConsentServiceBase
+internal sealed partial class ConsentGrpcService(
+    CatalogUseCases catalog, ConsentUseCases consent, ErasureUseCases erasure, CheckpointUseCases checkpoints, ILogger<ConsentGrpcService> logger) : ConsentService.ConsentServiceBase
 {
     public override async Task<CreatePurposeResponse> CreatePurpose(CreatePurposeRequest request, ServerCallContext context)
     {
@@ -36,7 +37,7 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
 
     public override async Task<CreatePolicyVersionResponse> CreatePolicyVersion(CreatePolicyVersionRequest request, ServerCallContext context)
     {
-        var version = ConsentMapping.ToProto(await catalog.CreatePolicyVersionAsync(request.Text, context.CancellationToken));
+        var version = ConsentMapping.ToProto(await catalog.CreatePolicyVersionAsync(request.Text, request.RequestId, context.CancellationToken));
         Audit(context, nameof(CreatePolicyVersion), version.Name);
         return new CreatePolicyVersionResponse { PolicyVersion = version };
     }
@@ -62,7 +63,7 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
 
     public override async Task<BatchRecordConsentResponse> BatchRecordConsent(BatchRecordConsentRequest request, ServerCallContext context)
     {
-        var result = await consent.BatchRecordAsync([.. request.Records.Select(Command)], context.CancellationToken);
+        var result = await consent.BatchRecordAsync([.. request.Records.Select(Command)], request.RequestId, context.CancellationToken);
         var response = new BatchRecordConsentResponse();
         foreach (var (index, record) in result.Accepted)
         {
@@ -83,7 +84,7 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
     {
         var command = new WithdrawConsentCommand(
             request.Subject, ConsentMapping.Identifiers(request.Identifiers), request.Purpose, request.AllPurposes, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
-            ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent);
+            ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent, request.RequestId);
         var response = new WithdrawConsentResponse();
         response.Records.Add((await consent.WithdrawAsync(command, context.CancellationToken)).Select(ConsentMapping.ToProto));
         foreach (var record in response.Records)
@@ -122,14 +123,17 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
             Intact = result.Break == Domain.ChainBreak.None,
             RecordsChecked = result.RecordsChecked,
             FirstBrokenRecord = result.BrokenRecord?.Name ?? "",
-            FirstBrokenSequence = result.BrokenRecord?.Sequence ?? 0,
+            FirstBrokenSequence = result.FirstBrokenSequence,
             Break = (V1.ChainBreak)result.Break,
+            HeadLength = result.Head?.Length ?? 0,
+            Checkpoint = result.Checkpoint is { } checkpoint ? LedgerCheckpoints.Name(checkpoint) : "",
+            CheckpointLength = result.CheckpointLength,
         };
     }
 
     public override async Task<RequestErasureResponse> RequestErasure(RequestErasureRequest request, ServerCallContext context)
     {
-        var requested = ConsentMapping.ToProto(await erasure.RequestAsync(ConsentMapping.Identifiers(request.Identifiers), context.CancellationToken));
+        var requested = ConsentMapping.ToProto(await erasure.RequestAsync(ConsentMapping.Identifiers(request.Identifiers), request.RequestId, context.CancellationToken));
         Audit(context, nameof(RequestErasure), requested.Name);
         return new RequestErasureResponse { Erasure = requested };
     }
@@ -137,9 +141,20 @@ internal sealed partial class ConsentGrpcService(CatalogUseCases catalog, Consen
     public override async Task<GetErasureStatusResponse> GetErasureStatus(GetErasureStatusRequest request, ServerCallContext context) =>
         new() { Erasure = ConsentMapping.ToProto(await erasure.GetStatusAsync(request.Name, context.CancellationToken)) };
 
+    public override async Task<ListConsentCheckpointsResponse> ListConsentCheckpoints(ListConsentCheckpointsRequest request, ServerCallContext context)
+    {
+        var (page, next) = await checkpoints.ListAsync(request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListConsentCheckpointsResponse { NextPageToken = next };
+        response.Checkpoints.Add(page.Select(c => ConsentMapping.ToProto(c, checkpoints.Signer)));
+        return response;
+    }
+
+    public override async Task<GetConsentCheckpointResponse> GetConsentCheckpoint(GetConsentCheckpointRequest request, ServerCallContext context) =>
+        new() { Checkpoint = ConsentMapping.ToProto(await checkpoints.GetAsync(request.Name, context.CancellationToken), checkpoints.Signer) };
+
     private static RecordConsentCommand Command(RecordConsentRequest request) => new(
         ConsentMapping.Identifiers(request.Identifiers), request.Purpose, (int)request.Decision, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
-        ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent);
+        ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent, request.RequestId);
 
     // Sensitive operations leave an audit line with the caller and the (pseudonymous) target; the
     // log's own timestamp is the time. Never an identifier, e-mail or phone.

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
@@ -130,6 +131,23 @@ internal static class ConsentMapping
 
         return response;
     }
+
+    // The public key served is the service's current one; a checkpoint signed under an earlier key
+    // names that key's id, which then differs from the key served.
+    public static ConsentCheckpoint ToProto(LedgerCheckpoint checkpoint, CheckpointSigner signer) => new()
+    {
+        Name = LedgerCheckpoints.Name(checkpoint.Number),
+        Number = checkpoint.Number,
+        CreateTime = Timestamp.FromDateTimeOffset(checkpoint.CreatedAt),
+        SubjectCount = checkpoint.Subjects,
+        RecordCount = checkpoint.Records,
+        RootHash = checkpoint.Root,
+        PreviousStatementHash = checkpoint.PreviousStatementHash,
+        Statement = ByteString.CopyFrom(checkpoint.Statement),
+        Signature = ByteString.CopyFrom(checkpoint.Signature),
+        SigningKeyId = checkpoint.KeyId,
+        PublicKeyPem = string.Equals(checkpoint.KeyId, signer.KeyId, StringComparison.Ordinal) ? signer.PublicKeyPem : "",
+    };
 
     public static V1.Erasure ToProto(DomainErasure erasure)
     {

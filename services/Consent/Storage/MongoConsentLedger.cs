@@ -23,6 +23,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
     // Set on every decision this version writes. A decision without it was written before grants
     // carried their expiry state and is brought up to date once (see BackfillExpiriesAsync).
     private const string ExpiryTracked = "expiry_tracked";
+    private const string RequestsCollection = MongoRequestClaims.Collection;
     private readonly MongoStore _store;
     private readonly IMongoCollection<BsonDocument> _subjects;
     private readonly IMongoCollection<BsonDocument> _identifiers;
@@ -31,7 +32,9 @@ internal sealed class MongoConsentLedger : IConsentLedger
     private readonly IMongoCollection<BsonDocument> _erasures;
     private readonly IMongoCollection<BsonDocument> _completions;
     private readonly Lock _backfillGate = new();
+    private readonly Lock _requestIndexGate = new();
     private Task? _backfill;
+    private Task? _requestIndex;
 
     public MongoConsentLedger([FromKeyedServices(ConsentModule.Name)] MongoStore store)
     {
@@ -114,6 +117,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
         {
             return await _store.WriteAsync(async (session, ct) =>
             {
+                await MongoRequestClaims.ClaimAsync(session, _store.Database, append.Request, ct);
                 if (append.CreateSubject)
                 {
                     await _subjects.InsertOneAsync(session, new BsonDocument
@@ -143,12 +147,13 @@ internal sealed class MongoConsentLedger : IConsentLedger
         }
     }
 
-    public async Task<IReadOnlyList<IReadOnlyList<ConsentRecord>>> AppendBatchAsync(IReadOnlyList<LedgerAppend> appends, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<IReadOnlyList<ConsentRecord>>> AppendBatchAsync(IReadOnlyList<LedgerAppend> appends, RequestClaim? request, CancellationToken cancellationToken)
     {
         try
         {
             return await _store.WriteAsync<IReadOnlyList<IReadOnlyList<ConsentRecord>>>(async (session, ct) =>
             {
+                await MongoRequestClaims.ClaimAsync(session, _store.Database, request, ct);
                 var created = appends.Where(a => a.CreateSubject).Select(a => new BsonDocument
                 {
                     ["_id"] = a.Subject.ToString(),
@@ -201,6 +206,53 @@ internal sealed class MongoConsentLedger : IConsentLedger
 
     public Task<long> GetChainLengthAsync(Guid subject, CancellationToken cancellationToken) =>
         _store.ReadAsync(async (_, ct) => (await HeadAsync(null, subject, ct)).Length, cancellationToken);
+
+    public Task<ChainHead> GetChainHeadAsync(Guid subject, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            var (length, hash, _) = await HeadAsync(null, subject, ct);
+            return new ChainHead(length, hash);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ConsentRecord>> GetRecordsAsync(IReadOnlyList<Guid> ids, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<ConsentRecord>>(async (_, ct) =>
+        {
+            if (ids.Count == 0)
+            {
+                return [];
+            }
+
+            var rows = await _records.Find(new BsonDocument("_id", new BsonDocument("$in", new BsonArray(ids.Select(i => i.ToString()))))).ToListAsync(ct);
+            return rows.Select(FromDocument).ToList();
+        }, cancellationToken);
+
+    public async Task<StoredRequest?> FindRequestAsync(string requestId, CancellationToken cancellationToken)
+    {
+        await RequestIndexOnceAsync(cancellationToken);
+        return await _store.ReadAsync(async (db, ct) =>
+        {
+            var row = await db.GetCollection<BsonDocument>(RequestsCollection).Find(new BsonDocument("_id", requestId)).FirstOrDefaultAsync(ct);
+            return row is null ? null : new StoredRequest(row["fingerprint"].AsString, RequestOutcome.Decode(row["outcome"].AsString));
+        }, cancellationToken);
+    }
+
+    public async Task<int> DeleteExpiredRequestsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await RequestIndexOnceAsync(cancellationToken);
+        return await _store.ReadAsync(async (db, ct) =>
+        {
+            var requests = db.GetCollection<BsonDocument>(RequestsCollection);
+            var due = await requests.Find(new BsonDocument("expires_at", new BsonDocument("$lte", now.UtcDateTime)))
+                .Sort(new BsonDocument("expires_at", 1)).Limit(limit).Project(new BsonDocument("_id", 1)).ToListAsync(ct);
+            if (due.Count == 0)
+            {
+                return 0;
+            }
+
+            var deleted = await requests.DeleteManyAsync(new BsonDocument("_id", new BsonDocument("$in", new BsonArray(due.Select(d => d["_id"])))), ct);
+            return (int)deleted.DeletedCount;
+        }, cancellationToken);
+    }
 
     public Task<IReadOnlyList<ConsentRecord>> ListHistoryAsync(Guid subject, long afterSeq, int limit, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<ConsentRecord>>(async (_, ct) =>
@@ -255,6 +307,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
     public Task<ErasureOutcome> EraseAsync(ErasurePlan plan, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
         {
+            await MongoRequestClaims.ClaimAsync(session, _store.Database, plan.Request, ct);
             await _erasures.InsertOneAsync(session, new BsonDocument
             {
                 ["_id"] = plan.ErasureId.ToString(),
@@ -495,6 +548,30 @@ internal sealed class MongoConsentLedger : IConsentLedger
         }
 
         return records;
+    }
+
+    // The TTL index deletes request ids the server's clock finds expired (its monitor runs about
+    // once a minute); the sweep deletes them by the service's clock as well. Built on first use,
+    // outside any transaction, and once per process.
+    private Task RequestIndexOnceAsync(CancellationToken cancellationToken)
+    {
+        var task = _requestIndex;
+        if (task is null || task.IsFaulted || task.IsCanceled)
+        {
+            lock (_requestIndexGate)
+            {
+                if (_requestIndex is null || _requestIndex.IsFaulted || _requestIndex.IsCanceled)
+                {
+                    _requestIndex = _store.ReadAsync((db, ct) => db.GetCollection<BsonDocument>(RequestsCollection).Indexes.CreateOneAsync(
+                        new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("expires_at"), new CreateIndexOptions { Name = "expires_at_ttl", ExpireAfter = TimeSpan.Zero }),
+                        cancellationToken: ct), CancellationToken.None);
+                }
+
+                task = _requestIndex;
+            }
+        }
+
+        return task.WaitAsync(cancellationToken);
     }
 
     private async Task<(long Length, string Hash, long Seq)> HeadAsync(IClientSessionHandle? session, Guid subject, CancellationToken ct)

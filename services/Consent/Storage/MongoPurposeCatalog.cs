@@ -76,7 +76,7 @@ internal sealed class MongoPurposeCatalog : IPurposeCatalog
         }
     }
 
-    public async Task<PolicyVersion> CreatePolicyVersionAsync(string text, string sha256, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<PolicyVersion> CreatePolicyVersionAsync(string text, string sha256, DateTimeOffset now, Func<int, RequestClaim>? request, CancellationToken cancellationToken)
     {
         try
         {
@@ -91,6 +91,7 @@ internal sealed class MongoPurposeCatalog : IPurposeCatalog
                     ["sha256"] = sha256,
                     ["created_at"] = now.ToUnixTimeMilliseconds(),
                 }, cancellationToken: ct);
+                await MongoRequestClaims.ClaimAsync(session, _store.Database, request?.Invoke(version), ct);
                 return new PolicyVersion(version, text, sha256, now);
             }, cancellationToken);
         }

@@ -75,6 +75,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
         {
             return await _db.WriteAsync(async (connection, tx, ct) =>
             {
+                await SqliteRequestClaims.ClaimAsync(connection, tx, append.Request, ct);
                 if (append.CreateSubject)
                 {
                     await ExecuteAsync(connection, tx, "INSERT INTO subjects (id, created_at) VALUES ($id, $at)", ct, ("$id", append.Subject.ToString()), ("$at", append.Now.ToUnixTimeMilliseconds()));
@@ -98,12 +99,13 @@ internal sealed class SqliteConsentLedger : IConsentLedger
         }
     }
 
-    public async Task<IReadOnlyList<IReadOnlyList<ConsentRecord>>> AppendBatchAsync(IReadOnlyList<LedgerAppend> appends, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<IReadOnlyList<ConsentRecord>>> AppendBatchAsync(IReadOnlyList<LedgerAppend> appends, RequestClaim? request, CancellationToken cancellationToken)
     {
         try
         {
             return await _db.WriteAsync<IReadOnlyList<IReadOnlyList<ConsentRecord>>>(async (connection, tx, ct) =>
             {
+                await SqliteRequestClaims.ClaimAsync(connection, tx, request, ct);
                 // One set of prepared statements for the whole batch: preparing per record would cost
                 // more than the inserts themselves.
                 await using var statements = new AppendStatements(connection, tx);
@@ -152,6 +154,32 @@ internal sealed class SqliteConsentLedger : IConsentLedger
     public Task<long> GetChainLengthAsync(Guid subject, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) => (await HeadAsync(connection, null, subject, ct)).Length, cancellationToken);
 
+    public Task<ChainHead> GetChainHeadAsync(Guid subject, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            var (length, hash) = await HeadAsync(connection, null, subject, ct);
+            return new ChainHead(length, hash);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ConsentRecord>> GetRecordsAsync(IReadOnlyList<Guid> ids, CancellationToken cancellationToken) =>
+        ids.Count == 0
+            ? Task.FromResult<IReadOnlyList<ConsentRecord>>([])
+            : _db.ReadAsync(async (connection, ct) => await RecordsAsync(connection, "r.id IN (SELECT value FROM json_each($ids))", ct,
+                ("$ids", System.Text.Json.JsonSerializer.Serialize(ids.Select(i => i.ToString())))), cancellationToken);
+
+    public Task<StoredRequest?> FindRequestAsync(string requestId, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = Command(connection, null, "SELECT fingerprint, outcome FROM consent_requests WHERE request_id = $id", ("$id", requestId));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct) ? new StoredRequest(reader.GetString(0), RequestOutcome.Decode(reader.GetString(1))) : null;
+        }, cancellationToken);
+
+    public Task<int> DeleteExpiredRequestsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        _db.WriteAsync((connection, tx, ct) => ExecuteAsync(connection, tx,
+            "DELETE FROM consent_requests WHERE request_id IN (SELECT request_id FROM consent_requests WHERE expires_at <= $now ORDER BY expires_at LIMIT $limit)", ct,
+            ("$now", now.ToUnixTimeMilliseconds()), ("$limit", limit)), cancellationToken);
+
     public Task<IReadOnlyList<ConsentRecord>> ListHistoryAsync(Guid subject, long afterSeq, int limit, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) => await RecordsAsync(connection,
             "r.subject IN (SELECT $subject UNION ALL SELECT id FROM subjects WHERE merged_into = $subject) AND r.seq > $after ORDER BY r.seq LIMIT $limit", ct,
@@ -197,6 +225,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
     public Task<ErasureOutcome> EraseAsync(ErasurePlan plan, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx, ct) =>
         {
+            await SqliteRequestClaims.ClaimAsync(connection, tx, plan.Request, ct);
             await ExecuteAsync(connection, tx, "INSERT INTO erasures (id, subject, requested_at) VALUES ($id, $subject, $at)", ct,
                 ("$id", plan.ErasureId.ToString()), ("$subject", plan.Subject?.ToString()), ("$at", plan.RequestedAt.ToUnixTimeMilliseconds()));
             IReadOnlyList<ConsentRecord> appended = [];

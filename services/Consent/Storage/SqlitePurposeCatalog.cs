@@ -98,7 +98,7 @@ internal sealed class SqlitePurposeCatalog : IPurposeCatalog
         }
     }
 
-    public Task<PolicyVersion> CreatePolicyVersionAsync(string text, string sha256, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public Task<PolicyVersion> CreatePolicyVersionAsync(string text, string sha256, DateTimeOffset now, Func<int, RequestClaim>? request, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx, ct) =>
         {
             await using var command = connection.CreateCommand();
@@ -108,6 +108,7 @@ internal sealed class SqlitePurposeCatalog : IPurposeCatalog
             command.Parameters.AddWithValue("$sha", sha256);
             command.Parameters.AddWithValue("$at", now.ToUnixTimeMilliseconds());
             var version = Convert.ToInt32(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+            await SqliteRequestClaims.ClaimAsync(connection, tx, request?.Invoke(version), ct);
             return new PolicyVersion(version, text, sha256, now);
         }, cancellationToken);
 

@@ -89,6 +89,40 @@ internal static class SqliteSchema
         CREATE INDEX ix_decisions_pending_expiry ON decisions (purpose, pending_expiry_from) WHERE pending_expiry_from IS NOT NULL
         """;
 
+    // Request ids of idempotent writes, stored in the transaction of the write they name. The index
+    // on the expiry time lets the sweep delete the oldest without scanning.
+    private const string Requests = """
+        CREATE TABLE consent_requests (
+            request_id TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE INDEX ix_consent_requests_expires_at ON consent_requests (expires_at)
+        """;
+
+    // Signed checkpoints, and the chain heads the latest one covers (one row per subject, apart from
+    // the subject's own head), indexed by bucket so checking one subject reads one bucket. Only the
+    // latest checkpoint keeps its bucket hashes.
+    private const string Checkpoints = """
+        CREATE TABLE checkpoints (
+            number INTEGER PRIMARY KEY,
+            created_at INTEGER NOT NULL,
+            subjects INTEGER NOT NULL,
+            records INTEGER NOT NULL,
+            root TEXT NOT NULL,
+            previous TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            signature BLOB NOT NULL,
+            bucket_hashes BLOB NULL);
+        CREATE TABLE checkpoint_heads (
+            subject TEXT PRIMARY KEY,
+            bucket INTEGER NOT NULL,
+            length INTEGER NOT NULL,
+            hash TEXT NOT NULL) WITHOUT ROWID;
+        CREATE INDEX ix_checkpoint_heads_bucket ON checkpoint_heads (bucket)
+        """;
+
     public static void Apply(SqliteDatabase database) =>
         database.Migrate([
             ("consent-catalog-001", Catalog),
@@ -96,5 +130,7 @@ internal static class SqliteSchema
             ("consent-inbox-001", SqliteInbox.Schema),
             ("consent-outbox-001", SqliteOutbox.Schema),
             ("consent-expiry-001", Expiry),
+            ("consent-requests-001", Requests),
+            ("consent-checkpoints-001", Checkpoints),
         ]);
 }

@@ -75,7 +75,7 @@ public abstract class ConsentLedgerContract
         [
             new LedgerAppend(existing, false, [], [Draft("marketing", false, minutes: 1), Draft("profiling", true, minutes: 1)], [Event("b1"), Event("b2")], Now),
             new LedgerAppend(fresh, true, [Customer], [Draft("marketing", true)], [Event("b3")], Now),
-        ], default);
+        ], null, default);
 
         Assert.Equal([2L, 3L], results[0].Select(r => r.Sequence));
         Assert.Equal(first[0].Hash, results[0][0].PreviousHash);
@@ -89,7 +89,7 @@ public abstract class ConsentLedgerContract
         [
             new LedgerAppend(other, true, [new SubjectIdentifier(IdentifierKind.CustomerId, "C-9")], [Draft("marketing", true)], [Event("c1")], Now),
             new LedgerAppend(Guid.CreateVersion7(), true, [Ada], [Draft("marketing", true)], [Event("c2")], Now),
-        ], default));
+        ], null, default));
         Assert.Null(await Ledger.ResolveSubjectAsync(other, default));
         Assert.Equal(4, (await Outbox.ReadDueAsync(100, Now.AddYears(1), default)).Count);
     }
@@ -241,6 +241,78 @@ public abstract class ConsentLedgerContract
 
         Assert.Empty(await Reopen().FindUnpublishedExpiriesAsync("marketing", Now.AddYears(1), 10, default));
         Assert.Empty(await Reopen().FindUnpublishedExpiriesAsync("profiling", Now.AddYears(1), 10, default));
+    }
+
+    private static RequestClaim Claim(string fingerprint, DateTimeOffset? expiresAt = null) =>
+        new(Guid.NewGuid().ToString(), fingerprint, new RequestOutcome([new OutcomeRecord(0, Guid.CreateVersion7(), Guid.CreateVersion7())], [], null).Encode(), Now, expiresAt ?? Now.AddDays(1));
+
+    [ContractFact]
+    public async Task Append_WithARequestId_StoresItAndEveryWriteWithTheSameIdIsConflictWritingNothing()
+    {
+        var subject = Guid.CreateVersion7();
+        var claim = Claim("first");
+        await Ledger.AppendAsync(new LedgerAppend(subject, true, [Ada], [Draft("marketing", true)], [Event("a")], Now, claim), default);
+
+        var stored = await Ledger.FindRequestAsync(claim.RequestId, default);
+
+        Assert.Equal("first", stored!.Fingerprint);
+        Assert.Equal(claim.Outcome, stored.Outcome.Encode());
+        var again = claim with { Fingerprint = "second" };
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() =>
+            Ledger.AppendAsync(new LedgerAppend(subject, false, [], [Draft("marketing", false)], [Event("b")], Now, again), default));
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() =>
+            Ledger.AppendBatchAsync([new LedgerAppend(subject, false, [], [Draft("marketing", false)], [Event("c")], Now)], again, default));
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() =>
+            Ledger.EraseAsync(new ErasurePlan(Guid.CreateVersion7(), subject, Now, [Draft("marketing", false)], _ => [Event("d")], again), default));
+        Assert.Single(await Ledger.ReadChainAsync(subject, default));
+        Assert.Equal(subject, await Ledger.FindSubjectAsync([Ada], default));
+        Assert.Single(await Outbox.ReadDueAsync(10, Now.AddYears(1), default));
+        Assert.Equal("first", (await Ledger.FindRequestAsync(claim.RequestId, default))!.Fingerprint);
+        Assert.Null(await Ledger.FindRequestAsync(Guid.NewGuid().ToString(), default));
+    }
+
+    [ContractFact]
+    public async Task AppendBatch_WithARequestIdAndNothingToAppend_StoresTheRequestId()
+    {
+        var claim = Claim("batch");
+
+        await Ledger.AppendBatchAsync([], claim, default);
+
+        Assert.Equal("batch", (await Ledger.FindRequestAsync(claim.RequestId, default))!.Fingerprint);
+        Assert.Empty(await Outbox.ReadDueAsync(10, Now.AddYears(1), default));
+    }
+
+    [ContractFact]
+    public async Task DeleteExpiredRequests_DeletesThoseExpiredByNowOldestFirstUpToTheLimit()
+    {
+        var oldest = Claim("oldest", Now.AddHours(1));
+        var older = Claim("older", Now.AddHours(2));
+        var current = Claim("current", Now.AddDays(2));
+        foreach (var claim in new[] { current, older, oldest })
+        {
+            await Ledger.AppendBatchAsync([], claim, default);
+        }
+
+        Assert.Equal(1, await Ledger.DeleteExpiredRequestsAsync(Now.AddHours(3), 1, default));
+        Assert.Equal(1, await Ledger.DeleteExpiredRequestsAsync(Now.AddHours(3), 10, default));
+        Assert.Equal(0, await Ledger.DeleteExpiredRequestsAsync(Now.AddHours(3), 10, default));
+
+        Assert.Null(await Ledger.FindRequestAsync(oldest.RequestId, default));
+        Assert.Null(await Ledger.FindRequestAsync(older.RequestId, default));
+        Assert.NotNull(await Ledger.FindRequestAsync(current.RequestId, default));
+    }
+
+    [ContractFact]
+    public async Task GetRecordsAndChainHead_ReturnTheStoredRecordsAndTheHeadOfTheirChain()
+    {
+        var (subject, records) = await NewSubjectAsync(Draft("a", true), Draft("b", true));
+
+        var found = await Ledger.GetRecordsAsync([records[1].Draft.Id, Guid.CreateVersion7(), records[0].Draft.Id], default);
+        var head = await Ledger.GetChainHeadAsync(subject, default);
+
+        Assert.Equal(records.OrderBy(r => r.Draft.Id), found.OrderBy(r => r.Draft.Id));
+        Assert.Equal(new ChainHead(2, records[1].Hash), head);
+        await Assert.ThrowsAsync<NotFoundException>(() => Ledger.GetChainHeadAsync(Guid.CreateVersion7(), default));
     }
 
     [ContractFact]

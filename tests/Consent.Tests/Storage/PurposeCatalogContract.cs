@@ -12,6 +12,9 @@ public abstract class PurposeCatalogContract
 
     protected abstract IPurposeCatalog Catalog { get; }
 
+    /// <summary>The ledger over the same store, which reads request ids.</summary>
+    protected abstract IConsentLedger Ledger { get; }
+
     private static Purpose Sample(string id) => new(id, "Offers by e-mail", LegalBasis.LegitimateInterest, ChannelMask.Of([2, 12]), DefaultDecision.Allow, TimeSpan.FromDays(730), 3, 1, Now, Now.AddSeconds(1));
 
     [ContractFact]
@@ -55,13 +58,26 @@ public abstract class PurposeCatalogContract
     [ContractFact]
     public async Task CreatePolicyVersion_NumbersVersionsFromOne()
     {
-        var first = await Catalog.CreatePolicyVersionAsync("one", "aa", Now, default);
-        var second = await Catalog.CreatePolicyVersionAsync("two", "bb", Now, default);
+        var first = await Catalog.CreatePolicyVersionAsync("one", "aa", Now, null, default);
+        var second = await Catalog.CreatePolicyVersionAsync("two", "bb", Now, null, default);
 
         Assert.Equal([1, 2], new[] { first.Version, second.Version });
         Assert.Equal(2, await Catalog.LatestPolicyVersionAsync(default));
         Assert.Equal(first, await Catalog.GetPolicyVersionAsync(1, default));
         Assert.Equal([2], (await Catalog.ListPolicyVersionsAsync(1, 10, default)).Select(v => v.Version));
+    }
+
+    [ContractFact]
+    public async Task CreatePolicyVersion_WithARequestId_StoresItWithTheNumberAndARepeatedIdIsConflictWritingNothing()
+    {
+        var requestId = Guid.NewGuid().ToString();
+        RequestClaim Claim(int version) => new(requestId, "fingerprint", new RequestOutcome([], [], null, version).Encode(), Now, Now.AddDays(1));
+
+        await Catalog.CreatePolicyVersionAsync("one", "aa", Now, Claim, default);
+
+        Assert.Equal(1, (await Ledger.FindRequestAsync(requestId, default))!.Outcome.PolicyVersion);
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => Catalog.CreatePolicyVersionAsync("one", "aa", Now, Claim, default));
+        Assert.Equal(1, await Catalog.LatestPolicyVersionAsync(default));
     }
 }
 
@@ -69,9 +85,15 @@ public sealed class SqlitePurposeCatalogTests : PurposeCatalogContract, IDisposa
 {
     private readonly TemporarySqlite _sqlite = new("consent");
 
-    public SqlitePurposeCatalogTests() => Catalog = new SqlitePurposeCatalog(_sqlite.Database);
+    public SqlitePurposeCatalogTests()
+    {
+        Catalog = new SqlitePurposeCatalog(_sqlite.Database);
+        Ledger = new SqliteConsentLedger(_sqlite.Database);
+    }
 
     protected override IPurposeCatalog Catalog { get; }
+
+    protected override IConsentLedger Ledger { get; }
 
     public void Dispose() => _sqlite.Dispose();
 }
@@ -81,6 +103,8 @@ public sealed class MongoPurposeCatalogTests : PurposeCatalogContract, IRequires
     private readonly TemporaryMongo _mongo = new("consent");
 
     protected override IPurposeCatalog Catalog => field ??= new MongoPurposeCatalog(_mongo.Store);
+
+    protected override IConsentLedger Ledger => field ??= new MongoConsentLedger(_mongo.Store);
 
     public Task InitializeAsync() => Task.CompletedTask;
 

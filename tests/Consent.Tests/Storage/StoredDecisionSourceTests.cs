@@ -19,14 +19,18 @@ public sealed class StoredDecisionSourceTests : IDisposable
         var purposes = new SqlitePurposeCatalog(_sqlite.Database);
         var ledger = new SqliteConsentLedger(_sqlite.Database);
         _directory = new PurposeDirectory(purposes, TimeProvider.System, TimeSpan.FromSeconds(5));
-        _catalog = new CatalogUseCases(purposes, _directory, TimeProvider.System);
-        _consent = new ConsentUseCases(ledger, new StoredDecisionSource(ledger), _directory, new ConsentEvents(), new IdentifierHasher(new byte[32]), IdentifierPolicy.Default, TimeProvider.System);
+        var hasher = new IdentifierHasher(new byte[32]);
+        _catalog = new CatalogUseCases(purposes, _directory, TimeProvider.System, new RequestLog(ledger, hasher, RequestIds.DefaultRetention));
+        var checkpoints = new CheckpointUseCases(new SqliteConsentCheckpoints(_sqlite.Database), CheckpointSigner.Derive(new byte[32]), TimeProvider.System);
+        _consent = new ConsentUseCases(
+            ledger, new StoredDecisionSource(ledger), _directory, new ConsentEvents(), hasher, IdentifierPolicy.Default, TimeProvider.System,
+            new RequestLog(ledger, hasher, RequestIds.DefaultRetention), checkpoints);
     }
 
     [Fact]
     public async Task Check_ReadsEachWriteFromTheStore()
     {
-        await _catalog.CreatePolicyVersionAsync("policy", default);
+        await _catalog.CreatePolicyVersionAsync("policy", "", default);
         await _catalog.CreatePurposeAsync("marketing", new PurposeInput("offers", 1, [2], 2, null, 0), default);
         IdentifierInput[] ada = [new(2, "ada@example.com")];
         var query = new CheckQuery("", ada, "purposes/marketing", 2);
