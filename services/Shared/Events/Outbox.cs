@@ -340,6 +340,9 @@ public sealed class MongoOutbox : IOutboxStore
         new(ParkedCollectionName, new BsonDocument("seq", 1)),
     ];
 
+    /// <summary>The due index of earlier versions, range before sort, which the due query could not walk in order.</summary>
+    public static IReadOnlyList<RetiredMongoIndex> RetiredIndexes { get; } = [new(CollectionName, "next_attempt_at_1_seq_1")];
+
     /// <summary>Wraps the outbox of <paramref name="store"/> and declares its indexes; sends nothing to the server.</summary>
     public MongoOutbox(string service, MongoStore store)
     {
@@ -353,6 +356,7 @@ public sealed class MongoOutbox : IOutboxStore
         _parked = store.Database.GetCollection<ParkedDocument>(ParkedCollectionName);
         _lease = store.Database.GetCollection<LeaseDocument>(LeaseCollectionName);
         store.Indexes.Declare(Indexes);
+        store.Indexes.Retire(RetiredIndexes);
     }
 
     /// <inheritdoc />

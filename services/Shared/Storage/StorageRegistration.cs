@@ -43,6 +43,7 @@ public static class StorageRegistration
                 var store = new MongoStore(sp.GetRequiredService<IMongoClient>(), mongo.DatabasePrefix + service, mongo, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>());
                 // The plumbing's indexes are declared with the store, before any adapter is built.
                 store.Indexes.Declare(MongoOutbox.Indexes);
+                store.Indexes.Retire(MongoOutbox.RetiredIndexes);
                 store.Indexes.Declare(MongoInbox.RetentionIndex(mongo.InboxRetention));
                 return store;
             });

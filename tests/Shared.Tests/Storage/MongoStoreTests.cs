@@ -34,6 +34,7 @@ public sealed class MongoStoreTests : IDisposable
         var due = Assert.Single(MongoOutbox.Indexes, i => i.Collection == MongoOutbox.CollectionName);
 
         Assert.Equal(new BsonDocument { ["seq"] = 1, ["next_attempt_at"] = 1 }, due.Keys);
+        Assert.Equal([new RetiredMongoIndex("outbox", "next_attempt_at_1_seq_1")], MongoOutbox.RetiredIndexes);
     }
 
     [Fact]
