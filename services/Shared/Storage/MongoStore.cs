@@ -21,10 +21,16 @@ public sealed class MongoStore
     /// <param name="time">The clock of retry waits; the system clock when null.</param>
     /// <param name="loggers">Where index passes log; nowhere when null.</param>
     public MongoStore(IMongoClient client, string databaseName, MongoStorageOptions? options = null, TimeProvider? time = null, ILoggerFactory? loggers = null)
+        : this(client, databaseName, options, time, loggers, catalog: null)
+    {
+    }
+
+    /// <summary>As the public constructor, with the index commands sent through <paramref name="catalog"/> (tests).</summary>
+    internal MongoStore(IMongoClient client, string databaseName, MongoStorageOptions? options, TimeProvider? time, ILoggerFactory? loggers, IMongoIndexCatalog? catalog)
     {
         Client = client;
         Database = client.GetDatabase(databaseName);
-        Indexes = new MongoIndexSet(databaseName, new MongoIndexCatalog(Database), loggers?.CreateLogger<MongoIndexSet>());
+        Indexes = new MongoIndexSet(databaseName, catalog ?? new MongoIndexCatalog(Database), loggers?.CreateLogger<MongoIndexSet>());
         _retry = new TransactionRetry(time ?? TimeProvider.System, (options ?? new MongoStorageOptions()).TransactionRetryTime);
     }
 
@@ -54,7 +60,17 @@ public sealed class MongoStore
         {
             if (!Indexes.Ready)
             {
-                await Indexes.EnsureAsync(cancellationToken);
+                try
+                {
+                    await Indexes.EnsureAsync(cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Whatever stopped the pass (an outage, or a unique index whose build existing
+                    // duplicates refuse) stops the write too: it is the store not being ready.
+                    throw new StoreUnavailableException($"MongoDB database '{Database.DatabaseNamespace.DatabaseName}' takes no writes until its indexes are in place ({MongoIndexSet.Summary(ex)}).", ex);
+                }
+
                 if (!Indexes.Ready)
                 {
                     throw new StoreUnavailableException($"MongoDB database '{Database.DatabaseNamespace.DatabaseName}' takes no writes until its indexes are in place: {Indexes.Status}", new InvalidOperationException(Indexes.Status));

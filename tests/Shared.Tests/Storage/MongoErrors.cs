@@ -28,6 +28,9 @@ internal static class MongoErrors
     /// <summary>The account lacks the privilege.</summary>
     public static MongoCommandException Unauthorized(string command) => Command(command, 13, "Unauthorized");
 
+    /// <summary>A unique index whose build existing duplicates refuse.</summary>
+    public static MongoCommandException IndexBuildDuplicateKey() => Command("createIndexes", 11000, "DuplicateKey");
+
     /// <summary>A duplicate key: no label, the adapter's own concern.</summary>
     public static MongoCommandException DuplicateKey() => Command("insert", 11000, "DuplicateKey");
 

@@ -49,6 +49,20 @@ public sealed class MongoStoreTests : IDisposable
         Assert.Contains("no MongoDB server answered", store.Indexes.Status, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task WriteAsync_WhenAUniqueIndexCannotBeBuilt_FailsAsUnavailableWithoutWriting()
+    {
+        var catalog = new FakeIndexCatalog { FailuresLeft = 1, Failure = MongoErrors.IndexBuildDuplicateKey() };
+        var store = new MongoStore(_client, "journey-profile", null, null, null, catalog);
+        store.Indexes.Declare(new MongoIndex("identifiers", new BsonDocument { ["kind"] = 1, ["value"] = 1 }) { Unique = true });
+        var ran = false;
+
+        var failure = await Assert.ThrowsAsync<StoreUnavailableException>(() => store.WriteAsync((_, _) => Task.FromResult(ran = true), CancellationToken.None));
+
+        Assert.False(ran);
+        Assert.Contains("the server refused createIndexes: DuplicateKey", failure.Message, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _client.Dispose();
 
     private static MongoClient Unreachable()
