@@ -60,11 +60,14 @@ public sealed partial class ContainerRun
 
     public HealthCheckResponse.Types.ServingStatus? Ready { get; private set; }
 
+    /// <summary>Why the host answered <c>ready</c> as it did: the readiness checks that failed, as the host logged them; empty when none was logged.</summary>
+    public string ReadyDetail { get; private set; } = "";
+
     /// <summary>One line for the test output.</summary>
     public string Summary => Outcome switch
     {
         ContainerOutcome.Listening => $"{Id}: past configuration validation; health live {Status(Live)}, ready {Status(Ready)}"
-            + (Ready == HealthCheckResponse.Types.ServingStatus.Serving ? "" : " (expected here: no MongoDB or Dapr sidecar runs in this test)"),
+            + (Ready == HealthCheckResponse.Types.ServingStatus.Serving ? "" : $" (expected here: no MongoDB or Dapr sidecar runs in this test; not ready: {ReadyDetail})"),
         ContainerOutcome.StoppedAtValidation => $"{Id}: refused its configuration: {Detail}",
         ContainerOutcome.StoppedPreparingStore => $"{Id}: past configuration validation, then stopped building its MongoDB store at start-up because the server is unreachable, before listening: {Detail}",
         _ => $"{Id}: {Detail}",
@@ -172,6 +175,11 @@ public sealed partial class ContainerRun
                 var health = new Health.HealthClient(channel);
                 Live = await CheckAsync(health, "live");
                 Ready = await CheckAsync(health, "ready");
+                if (Ready != HealthCheckResponse.Types.ServingStatus.Serving)
+                {
+                    ReadyDetail = await ReadinessLogAsync(output, process);
+                }
+
                 return;
             }
 
@@ -198,6 +206,29 @@ public sealed partial class ContainerRun
                 process.Kill(entireProcessTree: true);
                 await process.WaitForExitAsync();
             }
+        }
+    }
+
+    /// <summary>
+    /// The message of the host's log line for the failed readiness round it answered from (the
+    /// console logger writes from a queue, so the line may follow the answer by a moment).
+    /// </summary>
+    private static async Task<string> ReadinessLogAsync(StringBuilder output, Process process)
+    {
+        var giveUp = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            if (ReadinessPattern().Match(Text(output)) is { Success: true } match)
+            {
+                return match.Groups[1].Value;
+            }
+
+            if (process.HasExited || DateTime.UtcNow > giveUp)
+            {
+                return "";
+            }
+
+            await Task.Delay(100);
         }
     }
 
@@ -240,6 +271,10 @@ public sealed partial class ContainerRun
     }
 
     private static string Tail(string text) => string.Join(Environment.NewLine, text.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).TakeLast(15));
+
+    // Logged by the health check service for every failed round of the readiness monitor's check.
+    [GeneratedRegex(@"Health check ready:stores-and-bus with status Unhealthy completed after [0-9.]+ms with message '([^']*)'")]
+    private static partial Regex ReadinessPattern();
 
     [GeneratedRegex(@"Journey listening on (http://[0-9.]+:[0-9]+)")]
     private static partial Regex ListeningPattern();

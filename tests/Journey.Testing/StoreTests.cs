@@ -75,6 +75,41 @@ public static class MongoTestServer
 }
 
 /// <summary>
+/// A MongoDB store whose server never answers (a loopback port where nothing listens, 300 ms server
+/// selection): adapters built on it show what they do without a server, which for a constructor
+/// must be nothing.
+/// </summary>
+public sealed class UnreachableMongo : IDisposable
+{
+    private readonly MongoClient _client;
+
+    /// <summary>Creates the store of <paramref name="service"/>'s database.</summary>
+    public UnreachableMongo(string service)
+    {
+        int port;
+        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var settings = MongoClientSettings.FromConnectionString($"mongodb://127.0.0.1:{port}/?replicaSet=rs0");
+        settings.ServerSelectionTimeout = TimeSpan.FromMilliseconds(300);
+        _client = new MongoClient(settings);
+        Store = new MongoStore(_client, "journey-" + service);
+    }
+
+    /// <summary>The store.</summary>
+    public MongoStore Store { get; }
+
+    /// <summary>The indexes declared so far on <paramref name="collection"/>.</summary>
+    public IReadOnlyList<MongoIndex> On(string collection) => [.. Store.Indexes.Declared.Where(i => i.Collection == collection)];
+
+    /// <inheritdoc />
+    public void Dispose() => _client.Dispose();
+}
+
+/// <summary>
 /// The MongoDB counterpart of <see cref="TemporarySqlite"/>: a store on a fresh database, created on
 /// first use, so a contract class whose run is skipped never connects, and dropped on dispose.
 /// </summary>

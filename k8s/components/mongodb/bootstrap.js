@@ -10,8 +10,9 @@
 // - A fresh member n asks the primary to add it.
 // - A member that restarts with its data waits for nobody: a set that has lost its majority must
 //   be able to bring its members back one by one.
-// - Then, when a primary answers, the application account is created, or its password and role
-//   are brought up to date (how a password rotation takes effect: k8s/README.md).
+// - Then, when a primary answers, the application account is created, or its password and roles
+//   are brought up to date (how a password rotation takes effect: k8s/README.md), with a role that
+//   adds collMod on its database (how a changed retention reaches a TTL index).
 
 const env = process.env;
 const replicaSet = required('MONGODB_REPLICA_SET');
@@ -22,6 +23,7 @@ const ordinal = Number(pod.slice(pod.lastIndexOf('-') + 1));
 const hostOf = (name) => `${name}.${service}.${namespace}.svc:27017`;
 const self = hostOf(pod);
 const root = { user: required('MONGODB_ROOT_USERNAME'), pwd: required('MONGODB_ROOT_PASSWORD') };
+const ttlRole = 'journeyTtlMaintenance';
 
 const local = waitFor('mongod on localhost', 300, () => connect('mongodb://127.0.0.1:27017/?directConnection=true'));
 const localAdmin = local.getDB('admin');
@@ -70,10 +72,14 @@ function join() {
 
 function ensureApplicationAccount(admin) {
   const user = required('MONGODB_APP_USERNAME');
+  const database = required('MONGODB_DATABASE');
+  ensureTtlRole(admin.getSiblingDB(database), database);
   const account = {
     pwd: required('MONGODB_APP_PASSWORD'),
-    // Its own database and nothing else: reads, writes, indexes and transactions need no more.
-    roles: [{ role: 'readWrite', db: required('MONGODB_DATABASE') }],
+    // Its own database and nothing else: reads, writes, indexes and transactions need readWrite;
+    // changing a TTL index's expiry (a changed retention setting) needs collMod, which readWrite
+    // lacks, so it comes from a role of its own on that database alone.
+    roles: [{ role: 'readWrite', db: database }, { role: ttlRole, db: database }],
   };
   const existing = command(admin, { usersInfo: user });
   if (!existing.ok) {
@@ -84,6 +90,25 @@ function ensureApplicationAccount(admin) {
     : command(admin, { updateUser: user, ...account });
   if (!result.ok) {
     throw new Error(`bootstrap: writing the application account failed: ${result.codeName}`);
+  }
+}
+
+// collMod on the service's database and nothing more (the server also checks find, which readWrite
+// grants). Created, or brought back to exactly this, on every start.
+function ensureTtlRole(db, database) {
+  const role = {
+    privileges: [{ resource: { db: database, collection: '' }, actions: ['collMod'] }],
+    roles: [],
+  };
+  const existing = command(db, { rolesInfo: ttlRole });
+  if (!existing.ok) {
+    throw new Error(`bootstrap: reading roles failed: ${existing.codeName}`);
+  }
+  const result = existing.roles.length === 0
+    ? command(db, { createRole: ttlRole, ...role })
+    : command(db, { updateRole: ttlRole, ...role });
+  if (!result.ok) {
+    throw new Error(`bootstrap: writing the ${ttlRole} role failed: ${result.codeName}`);
   }
 }
 

@@ -19,6 +19,11 @@ namespace Journey.Consent.Storage;
 internal sealed class MongoConsentLedger : IConsentLedger
 {
     private const string PendingExpiryFrom = "pending_expiry_from";
+    private const string SubjectsCollection = "subjects";
+    private const string IdentifiersCollection = "subject_identifiers";
+    private const string RecordsCollection = "records";
+    private const string DecisionsCollection = "decisions";
+    private const string CompletionsCollection = "erasure_completions";
 
     // Set on every decision this version writes. A decision without it was written before grants
     // carried their expiry state and is brought up to date once (see BackfillExpiriesAsync).
@@ -40,30 +45,48 @@ internal sealed class MongoConsentLedger : IConsentLedger
     {
         _store = store;
         var db = store.Database;
-        _subjects = db.GetCollection<BsonDocument>("subjects");
-        _identifiers = db.GetCollection<BsonDocument>("subject_identifiers");
-        _records = db.GetCollection<BsonDocument>("records");
-        _decisions = db.GetCollection<BsonDocument>("decisions");
+        _subjects = db.GetCollection<BsonDocument>(SubjectsCollection);
+        _identifiers = db.GetCollection<BsonDocument>(IdentifiersCollection);
+        _records = db.GetCollection<BsonDocument>(RecordsCollection);
+        _decisions = db.GetCollection<BsonDocument>(DecisionsCollection);
         _erasures = db.GetCollection<BsonDocument>("erasures");
-        _completions = db.GetCollection<BsonDocument>("erasure_completions");
-        var keys = Builders<BsonDocument>.IndexKeys;
-        _subjects.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(keys.Ascending("merged_into"), new CreateIndexOptions<BsonDocument> { PartialFilterExpression = new BsonDocument("merged_into", new BsonDocument("$type", "string")) }));
-        _identifiers.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(keys.Ascending("subject")));
-        _records.Indexes.CreateMany([
-            new CreateIndexModel<BsonDocument>(keys.Ascending("subject").Ascending("sequence"), new CreateIndexOptions { Unique = true }),
-            new CreateIndexModel<BsonDocument>(keys.Ascending("subject").Ascending("seq")),
-        ]);
-        _decisions.Indexes.CreateMany([
-            new CreateIndexModel<BsonDocument>(keys.Ascending("subject").Ascending("purpose")),
-            // Holds only grants whose expiry is not yet published, so the expiry sweep never rereads published ones.
-            new CreateIndexModel<BsonDocument>(keys.Ascending("purpose").Ascending(PendingExpiryFrom), new CreateIndexOptions<BsonDocument>
-            {
-                Name = "pending_expiry",
-                PartialFilterExpression = new BsonDocument(PendingExpiryFrom, new BsonDocument("$exists", true)),
-            }),
-        ]);
-        _completions.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(keys.Ascending("erasure")));
+        _completions = db.GetCollection<BsonDocument>(CompletionsCollection);
+        store.Indexes.Declare(Indexes);
+        store.Indexes.Retire(RetiredIndexes);
     }
+
+    /// <summary>
+    /// Only subjects merged into another, whose <c>merged_into</c> holds the survivor's id; the others
+    /// hold null. A comparison, not <c>{$type: "string"}</c>: the query planner uses a partial index
+    /// only when it can prove the query's filter implies the index's, and it proves that for an
+    /// equality or range on the same field against a comparison, never against a <c>$type</c>
+    /// (docs/adr/0017-mongodb-index-lifecycle.md). Every query on <c>merged_into</c> carries it.
+    /// </summary>
+    internal static readonly BsonDocument MergedFilter = new("merged_into", new BsonDocument("$gt", ""));
+
+    /// <summary>The ledger's indexes.</summary>
+    internal static IReadOnlyList<MongoIndex> Indexes { get; } =
+    [
+        new(SubjectsCollection, new BsonDocument("merged_into", 1)) { Name = "merged_into_set", PartialFilter = MergedFilter },
+        new(IdentifiersCollection, new BsonDocument("subject", 1)),
+        new(RecordsCollection, new BsonDocument { ["subject"] = 1, ["sequence"] = 1 }) { Unique = true },
+        new(RecordsCollection, new BsonDocument { ["subject"] = 1, ["seq"] = 1 }),
+        new(DecisionsCollection, new BsonDocument { ["subject"] = 1, ["purpose"] = 1 }),
+        // Holds only grants whose expiry is not yet published, so the expiry sweep never rereads published ones.
+        new(DecisionsCollection, new BsonDocument { ["purpose"] = 1, [PendingExpiryFrom] = 1 })
+        {
+            Name = "pending_expiry",
+            PartialFilter = new BsonDocument(PendingExpiryFrom, new BsonDocument("$exists", true)),
+        },
+        new(CompletionsCollection, new BsonDocument("erasure", 1)),
+    ];
+
+    /// <summary>The <c>merged_into</c> index with the <c>$type</c> filter no query could use, replaced by <c>merged_into_set</c>.</summary>
+    internal static IReadOnlyList<RetiredMongoIndex> RetiredIndexes { get; } = [new(SubjectsCollection, "merged_into_1")];
+
+    /// <summary>Subjects merged into <paramref name="subject"/>, in a form the partial index on <c>merged_into</c> serves.</summary>
+    internal static BsonDocument MergedInto(string subject) =>
+        new("merged_into", new BsonDocument { ["$eq"] = subject, ["$gt"] = "" });
 
     public Task<Guid?> FindSubjectAsync(IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken cancellationToken) =>
         _store.ReadAsync(async (_, ct) =>
@@ -289,7 +312,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
             var target = plan.Target.ToString();
             foreach (var source in plan.Sources.Select(s => s.ToString()))
             {
-                var sourceOrMerged = new BsonDocument("$or", new BsonArray { new BsonDocument("_id", source), new BsonDocument("merged_into", source) });
+                var sourceOrMerged = new BsonDocument("$or", new BsonArray { new BsonDocument("_id", source), MergedInto(source) });
                 await _subjects.UpdateManyAsync(session, sourceOrMerged, new BsonDocument("$set", new BsonDocument("merged_into", target)), cancellationToken: ct);
                 await _identifiers.UpdateManyAsync(session, new BsonDocument("subject", source), new BsonDocument("$set", new BsonDocument("subject", target)), cancellationToken: ct);
             }
@@ -484,7 +507,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
         _store.ReadAsync(async (_, ct) =>
         {
             await _identifiers.Find(new BsonDocument()).ForEachAsync(r => sink.Identifier(new SubjectIdentifier((IdentifierKind)r["kind"].AsInt32, r["value"].AsString), Guid.Parse(r["subject"].AsString)), ct);
-            await _subjects.Find(new BsonDocument("merged_into", new BsonDocument("$type", "string"))).ForEachAsync(s => sink.Merged(Guid.Parse(s["_id"].AsString), Guid.Parse(s["merged_into"].AsString)), ct);
+            await _subjects.Find(MergedFilter).ForEachAsync(s => sink.Merged(Guid.Parse(s["_id"].AsString), Guid.Parse(s["merged_into"].AsString)), ct);
             foreach (var (subject, purpose, entry) in await DecisionEntriesWithSubjectAsync(new BsonDocument(), ct))
             {
                 sink.Decision(subject, purpose, entry);
@@ -592,7 +615,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
 
     private async Task<List<string>> FamilyAsync(IClientSessionHandle? session, Guid subject, CancellationToken ct)
     {
-        var filter = new BsonDocument("merged_into", subject.ToString());
+        var filter = MergedInto(subject.ToString());
         var merged = session is null ? await _subjects.Find(filter).ToListAsync(ct) : await _subjects.Find(session, filter).ToListAsync(ct);
         return [subject.ToString(), .. merged.Select(m => m["_id"].AsString)];
     }

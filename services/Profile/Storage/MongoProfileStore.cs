@@ -21,23 +21,22 @@ internal static class ProfileMongoSchema
     public const string Segments = "segments";
     public const string Members = "segment_members";
 
-    /// <summary>The unique (kind, value) index is what makes an identifier belong to one live profile.</summary>
-    public static void EnsureIndexes(IMongoDatabase database)
-    {
-        database.GetCollection<BsonDocument>(Identifiers).Indexes.CreateMany(
-        [
-            new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("kind").Ascending("value"), new CreateIndexOptions { Unique = true }),
-            new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("profile_id")),
-        ]);
-        database.GetCollection<BsonDocument>(Profiles).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("stage")));
-        database.GetCollection<BsonDocument>(Aliases).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("survivor_id")));
-        database.GetCollection<BsonDocument>(Merges).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("survivor_id").Descending("seq")));
-        database.GetCollection<BsonDocument>(Members).Indexes.CreateMany(
-        [
-            new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("segment_id").Ascending("profile_id"), new CreateIndexOptions { Unique = true }),
-            new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("profile_id")),
-        ]);
-    }
+    /// <summary>
+    /// The database's indexes. The unique (kind, value) index is what makes an identifier belong to
+    /// one live profile; <c>merged_id</c> serves erasure, which removes the merges a profile took
+    /// part in on either side.
+    /// </summary>
+    public static IReadOnlyList<MongoIndex> Indexes { get; } =
+    [
+        new(Identifiers, new BsonDocument { ["kind"] = 1, ["value"] = 1 }) { Unique = true },
+        new(Identifiers, new BsonDocument("profile_id", 1)),
+        new(Profiles, new BsonDocument("stage", 1)),
+        new(Aliases, new BsonDocument("survivor_id", 1)),
+        new(Merges, new BsonDocument { ["survivor_id"] = 1, ["seq"] = -1 }),
+        new(Merges, new BsonDocument("merged_id", 1)),
+        new(Members, new BsonDocument { ["segment_id"] = 1, ["profile_id"] = 1 }) { Unique = true },
+        new(Members, new BsonDocument("profile_id", 1)),
+    ];
 
     public static string IdentifierId(IdentifierKey key) => $"{(int)key.Kind}:{key.Value}";
 }
@@ -61,7 +60,7 @@ internal sealed class MongoProfileStore : IProfileStore
         _aliases = db.GetCollection<BsonDocument>(ProfileMongoSchema.Aliases);
         _merges = db.GetCollection<BsonDocument>(ProfileMongoSchema.Merges);
         _members = db.GetCollection<BsonDocument>(ProfileMongoSchema.Members);
-        ProfileMongoSchema.EnsureIndexes(db);
+        store.Indexes.Declare(ProfileMongoSchema.Indexes);
     }
 
     public Task<IdentitySnapshot> LoadAsync(IReadOnlyCollection<IdentifierKey> identifiers, IReadOnlyCollection<string> profileIds, CancellationToken cancellationToken) =>
@@ -290,7 +289,6 @@ internal sealed class MongoProfileStore : IProfileStore
             {
                 erased += (await _identifiers.DeleteManyAsync(session, new BsonDocument("profile_id", id), cancellationToken: ct)).DeletedCount;
                 erased += (await _aliases.DeleteManyAsync(session, new BsonDocument("survivor_id", id), cancellationToken: ct)).DeletedCount;
-                // TODO(index): profile_merges { merged_id: 1 }, so the merged_id half of this $or is not a collection scan per erased profile.
                 erased += (await _merges.DeleteManyAsync(session, new BsonDocument("$or", new BsonArray { new BsonDocument("survivor_id", id), new BsonDocument("merged_id", id) }), cancellationToken: ct)).DeletedCount;
                 erased += (await _members.DeleteManyAsync(session, new BsonDocument("profile_id", id), cancellationToken: ct)).DeletedCount;
                 erased += (await _profiles.DeleteOneAsync(session, new BsonDocument("_id", id), cancellationToken: ct)).DeletedCount;

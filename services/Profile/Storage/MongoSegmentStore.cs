@@ -28,7 +28,7 @@ internal sealed class MongoSegmentStore : ISegmentStore
         _store = store;
         _segments = store.Database.GetCollection<BsonDocument>(ProfileMongoSchema.Segments);
         _members = store.Database.GetCollection<BsonDocument>(ProfileMongoSchema.Members);
-        ProfileMongoSchema.EnsureIndexes(store.Database);
+        store.Indexes.Declare(ProfileMongoSchema.Indexes);
     }
 
     public async Task CreateAsync(Segment segment, CancellationToken cancellationToken)

@@ -34,6 +34,8 @@ internal static class ProfileSqliteSchema
             """),
         ("profile-inbox-001", SqliteInbox.Schema),
         ("profile-outbox-001", SqliteOutbox.Schema),
+        // Erasure deletes the merges a profile took part in on either side (survivor_id OR merged_id).
+        ("profile-merges-002", "CREATE INDEX profile_merges_merged ON profile_merges (merged_id)"),
     ];
 }
 

@@ -39,6 +39,16 @@ public sealed partial class RecommendationOptions : IValidatableObject
     public TimeSpan LearnedCountsRefreshInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// How long a recommendation record is kept, so that feedback and interactions naming it can
+    /// still be attributed to it (after that, feedback naming it is NOT_FOUND). The MongoDB store
+    /// removes older records through a TTL index; the SQLite store keeps them. Default 90 days: three
+    /// times the 30 days within which a purchase still counts for a touchpoint, so a conversion that
+    /// follows a recommendation late still finds it. 1 to 3650 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan RecommendationRetention { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>
     /// The consent purposes that govern marketing on each channel, comma-separated
     /// <c>purposes/{purpose}</c> names: at a touchpoint of the channel, marketing content (generic
     /// brand content included) is recommended only to a person who granted every one of them on that

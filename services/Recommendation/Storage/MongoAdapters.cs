@@ -3,6 +3,7 @@ using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using MongoDB.Bson;
 using MongoDB.Bson.Serialization;
 using MongoDB.Driver;
@@ -43,12 +44,18 @@ internal sealed class MongoContentLibrary : IContentLibrary
     {
         MongoMaps.Register();
         _store = store;
-        _contents = store.Database.GetCollection<ContentDocument>("contents");
-        _contents.Indexes.CreateMany([
-            new CreateIndexModel<ContentDocument>(Builders<ContentDocument>.IndexKeys.Ascending(d => d.Retired).Ascending(d => d.Id)),
-            new CreateIndexModel<ContentDocument>(Builders<ContentDocument>.IndexKeys.Ascending(d => d.Channels).Ascending(d => d.Id)),
-        ]);
+        _contents = store.Database.GetCollection<ContentDocument>(CollectionName);
+        store.Indexes.Declare(Indexes);
     }
+
+    private const string CollectionName = "contents";
+
+    /// <summary>The library's indexes (field names as <see cref="ContentDocument"/> stores them).</summary>
+    internal static IReadOnlyList<MongoIndex> Indexes { get; } =
+    [
+        new(CollectionName, new BsonDocument { ["Retired"] = 1, ["_id"] = 1 }),
+        new(CollectionName, new BsonDocument { ["Channels"] = 1, ["_id"] = 1 }),
+    ];
 
     public Task SaveAsync(ContentItem item, long storedVersion, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
@@ -123,9 +130,14 @@ internal sealed class MongoExperimentStore : IExperimentStore
     public MongoExperimentStore([FromKeyedServices(RecommendationModule.Name)] MongoStore store)
     {
         _store = store;
-        _experiments = store.Database.GetCollection<ExperimentDocument>("experiments");
-        _experiments.Indexes.CreateOne(new CreateIndexModel<ExperimentDocument>(Builders<ExperimentDocument>.IndexKeys.Descending(d => d.CreatedAt).Descending(d => d.Id)));
+        _experiments = store.Database.GetCollection<ExperimentDocument>(CollectionName);
+        store.Indexes.Declare(Indexes);
     }
+
+    private const string CollectionName = "experiments";
+
+    /// <summary>Newest first, as the list pages (field names as <see cref="ExperimentDocument"/> stores them).</summary>
+    internal static IReadOnlyList<MongoIndex> Indexes { get; } = [new(CollectionName, new BsonDocument { ["CreatedAt"] = -1, ["_id"] = -1 })];
 
     public Task CreateAsync(Experiment experiment, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
@@ -178,17 +190,36 @@ internal sealed class MongoAudienceStore : IAudienceStore
     private readonly MongoStore _store;
     private readonly Collections _c;
 
-    public MongoAudienceStore([FromKeyedServices(RecommendationModule.Name)] MongoStore store)
+    public MongoAudienceStore([FromKeyedServices(RecommendationModule.Name)] MongoStore store, IOptions<RecommendationOptions>? options = null)
     {
         MongoMaps.Register();
         _store = store;
         _c = new Collections(store.Database);
-        _c.Persons.Indexes.CreateOne(new CreateIndexModel<PersonDocument>(Builders<PersonDocument>.IndexKeys.Ascending(d => d.Ids)));
-        _c.Recommendations.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("person")));
-        _c.Impressions.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("person").Ascending("day")));
-        _c.CoConsumption.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("a").Descending("count")));
-        _c.ItemStats.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("updated")));
+        store.Indexes.Declare(Indexes((options?.Value ?? new RecommendationOptions()).RecommendationRetention));
     }
+
+    /// <summary>
+    /// Impressions are read only for the current UTC day (the frequency cap), so each day's counts
+    /// go two days after the day began, which leaves the whole of the day and a margin for clocks.
+    /// </summary>
+    internal static readonly TimeSpan ImpressionRetention = TimeSpan.FromDays(2);
+
+    /// <summary>
+    /// The audience's indexes. Recommendation records expire <paramref name="recommendationRetention"/>
+    /// after they were made (<see cref="RecommendationOptions.RecommendationRetention"/>), impressions
+    /// <see cref="ImpressionRetention"/> after their day began; both through TTL indexes on date
+    /// fields written for them (<c>created_at</c>, <c>day_start</c>).
+    /// </summary>
+    internal static IReadOnlyList<MongoIndex> Indexes(TimeSpan recommendationRetention) =>
+    [
+        new("persons", new BsonDocument("Ids", 1)),
+        new("recommendations", new BsonDocument("person", 1)),
+        new("recommendations", new BsonDocument("created_at", 1)) { ExpireAfter = recommendationRetention },
+        new("impressions", new BsonDocument { ["person"] = 1, ["day"] = 1 }),
+        new("impressions", new BsonDocument("day_start", 1)) { ExpireAfter = ImpressionRetention },
+        new("co_consumption", new BsonDocument { ["a"] = 1, ["count"] = -1 }),
+        new("item_stats", new BsonDocument("updated", 1)),
+    ];
 
     /// <summary>
     /// How far back a changed-counts read looks before its cursor. Transactions stamp <c>updated</c>
@@ -247,6 +278,7 @@ internal sealed class MongoAudienceStore : IAudienceStore
                 ["variant"] = record.Variant,
                 ["contents"] = new BsonArray(record.ContentIds),
                 ["at"] = record.CreatedAt.UtcTicks,
+                ["created_at"] = record.CreatedAt.UtcDateTime,
             }, cancellationToken: ct);
             if (record.ExperimentId.Length > 0)
             {
@@ -397,7 +429,7 @@ internal sealed class MongoAudienceStore : IAudienceStore
         private Task<UpdateResult> AddImpressionsAsync(string personKey, string contentId, int day, int count, CancellationToken cancellationToken) =>
             c.Impressions.UpdateOneAsync(session, new BsonDocument("_id", $"{personKey}|{day}|{contentId}"), new BsonDocument
             {
-                ["$setOnInsert"] = new BsonDocument { ["person"] = personKey, ["day"] = day, ["content"] = contentId },
+                ["$setOnInsert"] = new BsonDocument { ["person"] = personKey, ["day"] = day, ["content"] = contentId, ["day_start"] = DateOnly.FromDayNumber(day).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) },
                 ["$inc"] = new BsonDocument("count", count),
             }, Upsert, cancellationToken);
 

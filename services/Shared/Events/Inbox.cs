@@ -1,3 +1,4 @@
+using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
 using MongoDB.Bson;
 using MongoDB.Driver;
@@ -38,6 +39,14 @@ public static class MongoInbox
 {
     /// <summary>The collection name.</summary>
     public const string CollectionName = "inbox";
+
+    /// <summary>
+    /// The TTL index that removes claims <paramref name="retention"/> after they were made
+    /// (<see cref="MongoStorageOptions.InboxRetention"/>): the inbox only has to outlast
+    /// every redelivery of an event, and without it the collection grows with every event handled.
+    /// </summary>
+    public static MongoIndex RetentionIndex(TimeSpan retention) =>
+        new(CollectionName, new BsonDocument("received_at", 1)) { ExpireAfter = retention };
 
     /// <summary>Claims <paramref name="eventId"/> inside <paramref name="session"/>'s transaction; false when it was claimed before.</summary>
     public static async Task<bool> TryClaimAsync(IClientSessionHandle session, IMongoDatabase database, string consumer, string eventId, DateTimeOffset now, CancellationToken cancellationToken)

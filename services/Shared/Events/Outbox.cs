@@ -323,29 +323,47 @@ public sealed class MongoOutbox : IOutboxStore
 
     private readonly MongoStore _store;
     private readonly IMongoCollection<OutboxDocument> _collection;
+    private readonly IMongoCollection<OutboxDocument> _due;
     private readonly IMongoCollection<ParkedDocument> _parked;
     private readonly IMongoCollection<LeaseDocument> _lease;
 
-    /// <summary>Wraps the outbox of <paramref name="store"/>; creates its collections and indexes when missing.</summary>
+    /// <summary>
+    /// The outbox's indexes. The due query has no equality, sorts on <c>seq</c> and takes a range of
+    /// <c>next_attempt_at</c>: by the equality, sort, range rule the sort key comes first, so the query
+    /// walks the index in append order and checks each entry's time in the index itself, with no
+    /// in-memory sort and no document fetched for a row that is not due.
+    /// </summary>
+    public static IReadOnlyList<MongoIndex> Indexes { get; } =
+    [
+        new(CollectionName, new BsonDocument { ["seq"] = 1, ["next_attempt_at"] = 1 }),
+        // Also creates the collection, which a transaction moving a row into it then need not do.
+        new(ParkedCollectionName, new BsonDocument("seq", 1)),
+    ];
+
+    /// <summary>The due index of earlier versions, range before sort, which the due query could not walk in order.</summary>
+    public static IReadOnlyList<RetiredMongoIndex> RetiredIndexes { get; } = [new(CollectionName, "next_attempt_at_1_seq_1")];
+
+    /// <summary>Wraps the outbox of <paramref name="store"/> and declares its indexes; sends nothing to the server.</summary>
     public MongoOutbox(string service, MongoStore store)
     {
         Service = service;
         _store = store;
         _collection = store.Database.GetCollection<OutboxDocument>(CollectionName);
+        // The relay reads what a majority has written: a row of a transaction that a failover rolls
+        // back is never published (with the default "local", the old primary could hand it over
+        // before the rollback).
+        _due = _collection.WithReadConcern(ReadConcern.Majority);
         _parked = store.Database.GetCollection<ParkedDocument>(ParkedCollectionName);
         _lease = store.Database.GetCollection<LeaseDocument>(LeaseCollectionName);
-
-        // Sort key first, range after it: the due query walks the index in seq order and filters on
-        // the key, with no in-memory sort (equality, sort, range).
-        _collection.Indexes.CreateOne(new CreateIndexModel<OutboxDocument>(
-            Builders<OutboxDocument>.IndexKeys.Ascending(d => d.Seq).Ascending(d => d.NextAttemptAt)));
-
-        // Also creates the collection, which a transaction moving a row into it should not have to do.
-        _parked.Indexes.CreateOne(new CreateIndexModel<ParkedDocument>(Builders<ParkedDocument>.IndexKeys.Ascending(d => d.Seq)));
+        store.Indexes.Declare(Indexes);
+        store.Indexes.Retire(RetiredIndexes);
     }
 
     /// <inheritdoc />
     public string Service { get; }
+
+    /// <summary>The collection the relay's reads go through.</summary>
+    internal IMongoCollection<OutboxDocument> DueReads => _due;
 
     /// <inheritdoc />
     public event Action? Committed
@@ -405,13 +423,13 @@ public sealed class MongoOutbox : IOutboxStore
 
     /// <inheritdoc />
     public Task<bool> HasDueAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
-        _store.ReadAsync((_, ct) => _collection.Find(d => d.NextAttemptAt <= now.UtcDateTime).Project(d => d.Seq).Limit(1).AnyAsync(ct), cancellationToken);
+        _store.ReadAsync((_, ct) => _due.Find(d => d.NextAttemptAt <= now.UtcDateTime).SortBy(d => d.Seq).Project(d => d.Seq).Limit(1).AnyAsync(ct), cancellationToken);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<PendingOutboxMessage>> ReadDueAsync(int max, DateTimeOffset now, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<PendingOutboxMessage>>(async (_, ct) =>
         {
-            var documents = await _collection.Find(d => d.NextAttemptAt <= now.UtcDateTime)
+            var documents = await _due.Find(d => d.NextAttemptAt <= now.UtcDateTime)
                 .SortBy(d => d.Seq).Limit(max).ToListAsync(ct);
             return documents.Select((d, i) => new PendingOutboxMessage(i, new OutboxMessage(d.Id, d.Topic, d.Envelope), d.Attempts, d.Refusals)).ToList();
         }, cancellationToken);

@@ -160,14 +160,29 @@ internal sealed class SqliteAuditStore : IAuditStore
 /// a reader that pages during that moment can pass the lower one, which is why the trail is read
 /// for review, not consumed as a queue.
 /// </summary>
-internal sealed class MongoAuditStore(MongoStore store) : IAuditStore
+internal sealed class MongoAuditStore : IAuditStore
 {
+    private const string CollectionName = "audit";
     private const string CounterId = "audit";
-    private readonly IMongoCollection<AuditDocument> _collection = store.Database.GetCollection<AuditDocument>("audit");
-    private readonly IMongoCollection<BsonDocument> _counters = store.Database.GetCollection<BsonDocument>("counters");
+    private readonly MongoStore _store;
+    private readonly IMongoCollection<AuditDocument> _collection;
+    private readonly IMongoCollection<BsonDocument> _counters;
+
+    /// <summary>Wraps the trail of <paramref name="store"/>; entries older than <paramref name="retention"/> are removed by a TTL index on their time.</summary>
+    public MongoAuditStore(MongoStore store, TimeSpan retention)
+    {
+        _store = store;
+        _collection = store.Database.GetCollection<AuditDocument>(CollectionName);
+        _counters = store.Database.GetCollection<BsonDocument>("counters");
+        store.Indexes.Declare(RetentionIndex(retention));
+    }
+
+    /// <summary>The TTL index on the entry's time (<see cref="MongoStorageOptions.AuditRetention"/>).</summary>
+    public static MongoIndex RetentionIndex(TimeSpan retention) =>
+        new(CollectionName, new BsonDocument("At", 1)) { ExpireAfter = retention };
 
     public Task AppendAsync(DateTimeOffset at, string method, string caller, string target, string outcome, CancellationToken cancellationToken) =>
-        store.ReadAsync(async (_, ct) =>
+        _store.ReadAsync(async (_, ct) =>
         {
             var counter = await _counters.FindOneAndUpdateAsync(
                 Builders<BsonDocument>.Filter.Eq("_id", CounterId),
@@ -187,7 +202,7 @@ internal sealed class MongoAuditStore(MongoStore store) : IAuditStore
         }, cancellationToken);
 
     public Task<IReadOnlyList<AuditEntry>> ListAsync(long afterSequence, int max, CancellationToken cancellationToken) =>
-        store.ReadAsync<IReadOnlyList<AuditEntry>>(async (_, ct) =>
+        _store.ReadAsync<IReadOnlyList<AuditEntry>>(async (_, ct) =>
         {
             var documents = await _collection.Find(d => d.Sequence > afterSequence).SortBy(d => d.Sequence).Limit(max).ToListAsync(ct);
             return documents.Select(d => new AuditEntry(d.Sequence, new DateTimeOffset(d.At, TimeSpan.Zero), d.Method, d.Caller, d.Target, d.Outcome)).ToList();

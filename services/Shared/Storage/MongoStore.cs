@@ -1,19 +1,37 @@
+using Microsoft.Extensions.Logging;
 using MongoDB.Driver;
 
 namespace Journey.Shared.Storage;
 
 /// <summary>
 /// One service's MongoDB database. Writes that change an aggregate and its outbox run in one
-/// multi-document transaction (which needs a replica set). Driver outages are translated into
-/// <see cref="StoreUnavailableException"/>.
+/// multi-document transaction (which needs a replica set), retried within a bounded time after the
+/// errors MongoDB labels retryable. Driver outages, and conflicts that outlast the retry budget, are
+/// translated into <see cref="StoreUnavailableException"/>. Constructing a store sends nothing to
+/// the server.
 /// </summary>
 public sealed class MongoStore
 {
+    private readonly TransactionRetry _retry;
+
     /// <summary>Wraps a database of a client.</summary>
-    public MongoStore(IMongoClient client, string databaseName)
+    /// <param name="client">The client (shared by every service in the process).</param>
+    /// <param name="databaseName">This service's database.</param>
+    /// <param name="options">The MongoDB settings (the transaction retry budget); defaults when null.</param>
+    /// <param name="time">The clock of retry waits; the system clock when null.</param>
+    /// <param name="loggers">Where index passes log; nowhere when null.</param>
+    public MongoStore(IMongoClient client, string databaseName, MongoStorageOptions? options = null, TimeProvider? time = null, ILoggerFactory? loggers = null)
+        : this(client, databaseName, options, time, loggers, catalog: null)
+    {
+    }
+
+    /// <summary>As the public constructor, with the index commands sent through <paramref name="catalog"/> (tests).</summary>
+    internal MongoStore(IMongoClient client, string databaseName, MongoStorageOptions? options, TimeProvider? time, ILoggerFactory? loggers, IMongoIndexCatalog? catalog)
     {
         Client = client;
         Database = client.GetDatabase(databaseName);
+        Indexes = new MongoIndexSet(databaseName, catalog ?? new MongoIndexCatalog(Database), loggers?.CreateLogger<MongoIndexSet>());
+        _retry = new TransactionRetry(time ?? TimeProvider.System, (options ?? new MongoStorageOptions()).TransactionRetryTime);
     }
 
     /// <summary>The client (shared by every service in the process).</summary>
@@ -22,17 +40,61 @@ public sealed class MongoStore
     /// <summary>This service's database.</summary>
     public IMongoDatabase Database { get; }
 
+    /// <summary>The indexes this database's adapters declared, and whether they are in place.</summary>
+    public MongoIndexSet Indexes { get; }
+
     /// <summary>Raised after every committed write transaction.</summary>
     public event Action? Committed;
 
-    /// <summary>Runs <paramref name="work"/> in a transaction, retrying transient transaction errors as the driver advises.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> in a transaction. A write conflict, a failover or an unknown commit
+    /// result runs it again (or commits again) until <see cref="MongoStorageOptions.TransactionRetryTime"/>
+    /// is spent, then fails as unavailable; <paramref name="work"/> may therefore run more than once
+    /// and must keep its effects inside the transaction. The first write waits until the declared
+    /// indexes exist, so none lands before the unique indexes that guard it.
+    /// </summary>
     public async Task<T> WriteAsync<T>(Func<IClientSessionHandle, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         T result;
         try
         {
+            if (!Indexes.Ready)
+            {
+                try
+                {
+                    await Indexes.EnsureAsync(cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Whatever stopped the pass (an outage, or a unique index whose build existing
+                    // duplicates refuse) stops the write too: it is the store not being ready.
+                    throw new StoreUnavailableException($"MongoDB database '{Database.DatabaseNamespace.DatabaseName}' takes no writes until its indexes are in place ({MongoIndexSet.Summary(ex)}).", ex);
+                }
+
+                if (!Indexes.Ready)
+                {
+                    throw new StoreUnavailableException($"MongoDB database '{Database.DatabaseNamespace.DatabaseName}' takes no writes until its indexes are in place: {Indexes.Status}", new InvalidOperationException(Indexes.Status));
+                }
+            }
+
             using var session = await Client.StartSessionAsync(cancellationToken: cancellationToken);
-            result = await session.WithTransactionAsync((s, ct) => work(s, ct), cancellationToken: cancellationToken);
+            result = await _retry.RunAsync(
+                async ct =>
+                {
+                    session.StartTransaction();
+                    try
+                    {
+                        return await work(session, ct);
+                    }
+                    catch when (session.IsInTransaction)
+                    {
+                        // The driver ignores the server's answer to an abort, as the transactions specification says.
+                        await session.AbortTransactionAsync(CancellationToken.None);
+                        throw;
+                    }
+                },
+                ct => session.CommitTransactionAsync(ct),
+                cancellationToken);
         }
         catch (Exception ex) when (IsUnavailable(ex))
         {

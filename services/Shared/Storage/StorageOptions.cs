@@ -77,6 +77,30 @@ public sealed class MongoStorageOptions
     /// <summary>How long a store call may wait for a server before it fails as unavailable. Default 5 seconds.</summary>
     [Range(typeof(TimeSpan), "00:00:00.1", "00:05:00")]
     public TimeSpan ServerSelectionTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long after a write transaction's first attempt a further attempt may still begin, when the
+    /// attempts before ran into write conflicts, a failover or an unknown commit result (errors
+    /// MongoDB labels retryable). Then the write fails as unavailable (UNAVAILABLE to a caller, RETRY
+    /// to an event delivery). Default 10 seconds, 0 (no retry) to 2 minutes (the driver's own bound).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:02:00")]
+    public TimeSpan TransactionRetryTime { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long an inbox entry (a handled event's id) is kept, after which a TTL index removes it. A
+    /// redelivery of the event after that would be handled again, so it must outlast every
+    /// redelivery and replay of dead letters. Default 30 days, 1 to 3650 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan InboxRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// How long an audit trail entry is kept, after which a TTL index removes it. Default 730 days
+    /// (two years of "who changed what" for reviews and accountability), 30 to 3650 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "30.00:00:00", "3650.00:00:00")]
+    public TimeSpan AuditRetention { get; set; } = TimeSpan.FromDays(730);
 }
 
 /// <summary>Start-up validation of <see cref="StorageOptions"/>.</summary>

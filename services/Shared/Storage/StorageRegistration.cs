@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MongoDB.Bson;
 using MongoDB.Driver;
@@ -37,15 +38,29 @@ public static class StorageRegistration
         else
         {
             services.AddKeyedSingleton(service, (sp, _) =>
-                new MongoStore(sp.GetRequiredService<IMongoClient>(), sp.GetRequiredService<IOptions<StorageOptions>>().Value.Mongo.DatabasePrefix + service));
+            {
+                var mongo = sp.GetRequiredService<IOptions<StorageOptions>>().Value.Mongo;
+                var store = new MongoStore(sp.GetRequiredService<IMongoClient>(), mongo.DatabasePrefix + service, mongo, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>());
+                // The plumbing's indexes are declared with the store, before any adapter is built.
+                store.Indexes.Declare(MongoOutbox.Indexes);
+                store.Indexes.Retire(MongoOutbox.RetiredIndexes);
+                store.Indexes.Declare(MongoInbox.RetentionIndex(mongo.InboxRetention));
+                return store;
+            });
             services.AddSingleton<IOutboxStore>(sp => new MongoOutbox(service, sp.GetRequiredKeyedService<MongoStore>(service)));
-            services.AddKeyedSingleton<IAuditStore>(service, (sp, _) => new MongoAuditStore(sp.GetRequiredKeyedService<MongoStore>(service)));
+            services.AddKeyedSingleton<IAuditStore>(service, (sp, _) =>
+                new MongoAuditStore(sp.GetRequiredKeyedService<MongoStore>(service), sp.GetRequiredService<IOptions<StorageOptions>>().Value.Mongo.AuditRetention));
             services.AddHealthChecks().Add(new HealthCheckRegistration($"store:{service}", sp => new MongoHealthCheck(sp.GetRequiredKeyedService<MongoStore>(service)), HealthStatus.Unhealthy, ["ready"]));
+            services.AddHealthChecks().Add(new HealthCheckRegistration(IndexCheckName(service), sp => new MongoIndexHealthCheck(sp.GetRequiredKeyedService<MongoStore>(service).Indexes), HealthStatus.Unhealthy, ["ready"]));
+            services.AddHostedService<MongoIndexInitializer>();
         }
 
         services.Configure<StorePorts>(ports => ports.Services.Add(service));
         return new ServiceStorage(service, provider, services);
     }
+
+    /// <summary>The readiness check that stays unhealthy until <paramref name="service"/>'s MongoDB indexes are in place.</summary>
+    public static string IndexCheckName(string service) => $"store:{service}:indexes";
 
     /// <summary>Binds storage options without throwing, so a bad value is reported by start-up validation with its setting named.</summary>
     internal static StorageOptions ReadStorageOptions(IConfiguration configuration)
@@ -150,8 +165,9 @@ internal sealed class StorePorts : List<Type>
 }
 
 /// <summary>
-/// Builds every store adapter when the host starts, so schemas and indexes exist before the first
-/// request (and a store that cannot be prepared stops the start instead of failing a caller).
+/// Builds every store adapter when the host starts: SQLite adapters create their schemas then (a
+/// file that cannot be prepared stops the start instead of failing a caller), MongoDB adapters
+/// declare their indexes, which <see cref="MongoIndexInitializer"/> (started after this) puts in place.
 /// </summary>
 internal sealed class StoreInitializer(IServiceProvider services, Microsoft.Extensions.Options.IOptions<StorePorts> ports) : Microsoft.Extensions.Hosting.IHostedService
 {

@@ -23,7 +23,6 @@ internal static class AggregatePipelines
     /// </summary>
     public static BsonDocument[] TouchpointCounts(string touchpointId, int fromDay, int toDay) =>
     [
-        // TODO(index): touchpoint_days { touchpoint_id: 1, day: 1 }; { day, touchpoint_id } serves it by scanning the period's days of every touchpoint.
         new("$match", new BsonDocument { ["touchpoint_id"] = touchpointId, ["day"] = Days(fromDay, toDay) }),
         new("$group", new BsonDocument
         {

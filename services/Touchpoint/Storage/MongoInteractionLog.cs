@@ -58,44 +58,37 @@ internal sealed class MongoInteractionLog : IInteractionLog
     {
         _store = store;
         _db = store.Database;
-        var retention = options.Value.Retention;
-        var interactions = _db.GetCollection<BsonDocument>(Interactions);
-        interactions.Indexes.CreateMany(
-        [
-            new CreateIndexModel<BsonDocument>(new BsonDocument("occurred_at", 1), new CreateIndexOptions { ExpireAfter = retention, Name = "retention" }),
-            new CreateIndexModel<BsonDocument>(new BsonDocument { ["person_id"] = 1, ["occurred_at"] = -1, ["_id"] = -1 }),
-        ]);
-        _db.GetCollection<BsonDocument>(InteractionIds).Indexes.CreateOne(
-            new CreateIndexModel<BsonDocument>(new BsonDocument("day_start", 1), new CreateIndexOptions { ExpireAfter = retention + TimeSpan.FromDays(1) }));
-        _db.GetCollection<BsonDocument>(PersonLinks).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(new BsonDocument("person_id", 1)));
-        _db.GetCollection<BsonDocument>(PersonState).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(new BsonDocument("last_at", 1)));
-        _db.GetCollection<BsonDocument>(ProfilePersons).Indexes.CreateMany(
-        [
-            new CreateIndexModel<BsonDocument>(new BsonDocument("profile_id", 1)),
-            new CreateIndexModel<BsonDocument>(new BsonDocument("person_id", 1)),
-        ]);
-        _db.GetCollection<BsonDocument>(TouchpointDays).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(new BsonDocument { ["day"] = 1, ["touchpoint_id"] = 1 }));
-        _db.GetCollection<BsonDocument>(TouchpointDayPeople).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(new BsonDocument { ["touchpoint_id"] = 1, ["day"] = 1 }));
-        _db.GetCollection<BsonDocument>(PersonStageDays).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(new BsonDocument("day", 1)));
-        _db.GetCollection<BsonDocument>(Purchases).Indexes.CreateMany(
-        [
-            new CreateIndexModel<BsonDocument>(new BsonDocument("day", 1)),
-            new CreateIndexModel<BsonDocument>(new BsonDocument { ["person_id"] = 1, ["at"] = 1 }),
-        ]);
-        _db.GetCollection<BsonDocument>(PersonTouchpoints).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(new BsonDocument { ["person_id"] = 1, ["first_at"] = 1 }));
-        _db.GetCollection<BsonDocument>(PersonOverlaps).Indexes.CreateMany(
-        [
-            new CreateIndexModel<BsonDocument>(new BsonDocument("person_id", 1)),
-            new CreateIndexModel<BsonDocument>(new BsonDocument("filed_person_id", 1)),
-        ]);
-        _db.GetCollection<BsonDocument>(Profiles).Indexes.CreateMany(
-        [
-            new CreateIndexModel<BsonDocument>(new BsonDocument("identifiers", 1)),
-            new CreateIndexModel<BsonDocument>(new BsonDocument("survivor_id", 1)),
-        ]);
+        store.Indexes.Declare(Indexes(options.Value.Retention));
     }
 
     public TransactionBudget TransactionBudget => Budget;
+
+    /// <summary>
+    /// The log's indexes. Raw interactions and their event-id claims expire through TTL indexes on
+    /// their time, so changing <see cref="TouchpointOptions.RetentionDays"/> changes those indexes'
+    /// expiry in place (collMod) when the store's indexes are next put in place.
+    /// </summary>
+    internal static IReadOnlyList<MongoIndex> Indexes(TimeSpan retention) =>
+    [
+        new(Interactions, new BsonDocument("occurred_at", 1)) { Name = "retention", ExpireAfter = retention },
+        new(Interactions, new BsonDocument { ["person_id"] = 1, ["occurred_at"] = -1, ["_id"] = -1 }),
+        new(InteractionIds, new BsonDocument("day_start", 1)) { ExpireAfter = retention + TimeSpan.FromDays(1) },
+        new(PersonLinks, new BsonDocument("person_id", 1)),
+        new(PersonState, new BsonDocument("last_at", 1)),
+        new(ProfilePersons, new BsonDocument("profile_id", 1)),
+        new(ProfilePersons, new BsonDocument("person_id", 1)),
+        new(TouchpointDays, new BsonDocument { ["day"] = 1, ["touchpoint_id"] = 1 }),
+        new(TouchpointDays, new BsonDocument { ["touchpoint_id"] = 1, ["day"] = 1 }),
+        new(TouchpointDayPeople, new BsonDocument { ["touchpoint_id"] = 1, ["day"] = 1 }),
+        new(PersonStageDays, new BsonDocument("day", 1)),
+        new(Purchases, new BsonDocument("day", 1)),
+        new(Purchases, new BsonDocument { ["person_id"] = 1, ["at"] = 1 }),
+        new(PersonTouchpoints, new BsonDocument { ["person_id"] = 1, ["first_at"] = 1 }),
+        new(PersonOverlaps, new BsonDocument("person_id", 1)),
+        new(PersonOverlaps, new BsonDocument("filed_person_id", 1)),
+        new(Profiles, new BsonDocument("identifiers", 1)),
+        new(Profiles, new BsonDocument("survivor_id", 1)),
+    ];
 
     public async Task<IReadOnlyList<Appended>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken)
     {

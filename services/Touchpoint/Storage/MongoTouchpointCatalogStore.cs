@@ -3,6 +3,7 @@ using Journey.Shared.Events;
 using Journey.Shared.Storage;
 using Journey.Touchpoint.Domain;
 using Microsoft.Extensions.DependencyInjection;
+using MongoDB.Bson;
 using MongoDB.Bson.Serialization.Attributes;
 using MongoDB.Driver;
 
@@ -20,14 +21,16 @@ internal sealed class MongoTouchpointCatalogStore : ITouchpointCatalogStore
     {
         _store = store;
         _collection = store.Database.GetCollection<TouchpointDocument>(CollectionName);
-        var keys = Builders<TouchpointDocument>.IndexKeys;
-        _collection.Indexes.CreateMany(
-        [
-            new CreateIndexModel<TouchpointDocument>(keys.Ascending(d => d.Stages).Ascending(d => d.Id)),
-            new CreateIndexModel<TouchpointDocument>(keys.Ascending(d => d.Channel).Ascending(d => d.Id)),
-            new CreateIndexModel<TouchpointDocument>(keys.Ascending(d => d.Ownership).Ascending(d => d.Id)),
-        ]);
+        store.Indexes.Declare(Indexes);
     }
+
+    /// <summary>One index per list filter, each ending in the id the listing pages by.</summary>
+    internal static IReadOnlyList<MongoIndex> Indexes { get; } =
+    [
+        new(CollectionName, new BsonDocument { ["stages"] = 1, ["_id"] = 1 }),
+        new(CollectionName, new BsonDocument { ["channel"] = 1, ["_id"] = 1 }),
+        new(CollectionName, new BsonDocument { ["ownership"] = 1, ["_id"] = 1 }),
+    ];
 
     public async Task CreateAsync(TouchpointDefinition touchpoint, IReadOnlyList<OutboxMessage> events, CancellationToken cancellationToken)
     {

@@ -2,7 +2,11 @@ using Google.Rpc;
 using Grpc.Core;
 using Journey.Platform.V1;
 using Journey.Shared.Errors;
+using Journey.Shared.Storage;
+using Journey.Shared.Tests.Probe;
+using Journey.Shared.Tests.Storage;
 using Journey.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Journey.Shared.Tests.Errors;
 
@@ -36,6 +40,25 @@ public sealed class ErrorInterceptorTests
         var badRequest = exception.GetRpcStatus()!.GetDetail<BadRequest>();
         Assert.Equal(["page_size", "names[2]"], badRequest.FieldViolations.Select(v => v.Field));
         Assert.Contains("page_size: must not be negative", exception.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Call_WhenTransactionRetriesRunOut_IsUnavailableWhileARawWriteConflictWouldBeInternal()
+    {
+        await using var platform = await TestPlatform.StartAsync([ProbeModule.Module]);
+        var client = new ProbeService.ProbeServiceClient(platform.Channel);
+        var probe = platform.Services.GetRequiredService<ProbeState>();
+
+        // What MongoStore.WriteAsync throws once its retry budget is spent, and what the driver's
+        // WithTransaction let through before.
+        probe.Failure = new StoreUnavailableException("A MongoDB transaction ran into a conflict or failover on each of 30 attempts within 10 s (WriteConflict).", MongoErrors.WriteConflict());
+        var exhausted = await Assert.ThrowsAsync<RpcException>(async () => await client.WaitAsync(new WaitRequest()));
+        probe.Failure = MongoErrors.WriteConflict();
+        var raw = await Assert.ThrowsAsync<RpcException>(async () => await client.WaitAsync(new WaitRequest()));
+
+        Assert.Equal(StatusCode.Unavailable, exhausted.StatusCode);
+        Assert.Equal("The store is unavailable; retry with back-off.", exhausted.Status.Detail);
+        Assert.Equal(StatusCode.Internal, raw.StatusCode);
     }
 
     [Fact]

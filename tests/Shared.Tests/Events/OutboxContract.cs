@@ -214,8 +214,8 @@ public sealed class MongoOutboxTests : OutboxContract, IRequiresMongo, IAsyncLif
 
     protected override async Task AppendAsync(IReadOnlyList<OutboxMessage> messages, bool commit)
     {
-        // The adapter first, as before the rows: it creates the collection and its index, which the
-        // transaction below should not have to do implicitly.
+        // The adapter first, as before the rows: it declares the collection's indexes, which the
+        // store puts in place before its first write.
         _ = Outbox;
         var store = _mongo.Store;
         try

@@ -1,4 +1,5 @@
 using Journey.Shared.Security;
+using Journey.Shared.Storage;
 using Journey.Testing;
 
 namespace Journey.Shared.Tests.Security;
@@ -88,7 +89,7 @@ public sealed class MongoAuditStoreTests : AuditStoreContract, IRequiresMongo, I
 {
     private readonly TemporaryMongo _mongo = new("profile");
 
-    protected override IAuditStore Store => field ??= new MongoAuditStore(_mongo.Store);
+    protected override IAuditStore Store => field ??= new MongoAuditStore(_mongo.Store, new MongoStorageOptions().AuditRetention);
 
     public Task InitializeAsync() => Task.CompletedTask;
 

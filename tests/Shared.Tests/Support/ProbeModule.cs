@@ -28,6 +28,9 @@ public sealed class ProbeState
 {
     public TaskCompletionSource<bool> TokenCancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>When set, <c>Wait</c> throws it, as a use case or store would.</summary>
+    public Exception? Failure { get; set; }
+
     private int _messagesRead;
 
     public int MessagesRead => Volatile.Read(ref _messagesRead);
@@ -40,6 +43,11 @@ internal sealed class ProbeGrpcService(ProbeState state) : ProbeService.ProbeSer
     public override async Task<WaitResponse> Wait(WaitRequest request, ServerCallContext context)
     {
         using var watch = context.CancellationToken.Register(() => state.TokenCancelled.TrySetResult(true));
+        if (state.Failure is { } failure)
+        {
+            throw failure;
+        }
+
         await Task.Delay(request.DelayMs, context.CancellationToken);
         return new WaitResponse { Cancelled = context.CancellationToken.IsCancellationRequested };
     }
