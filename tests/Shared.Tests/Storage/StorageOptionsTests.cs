@@ -39,6 +39,25 @@ public sealed class StorageOptionsTests
     }
 
     [Fact]
+    public void MongoRetentionsAndRetryTime_Defaults_AreTheDocumentedOnes()
+    {
+        var mongo = new StorageOptions().Mongo;
+
+        Assert.Equal(TimeSpan.FromSeconds(10), mongo.TransactionRetryTime);
+        Assert.Equal(TimeSpan.FromDays(30), mongo.InboxRetention);
+        Assert.Equal(TimeSpan.FromDays(730), mongo.AuditRetention);
+    }
+
+    [Fact]
+    public void Validate_WhenTheInboxWouldForgetEventsWithinADay_FailsNamingTheSetting()
+    {
+        var result = new StorageOptionsValidator().Validate(null, new StorageOptions { Mongo = { InboxRetention = TimeSpan.FromHours(1) } });
+
+        Assert.True(result.Failed);
+        Assert.Contains(nameof(MongoStorageOptions.InboxRetention), result.FailureMessage);
+    }
+
+    [Fact]
     public void EffectiveProvider_WhenOnlyConnectionStringSet_IsMongo()
     {
         var options = new StorageOptions { Mongo = { ConnectionString = "mongodb://127.0.0.1:27017/?replicaSet=rs0" } };
