@@ -12,31 +12,44 @@ namespace Journey.Consent.Storage;
 /// covers are written in one transaction that inserts the checkpoint under its number, so two
 /// replicas making the same checkpoint at once cannot both succeed and mix their heads.
 /// </summary>
-internal sealed class MongoConsentCheckpoints([FromKeyedServices(ConsentModule.Name)] MongoStore store) : IConsentCheckpointStore
+internal sealed class MongoConsentCheckpoints : IConsentCheckpointStore
 {
-    private readonly IMongoCollection<BsonDocument> _checkpoints = store.Database.GetCollection<BsonDocument>("checkpoints");
-    private readonly IMongoCollection<BsonDocument> _heads = store.Database.GetCollection<BsonDocument>("checkpoint_heads");
-    private readonly IMongoCollection<BsonDocument> _subjects = store.Database.GetCollection<BsonDocument>("subjects");
-    private readonly IMongoCollection<BsonDocument> _records = store.Database.GetCollection<BsonDocument>("records");
-    private readonly Lock _indexGate = new();
-    private Task? _index;
+    private const string HeadsCollection = "checkpoint_heads";
+    private readonly MongoStore _store;
+    private readonly IMongoCollection<BsonDocument> _checkpoints;
+    private readonly IMongoCollection<BsonDocument> _heads;
+    private readonly IMongoCollection<BsonDocument> _subjects;
+    private readonly IMongoCollection<BsonDocument> _records;
+
+    public MongoConsentCheckpoints([FromKeyedServices(ConsentModule.Name)] MongoStore store)
+    {
+        _store = store;
+        _checkpoints = store.Database.GetCollection<BsonDocument>("checkpoints");
+        _heads = store.Database.GetCollection<BsonDocument>(HeadsCollection);
+        _subjects = store.Database.GetCollection<BsonDocument>("subjects");
+        _records = store.Database.GetCollection<BsonDocument>("records");
+        store.Indexes.Declare(Indexes);
+    }
+
+    /// <summary>The covered heads by bucket, so checking one subject reads one bucket. Records are read through the ledger's unique (subject, sequence) index.</summary>
+    internal static IReadOnlyList<MongoIndex> Indexes { get; } = [new(HeadsCollection, new BsonDocument("bucket", 1)) { Name = "bucket" }];
 
     public Task<LedgerCheckpoint?> GetLatestAsync(CancellationToken cancellationToken) =>
-        store.ReadAsync(async (_, ct) =>
+        _store.ReadAsync(async (_, ct) =>
         {
             var document = await _checkpoints.Find(new BsonDocument()).Sort(new BsonDocument("_id", -1)).Limit(1).FirstOrDefaultAsync(ct);
             return document is null ? null : FromDocument(document);
         }, cancellationToken);
 
     public Task<LedgerCheckpoint?> GetAsync(long number, CancellationToken cancellationToken) =>
-        store.ReadAsync(async (_, ct) =>
+        _store.ReadAsync(async (_, ct) =>
         {
             var document = await _checkpoints.Find(new BsonDocument("_id", number)).FirstOrDefaultAsync(ct);
             return document is null ? null : FromDocument(document);
         }, cancellationToken);
 
     public Task<IReadOnlyList<LedgerCheckpoint>> ListAsync(long beforeNumber, int limit, CancellationToken cancellationToken) =>
-        store.ReadAsync<IReadOnlyList<LedgerCheckpoint>>(async (_, ct) =>
+        _store.ReadAsync<IReadOnlyList<LedgerCheckpoint>>(async (_, ct) =>
         {
             var documents = await _checkpoints.Find(new BsonDocument("_id", new BsonDocument("$lt", beforeNumber))).Sort(new BsonDocument("_id", -1)).Limit(limit).ToListAsync(ct);
             return [.. documents.Select(FromDocument)];
@@ -46,7 +59,7 @@ internal sealed class MongoConsentCheckpoints([FromKeyedServices(ConsentModule.N
     // strings bytewise, as ordinal comparison does) and joined as they stream, so memory holds one
     // batch of each rather than every head.
     public Task<IReadOnlyList<HeadChange>> FindChangedHeadsAsync(int limit, CancellationToken cancellationToken) =>
-        store.ReadAsync<IReadOnlyList<HeadChange>>(async (_, ct) =>
+        _store.ReadAsync<IReadOnlyList<HeadChange>>(async (_, ct) =>
         {
             var changes = new List<HeadChange>();
             using var subjects = await _subjects.Find(new BsonDocument("chain_length", new BsonDocument("$gt", 0)))
@@ -78,25 +91,22 @@ internal sealed class MongoConsentCheckpoints([FromKeyedServices(ConsentModule.N
         }, cancellationToken);
 
     public Task<string?> GetRecordHashAsync(Guid subject, long sequence, CancellationToken cancellationToken) =>
-        store.ReadAsync(async (_, ct) =>
+        _store.ReadAsync(async (_, ct) =>
         {
             var row = await _records.Find(new BsonDocument { ["subject"] = subject.ToString(), ["sequence"] = sequence })
                 .Project(new BsonDocument("hash", 1)).FirstOrDefaultAsync(ct);
             return row?["hash"].AsString;
         }, cancellationToken);
 
-    public async Task<IReadOnlyList<CheckpointLeaf>> ReadBucketAsync(int bucket, CancellationToken cancellationToken)
-    {
-        await IndexOnceAsync(cancellationToken);
-        return await store.ReadAsync<IReadOnlyList<CheckpointLeaf>>(async (_, ct) =>
+    public Task<IReadOnlyList<CheckpointLeaf>> ReadBucketAsync(int bucket, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<CheckpointLeaf>>(async (_, ct) =>
         {
             var rows = await _heads.Find(new BsonDocument("bucket", bucket)).ToListAsync(ct);
             return [.. rows.Select(r => new CheckpointLeaf(Guid.Parse(r["_id"].AsString), r["length"].ToInt64(), r["hash"].AsString))];
         }, cancellationToken);
-    }
 
     public Task<(long Subjects, long Records)> CountCoveredAsync(CancellationToken cancellationToken) =>
-        store.ReadAsync(async (_, ct) =>
+        _store.ReadAsync(async (_, ct) =>
         {
             var group = new BsonDocument("$group", new BsonDocument { ["_id"] = BsonNull.Value, ["subjects"] = new BsonDocument("$sum", 1), ["records"] = new BsonDocument("$sum", "$length") });
             var total = await _heads.Aggregate<BsonDocument>(new[] { group }, cancellationToken: ct).FirstOrDefaultAsync(ct);
@@ -107,7 +117,7 @@ internal sealed class MongoConsentCheckpoints([FromKeyedServices(ConsentModule.N
     {
         try
         {
-            await store.WriteAsync(async (session, ct) =>
+            await _store.WriteAsync(async (session, ct) =>
             {
                 await _checkpoints.InsertOneAsync(session, ToDocument(checkpoint), cancellationToken: ct);
                 if (covered.Count > 0)
@@ -125,27 +135,6 @@ internal sealed class MongoConsentCheckpoints([FromKeyedServices(ConsentModule.N
         {
             throw new ConcurrencyConflictException("Checkpoint", LedgerCheckpoints.Name(checkpoint.Number));
         }
-    }
-
-    // Built on first use, outside any transaction, once per process.
-    private Task IndexOnceAsync(CancellationToken cancellationToken)
-    {
-        var task = _index;
-        if (task is null || task.IsFaulted || task.IsCanceled)
-        {
-            lock (_indexGate)
-            {
-                if (_index is null || _index.IsFaulted || _index.IsCanceled)
-                {
-                    _index = store.ReadAsync((_, ct) => _heads.Indexes.CreateOneAsync(
-                        new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("bucket"), new CreateIndexOptions { Name = "bucket" }), cancellationToken: ct), CancellationToken.None);
-                }
-
-                task = _index;
-            }
-        }
-
-        return task.WaitAsync(cancellationToken);
     }
 
     private static ReplaceOneModel<BsonDocument> HeadUpsert(CheckpointLeaf leaf)

@@ -37,9 +37,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
     private readonly IMongoCollection<BsonDocument> _erasures;
     private readonly IMongoCollection<BsonDocument> _completions;
     private readonly Lock _backfillGate = new();
-    private readonly Lock _requestIndexGate = new();
     private Task? _backfill;
-    private Task? _requestIndex;
 
     public MongoConsentLedger([FromKeyedServices(ConsentModule.Name)] MongoStore store)
     {
@@ -79,6 +77,9 @@ internal sealed class MongoConsentLedger : IConsentLedger
             PartialFilter = new BsonDocument(PendingExpiryFrom, new BsonDocument("$exists", true)),
         },
         new(CompletionsCollection, new BsonDocument("erasure", 1)),
+        // Request ids go once the server's clock passes their expiry (its TTL monitor runs about once
+        // a minute); the ledger maintenance deletes them by the service's clock as well.
+        new(RequestsCollection, new BsonDocument("expires_at", 1)) { Name = "expires_at_ttl", ExpireAfter = TimeSpan.Zero },
     ];
 
     /// <summary>The <c>merged_into</c> index with the <c>$type</c> filter no query could use, replaced by <c>merged_into_set</c>.</summary>
@@ -249,20 +250,15 @@ internal sealed class MongoConsentLedger : IConsentLedger
             return rows.Select(FromDocument).ToList();
         }, cancellationToken);
 
-    public async Task<StoredRequest?> FindRequestAsync(string requestId, CancellationToken cancellationToken)
-    {
-        await RequestIndexOnceAsync(cancellationToken);
-        return await _store.ReadAsync(async (db, ct) =>
+    public Task<StoredRequest?> FindRequestAsync(string requestId, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (db, ct) =>
         {
             var row = await db.GetCollection<BsonDocument>(RequestsCollection).Find(new BsonDocument("_id", requestId)).FirstOrDefaultAsync(ct);
             return row is null ? null : new StoredRequest(row["fingerprint"].AsString, RequestOutcome.Decode(row["outcome"].AsString));
         }, cancellationToken);
-    }
 
-    public async Task<int> DeleteExpiredRequestsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
-    {
-        await RequestIndexOnceAsync(cancellationToken);
-        return await _store.ReadAsync(async (db, ct) =>
+    public Task<int> DeleteExpiredRequestsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (db, ct) =>
         {
             var requests = db.GetCollection<BsonDocument>(RequestsCollection);
             var due = await requests.Find(new BsonDocument("expires_at", new BsonDocument("$lte", now.UtcDateTime)))
@@ -275,7 +271,6 @@ internal sealed class MongoConsentLedger : IConsentLedger
             var deleted = await requests.DeleteManyAsync(new BsonDocument("_id", new BsonDocument("$in", new BsonArray(due.Select(d => d["_id"])))), ct);
             return (int)deleted.DeletedCount;
         }, cancellationToken);
-    }
 
     public Task<IReadOnlyList<ConsentRecord>> ListHistoryAsync(Guid subject, long afterSeq, int limit, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<ConsentRecord>>(async (_, ct) =>
@@ -571,30 +566,6 @@ internal sealed class MongoConsentLedger : IConsentLedger
         }
 
         return records;
-    }
-
-    // The TTL index deletes request ids the server's clock finds expired (its monitor runs about
-    // once a minute); the sweep deletes them by the service's clock as well. Built on first use,
-    // outside any transaction, and once per process.
-    private Task RequestIndexOnceAsync(CancellationToken cancellationToken)
-    {
-        var task = _requestIndex;
-        if (task is null || task.IsFaulted || task.IsCanceled)
-        {
-            lock (_requestIndexGate)
-            {
-                if (_requestIndex is null || _requestIndex.IsFaulted || _requestIndex.IsCanceled)
-                {
-                    _requestIndex = _store.ReadAsync((db, ct) => db.GetCollection<BsonDocument>(RequestsCollection).Indexes.CreateOneAsync(
-                        new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("expires_at"), new CreateIndexOptions { Name = "expires_at_ttl", ExpireAfter = TimeSpan.Zero }),
-                        cancellationToken: ct), CancellationToken.None);
-                }
-
-                task = _requestIndex;
-            }
-        }
-
-        return task.WaitAsync(cancellationToken);
     }
 
     private async Task<(long Length, string Hash, long Seq)> HeadAsync(IClientSessionHandle? session, Guid subject, CancellationToken ct)

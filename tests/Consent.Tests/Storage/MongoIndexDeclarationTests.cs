@@ -33,5 +33,17 @@ public sealed class MongoIndexDeclarationTests : IDisposable
         Assert.Contains(_mongo.Store.Indexes.Retired, r => r.Collection == "subjects" && r.Name == "merged_into_1");
     }
 
+    [Fact]
+    public void Constructors_DeclareTheRequestIdTtlAndTheCoveredHeadsBucketIndex()
+    {
+        _ = new MongoConsentLedger(_mongo.Store);
+        _ = new MongoConsentCheckpoints(_mongo.Store);
+
+        var ttl = Assert.Single(_mongo.On("consent_requests"));
+        Assert.Equal((new BsonDocument("expires_at", 1), (TimeSpan?)TimeSpan.Zero), (ttl.Keys, ttl.ExpireAfter));
+        Assert.Equal(new BsonDocument("bucket", 1), Assert.Single(_mongo.On("checkpoint_heads")).Keys);
+        Assert.False(_mongo.Store.Indexes.Ready);
+    }
+
     public void Dispose() => _mongo.Dispose();
 }
