@@ -15,6 +15,9 @@ namespace Journey.Host.Tests;
 /// </summary>
 public sealed class CrashSafetyTests
 {
+    // A collector that sends again sends the same interactions: the same ids with the same times.
+    private static readonly DateTimeOffset SentAt = DateTimeOffset.UtcNow;
+
     [Fact]
     public async Task Kill_BetweenOutboxWriteAndDelivery_DeliversEachEventOnceAfterRestart()
     {
@@ -184,7 +187,7 @@ public sealed class CrashSafetyTests
 
     private static IEnumerable<StreamInteractionsRequest> StreamMessages(int visitors, int perVisitor, int perMessage)
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = SentAt;
         var message = new StreamInteractionsRequest();
         for (var i = 0; i < perVisitor; i++)
         {
@@ -260,7 +263,7 @@ public sealed class CrashSafetyTests
     private static Task<RecordInteractionsResponse> RecordAsync(Grpc.Net.Client.GrpcChannel channel, string visitor, int from, int count)
     {
         var request = new RecordInteractionsRequest();
-        var now = DateTimeOffset.UtcNow;
+        var now = SentAt;
         for (var i = from; i < from + count; i++)
         {
             request.Interactions.Add(new Interaction
