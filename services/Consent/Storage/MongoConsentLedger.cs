@@ -60,6 +60,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
             }),
         ]);
         _completions.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(keys.Ascending("erasure")));
+        MongoErasureTombstones.EnsureIndexes(store.Database);
     }
 
     public Task<Guid?> FindSubjectAsync(IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken cancellationToken) =>
@@ -226,6 +227,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
                 return null;
             }
 
+            await MongoErasureTombstones.ThrowIfBlockedAsync(session, _store.Database, plan.ErasureChecks, ct);
             foreach (var (subject, expected) in plan.ExpectedHeads)
             {
                 if ((await HeadAsync(session, subject, ct)).Length != expected)
@@ -276,6 +278,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
             }
 
             var erased = redacted + removed.Count;
+            await MongoErasureTombstones.RememberAsync(session, _store.Database, plan.TombstonesOf(removed), ct);
             await MongoOutbox.AppendAsync(session, _store.Database, plan.Events(erased), ct);
             return new ErasureOutcome(appended, removed, erased);
         }, cancellationToken);

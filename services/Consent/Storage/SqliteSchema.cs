@@ -96,5 +96,6 @@ internal static class SqliteSchema
             ("consent-inbox-001", SqliteInbox.Schema),
             ("consent-outbox-001", SqliteOutbox.Schema),
             ("consent-expiry-001", Expiry),
+            ("consent-erasure-tombstones-001", SqliteErasureTombstones.Schema),
         ]);
 }

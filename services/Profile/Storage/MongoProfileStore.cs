@@ -37,6 +37,7 @@ internal static class ProfileMongoSchema
             new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("segment_id").Ascending("profile_id"), new CreateIndexOptions { Unique = true }),
             new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("profile_id")),
         ]);
+        MongoErasureTombstones.EnsureIndexes(database);
     }
 
     public static string IdentifierId(IdentifierKey key) => $"{(int)key.Kind}:{key.Value}";
@@ -150,6 +151,7 @@ internal sealed class MongoProfileStore : IProfileStore
     public Task SaveAsync(ProfileChangeSet changes, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
         {
+            await MongoErasureTombstones.ThrowIfBlockedAsync(session, _store.Database, changes.ErasureChecks, ct);
             if (changes.Consumer is { } consumer)
             {
                 foreach (var eventId in changes.EventIds)
@@ -295,6 +297,7 @@ internal sealed class MongoProfileStore : IProfileStore
                 erased += (await _profiles.DeleteOneAsync(session, new BsonDocument("_id", id), cancellationToken: ct)).DeletedCount;
             }
 
+            await MongoErasureTombstones.RememberAsync(session, _store.Database, erasure.Tombstones, ct);
             await SaveProfilesAsync(session, erasure.CleanedProfiles, ct);
             await MongoOutbox.AppendAsync(session, _store.Database, [.. erasure.Outbox, erasure.Completion(erased)], ct);
             return erased;

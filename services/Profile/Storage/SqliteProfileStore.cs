@@ -34,6 +34,7 @@ internal static class ProfileSqliteSchema
             """),
         ("profile-inbox-001", SqliteInbox.Schema),
         ("profile-outbox-001", SqliteOutbox.Schema),
+        ("profile-erasure-tombstones-001", SqliteErasureTombstones.Schema),
     ];
 }
 
@@ -190,6 +191,7 @@ internal sealed class SqliteProfileStore : IProfileStore
         var profiles = WithDocuments(changes.Saved);
         return _db.WriteAsync(async (connection, tx, ct) =>
         {
+            await SqliteErasureTombstones.ThrowIfBlockedAsync(connection, tx, changes.ErasureChecks, ct);
             if (changes.Consumer is { } consumer && changes.EventIds.Count > 0)
             {
                 // Same row as SqliteInbox.TryClaimAsync, with one prepared statement for the whole batch.
@@ -367,8 +369,10 @@ internal sealed class SqliteProfileStore : IProfileStore
                 erased += await ExecuteAsync(connection, tx, "DELETE FROM profiles WHERE id = $a", id, null, ct);
             }
 
+            await SqliteErasureTombstones.RememberAsync(connection, tx, erasure.Tombstones, erasure.ErasedAt, ct);
             await SaveProfilesAsync(connection, tx, profiles, ct);
             await SqliteOutbox.AppendAsync(connection, tx, [.. erasure.Outbox, erasure.Completion(erased)], ct);
+            _db.RequestScrub();
             return erased;
         }, cancellationToken);
     }

@@ -1,6 +1,7 @@
 using Journey.Recommendation.Domain;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 using Journey.Shared.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using MongoDB.Bson;
@@ -188,6 +189,7 @@ internal sealed class MongoAudienceStore : IAudienceStore
         _c.Impressions.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("person").Ascending("day")));
         _c.CoConsumption.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("a").Descending("count")));
         _c.ItemStats.Indexes.CreateOne(new CreateIndexModel<BsonDocument>(Builders<BsonDocument>.IndexKeys.Ascending("updated")));
+        MongoErasureTombstones.EnsureIndexes(store.Database);
     }
 
     /// <summary>
@@ -324,6 +326,12 @@ internal sealed class MongoAudienceStore : IAudienceStore
                 Builders<PersonDocument>.Update.PullAll(d => d.Ids, document.Ids), cancellationToken: cancellationToken);
             await c.Persons.ReplaceOneAsync(session, d => d.Key == person.Key, document, new ReplaceOptions { IsUpsert = true }, cancellationToken);
         }
+
+        public Task<IReadOnlyDictionary<string, DateTimeOffset>> FindErasedAsync(IReadOnlyList<string> tombstoneKeys, CancellationToken cancellationToken) =>
+            MongoErasureTombstones.FindAsync(session, c.Database, tombstoneKeys, cancellationToken);
+
+        public Task RememberErasureAsync(IReadOnlyList<ErasureTombstone> tombstones, DateTimeOffset now, CancellationToken cancellationToken) =>
+            MongoErasureTombstones.RememberAsync(session, c.Database, tombstones, cancellationToken);
 
         public async Task<long> DeletePersonAsync(string personKey, CancellationToken cancellationToken)
         {

@@ -21,13 +21,14 @@ public static class PrivacyRegistration
         return services;
     }
 
-    /// <summary>The options, their rules and <see cref="IdentifierHasher"/>, which every service uses.</summary>
+    /// <summary>The options, their rules, <see cref="IdentifierHasher"/> and <see cref="ErasureTombstones"/>, which every service uses.</summary>
     internal static IServiceCollection AddPrivacyKeys(this IServiceCollection services)
     {
         services.AddValidatedOptions<PrivacyOptions, PrivacyOptionsValidator>(PrivacyOptions.Section);
         services.AddSingleton<IValidateOptions<PrivacyOptions>, SharedKeysRule>();
         services.AddSingleton(sp => new IdentifierHasher(PrivacyKeys.IdentifierHashKey(
             sp.GetRequiredService<IOptions<PrivacyOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value)));
+        services.AddSingleton<ErasureTombstones>();
         return services;
     }
 }

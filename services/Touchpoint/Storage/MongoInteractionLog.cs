@@ -1,4 +1,5 @@
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 using Journey.Shared.Storage;
 using Journey.Touchpoint.Domain;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,9 +31,6 @@ internal sealed class MongoInteractionLog : IInteractionLog
     internal const string PersonTouchpoints = "person_touchpoints";
     internal const string Purchases = "purchases";
     private const string Consumer = "touchpoint";
-
-    /// <summary>The version of a forgotten profile: no snapshot is ever newer.</summary>
-    private const long Erased = long.MaxValue;
 
     /// <summary>The snapshot time of a profile known only from a merge: any snapshot is newer.</summary>
     private static readonly long NeverUpdated = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
@@ -68,6 +66,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
             new CreateIndexModel<BsonDocument>(new BsonDocument("day", 1)),
             new CreateIndexModel<BsonDocument>(new BsonDocument { ["person_id"] = 1, ["at"] = 1 }),
         ]);
+        MongoErasureTombstones.EnsureIndexes(_db);
         _db.GetCollection<BsonDocument>(PersonTouchpoints).Indexes.CreateOne(new CreateIndexModel<BsonDocument>(new BsonDocument { ["person_id"] = 1, ["first_at"] = 1 }));
         _db.GetCollection<BsonDocument>(PersonOverlaps).Indexes.CreateMany(
         [
@@ -272,7 +271,8 @@ internal sealed class MongoInteractionLog : IInteractionLog
         {
             foreach (var merge in merges)
             {
-                if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfilesMerged, merge.EventId, now, ct))
+                if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfilesMerged, merge.EventId, now, ct)
+                    || await ErasedAsync(session, merge.ErasureKeys, merge.PublishedAt ?? merge.MergedAt, ct))
                 {
                     continue;
                 }
@@ -298,7 +298,8 @@ internal sealed class MongoInteractionLog : IInteractionLog
                 foreach (var snapshot in profile)
                 {
                     if (await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfileUpdated, snapshot.EventId, now, ct)
-                        && (latest is null || snapshot.Version > latest.Version))
+                        && (latest is null || snapshot.Version > latest.Version)
+                        && !await ErasedAsync(session, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt, ct))
                     {
                         latest = snapshot;
                     }
@@ -328,7 +329,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
             var profiles = _db.GetCollection<BsonDocument>(Profiles);
             var live = await LiveAsync(null, profileId, ct);
             var stored = await profiles.Find(new BsonDocument("_id", live)).FirstOrDefaultAsync(ct);
-            if (stored is null || stored["version"].ToInt64() == Erased)
+            if (stored is null)
             {
                 return null;
             }
@@ -347,7 +348,6 @@ internal sealed class MongoInteractionLog : IInteractionLog
             {
                 ["identifiers"] = new BsonDocument("$in", new BsonArray(keys)),
                 ["survivor_id"] = BsonNull.Value,
-                ["version"] = new BsonDocument("$ne", Erased),
             }).ToListAsync(ct);
             foreach (var holder in holders)
             {
@@ -358,7 +358,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
             foreach (var named in identifiers.Where(i => i.Kind == IdentifierKind.ProfileId))
             {
                 var live = await LiveAsync(null, named.Value, ct);
-                if (await profiles.Find(new BsonDocument("_id", live)).FirstOrDefaultAsync(ct) is { } stored && stored["version"].ToInt64() != Erased)
+                if (await profiles.Find(new BsonDocument("_id", live)).FirstOrDefaultAsync(ct) is { } stored)
                 {
                     holdings.Add(new ProfileHolding(named.Key, live, DateTimeOffset.FromUnixTimeMilliseconds(stored["updated_at"].ToInt64())));
                 }
@@ -368,7 +368,13 @@ internal sealed class MongoInteractionLog : IInteractionLog
         }, cancellationToken);
 
     public Task EraseAsync(
-        string eventId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<string> profiles, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken) =>
+        string eventId,
+        IReadOnlyList<PersonIdentifier> identifiers,
+        IReadOnlyList<string> profiles,
+        IReadOnlyList<ErasureTombstone> tombstones,
+        Func<long, OutboxMessage> completed,
+        DateTimeOffset now,
+        CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
         {
             if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ErasureRequested, eventId, now, ct))
@@ -399,21 +405,19 @@ internal sealed class MongoInteractionLog : IInteractionLog
 
             if (profiles.Count > 0)
             {
-                // A forgotten profile keeps only a marker, so a snapshot of it still on its way is ignored.
+                // The tombstones, not a document naming the profile, keep a snapshot of it still on its way out.
                 var collection = _db.GetCollection<BsonDocument>(Profiles);
-                var forgotten = new BsonDocument("$set", new BsonDocument
-                {
-                    ["version"] = Erased,
-                    ["updated_at"] = now.ToUnixTimeMilliseconds(),
-                    ["survivor_id"] = BsonNull.Value,
-                    ["identifiers"] = new BsonArray(),
-                });
-                var held = await collection.Find(session, new BsonDocument("_id", new BsonDocument("$in", new BsonArray(profiles)))).ToListAsync(ct);
+                var named = new BsonArray(profiles);
+                var held = await collection.Find(session, new BsonDocument("_id", new BsonDocument("$in", named))).ToListAsync(ct);
                 erased += held.Sum(d => IdentifiersOf(d).Count());
-                await collection.UpdateManyAsync(session, new BsonDocument("survivor_id", new BsonDocument("$in", new BsonArray(profiles))), forgotten, cancellationToken: ct);
-                await BulkAsync(session, Profiles, profiles.Select(p => (WriteModel<BsonDocument>)Upsert(p, forgotten)).ToList(), ct);
+                await collection.DeleteManyAsync(session, new BsonDocument("$or", new BsonArray
+                {
+                    new BsonDocument("_id", new BsonDocument("$in", named)),
+                    new BsonDocument("survivor_id", new BsonDocument("$in", named)),
+                }), cancellationToken: ct);
             }
 
+            await MongoErasureTombstones.RememberAsync(session, _db, tombstones, ct);
             await MongoOutbox.AppendAsync(session, _db, [completed(erased)], ct);
             return 0;
         }, cancellationToken);
@@ -443,7 +447,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         }
 
         var stored = await profiles.Find(session, new BsonDocument("_id", survivor)).FirstOrDefaultAsync(ct);
-        if (stored is null || (stored["version"].ToInt64() != Erased && stored["updated_at"].ToInt64() < merge.MergedAt.ToUnixTimeMilliseconds()))
+        if (stored is null || stored["updated_at"].ToInt64() < merge.MergedAt.ToUnixTimeMilliseconds())
         {
             var mergedDocument = await profiles.Find(session, new BsonDocument("_id", merge.Merged)).FirstOrDefaultAsync(ct);
             var handed = (mergedDocument is null ? [] : IdentifiersOf(mergedDocument)).Concat(merge.MovedIdentifiers.Select(i => i.Key)).Distinct(StringComparer.Ordinal);
@@ -461,6 +465,10 @@ internal sealed class MongoInteractionLog : IInteractionLog
         }, new UpdateOptions { IsUpsert = true }, ct);
         await profiles.UpdateManyAsync(session, new BsonDocument("survivor_id", merge.Merged), new BsonDocument("$set", new BsonDocument("survivor_id", survivor)), cancellationToken: ct);
     }
+
+    /// <summary>Whether an erasure tombstone blocks an event stamped at <paramref name="stampedAt"/> that carries <paramref name="keys"/>.</summary>
+    private async Task<bool> ErasedAsync(IClientSessionHandle session, IReadOnlyList<string> keys, DateTimeOffset stampedAt, CancellationToken ct) =>
+        keys.Count > 0 && ErasureTombstones.Blocks(await MongoErasureTombstones.FindAsync(session, _db, keys, ct), keys, stampedAt);
 
     /// <summary>The live profile <paramref name="profileId"/> names: itself, or the survivor it was merged into.</summary>
     private async Task<string> LiveAsync(IClientSessionHandle? session, string profileId, CancellationToken ct)

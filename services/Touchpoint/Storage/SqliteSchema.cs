@@ -129,6 +129,11 @@ internal static class SqliteSchema
                 PRIMARY KEY (person_id, filed_person_id)) WITHOUT ROWID;
             CREATE INDEX person_overlaps_by_filed ON person_overlaps (filed_person_id)
             """),
+        // Erased profiles are remembered by tombstone (a keyed hash), no longer by a row naming the profile.
+        ("touchpoint-007-erasure-tombstones", SqliteErasureTombstones.Schema + """
+            ;
+            DELETE FROM profiles WHERE version = 9223372036854775807
+            """),
     ];
 
     /// <summary>Applies the schema once per file; every adapter calls it, later calls do nothing.</summary>
