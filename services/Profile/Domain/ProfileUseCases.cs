@@ -190,10 +190,9 @@ public sealed partial class ProfileUseCases(
                 ProfileTelemetry.InteractionsApplied.Add(fresh.Count);
                 return;
             }
-            catch (ErasedIdentifiersException ex)
+            catch (ErasedIdentifiersException ex) when (DropBlocked(erased, ex, fresh.Select(i => (i.EventId, i.Identifiers, i.PublishedAt ?? i.OccurredAt))))
             {
                 // Nothing was written: the rest is written again without the events of erased people.
-                erased.UnionWith(fresh.Where(i => ErasureTombstones.Blocks(ex.Found, TombstoneKeys(i.Identifiers), i.PublishedAt ?? i.OccurredAt)).Select(i => i.EventId));
             }
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
             {
@@ -234,9 +233,9 @@ public sealed partial class ProfileUseCases(
                 await SaveAsync(workspace, now, ConsentConsumer, fresh.Select(d => d.EventId).ToList(), checks, cancellationToken);
                 return;
             }
-            catch (ErasedIdentifiersException ex)
+            catch (ErasedIdentifiersException ex) when (DropBlocked(erased, ex, fresh.Select(d => (d.EventId, d.Identifiers, d.PublishedAt))))
             {
-                erased.UnionWith(fresh.Where(d => ErasureTombstones.Blocks(ex.Found, TombstoneKeys(d.Identifiers), d.PublishedAt)).Select(d => d.EventId));
+                // Nothing was written: the rest is written again without the decisions about erased people.
             }
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
             {
@@ -444,6 +443,17 @@ public sealed partial class ProfileUseCases(
         var all = identifiers.Distinct().ToList();
         var snapshot = await store.LoadAsync(all.Where(k => k.Kind != IdentifierKind.ProfileId).ToList(), all.Where(k => k.Kind == IdentifierKind.ProfileId).Select(k => k.Value).ToList(), cancellationToken);
         return new IdentityWorkspace(snapshot, Options, NewId);
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="erased"/> the events the tombstones found block; false when none of them
+    /// is blocked, which only a store and this check disagreeing could cause, so the error goes on.
+    /// </summary>
+    private bool DropBlocked(HashSet<string> erased, ErasedIdentifiersException found, IEnumerable<(string EventId, IReadOnlyList<IdentifierKey> Identifiers, DateTimeOffset StampedAt)> events)
+    {
+        var before = erased.Count;
+        erased.UnionWith(events.Where(e => ErasureTombstones.Blocks(found.Found, TombstoneKeys(e.Identifiers), e.StampedAt)).Select(e => e.EventId));
+        return erased.Count > before;
     }
 
     /// <summary>The erasure-tombstone keys of <paramref name="keys"/>.</summary>

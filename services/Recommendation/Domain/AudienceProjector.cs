@@ -234,10 +234,14 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
         store.WriteAsync(async (session, ct) =>
         {
             var now = time.GetUtcNow();
-            foreach (var incoming in batch)
+            // One read of the tombstones for the whole batch, inside its transaction.
+            var keys = identifiersOf is null ? null : batch.Select(b => identifiersOf(b.Fact).Distinct(StringComparer.Ordinal).Select(tombstones.Key).ToList()).ToList();
+            var erased = keys is null ? null : await session.FindErasedAsync([.. keys.SelectMany(k => k)], ct);
+            for (var i = 0; i < batch.Count; i++)
             {
+                var incoming = batch[i];
                 if (await session.TryClaimAsync(consumer, incoming.EventId, now, ct)
-                    && (identifiersOf is null || !await ErasedAsync(session, identifiersOf(incoming.Fact), incoming.PublishedAt ?? now, ct)))
+                    && (erased is null || !ErasureTombstones.Blocks(erased, keys![i], incoming.PublishedAt ?? now)))
                 {
                     await apply(session, incoming.Fact, ct);
                 }
@@ -245,12 +249,6 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
 
             return 0;
         }, cancellationToken);
-
-    private async Task<bool> ErasedAsync(IAudienceSession session, IEnumerable<string> identifierKeys, DateTimeOffset stampedAt, CancellationToken cancellationToken)
-    {
-        var keys = identifierKeys.Distinct(StringComparer.Ordinal).Select(tombstones.Key).ToList();
-        return keys.Count > 0 && ErasureTombstones.Blocks(await session.FindErasedAsync(keys, cancellationToken), keys, stampedAt);
-    }
 
     /// <summary>Throws for an event whose content can never be applied; the bus then parks it.</summary>
     public static void RequireIdentifiers(IReadOnlyList<string> keys, string field)

@@ -34,11 +34,14 @@ public sealed class SqliteDatabase : IDisposable
 
     private const int BusyTimeoutMilliseconds = 5000;
 
-    /// <summary>How long a scrub waits for the log's readers to finish before it tries again later.</summary>
-    private const int ScrubWaitMilliseconds = 1000;
+    /// <summary>How long a scrub waits for the log's readers to finish before it tries again later, as a WAL truncation does.</summary>
+    private const int ScrubWaitMilliseconds = 250;
 
-    /// <summary>How long after a scrub that readers held off the next attempt starts.</summary>
-    private static readonly TimeSpan ScrubRetryDelay = TimeSpan.FromSeconds(1);
+    /// <summary>The pause before the first retry of a scrub that readers held off; it doubles with each further one.</summary>
+    private const long FirstScrubRetryMilliseconds = 1000;
+
+    /// <summary>The longest pause between two tries of a scrub.</summary>
+    private const long MaxScrubRetryMilliseconds = 60_000;
 
     /// <summary>Statements one query connection keeps prepared; past this it starts over, so SQL built at run time cannot grow it without bound.</summary>
     private const int MaxPreparedStatements = 64;
@@ -55,6 +58,8 @@ public sealed class SqliteDatabase : IDisposable
     private SqliteConnection? _writer;
     private volatile bool _scrubRequested;
     private int _scrubRetryScheduled;
+    private int _scrubsHeldOff;
+    private long _nextScrubAt;
 
     /// <summary>Opens (and creates when missing) the database file.</summary>
     /// <param name="path">The database file.</param>
@@ -159,7 +164,7 @@ public sealed class SqliteDatabase : IDisposable
             result = await work(connection, transaction, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             BoundWal(connection);
-            if (_scrubRequested)
+            if (_scrubRequested && Environment.TickCount64 >= _nextScrubAt)
             {
                 Scrub(connection);
             }
@@ -247,8 +252,9 @@ public sealed class SqliteDatabase : IDisposable
     /// deleted rows <c>secure_delete</c> has overwritten, into the file and cuts the log to nothing, so
     /// the log's older images of those pages go with it. Called inside the write that deleted personal
     /// data (an erasure, the relay sending an erasure's events). When readers keep the log busy past
-    /// <see cref="ScrubWaitMilliseconds"/>, the scrub is tried again after each later write and after
-    /// <see cref="ScrubRetryDelay"/> until it succeeds.
+    /// <see cref="ScrubWaitMilliseconds"/> (a long export, say), the scrub is tried again after a pause
+    /// that starts at a second and doubles up to a minute, by the first write after it or by an empty
+    /// write of its own, so a long reader costs the writers one short wait per pause, not one per write.
     /// </summary>
     public void RequestScrub() => _scrubRequested = true;
 
@@ -274,6 +280,8 @@ public sealed class SqliteDatabase : IDisposable
             else
             {
                 _scrubRequested = false;
+                _scrubsHeldOff = 0;
+                _nextScrubAt = 0;
                 _nextWalCheck = _walLimitBytes;
             }
         }
@@ -289,12 +297,14 @@ public sealed class SqliteDatabase : IDisposable
             new KeyValuePair<string, object?>("outcome", outcome));
         if (_scrubRequested)
         {
-            ScheduleScrubRetry();
+            var pause = Math.Min(MaxScrubRetryMilliseconds, FirstScrubRetryMilliseconds << Math.Min(_scrubsHeldOff++, 6));
+            _nextScrubAt = Environment.TickCount64 + pause;
+            ScheduleScrubRetry(TimeSpan.FromMilliseconds(pause));
         }
     }
 
-    /// <summary>Tries a scrub that readers held off again after a pause, through an empty write, whether or not other writes come.</summary>
-    private void ScheduleScrubRetry()
+    /// <summary>Tries a scrub that readers held off again after <paramref name="pause"/>, through an empty write, whether or not other writes come.</summary>
+    private void ScheduleScrubRetry(TimeSpan pause)
     {
         if (Interlocked.Exchange(ref _scrubRetryScheduled, 1) == 1)
         {
@@ -303,12 +313,15 @@ public sealed class SqliteDatabase : IDisposable
 
         _ = Task.Run(async () =>
         {
-            await Task.Delay(ScrubRetryDelay);
+            await Task.Delay(pause);
             Volatile.Write(ref _scrubRetryScheduled, 0);
             if (!_scrubRequested || Volatile.Read(ref _disposed))
             {
                 return;
             }
+
+            // The pause has passed, whatever the clocks' granularity: this write tries.
+            Volatile.Write(ref _nextScrubAt, 0);
 
             try
             {

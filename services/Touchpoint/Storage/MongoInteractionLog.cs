@@ -269,10 +269,11 @@ internal sealed class MongoInteractionLog : IInteractionLog
     public Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
         {
+            var erased = await MongoErasureTombstones.FindAsync(session, _db, merges.SelectMany(m => m.ErasureKeys), ct);
             foreach (var merge in merges)
             {
                 if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfilesMerged, merge.EventId, now, ct)
-                    || await ErasedAsync(session, merge.ErasureKeys, merge.PublishedAt ?? merge.MergedAt, ct))
+                    || ErasureTombstones.Blocks(erased, merge.ErasureKeys, merge.PublishedAt ?? merge.MergedAt))
                 {
                     continue;
                 }
@@ -292,6 +293,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         _store.WriteAsync(async (session, ct) =>
         {
             var profiles = _db.GetCollection<BsonDocument>(Profiles);
+            var erased = await MongoErasureTombstones.FindAsync(session, _db, snapshots.SelectMany(s => s.ErasureKeys), ct);
             foreach (var profile in snapshots.GroupBy(s => s.ProfileId, StringComparer.Ordinal))
             {
                 ProfileSnapshot? latest = null;
@@ -299,7 +301,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
                 {
                     if (await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfileUpdated, snapshot.EventId, now, ct)
                         && (latest is null || snapshot.Version > latest.Version)
-                        && !await ErasedAsync(session, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt, ct))
+                        && !ErasureTombstones.Blocks(erased, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt))
                     {
                         latest = snapshot;
                     }
@@ -465,10 +467,6 @@ internal sealed class MongoInteractionLog : IInteractionLog
         }, new UpdateOptions { IsUpsert = true }, ct);
         await profiles.UpdateManyAsync(session, new BsonDocument("survivor_id", merge.Merged), new BsonDocument("$set", new BsonDocument("survivor_id", survivor)), cancellationToken: ct);
     }
-
-    /// <summary>Whether an erasure tombstone blocks an event stamped at <paramref name="stampedAt"/> that carries <paramref name="keys"/>.</summary>
-    private async Task<bool> ErasedAsync(IClientSessionHandle session, IReadOnlyList<string> keys, DateTimeOffset stampedAt, CancellationToken ct) =>
-        keys.Count > 0 && ErasureTombstones.Blocks(await MongoErasureTombstones.FindAsync(session, _db, keys, ct), keys, stampedAt);
 
     /// <summary>The live profile <paramref name="profileId"/> names: itself, or the survivor it was merged into.</summary>
     private async Task<string> LiveAsync(IClientSessionHandle? session, string profileId, CancellationToken ct)

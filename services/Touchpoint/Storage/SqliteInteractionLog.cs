@@ -186,10 +186,11 @@ internal sealed class SqliteInteractionLog : IInteractionLog
     public Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
+            var erased = await SqliteErasureTombstones.FindAsync(connection, transaction, merges.SelectMany(m => m.ErasureKeys), ct);
             foreach (var merge in merges)
             {
                 if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfilesMerged, merge.EventId, now, ct)
-                    || await ErasedAsync(connection, transaction, merge.ErasureKeys, merge.PublishedAt ?? merge.MergedAt, ct))
+                    || ErasureTombstones.Blocks(erased, merge.ErasureKeys, merge.PublishedAt ?? merge.MergedAt))
                 {
                     continue;
                 }
@@ -218,6 +219,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
     public Task ApplyProfilesAsync(IReadOnlyList<ProfileSnapshot> snapshots, DateTimeOffset now, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
+            var erased = await SqliteErasureTombstones.FindAsync(connection, transaction, snapshots.SelectMany(s => s.ErasureKeys), ct);
             foreach (var profile in snapshots.GroupBy(s => s.ProfileId, StringComparer.Ordinal))
             {
                 ProfileSnapshot? latest = null;
@@ -225,7 +227,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                 {
                     if (await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfileUpdated, snapshot.EventId, now, ct)
                         && (latest is null || snapshot.Version > latest.Version)
-                        && !await ErasedAsync(connection, transaction, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt, ct))
+                        && !ErasureTombstones.Blocks(erased, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt))
                     {
                         latest = snapshot;
                     }
@@ -432,10 +434,6 @@ internal sealed class SqliteInteractionLog : IInteractionLog
         alias.Parameters.AddWithValue("$never", NeverUpdated);
         await alias.ExecuteNonQueryAsync(ct);
     }
-
-    /// <summary>Whether an erasure tombstone blocks an event stamped at <paramref name="stampedAt"/> that carries <paramref name="keys"/>.</summary>
-    private static async Task<bool> ErasedAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<string> keys, DateTimeOffset stampedAt, CancellationToken ct) =>
-        keys.Count > 0 && ErasureTombstones.Blocks(await SqliteErasureTombstones.FindAsync(connection, transaction, keys, ct), keys, stampedAt);
 
     /// <summary>The live profile <paramref name="profileId"/> names: itself, or the survivor it was merged into.</summary>
     private static async Task<string> LiveAsync(SqliteConnection connection, SqliteTransaction? transaction, string profileId, CancellationToken ct)
