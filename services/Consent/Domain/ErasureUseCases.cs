@@ -7,7 +7,7 @@ namespace Journey.Consent.Domain;
 
 /// <summary>Erasure of a person across the platform, and merges of subjects.</summary>
 public sealed class ErasureUseCases(
-    IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, IdentifierPolicy identifierPolicy, TimeProvider time,
+    IConsentLedger ledger, IDecisionSource decisions, PurposeDirectory purposes, IConsentEvents events, IdentifierHasher hasher, IdentifierPolicy identifierPolicy, ErasureTombstones tombstones, TimeProvider time,
     RequestLog requests)
 {
     /// <summary>What the ledger keeps after an erasure, as the status reports it.</summary>
@@ -69,7 +69,10 @@ public sealed class ErasureUseCases(
             .. withdrawals.Select(w => events.ConsentChanged(subject!.Value, everyIdentifier, w.Purpose, w.Draft, now)),
             events.ErasureRequested(erasureId, everyIdentifier, now),
             events.ErasureCompleted(erasureId, erased, now),
-        ], requests.Claim(requestId, fingerprint, new RequestOutcome([], [], erasureId), now));
+        ], requests.Claim(requestId, fingerprint, new RequestOutcome([], [], erasureId), now))
+        {
+            TombstonesOf = removed => tombstones.For(everyIdentifier.Concat(removed).Select(TombstoneKey), now),
+        };
         ErasureOutcome outcome;
         try
         {
@@ -123,9 +126,11 @@ public sealed class ErasureUseCases(
     /// Applies a profile merge: every subject known by the merged profile or its identifiers joins
     /// the survivor's subject. Per purpose the newer decision wins: a source's decisions captured
     /// after the target's newest are appended to the target's chain (origin merge, pointing at the
-    /// source record). Both histories stay.
+    /// source record). Both histories stay. A merge stamped (<paramref name="publishedAt"/>) before
+    /// an erasure of one of its profiles or identifiers settled is dropped: it would link an erased
+    /// person's identifiers to a subject again.
     /// </summary>
-    public async Task MergeAsync(string consumer, string eventId, string survivorName, string mergedName, IReadOnlyList<SubjectIdentifier> moved, CancellationToken cancellationToken)
+    public async Task MergeAsync(string consumer, string eventId, string survivorName, string mergedName, IReadOnlyList<SubjectIdentifier> moved, DateTimeOffset publishedAt, CancellationToken cancellationToken)
     {
         var survivor = ConsentNames.IdOf(survivorName, "profiles") ?? throw new InvalidArgumentException("survivor", "must be profiles/{profile}");
         var merged = ConsentNames.IdOf(mergedName, "profiles") ?? throw new InvalidArgumentException("merged", "must be profiles/{profile}");
@@ -189,7 +194,10 @@ public sealed class ErasureUseCases(
             identifiers = [.. identifiers.Distinct()];
             var everyIdentifier = identifiers;
             var plan = new MergePlan(consumer, eventId, target.Value, sources, identifiers, heads, [.. carried.Select(c => c.Draft)],
-                [.. carried.Select(c => events.ConsentChanged(target.Value, everyIdentifier, c.Purpose, c.Draft, now))], now);
+                [.. carried.Select(c => events.ConsentChanged(target.Value, everyIdentifier, c.Purpose, c.Draft, now))], now)
+            {
+                ErasureChecks = [.. moved.Append(survivorId).Append(mergedId).Select(i => new ErasureCheck(TombstoneKey(i), publishedAt))],
+            };
             try
             {
                 var appended = await ledger.MergeAsync(plan, cancellationToken);
@@ -203,10 +211,17 @@ public sealed class ErasureUseCases(
 
                 return;
             }
+            catch (ErasedIdentifiersException)
+            {
+                // The merge names an erased person: nothing was written, and nothing will be.
+                return;
+            }
             catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
             {
                 // A decision was recorded while the merge was planned: plan again.
             }
         }
     }
+
+    private string TombstoneKey(SubjectIdentifier identifier) => tombstones.Key((int)identifier.Kind, identifier.Value);
 }

@@ -1,4 +1,5 @@
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 
 namespace Journey.Consent.Domain;
 
@@ -57,7 +58,11 @@ public sealed record LedgerAppend(Guid Subject, bool CreateSubject, IReadOnlyLis
 /// <param name="CarriedOver">Newer decisions of the sources appended to the target.</param>
 /// <param name="Events">Events for the outbox.</param>
 /// <param name="Now">Write time.</param>
-public sealed record MergePlan(string Consumer, string EventId, Guid Target, IReadOnlyList<Guid> Sources, IReadOnlyList<SubjectIdentifier> Identifiers, IReadOnlyDictionary<Guid, long> ExpectedHeads, IReadOnlyList<RecordDraft> CarriedOver, IReadOnlyList<OutboxMessage> Events, DateTimeOffset Now);
+public sealed record MergePlan(string Consumer, string EventId, Guid Target, IReadOnlyList<Guid> Sources, IReadOnlyList<SubjectIdentifier> Identifiers, IReadOnlyDictionary<Guid, long> ExpectedHeads, IReadOnlyList<RecordDraft> CarriedOver, IReadOnlyList<OutboxMessage> Events, DateTimeOffset Now)
+{
+    /// <summary>The merge's profiles and identifiers with the event's stamp: a tombstone that blocks one aborts the merge with <see cref="ErasedIdentifiersException"/>.</summary>
+    public IReadOnlyList<ErasureCheck> ErasureChecks { get; init; } = [];
+}
 
 /// <summary>An erasure request with this service's own part of it.</summary>
 /// <param name="ErasureId">The erasure.</param>
@@ -66,7 +71,11 @@ public sealed record MergePlan(string Consumer, string EventId, Guid Target, IRe
 /// <param name="Withdrawals">Withdrawals appended to the subject's chain.</param>
 /// <param name="Events">Builds the outbox events from the number of records pseudonymised.</param>
 /// <param name="Request">The request id to store in the same transaction, or null; one already stored is a <c>ConcurrencyConflictException</c> and nothing is written.</param>
-public sealed record ErasurePlan(Guid ErasureId, Guid? Subject, DateTimeOffset RequestedAt, IReadOnlyList<RecordDraft> Withdrawals, Func<long, IReadOnlyList<OutboxMessage>> Events, RequestClaim? Request = null);
+public sealed record ErasurePlan(Guid ErasureId, Guid? Subject, DateTimeOffset RequestedAt, IReadOnlyList<RecordDraft> Withdrawals, Func<long, IReadOnlyList<OutboxMessage>> Events, RequestClaim? Request = null)
+{
+    /// <summary>The tombstones to write, given the identifiers the ledger removed (the request's own are added by the plan).</summary>
+    public Func<IReadOnlyList<SubjectIdentifier>, IReadOnlyList<ErasureTombstone>> TombstonesOf { get; init; } = _ => [];
+}
 
 /// <summary>What an erasure changed in the ledger.</summary>
 /// <param name="Appended">Withdrawals appended.</param>

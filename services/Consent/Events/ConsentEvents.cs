@@ -96,7 +96,7 @@ internal sealed class ProfilesMergedHandler(ErasureUseCases useCases) : IEventHa
                 moved.Add(ConsentEvents.FromEvent(identifier) ?? throw new Shared.Errors.InvalidArgumentException("moved_identifiers", "must hold known kinds and 1 to 256 characters"));
             }
 
-            await useCases.MergeAsync(Consumer, received.EventId, message.Survivor, message.Merged, moved, cancellationToken);
+            await useCases.MergeAsync(Consumer, received.EventId, message.Survivor, message.Merged, moved, received.OccurredAt, cancellationToken);
         }
     }
 }

@@ -51,6 +51,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
         _completions = db.GetCollection<BsonDocument>(CompletionsCollection);
         store.Indexes.Declare(Indexes);
         store.Indexes.Retire(RetiredIndexes);
+        store.Indexes.Declare(MongoErasureTombstones.Index);
     }
 
     /// <summary>
@@ -296,6 +297,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
                 return null;
             }
 
+            await MongoErasureTombstones.ThrowIfBlockedAsync(session, _store.Database, plan.ErasureChecks, ct);
             foreach (var (subject, expected) in plan.ExpectedHeads)
             {
                 if ((await HeadAsync(session, subject, ct)).Length != expected)
@@ -347,6 +349,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
             }
 
             var erased = redacted + removed.Count;
+            await MongoErasureTombstones.RememberAsync(session, _store.Database, plan.TombstonesOf(removed), ct);
             await MongoOutbox.AppendAsync(session, _store.Database, plan.Events(erased), ct);
             return new ErasureOutcome(appended, removed, erased);
         }, cancellationToken);

@@ -196,6 +196,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
                 return null;
             }
 
+            await SqliteErasureTombstones.ThrowIfBlockedAsync(connection, tx, plan.ErasureChecks, ct);
             foreach (var (subject, expected) in plan.ExpectedHeads)
             {
                 if ((await HeadAsync(connection, tx, subject, ct)).Length != expected)
@@ -249,7 +250,9 @@ internal sealed class SqliteConsentLedger : IConsentLedger
             }
 
             var erased = redacted + removed.Count;
+            await SqliteErasureTombstones.RememberAsync(connection, tx, plan.TombstonesOf(removed), plan.RequestedAt, ct);
             await SqliteOutbox.AppendAsync(connection, tx, plan.Events(erased), ct);
+            _db.RequestScrub();
             return new ErasureOutcome(appended, removed, erased);
         }, cancellationToken);
 

@@ -132,5 +132,6 @@ internal static class SqliteSchema
             ("consent-expiry-001", Expiry),
             ("consent-requests-001", Requests),
             ("consent-checkpoints-001", Checkpoints),
+            ("consent-erasure-tombstones-001", SqliteErasureTombstones.Schema),
         ]);
 }

@@ -199,13 +199,18 @@ public sealed record Interaction(
     int Channel,
     DateTimeOffset OccurredAt,
     string Content,
-    IReadOnlyList<string> Topics);
+    IReadOnlyList<string> Topics)
+{
+    /// <summary>When the event was stamped (its envelope's time), which erasure tombstones compare; the interaction's own time when not set.</summary>
+    public DateTimeOffset? PublishedAt { get; init; }
+}
 
 /// <summary>A consent decision about profiling.</summary>
 /// <param name="EventId">The event id.</param>
 /// <param name="Identifiers">The subject's identifiers (hashed; may include a profile id).</param>
 /// <param name="Granted">True when profiling is allowed again.</param>
-public sealed record ProfilingConsent(string EventId, IReadOnlyList<IdentifierKey> Identifiers, bool Granted);
+/// <param name="PublishedAt">When the event was stamped (its envelope's time), which erasure tombstones compare.</param>
+public sealed record ProfilingConsent(string EventId, IReadOnlyList<IdentifierKey> Identifiers, bool Granted, DateTimeOffset PublishedAt);
 
 /// <summary>A page of results.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string NextPageToken);

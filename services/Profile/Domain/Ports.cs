@@ -1,4 +1,5 @@
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 
 namespace Journey.Profile.Domain;
 
@@ -49,6 +50,12 @@ public sealed record ProfileChangeSet(
 
     /// <summary>Event ids to claim in the same transaction; a claim that was taken already aborts the write.</summary>
     public IReadOnlyList<string> EventIds { get; init; } = [];
+
+    /// <summary>
+    /// The identifiers of the events applied, each with the earliest stamp of the events carrying it: a
+    /// tombstone that blocks any of them aborts the write with <see cref="ErasedIdentifiersException"/>.
+    /// </summary>
+    public IReadOnlyList<ErasureCheck> ErasureChecks { get; init; } = [];
 }
 
 /// <summary>What to delete for one erased person, in one transaction.</summary>
@@ -63,6 +70,12 @@ public sealed record ProfileErasure(IReadOnlyList<string> ProfileIds, IReadOnlyL
 
     /// <summary>The event id to claim.</summary>
     public string? EventId { get; init; }
+
+    /// <summary>Tombstones of every identifier and profile id erased, written with the erasure.</summary>
+    public IReadOnlyList<ErasureTombstone> Tombstones { get; init; } = [];
+
+    /// <summary>When the erasure is written; tombstones expired by then are removed.</summary>
+    public DateTimeOffset ErasedAt { get; init; }
 }
 
 /// <summary>Profiles, identifiers, aliases, merges and segment membership.</summary>
@@ -93,7 +106,7 @@ public interface IProfileStore
     /// </summary>
     Task VisitAudienceAsync(string? segmentId, JourneyStage stage, Action<CustomerProfile> visit, CancellationToken cancellationToken);
 
-    /// <summary>Writes <paramref name="changes"/> atomically; <see cref="Journey.Shared.Errors.ConcurrencyConflictException"/> on a stale version or a taken event claim, <see cref="Journey.Shared.Errors.AlreadyExistsException"/> when a free identifier was claimed by another writer.</summary>
+    /// <summary>Writes <paramref name="changes"/> atomically; <see cref="Journey.Shared.Errors.ConcurrencyConflictException"/> on a stale version or a taken event claim, <see cref="Journey.Shared.Errors.AlreadyExistsException"/> when a free identifier was claimed by another writer, <see cref="ErasedIdentifiersException"/> when an erasure tombstone blocks one of its <see cref="ProfileChangeSet.ErasureChecks"/>.</summary>
     Task SaveAsync(ProfileChangeSet changes, CancellationToken cancellationToken);
 
     /// <summary>The ids among <paramref name="eventIds"/> that <paramref name="consumer"/> has not claimed yet.</summary>
@@ -106,8 +119,9 @@ public interface IProfileStore
     Task<IReadOnlyList<string>> AliasesOfAsync(string survivorId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Deletes the profiles, their identifiers, aliases, merge records and memberships, saves the
-    /// cleaned profiles and appends the events with the completion; returns how many records went.
+    /// Deletes the profiles, their identifiers, aliases, merge records and memberships, writes the
+    /// erasure's tombstones, saves the cleaned profiles and appends the events with the completion;
+    /// returns how many records went.
     /// </summary>
     Task<long> EraseAsync(ProfileErasure erasure, CancellationToken cancellationToken);
 }

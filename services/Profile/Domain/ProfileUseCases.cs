@@ -36,6 +36,7 @@ public sealed partial class ProfileUseCases(
     IProfileEvents events,
     IdentifierHasher hasher,
     IdentifierPolicy identifierPolicy,
+    ErasureTombstones tombstones,
     PersonalDataProtector protector,
     ProfileChanges changes,
     IOptions<ProfileOptions> options,
@@ -111,7 +112,7 @@ public sealed partial class ProfileUseCases(
             }
         }
 
-        await SaveAsync(workspace, now, null, [], cancellationToken);
+        await SaveAsync(workspace, now, null, [], [], cancellationToken);
         return new IdentifyResult(Read(target, now), resolution.Created, resolution.MergedIds, resolution.ConflictIds);
     }
 
@@ -134,7 +135,7 @@ public sealed partial class ProfileUseCases(
                 var snapshot = await store.LoadAsync([], [survivorId, mergedId], cancellationToken);
                 var workspace = new IdentityWorkspace(snapshot, Options, NewId);
                 var merge = workspace.MergeByOperator(survivorId, mergedId, now);
-                await SaveAsync(workspace, now, null, [], cancellationToken);
+                await SaveAsync(workspace, now, null, [], [], cancellationToken);
                 LogOperatorMerge(logger, merge.MergedId, merge.SurvivorId, caller, reason);
                 return Read(workspace.Find(merge.SurvivorId)!, now);
             }
@@ -184,20 +185,24 @@ public sealed partial class ProfileUseCases(
     /// <summary>
     /// Applies a batch of interactions in one transaction: identifies each person (creating,
     /// attaching, merging as Identify does), infers journey state and publishes one snapshot per
-    /// changed profile. Events seen before are skipped.
+    /// changed profile. Events seen before are skipped, and so are events an erasure tombstone blocks
+    /// (stamped before an erasure of one of their identifiers settled), which would bring an erased
+    /// person back.
     /// </summary>
     public async Task ApplyInteractionsAsync(IReadOnlyList<Interaction> interactions, CancellationToken cancellationToken)
     {
         using var activity = ProfileTelemetry.Source.StartActivity("profile.apply_interactions");
         activity?.SetTag("journey.profile.interactions", interactions.Count);
+        var erased = new HashSet<string>(StringComparer.Ordinal);
         for (var attempt = 1; ; attempt++)
         {
+            List<Interaction> fresh = [];
             try
             {
                 // Redeliveries are rare: the first attempt lets the inbox claim in the write find them,
                 // so the common path does not read the inbox first.
                 var unclaimed = attempt == 1 ? null : await store.UnclaimedAsync(InteractionConsumer, interactions.Select(i => i.EventId).ToList(), cancellationToken);
-                var fresh = interactions.Where(i => unclaimed?.Contains(i.EventId) ?? true).DistinctBy(i => i.EventId).ToList();
+                fresh = interactions.Where(i => (unclaimed?.Contains(i.EventId) ?? true) && !erased.Contains(i.EventId)).DistinctBy(i => i.EventId).ToList();
                 if (fresh.Count == 0)
                 {
                     return;
@@ -211,9 +216,14 @@ public sealed partial class ProfileUseCases(
                     JourneyRules.Apply(target, interaction, Options);
                 }
 
-                await SaveAsync(workspace, now, InteractionConsumer, fresh.Select(i => i.EventId).ToList(), cancellationToken);
+                var checks = ErasureCheck.Earliest(fresh.Select(i => (TombstoneKeys(i.Identifiers), i.PublishedAt ?? i.OccurredAt)));
+                await SaveAsync(workspace, now, InteractionConsumer, fresh.Select(i => i.EventId).ToList(), checks, cancellationToken);
                 ProfileTelemetry.InteractionsApplied.Add(fresh.Count);
                 return;
+            }
+            catch (ErasedIdentifiersException ex) when (DropBlocked(erased, ex, fresh.Select(i => (i.EventId, i.Identifiers, i.PublishedAt ?? i.OccurredAt))))
+            {
+                // Nothing was written: the rest is written again without the events of erased people.
             }
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
             {
@@ -223,15 +233,20 @@ public sealed partial class ProfileUseCases(
         }
     }
 
-    /// <summary>Applies profiling-consent decisions: a withdrawal clears interests and readiness and stops their inference.</summary>
+    /// <summary>
+    /// Applies profiling-consent decisions: a withdrawal clears interests and readiness and stops their
+    /// inference. Decisions an erasure tombstone blocks (the withdrawals an erasure publishes, say) are skipped.
+    /// </summary>
     public async Task ApplyProfilingConsentAsync(IReadOnlyList<ProfilingConsent> decisions, CancellationToken cancellationToken)
     {
+        var erased = new HashSet<string>(StringComparer.Ordinal);
         for (var attempt = 1; ; attempt++)
         {
+            List<ProfilingConsent> fresh = [];
             try
             {
                 var unclaimed = await store.UnclaimedAsync(ConsentConsumer, decisions.Select(d => d.EventId).ToList(), cancellationToken);
-                var fresh = decisions.Where(d => unclaimed.Contains(d.EventId)).DistinctBy(d => d.EventId).ToList();
+                fresh = decisions.Where(d => unclaimed.Contains(d.EventId) && !erased.Contains(d.EventId)).DistinctBy(d => d.EventId).ToList();
                 if (fresh.Count == 0)
                 {
                     return;
@@ -245,8 +260,13 @@ public sealed partial class ProfileUseCases(
                     JourneyRules.SetProfilingAllowed(target, decision.Granted);
                 }
 
-                await SaveAsync(workspace, now, ConsentConsumer, fresh.Select(d => d.EventId).ToList(), cancellationToken);
+                var checks = ErasureCheck.Earliest(fresh.Select(d => (TombstoneKeys(d.Identifiers), d.PublishedAt)));
+                await SaveAsync(workspace, now, ConsentConsumer, fresh.Select(d => d.EventId).ToList(), checks, cancellationToken);
                 return;
+            }
+            catch (ErasedIdentifiersException ex) when (DropBlocked(erased, ex, fresh.Select(d => (d.EventId, d.Identifiers, d.PublishedAt))))
+            {
+                // Nothing was written: the rest is written again without the decisions about erased people.
             }
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
             {
@@ -370,11 +390,11 @@ public sealed partial class ProfileUseCases(
             throw new InvalidArgumentException("erasure", "must be erasures/{erasure} or empty");
         }
 
-        return await EraseKeysAsync([key], erasure, null, null, cancellationToken);
+        return await EraseKeysAsync([key], erasure, time.GetUtcNow(), null, null, cancellationToken);
     }
 
-    /// <summary>Handles an erasure request from the consent service (identifiers already hashed).</summary>
-    public async Task EraseRequestedAsync(string eventId, string erasure, IReadOnlyList<IdentifierKey> identifiers, CancellationToken cancellationToken)
+    /// <summary>Handles an erasure request from the consent service (identifiers already hashed), requested at <paramref name="requestedAt"/>.</summary>
+    public async Task EraseRequestedAsync(string eventId, string erasure, IReadOnlyList<IdentifierKey> identifiers, DateTimeOffset requestedAt, CancellationToken cancellationToken)
     {
         var unclaimed = await store.UnclaimedAsync(ErasureConsumer, [eventId], cancellationToken);
         if (unclaimed.Count == 0)
@@ -382,10 +402,15 @@ public sealed partial class ProfileUseCases(
             return;
         }
 
-        await EraseKeysAsync(identifiers, erasure, ErasureConsumer, eventId, cancellationToken);
+        await EraseKeysAsync(identifiers, erasure, requestedAt, ErasureConsumer, eventId, cancellationToken);
     }
 
-    private async Task<long> EraseKeysAsync(IReadOnlyList<IdentifierKey> keys, string erasure, string? consumer, string? eventId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes the profiles holding <paramref name="keys"/> and leaves a tombstone for each of those
+    /// keys, each identifier the profiles held and each profile id (their own and those merged into
+    /// them), so an event stamped before the erasure settled brings none of them back.
+    /// </summary>
+    private async Task<long> EraseKeysAsync(IReadOnlyList<IdentifierKey> keys, string erasure, DateTimeOffset requestedAt, string? consumer, string? eventId, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -413,9 +438,24 @@ public sealed partial class ProfileUseCases(
                 }
 
                 var outbox = cleaned.Select(c => events.Updated(c.Profile, JourneyRules.View(c.Profile, Options, now), now)).ToList();
+                var aliases = new List<string>();
+                foreach (var id in liveIds)
+                {
+                    aliases.AddRange(await store.AliasesOfAsync(id, cancellationToken));
+                }
+
+                var erasedKeys = keys
+                    .Concat(live.SelectMany(p => p.Identifiers.Select(i => i.Key)))
+                    .Concat(liveIds.Concat(aliases).Select(id => new IdentifierKey(IdentifierKind.ProfileId, id)));
                 using var activity = ProfileTelemetry.Source.StartActivity("profile.erase");
                 var erased = await store.EraseAsync(
-                    new ProfileErasure(liveIds.ToList(), cleaned, outbox, count => events.ErasureCompleted(erasure, count, now)) { Consumer = consumer, EventId = eventId },
+                    new ProfileErasure(liveIds.ToList(), cleaned, outbox, count => events.ErasureCompleted(erasure, count, now))
+                    {
+                        Consumer = consumer,
+                        EventId = eventId,
+                        Tombstones = tombstones.For(TombstoneKeys(erasedKeys), requestedAt),
+                        ErasedAt = now,
+                    },
                     cancellationToken);
                 changes.Notify(liveIds.Concat(cleaned.Select(c => c.Profile.Id)));
                 LogErased(logger, liveIds.Count, erased);
@@ -436,7 +476,21 @@ public sealed partial class ProfileUseCases(
         return new IdentityWorkspace(snapshot, Options, NewId);
     }
 
-    private async Task SaveAsync(IdentityWorkspace workspace, DateTimeOffset now, string? consumer, IReadOnlyList<string> eventIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds to <paramref name="erased"/> the events the tombstones found block; false when none of them
+    /// is blocked, which only a store and this check disagreeing could cause, so the error goes on.
+    /// </summary>
+    private bool DropBlocked(HashSet<string> erased, ErasedIdentifiersException found, IEnumerable<(string EventId, IReadOnlyList<IdentifierKey> Identifiers, DateTimeOffset StampedAt)> events)
+    {
+        var before = erased.Count;
+        erased.UnionWith(events.Where(e => ErasureTombstones.Blocks(found.Found, TombstoneKeys(e.Identifiers), e.StampedAt)).Select(e => e.EventId));
+        return erased.Count > before;
+    }
+
+    /// <summary>The erasure-tombstone keys of <paramref name="keys"/>.</summary>
+    private IEnumerable<string> TombstoneKeys(IEnumerable<IdentifierKey> keys) => keys.Select(k => tombstones.Key((int)k.Kind, k.Value));
+
+    private async Task SaveAsync(IdentityWorkspace workspace, DateTimeOffset now, string? consumer, IReadOnlyList<string> eventIds, IReadOnlyList<ErasureCheck> checks, CancellationToken cancellationToken)
     {
         var definitions = await segments.GetAsync(cancellationToken);
         var memberships = workspace.Memberships;
@@ -462,7 +516,7 @@ public sealed partial class ProfileUseCases(
         }
 
         outbox.AddRange(memberships.Select(m => events.MembershipChanged(m, now)));
-        await store.SaveAsync(new ProfileChangeSet(saved, merged, claims, releases, workspace.Merges, memberships, outbox) { Consumer = consumer, EventIds = eventIds }, cancellationToken);
+        await store.SaveAsync(new ProfileChangeSet(saved, merged, claims, releases, workspace.Merges, memberships, outbox) { Consumer = consumer, EventIds = eventIds, ErasureChecks = checks }, cancellationToken);
         changes.Notify(saved.Select(s => s.Profile.Id).Concat(merged.Select(m => m.Id)));
         ProfileTelemetry.ProfilesCreated.Add(saved.Count(s => s.ExpectedVersion == 0) + merged.Count(m => m.ExpectedVersion == 0));
         ProfileTelemetry.ProfilesMerged.Add(workspace.Merges.Count);

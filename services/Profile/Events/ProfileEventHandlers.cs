@@ -34,7 +34,10 @@ internal sealed class InteractionRecordedHandler(ProfileUseCases useCases) : IEv
                 (int)message.Channel,
                 message.OccurredAt.ToDateTimeOffset(),
                 content,
-                message.Topics.Where(t => t.Length is > 0 and <= 100).Take(32).ToList()));
+                message.Topics.Where(t => t.Length is > 0 and <= 100).Take(32).ToList())
+            {
+                PublishedAt = received.OccurredAt,
+            });
         }
 
         return useCases.ApplyInteractionsAsync(interactions, cancellationToken);
@@ -60,7 +63,7 @@ internal sealed class ConsentChangedHandler(ProfileUseCases useCases) : IEventHa
                 throw new InvalidArgumentException("identifiers", "a consent decision needs at least one identifier");
             }
 
-            decisions.Add(new ProfilingConsent(received.EventId, identifiers, received.Message.Granted));
+            decisions.Add(new ProfilingConsent(received.EventId, identifiers, received.Message.Granted, received.OccurredAt));
         }
 
         return decisions.Count == 0 ? Task.CompletedTask : useCases.ApplyProfilingConsentAsync(decisions, cancellationToken);
@@ -75,7 +78,7 @@ internal sealed class ErasureRequestedHandler(ProfileUseCases useCases) : IEvent
         foreach (var received in events)
         {
             var identifiers = ProfileEventMapper.FromEvent(received.Message.Identifiers, "identifiers");
-            await useCases.EraseRequestedAsync(received.EventId, received.Message.Erasure, identifiers, cancellationToken);
+            await useCases.EraseRequestedAsync(received.EventId, received.Message.Erasure, identifiers, received.Message.RequestedAt?.ToDateTimeOffset() ?? received.OccurredAt, cancellationToken);
         }
     }
 }

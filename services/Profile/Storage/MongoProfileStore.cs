@@ -36,6 +36,7 @@ internal static class ProfileMongoSchema
         new(Merges, new BsonDocument("merged_id", 1)),
         new(Members, new BsonDocument { ["segment_id"] = 1, ["profile_id"] = 1 }) { Unique = true },
         new(Members, new BsonDocument("profile_id", 1)),
+        MongoErasureTombstones.Index,
     ];
 
     public static string IdentifierId(IdentifierKey key) => $"{(int)key.Kind}:{key.Value}";
@@ -149,6 +150,7 @@ internal sealed class MongoProfileStore : IProfileStore
     public Task SaveAsync(ProfileChangeSet changes, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
         {
+            await MongoErasureTombstones.ThrowIfBlockedAsync(session, _store.Database, changes.ErasureChecks, ct);
             if (changes.Consumer is { } consumer)
             {
                 foreach (var eventId in changes.EventIds)
@@ -294,6 +296,7 @@ internal sealed class MongoProfileStore : IProfileStore
                 erased += (await _profiles.DeleteOneAsync(session, new BsonDocument("_id", id), cancellationToken: ct)).DeletedCount;
             }
 
+            await MongoErasureTombstones.RememberAsync(session, _store.Database, erasure.Tombstones, ct);
             await SaveProfilesAsync(session, erasure.CleanedProfiles, ct);
             await MongoOutbox.AppendAsync(session, _store.Database, [.. erasure.Outbox, erasure.Completion(erased)], ct);
             return erased;

@@ -36,6 +36,7 @@ internal static class ProfileSqliteSchema
         ("profile-outbox-001", SqliteOutbox.Schema),
         // Erasure deletes the merges a profile took part in on either side (survivor_id OR merged_id).
         ("profile-merges-002", "CREATE INDEX profile_merges_merged ON profile_merges (merged_id)"),
+        ("profile-erasure-tombstones-001", SqliteErasureTombstones.Schema),
     ];
 }
 
@@ -192,6 +193,7 @@ internal sealed class SqliteProfileStore : IProfileStore
         var profiles = WithDocuments(changes.Saved);
         return _db.WriteAsync(async (connection, tx, ct) =>
         {
+            await SqliteErasureTombstones.ThrowIfBlockedAsync(connection, tx, changes.ErasureChecks, ct);
             if (changes.Consumer is { } consumer && changes.EventIds.Count > 0)
             {
                 // Same row as SqliteInbox.TryClaimAsync, with one prepared statement for the whole batch.
@@ -369,8 +371,10 @@ internal sealed class SqliteProfileStore : IProfileStore
                 erased += await ExecuteAsync(connection, tx, "DELETE FROM profiles WHERE id = $a", id, null, ct);
             }
 
+            await SqliteErasureTombstones.RememberAsync(connection, tx, erasure.Tombstones, erasure.ErasedAt, ct);
             await SaveProfilesAsync(connection, tx, profiles, ct);
             await SqliteOutbox.AppendAsync(connection, tx, [.. erasure.Outbox, erasure.Completion(erased)], ct);
+            _db.RequestScrub();
             return erased;
         }, cancellationToken);
     }

@@ -1,4 +1,5 @@
 using Journey.Shared.Errors;
+using Journey.Shared.Privacy;
 
 namespace Journey.Recommendation.Domain;
 
@@ -29,22 +30,30 @@ public enum InteractionKind
 public sealed record InteractionFact(IReadOnlyList<string> IdentifierKeys, InteractionKind Kind, string ContentId, string RecommendationId, DateTimeOffset OccurredAt);
 
 /// <summary>An erasure request (from ErasureRequested).</summary>
-public sealed record ErasureOrder(string Erasure, IReadOnlyList<string> IdentifierKeys);
+/// <param name="Erasure">The erasure, <c>erasures/{erasure}</c>.</param>
+/// <param name="IdentifierKeys">The person's identifier keys.</param>
+/// <param name="RequestedAt">When the erasure was requested: events stamped before it settled are dropped.</param>
+public sealed record ErasureOrder(string Erasure, IReadOnlyList<string> IdentifierKeys, DateTimeOffset RequestedAt);
 
 /// <summary>An event to project, with its id for the inbox.</summary>
-public sealed record Incoming<T>(string EventId, T Fact);
+public sealed record Incoming<T>(string EventId, T Fact)
+{
+    /// <summary>When the event was stamped (its envelope's time), which erasure tombstones compare; when not set, the time it is applied.</summary>
+    public DateTimeOffset? PublishedAt { get; init; }
+}
 
 /// <summary>
 /// Keeps the read models from events, one transaction per batch, each event claimed in the inbox so a
-/// redelivery changes nothing.
+/// redelivery changes nothing. An event that carries identifiers an erasure tombstone blocks (stamped
+/// before the erasure settled) is claimed and skipped, so it never brings an erased person back.
 /// </summary>
-public sealed class AudienceProjector(IAudienceStore store, LearningModel learning, IRecommendationEvents events, TimeProvider time)
+public sealed class AudienceProjector(IAudienceStore store, LearningModel learning, IRecommendationEvents events, ErasureTombstones tombstones, TimeProvider time)
 {
     /// <summary>How many recent consumptions pair with a new one for co-consumption counts.</summary>
     public const int CoConsumptionWindow = 10;
 
     public Task ApplyProfilesAsync(string consumer, IReadOnlyList<Incoming<ProfileSnapshot>> batch, CancellationToken cancellationToken) =>
-        ForEachAsync(consumer, batch, async (session, snapshot, ct) =>
+        ForEachAsync(consumer, batch, s => s.IdentifierKeys.Prepend(s.ProfileKey), async (session, snapshot, ct) =>
         {
             var keys = snapshot.IdentifierKeys.Prepend(snapshot.ProfileKey).Distinct(StringComparer.Ordinal).ToList();
             var existing = await session.FindPersonAsync(keys, ct);
@@ -74,7 +83,7 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
         }, cancellationToken);
 
     public Task ApplyMergesAsync(string consumer, IReadOnlyList<Incoming<ProfileMerge>> batch, CancellationToken cancellationToken) =>
-        ForEachAsync(consumer, batch, async (session, merge, ct) =>
+        ForEachAsync(consumer, batch, m => m.MovedIdentifierKeys.Append(m.SurvivorKey).Append(m.MergedKey), async (session, merge, ct) =>
         {
             var merged = await session.FindPersonAsync([merge.MergedKey], ct);
             var survivor = await session.FindPersonAsync([merge.SurvivorKey], ct);
@@ -97,7 +106,7 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
         }, cancellationToken);
 
     public Task ApplyConsentAsync(string consumer, IReadOnlyList<Incoming<ConsentDecision>> batch, CancellationToken cancellationToken) =>
-        ForEachAsync(consumer, batch, async (session, decision, ct) =>
+        ForEachAsync(consumer, batch, d => d.IdentifierKeys, async (session, decision, ct) =>
         {
             var person = await FindOrCreateAsync(session, decision.IdentifierKeys, ct);
             var grants = ConsentGrants.Apply(person.AllowedPurposes, decision.Purpose, decision.Granted, decision.Channels);
@@ -121,7 +130,7 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
             // Collected per attempt: the store runs this again after a transient abort, and only
             // the attempt that commits may reach the in-memory model.
             var collected = new List<ItemStats>();
-            await ClaimEachAsync(session, consumer, batch, (fact, c) => ApplyInteractionAsync(session, fact, records, collected, c), ct);
+            await ClaimEachAsync(session, consumer, batch, f => f.IdentifierKeys, (fact, c) => ApplyInteractionAsync(session, fact, records, collected, c), ct);
             return collected;
         }, cancellationToken);
 
@@ -177,7 +186,7 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
     }
 
     public Task ApplyTouchpointsAsync(string consumer, IReadOnlyList<Incoming<TouchpointState>> batch, CancellationToken cancellationToken) =>
-        ForEachAsync(consumer, batch, async (session, touchpoint, ct) =>
+        ForEachAsync(consumer, batch, null, async (session, touchpoint, ct) =>
         {
             var existing = await session.GetTouchpointAsync(touchpoint.Id, ct);
             if (existing is null || existing.Version <= touchpoint.Version)
@@ -186,8 +195,12 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
             }
         }, cancellationToken);
 
+    /// <summary>
+    /// Deletes each person (found by any of the order's identifiers) with their links, recommendations
+    /// and impressions, and leaves a tombstone for every identifier and key they were known by.
+    /// </summary>
     public Task ApplyErasuresAsync(string consumer, IReadOnlyList<Incoming<ErasureOrder>> batch, CancellationToken cancellationToken) =>
-        ForEachAsync(consumer, batch, async (session, order, ct) =>
+        ForEachAsync(consumer, batch, null, async (session, order, ct) =>
         {
             long erased = 0;
             var keys = new HashSet<string>(order.IdentifierKeys, StringComparer.Ordinal);
@@ -202,6 +215,7 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
                 erased += await session.DeletePersonAsync(key, ct);
             }
 
+            await session.RememberErasureAsync(tombstones.For(keys.Select(tombstones.Key), order.RequestedAt), time.GetUtcNow(), ct);
             await session.AppendOutboxAsync([events.ErasureCompleted(order.Erasure, erased, time.GetUtcNow())], ct);
         }, cancellationToken);
 
@@ -220,19 +234,32 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
     private static List<string> Union(IEnumerable<string> first, IEnumerable<string> second) =>
         first.Concat(second).Distinct(StringComparer.Ordinal).ToList();
 
-    private Task<int> ForEachAsync<T>(string consumer, IReadOnlyList<Incoming<T>> batch, Func<IAudienceSession, T, CancellationToken, Task> apply, CancellationToken cancellationToken) =>
+    /// <summary>Claims and applies each event in one transaction of its own (<see cref="ClaimEachAsync"/>).</summary>
+    private Task<int> ForEachAsync<T>(
+        string consumer, IReadOnlyList<Incoming<T>> batch, Func<T, IEnumerable<string>>? identifiersOf, Func<IAudienceSession, T, CancellationToken, Task> apply, CancellationToken cancellationToken) =>
         store.WriteAsync(async (session, ct) =>
         {
-            await ClaimEachAsync(session, consumer, batch, (fact, c) => apply(session, fact, c), ct);
+            await ClaimEachAsync(session, consumer, batch, identifiersOf, (fact, c) => apply(session, fact, c), ct);
             return 0;
         }, cancellationToken);
 
-    private async Task ClaimEachAsync<T>(IAudienceSession session, string consumer, IReadOnlyList<Incoming<T>> batch, Func<T, CancellationToken, Task> apply, CancellationToken ct)
+    /// <summary>
+    /// Claims and applies each event of <paramref name="batch"/> in the caller's transaction; an event whose
+    /// identifiers (<paramref name="identifiersOf"/>, null for events about no person) an erasure tombstone
+    /// blocks is claimed and not applied.
+    /// </summary>
+    private async Task ClaimEachAsync<T>(
+        IAudienceSession session, string consumer, IReadOnlyList<Incoming<T>> batch, Func<T, IEnumerable<string>>? identifiersOf, Func<T, CancellationToken, Task> apply, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        foreach (var incoming in batch)
+        // One read of the tombstones for the whole batch, inside its transaction.
+        var keys = identifiersOf is null ? null : batch.Select(b => identifiersOf(b.Fact).Distinct(StringComparer.Ordinal).Select(tombstones.Key).ToList()).ToList();
+        var erased = keys is null ? null : await session.FindErasedAsync([.. keys.SelectMany(k => k)], ct);
+        for (var i = 0; i < batch.Count; i++)
         {
-            if (await session.TryClaimAsync(consumer, incoming.EventId, now, ct))
+            var incoming = batch[i];
+            if (await session.TryClaimAsync(consumer, incoming.EventId, now, ct)
+                && (erased is null || !ErasureTombstones.Blocks(erased, keys![i], incoming.PublishedAt ?? now)))
             {
                 await apply(incoming.Fact, ct);
             }

@@ -1,4 +1,5 @@
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 
 namespace Journey.Recommendation.Domain;
 
@@ -80,6 +81,12 @@ public interface IAudienceSession
     Task AddCoConsumptionAsync(string a, string b, CancellationToken cancellationToken);
 
     Task AppendOutboxAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken);
+
+    /// <summary>The erasure tombstones among <paramref name="tombstoneKeys"/>: key to <see cref="ErasureTombstone.BlocksUntil"/>.</summary>
+    Task<IReadOnlyDictionary<string, DateTimeOffset>> FindErasedAsync(IReadOnlyList<string> tombstoneKeys, CancellationToken cancellationToken);
+
+    /// <summary>Writes an erasure's tombstones (a later one for a key extends it) and removes those expired by <paramref name="now"/>.</summary>
+    Task RememberErasureAsync(IReadOnlyList<ErasureTombstone> tombstones, DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 /// <summary>Experiments.</summary>

@@ -65,7 +65,7 @@ internal sealed class ProfileUpdatedHandler(AudienceProjector projector) : IEven
                 m.OpenServiceTickets,
                 m.ConsumedContents.Select(EventMapping.ContentId).ToList(),
                 m.Version);
-            return new Incoming<ProfileSnapshot>(e.EventId, snapshot);
+            return new Incoming<ProfileSnapshot>(e.EventId, snapshot) { PublishedAt = e.OccurredAt };
         }).ToList(), cancellationToken);
 }
 
@@ -76,7 +76,10 @@ internal sealed class ProfilesMergedHandler(AudienceProjector projector) : IEven
             new Incoming<ProfileMerge>(e.EventId, new ProfileMerge(
                 IdentifierKeys.ForProfile(e.Message.Survivor),
                 IdentifierKeys.ForProfile(e.Message.Merged),
-                EventMapping.Keys(e.Message.MovedIdentifiers, "moved_identifiers")))).ToList(), cancellationToken);
+                EventMapping.Keys(e.Message.MovedIdentifiers, "moved_identifiers")))
+            {
+                PublishedAt = e.OccurredAt,
+            }).ToList(), cancellationToken);
 }
 
 internal sealed class ConsentChangedHandler(AudienceProjector projector) : IEventHandler<ConsentChanged>
@@ -86,7 +89,10 @@ internal sealed class ConsentChangedHandler(AudienceProjector projector) : IEven
         {
             var keys = EventMapping.Keys(e.Message.Identifiers, "identifiers");
             AudienceProjector.RequireIdentifiers(keys, "identifiers");
-            return new Incoming<ConsentDecision>(e.EventId, new ConsentDecision(keys, e.Message.Purpose, e.Message.Granted, e.Message.Channels.Select(c => (ChannelKind)c).ToList()));
+            return new Incoming<ConsentDecision>(e.EventId, new ConsentDecision(keys, e.Message.Purpose, e.Message.Granted, e.Message.Channels.Select(c => (ChannelKind)c).ToList()))
+            {
+                PublishedAt = e.OccurredAt,
+            };
         }).ToList(), cancellationToken);
 }
 
@@ -102,7 +108,10 @@ internal sealed class InteractionRecordedHandler(AudienceProjector projector) : 
                 kind,
                 EventMapping.ContentId(m.Content),
                 EventMapping.Strip(m.Recommendation, ResourceNames.RecommendationPrefix),
-                m.OccurredAt?.ToDateTimeOffset() ?? e.OccurredAt));
+                m.OccurredAt?.ToDateTimeOffset() ?? e.OccurredAt))
+            {
+                PublishedAt = e.OccurredAt,
+            };
         }).ToList(), cancellationToken);
 }
 
@@ -126,5 +135,6 @@ internal sealed class ErasureRequestedHandler(AudienceProjector projector) : IEv
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ErasureRequested>> events, CancellationToken cancellationToken) =>
         projector.ApplyErasuresAsync(RecommendationModule.Name + "." + Topics.ErasureRequested, events.Select(e =>
-            new Incoming<ErasureOrder>(e.EventId, new ErasureOrder(e.Message.Erasure, EventMapping.Keys(e.Message.Identifiers, "identifiers")))).ToList(), cancellationToken);
+            new Incoming<ErasureOrder>(e.EventId, new ErasureOrder(
+                e.Message.Erasure, EventMapping.Keys(e.Message.Identifiers, "identifiers"), e.Message.RequestedAt?.ToDateTimeOffset() ?? e.OccurredAt))).ToList(), cancellationToken);
 }

@@ -1,6 +1,7 @@
 using Journey.Recommendation.Domain;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 using Journey.Shared.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -219,6 +220,7 @@ internal sealed class MongoAudienceStore : IAudienceStore
         new("impressions", new BsonDocument("day_start", 1)) { ExpireAfter = ImpressionRetention },
         new("co_consumption", new BsonDocument { ["a"] = 1, ["count"] = -1 }),
         new("item_stats", new BsonDocument("updated", 1)),
+        MongoErasureTombstones.Index,
     ];
 
     /// <summary>
@@ -362,6 +364,12 @@ internal sealed class MongoAudienceStore : IAudienceStore
                 Builders<PersonDocument>.Update.PullAll(d => d.Ids, document.Ids), cancellationToken: cancellationToken);
             await c.Persons.ReplaceOneAsync(session, d => d.Key == person.Key, document, new ReplaceOptions { IsUpsert = true }, cancellationToken);
         }
+
+        public Task<IReadOnlyDictionary<string, DateTimeOffset>> FindErasedAsync(IReadOnlyList<string> tombstoneKeys, CancellationToken cancellationToken) =>
+            MongoErasureTombstones.FindAsync(session, c.Database, tombstoneKeys, cancellationToken);
+
+        public Task RememberErasureAsync(IReadOnlyList<ErasureTombstone> tombstones, DateTimeOffset now, CancellationToken cancellationToken) =>
+            MongoErasureTombstones.RememberAsync(session, c.Database, tombstones, cancellationToken);
 
         public async Task<long> DeletePersonAsync(string personKey, CancellationToken cancellationToken)
         {

@@ -1,5 +1,6 @@
 using Journey.Recommendation.Domain;
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -64,7 +65,7 @@ internal sealed class SqliteAudienceStore : IAudienceStore
                 ("$contents", Json.Write(record.ContentIds)), ("$at", record.CreatedAt.UtcTicks));
             if (record.ExperimentId.Length > 0)
             {
-                using var session = new Session(connection, tx);
+                using var session = new Session(_db, connection, tx);
                 await session.AddVariantCountsAsync(record.ExperimentId, new VariantCounts(record.Variant, 1, 0, 0, 0), ct);
             }
 
@@ -131,7 +132,7 @@ internal sealed class SqliteAudienceStore : IAudienceStore
             // The person and identifier indexes take random keys: a larger page cache on the writer
             // keeps their inner pages resident across batches.
             await ExecuteAsync(connection, tx, "PRAGMA cache_size=-65536", ct);
-            using var session = new Session(connection, tx);
+            using var session = new Session(_db, connection, tx);
             return await work(session, ct);
         }, cancellationToken);
 
@@ -141,7 +142,7 @@ internal sealed class SqliteAudienceStore : IAudienceStore
     /// person read or written in this transaction are not rewritten (they sit on random keys, the
     /// dearest writes of the path).
     /// </summary>
-    private sealed class Session(SqliteConnection connection, SqliteTransaction tx) : IAudienceSession, IDisposable
+    private sealed class Session(SqliteDatabase database, SqliteConnection connection, SqliteTransaction tx) : IAudienceSession, IDisposable
     {
         private readonly Dictionary<string, HashSet<string>> _linked = new(StringComparer.Ordinal);
         private SqliteCommand? _claim;
@@ -214,6 +215,16 @@ internal sealed class SqliteAudienceStore : IAudienceStore
 
             command.Prepare();
             return command;
+        }
+
+        public Task<IReadOnlyDictionary<string, DateTimeOffset>> FindErasedAsync(IReadOnlyList<string> tombstoneKeys, CancellationToken cancellationToken) =>
+            SqliteErasureTombstones.FindAsync(connection, tx, tombstoneKeys, cancellationToken);
+
+        public async Task RememberErasureAsync(IReadOnlyList<ErasureTombstone> tombstones, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            await SqliteErasureTombstones.RememberAsync(connection, tx, tombstones, now, cancellationToken);
+            // Written with the erasure's deletions: once this transaction commits, the log's older images of the person go too.
+            database.RequestScrub();
         }
 
         public async Task<long> DeletePersonAsync(string personKey, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Journey.Shared.Events;
+using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Journey.Recommendation.Storage;
@@ -37,6 +38,7 @@ internal static class SqliteSchema
         // Identifier links are found through the person's document (which lists them), not through an
         // index by person: that index cost a second random-key insert for every identifier ingested.
         ("recommendation-003", "DROP INDEX IF EXISTS person_ids_by_person"),
+        ("recommendation-004-erasure-tombstones", SqliteErasureTombstones.Schema),
     ];
 
     public static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)

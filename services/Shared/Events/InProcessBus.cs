@@ -23,7 +23,9 @@ public sealed record DeadLetter(long Id, string Subscription, string EventId, in
 /// handler and moves the cursor past them. A delivery that fails gets a row of its own in
 /// <c>deliveries</c>: it is retried with back-off there and parked as a dead letter when it keeps
 /// failing, while the cursor goes on. Log rows every cursor has passed are removed in ranges. Events
-/// cross as bytes, exactly as on Dapr, so no object is ever shared between services.
+/// cross as bytes, exactly as on Dapr, so no object is ever shared between services. Once the log has
+/// let go of an erasure's events (and so of everything published about the person before them), the
+/// file's write-ahead log is scrubbed (ADR 0019).
 /// </summary>
 public sealed partial class InProcessBus : IEventTransport, IDisposable
 {
@@ -65,6 +67,9 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
     private int _idleDispatchers;
     private readonly ILogger<InProcessBus> _logger;
 
+    /// <summary>The last log position of an erasure's event still in the log; 0 when none. Read and written under the write lock.</summary>
+    private long _scrubThrough;
+
     /// <summary>Opens the bus in <paramref name="database"/> for the subscriptions of this process.</summary>
     public InProcessBus(SqliteDatabase database, IEnumerable<EventSubscription> subscriptions, IOptions<EventsOptions> options, TimeProvider time, ILogger<InProcessBus> logger)
     {
@@ -93,6 +98,12 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
             }
 
             return 0;
+        }, CancellationToken.None).GetAwaiter().GetResult();
+        _scrubThrough = _database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT COALESCE(MAX(seq), 0) FROM events WHERE topic IN ('{Topics.ErasureRequested}', '{Topics.ErasureCompleted}')";
+            return (long)(await command.ExecuteScalarAsync(ct))!;
         }, CancellationToken.None).GetAwaiter().GetResult();
     }
 
@@ -134,6 +145,13 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
                 id.Value = message.EventId;
                 envelope.Value = message.Envelope;
                 await command.ExecuteNonQueryAsync(ct);
+                if (Topics.EndsAnErasure(message.Topic))
+                {
+                    await using var last = connection.CreateCommand();
+                    last.Transaction = transaction;
+                    last.CommandText = "SELECT last_insert_rowid()";
+                    _scrubThrough = Math.Max(_scrubThrough, (long)(await last.ExecuteScalarAsync(ct))!);
+                }
                 foreach (var target in _byTopic[message.Topic])
                 {
                     woken.Add(target.Name);
@@ -275,6 +293,15 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
                 """;
             command.Parameters.AddWithValue("$subscription", subscription);
             command.Parameters.AddWithValue("$topic", Subscriptions.FirstOrDefault(s => s.Name == subscription)?.Topic ?? "");
+            return (long)(await command.ExecuteScalarAsync(ct))!;
+        }, cancellationToken);
+
+    /// <summary>How many events the log still holds: those some subscription's cursor has not passed yet.</summary>
+    internal Task<long> CountLoggedAsync(CancellationToken cancellationToken) =>
+        _database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM events";
             return (long)(await command.ExecuteScalarAsync(ct))!;
         }, cancellationToken);
 
@@ -449,6 +476,25 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
             {
                 trim.Parameters.AddWithValue("$subscriptions", _subscriptionNames);
                 await trim.ExecuteNonQueryAsync(ct);
+            }
+
+            // A delivered retry of an erasure's event, or the log trimmed past the last one: scrub the log
+            // after this commit, so the deleted envelopes' older page images go too.
+            var scrub = doneRetries.Count > 0 && Topics.EndsAnErasure(subscription.Topic);
+            if (_scrubThrough > 0)
+            {
+                await using var left = Command(connection, transaction, "SELECT EXISTS (SELECT 1 FROM events WHERE seq <= $through)");
+                left.Parameters.AddWithValue("$through", _scrubThrough);
+                if ((long)(await left.ExecuteScalarAsync(ct))! == 0)
+                {
+                    _scrubThrough = 0;
+                    scrub = true;
+                }
+            }
+
+            if (scrub)
+            {
+                _database.RequestScrub();
             }
 
             return 0;

@@ -218,8 +218,14 @@ public sealed class SqliteOutbox : IOutboxStore
         }, cancellationToken);
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Sending an erasure's events (an erasure request carries every identifier of the person; a
+    /// completion follows everything the service published about them before) scrubs the file's log
+    /// once they are gone from it (ADR 0019).
+    /// </remarks>
     public Task MarkSentAsync(IReadOnlyList<PendingOutboxMessage> sent, CancellationToken cancellationToken) =>
-        UpdateAsync(sent, "DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each($seqs))", null, cancellationToken);
+        UpdateAsync(sent, "DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each($seqs))", null, cancellationToken,
+            scrub: sent.Any(s => Topics.EndsAnErasure(s.Message.Topic)));
 
     /// <inheritdoc />
     public Task DeferAsync(IReadOnlyList<PendingOutboxMessage> failed, bool refused, DateTimeOffset retryAt, CancellationToken cancellationToken) =>
@@ -286,9 +292,14 @@ public sealed class SqliteOutbox : IOutboxStore
         }, cancellationToken);
 
     /// <summary>One statement for the whole batch (the keys as a JSON array): a statement per row costs more than the rows.</summary>
-    private Task UpdateAsync(IReadOnlyList<PendingOutboxMessage> rows, string sql, long? at, CancellationToken cancellationToken) =>
+    private Task UpdateAsync(IReadOnlyList<PendingOutboxMessage> rows, string sql, long? at, CancellationToken cancellationToken, bool scrub = false) =>
         rows.Count == 0 ? Task.CompletedTask : _database.WriteAsync(async (connection, transaction, ct) =>
         {
+            if (scrub)
+            {
+                _database.RequestScrub();
+            }
+
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = sql;

@@ -76,6 +76,13 @@ public static class Topics
         [ErasureCompleted] = [Apps.Consent],
     };
 
+    /// <summary>
+    /// Whether <paramref name="topic"/> is one of an erasure's own events: a store or a log that has
+    /// just let go of one scrubs its write-ahead log, since everything about the person published
+    /// before it has gone the same way (ADR 0019).
+    /// </summary>
+    public static bool EndsAnErasure(string topic) => topic is ErasureRequested or ErasureCompleted;
+
     /// <summary>The dead-letter topic for one subscriber's subscription to a topic.</summary>
     public static string DeadLetter(string app, string topic) => $"{app}.{topic}.dead-letter";
 }

@@ -28,6 +28,25 @@ public sealed class PrivacyOptions
     /// </summary>
     [MinLength(44, ErrorMessage = "Journey:Privacy:EncryptionKey must be base64 of 32 bytes.")]
     public string? EncryptionKey { get; set; }
+
+    /// <summary>
+    /// How long after an erasure was requested an event carrying one of the person's identifiers is
+    /// still dropped by every service (see <see cref="ErasureTombstones"/>). It must exceed the longest
+    /// any service may take to handle the erasure, since what a service publishes about the person
+    /// until then is stamped after the request. A person who comes back with the same identifiers
+    /// within it is recorded by the touchpoint service but not profiled or personalised until it has
+    /// passed. Default 1 hour; 0 to 7 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
+    public TimeSpan ErasureSettleWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long, after <see cref="ErasureSettleWindow"/>, each service keeps an erasure's tombstones
+    /// (keyed hashes of the identifiers). It must exceed the longest an event can wait for delivery:
+    /// broker redelivery and retention, and any replay of dead letters. Default 30 days; 1 to 3,650 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan ErasureTombstoneRetention { get; set; } = TimeSpan.FromDays(30);
 }
 
 /// <summary>Start-up validation of <see cref="PrivacyOptions"/>.</summary>

@@ -21,7 +21,7 @@ public static class PrivacyRegistration
         return services;
     }
 
-    /// <summary>The options, their rules, <see cref="IdentifierHasher"/> and <see cref="IdentifierPolicy"/>, which every service uses.</summary>
+    /// <summary>The options, their rules, <see cref="IdentifierHasher"/>, <see cref="IdentifierPolicy"/> and <see cref="ErasureTombstones"/>, which every service uses.</summary>
     internal static IServiceCollection AddPrivacyKeys(this IServiceCollection services)
     {
         services.AddValidatedOptions<PrivacyOptions, PrivacyOptionsValidator>(PrivacyOptions.Section);
@@ -30,6 +30,7 @@ public static class PrivacyRegistration
             sp.GetRequiredService<IOptions<PrivacyOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value)));
         services.AddValidatedOptions<IdentityOptions, IdentityOptionsValidator>(IdentityOptions.Section);
         services.AddSingleton<IdentifierPolicy>();
+        services.AddSingleton<ErasureTombstones>();
         return services;
     }
 }

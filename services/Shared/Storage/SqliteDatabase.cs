@@ -11,6 +11,9 @@ namespace Journey.Shared.Storage;
 /// whenever another connection has changed the file, so a writer taken from the pool after the relay's
 /// write, say, read every index page it touched back from the operating system. After each committed
 /// write the <see cref="Committed"/> event wakes whoever waits for new rows, such as the outbox relay.
+/// Every connection runs with <c>secure_delete</c> on, so a deleted row's bytes are overwritten in its
+/// page and freed pages are zeroed; a write that erased personal data calls <see cref="RequestScrub"/>
+/// so that the older page images the write-ahead log still holds go too (ADR 0019).
 /// </summary>
 public sealed class SqliteDatabase : IDisposable
 {
@@ -31,6 +34,15 @@ public sealed class SqliteDatabase : IDisposable
 
     private const int BusyTimeoutMilliseconds = 5000;
 
+    /// <summary>How long a scrub waits for the log's readers to finish before it tries again later, as a WAL truncation does.</summary>
+    private const int ScrubWaitMilliseconds = 250;
+
+    /// <summary>The pause before the first retry of a scrub that readers held off; it doubles with each further one.</summary>
+    private const long FirstScrubRetryMilliseconds = 1000;
+
+    /// <summary>The longest pause between two tries of a scrub.</summary>
+    private const long MaxScrubRetryMilliseconds = 60_000;
+
     /// <summary>Statements one query connection keeps prepared; past this it starts over, so SQL built at run time cannot grow it without bound.</summary>
     private const int MaxPreparedStatements = 64;
 
@@ -44,6 +56,10 @@ public sealed class SqliteDatabase : IDisposable
     private bool _disposed;
     private long _nextWalCheck;
     private SqliteConnection? _writer;
+    private volatile bool _scrubRequested;
+    private int _scrubRetryScheduled;
+    private int _scrubsHeldOff;
+    private long _nextScrubAt;
 
     /// <summary>Opens (and creates when missing) the database file.</summary>
     /// <param name="path">The database file.</param>
@@ -148,6 +164,10 @@ public sealed class SqliteDatabase : IDisposable
             result = await work(connection, transaction, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             BoundWal(connection);
+            if (_scrubRequested && Environment.TickCount64 >= _nextScrubAt)
+            {
+                Scrub(connection);
+            }
         }
         catch (Exception ex) when (ex is SqliteException or OperationCanceledException)
         {
@@ -224,6 +244,94 @@ public sealed class SqliteDatabase : IDisposable
         JourneyTelemetry.WalTruncations.Add(1,
             new KeyValuePair<string, object?>("database", System.IO.Path.GetFileName(Path)),
             new KeyValuePair<string, object?>("outcome", failed ? "failed" : blocked ? "blocked" : "truncated"));
+    }
+
+    /// <summary>
+    /// Asks for the write-ahead log to be emptied once the write in progress commits (or the next one,
+    /// when called outside a write): a truncating checkpoint copies the newest page images, whose
+    /// deleted rows <c>secure_delete</c> has overwritten, into the file and cuts the log to nothing, so
+    /// the log's older images of those pages go with it. Called inside the write that deleted personal
+    /// data (an erasure, the relay sending an erasure's events). When readers keep the log busy past
+    /// <see cref="ScrubWaitMilliseconds"/> (a long export, say), the scrub is tried again after a pause
+    /// that starts at a second and doubles up to a minute, by the first write after it or by an empty
+    /// write of its own, so a long reader costs the writers one short wait per pause, not one per write.
+    /// </summary>
+    public void RequestScrub() => _scrubRequested = true;
+
+    /// <summary>Whether a requested scrub has not happened yet (readers have kept the log busy).</summary>
+    public bool ScrubPending => _scrubRequested;
+
+    private void Scrub(SqliteConnection connection)
+    {
+        var outcome = "scrubbed";
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"PRAGMA busy_timeout={ScrubWaitMilliseconds};";
+            command.ExecuteNonQuery();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            var blocked = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 0;
+            command.CommandText = $"PRAGMA busy_timeout={BusyTimeoutMilliseconds};";
+            command.ExecuteNonQuery();
+            if (blocked)
+            {
+                outcome = "blocked";
+            }
+            else
+            {
+                _scrubRequested = false;
+                _scrubsHeldOff = 0;
+                _nextScrubAt = 0;
+                _nextWalCheck = _walLimitBytes;
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The write has committed: its caller hears success, and the scrub is tried again.
+            outcome = "failed";
+            CloseWriter();
+        }
+
+        JourneyTelemetry.WalScrubs.Add(1,
+            new KeyValuePair<string, object?>("database", System.IO.Path.GetFileName(Path)),
+            new KeyValuePair<string, object?>("outcome", outcome));
+        if (_scrubRequested)
+        {
+            var pause = Math.Min(MaxScrubRetryMilliseconds, FirstScrubRetryMilliseconds << Math.Min(_scrubsHeldOff++, 6));
+            _nextScrubAt = Environment.TickCount64 + pause;
+            ScheduleScrubRetry(TimeSpan.FromMilliseconds(pause));
+        }
+    }
+
+    /// <summary>Tries a scrub that readers held off again after <paramref name="pause"/>, through an empty write, whether or not other writes come.</summary>
+    private void ScheduleScrubRetry(TimeSpan pause)
+    {
+        if (Interlocked.Exchange(ref _scrubRetryScheduled, 1) == 1)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            await Task.Delay(pause);
+            Volatile.Write(ref _scrubRetryScheduled, 0);
+            if (!_scrubRequested || Volatile.Read(ref _disposed))
+            {
+                return;
+            }
+
+            // The pause has passed, whatever the clocks' granularity: this write tries.
+            Volatile.Write(ref _nextScrubAt, 0);
+
+            try
+            {
+                await WriteAsync((_, _, _) => Task.FromResult(0), CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or StoreUnavailableException or SqliteException)
+            {
+                // Closed meanwhile, or the file cannot take a write now: the next write tries again.
+            }
+        });
     }
 
     /// <summary>Runs <paramref name="work"/> on a read connection.</summary>
@@ -379,7 +487,9 @@ public sealed class SqliteDatabase : IDisposable
         // Checkpointing every 10,000 pages (about 40 MiB of WAL) instead of SQLite's 1,000 lets a page that
         // many commits touch (random-key indexes on the ingest path) reach the database file once, not
         // once per few commits: about a sixth more interactions per second on the touchpoint ingest path.
-        command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=" + BusyTimeoutMilliseconds + "; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=" + AutoCheckpointPages + ";";
+        // secure_delete overwrites deleted rows and freed pages with zeros, so erased personal data does
+        // not linger in free space (ADR 0019); it costs a write of the freed bytes on each delete.
+        command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=" + BusyTimeoutMilliseconds + "; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=" + AutoCheckpointPages + "; PRAGMA secure_delete=ON;";
         command.ExecuteNonQuery();
     }
 
@@ -395,12 +505,37 @@ public sealed class SqliteDatabase : IDisposable
         Volatile.Write(ref _disposed, true);
         CloseIdleQueryConnections();
         _writeLock.Dispose();
+        EmptyLogOnClose();
         CloseWriter();
 
         // Only this file's pool: clearing every pool would close connections other databases of the
         // process are opening or using at that moment.
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
+    }
+
+    /// <summary>
+    /// Empties the log before the writer closes. SQLite does so itself when the last connection to the
+    /// file closes; a connection still open elsewhere in the process (a reader finishing late) would
+    /// leave the log, and with it older page images, on disk.
+    /// </summary>
+    private void EmptyLogOnClose()
+    {
+        if (_writer is null)
+        {
+            return;
+        }
+
+        try
+        {
+            using var command = _writer.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            command.ExecuteNonQuery();
+        }
+        catch (SqliteException)
+        {
+            // Closing goes on; the last connection's own checkpoint still runs.
+        }
     }
 
     /// <summary>A connection kept open for <see cref="QueryAsync"/>, with the statements it has prepared.</summary>

@@ -34,6 +34,9 @@ public static class JourneyTelemetry
     /// <summary>Meter of the embedded storage.</summary>
     public static readonly Meter StorageMeter = new("Journey.Storage");
 
+    /// <summary>Truncating checkpoints after a write that erased personal data (outcome: scrubbed, blocked by a reader, or failed).</summary>
+    public static readonly Counter<long> WalScrubs = StorageMeter.CreateCounter<long>("journey.storage.wal_scrubs", "{checkpoint}", "Truncating checkpoints after a write that erased personal data; outcome scrubbed, blocked (readers did not finish in time, tried again) or failed.");
+
     /// <summary>Writes that found a SQLite WAL past its limit and tried to truncate it (outcome: truncated, blocked by a long reader, or failed).</summary>
     public static readonly Counter<long> WalTruncations = StorageMeter.CreateCounter<long>("journey.storage.wal_truncations", "{checkpoint}", "Attempts to truncate a SQLite WAL grown past its limit; outcome truncated, blocked (readers did not finish in time) or failed.");
 }

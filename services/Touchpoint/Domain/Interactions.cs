@@ -1,4 +1,5 @@
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 
 namespace Journey.Touchpoint.Domain;
 
@@ -162,7 +163,14 @@ public sealed record TransactionBudget(int Interactions, long Bytes)
 /// <param name="Merged">The merged-away profile id.</param>
 /// <param name="MovedIdentifiers">Identifiers of the merged profile (e-mail and phone as hashes).</param>
 /// <param name="MergedAt">When the profile service merged them.</param>
-public sealed record ProfileMerge(string EventId, string Survivor, string Merged, IReadOnlyList<PersonIdentifier> MovedIdentifiers, DateTimeOffset MergedAt);
+public sealed record ProfileMerge(string EventId, string Survivor, string Merged, IReadOnlyList<PersonIdentifier> MovedIdentifiers, DateTimeOffset MergedAt)
+{
+    /// <summary>When the event was stamped (its envelope's time); <see cref="MergedAt"/> when not set.</summary>
+    public DateTimeOffset? PublishedAt { get; init; }
+
+    /// <summary>The erasure-tombstone keys of both profiles and the moved identifiers: a tombstone blocking one of them drops the merge.</summary>
+    public IReadOnlyList<string> ErasureKeys { get; init; } = [];
+}
 
 /// <summary>A profile as the profile service announced it in <c>profile-updated</c>: the identifiers it holds.</summary>
 /// <param name="EventId">The event id (claimed in the inbox).</param>
@@ -170,7 +178,14 @@ public sealed record ProfileMerge(string EventId, string Survivor, string Merged
 /// <param name="Identifiers">Every identifier it holds now (e-mail and phone as hashes).</param>
 /// <param name="Version">The profile's version: a snapshot older than one applied is ignored.</param>
 /// <param name="UpdatedAt">When the snapshot was taken.</param>
-public sealed record ProfileSnapshot(string EventId, string ProfileId, IReadOnlyList<PersonIdentifier> Identifiers, long Version, DateTimeOffset UpdatedAt);
+public sealed record ProfileSnapshot(string EventId, string ProfileId, IReadOnlyList<PersonIdentifier> Identifiers, long Version, DateTimeOffset UpdatedAt)
+{
+    /// <summary>When the event was stamped (its envelope's time); <see cref="UpdatedAt"/> when not set.</summary>
+    public DateTimeOffset? PublishedAt { get; init; }
+
+    /// <summary>The erasure-tombstone keys of the profile and its identifiers: a tombstone blocking one of them drops the snapshot.</summary>
+    public IReadOnlyList<string> ErasureKeys { get; init; } = [];
+}
 
 /// <summary>A profile as the touchpoint service knows it now.</summary>
 /// <param name="ProfileId">The live profile: the one asked for, or the survivor it was merged into.</param>
@@ -221,12 +236,14 @@ public interface IInteractionLog
     /// <summary>
     /// Links the people of merged profiles, and hands the merged profile's identifiers to the survivor
     /// unless the survivor's snapshot already was taken after the merge; claims each event in the inbox.
+    /// A merge an erasure tombstone blocks (<see cref="ProfileMerge.ErasureKeys"/>) is claimed and skipped.
     /// </summary>
     Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>
     /// Replaces each profile's identifiers with its snapshot's, unless a snapshot of the same or a later
-    /// version was applied or the profile was merged away; claims each event in the inbox.
+    /// version was applied or the profile was merged away; claims each event in the inbox. A snapshot an
+    /// erasure tombstone blocks (<see cref="ProfileSnapshot.ErasureKeys"/>) is claimed and skipped.
     /// </summary>
     Task ApplyProfilesAsync(IReadOnlyList<ProfileSnapshot> snapshots, DateTimeOffset now, CancellationToken cancellationToken);
 
@@ -241,12 +258,18 @@ public interface IInteractionLog
 
     /// <summary>
     /// Deletes the interactions and identifier links of everyone linked to <paramref name="identifiers"/>,
-    /// forgets <paramref name="profiles"/> (their identifiers, and the profiles merged into them; a later
-    /// snapshot of one is ignored), and appends the event <paramref name="completed"/> builds from the
+    /// forgets <paramref name="profiles"/> (their identifiers, and the profiles merged into them), writes
+    /// <paramref name="tombstones"/>, and appends the event <paramref name="completed"/> builds from the
     /// count, in one transaction. Does nothing when <paramref name="eventId"/> was handled before.
     /// </summary>
     Task EraseAsync(
-        string eventId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<string> profiles, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken);
+        string eventId,
+        IReadOnlyList<PersonIdentifier> identifiers,
+        IReadOnlyList<string> profiles,
+        IReadOnlyList<ErasureTombstone> tombstones,
+        Func<long, OutboxMessage> completed,
+        DateTimeOffset now,
+        CancellationToken cancellationToken);
 
     /// <summary>Removes up to <paramref name="max"/> raw interactions that happened before <paramref name="cutoff"/>; returns how many.</summary>
     Task<int> SweepAsync(DateTimeOffset cutoff, int max, CancellationToken cancellationToken);

@@ -18,7 +18,7 @@ namespace Journey.Touchpoint.Domain;
 /// customers shared a cookie, the cookie's own interactions are on the timeline of whichever holds the
 /// cookie now, and each customer's interactions recorded with their e-mail or customer id stay on theirs.
 /// </remarks>
-public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events, IdentifierHasher hasher, TimeProvider clock)
+public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events, IdentifierHasher hasher, ErasureTombstones tombstones, TimeProvider clock)
 {
     private const string ProfilePrefix = "profiles/";
 
@@ -61,19 +61,32 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
             PageTokens.Encode(string.Create(CultureInfo.InvariantCulture, $"{last.OccurredAt.ToUnixTimeMilliseconds()}.{last.Sequence}")));
     }
 
-    /// <summary>Applies profile merges, so a profile's timeline covers everyone merged into it.</summary>
+    /// <summary>
+    /// Applies profile merges, so a profile's timeline covers everyone merged into it; a merge of an
+    /// erased person's profile or identifiers stamped before the erasure settled is skipped.
+    /// </summary>
     public Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, CancellationToken cancellationToken) =>
-        log.ApplyMergesAsync(merges, clock.GetUtcNow(), cancellationToken);
+        log.ApplyMergesAsync(
+            [.. merges.Select(m => m with { ErasureKeys = [.. m.MovedIdentifiers.Select(TombstoneKey), ProfileKey(m.Survivor), ProfileKey(m.Merged)] })],
+            clock.GetUtcNow(),
+            cancellationToken);
 
-    /// <summary>Applies profile snapshots: the identifiers each profile holds now.</summary>
+    /// <summary>
+    /// Applies profile snapshots: the identifiers each profile holds now; a snapshot of an erased
+    /// person stamped before the erasure settled is skipped.
+    /// </summary>
     public Task ApplyProfilesAsync(IReadOnlyList<ProfileSnapshot> snapshots, CancellationToken cancellationToken) =>
-        log.ApplyProfilesAsync(snapshots, clock.GetUtcNow(), cancellationToken);
+        log.ApplyProfilesAsync(
+            [.. snapshots.Select(s => s with { ErasureKeys = [.. s.Identifiers.Select(TombstoneKey), ProfileKey(s.ProfileId)] })],
+            clock.GetUtcNow(),
+            cancellationToken);
 
     /// <summary>
     /// Erases everyone linked to <paramref name="identifiers"/>, and the profiles holding them or named by
-    /// them with every identifier those hold, and announces it with <c>erasure-completed</c>.
+    /// them with every identifier those hold, leaves a tombstone for each of those identifiers and
+    /// profiles, and announces it with <c>erasure-completed</c>.
     /// </summary>
-    public async Task EraseAsync(string eventId, string erasure, IReadOnlyList<PersonIdentifier> identifiers, CancellationToken cancellationToken)
+    public async Task EraseAsync(string eventId, string erasure, IReadOnlyList<PersonIdentifier> identifiers, DateTimeOffset requestedAt, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var profiles = identifiers.Where(i => i.Kind == IdentifierKind.ProfileId).Select(i => Bare(i.Value)).ToHashSet(StringComparer.Ordinal);
@@ -93,8 +106,14 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
             }
         }
 
-        await log.EraseAsync(eventId, erased.ToList(), profiles.Order(StringComparer.Ordinal).ToList(), count => events.ErasureCompleted(erasure, count, now), now, cancellationToken);
+        var keys = erased.Select(TombstoneKey).Concat(profiles.Select(ProfileKey));
+        await log.EraseAsync(
+            eventId, erased.ToList(), profiles.Order(StringComparer.Ordinal).ToList(), tombstones.For(keys, requestedAt), count => events.ErasureCompleted(erasure, count, now), now, cancellationToken);
     }
+
+    private string TombstoneKey(PersonIdentifier identifier) => tombstones.Key((int)identifier.Kind, identifier.Value);
+
+    private string ProfileKey(string profileId) => tombstones.Key((int)IdentifierKind.ProfileId, profileId);
 
     /// <summary>Up to <paramref name="limit"/> interactions the profile <paramref name="profileId"/> names (see the remarks), newest first, after <paramref name="cursor"/>.</summary>
     private async Task<List<TimelineEntry>> ProfileTimelineAsync(string profileId, TimelineCursor? cursor, int limit, CancellationToken cancellationToken)

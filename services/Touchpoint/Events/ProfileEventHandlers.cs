@@ -15,7 +15,10 @@ internal sealed class ProfilesMergedHandler(PersonTimeline timeline) : IEventHan
             ProfileIds.Parse(e.Message.Survivor, "survivor"),
             ProfileIds.Parse(e.Message.Merged, "merged"),
             EventIdentifiers.Map(e.Message.MovedIdentifiers, "moved_identifiers"),
-            RequestFields.Time(e.Message.MergedAt, "merged_at") ?? e.OccurredAt)).ToList();
+            RequestFields.Time(e.Message.MergedAt, "merged_at") ?? e.OccurredAt)
+        {
+            PublishedAt = e.OccurredAt,
+        }).ToList();
         return timeline.ApplyMergesAsync(merges, cancellationToken);
     }
 }
@@ -38,7 +41,10 @@ internal sealed class ProfileUpdatedHandler(PersonTimeline timeline) : IEventHan
                 ProfileIds.Parse(message.Profile, "profile"),
                 EventIdentifiers.Map(message.Identifiers, "identifiers"),
                 message.Version,
-                RequestFields.Time(message.UpdatedAt, "updated_at") ?? e.OccurredAt);
+                RequestFields.Time(message.UpdatedAt, "updated_at") ?? e.OccurredAt)
+            {
+                PublishedAt = e.OccurredAt,
+            };
         }).ToList();
         return timeline.ApplyProfilesAsync(snapshots, cancellationToken);
     }
@@ -63,7 +69,7 @@ internal sealed class ErasureRequestedHandler(PersonTimeline timeline) : IEventH
                 throw new InvalidArgumentException("identifiers", "must hold at least one identifier");
             }
 
-            await timeline.EraseAsync(received.EventId, message.Erasure, identifiers, cancellationToken);
+            await timeline.EraseAsync(received.EventId, message.Erasure, identifiers, RequestFields.Time(message.RequestedAt, "requested_at") ?? received.OccurredAt, cancellationToken);
         }
     }
 }

@@ -1,4 +1,5 @@
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 using Journey.Shared.Storage;
 using Journey.Touchpoint.Domain;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,9 +37,6 @@ internal sealed class MongoInteractionLog : IInteractionLog
 
     /// <summary>How often a batch is written again after a unique key refused it.</summary>
     private const int DuplicateKeyAttempts = 3;
-
-    /// <summary>The version of a forgotten profile: no snapshot is ever newer.</summary>
-    private const long Erased = long.MaxValue;
 
     /// <summary>The snapshot time of a profile known only from a merge: any snapshot is newer.</summary>
     private static readonly long NeverUpdated = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
@@ -88,6 +86,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         new(PersonOverlaps, new BsonDocument("filed_person_id", 1)),
         new(Profiles, new BsonDocument("identifiers", 1)),
         new(Profiles, new BsonDocument("survivor_id", 1)),
+        MongoErasureTombstones.Index,
     ];
 
     public async Task<IReadOnlyList<Appended>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken)
@@ -265,9 +264,11 @@ internal sealed class MongoInteractionLog : IInteractionLog
     public Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
         {
+            var erased = await MongoErasureTombstones.FindAsync(session, _db, merges.SelectMany(m => m.ErasureKeys), ct);
             foreach (var merge in merges)
             {
-                if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfilesMerged, merge.EventId, now, ct))
+                if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfilesMerged, merge.EventId, now, ct)
+                    || ErasureTombstones.Blocks(erased, merge.ErasureKeys, merge.PublishedAt ?? merge.MergedAt))
                 {
                     continue;
                 }
@@ -287,13 +288,15 @@ internal sealed class MongoInteractionLog : IInteractionLog
         _store.WriteAsync(async (session, ct) =>
         {
             var profiles = _db.GetCollection<BsonDocument>(Profiles);
+            var erased = await MongoErasureTombstones.FindAsync(session, _db, snapshots.SelectMany(s => s.ErasureKeys), ct);
             foreach (var profile in snapshots.GroupBy(s => s.ProfileId, StringComparer.Ordinal))
             {
                 ProfileSnapshot? latest = null;
                 foreach (var snapshot in profile)
                 {
                     if (await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfileUpdated, snapshot.EventId, now, ct)
-                        && (latest is null || snapshot.Version > latest.Version))
+                        && (latest is null || snapshot.Version > latest.Version)
+                        && !ErasureTombstones.Blocks(erased, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt))
                     {
                         latest = snapshot;
                     }
@@ -323,7 +326,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
             var profiles = _db.GetCollection<BsonDocument>(Profiles);
             var live = await LiveAsync(null, profileId, ct);
             var stored = await profiles.Find(new BsonDocument("_id", live)).FirstOrDefaultAsync(ct);
-            if (stored is null || stored["version"].ToInt64() == Erased)
+            if (stored is null)
             {
                 return null;
             }
@@ -342,7 +345,6 @@ internal sealed class MongoInteractionLog : IInteractionLog
             {
                 ["identifiers"] = new BsonDocument("$in", new BsonArray(keys)),
                 ["survivor_id"] = BsonNull.Value,
-                ["version"] = new BsonDocument("$ne", Erased),
             }).ToListAsync(ct);
             foreach (var holder in holders)
             {
@@ -353,7 +355,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
             foreach (var named in identifiers.Where(i => i.Kind == IdentifierKind.ProfileId))
             {
                 var live = await LiveAsync(null, named.Value, ct);
-                if (await profiles.Find(new BsonDocument("_id", live)).FirstOrDefaultAsync(ct) is { } stored && stored["version"].ToInt64() != Erased)
+                if (await profiles.Find(new BsonDocument("_id", live)).FirstOrDefaultAsync(ct) is { } stored)
                 {
                     holdings.Add(new ProfileHolding(named.Key, live, DateTimeOffset.FromUnixTimeMilliseconds(stored["updated_at"].ToInt64())));
                 }
@@ -363,7 +365,13 @@ internal sealed class MongoInteractionLog : IInteractionLog
         }, cancellationToken);
 
     public Task EraseAsync(
-        string eventId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<string> profiles, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken) =>
+        string eventId,
+        IReadOnlyList<PersonIdentifier> identifiers,
+        IReadOnlyList<string> profiles,
+        IReadOnlyList<ErasureTombstone> tombstones,
+        Func<long, OutboxMessage> completed,
+        DateTimeOffset now,
+        CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
         {
             if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ErasureRequested, eventId, now, ct))
@@ -394,21 +402,19 @@ internal sealed class MongoInteractionLog : IInteractionLog
 
             if (profiles.Count > 0)
             {
-                // A forgotten profile keeps only a marker, so a snapshot of it still on its way is ignored.
+                // The tombstones, not a document naming the profile, keep a snapshot of it still on its way out.
                 var collection = _db.GetCollection<BsonDocument>(Profiles);
-                var forgotten = new BsonDocument("$set", new BsonDocument
-                {
-                    ["version"] = Erased,
-                    ["updated_at"] = now.ToUnixTimeMilliseconds(),
-                    ["survivor_id"] = BsonNull.Value,
-                    ["identifiers"] = new BsonArray(),
-                });
-                var held = await collection.Find(session, new BsonDocument("_id", new BsonDocument("$in", new BsonArray(profiles)))).ToListAsync(ct);
+                var named = new BsonArray(profiles);
+                var held = await collection.Find(session, new BsonDocument("_id", new BsonDocument("$in", named))).ToListAsync(ct);
                 erased += held.Sum(d => IdentifiersOf(d).Count());
-                await collection.UpdateManyAsync(session, new BsonDocument("survivor_id", new BsonDocument("$in", new BsonArray(profiles))), forgotten, cancellationToken: ct);
-                await BulkAsync(session, Profiles, profiles.Select(p => (WriteModel<BsonDocument>)Upsert(p, forgotten)).ToList(), ct);
+                await collection.DeleteManyAsync(session, new BsonDocument("$or", new BsonArray
+                {
+                    new BsonDocument("_id", new BsonDocument("$in", named)),
+                    new BsonDocument("survivor_id", new BsonDocument("$in", named)),
+                }), cancellationToken: ct);
             }
 
+            await MongoErasureTombstones.RememberAsync(session, _db, tombstones, ct);
             await MongoOutbox.AppendAsync(session, _db, [completed(erased)], ct);
             return 0;
         }, cancellationToken);
@@ -438,7 +444,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         }
 
         var stored = await profiles.Find(session, new BsonDocument("_id", survivor)).FirstOrDefaultAsync(ct);
-        if (stored is null || (stored["version"].ToInt64() != Erased && stored["updated_at"].ToInt64() < merge.MergedAt.ToUnixTimeMilliseconds()))
+        if (stored is null || stored["updated_at"].ToInt64() < merge.MergedAt.ToUnixTimeMilliseconds())
         {
             var mergedDocument = await profiles.Find(session, new BsonDocument("_id", merge.Merged)).FirstOrDefaultAsync(ct);
             var handed = (mergedDocument is null ? [] : IdentifiersOf(mergedDocument)).Concat(merge.MovedIdentifiers.Select(i => i.Key)).Distinct(StringComparer.Ordinal);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 using Journey.Shared.Storage;
 using Journey.Touchpoint.Domain;
 using Microsoft.Data.Sqlite;
@@ -16,9 +17,6 @@ namespace Journey.Touchpoint.Storage;
 internal sealed class SqliteInteractionLog : IInteractionLog
 {
     private const string Consumer = "touchpoint";
-
-    /// <summary>The version of a forgotten profile: no snapshot is ever newer.</summary>
-    private const long Erased = long.MaxValue;
 
     private const string EntryColumns = "seq, event_id, touchpoint_id, occurred_at, recorded_at, type, identifiers, details";
 
@@ -199,9 +197,11 @@ internal sealed class SqliteInteractionLog : IInteractionLog
     public Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
+            var erased = await SqliteErasureTombstones.FindAsync(connection, transaction, merges.SelectMany(m => m.ErasureKeys), ct);
             foreach (var merge in merges)
             {
-                if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfilesMerged, merge.EventId, now, ct))
+                if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfilesMerged, merge.EventId, now, ct)
+                    || ErasureTombstones.Blocks(erased, merge.ErasureKeys, merge.PublishedAt ?? merge.MergedAt))
                 {
                     continue;
                 }
@@ -230,13 +230,15 @@ internal sealed class SqliteInteractionLog : IInteractionLog
     public Task ApplyProfilesAsync(IReadOnlyList<ProfileSnapshot> snapshots, DateTimeOffset now, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
+            var erased = await SqliteErasureTombstones.FindAsync(connection, transaction, snapshots.SelectMany(s => s.ErasureKeys), ct);
             foreach (var profile in snapshots.GroupBy(s => s.ProfileId, StringComparer.Ordinal))
             {
                 ProfileSnapshot? latest = null;
                 foreach (var snapshot in profile)
                 {
                     if (await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfileUpdated, snapshot.EventId, now, ct)
-                        && (latest is null || snapshot.Version > latest.Version))
+                        && (latest is null || snapshot.Version > latest.Version)
+                        && !ErasureTombstones.Blocks(erased, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt))
                     {
                         latest = snapshot;
                     }
@@ -280,7 +282,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
         _database.ReadAsync(async (connection, ct) =>
         {
             var live = await LiveAsync(connection, null, profileId, ct);
-            if (await ReadProfileAsync(connection, null, live, ct) is not { } row || row.Version == Erased)
+            if (await ReadProfileAsync(connection, null, live, ct) is null)
             {
                 return null;
             }
@@ -304,9 +306,9 @@ internal sealed class SqliteInteractionLog : IInteractionLog
         _database.ReadAsync<IReadOnlyList<ProfileHolding>>(async (connection, ct) =>
         {
             var holdings = new List<ProfileHolding>();
-            await using (var query = Command(connection, null, $"""
+            await using (var query = Command(connection, null, """
                 SELECT h.identifier, h.profile_id, p.updated_at FROM profile_identifiers h JOIN profiles p ON p.profile_id = h.profile_id
-                WHERE h.identifier IN (SELECT value FROM json_each($keys)) AND p.survivor_id IS NULL AND p.version <> {Erased}
+                WHERE h.identifier IN (SELECT value FROM json_each($keys)) AND p.survivor_id IS NULL
                 """))
             {
                 query.Parameters.AddWithValue("$keys", Keys(identifiers.Where(i => i.Kind != IdentifierKind.ProfileId).Select(i => i.Key)));
@@ -320,7 +322,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             foreach (var named in identifiers.Where(i => i.Kind == IdentifierKind.ProfileId))
             {
                 var live = await LiveAsync(connection, null, named.Value, ct);
-                if (await ReadProfileAsync(connection, null, live, ct) is { } row && row.Version != Erased)
+                if (await ReadProfileAsync(connection, null, live, ct) is { } row)
                 {
                     holdings.Add(new ProfileHolding(named.Key, live, DateTimeOffset.FromUnixTimeMilliseconds(row.UpdatedAt)));
                 }
@@ -330,7 +332,13 @@ internal sealed class SqliteInteractionLog : IInteractionLog
         }, cancellationToken);
 
     public Task EraseAsync(
-        string eventId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<string> profiles, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken) =>
+        string eventId,
+        IReadOnlyList<PersonIdentifier> identifiers,
+        IReadOnlyList<string> profiles,
+        IReadOnlyList<ErasureTombstone> tombstones,
+        Func<long, OutboxMessage> completed,
+        DateTimeOffset now,
+        CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
             if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ErasureRequested, eventId, now, ct))
@@ -358,7 +366,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
 
             if (profiles.Count > 0)
             {
-                // A forgotten profile keeps only a marker, so a snapshot of it still on its way is ignored.
+                // The tombstones, not a row naming the profile, keep a snapshot of it still on its way out.
                 var keys = Keys(profiles);
                 await using (var release = Command(connection, transaction, "DELETE FROM profile_identifiers WHERE profile_id IN (SELECT value FROM json_each($profiles))"))
                 {
@@ -366,17 +374,16 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                     erased += await release.ExecuteNonQueryAsync(ct);
                 }
 
-                await using var forget = Command(connection, transaction, $"""
-                    UPDATE profiles SET survivor_id = NULL, version = {Erased}, updated_at = $at WHERE survivor_id IN (SELECT value FROM json_each($profiles));
-                    INSERT INTO profiles (profile_id, version, updated_at, survivor_id) SELECT value, {Erased}, $at, NULL FROM json_each($profiles) WHERE true
-                    ON CONFLICT (profile_id) DO UPDATE SET version = {Erased}, updated_at = excluded.updated_at, survivor_id = NULL
+                await using var forget = Command(connection, transaction, """
+                    DELETE FROM profiles WHERE profile_id IN (SELECT value FROM json_each($profiles)) OR survivor_id IN (SELECT value FROM json_each($profiles))
                     """);
                 forget.Parameters.AddWithValue("$profiles", keys);
-                forget.Parameters.AddWithValue("$at", now.ToUnixTimeMilliseconds());
                 await forget.ExecuteNonQueryAsync(ct);
             }
 
+            await SqliteErasureTombstones.RememberAsync(connection, transaction, tombstones, now, ct);
             await SqliteOutbox.AppendAsync(connection, transaction, [completed(erased)], ct);
+            _database.RequestScrub();
             return 0;
         }, cancellationToken);
 
@@ -420,7 +427,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             await create.ExecuteNonQueryAsync(ct);
         }
 
-        if (stored is null || (stored.Value.Version != Erased && stored.Value.UpdatedAt < merge.MergedAt.ToUnixTimeMilliseconds()))
+        if (stored is null || stored.Value.UpdatedAt < merge.MergedAt.ToUnixTimeMilliseconds())
         {
             var handed = await HeldAsync(connection, transaction, merge.Merged, ct);
             handed.UnionWith(merge.MovedIdentifiers.Select(i => i.Key));

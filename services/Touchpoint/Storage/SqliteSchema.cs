@@ -131,6 +131,11 @@ internal static class SqliteSchema
             """),
         // An id claimed before fingerprints were kept has none and counts as a duplicate of anything.
         ("touchpoint-007-interaction-fingerprints", "ALTER TABLE interaction_ids ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''"),
+        // Erased profiles are remembered by tombstone (a keyed hash), no longer by a row naming the profile.
+        ("touchpoint-008-erasure-tombstones", SqliteErasureTombstones.Schema + """
+            ;
+            DELETE FROM profiles WHERE version = 9223372036854775807
+            """),
     ];
 
     /// <summary>Applies the schema once per file; every adapter calls it, later calls do nothing.</summary>

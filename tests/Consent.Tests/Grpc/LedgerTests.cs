@@ -100,6 +100,34 @@ public sealed class LedgerTests
     }
 
     [Fact]
+    public async Task Merge_StampedBeforeAnErasureOfItsIdentifiersArrivesAfterIt_LinksNothingAgain()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email");
+        await host.RecordAsync(Profile("p-keep"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromMinutes(-5)));
+        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromMinutes(-5)));
+        var stamped = host.Time.GetUtcNow().AddMinutes(-1);
+        var request = new RequestErasureRequest();
+        request.Identifiers.Add(Email("ada@example.com"));
+        await host.Client.RequestErasureAsync(request);
+
+        // The profile service merged her into another profile just before she asked to be forgotten.
+        var merged = new ProfilesMerged { Survivor = "profiles/p-keep", Merged = "profiles/p-ada", MergedAt = Timestamp.FromDateTimeOffset(stamped) };
+        merged.MovedIdentifiers.Add(new Common.V1.Identifier
+        {
+            Kind = Common.V1.IdentifierKind.Email,
+            Value = host.Platform.Services.GetRequiredService<Journey.Shared.Privacy.IdentifierHasher>().HashEmail("ada@example.com"),
+        });
+        var bus = host.Platform.Services.GetRequiredService<InProcessBus>();
+        await bus.PublishAsync(Topics.Apps.Profile, [EventEnvelopes.Create(Topics.ProfilesMerged, Topics.Apps.Profile, merged, stamped)], default);
+        Assert.True(await TestPlatform.EventuallyAsync(async () => await bus.CountPendingAsync("consent." + Topics.ProfilesMerged, default) == 0), "the merge was not delivered");
+
+        Assert.Equal(DecisionReason.NoAnswerDefault, (await host.CheckAsync(Email("ada@example.com"), "marketing-email")).Reason);
+        Assert.True((await host.CheckAsync(Profile("p-keep"), "marketing-email")).Allowed);
+    }
+
+    [Fact]
     public async Task Erasure_CompletesWhenAllFourServicesAnswer()
     {
         await using var host = await StartAsync();

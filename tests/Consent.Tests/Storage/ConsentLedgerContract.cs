@@ -2,6 +2,7 @@ using Journey.Consent.Domain;
 using Journey.Consent.Storage;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 using Journey.Testing;
 using MongoDB.Bson;
 
@@ -163,6 +164,37 @@ public abstract class ConsentLedgerContract
         Assert.All(chain, r => Assert.True(r.Draft.Proof.Redacted && r.Draft.Proof.FormId.Length == 0));
         Assert.Equal(ChainBreak.None, ConsentChain.Verify(chain).Break);
         Assert.Equal(subject, (await Ledger.GetErasureAsync(erasure, default))!.Subject);
+    }
+
+    [ContractFact]
+    public async Task Erase_LeavesTombstonesOfTheRemovedIdentifiersThatBlockAMergeStampedBeforeTheyEnd()
+    {
+        var (subject, _) = await NewSubjectAsync(Draft("marketing", true));
+        var until = Now.AddHours(1);
+        IReadOnlyList<SubjectIdentifier> removed = [];
+        await Ledger.EraseAsync(new ErasurePlan(Guid.CreateVersion7(), subject, Now, [], _ => [])
+        {
+            TombstonesOf = identifiers =>
+            {
+                removed = identifiers;
+                return [new ErasureTombstone("tomb-ada", until, until.AddDays(30))];
+            },
+        }, default);
+        var target = Guid.CreateVersion7();
+        await Ledger.AppendAsync(new LedgerAppend(target, true, [Customer], [Draft("profiling", true)], [], Now), default);
+        MergePlan Merge(string eventId, DateTimeOffset stampedAt) =>
+            new MergePlan("consent.test", eventId, target, [], [Ada], new Dictionary<Guid, long> { [target] = 1 }, [], [], Now)
+            {
+                ErasureChecks = [new ErasureCheck("tomb-ada", stampedAt)],
+            };
+
+        var blocked = await Assert.ThrowsAsync<ErasedIdentifiersException>(() => Ledger.MergeAsync(Merge("event-3", until), default));
+
+        Assert.Equal([Ada], removed);
+        Assert.Equal(until, blocked.Found["tomb-ada"]);
+        Assert.Null(await Ledger.FindSubjectAsync([Ada], default));
+        Assert.NotNull(await Ledger.MergeAsync(Merge("event-4", until.AddMilliseconds(1)), default));
+        Assert.Equal(target, await Ledger.FindSubjectAsync([Ada], default));
     }
 
     [ContractFact]

@@ -22,7 +22,8 @@ public sealed class ConcurrentBatchesTests : IDisposable
         _store = new LoadsTogether(new SqliteProfileStore(_sqlite.Database));
         var options = Options.Create(new ProfileOptions());
         var definitions = new SegmentDefinitions(new SqliteSegmentStore(_sqlite.Database), options, TimeProvider.System);
-        _profiles = new ProfileUseCases(_store, definitions, new ProfileEventMapper(), new IdentifierHasher(new byte[32]), IdentifierPolicy.Default, new PersonalDataProtector(new byte[32]),
+        var hasher = new IdentifierHasher(new byte[32]);
+        _profiles = new ProfileUseCases(_store, definitions, new ProfileEventMapper(), hasher, IdentifierPolicy.Default, new ErasureTombstones(hasher, Options.Create(new PrivacyOptions())), new PersonalDataProtector(new byte[32]),
             new ProfileChanges(), options, TimeProvider.System, NullLogger<ProfileUseCases>.Instance);
     }
 

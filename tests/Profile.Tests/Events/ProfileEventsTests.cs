@@ -28,7 +28,7 @@ public sealed class ProfileEventsTests : IDisposable
         var segmentStore = new SqliteSegmentStore(_sqlite.Database);
         var options = Options.Create(new ProfileOptions());
         var definitions = new SegmentDefinitions(segmentStore, options, _clock);
-        _profiles = new ProfileUseCases(store, definitions, new ProfileEventMapper(), _hasher, IdentifierPolicy.Default, new PersonalDataProtector(new byte[32]), new ProfileChanges(), options, _clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProfileUseCases>.Instance);
+        _profiles = new ProfileUseCases(store, definitions, new ProfileEventMapper(), _hasher, IdentifierPolicy.Default, new ErasureTombstones(_hasher, Options.Create(new PrivacyOptions())), new PersonalDataProtector(new byte[32]), new ProfileChanges(), options, _clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProfileUseCases>.Instance);
         _segments = new SegmentUseCases(segmentStore, definitions, store, _profiles, new AudienceNoise(new byte[32], options.Value.AudienceNoiseEpsilon), options, _clock);
         _outbox = new SqliteOutbox(ProfileModule.Name, _sqlite.Database);
     }
@@ -105,13 +105,54 @@ public sealed class ProfileEventsTests : IDisposable
         await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "cust-9"), new(DomainKind.AnonymousId, "c9")], new Dictionary<string, string>(), default);
         await DrainAsync();
 
-        await _profiles.EraseRequestedAsync("ev-1", "erasures/9", [new IdentifierKey(DomainKind.CustomerId, "cust-9")], default);
-        await _profiles.EraseRequestedAsync("ev-1", "erasures/9", [new IdentifierKey(DomainKind.CustomerId, "cust-9")], default);
+        await _profiles.EraseRequestedAsync("ev-1", "erasures/9", [new IdentifierKey(DomainKind.CustomerId, "cust-9")], _clock.GetUtcNow(), default);
+        await _profiles.EraseRequestedAsync("ev-1", "erasures/9", [new IdentifierKey(DomainKind.CustomerId, "cust-9")], _clock.GetUtcNow(), default);
 
         var completed = Assert.Single((await DrainAsync()).OfType<ErasureCompleted>());
         Assert.Equal("erasures/9", completed.Erasure);
         Assert.Equal("profile", completed.Service);
         Assert.Equal(3, completed.RecordsErased);
+    }
+
+    [Fact]
+    public async Task Interactions_WhenStampedBeforeAnErasureOfTheirPersonSettled_AreDroppedAndTheRestApplied()
+    {
+        var erased = new IdentifierKey(DomainKind.CustomerId, "cust-5");
+        await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "cust-5")], new Dictionary<string, string>(), default);
+        var requested = _clock.GetUtcNow();
+        await _profiles.EraseRequestedAsync("ev-5", "erasures/5", [erased], requested, default);
+        await DrainAsync();
+        var settled = requested + new PrivacyOptions().ErasureSettleWindow;
+
+        await _profiles.ApplyInteractionsAsync(
+        [
+            new Interaction("queued", [erased, new IdentifierKey(DomainKind.AnonymousId, "c-5")], InteractionType.View, [], 1, requested.AddMinutes(-1), "", []) { PublishedAt = requested.AddMinutes(-1) },
+            new Interaction("derived", [erased], InteractionType.View, [], 1, settled, "", []) { PublishedAt = settled },
+            new Interaction("stranger", [new IdentifierKey(DomainKind.AnonymousId, "c-other")], InteractionType.View, [], 1, requested, "", []) { PublishedAt = requested },
+        ], default);
+
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-5"), "identifier", default));
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.AnonymousId, "c-5"), "identifier", default));
+        Assert.NotNull(await _profiles.LookupAsync(new(DomainKind.AnonymousId, "c-other"), "identifier", default));
+        Assert.Single((await DrainAsync()).OfType<ProfileUpdated>());
+
+        // The person comes back after the window: that is a new fact, and it makes a new profile.
+        await _profiles.ApplyInteractionsAsync(
+            [new Interaction("returned", [erased], InteractionType.View, [], 1, settled, "", []) { PublishedAt = settled.AddMilliseconds(1) }], default);
+        Assert.NotNull(await _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-5"), "identifier", default));
+    }
+
+    [Fact]
+    public async Task ProfilingConsent_WhenStampedBeforeAnErasureOfTheSubjectSettled_CreatesNoProfile()
+    {
+        var erased = new IdentifierKey(DomainKind.CustomerId, "cust-6");
+        await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "cust-6")], new Dictionary<string, string>(), default);
+        var requested = _clock.GetUtcNow();
+        await _profiles.EraseRequestedAsync("ev-6", "erasures/6", [erased], requested, default);
+
+        await _profiles.ApplyProfilingConsentAsync([new ProfilingConsent("withdrawn", [erased], false, requested)], default);
+
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-6"), "identifier", default));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Journey.Profile.Domain;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 using Journey.Testing;
 
 namespace Journey.Profile.Tests.Storage;
@@ -177,6 +178,36 @@ public abstract class ProfileStoreContract
         Assert.Empty((await Segments.ListMembersAsync("all", 10, "", default)).Items);
         Assert.Equal(2, (await Store.GetAsync(neighbour.Id, default))!.Version);
         Assert.Contains(Topics.ErasureCompleted, await OutboxTopicsAsync());
+    }
+
+    [ContractFact]
+    public async Task Erase_LeavesTombstonesThatBlockWritesOfEventsStampedBeforeTheyEnd()
+    {
+        var erased = NewProfile("e", Now);
+        await SaveAsync(erased, Claim(erased, Key(IdentifierKind.CustomerId, "cust")));
+        var until = Now.AddHours(1);
+        await Store.EraseAsync(new ProfileErasure([erased.Id], [], [], _ => EventEnvelopes.Create(Topics.ErasureCompleted, ProfileModule.Name, new Google.Protobuf.WellKnownTypes.StringValue(), Now))
+        {
+            Tombstones = [new ErasureTombstone("tomb-cust", until, until.AddDays(30))],
+            ErasedAt = Now,
+        }, default);
+        var back = NewProfile("b", Now);
+        back.Version = 1;
+        back.Identifiers.Add(new HeldIdentifier(Key(IdentifierKind.CustomerId, "cust"), Now));
+        ProfileChangeSet Returning(DateTimeOffset stampedAt) =>
+            Changes([new SavedProfile(back, 0)], claims: [new IdentifierClaim(Key(IdentifierKind.CustomerId, "cust"), back.Id, null)]) with
+            {
+                ErasureChecks = [new ErasureCheck("tomb-other", Now), new ErasureCheck("tomb-cust", stampedAt)],
+            };
+
+        var blocked = await Assert.ThrowsAsync<ErasedIdentifiersException>(() => Store.SaveAsync(Returning(until), default));
+        Assert.Equal(until, blocked.Found["tomb-cust"]);
+        Assert.False(blocked.Found.ContainsKey("tomb-other"));
+        Assert.Null(await Store.GetAsync(back.Id, default));
+        Assert.Null(await Store.FindAsync(Key(IdentifierKind.CustomerId, "cust"), default));
+
+        await Store.SaveAsync(Returning(until.AddMilliseconds(1)), default);
+        Assert.Equal(back.Id, (await Store.FindAsync(Key(IdentifierKind.CustomerId, "cust"), default))?.Id);
     }
 
     [ContractFact]

@@ -1,6 +1,7 @@
 using Journey.Recommendation.Domain;
 using Journey.Recommendation.Events;
 using Journey.Recommendation.Storage;
+using Journey.Shared.Privacy;
 using Journey.Testing;
 using Microsoft.Extensions.Options;
 
@@ -31,7 +32,7 @@ public sealed class AudienceProjectorTests : IDisposable
         await learning.EnsureLoadedAsync(default);
         var record = new RecommendationRecord(Guid.CreateVersion7().ToString("N"), "7:p1", Stage.Evaluation, "", "default", ["guide"], Now);
         await _store.SaveRecommendationAsync(record, default);
-        var projector = new AudienceProjector(retrying, learning, new RecommendationEvents(), _clock);
+        var projector = new AudienceProjector(retrying, learning, new RecommendationEvents(), new ErasureTombstones(new IdentifierHasher(new byte[32]), Options.Create(new PrivacyOptions())), _clock);
 
         await projector.ApplyInteractionsAsync("recommendation.interaction-recorded",
         [

@@ -1,3 +1,4 @@
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Events.V1;
@@ -218,5 +219,26 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
         Assert.Equal("erasures/e-1", message.Erasure);
         Assert.Equal("recommendation", message.Service);
         Assert.True(message.RecordsErased >= 2);
+    }
+
+    [Fact]
+    public async Task ErasureRequested_ThenEventsStampedBeforeItSettled_DoNotBringThePersonBackButLaterOnesDo()
+    {
+        await _host.UpsertAsync(Content("ev-review", ContentKind.Review, 0.2, JourneyStage.Consideration, topics: ["electric-cars"]));
+        await _host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
+        var erasure = new ErasureRequested { Erasure = "erasures/e-1", RequestedAt = Timestamp.FromDateTimeOffset(_host.Clock.GetUtcNow()) };
+        erasure.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = "c1" });
+        erasure.Identifiers.Add(new Identifier { Kind = IdentifierKind.ProfileId, Value = "p-c1" });
+        await _host.PublishAsync(Topics.ErasureRequested, "consent", erasure);
+
+        // Still on its way when the erasure was handled: a snapshot and the erasure's own withdrawal-and-grant.
+        await _host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
+        var stale = await _host.RecommendAsync("c1");
+        _host.Clock.Advance(new Journey.Shared.Privacy.PrivacyOptions().ErasureSettleWindow + TimeSpan.FromSeconds(1));
+        await _host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
+        var returned = await _host.RecommendAsync("c1");
+
+        Assert.False(stale.Personalised);
+        Assert.True(returned.Personalised);
     }
 }

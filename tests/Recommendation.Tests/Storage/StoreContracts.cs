@@ -1,6 +1,7 @@
 using Journey.Recommendation.Domain;
 using Journey.Recommendation.Storage;
 using Journey.Shared.Errors;
+using Journey.Shared.Privacy;
 using Journey.Testing;
 
 namespace Journey.Recommendation.Tests.Storage;
@@ -182,6 +183,28 @@ public abstract class StoreContract : IDisposable
         Assert.Equal([new ItemStats("a", Stage.Evaluation, 30, 15, 0)], await Audience.ReadItemStatsAsync(default));
         Assert.Equal([new ItemStats("a", Stage.Evaluation, 30, 15, 0)], (await Audience.ReadItemStatsChangedAsync(0, default)).Rows);
         Assert.Empty(await Audience.ReadVariantCountsAsync("spring2", default));
+    }
+
+    [ContractFact]
+    public async Task Audience_ErasureTombstonesAreFoundByKeyAndALaterErasureExtendsThem()
+    {
+        var until = Now.AddHours(1);
+        await Audience.WriteAsync(async (s, ct) =>
+        {
+            await s.RememberErasureAsync([new ErasureTombstone("tomb-a", until, until.AddDays(30)), new ErasureTombstone("tomb-b", until, until.AddDays(30))], Now, ct);
+            return 0;
+        }, default);
+        await Audience.WriteAsync(async (s, ct) =>
+        {
+            await s.RememberErasureAsync([new ErasureTombstone("tomb-a", until.AddHours(2), until.AddDays(31)), new ErasureTombstone("tomb-b", Now, Now.AddDays(1))], Now, ct);
+            return 0;
+        }, default);
+
+        var found = await Audience.WriteAsync((s, ct) => s.FindErasedAsync(["tomb-a", "tomb-b", "tomb-c"], ct), default);
+
+        Assert.Equal(until.AddHours(2), found["tomb-a"]);
+        Assert.Equal(until, found["tomb-b"]);
+        Assert.False(found.ContainsKey("tomb-c"));
     }
 
     [ContractFact]

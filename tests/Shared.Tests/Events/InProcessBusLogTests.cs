@@ -124,6 +124,22 @@ public sealed class InProcessBusLogTests : IDisposable
         Assert.Equal(["new"], Seen.Of(_recommendation));
     }
 
+    [Fact]
+    public async Task Dispatch_WhenTheLogLetsGoOfAnErasureRequest_LeavesNoEnvelopeBeforeItInAnyFile()
+    {
+        using var bus = Open(_profile, _erasure);
+        var needles = new Dictionary<string, byte[]> { ["interaction"] = "person-4711-interaction"u8.ToArray(), ["erasure"] = "person-4711-erasure"u8.ToArray() };
+        await bus.PublishAsync("touchpoint", [TestPipeline.Event("person-4711-interaction")], default);
+        await bus.PublishAsync("consent", [EventEnvelopes.Create(Topics.ErasureRequested, "consent", new StringValue { Value = "person-4711-erasure" }, DateTimeOffset.UtcNow)], default);
+        Assert.Equal(2, StoredBytes.Find(StoredBytes.FilesOf(_bus.Database.Path), needles).Count);
+
+        await bus.DispatchOnceAsync(_profile, _services, default);
+        await bus.DispatchOnceAsync(_erasure, _services, default);
+
+        Assert.Equal(0, await TestPipeline.CountAsync(_bus.Database, "events"));
+        Assert.Empty(StoredBytes.Find(StoredBytes.FilesOf(_bus.Database.Path), needles));
+    }
+
     public void Dispose()
     {
         _services.Dispose();

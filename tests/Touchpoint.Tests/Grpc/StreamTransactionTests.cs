@@ -78,7 +78,7 @@ public sealed class StreamTransactionTests : IDisposable
         var service = new TouchpointGrpcService(
             catalog,
             new InteractionRecorder(catalogStore, log, events, hasher, Journey.Shared.Privacy.IdentifierPolicy.Default, options, clock),
-            new PersonTimeline(log, events, hasher, clock),
+            new PersonTimeline(log, events, hasher, new ErasureTombstones(hasher, Options.Create(new PrivacyOptions())), clock),
             new JourneyAnalytics(new SqliteJourneyAggregates(_sqlite.Database), catalogStore, options, clock));
         return (service, log);
     }
@@ -136,8 +136,8 @@ public sealed class StreamTransactionTests : IDisposable
             inner.HoldersAsync(identifiers, cancellationToken);
 
         public Task EraseAsync(
-            string eventId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<string> profiles, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken) =>
-            inner.EraseAsync(eventId, identifiers, profiles, completed, now, cancellationToken);
+            string eventId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<string> profiles, IReadOnlyList<ErasureTombstone> tombstones, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken) =>
+            inner.EraseAsync(eventId, identifiers, profiles, tombstones, completed, now, cancellationToken);
 
         public Task<int> SweepAsync(DateTimeOffset cutoff, int max, CancellationToken cancellationToken) => inner.SweepAsync(cutoff, max, cancellationToken);
     }

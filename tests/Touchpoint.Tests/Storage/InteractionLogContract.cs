@@ -1,4 +1,5 @@
 using Journey.Shared.Events;
+using Journey.Shared.Privacy;
 using Journey.Testing;
 using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.Events;
@@ -16,6 +17,8 @@ public abstract class InteractionLogContract
     protected static readonly DateTimeOffset Day = new(2026, 2, 20, 0, 0, 0, TimeSpan.Zero);
 
     private static readonly TouchpointEventMapper Events = new();
+
+    private static readonly ErasureTombstones Tombstones = new(new IdentifierHasher(new byte[32]), Options.Create(new PrivacyOptions()));
 
     private static readonly TouchpointDefinition Ad = Touchpoint("ad", JourneyStage.Awareness);
     private static readonly TouchpointDefinition Review = Touchpoint("review", JourneyStage.Evaluation);
@@ -285,14 +288,30 @@ public abstract class InteractionLogContract
         await Log.ApplyMergesAsync([new ProfileMerge("m-1", "p1", "p0", [], Day.AddHours(1))], Day, default);
         var reported = new List<long>();
 
-        await Log.EraseAsync("erase-1", [Anonymous("cookie")], ["p1"], count => Completed(reported, count), Day, default);
-        await Log.ApplyProfilesAsync([Snapshot("u-3", "p1", 2, Anonymous("cookie"))], Day, default);
+        await Log.EraseAsync("erase-1", [Anonymous("cookie")], ["p1"], Tombstones.For([TombstoneKey(Anonymous("cookie")), ProfileKey("p1"), ProfileKey("p0")], Day), count => Completed(reported, count), Day, default);
+        await Log.ApplyProfilesAsync([Erasable(Snapshot("u-3", "p1", 2, Anonymous("cookie")))], Day, default);
 
         Assert.Null(await Log.ProfileAsync("p1", default));
         Assert.Null(await Log.ProfileAsync("p0", default));
         Assert.NotNull(await Log.ProfileAsync("keep", default));
         Assert.Empty(await Log.HoldersAsync([Anonymous("cookie"), new PersonIdentifier(IdentifierKind.ProfileId, "p1")], default));
         Assert.Empty(await Log.RecordedWithAsync([Anonymous("cookie")], null, 10, default));
+    }
+
+    [ContractFact]
+    public async Task Erase_WhenSnapshotsAndMergesStampedBeforeItSettledArrive_SkipsThemAndAppliesLaterOnes()
+    {
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ["p1"], Tombstones.For([TombstoneKey(Customer("c-ann")), ProfileKey("p1")], Day), count => Events.ErasureCompleted("erasures/e-1", count, Day), Day, default);
+        var settled = Day + new PrivacyOptions().ErasureSettleWindow;
+
+        await Log.ApplyProfilesAsync([Erasable(Snapshot("u-1", "p1", 5, Customer("c-ann"))), Erasable(Snapshot("u-2", "p2", 1, Customer("c-ann")) with { PublishedAt = settled })], Day, default);
+        await Log.ApplyMergesAsync([Erasable(new ProfileMerge("m-1", "p3", "p1", [Customer("c-ann")], settled))], Day, default);
+        await Log.ApplyProfilesAsync([Erasable(Snapshot("u-3", "p4", 1, Customer("c-ann")) with { PublishedAt = settled.AddMilliseconds(1) })], Day, default);
+
+        Assert.Null(await Log.ProfileAsync("p1", default));
+        Assert.Null(await Log.ProfileAsync("p2", default));
+        Assert.Null(await Log.ProfileAsync("p3", default));
+        Assert.Equal("p4", Assert.Single(await Log.HoldersAsync([Customer("c-ann")], default)).ProfileId);
     }
 
     [ContractFact]
@@ -303,8 +322,8 @@ public abstract class InteractionLogContract
         await AppendAsync(Pending(Interaction("e-3", Ad, Day.AddHours(3), [Anonymous("bob")]), Ad));
         var reported = new List<long>();
 
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], count => Completed(reported, count), Day, default);
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], count => Completed(reported, count), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], [], count => Completed(reported, count), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], [], count => Completed(reported, count), Day, default);
 
         Assert.Empty(await Log.TimelineAsync(Anonymous("ann"), null, 10, default));
         Assert.Empty(await Log.TimelineAsync(Customer("c-ann"), null, 10, default));
@@ -365,6 +384,16 @@ public abstract class InteractionLogContract
     private static PersonIdentifier Customer(string value) => new(IdentifierKind.CustomerId, value);
 
     private static List<PersonIdentifier> Sorted(params PersonIdentifier[] identifiers) => [.. identifiers.OrderBy(i => i.Key, StringComparer.Ordinal)];
+
+    private static ProfileSnapshot Erasable(ProfileSnapshot snapshot) =>
+        snapshot with { ErasureKeys = [.. snapshot.Identifiers.Select(TombstoneKey), ProfileKey(snapshot.ProfileId)] };
+
+    private static ProfileMerge Erasable(ProfileMerge merge) =>
+        merge with { ErasureKeys = [.. merge.MovedIdentifiers.Select(TombstoneKey), ProfileKey(merge.Survivor), ProfileKey(merge.Merged)] };
+
+    private static string TombstoneKey(PersonIdentifier identifier) => Tombstones.Key((int)identifier.Kind, identifier.Value);
+
+    private static string ProfileKey(string profile) => Tombstones.Key((int)IdentifierKind.ProfileId, profile);
 
     private static ProfileSnapshot Snapshot(string eventId, string profile, long version, params PersonIdentifier[] identifiers) =>
         new(eventId, profile, identifiers, version, Day.AddMinutes(version));
