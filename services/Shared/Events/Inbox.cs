@@ -42,7 +42,7 @@ public static class MongoInbox
 
     /// <summary>
     /// The TTL index that removes claims <paramref name="retention"/> after they were made
-    /// (<see cref="MongoStorageOptions.InboxRetention"/>): the inbox only has to outlast
+    /// (<see cref="StorageOptions.InboxRetention"/>): the inbox only has to outlast
     /// every redelivery of an event, and without it the collection grows with every event handled.
     /// </summary>
     public static MongoIndex RetentionIndex(TimeSpan retention) =>
