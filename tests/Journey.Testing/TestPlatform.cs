@@ -23,6 +23,7 @@ public sealed class TestPlatform : IAsyncDisposable
         DataDirectory = dataDirectory;
         _ownsDirectory = ownsDirectory;
         Address = app.ListeningAddresses()[0];
+        HttpAddress = app.ListeningAddresses().Skip(1).FirstOrDefault();
         Channel = CreateChannel(Scopes.All.ToArray());
     }
 
@@ -37,6 +38,9 @@ public sealed class TestPlatform : IAsyncDisposable
 
     /// <summary>The listening address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     public string Address { get; }
+
+    /// <summary>The HTTP/1.1 listener's address when <c>Journey:Hosting:HttpPort</c> is set, else null.</summary>
+    public string? HttpAddress { get; }
 
     /// <summary>A channel to the host whose calls carry a development token with every scope.</summary>
     public GrpcChannel Channel { get; }
