@@ -89,6 +89,8 @@ public sealed class TestPlatform : IAsyncDisposable
         {
             ["Journey:Hosting:Address"] = "127.0.0.1",
             ["Journey:Hosting:Port"] = "0",
+            // Off unless a test asks for it ("0"): the content root's appsettings.json names 5081.
+            ["Journey:Hosting:HttpPort"] = "",
             ["Journey:Storage:DataDirectory"] = dataDirectory,
             ["Journey:Events:PollInterval"] = "00:00:00.050",
             ["Journey:Events:InitialBackoff"] = "00:00:00.010",
