@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Journey.Shared.Errors;
@@ -14,8 +13,8 @@ namespace Journey.Touchpoint.Http;
 
 /// <summary>
 /// The tracking API over HTTP, as Segment's spec and SDKs define it: <c>POST /v1/{type}</c> and the
-/// browser SDK's one-letter forms, a write key by Basic auth or in the body, JSON as
-/// <c>application/json</c> or <c>text/plain</c>, gzip bodies, Segment's limits, and CORS per source.
+/// browser SDK's one-letter forms, a write key by Basic auth or in the body, JSON bodies (sent as
+/// <c>application/json</c> or <c>text/plain</c>), gzip bodies, Segment's limits, and CORS per source.
 /// The answer is 200 with counts once every accepted message is stored.
 /// </summary>
 internal static partial class TrackingEndpoints
@@ -83,12 +82,9 @@ internal static partial class TrackingEndpoints
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
-        var mediaType = MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed) ? parsed.MediaType : null;
-        if (request.ContentType is { Length: > 0 } && mediaType is not ("application/json" or "text/plain"))
-        {
-            return Error(StatusCodes.Status400BadRequest, "Content-Type must be application/json or text/plain");
-        }
-
+        // The body is JSON whatever its Content-Type says, as Segment's own API reads it: SDKs label it
+        // application/json, text/plain (the browser SDK, to avoid a CORS preflight), or, RudderStack's
+        // node SDK sending gzip through axios, application/x-www-form-urlencoded.
         byte[] body;
         try
         {

@@ -91,6 +91,17 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
         return request;
     }
 
+    [Fact]
+    public async Task Track_LabelledAsFormDataAsRudderStacksGzipSenderDoes_IsReadAsJson()
+    {
+        var json = """{"event":"Order Completed","messageId":"m-1","anonymousId":"a-9","properties":{"order_id":"o-1"}}""";
+
+        var (status, body, _) = await SendAsync(Post("/v1/track", json, _key, contentType: "application/x-www-form-urlencoded", gzip: true));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(1, body.GetProperty("accepted").GetInt32());
+    }
+
     private async Task<(HttpStatusCode Status, JsonElement Body, HttpResponseMessage Response)> SendAsync(HttpRequestMessage request)
     {
         var response = await _http.SendAsync(request);
@@ -168,7 +179,7 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(Post("/v1/track", track, "jk-unknown"))).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(Post("/v1/track", track, _key))).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(Post("/v1/track", "{not json", rotated.Secret))).Status);
-        Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(Post("/v1/track", track, rotated.Secret, contentType: "application/xml"))).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(Post("/v1/track", "{\"batch\":[]}", rotated.Secret, gzip: true).WithEncoding("br"))).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(Post("/v1/track", track.Replace("a-4", new string('x', 33 * 1024), StringComparison.Ordinal), rotated.Secret))).Status);
         var tooMany = "{\"batch\":[" + string.Join(',', Enumerable.Range(0, 2501).Select(i => "{}")) + "]}";
         Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(Post("/v1/batch", tooMany, rotated.Secret))).Status);
@@ -257,5 +268,16 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
         Assert.Equal($"{new Uri(_host.Platform.HttpAddress!).Authority}/v1", segment.GetProperty("apiHost").GetString());
         Assert.Equal("http", segment.GetProperty("protocol").GetString());
         Assert.Equal(HttpStatusCode.Unauthorized, (await _http.GetAsync("/v1/projects/nope/settings")).StatusCode);
+    }
+}
+
+internal static class RequestExtensions
+{
+    /// <summary>Replaces the body's Content-Encoding.</summary>
+    public static HttpRequestMessage WithEncoding(this HttpRequestMessage request, string encoding)
+    {
+        request.Content!.Headers.ContentEncoding.Clear();
+        request.Content.Headers.ContentEncoding.Add(encoding);
+        return request;
     }
 }
