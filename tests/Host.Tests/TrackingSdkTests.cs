@@ -20,6 +20,7 @@ public sealed class TrackingSdkTests
 
     [Theory]
     [InlineData("segment")]
+    [InlineData("segment-legacy")]
     [InlineData("rudderstack")]
     public async Task Sdk_SendingAJourney_LandsAsInteractionsAndOneIdentity(string sdk)
     {

@@ -1,6 +1,6 @@
 // Sends one person's journey to a Journey host's tracking API with a real SDK, as an application
 // would: identify, track, page, alias, an unmapped event and a batch of 30 events, then flushes.
-// Usage: node send.cjs <segment|rudderstack> <http://host:port> <writeKey> <prefix> <tests/tooling folder>
+// Usage: node send.cjs <segment|segment-legacy|rudderstack> <http://host:port> <writeKey> <prefix> <tests/tooling folder>
 // The SDKs come from tests/tooling, installed by npm ci from its lock file.
 'use strict';
 const path = require('node:path');
@@ -29,6 +29,12 @@ async function main() {
     analytics.on('error', (e) => errors.push(String(e && (e.reason || e.message || e.code))));
     journey((type, message) => analytics[type](message));
     await analytics.closeAndFlush({ timeout: 30000 });
+  } else if (sdk === 'segment-legacy') {
+    const Analytics = tooling('analytics-node');
+    // One batch: its flush() does not wait for a batch its own flushAt already sent.
+    const analytics = new Analytics(writeKey, { host: url, flushAt: 100, flushInterval: 200, retryCount: 0, errorHandler: (e) => errors.push(String(e && e.message)) });
+    journey((type, message) => analytics[type](message));
+    await analytics.flush();
   } else if (sdk === 'rudderstack') {
     const Analytics = tooling('@rudderstack/rudder-sdk-node');
     // gzip is the SDK's default: left as it is.
