@@ -140,7 +140,7 @@ public sealed class TrackingIngestion(
 
         if (issues.Count > 0)
         {
-            await store.CountIssuesAsync(source.Id, issues, receivedAt, cancellationToken);
+            await store.CountIssuesAsync(source.Id, issues, receivedAt, TrackingSources.MaxDistinctIssues, cancellationToken);
         }
 
         errors.Sort((x, y) => x.Item1.CompareTo(y.Item1));

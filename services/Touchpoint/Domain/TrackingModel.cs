@@ -84,7 +84,14 @@ public sealed record TraitMapping(string Trait, IdentifierKind Kind);
 /// <param name="Kind">Unmapped event, page or screen, or a violated rule.</param>
 /// <param name="Name">The event, page or screen name (or path).</param>
 /// <param name="Detail">For a violation, what was missing; empty otherwise.</param>
-public sealed record TrackingIssueKey(TrackingIssueKind Kind, string Name, string Detail);
+public sealed record TrackingIssueKey(TrackingIssueKind Kind, string Name, string Detail)
+{
+    /// <summary>The name counted for names past a source's limit of distinct issues.</summary>
+    public const string OtherName = "(other)";
+
+    /// <summary>This kind's catch-all key.</summary>
+    public TrackingIssueKey Other => new(Kind, OtherName, "");
+}
 
 /// <summary>Kinds of <see cref="TrackingIssueKey"/>.</summary>
 public enum TrackingIssueKind
@@ -140,8 +147,13 @@ public interface ITrackingSourceStore
     /// <summary>Up to <paramref name="limit"/> sources with an id after <paramref name="afterId"/>, by id.</summary>
     Task<IReadOnlyList<TrackingSource>> ListAsync(string? afterId, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Adds one sighting per entry of <paramref name="issues"/> at <paramref name="at"/> to the source's counts.</summary>
-    Task CountIssuesAsync(string sourceId, IReadOnlyList<TrackingIssueKey> issues, DateTimeOffset at, CancellationToken cancellationToken);
+    /// <summary>
+    /// Adds one sighting per entry of <paramref name="issues"/> at <paramref name="at"/> to the source's
+    /// counts. A key the source has no count for yet, once it has <paramref name="maxDistinct"/> (about:
+    /// concurrent requests may pass it by a few), is counted under its kind's
+    /// <see cref="TrackingIssueKey.Other"/>, so a sender inventing names cannot grow the counts without bound.
+    /// </summary>
+    Task CountIssuesAsync(string sourceId, IReadOnlyList<TrackingIssueKey> issues, DateTimeOffset at, int maxDistinct, CancellationToken cancellationToken);
 
     /// <summary>The source's issues, most seen first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<TrackingIssue>> ListIssuesAsync(string sourceId, int limit, CancellationToken cancellationToken);

@@ -44,6 +44,9 @@ public sealed class TrackingSources(ITrackingSourceStore store, ITouchpointCatal
     /// <summary>Most rules of each kind in a plan.</summary>
     public const int MaxRules = 500;
 
+    /// <summary>Most distinct issues counted per source; later new names count as "(other)".</summary>
+    public const int MaxDistinctIssues = 1000;
+
     /// <summary>Most keys a source holds, revoked ones included.</summary>
     public const int MaxKeys = 20;
 

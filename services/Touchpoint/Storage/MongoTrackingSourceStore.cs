@@ -105,24 +105,35 @@ internal sealed class MongoTrackingSourceStore : ITrackingSourceStore
             return documents.Select(FromDocument).ToList();
         }, cancellationToken);
 
-    public async Task CountIssuesAsync(string sourceId, IReadOnlyList<TrackingIssueKey> issues, DateTimeOffset at, CancellationToken cancellationToken)
+    public async Task CountIssuesAsync(string sourceId, IReadOnlyList<TrackingIssueKey> issues, DateTimeOffset at, int maxDistinct, CancellationToken cancellationToken)
     {
         var when = at.UtcDateTime;
-        var writes = issues.GroupBy(i => i).Select(group => (WriteModel<BsonDocument>)new UpdateOneModel<BsonDocument>(
-            new BsonDocument("_id", IssueId(sourceId, group.Key)),
-            new BsonDocument
-            {
-                ["$inc"] = new BsonDocument("count", (long)group.Count()),
-                ["$min"] = new BsonDocument("first_at", when),
-                ["$max"] = new BsonDocument("last_at", when),
-                ["$setOnInsert"] = new BsonDocument { ["source"] = sourceId, ["kind"] = (int)group.Key.Kind, ["name"] = group.Key.Name, ["detail"] = group.Key.Detail },
-            })
-        { IsUpsert = true }).ToList();
-        if (writes.Count > 0)
+        BsonDocument Update(TrackingIssueKey key, int count) => new()
         {
-            // Counters, not state: each upsert is atomic on its own and needs no transaction.
-            await _store.ReadAsync(async (_, ct) => await _issues.BulkWriteAsync(writes, new BulkWriteOptions { IsOrdered = false }, ct), cancellationToken);
-        }
+            ["$inc"] = new BsonDocument("count", (long)count),
+            ["$min"] = new BsonDocument("first_at", when),
+            ["$max"] = new BsonDocument("last_at", when),
+            ["$setOnInsert"] = new BsonDocument { ["source"] = sourceId, ["kind"] = (int)key.Kind, ["name"] = key.Name, ["detail"] = key.Detail },
+        };
+
+        // Counters, not state: each update is atomic on its own and needs no transaction.
+        await _store.ReadAsync(async (_, ct) =>
+        {
+            foreach (var group in issues.GroupBy(i => i))
+            {
+                var known = await _issues.UpdateOneAsync(new BsonDocument("_id", IssueId(sourceId, group.Key)), Update(group.Key, group.Count()), cancellationToken: ct);
+                if (known.MatchedCount > 0)
+                {
+                    continue;
+                }
+
+                var distinct = await _issues.CountDocumentsAsync(new BsonDocument("source", sourceId), cancellationToken: ct);
+                var key = distinct < maxDistinct ? group.Key : group.Key.Other;
+                await _issues.UpdateOneAsync(new BsonDocument("_id", IssueId(sourceId, key)), Update(key, group.Count()), new UpdateOptions { IsUpsert = true }, ct);
+            }
+
+            return 0;
+        }, cancellationToken);
     }
 
     public Task<IReadOnlyList<TrackingIssue>> ListIssuesAsync(string sourceId, int limit, CancellationToken cancellationToken) =>

@@ -89,29 +89,46 @@ internal sealed class SqliteTrackingSourceStore : ITrackingSourceStore
             return rows;
         }, cancellationToken);
 
-    public Task CountIssuesAsync(string sourceId, IReadOnlyList<TrackingIssueKey> issues, DateTimeOffset at, CancellationToken cancellationToken) =>
+    public Task CountIssuesAsync(string sourceId, IReadOnlyList<TrackingIssueKey> issues, DateTimeOffset at, int maxDistinct, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await using var command = Command(connection, transaction, """
+            await using var update = Command(connection, transaction, """
+                UPDATE tracking_issues SET count = count + $count, first_at = MIN(first_at, $at), last_at = MAX(last_at, $at)
+                WHERE source_id = $source AND kind = $kind AND name = $name AND detail = $detail
+                """);
+            await using var insert = Command(connection, transaction, """
                 INSERT INTO tracking_issues (source_id, kind, name, detail, count, first_at, last_at)
                 VALUES ($source, $kind, $name, $detail, $count, $at, $at)
                 ON CONFLICT (source_id, kind, name, detail) DO UPDATE SET
                     count = count + excluded.count, first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)
                 """);
-            command.Parameters.AddWithValue("$source", sourceId);
-            command.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
-            var kind = command.Parameters.Add("$kind", SqliteType.Integer);
-            var name = command.Parameters.Add("$name", SqliteType.Text);
-            var detail = command.Parameters.Add("$detail", SqliteType.Text);
-            var count = command.Parameters.Add("$count", SqliteType.Integer);
+            await using var distinct = Command(connection, transaction, "SELECT COUNT(*) FROM tracking_issues WHERE source_id = $source");
+            distinct.Parameters.AddWithValue("$source", sourceId);
             foreach (var group in issues.GroupBy(i => i))
             {
-                (kind.Value, name.Value, detail.Value, count.Value) = ((int)group.Key.Kind, group.Key.Name, group.Key.Detail, group.Count());
-                await command.ExecuteNonQueryAsync(ct);
+                if (await CountAsync(update, sourceId, group.Key, group.Count(), at, ct) > 0)
+                {
+                    continue;
+                }
+
+                var key = (long)(await distinct.ExecuteScalarAsync(ct))! < maxDistinct ? group.Key : group.Key.Other;
+                await CountAsync(insert, sourceId, key, group.Count(), at, ct);
             }
 
             return 0;
         }, cancellationToken);
+
+    private static async Task<int> CountAsync(SqliteCommand command, string sourceId, TrackingIssueKey key, int count, DateTimeOffset at, CancellationToken ct)
+    {
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$source", sourceId);
+        command.Parameters.AddWithValue("$kind", (int)key.Kind);
+        command.Parameters.AddWithValue("$name", key.Name);
+        command.Parameters.AddWithValue("$detail", key.Detail);
+        command.Parameters.AddWithValue("$count", count);
+        command.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(ct);
+    }
 
     public Task<IReadOnlyList<TrackingIssue>> ListIssuesAsync(string sourceId, int limit, CancellationToken cancellationToken) =>
         _database.ReadAsync<IReadOnlyList<TrackingIssue>>(async (connection, ct) =>

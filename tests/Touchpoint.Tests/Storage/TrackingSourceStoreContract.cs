@@ -95,15 +95,29 @@ public abstract class TrackingSourceStoreContract
         var unmapped = new TrackingIssueKey(TrackingIssueKind.UnmappedEvent, "Video Played", "");
         var missing = new TrackingIssueKey(TrackingIssueKind.MissingProperty, "Order Completed", "order_id");
 
-        await Store.CountIssuesAsync("web", [unmapped, missing, unmapped], Now, default);
-        await Store.CountIssuesAsync("web", [unmapped], Now.AddHours(1), default);
-        await Store.CountIssuesAsync("app", [missing], Now, default);
+        await Store.CountIssuesAsync("web", [unmapped, missing, unmapped], Now, 100, default);
+        await Store.CountIssuesAsync("web", [unmapped], Now.AddHours(1), 100, default);
+        await Store.CountIssuesAsync("app", [missing], Now, 100, default);
 
         var issues = await Store.ListIssuesAsync("web", 10, default);
         Assert.Equal([(unmapped, 3L), (missing, 1L)], issues.Select(i => (i.Key, i.Count)));
         Assert.Equal((Now, Now.AddHours(1)), (issues[0].FirstSeen, issues[0].LastSeen));
         Assert.Single(await Store.ListIssuesAsync("app", 10, default));
         Assert.Single(await Store.ListIssuesAsync("web", 1, default));
+    }
+
+    [ContractFact]
+    public async Task CountIssues_PastTheDistinctLimit_CountsNewNamesAsOtherAndKnownOnesAsThemselves()
+    {
+        TrackingIssueKey Event(string name) => new(TrackingIssueKind.UnmappedEvent, name, "");
+
+        await Store.CountIssuesAsync("web", [Event("a"), Event("b")], Now, 2, default);
+        await Store.CountIssuesAsync("web", [Event("c"), Event("d"), Event("a")], Now, 2, default);
+
+        var issues = await Store.ListIssuesAsync("web", 10, default);
+        Assert.Equal(
+            [(Event("(other)"), 2L), (Event("a"), 2L), (Event("b"), 1L)],
+            issues.Select(i => (i.Key, i.Count)).OrderBy(i => i.Key.Name, StringComparer.Ordinal));
     }
 
     [ContractFact]
