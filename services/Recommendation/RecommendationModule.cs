@@ -32,7 +32,7 @@ public static class RecommendationModule
         ["ListContents"] = Scopes.RecommendationsRead,
         ["RetireContent"] = Scopes.Admin,
         ["Recommend"] = Scopes.RecommendationsRead,
-        ["RecordFeedback"] = Scopes.RecommendationsRead,
+        ["RecordFeedback"] = Scopes.RecommendationsWrite,
         ["CreateExperiment"] = Scopes.Admin,
         ["GetExperiment"] = Scopes.Admin,
         ["ListExperiments"] = Scopes.Admin,

@@ -33,8 +33,11 @@ public static class Scopes
     /// <summary>Record and withdraw consent.</summary>
     public const string ConsentWrite = "consent:write";
 
-    /// <summary>Ask for recommendations and report what was shown, clicked or bought.</summary>
+    /// <summary>Ask for recommendations and read the content library.</summary>
     public const string RecommendationsRead = "recommendations:read";
+
+    /// <summary>Report what was shown, clicked or bought: feedback changes what the platform learns.</summary>
+    public const string RecommendationsWrite = "recommendations:write";
 
     /// <summary>Export everything about a person, or erase it.</summary>
     public const string PrivacyErase = "privacy:erase";
@@ -46,12 +49,12 @@ public static class Scopes
     public const string AnyCaller = "*";
 
     /// <summary>Whether calls needing <paramref name="scope"/> change data, and so count against the caller's write rate.</summary>
-    public static bool IsWrite(string scope) => scope is TouchpointsWrite or TrackingAdmin or ProfilesWrite or ProfilesMerge or ConsentWrite or PrivacyErase or Admin;
+    public static bool IsWrite(string scope) => scope is TouchpointsWrite or TrackingAdmin or ProfilesWrite or ProfilesMerge or ConsentWrite or RecommendationsWrite or PrivacyErase or Admin;
 
     /// <summary>Whether calls needing <paramref name="scope"/> go to the audit trail: operator merges, privacy, consent and catalog changes.</summary>
     public static bool IsSensitive(string scope) => scope is TrackingAdmin or ProfilesMerge or ConsentWrite or PrivacyErase or Admin;
 
     /// <summary>Every scope, for development tokens.</summary>
     public static readonly IReadOnlyList<string> All =
-        [TouchpointsRead, TouchpointsWrite, TrackingAdmin, ProfilesRead, ProfilesWrite, ProfilesMerge, ConsentRead, ConsentWrite, RecommendationsRead, PrivacyErase, Admin];
+        [TouchpointsRead, TouchpointsWrite, TrackingAdmin, ProfilesRead, ProfilesWrite, ProfilesMerge, ConsentRead, ConsentWrite, RecommendationsRead, RecommendationsWrite, PrivacyErase, Admin];
 }

@@ -159,6 +159,21 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RecordFeedback_WithOnlyTheReadScope_IsPermissionDenied_AndCountsNothing()
+    {
+        await _host.UpsertAsync(Content("brand-a", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
+        var shown = await _host.RecommendAsync("ada", count: 1);
+        var reader = new RecommendationService.RecommendationServiceClient(_host.Platform.CreateChannel("recommendations:read"));
+        var feedback = new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = shown.Items[0].Content, Type = FeedbackType.Click, FeedbackId = "click-1" };
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => reader.RecordFeedbackAsync(feedback).ResponseAsync);
+        var accepted = await _host.Client.RecordFeedbackAsync(feedback);
+
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.False(accepted.Repeated);
+    }
+
+    [Fact]
     public async Task RecordFeedback_WhenFeedbackIdMalformed_FailsNamingFeedbackId()
     {
         await _host.UpsertAsync(Content("brand-a", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
