@@ -281,6 +281,50 @@ public abstract class InteractionLogContract
     }
 
     [ContractFact]
+    public async Task Holdings_KeepEveryProfileThatHeldAnIdentifierFromWhenItGainedIt()
+    {
+        var email = new PersonIdentifier(IdentifierKind.Email, new string('a', 64));
+        // Ann holds the cookie from version 1 (minute 1) on; v2 and v3 come in one batch, v2 still holds it.
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "ann", 1, Anonymous("cookie"), Customer("c-ann"))], Day, default);
+        await Log.ApplyProfilesAsync([Snapshot("u-3", "bob", 3, Anonymous("cookie"), Customer("c-bob"), email), Snapshot("u-2", "bob", 2, Anonymous("cookie"), Customer("c-bob"))], Day, default);
+        await Log.ApplyProfilesAsync([Snapshot("u-4", "ann", 4, Customer("c-ann"))], Day, default);
+        // An anonymous profile with a cookie of its own, merged into Bob's at minute 10.
+        await Log.ApplyProfilesAsync([Snapshot("u-5", "anon", 5, Anonymous("tablet"))], Day, default);
+        await Log.ApplyMergesAsync([new ProfileMerge("m-1", "bob", "anon", [Anonymous("tablet"), Anonymous("moved")], Day.AddMinutes(10))], Day, default);
+
+        var holdings = await Log.HoldingsAsync(
+            [Anonymous("cookie"), Anonymous("tablet"), Anonymous("moved"), Customer("c-ann"), Anonymous("nobody"), new PersonIdentifier(IdentifierKind.ProfileId, "anon")], default);
+
+        Assert.Equal(
+            [
+                (Customer("c-ann").Key, "ann", Day.AddMinutes(1), true),
+                ("4:cookie", "ann", Day.AddMinutes(1), true),
+                ("4:cookie", "bob", Day.AddMinutes(2), true),
+                ("4:moved", "bob", Day.AddMinutes(10), true),
+                ("4:tablet", "bob", Day.AddMinutes(5), true),
+                ("7:anon", "bob", DateTimeOffset.MinValue, true),
+            ],
+            holdings.Select(h => (h.Key, h.ProfileId, h.Since, h.Known)).OrderBy(h => h.Key, StringComparer.Ordinal).ThenBy(h => h.Since));
+        var ann = await Log.ProfileAsync("ann", default);
+        Assert.Equal([Anonymous("cookie")], ann!.FormerIdentifiers);
+        Assert.Empty((await Log.ProfileAsync("bob", default))!.FormerIdentifiers);
+    }
+
+    [ContractFact]
+    public async Task Holdings_OfAnErasedProfileOrIdentifier_AreGone()
+    {
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "ann", 1, Anonymous("cookie"), Customer("c-ann"))], Day, default);
+        await Log.ApplyProfilesAsync([Snapshot("u-2", "bob", 2, Anonymous("cookie"), Customer("c-bob"))], Day, default);
+        await Log.ApplyProfilesAsync([Snapshot("u-3", "ann", 3, Customer("c-ann"), Anonymous("laptop"))], Day, default);
+
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ["ann"], Tombstones.For([TombstoneKey(Customer("c-ann")), ProfileKey("ann")], Day), _ => Completed([], 0), Day, default);
+
+        Assert.Equal(
+            [("4:cookie", "bob")],
+            (await Log.HoldingsAsync([Anonymous("cookie"), Anonymous("laptop"), Customer("c-ann")], default)).Select(h => (h.Key, h.ProfileId)));
+    }
+
+    [ContractFact]
     public async Task Erase_ForgetsTheProfilesAndIgnoresTheirLaterSnapshots()
     {
         await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(1), [Anonymous("cookie")]), Ad));
