@@ -87,6 +87,10 @@ public sealed class SharedDeviceEndToEndTests : IAsyncLifetime
             Assert.All(timeline, e => Assert.Equal(bob, e.Profile));
             Assert.All(timeline, e => Assert.Empty(e.ConflictingProfiles));
         }
+
+        // What segments and exports read: each profile counted only its own visits from the interaction events.
+        Assert.Equal(annOwn.Length, await WebInteractionsAsync(ann));
+        Assert.Equal(bobOwn.Length, await WebInteractionsAsync(bob));
     }
 
     [Fact]
@@ -127,6 +131,9 @@ public sealed class SharedDeviceEndToEndTests : IAsyncLifetime
         interaction.Identifiers.AddRange(identifiers);
         Assert.False((await _touchpoints.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction })).Duplicate);
     }
+
+    private async Task<long> WebInteractionsAsync(string profile) =>
+        (await _profiles.GetProfileAsync(new GetProfileRequest { Name = profile })).Profile.Channels.Single(c => c.Channel == Channel.Web).Interactions;
 
     private async Task<List<RecordedInteraction>> TimelineAsync(Identifier identifier) =>
         [.. (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Identifier = identifier, PageSize = 100 })).Interactions];
