@@ -191,6 +191,15 @@ public sealed record ProfileSnapshot(string EventId, string ProfileId, IReadOnly
     public IReadOnlyList<string> ErasureKeys { get; init; } = [];
 }
 
+/// <summary>What an erasure leaves of the people linked to the erased identifiers: another customer's interactions and their identifiers' links.</summary>
+/// <param name="EventIds">Interactions to keep: attributed to a profile that is not erased, and carrying no erased identifier.</param>
+/// <param name="LinkKeys">Identifier keys whose links to stay (those the kept interactions carry, none erased).</param>
+public sealed record ErasureKeep(IReadOnlySet<string> EventIds, IReadOnlySet<string> LinkKeys)
+{
+    /// <summary>Nothing kept: everyone linked goes.</summary>
+    public static ErasureKeep None { get; } = new(new HashSet<string>(), new HashSet<string>());
+}
+
 /// <summary>A profile as the touchpoint service knows it now.</summary>
 /// <param name="ProfileId">The live profile: the one asked for, or the survivor it was merged into.</param>
 /// <param name="Identifiers">The identifiers it holds, by its latest snapshot and the merges into it since.</param>
@@ -278,14 +287,16 @@ public interface IInteractionLog
 
     /// <summary>
     /// Deletes the interactions and identifier links of everyone linked to <paramref name="identifiers"/>,
-    /// forgets <paramref name="profiles"/> (their identifiers and holdings, and the profiles merged into
-    /// them) and every holding of <paramref name="identifiers"/>, writes
+    /// except the interactions and links <paramref name="keep"/> names (another customer's, who shared a
+    /// device), forgets <paramref name="profiles"/> (their identifiers and holdings, and the profiles
+    /// merged into them) and every holding of <paramref name="identifiers"/>, writes
     /// <paramref name="tombstones"/>, and appends the event <paramref name="completed"/> builds from the
     /// count, in one transaction. Does nothing when <paramref name="eventId"/> was handled before.
     /// </summary>
     Task EraseAsync(
         string eventId,
         IReadOnlyList<PersonIdentifier> identifiers,
+        ErasureKeep keep,
         IReadOnlyList<string> profiles,
         IReadOnlyList<ErasureTombstone> tombstones,
         Func<long, OutboxMessage> completed,

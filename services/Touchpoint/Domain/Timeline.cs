@@ -109,8 +109,49 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
         }
 
         var keys = erased.Select(TombstoneKey).Concat(profiles.Select(ProfileKey));
+        var keep = await KeepAsync(erased, profiles, cancellationToken);
         await log.EraseAsync(
-            eventId, erased.ToList(), profiles.Order(StringComparer.Ordinal).ToList(), tombstones.For(keys, requestedAt), count => events.ErasureCompleted(erasure, count, now), now, cancellationToken);
+            eventId, erased.ToList(), keep, profiles.Order(StringComparer.Ordinal).ToList(), tombstones.For(keys, requestedAt), count => events.ErasureCompleted(erasure, count, now), now, cancellationToken);
+    }
+
+    /// <summary>
+    /// Of the interactions the log files with the erased identifiers' people, those of another customer
+    /// the profile service keeps apart: attributed to a profile not erased, carrying no erased identifier.
+    /// A device two customers shared otherwise takes the other customer's history with it.
+    /// </summary>
+    private async Task<ErasureKeep> KeepAsync(HashSet<PersonIdentifier> erased, HashSet<string> profiles, CancellationToken cancellationToken)
+    {
+        const int Page = 500;
+        var erasedKeys = erased.SelectMany(i => new[] { i.Key, Attribution.Lookup(i).Key }).ToHashSet(StringComparer.Ordinal);
+        var kept = new HashSet<string>(StringComparer.Ordinal);
+        var links = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var identifier in erased)
+        {
+            TimelineCursor? cursor = null;
+            while (true)
+            {
+                var batch = await log.TimelineAsync(identifier, cursor, Page, cancellationToken);
+                foreach (var entry in await NameAsync(batch.Where(e => seen.Add(e.Interaction.EventId)).ToList(), cancellationToken))
+                {
+                    var carried = entry.Interaction.Identifiers;
+                    if (entry.ProfileId is { } owner && !profiles.Contains(owner) && !carried.Any(i => erasedKeys.Contains(i.Key) || erasedKeys.Contains(Attribution.Lookup(i).Key)))
+                    {
+                        kept.Add(entry.Interaction.EventId);
+                        links.UnionWith(carried.Select(i => i.Key));
+                    }
+                }
+
+                if (batch.Count < Page)
+                {
+                    break;
+                }
+
+                cursor = batch[^1].Cursor;
+            }
+        }
+
+        return kept.Count == 0 ? ErasureKeep.None : new ErasureKeep(kept, links);
     }
 
     private string TombstoneKey(PersonIdentifier identifier) => tombstones.Key((int)identifier.Kind, identifier.Value);

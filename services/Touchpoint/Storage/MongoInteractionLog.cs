@@ -437,6 +437,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
     public Task EraseAsync(
         string eventId,
         IReadOnlyList<PersonIdentifier> identifiers,
+        ErasureKeep keep,
         IReadOnlyList<string> profiles,
         IReadOnlyList<ErasureTombstone> tombstones,
         Func<long, OutboxMessage> completed,
@@ -454,16 +455,20 @@ internal sealed class MongoInteractionLog : IInteractionLog
             if (people.Count > 0)
             {
                 var filter = new BsonDocument("person_id", new BsonDocument("$in", new BsonArray(people)));
-                foreach (var collection in new[] { Interactions, PersonLinks, ProfilePersons })
+                // Another customer's interactions and links stay, with the person documents they are filed under.
+                var interactions = new BsonDocument(filter) { ["event_id"] = new BsonDocument("$nin", new BsonArray(keep.EventIds)) };
+                var links = new BsonDocument(filter) { ["_id"] = new BsonDocument("$nin", new BsonArray(keep.LinkKeys)) };
+                erased += (await _db.GetCollection<BsonDocument>(Interactions).DeleteManyAsync(session, interactions, cancellationToken: ct)).DeletedCount;
+                erased += (await _db.GetCollection<BsonDocument>(PersonLinks).DeleteManyAsync(session, links, cancellationToken: ct)).DeletedCount;
+                erased += (await _db.GetCollection<BsonDocument>(ProfilePersons).DeleteManyAsync(session, filter, cancellationToken: ct)).DeletedCount;
+                if (keep.EventIds.Count == 0)
                 {
-                    erased += (await _db.GetCollection<BsonDocument>(collection).DeleteManyAsync(session, filter, cancellationToken: ct)).DeletedCount;
+                    erased += (await _db.GetCollection<BsonDocument>(PersonOverlaps).DeleteManyAsync(session, new BsonDocument("$or", new BsonArray
+                    {
+                        filter,
+                        new BsonDocument("filed_person_id", new BsonDocument("$in", new BsonArray(people))),
+                    }), cancellationToken: ct)).DeletedCount;
                 }
-
-                erased += (await _db.GetCollection<BsonDocument>(PersonOverlaps).DeleteManyAsync(session, new BsonDocument("$or", new BsonArray
-                {
-                    filter,
-                    new BsonDocument("filed_person_id", new BsonDocument("$in", new BsonArray(people))),
-                }), cancellationToken: ct)).DeletedCount;
 
                 // Person-to-profile documents are no longer written; any still held go with the person.
                 await _db.GetCollection<BsonDocument>(PersonProfile).DeleteManyAsync(

@@ -412,6 +412,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
     public Task EraseAsync(
         string eventId,
         IReadOnlyList<PersonIdentifier> identifiers,
+        ErasureKeep keep,
         IReadOnlyList<string> profiles,
         IReadOnlyList<ErasureTombstone> tombstones,
         Func<long, OutboxMessage> completed,
@@ -429,15 +430,24 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             if (people.Count > 0)
             {
                 var list = string.Join(',', people);
+                // Another customer's interactions and links stay, with the person rows they are filed under.
+                var kept = keep.EventIds.Count > 0;
                 foreach (var sql in new[]
                 {
-                    $"DELETE FROM interactions WHERE person_id IN ({list})",
-                    $"DELETE FROM person_links WHERE person_id IN ({list})",
+                    $"DELETE FROM interactions WHERE person_id IN ({list}) AND event_id NOT IN (SELECT value FROM json_each($events))",
+                    $"DELETE FROM person_links WHERE person_id IN ({list}) AND identifier NOT IN (SELECT value FROM json_each($links))",
                     $"DELETE FROM profile_persons WHERE person_id IN ({list})",
-                    $"DELETE FROM person_overlaps WHERE person_id IN ({list}) OR filed_person_id IN ({list})",
+                    kept ? "" : $"DELETE FROM person_overlaps WHERE person_id IN ({list}) OR filed_person_id IN ({list})",
                 })
                 {
+                    if (sql.Length == 0)
+                    {
+                        continue;
+                    }
+
                     await using var delete = Command(connection, transaction, sql);
+                    delete.Parameters.AddWithValue("$events", Keys(keep.EventIds));
+                    delete.Parameters.AddWithValue("$links", Keys(keep.LinkKeys));
                     erased += await delete.ExecuteNonQueryAsync(ct);
                 }
             }

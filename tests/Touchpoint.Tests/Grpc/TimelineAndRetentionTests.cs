@@ -213,6 +213,25 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ErasureRequested_OfOneOfTwoCustomersWhoSharedACookie_KeepsTheOthersInteractions()
+    {
+        await RecordAsync(
+            WithEmail(NewInteraction("ann-signs-in", "touchpoints/web", Start.AddMinutes(-40), "shared-cookie"), "ann@example.com"),
+            WithEmail(NewInteraction("bob-signs-in", "touchpoints/web", Start.AddMinutes(-30), "shared-cookie"), "bob@example.com"),
+            WithEmail(NewInteraction("bob-own", "touchpoints/web", Start.AddMinutes(-20), "bob-phone"), "bob@example.com"),
+            NewInteraction("cookie-only", "touchpoints/web", Start.AddMinutes(-10), "shared-cookie"));
+        await HandleAsync(At(Start.AddMinutes(-40), Updated("profiles/ann", 1, Hashed("ann@example.com"))));
+        await HandleAsync(At(Start.AddMinutes(-30), Updated("profiles/bob", 1, Hashed("bob@example.com"), Cookie("bob-phone"), Cookie("shared-cookie"))));
+
+        await HandleAsync(new ErasureRequested { Erasure = "erasures/ann", Identifiers = { Hashed("ann@example.com") } }, "erase-ann");
+
+        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("ann") })).Interactions);
+        Assert.Equal(
+            ["cookie-only", "bob-own", "bob-signs-in"],
+            (await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("bob") })).Interactions.Select(i => i.Interaction.InteractionId));
+    }
+
+    [Fact]
     public async Task ErasureRequested_ErasesEveryIdentifierOfTheProfilesHoldingTheGivenOnes()
     {
         await RecordAsync(

@@ -317,7 +317,7 @@ public abstract class InteractionLogContract
         await Log.ApplyProfilesAsync([Snapshot("u-2", "bob", 2, Anonymous("cookie"), Customer("c-bob"))], Day, default);
         await Log.ApplyProfilesAsync([Snapshot("u-3", "ann", 3, Customer("c-ann"), Anonymous("laptop"))], Day, default);
 
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], ["ann"], Tombstones.For([TombstoneKey(Customer("c-ann")), ProfileKey("ann")], Day), _ => Completed([], 0), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ErasureKeep.None, ["ann"], Tombstones.For([TombstoneKey(Customer("c-ann")), ProfileKey("ann")], Day), _ => Completed([], 0), Day, default);
 
         Assert.Equal(
             [("4:cookie", "bob")],
@@ -332,7 +332,7 @@ public abstract class InteractionLogContract
         await Log.ApplyMergesAsync([new ProfileMerge("m-1", "p1", "p0", [], Day.AddHours(1))], Day, default);
         var reported = new List<long>();
 
-        await Log.EraseAsync("erase-1", [Anonymous("cookie")], ["p1"], Tombstones.For([TombstoneKey(Anonymous("cookie")), ProfileKey("p1"), ProfileKey("p0")], Day), count => Completed(reported, count), Day, default);
+        await Log.EraseAsync("erase-1", [Anonymous("cookie")], ErasureKeep.None, ["p1"], Tombstones.For([TombstoneKey(Anonymous("cookie")), ProfileKey("p1"), ProfileKey("p0")], Day), count => Completed(reported, count), Day, default);
         await Log.ApplyProfilesAsync([Erasable(Snapshot("u-3", "p1", 2, Anonymous("cookie")))], Day, default);
 
         Assert.Null(await Log.ProfileAsync("p1", default));
@@ -345,7 +345,7 @@ public abstract class InteractionLogContract
     [ContractFact]
     public async Task Erase_WhenSnapshotsAndMergesStampedBeforeItSettledArrive_SkipsThemAndAppliesLaterOnes()
     {
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], ["p1"], Tombstones.For([TombstoneKey(Customer("c-ann")), ProfileKey("p1")], Day), count => Events.ErasureCompleted("erasures/e-1", count, Day), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ErasureKeep.None, ["p1"], Tombstones.For([TombstoneKey(Customer("c-ann")), ProfileKey("p1")], Day), count => Events.ErasureCompleted("erasures/e-1", count, Day), Day, default);
         var settled = Day + new PrivacyOptions().ErasureSettleWindow;
 
         await Log.ApplyProfilesAsync([Erasable(Snapshot("u-1", "p1", 5, Customer("c-ann"))), Erasable(Snapshot("u-2", "p2", 1, Customer("c-ann")) with { PublishedAt = settled })], Day, default);
@@ -359,6 +359,22 @@ public abstract class InteractionLogContract
     }
 
     [ContractFact]
+    public async Task Erase_KeepsTheInteractionsAndLinksItIsToldToKeep()
+    {
+        // One cookie joins both customers into one person in the log; the profile service keeps them apart.
+        await AppendAsync(Pending(Interaction("ann-1", Ad, Day.AddHours(1), [Anonymous("shared"), Customer("c-ann")]), Ad));
+        await AppendAsync(Pending(Interaction("bob-1", Ad, Day.AddHours(2), [Anonymous("shared"), Customer("c-bob")]), Ad));
+        await AppendAsync(Pending(Interaction("bob-2", Ad, Day.AddHours(3), [Customer("c-bob")]), Ad));
+        var keep = new ErasureKeep(new HashSet<string> { "bob-1", "bob-2" }, new HashSet<string> { Anonymous("shared").Key, Customer("c-bob").Key });
+
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], keep, [], [], _ => Completed([], 0), Day, default);
+
+        Assert.Empty(await Log.RecordedWithAsync([Customer("c-ann")], null, 10, default));
+        Assert.Equal(["bob-2", "bob-1"], (await Log.RecordedWithAsync([Customer("c-bob")], null, 10, default)).Select(e => e.Interaction.EventId));
+        Assert.Equal(["bob-1"], (await Log.RecordedWithAsync([Anonymous("shared")], null, 10, default)).Select(e => e.Interaction.EventId));
+    }
+
+    [ContractFact]
     public async Task Erase_RemovesEveryoneLinkedAndOnlyOnce()
     {
         await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(1), [Anonymous("ann"), Customer("c-ann")]), Ad));
@@ -366,8 +382,8 @@ public abstract class InteractionLogContract
         await AppendAsync(Pending(Interaction("e-3", Ad, Day.AddHours(3), [Anonymous("bob")]), Ad));
         var reported = new List<long>();
 
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], [], count => Completed(reported, count), Day, default);
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], [], count => Completed(reported, count), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ErasureKeep.None, [], [], count => Completed(reported, count), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ErasureKeep.None, [], [], count => Completed(reported, count), Day, default);
 
         Assert.Empty(await Log.TimelineAsync(Anonymous("ann"), null, 10, default));
         Assert.Empty(await Log.TimelineAsync(Customer("c-ann"), null, 10, default));
