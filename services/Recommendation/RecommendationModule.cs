@@ -46,7 +46,9 @@ public static class RecommendationModule
         builder.AddServiceStorage(Name)
             .AddPort<IContentLibrary, SqliteContentLibrary, MongoContentLibrary>()
             .AddPort<IAudienceStore, SqliteAudienceStore, MongoAudienceStore>()
-            .AddPort<IExperimentStore, SqliteExperimentStore, MongoExperimentStore>();
+            .AddPort<IExperimentStore, SqliteExperimentStore, MongoExperimentStore>()
+            .AddSqliteRetention(sp => SqliteAudienceStore.RecommendationRetention(sp.GetRequiredService<IOptions<RecommendationOptions>>().Value.RecommendationRetention))
+            .AddSqliteRetention(_ => SqliteAudienceStore.ImpressionRetention);
 
         var services = builder.Services;
         services.AddValidatedOptions<RecommendationOptions, RecommendationOptionsValidator>(RecommendationOptions.Section);

@@ -41,7 +41,7 @@ public sealed class IngestionAloneScenario : IScenario
         return
         [
             new("ingestion stream, touchpoint service alone, 500 a message, 10,000 returning visitors", Report.Rate(rate, "interactions") + $" ({summary.AcceptedCount:N0} accepted in {elapsed.TotalSeconds:0.0} s)",
-                Report.Rate(context.Baselines.SqliteRowsPerSecond, "raw rows"), ratio, "≥ 0.50× and ≥ 20,000/s", ratio >= 0.5 && rate >= 20_000),
+                Report.Rate(context.Baselines.SqliteRowsPerSecond, "raw rows"), ratio, "≥ 0.50×", ratio >= 0.5),
             new($"touchpoint host working set while ingesting {total:N0}", $"after warm-up {Report.Mib(afterWarmup)}, peak {Report.Mib(peak)}, end {Report.Mib(end)}, trend {Report.Mib((long)trend)}",
                 "working set after warm-up", growthRatio, "trend growth ≤ 0.10×", growthRatio <= 0.10),
         ];

@@ -58,7 +58,8 @@ public interface IScenario
 }
 
 /// <summary>
-/// The scenarios, in the order they run. The two with a host of their own come first, while the main
+/// The scenarios, in the order they run. The outside load generator's empty calls come first, on a
+/// host that has done nothing yet; then the two with a host of their own, while the main
 /// host is idle (it still digests the events of every earlier scenario, such as the catalog's 50,000
 /// TouchpointChanged or the ingestion's million people); the profile and recommendation scenarios read
 /// the people the ingestion created.
@@ -67,6 +68,7 @@ public static class Scenarios
 {
     public static readonly IReadOnlyList<IScenario> All =
     [
+        new OutsideLoadScenario(),
         new IngestionAloneScenario(),
         new ProfileAloneScenario(),
         new CatalogListScenario(),

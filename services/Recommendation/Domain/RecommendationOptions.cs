@@ -40,8 +40,8 @@ public sealed partial class RecommendationOptions : IValidatableObject
 
     /// <summary>
     /// How long a recommendation record is kept, so that feedback and interactions naming it can
-    /// still be attributed to it (after that, feedback naming it is NOT_FOUND). The MongoDB store
-    /// removes older records through a TTL index; the SQLite store keeps them. Default 90 days: three
+    /// still be attributed to it (after that, feedback naming it is NOT_FOUND). Older records are
+    /// removed (a TTL index on MongoDB, an hourly sweep on SQLite). Default 90 days: three
     /// times the 30 days within which a purchase still counts for a touchpoint, so a conversion that
     /// follows a recommendation late still finds it. 1 to 3650 days.
     /// </summary>

@@ -4,8 +4,9 @@ using MongoDB.Bson;
 namespace Journey.Recommendation.Storage;
 
 /// <summary>
-/// How <see cref="MongoAudienceStore"/> keeps its counters that requests and feedback write at once
-/// (an experiment's variant counts, an item's learned counts) as <see cref="MongoCounterShards"/>, and
+/// How <see cref="MongoAudienceStore"/> keeps its counters that many writers add to at once (an
+/// experiment's variant counts, an item's learned counts, how often two items are consumed by the same
+/// people) as <see cref="MongoCounterShards"/>, and
 /// the pipelines that sum them on the server. Built apart from the driver calls so their shape is
 /// tested without a server.
 /// </summary>
@@ -16,6 +17,23 @@ internal static class CounterPipelines
 
     /// <summary>The variant-counts counter of an experiment's variant.</summary>
     public static string VariantKey(string experimentId, string variant) => $"{experimentId}|{variant}";
+
+    /// <summary>The co-consumption counter of "people who consumed <paramref name="a"/> also consumed <paramref name="b"/>".</summary>
+    public static string PairKey(string a, string b) => $"{a}|{b}";
+
+    /// <summary>
+    /// The <paramref name="limit"/> items most often consumed with <paramref name="seed"/>: one document
+    /// per item (<c>_id</c> the item, <c>count</c> summed over every shard), most first, ties by item.
+    /// The <c>{a: 1, count: -1}</c> index serves the match; the sum has to see every shard of a pair, so
+    /// no limit can come before the group.
+    /// </summary>
+    public static BsonDocument[] AlsoConsumed(string seed, int limit) =>
+    [
+        new("$match", new BsonDocument("a", seed)),
+        new("$group", new BsonDocument { ["_id"] = "$b", ["count"] = new BsonDocument("$sum", "$count") }),
+        new("$sort", new BsonDocument { ["count"] = -1, ["_id"] = 1 }),
+        new("$limit", limit),
+    ];
 
     /// <summary>
     /// One document per item and stage (<c>content</c>, <c>stage</c>, the three counts, the latest

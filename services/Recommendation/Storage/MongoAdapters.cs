@@ -261,8 +261,8 @@ internal sealed class MongoAudienceStore : IAudienceStore
             var rows = new List<AlsoConsumed>();
             foreach (var seed in seedIds)
             {
-                var found = await _c.CoConsumption.Find(new BsonDocument("a", seed)).Sort(new BsonDocument { ["count"] = -1, ["b"] = 1 }).Limit(perSeed).ToListAsync(ct);
-                rows.AddRange(found.Select(d => new AlsoConsumed(seed, d["b"].AsString, d["count"].ToInt64())));
+                using var found = await _c.CoConsumption.AggregateAsync<BsonDocument>(CounterPipelines.AlsoConsumed(seed, perSeed), cancellationToken: ct);
+                await found.ForEachAsync(d => rows.Add(new AlsoConsumed(seed, d["_id"].AsString, d["count"].ToInt64())), ct);
             }
 
             return rows;
@@ -425,7 +425,8 @@ internal sealed class MongoAudienceStore : IAudienceStore
             }, Upsert, cancellationToken);
 
         public Task AddCoConsumptionAsync(string a, string b, CancellationToken cancellationToken) =>
-            c.CoConsumption.UpdateOneAsync(session, new BsonDocument("_id", $"{a}|{b}"), new BsonDocument
+            // A popular pair is written by every replica's handler at once: a sharded counter, so their transactions rarely abort each other.
+            c.CoConsumption.UpdateOneAsync(session, new BsonDocument("_id", MongoCounterShards.Id(CounterPipelines.PairKey(a, b), MongoCounterShards.Pick())), new BsonDocument
             {
                 ["$setOnInsert"] = new BsonDocument { ["a"] = a, ["b"] = b },
                 ["$inc"] = new BsonDocument("count", 1L),

@@ -18,6 +18,18 @@ internal sealed class SqliteAudienceStore : IAudienceStore
         db.Migrate(Migrations);
     }
 
+    /// <summary>Recommendation records go <paramref name="retention"/> after they were made, as MongoDB's TTL index does.</summary>
+    internal static SqliteRetentionRule RecommendationRetention(TimeSpan retention) => new(
+        "recommendation records",
+        "DELETE FROM recommendations WHERE id IN (SELECT id FROM recommendations WHERE created_at < $cutoff LIMIT $max)",
+        now => (now - retention).UtcTicks);
+
+    /// <summary>A day's impression counts go once <see cref="MongoAudienceStore.ImpressionRetention"/> has passed since it ended: only today's are read.</summary>
+    internal static SqliteRetentionRule ImpressionRetention { get; } = new(
+        "impression counts",
+        "DELETE FROM impressions WHERE (person_key, day, content) IN (SELECT person_key, day, content FROM impressions WHERE day < $cutoff LIMIT $max)",
+        now => DateOnly.FromDateTime((now - MongoAudienceStore.ImpressionRetention).UtcDateTime).DayNumber);
+
     public Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {

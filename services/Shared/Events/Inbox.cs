@@ -42,17 +42,21 @@ public static class MongoInbox
 
     /// <summary>
     /// The TTL index that removes claims <paramref name="retention"/> after they were made
-    /// (<see cref="MongoStorageOptions.InboxRetention"/>): the inbox only has to outlast
+    /// (<see cref="StorageOptions.InboxRetention"/>): the inbox only has to outlast
     /// every redelivery of an event, and without it the collection grows with every event handled.
     /// </summary>
     public static MongoIndex RetentionIndex(TimeSpan retention) =>
         new(CollectionName, new BsonDocument("received_at", 1)) { ExpireAfter = retention };
 
+    /// <summary>Whether <paramref name="consumer"/> has claimed <paramref name="eventId"/>, read outside any transaction.</summary>
+    public static Task<bool> IsClaimedAsync(IMongoDatabase database, string consumer, string eventId, CancellationToken cancellationToken) =>
+        database.GetCollection<BsonDocument>(CollectionName).Find(new BsonDocument("_id", Id(consumer, eventId))).AnyAsync(cancellationToken);
+
     /// <summary>Claims <paramref name="eventId"/> inside <paramref name="session"/>'s transaction; false when it was claimed before.</summary>
     public static async Task<bool> TryClaimAsync(IClientSessionHandle session, IMongoDatabase database, string consumer, string eventId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var collection = database.GetCollection<BsonDocument>(CollectionName);
-        var id = $"{consumer}/{eventId}";
+        var id = Id(consumer, eventId);
         // Read before insert: a duplicate-key error would abort the whole transaction.
         if (await collection.Find(session, new BsonDocument("_id", id)).AnyAsync(cancellationToken))
         {
@@ -62,4 +66,6 @@ public static class MongoInbox
         await collection.InsertOneAsync(session, new BsonDocument { ["_id"] = id, ["received_at"] = now.UtcDateTime }, cancellationToken: cancellationToken);
         return true;
     }
+
+    private static string Id(string consumer, string eventId) => $"{consumer}/{eventId}";
 }

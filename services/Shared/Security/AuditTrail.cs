@@ -177,7 +177,7 @@ internal sealed class MongoAuditStore : IAuditStore
         store.Indexes.Declare(RetentionIndex(retention));
     }
 
-    /// <summary>The TTL index on the entry's time (<see cref="MongoStorageOptions.AuditRetention"/>).</summary>
+    /// <summary>The TTL index on the entry's time (<see cref="StorageOptions.AuditRetention"/>).</summary>
     public static MongoIndex RetentionIndex(TimeSpan retention) =>
         new(CollectionName, new BsonDocument("At", 1)) { ExpireAfter = retention };
 

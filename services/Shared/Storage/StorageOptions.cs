@@ -54,6 +54,23 @@ public sealed class StorageOptions
     [Range(0, SqliteDatabase.MaxQueryMapMiB)]
     public int SqliteQueryMapMiB { get; set; } = SqliteDatabase.MaxQueryMapMiB;
 
+    /// <summary>
+    /// How long an inbox entry (a handled event's id) is kept, after which it is removed (a TTL index
+    /// on MongoDB, an hourly sweep on SQLite). A redelivery of the event after that would be handled
+    /// again, so it must outlast every redelivery and replay of dead letters. Default 30 days, 1 to
+    /// 3650 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan InboxRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// How long an audit trail entry is kept, after which it is removed (a TTL index on MongoDB, an
+    /// hourly sweep on SQLite). Default 730 days (two years of "who changed what" for reviews and
+    /// accountability), 30 to 3650 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "30.00:00:00", "3650.00:00:00")]
+    public TimeSpan AuditRetention { get; set; } = TimeSpan.FromDays(730);
+
     /// <summary>MongoDB settings.</summary>
     [ValidateObjectMembers]
     public MongoStorageOptions Mongo { get; set; } = new();
@@ -86,21 +103,6 @@ public sealed class MongoStorageOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:02:00")]
     public TimeSpan TransactionRetryTime { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// How long an inbox entry (a handled event's id) is kept, after which a TTL index removes it. A
-    /// redelivery of the event after that would be handled again, so it must outlast every
-    /// redelivery and replay of dead letters. Default 30 days, 1 to 3650 days.
-    /// </summary>
-    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
-    public TimeSpan InboxRetention { get; set; } = TimeSpan.FromDays(30);
-
-    /// <summary>
-    /// How long an audit trail entry is kept, after which a TTL index removes it. Default 730 days
-    /// (two years of "who changed what" for reviews and accountability), 30 to 3650 days.
-    /// </summary>
-    [Range(typeof(TimeSpan), "30.00:00:00", "3650.00:00:00")]
-    public TimeSpan AuditRetention { get; set; } = TimeSpan.FromDays(730);
 }
 
 /// <summary>Start-up validation of <see cref="StorageOptions"/>.</summary>

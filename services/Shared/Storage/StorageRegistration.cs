@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MongoDB.Bson;
@@ -34,6 +35,10 @@ public static class StorageRegistration
             services.AddSingleton<IOutboxStore>(sp => new SqliteOutbox(service, sp.GetRequiredKeyedService<SqliteDatabase>(service)));
             services.AddKeyedSingleton<IAuditStore>(service, (sp, _) => new SqliteAuditStore(sp.GetRequiredKeyedService<SqliteDatabase>(service)));
             services.AddHealthChecks().Add(new HealthCheckRegistration($"store:{service}", sp => new SqliteHealthCheck(sp.GetRequiredKeyedService<SqliteDatabase>(service)), HealthStatus.Unhealthy, ["ready"]));
+            services.AddKeyedSingleton(service, (sp, _) => SqliteRetentionRule.Inbox(sp.GetRequiredService<IOptions<StorageOptions>>().Value.InboxRetention));
+            services.AddKeyedSingleton(service, (sp, _) => SqliteRetentionRule.Audit(sp.GetRequiredService<IOptions<StorageOptions>>().Value.AuditRetention));
+            services.AddSingleton<IHostedService>(sp => new SqliteRetentionSweep(
+                service, sp.GetRequiredKeyedService<SqliteDatabase>(service), [.. sp.GetKeyedServices<SqliteRetentionRule>(service)], sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SqliteRetentionSweep>>()));
         }
         else
         {
@@ -44,12 +49,12 @@ public static class StorageRegistration
                 // The plumbing's indexes are declared with the store, before any adapter is built.
                 store.Indexes.Declare(MongoOutbox.Indexes);
                 store.Indexes.Retire(MongoOutbox.RetiredIndexes);
-                store.Indexes.Declare(MongoInbox.RetentionIndex(mongo.InboxRetention));
+                store.Indexes.Declare(MongoInbox.RetentionIndex(sp.GetRequiredService<IOptions<StorageOptions>>().Value.InboxRetention));
                 return store;
             });
             services.AddSingleton<IOutboxStore>(sp => new MongoOutbox(service, sp.GetRequiredKeyedService<MongoStore>(service)));
             services.AddKeyedSingleton<IAuditStore>(service, (sp, _) =>
-                new MongoAuditStore(sp.GetRequiredKeyedService<MongoStore>(service), sp.GetRequiredService<IOptions<StorageOptions>>().Value.Mongo.AuditRetention));
+                new MongoAuditStore(sp.GetRequiredKeyedService<MongoStore>(service), sp.GetRequiredService<IOptions<StorageOptions>>().Value.AuditRetention));
             services.AddHealthChecks().Add(new HealthCheckRegistration($"store:{service}", sp => new MongoHealthCheck(sp.GetRequiredKeyedService<MongoStore>(service)), HealthStatus.Unhealthy, ["ready"]));
             services.AddHealthChecks().Add(new HealthCheckRegistration(IndexCheckName(service), sp => new MongoIndexHealthCheck(sp.GetRequiredKeyedService<MongoStore>(service).Indexes), HealthStatus.Unhealthy, ["ready"]));
             services.AddHostedService<MongoIndexInitializer>();
@@ -153,6 +158,20 @@ public sealed record ServiceStorage(string Service, StorageProvider Provider, IS
         }
 
         Services.Configure<StorePorts>(ports => ports.Add(typeof(TPort)));
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a rule to the service's SQLite retention sweep (<see cref="SqliteRetentionSweep"/>), for rows
+    /// its MongoDB adapter leaves to a TTL index; nothing on MongoDB.
+    /// </summary>
+    public ServiceStorage AddSqliteRetention(Func<IServiceProvider, SqliteRetentionRule> rule)
+    {
+        if (Provider == StorageProvider.Sqlite)
+        {
+            Services.AddKeyedSingleton(Service, (sp, _) => rule(sp));
+        }
+
         return this;
     }
 }

@@ -434,7 +434,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
             return holdings;
         }, cancellationToken);
 
-    public Task EraseAsync(
+    public async Task EraseAsync(
         string eventId,
         IReadOnlyList<PersonIdentifier> identifiers,
         ErasureKeep keep,
@@ -442,16 +442,24 @@ internal sealed class MongoInteractionLog : IInteractionLog
         IReadOnlyList<ErasureTombstone> tombstones,
         Func<long, OutboxMessage> completed,
         DateTimeOffset now,
-        CancellationToken cancellationToken) =>
-        _store.WriteAsync(async (session, ct) =>
+        CancellationToken cancellationToken)
+    {
+        const string consumer = Consumer + "." + Topics.ErasureRequested;
+        // A person's interactions can be far more than one transaction may hold (ADR 0015): they go
+        // first, a chunk at a time, each chunk on its own; the transaction then removes what arrived
+        // meanwhile together with everything else. A redelivered erasure deletes nothing here, so a
+        // person who came back after it keeps what they did since.
+        var early = await _store.ReadAsync(
+            async (_, ct) => await MongoInbox.IsClaimedAsync(_db, consumer, eventId, ct) ? 0 : await DeleteInteractionsInChunksAsync(identifiers, ct), cancellationToken);
+        await _store.WriteAsync(async (session, ct) =>
         {
-            if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ErasureRequested, eventId, now, ct))
+            if (!await MongoInbox.TryClaimAsync(session, _db, consumer, eventId, now, ct))
             {
                 return 0;
             }
 
             var people = await ResolveAsync(session, identifiers, ct);
-            long erased = 0;
+            var erased = early;
             if (people.Count > 0)
             {
                 var filter = new BsonDocument("person_id", new BsonDocument("$in", new BsonArray(people)));
@@ -501,6 +509,31 @@ internal sealed class MongoInteractionLog : IInteractionLog
             await MongoOutbox.AppendAsync(session, _db, [completed(erased)], ct);
             return 0;
         }, cancellationToken);
+    }
+
+    /// <summary>Deletes the interactions of the people <paramref name="identifiers"/> name, <see cref="TransactionBudget.Interactions"/> at a time outside any transaction; returns how many went.</summary>
+    private async Task<long> DeleteInteractionsInChunksAsync(IReadOnlyList<PersonIdentifier> identifiers, CancellationToken ct)
+    {
+        var people = await ResolveAsync(null, identifiers, ct);
+        if (people.Count == 0)
+        {
+            return 0;
+        }
+
+        var interactions = _db.GetCollection<BsonDocument>(Interactions);
+        var filter = new BsonDocument("person_id", new BsonDocument("$in", new BsonArray(people)));
+        long deleted = 0;
+        while (true)
+        {
+            var chunk = await interactions.Find(filter).Project(new BsonDocument("_id", 1)).Limit(Budget.Interactions).ToListAsync(ct);
+            if (chunk.Count == 0)
+            {
+                return deleted;
+            }
+
+            deleted += (await interactions.DeleteManyAsync(new BsonDocument("_id", new BsonDocument("$in", new BsonArray(chunk.Select(d => d["_id"])))), ct)).DeletedCount;
+        }
+    }
 
     public Task<int> SweepAsync(DateTimeOffset cutoff, int max, CancellationToken cancellationToken) =>
         _store.ReadAsync(async (_, ct) =>

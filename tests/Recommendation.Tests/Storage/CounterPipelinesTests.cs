@@ -54,6 +54,23 @@ public sealed class CounterPipelinesTests
     }
 
     [Fact]
+    public void AlsoConsumed_SumsEveryShardOfAPairBeforeItRanksAndLimits()
+    {
+        var pipeline = CounterPipelines.AlsoConsumed("video", 5);
+        var stages = pipeline.Select(s => s.GetElement(0).Name).ToList();
+        var group = pipeline[1]["$group"].AsBsonDocument;
+
+        Assert.Equal(["$match", "$group", "$sort", "$limit"], stages);
+        Assert.Equal(new BsonDocument("a", "video"), pipeline[0]["$match"].AsBsonDocument);
+        Assert.Equal("$b", group["_id"].AsString);
+        Assert.Equal("$count", group["count"]["$sum"].AsString);
+        Assert.Equal(new BsonDocument { ["count"] = -1, ["_id"] = 1 }, pipeline[2]["$sort"].AsBsonDocument);
+        Assert.Equal(5, pipeline[3]["$limit"].AsInt32);
+        // Every shard id a write can pick for the pair starts with the pair's key, and the shard documents carry a and b.
+        Assert.All(MongoCounterShards.Ids(CounterPipelines.PairKey("video", "guide")), id => Assert.StartsWith("video|guide" + MongoCounterShards.Separator, id));
+    }
+
+    [Fact]
     public void Pick_ReachesEveryShard()
     {
         var picked = Enumerable.Range(0, 2000).Select(_ => MongoCounterShards.Pick()).ToHashSet();

@@ -165,6 +165,37 @@ public abstract class StoreContract : IDisposable
     }
 
     [ContractFact]
+    public async Task AlsoConsumed_WrittenByManyTransactions_SumsEachPairAndRanksBySum()
+    {
+        // Thirty writes of one pair land on several counter shards where the store shards them; the
+        // read must sum them before it ranks and cuts, or a pair spread thin would lose to one in one place.
+        for (var i = 0; i < 30; i++)
+        {
+            await Audience.WriteAsync(async (s, ct) =>
+            {
+                await s.AddCoConsumptionAsync("video", "guide", ct);
+                if (i < 12)
+                {
+                    await s.AddCoConsumptionAsync("video", "offer", ct);
+                }
+
+                return 0;
+            }, default);
+        }
+
+        await Audience.WriteAsync(async (s, ct) =>
+        {
+            await s.AddCoConsumptionAsync("guide", "video", ct);
+            return 0;
+        }, default);
+
+        Assert.Equal([new AlsoConsumed("video", "guide", 30)], await Audience.ReadAlsoConsumedAsync(["video"], 1, default));
+        Assert.Equal(
+            [new AlsoConsumed("video", "guide", 30), new AlsoConsumed("video", "offer", 12), new AlsoConsumed("guide", "video", 1)],
+            await Audience.ReadAlsoConsumedAsync(["video", "guide"], 5, default));
+    }
+
+    [ContractFact]
     public async Task Counts_WrittenByManyTransactions_SumExactly()
     {
         for (var i = 0; i < 30; i++)

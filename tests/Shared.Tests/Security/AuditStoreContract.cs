@@ -89,7 +89,7 @@ public sealed class MongoAuditStoreTests : AuditStoreContract, IRequiresMongo, I
 {
     private readonly TemporaryMongo _mongo = new("profile");
 
-    protected override IAuditStore Store => field ??= new MongoAuditStore(_mongo.Store, new MongoStorageOptions().AuditRetention);
+    protected override IAuditStore Store => field ??= new MongoAuditStore(_mongo.Store, new StorageOptions().AuditRetention);
 
     public Task InitializeAsync() => Task.CompletedTask;
 

@@ -39,22 +39,22 @@ public sealed class StorageOptionsTests
     }
 
     [Fact]
-    public void MongoRetentionsAndRetryTime_Defaults_AreTheDocumentedOnes()
+    public void RetentionsAndRetryTime_Defaults_AreTheDocumentedOnes()
     {
-        var mongo = new StorageOptions().Mongo;
+        var options = new StorageOptions();
 
-        Assert.Equal(TimeSpan.FromSeconds(10), mongo.TransactionRetryTime);
-        Assert.Equal(TimeSpan.FromDays(30), mongo.InboxRetention);
-        Assert.Equal(TimeSpan.FromDays(730), mongo.AuditRetention);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.Mongo.TransactionRetryTime);
+        Assert.Equal(TimeSpan.FromDays(30), options.InboxRetention);
+        Assert.Equal(TimeSpan.FromDays(730), options.AuditRetention);
     }
 
     [Fact]
     public void Validate_WhenTheInboxWouldForgetEventsWithinADay_FailsNamingTheSetting()
     {
-        var result = new StorageOptionsValidator().Validate(null, new StorageOptions { Mongo = { InboxRetention = TimeSpan.FromHours(1) } });
+        var result = new StorageOptionsValidator().Validate(null, new StorageOptions { InboxRetention = TimeSpan.FromHours(1) });
 
         Assert.True(result.Failed);
-        Assert.Contains(nameof(MongoStorageOptions.InboxRetention), result.FailureMessage);
+        Assert.Contains(nameof(StorageOptions.InboxRetention), result.FailureMessage);
     }
 
     [Fact]

@@ -393,6 +393,37 @@ public abstract class InteractionLogContract
     }
 
     [ContractFact]
+    public async Task Erase_WhenThePersonHasMoreInteractionsThanOneTransactionHolds_RemovesEveryOne()
+    {
+        const int count = 2_400;
+        for (var from = 0; from < count; from += 400)
+        {
+            await AppendAsync([.. Enumerable.Range(from, 400).Select(i => Pending(Interaction($"many-{i:D5}", Ad, Day.AddSeconds(i), [Anonymous("ann"), Customer("c-ann")]), Ad))]);
+        }
+
+        var reported = new List<long>();
+
+        await Log.EraseAsync("erase-many", [Customer("c-ann")], [], [], erased => Completed(reported, erased), Day, default);
+
+        Assert.Empty(await Log.TimelineAsync(Anonymous("ann"), null, 10, default));
+        Assert.True(Assert.Single(reported) >= count, $"every interaction was erased, reported {reported[0]}");
+    }
+
+    [ContractFact]
+    public async Task Erase_WhenTheErasureIsDeliveredAgain_KeepsWhatTheSamePersonDidSince()
+    {
+        await AppendAsync(Pending(Interaction("before", Ad, Day.AddHours(1), [Customer("c-ann")]), Ad));
+        var reported = new List<long>();
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], [], erased => Completed(reported, erased), Day, default);
+        await AppendAsync(Pending(Interaction("after", Ad, Day.AddDays(40), [Customer("c-ann")]), Ad));
+
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], [], erased => Completed(reported, erased), Day, default);
+
+        Assert.Equal(["after"], (await Log.TimelineAsync(Customer("c-ann"), null, 10, default)).Select(t => t.Interaction.EventId));
+        Assert.Single(reported);
+    }
+
+    [ContractFact]
     public async Task Sweep_RemovesOnlyInteractionsBeforeTheCutoffAndKeepsAggregates()
     {
         await AppendAsync(
