@@ -450,7 +450,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         // meanwhile together with everything else. A redelivered erasure deletes nothing here, so a
         // person who came back after it keeps what they did since.
         var early = await _store.ReadAsync(
-            async (_, ct) => await MongoInbox.IsClaimedAsync(_db, consumer, eventId, ct) ? 0 : await DeleteInteractionsInChunksAsync(identifiers, ct), cancellationToken);
+            async (_, ct) => await MongoInbox.IsClaimedAsync(_db, consumer, eventId, ct) ? 0 : await DeleteInteractionsInChunksAsync(identifiers, keep, ct), cancellationToken);
         await _store.WriteAsync(async (session, ct) =>
         {
             if (!await MongoInbox.TryClaimAsync(session, _db, consumer, eventId, now, ct))
@@ -464,7 +464,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
             {
                 var filter = new BsonDocument("person_id", new BsonDocument("$in", new BsonArray(people)));
                 // Another customer's interactions and links stay, with the person documents they are filed under.
-                var interactions = new BsonDocument(filter) { ["event_id"] = new BsonDocument("$nin", new BsonArray(keep.EventIds)) };
+                var interactions = ErasedInteractions(people, keep);
                 var links = new BsonDocument(filter) { ["_id"] = new BsonDocument("$nin", new BsonArray(keep.LinkKeys)) };
                 erased += (await _db.GetCollection<BsonDocument>(Interactions).DeleteManyAsync(session, interactions, cancellationToken: ct)).DeletedCount;
                 erased += (await _db.GetCollection<BsonDocument>(PersonLinks).DeleteManyAsync(session, links, cancellationToken: ct)).DeletedCount;
@@ -511,8 +511,15 @@ internal sealed class MongoInteractionLog : IInteractionLog
         }, cancellationToken);
     }
 
-    /// <summary>Deletes the interactions of the people <paramref name="identifiers"/> name, <see cref="TransactionBudget.Interactions"/> at a time outside any transaction; returns how many went.</summary>
-    private async Task<long> DeleteInteractionsInChunksAsync(IReadOnlyList<PersonIdentifier> identifiers, CancellationToken ct)
+    /// <summary>The erased people's interactions, but for another customer's that the erasure keeps.</summary>
+    private static BsonDocument ErasedInteractions(IEnumerable<BsonValue> people, ErasureKeep keep) => new()
+    {
+        ["person_id"] = new BsonDocument("$in", new BsonArray(people)),
+        ["event_id"] = new BsonDocument("$nin", new BsonArray(keep.EventIds)),
+    };
+
+    /// <summary>Deletes the interactions of the people <paramref name="identifiers"/> name, but for those <paramref name="keep"/> names, <see cref="TransactionBudget.Interactions"/> at a time outside any transaction; returns how many went.</summary>
+    private async Task<long> DeleteInteractionsInChunksAsync(IReadOnlyList<PersonIdentifier> identifiers, ErasureKeep keep, CancellationToken ct)
     {
         var people = await ResolveAsync(null, identifiers, ct);
         if (people.Count == 0)
@@ -521,7 +528,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         }
 
         var interactions = _db.GetCollection<BsonDocument>(Interactions);
-        var filter = new BsonDocument("person_id", new BsonDocument("$in", new BsonArray(people)));
+        var filter = ErasedInteractions(people, keep);
         long deleted = 0;
         while (true)
         {

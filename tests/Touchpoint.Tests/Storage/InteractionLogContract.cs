@@ -403,7 +403,7 @@ public abstract class InteractionLogContract
 
         var reported = new List<long>();
 
-        await Log.EraseAsync("erase-many", [Customer("c-ann")], [], [], erased => Completed(reported, erased), Day, default);
+        await Log.EraseAsync("erase-many", [Customer("c-ann")], ErasureKeep.None, [], [], erased => Completed(reported, erased), Day, default);
 
         Assert.Empty(await Log.TimelineAsync(Anonymous("ann"), null, 10, default));
         Assert.True(Assert.Single(reported) >= count, $"every interaction was erased, reported {reported[0]}");
@@ -414,10 +414,10 @@ public abstract class InteractionLogContract
     {
         await AppendAsync(Pending(Interaction("before", Ad, Day.AddHours(1), [Customer("c-ann")]), Ad));
         var reported = new List<long>();
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], [], erased => Completed(reported, erased), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ErasureKeep.None, [], [], erased => Completed(reported, erased), Day, default);
         await AppendAsync(Pending(Interaction("after", Ad, Day.AddDays(40), [Customer("c-ann")]), Ad));
 
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], [], erased => Completed(reported, erased), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ErasureKeep.None, [], [], erased => Completed(reported, erased), Day, default);
 
         Assert.Equal(["after"], (await Log.TimelineAsync(Customer("c-ann"), null, 10, default)).Select(t => t.Interaction.EventId));
         Assert.Single(reported);
