@@ -18,6 +18,7 @@ public static class CliApp
         root.Subcommands.Add(TouchpointCommands.Create(context));
         root.Subcommands.Add(ContentCommands.Create(context));
         root.Subcommands.Add(PurposeCommands.Create(context));
+        root.Subcommands.Add(SourceCommands.Create(context));
         root.Subcommands.Add(ConsentCommands.Create(context));
         root.Subcommands.Add(InteractionCommands.Create(context));
         root.Subcommands.Add(ProfileCommands.Create(context));

@@ -55,6 +55,7 @@ public static class ProfileModule
         // serialised, which otherwise left a core idle once the stream had been relayed. Safe beside
         // itself: a batch that loses a race for a profile or an identifier reads again and retries.
         services.AddEventHandler<InteractionRecorded, InteractionRecordedHandler>(Name, Topics.InteractionRecorded, deliveriesInFlight: 2);
+        services.AddEventHandler<IdentityObserved, IdentityObservedHandler>(Name, Topics.IdentityObserved);
         services.AddEventHandler<ConsentChanged, ConsentChangedHandler>(Name, Topics.ConsentChanged);
         services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, Topics.ErasureRequested);
 

@@ -7,6 +7,7 @@ using Journey.Shared.Storage;
 using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.Events;
 using Journey.Touchpoint.Grpc;
+using Journey.Touchpoint.Http;
 using Journey.Touchpoint.Storage;
 using Journey.Touchpoint.V1;
 using Microsoft.AspNetCore.Builder;
@@ -35,7 +36,8 @@ public static class TouchpointModule
         var storage = builder.AddServiceStorage(Name, sqliteWriterCacheMiB: 32)
             .AddPort<ITouchpointCatalogStore, SqliteTouchpointCatalogStore, MongoTouchpointCatalogStore>()
             .AddPort<IInteractionLog, SqliteInteractionLog, MongoInteractionLog>()
-            .AddPort<IJourneyAggregates, SqliteJourneyAggregates, MongoJourneyAggregates>();
+            .AddPort<IJourneyAggregates, SqliteJourneyAggregates, MongoJourneyAggregates>()
+            .AddPort<ITrackingSourceStore, SqliteTrackingSourceStore, MongoTrackingSourceStore>();
         if (storage.Provider == StorageProvider.Sqlite)
         {
             // MongoDB expires raw interactions with a TTL index instead.
@@ -48,6 +50,10 @@ public static class TouchpointModule
         services.AddSingleton<PersonTimeline>();
         services.AddSingleton<JourneyAnalytics>();
         services.AddSingleton<TouchpointGrpcService>();
+        services.AddSingleton<TrackingSources>();
+        services.AddSingleton<TrackingIngestion>();
+        services.AddSingleton<TrackingRateLimiter>();
+        services.AddSingleton<TrackingSourceGrpcService>();
 
         services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
         services.AddEventHandler<ProfileUpdated, ProfileUpdatedHandler>(Name, Topics.ProfileUpdated);
@@ -68,13 +74,26 @@ public static class TouchpointModule
             [nameof(TouchpointService.TouchpointServiceClient.GetJourneyFunnel)] = Scopes.TouchpointsRead,
             [nameof(TouchpointService.TouchpointServiceClient.ListExperienceGaps)] = Scopes.TouchpointsRead,
         });
+        services.AddMethodScopes(TrackingSourceService.Descriptor, new Dictionary<string, string>
+        {
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.CreateSource)] = Scopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.GetSource)] = Scopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.ListSources)] = Scopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.UpdateSource)] = Scopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.CreateWriteKey)] = Scopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.RotateWriteKey)] = Scopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.RevokeWriteKey)] = Scopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.ListTrackingIssues)] = Scopes.TouchpointsRead,
+        });
         return builder;
     }
 
-    /// <summary>Maps the service's gRPC services.</summary>
+    /// <summary>Maps the service's gRPC services and the tracking API.</summary>
     public static IEndpointRouteBuilder MapTouchpoint(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGuardedGrpcService<TouchpointGrpcService>(TouchpointService.BindService);
+        endpoints.MapGuardedGrpcService<TrackingSourceGrpcService>(TrackingSourceService.BindService);
+        endpoints.MapTrackingApi();
         return endpoints;
     }
 }

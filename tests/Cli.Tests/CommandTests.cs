@@ -36,6 +36,39 @@ public sealed class CommandTests(PlatformFixture fixture) : IClassFixture<Platfo
     }
 
     [Fact]
+    public async Task Sources_CreateWithPlan_AddKey_ThenRotateAndRevoke_ShowsKeysOnlyOnce()
+    {
+        var touchpoint = await Run("touchpoints", "define", "cli-dealer", "--display-name", "Dealer", "--channel", "dealer-store", "--ownership", "owned", "--stage", "purchase", "--target-rating", "4");
+        Assert.True(touchpoint.ExitCode == 0, touchpoint.Error);
+        var plan = File("plan.json", """{"events":[{"event":"Order Completed","touchpoint":"touchpoints/cli-dealer","type":"INTERACTION_TYPE_PURCHASE"}]}""");
+
+        var created = await Run("sources", "create", "cli-web", "--display-name", "Web shop", "--origin", "https://shop.example", "--plan", plan);
+        var key = await Run("sources", "keys", "create", "cli-web");
+        var shown = await Run("sources", "get", "cli-web", "--output", "json");
+
+        Assert.True(created.ExitCode == 0, created.Error);
+        Assert.Contains("sources/cli-web", created.Out);
+        Assert.True(key.ExitCode == 0, key.Error);
+        var secret = key.Out.Split('\n').Single(l => l.StartsWith("write key: ", StringComparison.Ordinal))["write key: ".Length..].Trim();
+        using var document = JsonDocument.Parse(shown.Out);
+        var source = document.RootElement.GetProperty("source");
+        Assert.Equal("Order Completed", source.GetProperty("trackingPlan").GetProperty("events")[0].GetProperty("event").GetString());
+        var keyName = source.GetProperty("writeKeys")[0].GetProperty("name").GetString()!;
+        Assert.Equal(secret[^4..], source.GetProperty("writeKeys")[0].GetProperty("hint").GetString());
+        Assert.DoesNotContain(secret, shown.Out);
+
+        var rotated = await Run("sources", "keys", "rotate", keyName);
+        var revokedAgain = await Run("sources", "keys", "revoke", keyName);
+        var unknownPlan = await Run("sources", "set-plan", "cli-web", "--plan", File("bad.json", """{"events":[{"event":"X","touchpoint":"touchpoints/nowhere","type":"INTERACTION_TYPE_VIEW"}]}"""));
+
+        Assert.True(rotated.ExitCode == 0, rotated.Error);
+        Assert.Contains("write key: ", rotated.Out);
+        Assert.True(revokedAgain.ExitCode == 0, revokedAgain.Error);
+        Assert.Equal(4, unknownPlan.ExitCode);
+        Assert.Contains("touchpoints/nowhere", unknownPlan.Error);
+    }
+
+    [Fact]
     public async Task TouchpointsDefine_WhenItExists_ReportsAlreadyExistsAndServerExitCode()
     {
         string[] args = ["touchpoints", "define", "twice", "--display-name", "Twice", "--channel", "email", "--ownership", "owned", "--stage", "consideration", "--target-rating", "4"];

@@ -52,6 +52,31 @@ public sealed class BrokenManifestTests
     }
 
     [SkippableFact]
+    public void HttpListener_WhenItsPortIsClosedOrUnpublishedOrUnprobed_NamesDeploymentAndField()
+    {
+        var closed = Check.With(Dev, "NetworkPolicy", "touchpoint", p =>
+        {
+            var ports = Check.At(p, "spec.ingress[0]")["ports"]!.AsArray();
+            ports.Remove(ports.Single(x => x!["port"]!.GetValue<int>() == 8081));
+        });
+        var unpublished = Check.With(Dev, "Service", "touchpoint", s =>
+        {
+            var ports = s["spec"]!["ports"]!.AsArray();
+            ports.Remove(ports.Single(x => x!["name"]!.GetValue<string>() == "http"));
+        });
+        var grpcReadiness = Check.With(Prod, "Deployment", "touchpoint", d => Check.At(d, AppContainer)["readinessProbe"] = new JsonObject
+        {
+            ["grpc"] = new JsonObject { ["port"] = 8080, ["service"] = "ready" },
+        });
+        var undeclared = Check.With(Dev, "Deployment", "profile", d => Check.At(d, AppContainer)["ports"]!.AsArray().Add(new JsonObject { ["name"] = "http", ["containerPort"] = 8081 }));
+
+        Check.Reports(Policies.HttpListeners(closed), "Deployment/touchpoint", $"{AppContainer}.ports");
+        Check.Reports(Policies.HttpListeners(unpublished), "Deployment/touchpoint", $"{AppContainer}.ports");
+        Check.Reports(Policies.HttpListeners(grpcReadiness), "Deployment/touchpoint", $"{AppContainer}.readinessProbe.httpGet");
+        Check.Reports(Policies.HttpListeners(undeclared), "Deployment/profile", $"{AppContainer}.ports");
+    }
+
+    [SkippableFact]
     public void Probes_WhenReadinessIsMissing_NamesStatefulSetAndField()
     {
         var broken = Check.With(Dev, "StatefulSet", "valkey", s => Check.At(s, AppContainer).Remove("readinessProbe"));

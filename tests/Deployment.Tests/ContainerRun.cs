@@ -51,6 +51,12 @@ public sealed partial class ContainerRun
     /// <summary>What was set differently from the render, as <c>NAME=value (rendered: value)</c>.</summary>
     public IReadOnlyList<string> Overrides { get; }
 
+    /// <summary>The HTTP/1.1 listener's address when the container has one (<c>Journey__Hosting__HttpPort</c>), else null.</summary>
+    public string? HttpAddress { get; private set; }
+
+    /// <summary>The status code of <c>GET /healthz/live</c> over HTTP/1.1 on <see cref="HttpAddress"/>; null when not asked.</summary>
+    public int? HttpLive { get; private set; }
+
     public ContainerOutcome Outcome { get; private set; }
 
     /// <summary>The <c>Journey cannot start:</c> line, or the exit code and last lines of the output.</summary>
@@ -106,6 +112,11 @@ public sealed partial class ContainerRun
 
         Override("Journey__Hosting__Address", "127.0.0.1");
         Override("Journey__Hosting__Port", "0");
+        if (env.TryGetValue("Journey__Hosting__HttpPort", out var httpPort) && httpPort.Length > 0)
+        {
+            Override("Journey__Hosting__HttpPort", "0");
+        }
+
         Override("Journey__Storage__DataDirectory", dataDirectory);
         Override("OTEL_EXPORTER_OTLP_ENDPOINT", $"http://127.0.0.1:{unreachablePort}", onlyIfRendered: true);
 
@@ -155,6 +166,7 @@ public sealed partial class ContainerRun
 
             if (ListeningPattern().Match(line) is { Success: true } match)
             {
+                HttpAddress = match.Groups[2].Success ? match.Groups[2].Value : null;
                 listening.TrySetResult(match.Groups[1].Value);
             }
         }
@@ -175,6 +187,13 @@ public sealed partial class ContainerRun
                 var health = new Health.HealthClient(channel);
                 Live = await CheckAsync(health, "live");
                 Ready = await CheckAsync(health, "ready");
+                if (HttpAddress is not null)
+                {
+                    using var http = new HttpClient { BaseAddress = new Uri(HttpAddress), Timeout = TimeSpan.FromSeconds(30) };
+                    using var live = await http.GetAsync("/healthz/live");
+                    HttpLive = (int)live.StatusCode;
+                }
+
                 if (Ready != HealthCheckResponse.Types.ServingStatus.Serving)
                 {
                     ReadyDetail = await ReadinessLogAsync(output, process);
@@ -276,7 +295,7 @@ public sealed partial class ContainerRun
     [GeneratedRegex(@"Health check ready:stores-and-bus with status Unhealthy completed after [0-9.]+ms with message '([^']*)'")]
     private static partial Regex ReadinessPattern();
 
-    [GeneratedRegex(@"Journey listening on (http://[0-9.]+:[0-9]+)")]
+    [GeneratedRegex(@"Journey listening on (http://[0-9.]+:[0-9]+)(?:, (http://[0-9.]+:[0-9]+))?")]
     private static partial Regex ListeningPattern();
 
     // The MongoDB driver's server-selection failure (no reachable member within the timeout).

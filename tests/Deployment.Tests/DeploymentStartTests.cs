@@ -38,6 +38,20 @@ public sealed class DeploymentStartTests(DeploymentStarts starts, ITestOutputHel
         Assert.True(failed.Count == 0, string.Join(Environment.NewLine, failed.Select(r => r.Summary)));
     }
 
+    /// <summary>The touchpoint Deployment listens for HTTP/1.1 too, and answers its liveness there.</summary>
+    [SkippableTheory]
+    [MemberData(nameof(Overlays))]
+    public async Task TouchpointDeployment_StartedAsRendered_ServesLiveOverHttp1(string overlay)
+    {
+        var runs = await starts.OfAsync(overlay);
+        Report(runs);
+
+        var touchpoint = Assert.Single(runs, r => r.Id.EndsWith("/touchpoint", StringComparison.Ordinal));
+        Assert.True(touchpoint.HttpAddress is not null, touchpoint.Summary);
+        Assert.Equal(200, touchpoint.HttpLive);
+        Assert.All(runs.Where(r => r != touchpoint), r => Assert.Null(r.HttpAddress));
+    }
+
     /// <summary>
     /// Every rendered Deployment uses MongoDB, which is unreachable here, as it is while a replica set
     /// is still forming: the host starts anyway, serves <c>live</c> (so the kubelet does not restart

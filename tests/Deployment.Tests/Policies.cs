@@ -44,6 +44,7 @@ public static class Policies
         .. DaprSidecars(set),
         .. DaprAppTokens(set),
         .. ServicePorts(set),
+        .. HttpListeners(set),
         .. Selectors(set),
         .. References(set, externalSecrets),
         .. TopicScoping(set),
@@ -285,6 +286,12 @@ public static class Policies
 
             foreach (var (probe, service) in new[] { ("startupProbe", "live"), ("livenessProbe", "live"), ("readinessProbe", "ready") })
             {
+                if (probe == "readinessProbe" && !string.IsNullOrEmpty(Env("Journey__Hosting__HttpPort")))
+                {
+                    // HttpListeners checks it: readiness over the HTTP listener proves both ports.
+                    continue;
+                }
+
                 var grpc = appContainer.Container.Get(probe, "grpc");
                 if (grpc.Number("port") != appPort || grpc.Str("service") != service)
                 {
@@ -299,6 +306,78 @@ public static class Policies
             if (count != 1)
             {
                 yield return new($"Deployment/{app}", "", $"service '{app}' has {count} Deployments; it needs exactly one");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A Deployment whose service listens for HTTP/1.1 (<c>Journey__Hosting__HttpPort</c> set) names
+    /// that port <c>http</c>, apart from the gRPC port; its readiness probe asks <c>/healthz/ready</c>
+    /// there, a Service publishes it, and its NetworkPolicy lets API clients reach it. One without the
+    /// setting declares no <c>http</c> port, so nothing routes to a port nobody listens on. The
+    /// touchpoint service serves the tracking API, so its Deployment has one.
+    /// </summary>
+    public static IEnumerable<Violation> HttpListeners(ManifestSet set)
+    {
+        foreach (var w in set.Workloads.Where(w => ManifestSet.Kind(w.Resource) == "Deployment"))
+        {
+            var app = w.Containers.FirstOrDefault(c => !c.IsInit);
+            if (app.Container is null)
+            {
+                continue;
+            }
+
+            var env = EffectiveEnvironment(set, app.Container);
+            var setting = env.TryGetValue("Journey__Hosting__HttpPort", out var value) ? value : "";
+            var named = app.Container.Items("ports").FirstOrDefault(p => p.Str("name") == "http");
+            var envAt = $"{app.Path}.env.Journey__Hosting__HttpPort";
+            if (string.IsNullOrEmpty(setting))
+            {
+                if (w.PodAnnotations.TryGetValue("dapr.io/app-id", out var appId) && appId == Topics.Apps.Touchpoint)
+                {
+                    yield return new(w.Id, envAt, "must be set: the touchpoint service serves the tracking API over HTTP/1.1");
+                }
+
+                if (named is not null)
+                {
+                    yield return new(w.Id, $"{app.Path}.ports", "declares port 'http' but Journey__Hosting__HttpPort is unset, so nothing listens there");
+                }
+
+                continue;
+            }
+
+            if (!int.TryParse(setting, out var port) || port is < 1 or > 65535)
+            {
+                yield return new(w.Id, envAt, $"'{setting}' must be a port number (1 to 65535)");
+                continue;
+            }
+
+            if (env.TryGetValue("Journey__Hosting__Port", out var grpcPort) && grpcPort == setting)
+            {
+                yield return new(w.Id, envAt, $"'{setting}' must differ from Journey__Hosting__Port");
+            }
+
+            if (named?.Number("containerPort") != port)
+            {
+                yield return new(w.Id, $"{app.Path}.ports", $"must name containerPort {port} 'http' (Journey__Hosting__HttpPort)");
+            }
+
+            var ready = app.Container.Get("readinessProbe", "httpGet");
+            if (ready.Str("path") != "/healthz/ready" || (ready.Str("port") != "http" && ready.Number("port") != port))
+            {
+                yield return new(w.Id, $"{app.Path}.readinessProbe.httpGet", $"must ask /healthz/ready on port http ({port})");
+            }
+
+            var services = set.OfKind("Service").Where(s => w.Matches(s.Labels("spec", "selector"))).ToList();
+            if (!services.Any(s => s.Items("spec", "ports").Any(p => p.Str("targetPort") == "http" || p.Number("targetPort") == port)))
+            {
+                yield return new(w.Id, $"{app.Path}.ports", $"port http ({port}) is published by no Service selecting these pods");
+            }
+
+            var policies = set.OfKind("NetworkPolicy").Where(p => p.Labels("spec", "podSelector", "matchLabels") is { Count: > 0 } selector && w.Matches(selector)).ToList();
+            if (!policies.Any(p => p.Items("spec", "ingress").Any(rule => rule.Items("ports").Any(rp => rp.Number("port") == port || rp.Str("port") == "http"))))
+            {
+                yield return new(w.Id, $"{app.Path}.ports", $"port http ({port}) is opened by no NetworkPolicy ingress rule selecting these pods");
             }
         }
     }

@@ -110,6 +110,7 @@ public sealed partial class ReadmeCallingTests(ITestOutputHelper log)
             string[] expected =
             [
                 Journey.Touchpoint.V1.TouchpointService.Descriptor.FullName,
+                Journey.Touchpoint.V1.TrackingSourceService.Descriptor.FullName,
                 Journey.Profile.V1.ProfileService.Descriptor.FullName,
                 Journey.Consent.V1.ConsentService.Descriptor.FullName,
                 Journey.Recommendation.V1.RecommendationService.Descriptor.FullName,

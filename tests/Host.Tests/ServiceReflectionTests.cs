@@ -38,6 +38,7 @@ public sealed class ServiceReflectionTests
             Platform.Concat(
             [
                 Journey.Touchpoint.V1.TouchpointService.Descriptor.FullName,
+                Journey.Touchpoint.V1.TrackingSourceService.Descriptor.FullName,
                 Journey.Profile.V1.ProfileService.Descriptor.FullName,
                 Journey.Consent.V1.ConsentService.Descriptor.FullName,
                 Journey.Recommendation.V1.RecommendationService.Descriptor.FullName,

@@ -28,6 +28,32 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task Start_WhenTheHttpPortIsTheGrpcPort_ExitsNamingHttpPort()
+    {
+        using var scratch = new ScratchDirectory("journey-host-");
+        await using var host = HostProcess.Start(scratch.Path, "--Journey:Hosting:Port=5999", "--Journey:Hosting:HttpPort=5999");
+
+        Assert.Equal(2, await host.WaitForExitAsync());
+        Assert.Contains("Journey:Hosting:HttpPort 5999 is also Journey:Hosting:Port", host.Output);
+    }
+
+    [Fact]
+    public async Task Start_WithAnHttpPort_AnswersHealthOverHttp1()
+    {
+        using var scratch = new ScratchDirectory("journey-host-");
+        await using var host = HostProcess.Start(scratch.Path);
+        await host.WaitUntilListeningAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(host.HttpAddress) };
+
+        using var live = await http.GetAsync("/healthz/live");
+        using var ready = await http.GetAsync("/healthz/ready");
+
+        Assert.Equal(new Version(1, 1), live.Version);
+        Assert.Equal(System.Net.HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Start_WhenSeveralSectionsAreWrong_NamesEachProblemOnceOnOneLine()
     {
         using var scratch = new ScratchDirectory("journey-host-");

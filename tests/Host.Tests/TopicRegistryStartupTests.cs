@@ -56,6 +56,7 @@ public sealed class TopicRegistryStartupTests
         {
             ["Journey:Hosting:Address"] = "127.0.0.1",
             ["Journey:Hosting:Port"] = "0",
+            ["Journey:Hosting:HttpPort"] = "",
             ["Journey:Storage:DataDirectory"] = dataDirectory,
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);

@@ -31,6 +31,9 @@ public sealed partial class HostProcess : IAsyncDisposable
 
     public string Address => _address.Task.Result;
 
+    /// <summary>The HTTP/1.1 listener's address (the tracking API and <c>/healthz</c>), once listening.</summary>
+    public string HttpAddress { get; private set; } = "";
+
     public string Output
     {
         get
@@ -104,6 +107,7 @@ public sealed partial class HostProcess : IAsyncDisposable
         };
         start.ArgumentList.Add(Path.Combine(HostDirectory, "Journey.Host.dll"));
         start.ArgumentList.Add("--Journey:Hosting:Port=0");
+        start.ArgumentList.Add("--Journey:Hosting:HttpPort=0");
         start.ArgumentList.Add($"--Journey:Storage:DataDirectory={dataDirectory}");
         start.ArgumentList.Add("--Journey:Events:PollInterval=00:00:00.050");
         // Tests bring their own data; a test that wants the demo set passes --Journey:Demo:Enabled=true after this.
@@ -158,6 +162,7 @@ public sealed partial class HostProcess : IAsyncDisposable
         var match = ListeningPattern().Match(line);
         if (match.Success)
         {
+            HttpAddress = match.Groups[2].Value;
             _address.TrySetResult(match.Groups[1].Value);
         }
     }
@@ -172,6 +177,6 @@ public sealed partial class HostProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    [GeneratedRegex(@"Journey listening on (http://[0-9.]+:[0-9]+)")]
+    [GeneratedRegex(@"Journey listening on (http://[0-9.]+:[0-9]+)(?:, (http://[0-9.]+:[0-9]+))?")]
     private static partial Regex ListeningPattern();
 }

@@ -23,6 +23,7 @@ public sealed class TestPlatform : IAsyncDisposable
         DataDirectory = dataDirectory;
         _ownsDirectory = ownsDirectory;
         Address = app.ListeningAddresses()[0];
+        HttpAddress = app.ListeningAddresses().Skip(1).FirstOrDefault();
         Channel = CreateChannel(Scopes.All.ToArray());
     }
 
@@ -37,6 +38,9 @@ public sealed class TestPlatform : IAsyncDisposable
 
     /// <summary>The listening address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     public string Address { get; }
+
+    /// <summary>The HTTP/1.1 listener's address when <c>Journey:Hosting:HttpPort</c> is set, else null.</summary>
+    public string? HttpAddress { get; }
 
     /// <summary>A channel to the host whose calls carry a development token with every scope.</summary>
     public GrpcChannel Channel { get; }
@@ -85,6 +89,8 @@ public sealed class TestPlatform : IAsyncDisposable
         {
             ["Journey:Hosting:Address"] = "127.0.0.1",
             ["Journey:Hosting:Port"] = "0",
+            // Off unless a test asks for it ("0"): the content root's appsettings.json names 5081.
+            ["Journey:Hosting:HttpPort"] = "",
             ["Journey:Storage:DataDirectory"] = dataDirectory,
             ["Journey:Events:PollInterval"] = "00:00:00.050",
             ["Journey:Events:InitialBackoff"] = "00:00:00.010",

@@ -205,6 +205,13 @@ public sealed record Interaction(
     public DateTimeOffset? PublishedAt { get; init; }
 }
 
+/// <summary>Identifiers a tracking source saw together for one person (an identify or alias), with traits.</summary>
+/// <param name="EventId">The event id (inbox key).</param>
+/// <param name="Identifiers">The person's identifiers (e-mail and phone hashed).</param>
+/// <param name="Traits">Traits that are not identifiers.</param>
+/// <param name="ObservedAt">When the source saw them.</param>
+public sealed record ObservedIdentity(string EventId, IReadOnlyList<IdentifierKey> Identifiers, IReadOnlyDictionary<string, string> Traits, DateTimeOffset ObservedAt);
+
 /// <summary>A consent decision about profiling.</summary>
 /// <param name="EventId">The event id.</param>
 /// <param name="Identifiers">The subject's identifiers (hashed; may include a profile id).</param>

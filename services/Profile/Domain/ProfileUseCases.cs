@@ -49,6 +49,9 @@ public sealed partial class ProfileUseCases(
     /// <summary>Inbox consumer of interaction events.</summary>
     public const string InteractionConsumer = "profile.interaction-recorded";
 
+    /// <summary>Inbox consumer of the tracking API's identities.</summary>
+    public const string IdentityConsumer = "profile.identity-observed";
+
     /// <summary>Inbox consumer of consent events.</summary>
     public const string ConsentConsumer = "profile.consent-changed";
 
@@ -228,6 +231,58 @@ public sealed partial class ProfileUseCases(
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
             {
                 // A concurrent Identify or a redelivery won the race: read again.
+                await BackOffAsync(attempt, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Links the identifiers of tracking identities (identify and alias) as interactions link theirs,
+    /// under the same identity rules (two known customers are never merged), and keeps their traits,
+    /// except e-mail and phone (held only encrypted, from Identify) and keys outside the trait rules.
+    /// Identities an erasure tombstone blocks (observed before an erasure of one of their identifiers
+    /// settled) are skipped.
+    /// </summary>
+    public async Task ApplyObservedIdentitiesAsync(IReadOnlyList<ObservedIdentity> identities, CancellationToken cancellationToken)
+    {
+        var erased = new HashSet<string>(StringComparer.Ordinal);
+        for (var attempt = 1; ; attempt++)
+        {
+            List<ObservedIdentity> fresh = [];
+            try
+            {
+                var unclaimed = await store.UnclaimedAsync(IdentityConsumer, identities.Select(i => i.EventId).ToList(), cancellationToken);
+                fresh = identities.Where(i => unclaimed.Contains(i.EventId) && !erased.Contains(i.EventId)).DistinctBy(i => i.EventId).ToList();
+                if (fresh.Count == 0)
+                {
+                    return;
+                }
+
+                var now = time.GetUtcNow();
+                var workspace = await LoadWorkspaceAsync(fresh.SelectMany(i => i.Identifiers), cancellationToken);
+                foreach (var identity in fresh.OrderBy(i => i.ObservedAt))
+                {
+                    var target = workspace.Resolve(identity.Identifiers, identity.ObservedAt, strictProfileIds: false).Target;
+                    foreach (var (key, value) in identity.Traits)
+                    {
+                        if (!CustomerProfile.ProtectedTraitKeys.Contains(key) && TraitKey().IsMatch(key) && value.Length <= 1024
+                            && (target.Traits.ContainsKey(key) || target.Traits.Count < MaxTraits))
+                        {
+                            target.Traits[key] = value;
+                        }
+                    }
+                }
+
+                var checks = ErasureCheck.Earliest(fresh.Select(i => (TombstoneKeys(i.Identifiers), i.ObservedAt)));
+                await SaveAsync(workspace, now, IdentityConsumer, fresh.Select(i => i.EventId).ToList(), checks, cancellationToken);
+                return;
+            }
+            catch (ErasedIdentifiersException ex) when (DropBlocked(erased, ex, fresh.Select(i => (i.EventId, i.Identifiers, i.ObservedAt))))
+            {
+                // Nothing was written: the rest is written again without the identities of erased people.
+            }
+            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
+            {
                 await BackOffAsync(attempt, cancellationToken);
             }
         }

@@ -44,6 +44,33 @@ internal sealed class InteractionRecordedHandler(ProfileUseCases useCases) : IEv
     }
 }
 
+/// <summary>Identities from the tracking API (identify and alias), linked like an interaction's identifiers.</summary>
+internal sealed class IdentityObservedHandler(ProfileUseCases useCases) : IEventHandler<IdentityObserved>
+{
+    public Task HandleAsync(IReadOnlyList<ReceivedEvent<IdentityObserved>> events, CancellationToken cancellationToken)
+    {
+        var identities = new List<ObservedIdentity>(events.Count);
+        foreach (var received in events)
+        {
+            var message = received.Message;
+            var identifiers = ProfileEventMapper.FromEvent(message.Identifiers, "identifiers");
+            if (identifiers.Count == 0)
+            {
+                throw new InvalidArgumentException("identifiers", "an observed identity needs at least one identifier");
+            }
+
+            if (message.ObserveTime is null)
+            {
+                throw new InvalidArgumentException("observe_time", "is required");
+            }
+
+            identities.Add(new ObservedIdentity(received.EventId, identifiers, message.Traits, message.ObserveTime.ToDateTimeOffset()));
+        }
+
+        return useCases.ApplyObservedIdentitiesAsync(identities, cancellationToken);
+    }
+}
+
 /// <summary>Profiling consent: only decisions on <see cref="ProfileUseCases.ProfilingPurpose"/> matter here.</summary>
 internal sealed class ConsentChangedHandler(ProfileUseCases useCases) : IEventHandler<ConsentChanged>
 {

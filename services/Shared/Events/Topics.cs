@@ -13,6 +13,9 @@ public static class Topics
     /// <summary>Touchpoint service: a catalog entry was defined, changed or retired (journey.events.v1.TouchpointChanged).</summary>
     public const string TouchpointChanged = "touchpoint-changed";
 
+    /// <summary>Touchpoint service: the tracking API saw identifiers of one person together (journey.events.v1.IdentityObserved).</summary>
+    public const string IdentityObserved = "identity-observed";
+
     /// <summary>Profile service: a compact snapshot after any change (journey.events.v1.ProfileUpdated).</summary>
     public const string ProfileUpdated = "profile-updated";
 
@@ -55,6 +58,7 @@ public static class Topics
     {
         [InteractionRecorded] = [Apps.Touchpoint],
         [TouchpointChanged] = [Apps.Touchpoint],
+        [IdentityObserved] = [Apps.Touchpoint],
         [ProfileUpdated] = [Apps.Profile],
         [ProfilesMerged] = [Apps.Profile],
         [SegmentMembershipChanged] = [Apps.Profile],
@@ -68,6 +72,7 @@ public static class Topics
     {
         [InteractionRecorded] = [Apps.Profile, Apps.Recommendation],
         [TouchpointChanged] = [Apps.Recommendation],
+        [IdentityObserved] = [Apps.Profile],
         [ProfileUpdated] = [Apps.Touchpoint, Apps.Recommendation],
         [ProfilesMerged] = [Apps.Touchpoint, Apps.Consent, Apps.Recommendation],
         [SegmentMembershipChanged] = [],

@@ -18,6 +18,14 @@ public sealed class HostingOptions
     [Range(0, 65535)]
     public int Port { get; set; } = 5080;
 
+    /// <summary>
+    /// The TCP port for HTTP/1.1 and HTTP/2 (the tracking API, the <c>/healthz</c> endpoints, and gRPC
+    /// for clients that reach it this way); 0 picks a free one. Default: none (off). The local run's
+    /// <c>appsettings.json</c> sets 5081.
+    /// </summary>
+    [Range(0, 65535)]
+    public int? HttpPort { get; set; }
+
     /// <summary>The services to run, by name (<c>touchpoint</c>, <c>profile</c>, <c>consent</c>, <c>recommendation</c>). Default: all of them.</summary>
     public string[]? Modules { get; set; }
 
@@ -40,6 +48,11 @@ internal sealed class HostingRules(IReadOnlyList<string> knownModules) : IValida
         if (options.ParsedAddress is null)
         {
             return ValidateOptionsResult.Fail($"Journey:Hosting:Address '{options.Address}' is not an IP address (use e.g. 127.0.0.1 or 0.0.0.0).");
+        }
+
+        if (options.HttpPort is { } http && http != 0 && http == options.Port)
+        {
+            return ValidateOptionsResult.Fail($"Journey:Hosting:HttpPort {http} is also Journey:Hosting:Port: give the HTTP listener a port of its own, or 0 for a free one.");
         }
 
         var unknown = (options.Modules ?? []).Where(m => !knownModules.Contains(m, StringComparer.OrdinalIgnoreCase)).ToList();

@@ -7,6 +7,7 @@ using Journey.Shared.Security;
 using Journey.Shared.Storage;
 using Journey.Shared.Telemetry;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -49,6 +50,12 @@ public static partial class JourneyHosting
             // HTTP/2 only: gRPC without TLS needs prior knowledge, and Dapr reaches the subscription
             // endpoints over the same port with app protocol h2c.
             kestrel.Listen(address, port, listen => listen.Protocols = HttpProtocols.Http2);
+            if (HttpPort(hosting["HttpPort"]) is { } httpPort)
+            {
+                // Browsers, tracking SDKs and load balancers' health checks speak HTTP/1.1; HTTP/2
+                // clients with prior knowledge are served on the same port.
+                kestrel.Listen(address, httpPort, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
+            }
         });
 
         builder.AddJourneyTelemetry();
@@ -139,6 +146,9 @@ public static partial class JourneyHosting
 
         app.UseAuthentication();
         app.MapGrpcHealthChecksService();
+        // The same checks as grpc.health.v1's "live" and "ready", for HTTP probes and load balancers.
+        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
+        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Name == ReadinessMonitor.Name || check.Tags.Contains("live") });
         if (!bool.TryParse(app.Configuration[$"{HostingOptions.Section}:Reflection"], out var reflection) || reflection)
         {
             app.MapGrpcReflectionService();
@@ -246,6 +256,10 @@ public static partial class JourneyHosting
     /// <summary>The addresses the server listens on, once started.</summary>
     public static IReadOnlyList<string> ListeningAddresses(this WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    /// <summary>The HTTP listener's port from its setting; null (off) when unset, empty or not a port.</summary>
+    internal static int? HttpPort(string? setting) =>
+        int.TryParse(setting, out var port) && port is >= 0 and <= 65535 ? port : null;
 
     private static void TryAddTimeProvider(this IServiceCollection services)
     {

@@ -15,6 +15,9 @@ public static class Scopes
     /// <summary>Record interactions.</summary>
     public const string TouchpointsWrite = "touchpoints:write";
 
+    /// <summary>Manage tracking sources: their plans and write keys (the keys are secrets, so apart from admin).</summary>
+    public const string TrackingAdmin = "tracking:admin";
+
     /// <summary>Read profiles, segments' members and audiences.</summary>
     public const string ProfilesRead = "profiles:read";
 
@@ -43,12 +46,12 @@ public static class Scopes
     public const string AnyCaller = "*";
 
     /// <summary>Whether calls needing <paramref name="scope"/> change data, and so count against the caller's write rate.</summary>
-    public static bool IsWrite(string scope) => scope is TouchpointsWrite or ProfilesWrite or ProfilesMerge or ConsentWrite or PrivacyErase or Admin;
+    public static bool IsWrite(string scope) => scope is TouchpointsWrite or TrackingAdmin or ProfilesWrite or ProfilesMerge or ConsentWrite or PrivacyErase or Admin;
 
     /// <summary>Whether calls needing <paramref name="scope"/> go to the audit trail: operator merges, privacy, consent and catalog changes.</summary>
-    public static bool IsSensitive(string scope) => scope is ProfilesMerge or ConsentWrite or PrivacyErase or Admin;
+    public static bool IsSensitive(string scope) => scope is TrackingAdmin or ProfilesMerge or ConsentWrite or PrivacyErase or Admin;
 
     /// <summary>Every scope, for development tokens.</summary>
     public static readonly IReadOnlyList<string> All =
-        [TouchpointsRead, TouchpointsWrite, ProfilesRead, ProfilesWrite, ProfilesMerge, ConsentRead, ConsentWrite, RecommendationsRead, PrivacyErase, Admin];
+        [TouchpointsRead, TouchpointsWrite, TrackingAdmin, ProfilesRead, ProfilesWrite, ProfilesMerge, ConsentRead, ConsentWrite, RecommendationsRead, PrivacyErase, Admin];
 }

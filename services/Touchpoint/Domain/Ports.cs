@@ -33,6 +33,9 @@ public interface ITouchpointEvents
     /// <summary><c>interaction-recorded</c> for an accepted interaction.</summary>
     OutboxMessage Recorded(Interaction interaction, TouchpointDefinition touchpoint, DateTimeOffset now);
 
+    /// <summary><c>identity-observed</c> for an identify or alias of a tracking source (e-mail and phone already hashed).</summary>
+    OutboxMessage IdentityObserved(string source, string messageId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyDictionary<string, string> traits, DateTimeOffset observedAt, DateTimeOffset now);
+
     /// <summary><c>erasure-completed</c> for this service.</summary>
     OutboxMessage ErasureCompleted(string erasure, long recordsErased, DateTimeOffset now);
 }

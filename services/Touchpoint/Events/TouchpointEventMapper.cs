@@ -66,6 +66,22 @@ internal sealed class TouchpointEventMapper : ITouchpointEvents
         return EventEnvelopes.Create(Topics.InteractionRecorded, TouchpointModule.Name, payload, now);
     }
 
+    public OutboxMessage IdentityObserved(string source, string messageId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyDictionary<string, string> traits, DateTimeOffset observedAt, DateTimeOffset now)
+    {
+        var payload = new IdentityObserved { Source = source, MessageId = messageId, ObserveTime = Timestamp.FromDateTimeOffset(observedAt) };
+        foreach (var identifier in identifiers)
+        {
+            payload.Identifiers.Add(new CommonV1.Identifier { Kind = (CommonV1.IdentifierKind)identifier.Kind, Value = identifier.Value });
+        }
+
+        foreach (var (key, value) in traits)
+        {
+            payload.Traits[key] = value;
+        }
+
+        return EventEnvelopes.Create(Topics.IdentityObserved, TouchpointModule.Name, payload, now);
+    }
+
     public OutboxMessage ErasureCompleted(string erasure, long recordsErased, DateTimeOffset now) =>
         EventEnvelopes.Create(Topics.ErasureCompleted, TouchpointModule.Name, new ErasureCompleted
         {

@@ -136,9 +136,35 @@ internal static class SqliteSchema
             ;
             DELETE FROM profiles WHERE version = 9223372036854775807
             """),
+        // Tracking sources: the source as one JSON document, its keys' hashes apart so a key finds
+        // its source by index, issue counts per source, kind and name, and the message ids of the
+        // identities already published.
+        ("touchpoint-009-tracking", """
+            CREATE TABLE tracking_sources (
+                id TEXT PRIMARY KEY,
+                version INTEGER NOT NULL,
+                data TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE tracking_keys (
+                hash TEXT PRIMARY KEY,
+                source_id TEXT NOT NULL) WITHOUT ROWID;
+            CREATE INDEX tracking_keys_by_source ON tracking_keys (source_id);
+            CREATE TABLE tracking_issues (
+                source_id TEXT NOT NULL,
+                kind INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                count INTEGER NOT NULL,
+                first_at INTEGER NOT NULL,
+                last_at INTEGER NOT NULL,
+                PRIMARY KEY (source_id, kind, name, detail)) WITHOUT ROWID;
+            CREATE TABLE tracking_identities (
+                source_id TEXT NOT NULL,
+                message_id TEXT NOT NULL,
+                PRIMARY KEY (source_id, message_id)) WITHOUT ROWID
+            """),
         // From when each profile held each identifier, kept past a release: an interaction is the
         // profile's that held its identifier when it happened (a shared cookie moves between customers).
-        ("touchpoint-009-identifier-holdings", """
+        ("touchpoint-010-identifier-holdings", """
             CREATE TABLE identifier_holdings (
                 identifier TEXT NOT NULL,
                 profile_id TEXT NOT NULL,

@@ -57,6 +57,38 @@ public sealed class ProfileEventsTests : IDisposable
     }
 
     [Fact]
+    public async Task ObservedIdentities_LinkAnonymousAndKnownIdsAndKeepTraits_OnceEach()
+    {
+        var at = _clock.GetUtcNow();
+        var email = new IdentifierKey(DomainKind.Email, _hasher.HashEmail("ann@example.com"));
+        var identity = new ObservedIdentity("ev-1", [new(DomainKind.CustomerId, "c-7"), new(DomainKind.AnonymousId, "a-7"), email], new Dictionary<string, string> { ["first_name"] = "Ann", ["Bad Key"] = "x", ["email"] = "clear" }, at);
+
+        await _profiles.ApplyObservedIdentitiesAsync([identity], default);
+        await _profiles.ApplyObservedIdentitiesAsync([identity with { Traits = new Dictionary<string, string> { ["first_name"] = "Changed" } }], default);
+        await _profiles.ApplyObservedIdentitiesAsync([new ObservedIdentity("ev-2", [new(DomainKind.AnonymousId, "a-8"), new(DomainKind.CustomerId, "c-7")], new Dictionary<string, string>(), at)], default);
+
+        var byAlias = await _profiles.LookupAsync(new(DomainKind.AnonymousId, "a-8"), "identifier", default);
+        var byEmail = await _profiles.LookupAsync(new(DomainKind.Email, "ann@example.com"), "identifier", default);
+        Assert.Equal(byEmail.Profile.Id, byAlias.Profile.Id);
+        Assert.Equal("Ann", byEmail.Profile.Traits["first_name"]);
+        Assert.False(byEmail.Profile.Traits.ContainsKey("Bad Key"));
+        Assert.False(byEmail.Profile.Traits.ContainsKey("email"));
+    }
+
+    [Fact]
+    public async Task ObservedIdentity_OfTwoKnownCustomers_NeverMergesThem()
+    {
+        var at = _clock.GetUtcNow();
+        var first = await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "c-1")], new Dictionary<string, string>(), default);
+        var second = await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "c-2")], new Dictionary<string, string>(), default);
+
+        await _profiles.ApplyObservedIdentitiesAsync([new ObservedIdentity("ev-1", [new(DomainKind.CustomerId, "c-1"), new(DomainKind.CustomerId, "c-2")], new Dictionary<string, string>(), at)], default);
+
+        Assert.Equal(first.Profile.Profile.Id, (await _profiles.LookupAsync(new(DomainKind.CustomerId, "c-1"), "identifier", default)).Profile.Id);
+        Assert.Equal(second.Profile.Profile.Id, (await _profiles.LookupAsync(new(DomainKind.CustomerId, "c-2"), "identifier", default)).Profile.Id);
+    }
+
+    [Fact]
     public async Task Interactions_PublishSnapshotWithConsumedContentsAndMembershipChanges()
     {
         await _segments.CreateAsync("ready", "Ready", new ConditionRule(SegmentField.Readiness, "", SegmentOperator.GreaterOrEqual, new RuleValue(RuleValueKind.Number, Number: 50)), default);
