@@ -56,10 +56,26 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
         ForEachAsync(consumer, batch, s => s.IdentifierKeys.Prepend(s.ProfileKey), async (session, snapshot, ct) =>
         {
             var keys = snapshot.IdentifierKeys.Prepend(snapshot.ProfileKey).Distinct(StringComparer.Ordinal).ToList();
-            var existing = await session.FindPersonAsync(keys, ct);
+            // The profile's own person, else one no profile has claimed yet (built from events before its
+            // first snapshot); never another profile's, which the profile service keeps apart from this one.
+            var existing = await session.FindPersonAsync([snapshot.ProfileKey], ct);
+            if (existing is null && await FindByStrengthAsync(session, keys, ct) is { } found && !IsProfileKey(found.Person.Key))
+            {
+                existing = found.Person;
+            }
+
             if (existing is not null && existing.ProfileVersion > snapshot.Version)
             {
                 return;
+            }
+
+            // An identifier the snapshot holds that another person lists (a shared cookie) follows this profile.
+            foreach (var key in keys.Skip(1))
+            {
+                if (await session.FindPersonAsync([key], ct) is { } other && other.Key != snapshot.ProfileKey && other.Key != existing?.Key)
+                {
+                    await session.SavePersonAsync(other with { IdentifierKeys = [.. other.IdentifierKeys.Where(k => k != key)] }, ct);
+                }
             }
 
             if (existing is not null && existing.Key != snapshot.ProfileKey)
@@ -219,17 +235,66 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
             await session.AppendOutboxAsync([events.ErasureCompleted(order.Erasure, erased, time.GetUtcNow())], ct);
         }, cancellationToken);
 
+    /// <summary>
+    /// The person an event's identifiers name, as the profile service tells people apart: the person of
+    /// its surest linked identifier (profile id, customer id, e-mail, then the rest). A person found only
+    /// through a weak identifier (a shared cookie) is not used when it is a known customer's and the event
+    /// names a customer of its own. The event's identifiers join the person, except a customer id,
+    /// e-mail or profile id another person holds: two known customers never merge here.
+    /// </summary>
     private static async Task<PersonState> FindOrCreateAsync(IAudienceSession session, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        var person = await session.FindPersonAsync(keys, cancellationToken);
-        if (person is not null)
+        var found = await FindByStrengthAsync(session, keys, cancellationToken);
+        var person = found?.Person;
+        if (found is { } hit && !IsStrong(hit.Key) && keys.Any(IsStrong) && hit.Person.IdentifierKeys.Append(hit.Person.Key).Any(IsStrong))
         {
-            return person with { IdentifierKeys = Union(person.IdentifierKeys, keys) };
+            person = null;
         }
 
-        var key = keys.FirstOrDefault(k => k.StartsWith($"{IdentifierKeys.ProfileId}:", StringComparison.Ordinal)) ?? keys[0];
-        return new PersonState { Key = key, IdentifierKeys = keys.Distinct(StringComparer.Ordinal).ToList() };
+        var joining = new List<string>();
+        foreach (var key in keys.Distinct(StringComparer.Ordinal))
+        {
+            if (!IsStrong(key) || await session.FindPersonAsync([key], cancellationToken) is not { } holder || holder.Key == person?.Key)
+            {
+                joining.Add(key);
+            }
+        }
+
+        if (person is not null)
+        {
+            return person with { IdentifierKeys = Union(person.IdentifierKeys, joining) };
+        }
+
+        var own = joining.OrderBy(Strength).FirstOrDefault() ?? keys[0];
+        return new PersonState { Key = own, IdentifierKeys = joining.Count > 0 ? joining : [own] };
     }
+
+    /// <summary>The person of the surest of <paramref name="keys"/> linked to one, with that key.</summary>
+    private static async Task<(PersonState Person, string Key)?> FindByStrengthAsync(IAudienceSession session, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        foreach (var key in keys.Distinct(StringComparer.Ordinal).OrderBy(Strength))
+        {
+            if (await session.FindPersonAsync([key], cancellationToken) is { } person)
+            {
+                return (person, key);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>How surely a key names one person, as the profile service chooses a profile: profile id, customer id, e-mail, the rest.</summary>
+    private static int Strength(string key) => key.AsSpan(0, Math.Max(0, key.IndexOf(':', StringComparison.Ordinal))) switch
+    {
+        "7" => 0,
+        "1" => 1,
+        "2" => 2,
+        _ => 3,
+    };
+
+    private static bool IsStrong(string key) => Strength(key) < 3;
+
+    private static bool IsProfileKey(string key) => key.StartsWith($"{IdentifierKeys.ProfileId}:", StringComparison.Ordinal);
 
     private static List<string> Union(IEnumerable<string> first, IEnumerable<string> second) =>
         first.Concat(second).Distinct(StringComparer.Ordinal).ToList();

@@ -145,8 +145,12 @@ public sealed record TimelineCursor(DateTimeOffset OccurredAt, long Sequence);
 /// <summary>An interaction in a timeline, with its cursor.</summary>
 /// <param name="Interaction">The interaction.</param>
 /// <param name="Cursor">Where the next page starts if this is the last of a page.</param>
-/// <param name="ProfileId">The profile that holds the interaction's identifiers now (see <see cref="PersonTimeline"/>); null while none does.</param>
-public sealed record TimelineEntry(Interaction Interaction, TimelineCursor Cursor, string? ProfileId = null);
+/// <param name="ProfileId">The profile the interaction is attributed to (see <see cref="Attribution"/>); null while no profile held any of its identifiers.</param>
+public sealed record TimelineEntry(Interaction Interaction, TimelineCursor Cursor, string? ProfileId = null)
+{
+    /// <summary>Other known customers' profiles its identifiers pointed at when it happened (see <see cref="Attribution"/>); empty for most.</summary>
+    public IReadOnlyList<string> ConflictingProfiles { get; init; } = [];
+}
 
 /// <summary>How much one store transaction of interactions should hold at most.</summary>
 /// <param name="Interactions">Interactions.</param>
@@ -187,11 +191,24 @@ public sealed record ProfileSnapshot(string EventId, string ProfileId, IReadOnly
     public IReadOnlyList<string> ErasureKeys { get; init; } = [];
 }
 
+/// <summary>What an erasure leaves of the people linked to the erased identifiers: another customer's interactions and their identifiers' links.</summary>
+/// <param name="EventIds">Interactions to keep: attributed to a profile that is not erased, and carrying no erased identifier.</param>
+/// <param name="LinkKeys">Identifier keys whose links to stay (those the kept interactions carry, none erased).</param>
+public sealed record ErasureKeep(IReadOnlySet<string> EventIds, IReadOnlySet<string> LinkKeys)
+{
+    /// <summary>Nothing kept: everyone linked goes.</summary>
+    public static ErasureKeep None { get; } = new(new HashSet<string>(), new HashSet<string>());
+}
+
 /// <summary>A profile as the touchpoint service knows it now.</summary>
 /// <param name="ProfileId">The live profile: the one asked for, or the survivor it was merged into.</param>
 /// <param name="Identifiers">The identifiers it holds, by its latest snapshot and the merges into it since.</param>
 /// <param name="MergedIds">The profiles merged into it.</param>
-public sealed record KnownProfile(string ProfileId, IReadOnlyList<PersonIdentifier> Identifiers, IReadOnlyList<string> MergedIds);
+public sealed record KnownProfile(string ProfileId, IReadOnlyList<PersonIdentifier> Identifiers, IReadOnlyList<string> MergedIds)
+{
+    /// <summary>Identifiers it or a profile merged into it held before and holds no more (a shared cookie another customer uses now).</summary>
+    public IReadOnlyList<PersonIdentifier> FormerIdentifiers { get; init; } = [];
+}
 
 /// <summary>A live profile that holds an identifier.</summary>
 /// <param name="Key">The identifier's <see cref="PersonIdentifier.Key"/> (a profile id without the <c>profiles/</c> prefix).</param>
@@ -235,15 +252,19 @@ public interface IInteractionLog
 
     /// <summary>
     /// Links the people of merged profiles, and hands the merged profile's identifiers to the survivor
-    /// unless the survivor's snapshot already was taken after the merge; claims each event in the inbox.
+    /// unless the survivor's snapshot already was taken after the merge; the merged profile's holdings
+    /// become the survivor's, and a moved identifier it had none of is held from the merge on; claims
+    /// each event in the inbox.
     /// A merge an erasure tombstone blocks (<see cref="ProfileMerge.ErasureKeys"/>) is claimed and skipped.
     /// </summary>
     Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>
     /// Replaces each profile's identifiers with its snapshot's, unless a snapshot of the same or a later
-    /// version was applied or the profile was merged away; claims each event in the inbox. A snapshot an
-    /// erasure tombstone blocks (<see cref="ProfileSnapshot.ErasureKeys"/>) is claimed and skipped.
+    /// version was applied or the profile was merged away, and records a holding of each identifier it
+    /// gains, from <see cref="Attribution.HeldSince"/> over the newer snapshots of the batch; claims each
+    /// event in the inbox. A snapshot an erasure tombstone blocks (<see cref="ProfileSnapshot.ErasureKeys"/>)
+    /// is claimed and skipped.
     /// </summary>
     Task ApplyProfilesAsync(IReadOnlyList<ProfileSnapshot> snapshots, DateTimeOffset now, CancellationToken cancellationToken);
 
@@ -257,14 +278,25 @@ public interface IInteractionLog
     Task<IReadOnlyList<ProfileHolding>> HoldersAsync(IReadOnlyCollection<PersonIdentifier> identifiers, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Every holding of <paramref name="identifiers"/>, past and present (see <see cref="IdentifierHolding"/>):
+    /// one per time a profile came to hold one, named by the live profile, plus a current holding kept
+    /// from before holdings were recorded (from its snapshot's time). A profile id (bare) is held by the
+    /// profile it names, since ever. Holdings of erased profiles are gone.
+    /// </summary>
+    Task<IReadOnlyList<IdentifierHolding>> HoldingsAsync(IReadOnlyCollection<PersonIdentifier> identifiers, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Deletes the interactions and identifier links of everyone linked to <paramref name="identifiers"/>,
-    /// forgets <paramref name="profiles"/> (their identifiers, and the profiles merged into them), writes
+    /// except the interactions and links <paramref name="keep"/> names (another customer's, who shared a
+    /// device), forgets <paramref name="profiles"/> (their identifiers and holdings, and the profiles
+    /// merged into them) and every holding of <paramref name="identifiers"/>, writes
     /// <paramref name="tombstones"/>, and appends the event <paramref name="completed"/> builds from the
     /// count, in one transaction. Does nothing when <paramref name="eventId"/> was handled before.
     /// </summary>
     Task EraseAsync(
         string eventId,
         IReadOnlyList<PersonIdentifier> identifiers,
+        ErasureKeep keep,
         IReadOnlyList<string> profiles,
         IReadOnlyList<ErasureTombstone> tombstones,
         Func<long, OutboxMessage> completed,

@@ -9,14 +9,14 @@ namespace Journey.Touchpoint.Domain;
 /// A person's timeline, and what the profile and consent services ask of it (merges, profile snapshots, erasure).
 /// </summary>
 /// <remarks>
-/// Which profile an interaction is a person's follows the profile service and nothing else: of the
-/// interaction's identifiers that a profile holds now (by its latest <c>profile-updated</c>, plus what
-/// merges into it handed over since; a profile id is held by the profile it names, or its survivor), the
-/// surest decides: a profile id, then a customer id or e-mail, then the others, each in the order
-/// recorded. An entry names that profile, and a profile's timeline lists exactly the interactions it
-/// names. This service never links identifiers through each other for a profile: when two known
-/// customers shared a cookie, the cookie's own interactions are on the timeline of whichever holds the
-/// cookie now, and each customer's interactions recorded with their e-mail or customer id stay on theirs.
+/// Whose an interaction is follows the profile service and nothing else (<see cref="Attribution"/>):
+/// each identifier points at the profile that held it when the interaction happened, by the
+/// <c>profile-updated</c> and <c>profiles-merged</c> events, and the surest decides. A profile's
+/// timeline lists exactly the interactions attributed to it or to the profiles merged into it, and a
+/// timeline by any other identifier is the timeline of the profile holding it now. This service never
+/// links identifiers through each other: when two known customers shared a cookie, the cookie's own
+/// interactions are on the timeline of whichever held it when they happened, and each customer's
+/// interactions recorded with their e-mail or customer id stay on theirs.
 /// </remarks>
 public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events, IdentifierHasher hasher, ErasureTombstones tombstones, TimeProvider clock)
 {
@@ -48,7 +48,9 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
                 IdentifierKind.Phone => new PersonIdentifier(kind, hasher.HashPhone(value)),
                 _ => new PersonIdentifier(kind, value),
             };
-            rows = await NameAsync(await log.TimelineAsync(identifier, cursor, size + 1, cancellationToken), cancellationToken);
+            rows = await HolderAsync(identifier, cancellationToken) is { } holder
+                ? await ProfileTimelineAsync(holder, cursor, size + 1, cancellationToken)
+                : await NameAsync(await log.RecordedWithAsync([identifier], cursor, size + 1, cancellationToken), cancellationToken);
         }
 
         if (rows.Count <= size)
@@ -90,7 +92,7 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
     {
         var now = clock.GetUtcNow();
         var profiles = identifiers.Where(i => i.Kind == IdentifierKind.ProfileId).Select(i => Bare(i.Value)).ToHashSet(StringComparer.Ordinal);
-        foreach (var holder in await log.HoldersAsync(identifiers.Select(Lookup).Distinct().ToList(), cancellationToken))
+        foreach (var holder in await log.HoldersAsync(identifiers.Select(Attribution.Lookup).Distinct().ToList(), cancellationToken))
         {
             profiles.Add(holder.ProfileId);
         }
@@ -107,8 +109,49 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
         }
 
         var keys = erased.Select(TombstoneKey).Concat(profiles.Select(ProfileKey));
+        var keep = await KeepAsync(erased, profiles, cancellationToken);
         await log.EraseAsync(
-            eventId, erased.ToList(), profiles.Order(StringComparer.Ordinal).ToList(), tombstones.For(keys, requestedAt), count => events.ErasureCompleted(erasure, count, now), now, cancellationToken);
+            eventId, erased.ToList(), keep, profiles.Order(StringComparer.Ordinal).ToList(), tombstones.For(keys, requestedAt), count => events.ErasureCompleted(erasure, count, now), now, cancellationToken);
+    }
+
+    /// <summary>
+    /// Of the interactions the log files with the erased identifiers' people, those of another customer
+    /// the profile service keeps apart: attributed to a profile not erased, carrying no erased identifier.
+    /// A device two customers shared otherwise takes the other customer's history with it.
+    /// </summary>
+    private async Task<ErasureKeep> KeepAsync(HashSet<PersonIdentifier> erased, HashSet<string> profiles, CancellationToken cancellationToken)
+    {
+        const int Page = 500;
+        var erasedKeys = erased.SelectMany(i => new[] { i.Key, Attribution.Lookup(i).Key }).ToHashSet(StringComparer.Ordinal);
+        var kept = new HashSet<string>(StringComparer.Ordinal);
+        var links = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var identifier in erased)
+        {
+            TimelineCursor? cursor = null;
+            while (true)
+            {
+                var batch = await log.TimelineAsync(identifier, cursor, Page, cancellationToken);
+                foreach (var entry in await NameAsync(batch.Where(e => seen.Add(e.Interaction.EventId)).ToList(), cancellationToken))
+                {
+                    var carried = entry.Interaction.Identifiers;
+                    if (entry.ProfileId is { } owner && !profiles.Contains(owner) && !carried.Any(i => erasedKeys.Contains(i.Key) || erasedKeys.Contains(Attribution.Lookup(i).Key)))
+                    {
+                        kept.Add(entry.Interaction.EventId);
+                        links.UnionWith(carried.Select(i => i.Key));
+                    }
+                }
+
+                if (batch.Count < Page)
+                {
+                    break;
+                }
+
+                cursor = batch[^1].Cursor;
+            }
+        }
+
+        return kept.Count == 0 ? ErasureKeep.None : new ErasureKeep(kept, links);
     }
 
     private string TombstoneKey(PersonIdentifier identifier) => tombstones.Key((int)identifier.Kind, identifier.Value);
@@ -120,11 +163,13 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
     {
         var profile = await log.ProfileAsync(profileId, cancellationToken);
         var carried = CarriedBy(profileId, profile);
+        carried.AddRange(profile?.FormerIdentifiers ?? []);
         var page = new List<TimelineEntry>(limit);
         while (true)
         {
             var batch = await log.RecordedWithAsync(carried, cursor, limit, cancellationToken);
-            // Another customer's interaction that also carries one of this profile's weaker identifiers is theirs.
+            // An interaction carrying one of this profile's identifiers may be attributed to another: a stronger
+            // identifier of theirs, or a weak one they held when it happened.
             page.AddRange((await NameAsync(batch, cancellationToken)).Where(e => e.ProfileId == profile?.ProfileId).Take(limit - page.Count));
             if (page.Count == limit || batch.Count < limit)
             {
@@ -150,7 +195,24 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
         return carried;
     }
 
-    /// <summary>Names, on each entry, the profile that now holds the surest of its identifiers any live profile holds.</summary>
+    /// <summary>
+    /// The profile a timeline by <paramref name="identifier"/> is of: the live profile holding it now
+    /// (of two holding a weak one for a moment, the later snapshot's), else the last that held it; null
+    /// while no profile ever held it.
+    /// </summary>
+    private async Task<string?> HolderAsync(PersonIdentifier identifier, CancellationToken cancellationToken)
+    {
+        var lookup = Attribution.Lookup(identifier);
+        var holders = await log.HoldersAsync([lookup], cancellationToken);
+        if (holders.Count > 0)
+        {
+            return holders.OrderByDescending(h => h.UpdatedAt).ThenBy(h => h.ProfileId, StringComparer.Ordinal).First().ProfileId;
+        }
+
+        return Attribution.HolderAt(await log.HoldingsAsync([lookup], cancellationToken), DateTimeOffset.MaxValue)?.ProfileId;
+    }
+
+    /// <summary>Names, on each entry, the profile it is attributed to and the other known customers it points at (<see cref="Attribution"/>).</summary>
     private async Task<IReadOnlyList<TimelineEntry>> NameAsync(IReadOnlyList<TimelineEntry> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0)
@@ -158,33 +220,14 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
             return rows;
         }
 
-        var holders = await log.HoldersAsync(rows.SelectMany(r => r.Interaction.Identifiers).Select(Lookup).Distinct().ToList(), cancellationToken);
-        if (holders.Count == 0)
+        var holdings = (await log.HoldingsAsync(rows.SelectMany(r => r.Interaction.Identifiers).Select(Attribution.Lookup).Distinct().ToList(), cancellationToken))
+            .ToLookup(h => h.Key, StringComparer.Ordinal);
+        return rows.Select(r =>
         {
-            return rows;
-        }
-
-        // Two profiles can hold one weak identifier for a moment; the one whose snapshot is later has it now.
-        var owners = holders
-            .GroupBy(h => h.Key, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.OrderByDescending(h => h.UpdatedAt).ThenBy(h => h.ProfileId, StringComparer.Ordinal).First().ProfileId, StringComparer.Ordinal);
-        return rows.Select(r => r with
-        {
-            ProfileId = r.Interaction.Identifiers.OrderBy(Strength).Select(i => owners.GetValueOrDefault(Lookup(i).Key)).FirstOrDefault(p => p is not null),
+            var attributed = Attribution.Of(r.Interaction, holdings);
+            return r with { ProfileId = attributed.ProfileId, ConflictingProfiles = attributed.ConflictingProfiles };
         }).ToList();
     }
-
-    /// <summary>How surely an identifier names one person, surest first: a profile id, then a known customer's (customer id, e-mail), then the rest.</summary>
-    private static int Strength(PersonIdentifier identifier) => identifier.Kind switch
-    {
-        IdentifierKind.ProfileId => 0,
-        IdentifierKind.CustomerId or IdentifierKind.Email => 1,
-        _ => 2,
-    };
-
-    /// <summary>The form profiles hold an identifier in: a profile id without its prefix.</summary>
-    private static PersonIdentifier Lookup(PersonIdentifier identifier) =>
-        identifier.Kind == IdentifierKind.ProfileId ? identifier with { Value = Bare(identifier.Value) } : identifier;
 
     private static string Bare(string profileId) =>
         profileId.StartsWith(ProfilePrefix, StringComparison.Ordinal) ? profileId[ProfilePrefix.Length..] : profileId;

@@ -119,12 +119,14 @@ internal static class TouchpointMapping
             proto.Properties[key] = value;
         }
 
-        return new RecordedInteraction
+        var recorded = new RecordedInteraction
         {
             Interaction = proto,
             RecordTime = Timestamp.FromDateTimeOffset(i.RecordedAt),
             Profile = entry.ProfileId is { } profile ? "profiles/" + profile : "",
         };
+        recorded.ConflictingProfiles.AddRange(entry.ConflictingProfiles.Select(p => "profiles/" + p));
+        return recorded;
     }
 
     public static RejectedInteraction ToProto(Rejection r, int indexOffset = 0) =>

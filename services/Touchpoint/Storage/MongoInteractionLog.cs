@@ -86,6 +86,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         new(PersonOverlaps, new BsonDocument("filed_person_id", 1)),
         new(Profiles, new BsonDocument("identifiers", 1)),
         new(Profiles, new BsonDocument("survivor_id", 1)),
+        new(Profiles, new BsonDocument("holdings.identifier", 1)),
         MongoErasureTombstones.Index,
     ];
 
@@ -292,13 +293,14 @@ internal sealed class MongoInteractionLog : IInteractionLog
             foreach (var profile in snapshots.GroupBy(s => s.ProfileId, StringComparer.Ordinal))
             {
                 ProfileSnapshot? latest = null;
+                var claimed = new List<ProfileSnapshot>();
                 foreach (var snapshot in profile)
                 {
                     if (await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfileUpdated, snapshot.EventId, now, ct)
-                        && (latest is null || snapshot.Version > latest.Version)
                         && !ErasureTombstones.Blocks(erased, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt))
                     {
-                        latest = snapshot;
+                        claimed.Add(snapshot);
+                        latest = latest is null || snapshot.Version > latest.Version ? snapshot : latest;
                     }
                 }
 
@@ -308,13 +310,22 @@ internal sealed class MongoInteractionLog : IInteractionLog
                     continue;
                 }
 
-                await profiles.UpdateOneAsync(session, new BsonDocument("_id", latest.ProfileId), new BsonDocument("$set", new BsonDocument
+                var held = stored is null ? [] : IdentifiersOf(stored).ToHashSet(StringComparer.Ordinal);
+                var since = Attribution.HeldSince(claimed.Where(c => stored is null || c.Version > stored["version"].ToInt64()), latest);
+                var update = new BsonDocument("$set", new BsonDocument
                 {
                     ["version"] = latest.Version,
                     ["updated_at"] = latest.UpdatedAt.ToUnixTimeMilliseconds(),
                     ["survivor_id"] = BsonNull.Value,
                     ["identifiers"] = new BsonArray(latest.Identifiers.Select(i => i.Key).Distinct(StringComparer.Ordinal)),
-                }), new UpdateOptions { IsUpsert = true }, ct);
+                });
+                var gained = since.Where(g => !held.Contains(g.Key)).Select(g => Holding(g.Key, g.Value)).ToList();
+                if (gained.Count > 0)
+                {
+                    update["$push"] = new BsonDocument("holdings", new BsonDocument("$each", new BsonArray(gained)));
+                }
+
+                await profiles.UpdateOneAsync(session, new BsonDocument("_id", latest.ProfileId), update, new UpdateOptions { IsUpsert = true }, ct);
             }
 
             return 0;
@@ -331,8 +342,67 @@ internal sealed class MongoInteractionLog : IInteractionLog
                 return null;
             }
 
-            var merged = (await profiles.Find(new BsonDocument("survivor_id", live)).ToListAsync(ct)).Select(d => d["_id"].AsString).Order(StringComparer.Ordinal).ToList();
-            return new KnownProfile(live, IdentifiersOf(stored).Order(StringComparer.Ordinal).Select(ParseKey).ToList(), merged);
+            var mergedDocuments = await profiles.Find(new BsonDocument("survivor_id", live)).ToListAsync(ct);
+            var merged = mergedDocuments.Select(d => d["_id"].AsString).Order(StringComparer.Ordinal).ToList();
+            var held = IdentifiersOf(stored).ToHashSet(StringComparer.Ordinal);
+            var former = mergedDocuments.Append(stored).SelectMany(HoldingsOf).Select(h => h.Key).Where(k => !held.Contains(k)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+            return new KnownProfile(live, held.Order(StringComparer.Ordinal).Select(ParseKey).ToList(), merged) { FormerIdentifiers = former.Select(ParseKey).ToList() };
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<IdentifierHolding>> HoldingsAsync(IReadOnlyCollection<PersonIdentifier> identifiers, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<IdentifierHolding>>(async (_, ct) =>
+        {
+            var profiles = _db.GetCollection<BsonDocument>(Profiles);
+            var keys = identifiers.Where(i => i.Kind != IdentifierKind.ProfileId).Select(i => i.Key).ToHashSet(StringComparer.Ordinal);
+            var found = new List<(string Key, string Profile, DateTimeOffset Since)>();
+            var recorded = new HashSet<(string Key, string Profile)>();
+            var documents = keys.Count == 0 ? [] : await profiles.Find(new BsonDocument("$or", new BsonArray
+            {
+                new BsonDocument("holdings.identifier", new BsonDocument("$in", new BsonArray(keys))),
+                new BsonDocument { ["identifiers"] = new BsonDocument("$in", new BsonArray(keys)), ["survivor_id"] = BsonNull.Value },
+            })).ToListAsync(ct);
+            foreach (var document in documents)
+            {
+                var id = document["_id"].AsString;
+                foreach (var (key, since) in HoldingsOf(document).Where(h => keys.Contains(h.Key)))
+                {
+                    found.Add((key, id, since));
+                    recorded.Add((key, id));
+                    if (SurvivorOf(document) is BsonString survivor)
+                    {
+                        recorded.Add((key, survivor.Value));
+                    }
+                }
+            }
+
+            // A profile holding an identifier since before holdings were recorded holds it from its snapshot on.
+            foreach (var document in documents.Where(d => SurvivorOf(d).IsBsonNull))
+            {
+                var id = document["_id"].AsString;
+                var at = DateTimeOffset.FromUnixTimeMilliseconds(document["updated_at"].ToInt64());
+                found.AddRange(IdentifiersOf(document).Where(k => keys.Contains(k) && !recorded.Contains((k, id))).Select(k => (k, id, at)));
+            }
+
+            found.AddRange(identifiers.Where(i => i.Kind == IdentifierKind.ProfileId).Select(i => (i.Key, i.Value, DateTimeOffset.MinValue)));
+            var live = new Dictionary<string, (string Profile, bool Known)?>(StringComparer.Ordinal);
+            var holdings = new List<IdentifierHolding>(found.Count);
+            foreach (var (key, profile, since) in found)
+            {
+                if (!live.TryGetValue(profile, out var resolved))
+                {
+                    var id = await LiveAsync(null, profile, ct);
+                    var document = await profiles.Find(new BsonDocument("_id", id)).FirstOrDefaultAsync(ct);
+                    resolved = document is null ? null : (id, IdentifiersOf(document).Any(k => k.StartsWith("1:", StringComparison.Ordinal) || k.StartsWith("2:", StringComparison.Ordinal)));
+                    live[profile] = resolved;
+                }
+
+                if (resolved is { } holder)
+                {
+                    holdings.Add(new IdentifierHolding(key, holder.Profile, since, holder.Known));
+                }
+            }
+
+            return holdings;
         }, cancellationToken);
 
     public Task<IReadOnlyList<ProfileHolding>> HoldersAsync(IReadOnlyCollection<PersonIdentifier> identifiers, CancellationToken cancellationToken) =>
@@ -367,6 +437,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
     public async Task EraseAsync(
         string eventId,
         IReadOnlyList<PersonIdentifier> identifiers,
+        ErasureKeep keep,
         IReadOnlyList<string> profiles,
         IReadOnlyList<ErasureTombstone> tombstones,
         Func<long, OutboxMessage> completed,
@@ -379,7 +450,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         // meanwhile together with everything else. A redelivered erasure deletes nothing here, so a
         // person who came back after it keeps what they did since.
         var early = await _store.ReadAsync(
-            async (_, ct) => await MongoInbox.IsClaimedAsync(_db, consumer, eventId, ct) ? 0 : await DeleteInteractionsInChunksAsync(identifiers, ct), cancellationToken);
+            async (_, ct) => await MongoInbox.IsClaimedAsync(_db, consumer, eventId, ct) ? 0 : await DeleteInteractionsInChunksAsync(identifiers, keep, ct), cancellationToken);
         await _store.WriteAsync(async (session, ct) =>
         {
             if (!await MongoInbox.TryClaimAsync(session, _db, consumer, eventId, now, ct))
@@ -392,21 +463,33 @@ internal sealed class MongoInteractionLog : IInteractionLog
             if (people.Count > 0)
             {
                 var filter = new BsonDocument("person_id", new BsonDocument("$in", new BsonArray(people)));
-                foreach (var collection in new[] { Interactions, PersonLinks, ProfilePersons })
+                // Another customer's interactions and links stay, with the person documents they are filed under.
+                var interactions = ErasedInteractions(people, keep);
+                var links = new BsonDocument(filter) { ["_id"] = new BsonDocument("$nin", new BsonArray(keep.LinkKeys)) };
+                erased += (await _db.GetCollection<BsonDocument>(Interactions).DeleteManyAsync(session, interactions, cancellationToken: ct)).DeletedCount;
+                erased += (await _db.GetCollection<BsonDocument>(PersonLinks).DeleteManyAsync(session, links, cancellationToken: ct)).DeletedCount;
+                erased += (await _db.GetCollection<BsonDocument>(ProfilePersons).DeleteManyAsync(session, filter, cancellationToken: ct)).DeletedCount;
+                if (keep.EventIds.Count == 0)
                 {
-                    erased += (await _db.GetCollection<BsonDocument>(collection).DeleteManyAsync(session, filter, cancellationToken: ct)).DeletedCount;
+                    erased += (await _db.GetCollection<BsonDocument>(PersonOverlaps).DeleteManyAsync(session, new BsonDocument("$or", new BsonArray
+                    {
+                        filter,
+                        new BsonDocument("filed_person_id", new BsonDocument("$in", new BsonArray(people))),
+                    }), cancellationToken: ct)).DeletedCount;
                 }
-
-                erased += (await _db.GetCollection<BsonDocument>(PersonOverlaps).DeleteManyAsync(session, new BsonDocument("$or", new BsonArray
-                {
-                    filter,
-                    new BsonDocument("filed_person_id", new BsonDocument("$in", new BsonArray(people))),
-                }), cancellationToken: ct)).DeletedCount;
 
                 // Person-to-profile documents are no longer written; any still held go with the person.
                 await _db.GetCollection<BsonDocument>(PersonProfile).DeleteManyAsync(
                     session, new BsonDocument("_id", new BsonDocument("$in", new BsonArray(people))), cancellationToken: ct);
             }
+
+            // Holdings of the erased identifiers by profiles that stay (a shared cookie) go too; the erased profiles' go with them.
+            var erasedKeys = new BsonArray(identifiers.Select(i => i.Key).Distinct(StringComparer.Ordinal));
+            erased += (await _db.GetCollection<BsonDocument>(Profiles).UpdateManyAsync(
+                session,
+                new BsonDocument("holdings.identifier", new BsonDocument("$in", erasedKeys)),
+                new BsonDocument("$pull", new BsonDocument("holdings", new BsonDocument("identifier", new BsonDocument("$in", erasedKeys)))),
+                cancellationToken: ct)).ModifiedCount;
 
             if (profiles.Count > 0)
             {
@@ -428,8 +511,15 @@ internal sealed class MongoInteractionLog : IInteractionLog
         }, cancellationToken);
     }
 
-    /// <summary>Deletes the interactions of the people <paramref name="identifiers"/> name, <see cref="TransactionBudget.Interactions"/> at a time outside any transaction; returns how many went.</summary>
-    private async Task<long> DeleteInteractionsInChunksAsync(IReadOnlyList<PersonIdentifier> identifiers, CancellationToken ct)
+    /// <summary>The erased people's interactions, but for another customer's that the erasure keeps.</summary>
+    private static BsonDocument ErasedInteractions(IEnumerable<BsonValue> people, ErasureKeep keep) => new()
+    {
+        ["person_id"] = new BsonDocument("$in", new BsonArray(people)),
+        ["event_id"] = new BsonDocument("$nin", new BsonArray(keep.EventIds)),
+    };
+
+    /// <summary>Deletes the interactions of the people <paramref name="identifiers"/> name, but for those <paramref name="keep"/> names, <see cref="TransactionBudget.Interactions"/> at a time outside any transaction; returns how many went.</summary>
+    private async Task<long> DeleteInteractionsInChunksAsync(IReadOnlyList<PersonIdentifier> identifiers, ErasureKeep keep, CancellationToken ct)
     {
         var people = await ResolveAsync(null, identifiers, ct);
         if (people.Count == 0)
@@ -438,7 +528,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         }
 
         var interactions = _db.GetCollection<BsonDocument>(Interactions);
-        var filter = new BsonDocument("person_id", new BsonDocument("$in", new BsonArray(people)));
+        var filter = ErasedInteractions(people, keep);
         long deleted = 0;
         while (true)
         {
@@ -488,11 +578,22 @@ internal sealed class MongoInteractionLog : IInteractionLog
             }, new UpdateOptions { IsUpsert = true }, ct);
         }
 
-        await profiles.UpdateOneAsync(session, new BsonDocument("_id", merge.Merged), new BsonDocument
+        // What the merged profile held stays on record as its holdings, which read as the survivor's.
+        var mergedProfile = await profiles.Find(session, new BsonDocument("_id", merge.Merged)).FirstOrDefaultAsync(ct);
+        var recorded = mergedProfile is null ? [] : HoldingsOf(mergedProfile).Select(h => h.Key).ToHashSet(StringComparer.Ordinal);
+        var moved = (mergedProfile is null ? [] : IdentifiersOf(mergedProfile)).Concat(merge.MovedIdentifiers.Select(i => i.Key))
+            .Where(recorded.Add).Select(k => Holding(k, merge.MergedAt)).ToList();
+        var aliasUpdate = new BsonDocument
         {
             ["$set"] = new BsonDocument { ["survivor_id"] = survivor, ["identifiers"] = new BsonArray() },
             ["$setOnInsert"] = new BsonDocument { ["version"] = 0L, ["updated_at"] = NeverUpdated },
-        }, new UpdateOptions { IsUpsert = true }, ct);
+        };
+        if (moved.Count > 0)
+        {
+            aliasUpdate["$push"] = new BsonDocument("holdings", new BsonDocument("$each", new BsonArray(moved)));
+        }
+
+        await profiles.UpdateOneAsync(session, new BsonDocument("_id", merge.Merged), aliasUpdate, new UpdateOptions { IsUpsert = true }, ct);
         await profiles.UpdateManyAsync(session, new BsonDocument("survivor_id", merge.Merged), new BsonDocument("$set", new BsonDocument("survivor_id", survivor)), cancellationToken: ct);
     }
 
@@ -520,6 +621,13 @@ internal sealed class MongoInteractionLog : IInteractionLog
 
     private static IEnumerable<string> IdentifiersOf(BsonDocument profile) =>
         profile.GetValue("identifiers", new BsonArray()).AsBsonArray.Select(k => k.AsString);
+
+    /// <summary>A profile's holdings: each identifier it came to hold and when (milliseconds, as <c>updated_at</c>).</summary>
+    private static IEnumerable<(string Key, DateTimeOffset Since)> HoldingsOf(BsonDocument profile) =>
+        profile.GetValue("holdings", new BsonArray()).AsBsonArray.Select(h => (h["identifier"].AsString, DateTimeOffset.FromUnixTimeMilliseconds(h["since"].ToInt64())));
+
+    private static BsonDocument Holding(string key, DateTimeOffset since) =>
+        new() { ["identifier"] = key, ["since"] = since.ToUnixTimeMilliseconds() };
 
     private async Task<IReadOnlyList<TimelineEntry>> EntriesAsync(BsonDocument filter, TimelineCursor? after, int limit, CancellationToken ct)
     {

@@ -234,13 +234,14 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             foreach (var profile in snapshots.GroupBy(s => s.ProfileId, StringComparer.Ordinal))
             {
                 ProfileSnapshot? latest = null;
+                var claimed = new List<ProfileSnapshot>();
                 foreach (var snapshot in profile)
                 {
                     if (await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfileUpdated, snapshot.EventId, now, ct)
-                        && (latest is null || snapshot.Version > latest.Version)
                         && !ErasureTombstones.Blocks(erased, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt))
                     {
-                        latest = snapshot;
+                        claimed.Add(snapshot);
+                        latest = latest is null || snapshot.Version > latest.Version ? snapshot : latest;
                     }
                 }
 
@@ -271,7 +272,18 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                     release.Parameters.AddWithValue("$profile", latest.ProfileId);
                     release.Parameters.AddWithValue("$keys", Keys(wanted));
                     await release.ExecuteNonQueryAsync(ct);
-                    await HoldAsync(connection, transaction, latest.ProfileId, wanted.Except(held), ct);
+                    var gained = wanted.Except(held).ToList();
+                    await HoldAsync(connection, transaction, latest.ProfileId, gained, ct);
+                    var since = Attribution.HeldSince(claimed.Where(c => stored is null || c.Version > stored.Value.Version), latest);
+                    await using var record = Command(connection, transaction, "INSERT OR IGNORE INTO identifier_holdings (identifier, profile_id, since) VALUES ($key, $profile, $since)");
+                    var key = record.Parameters.Add("$key", SqliteType.Text);
+                    record.Parameters.AddWithValue("$profile", latest.ProfileId);
+                    var from = record.Parameters.Add("$since", SqliteType.Integer);
+                    foreach (var gain in gained)
+                    {
+                        (key.Value, from.Value) = (gain, since[gain].ToUnixTimeMilliseconds());
+                        await record.ExecuteNonQueryAsync(ct);
+                    }
                 }
             }
 
@@ -299,7 +311,73 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             }
 
             var held = await HeldAsync(connection, null, live, ct);
-            return (KnownProfile?)new KnownProfile(live, held.Order(StringComparer.Ordinal).Select(ParseKey).ToList(), merged);
+            var former = new SortedSet<string>(StringComparer.Ordinal);
+            await using (var query = Command(connection, null, "SELECT DISTINCT identifier FROM identifier_holdings WHERE profile_id IN (SELECT value FROM json_each($profiles))"))
+            {
+                query.Parameters.AddWithValue("$profiles", Keys([live, .. merged]));
+                await using var reader = await query.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    if (!held.Contains(reader.GetString(0)))
+                    {
+                        former.Add(reader.GetString(0));
+                    }
+                }
+            }
+
+            return (KnownProfile?)new KnownProfile(live, held.Order(StringComparer.Ordinal).Select(ParseKey).ToList(), merged)
+            {
+                FormerIdentifiers = former.Select(ParseKey).ToList(),
+            };
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<IdentifierHolding>> HoldingsAsync(IReadOnlyCollection<PersonIdentifier> identifiers, CancellationToken cancellationToken) =>
+        _database.ReadAsync<IReadOnlyList<IdentifierHolding>>(async (connection, ct) =>
+        {
+            var found = new List<(string Key, string Profile, long Since)>();
+            await using (var query = Command(connection, null, """
+                WITH wanted(identifier) AS (SELECT value FROM json_each($keys))
+                SELECT identifier, profile_id, since FROM identifier_holdings WHERE identifier IN (SELECT identifier FROM wanted)
+                UNION ALL
+                SELECT c.identifier, c.profile_id, p.updated_at FROM profile_identifiers c JOIN profiles p ON p.profile_id = c.profile_id
+                WHERE c.identifier IN (SELECT identifier FROM wanted) AND p.survivor_id IS NULL
+                    AND NOT EXISTS (
+                        SELECT 1 FROM identifier_holdings h LEFT JOIN profiles m ON m.profile_id = h.profile_id
+                        WHERE h.identifier = c.identifier AND (h.profile_id = c.profile_id OR m.survivor_id = c.profile_id))
+                """))
+            {
+                query.Parameters.AddWithValue("$keys", Keys(identifiers.Where(i => i.Kind != IdentifierKind.ProfileId).Select(i => i.Key).Distinct(StringComparer.Ordinal)));
+                await using var reader = await query.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    found.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+                }
+            }
+
+            found.AddRange(identifiers.Where(i => i.Kind == IdentifierKind.ProfileId).Select(i => (i.Key, i.Value, long.MinValue)));
+            var live = new Dictionary<string, (string Profile, bool Known)?>(StringComparer.Ordinal);
+            await using var known = Command(connection, null, """
+                SELECT EXISTS (SELECT 1 FROM profile_identifiers WHERE profile_id = $profile AND substr(identifier, 1, 2) IN ('1:', '2:'))
+                """);
+            var knownProfile = known.Parameters.Add("$profile", SqliteType.Text);
+            var holdings = new List<IdentifierHolding>(found.Count);
+            foreach (var (key, profile, since) in found)
+            {
+                if (!live.TryGetValue(profile, out var resolved))
+                {
+                    var id = await LiveAsync(connection, null, profile, ct);
+                    knownProfile.Value = id;
+                    resolved = await ReadProfileAsync(connection, null, id, ct) is null ? null : (id, await known.ExecuteScalarAsync(ct) is long and not 0);
+                    live[profile] = resolved;
+                }
+
+                if (resolved is { } holder)
+                {
+                    holdings.Add(new IdentifierHolding(key, holder.Profile, since == long.MinValue ? DateTimeOffset.MinValue : DateTimeOffset.FromUnixTimeMilliseconds(since), holder.Known));
+                }
+            }
+
+            return holdings;
         }, cancellationToken);
 
     public Task<IReadOnlyList<ProfileHolding>> HoldersAsync(IReadOnlyCollection<PersonIdentifier> identifiers, CancellationToken cancellationToken) =>
@@ -334,6 +412,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
     public Task EraseAsync(
         string eventId,
         IReadOnlyList<PersonIdentifier> identifiers,
+        ErasureKeep keep,
         IReadOnlyList<string> profiles,
         IReadOnlyList<ErasureTombstone> tombstones,
         Func<long, OutboxMessage> completed,
@@ -351,23 +430,47 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             if (people.Count > 0)
             {
                 var list = string.Join(',', people);
+                // Another customer's interactions and links stay, with the person rows they are filed under.
+                var kept = keep.EventIds.Count > 0;
                 foreach (var sql in new[]
                 {
-                    $"DELETE FROM interactions WHERE person_id IN ({list})",
-                    $"DELETE FROM person_links WHERE person_id IN ({list})",
+                    $"DELETE FROM interactions WHERE person_id IN ({list}) AND event_id NOT IN (SELECT value FROM json_each($events))",
+                    $"DELETE FROM person_links WHERE person_id IN ({list}) AND identifier NOT IN (SELECT value FROM json_each($links))",
                     $"DELETE FROM profile_persons WHERE person_id IN ({list})",
-                    $"DELETE FROM person_overlaps WHERE person_id IN ({list}) OR filed_person_id IN ({list})",
+                    kept ? "" : $"DELETE FROM person_overlaps WHERE person_id IN ({list}) OR filed_person_id IN ({list})",
                 })
                 {
+                    if (sql.Length == 0)
+                    {
+                        continue;
+                    }
+
                     await using var delete = Command(connection, transaction, sql);
+                    delete.Parameters.AddWithValue("$events", Keys(keep.EventIds));
+                    delete.Parameters.AddWithValue("$links", Keys(keep.LinkKeys));
                     erased += await delete.ExecuteNonQueryAsync(ct);
                 }
+            }
+
+            await using (var holdings = Command(connection, transaction, "DELETE FROM identifier_holdings WHERE identifier IN (SELECT value FROM json_each($keys))"))
+            {
+                holdings.Parameters.AddWithValue("$keys", Keys(identifiers.Select(i => i.Key)));
+                erased += await holdings.ExecuteNonQueryAsync(ct);
             }
 
             if (profiles.Count > 0)
             {
                 // The tombstones, not a row naming the profile, keep a snapshot of it still on its way out.
                 var keys = Keys(profiles);
+                await using (var holdings = Command(connection, transaction, """
+                    DELETE FROM identifier_holdings WHERE profile_id IN (SELECT value FROM json_each($profiles))
+                        OR profile_id IN (SELECT profile_id FROM profiles WHERE survivor_id IN (SELECT value FROM json_each($profiles)))
+                    """))
+                {
+                    holdings.Parameters.AddWithValue("$profiles", keys);
+                    erased += await holdings.ExecuteNonQueryAsync(ct);
+                }
+
                 await using (var release = Command(connection, transaction, "DELETE FROM profile_identifiers WHERE profile_id IN (SELECT value FROM json_each($profiles))"))
                 {
                     release.Parameters.AddWithValue("$profiles", keys);
@@ -432,6 +535,21 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             var handed = await HeldAsync(connection, transaction, merge.Merged, ct);
             handed.UnionWith(merge.MovedIdentifiers.Select(i => i.Key));
             await HoldAsync(connection, transaction, survivor, handed, ct);
+        }
+
+        // What the merged profile held stays on record as its holdings, which read as the survivor's.
+        var moved = await HeldAsync(connection, transaction, merge.Merged, ct);
+        moved.UnionWith(merge.MovedIdentifiers.Select(i => i.Key));
+        await using (var record = Command(connection, transaction, """
+            INSERT OR IGNORE INTO identifier_holdings (identifier, profile_id, since)
+            SELECT value, $merged, $at FROM json_each($keys) AS moved
+            WHERE NOT EXISTS (SELECT 1 FROM identifier_holdings h WHERE h.identifier = moved.value AND h.profile_id = $merged)
+            """))
+        {
+            record.Parameters.AddWithValue("$merged", merge.Merged);
+            record.Parameters.AddWithValue("$at", merge.MergedAt.ToUnixTimeMilliseconds());
+            record.Parameters.AddWithValue("$keys", Keys(moved));
+            await record.ExecuteNonQueryAsync(ct);
         }
 
         await using var alias = Command(connection, transaction, """

@@ -162,6 +162,16 @@ internal static class SqliteSchema
                 message_id TEXT NOT NULL,
                 PRIMARY KEY (source_id, message_id)) WITHOUT ROWID
             """),
+        // From when each profile held each identifier, kept past a release: an interaction is the
+        // profile's that held its identifier when it happened (a shared cookie moves between customers).
+        ("touchpoint-010-identifier-holdings", """
+            CREATE TABLE identifier_holdings (
+                identifier TEXT NOT NULL,
+                profile_id TEXT NOT NULL,
+                since INTEGER NOT NULL,
+                PRIMARY KEY (identifier, profile_id, since)) WITHOUT ROWID;
+            CREATE INDEX identifier_holdings_by_profile ON identifier_holdings (profile_id)
+            """),
     ];
 
     /// <summary>Applies the schema once per file; every adapter calls it, later calls do nothing.</summary>

@@ -45,6 +45,37 @@ public sealed class AudienceProjectorTests : IDisposable
         Assert.Equal((1L, 1L), learning.Get("guide", Stage.Evaluation));
     }
 
+    [Fact]
+    public async Task ApplyProfiles_WhenASecondCustomerSignsInWithTheFirstOnesCookie_KeepsEachOnesConsentAndHistory()
+    {
+        using var learning = new LearningModel(_store, Options.Create(new RecommendationOptions()), _clock);
+        var projector = new AudienceProjector(_store, learning, new RecommendationEvents(), new ErasureTombstones(new IdentifierHasher(new byte[32]), Options.Create(new PrivacyOptions())), _clock);
+        const string Consumer = "recommendation.profile-updated";
+        await projector.ApplyProfilesAsync(Consumer, [new Incoming<ProfileSnapshot>("u-1", new ProfileSnapshot("7:ann", ["1:c-ann", "4:cookie"], Stage.Evaluation, 40, [], 0, ["ann-brochure"], 1))], default);
+        await projector.ApplyConsentAsync("recommendation.consent-changed", [new Incoming<ConsentDecision>("c-1", new ConsentDecision(["1:c-ann"], "purposes/marketing-email", true, []))], default);
+
+        // Bob signs in in Ann's browser: the profile service keeps two known customers apart, the cookie follows Bob.
+        await projector.ApplyProfilesAsync(Consumer, [new Incoming<ProfileSnapshot>("u-2", new ProfileSnapshot("7:bob", ["1:c-bob", "4:cookie"], Stage.Awareness, 5, [], 0, ["bob-video"], 1))], default);
+        await projector.ApplyInteractionsAsync("recommendation.interaction-recorded", [new Incoming<InteractionFact>("i-1", new InteractionFact(["4:cookie", "1:c-bob"], InteractionKind.ContentConsumed, "bob-guide", "", Now))], default);
+        // A third customer's first interaction in that browser reaches this service before any snapshot of hers.
+        await projector.ApplyInteractionsAsync("recommendation.interaction-recorded", [new Incoming<InteractionFact>("i-2", new InteractionFact(["4:cookie", "1:c-cat"], InteractionKind.ContentConsumed, "cat-manual", "", Now))], default);
+
+        var ann = (await _store.ReadContextAsync("web", ["7:ann"], DateOnly.FromDateTime(Now.UtcDateTime), default)).Person;
+        var bob = (await _store.ReadContextAsync("web", ["7:bob"], DateOnly.FromDateTime(Now.UtcDateTime), default)).Person;
+        var byAnnsCustomerId = (await _store.ReadContextAsync("web", ["1:c-ann"], DateOnly.FromDateTime(Now.UtcDateTime), default)).Person;
+        var cat = (await _store.ReadContextAsync("web", ["1:c-cat"], DateOnly.FromDateTime(Now.UtcDateTime), default)).Person;
+
+        Assert.Equal("7:ann", ann?.Key);
+        Assert.Equal(["ann-brochure"], ann!.Consumed);
+        Assert.True(ann.Allows("purposes/marketing-email", ChannelKind.Email));
+        Assert.Equal("7:ann", byAnnsCustomerId?.Key);
+        Assert.Equal("7:bob", bob?.Key);
+        Assert.Equal(["bob-guide", "bob-video"], bob!.Consumed);
+        Assert.False(bob.Allows("purposes/marketing-email", ChannelKind.Email));
+        Assert.Equal(["cat-manual"], cat?.Consumed);
+        Assert.NotEqual(bob.Key, cat!.Key);
+    }
+
     /// <summary>
     /// Runs every write's callback to its end, rolls that attempt back as a transient abort at commit
     /// would, and runs it again, as the MongoDB driver's WithTransaction does.

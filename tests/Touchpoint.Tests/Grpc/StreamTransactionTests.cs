@@ -135,9 +135,12 @@ public sealed class StreamTransactionTests : IDisposable
         public Task<IReadOnlyList<ProfileHolding>> HoldersAsync(IReadOnlyCollection<PersonIdentifier> identifiers, CancellationToken cancellationToken) =>
             inner.HoldersAsync(identifiers, cancellationToken);
 
+        public Task<IReadOnlyList<IdentifierHolding>> HoldingsAsync(IReadOnlyCollection<PersonIdentifier> identifiers, CancellationToken cancellationToken) =>
+            inner.HoldingsAsync(identifiers, cancellationToken);
+
         public Task EraseAsync(
-            string eventId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<string> profiles, IReadOnlyList<ErasureTombstone> tombstones, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken) =>
-            inner.EraseAsync(eventId, identifiers, profiles, tombstones, completed, now, cancellationToken);
+            string eventId, IReadOnlyList<PersonIdentifier> identifiers, ErasureKeep keep, IReadOnlyList<string> profiles, IReadOnlyList<ErasureTombstone> tombstones, Func<long, OutboxMessage> completed, DateTimeOffset now, CancellationToken cancellationToken) =>
+            inner.EraseAsync(eventId, identifiers, keep, profiles, tombstones, completed, now, cancellationToken);
 
         public Task<int> SweepAsync(DateTimeOffset cutoff, int max, CancellationToken cancellationToken) => inner.SweepAsync(cutoff, max, cancellationToken);
     }

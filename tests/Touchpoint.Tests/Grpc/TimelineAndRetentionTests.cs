@@ -33,6 +33,7 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             withEmail,
             NewInteraction("e3", "touchpoints/web", Start.AddMinutes(-10), "cookie-a"),
             NewInteraction("other", "touchpoints/web", Start.AddMinutes(-5), "cookie-b"));
+        await HandleAsync(Updated("profiles/ann", 1, Hashed("ann@example.com"), Cookie("cookie-a")));
 
         var first = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Email("ANN@example.com"), PageSize = 2 });
         var second = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Email("ann@example.com"), PageSize = 2, PageToken = first.NextPageToken });
@@ -85,7 +86,8 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
 
         Assert.Equal(["laptop-visit", "phone-visit"], byProfile.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.All(byProfile.Interactions, i => Assert.Equal("profiles/p1", i.Profile));
-        Assert.Equal("profiles/p1", Assert.Single(byCookie.Interactions).Profile);
+        // By a cookie a profile holds, the timeline is that profile's.
+        Assert.Equal(byProfile.Interactions, byCookie.Interactions);
         Assert.Equal("", Assert.Single(stranger.Interactions).Profile);
     }
 
@@ -124,8 +126,6 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             WithEmail(NewInteraction("bob-signs-in", "touchpoints/web", Start.AddMinutes(-20), "shared-cookie"), "bob@example.com"),
             WithEmail(NewInteraction("bob-newsletter", "touchpoints/web", Start.AddMinutes(-10), "bob-phone"), "bob@example.com"),
             NewInteraction("cookie-only", "touchpoints/web", Start.AddMinutes(-5), "shared-cookie"));
-        var hasher = _host.Platform.Services.GetRequiredService<Shared.Privacy.IdentifierHasher>();
-        Identifier Hashed(string email) => new() { Kind = IdentifierKind.Email, Value = hasher.HashEmail(email) };
         await HandleAsync(Updated("profiles/ann", 2, Hashed("ann@example.com"), Cookie("ann-phone")));
         await HandleAsync(Updated("profiles/bob", 3, Hashed("bob@example.com"), Cookie("bob-phone"), Cookie("shared-cookie")));
 
@@ -138,10 +138,54 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         Assert.Equal(["cookie-only", "bob-newsletter", "bob-signs-in"], bob.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.All(ann.Interactions, i => Assert.Equal("profiles/ann", i.Profile));
         Assert.All(bob.Interactions, i => Assert.Equal("profiles/bob", i.Profile));
-        // Listed by an identifier, each entry names the customer it is of.
-        Assert.Equal(
-            [("cookie-only", "profiles/bob"), ("bob-newsletter", "profiles/bob"), ("bob-signs-in", "profiles/bob"), ("ann-newsletter", "profiles/ann"), ("ann-signs-in", "profiles/ann")],
-            bySharedCookie.Interactions.Select(i => (i.Interaction.InteractionId, i.Profile)));
+        // Listed by the cookie, it is the timeline of the customer holding it now.
+        Assert.Equal(bob.Interactions, bySharedCookie.Interactions);
+        // Ann's sign-in carried the cookie, which only Bob ever held: it points at two known customers.
+        Assert.Equal(["profiles/bob"], ann.Interactions.Single(i => i.Interaction.InteractionId == "ann-signs-in").ConflictingProfiles);
+        Assert.All(ann.Interactions.Where(i => i.Interaction.InteractionId != "ann-signs-in").Concat(bob.Interactions), i => Assert.Empty(i.ConflictingProfiles));
+    }
+
+    [Fact]
+    public async Task ListInteractions_WhenACookieMovedFromOneCustomerToAnother_ListsItsVisitsUnderWhoeverHeldItThen()
+    {
+        await RecordAsync(
+            NewInteraction("before-anyone", "touchpoints/web", Start.AddMinutes(-55), "shared-cookie"),
+            WithEmail(NewInteraction("ann-signs-in", "touchpoints/web", Start.AddMinutes(-50), "shared-cookie"), "ann@example.com"),
+            NewInteraction("ann-browses", "touchpoints/web", Start.AddMinutes(-40), "shared-cookie"),
+            WithEmail(NewInteraction("bob-signs-in", "touchpoints/web", Start.AddMinutes(-25), "shared-cookie"), "bob@example.com"),
+            NewInteraction("bob-browses", "touchpoints/web", Start.AddMinutes(-15), "shared-cookie"));
+        // The profile service gave Ann the cookie when she signed in, and moved it to Bob when he did.
+        await HandleAsync(At(Start.AddMinutes(-50), Updated("profiles/ann", 1, Hashed("ann@example.com"), Cookie("shared-cookie"))));
+        await HandleAsync(At(Start.AddMinutes(-25), Updated("profiles/bob", 1, Hashed("bob@example.com"), Cookie("shared-cookie"))));
+        await HandleAsync(At(Start.AddMinutes(-25), Updated("profiles/ann", 2, Hashed("ann@example.com"))));
+
+        var ann = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Email("ann@example.com") });
+        var annByProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("ann") });
+        var bob = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Email("bob@example.com") });
+        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("shared-cookie") });
+
+        Assert.Equal(["ann-browses", "ann-signs-in", "before-anyone"], ann.Interactions.Select(i => i.Interaction.InteractionId));
+        Assert.Equal(ann.Interactions, annByProfile.Interactions);
+        Assert.Equal(["bob-browses", "bob-signs-in"], bob.Interactions.Select(i => i.Interaction.InteractionId));
+        Assert.Equal(bob.Interactions, byCookie.Interactions);
+        Assert.All(ann.Interactions, i => Assert.Equal(("profiles/ann", 0), (i.Profile, i.ConflictingProfiles.Count)));
+        Assert.All(bob.Interactions, i => Assert.Equal(("profiles/bob", 0), (i.Profile, i.ConflictingProfiles.Count)));
+    }
+
+    [Fact]
+    public async Task ListInteractions_ByAnIdentifierNoProfileHolds_ListsOnlyTheInteractionsRecordedWithIt()
+    {
+        // Seen together in the log, but no profile joins them: this service does not link identifiers itself.
+        await RecordAsync(
+            WithEmail(NewInteraction("ann", "touchpoints/web", Start.AddMinutes(-30), "shared-cookie"), "ann@example.com"),
+            WithEmail(NewInteraction("bob", "touchpoints/web", Start.AddMinutes(-20), "shared-cookie"), "bob@example.com"),
+            NewInteraction("cookie-only", "touchpoints/web", Start.AddMinutes(-10), "shared-cookie"));
+
+        var ann = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Email("ann@example.com") });
+        var bob = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Email("bob@example.com") });
+
+        Assert.Equal(["ann"], ann.Interactions.Select(i => i.Interaction.InteractionId));
+        Assert.Equal(["bob"], bob.Interactions.Select(i => i.Interaction.InteractionId));
     }
 
     [Fact]
@@ -166,6 +210,25 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<Shared.Errors.InvalidArgumentException>(() => HandleAsync(Updated(profile, version)));
 
         Assert.Equal(profile.Length == 0 ? "profile" : "version", Assert.Single(error.Violations).Field);
+    }
+
+    [Fact]
+    public async Task ErasureRequested_OfOneOfTwoCustomersWhoSharedACookie_KeepsTheOthersInteractions()
+    {
+        await RecordAsync(
+            WithEmail(NewInteraction("ann-signs-in", "touchpoints/web", Start.AddMinutes(-40), "shared-cookie"), "ann@example.com"),
+            WithEmail(NewInteraction("bob-signs-in", "touchpoints/web", Start.AddMinutes(-30), "shared-cookie"), "bob@example.com"),
+            WithEmail(NewInteraction("bob-own", "touchpoints/web", Start.AddMinutes(-20), "bob-phone"), "bob@example.com"),
+            NewInteraction("cookie-only", "touchpoints/web", Start.AddMinutes(-10), "shared-cookie"));
+        await HandleAsync(At(Start.AddMinutes(-40), Updated("profiles/ann", 1, Hashed("ann@example.com"))));
+        await HandleAsync(At(Start.AddMinutes(-30), Updated("profiles/bob", 1, Hashed("bob@example.com"), Cookie("bob-phone"), Cookie("shared-cookie"))));
+
+        await HandleAsync(new ErasureRequested { Erasure = "erasures/ann", Identifiers = { Hashed("ann@example.com") } }, "erase-ann");
+
+        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("ann") })).Interactions);
+        Assert.Equal(
+            ["cookie-only", "bob-own", "bob-signs-in"],
+            (await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("bob") })).Interactions.Select(i => i.Interaction.InteractionId));
     }
 
     [Fact]
@@ -247,6 +310,9 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
 
     private static Identifier Email(string value) => new() { Kind = IdentifierKind.Email, Value = value };
 
+    private Identifier Hashed(string email) =>
+        new() { Kind = IdentifierKind.Email, Value = _host.Platform.Services.GetRequiredService<Shared.Privacy.IdentifierHasher>().HashEmail(email) };
+
     private static Identifier Cookie(string value) => new() { Kind = IdentifierKind.AnonymousId, Value = value };
 
     private static Identifier Profile(string value) => new() { Kind = IdentifierKind.ProfileId, Value = value };
@@ -264,6 +330,12 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         UpdatedAt = Timestamp.FromDateTimeOffset(Start.AddSeconds(version)),
         Identifiers = { identifiers },
     };
+
+    private static ProfileUpdated At(DateTimeOffset updatedAt, ProfileUpdated updated)
+    {
+        updated.UpdatedAt = Timestamp.FromDateTimeOffset(updatedAt);
+        return updated;
+    }
 
     private async Task RecordAsync(params V1.Interaction[] interactions)
     {

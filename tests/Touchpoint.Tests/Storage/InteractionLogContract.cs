@@ -281,6 +281,50 @@ public abstract class InteractionLogContract
     }
 
     [ContractFact]
+    public async Task Holdings_KeepEveryProfileThatHeldAnIdentifierFromWhenItGainedIt()
+    {
+        var email = new PersonIdentifier(IdentifierKind.Email, new string('a', 64));
+        // Ann holds the cookie from version 1 (minute 1) on; v2 and v3 come in one batch, v2 still holds it.
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "ann", 1, Anonymous("cookie"), Customer("c-ann"))], Day, default);
+        await Log.ApplyProfilesAsync([Snapshot("u-3", "bob", 3, Anonymous("cookie"), Customer("c-bob"), email), Snapshot("u-2", "bob", 2, Anonymous("cookie"), Customer("c-bob"))], Day, default);
+        await Log.ApplyProfilesAsync([Snapshot("u-4", "ann", 4, Customer("c-ann"))], Day, default);
+        // An anonymous profile with a cookie of its own, merged into Bob's at minute 10.
+        await Log.ApplyProfilesAsync([Snapshot("u-5", "anon", 5, Anonymous("tablet"))], Day, default);
+        await Log.ApplyMergesAsync([new ProfileMerge("m-1", "bob", "anon", [Anonymous("tablet"), Anonymous("moved")], Day.AddMinutes(10))], Day, default);
+
+        var holdings = await Log.HoldingsAsync(
+            [Anonymous("cookie"), Anonymous("tablet"), Anonymous("moved"), Customer("c-ann"), Anonymous("nobody"), new PersonIdentifier(IdentifierKind.ProfileId, "anon")], default);
+
+        Assert.Equal(
+            [
+                (Customer("c-ann").Key, "ann", Day.AddMinutes(1), true),
+                ("4:cookie", "ann", Day.AddMinutes(1), true),
+                ("4:cookie", "bob", Day.AddMinutes(2), true),
+                ("4:moved", "bob", Day.AddMinutes(10), true),
+                ("4:tablet", "bob", Day.AddMinutes(5), true),
+                ("7:anon", "bob", DateTimeOffset.MinValue, true),
+            ],
+            holdings.Select(h => (h.Key, h.ProfileId, h.Since, h.Known)).OrderBy(h => h.Key, StringComparer.Ordinal).ThenBy(h => h.Since));
+        var ann = await Log.ProfileAsync("ann", default);
+        Assert.Equal([Anonymous("cookie")], ann!.FormerIdentifiers);
+        Assert.Empty((await Log.ProfileAsync("bob", default))!.FormerIdentifiers);
+    }
+
+    [ContractFact]
+    public async Task Holdings_OfAnErasedProfileOrIdentifier_AreGone()
+    {
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "ann", 1, Anonymous("cookie"), Customer("c-ann"))], Day, default);
+        await Log.ApplyProfilesAsync([Snapshot("u-2", "bob", 2, Anonymous("cookie"), Customer("c-bob"))], Day, default);
+        await Log.ApplyProfilesAsync([Snapshot("u-3", "ann", 3, Customer("c-ann"), Anonymous("laptop"))], Day, default);
+
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ErasureKeep.None, ["ann"], Tombstones.For([TombstoneKey(Customer("c-ann")), ProfileKey("ann")], Day), _ => Completed([], 0), Day, default);
+
+        Assert.Equal(
+            [("4:cookie", "bob")],
+            (await Log.HoldingsAsync([Anonymous("cookie"), Anonymous("laptop"), Customer("c-ann")], default)).Select(h => (h.Key, h.ProfileId)));
+    }
+
+    [ContractFact]
     public async Task Erase_ForgetsTheProfilesAndIgnoresTheirLaterSnapshots()
     {
         await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(1), [Anonymous("cookie")]), Ad));
@@ -288,7 +332,7 @@ public abstract class InteractionLogContract
         await Log.ApplyMergesAsync([new ProfileMerge("m-1", "p1", "p0", [], Day.AddHours(1))], Day, default);
         var reported = new List<long>();
 
-        await Log.EraseAsync("erase-1", [Anonymous("cookie")], ["p1"], Tombstones.For([TombstoneKey(Anonymous("cookie")), ProfileKey("p1"), ProfileKey("p0")], Day), count => Completed(reported, count), Day, default);
+        await Log.EraseAsync("erase-1", [Anonymous("cookie")], ErasureKeep.None, ["p1"], Tombstones.For([TombstoneKey(Anonymous("cookie")), ProfileKey("p1"), ProfileKey("p0")], Day), count => Completed(reported, count), Day, default);
         await Log.ApplyProfilesAsync([Erasable(Snapshot("u-3", "p1", 2, Anonymous("cookie")))], Day, default);
 
         Assert.Null(await Log.ProfileAsync("p1", default));
@@ -301,7 +345,7 @@ public abstract class InteractionLogContract
     [ContractFact]
     public async Task Erase_WhenSnapshotsAndMergesStampedBeforeItSettledArrive_SkipsThemAndAppliesLaterOnes()
     {
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], ["p1"], Tombstones.For([TombstoneKey(Customer("c-ann")), ProfileKey("p1")], Day), count => Events.ErasureCompleted("erasures/e-1", count, Day), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ErasureKeep.None, ["p1"], Tombstones.For([TombstoneKey(Customer("c-ann")), ProfileKey("p1")], Day), count => Events.ErasureCompleted("erasures/e-1", count, Day), Day, default);
         var settled = Day + new PrivacyOptions().ErasureSettleWindow;
 
         await Log.ApplyProfilesAsync([Erasable(Snapshot("u-1", "p1", 5, Customer("c-ann"))), Erasable(Snapshot("u-2", "p2", 1, Customer("c-ann")) with { PublishedAt = settled })], Day, default);
@@ -315,6 +359,22 @@ public abstract class InteractionLogContract
     }
 
     [ContractFact]
+    public async Task Erase_KeepsTheInteractionsAndLinksItIsToldToKeep()
+    {
+        // One cookie joins both customers into one person in the log; the profile service keeps them apart.
+        await AppendAsync(Pending(Interaction("ann-1", Ad, Day.AddHours(1), [Anonymous("shared"), Customer("c-ann")]), Ad));
+        await AppendAsync(Pending(Interaction("bob-1", Ad, Day.AddHours(2), [Anonymous("shared"), Customer("c-bob")]), Ad));
+        await AppendAsync(Pending(Interaction("bob-2", Ad, Day.AddHours(3), [Customer("c-bob")]), Ad));
+        var keep = new ErasureKeep(new HashSet<string> { "bob-1", "bob-2" }, new HashSet<string> { Anonymous("shared").Key, Customer("c-bob").Key });
+
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], keep, [], [], _ => Completed([], 0), Day, default);
+
+        Assert.Empty(await Log.RecordedWithAsync([Customer("c-ann")], null, 10, default));
+        Assert.Equal(["bob-2", "bob-1"], (await Log.RecordedWithAsync([Customer("c-bob")], null, 10, default)).Select(e => e.Interaction.EventId));
+        Assert.Equal(["bob-1"], (await Log.RecordedWithAsync([Anonymous("shared")], null, 10, default)).Select(e => e.Interaction.EventId));
+    }
+
+    [ContractFact]
     public async Task Erase_RemovesEveryoneLinkedAndOnlyOnce()
     {
         await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(1), [Anonymous("ann"), Customer("c-ann")]), Ad));
@@ -322,8 +382,8 @@ public abstract class InteractionLogContract
         await AppendAsync(Pending(Interaction("e-3", Ad, Day.AddHours(3), [Anonymous("bob")]), Ad));
         var reported = new List<long>();
 
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], [], count => Completed(reported, count), Day, default);
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], [], count => Completed(reported, count), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ErasureKeep.None, [], [], count => Completed(reported, count), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ErasureKeep.None, [], [], count => Completed(reported, count), Day, default);
 
         Assert.Empty(await Log.TimelineAsync(Anonymous("ann"), null, 10, default));
         Assert.Empty(await Log.TimelineAsync(Customer("c-ann"), null, 10, default));
@@ -343,7 +403,7 @@ public abstract class InteractionLogContract
 
         var reported = new List<long>();
 
-        await Log.EraseAsync("erase-many", [Customer("c-ann")], [], [], erased => Completed(reported, erased), Day, default);
+        await Log.EraseAsync("erase-many", [Customer("c-ann")], ErasureKeep.None, [], [], erased => Completed(reported, erased), Day, default);
 
         Assert.Empty(await Log.TimelineAsync(Anonymous("ann"), null, 10, default));
         Assert.True(Assert.Single(reported) >= count, $"every interaction was erased, reported {reported[0]}");
@@ -354,10 +414,10 @@ public abstract class InteractionLogContract
     {
         await AppendAsync(Pending(Interaction("before", Ad, Day.AddHours(1), [Customer("c-ann")]), Ad));
         var reported = new List<long>();
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], [], erased => Completed(reported, erased), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ErasureKeep.None, [], [], erased => Completed(reported, erased), Day, default);
         await AppendAsync(Pending(Interaction("after", Ad, Day.AddDays(40), [Customer("c-ann")]), Ad));
 
-        await Log.EraseAsync("erase-1", [Customer("c-ann")], [], [], erased => Completed(reported, erased), Day, default);
+        await Log.EraseAsync("erase-1", [Customer("c-ann")], ErasureKeep.None, [], [], erased => Completed(reported, erased), Day, default);
 
         Assert.Equal(["after"], (await Log.TimelineAsync(Customer("c-ann"), null, 10, default)).Select(t => t.Interaction.EventId));
         Assert.Single(reported);

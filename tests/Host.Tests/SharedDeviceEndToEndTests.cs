@@ -1,0 +1,183 @@
+using Google.Protobuf.WellKnownTypes;
+using Journey.Common.V1;
+using Journey.Profile;
+using Journey.Profile.V1;
+using Journey.Shared.Events;
+using Journey.Testing;
+using Journey.Touchpoint;
+using Journey.Touchpoint.V1;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Journey.Host.Tests;
+
+/// <summary>
+/// Two known customers sign in, one after the other, in one browser (one cookie), through the public
+/// APIs of a host running the touchpoint and profile modules with events crossing the bus: the profile
+/// service keeps them apart, and each one's timeline, by any of their identifiers, lists only what they did.
+/// </summary>
+public sealed class SharedDeviceEndToEndTests : IAsyncLifetime
+{
+    private static readonly Identifier Cookie = Identifier(IdentifierKind.AnonymousId, "cookie-family-browser");
+    private static readonly Identifier AnnCustomer = Identifier(IdentifierKind.CustomerId, "cust-ann-1001");
+    private static readonly Identifier AnnEmail = Identifier(IdentifierKind.Email, "ann.shared@example.com");
+    private static readonly Identifier BobCustomer = Identifier(IdentifierKind.CustomerId, "cust-bob-2002");
+    private static readonly Identifier BobEmail = Identifier(IdentifierKind.Email, "bob.shared@example.com");
+
+    private TestPlatform _platform = null!;
+    private TouchpointService.TouchpointServiceClient _touchpoints = null!;
+    private ProfileService.ProfileServiceClient _profiles = null!;
+
+    public async Task InitializeAsync()
+    {
+        _platform = await TestPlatform.StartAsync([TouchpointModule.Definition, ProfileModule.Definition]);
+        _touchpoints = new TouchpointService.TouchpointServiceClient(_platform.Channel);
+        _profiles = new ProfileService.ProfileServiceClient(_platform.Channel);
+        await _touchpoints.CreateTouchpointAsync(new CreateTouchpointRequest
+        {
+            TouchpointId = "dealer-site",
+            Touchpoint = new Journey.Touchpoint.V1.Touchpoint
+            {
+                DisplayName = "Dealer site",
+                Channel = Channel.Web,
+                Ownership = Ownership.Owned,
+                Stages = { JourneyStage.Consideration },
+                Criticality = 3,
+                IntendedExperience = new IntendedExperience { TargetRating = 4, Statement = "find a car" },
+            },
+        });
+    }
+
+    public async Task DisposeAsync() => await _platform.DisposeAsync();
+
+    [Fact]
+    public async Task ListInteractions_WhenTwoCustomersSignInFromOneCookie_ListsEachOnlyTheirOwn()
+    {
+        await RecordAsync("ann-browses-anonymously", Cookie);
+        await DrainAsync();
+        var ann = (await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { AnnCustomer, AnnEmail, Cookie } })).Profile.Name;
+        await RecordAsync("ann-signs-in", AnnCustomer, AnnEmail, Cookie);
+        await RecordAsync("ann-cookie-visit-1", Cookie);
+        await RecordAsync("ann-cookie-visit-2", Cookie);
+        await DrainAsync();
+
+        // Bob signs in in the same browser: two known customers, kept apart, the cookie follows Bob.
+        var bobIdentified = await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { BobCustomer, BobEmail, Cookie } });
+        var bob = bobIdentified.Profile.Name;
+        Assert.NotEqual(ann, bob);
+        Assert.Contains(ann, bobIdentified.ConflictingProfiles);
+        await RecordAsync("bob-signs-in", BobCustomer, BobEmail, Cookie);
+        await RecordAsync("bob-cookie-visit-1", Cookie);
+        await RecordAsync("bob-cookie-visit-2", Cookie);
+        await DrainAsync();
+
+        string[] annOwn = ["ann-cookie-visit-2", "ann-cookie-visit-1", "ann-signs-in", "ann-browses-anonymously"];
+        string[] bobOwn = ["bob-cookie-visit-2", "bob-cookie-visit-1", "bob-signs-in"];
+        foreach (var byAnn in new[] { AnnCustomer, AnnEmail, ProfileId(ann) })
+        {
+            var timeline = await TimelineAsync(byAnn);
+            Assert.Equal(annOwn, timeline.Select(e => e.Interaction.InteractionId));
+            Assert.All(timeline, e => Assert.Equal(ann, e.Profile));
+            Assert.All(timeline, e => Assert.Empty(e.ConflictingProfiles));
+        }
+
+        foreach (var byBob in new[] { BobCustomer, BobEmail, ProfileId(bob), Cookie })
+        {
+            var timeline = await TimelineAsync(byBob);
+            Assert.Equal(bobOwn, timeline.Select(e => e.Interaction.InteractionId));
+            Assert.All(timeline, e => Assert.Equal(bob, e.Profile));
+            Assert.All(timeline, e => Assert.Empty(e.ConflictingProfiles));
+        }
+
+        // What segments and exports read: each profile counted only its own visits from the interaction events.
+        Assert.Equal(annOwn.Length, await WebInteractionsAsync(ann));
+        Assert.Equal(bobOwn.Length, await WebInteractionsAsync(bob));
+    }
+
+    [Fact]
+    public async Task ListInteractions_WhenAnInteractionPointsAtTwoKnownCustomers_AttributesItByCustomerIdAndMarksIt()
+    {
+        var ann = (await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { AnnCustomer, AnnEmail } })).Profile.Name;
+        var bob = (await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { BobCustomer, BobEmail } })).Profile.Name;
+        await DrainAsync();
+
+        // A call-centre note typed with Bob's customer number and Ann's e-mail address.
+        await RecordAsync("mixed-call-note", BobCustomer, AnnEmail);
+        await RecordAsync("ann-own", AnnEmail);
+        await DrainAsync();
+
+        var annTimeline = await TimelineAsync(AnnCustomer);
+        var bobTimeline = await TimelineAsync(BobCustomer);
+        Assert.Equal(["ann-own"], annTimeline.Select(e => e.Interaction.InteractionId));
+        var mixed = Assert.Single(bobTimeline);
+        Assert.Equal("mixed-call-note", mixed.Interaction.InteractionId);
+        Assert.Equal(bob, mixed.Profile);
+        Assert.Equal([ann], mixed.ConflictingProfiles);
+    }
+
+    private static Identifier Identifier(IdentifierKind kind, string value) => new() { Kind = kind, Value = value };
+
+    private static Identifier ProfileId(string name) => Identifier(IdentifierKind.ProfileId, name["profiles/".Length..]);
+
+    /// <summary>Records a view that happens now: the profile service's identity decisions are stamped with the same clock.</summary>
+    private async Task RecordAsync(string id, params Identifier[] identifiers)
+    {
+        var interaction = new Interaction
+        {
+            InteractionId = id,
+            Touchpoint = "touchpoints/dealer-site",
+            OccurTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            Type = InteractionType.View,
+        };
+        interaction.Identifiers.AddRange(identifiers);
+        Assert.False((await _touchpoints.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction })).Duplicate);
+    }
+
+    private async Task<long> WebInteractionsAsync(string profile) =>
+        (await _profiles.GetProfileAsync(new GetProfileRequest { Name = profile })).Profile.Channels.Single(c => c.Channel == Channel.Web).Interactions;
+
+    private async Task<List<RecordedInteraction>> TimelineAsync(Identifier identifier) =>
+        [.. (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Identifier = identifier, PageSize = 100 })).Interactions];
+
+    /// <summary>
+    /// Waits until every event written so far was handled: no subscription has one waiting, no outbox
+    /// holds one, and still no subscription has one. Nothing may have been dead-lettered on the way.
+    /// </summary>
+    private async Task DrainAsync()
+    {
+        var bus = _platform.Services.GetRequiredService<InProcessBus>();
+        var outboxes = _platform.Services.GetServices<IOutboxStore>().ToList();
+        async Task<bool> NothingWaitsAsync()
+        {
+            foreach (var subscription in bus.Subscriptions)
+            {
+                if (await bus.CountPendingAsync(subscription.Name, default) > 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        async Task<bool> DrainedAsync()
+        {
+            if (!await NothingWaitsAsync())
+            {
+                return false;
+            }
+
+            foreach (var outbox in outboxes)
+            {
+                if ((await outbox.ReadDueAsync(1, DateTimeOffset.MaxValue, default)).Count > 0)
+                {
+                    return false;
+                }
+            }
+
+            return await NothingWaitsAsync();
+        }
+
+        Assert.True(await TestPlatform.EventuallyAsync(DrainedAsync, TimeSpan.FromSeconds(30)), "the events were not all handled within 30 s");
+        Assert.Empty(await bus.ListDeadLettersAsync(null, 10, 0, default));
+    }
+}
