@@ -166,6 +166,41 @@ public static class JourneyRules
         }
     }
 
+    /// <summary>
+    /// Keeps <paramref name="decision"/> on <paramref name="purpose"/> unless the one held took effect
+    /// later: decisions arrive out of order, and a late old one must not undo a newer one. At the same
+    /// time a withdrawal wins, the safe reading of two decisions that cannot be ordered.
+    /// </summary>
+    public static void RecordConsent(CustomerProfile profile, string purpose, ChannelConsent decision)
+    {
+        if (!profile.Consents.TryGetValue(purpose, out var held)
+            || decision.DecidedAt > held.DecidedAt
+            || (decision.DecidedAt == held.DecidedAt && !decision.Granted))
+        {
+            profile.Consents[purpose] = decision;
+        }
+    }
+
+    /// <summary>
+    /// The decision a merged person holds when the two people held <paramref name="one"/> and
+    /// <paramref name="other"/>: a withdrawal under either identity holds (the later withdrawal when
+    /// both withdrew), otherwise the later grant.
+    /// </summary>
+    public static ChannelConsent CombineConsent(ChannelConsent one, ChannelConsent other) =>
+        (one.Granted, other.Granted) switch
+        {
+            (false, true) => one,
+            (true, false) => other,
+            _ => other.DecidedAt > one.DecidedAt ? other : one,
+        };
+
+    /// <summary>
+    /// Whether <paramref name="profile"/> granted every purpose in <paramref name="governing"/> on
+    /// <paramref name="channel"/>; a purpose never decided on is not granted.
+    /// </summary>
+    public static bool MayActivate(CustomerProfile profile, IReadOnlyList<string> governing, ChannelKind channel) =>
+        governing.All(purpose => profile.Consents.TryGetValue(purpose, out var consent) && consent.Allows(channel));
+
     /// <summary>The decayed view at <paramref name="now"/>.</summary>
     public static ProfileView View(CustomerProfile profile, ProfileOptions options, DateTimeOffset now)
     {
@@ -235,6 +270,11 @@ public static class JourneyRules
         if (merged.CreatedAt < survivor.CreatedAt)
         {
             survivor.CreatedAt = merged.CreatedAt;
+        }
+
+        foreach (var (purpose, consent) in merged.Consents)
+        {
+            survivor.Consents[purpose] = survivor.Consents.TryGetValue(purpose, out var own) ? CombineConsent(own, consent) : consent;
         }
 
         // A withdrawal of profiling consent given under either identity still holds.

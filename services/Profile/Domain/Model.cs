@@ -53,6 +53,52 @@ public enum JourneyStage
     Loyalty = 6,
 }
 
+/// <summary>Channels; numbers match journey.common.v1.Channel, names are the configuration keys of <see cref="ProfileOptions.ChannelPurposes"/>.</summary>
+public enum ChannelKind
+{
+    /// <summary>Not set.</summary>
+    Unspecified = 0,
+
+    /// <summary>The company's web sites.</summary>
+    Web = 1,
+
+    /// <summary>E-mail.</summary>
+    Email = 2,
+
+    /// <summary>Paid advertising.</summary>
+    PaidAd = 3,
+
+    /// <summary>Social media.</summary>
+    Social = 4,
+
+    /// <summary>Search engines.</summary>
+    Search = 5,
+
+    /// <summary>A dealer or store.</summary>
+    DealerStore = 6,
+
+    /// <summary>The call centre.</summary>
+    CallCentre = 7,
+
+    /// <summary>After-sales service.</summary>
+    Service = 8,
+
+    /// <summary>The product itself.</summary>
+    Product = 9,
+
+    /// <summary>Third-party reviews.</summary>
+    ThirdPartyReview = 10,
+
+    /// <summary>Price comparison sites.</summary>
+    PriceComparison = 11,
+
+    /// <summary>The mobile app.</summary>
+    MobileApp = 12,
+
+    /// <summary>Any other channel.</summary>
+    Other = 13,
+}
+
 /// <summary>Interaction types; numbers match journey.common.v1.InteractionType.</summary>
 public enum InteractionType
 {
@@ -212,12 +258,25 @@ public sealed record Interaction(
 /// <param name="ObservedAt">When the source saw them.</param>
 public sealed record ObservedIdentity(string EventId, IReadOnlyList<IdentifierKey> Identifiers, IReadOnlyDictionary<string, string> Traits, DateTimeOffset ObservedAt);
 
-/// <summary>A consent decision about profiling.</summary>
+/// <summary>A consent decision the profile service keeps: on profiling, or on a purpose that governs a channel.</summary>
 /// <param name="EventId">The event id.</param>
 /// <param name="Identifiers">The subject's identifiers (hashed; may include a profile id).</param>
-/// <param name="Granted">True when profiling is allowed again.</param>
+/// <param name="Purpose">The purpose, <c>purposes/{purpose}</c>.</param>
+/// <param name="Granted">True for a grant, false for a withdrawal or an expiry.</param>
+/// <param name="Channels">Channels the decision covers; empty for every channel.</param>
+/// <param name="DecidedAt">When the decision takes effect; decisions are ordered by it, not by arrival.</param>
 /// <param name="PublishedAt">When the event was stamped (its envelope's time), which erasure tombstones compare.</param>
-public sealed record ProfilingConsent(string EventId, IReadOnlyList<IdentifierKey> Identifiers, bool Granted, DateTimeOffset PublishedAt);
+public sealed record ConsentDecision(string EventId, IReadOnlyList<IdentifierKey> Identifiers, string Purpose, bool Granted, IReadOnlyList<ChannelKind> Channels, DateTimeOffset DecidedAt, DateTimeOffset PublishedAt);
+
+/// <summary>The latest decision held on one purpose that governs a channel.</summary>
+/// <param name="Granted">True for a grant.</param>
+/// <param name="Channels">Channels the decision covers; empty for every channel.</param>
+/// <param name="DecidedAt">When the decision took effect.</param>
+public sealed record ChannelConsent(bool Granted, IReadOnlyList<ChannelKind> Channels, DateTimeOffset DecidedAt)
+{
+    /// <summary>Whether this is a grant that covers <paramref name="channel"/>.</summary>
+    public bool Allows(ChannelKind channel) => Granted && (Channels.Count == 0 || Channels.Contains(channel));
+}
 
 /// <summary>A page of results.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string NextPageToken);
