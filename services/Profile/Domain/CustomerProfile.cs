@@ -59,8 +59,8 @@ public sealed class CustomerProfile
     /// <summary>Consent for profiling.</summary>
     public bool ProfilingAllowed { get; set; } = true;
 
-    /// <summary>The latest decision on each purpose that governs a channel, by purpose name.</summary>
-    public Dictionary<string, ChannelConsent> Consents { get; init; } = new(StringComparer.Ordinal);
+    /// <summary>The deciding decisions on each purpose that governs a channel, by purpose name.</summary>
+    public Dictionary<string, PurposeConsent> Consents { get; init; } = new(StringComparer.Ordinal);
 
     /// <summary>Purchases seen.</summary>
     public int Purchases { get; set; }

@@ -166,33 +166,16 @@ public static class JourneyRules
         }
     }
 
-    /// <summary>
-    /// Keeps <paramref name="decision"/> on <paramref name="purpose"/> unless the one held took effect
-    /// later: decisions arrive out of order, and a late old one must not undo a newer one. At the same
-    /// time a withdrawal wins, the safe reading of two decisions that cannot be ordered.
-    /// </summary>
+    /// <summary>Records a decision on <paramref name="purpose"/>; see <see cref="PurposeConsent.Record"/>.</summary>
     public static void RecordConsent(CustomerProfile profile, string purpose, ChannelConsent decision)
     {
-        if (!profile.Consents.TryGetValue(purpose, out var held)
-            || decision.DecidedAt > held.DecidedAt
-            || (decision.DecidedAt == held.DecidedAt && !decision.Granted))
+        if (!profile.Consents.TryGetValue(purpose, out var held))
         {
-            profile.Consents[purpose] = decision;
+            profile.Consents[purpose] = held = new PurposeConsent();
         }
-    }
 
-    /// <summary>
-    /// The decision a merged person holds when the two people held <paramref name="one"/> and
-    /// <paramref name="other"/>: a withdrawal under either identity holds (the later withdrawal when
-    /// both withdrew), otherwise the later grant.
-    /// </summary>
-    public static ChannelConsent CombineConsent(ChannelConsent one, ChannelConsent other) =>
-        (one.Granted, other.Granted) switch
-        {
-            (false, true) => one,
-            (true, false) => other,
-            _ => other.DecidedAt > one.DecidedAt ? other : one,
-        };
+        held.Record(decision);
+    }
 
     /// <summary>
     /// Whether <paramref name="profile"/> granted every purpose in <paramref name="governing"/> on
@@ -274,7 +257,7 @@ public static class JourneyRules
 
         foreach (var (purpose, consent) in merged.Consents)
         {
-            survivor.Consents[purpose] = survivor.Consents.TryGetValue(purpose, out var own) ? CombineConsent(own, consent) : consent;
+            survivor.Consents[purpose] = survivor.Consents.TryGetValue(purpose, out var own) ? PurposeConsent.Combine(own, consent) : consent;
         }
 
         // A withdrawal of profiling consent given under either identity still holds.

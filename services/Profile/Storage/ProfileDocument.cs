@@ -64,7 +64,7 @@ internal sealed class ProfileDocument
         AbandonedCart = p.AbandonedCart,
         ProfilingAllowed = p.ProfilingAllowed,
         Purchases = p.Purchases,
-        Consents = p.Consents.Count == 0 ? null : p.Consents.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => ConsentDocument.From(c.Key, c.Value)).ToList(),
+        Consents = p.Consents.Count == 0 ? null : p.Consents.OrderBy(c => c.Key, StringComparer.Ordinal).SelectMany(c => c.Value.Decisions.Select(d => ConsentDocument.From(c.Key, d))).ToList(),
         Channels = p.Channels.Select(c => new ChannelDocument { Channel = c.Key, Interactions = c.Value }).ToList(),
         ConsumedContents = p.ConsumedContents.Select(c => new ContentDocument { Content = c.Content, At = c.At.ToUnixTimeMilliseconds() }).ToList(),
         Conflicts = p.Conflicts.Select(c => new ConflictDocument { Other = c.OtherProfileId, Kind = (int)c.SharedKind, At = c.DetectedAt.ToUnixTimeMilliseconds() }).ToList(),
@@ -101,7 +101,7 @@ internal sealed class ProfileDocument
 
         foreach (var consent in Consents ?? [])
         {
-            profile.Consents[consent.Purpose] = consent.ToDomain();
+            JourneyRules.RecordConsent(profile, consent.Purpose, consent.ToDomain());
         }
 
         foreach (var channel in Channels)

@@ -16,8 +16,9 @@ public sealed class ChannelConsentTests
 
         JourneyRules.RecordConsent(profile, MarketingEmail, Withdrawal(Now.AddMinutes(1)));
 
-        Assert.False(profile.Consents[MarketingEmail].Granted);
-        Assert.Equal(Now.AddMinutes(1), profile.Consents[MarketingEmail].DecidedAt);
+        var held = Assert.Single(profile.Consents[MarketingEmail].Decisions);
+        Assert.False(held.Granted);
+        Assert.Equal(Now.AddMinutes(1), held.DecidedAt);
     }
 
     [Fact]
@@ -27,9 +28,12 @@ public sealed class ChannelConsentTests
         JourneyRules.RecordConsent(profile, MarketingEmail, Withdrawal(Now.AddMinutes(2)));
 
         JourneyRules.RecordConsent(profile, MarketingEmail, Grant(Now.AddMinutes(1)));
+        JourneyRules.RecordConsent(profile, MarketingEmail, Grant(Now.AddMinutes(1), ChannelKind.Email));
 
-        Assert.False(profile.Consents[MarketingEmail].Granted);
-        Assert.Equal(Now.AddMinutes(2), profile.Consents[MarketingEmail].DecidedAt);
+        var held = Assert.Single(profile.Consents[MarketingEmail].Decisions);
+        Assert.False(held.Granted);
+        Assert.Equal(Now.AddMinutes(2), held.DecidedAt);
+        Assert.False(JourneyRules.MayActivate(profile, [MarketingEmail], ChannelKind.Email));
     }
 
     [Fact]
@@ -42,8 +46,26 @@ public sealed class ChannelConsentTests
         JourneyRules.RecordConsent(withdrawalLast, MarketingEmail, Grant(Now));
         JourneyRules.RecordConsent(withdrawalLast, MarketingEmail, Withdrawal(Now));
 
-        Assert.False(grantLast.Consents[MarketingEmail].Granted);
-        Assert.False(withdrawalLast.Consents[MarketingEmail].Granted);
+        Assert.False(JourneyRules.MayActivate(grantLast, [MarketingEmail], ChannelKind.Email));
+        Assert.False(JourneyRules.MayActivate(withdrawalLast, [MarketingEmail], ChannelKind.Email));
+    }
+
+    [Fact]
+    public void RecordConsent_WhenALaterDecisionNamesOtherChannels_LeavesTheEarlierChannelsDecisionStanding()
+    {
+        var profile = new CustomerProfile("p", Now);
+        JourneyRules.RecordConsent(profile, MarketingEmail, Grant(Now, ChannelKind.Email));
+        JourneyRules.RecordConsent(profile, MarketingEmail, Grant(Now.AddMinutes(1), ChannelKind.MobileApp));
+        JourneyRules.RecordConsent(profile, MarketingEmail, Withdrawal(Now.AddMinutes(2), ChannelKind.Web));
+
+        Assert.True(JourneyRules.MayActivate(profile, [MarketingEmail], ChannelKind.Email));
+        Assert.True(JourneyRules.MayActivate(profile, [MarketingEmail], ChannelKind.MobileApp));
+        Assert.False(JourneyRules.MayActivate(profile, [MarketingEmail], ChannelKind.Web));
+
+        JourneyRules.RecordConsent(profile, MarketingEmail, Withdrawal(Now.AddMinutes(3)));
+
+        Assert.False(JourneyRules.MayActivate(profile, [MarketingEmail], ChannelKind.Email));
+        Assert.Single(profile.Consents[MarketingEmail].Decisions);
     }
 
     [Fact]
@@ -61,24 +83,42 @@ public sealed class ChannelConsentTests
         JourneyRules.Combine(survivor, merged, Options);
         JourneyRules.Combine(survivorWithdrew, mergedGranted, Options);
 
-        Assert.False(survivor.Consents[MarketingEmail].Granted);
-        Assert.False(survivorWithdrew.Consents[MarketingEmail].Granted);
+        Assert.False(JourneyRules.MayActivate(survivor, [MarketingEmail], ChannelKind.Email));
+        Assert.False(JourneyRules.MayActivate(survivorWithdrew, [MarketingEmail], ChannelKind.Email));
+        Assert.False(Assert.Single(survivor.Consents[MarketingEmail].Decisions).Granted);
     }
 
     [Fact]
-    public void Combine_WhenBothGranted_KeepsTheLaterGrant()
+    public void Combine_WhenBothGranted_KeepsTheLaterGrantAndEachChannelsOwnDecision()
     {
         var survivor = new CustomerProfile("s", Now);
         JourneyRules.RecordConsent(survivor, MarketingEmail, Grant(Now, ChannelKind.Email));
         var merged = new CustomerProfile("m", Now);
         JourneyRules.RecordConsent(merged, MarketingEmail, Grant(Now.AddHours(1)));
+        JourneyRules.RecordConsent(merged, MarketingEmail, Withdrawal(Now.AddHours(2), ChannelKind.Web));
         JourneyRules.RecordConsent(merged, "purposes/marketing-sms", Grant(Now));
 
         JourneyRules.Combine(survivor, merged, Options);
 
-        Assert.Equal(Now.AddHours(1), survivor.Consents[MarketingEmail].DecidedAt);
-        Assert.Empty(survivor.Consents[MarketingEmail].Channels);
-        Assert.True(survivor.Consents["purposes/marketing-sms"].Granted);
+        var email = survivor.Consents[MarketingEmail];
+        Assert.Equal(Now.AddHours(1), email.Deciding(ChannelKind.Email)!.DecidedAt);
+        Assert.True(email.Allows(ChannelKind.MobileApp));
+        Assert.False(email.Allows(ChannelKind.Web));
+        Assert.True(survivor.Consents["purposes/marketing-sms"].Allows(ChannelKind.Email));
+    }
+
+    [Fact]
+    public void Combine_WhenAWithdrawalNamesOneChannel_OnlyThatChannelIsWithdrawn()
+    {
+        var survivor = new CustomerProfile("s", Now);
+        JourneyRules.RecordConsent(survivor, MarketingEmail, Grant(Now.AddDays(1)));
+        var merged = new CustomerProfile("m", Now);
+        JourneyRules.RecordConsent(merged, MarketingEmail, Withdrawal(Now, ChannelKind.MobileApp));
+
+        JourneyRules.Combine(survivor, merged, Options);
+
+        Assert.True(JourneyRules.MayActivate(survivor, [MarketingEmail], ChannelKind.Email));
+        Assert.False(JourneyRules.MayActivate(survivor, [MarketingEmail], ChannelKind.MobileApp));
     }
 
     [Fact]
@@ -132,5 +172,5 @@ public sealed class ChannelConsentTests
 
     private static ChannelConsent Grant(DateTimeOffset at, params ChannelKind[] channels) => new(true, channels, at);
 
-    private static ChannelConsent Withdrawal(DateTimeOffset at) => new(false, [], at);
+    private static ChannelConsent Withdrawal(DateTimeOffset at, params ChannelKind[] channels) => new(false, channels, at);
 }

@@ -214,7 +214,7 @@ public sealed class ProfileEventsTests : IDisposable
             default);
 
         var kept = await _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-9"), "identifier", default);
-        var consent = kept.Profile.Consents["purposes/marketing-email"];
+        var consent = Assert.Single(kept.Profile.Consents["purposes/marketing-email"].Decisions);
         Assert.True(consent.Granted);
         Assert.Equal([ChannelKind.Email], consent.Channels);
         Assert.Equal(at.AddMinutes(-1), consent.DecidedAt);

@@ -34,8 +34,9 @@ public abstract class ProfileStoreContract
     {
         var profile = NewProfile("consents", Now);
         var decidedAt = Now.AddTicks(1234567);
-        profile.Consents["purposes/marketing-email"] = new ChannelConsent(true, [ChannelKind.Email, ChannelKind.MobileApp], decidedAt);
-        profile.Consents["purposes/marketing-sms"] = new ChannelConsent(false, [], decidedAt.AddTicks(1));
+        JourneyRules.RecordConsent(profile, "purposes/marketing-email", new ChannelConsent(true, [ChannelKind.Email, ChannelKind.MobileApp], decidedAt));
+        JourneyRules.RecordConsent(profile, "purposes/marketing-email", new ChannelConsent(false, [ChannelKind.Web], decidedAt.AddTicks(1)));
+        JourneyRules.RecordConsent(profile, "purposes/marketing-sms", new ChannelConsent(false, [], decidedAt.AddTicks(1)));
         var plain = NewProfile("no-consents", Now);
 
         await SaveAsync(profile);
@@ -395,7 +396,7 @@ public abstract class ProfileStoreContract
         profile.AbandonedCart = true;
         profile.ProfilingAllowed = false;
         profile.Purchases = 3;
-        profile.Consents["purposes/marketing-email"] = new ChannelConsent(false, [ChannelKind.Email], Now.AddTicks(4321));
+        JourneyRules.RecordConsent(profile, "purposes/marketing-email", new ChannelConsent(false, [ChannelKind.Email], Now.AddTicks(4321)));
         profile.Channels[1] = 4;
         profile.Channels[6] = 1;
         profile.ConsumedContents.Add(new ConsumedContent("guide", Now.AddHours(1)));
@@ -435,10 +436,14 @@ public abstract class ProfileStoreContract
         Assert.Equal(expected.Consents.Keys.Order(StringComparer.Ordinal), actual.Consents.Keys.Order(StringComparer.Ordinal));
         foreach (var (purpose, consent) in expected.Consents)
         {
-            var read = actual.Consents[purpose];
-            Assert.Equal(consent.Granted, read.Granted);
-            Assert.Equal(consent.Channels, read.Channels);
-            Assert.Equal(consent.DecidedAt, read.DecidedAt);
+            var read = actual.Consents[purpose].Decisions;
+            Assert.Equal(consent.Decisions.Count, read.Count);
+            foreach (var (decision, stored) in consent.Decisions.Zip(read))
+            {
+                Assert.Equal(decision.Granted, stored.Granted);
+                Assert.Equal(decision.Channels, stored.Channels);
+                Assert.Equal(decision.DecidedAt, stored.DecidedAt);
+            }
         }
     }
 }
