@@ -134,6 +134,7 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
         };
         document.Merges.AddRange(export.Merges.Select(ProfileMapping.ToProto));
         document.MergedProfileNames.AddRange(export.Aliases.Select(Events.Names.Profile));
+        document.ChannelConsents.AddRange(ProfileMapping.ToProto(export.Profile.Profile.Consents));
         var caller = Caller(context);
         LogAudit(logger, "ExportProfile", caller, document.Profile.Name);
         return new ExportProfileResponse { Export = document };
