@@ -110,8 +110,11 @@ internal sealed class TrackingSourceGrpcService(TrackingSources sources) : Track
                 plan.AdTouchpoint.Length == 0 ? "" : TouchpointId(plan.AdTouchpoint)));
     }
 
-    /// <summary>The id in <c>touchpoints/{id}</c>; a malformed name is passed on whole for the use case to refuse by field.</summary>
-    private static string TouchpointId(string name) => TouchpointNames.TryParse(name) ?? name;
+    /// <summary>
+    /// The id in <c>touchpoints/{id}</c>. Anything else goes on with a '/' no id holds (a bare id
+    /// would otherwise pass for one), so the use case refuses it by field with the others.
+    /// </summary>
+    private static string TouchpointId(string name) => TouchpointNames.TryParse(name) ?? (name.Contains('/', StringComparison.Ordinal) ? name : "/" + name);
 
     private static Source ToProto(TrackingSource s)
     {

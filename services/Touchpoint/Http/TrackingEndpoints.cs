@@ -182,11 +182,16 @@ internal static partial class TrackingEndpoints
         }
 
         var request = context.Request;
+        // Behind an ingress that ends TLS the request arrives as http, but the page loaded over https
+        // must send over https too (a browser blocks the mixed request): the proxy's word for the
+        // scheme wins. It only shapes this caller's own answer, so it needs no trust list.
+        var forwarded = request.Headers["X-Forwarded-Proto"].ToString().Split(',')[0].Trim().ToLowerInvariant();
+        var protocol = forwarded is "http" or "https" ? forwarded : request.Scheme;
         return Results.Json(new
         {
             integrations = new Dictionary<string, object>
             {
-                ["Segment.io"] = new { apiKey = writeKey, apiHost = $"{request.Host}{request.PathBase}/v1", protocol = request.Scheme, unbundledIntegrations = Array.Empty<string>() },
+                ["Segment.io"] = new { apiKey = writeKey, apiHost = $"{request.Host}{request.PathBase}/v1", protocol, unbundledIntegrations = Array.Empty<string>() },
             },
             plan = new { track = new { __default = new { enabled = true } }, identify = new { __default = new { enabled = true } } },
             edgeFunction = new { },

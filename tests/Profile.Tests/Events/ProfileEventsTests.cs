@@ -247,6 +247,26 @@ public sealed class ProfileEventsTests : IDisposable
         Assert.Equal("identifiers", Assert.Single(error.Violations).Field);
     }
 
+    [Fact]
+    public async Task ObservedIdentities_WhenObservedBeforeAnErasureOfTheirPersonSettled_AreDroppedAndTheRestApplied()
+    {
+        var erased = new IdentifierKey(DomainKind.CustomerId, "cust-7");
+        await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "cust-7")], new Dictionary<string, string>(), default);
+        var requested = _clock.GetUtcNow();
+        await _profiles.EraseRequestedAsync("ev-7", "erasures/7", [erased], requested, default);
+        var traits = new Dictionary<string, string> { ["plan"] = "gold" };
+
+        await _profiles.ApplyObservedIdentitiesAsync(
+        [
+            new ObservedIdentity("sent-before", [erased, new IdentifierKey(DomainKind.AnonymousId, "c-7")], traits, requested.AddMinutes(-1)),
+            new ObservedIdentity("someone-else", [new IdentifierKey(DomainKind.AnonymousId, "c-other-7")], traits, requested),
+        ], default);
+
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-7"), "identifier", default));
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.AnonymousId, "c-7"), "identifier", default));
+        Assert.NotNull(await _profiles.LookupAsync(new(DomainKind.AnonymousId, "c-other-7"), "identifier", default));
+    }
+
     private async Task<List<IMessage>> DrainAsync()
     {
         var due = await _outbox.ReadDueAsync(1000, DateTimeOffset.MaxValue, default);

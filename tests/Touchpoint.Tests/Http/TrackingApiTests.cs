@@ -269,6 +269,18 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
         Assert.Equal("http", segment.GetProperty("protocol").GetString());
         Assert.Equal(HttpStatusCode.Unauthorized, (await _http.GetAsync("/v1/projects/nope/settings")).StatusCode);
     }
+
+    [Fact]
+    public async Task Settings_BehindAProxyEndingTls_TellTheBrowserToSendOverHttps()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/projects/{_key}/settings");
+        request.Headers.Add("X-Forwarded-Proto", "https");
+
+        var response = await _http.SendAsync(request);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal("https", body.GetProperty("integrations").GetProperty("Segment.io").GetProperty("protocol").GetString());
+    }
 }
 
 internal static class RequestExtensions
