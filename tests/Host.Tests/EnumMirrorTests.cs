@@ -12,6 +12,7 @@ public sealed class EnumMirrorTests
     /// <summary>Domain enums whose contract enum has another name: domain type name to contract enum name.</summary>
     private static readonly Dictionary<string, string> Renamed = new(StringComparer.Ordinal)
     {
+        ["Journey.Profile.Domain.ChannelKind"] = "Channel",
         ["Journey.Recommendation.Domain.ChannelKind"] = "Channel",
         ["Journey.Recommendation.Domain.Stage"] = "JourneyStage",
         ["Journey.Recommendation.Domain.InteractionKind"] = "InteractionType",

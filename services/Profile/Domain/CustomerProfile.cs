@@ -59,6 +59,9 @@ public sealed class CustomerProfile
     /// <summary>Consent for profiling.</summary>
     public bool ProfilingAllowed { get; set; } = true;
 
+    /// <summary>The deciding decisions on each purpose that governs a channel, by purpose name.</summary>
+    public Dictionary<string, PurposeConsent> Consents { get; init; } = new(StringComparer.Ordinal);
+
     /// <summary>Purchases seen.</summary>
     public int Purchases { get; set; }
 

@@ -166,6 +166,24 @@ public static class JourneyRules
         }
     }
 
+    /// <summary>Records a decision on <paramref name="purpose"/>; see <see cref="PurposeConsent.Record"/>.</summary>
+    public static void RecordConsent(CustomerProfile profile, string purpose, ChannelConsent decision)
+    {
+        if (!profile.Consents.TryGetValue(purpose, out var held))
+        {
+            profile.Consents[purpose] = held = new PurposeConsent();
+        }
+
+        held.Record(decision);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="profile"/> granted every purpose in <paramref name="governing"/> on
+    /// <paramref name="channel"/>; a purpose never decided on is not granted.
+    /// </summary>
+    public static bool MayActivate(CustomerProfile profile, IReadOnlyList<string> governing, ChannelKind channel) =>
+        governing.All(purpose => profile.Consents.TryGetValue(purpose, out var consent) && consent.Allows(channel));
+
     /// <summary>The decayed view at <paramref name="now"/>.</summary>
     public static ProfileView View(CustomerProfile profile, ProfileOptions options, DateTimeOffset now)
     {
@@ -235,6 +253,11 @@ public static class JourneyRules
         if (merged.CreatedAt < survivor.CreatedAt)
         {
             survivor.CreatedAt = merged.CreatedAt;
+        }
+
+        foreach (var (purpose, consent) in merged.Consents)
+        {
+            survivor.Consents[purpose] = survivor.Consents.TryGetValue(purpose, out var own) ? PurposeConsent.Combine(own, consent) : consent;
         }
 
         // A withdrawal of profiling consent given under either identity still holds.

@@ -53,6 +53,52 @@ public enum JourneyStage
     Loyalty = 6,
 }
 
+/// <summary>Channels; numbers match journey.common.v1.Channel, names are the configuration keys of <see cref="ProfileOptions.ChannelPurposes"/>.</summary>
+public enum ChannelKind
+{
+    /// <summary>Not set.</summary>
+    Unspecified = 0,
+
+    /// <summary>The company's web sites.</summary>
+    Web = 1,
+
+    /// <summary>E-mail.</summary>
+    Email = 2,
+
+    /// <summary>Paid advertising.</summary>
+    PaidAd = 3,
+
+    /// <summary>Social media.</summary>
+    Social = 4,
+
+    /// <summary>Search engines.</summary>
+    Search = 5,
+
+    /// <summary>A dealer or store.</summary>
+    DealerStore = 6,
+
+    /// <summary>The call centre.</summary>
+    CallCentre = 7,
+
+    /// <summary>After-sales service.</summary>
+    Service = 8,
+
+    /// <summary>The product itself.</summary>
+    Product = 9,
+
+    /// <summary>Third-party reviews.</summary>
+    ThirdPartyReview = 10,
+
+    /// <summary>Price comparison sites.</summary>
+    PriceComparison = 11,
+
+    /// <summary>The mobile app.</summary>
+    MobileApp = 12,
+
+    /// <summary>Any other channel.</summary>
+    Other = 13,
+}
+
 /// <summary>Interaction types; numbers match journey.common.v1.InteractionType.</summary>
 public enum InteractionType
 {
@@ -212,12 +258,114 @@ public sealed record Interaction(
 /// <param name="ObservedAt">When the source saw them.</param>
 public sealed record ObservedIdentity(string EventId, IReadOnlyList<IdentifierKey> Identifiers, IReadOnlyDictionary<string, string> Traits, DateTimeOffset ObservedAt);
 
-/// <summary>A consent decision about profiling.</summary>
+/// <summary>A consent decision the profile service keeps: on profiling, or on a purpose that governs a channel.</summary>
 /// <param name="EventId">The event id.</param>
 /// <param name="Identifiers">The subject's identifiers (hashed; may include a profile id).</param>
-/// <param name="Granted">True when profiling is allowed again.</param>
+/// <param name="Purpose">The purpose, <c>purposes/{purpose}</c>.</param>
+/// <param name="Granted">True for a grant, false for a withdrawal or an expiry.</param>
+/// <param name="Channels">Channels the decision covers; empty for every channel.</param>
+/// <param name="DecidedAt">When the decision takes effect; decisions are ordered by it, not by arrival.</param>
 /// <param name="PublishedAt">When the event was stamped (its envelope's time), which erasure tombstones compare.</param>
-public sealed record ProfilingConsent(string EventId, IReadOnlyList<IdentifierKey> Identifiers, bool Granted, DateTimeOffset PublishedAt);
+public sealed record ConsentDecision(string EventId, IReadOnlyList<IdentifierKey> Identifiers, string Purpose, bool Granted, IReadOnlyList<ChannelKind> Channels, DateTimeOffset DecidedAt, DateTimeOffset PublishedAt);
+
+/// <summary>A decision held on one purpose that governs a channel.</summary>
+/// <param name="Granted">True for a grant.</param>
+/// <param name="Channels">Channels the decision covers; empty for every channel.</param>
+/// <param name="DecidedAt">When the decision took effect.</param>
+public sealed record ChannelConsent(bool Granted, IReadOnlyList<ChannelKind> Channels, DateTimeOffset DecidedAt)
+{
+    /// <summary>Whether the decision speaks for <paramref name="channel"/>.</summary>
+    public bool SpeaksFor(ChannelKind channel) => Channels.Count == 0 || Channels.Contains(channel);
+
+    /// <summary>Whether every channel <paramref name="other"/> speaks for, this one speaks for too.</summary>
+    public bool Covers(ChannelConsent other) => Channels.Count == 0 || (other.Channels.Count > 0 && other.Channels.All(Channels.Contains));
+
+    /// <summary>
+    /// Whether this decision supersedes <paramref name="other"/>: it took effect later, or at the same
+    /// time as a withdrawal against a grant (the safe reading of two decisions that cannot be ordered).
+    /// </summary>
+    public bool IsNewerThan(ChannelConsent other) =>
+        DecidedAt > other.DecidedAt || (DecidedAt == other.DecidedAt && !Granted && other.Granted);
+}
+
+/// <summary>
+/// The decisions that still decide one purpose for a person, newest first. A decision hides every
+/// older one whose channels it covers, as the consent service's ledger does, so a grant for one
+/// channel leaves another channel's grant standing, and a withdrawal for all channels ends them all.
+/// </summary>
+public sealed class PurposeConsent
+{
+    private static readonly ChannelKind[] EveryChannel = [.. Enum.GetValues<ChannelKind>().Where(c => c != ChannelKind.Unspecified)];
+    private readonly List<ChannelConsent> _decisions = [];
+
+    /// <summary>The deciding decisions, newest first.</summary>
+    public IReadOnlyList<ChannelConsent> Decisions => _decisions;
+
+    /// <summary>
+    /// Adds <paramref name="decision"/> unless a decision as new or newer covers its channels already:
+    /// decisions arrive out of order, and a late old one must not undo a newer one.
+    /// </summary>
+    public void Record(ChannelConsent decision)
+    {
+        if (_decisions.Any(held => !decision.IsNewerThan(held) && held.Covers(decision)))
+        {
+            return;
+        }
+
+        _decisions.RemoveAll(held => decision.IsNewerThan(held) && decision.Covers(held));
+        var at = _decisions.FindIndex(held => decision.IsNewerThan(held));
+        _decisions.Insert(at < 0 ? _decisions.Count : at, decision);
+    }
+
+    /// <summary>The newest decision that speaks for <paramref name="channel"/>, or null when none does.</summary>
+    public ChannelConsent? Deciding(ChannelKind channel) => _decisions.FirstOrDefault(d => d.SpeaksFor(channel));
+
+    /// <summary>Whether the deciding decision for <paramref name="channel"/> is a grant; no decision is no grant.</summary>
+    public bool Allows(ChannelKind channel) => Deciding(channel)?.Granted == true;
+
+    /// <summary>
+    /// What a merged person holds, channel by channel: a withdrawal under either identity holds (the
+    /// later of two withdrawals), otherwise the later grant. A decision that wins on every channel is
+    /// kept whole; one that wins on some is kept for those channels only.
+    /// </summary>
+    public static PurposeConsent Combine(PurposeConsent one, PurposeConsent other)
+    {
+        var winners = new List<(ChannelConsent Decision, List<ChannelKind> Channels)>();
+        foreach (var channel in EveryChannel)
+        {
+            var winner = (one.Deciding(channel), other.Deciding(channel)) switch
+            {
+                (null, var theirs) => theirs,
+                (var ours, null) => ours,
+                ({ Granted: false } ours, { Granted: true }) => ours,
+                ({ Granted: true }, { Granted: false } theirs) => theirs,
+                var (ours, theirs) => theirs.DecidedAt > ours.DecidedAt ? theirs : ours,
+            };
+            if (winner is null)
+            {
+                continue;
+            }
+
+            var index = winners.FindIndex(w => ReferenceEquals(w.Decision, winner));
+            if (index < 0)
+            {
+                winners.Add((winner, [channel]));
+            }
+            else
+            {
+                winners[index].Channels.Add(channel);
+            }
+        }
+
+        var combined = new PurposeConsent();
+        foreach (var (decision, channels) in winners)
+        {
+            combined.Record(channels.Count == EveryChannel.Length ? decision : decision with { Channels = channels });
+        }
+
+        return combined;
+    }
+}
 
 /// <summary>A page of results.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string NextPageToken);

@@ -1,10 +1,11 @@
 using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Profile.Domain;
 
 /// <summary>Profile service settings (section <c>Journey:Profile</c>).</summary>
-public sealed class ProfileOptions
+public sealed partial class ProfileOptions : IValidatableObject
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "Journey:Profile";
@@ -75,6 +76,46 @@ public sealed class ProfileOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan SegmentReevaluationInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The consent purposes that govern activation on each channel, comma-separated
+    /// <c>purposes/{purpose}</c> names (section <c>Journey:Profile:ChannelPurposes:{Channel}</c>, keys
+    /// Web, Email, ...). The service keeps each profile's latest decision on every purpose named here,
+    /// and a segment export for a channel lists only members who granted every purpose governing it on
+    /// that channel. Keep it equal to the recommendation service's setting of the same name. Default:
+    /// <c>Email</c> governed by <c>purposes/marketing-email</c>; an empty value lifts a channel's gate.
+    /// </summary>
+    public Dictionary<ChannelKind, string> ChannelPurposes { get; set; } = new() { [ChannelKind.Email] = "purposes/marketing-email" };
+
+    /// <summary>The purposes <see cref="ChannelPurposes"/> names for <paramref name="channel"/>.</summary>
+    public IReadOnlyList<string> PurposesGoverning(ChannelKind channel) =>
+        ChannelPurposes.TryGetValue(channel, out var purposes)
+            ? purposes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : [];
+
+    /// <summary>Whether <paramref name="purpose"/> governs any channel, so decisions on it are kept.</summary>
+    public bool GovernsAChannel(string purpose) => ChannelPurposes.Keys.Any(channel => PurposesGoverning(channel).Contains(purpose, StringComparer.Ordinal));
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var (channel, _) in ChannelPurposes)
+        {
+            if (channel == ChannelKind.Unspecified || !Enum.IsDefined(channel))
+            {
+                yield return new ValidationResult($"ChannelPurposes: '{channel}' is not a channel (Web, Email, ...).", [nameof(ChannelPurposes)]);
+                continue;
+            }
+
+            foreach (var purpose in PurposesGoverning(channel).Where(p => !PurposeName().IsMatch(p)))
+            {
+                yield return new ValidationResult($"ChannelPurposes:{channel}: '{purpose}' must be purposes/{{purpose}} (lower-case letters, digits and '-', starting with a letter).", [nameof(ChannelPurposes)]);
+            }
+        }
+    }
+
+    [GeneratedRegex("^purposes/[a-z][a-z0-9-]{0,62}$")]
+    private static partial Regex PurposeName();
 }
 
 /// <summary>Start-up validation of <see cref="ProfileOptions"/>.</summary>

@@ -289,15 +289,24 @@ public sealed partial class ProfileUseCases(
     }
 
     /// <summary>
-    /// Applies profiling-consent decisions: a withdrawal clears interests and readiness and stops their
-    /// inference. Decisions an erasure tombstone blocks (the withdrawals an erasure publishes, say) are skipped.
+    /// Applies consent decisions. On profiling, a withdrawal clears interests and readiness and stops
+    /// their inference. On a purpose that governs a channel (<see cref="ProfileOptions.ChannelPurposes"/>),
+    /// the latest decision is kept for segment exports to that channel. Decisions on any other purpose
+    /// are ignored and create no profile. Decisions an erasure tombstone blocks (the withdrawals an
+    /// erasure publishes, say) are skipped.
     /// </summary>
-    public async Task ApplyProfilingConsentAsync(IReadOnlyList<ProfilingConsent> decisions, CancellationToken cancellationToken)
+    public async Task ApplyConsentAsync(IReadOnlyList<ConsentDecision> decisions, CancellationToken cancellationToken)
     {
+        decisions = decisions.Where(d => IsKept(d.Purpose)).ToList();
+        if (decisions.Count == 0)
+        {
+            return;
+        }
+
         var erased = new HashSet<string>(StringComparer.Ordinal);
         for (var attempt = 1; ; attempt++)
         {
-            List<ProfilingConsent> fresh = [];
+            List<ConsentDecision> fresh = [];
             try
             {
                 var unclaimed = await store.UnclaimedAsync(ConsentConsumer, decisions.Select(d => d.EventId).ToList(), cancellationToken);
@@ -312,7 +321,15 @@ public sealed partial class ProfileUseCases(
                 foreach (var decision in fresh)
                 {
                     var target = workspace.Resolve(decision.Identifiers, now, strictProfileIds: false).Target;
-                    JourneyRules.SetProfilingAllowed(target, decision.Granted);
+                    if (decision.Purpose == ProfilingPurpose)
+                    {
+                        JourneyRules.SetProfilingAllowed(target, decision.Granted);
+                    }
+
+                    if (Options.GovernsAChannel(decision.Purpose))
+                    {
+                        JourneyRules.RecordConsent(target, decision.Purpose, new ChannelConsent(decision.Granted, decision.Channels, decision.DecidedAt));
+                    }
                 }
 
                 var checks = ErasureCheck.Earliest(fresh.Select(d => (TombstoneKeys(d.Identifiers), d.PublishedAt)));
@@ -330,6 +347,9 @@ public sealed partial class ProfileUseCases(
             }
         }
     }
+
+    /// <summary>Whether decisions on <paramref name="purpose"/> are kept: profiling, or a purpose that governs a channel.</summary>
+    public bool IsKept(string purpose) => purpose == ProfilingPurpose || Options.GovernsAChannel(purpose);
 
     /// <summary>Puts every existing profile that matches a new segment into it.</summary>
     public async Task BackfillSegmentAsync(Segment segment, CancellationToken cancellationToken) =>

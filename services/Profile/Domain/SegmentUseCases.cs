@@ -13,6 +13,9 @@ public sealed record AudienceDescription(
     IReadOnlyList<(JourneyStage Stage, long Members)> Stages,
     IReadOnlyList<(int Channel, long Members)> Channels);
 
+/// <summary>A page of segment members and how many members of the page were left out for lack of consent.</summary>
+public sealed record MemberPage(Page<string> Members, int Withheld);
+
 /// <summary>Segment definitions, their members and audience descriptions.</summary>
 public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions definitions, IProfileStore profiles, ProfileUseCases profileUseCases, AudienceNoise noise, IOptions<ProfileOptions> options, TimeProvider time)
 {
@@ -49,12 +52,26 @@ public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions d
         }
     }
 
-    /// <summary>Members of a segment.</summary>
-    public async Task<Page<string>> ListMembersAsync(string id, int pageSize, string pageToken, CancellationToken cancellationToken)
+    /// <summary>
+    /// Members of a segment. With a <paramref name="channel"/> (an export for activation there), a
+    /// member who has not granted every purpose governing the channel is left out and counted in
+    /// <see cref="MemberPage.Withheld"/>; so is a member erased since the page was read. Paging runs
+    /// over the membership, so the filter never shifts a page token.
+    /// </summary>
+    public async Task<MemberPage> ListMembersAsync(string id, int pageSize, string pageToken, ChannelKind channel, CancellationToken cancellationToken)
     {
         var size = PageTokens.Size(pageSize);
         _ = await GetAsync(id, cancellationToken);
-        return await segments.ListMembersAsync(id, size, pageToken, cancellationToken);
+        var page = await segments.ListMembersAsync(id, size, pageToken, cancellationToken);
+        var governing = channel == ChannelKind.Unspecified ? [] : options.Value.PurposesGoverning(channel);
+        if (governing.Count == 0 || page.Items.Count == 0)
+        {
+            return new MemberPage(page, 0);
+        }
+
+        var held = (await profiles.GetManyAsync(page.Items, cancellationToken)).ToDictionary(p => p.Id, StringComparer.Ordinal);
+        var allowed = page.Items.Where(member => held.TryGetValue(member, out var profile) && JourneyRules.MayActivate(profile, governing, channel)).ToList();
+        return new MemberPage(new Page<string>(allowed, page.NextPageToken), page.Items.Count - allowed.Count);
     }
 
     /// <summary>

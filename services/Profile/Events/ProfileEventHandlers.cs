@@ -71,29 +71,35 @@ internal sealed class IdentityObservedHandler(ProfileUseCases useCases) : IEvent
     }
 }
 
-/// <summary>Profiling consent: only decisions on <see cref="ProfileUseCases.ProfilingPurpose"/> matter here.</summary>
+/// <summary>
+/// Consent decisions on profiling and on the purposes that govern a channel; decisions on other
+/// purposes are skipped before anything is read, so a bulk import of them costs nothing here.
+/// </summary>
 internal sealed class ConsentChangedHandler(ProfileUseCases useCases) : IEventHandler<ConsentChanged>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ConsentChanged>> events, CancellationToken cancellationToken)
     {
-        var decisions = new List<ProfilingConsent>();
+        var decisions = new List<ConsentDecision>();
         foreach (var received in events)
         {
-            if (received.Message.Purpose != ProfileUseCases.ProfilingPurpose)
+            var message = received.Message;
+            if (!useCases.IsKept(message.Purpose))
             {
                 continue;
             }
 
-            var identifiers = ProfileEventMapper.FromEvent(received.Message.Identifiers, "identifiers");
+            var identifiers = ProfileEventMapper.FromEvent(message.Identifiers, "identifiers");
             if (identifiers.Count == 0)
             {
                 throw new InvalidArgumentException("identifiers", "a consent decision needs at least one identifier");
             }
 
-            decisions.Add(new ProfilingConsent(received.EventId, identifiers, received.Message.Granted, received.OccurredAt));
+            var channels = message.Channels.Select(c => (ChannelKind)c).Where(c => c != ChannelKind.Unspecified).Distinct().ToList();
+            var decidedAt = message.EffectiveAt?.ToDateTimeOffset() ?? received.OccurredAt;
+            decisions.Add(new ConsentDecision(received.EventId, identifiers, message.Purpose, message.Granted, channels, decidedAt, received.OccurredAt));
         }
 
-        return decisions.Count == 0 ? Task.CompletedTask : useCases.ApplyProfilingConsentAsync(decisions, cancellationToken);
+        return decisions.Count == 0 ? Task.CompletedTask : useCases.ApplyConsentAsync(decisions, cancellationToken);
     }
 }
 

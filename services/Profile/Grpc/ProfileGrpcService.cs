@@ -105,9 +105,9 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
 
     public override async Task<ListSegmentMembersResponse> ListSegmentMembers(ListSegmentMembersRequest request, ServerCallContext context)
     {
-        var page = await segments.ListMembersAsync(ProfileMapping.SegmentId(request.Parent, "parent"), request.PageSize, request.PageToken, context.CancellationToken);
-        var response = new ListSegmentMembersResponse { NextPageToken = page.NextPageToken };
-        response.Profiles.AddRange(page.Items.Select(Events.Names.Profile));
+        var page = await segments.ListMembersAsync(ProfileMapping.SegmentId(request.Parent, "parent"), request.PageSize, request.PageToken, ProfileMapping.Channel(request.Channel, "channel"), context.CancellationToken);
+        var response = new ListSegmentMembersResponse { NextPageToken = page.Members.NextPageToken, WithheldCount = page.Withheld };
+        response.Profiles.AddRange(page.Members.Items.Select(Events.Names.Profile));
         return response;
     }
 
@@ -134,6 +134,7 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
         };
         document.Merges.AddRange(export.Merges.Select(ProfileMapping.ToProto));
         document.MergedProfileNames.AddRange(export.Aliases.Select(Events.Names.Profile));
+        document.ChannelConsents.AddRange(ProfileMapping.ToProto(export.Profile.Profile.Consents));
         var caller = Caller(context);
         LogAudit(logger, "ExportProfile", caller, document.Profile.Name);
         return new ExportProfileResponse { Export = document };

@@ -96,6 +96,19 @@ internal static class ProfileMapping
         return ProfileUseCases.IsProfileId(id) ? id : throw new InvalidArgumentException(field, "must be profiles/{profile} with a 32-hex-digit id");
     }
 
+    /// <summary>The channel consent decisions held, by purpose then newest first.</summary>
+    public static IEnumerable<HeldConsent> ToProto(IReadOnlyDictionary<string, PurposeConsent> consents) =>
+        consents.OrderBy(c => c.Key, StringComparer.Ordinal).SelectMany(c => c.Value.Decisions.Select(d =>
+        {
+            var held = new HeldConsent { Purpose = c.Key, Granted = d.Granted, DecideTime = Timestamp.FromDateTimeOffset(d.DecidedAt) };
+            held.Channels.AddRange(d.Channels.Select(channel => (Channel)channel));
+            return held;
+        }));
+
+    /// <summary>A channel, or <see cref="ChannelKind.Unspecified"/> when none is given.</summary>
+    public static ChannelKind Channel(Channel channel, string field) =>
+        System.Enum.IsDefined(channel) ? (ChannelKind)channel : throw new InvalidArgumentException(field, "must be a channel (CHANNEL_WEB, CHANNEL_EMAIL, ...) or CHANNEL_UNSPECIFIED");
+
     /// <summary>The id in <c>segments/{segment}</c>.</summary>
     public static string SegmentId(string name, string field)
     {

@@ -36,6 +36,9 @@ internal sealed class ProfileDocument
 
     public int Purchases { get; set; }
 
+    // Null rather than empty, so the many profiles without a decision store nothing for it.
+    public List<ConsentDocument>? Consents { get; set; }
+
     public List<ChannelDocument> Channels { get; set; } = [];
 
     public List<ContentDocument> ConsumedContents { get; set; } = [];
@@ -61,6 +64,7 @@ internal sealed class ProfileDocument
         AbandonedCart = p.AbandonedCart,
         ProfilingAllowed = p.ProfilingAllowed,
         Purchases = p.Purchases,
+        Consents = p.Consents.Count == 0 ? null : p.Consents.OrderBy(c => c.Key, StringComparer.Ordinal).SelectMany(c => c.Value.Decisions.Select(d => ConsentDocument.From(c.Key, d))).ToList(),
         Channels = p.Channels.Select(c => new ChannelDocument { Channel = c.Key, Interactions = c.Value }).ToList(),
         ConsumedContents = p.ConsumedContents.Select(c => new ContentDocument { Content = c.Content, At = c.At.ToUnixTimeMilliseconds() }).ToList(),
         Conflicts = p.Conflicts.Select(c => new ConflictDocument { Other = c.OtherProfileId, Kind = (int)c.SharedKind, At = c.DetectedAt.ToUnixTimeMilliseconds() }).ToList(),
@@ -93,6 +97,11 @@ internal sealed class ProfileDocument
         foreach (var interest in Interests)
         {
             profile.Interests[interest.Topic] = interest.ToDomain();
+        }
+
+        foreach (var consent in Consents ?? [])
+        {
+            JourneyRules.RecordConsent(profile, consent.Purpose, consent.ToDomain());
         }
 
         foreach (var channel in Channels)
@@ -147,6 +156,23 @@ internal sealed class ProfileDocument
         public int Channel { get; set; }
 
         public long Interactions { get; set; }
+    }
+
+    internal sealed class ConsentDocument
+    {
+        public string Purpose { get; set; } = "";
+
+        public bool Granted { get; set; }
+
+        public List<int> Channels { get; set; } = [];
+
+        // Ticks, not milliseconds: decisions are ordered by this time, and two can fall in one millisecond.
+        public long DecidedAtTicks { get; set; }
+
+        public static ConsentDocument From(string purpose, ChannelConsent consent) =>
+            new() { Purpose = purpose, Granted = consent.Granted, Channels = consent.Channels.Select(c => (int)c).ToList(), DecidedAtTicks = consent.DecidedAt.UtcTicks };
+
+        public ChannelConsent ToDomain() => new(Granted, Channels.Select(c => (ChannelKind)c).ToList(), new DateTimeOffset(DecidedAtTicks, TimeSpan.Zero));
     }
 
     internal sealed class ContentDocument

@@ -182,9 +182,58 @@ public sealed class ProfileEventsTests : IDisposable
         var requested = _clock.GetUtcNow();
         await _profiles.EraseRequestedAsync("ev-6", "erasures/6", [erased], requested, default);
 
-        await _profiles.ApplyProfilingConsentAsync([new ProfilingConsent("withdrawn", [erased], false, requested)], default);
+        await _profiles.ApplyConsentAsync([new ConsentDecision("withdrawn", [erased], ProfileUseCases.ProfilingPurpose, false, [], requested, requested)], default);
 
         await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-6"), "identifier", default));
+    }
+
+    [Fact]
+    public async Task ChannelConsent_WhenStampedBeforeAnErasureOfTheSubjectSettled_CreatesNoProfile()
+    {
+        var erased = new IdentifierKey(DomainKind.CustomerId, "cust-8");
+        await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "cust-8")], new Dictionary<string, string>(), default);
+        var requested = _clock.GetUtcNow();
+        await _profiles.EraseRequestedAsync("ev-8", "erasures/8", [erased], requested, default);
+
+        await _profiles.ApplyConsentAsync([new ConsentDecision("withdrawn-email", [erased], "purposes/marketing-email", false, [], requested, requested)], default);
+
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-8"), "identifier", default));
+    }
+
+    [Fact]
+    public async Task ConsentHandler_KeepsDecisionsOnGoverningPurposesAndCreatesNoProfileForOthers()
+    {
+        var handler = new ConsentChangedHandler(_profiles);
+        var at = _clock.GetUtcNow();
+
+        await handler.HandleAsync(
+            [
+                Consent("c-email", "cust-9", "purposes/marketing-email", granted: true, at, Common.V1.Channel.Email),
+                Consent("c-other", "cust-10", "purposes/analytics", granted: true, at),
+            ],
+            default);
+
+        var kept = await _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-9"), "identifier", default);
+        var consent = Assert.Single(kept.Profile.Consents["purposes/marketing-email"].Decisions);
+        Assert.True(consent.Granted);
+        Assert.Equal([ChannelKind.Email], consent.Channels);
+        Assert.Equal(at.AddMinutes(-1), consent.DecidedAt);
+        Assert.Single(kept.Profile.Consents);
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-10"), "identifier", default));
+    }
+
+    private static ReceivedEvent<ConsentChanged> Consent(string eventId, string customerId, string purpose, bool granted, DateTimeOffset at, params Common.V1.Channel[] channels)
+    {
+        var message = new ConsentChanged
+        {
+            Subject = "subjects/" + customerId,
+            Purpose = purpose,
+            Granted = granted,
+            EffectiveAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(at.AddMinutes(-1)),
+        };
+        message.Identifiers.Add(new Common.V1.Identifier { Kind = Common.V1.IdentifierKind.CustomerId, Value = customerId });
+        message.Channels.AddRange(channels);
+        return new ReceivedEvent<ConsentChanged>(eventId, "consent", at, message);
     }
 
     [Fact]

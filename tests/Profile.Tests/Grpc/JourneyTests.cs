@@ -146,7 +146,7 @@ public sealed class JourneyTests : IAsyncLifetime
         var who = Customer("consent-2");
         var profile = await _host.RecordAsync(who, Interaction(who, InteractionType.View, _host.Clock.GetUtcNow(), topics: ["suv"]));
         var other = Decision(who, granted: false);
-        other.Purpose = "purposes/marketing-email";
+        other.Purpose = "purposes/analytics";
 
         await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, other);
         Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => await _host.PendingAsync() == 0));

@@ -58,6 +58,33 @@ public sealed class PrivacyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ExportProfile_WhenChannelConsentIsHeld_ListsTheDecisions()
+    {
+        var known = await IdentifyErikaAsync();
+        var at = _host.Clock.GetUtcNow();
+        var grant = new ConsentChanged
+        {
+            Subject = "subjects/erika",
+            Purpose = "purposes/marketing-email",
+            Granted = true,
+            EffectiveAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(at),
+            Identifiers = { Customer("cust-erika") },
+            Channels = { Channel.Email },
+        };
+        await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, grant);
+        Assert.True(await TestPlatform.EventuallyAsync(async () => await _host.PendingAsync() == 0));
+
+        var export = (await _host.Client.ExportProfileAsync(new ExportProfileRequest { Identifier = Customer("cust-erika") })).Export;
+
+        Assert.Equal(known.Profile.Name, export.Profile.Name);
+        var held = Assert.Single(export.ChannelConsents);
+        Assert.Equal("purposes/marketing-email", held.Purpose);
+        Assert.True(held.Granted);
+        Assert.Equal([Channel.Email], held.Channels);
+        Assert.Equal(at, held.DecideTime.ToDateTimeOffset());
+    }
+
+    [Fact]
     public async Task ExportProfile_WhenNobodyHoldsTheIdentifier_IsNotFound()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.ExportProfileAsync(new ExportProfileRequest { Identifier = Email("nobody@example.com") }).ResponseAsync);

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Events.V1;
 using Journey.Profile.V1;
+using Journey.Shared.Events;
 using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using static Journey.Profile.Tests.ProfileHost;
@@ -278,6 +279,68 @@ public sealed class SegmentTests : IAsyncLifetime
 
         Assert.Equal(["audience"], IdentityTests.Violations(none));
         Assert.Equal(["stage"], IdentityTests.Violations(unspecified));
+    }
+
+    [Fact]
+    public async Task ListSegmentMembers_ForEmail_ListsOnlyMembersWhoGrantedMarketingEmail()
+    {
+        await CreateAsync("subscribers", Condition(SegmentField.Trait, SegmentOperator.Equals, c => { c.Key = "list"; c.Text = "newsletter"; }));
+        var granter = await IdentifyCustomerAsync("gate-granter");
+        var withdrawer = await IdentifyCustomerAsync("gate-withdrawer");
+        var undecided = await IdentifyCustomerAsync("gate-undecided");
+        var t = _host.Clock.GetUtcNow();
+
+        await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, MarketingEmail("gate-granter", granted: true, t));
+        await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, MarketingEmail("gate-withdrawer", granted: true, t), MarketingEmail("gate-withdrawer", granted: false, t.AddMinutes(2)));
+        // An older grant delivered after the withdrawal does not undo it.
+        await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, MarketingEmail("gate-withdrawer", granted: true, t.AddMinutes(1)));
+        Assert.True(await TestPlatform.EventuallyAsync(async () => await _host.PendingAsync() == 0));
+
+        var email = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/subscribers", Channel = Channel.Email });
+        var all = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/subscribers" });
+        var web = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/subscribers", Channel = Channel.Web });
+
+        Assert.Equal([granter], email.Profiles);
+        Assert.Equal(2, email.WithheldCount);
+        Assert.Equal(new[] { granter, withdrawer, undecided }.Order(StringComparer.Ordinal), all.Profiles);
+        Assert.Equal(0, all.WithheldCount);
+        Assert.Equal(all.Profiles, web.Profiles);
+        Assert.Equal(0, web.WithheldCount);
+    }
+
+    [Fact]
+    public async Task ListSegmentMembers_WhenChannelUnknown_IsInvalidArgument()
+    {
+        await CreateAsync("any-channel", ReadyRule(50));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/any-channel", Channel = (Channel)99 }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(["channel"], IdentityTests.Violations(error));
+    }
+
+    private static ConsentChanged MarketingEmail(string customerId, bool granted, DateTimeOffset effectiveAt)
+    {
+        var decision = new ConsentChanged
+        {
+            Subject = "subjects/" + customerId,
+            Purpose = "purposes/marketing-email",
+            Granted = granted,
+            PolicyVersion = "1",
+            EffectiveAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(effectiveAt),
+            Record = "subjects/" + customerId + "/records/" + Guid.NewGuid().ToString("N"),
+        };
+        decision.Identifiers.Add(Customer(customerId));
+        decision.Channels.Add(Channel.Email);
+        return decision;
+    }
+
+    private async Task<string> IdentifyCustomerAsync(string customerId)
+    {
+        var request = new IdentifyRequest();
+        request.Identifiers.Add(Customer(customerId));
+        request.Traits["list"] = "newsletter";
+        return (await _host.Client.IdentifyAsync(request)).Profile.Name;
     }
 
     private async Task IdentifyWithTraitAsync(string cookie, string key, string value)

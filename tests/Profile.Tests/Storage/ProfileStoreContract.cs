@@ -30,6 +30,25 @@ public abstract class ProfileStoreContract
     }
 
     [ContractFact]
+    public async Task Save_ThenGet_RoundTripsChannelConsentsToTheTick()
+    {
+        var profile = NewProfile("consents", Now);
+        var decidedAt = Now.AddTicks(1234567);
+        JourneyRules.RecordConsent(profile, "purposes/marketing-email", new ChannelConsent(true, [ChannelKind.Email, ChannelKind.MobileApp], decidedAt));
+        JourneyRules.RecordConsent(profile, "purposes/marketing-email", new ChannelConsent(false, [ChannelKind.Web], decidedAt.AddTicks(1)));
+        JourneyRules.RecordConsent(profile, "purposes/marketing-sms", new ChannelConsent(false, [], decidedAt.AddTicks(1)));
+        var plain = NewProfile("no-consents", Now);
+
+        await SaveAsync(profile);
+        await SaveAsync(plain);
+        var read = (await Store.GetAsync(profile.Id, default))!;
+        var readPlain = (await Store.GetAsync(plain.Id, default))!;
+
+        AssertSameConsents(profile, read);
+        Assert.Empty(readPlain.Consents);
+    }
+
+    [ContractFact]
     public async Task Save_WhenVersionStale_ThrowsConflictAndWritesNothing()
     {
         var profile = NewProfile("a", Now);
@@ -377,6 +396,7 @@ public abstract class ProfileStoreContract
         profile.AbandonedCart = true;
         profile.ProfilingAllowed = false;
         profile.Purchases = 3;
+        JourneyRules.RecordConsent(profile, "purposes/marketing-email", new ChannelConsent(false, [ChannelKind.Email], Now.AddTicks(4321)));
         profile.Channels[1] = 4;
         profile.Channels[6] = 1;
         profile.ConsumedContents.Add(new ConsumedContent("guide", Now.AddHours(1)));
@@ -403,10 +423,27 @@ public abstract class ProfileStoreContract
         Assert.Equal(expected.AbandonedCart, actual.AbandonedCart);
         Assert.Equal(expected.ProfilingAllowed, actual.ProfilingAllowed);
         Assert.Equal(expected.Purchases, actual.Purchases);
+        AssertSameConsents(expected, actual);
         Assert.Equal(expected.Channels, actual.Channels);
         Assert.Equal(expected.ConsumedContents, actual.ConsumedContents);
         Assert.Equal(expected.Conflicts, actual.Conflicts);
         Assert.Equal(expected.Segments, actual.Segments);
         Assert.Equal(expected.LastInteractionAt, actual.LastInteractionAt);
+    }
+
+    private static void AssertSameConsents(CustomerProfile expected, CustomerProfile actual)
+    {
+        Assert.Equal(expected.Consents.Keys.Order(StringComparer.Ordinal), actual.Consents.Keys.Order(StringComparer.Ordinal));
+        foreach (var (purpose, consent) in expected.Consents)
+        {
+            var read = actual.Consents[purpose].Decisions;
+            Assert.Equal(consent.Decisions.Count, read.Count);
+            foreach (var (decision, stored) in consent.Decisions.Zip(read))
+            {
+                Assert.Equal(decision.Granted, stored.Granted);
+                Assert.Equal(decision.Channels, stored.Channels);
+                Assert.Equal(decision.DecidedAt, stored.DecidedAt);
+            }
+        }
     }
 }
