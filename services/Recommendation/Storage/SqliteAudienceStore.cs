@@ -21,13 +21,19 @@ internal sealed class SqliteAudienceStore : IAudienceStore
     /// <summary>Recommendation records go <paramref name="retention"/> after they were made, as MongoDB's TTL index does.</summary>
     internal static SqliteRetentionRule RecommendationRetention(TimeSpan retention) => new(
         "recommendation records",
-        "DELETE FROM recommendations WHERE id IN (SELECT id FROM recommendations WHERE created_at < $cutoff LIMIT $max)",
+        "SELECT json_group_array(id) FROM (SELECT id FROM recommendations WHERE created_at < $cutoff LIMIT $max)",
+        "DELETE FROM recommendations WHERE id IN (SELECT value FROM json_each($keys)) AND created_at < $cutoff",
         now => (now - retention).UtcTicks);
 
     /// <summary>A day's impression counts go once <see cref="MongoAudienceStore.ImpressionRetention"/> has passed since it ended: only today's are read.</summary>
     internal static SqliteRetentionRule ImpressionRetention { get; } = new(
         "impression counts",
-        "DELETE FROM impressions WHERE (person_key, day, content) IN (SELECT person_key, day, content FROM impressions WHERE day < $cutoff LIMIT $max)",
+        "SELECT json_group_array(json_array(person_key, day, content)) FROM (SELECT person_key, day, content FROM impressions WHERE day < $cutoff LIMIT $max)",
+        """
+        DELETE FROM impressions
+        WHERE (person_key, day, content) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each($keys))
+            AND day < $cutoff
+        """,
         now => DateOnly.FromDateTime((now - MongoAudienceStore.ImpressionRetention).UtcDateTime).DayNumber);
 
     public Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken) =>
