@@ -91,6 +91,11 @@ public sealed class SharedDeviceEndToEndTests : IAsyncLifetime
         // What segments and exports read: each profile counted only its own visits from the interaction events.
         Assert.Equal(annOwn.Length, await WebInteractionsAsync(ann));
         Assert.Equal(bobOwn.Length, await WebInteractionsAsync(bob));
+
+        // What the reports count: two people, never one made of two customers.
+        var scorecard = (await _touchpoints.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/dealer-site" })).Scorecard;
+        Assert.Equal(annOwn.Length + bobOwn.Length, scorecard.Interactions);
+        Assert.Equal(2, scorecard.UniquePeople);
     }
 
     [Fact]
