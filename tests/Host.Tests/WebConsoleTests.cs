@@ -1,0 +1,241 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Journey.Common.V1;
+using Journey.Shared.Security;
+using Journey.Testing;
+using Journey.Touchpoint.V1;
+using Journey.WebConsole;
+using Journey.WebConsole.Components;
+using Microsoft.AspNetCore.Http;
+
+namespace Journey.Host.Tests;
+
+/// <summary>A host with the demo journey loaded, started the way the README starts it, for the console's tests.</summary>
+public sealed class DemoHostFixture : IAsyncLifetime, IDisposable
+{
+    private readonly ScratchDirectory _scratch = new("journey-console-");
+
+    public HostProcess Host { get; private set; } = default!;
+
+    public string Data => _scratch.Path;
+
+    public async Task InitializeAsync()
+    {
+        Host = HostProcess.Start(Data, "--Journey:Demo:Enabled=true", "--Journey:Demo:People=120");
+        await Host.WaitUntilListeningAsync();
+        Assert.True(
+            await TestPlatform.EventuallyAsync(() => Task.FromResult(Host.Output.Contains(DemoData.LoadedMessage, StringComparison.Ordinal)), TimeSpan.FromSeconds(90)),
+            $"the demo was not loaded:\n{Host.Output}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        _scratch.Dispose();
+    }
+
+    public void Dispose() => _scratch.Dispose();
+}
+
+/// <summary>
+/// The console as a person meets it: over HTTP/1.1 on the host's HTTP listener, signing in with the
+/// development issuer, and reading on each view the same figures the public gRPC API answers.
+/// </summary>
+public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFixture<DemoHostFixture>
+{
+    private HostProcess Host => fixture.Host;
+
+    [Fact]
+    public async Task Start_LogsTheConsoleAddressOnTheHttpListener()
+    {
+        Assert.Contains($"Console: {Host.HttpAddress}/console", Host.Output, StringComparison.Ordinal);
+        using var http = Browser();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/console/sign-in")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AView_WithoutASignIn_SendsToTheSignInPageAndBack()
+    {
+        using var http = Browser();
+
+        var response = await http.GetAsync("/console/touchpoints?days=7");
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/console/sign-in?return=%2Fconsole%2Ftouchpoints%3Fdays%3D7", new Uri(http.BaseAddress!, response.Headers.Location!).PathAndQuery);
+        var signedIn = await SignInAsync(http, [Scopes.TouchpointsRead], "/console/touchpoints?days=7");
+        Assert.Equal("/console/touchpoints?days=7", signedIn.Headers.Location!.OriginalString);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/console/touchpoints?days=7")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Overview_ShowsTheFunnelAndTouchpointsBeforePurchaseTheApiAnswers()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.TouchpointsRead]);
+
+        var page = await http.GetStringAsync("/console?days=90");
+
+        var period = PeriodChoice.Of(90, DateTimeOffset.UtcNow);
+        var touchpoints = new TouchpointService.TouchpointServiceClient(ApiChannel());
+        var funnel = await touchpoints.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = period.ToPeriod() });
+        Assert.True(funnel.Stages.Sum(s => s.People) > 0, "the demo put nobody in the funnel");
+        foreach (var stage in funnel.Stages)
+        {
+            var row = Row(page, "data-stage", Labels.Of(stage.Stage));
+            Assert.Equal(stage.People, Number(row, "people"));
+            if (stage.Stage != JourneyStage.Loyalty)
+            {
+                Assert.Equal(stage.ConvertedToNext, Number(row, "converted"));
+                Assert.Equal(stage.ConversionToNext * 100, Number(row, "conversion-percent"), 9);
+            }
+        }
+
+        var current = Row(page, "data-period", "current");
+        Assert.Equal(funnel.TouchpointsBeforePurchase.Purchases, Number(current, "purchases"));
+        Assert.Equal(funnel.TouchpointsBeforePurchase.Median, Number(current, "median"), 9);
+        Assert.Equal(funnel.TouchpointsBeforePurchase.P90, Number(current, "p90"), 9);
+        var previous = await touchpoints.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = period.Previous.ToPeriod() });
+        Assert.Equal(previous.TouchpointsBeforePurchase.Purchases, Number(Row(page, "data-period", "previous"), "purchases"));
+    }
+
+    [Fact]
+    public async Task TouchpointPriorities_RankTheGapsAsTheApiAndOpenEachScorecard()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.TouchpointsRead]);
+
+        var page = await http.GetStringAsync("/console/touchpoints");
+
+        var touchpoints = new TouchpointService.TouchpointServiceClient(ApiChannel());
+        var gaps = await touchpoints.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = PeriodChoice.Of(null, DateTimeOffset.UtcNow).ToPeriod(), PageSize = 50 });
+        Assert.NotEmpty(gaps.Gaps);
+        Assert.Equal(gaps.Gaps.Select(g => Labels.Id(g.Touchpoint)), TouchpointRowPattern().Matches(page).Select(m => m.Groups[1].Value));
+        foreach (var gap in gaps.Gaps)
+        {
+            Assert.Equal(gap.Priority, Number(Row(page, "data-touchpoint", Labels.Id(gap.Touchpoint)), "priority"), 9);
+        }
+
+        // A click on the first opens its scorecard.
+        var first = gaps.Gaps[0];
+        var scorecard = (await touchpoints.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = first.Touchpoint, Period = PeriodChoice.Of(30, DateTimeOffset.UtcNow).ToPeriod() })).Scorecard;
+        var detail = await http.GetStringAsync($"/console/touchpoints/{Labels.Id(first.Touchpoint)}?days=30");
+        Assert.Contains($"<h1>{WebUtility.HtmlEncode(first.DisplayName)}</h1>", detail, StringComparison.Ordinal);
+        Assert.Equal(scorecard.Interactions, Number(detail, "interactions"));
+        Assert.Equal(scorecard.UniquePeople, Number(detail, "people"));
+        Assert.Equal(scorecard.Purchasers, Number(detail, "purchasers"));
+
+        var missing = await http.GetAsync("/console/touchpoints/no-such-touchpoint");
+        Assert.Equal(HttpStatusCode.OK, missing.StatusCode);
+        Assert.Contains("touchpoints/no-such-touchpoint", await missing.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var catalog = await touchpoints.ListTouchpointsAsync(new ListTouchpointsRequest { PageSize = 500 });
+        var web = Row(page, "data-channel", "Web");
+        Assert.Equal(catalog.Touchpoints.Count(t => t.Channel == Journey.Common.V1.Channel.Web && t.Stages.Contains(JourneyStage.Awareness)), Number(web, "Awareness"));
+    }
+
+    [Fact]
+    public async Task AView_WhoseScopeTheSignInLacks_SaysWhichAndShowsNoFigures()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.ProfilesRead]);
+
+        var response = await http.GetAsync("/console");
+        var page = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("touchpoints:read", page, StringComparison.Ordinal);
+        Assert.Contains("class=\"problem\"", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-stage=", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignIn_WithAnUnknownScopeOrNoName_IsRefusedWithTheReason()
+    {
+        using var http = Browser();
+
+        var unknown = await SignInAsync(http, ["touchpoints:everything"]);
+        var unnamed = await http.PostAsync("/console/session", new FormUrlEncodedContent([new("name", ""), new("scope", Scopes.TouchpointsRead)]));
+
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("touchpoints:everything", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, unnamed.StatusCode);
+        Assert.DoesNotContain(unknown.Headers, h => h.Key == "Set-Cookie");
+    }
+
+    [Fact]
+    public async Task SignIn_SetsAStrictHttpOnlyCookieAndSignOutRemovesIt()
+    {
+        using var http = Browser();
+
+        var signedIn = await SignInAsync(http, [Scopes.TouchpointsRead]);
+        var cookie = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"));
+        var signedOut = await http.PostAsync("/console/sign-out", new StringContent(""));
+
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("path=/console", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.Redirect, signedOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await http.GetAsync("/console")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/console/touchpoints?days=7", "/console/touchpoints?days=7")]
+    [InlineData("/console", "/console")]
+    [InlineData("https://elsewhere.example/console", "/console")]
+    [InlineData("//elsewhere.example/console", "/console")]
+    [InlineData("/console//elsewhere.example", "/console")]
+    [InlineData("/consoles", "/console")]
+    [InlineData(null, "/console")]
+    public void LocalReturn_GoesBackOnlyToAConsolePage(string? target, string expected)
+    {
+        Assert.Equal(expected, WebConsoleRegistration.LocalReturn(target));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", null, true)]
+    [InlineData("::1", null, true)]
+    [InlineData("10.1.2.3", null, false)]
+    [InlineData("127.0.0.1", "https://login.example.com/realms/journey", false)]
+    public void MaySignInLocally_OnlyFromThisMachineWithTheDevelopmentIssuer(string remote, string? authority, bool expected)
+    {
+        var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = IPAddress.Parse(remote);
+
+        Assert.Equal(expected, WebConsoleRegistration.MaySignInLocally(context, new AuthOptions { Authority = authority }));
+    }
+
+    private HttpClient Browser()
+    {
+        var handler = new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new CookieContainer() };
+        return new HttpClient(handler) { BaseAddress = new Uri(Host.HttpAddress) };
+    }
+
+    private Grpc.Net.Client.GrpcChannel ApiChannel() => Host.CreateChannel(fixture.Data, [.. Scopes.All]);
+
+    private static async Task<HttpResponseMessage> SignInAsync(HttpClient http, string[] scopes, string returnTo = "/console")
+    {
+        var form = new List<KeyValuePair<string, string>> { new("name", "cx-lead"), new("return", returnTo) };
+        form.AddRange(scopes.Select(s => new KeyValuePair<string, string>("scope", s)));
+        return await http.PostAsync("/console/session", new FormUrlEncodedContent(form));
+    }
+
+    /// <summary>The table row marked <paramref name="attribute"/>="<paramref name="value"/>".</summary>
+    private static string Row(string page, string attribute, string value)
+    {
+        var start = page.IndexOf($"<tr {attribute}=\"{value}\"", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"no row {attribute}={value} on the page");
+        return page[start..page.IndexOf("</tr>", start, StringComparison.Ordinal)];
+    }
+
+    /// <summary>The machine-readable value of the number named <paramref name="name"/> in <paramref name="html"/>.</summary>
+    private static double Number(string html, string name)
+    {
+        var match = Regex.Match(html, $"<data class=\"n\" value=\"([^\"]*)\"[^>]*data-name=\"{Regex.Escape(name)}\"");
+        Assert.True(match.Success, $"no number named {name}");
+        return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    [GeneratedRegex("<tr data-touchpoint=\"([^\"]+)\"")]
+    private static partial Regex TouchpointRowPattern();
+}
