@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Grpc.Net.Client;
+using Journey.Platform.V1;
 using Journey.Shared.Security;
 using Journey.Touchpoint.V1;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -48,6 +49,12 @@ public sealed class ConsoleApi(IHttpContextAccessor http, ConsoleChannel channel
 
     /// <summary>The touchpoint service's client.</summary>
     public TouchpointService.TouchpointServiceClient Touchpoints => new(channel.Channel);
+
+    /// <summary>The tracking sources' client.</summary>
+    public TrackingSourceService.TrackingSourceServiceClient Sources => new(channel.Channel);
+
+    /// <summary>The operator's dead-letter client, served by every host.</summary>
+    public DeadLetterService.DeadLetterServiceClient DeadLetters => new(channel.Channel);
 
     /// <summary>Call options carrying the signed-in person's token.</summary>
     public CallOptions Call(CancellationToken cancellationToken)

@@ -135,6 +135,55 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task DataComingIn_ListsEachSourceAndWhatItsPlanDoesNotTake()
+    {
+        var sources = new TrackingSourceService.TrackingSourceServiceClient(ApiChannel());
+        await sources.CreateSourceAsync(new CreateSourceRequest
+        {
+            SourceId = "console-shop",
+            Source = new Source
+            {
+                DisplayName = "Console shop",
+                TrackingPlan = new TrackingPlan { Events = { new EventRule { Event = "Order Completed", Touchpoint = "touchpoints/dealer", Type = InteractionType.Purchase } } },
+            },
+        });
+        var key = (await sources.CreateWriteKeyAsync(new CreateWriteKeyRequest { Parent = "sources/console-shop" })).Secret;
+        using (var sdk = new HttpClient { BaseAddress = new Uri(Host.HttpAddress) })
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var sent = await sdk.PostAsync("/v1/track", new StringContent(
+                    $$"""{"writeKey":"{{key}}","anonymousId":"a-{{i}}","event":"Wishlist Shared","messageId":"console-{{i}}"}""", System.Text.Encoding.UTF8, "application/json"));
+                Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
+            }
+        }
+
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.TrackingAdmin, Scopes.TouchpointsRead, Scopes.Admin]);
+
+        var page = await http.GetStringAsync("/console/data");
+
+        var issues = (await sources.ListTrackingIssuesAsync(new ListTrackingIssuesRequest { Parent = "sources/console-shop" })).Issues;
+        var unmapped = Assert.Single(issues);
+        Assert.Equal(3, unmapped.Count);
+        Assert.Equal(1, Number(Row(page, "data-source", "console-shop"), "active-keys"));
+        var table = page[page.IndexOf("<table data-issues=\"console-shop\"", StringComparison.Ordinal)..];
+        Assert.Contains("Wishlist Shared", table[..table.IndexOf("</table>", StringComparison.Ordinal)], StringComparison.Ordinal);
+        Assert.Equal(unmapped.Count, Number(table, "count"));
+        Assert.Contains("No dead letters", page, StringComparison.Ordinal);
+
+        // Without the scopes, each section says which one it needs; nothing about the sources shows.
+        using var reader = Browser();
+        await SignInAsync(reader, [Scopes.TouchpointsRead]);
+        var response = await reader.GetAsync("/console/data");
+        var refused = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("tracking:admin", refused, StringComparison.Ordinal);
+        Assert.Contains("&#x27;admin&#x27;", refused, StringComparison.Ordinal);
+        Assert.DoesNotContain("console-shop", refused, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AView_WhoseScopeTheSignInLacks_SaysWhichAndShowsNoFigures()
     {
         using var http = Browser();

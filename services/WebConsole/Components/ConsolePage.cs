@@ -20,8 +20,8 @@ public abstract class ConsolePage : ComponentBase
     [Inject]
     private IHttpContextAccessor Http { get; set; } = default!;
 
-    /// <summary>Why part of the page could not be shown, or null.</summary>
-    protected string? Problem { get; private set; }
+    /// <summary>Why part of the page could not be shown, or null. A page with independent sections reads and clears it after each.</summary>
+    protected string? Problem { get; set; }
 
     /// <summary>Calls one API method; on refusal records <see cref="Problem"/> and returns null.</summary>
     protected async Task<T?> CallAsync<T>(Func<CallOptions, AsyncUnaryCall<T>> call)
