@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Grpc.Net.Client;
 using Journey.Platform.V1;
+using Journey.Profile.V1;
 using Journey.Shared.Security;
 using Journey.Touchpoint.V1;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -49,6 +50,9 @@ public sealed class ConsoleApi(IHttpContextAccessor http, ConsoleChannel channel
 
     /// <summary>The touchpoint service's client.</summary>
     public TouchpointService.TouchpointServiceClient Touchpoints => new(channel.Channel);
+
+    /// <summary>The profile service's client.</summary>
+    public ProfileService.ProfileServiceClient Profiles => new(channel.Channel);
 
     /// <summary>The tracking sources' client.</summary>
     public TrackingSourceService.TrackingSourceServiceClient Sources => new(channel.Channel);

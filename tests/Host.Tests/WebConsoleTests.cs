@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Journey.Common.V1;
+using Journey.Profile.V1;
 using Journey.Shared.Security;
 using Journey.Testing;
 using Journey.Touchpoint.V1;
@@ -181,6 +182,40 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.Contains("tracking:admin", refused, StringComparison.Ordinal);
         Assert.Contains("&#x27;admin&#x27;", refused, StringComparison.Ordinal);
         Assert.DoesNotContain("console-shop", refused, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Segments_DescribeEachAudienceAsTheApiDoes()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.ProfilesRead]);
+
+        var page = await http.GetStringAsync("/console/segments");
+
+        var profiles = new ProfileService.ProfileServiceClient(ApiChannel());
+        var segments = (await profiles.ListSegmentsAsync(new ListSegmentsRequest())).Segments;
+        Assert.NotEmpty(segments);
+        foreach (var segment in segments)
+        {
+            var audience = await profiles.DescribeAudienceAsync(new DescribeAudienceRequest { Segment = segment.Name });
+            var start = page.IndexOf($"<section data-segment=\"{Labels.Id(segment.Name)}\"", StringComparison.Ordinal);
+            Assert.True(start >= 0, $"no section for {segment.Name}");
+            var section = page[start..page.IndexOf("</section>", start, StringComparison.Ordinal)];
+            if (audience.BelowMinimum)
+            {
+                Assert.Equal(audience.MinimumSize, Number(section, "minimum"));
+                Assert.DoesNotContain("data-name=\"size\"", section, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Equal(audience.Size, Number(section, "size"));
+                Assert.All(audience.Stages, s => Assert.Equal(s.Members, Number(section, $"stage-{Labels.Of(s.Stage)}")));
+            }
+        }
+
+        var evaluation = await profiles.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Evaluation });
+        var row = Row(page, "data-stage", "Evaluation");
+        Assert.Equal(evaluation.BelowMinimum ? evaluation.MinimumSize : evaluation.Size, Number(row, evaluation.BelowMinimum ? "minimum" : "people"));
     }
 
     [Fact]
