@@ -2,6 +2,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Journey.Platform.V1;
 using Journey.Profile.V1;
+using Journey.Recommendation.V1;
 using Journey.Shared.Security;
 using Journey.Touchpoint.V1;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -53,6 +54,9 @@ public sealed class ConsoleApi(IHttpContextAccessor http, ConsoleChannel channel
 
     /// <summary>The profile service's client.</summary>
     public ProfileService.ProfileServiceClient Profiles => new(channel.Channel);
+
+    /// <summary>The recommendation service's client.</summary>
+    public RecommendationService.RecommendationServiceClient Recommendations => new(channel.Channel);
 
     /// <summary>The tracking sources' client.</summary>
     public TrackingSourceService.TrackingSourceServiceClient Sources => new(channel.Channel);

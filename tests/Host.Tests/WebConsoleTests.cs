@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Journey.Common.V1;
 using Journey.Profile.V1;
+using Journey.Recommendation.V1;
 using Journey.Shared.Security;
 using Journey.Testing;
 using Journey.Touchpoint.V1;
@@ -216,6 +217,45 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         var evaluation = await profiles.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Evaluation });
         var row = Row(page, "data-stage", "Evaluation");
         Assert.Equal(evaluation.BelowMinimum ? evaluation.MinimumSize : evaluation.Size, Number(row, evaluation.BelowMinimum ? "minimum" : "people"));
+    }
+
+    [Fact]
+    public async Task Content_CountsTheLibraryByStageAndTopicAndMarksTheHoles()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.RecommendationsRead]);
+
+        var response = await http.GetAsync("/console/content");
+        var page = await response.Content.ReadAsStringAsync();
+
+        var library = (await new RecommendationService.RecommendationServiceClient(ApiChannel()).ListContentsAsync(new ListContentsRequest { PageSize = 500 })).Contents;
+        Assert.NotEmpty(library);
+        var holes = 0;
+        foreach (var topic in library.SelectMany(c => c.Topics).Distinct())
+        {
+            var row = Row(page, "data-topic", topic);
+            foreach (var stage in Labels.Stages)
+            {
+                var count = library.Count(c => c.Topics.Contains(topic) && c.Stages.Any(s => s.Stage == stage && s.Weight >= 0.5));
+                if (count == 0)
+                {
+                    holes++;
+                    Assert.Contains($"data-name=\"hole-{Labels.Of(stage)}\"", row, StringComparison.Ordinal);
+                }
+                else
+                {
+                    Assert.Equal(count, Number(row, Labels.Of(stage)));
+                }
+            }
+        }
+
+        Assert.True(holes > 0, "the demo library covers every topic at every stage, so no hole was checked");
+        var purchase = Row(page, "data-stage", "Purchase");
+        Assert.Equal(library.Count(c => c.Stages.Any(s => s.Stage == JourneyStage.Purchase && s.Weight >= 0.5) && c.Hardness >= 0.67), Number(purchase, "hard"));
+
+        // Experiments need the admin scope; the library still shows without it.
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("&#x27;admin&#x27;", page, StringComparison.Ordinal);
     }
 
     [Fact]
