@@ -259,6 +259,39 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Leads_ListTheSegmentsMembersReadiestFirstAndLeaveOutThoseWithoutConsent()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.ProfilesRead]);
+
+        var page = await http.GetStringAsync("/console/leads?segment=ready-to-buy");
+
+        var profiles = new ProfileService.ProfileServiceClient(ApiChannel());
+        var members = (await profiles.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/ready-to-buy", PageSize = 500 })).Profiles;
+        Assert.NotEmpty(members);
+        var readiness = new Dictionary<string, int>();
+        foreach (var member in members)
+        {
+            readiness[Labels.Id(member)] = (await profiles.GetProfileAsync(new GetProfileRequest { Name = member })).Profile.Readiness;
+        }
+
+        var listed = LeadRowPattern().Matches(page).Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(Math.Min(50, members.Count), listed.Count);
+        Assert.Equal(members.Count, Number(page, "members"));
+        Assert.All(listed, id => Assert.Equal(readiness[id], Number(Row(page, "data-profile", id), "readiness")));
+        Assert.Equal(listed.Select(id => readiness[id]).OrderDescending(), listed.Select(id => readiness[id]));
+
+        // Reachable by e-mail: those without marketing e-mail consent are counted, not listed.
+        var byEmail = await http.GetStringAsync("/console/leads?segment=ready-to-buy&channel=email");
+        var gated = await profiles.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/ready-to-buy", PageSize = 500, Channel = Journey.Common.V1.Channel.Email });
+        Assert.Equal(Math.Min(50, gated.Profiles.Count), LeadRowPattern().Count(byEmail));
+        if (gated.WithheldCount > 0)
+        {
+            Assert.Equal(gated.WithheldCount, Number(byEmail, "withheld"));
+        }
+    }
+
+    [Fact]
     public async Task AView_WhoseScopeTheSignInLacks_SaysWhichAndShowsNoFigures()
     {
         using var http = Browser();
@@ -359,6 +392,9 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.True(match.Success, $"no number named {name}");
         return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
+
+    [GeneratedRegex("<tr data-profile=\"([^\"]+)\"")]
+    private static partial Regex LeadRowPattern();
 
     [GeneratedRegex("<tr data-touchpoint=\"([^\"]+)\"")]
     private static partial Regex TouchpointRowPattern();
