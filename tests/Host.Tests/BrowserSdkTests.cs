@@ -112,6 +112,34 @@ public sealed class BrowserSdkTests
         Assert.Null(await LookupAsync(profiles, new Identifier { Kind = IdentifierKind.CustomerId, Value = $"{prefix}-user" }));
     }
 
+    [SkippableFact]
+    public async Task BrowserSdk_WhenRateLimited_RetriesGetThrough()
+    {
+        HeadlessChromium.Require();
+        var log = new HttpExchangeLog();
+        await using var platform = await StartAsync(log);
+        await using var site = await ShopAsync();
+        var key = await CreateSourceAsync(platform, [site.Origin], requestsPerSecond: 1);
+        var prefix = $"limited-{Guid.NewGuid():N}"[..20];
+
+        // Eight messages at once against one request a second: most are answered 429 and sent again
+        // by the SDK, with a retry header of its own that the browser preflights.
+        await using var page = HeadlessChromium.Open(PageUrl(site, platform, key, prefix, "host", events: 4));
+        var touchpoints = new TouchpointService.TouchpointServiceClient(platform.Channel);
+        var anonymous = new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"{prefix}-anon" };
+        var stored = 0;
+        var landed = await TestPlatform.EventuallyAsync(async () =>
+        {
+            stored = (await touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Identifier = anonymous, PageSize = 100 })).Interactions.Count;
+            return stored == 6;
+        }, TimeSpan.FromSeconds(45));
+        var visit = await page.CloseAsync();
+
+        Assert.True(landed, $"{stored} of 6 interactions stored; host saw:\n  {string.Join("\n  ", Tracking(log))}\n{visit}");
+        Assert.Contains(Tracking(log), e => e.Method == "POST" && e.Status == 429 && e.AllowOrigin == site.Origin);
+        Assert.Contains(Tracking(log), e => e.Method == "OPTIONS" && e.RequestedHeaders.Contains("x-retry-count", StringComparison.OrdinalIgnoreCase));
+    }
+
     /// <summary>The tracking API's exchanges, without the test's own gRPC calls.</summary>
     private static List<HttpExchange> Tracking(HttpExchangeLog log) => [.. log.Exchanges.Where(e => e.Path.StartsWith("/v1/", StringComparison.Ordinal))];
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Xunit;
@@ -30,30 +32,41 @@ public static class HeadlessChromium
     public static void Require() => Skip.If(Missing is not null, Missing);
 
     /// <summary>
-    /// Opens <paramref name="url"/> and waits until the page sets <c>window.__result</c> (or runs the
-    /// steps module <paramref name="steps"/>, which exports <c>async (page) =&gt; value</c>).
+    /// Opens <paramref name="url"/>, waits until the page sets <c>window.__result</c> (or runs the
+    /// steps module <paramref name="steps"/>, which exports <c>async (page) =&gt; value</c>) and its
+    /// requests are answered, and closes it.
     /// </summary>
     public static async Task<BrowserVisit> VisitAsync(string url, TimeSpan? timeout = null, string? steps = null)
     {
-        var executable = Executable ?? throw new InvalidOperationException(Missing);
-        var limit = timeout ?? TimeSpan.FromSeconds(60);
-        List<string> arguments = [Visit, Tooling, executable, url, ((int)limit.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture)];
-        if (steps is not null)
-        {
-            arguments.Add(steps);
-        }
-
-        var (exitCode, output) = await Command.RunAsync("node", Tooling, arguments, limit + TimeSpan.FromSeconds(30));
-        if (exitCode != 0)
-        {
-            throw new InvalidOperationException($"the browser visit of {url} failed ({exitCode}): {output}");
-        }
-
-        var line = output.Split('\n').Last(l => l.StartsWith('{'));
-        return JsonSerializer.Deserialize<BrowserVisit>(line, JsonOptions) ?? throw new InvalidOperationException(output);
+        await using var page = Open(url, timeout, steps);
+        return await page.CloseAsync();
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    /// <summary>
+    /// Opens <paramref name="url"/> and leaves it open, with whatever it runs in the background, until
+    /// <see cref="BrowserPage.CloseAsync"/>; the test meanwhile waits for what the page should cause.
+    /// </summary>
+    public static BrowserPage Open(string url, TimeSpan? timeout = null, string? steps = null)
+    {
+        var executable = Executable ?? throw new InvalidOperationException(Missing);
+        var limit = timeout ?? TimeSpan.FromSeconds(60);
+        var start = new ProcessStartInfo("node")
+        {
+            WorkingDirectory = Tooling,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in new[] { Visit, Tooling, executable, url, ((int)limit.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), steps })
+        {
+            if (argument is not null)
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
+        return new BrowserPage(Process.Start(start) ?? throw new InvalidOperationException("node did not start"), url, limit);
+    }
 
     private static string? Find()
     {
@@ -68,6 +81,66 @@ public static class HeadlessChromium
                 let candidate = Path.Combine(directory, name)
                 where File.Exists(candidate)
                 select candidate).FirstOrDefault();
+    }
+}
+
+/// <summary>A page open in headless Chromium; closing it reports what it did.</summary>
+public sealed class BrowserPage : IAsyncDisposable
+{
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    private readonly Process _process;
+    private readonly string _url;
+    private readonly TimeSpan _timeout;
+    private readonly Task<string> _stdout;
+    private readonly Task<string> _stderr;
+
+    internal BrowserPage(Process process, string url, TimeSpan timeout)
+    {
+        _process = process;
+        _url = url;
+        _timeout = timeout;
+        _stdout = process.StandardOutput.ReadToEndAsync();
+        _stderr = process.StandardError.ReadToEndAsync();
+    }
+
+    /// <summary>
+    /// Waits until the page has reported and its requests are answered, closes it and returns the
+    /// report; throws with the driver's output when the page never reported.
+    /// </summary>
+    public async Task<BrowserVisit> CloseAsync()
+    {
+        _process.StandardInput.Close();
+        using var expiry = new CancellationTokenSource(_timeout + TimeSpan.FromSeconds(30));
+        try
+        {
+            await _process.WaitForExitAsync(expiry.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"the browser visit of {_url} did not finish within {_timeout.TotalSeconds:0} s");
+        }
+
+        var output = await _stdout + await _stderr;
+        if (_process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"the browser visit of {_url} failed ({_process.ExitCode}): {output}");
+        }
+
+        var line = output.Split('\n').Last(l => l.StartsWith('{'));
+        return JsonSerializer.Deserialize<BrowserVisit>(line, JsonOptions) ?? throw new InvalidOperationException(output);
+    }
+
+    /// <summary>Ends the browser if it still runs (a test that failed before closing it).</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.Dispose();
+        return ValueTask.CompletedTask;
     }
 }
 

@@ -3,7 +3,9 @@
 // the browser saw: console lines, page errors and every request with its answer.
 // Usage: node visit.cjs <tests/tooling folder> <chromium executable> <url> <timeout ms> [steps.cjs]
 // A steps module exports async (page) => value; without one the visit waits for window.__result.
-// Either way it then waits until the page has no request in flight.
+// Either way it then waits until the page has no request in flight, and keeps the page open until
+// its standard input ends (the test has seen what it waited for), so an SDK retrying in the
+// background goes on until then.
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -16,6 +18,11 @@ const puppeteer = tooling('puppeteer-core');
 const timeout = Number(timeoutText);
 
 async function main() {
+  const released = new Promise((resolve) => {
+    process.stdin.on('end', resolve);
+    process.stdin.on('close', resolve);
+    process.stdin.resume();
+  });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'journey-chromium-'));
   const browser = await puppeteer.launch({
     executablePath,
@@ -51,6 +58,7 @@ async function main() {
     // A page may report before its last requests are answered (an SDK delivers in the
     // background): the report waits for them.
     await page.waitForNetworkIdle({ idleTime: 300 });
+    await released;
   } finally {
     await browser.close();
     fs.rmSync(profile, { recursive: true, force: true });

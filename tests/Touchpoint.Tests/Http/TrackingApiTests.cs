@@ -235,6 +235,31 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Browser_RetryingARateLimitedMessage_MayReadRetryAfterAndSendItsRetryHeader()
+    {
+        await _sources.UpdateSourceAsync(new UpdateSourceRequest
+        {
+            Source = new Source { Name = "sources/web", RequestsPerSecond = 1 },
+            UpdateMask = new FieldMask { Paths = { "requests_per_second" } },
+        });
+        var track = $$$"""{"writeKey":"{{{_key}}}","event":"Video Played","messageId":"m-9","anonymousId":"a-9"}""";
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/v1/t");
+        preflight.Headers.Add("Origin", "https://shop.example");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "authorization,x-retry-count");
+
+        await SendAsync(Post("/v1/t", track, contentType: "text/plain", origin: "https://shop.example"));
+        var (status, _, limited) = await SendAsync(Post("/v1/t", track, contentType: "text/plain", origin: "https://shop.example"));
+        var preflightResponse = await _http.SendAsync(preflight);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, status);
+        Assert.Contains("Retry-After", limited.Headers.GetValues("Access-Control-Expose-Headers"));
+        var allowed = string.Join(',', preflightResponse.Headers.GetValues("Access-Control-Allow-Headers")).Split(',', StringSplitOptions.TrimEntries);
+        Assert.Contains("x-retry-count", allowed, StringComparer.OrdinalIgnoreCase);
+        Assert.Contains("authorization", allowed, StringComparer.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task IdentifyAndAlias_PublishIdentityObservedOnceWithHashedEmail()
     {
         var identify = """{"messageId":"i-1","userId":"c-7","anonymousId":"a-7","traits":{"email":"Ann@Example.com","firstName":"Ann"}}""";
