@@ -283,6 +283,22 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Identify_TraitsNamingOrHoldingAnEmailOrPhone_NeverLeaveInClear()
+    {
+        var identify = """
+            {"messageId":"i-9","userId":"c-9","traits":{"Email":"Ann@Example.com","workEmail":"ann@corp.example","backup":"ann.k@mail.example",
+             "phoneNumber":"+49 170 5550199","mobile":"0170 5550198","firstName":"Ann","plan":"pro"}}
+            """;
+
+        var (status, body, _) = await SendAsync(Post("/v1/identify", identify, _key));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(1, body.GetProperty("accepted").GetInt32());
+        var published = Assert.Single(await _host.PayloadsAsync<IdentityObserved>(Topics.IdentityObserved));
+        Assert.Equal([("first_name", "Ann"), ("plan", "pro")], published.Traits.Select(t => (t.Key, t.Value)).Order());
+    }
+
+    [Fact]
     public async Task Settings_ForAValidKey_TellTheBrowserSdkToSendHere()
     {
         var response = await _http.GetAsync($"/v1/projects/{_key}/settings");
