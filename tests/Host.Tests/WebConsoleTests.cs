@@ -336,6 +336,56 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.Equal(HttpStatusCode.Redirect, (await http.GetAsync("/console")).StatusCode);
     }
 
+    [SkippableFact]
+    public async Task InABrowser_ASignedInPersonOpensEveryViewAndClicksThroughWithNoSeriousAccessibilityViolation()
+    {
+        HeadlessChromium.Require();
+        var screenshots = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "console-screenshots")).FullName;
+        string[] views = ["/console", "/console/touchpoints", "/console/content", "/console/leads", "/console/segments", "/console/data"];
+        Environment.SetEnvironmentVariable("JOURNEY_CONSOLE_WALK", System.Text.Json.JsonSerializer.Serialize(new
+        {
+            scopes = new[] { Scopes.TouchpointsRead, Scopes.ProfilesRead, Scopes.RecommendationsRead, Scopes.TrackingAdmin, Scopes.Admin },
+            views,
+            screenshots,
+            axe = Path.Combine(Repository.Root, "tests", "tooling", "node_modules", "axe-core", "axe.min.js"),
+        }));
+
+        var visit = await HeadlessChromium.VisitAsync(
+            $"{Host.HttpAddress}/console", TimeSpan.FromSeconds(120), Path.Combine(Repository.Root, "tests", "Host.Tests", "Browser", "console-walk.cjs"));
+
+        Assert.Empty(visit.Errors);
+        Assert.All(visit.Requests, r => Assert.True(r.IsLoopback, $"the console reached off the machine: {r}"));
+        var result = visit.Result;
+        Assert.Contains("/console/sign-in", result.GetProperty("signIn").GetString(), StringComparison.Ordinal);
+        var walked = result.GetProperty("views").EnumerateArray().ToList();
+        Assert.Equal(views, walked.Select(v => new Uri(v.GetProperty("url").GetString()!).AbsolutePath));
+        foreach (var view in walked)
+        {
+            var where = view.GetProperty("view").GetString();
+            Assert.True(view.GetProperty("status").GetInt32() == 200, $"{where} answered {view.GetProperty("status")}: {view}");
+            Assert.Empty(view.GetProperty("problems").EnumerateArray());
+            Assert.True(view.GetProperty("serious").GetArrayLength() == 0, $"{where}: {view.GetProperty("serious")}");
+            Assert.True(File.Exists(view.GetProperty("screenshot").GetString()), $"no screenshot of {where}");
+            foreach (var number in view.GetProperty("numbers").EnumerateArray())
+            {
+                // The page formats each number for the reader's locale: en-US in headless Chromium, whose
+                // separators are the invariant culture's (grouping, at most the number's fraction digits).
+                var value = double.Parse(number.GetProperty("value").GetString()!, CultureInfo.InvariantCulture);
+                var digits = number.GetProperty("digits").GetInt32();
+                Assert.Equal(value.ToString("#,0." + new string('#', digits), CultureInfo.InvariantCulture), number.GetProperty("text").GetString());
+            }
+        }
+
+        var overview = walked[0].GetProperty("numbers").EnumerateArray().ToList();
+        var funnel = await new TouchpointService.TouchpointServiceClient(ApiChannel()).GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = PeriodChoice.Of(null, DateTimeOffset.UtcNow).ToPeriod() });
+        Assert.Equal(funnel.Stages.Select(s => (double)s.People), overview.Where(n => n.GetProperty("name").GetString() == "people").Select(n => double.Parse(n.GetProperty("value").GetString()!, CultureInfo.InvariantCulture)));
+
+        var gaps = await new TouchpointService.TouchpointServiceClient(ApiChannel()).ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = PeriodChoice.Of(null, DateTimeOffset.UtcNow).ToPeriod() });
+        var scorecard = result.GetProperty("scorecard");
+        Assert.Equal($"/console/touchpoints/{Labels.Id(gaps.Gaps[0].Touchpoint)}", new Uri(scorecard.GetProperty("url").GetString()!).AbsolutePath);
+        Assert.Equal(gaps.Gaps[0].DisplayName, scorecard.GetProperty("title").GetString());
+    }
+
     [Theory]
     [InlineData("/console/touchpoints?days=7", "/console/touchpoints?days=7")]
     [InlineData("/console", "/console")]
