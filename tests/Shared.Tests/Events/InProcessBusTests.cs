@@ -5,6 +5,7 @@ using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Journey.Shared.Tests.Events;
 
@@ -17,6 +18,9 @@ public sealed class InProcessBusTests : IDisposable
     private readonly InProcessBus _sut;
     private readonly EventSubscription _subscription;
 
+    // Retry back-offs are due by the bus's clock: the tests move it past them instead of waiting.
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+
     public InProcessBusTests()
     {
         RecordingHandler.EnsureSchema(_profile.Database);
@@ -27,7 +31,7 @@ public sealed class InProcessBusTests : IDisposable
         _services = collection.BuildServiceProvider();
         _subscription = _services.GetRequiredService<EventSubscription>();
         var options = Options.Create(new EventsOptions { MaxAttempts = 3, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(1) });
-        _sut = new InProcessBus(_bus.Database, [_subscription], options, TimeProvider.System, NullLogger<InProcessBus>.Instance);
+        _sut = new InProcessBus(_bus.Database, [_subscription], options, _time, NullLogger<InProcessBus>.Instance);
     }
 
     [Fact]
@@ -63,7 +67,7 @@ public sealed class InProcessBusTests : IDisposable
         Assert.Equal(["a", "c"], await RecordingHandler.EffectsAsync(_profile.Database));
         Assert.Equal(1, await _sut.CountPendingAsync(_subscription.Name, default));
 
-        await Task.Delay(20);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
         await _sut.DispatchOnceAsync(_subscription, _services, default);
 
         Assert.Equal(["a", "c", "bad"], await RecordingHandler.EffectsAsync(_profile.Database));
@@ -79,7 +83,7 @@ public sealed class InProcessBusTests : IDisposable
         for (var i = 0; i < 3; i++)
         {
             await _sut.DispatchOnceAsync(_subscription, _services, default);
-            await Task.Delay(20);
+            _time.Advance(TimeSpan.FromMilliseconds(1));
         }
 
         var letter = Assert.Single(await _sut.ListDeadLettersAsync(null, 10, 0, default));
