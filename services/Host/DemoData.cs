@@ -211,8 +211,8 @@ internal sealed partial class DemoData(
             {
                 try
                 {
-                    var profile = (await client.LookupProfileAsync(new LookupProfileRequest { Identifier = identifier }, deadline: Deadline(), cancellationToken: ct)).Profile;
-                    if (profile.LastInteractionAt is { } seen && seen >= last && !(withdrawn && profile.ProfilingAllowed))
+                    var profile = (await client.LookupProfileAsync(new LookupProfileRequest { Person = new PersonRef { Identifiers = new IdentifierSet { Identifiers = { identifier } } } }, deadline: Deadline(), cancellationToken: ct)).Profile;
+                    if (profile.LastInteractionTime is { } seen && seen >= last && !(withdrawn && profile.ProfilingAllowed))
                     {
                         break;
                     }
@@ -345,7 +345,7 @@ internal sealed partial class DemoData(
                 Generic = i.Generic,
             };
             item.Stages.AddRange(i.Stages.Select(s => new StageWeight { Stage = s.Stage, Weight = s.Weight }));
-            await client.UpsertContentAsync(new UpsertContentRequest { Content = item }, deadline: Deadline(), cancellationToken: ct);
+            await client.UpdateContentAsync(new UpdateContentRequest { Content = item, UpdateMask = new FieldMask { Paths = { "*" } }, AllowMissing = true }, deadline: Deadline(), cancellationToken: ct);
         }
 
         return items.Length;

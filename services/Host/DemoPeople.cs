@@ -170,9 +170,9 @@ public static class DemoPeople
                 var last = times[^1];
                 withdrawal = new WithdrawConsentRequest
                 {
-                    Identifiers = { _email },
+                    Person = new PersonRef { Identifiers = new IdentifierSet { Identifiers = { _email } } },
                     AllPurposes = true,
-                    CapturedAt = Timestamp.FromDateTimeOffset(last + ((_now - last) / 2)),
+                    CaptureTime = Timestamp.FromDateTimeOffset(last + ((_now - last) / 2)),
                     Touchpoint = "newsletter",
                     FormId = "newsletter-unsubscribe",
                 };
@@ -357,11 +357,11 @@ public static class DemoPeople
             {
                 var grant = new RecordConsentRequest
                 {
-                    Identifiers = { _email!, _cookie },
+                    Person = new PersonRef { Identifiers = new IdentifierSet { Identifiers = { _email!, _cookie } } },
                     Purpose = purpose,
                     Decision = ConsentDecision.Granted,
                     PolicyVersion = version,
-                    CapturedAt = Timestamp.FromDateTimeOffset(at),
+                    CaptureTime = Timestamp.FromDateTimeOffset(at),
                     Touchpoint = touchpoint,
                     FormId = form,
                 };

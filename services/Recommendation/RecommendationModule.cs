@@ -27,7 +27,8 @@ public static class RecommendationModule
     /// <summary>The scope of every RPC, in one table a reviewer reads at a glance.</summary>
     public static readonly IReadOnlyDictionary<string, string> MethodScopes = new Dictionary<string, string>
     {
-        ["UpsertContent"] = Scopes.Admin,
+        ["CreateContent"] = Scopes.Admin,
+        ["UpdateContent"] = Scopes.Admin,
         ["GetContent"] = Scopes.RecommendationsRead,
         ["ListContents"] = Scopes.RecommendationsRead,
         ["RetireContent"] = Scopes.Admin,

@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
 using Journey.Consent.V1;
+using Journey.Testing;
 
 namespace Journey.Benchmarks;
 
@@ -30,11 +31,11 @@ public sealed class ConsentCheckScenario : IScenario
             {
                 batch.Records.Add(new RecordConsentRequest
                 {
-                    Identifiers = { new Identifier { Kind = IdentifierKind.CustomerId, Value = $"C-{i}" } },
+                    Person = Persons.Of(new Identifier { Kind = IdentifierKind.CustomerId, Value = $"C-{i}" }),
                     Purpose = "purposes/bench-personalisation",
                     Decision = i % 3 != 0 ? ConsentDecision.Granted : ConsentDecision.Withdrawn,
                     PolicyVersion = policy.PolicyVersion.Version,
-                    CapturedAt = capturedAt,
+                    CaptureTime = capturedAt,
                 });
             }
 
@@ -49,7 +50,7 @@ public sealed class ConsentCheckScenario : IScenario
 
         static CheckConsentRequest Request(int subject) => new()
         {
-            Identifiers = { new Identifier { Kind = IdentifierKind.CustomerId, Value = $"C-{subject}" } },
+            Person = Persons.Of(new Identifier { Kind = IdentifierKind.CustomerId, Value = $"C-{subject}" }),
             Purpose = "purposes/bench-personalisation",
             Channel = Channel.Web,
         };

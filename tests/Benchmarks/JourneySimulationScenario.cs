@@ -4,6 +4,7 @@ using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Consent.V1;
 using Journey.Profile.V1;
+using Journey.Testing;
 using Journey.Touchpoint.V1;
 
 namespace Journey.Benchmarks;
@@ -65,7 +66,7 @@ public sealed class JourneySimulationScenario : IScenario
         {
             try
             {
-                if ((await profiles.LookupProfileAsync(new LookupProfileRequest { Identifier = marker })).Profile.LastInteractionAt is not null)
+                if ((await profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(marker) })).Profile.LastInteractionTime is not null)
                 {
                     break;
                 }
@@ -159,12 +160,12 @@ public sealed class JourneySimulationScenario : IScenario
             await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { visitor, customer, email } });
             await _consent.RecordConsentAsync(new RecordConsentRequest
             {
-                Identifiers = { customer, email },
+                Person = Persons.Of(customer, email),
                 Purpose = Purpose,
                 Decision = ConsentDecision.Granted,
                 Channels = { Channel.Email },
                 PolicyVersion = policyVersion,
-                CapturedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1)),
+                CaptureTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1)),
                 Touchpoint = "touchpoints/sim-contact-form",
                 FormId = "newsletter",
             });

@@ -47,7 +47,7 @@ public sealed class ProfileAloneScenario : IScenario
         await host.WaitUntilListeningAsync();
         using var live = host.CreateChannel(data, [.. Scopes.All]);
         var profiles = new ProfileService.ProfileServiceClient(live);
-        var last = new LookupProfileRequest { Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = Person(people - 1) } };
+        var last = new LookupProfileRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = Person(people - 1) }) };
         while (!await HasInteractionAsync(profiles, last))
         {
             if (clock.Elapsed > TimeSpan.FromMinutes(3))
@@ -92,7 +92,7 @@ public sealed class ProfileAloneScenario : IScenario
     {
         try
         {
-            return (await client.LookupProfileAsync(request)).Profile.LastInteractionAt is not null;
+            return (await client.LookupProfileAsync(request)).Profile.LastInteractionTime is not null;
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Profile.V1;
+using Journey.Testing;
 
 namespace Journey.Benchmarks;
 
@@ -34,8 +35,8 @@ public sealed class ProfileScenario : IScenario
         {
             try
             {
-                var found = await client.LookupProfileAsync(new LookupProfileRequest { Identifier = last });
-                if (found.Profile.LastInteractionAt is not null)
+                var found = await client.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(last) });
+                if (found.Profile.LastInteractionTime is not null)
                 {
                     break;
                 }
@@ -63,7 +64,7 @@ public sealed class ProfileScenario : IScenario
 
         Task Lookup(int i) => client.LookupProfileAsync(new LookupProfileRequest
         {
-            Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(Random.Shared.Next(people)) },
+            Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(Random.Shared.Next(people)) }),
         }).ResponseAsync;
         await context.SettleAsync("profile lookup");
         var lookup = await Measure.RunAsync(Lookup, 1, settings.Warmup, settings.Duration);
@@ -110,7 +111,7 @@ public sealed class ProfileScenario : IScenario
     {
         try
         {
-            await client.LookupProfileAsync(new LookupProfileRequest { Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(person) } });
+            await client.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(person) }) });
             return true;
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)

@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
 using Journey.Recommendation.V1;
+using Journey.Testing;
 
 namespace Journey.Benchmarks;
 
@@ -57,7 +58,7 @@ public sealed class RecommendScenario : IScenario
 
     private static Task<RecommendResponse> RecommendAsync(RecommendationService.RecommendationServiceClient client, int people) => client.RecommendAsync(new RecommendRequest
     {
-        Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(Random.Shared.Next(people)) } },
+        Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(Random.Shared.Next(people)) }),
         Touchpoint = "touchpoints/bench-web",
         Channel = Channel.Web,
         Count = 5,
@@ -66,7 +67,7 @@ public sealed class RecommendScenario : IScenario
     /// <summary>Upserts items <paramref name="from"/> to <paramref name="to"/> (exclusive), 16 callers.</summary>
     private static Task UpsertAsync(RecommendationService.RecommendationServiceClient client, int from, int to) =>
         Parallel.ForEachAsync(Enumerable.Range(from, to - from), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
-            await client.UpsertContentAsync(new UpsertContentRequest { Content = Item(i) }, cancellationToken: ct));
+            await client.UpdateContentAsync(new UpdateContentRequest { Content = Item(i), UpdateMask = new FieldMask { Paths = { "*" } }, AllowMissing = true }, cancellationToken: ct));
 
     private static ContentItem Item(int i)
     {
@@ -82,8 +83,8 @@ public sealed class RecommendScenario : IScenario
             Hardness = kind is ContentKind.Offer or ContentKind.TestDriveBooking ? 0.9 : i % 4 / 10.0,
             Purpose = kind == ContentKind.ServiceInformation ? ContentPurpose.Service : ContentPurpose.Marketing,
             Generic = i % 50 == 0,
-            ValidFrom = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-1)),
-            ValidUntil = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(365)),
+            ValidStartTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-1)),
+            ValidEndTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(365)),
         };
         if (item.Channels[0] == Channel.Web)
         {

@@ -27,9 +27,71 @@ public sealed partial class ProtoContractTests
             return;
         }
 
+        if (await DeclaredBreaks.ExcusingAsync(Repository.Root, baseline) is { } declared)
+        {
+            // A deliberate break, declared in protos/BREAKING with its decision record, is excused for
+            // the one range that declares it; the next change is compared with the new contract.
+            Assert.Matches(@"^ADR-\d{4}$", declared.Adr);
+            Assert.True(AdrExists(declared.Adr), $"{DeclaredBreaks.FileName} names {declared.Adr}, which has no page under docs/adr");
+            return;
+        }
+
         var (exitCode, output) = await Buf.RunAsync(Repository.Root, "breaking", "protos", "--against", $".git#ref={baseline},subdir=protos");
 
-        Assert.True(exitCode == 0, $"buf breaking against {baseline} found breaking changes (put them in a new v2 package instead):\n{output}");
+        Assert.True(exitCode == 0, $"buf breaking against {baseline} found breaking changes (put them in a new v2 package, or declare a deliberate break in {DeclaredBreaks.FileName} with its ADR):\n{output}");
+    }
+
+    [Fact]
+    public async Task DeclaredBreak_ExcusesOnlyTheRangeThatDeclaresIt()
+    {
+        // Proves the declaration cannot hide a later break: a scratch history where v1 is broken once
+        // with a declaration (excused), then broken again without a new one (detected).
+        var scratch = Directory.CreateTempSubdirectory("journey-buf-").FullName;
+        try
+        {
+            await Git(scratch, "init", "-q", "-b", "main");
+            Directory.CreateDirectory(Path.Combine(scratch, "protos"));
+            await File.WriteAllTextAsync(Path.Combine(scratch, "protos", "buf.yaml"), "version: v2\nbreaking:\n  use: [FILE]\n");
+            var proto = Path.Combine(scratch, "protos", "thing.proto");
+            await File.WriteAllTextAsync(proto, "syntax = \"proto3\";\npackage scratch.v1;\nmessage Thing {\n  string id = 1;\n  string name = 2;\n  string note = 3;\n}\n");
+            await Commit(scratch, "v1");
+            var superseded = (await Git(scratch, "rev-parse", "HEAD")).Output.Trim();
+
+            await File.WriteAllTextAsync(proto, "syntax = \"proto3\";\npackage scratch.v1;\nmessage Thing {\n  string id = 1;\n  string note = 3;\n}\n");
+            await File.WriteAllTextAsync(Path.Combine(scratch, DeclaredBreaks.FileName), $"# deliberate breaks\n{superseded} ADR-0001 name removed\n");
+            Assert.NotNull(await DeclaredBreaks.ExcusingAsync(scratch, superseded));
+            await Commit(scratch, "the declared break");
+            var declaredAt = (await Git(scratch, "rev-parse", "HEAD")).Output.Trim();
+
+            await File.WriteAllTextAsync(proto, "syntax = \"proto3\";\npackage scratch.v1;\nmessage Thing {\n  string id = 1;\n}\n");
+
+            Assert.Null(await DeclaredBreaks.ExcusingAsync(scratch, declaredAt));
+            var (exitCode, output) = await Buf.RunAsync(scratch, "breaking", "protos", "--against", $".git#ref={declaredAt},subdir=protos");
+            Assert.NotEqual(0, exitCode);
+            Assert.Contains("note", output);
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void DeclaredBreaks_WhenALineIsMalformed_Throws()
+    {
+        Assert.Empty(DeclaredBreaks.Parse("# none yet\n\n"));
+        Assert.Equal(new DeclaredBreaks.Declaration("255ee15", "ADR-0024"), Assert.Single(DeclaredBreaks.Parse("255EE15 ADR-0024 one API style\n")));
+        Assert.Throws<FormatException>(() => DeclaredBreaks.Parse("main ADR-0024\n"));
+        Assert.Throws<FormatException>(() => DeclaredBreaks.Parse("255ee15 the API break\n"));
+    }
+
+    private static bool AdrExists(string adr) =>
+        Directory.GetFiles(Path.Combine(Repository.Root, "docs", "adr"), $"{adr[4..]}-*.md").Length == 1;
+
+    private static async Task Commit(string directory, string message)
+    {
+        await Git(directory, "add", ".");
+        await Git(directory, "-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-q", "-m", message);
     }
 
     [Fact]

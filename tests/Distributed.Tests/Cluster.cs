@@ -106,7 +106,7 @@ public sealed class Cluster : IAsyncLifetime
         {
             var found = await Profile.LookupProfileAsync(new LookupProfileRequest
             {
-                Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = anonymousId },
+                Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = anonymousId }),
             });
             return found.Profile;
         }

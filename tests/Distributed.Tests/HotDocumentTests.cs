@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Recommendation.V1;
+using Journey.Testing;
 using Journey.Touchpoint.V1;
 using Xunit.Abstractions;
 
@@ -59,7 +60,7 @@ public sealed class HotDocumentTests(Cluster cluster, ITestOutputHelper output)
         var touchpoint = await cluster.CreateTouchpointAsync($"hot-rec-{run}");
         foreach (var item in new[] { "a", "b" })
         {
-            await cluster.Recommendation.UpsertContentAsync(new UpsertContentRequest { Content = Content($"hot-{run}-{item}") });
+            await cluster.Recommendation.UpdateContentAsync(new UpdateContentRequest { Content = Content($"hot-{run}-{item}"), UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask { Paths = { "*" } }, AllowMissing = true });
         }
 
         // The recommendation service learns touchpoints from touchpoint-changed, through the broker.
@@ -119,7 +120,7 @@ public sealed class HotDocumentTests(Cluster cluster, ITestOutputHelper output)
     {
         Touchpoint = touchpoint,
         Count = 2,
-        Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = anonymousId } },
+        Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = anonymousId }),
     };
 
     private async Task<bool> KnowsAsync(string touchpoint)

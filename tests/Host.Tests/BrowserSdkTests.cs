@@ -39,7 +39,7 @@ public sealed class BrowserSdkTests
         List<Touchpoint.V1.Interaction> interactions = [];
         Assert.True(await TestPlatform.EventuallyAsync(async () =>
         {
-            interactions = [.. (await touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Identifier = anonymous, PageSize = 100 })).Interactions.Select(i => i.Interaction)];
+            interactions = [.. (await touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(anonymous), PageSize = 100 })).Interactions.Select(i => i.Interaction)];
             return interactions.Count >= 2;
         }, TimeSpan.FromSeconds(30)), visit.ToString());
         Assert.Equal(
@@ -104,7 +104,7 @@ public sealed class BrowserSdkTests
         Assert.All(Tracking(log).Where(e => e.Method == "POST"), e => Assert.Equal((foreign.Origin, 403, ""), (e.Origin, e.Status, e.AllowOrigin)));
 
         var touchpoints = new TouchpointService.TouchpointServiceClient(platform.Channel);
-        var interactions = await touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"{prefix}-anon" } });
+        var interactions = await touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"{prefix}-anon" }) });
         Assert.Empty(interactions.Interactions);
         var sources = new TrackingSourceService.TrackingSourceServiceClient(platform.Channel);
         Assert.Empty((await sources.ListTrackingIssuesAsync(new ListTrackingIssuesRequest { Parent = "sources/web" })).Issues);
@@ -130,7 +130,7 @@ public sealed class BrowserSdkTests
         var stored = 0;
         var landed = await TestPlatform.EventuallyAsync(async () =>
         {
-            stored = (await touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Identifier = anonymous, PageSize = 100 })).Interactions.Count;
+            stored = (await touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(anonymous), PageSize = 100 })).Interactions.Count;
             return stored == 6;
         }, TimeSpan.FromSeconds(45));
         var visit = await page.CloseAsync();
@@ -194,7 +194,7 @@ public sealed class BrowserSdkTests
     {
         try
         {
-            return (await profiles.LookupProfileAsync(new LookupProfileRequest { Identifier = identifier })).Profile;
+            return (await profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(identifier) })).Profile;
         }
         catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.NotFound)
         {

@@ -285,7 +285,7 @@ public sealed class CrashSafetyTests
         {
             var response = await new ProfileService.ProfileServiceClient(channel).LookupProfileAsync(new LookupProfileRequest
             {
-                Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = visitor },
+                Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = visitor }),
             });
             return response.Profile.Channels.Sum(c => c.Interactions);
         }
@@ -301,7 +301,7 @@ public sealed class CrashSafetyTests
         {
             await new ProfileService.ProfileServiceClient(channel).LookupProfileAsync(new LookupProfileRequest
             {
-                Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = visitor },
+                Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = visitor }),
             });
             return null;
         }

@@ -93,12 +93,12 @@ public sealed class DemoDataTests(ITestOutputHelper output)
         Assert.All(audience.Channels, c => Assert.True(c.Members >= audience.MinimumSize, c.ToString()));
 
         var ticketHolder = new Identifier { Kind = IdentifierKind.Email, Value = DemoPeople.OpenTicketEmail };
-        Assert.Equal(1, (await profiles.LookupProfileAsync(new LookupProfileRequest { Identifier = ticketHolder })).Profile.OpenServiceTickets);
+        Assert.Equal(1, (await profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(ticketHolder) })).Profile.OpenServiceTickets);
         var recommendations = new RecommendationService.RecommendationServiceClient(channel);
         RecommendResponse? recommended = null;
         var serviceOnly = await TestPlatform.EventuallyAsync(async () =>
         {
-            recommended = await recommendations.RecommendAsync(new RecommendRequest { Identifiers = { ticketHolder }, Touchpoint = "touchpoints/model-pages", Count = 5 });
+            recommended = await recommendations.RecommendAsync(new RecommendRequest { Person = Persons.Of(ticketHolder), Touchpoint = "touchpoints/model-pages", Count = 5 });
             return recommended.Items.Count > 0 && recommended.Items.All(i => i.Reasons.Any(r => r.Code == ReasonCode.ServiceTicketOpen));
         }, TimeSpan.FromSeconds(15));
         Assert.True(serviceOnly, $"the owner with an open ticket was recommended: {recommended}");
@@ -109,7 +109,7 @@ public sealed class DemoDataTests(ITestOutputHelper output)
 
         var withdrawn = await new ConsentService.ConsentServiceClient(channel).CheckConsentAsync(new CheckConsentRequest
         {
-            Identifiers = { new Identifier { Kind = IdentifierKind.Email, Value = DemoPeople.WithdrawnEmail } },
+            Person = Persons.Of(new Identifier { Kind = IdentifierKind.Email, Value = DemoPeople.WithdrawnEmail }),
             Purpose = "purposes/marketing-email",
             Channel = Channel.Email,
         });

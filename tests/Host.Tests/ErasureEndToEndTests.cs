@@ -121,7 +121,7 @@ public sealed class ErasureEndToEndTests : IAsyncLifetime
             Touchpoint = "touchpoints/lease-calculator",
             Channel = Channel.Web,
             Ownership = Ownership.Owned,
-            OccurredAt = Timestamp.FromDateTimeOffset(beforeErasure.AddSeconds(-5)),
+            OccurTime = Timestamp.FromDateTimeOffset(beforeErasure.AddSeconds(-5)),
             Type = InteractionType.ContentConsumed,
             Content = "contents/lease-calculator",
             Stages = { JourneyStage.Consideration },
@@ -133,7 +133,7 @@ public sealed class ErasureEndToEndTests : IAsyncLifetime
             Purpose = "purposes/personalisation",
             Granted = true,
             PolicyVersion = "3",
-            EffectiveAt = Timestamp.FromDateTimeOffset(beforeErasure.AddSeconds(-4)),
+            EffectiveTime = Timestamp.FromDateTimeOffset(beforeErasure.AddSeconds(-4)),
             Cause = ConsentChangeCause.Recorded,
             Identifiers = { hashed },
         };
@@ -141,11 +141,11 @@ public sealed class ErasureEndToEndTests : IAsyncLifetime
         {
             Profile = profile,
             Identifiers = { hashed },
-            CustomerType = Journey.Events.V1.CustomerType.Known,
+            CustomerType = Journey.Common.V1.CustomerType.Known,
             Stage = JourneyStage.Consideration,
             Readiness = 40,
             ProfilingAllowed = true,
-            UpdatedAt = Timestamp.FromDateTimeOffset(beforeErasure.AddSeconds(-3)),
+            UpdateTime = Timestamp.FromDateTimeOffset(beforeErasure.AddSeconds(-3)),
             Version = 1_000,
         };
         var identity = new IdentityObserved
@@ -165,9 +165,9 @@ public sealed class ErasureEndToEndTests : IAsyncLifetime
 
         foreach (var identifier in Person)
         {
-            var lookup = await Assert.ThrowsAsync<RpcException>(async () => await _profiles.LookupProfileAsync(new LookupProfileRequest { Identifier = identifier }));
+            var lookup = await Assert.ThrowsAsync<RpcException>(async () => await _profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(identifier) }));
             Assert.Equal(StatusCode.NotFound, lookup.StatusCode);
-            Assert.Empty((await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Identifier = identifier, PageSize = 10 })).Interactions);
+            Assert.Empty((await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(identifier), PageSize = 10 })).Interactions);
         }
 
         // The recommendation service has no read that would not itself store the identifiers it is
@@ -189,11 +189,11 @@ public sealed class ErasureEndToEndTests : IAsyncLifetime
         {
             await _consent.RecordConsentAsync(new RecordConsentRequest
             {
-                Identifiers = { Person },
+                Person = Persons.Of(Person),
                 Purpose = purpose,
                 Decision = Journey.Consent.V1.ConsentDecision.Granted,
                 PolicyVersion = 3,
-                CapturedAt = Timestamp.FromDateTime(DateTime.UtcNow.AddSeconds(-1)),
+                CaptureTime = Timestamp.FromDateTime(DateTime.UtcNow.AddSeconds(-1)),
                 Touchpoint = "newsletter-signup",
                 FormId = "newsletter-signup-v3",
                 IpAddress = "192.0.2.44",
@@ -205,7 +205,7 @@ public sealed class ErasureEndToEndTests : IAsyncLifetime
         RecommendResponse? recommended = null;
         Assert.True(await TestPlatform.EventuallyAsync(async () =>
         {
-            recommended = await _recommendations.RecommendAsync(new RecommendRequest { Touchpoint = "touchpoints/model-pages", Channel = Channel.Web, Count = 3, Identifiers = { CustomerId } });
+            recommended = await _recommendations.RecommendAsync(new RecommendRequest { Touchpoint = "touchpoints/model-pages", Channel = Channel.Web, Count = 3, Person = Persons.Of(CustomerId) });
             return recommended.Personalised && recommended.Items.Count > 0;
         }, TimeSpan.FromSeconds(15)), $"no personalised recommendation: {recommended}");
         var item = recommended!.Items[0].Content;
@@ -230,13 +230,13 @@ public sealed class ErasureEndToEndTests : IAsyncLifetime
         using var response = await http.PostAsync("/v1/identify", new StringContent(body, Encoding.UTF8, "application/json"));
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         Assert.True(await TestPlatform.EventuallyAsync(async () =>
-            (await _profiles.LookupProfileAsync(new LookupProfileRequest { Identifier = CustomerId })).Profile.Traits.TryGetValue("last_name", out var name) && name == TrackedLastName,
+            (await _profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(CustomerId) })).Profile.Traits.TryGetValue("last_name", out var name) && name == TrackedLastName,
             TimeSpan.FromSeconds(15)), "the tracked identify did not reach the profile");
     }
 
     private async Task EraseAsync()
     {
-        var erasure = (await _consent.RequestErasureAsync(new RequestErasureRequest { Identifiers = { Person } })).Erasure;
+        var erasure = (await _consent.RequestErasureAsync(new RequestErasureRequest { Person = Persons.Of(Person) })).Erasure;
         Assert.True(await TestPlatform.EventuallyAsync(async () =>
             (await _consent.GetErasureStatusAsync(new GetErasureStatusRequest { Name = erasure.Name })).Erasure.State == ErasureState.Completed, TimeSpan.FromSeconds(30)),
             "not every service reported the erasure");

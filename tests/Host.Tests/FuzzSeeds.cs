@@ -6,6 +6,7 @@ using Journey.Common.V1;
 using Journey.Consent.V1;
 using Journey.Profile.V1;
 using Journey.Recommendation.V1;
+using Journey.Testing;
 using Journey.Touchpoint.V1;
 
 namespace Journey.Host.Tests;
@@ -69,29 +70,46 @@ internal sealed class EdgeSeeds
         seeds.Add(cs, "CreatePurpose", n => new CreatePurposeRequest { PurposeId = $"edge-{n}", Purpose = Purpose() });
         seeds.Add(cs, "UpdatePurpose", async n =>
         {
-            // An update must carry the version it read, and every update moves it on.
+            // An update carrying the etag it read succeeds; every update moves it on.
             var current = (await consent.GetPurposeAsync(new GetPurposeRequest { Name = PurposeName })).Purpose;
             var purpose = Purpose();
             purpose.Name = PurposeName;
-            purpose.Version = current.Version;
+            purpose.Etag = current.Etag;
             purpose.Description = $"Edge seed {n}";
-            return new UpdatePurposeRequest { Purpose = purpose };
+            return new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "description" } } };
         });
         seeds.Add(cs, "RecordConsent", Consent);
         seeds.Add(cs, "WithdrawConsent", n => new WithdrawConsentRequest
         {
-            Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"edge-{n}" } },
+            Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"edge-{n}" }),
             Purpose = PurposeName,
-            CapturedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1)),
+            CaptureTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1)),
         });
         seeds.Add(cs, "BatchRecordConsent", n => new BatchRecordConsentRequest { Records = { Consent(n) } });
 
         var rs = RecommendationService.Descriptor;
-        seeds.Add(rs, "UpsertContent", n => new UpsertContentRequest
+        seeds.Add(rs, "CreateContent", n => new CreateContentRequest
         {
+            ContentId = $"edge-{n}",
             Content = new ContentItem
             {
-                Name = $"contents/edge-{n}",
+                Title = "Edge seed",
+                Kind = ContentKind.Article,
+                Stages = { new StageWeight { Stage = JourneyStage.Awareness, Weight = 0.5 } },
+                Topics = { "edge-seed" },
+                Channels = { Channel.Web },
+                Hardness = 0.1,
+                Purpose = ContentPurpose.Marketing,
+                Generic = true,
+            },
+        });
+        seeds.Add(rs, "UpdateContent", n => new UpdateContentRequest
+        {
+            UpdateMask = new FieldMask { Paths = { "*" } },
+            AllowMissing = true,
+            Content = new ContentItem
+            {
+                Name = $"contents/edge-update-{n}",
                 Title = "Edge seed",
                 Kind = ContentKind.Article,
                 Stages = { new StageWeight { Stage = JourneyStage.Awareness, Weight = 0.5 } },
@@ -170,10 +188,10 @@ internal sealed class EdgeSeeds
 
     private static RecordConsentRequest Consent(int n) => new()
     {
-        Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"edge-{n}" } },
+        Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"edge-{n}" }),
         Purpose = PurposeName,
         Decision = ConsentDecision.Granted,
         PolicyVersion = 1,
-        CapturedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1)),
+        CaptureTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1)),
     };
 }

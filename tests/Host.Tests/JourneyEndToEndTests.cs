@@ -66,7 +66,7 @@ public sealed class JourneyEndToEndTests : IAsyncLifetime
         await RecordAsync("search-ad", InteractionType.Click, Cookie, AdClick);
         await RecordAsync("lease-calculator", InteractionType.ContentConsumed, [Cookie], "contents/lease-calculator", null);
         var anonymous = await EventuallyProfileAsync(Cookie, p => p.Stage == JourneyStage.Consideration);
-        Assert.Equal(Journey.Events.V1.CustomerType.Anonymous, anonymous.CustomerType);
+        Assert.Equal(Journey.Common.V1.CustomerType.Anonymous, anonymous.CustomerType);
         Assert.Equal([JourneyStage.Awareness, JourneyStage.Consideration], anonymous.StageHistory.Select(s => s.Stage));
         var early = await RecommendAsync("lease-calculator", Channel.Web, Cookie);
         Assert.NotEmpty(early.Items);
@@ -87,18 +87,18 @@ public sealed class JourneyEndToEndTests : IAsyncLifetime
         {
             await _consent.RecordConsentAsync(new RecordConsentRequest
             {
-                Identifiers = { Email, Cookie },
+                Person = Persons.Of(Email, Cookie),
                 Purpose = purpose,
                 Decision = ConsentDecision.Granted,
                 PolicyVersion = 3,
-                CapturedAt = Timestamp.FromDateTime(DateTime.UtcNow.AddSeconds(-1)),
+                CaptureTime = Timestamp.FromDateTime(DateTime.UtcNow.AddSeconds(-1)),
                 Touchpoint = "newsletter-signup",
                 FormId = "newsletter-signup-v3",
             });
         }
 
         var merged = await EventuallyProfileAsync(Cookie, p => p.Name == known.Profile.Name);
-        Assert.Equal(Journey.Events.V1.CustomerType.Known, merged.CustomerType);
+        Assert.Equal(Journey.Common.V1.CustomerType.Known, merged.CustomerType);
         Assert.Equal(JourneyStage.Evaluation, merged.Stage);
         Assert.Contains(merged.StageHistory, s => s.Stage == JourneyStage.Awareness);
         var merges = await _profiles.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = merged.Name });
@@ -107,8 +107,8 @@ public sealed class JourneyEndToEndTests : IAsyncLifetime
         Assert.True(await TestPlatform.EventuallyAsync(async () =>
             (await TimelineAsync(byProfile)).Any(i => i.Interaction.Touchpoint == "touchpoints/search-ad" && i.Profile == merged.Name)),
             "the touchpoint timeline of her profile does not hold her anonymous history");
-        Assert.True((await _consent.CheckConsentAsync(new CheckConsentRequest { Identifiers = { Email }, Purpose = "purposes/marketing-email", Channel = Channel.Email })).Allowed);
-        Assert.True((await _consent.CheckConsentAsync(new CheckConsentRequest { Identifiers = { Email }, Purpose = "purposes/personalisation", Channel = Channel.Web })).Allowed);
+        Assert.True((await _consent.CheckConsentAsync(new CheckConsentRequest { Person = Persons.Of(Email), Purpose = "purposes/marketing-email", Channel = Channel.Email })).Allowed);
+        Assert.True((await _consent.CheckConsentAsync(new CheckConsentRequest { Person = Persons.Of(Email), Purpose = "purposes/personalisation", Channel = Channel.Web })).Allowed);
 
         // 4. She opens the newsletter, browses electric models, adds one to the cart and leaves.
         var readinessBefore = merged.Readiness;
@@ -156,9 +156,9 @@ public sealed class JourneyEndToEndTests : IAsyncLifetime
         var withdrawn = Stopwatch.StartNew();
         await _consent.WithdrawConsentAsync(new WithdrawConsentRequest
         {
-            Identifiers = { Email },
+            Person = Persons.Of(Email),
             Purpose = "purposes/personalisation",
-            CapturedAt = Timestamp.FromDateTime(DateTime.UtcNow.AddSeconds(-1)),
+            CaptureTime = Timestamp.FromDateTime(DateTime.UtcNow.AddSeconds(-1)),
             Touchpoint = "service-desk",
         });
         var generic = await EventuallyRecommendationAsync("model-pages", Channel.Web, Cookie, r => !r.Personalised, TimeSpan.FromSeconds(1));
@@ -166,7 +166,7 @@ public sealed class JourneyEndToEndTests : IAsyncLifetime
         Assert.All(generic.Items, i => Assert.Contains(i.Reasons, r => r.Code is ReasonCode.GenericNoConsent or ReasonCode.FallbackGeneric));
 
         //    Then she asks to be forgotten: every service reports completion, and no API knows her any more.
-        var erasure = (await _consent.RequestErasureAsync(new RequestErasureRequest { Identifiers = { Email, Cookie, AdClick } })).Erasure;
+        var erasure = (await _consent.RequestErasureAsync(new RequestErasureRequest { Person = Persons.Of(Email, Cookie, AdClick) })).Erasure;
         Assert.True(await TestPlatform.EventuallyAsync(async () =>
             (await _consent.GetErasureStatusAsync(new GetErasureStatusRequest { Name = erasure.Name })).Erasure.State == ErasureState.Completed, TimeSpan.FromSeconds(30)),
             "not every service reported the erasure");
@@ -175,12 +175,12 @@ public sealed class JourneyEndToEndTests : IAsyncLifetime
         Assert.All(status.Services, s => Assert.True(s.Completed));
         foreach (var identifier in new[] { Email, Cookie, AdClick })
         {
-            Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(async () => await _profiles.LookupProfileAsync(new LookupProfileRequest { Identifier = identifier }))).StatusCode);
+            Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(async () => await _profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(identifier) }))).StatusCode);
             Assert.Empty(await TimelineAsync(identifier));
         }
 
         Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(async () => await _profiles.GetProfileAsync(new GetProfileRequest { Name = owner.Name }))).StatusCode);
-        var forgotten = await _consent.CheckConsentAsync(new CheckConsentRequest { Identifiers = { Email }, Purpose = "purposes/marketing-email", Channel = Channel.Email });
+        var forgotten = await _consent.CheckConsentAsync(new CheckConsentRequest { Person = Persons.Of(Email), Purpose = "purposes/marketing-email", Channel = Channel.Email });
         Assert.False(forgotten.Allowed);
         var stranger = await RecommendAsync("model-pages", Channel.Web, Cookie);
         Assert.False(stranger.Personalised);
@@ -218,7 +218,7 @@ public sealed class JourneyEndToEndTests : IAsyncLifetime
         {
             try
             {
-                last = (await _profiles.LookupProfileAsync(new LookupProfileRequest { Identifier = identifier })).Profile;
+                last = (await _profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(identifier) })).Profile;
                 return condition(last);
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
@@ -233,7 +233,7 @@ public sealed class JourneyEndToEndTests : IAsyncLifetime
     private Task<RecommendResponse> RecommendAsync(string touchpoint, Channel channel, params Identifier[] identifiers)
     {
         var request = new RecommendRequest { Touchpoint = $"touchpoints/{touchpoint}", Channel = channel, Count = 3 };
-        request.Identifiers.AddRange(identifiers);
+        request.Person = Persons.Of(identifiers);
         return _recommendations.RecommendAsync(request).ResponseAsync;
     }
 
@@ -247,7 +247,7 @@ public sealed class JourneyEndToEndTests : IAsyncLifetime
     }
 
     private async Task<List<RecordedInteraction>> TimelineAsync(Identifier identifier) =>
-        [.. (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Identifier = identifier, PageSize = 100 })).Interactions];
+        [.. (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(identifier), PageSize = 100 })).Interactions];
 }
 
 /// <summary>Runs the end-to-end journey with no other test class beside it.</summary>

@@ -64,7 +64,7 @@ public sealed class ProfileTimelineEndToEndTests : IAsyncLifetime
         // On her laptop she is anonymous at first: a profile of its own, then merged into hers when she signs in there.
         await RecordAsync(laptop);
         await DrainAsync();
-        var anonymous = (await _profiles.LookupProfileAsync(new LookupProfileRequest { Identifier = laptop })).Profile.Name;
+        var anonymous = (await _profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(laptop) })).Profile.Name;
         Assert.NotEqual(lena, anonymous);
         Assert.All(await TimelineAsync(ProfileId(anonymous)), entry => Assert.Equal(anonymous, entry.Profile));
         var merged = await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { email, laptop } });
@@ -126,7 +126,7 @@ public sealed class ProfileTimelineEndToEndTests : IAsyncLifetime
     }
 
     private async Task<List<RecordedInteraction>> TimelineAsync(Identifier identifier) =>
-        [.. (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Identifier = identifier, PageSize = 100 })).Interactions];
+        [.. (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(identifier), PageSize = 100 })).Interactions];
 
     private Task DrainAsync() => _platform.DrainAsync();
 }

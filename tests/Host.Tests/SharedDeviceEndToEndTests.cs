@@ -140,7 +140,7 @@ public sealed class SharedDeviceEndToEndTests : IAsyncLifetime
         (await _profiles.GetProfileAsync(new GetProfileRequest { Name = profile })).Profile.Channels.Single(c => c.Channel == Channel.Web).Interactions;
 
     private async Task<List<RecordedInteraction>> TimelineAsync(Identifier identifier) =>
-        [.. (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Identifier = identifier, PageSize = 100 })).Interactions];
+        [.. (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(identifier), PageSize = 100 })).Interactions];
 
     private Task DrainAsync() => _platform.DrainAsync();
 }

@@ -108,7 +108,7 @@ public sealed class TrackingCrashSafetyTests
     private static async Task<int> CountAsync(TouchpointService.TouchpointServiceClient touchpoints, int batch) =>
         (await touchpoints.ListInteractionsAsync(new ListInteractionsRequest
         {
-            Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"crash-visitor-{batch}" },
+            Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"crash-visitor-{batch}" }),
             PageSize = 500,
         })).Interactions.Count;
 

@@ -64,7 +64,7 @@ public sealed class TrackingSdkTests
 
         Assert.True(exitCode == 0, output);
         var anonymous = new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"{prefix}-anon" };
-        var interactions = (await touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Identifier = anonymous, PageSize = 100 })).Interactions.Select(i => i.Interaction).ToList();
+        var interactions = (await touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(anonymous), PageSize = 100 })).Interactions.Select(i => i.Interaction).ToList();
         Assert.Equal(
             [("touchpoints/dealer", InteractionType.Purchase, 1), ("touchpoints/model-pages", InteractionType.View, 1), ("touchpoints/shop", InteractionType.CartAdd, 30)],
             interactions.GroupBy(i => (i.Touchpoint, i.Type)).Select(g => (g.Key.Touchpoint, g.Key.Type, g.Count())).Order());
@@ -88,14 +88,14 @@ public sealed class TrackingSdkTests
                 && profile.Identifiers.Any(i => i.Kind == IdentifierKind.AnonymousId && i.Value == $"{prefix}-anon");
         }, TimeSpan.FromSeconds(30)), $"identity not linked: {profile}");
         Assert.Equal("Ann", profile!.Traits["first_name"]);
-        Assert.Equal(Journey.Events.V1.CustomerType.Known, profile.CustomerType);
+        Assert.Equal(Journey.Common.V1.CustomerType.Known, profile.CustomerType);
     }
 
     private static async Task<Profile.V1.Profile?> LookupAsync(ProfileService.ProfileServiceClient profiles, Identifier identifier)
     {
         try
         {
-            return (await profiles.LookupProfileAsync(new LookupProfileRequest { Identifier = identifier })).Profile;
+            return (await profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(identifier) })).Profile;
         }
         catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.NotFound)
         {

@@ -58,7 +58,7 @@ internal sealed class ProfileHost : IAsyncDisposable
             Touchpoint = "touchpoints/site",
             Channel = channel,
             Ownership = Ownership.Owned,
-            OccurredAt = Timestamp.FromDateTimeOffset(at),
+            OccurTime = Timestamp.FromDateTimeOffset(at),
             Type = type,
             Content = content,
             Criticality = 3,
@@ -96,7 +96,7 @@ internal sealed class ProfileHost : IAsyncDisposable
     {
         try
         {
-            return (await Client.LookupProfileAsync(new LookupProfileRequest { Identifier = who })).Profile;
+            return (await Client.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(who) })).Profile;
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
         {

@@ -37,10 +37,10 @@ internal static class ConsentCommands
                     Purpose = Names.Full("purposes", parse.GetRequiredValue(purpose)),
                     Decision = EnumText.Parse<ConsentDecision>(parse.GetValue(decision) ?? "granted", "--decision"),
                     PolicyVersion = parse.GetRequiredValue(policy),
-                    CapturedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow),
+                    CaptureTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow),
                     Touchpoint = parse.GetValue(touchpoint) is { } t ? Names.Full("touchpoints", t) : "",
                 };
-                request.Identifiers.AddRange(person.Read(parse));
+                request.Person = person.Person(parse);
                 request.Channels.AddRange((parse.GetValue(channels) ?? []).Select(ch => EnumText.Parse<Channel>(ch, "--channel")));
                 var response = await new ConsentService.ConsentServiceClient(c.Channel).RecordConsentAsync(request, c.Call(ct));
                 return c.Reply(response, () => c.Out.WriteLine($"recorded {EnumText.Format(response.Record.Decision)} for {response.Record.Purpose}: {response.Record.Name}"));
@@ -61,8 +61,7 @@ internal static class ConsentCommands
             var c = context(parse);
             return c.RunAsync(async () =>
             {
-                var request = new CheckConsentRequest { Purpose = Names.Full("purposes", parse.GetRequiredValue(purpose)) };
-                request.Identifiers.AddRange(person.Read(parse));
+                var request = new CheckConsentRequest { Purpose = Names.Full("purposes", parse.GetRequiredValue(purpose)), Person = person.Person(parse) };
                 if (parse.GetValue(channel) is { } ch)
                 {
                     request.Channel = EnumText.Parse<Channel>(ch, "--channel");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Google.Protobuf.WellKnownTypes;
 using Journey.Cli.Input;
 using Journey.Cli.Output;
 using Journey.Common.V1;
@@ -51,7 +52,7 @@ internal static class ContentCommands
                 item.Stages.AddRange((parse.GetValue(stages) ?? []).Select(StageWeightOf));
                 item.Topics.AddRange(parse.GetValue(topics) ?? []);
                 item.Channels.AddRange((parse.GetValue(channels) ?? []).Select(ch => EnumText.Parse<Channel>(ch, "--channel")));
-                var response = await Client(c).UpsertContentAsync(new UpsertContentRequest { Content = item }, c.Call(ct));
+                var response = await Client(c).UpdateContentAsync(new UpdateContentRequest { Content = item, UpdateMask = new FieldMask { Paths = { "*" } }, AllowMissing = true }, c.Call(ct));
                 return c.Reply(response, () => Render.Contents([response.Content]).Write(c.Out));
             });
         });
@@ -77,7 +78,7 @@ internal static class ContentCommands
                     PageSize = parse.GetValue(pageSize),
                     PageToken = parse.GetValue(pageToken) ?? "",
                     Topic = parse.GetValue(topic) ?? "",
-                    ShowRetired = parse.GetValue(retired),
+                    IncludeRetired = parse.GetValue(retired),
                 };
                 if (parse.GetValue(kind) is { } k)
                 {
@@ -119,7 +120,7 @@ internal static class ContentCommands
                 return await CatalogImport.RunAsync(c, entries, async item =>
                 {
                     item.Name = Names.Full("contents", item.Name);
-                    var response = await client.UpsertContentAsync(new UpsertContentRequest { Content = item }, c.Call(ct));
+                    var response = await client.UpdateContentAsync(new UpdateContentRequest { Content = item, UpdateMask = new FieldMask { Paths = { "*" } }, AllowMissing = true }, c.Call(ct));
                     return response.Created ? CatalogImport.Outcome.Created : CatalogImport.Outcome.Updated;
                 });
             });

@@ -21,6 +21,13 @@ internal sealed class IdentifierOptions
         command.Options.Add(_deviceId);
     }
 
+    /// <summary>The person the options name, as every request addresses one; null when none is named and none is required.</summary>
+    public PersonRef? Person(ParseResult parse, bool required = true)
+    {
+        var identifiers = Read(parse, required);
+        return identifiers.Count == 0 ? null : new PersonRef { Identifiers = new IdentifierSet { Identifiers = { identifiers } } };
+    }
+
     public List<Identifier> Read(ParseResult parse, bool required = true)
     {
         var identifiers = new List<Identifier>();

@@ -24,7 +24,7 @@ internal static class ProfileCommands
                     throw CliException.Usage("lookup takes exactly one identifier.");
                 }
 
-                var response = await new ProfileService.ProfileServiceClient(c.Channel).LookupProfileAsync(new LookupProfileRequest { Identifier = identifiers[0] }, c.Call(ct));
+                var response = await new ProfileService.ProfileServiceClient(c.Channel).LookupProfileAsync(new LookupProfileRequest { Person = new Common.V1.PersonRef { Identifiers = new Common.V1.IdentifierSet { Identifiers = { identifiers[0] } } } }, c.Call(ct));
                 return c.Reply(response, () => Render.Profile(response.Profile).Write(c.Out));
             });
         });

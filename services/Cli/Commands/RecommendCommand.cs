@@ -26,7 +26,7 @@ internal static class RecommendCommand
                     Count = parse.GetValue(count),
                     Touchpoint = Names.Full("touchpoints", parse.GetRequiredValue(touchpoint)),
                 };
-                request.Identifiers.AddRange(person.Read(parse, required: false));
+                request.Person = person.Person(parse, required: false);
                 if (parse.GetValue(channel) is { } ch)
                 {
                     request.Channel = EnumText.Parse<Channel>(ch, "--channel");

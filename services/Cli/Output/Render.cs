@@ -22,11 +22,11 @@ public static class Render
 
     public static Table Contents(IEnumerable<ContentItem> contents)
     {
-        var table = new Table("name", "title", "kind", "purpose", "stages", "hardness", "consent", "generic", "version");
+        var table = new Table("name", "title", "kind", "purpose", "stages", "hardness", "consent", "generic", "etag");
         foreach (var c in contents)
         {
             table.Add(c.Name, c.Title, c.Kind, c.Purpose, string.Join(",", c.Stages.Select(s => $"{EnumText.Format(s.Stage)}:{s.Weight:0.##}")), c.Hardness,
-                c.RequiredConsentPurpose, c.Generic ? "yes" : "", c.Version);
+                c.RequiredConsentPurpose, c.Generic ? "yes" : "", c.Etag);
         }
 
         return table;
@@ -58,7 +58,7 @@ public static class Render
             .Add("interests", string.Join(", ", p.Interests.Take(5).Select(i => $"{i.Topic}:{i.Affinity:0.##}")))
             .Add("channels", string.Join(", ", p.Channels.Select(ch => $"{EnumText.Format(ch.Channel)}:{ch.Interactions}")))
             .Add("segments", string.Join(", ", p.Segments))
-            .Add("last interaction", Time(p.LastInteractionAt));
+            .Add("last interaction", Time(p.LastInteractionTime));
         return table;
     }
 
@@ -70,7 +70,7 @@ public static class Render
             .Add("subject", r.Subject)
             .Add("policy version", r.PolicyVersion)
             .Add("record", r.Record)
-            .Add("expires", Time(r.ExpiresAt));
+            .Add("expires", Time(r.ExpireTime));
         return table;
     }
 

@@ -44,22 +44,33 @@ public sealed partial class CatalogUseCases(IPurposeCatalog catalog, PurposeDire
         return (purposes, page.Count > size ? purposes[^1].Id : "");
     }
 
-    /// <summary>Replaces a purpose's settings, guarded by the version the caller read.</summary>
-    public async Task<Purpose> UpdatePurposeAsync(string name, long version, PurposeInput? input, CancellationToken cancellationToken)
+    /// <summary>Changes the settings in <paramref name="mask"/>; <paramref name="etag"/>, when not empty, must be current.</summary>
+    public async Task<Purpose> UpdatePurposeAsync(string name, string etag, PurposeInput? input, PurposeFieldMask mask, CancellationToken cancellationToken)
     {
-        var validation = new Validation();
-        var id = ConsentNames.IdOf(name, "purposes");
-        validation.Require(id is not null, "purpose.name", "must be purposes/{purpose}");
-        validation.Require(version > 0, "purpose.version", "is required: the version that was read");
-        var purpose = await ValidateAsync(input, validation, cancellationToken);
-        validation.ThrowIfInvalid();
-        var existing = await catalog.GetPurposeAsync(id!, cancellationToken) ?? throw new NotFoundException("Purpose", name);
-        if (existing.Version != version)
+        var id = ConsentNames.IdOf(name, "purposes") ?? throw new InvalidArgumentException("purpose.name", "must be purposes/{purpose}");
+        if (input is null)
+        {
+            throw new InvalidArgumentException("purpose", "is required");
+        }
+
+        var existing = await catalog.GetPurposeAsync(id, cancellationToken) ?? throw new NotFoundException("Purpose", name);
+        if (etag.Length > 0 && etag != existing.Etag)
         {
             throw new ConcurrencyConflictException("Purpose", name);
         }
 
-        var updated = purpose! with { Id = existing.Id, Version = version + 1, CreatedAt = existing.CreatedAt, UpdatedAt = Clock.Now(time) };
+        // The masked settings come from the request, the others stay; the result is validated whole.
+        var merged = new PurposeInput(
+            mask.HasFlag(PurposeFieldMask.Description) ? input.Description : existing.Description,
+            mask.HasFlag(PurposeFieldMask.LegalBasis) ? input.LegalBasis : (int)existing.LegalBasis,
+            mask.HasFlag(PurposeFieldMask.Channels) ? input.Channels : [.. existing.Channels.Channels()],
+            mask.HasFlag(PurposeFieldMask.Default) ? input.Default : (int)existing.Default,
+            mask.HasFlag(PurposeFieldMask.Validity) ? input.Validity : existing.Validity,
+            mask.HasFlag(PurposeFieldMask.MinimumPolicyVersion) ? input.MinimumPolicyVersion : existing.MinimumPolicyVersion);
+        var validation = new Validation();
+        var purpose = await ValidateAsync(merged, validation, cancellationToken);
+        validation.ThrowIfInvalid();
+        var updated = purpose! with { Id = existing.Id, Version = existing.Version + 1, CreatedAt = existing.CreatedAt, UpdatedAt = Clock.Now(time) };
         await catalog.UpdatePurposeAsync(updated, cancellationToken);
         directory.Invalidate();
         return updated;

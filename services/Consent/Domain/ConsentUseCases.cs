@@ -193,7 +193,7 @@ public sealed class ConsentUseCases(
     private async Task<(List<SubjectIdentifier> Identifiers, Purpose? Purpose, RecordDraft? Draft)> ValidateRecordAsync(
         RecordConsentCommand command, DateTimeOffset now, Validation validation, CancellationToken cancellationToken)
     {
-        var identifiers = SubjectIdentifiers.Normalize(command.Identifiers, hasher, identifierPolicy, validation, "identifiers");
+        var identifiers = SubjectIdentifiers.Normalize(command.Identifiers, hasher, identifierPolicy, validation, "person.identifiers.identifiers");
         var purpose = await RequirePurposeAsync(command.Purpose, validation, cancellationToken);
         validation.Require(command.Decision is 1 or 2, "decision", "must be CONSENT_DECISION_GRANTED or CONSENT_DECISION_WITHDRAWN");
         var channels = ChannelsOf(command.Channels, purpose, validation);
@@ -208,11 +208,11 @@ public sealed class ConsentUseCases(
 
         if (command.CapturedAt is null)
         {
-            validation.Add("captured_at", "is required");
+            validation.Add("capture_time", "is required");
         }
         else
         {
-            validation.Require(command.CapturedAt.Value <= now + ConsentLimits.CaptureClockSkew, "captured_at", "must not be in the future");
+            validation.Require(command.CapturedAt.Value <= now + ConsentLimits.CaptureClockSkew, "capture_time", "must not be in the future");
         }
 
         ValidateProof(command.Touchpoint, command.FormId, command.IpAddress, command.UserAgent, validation);
@@ -269,7 +269,7 @@ public sealed class ConsentUseCases(
         }
 
         var capturedAt = command.CapturedAt ?? now;
-        validation.Require(capturedAt <= now + ConsentLimits.CaptureClockSkew, "captured_at", "must not be in the future");
+        validation.Require(capturedAt <= now + ConsentLimits.CaptureClockSkew, "capture_time", "must not be in the future");
         ValidateProof(command.Touchpoint, command.FormId, command.IpAddress, command.UserAgent, validation);
         validation.ThrowIfInvalid();
 
@@ -313,7 +313,7 @@ public sealed class ConsentUseCases(
         else
         {
             var validation = new Validation();
-            var identifiers = SubjectIdentifiers.Normalize(query.Identifiers, hasher, identifierPolicy, validation, "identifiers");
+            var identifiers = SubjectIdentifiers.Normalize(query.Identifiers, hasher, identifierPolicy, validation, "person.identifiers.identifiers");
             if (!validation.IsValid)
             {
                 // Field names get their batch prefix only on failure, so a valid batch builds no strings for them.
@@ -446,7 +446,7 @@ public sealed class ConsentUseCases(
         {
             if (inputs.Count > 0)
             {
-                validation.Add("subject", "give either subject or identifiers, not both");
+                validation.Add("subject", "give either subject or person, not both");
             }
 
             if (!TryParseSubject(subjectName, out var id))
@@ -460,11 +460,11 @@ public sealed class ConsentUseCases(
 
         if (inputs.Count == 0)
         {
-            validation.Add("subject", "give subject or identifiers");
+            validation.Add("subject", "give subject or person");
             return (null, []);
         }
 
-        return (null, SubjectIdentifiers.Normalize(inputs, hasher, identifierPolicy, validation, "identifiers"));
+        return (null, SubjectIdentifiers.Normalize(inputs, hasher, identifierPolicy, validation, "person.identifiers.identifiers"));
     }
 
     private async ValueTask<Purpose?> RequirePurposeAsync(string name, Validation validation, CancellationToken cancellationToken)

@@ -36,7 +36,7 @@ public sealed class ErasureUseCases(
             return await StartedAsync(replay, cancellationToken);
         }
 
-        var identifiers = SubjectIdentifiers.Normalize(inputs, hasher, identifierPolicy, validation, "identifiers");
+        var identifiers = SubjectIdentifiers.Normalize(inputs, hasher, identifierPolicy, validation, "person.identifiers.identifiers");
         validation.ThrowIfInvalid();
         using var activity = ConsentTelemetry.Source.StartActivity("consent erasure");
 

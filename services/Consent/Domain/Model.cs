@@ -192,7 +192,40 @@ public sealed record Purpose(
     int MinimumPolicyVersion,
     long Version,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt)
+{
+    /// <summary>The etag an update passes back: the version as text, so a stale read is detected.</summary>
+    public string Etag => Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>The settings of a purpose an update changes.</summary>
+[Flags]
+public enum PurposeFieldMask
+{
+    /// <summary>Nothing.</summary>
+    None = 0,
+
+    /// <summary>The description.</summary>
+    Description = 1,
+
+    /// <summary>The legal basis.</summary>
+    LegalBasis = 2,
+
+    /// <summary>The channels.</summary>
+    Channels = 4,
+
+    /// <summary>The default decision.</summary>
+    Default = 8,
+
+    /// <summary>The validity of a grant.</summary>
+    Validity = 16,
+
+    /// <summary>The minimum policy version.</summary>
+    MinimumPolicyVersion = 32,
+
+    /// <summary>Every setting.</summary>
+    All = 63,
+}
 
 /// <summary>A version of the policy text.</summary>
 /// <param name="Version">The number, from 1.</param>

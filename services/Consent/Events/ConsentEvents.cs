@@ -19,7 +19,7 @@ internal sealed class ConsentEvents : IConsentEvents
             Purpose = ConsentNames.Purpose(purpose.Id),
             Granted = record.Granted,
             PolicyVersion = record.PolicyVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            EffectiveAt = Timestamp.FromDateTimeOffset(record.CapturedAt),
+            EffectiveTime = Timestamp.FromDateTimeOffset(record.CapturedAt),
             Record = ConsentNames.Record(subject, record.Id),
             Cause = ConsentChangeCause.Recorded,
         };
@@ -27,7 +27,7 @@ internal sealed class ConsentEvents : IConsentEvents
         payload.Channels.Add(record.Channels.Channels().Select(c => (Channel)c));
         if (record.Granted && purpose.Validity is { } validity)
         {
-            payload.ExpiresAt = Timestamp.FromDateTimeOffset(record.CapturedAt + validity);
+            payload.ExpireTime = Timestamp.FromDateTimeOffset(record.CapturedAt + validity);
         }
 
         return EventEnvelopes.Create(Topics.ConsentChanged, ConsentModule.Name, payload, now);
@@ -42,8 +42,8 @@ internal sealed class ConsentEvents : IConsentEvents
             Purpose = ConsentNames.Purpose(purpose.Id),
             Granted = false,
             PolicyVersion = grant.PolicyVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            EffectiveAt = Timestamp.FromDateTimeOffset(expiredAt),
-            ExpiresAt = Timestamp.FromDateTimeOffset(expiredAt),
+            EffectiveTime = Timestamp.FromDateTimeOffset(expiredAt),
+            ExpireTime = Timestamp.FromDateTimeOffset(expiredAt),
             Record = ConsentNames.Record(subject, grant.RecordId),
             Cause = ConsentChangeCause.Expired,
         };
@@ -55,7 +55,7 @@ internal sealed class ConsentEvents : IConsentEvents
     /// <inheritdoc />
     public OutboxMessage ErasureRequested(Guid erasureId, IReadOnlyList<SubjectIdentifier> identifiers, DateTimeOffset now)
     {
-        var payload = new ErasureRequested { Erasure = ConsentNames.Erasure(erasureId), RequestedAt = Timestamp.FromDateTimeOffset(now) };
+        var payload = new ErasureRequested { Erasure = ConsentNames.Erasure(erasureId), RequestTime = Timestamp.FromDateTimeOffset(now) };
         payload.Identifiers.Add(identifiers.Select(ToProto));
         return EventEnvelopes.Create(Topics.ErasureRequested, ConsentModule.Name, payload, now);
     }
@@ -66,7 +66,7 @@ internal sealed class ConsentEvents : IConsentEvents
         {
             Erasure = ConsentNames.Erasure(erasureId),
             Service = ConsentModule.Name,
-            CompletedAt = Timestamp.FromDateTimeOffset(now),
+            CompleteTime = Timestamp.FromDateTimeOffset(now),
             RecordsErased = recordsErased,
         }, now);
 
@@ -109,5 +109,5 @@ internal sealed class ErasureCompletedHandler(ErasureUseCases useCases) : IEvent
     /// <inheritdoc />
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ErasureCompleted>> events, CancellationToken cancellationToken) =>
         useCases.RecordCompletionsAsync(Consumer, [.. events.Select(e => (e.EventId, e.Source, e.Message.Erasure, e.Message.Service,
-            e.Message.CompletedAt?.ToDateTimeOffset() ?? e.OccurredAt, e.Message.RecordsErased))], cancellationToken);
+            e.Message.CompleteTime?.ToDateTimeOffset() ?? e.OccurredAt, e.Message.RecordsErased))], cancellationToken);
 }

@@ -30,7 +30,7 @@ internal sealed partial class ConsentGrpcService(
     public override async Task<UpdatePurposeResponse> UpdatePurpose(UpdatePurposeRequest request, ServerCallContext context)
     {
         var purpose = ConsentMapping.ToProto(await catalog.UpdatePurposeAsync(
-            request.Purpose?.Name ?? "", request.Purpose?.Version ?? 0, ConsentMapping.Input(request.Purpose), context.CancellationToken));
+            request.Purpose?.Name ?? "", request.Purpose?.Etag ?? "", ConsentMapping.Input(request.Purpose), ConsentMapping.Mask(request.UpdateMask), context.CancellationToken));
         Audit(context, nameof(UpdatePurpose), purpose.Name);
         return new UpdatePurposeResponse { Purpose = purpose };
     }
@@ -83,8 +83,8 @@ internal sealed partial class ConsentGrpcService(
     public override async Task<WithdrawConsentResponse> WithdrawConsent(WithdrawConsentRequest request, ServerCallContext context)
     {
         var command = new WithdrawConsentCommand(
-            request.Subject, ConsentMapping.Identifiers(request.Identifiers), request.Purpose, request.AllPurposes, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
-            ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent, request.RequestId);
+            "", ConsentMapping.Person(request.Person, "person"), request.Purpose, request.AllPurposes, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
+            ConsentMapping.Time(request.CaptureTime), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent, request.RequestId);
         var response = new WithdrawConsentResponse();
         response.Records.Add((await consent.WithdrawAsync(command, context.CancellationToken)).Select(ConsentMapping.ToProto));
         foreach (var record in response.Records)
@@ -108,7 +108,7 @@ internal sealed partial class ConsentGrpcService(
 
     public override async Task<ListConsentHistoryResponse> ListConsentHistory(ListConsentHistoryRequest request, ServerCallContext context)
     {
-        var (subject, records, next) = await consent.ListHistoryAsync(request.Subject, ConsentMapping.Identifiers(request.Identifiers), request.PageSize, request.PageToken, context.CancellationToken);
+        var (subject, records, next) = await consent.ListHistoryAsync(request.Subject, ConsentMapping.Person(request.Person, "person", required: false), request.PageSize, request.PageToken, context.CancellationToken);
         var response = new ListConsentHistoryResponse { Subject = ConsentNames.Subject(subject), NextPageToken = next };
         response.Records.Add(records.Select(ConsentMapping.ToProto));
         return response;
@@ -116,7 +116,7 @@ internal sealed partial class ConsentGrpcService(
 
     public override async Task<VerifyConsentChainResponse> VerifyConsentChain(VerifyConsentChainRequest request, ServerCallContext context)
     {
-        var (subject, result) = await consent.VerifyChainAsync(request.Subject, ConsentMapping.Identifiers(request.Identifiers), context.CancellationToken);
+        var (subject, result) = await consent.VerifyChainAsync(request.Subject, ConsentMapping.Person(request.Person, "person", required: false), context.CancellationToken);
         return new VerifyConsentChainResponse
         {
             Subject = ConsentNames.Subject(subject),
@@ -133,7 +133,7 @@ internal sealed partial class ConsentGrpcService(
 
     public override async Task<RequestErasureResponse> RequestErasure(RequestErasureRequest request, ServerCallContext context)
     {
-        var requested = ConsentMapping.ToProto(await erasure.RequestAsync(ConsentMapping.Identifiers(request.Identifiers), request.RequestId, context.CancellationToken));
+        var requested = ConsentMapping.ToProto(await erasure.RequestAsync(ConsentMapping.Person(request.Person, "person"), request.RequestId, context.CancellationToken));
         Audit(context, nameof(RequestErasure), requested.Name);
         return new RequestErasureResponse { Erasure = requested };
     }
@@ -153,8 +153,8 @@ internal sealed partial class ConsentGrpcService(
         new() { Checkpoint = ConsentMapping.ToProto(await checkpoints.GetAsync(request.Name, context.CancellationToken), checkpoints.Signer) };
 
     private static RecordConsentCommand Command(RecordConsentRequest request) => new(
-        ConsentMapping.Identifiers(request.Identifiers), request.Purpose, (int)request.Decision, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
-        ConsentMapping.Time(request.CapturedAt), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent, request.RequestId);
+        ConsentMapping.Person(request.Person, "person"), request.Purpose, (int)request.Decision, ConsentMapping.Channels(request.Channels), request.PolicyVersion,
+        ConsentMapping.Time(request.CaptureTime), request.Touchpoint, request.FormId, request.IpAddress, request.UserAgent, request.RequestId);
 
     // Sensitive operations leave an audit line with the caller and the (pseudonymous) target; the
     // log's own timestamp is the time. Never an identifier, e-mail or phone.

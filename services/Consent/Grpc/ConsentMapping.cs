@@ -4,6 +4,8 @@ using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
 using Journey.Consent.Domain;
 using Journey.Consent.V1;
+using Journey.Shared.Errors;
+using Journey.Shared.Identity;
 using DomainErasure = Journey.Consent.Domain.Erasure;
 using DomainPolicyVersion = Journey.Consent.Domain.PolicyVersion;
 using DomainPurpose = Journey.Consent.Domain.Purpose;
@@ -14,7 +16,33 @@ namespace Journey.Consent.Grpc;
 /// <summary>Maps between the contract and the domain.</summary>
 internal static class ConsentMapping
 {
-    public static IReadOnlyList<IdentifierInput> Identifiers(RepeatedField<Identifier> identifiers)
+    private static readonly Dictionary<string, PurposeFieldMask> MaskPaths = new(StringComparer.Ordinal)
+    {
+        ["description"] = PurposeFieldMask.Description,
+        ["legal_basis"] = PurposeFieldMask.LegalBasis,
+        ["channels"] = PurposeFieldMask.Channels,
+        ["default_decision"] = PurposeFieldMask.Default,
+        ["validity"] = PurposeFieldMask.Validity,
+        ["minimum_policy_version"] = PurposeFieldMask.MinimumPolicyVersion,
+    };
+
+    public static PurposeFieldMask Mask(FieldMask? mask) => UpdateMasks.Parse(mask, MaskPaths, PurposeFieldMask.All);
+
+    /// <summary>
+    /// The identifiers a person reference names. A required reference that is unset is left to the use
+    /// case, which reports it on the field it names; a malformed profile name is reported here.
+    /// </summary>
+    public static IReadOnlyList<IdentifierInput> Person(PersonRef? person, string field, bool required = true)
+    {
+        if (person is null || person.PersonCase == PersonRef.PersonOneofCase.None)
+        {
+            return required ? throw new InvalidArgumentException(field, "is required: a profile name (profiles/{profile}) or identifiers") : [];
+        }
+
+        return Identifiers(PersonRefs.Identifiers(person, field, required));
+    }
+
+    public static IReadOnlyList<IdentifierInput> Identifiers(IReadOnlyList<Identifier> identifiers)
     {
         if (identifiers.Count == 0)
         {
@@ -59,7 +87,7 @@ internal static class ConsentMapping
             LegalBasis = (V1.LegalBasis)purpose.LegalBasis,
             DefaultDecision = (V1.DefaultDecision)purpose.Default,
             MinimumPolicyVersion = purpose.MinimumPolicyVersion,
-            Version = purpose.Version,
+            Etag = purpose.Etag,
             CreateTime = Timestamp.FromDateTimeOffset(purpose.CreatedAt),
             UpdateTime = Timestamp.FromDateTimeOffset(purpose.UpdatedAt),
         };
@@ -91,8 +119,8 @@ internal static class ConsentMapping
             Purpose = ConsentNames.Purpose(draft.PurposeId),
             Decision = draft.Granted ? V1.ConsentDecision.Granted : V1.ConsentDecision.Withdrawn,
             PolicyVersion = draft.PolicyVersion,
-            CapturedAt = Timestamp.FromDateTimeOffset(draft.CapturedAt),
-            RecordedAt = Timestamp.FromDateTimeOffset(draft.RecordedAt),
+            CaptureTime = Timestamp.FromDateTimeOffset(draft.CapturedAt),
+            RecordTime = Timestamp.FromDateTimeOffset(draft.RecordedAt),
             Touchpoint = draft.Touchpoint,
             Proof = new V1.ConsentProof { FormId = draft.Proof.FormId, IpAddressHash = draft.Proof.IpAddressHash, UserAgent = draft.Proof.UserAgent, Redacted = draft.Proof.Redacted },
             Origin = (V1.RecordOrigin)draft.Origin,
@@ -106,7 +134,7 @@ internal static class ConsentMapping
     }
 
     public static CheckQuery Query(CheckConsentRequest request) =>
-        new(request.Subject, Identifiers(request.Identifiers), request.Purpose, (int)request.Channel);
+        new("", Person(request.Person, "person"), request.Purpose, (int)request.Channel);
 
     public static CheckConsentResponse ToProto(CheckAnswer answer)
     {
@@ -120,13 +148,13 @@ internal static class ConsentMapping
         if (decision.HasRecord)
         {
             response.Record = ConsentNames.Record(answer.Subject!.Value, decision.Record.RecordId);
-            response.DecidedAt = Timestamp.FromDateTimeOffset(decision.Record.CapturedAt);
+            response.DecideTime = Timestamp.FromDateTimeOffset(decision.Record.CapturedAt);
             response.PolicyVersion = decision.Record.PolicyVersion;
         }
 
         if (decision.ExpiresAt is { } expiresAt)
         {
-            response.ExpiresAt = Timestamp.FromDateTimeOffset(expiresAt);
+            response.ExpireTime = Timestamp.FromDateTimeOffset(expiresAt);
         }
 
         return response;
@@ -154,7 +182,7 @@ internal static class ConsentMapping
         var proto = new V1.Erasure
         {
             Name = ConsentNames.Erasure(erasure.Id),
-            RequestedAt = Timestamp.FromDateTimeOffset(erasure.RequestedAt),
+            RequestTime = Timestamp.FromDateTimeOffset(erasure.RequestedAt),
             LedgerRetention = ErasureUseCases.LedgerRetention,
             Subject = erasure.Subject is { } subject ? ConsentNames.Subject(subject) : "",
         };
@@ -163,14 +191,14 @@ internal static class ConsentMapping
             var completion = erasure.Completions.FirstOrDefault(c => c.Service == service);
             proto.Services.Add(completion is null
                 ? new V1.ServiceErasure { Service = service }
-                : new V1.ServiceErasure { Service = service, Completed = true, CompletedAt = Timestamp.FromDateTimeOffset(completion.CompletedAt), RecordsErased = completion.RecordsErased });
+                : new V1.ServiceErasure { Service = service, Completed = true, CompleteTime = Timestamp.FromDateTimeOffset(completion.CompletedAt), RecordsErased = completion.RecordsErased });
         }
 
         var done = proto.Services.All(s => s.Completed);
         proto.State = done ? ErasureState.Completed : ErasureState.Pending;
         if (done)
         {
-            proto.CompletedAt = Timestamp.FromDateTimeOffset(erasure.Completions.Max(c => c.CompletedAt));
+            proto.CompleteTime = Timestamp.FromDateTimeOffset(erasure.Completions.Max(c => c.CompletedAt));
         }
 
         return proto;

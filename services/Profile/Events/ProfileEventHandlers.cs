@@ -20,9 +20,9 @@ internal sealed class InteractionRecordedHandler(ProfileUseCases useCases) : IEv
                 throw new InvalidArgumentException("identifiers", "an interaction needs at least one identifier");
             }
 
-            if (message.OccurredAt is null)
+            if (message.OccurTime is null)
             {
-                throw new InvalidArgumentException("occurred_at", "is required");
+                throw new InvalidArgumentException("occur_time", "is required");
             }
 
             var content = message.Content.StartsWith("contents/", StringComparison.Ordinal) ? message.Content["contents/".Length..] : message.Content;
@@ -32,7 +32,7 @@ internal sealed class InteractionRecordedHandler(ProfileUseCases useCases) : IEv
                 (InteractionType)message.Type,
                 message.Stages.Select(s => (Domain.JourneyStage)s).ToList(),
                 (int)message.Channel,
-                message.OccurredAt.ToDateTimeOffset(),
+                message.OccurTime.ToDateTimeOffset(),
                 content,
                 message.Topics.Where(t => t.Length is > 0 and <= 100).Take(32).ToList())
             {
@@ -95,7 +95,7 @@ internal sealed class ConsentChangedHandler(ProfileUseCases useCases) : IEventHa
             }
 
             var channels = message.Channels.Select(c => (ChannelKind)c).Where(c => c != ChannelKind.Unspecified).Distinct().ToList();
-            var decidedAt = message.EffectiveAt?.ToDateTimeOffset() ?? received.OccurredAt;
+            var decidedAt = message.EffectiveTime?.ToDateTimeOffset() ?? received.OccurredAt;
             decisions.Add(new ConsentDecision(received.EventId, identifiers, message.Purpose, message.Granted, channels, decidedAt, received.OccurredAt));
         }
 
@@ -111,7 +111,7 @@ internal sealed class ErasureRequestedHandler(ProfileUseCases useCases) : IEvent
         foreach (var received in events)
         {
             var identifiers = ProfileEventMapper.FromEvent(received.Message.Identifiers, "identifiers");
-            await useCases.EraseRequestedAsync(received.EventId, received.Message.Erasure, identifiers, received.Message.RequestedAt?.ToDateTimeOffset() ?? received.OccurredAt, cancellationToken);
+            await useCases.EraseRequestedAsync(received.EventId, received.Message.Erasure, identifiers, received.Message.RequestTime?.ToDateTimeOffset() ?? received.OccurredAt, cancellationToken);
         }
     }
 }

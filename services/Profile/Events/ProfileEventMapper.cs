@@ -18,14 +18,14 @@ internal sealed class ProfileEventMapper : IProfileEvents
         var payload = new ProfileUpdated
         {
             Profile = Names.Profile(profile.Id),
-            CustomerType = (Journey.Events.V1.CustomerType)profile.CustomerType,
+            CustomerType = (Journey.Common.V1.CustomerType)profile.CustomerType,
             Stage = (Journey.Common.V1.JourneyStage)profile.Stage,
             Readiness = view.Readiness,
             OpenServiceTickets = profile.OpenServiceTickets,
             AbandonedCart = profile.AbandonedCart,
             ProfilingAllowed = profile.ProfilingAllowed,
-            LastInteractionAt = profile.LastInteractionAt is { } last ? Timestamp.FromDateTimeOffset(last) : null,
-            UpdatedAt = Timestamp.FromDateTimeOffset(now),
+            LastInteractionTime = profile.LastInteractionAt is { } last ? Timestamp.FromDateTimeOffset(last) : null,
+            UpdateTime = Timestamp.FromDateTimeOffset(now),
             Version = profile.Version,
         };
         // Runs for every profile change: plain loops, without an iterator per field.
@@ -55,7 +55,7 @@ internal sealed class ProfileEventMapper : IProfileEvents
             Survivor = Names.Profile(merge.SurvivorId),
             Merged = Names.Profile(merge.MergedId),
             LinkedBy = (Journey.Common.V1.IdentifierKind)merge.LinkedBy,
-            MergedAt = Timestamp.FromDateTimeOffset(merge.MergedAt),
+            MergeTime = Timestamp.FromDateTimeOffset(merge.MergedAt),
         };
         payload.MovedIdentifiers.AddRange(merge.MovedIdentifiers.Select(Identifier));
         return EventEnvelopes.Create(Topics.ProfilesMerged, ProfileModule.Name, payload, merge.MergedAt);
@@ -68,7 +68,7 @@ internal sealed class ProfileEventMapper : IProfileEvents
             Segment = Names.Segment(change.SegmentId),
             Profile = Names.Profile(change.ProfileId),
             Entered = change.Entered,
-            ChangedAt = Timestamp.FromDateTimeOffset(at),
+            ChangeTime = Timestamp.FromDateTimeOffset(at),
         }, at);
 
     /// <inheritdoc />
@@ -77,7 +77,7 @@ internal sealed class ProfileEventMapper : IProfileEvents
         {
             Erasure = erasure,
             Service = ProfileModule.Name,
-            CompletedAt = Timestamp.FromDateTimeOffset(at),
+            CompleteTime = Timestamp.FromDateTimeOffset(at),
             RecordsErased = recordsErased,
         }, at);
 

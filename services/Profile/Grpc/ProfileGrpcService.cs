@@ -28,7 +28,7 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
         new() { Profile = ProfileMapping.ToProto(await profiles.GetAsync(ProfileMapping.ProfileId(request.Name, "name"), context.CancellationToken)) };
 
     public override async Task<LookupProfileResponse> LookupProfile(LookupProfileRequest request, ServerCallContext context) =>
-        new() { Profile = ProfileMapping.ToProto(await profiles.LookupAsync(ProfileMapping.ToDomain(request.Identifier, "identifier"), "identifier", context.CancellationToken)) };
+        new() { Profile = ProfileMapping.ToProto(await profiles.LookupAsync(ProfileMapping.ToDomain(request.Person, "person"), "person", context.CancellationToken)) };
 
     public override async Task WatchProfile(WatchProfileRequest request, IServerStreamWriter<WatchProfileResponse> responseStream, ServerCallContext context)
     {
@@ -126,7 +126,7 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
 
     public override async Task<ExportProfileResponse> ExportProfile(ExportProfileRequest request, ServerCallContext context)
     {
-        var export = await profiles.ExportAsync(ProfileMapping.ToDomain(request.Identifier, "identifier"), context.CancellationToken);
+        var export = await profiles.ExportAsync(ProfileMapping.ToDomain(request.Person, "person"), context.CancellationToken);
         var document = new V1.ProfileExport
         {
             Profile = ProfileMapping.ToProto(export.Profile, export.ClearTraits),
@@ -142,7 +142,7 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
 
     public override async Task<EraseProfileResponse> EraseProfile(EraseProfileRequest request, ServerCallContext context)
     {
-        var erased = await profiles.EraseAsync(ProfileMapping.ToDomain(request.Identifier, "identifier"), request.Erasure, context.CancellationToken);
+        var erased = await profiles.EraseAsync(ProfileMapping.ToDomain(request.Person, "person"), request.Erasure, context.CancellationToken);
         var caller = Caller(context);
         var target = request.Erasure.Length > 0 ? request.Erasure : "direct erasure";
         LogAudit(logger, "EraseProfile", caller, target);

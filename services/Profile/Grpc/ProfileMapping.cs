@@ -1,11 +1,11 @@
 using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
-using Journey.Events.V1;
 using Journey.Profile.Domain;
 using Journey.Profile.Events;
 using Journey.Profile.V1;
 using Journey.Shared.Errors;
+using Journey.Shared.Identity;
 using DomainAll = Journey.Profile.Domain.AllRule;
 using DomainAny = Journey.Profile.Domain.AnyRule;
 using DomainCustomerType = Journey.Profile.Domain.CustomerType;
@@ -30,11 +30,11 @@ internal static class ProfileMapping
         var proto = new ProtoProfile
         {
             Name = Names.Profile(profile.Id),
-            CustomerType = (Journey.Events.V1.CustomerType)profile.CustomerType,
+            CustomerType = (Journey.Common.V1.CustomerType)profile.CustomerType,
             Identification = new Identification
             {
                 IdentifiedBy = (Journey.Common.V1.IdentifierKind)profile.IdentifiedBy,
-                LastIdentifiedAt = Time(profile.LastIdentifiedAt),
+                LastIdentifyTime = Time(profile.LastIdentifiedAt),
             },
             Stage = (Journey.Common.V1.JourneyStage)profile.Stage,
             Readiness = view.Readiness,
@@ -42,11 +42,11 @@ internal static class ProfileMapping
             AbandonedCart = profile.AbandonedCart,
             ProfilingAllowed = profile.ProfilingAllowed,
             Purchases = profile.Purchases,
-            LastInteractionAt = Time(profile.LastInteractionAt),
+            LastInteractionTime = Time(profile.LastInteractionAt),
             CreateTime = Timestamp.FromDateTimeOffset(profile.CreatedAt),
             UpdateTime = Timestamp.FromDateTimeOffset(profile.UpdatedAt),
             Version = profile.Version,
-            ReadAt = Timestamp.FromDateTimeOffset(view.At),
+            ReadTime = Timestamp.FromDateTimeOffset(view.At),
         };
         proto.Identifiers.AddRange(profile.Identifiers.Select(h => ProfileEventMapper.Identifier(h.Key)));
         foreach (var (key, value) in clearTraits ?? profile.Traits.Where(t => !CustomerProfile.ProtectedTraitKeys.Contains(t.Key)).ToDictionary())
@@ -54,7 +54,7 @@ internal static class ProfileMapping
             proto.Traits[key] = value;
         }
 
-        proto.StageHistory.AddRange(profile.StageHistory.Select(s => new V1.StageEntry { Stage = (Journey.Common.V1.JourneyStage)s.Stage, EnteredAt = Timestamp.FromDateTimeOffset(s.EnteredAt) }));
+        proto.StageHistory.AddRange(profile.StageHistory.Select(s => new V1.StageEntry { Stage = (Journey.Common.V1.JourneyStage)s.Stage, EnterTime = Timestamp.FromDateTimeOffset(s.EnteredAt) }));
         proto.Interests.AddRange(view.Interests.Select(i => new InterestSnapshot { Topic = i.Topic, Affinity = i.Affinity }));
         proto.Channels.AddRange(profile.Channels.OrderBy(c => c.Key).Select(c => new ChannelReach { Channel = (Channel)c.Key, Interactions = c.Value }));
         proto.ConsumedContents.AddRange(profile.ConsumedContents.Select(c => c.Content));
@@ -62,7 +62,7 @@ internal static class ProfileMapping
         {
             OtherProfile = Names.Profile(c.OtherProfileId),
             SharedKind = (Journey.Common.V1.IdentifierKind)c.SharedKind,
-            DetectedAt = Timestamp.FromDateTimeOffset(c.DetectedAt),
+            DetectTime = Timestamp.FromDateTimeOffset(c.DetectedAt),
         }));
         proto.Segments.AddRange(profile.Segments.Select(Names.Segment));
         return proto;
@@ -84,10 +84,11 @@ internal static class ProfileMapping
     public static List<GivenIdentifier> ToDomain(RepeatedField<Identifier> identifiers) =>
         identifiers.Select(i => new GivenIdentifier((DomainIdentifierKind)i.Kind, i.Value)).ToList();
 
-    public static GivenIdentifier ToDomain(Identifier? identifier, string field) =>
-        identifier is null
-            ? throw new InvalidArgumentException(field, "is required")
-            : new GivenIdentifier((DomainIdentifierKind)identifier.Kind, identifier.Value);
+    public static GivenIdentifier ToDomain(PersonRef? person, string field)
+    {
+        var identifier = PersonRefs.One(person, field);
+        return new GivenIdentifier((DomainIdentifierKind)identifier.Kind, identifier.Value);
+    }
 
     /// <summary>The id in <c>profiles/{profile}</c>.</summary>
     public static string ProfileId(string name, string field)
@@ -148,7 +149,7 @@ internal static class ProfileMapping
                     case RuleValueKind.Text: condition.Text = c.Value.Text; break;
                     case RuleValueKind.Flag: condition.Flag = c.Value.Flag; break;
                     case RuleValueKind.Stage: condition.Stage = (Journey.Common.V1.JourneyStage)c.Value.Stage; break;
-                    case RuleValueKind.CustomerType: condition.CustomerType = (Journey.Events.V1.CustomerType)c.Value.CustomerType; break;
+                    case RuleValueKind.CustomerType: condition.CustomerType = (Journey.Common.V1.CustomerType)c.Value.CustomerType; break;
                 }
 
                 return new V1.SegmentRule { Condition = condition };

@@ -94,6 +94,9 @@ public sealed record ContentItem
     /// <summary>The resource name.</summary>
     public string Name => ResourceNames.Content(Id);
 
+    /// <summary>The etag an update or retirement passes back: the version as text, so a stale read is detected.</summary>
+    public string Etag => Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     public bool IsValidAt(DateTimeOffset now) =>
         !Retired && (ValidFrom is null || ValidFrom <= now) && (ValidUntil is null || now < ValidUntil);
 
@@ -116,8 +119,27 @@ public sealed record ContentItem
         && Stages.SequenceEqual(other.Stages) && Topics.SequenceEqual(other.Topics) && Channels.SequenceEqual(other.Channels);
 }
 
+/// <summary>The fields of a content item an update changes.</summary>
+[Flags]
+public enum ContentFieldMask
+{
+    None = 0,
+    Title = 1,
+    Kind = 2,
+    Stages = 4,
+    Topics = 8,
+    Channels = 16,
+    Hardness = 32,
+    Purpose = 64,
+    RequiredConsentPurpose = 128,
+    ValidFrom = 256,
+    ValidUntil = 512,
+    Generic = 1024,
+    All = 2047,
+}
+
 /// <summary>Filter of a content listing; default values mean "any".</summary>
-public sealed record ContentFilter(ContentKind Kind, Stage Stage, ChannelKind Channel, string Topic, bool ShowRetired);
+public sealed record ContentFilter(ContentKind Kind, Stage Stage, ChannelKind Channel, string Topic, bool IncludeRetired);
 
 /// <summary>One page of a listing.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string NextPageToken);

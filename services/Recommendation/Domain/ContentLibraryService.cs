@@ -6,20 +6,88 @@ namespace Journey.Recommendation.Domain;
 /// <summary>Use cases of the content library. Every committed change is applied to the candidate index.</summary>
 public sealed class ContentLibraryService(IContentLibrary library, ContentIndex index, TimeProvider time)
 {
-    public async Task<(ContentItem Item, bool Created)> UpsertAsync(ContentItem? draft, long expectedVersion, CancellationToken cancellationToken)
+    /// <summary>Adds an item under <paramref name="contentId"/>; ALREADY_EXISTS when the id is taken.</summary>
+    public async Task<ContentItem> CreateAsync(string contentId, ContentItem? draft, CancellationToken cancellationToken)
     {
-        Validate(draft);
+        if (!ResourceNames.IsValidId(contentId))
+        {
+            throw new InvalidArgumentException("content_id", "must be 1 to 64 characters of a-z, 0-9, '-', '_'");
+        }
+
+        Validate(draft is null ? null : draft with { Id = contentId });
         await index.EnsureLoadedAsync(cancellationToken);
-        var existing = await library.GetAsync(draft!.Id, cancellationToken);
-        if (expectedVersion > 0 && existing?.Version != expectedVersion)
+        if (await library.GetAsync(contentId, cancellationToken) is not null)
+        {
+            throw new AlreadyExistsException("Content", ResourceNames.Content(contentId));
+        }
+
+        var item = draft! with { Id = contentId, Retired = false, Version = 1, UpdatedAt = time.GetUtcNow() };
+        await library.SaveAsync(item, 0, cancellationToken);
+        index.Put(item);
+        return item;
+    }
+
+    /// <summary>
+    /// Changes the fields in <paramref name="mask"/> of the item <paramref name="draft"/> names; <paramref name="etag"/>,
+    /// when not empty, must be current. With <paramref name="allowMissing"/> a missing item is created from every field.
+    /// </summary>
+    public async Task<(ContentItem Item, bool Created)> UpdateAsync(ContentItem? draft, ContentFieldMask mask, string etag, bool allowMissing, CancellationToken cancellationToken)
+    {
+        if (draft is null)
+        {
+            throw new InvalidArgumentException("content", "is required");
+        }
+
+        if (!ResourceNames.IsValidId(draft.Id))
+        {
+            throw new InvalidArgumentException("content.name", "must be contents/{content} with an id of 1 to 64 characters of a-z, 0-9, '-', '_'");
+        }
+
+        await index.EnsureLoadedAsync(cancellationToken);
+        var existing = await library.GetAsync(draft.Id, cancellationToken);
+        if (existing is null)
+        {
+            if (!allowMissing)
+            {
+                throw new NotFoundException("Content", draft.Name);
+            }
+
+            Validate(draft);
+            var created = draft with { Retired = false, Version = 1, UpdatedAt = time.GetUtcNow() };
+            await library.SaveAsync(created, 0, cancellationToken);
+            index.Put(created);
+            return (created, true);
+        }
+
+        if (etag.Length > 0 && etag != existing.Etag)
         {
             throw new ConcurrencyConflictException("Content", draft.Name);
         }
 
-        var item = draft with { Retired = false, Version = (existing?.Version ?? 0) + 1, UpdatedAt = time.GetUtcNow() };
-        await library.SaveAsync(item, existing?.Version ?? 0, cancellationToken);
+        if (existing.Retired)
+        {
+            throw new FailedPreconditionException($"Content '{draft.Name}' is retired and can no longer change.");
+        }
+
+        var merged = existing with
+        {
+            Title = mask.HasFlag(ContentFieldMask.Title) ? draft.Title : existing.Title,
+            Kind = mask.HasFlag(ContentFieldMask.Kind) ? draft.Kind : existing.Kind,
+            Stages = mask.HasFlag(ContentFieldMask.Stages) ? draft.Stages : existing.Stages,
+            Topics = mask.HasFlag(ContentFieldMask.Topics) ? draft.Topics : existing.Topics,
+            Channels = mask.HasFlag(ContentFieldMask.Channels) ? draft.Channels : existing.Channels,
+            Hardness = mask.HasFlag(ContentFieldMask.Hardness) ? draft.Hardness : existing.Hardness,
+            Purpose = mask.HasFlag(ContentFieldMask.Purpose) ? draft.Purpose : existing.Purpose,
+            RequiredConsentPurpose = mask.HasFlag(ContentFieldMask.RequiredConsentPurpose) ? draft.RequiredConsentPurpose : existing.RequiredConsentPurpose,
+            ValidFrom = mask.HasFlag(ContentFieldMask.ValidFrom) ? draft.ValidFrom : existing.ValidFrom,
+            ValidUntil = mask.HasFlag(ContentFieldMask.ValidUntil) ? draft.ValidUntil : existing.ValidUntil,
+            Generic = mask.HasFlag(ContentFieldMask.Generic) ? draft.Generic : existing.Generic,
+        };
+        Validate(merged);
+        var item = merged with { Version = existing.Version + 1, UpdatedAt = time.GetUtcNow() };
+        await library.SaveAsync(item, existing.Version, cancellationToken);
         index.Put(item);
-        return (item, existing is null);
+        return (item, false);
     }
 
     public async Task<ContentItem> GetAsync(string name, CancellationToken cancellationToken)
@@ -44,11 +112,12 @@ public sealed class ContentLibraryService(IContentLibrary library, ContentIndex 
         return new Page<ContentItem>(page, items.Count > size ? page[^1].Id : "");
     }
 
-    public async Task<ContentItem> RetireAsync(string name, long expectedVersion, CancellationToken cancellationToken)
+    /// <summary>Retires an item; <paramref name="etag"/>, when not empty, must be current. Retiring a retired item changes nothing.</summary>
+    public async Task<ContentItem> RetireAsync(string name, string etag, CancellationToken cancellationToken)
     {
         await index.EnsureLoadedAsync(cancellationToken);
         var existing = await GetAsync(name, cancellationToken);
-        if (expectedVersion > 0 && existing.Version != expectedVersion)
+        if (etag.Length > 0 && etag != existing.Etag)
         {
             throw new ConcurrencyConflictException("Content", name);
         }
@@ -101,7 +170,7 @@ public sealed class ContentLibraryService(IContentLibrary library, ContentIndex 
         v.Require(item.Purpose != ContentPurpose.Unspecified && Enum.IsDefined(item.Purpose), "content.purpose", "must be CONTENT_PURPOSE_MARKETING or CONTENT_PURPOSE_SERVICE");
         v.Require(item.RequiredConsentPurpose.Length == 0 || (item.RequiredConsentPurpose.StartsWith("purposes/", StringComparison.Ordinal) && item.RequiredConsentPurpose.Length is > 9 and <= 128),
             "content.required_consent_purpose", "must be empty or purposes/{purpose}");
-        v.Require(item.ValidFrom is null || item.ValidUntil is null || item.ValidUntil > item.ValidFrom, "content.valid_until", "must be after valid_from");
+        v.Require(item.ValidFrom is null || item.ValidUntil is null || item.ValidUntil > item.ValidFrom, "content.valid_end_time", "must be after valid_start_time");
         v.ThrowIfInvalid();
     }
 }

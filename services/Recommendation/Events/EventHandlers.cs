@@ -14,7 +14,7 @@ internal sealed class RecommendationEvents : IRecommendationEvents
         {
             Erasure = erasure,
             Service = RecommendationModule.Name,
-            CompletedAt = Timestamp.FromDateTimeOffset(now),
+            CompleteTime = Timestamp.FromDateTimeOffset(now),
             RecordsErased = recordsErased,
         }, now);
 }
@@ -108,7 +108,7 @@ internal sealed class InteractionRecordedHandler(AudienceProjector projector) : 
                 kind,
                 EventMapping.ContentId(m.Content),
                 EventMapping.Strip(m.Recommendation, ResourceNames.RecommendationPrefix),
-                m.OccurredAt?.ToDateTimeOffset() ?? e.OccurredAt))
+                m.OccurTime?.ToDateTimeOffset() ?? e.OccurredAt))
             {
                 PublishedAt = e.OccurredAt,
             };
@@ -136,5 +136,5 @@ internal sealed class ErasureRequestedHandler(AudienceProjector projector) : IEv
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ErasureRequested>> events, CancellationToken cancellationToken) =>
         projector.ApplyErasuresAsync(RecommendationModule.Name + "." + Topics.ErasureRequested, events.Select(e =>
             new Incoming<ErasureOrder>(e.EventId, new ErasureOrder(
-                e.Message.Erasure, EventMapping.Keys(e.Message.Identifiers, "identifiers"), e.Message.RequestedAt?.ToDateTimeOffset() ?? e.OccurredAt))).ToList(), cancellationToken);
+                e.Message.Erasure, EventMapping.Keys(e.Message.Identifiers, "identifiers"), e.Message.RequestTime?.ToDateTimeOffset() ?? e.OccurredAt))).ToList(), cancellationToken);
 }

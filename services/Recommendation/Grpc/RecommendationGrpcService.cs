@@ -12,10 +12,14 @@ internal sealed class RecommendationGrpcService(
     FeedbackService feedback,
     ExperimentService experiments) : RecommendationService.RecommendationServiceBase
 {
-    public override async Task<UpsertContentResponse> UpsertContent(UpsertContentRequest request, ServerCallContext context)
+    public override async Task<CreateContentResponse> CreateContent(CreateContentRequest request, ServerCallContext context) =>
+        new() { Content = ToProto(await library.CreateAsync(request.ContentId, ToDomain(request.Content), context.CancellationToken)) };
+
+    public override async Task<UpdateContentResponse> UpdateContent(UpdateContentRequest request, ServerCallContext context)
     {
-        var (item, created) = await library.UpsertAsync(ToDomain(request.Content), request.ExpectedVersion, context.CancellationToken);
-        return new UpsertContentResponse { Content = ToProto(item), Created = created };
+        var mask = ToMask(request.UpdateMask);
+        var (item, created) = await library.UpdateAsync(ToDomain(request.Content), mask, request.Content?.Etag ?? "", request.AllowMissing, context.CancellationToken);
+        return new UpdateContentResponse { Content = ToProto(item), Created = created };
     }
 
     public override async Task<GetContentResponse> GetContent(GetContentRequest request, ServerCallContext context) =>
@@ -23,7 +27,7 @@ internal sealed class RecommendationGrpcService(
 
     public override async Task<ListContentsResponse> ListContents(ListContentsRequest request, ServerCallContext context)
     {
-        var filter = new ContentFilter((Domain.ContentKind)(int)request.Kind, (Domain.Stage)(int)request.Stage, (ChannelKind)(int)request.Channel, request.Topic, request.ShowRetired);
+        var filter = new ContentFilter((Domain.ContentKind)(int)request.Kind, (Domain.Stage)(int)request.Stage, (ChannelKind)(int)request.Channel, request.Topic, request.IncludeRetired);
         var page = await library.ListAsync(filter, request.PageSize, request.PageToken, context.CancellationToken);
         var response = new ListContentsResponse { NextPageToken = page.NextPageToken };
         response.Contents.AddRange(page.Items.Select(ToProto));
@@ -31,7 +35,7 @@ internal sealed class RecommendationGrpcService(
     }
 
     public override async Task<RetireContentResponse> RetireContent(RetireContentRequest request, ServerCallContext context) =>
-        new() { Content = ToProto(await library.RetireAsync(request.Name, request.ExpectedVersion, context.CancellationToken)) };
+        new() { Content = ToProto(await library.RetireAsync(request.Name, request.Etag, context.CancellationToken)) };
 
     public override async Task<RecommendResponse> Recommend(V1.RecommendRequest request, ServerCallContext context) =>
         ToProto(await recommender.RecommendAsync(ToDomain(request), context.CancellationToken));

@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Journey.Recommendation.V1;
 using Journey.Shared.Errors;
+using Journey.Shared.Identity;
 using D = Journey.Recommendation.Domain;
 
 namespace Journey.Recommendation.Grpc;
@@ -8,6 +9,23 @@ namespace Journey.Recommendation.Grpc;
 /// <summary>Proto to domain and back.</summary>
 internal static class RecommendationMapping
 {
+    private static readonly Dictionary<string, D.ContentFieldMask> MaskPaths = new(StringComparer.Ordinal)
+    {
+        ["title"] = D.ContentFieldMask.Title,
+        ["kind"] = D.ContentFieldMask.Kind,
+        ["stages"] = D.ContentFieldMask.Stages,
+        ["topics"] = D.ContentFieldMask.Topics,
+        ["channels"] = D.ContentFieldMask.Channels,
+        ["hardness"] = D.ContentFieldMask.Hardness,
+        ["purpose"] = D.ContentFieldMask.Purpose,
+        ["required_consent_purpose"] = D.ContentFieldMask.RequiredConsentPurpose,
+        ["valid_start_time"] = D.ContentFieldMask.ValidFrom,
+        ["valid_end_time"] = D.ContentFieldMask.ValidUntil,
+        ["generic"] = D.ContentFieldMask.Generic,
+    };
+
+    public static D.ContentFieldMask ToMask(FieldMask? mask) => UpdateMasks.Parse(mask, MaskPaths, D.ContentFieldMask.All);
+
     public static D.ContentItem? ToDomain(ContentItem? content) => content is null ? null : new D.ContentItem
     {
         Id = D.ResourceNames.IdOf(content.Name, D.ResourceNames.ContentPrefix) ?? "",
@@ -19,8 +37,8 @@ internal static class RecommendationMapping
         Hardness = content.Hardness,
         Purpose = (D.ContentPurpose)(int)content.Purpose,
         RequiredConsentPurpose = content.RequiredConsentPurpose,
-        ValidFrom = RequestFields.Time(content.ValidFrom, "content.valid_from"),
-        ValidUntil = RequestFields.Time(content.ValidUntil, "content.valid_until"),
+        ValidFrom = RequestFields.Time(content.ValidStartTime, "content.valid_start_time"),
+        ValidUntil = RequestFields.Time(content.ValidEndTime, "content.valid_end_time"),
         Generic = content.Generic,
     };
 
@@ -34,11 +52,11 @@ internal static class RecommendationMapping
             Hardness = item.Hardness,
             Purpose = (ContentPurpose)(int)item.Purpose,
             RequiredConsentPurpose = item.RequiredConsentPurpose,
-            ValidFrom = item.ValidFrom is { } from ? Timestamp.FromDateTimeOffset(from) : null,
-            ValidUntil = item.ValidUntil is { } until ? Timestamp.FromDateTimeOffset(until) : null,
+            ValidStartTime = item.ValidFrom is { } from ? Timestamp.FromDateTimeOffset(from) : null,
+            ValidEndTime = item.ValidUntil is { } until ? Timestamp.FromDateTimeOffset(until) : null,
             Generic = item.Generic,
             Retired = item.Retired,
-            Version = item.Version,
+            Etag = item.Etag,
             UpdateTime = Timestamp.FromDateTimeOffset(item.UpdatedAt),
         };
         proto.Stages.AddRange(item.Stages.Select(s => new StageWeight { Stage = (Common.V1.JourneyStage)(int)s.Stage, Weight = s.Weight }));
@@ -48,7 +66,7 @@ internal static class RecommendationMapping
     }
 
     public static D.RecommendRequest ToDomain(RecommendRequest request) => new(
-        request.Identifiers.Select(i => new D.RequestIdentifier((int)i.Kind, i.Value)).ToList(),
+        PersonRefs.Identifiers(request.Person, "person", required: false).Select(i => new D.RequestIdentifier((int)i.Kind, i.Value)).ToList(),
         request.Touchpoint,
         (D.ChannelKind)(int)request.Channel,
         request.Count,

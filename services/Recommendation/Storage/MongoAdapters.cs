@@ -89,7 +89,7 @@ internal sealed class MongoContentLibrary : IContentLibrary
         {
             var f = Builders<ContentDocument>.Filter;
             var query = f.Gt(d => d.Id, afterId);
-            if (!filter.ShowRetired)
+            if (!filter.IncludeRetired)
             {
                 query &= f.Eq(d => d.Retired, false);
             }

@@ -51,7 +51,7 @@ internal sealed class SqliteContentLibrary : IContentLibrary
         _db.ReadAsync<IReadOnlyList<ContentItem>>(async (connection, ct) =>
         {
             var sql = "SELECT doc FROM contents WHERE id > $after";
-            if (!filter.ShowRetired)
+            if (!filter.IncludeRetired)
             {
                 sql += " AND retired = 0";
             }

@@ -33,7 +33,7 @@ internal sealed class DeadLetterGrpcService(InProcessBus bus) : DeadLetterServic
             EventId = l.EventId,
             Attempts = l.Attempts,
             Reason = l.Reason,
-            DeadAt = Timestamp.FromDateTimeOffset(l.DeadAt),
+            ParkTime = Timestamp.FromDateTimeOffset(l.DeadAt),
         }));
         return response;
     }

@@ -161,7 +161,7 @@ public sealed class EventSubscription
                     throw new PoisonEventException($"The payload of event {envelope.EventId} is not a valid {descriptor.FullName}.");
                 }
 
-                events.Add(new ReceivedEvent<TEvent>(envelope.EventId, envelope.Source, envelope.OccurredAt?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch, message));
+                events.Add(new ReceivedEvent<TEvent>(envelope.EventId, envelope.Source, envelope.OccurTime?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch, message));
             }
 
             try

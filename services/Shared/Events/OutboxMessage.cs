@@ -29,7 +29,7 @@ public static class EventEnvelopes
             Topic = topic,
             Type = payload.Descriptor.FullName,
             Source = source,
-            OccurredAt = Timestamp.FromDateTimeOffset(occurredAt),
+            OccurTime = Timestamp.FromDateTimeOffset(occurredAt),
             Payload = payload.ToByteString(),
         };
         var activity = Activity.Current;

@@ -26,9 +26,9 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
     public async Task<(IReadOnlyList<TimelineEntry> Page, string NextPageToken)> ListAsync(IdentifierKind kind, string value, int pageSize, string pageToken, CancellationToken cancellationToken)
     {
         var validation = new Validation();
-        validation.Require(kind != IdentifierKind.Unspecified && Enum.IsDefined(kind), "identifier.kind", "must be a known identifier kind");
-        validation.Require(value.Length is >= 1 and <= 256, "identifier.value", "must be 1 to 256 characters");
-        validation.Require(kind != IdentifierKind.ProfileId || value != ProfilePrefix, "identifier.value", "must be a profile id");
+        validation.Require(kind != IdentifierKind.Unspecified && Enum.IsDefined(kind), "person.identifiers.identifiers[0].kind", "must be a known identifier kind");
+        validation.Require(value.Length is >= 1 and <= 256, "person.identifiers.identifiers[0].value", "must be 1 to 256 characters");
+        validation.Require(kind != IdentifierKind.ProfileId || value != ProfilePrefix, "person.identifiers.identifiers[0].value", "must be a profile id");
         validation.Require(pageSize >= 0, "page_size", "must not be negative");
         var cursor = DecodeCursor(pageToken);
         validation.Require(pageToken.Length == 0 || cursor is not null, "page_token", "is not a token this listing returned");

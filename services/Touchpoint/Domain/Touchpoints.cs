@@ -65,8 +65,8 @@ public enum TouchpointFieldMask
 /// <param name="Ownership">Only this ownership; unspecified for any.</param>
 /// <param name="Stage">Only touchpoints serving this stage; unspecified for any.</param>
 /// <param name="MinCriticality">Only criticality at least this; 0 for any.</param>
-/// <param name="ShowRetired">Include retired ones.</param>
-public sealed record TouchpointFilter(Channel Channel, Ownership Ownership, JourneyStage Stage, int MinCriticality, bool ShowRetired);
+/// <param name="IncludeRetired">Include retired ones.</param>
+public sealed record TouchpointFilter(Channel Channel, Ownership Ownership, JourneyStage Stage, int MinCriticality, bool IncludeRetired);
 
 /// <summary>Resource names <c>touchpoints/{touchpoint}</c>.</summary>
 public static class TouchpointNames

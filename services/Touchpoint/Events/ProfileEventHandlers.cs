@@ -15,7 +15,7 @@ internal sealed class ProfilesMergedHandler(PersonTimeline timeline) : IEventHan
             ProfileIds.Parse(e.Message.Survivor, "survivor"),
             ProfileIds.Parse(e.Message.Merged, "merged"),
             EventIdentifiers.Map(e.Message.MovedIdentifiers, "moved_identifiers"),
-            RequestFields.Time(e.Message.MergedAt, "merged_at") ?? e.OccurredAt)
+            RequestFields.Time(e.Message.MergeTime, "merge_time") ?? e.OccurredAt)
         {
             PublishedAt = e.OccurredAt,
         }).ToList();
@@ -41,7 +41,7 @@ internal sealed class ProfileUpdatedHandler(PersonTimeline timeline) : IEventHan
                 ProfileIds.Parse(message.Profile, "profile"),
                 EventIdentifiers.Map(message.Identifiers, "identifiers"),
                 message.Version,
-                RequestFields.Time(message.UpdatedAt, "updated_at") ?? e.OccurredAt)
+                RequestFields.Time(message.UpdateTime, "update_time") ?? e.OccurredAt)
             {
                 PublishedAt = e.OccurredAt,
             };
@@ -69,7 +69,7 @@ internal sealed class ErasureRequestedHandler(PersonTimeline timeline) : IEventH
                 throw new InvalidArgumentException("identifiers", "must hold at least one identifier");
             }
 
-            await timeline.EraseAsync(received.EventId, message.Erasure, identifiers, RequestFields.Time(message.RequestedAt, "requested_at") ?? received.OccurredAt, cancellationToken);
+            await timeline.EraseAsync(received.EventId, message.Erasure, identifiers, RequestFields.Time(message.RequestTime, "request_time") ?? received.OccurredAt, cancellationToken);
         }
     }
 }

@@ -34,7 +34,7 @@ internal sealed class TouchpointEventMapper : ITouchpointEvents
             Touchpoint = touchpoint.Name,
             Channel = (CommonV1.Channel)touchpoint.Channel,
             Ownership = (CommonV1.Ownership)touchpoint.Ownership,
-            OccurredAt = Timestamp.FromDateTimeOffset(interaction.OccurredAt),
+            OccurTime = Timestamp.FromDateTimeOffset(interaction.OccurredAt),
             Type = (CommonV1.InteractionType)interaction.Type,
             Content = interaction.Content,
             Recommendation = interaction.Recommendation,
@@ -87,7 +87,7 @@ internal sealed class TouchpointEventMapper : ITouchpointEvents
         {
             Erasure = erasure,
             Service = TouchpointModule.Name,
-            CompletedAt = Timestamp.FromDateTimeOffset(now),
+            CompleteTime = Timestamp.FromDateTimeOffset(now),
             RecordsErased = recordsErased,
         }, now);
 }

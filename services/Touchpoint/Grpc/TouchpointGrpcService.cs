@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Journey.Shared.Identity;
 using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.V1;
 using static Journey.Touchpoint.Grpc.TouchpointMapping;
@@ -120,7 +121,7 @@ internal sealed class TouchpointGrpcService(
 
     public override async Task<ListInteractionsResponse> ListInteractions(ListInteractionsRequest request, ServerCallContext context)
     {
-        var identifier = request.Identifier ?? new Common.V1.Identifier();
+        var identifier = PersonRefs.One(request.Person, "person");
         var (page, next) = await timeline.ListAsync((IdentifierKind)identifier.Kind, identifier.Value, request.PageSize, request.PageToken, context.CancellationToken);
         var response = new ListInteractionsResponse { NextPageToken = next };
         response.Interactions.AddRange(page.Select(ToProto));

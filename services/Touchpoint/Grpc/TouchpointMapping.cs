@@ -37,23 +37,7 @@ internal static class TouchpointMapping
         t.OwningTeam,
         t.Topics.ToList());
 
-    public static TouchpointFieldMask ToMask(FieldMask? mask)
-    {
-        if (mask is null || mask.Paths.Count == 0)
-        {
-            return TouchpointFieldMask.All;
-        }
-
-        var result = TouchpointFieldMask.None;
-        foreach (var path in mask.Paths)
-        {
-            result |= MaskPaths.TryGetValue(path, out var flag)
-                ? flag
-                : throw new InvalidArgumentException("update_mask", $"'{(path.Length > 64 ? path[..64] : path)}' is not an updatable field; use {string.Join(", ", MaskPaths.Keys)}");
-        }
-
-        return result;
-    }
+    public static TouchpointFieldMask ToMask(FieldMask? mask) => UpdateMasks.Parse(mask, MaskPaths, TouchpointFieldMask.All);
 
     public static V1.Touchpoint ToProto(TouchpointDefinition t)
     {

@@ -35,14 +35,7 @@ internal sealed class TrackingSourceGrpcService(TrackingSources sources) : Track
     public override async Task<UpdateSourceResponse> UpdateSource(UpdateSourceRequest request, ServerCallContext context)
     {
         var source = Required(request.Source);
-        var mask = TrackingSourceFieldMask.None;
-        foreach (var path in request.UpdateMask?.Paths ?? [])
-        {
-            mask |= MaskPaths.TryGetValue(path, out var flag)
-                ? flag
-                : throw new InvalidArgumentException("update_mask", $"'{path}' is not a field that can change (display_name, allowed_origins, requests_per_second, tracking_plan)");
-        }
-
+        var mask = UpdateMasks.Parse(request.UpdateMask, MaskPaths, TrackingSourceFieldMask.DisplayName | TrackingSourceFieldMask.AllowedOrigins | TrackingSourceFieldMask.RequestsPerSecond | TrackingSourceFieldMask.Plan);
         return new() { Source = ToProto(await sources.UpdateAsync(source.Name, ToFields(source), mask, source.Etag, context.CancellationToken)) };
     }
 

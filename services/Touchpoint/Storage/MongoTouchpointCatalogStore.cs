@@ -102,7 +102,7 @@ internal sealed class MongoTouchpointCatalogStore : ITouchpointCatalogStore
                 filters.Add(builder.Gte(d => d.Criticality, filter.MinCriticality));
             }
 
-            if (!filter.ShowRetired)
+            if (!filter.IncludeRetired)
             {
                 filters.Add(builder.Eq(d => d.Retired, false));
             }

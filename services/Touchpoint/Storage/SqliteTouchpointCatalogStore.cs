@@ -155,7 +155,7 @@ internal sealed class SqliteTouchpointCatalogStore : ITouchpointCatalogStore
                 command.Parameters.AddWithValue("$criticality", filter.MinCriticality);
             }
 
-            if (!filter.ShowRetired)
+            if (!filter.IncludeRetired)
             {
                 conditions.Add("t.retired = 0");
             }

@@ -27,13 +27,13 @@ public sealed class AuditTests
 
         var record = (await client.RecordConsentAsync(new RecordConsentRequest
         {
-            Identifiers = { ConsentHost.Email("ada.secret@example.com") },
+            Person = Persons.Of(ConsentHost.Email("ada.secret@example.com")),
             Purpose = "purposes/marketing",
             Decision = ConsentDecision.Granted,
             PolicyVersion = 1,
-            CapturedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            CaptureTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
         })).Record;
-        var erasure = (await client.RequestErasureAsync(new RequestErasureRequest { Identifiers = { ConsentHost.Email("ada.secret@example.com") } })).Erasure;
+        var erasure = (await client.RequestErasureAsync(new RequestErasureRequest { Person = Persons.Of(ConsentHost.Email("ada.secret@example.com")) })).Erasure;
 
         Assert.Contains(lines, l => l.Contains("RecordConsent", StringComparison.Ordinal) && l.Contains("test-caller", StringComparison.Ordinal) && l.Contains(record.Name, StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("RequestErasure", StringComparison.Ordinal) && l.Contains(erasure.Name, StringComparison.Ordinal));

@@ -19,11 +19,11 @@ public sealed class BatchRecordTests
             Purpose = $"purposes/{purpose}",
             Decision = decision,
             PolicyVersion = version,
-            CapturedAt = host.Now(TimeSpan.FromMinutes(-1)),
+            CaptureTime = host.Now(TimeSpan.FromMinutes(-1)),
             Touchpoint = "crm-import",
             FormId = "legacy-optin",
         };
-        request.Identifiers.Add(who);
+        request.Person = Persons.Of(who);
         request.Channels.Add(channels);
         return request;
     }
@@ -45,7 +45,7 @@ public sealed class BatchRecordTests
         request.Records.Add(Record(Email("cy@example.com"), "marketing-email", ConsentDecision.Granted, version + 7, host));
         request.Records.Add(Record(Email("dee@example.com"), "marketing-email", ConsentDecision.Granted, version, host, Channel.CallCentre));
         request.Records.Add(Record(Email("eve@example.com"), "marketing-email", ConsentDecision.Granted, version, host));
-        request.Records[4].CapturedAt = host.Now(TimeSpan.FromHours(1));
+        request.Records[4].CaptureTime = host.Now(TimeSpan.FromHours(1));
         request.Records.Add(Record(Email("fay@example.com"), "marketing-email", ConsentDecision.Withdrawn, version, host));
 
         var response = await host.Client.BatchRecordConsentAsync(request);
@@ -55,7 +55,7 @@ public sealed class BatchRecordTests
         Assert.Equal("records[1].purpose", response.Rejected[0].Field);
         Assert.Equal("records[2].policy_version", response.Rejected[1].Field);
         Assert.Equal("records[3].channels[0]", response.Rejected[2].Field);
-        Assert.Equal("records[4].captured_at", response.Rejected[3].Field);
+        Assert.Equal("records[4].capture_time", response.Rejected[3].Field);
         Assert.All(response.Rejected, r => Assert.NotEmpty(r.Reason));
         Assert.True((await host.CheckAsync(Email("ada@example.com"), "marketing-email")).Allowed);
         Assert.Equal(DecisionReason.Withdrawn, (await host.CheckAsync(Email("fay@example.com"), "marketing-email")).Reason);
@@ -82,7 +82,7 @@ public sealed class BatchRecordTests
         request.Records.Add(Record(Email("new@example.com"), "marketing-email", ConsentDecision.Withdrawn, version, host));
         // A second identifier of the new person joins its subject within the batch.
         var both = Record(Email("new@example.com"), "profiling", ConsentDecision.Granted, version, host);
-        both.Identifiers.Add(Profile("p-new"));
+        both.Person.Identifiers.Identifiers.Add(Profile("p-new"));
         request.Records.Add(both);
 
         var response = await host.Client.BatchRecordConsentAsync(request);
@@ -96,7 +96,7 @@ public sealed class BatchRecordTests
         Assert.True((await host.Client.VerifyConsentChainAsync(new VerifyConsentChainRequest { Subject = first.Subject })).Intact);
 
         var newcomer = new VerifyConsentChainRequest();
-        newcomer.Identifiers.Add(Profile("p-new"));
+        newcomer.Person = Persons.Of(Profile("p-new"));
         var verified = await host.Client.VerifyConsentChainAsync(newcomer);
         Assert.True(verified.Intact);
         Assert.Equal(3, verified.RecordsChecked);

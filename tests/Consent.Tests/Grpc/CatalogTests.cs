@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Consent.V1;
+using Journey.Testing;
 using static Journey.Consent.Tests.Grpc.ConsentHost;
 
 namespace Journey.Consent.Tests.Grpc;
@@ -18,7 +19,7 @@ public sealed class CatalogTests
         var read = (await host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/newsletter" })).Purpose;
 
         Assert.Equal(created, read);
-        Assert.Equal(1, read.Version);
+        Assert.Equal("1", read.Etag);
         Assert.Equal(TimeSpan.FromDays(730), read.Validity.ToTimeSpan());
         Assert.Equal([Channel.Email], read.Channels);
     }
@@ -67,17 +68,71 @@ public sealed class CatalogTests
     }
 
     [Fact]
-    public async Task UpdatePurpose_WithAStaleVersion_IsAborted()
+    public async Task UpdatePurpose_WithAStaleEtag_IsAborted()
     {
         await using var host = await StartAsync();
         var purpose = await host.PurposeAsync("marketing");
         purpose.Description = "first change";
-        await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose });
+        await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "description" } } });
 
         purpose.Description = "second change from the same read";
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose }));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "description" } } }));
 
         Assert.Equal(StatusCode.Aborted, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task UpdatePurpose_WithMask_ChangesOnlyMaskedSettingsAndTheEtag()
+    {
+        await using var host = await StartAsync();
+        var purpose = await host.PurposeAsync("marketing", channels: [Channel.Email]);
+        var change = purpose.Clone();
+        change.Description = "renamed";
+        change.MinimumPolicyVersion = 99;
+        change.Channels.Clear();
+
+        var updated = (await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = change, UpdateMask = new FieldMask { Paths = { "description" } } })).Purpose;
+
+        Assert.Equal("renamed", updated.Description);
+        Assert.Equal(purpose.MinimumPolicyVersion, updated.MinimumPolicyVersion);
+        Assert.Equal([Channel.Email], updated.Channels);
+        Assert.Equal("2", updated.Etag);
+        Assert.Equal(updated, (await host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/marketing" })).Purpose);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("version")]
+    [InlineData("create_time")]
+    public async Task UpdatePurpose_WithEmptyOrUnknownMaskPath_IsInvalidArgumentNamingTheMask(string path)
+    {
+        await using var host = await StartAsync();
+        var purpose = await host.PurposeAsync("marketing");
+        purpose.Description = "never stored";
+        var mask = new FieldMask();
+        if (path.Length > 0)
+        {
+            mask.Paths.Add(path);
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = mask }));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("update_mask", error.Status.Detail);
+        Assert.NotEqual("never stored", (await host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/marketing" })).Purpose.Description);
+    }
+
+    [Fact]
+    public async Task UpdatePurpose_WhenTheMergedSettingsBreakARule_IsInvalidArgumentNamingTheField()
+    {
+        await using var host = await StartAsync();
+        var purpose = await host.PurposeAsync("marketing");
+        purpose.Channels.Clear();
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "*" } } }));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("purpose.channels", error.Status.Detail);
     }
 
     [Fact]
@@ -136,19 +191,19 @@ public sealed class CatalogTests
     [Theory]
     [InlineData("unknown-purpose", "purpose")]
     [InlineData("uncovered-channel", "channel")]
-    [InlineData("no-subject", "identifiers")]
-    [InlineData("bad-subject", "subject")]
+    [InlineData("no-subject", "person")]
+    [InlineData("bad-profile", "person.profile")]
     public async Task Check_WhenInputIsBad_IsInvalidArgumentNamingTheField(string @case, string field)
     {
         await using var host = await StartAsync();
         await host.PurposeAsync("marketing", channels: [Channel.Email]);
-        var request = new CheckConsentRequest { Purpose = "purposes/marketing", Identifiers = { Email("ada@example.com") } };
+        var request = new CheckConsentRequest { Purpose = "purposes/marketing", Person = Persons.Of(Email("ada@example.com")) };
         switch (@case)
         {
             case "unknown-purpose": request.Purpose = "purposes/none"; break;
             case "uncovered-channel": request.Channel = Channel.Social; break;
-            case "no-subject": request.Identifiers.Clear(); break;
-            case "bad-subject": request.Subject = "people/1"; break;
+            case "no-subject": request.Person = null; break;
+            case "bad-profile": request.Person = Persons.Profile("people/1"); break;
         }
 
         var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.CheckConsentAsync(request));
@@ -166,8 +221,8 @@ public sealed class CatalogTests
         {
             Checks =
             {
-                new CheckConsentRequest { Purpose = "purposes/marketing", Identifiers = { Email("ada@example.com") } },
-                new CheckConsentRequest { Purpose = "purposes/none", Identifiers = { Email("ada@example.com") } },
+                new CheckConsentRequest { Purpose = "purposes/marketing", Person = Persons.Of(Email("ada@example.com")) },
+                new CheckConsentRequest { Purpose = "purposes/none", Person = Persons.Of(Email("ada@example.com")) },
             },
         };
 
@@ -183,7 +238,7 @@ public sealed class CatalogTests
         await using var host = await StartAsync();
         await host.PolicyAsync();
         await host.PurposeAsync("marketing");
-        var request = new WithdrawConsentRequest { Purpose = "purposes/marketing", AllPurposes = true, Identifiers = { Email("ada@example.com") } };
+        var request = new WithdrawConsentRequest { Purpose = "purposes/marketing", AllPurposes = true, Person = Persons.Of(Email("ada@example.com")) };
 
         var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.WithdrawConsentAsync(request));
 
@@ -209,7 +264,7 @@ public sealed class CatalogTests
         using var channel = host.Platform.CreateChannel(Journey.Shared.Security.Scopes.ConsentWrite);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
-            await new ConsentService.ConsentServiceClient(channel).RequestErasureAsync(new RequestErasureRequest { Identifiers = { Email("ada@example.com") } }));
+            await new ConsentService.ConsentServiceClient(channel).RequestErasureAsync(new RequestErasureRequest { Person = Persons.Of(Email("ada@example.com")) }));
 
         Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
     }

@@ -74,13 +74,13 @@ internal sealed class ConsentHost : IAsyncDisposable
             Purpose = $"purposes/{purpose}",
             Decision = decision,
             PolicyVersion = policyVersion,
-            CapturedAt = capturedAt ?? Now(),
+            CaptureTime = capturedAt ?? Now(),
             Touchpoint = "dealer-munich-contact-form",
             FormId = "dealer-contact-v2",
             IpAddress = "192.0.2.10",
             UserAgent = "Mozilla/5.0",
         };
-        request.Identifiers.Add(who);
+        request.Person = Persons.Of(who);
         request.Channels.Add(channels);
         return (await Client.RecordConsentAsync(request)).Record;
     }
@@ -88,7 +88,7 @@ internal sealed class ConsentHost : IAsyncDisposable
     public async Task<CheckConsentResponse> CheckAsync(Identifier who, string purpose, Channel channel = Channel.Unspecified)
     {
         var request = new CheckConsentRequest { Purpose = $"purposes/{purpose}", Channel = channel };
-        request.Identifiers.Add(who);
+        request.Person = Persons.Of(who);
         return await Client.CheckConsentAsync(request);
     }
 

@@ -24,7 +24,7 @@ public sealed class DecisionTests
         Assert.Equal(DecisionReason.Granted, answer.Reason);
         Assert.Equal(record.Name, answer.Record);
         Assert.Equal(version, answer.PolicyVersion);
-        Assert.Equal(captured.ToDateTimeOffset().ToUnixTimeMilliseconds(), answer.DecidedAt.ToDateTimeOffset().ToUnixTimeMilliseconds());
+        Assert.Equal(captured.ToDateTimeOffset().ToUnixTimeMilliseconds(), answer.DecideTime.ToDateTimeOffset().ToUnixTimeMilliseconds());
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class DecisionTests
 
         Assert.False(answer.Allowed);
         Assert.Equal(DecisionReason.Expired, answer.Reason);
-        Assert.True(answer.ExpiresAt.ToDateTimeOffset() < clock.GetUtcNow());
+        Assert.True(answer.ExpireTime.ToDateTimeOffset() < clock.GetUtcNow());
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class DecisionTests
         var second = await host.PolicyAsync("v2 text, now with profiling explained");
         purpose.MinimumPolicyVersion = second;
 
-        await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose });
+        await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "minimum_policy_version" } } });
         var answer = await host.CheckAsync(Email("ada@example.com"), "profiling");
 
         Assert.False(answer.Allowed);
@@ -129,7 +129,7 @@ public sealed class DecisionTests
         await host.RecordAsync(Email("ada@example.com"), "profiling", ConsentDecision.Granted, version);
 
         var request = new WithdrawConsentRequest { AllPurposes = true };
-        request.Identifiers.Add(Email("ada@example.com"));
+        request.Person = Persons.Of(Email("ada@example.com"));
         var response = await host.Client.WithdrawConsentAsync(request);
 
         Assert.Equal(2, response.Records.Count);
@@ -148,7 +148,7 @@ public sealed class DecisionTests
         foreach (var who in new[] { "ada@example.com", "bob@example.com" })
         {
             var check = new CheckConsentRequest { Purpose = "purposes/marketing-email" };
-            check.Identifiers.Add(Email(who));
+            check.Person = Persons.Of(Email(who));
             request.Checks.Add(check);
         }
 
@@ -199,27 +199,27 @@ public sealed class DecisionTests
     [InlineData("unknown-version", "policy_version")]
     [InlineData("missing-version", "policy_version")]
     [InlineData("no-identifier", "identifiers")]
-    [InlineData("future", "captured_at")]
+    [InlineData("future", "capture_time")]
     [InlineData("uncovered-channel", "channels[0]")]
-    [InlineData("missing-capture", "captured_at")]
+    [InlineData("missing-capture", "capture_time")]
     [InlineData("placeholder-identifier", "identifiers[1].value")]
     public async Task Record_WhenInputIsBad_IsInvalidArgumentNamingTheField(string @case, string field)
     {
         await using var host = await StartAsync();
         var version = await host.PolicyAsync();
         await host.PurposeAsync("marketing-email", channels: [Channel.Email]);
-        var request = new RecordConsentRequest { Purpose = "purposes/marketing-email", Decision = ConsentDecision.Granted, PolicyVersion = version, CapturedAt = host.Now() };
-        request.Identifiers.Add(Email("ada@example.com"));
+        var request = new RecordConsentRequest { Purpose = "purposes/marketing-email", Decision = ConsentDecision.Granted, PolicyVersion = version, CaptureTime = host.Now() };
+        request.Person = Persons.Of(Email("ada@example.com"));
         switch (@case)
         {
             case "unknown-purpose": request.Purpose = "purposes/nope"; break;
             case "unknown-version": request.PolicyVersion = version + 5; break;
             case "missing-version": request.PolicyVersion = 0; break;
-            case "no-identifier": request.Identifiers.Clear(); break;
-            case "future": request.CapturedAt = host.Now(TimeSpan.FromHours(1)); break;
+            case "no-identifier": request.Person = null; break;
+            case "future": request.CaptureTime = host.Now(TimeSpan.FromHours(1)); break;
             case "uncovered-channel": request.Channels.Add(Channel.CallCentre); break;
-            case "missing-capture": request.CapturedAt = null; break;
-            case "placeholder-identifier": request.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = "null" }); break;
+            case "missing-capture": request.CaptureTime = null; break;
+            case "placeholder-identifier": request.Person.Identifiers.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = "null" }); break;
         }
 
         var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.RecordConsentAsync(request));

@@ -51,7 +51,7 @@ public sealed class ExpiryTests
         Assert.False(expired.Granted);
         Assert.Equal(grant.Name, expired.Record);
         Assert.Equal("purposes/newsletter", expired.Purpose);
-        Assert.Equal(grant.CapturedAt.ToDateTimeOffset() + TimeSpan.FromDays(30), expired.EffectiveAt.ToDateTimeOffset());
+        Assert.Equal(grant.CaptureTime.ToDateTimeOffset() + TimeSpan.FromDays(30), expired.EffectiveTime.ToDateTimeOffset());
         Assert.Contains(expired.Identifiers, i => i.Kind == Common.V1.IdentifierKind.Email);
         Assert.Equal(DecisionReason.Expired, (await host.CheckAsync(Email("ada@example.com"), "newsletter")).Reason);
     }

@@ -26,20 +26,20 @@ public sealed class IdempotencyTests
             Purpose = "purposes/marketing-email",
             Decision = ConsentDecision.Granted,
             PolicyVersion = version,
-            CapturedAt = host.Now(TimeSpan.FromMinutes(-1)),
+            CaptureTime = host.Now(TimeSpan.FromMinutes(-1)),
             Touchpoint = "dealer-munich-contact-form",
             FormId = "dealer-contact-v2",
             IpAddress = "192.0.2.10",
             RequestId = requestId,
         };
-        request.Identifiers.Add(Email(email));
+        request.Person = Persons.Of(Email(email));
         return request;
     }
 
     private static async Task<IReadOnlyList<ConsentRecord>> HistoryAsync(ConsentHost host, string email)
     {
         var request = new ListConsentHistoryRequest();
-        request.Identifiers.Add(Email(email));
+        request.Person = Persons.Of(Email(email));
         return (await host.Client.ListConsentHistoryAsync(request)).Records;
     }
 
@@ -102,7 +102,7 @@ public sealed class IdempotencyTests
         await host.PurposeAsync("marketing-email");
         await host.Client.RecordConsentAsync(Grant(host, "ada@example.com", version));
         var withdraw = new WithdrawConsentRequest { Purpose = "purposes/marketing-email", RequestId = Guid.NewGuid().ToString() };
-        withdraw.Identifiers.Add(Email("ada@example.com"));
+        withdraw.Person = Persons.Of(Email("ada@example.com"));
 
         var first = await host.Client.WithdrawConsentAsync(withdraw);
         var retried = await host.Client.WithdrawConsentAsync(withdraw);
@@ -119,7 +119,7 @@ public sealed class IdempotencyTests
         await host.PurposeAsync("marketing-email");
         await host.Client.RecordConsentAsync(Grant(host, "ada@example.com", version));
         var erase = new RequestErasureRequest { RequestId = Guid.NewGuid().ToString() };
-        erase.Identifiers.Add(Email("ada@example.com"));
+        erase.Person = Persons.Of(Email("ada@example.com"));
 
         var first = (await host.Client.RequestErasureAsync(erase)).Erasure;
         var retried = (await host.Client.RequestErasureAsync(erase)).Erasure;
@@ -156,7 +156,7 @@ public sealed class IdempotencyTests
         changed.Decision = ConsentDecision.Withdrawn;
         var reused = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.RecordConsentAsync(changed));
         var elsewhere = new WithdrawConsentRequest { Purpose = "purposes/marketing-email", RequestId = requestId };
-        elsewhere.Identifiers.Add(Email("ada@example.com"));
+        elsewhere.Person = Persons.Of(Email("ada@example.com"));
         var otherMethod = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.WithdrawConsentAsync(elsewhere));
 
         Assert.Equal(StatusCode.FailedPrecondition, reused.StatusCode);

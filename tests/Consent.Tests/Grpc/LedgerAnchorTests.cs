@@ -202,10 +202,10 @@ public sealed class LedgerAnchorTests
             Purpose = "purposes/marketing-email",
             Decision = ConsentDecision.Granted,
             PolicyVersion = version,
-            CapturedAt = host.Now(),
+            CaptureTime = host.Now(),
             RequestId = Guid.NewGuid().ToString(),
         };
-        request.Identifiers.Add(Email("ada@example.com"));
+        request.Person = Persons.Of(Email("ada@example.com"));
         var first = (await host.Client.RecordConsentAsync(request)).Record;
         clock.Advance(TimeSpan.FromHours(23));
         Assert.Equal(first, (await host.Client.RecordConsentAsync(request)).Record);

@@ -52,7 +52,7 @@ public sealed class LedgerTests
         }
 
         var request = new ListConsentHistoryRequest { PageSize = 2 };
-        request.Identifiers.Add(Email("ada@example.com"));
+        request.Person = Persons.Of(Email("ada@example.com"));
         var first = await host.Client.ListConsentHistoryAsync(request);
         request.PageToken = first.NextPageToken;
         var second = await host.Client.ListConsentHistoryAsync(request);
@@ -79,7 +79,7 @@ public sealed class LedgerTests
         await host.RecordAsync(Profile("p-keep"), "profiling", ConsentDecision.Withdrawn, version, host.Now(TimeSpan.FromHours(-2)));
         await host.RecordAsync(Profile("p-old"), "profiling", ConsentDecision.Granted, version, host.Now(TimeSpan.FromMinutes(-30)));
 
-        var merged = new ProfilesMerged { Survivor = "profiles/p-keep", Merged = "profiles/p-old", MergedAt = host.Now() };
+        var merged = new ProfilesMerged { Survivor = "profiles/p-keep", Merged = "profiles/p-old", MergeTime = host.Now() };
         var transport = host.Platform.Services.GetRequiredService<IEventTransport>();
         await transport.PublishAsync(Topics.Apps.Profile, [EventEnvelopes.Create(Topics.ProfilesMerged, Topics.Apps.Profile, merged, DateTimeOffset.UtcNow)], default);
 
@@ -92,7 +92,7 @@ public sealed class LedgerTests
         Assert.True((await host.CheckAsync(Profile("p-keep"), "marketing-email")).Allowed);
         Assert.Equal(DecisionReason.Granted, (await host.CheckAsync(Profile("p-old"), "marketing-email")).Reason);
         var history = new ListConsentHistoryRequest();
-        history.Identifiers.Add(Profile("p-keep"));
+        history.Person = Persons.Of(Profile("p-keep"));
         var records = (await host.Client.ListConsentHistoryAsync(history)).Records;
         Assert.Equal(5, records.Count);
         Assert.Contains(records, r => r.Origin == RecordOrigin.Merge && r.Purpose == "purposes/profiling");
@@ -109,11 +109,11 @@ public sealed class LedgerTests
         await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromMinutes(-5)));
         var stamped = host.Time.GetUtcNow().AddMinutes(-1);
         var request = new RequestErasureRequest();
-        request.Identifiers.Add(Email("ada@example.com"));
+        request.Person = Persons.Of(Email("ada@example.com"));
         await host.Client.RequestErasureAsync(request);
 
         // The profile service merged her into another profile just before she asked to be forgotten.
-        var merged = new ProfilesMerged { Survivor = "profiles/p-keep", Merged = "profiles/p-ada", MergedAt = Timestamp.FromDateTimeOffset(stamped) };
+        var merged = new ProfilesMerged { Survivor = "profiles/p-keep", Merged = "profiles/p-ada", MergeTime = Timestamp.FromDateTimeOffset(stamped) };
         merged.MovedIdentifiers.Add(new Common.V1.Identifier
         {
             Kind = Common.V1.IdentifierKind.Email,
@@ -135,7 +135,7 @@ public sealed class LedgerTests
         await host.PurposeAsync("marketing-email");
         await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version);
         var request = new RequestErasureRequest();
-        request.Identifiers.Add(Email("ada@example.com"));
+        request.Person = Persons.Of(Email("ada@example.com"));
 
         var erasure = (await host.Client.RequestErasureAsync(request)).Erasure;
         Assert.Equal(ErasureState.Pending, erasure.State);
@@ -145,7 +145,7 @@ public sealed class LedgerTests
         Assert.True(await TestPlatform.EventuallyAsync(async () =>
             (await host.Client.GetErasureStatusAsync(new GetErasureStatusRequest { Name = erasure.Name })).Erasure.State == ErasureState.Completed));
         var status = (await host.Client.GetErasureStatusAsync(new GetErasureStatusRequest { Name = erasure.Name })).Erasure;
-        Assert.All(status.Services, s => Assert.NotNull(s.CompletedAt));
+        Assert.All(status.Services, s => Assert.NotNull(s.CompleteTime));
         Assert.Contains("pseudonymised", status.LedgerRetention);
         var history = (await host.Client.ListConsentHistoryAsync(new ListConsentHistoryRequest { Subject = status.Subject })).Records;
         Assert.Equal([ConsentDecision.Granted, ConsentDecision.Withdrawn], history.Select(r => r.Decision));
@@ -158,7 +158,7 @@ public sealed class LedgerTests
     {
         await using var host = await StartAsync();
         var request = new RequestErasureRequest();
-        request.Identifiers.Add(Email("ada@example.com"));
+        request.Person = Persons.Of(Email("ada@example.com"));
         var erasure = (await host.Client.RequestErasureAsync(request)).Erasure;
 
         await CompleteAsync(host, erasure.Name, Topics.Apps.Touchpoint, Topics.Apps.Profile);
@@ -175,7 +175,7 @@ public sealed class LedgerTests
         var transport = host.Platform.Services.GetRequiredService<IEventTransport>();
         foreach (var service in services)
         {
-            var completed = new ErasureCompleted { Erasure = erasure, Service = service, CompletedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), RecordsErased = 3 };
+            var completed = new ErasureCompleted { Erasure = erasure, Service = service, CompleteTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), RecordsErased = 3 };
             await transport.PublishAsync(service, [EventEnvelopes.Create(Topics.ErasureCompleted, service, completed, DateTimeOffset.UtcNow)], default);
         }
     }

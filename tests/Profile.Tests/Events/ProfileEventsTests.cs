@@ -50,7 +50,7 @@ public sealed class ProfileEventsTests : IDisposable
         Assert.Equal(["c1"], merged.MovedIdentifiers.Select(i => i.Value));
         var updated = Assert.Single(events.OfType<ProfileUpdated>());
         Assert.Equal(merged.Survivor, updated.Profile);
-        Assert.Equal(Journey.Events.V1.CustomerType.Known, updated.CustomerType);
+        Assert.Equal(Journey.Common.V1.CustomerType.Known, updated.CustomerType);
         Assert.Equal(2, updated.Version);
         Assert.Contains(updated.Identifiers, i => i.Kind == Common.V1.IdentifierKind.Email && i.Value == _hasher.HashEmail("a@example.com"));
         Assert.DoesNotContain(updated.Identifiers, i => i.Value.Contains('@', StringComparison.Ordinal));
@@ -229,7 +229,7 @@ public sealed class ProfileEventsTests : IDisposable
             Subject = "subjects/" + customerId,
             Purpose = purpose,
             Granted = granted,
-            EffectiveAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(at.AddMinutes(-1)),
+            EffectiveTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(at.AddMinutes(-1)),
         };
         message.Identifiers.Add(new Common.V1.Identifier { Kind = Common.V1.IdentifierKind.CustomerId, Value = customerId });
         message.Channels.AddRange(channels);
@@ -240,7 +240,7 @@ public sealed class ProfileEventsTests : IDisposable
     public async Task InteractionHandler_WhenEventHasNoIdentifier_RejectsItAsInvalid()
     {
         var handler = new InteractionRecordedHandler(_profiles);
-        var message = new InteractionRecorded { InteractionId = "x", OccurredAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(_clock.GetUtcNow()) };
+        var message = new InteractionRecorded { InteractionId = "x", OccurTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(_clock.GetUtcNow()) };
 
         var error = await Assert.ThrowsAsync<InvalidArgumentException>(() => handler.HandleAsync([new ReceivedEvent<InteractionRecorded>("e", "touchpoint", _clock.GetUtcNow(), message)], default));
 

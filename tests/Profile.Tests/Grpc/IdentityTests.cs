@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Journey.Common.V1;
-using Journey.Events.V1;
 using Journey.Profile.V1;
+using Journey.Testing;
 using static Journey.Profile.Tests.ProfileHost;
 
 namespace Journey.Profile.Tests.Grpc;
@@ -204,12 +204,35 @@ public sealed class IdentityTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task LookupProfile_WhenIdentifierMissing_IsInvalidArgument()
+    public async Task LookupProfile_WhenPersonMissing_IsInvalidArgument()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.LookupProfileAsync(new LookupProfileRequest()).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Equal(["identifier"], Violations(error));
+        Assert.Equal(["person"], Violations(error));
+    }
+
+    [Fact]
+    public async Task LookupProfile_WithTwoIdentifiersOrAMalformedProfileName_IsInvalidArgumentNamingTheField()
+    {
+        var two = Persons.Of(new Identifier { Kind = IdentifierKind.Email, Value = "a@example.com" }, new Identifier { Kind = IdentifierKind.Email, Value = "b@example.com" });
+
+        var tooMany = await Assert.ThrowsAsync<RpcException>(() => _host.Client.LookupProfileAsync(new LookupProfileRequest { Person = two }).ResponseAsync);
+        var malformed = await Assert.ThrowsAsync<RpcException>(() => _host.Client.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Profile("people/1") }).ResponseAsync);
+
+        Assert.Equal((StatusCode.InvalidArgument, StatusCode.InvalidArgument), (tooMany.StatusCode, malformed.StatusCode));
+        Assert.Equal(["person.identifiers"], Violations(tooMany));
+        Assert.Equal(["person.profile"], Violations(malformed));
+    }
+
+    [Fact]
+    public async Task LookupProfile_ByProfileName_FindsTheProfile()
+    {
+        var identified = (await _host.Client.IdentifyAsync(new IdentifyRequest { Identifiers = { new Identifier { Kind = IdentifierKind.Email, Value = "ada@example.com" } } })).Profile;
+
+        var found = (await _host.Client.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Profile(identified.Name) })).Profile;
+
+        Assert.Equal(identified.Name, found.Name);
     }
 
     [Fact]

@@ -36,8 +36,8 @@ public sealed class JourneyTests : IAsyncLifetime
         Assert.Equal(
             [JourneyStage.Awareness, JourneyStage.Consideration, JourneyStage.Evaluation, JourneyStage.Purchase, JourneyStage.Ownership, JourneyStage.Loyalty],
             profile.StageHistory.Select(s => s.Stage));
-        Assert.Equal(t.AddDays(2), profile.StageHistory[2].EnteredAt.ToDateTimeOffset());
-        Assert.Equal(t.AddDays(400), profile.StageHistory[5].EnteredAt.ToDateTimeOffset());
+        Assert.Equal(t.AddDays(2), profile.StageHistory[2].EnterTime.ToDateTimeOffset());
+        Assert.Equal(t.AddDays(400), profile.StageHistory[5].EnterTime.ToDateTimeOffset());
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class PrivacyTests : IAsyncLifetime
         await _host.RecordAsync(Cookie("erika-cookie"), Interaction(Cookie("erika-cookie"), InteractionType.ContentConsumed, _host.Clock.GetUtcNow(), topics: ["family-cars"], content: "contents/family"));
         await _host.IdentifyAsync(Customer("cust-erika"), Cookie("erika-phone"));
 
-        var export = (await _host.Client.ExportProfileAsync(new ExportProfileRequest { Identifier = Email(ClearEmail) })).Export;
+        var export = (await _host.Client.ExportProfileAsync(new ExportProfileRequest { Person = Persons.Of(Email(ClearEmail)) })).Export;
 
         Assert.Equal(known.Profile.Name, export.Profile.Name);
         Assert.Equal(ClearEmail, export.Profile.Traits["email"]);
@@ -67,14 +67,14 @@ public sealed class PrivacyTests : IAsyncLifetime
             Subject = "subjects/erika",
             Purpose = "purposes/marketing-email",
             Granted = true,
-            EffectiveAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(at),
+            EffectiveTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(at),
             Identifiers = { Customer("cust-erika") },
             Channels = { Channel.Email },
         };
         await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, grant);
         Assert.True(await TestPlatform.EventuallyAsync(async () => await _host.PendingAsync() == 0));
 
-        var export = (await _host.Client.ExportProfileAsync(new ExportProfileRequest { Identifier = Customer("cust-erika") })).Export;
+        var export = (await _host.Client.ExportProfileAsync(new ExportProfileRequest { Person = Persons.Of(Customer("cust-erika")) })).Export;
 
         Assert.Equal(known.Profile.Name, export.Profile.Name);
         var held = Assert.Single(export.ChannelConsents);
@@ -87,7 +87,7 @@ public sealed class PrivacyTests : IAsyncLifetime
     [Fact]
     public async Task ExportProfile_WhenNobodyHoldsTheIdentifier_IsNotFound()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.ExportProfileAsync(new ExportProfileRequest { Identifier = Email("nobody@example.com") }).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.ExportProfileAsync(new ExportProfileRequest { Person = Persons.Of(Email("nobody@example.com")) }).ResponseAsync);
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
     }
@@ -111,7 +111,7 @@ public sealed class PrivacyTests : IAsyncLifetime
         var anonymousId = anonymous.Profile.Name["profiles/".Length..];
         Assert.True(await RowsMentioningAsync(knownId, anonymousId, hash, "cust-erika", "erika-phone") > 5);
 
-        var erased = await _host.Client.EraseProfileAsync(new EraseProfileRequest { Identifier = Customer("cust-erika"), Erasure = "erasures/e-1" });
+        var erased = await _host.Client.EraseProfileAsync(new EraseProfileRequest { Person = Persons.Of(Customer("cust-erika")), Erasure = "erasures/e-1" });
 
         Assert.True(erased.RecordsErased >= 8, $"erased {erased.RecordsErased}");
         Assert.Null(await _host.TryLookupAsync(Email(ClearEmail)));
@@ -124,7 +124,7 @@ public sealed class PrivacyTests : IAsyncLifetime
     [Fact]
     public async Task EraseProfile_WhenNobodyHeld_SucceedsWithNothingErased()
     {
-        var erased = await _host.Client.EraseProfileAsync(new EraseProfileRequest { Identifier = Customer("never-seen") });
+        var erased = await _host.Client.EraseProfileAsync(new EraseProfileRequest { Person = Persons.Of(Customer("never-seen")) });
 
         Assert.Equal(0, erased.RecordsErased);
     }
@@ -132,7 +132,7 @@ public sealed class PrivacyTests : IAsyncLifetime
     [Fact]
     public async Task EraseProfile_WhenErasureNameMalformed_IsInvalidArgument()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.EraseProfileAsync(new EraseProfileRequest { Identifier = Customer("x"), Erasure = "nope" }).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.EraseProfileAsync(new EraseProfileRequest { Person = Persons.Of(Customer("x")), Erasure = "nope" }).ResponseAsync);
 
         Assert.Equal(["erasure"], IdentityTests.Violations(error));
     }
@@ -141,7 +141,7 @@ public sealed class PrivacyTests : IAsyncLifetime
     public async Task ErasureRequested_FromConsentService_ErasesThePerson()
     {
         var known = await IdentifyErikaAsync();
-        var request = new ErasureRequested { Erasure = "erasures/e-2", RequestedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(_host.Clock.GetUtcNow()) };
+        var request = new ErasureRequested { Erasure = "erasures/e-2", RequestTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(_host.Clock.GetUtcNow()) };
         request.Identifiers.Add(Id(IdentifierKind.Email, _host.Platform.Services.GetRequiredService<IdentifierHasher>().HashEmail(ClearEmail)));
 
         await _host.PublishAsync(Topics.ErasureRequested, Topics.Apps.Consent, request);

@@ -328,7 +328,7 @@ public sealed class SegmentTests : IAsyncLifetime
             Purpose = "purposes/marketing-email",
             Granted = granted,
             PolicyVersion = "1",
-            EffectiveAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(effectiveAt),
+            EffectiveTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(effectiveAt),
             Record = "subjects/" + customerId + "/records/" + Guid.NewGuid().ToString("N"),
         };
         decision.Identifiers.Add(Customer(customerId));

@@ -22,8 +22,7 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
         { "content.stages", c => c.Stages.Clear() },
         { "content.stages[0].weight", c => c.Stages[0].Weight = 1.5 },
         { "content.stages[0].weight", c => c.Stages[0].Weight = -0.1 },
-        { "content.valid_until", c => { c.ValidFrom = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddDays(2)); c.ValidUntil = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddDays(1)); } },
-        { "content.name", c => c.Name = "content/x" },
+        { "content.valid_end_time", c => { c.ValidStartTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddDays(2)); c.ValidEndTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddDays(1)); } },
         { "content.kind", c => c.Kind = ContentKind.Unspecified },
         { "content.channels", c => c.Channels.Clear() },
         { "content.hardness", c => c.Hardness = 2 },
@@ -31,45 +30,120 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
 
     [Theory]
     [MemberData(nameof(BadContent))]
-    public async Task UpsertContent_WhenInvalid_FailsNamingTheField(string field, Action<ContentItem> spoil)
+    public async Task CreateContent_WhenInvalid_FailsNamingTheField(string field, Action<ContentItem> spoil)
     {
         var content = Content("x", ContentKind.Guide, 0.1, JourneyStage.Awareness);
         spoil(content);
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpsertContentAsync(new UpsertContentRequest { Content = content }).ResponseAsync);
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateContentAsync(new CreateContentRequest { ContentId = "x", Content = content }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.StartsWith(field, ex.Status.Detail);
+    }
+
+    [Theory]
+    [MemberData(nameof(BadContent))]
+    public async Task UpdateContent_WhenTheMergedItemIsInvalid_FailsNamingTheField(string field, Action<ContentItem> spoil)
+    {
+        await _host.UpsertAsync(Content("x", ContentKind.Guide, 0.1, JourneyStage.Awareness));
+        var content = Content("x", ContentKind.Guide, 0.1, JourneyStage.Awareness);
+        spoil(content);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = content, UpdateMask = new FieldMask { Paths = { "*" } } }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.StartsWith(field, ex.Status.Detail);
+    }
+
+    [Theory]
+    [InlineData("", "content_id")]
+    [InlineData("Bad Id", "content_id")]
+    public async Task CreateContent_WithABadId_FailsNamingContentId(string id, string field)
+    {
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateContentAsync(new CreateContentRequest { ContentId = id, Content = Content("x", ContentKind.Guide, 0.1, JourneyStage.Awareness) }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.StartsWith(field, ex.Status.Detail);
     }
 
     [Fact]
-    public async Task UpsertContent_WhenMissing_FailsNamingContent()
+    public async Task CreateContent_WhenMissing_FailsNamingContent()
     {
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpsertContentAsync(new UpsertContentRequest()).ResponseAsync);
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateContentAsync(new CreateContentRequest { ContentId = "x" }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.StartsWith("content", ex.Status.Detail);
     }
 
     [Fact]
-    public async Task Content_UpsertGetListRetire_RoundTripsAndVersions()
+    public async Task CreateContent_WhenTheIdIsTaken_IsAlreadyExists()
     {
-        var created = await _host.Client.UpsertContentAsync(new UpsertContentRequest { Content = Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness, topics: ["ev"]) });
-        await _host.UpsertAsync(Content("b", ContentKind.Offer, 0.9, JourneyStage.Purchase, channel: Channel.Email));
-        var updated = await _host.Client.UpsertContentAsync(new UpsertContentRequest { Content = Content("a", ContentKind.Video, 0.1, JourneyStage.Awareness), ExpectedVersion = 1 });
-        var stale = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpsertContentAsync(new UpsertContentRequest { Content = Content("a", ContentKind.Video, 0.1, JourneyStage.Awareness), ExpectedVersion = 1 }).ResponseAsync);
-        var retired = await _host.Client.RetireContentAsync(new RetireContentRequest { Name = "contents/b" });
+        await _host.UpsertAsync(Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness));
 
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateContentAsync(new CreateContentRequest { ContentId = "a", Content = Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness) }).ResponseAsync);
+
+        Assert.Equal(StatusCode.AlreadyExists, ex.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("version")]
+    [InlineData("retired")]
+    public async Task UpdateContent_WithAnEmptyOrUnknownMaskPath_IsInvalidArgumentNamingTheMask(string path)
+    {
+        await _host.UpsertAsync(Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness));
+        var mask = new FieldMask();
+        if (path.Length > 0)
+        {
+            mask.Paths.Add(path);
+        }
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = Content("a", ContentKind.Video, 0.1, JourneyStage.Awareness), UpdateMask = mask }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains("update_mask", ex.Status.Detail);
+        Assert.Equal(ContentKind.Guide, (await _host.Client.GetContentAsync(new GetContentRequest { Name = "contents/a" })).Content.Kind);
+    }
+
+    [Fact]
+    public async Task UpdateContent_WithoutAllowMissing_IsNotFoundAndWithIt_Creates()
+    {
+        var missing = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = Content("n", ContentKind.Guide, 0.1, JourneyStage.Awareness), UpdateMask = new FieldMask { Paths = { "title" } } }).ResponseAsync);
+        var created = await _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = Content("n", ContentKind.Guide, 0.1, JourneyStage.Awareness), UpdateMask = new FieldMask { Paths = { "title" } }, AllowMissing = true });
+
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
         Assert.True(created.Created);
+        Assert.Equal("1", created.Content.Etag);
+    }
+
+    [Fact]
+    public async Task Content_CreateUpdateGetListRetire_RoundTripsWithEtags()
+    {
+        var created = await _host.Client.CreateContentAsync(new CreateContentRequest { ContentId = "a", Content = Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness, topics: ["ev"]) });
+        await _host.UpsertAsync(Content("b", ContentKind.Offer, 0.9, JourneyStage.Purchase, channel: Channel.Email));
+        var change = Content("a", ContentKind.Video, 0.7, JourneyStage.Awareness);
+        change.Etag = created.Content.Etag;
+        var updated = await _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = change, UpdateMask = new FieldMask { Paths = { "kind" } } });
+        var stale = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = change, UpdateMask = new FieldMask { Paths = { "kind" } } }).ResponseAsync);
+        var staleRetire = await Assert.ThrowsAsync<RpcException>(() => _host.Client.RetireContentAsync(new RetireContentRequest { Name = "contents/a", Etag = created.Content.Etag }).ResponseAsync);
+        var retired = await _host.Client.RetireContentAsync(new RetireContentRequest { Name = "contents/b", Etag = "1" });
+        var afterRetire = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = Content("b", ContentKind.Offer, 0.9, JourneyStage.Purchase), UpdateMask = new FieldMask { Paths = { "title" } } }).ResponseAsync);
+
+        Assert.Equal("1", created.Content.Etag);
         Assert.False(updated.Created);
-        Assert.Equal(2, updated.Content.Version);
+        Assert.Equal(ContentKind.Video, updated.Content.Kind);
+        Assert.Equal(0.1, updated.Content.Hardness);
+        Assert.Equal(["ev"], updated.Content.Topics);
+        Assert.Equal("2", updated.Content.Etag);
         Assert.Equal(StatusCode.Aborted, stale.StatusCode);
+        Assert.Equal(StatusCode.Aborted, staleRetire.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, afterRetire.StatusCode);
         Assert.True(retired.Content.Retired);
         Assert.Equal(updated.Content, (await _host.Client.GetContentAsync(new GetContentRequest { Name = "contents/a" })).Content);
         Assert.Equal(["contents/a"], (await _host.Client.ListContentsAsync(new ListContentsRequest())).Contents.Select(c => c.Name));
-        Assert.Equal(["contents/a", "contents/b"], (await _host.Client.ListContentsAsync(new ListContentsRequest { ShowRetired = true })).Contents.Select(c => c.Name));
-        Assert.Equal(["contents/b"], (await _host.Client.ListContentsAsync(new ListContentsRequest { ShowRetired = true, Channel = Channel.Email })).Contents.Select(c => c.Name));
-        Assert.Equal(["contents/b"], (await _host.Client.ListContentsAsync(new ListContentsRequest { ShowRetired = true, Stage = JourneyStage.Purchase })).Contents.Select(c => c.Name));
+        Assert.Equal(["contents/a", "contents/b"], (await _host.Client.ListContentsAsync(new ListContentsRequest { IncludeRetired = true })).Contents.Select(c => c.Name));
+        Assert.Equal(["contents/b"], (await _host.Client.ListContentsAsync(new ListContentsRequest { IncludeRetired = true, Channel = Channel.Email })).Contents.Select(c => c.Name));
+        Assert.Equal(["contents/b"], (await _host.Client.ListContentsAsync(new ListContentsRequest { IncludeRetired = true, Stage = JourneyStage.Purchase })).Contents.Select(c => c.Name));
         Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => _host.Client.GetContentAsync(new GetContentRequest { Name = "contents/zzz" }).ResponseAsync)).StatusCode);
     }
 
@@ -241,7 +315,7 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     {
         await _host.UpsertAsync(Content("ev-review", ContentKind.Review, 0.2, JourneyStage.Consideration, topics: ["electric-cars"]));
         await _host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
-        var erasure = new ErasureRequested { Erasure = "erasures/e-1", RequestedAt = Timestamp.FromDateTimeOffset(_host.Clock.GetUtcNow()) };
+        var erasure = new ErasureRequested { Erasure = "erasures/e-1", RequestTime = Timestamp.FromDateTimeOffset(_host.Clock.GetUtcNow()) };
         erasure.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = "c1" });
         erasure.Identifiers.Add(new Identifier { Kind = IdentifierKind.ProfileId, Value = "p-c1" });
         await _host.PublishAsync(Topics.ErasureRequested, "consent", erasure);

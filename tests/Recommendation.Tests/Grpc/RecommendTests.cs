@@ -3,6 +3,7 @@ using Journey.Common.V1;
 using Journey.Events.V1;
 using Journey.Recommendation.V1;
 using Journey.Shared.Events;
+using Journey.Testing;
 using static Journey.Recommendation.Tests.Grpc.RecommendationHost;
 
 namespace Journey.Recommendation.Tests.Grpc;
@@ -102,7 +103,7 @@ public sealed class RecommendTests : IAsyncLifetime
         {
             Touchpoint = "touchpoints/web-home",
             Count = 2,
-            Identifiers = { new Identifier { Kind = IdentifierKind.Email, Value = " C4@Example.com" } },
+            Person = Persons.Of(new Identifier { Kind = IdentifierKind.Email, Value = " C4@Example.com" }),
         });
         var byCustomerId = await _host.RecommendAsync("c4", count: 2);
 
@@ -121,7 +122,7 @@ public sealed class RecommendTests : IAsyncLifetime
         {
             Touchpoint = "touchpoints/web-home",
             Count = 1,
-            Identifiers = { new Identifier { Kind = IdentifierKind.Email, Value = " C5@Example.com" } },
+            Person = Persons.Of(new Identifier { Kind = IdentifierKind.Email, Value = " C5@Example.com" }),
         });
 
         Assert.True(response.Personalised);
@@ -170,7 +171,7 @@ public sealed class RecommendTests : IAsyncLifetime
     public async Task Recommend_WhenItemIsOutsideItsValidityOrChannel_LeavesItOut()
     {
         var expired = Content("old-offer", ContentKind.Offer, 0.1, JourneyStage.Awareness, generic: true);
-        expired.ValidUntil = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(_host.Clock.GetUtcNow().AddDays(-1));
+        expired.ValidEndTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(_host.Clock.GetUtcNow().AddDays(-1));
         await _host.UpsertAsync(
             expired,
             Content("email-only", ContentKind.Newsletter, 0.1, JourneyStage.Awareness, generic: true, channel: Channel.Email),
@@ -267,7 +268,7 @@ public sealed class RecommendTests : IAsyncLifetime
         {
             Touchpoint = "touchpoints/web-home",
             Count = 3,
-            Identifiers = { new Identifier { Kind = IdentifierKind.CustomerId, Value = "c11" } },
+            Person = Persons.Of(new Identifier { Kind = IdentifierKind.CustomerId, Value = "c11" }),
             Context = { ["content"] = "contents/ev-guide" },
         });
 

@@ -79,7 +79,7 @@ public sealed class RecommendationHost : IAsyncDisposable
             Readiness = readiness,
             OpenServiceTickets = openTickets,
             ProfilingAllowed = true,
-            UpdatedAt = Timestamp.FromDateTimeOffset(Clock.GetUtcNow()),
+            UpdateTime = Timestamp.FromDateTimeOffset(Clock.GetUtcNow()),
             Version = Interlocked.Increment(ref _version),
         };
         profile.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = customerId });
@@ -117,7 +117,7 @@ public sealed class RecommendationHost : IAsyncDisposable
     {
         foreach (var item in items)
         {
-            await Client.UpsertContentAsync(new UpsertContentRequest { Content = item });
+            await Client.CreateContentAsync(new CreateContentRequest { ContentId = item.Name["contents/".Length..], Content = item });
         }
     }
 
@@ -126,7 +126,7 @@ public sealed class RecommendationHost : IAsyncDisposable
         var request = new RecommendRequest { Touchpoint = $"touchpoints/{touchpoint}", Count = count, Channel = channel };
         if (customerId is not null)
         {
-            request.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = customerId });
+            request.Person = Persons.Of(new Identifier { Kind = IdentifierKind.CustomerId, Value = customerId });
         }
 
         return Client.RecommendAsync(request).ResponseAsync;

@@ -73,7 +73,7 @@ public abstract class StoreContract : IDisposable
 
         Assert.Equal(["a", "b"], (await Library.ListAsync(all, "", 2, default)).Select(i => i.Id));
         Assert.Equal(["c", "e"], (await Library.ListAsync(all, "b", 10, default)).Select(i => i.Id));
-        Assert.Equal(["a", "b", "c", "d", "e"], (await Library.ListAsync(all with { ShowRetired = true }, "", 10, default)).Select(i => i.Id));
+        Assert.Equal(["a", "b", "c", "d", "e"], (await Library.ListAsync(all with { IncludeRetired = true }, "", 10, default)).Select(i => i.Id));
         Assert.Equal(["e"], (await Library.ListAsync(all with { Channel = ChannelKind.Service }, "", 10, default)).Select(i => i.Id));
         Assert.Equal(["e"], (await Library.ListAsync(all with { Stage = Stage.Ownership }, "", 10, default)).Select(i => i.Id));
         Assert.Equal(["e"], (await Library.ListAsync(all with { Kind = ContentKind.Guide }, "", 10, default)).Select(i => i.Id));

@@ -153,7 +153,7 @@ public sealed class DaprPubSubRulesTests
 
         Assert.False(DaprPubSubRules.IsCloudEventProtobuf("application/x-protobuf", envelope));
         var withoutOccurredAt = Journey.Events.V1.EventEnvelope.Parser.ParseFrom(envelope);
-        withoutOccurredAt.OccurredAt = null;
+        withoutOccurredAt.OccurTime = null;
         Assert.True(DaprPubSubRules.IsCloudEventProtobuf("application/x-protobuf", withoutOccurredAt.ToByteArray()));
     }
 

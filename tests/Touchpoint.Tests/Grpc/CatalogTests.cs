@@ -161,6 +161,56 @@ public sealed class CatalogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Update_WithEmptyMask_IsInvalidArgumentNamingTheMaskAndChangesNothing()
+    {
+        var created = await _host.CreateAsync("tp");
+        var change = created.Clone();
+        change.DisplayName = "Renamed";
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await _host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = change }));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("update_mask", error.Status.Detail);
+        Assert.Equal(created, (await _host.Client.GetTouchpointAsync(new GetTouchpointRequest { Name = created.Name })).Touchpoint);
+    }
+
+    [Fact]
+    public async Task Update_WithWildcardMask_ReplacesEveryUpdatableField()
+    {
+        var created = await _host.CreateAsync("tp");
+        var change = created.Clone();
+        change.DisplayName = "Renamed";
+        change.Criticality = 5;
+        change.Topics.Clear();
+
+        var updated = (await _host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = change, UpdateMask = new FieldMask { Paths = { "*" } } })).Touchpoint;
+
+        Assert.Equal("Renamed", updated.DisplayName);
+        Assert.Equal(5, updated.Criticality);
+        Assert.Empty(updated.Topics);
+    }
+
+    [Theory]
+    [InlineData("a23456789012345678901234567890123456789012345678901234567890123", true)]
+    [InlineData("7-up", true)]
+    [InlineData("a234567890123456789012345678901234567890123456789012345678901234", false)]
+    [InlineData("-lead", false)]
+    [InlineData("Upper", false)]
+    public async Task Create_TouchpointIdRule_IsOneToSixtyThreeOfLowerLettersDigitsAndDashStartingWithLetterOrDigit(string id, bool accepted)
+    {
+        if (accepted)
+        {
+            Assert.Equal("touchpoints/" + id, (await _host.CreateAsync(id)).Name);
+            return;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => _host.CreateAsync(id));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("touchpoint_id", error.Status.Detail);
+    }
+
+    [Fact]
     public async Task Update_WhenRetired_IsFailedPrecondition()
     {
         await _host.CreateAsync("tp");

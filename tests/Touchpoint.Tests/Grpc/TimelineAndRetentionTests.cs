@@ -3,6 +3,7 @@ using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Events.V1;
 using Journey.Shared.Events;
+using Journey.Testing;
 using Journey.Touchpoint.Storage;
 using Journey.Touchpoint.V1;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,8 +36,8 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             NewInteraction("other", "touchpoints/web", Start.AddMinutes(-5), "cookie-b"));
         await HandleAsync(Updated("profiles/ann", 1, Hashed("ann@example.com"), Cookie("cookie-a")));
 
-        var first = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Email("ANN@example.com"), PageSize = 2 });
-        var second = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Email("ann@example.com"), PageSize = 2, PageToken = first.NextPageToken });
+        var first = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("ANN@example.com")), PageSize = 2 });
+        var second = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("ann@example.com")), PageSize = 2, PageToken = first.NextPageToken });
 
         Assert.Equal(["e3", "e2"], first.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.Equal(["e1"], second.Interactions.Select(i => i.Interaction.InteractionId));
@@ -64,8 +65,8 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             MovedIdentifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = "cookie-laptop" } },
         });
 
-        var byProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = new Identifier { Kind = IdentifierKind.ProfileId, Value = "profiles/p1" } });
-        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = "cookie-phone" } });
+        var byProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.ProfileId, Value = "profiles/p1" }) });
+        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = "cookie-phone" }) });
 
         Assert.Equal(["laptop-visit", "phone-visit"], byProfile.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.Equal(["laptop-visit", "phone-visit"], byCookie.Interactions.Select(i => i.Interaction.InteractionId));
@@ -80,9 +81,9 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             NewInteraction("stranger", "touchpoints/web", Start.AddMinutes(-10), "cookie-stranger"));
         await HandleAsync(Updated("profiles/p1", 1, Cookie("cookie-phone"), Cookie("cookie-laptop")));
 
-        var byProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("p1") });
-        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("cookie-laptop") });
-        var stranger = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("cookie-stranger") });
+        var byProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("p1")) });
+        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-laptop")) });
+        var stranger = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-stranger")) });
 
         Assert.Equal(["laptop-visit", "phone-visit"], byProfile.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.All(byProfile.Interactions, i => Assert.Equal("profiles/p1", i.Profile));
@@ -103,13 +104,13 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         {
             Survivor = "profiles/known",
             Merged = "profiles/anon",
-            MergedAt = Timestamp.FromDateTimeOffset(Start.AddMinutes(1)),
+            MergeTime = Timestamp.FromDateTimeOffset(Start.AddMinutes(1)),
             MovedIdentifiers = { Cookie("cookie-a") },
         });
 
-        var bySurvivor = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("known") });
-        var byMerged = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("profiles/anon") });
-        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("cookie-a") });
+        var bySurvivor = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("known")) });
+        var byMerged = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("profiles/anon")) });
+        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-a")) });
 
         Assert.Equal(["known", "anonymous"], bySurvivor.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.Equal(["known", "anonymous"], byMerged.Interactions.Select(i => i.Interaction.InteractionId));
@@ -129,9 +130,9 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         await HandleAsync(Updated("profiles/ann", 2, Hashed("ann@example.com"), Cookie("ann-phone")));
         await HandleAsync(Updated("profiles/bob", 3, Hashed("bob@example.com"), Cookie("bob-phone"), Cookie("shared-cookie")));
 
-        var ann = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("ann") });
-        var bob = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("bob") });
-        var bySharedCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("shared-cookie") });
+        var ann = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("ann")) });
+        var bob = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("bob")) });
+        var bySharedCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("shared-cookie")) });
 
         // Bob holds the cookie now: its own interaction is his, but Ann's sign-in with it stays hers.
         Assert.Equal(["ann-newsletter", "ann-signs-in"], ann.Interactions.Select(i => i.Interaction.InteractionId));
@@ -159,10 +160,10 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         await HandleAsync(At(Start.AddMinutes(-25), Updated("profiles/bob", 1, Hashed("bob@example.com"), Cookie("shared-cookie"))));
         await HandleAsync(At(Start.AddMinutes(-25), Updated("profiles/ann", 2, Hashed("ann@example.com"))));
 
-        var ann = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Email("ann@example.com") });
-        var annByProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("ann") });
-        var bob = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Email("bob@example.com") });
-        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("shared-cookie") });
+        var ann = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("ann@example.com")) });
+        var annByProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("ann")) });
+        var bob = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("bob@example.com")) });
+        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("shared-cookie")) });
 
         Assert.Equal(["ann-browses", "ann-signs-in", "before-anyone"], ann.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.Equal(ann.Interactions, annByProfile.Interactions);
@@ -181,8 +182,8 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             WithEmail(NewInteraction("bob", "touchpoints/web", Start.AddMinutes(-20), "shared-cookie"), "bob@example.com"),
             NewInteraction("cookie-only", "touchpoints/web", Start.AddMinutes(-10), "shared-cookie"));
 
-        var ann = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Email("ann@example.com") });
-        var bob = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Email("bob@example.com") });
+        var ann = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("ann@example.com")) });
+        var bob = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("bob@example.com")) });
 
         Assert.Equal(["ann"], ann.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.Equal(["bob"], bob.Interactions.Select(i => i.Interaction.InteractionId));
@@ -197,7 +198,7 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         await HandleAsync(Updated("profiles/p1", 5, Cookie("cookie-2")));
         await HandleAsync(Updated("profiles/p1", 4, Cookie("cookie-1")));
 
-        var byProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("p1") });
+        var byProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("p1")) });
 
         Assert.Equal(["second"], byProfile.Interactions.Select(i => i.Interaction.InteractionId));
     }
@@ -225,10 +226,10 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
 
         await HandleAsync(new ErasureRequested { Erasure = "erasures/ann", Identifiers = { Hashed("ann@example.com") } }, "erase-ann");
 
-        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("ann") })).Interactions);
+        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("ann")) })).Interactions);
         Assert.Equal(
             ["cookie-only", "bob-own", "bob-signs-in"],
-            (await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("bob") })).Interactions.Select(i => i.Interaction.InteractionId));
+            (await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("bob")) })).Interactions.Select(i => i.Interaction.InteractionId));
     }
 
     [Fact]
@@ -244,9 +245,9 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
 
         await HandleAsync(new ErasureRequested { Erasure = "erasures/x2", Identifiers = { email } }, "erase-2");
 
-        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("cookie-phone") })).Interactions);
-        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Profile("ann") })).Interactions);
-        Assert.Single((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = Cookie("cookie-stranger") })).Interactions);
+        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-phone")) })).Interactions);
+        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("ann")) })).Interactions);
+        Assert.Single((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-stranger")) })).Interactions);
         Assert.Equal(0, await _host.CountAsync("profile_identifiers"));
     }
 
@@ -271,7 +272,7 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         await HandleAsync(request, "erase-1");
 
         Assert.Equal(1, await _host.CountAsync("interactions"));
-        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = "cookie-a" } })).Interactions);
+        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = "cookie-a" }) })).Interactions);
         var completed = Assert.Single(await _host.PayloadsAsync<ErasureCompleted>(Topics.ErasureCompleted));
         Assert.Equal("erasures/x1", completed.Erasure);
         Assert.Equal("touchpoint", completed.Service);
@@ -327,13 +328,13 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
     {
         Profile = profile,
         Version = version,
-        UpdatedAt = Timestamp.FromDateTimeOffset(Start.AddSeconds(version)),
+        UpdateTime = Timestamp.FromDateTimeOffset(Start.AddSeconds(version)),
         Identifiers = { identifiers },
     };
 
     private static ProfileUpdated At(DateTimeOffset updatedAt, ProfileUpdated updated)
     {
-        updated.UpdatedAt = Timestamp.FromDateTimeOffset(updatedAt);
+        updated.UpdateTime = Timestamp.FromDateTimeOffset(updatedAt);
         return updated;
     }
 

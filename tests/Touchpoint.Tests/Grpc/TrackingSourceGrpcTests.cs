@@ -83,11 +83,14 @@ public sealed class TrackingSourceGrpcTests : IAsyncLifetime
 
         var stale = await Assert.ThrowsAsync<RpcException>(async () => await _client.UpdateSourceAsync(new UpdateSourceRequest { Source = new Source { Name = "sources/web", DisplayName = "Old", Etag = "1" }, UpdateMask = new FieldMask { Paths = { "display_name" } } }));
         var unknownPath = await Assert.ThrowsAsync<RpcException>(async () => await _client.UpdateSourceAsync(new UpdateSourceRequest { Source = new Source { Name = "sources/web" }, UpdateMask = new FieldMask { Paths = { "write_keys" } } }));
+        var emptyMask = await Assert.ThrowsAsync<RpcException>(async () => await _client.UpdateSourceAsync(new UpdateSourceRequest { Source = new Source { Name = "sources/web", DisplayName = "Nothing" } }));
 
         Assert.Equal(("Shop", "2", 1), (renamed.Source.DisplayName, renamed.Source.Etag, renamed.Source.TrackingPlan.Events.Count));
         Assert.Equal(StatusCode.Aborted, stale.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, unknownPath.StatusCode);
         Assert.Contains("write_keys", unknownPath.Status.Detail);
+        Assert.Equal(StatusCode.InvalidArgument, emptyMask.StatusCode);
+        Assert.Contains("update_mask", emptyMask.Status.Detail);
     }
 
     [Fact]

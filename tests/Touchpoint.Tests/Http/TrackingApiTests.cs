@@ -7,6 +7,7 @@ using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
 using Journey.Events.V1;
 using Journey.Shared.Events;
+using Journey.Testing;
 using Journey.Touchpoint.Tests.Grpc;
 using Journey.Touchpoint.V1;
 
@@ -110,7 +111,7 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
     }
 
     private async Task<List<RecordedInteraction>> TimelineAsync(string anonymousId) =>
-        [.. (await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Identifier = new Identifier { Kind = IdentifierKind.AnonymousId, Value = anonymousId } })).Interactions];
+        [.. (await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = anonymousId }) })).Interactions];
 
     [Fact]
     public async Task Track_WithTheKeyAsBasicUser_RecordsTheMappedInteractionUnderItsMessageId()
