@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Grpc.Net.Client;
+using Journey.Consent.V1;
 using Journey.Platform.V1;
 using Journey.Profile.V1;
 using Journey.Recommendation.V1;
@@ -57,6 +58,9 @@ public sealed class ConsoleApi(IHttpContextAccessor http, ConsoleChannel channel
 
     /// <summary>The recommendation service's client.</summary>
     public RecommendationService.RecommendationServiceClient Recommendations => new(channel.Channel);
+
+    /// <summary>The consent service's client.</summary>
+    public ConsentService.ConsentServiceClient Consent => new(channel.Channel);
 
     /// <summary>The tracking sources' client.</summary>
     public TrackingSourceService.TrackingSourceServiceClient Sources => new(channel.Channel);

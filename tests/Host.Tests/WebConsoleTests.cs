@@ -292,6 +292,41 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Person_FoundByEmail_ShowsTheProfileTimelineAndConsentTheApisAnswer()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.ProfilesRead, Scopes.TouchpointsRead, Scopes.ConsentRead]);
+
+        var page = await http.GetStringAsync($"/console/people?kind=email&value={Uri.EscapeDataString(DemoPeople.WithdrawnEmail)}");
+
+        var person = Persons.Of(new Identifier { Kind = IdentifierKind.Email, Value = DemoPeople.WithdrawnEmail });
+        var profile = (await new ProfileService.ProfileServiceClient(ApiChannel()).LookupProfileAsync(new LookupProfileRequest { Person = person })).Profile;
+        Assert.Contains($"<code data-name=\"profile\">{profile.Name}</code>", page, StringComparison.Ordinal);
+        Assert.Equal(profile.Readiness, Number(page, "readiness"));
+        Assert.Equal(profile.OpenServiceTickets, Number(page, "open-tickets"));
+        var timeline = await new TouchpointService.TouchpointServiceClient(ApiChannel()).ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Profile(profile.Name), PageSize = 50 });
+        Assert.NotEmpty(timeline.Interactions);
+        Assert.Equal(timeline.Interactions.Select(i => i.Interaction.InteractionId), InteractionRowPattern().Matches(page).Select(m => WebUtility.HtmlDecode(m.Groups[1].Value)));
+        var consent = new Journey.Consent.V1.ConsentService.ConsentServiceClient(ApiChannel());
+        var history = await consent.ListConsentHistoryAsync(new Journey.Consent.V1.ListConsentHistoryRequest { Person = person, PageSize = 100 });
+        Assert.NotEmpty(history.Records);
+        Assert.Equal(history.Records.Select(r => r.Name), RecordRowPattern().Matches(page).Select(m => m.Groups[1].Value));
+        Assert.Contains("withdrawn", page, StringComparison.Ordinal);
+        var chain = await consent.VerifyConsentChainAsync(new Journey.Consent.V1.VerifyConsentChainRequest { Person = person });
+        Assert.True(chain.Intact);
+        Assert.Equal(chain.RecordsChecked, Number(page, "records-checked"));
+
+        // Without profiles:read the person's profile stays hidden and the page says why.
+        using var reader = Browser();
+        await SignInAsync(reader, [Scopes.TouchpointsRead]);
+        var response = await reader.GetAsync($"/console/people?kind=email&value={Uri.EscapeDataString(DemoPeople.WithdrawnEmail)}");
+        var refused = await response.Content.ReadAsStringAsync();
+        Assert.Contains("profiles:read", refused, StringComparison.Ordinal);
+        Assert.DoesNotContain(profile.Name, refused, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-name=\"readiness\"", refused, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AView_WhoseScopeTheSignInLacks_SaysWhichAndShowsNoFigures()
     {
         using var http = Browser();
@@ -341,7 +376,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     {
         HeadlessChromium.Require();
         var screenshots = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "console-screenshots")).FullName;
-        string[] views = ["/console", "/console/touchpoints", "/console/content", "/console/leads", "/console/segments", "/console/data"];
+        string[] views = ["/console", "/console/touchpoints", "/console/people", "/console/content", "/console/leads", "/console/segments", "/console/data"];
         Environment.SetEnvironmentVariable("JOURNEY_CONSOLE_WALK", System.Text.Json.JsonSerializer.Serialize(new
         {
             scopes = new[] { Scopes.TouchpointsRead, Scopes.ProfilesRead, Scopes.RecommendationsRead, Scopes.TrackingAdmin, Scopes.Admin },
@@ -442,6 +477,12 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.True(match.Success, $"no number named {name}");
         return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
+
+    [GeneratedRegex("<tr data-interaction=\"([^\"]+)\"")]
+    private static partial Regex InteractionRowPattern();
+
+    [GeneratedRegex("<tr data-record=\"([^\"]+)\"")]
+    private static partial Regex RecordRowPattern();
 
     [GeneratedRegex("<tr data-profile=\"([^\"]+)\"")]
     private static partial Regex LeadRowPattern();

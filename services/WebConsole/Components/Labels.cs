@@ -37,6 +37,12 @@ public static class Labels
         _ => "Unspecified",
     };
 
+    /// <summary>An identifier kind's name.</summary>
+    public static string Of(IdentifierKind kind) => kind == IdentifierKind.Unspecified ? "Unspecified" : Words(kind.ToString());
+
+    /// <summary>An interaction type's name.</summary>
+    public static string Of(InteractionType type) => type == InteractionType.Unspecified ? "Unspecified" : Words(type.ToString());
+
     /// <summary>The id in a resource name: <c>touchpoints/dealer-site</c> gives <c>dealer-site</c>.</summary>
     public static string Id(string name) => name[(name.IndexOf('/', StringComparison.Ordinal) + 1)..];
 
