@@ -38,6 +38,9 @@ internal sealed partial class DemoData(
     /// <summary>The start of the line the host logs when the demo is in and applied.</summary>
     public const string LoadedMessage = "Demo data loaded";
 
+    /// <summary>The start of the line the host logs when a data directory already holds the demo.</summary>
+    public const string AlreadyLoadedMessage = "Demo data already loaded";
+
     private const string Marker = "demo-data.loaded";
 
     /// <summary>How long the load waits for the profile service to apply what it sent before it reports anyway.</summary>
@@ -46,8 +49,15 @@ internal sealed partial class DemoData(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var marker = Path.Combine(storage.Value.DataDirectory, Marker);
-        if (!demo.Value.Enabled || File.Exists(marker) || !string.IsNullOrWhiteSpace(auth.Value.Authority))
+        if (!demo.Value.Enabled || !string.IsNullOrWhiteSpace(auth.Value.Authority))
         {
+            return;
+        }
+
+        if (File.Exists(marker))
+        {
+            // Said once, so an operator (and a test) knows the demo was looked at and left alone.
+            LogAlreadyLoaded(logger, marker);
             return;
         }
 
@@ -350,6 +360,9 @@ internal sealed partial class DemoData(
 
     [LoggerMessage(EventId = 2002, EventName = "DemoDataRejected", Level = LogLevel.Warning, Message = "Demo data: {Count} {What} were refused, the first at {Field}: {Reason}")]
     private static partial void LogRejected(ILogger logger, string what, int count, string field, string reason);
+
+    [LoggerMessage(EventId = 2004, EventName = "DemoDataAlreadyLoaded", Level = LogLevel.Information, Message = AlreadyLoadedMessage + " ({Marker} exists); not loaded again")]
+    private static partial void LogAlreadyLoaded(ILogger logger, string marker);
 
     [LoggerMessage(EventId = 2003, EventName = "DemoDataNotApplied", Level = LogLevel.Warning, Message = "Demo data: the profile service had not applied every simulated person after {Seconds} s")]
     private static partial void LogNotApplied(ILogger logger, double seconds);

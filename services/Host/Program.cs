@@ -4,6 +4,7 @@ using Journey.Profile;
 using Journey.Recommendation;
 using Journey.Shared.Hosting;
 using Journey.Touchpoint;
+using Journey.WebConsole;
 
 if (TokenCommand.IsRequested(args))
 {
@@ -14,6 +15,8 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddJourneyDefaults();
 builder.AddJourneyModules(TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition);
 builder.Services.AddJourneyDemo();
+builder.AddJourneyConsole();
 var app = builder.Build();
 app.MapJourneyEndpoints();
+app.MapJourneyConsole();
 return await app.RunJourneyAsync();

@@ -13,6 +13,7 @@ using Journey.Touchpoint.V1;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Journey.Touchpoint;
 
@@ -37,7 +38,8 @@ public static class TouchpointModule
             .AddPort<ITouchpointCatalogStore, SqliteTouchpointCatalogStore, MongoTouchpointCatalogStore>()
             .AddPort<IInteractionLog, SqliteInteractionLog, MongoInteractionLog>()
             .AddPort<IJourneyAggregates, SqliteJourneyAggregates, MongoJourneyAggregates>()
-            .AddPort<ITrackingSourceStore, SqliteTrackingSourceStore, MongoTrackingSourceStore>();
+            .AddPort<ITrackingSourceStore, SqliteTrackingSourceStore, MongoTrackingSourceStore>()
+            .AddSqliteRetention(sp => SqliteTrackingSourceStore.IdentityRetention(sp.GetRequiredService<IOptions<TouchpointOptions>>().Value.TrackingIdentityRetention));
         if (storage.Provider == StorageProvider.Sqlite)
         {
             // MongoDB expires raw interactions with a TTL index instead.

@@ -46,6 +46,16 @@ public sealed class TouchpointOptions
     [Range(1000, 50_000)]
     public int StreamTransactionSize { get; set; } = 20_000;
 
+    /// <summary>
+    /// How long the tracking API remembers the message id of an identify or alias it passed on, so an
+    /// SDK's re-send of it publishes nothing again; older claims are removed by the SQLite retention
+    /// sweep or a TTL index (MongoDB). A message sent again after this is passed on again, which the
+    /// profile service applies to the same effect. SDKs retry for hours at most (the browser SDK gives
+    /// up after 12). Default 30 days, 1 hour to 3650 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
+    public TimeSpan TrackingIdentityRetention { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>The retention window.</summary>
     public TimeSpan Retention => TimeSpan.FromDays(RetentionDays);
 }

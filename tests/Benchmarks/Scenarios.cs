@@ -77,6 +77,7 @@ public static class Scenarios
         new ConsentCheckScenario(),
         new RecommendScenario(),
         new JourneySimulationScenario(),
+        new TrackingBatchScenario(),
     ];
 }
 

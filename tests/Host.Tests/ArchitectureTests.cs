@@ -13,7 +13,44 @@ public sealed partial class ArchitectureTests
 {
     private static readonly string[] Banned = ["Grpc", "Google.Protobuf", "MongoDB", "Dapr", "Microsoft.AspNetCore", "Microsoft.Data.Sqlite"];
 
-    private static readonly string[] Services = ["Touchpoint", "Profile", "Consent", "Recommendation"];
+    /// <summary>Every service: each folder under services/ with a Domain folder, so a new one is checked without a list to keep.</summary>
+    private static readonly string[] Services =
+        [.. Directory.EnumerateDirectories(Path.Combine(Repository.Root, "services")).Where(d => Directory.Exists(Path.Combine(d, "Domain"))).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
+
+    [Fact]
+    public void Services_AreFoundFromTheirDomainFolders()
+    {
+        Assert.Equal(["Consent", "Profile", "Recommendation", "Touchpoint"], Services);
+    }
+
+    [Fact]
+    public void WebConsole_UsesOnlyTheServicesPublicContracts()
+    {
+        // The console is a client like any other: the generated gRPC clients and messages (Journey.<Service>.V1), never a service's domain or stores.
+        var folder = Path.Combine(Repository.Root, "services", "WebConsole");
+        var sourceViolations = Directory.EnumerateFiles(folder, "*.*", SearchOption.AllDirectories)
+            .Where(f => (f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".razor", StringComparison.Ordinal)) && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal) && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .SelectMany(f => ServiceInternals(File.ReadAllText(f)).Select(v => $"{Path.GetRelativePath(Repository.Root, f)}: {v}"));
+        var typeViolations = Assembly.Load("Journey.WebConsole").GetTypes()
+            .SelectMany(t => SignatureTypes(t).Where(IsServiceInternal).Select(u => $"{t.FullName} uses {u.FullName}"));
+
+        var violations = sourceViolations.Concat(typeViolations).Distinct().ToList();
+        Assert.True(violations.Count == 0, "The console reaches past the public API:\n" + string.Join('\n', violations));
+    }
+
+    [Fact]
+    public void ServiceInternals_WhenASourceUsesADomainNamespace_AreFound()
+    {
+        const string source = "@using Journey.Touchpoint.V1\n@using Journey.Profile.Domain\nusing Journey.Consent.Storage;\nvar x = new Journey.Recommendation.Domain.Thing();\n";
+
+        Assert.Equal(["Journey.Profile.Domain", "Journey.Consent.Storage", "Journey.Recommendation.Domain"], ServiceInternals(source));
+    }
+
+    private static IEnumerable<string> ServiceInternals(string source) =>
+        new Regex($@"\bJourney\.(?:{string.Join('|', Services)})(?:\.[A-Z][A-Za-z0-9]*)?").Matches(source).Select(m => m.Value).Where(ns => !ns.EndsWith(".V1", StringComparison.Ordinal));
+
+    private static bool IsServiceInternal(Type type) =>
+        type.Namespace is { } ns && Services.Any(s => ns == $"Journey.{s}" || ns.StartsWith($"Journey.{s}.", StringComparison.Ordinal)) && !ns.EndsWith(".V1", StringComparison.Ordinal);
 
     [Fact]
     public void DomainSources_UseNoTransportOrStorageNamespace()

@@ -54,7 +54,7 @@ public sealed class CrashSafetyTests
         await third.WaitUntilListeningAsync();
         using var again = third.CreateChannel(data, [.. Scopes.All]);
         Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(OutboxRows(data, "touchpoint") == 0), TimeSpan.FromSeconds(30)), "the restored outbox was not re-published");
-        await Task.Delay(1000);
+        await StoredQueues.DrainAsync(data);
         Assert.Equal(count, await CountAsync(again, "visitor-held"));
     }
 
@@ -117,7 +117,7 @@ public sealed class CrashSafetyTests
         var repeat = await RecordAsync(restarted, "visitor-busy", 0, perBatch);
         Assert.Equal(0, repeat.AcceptedCount);
         Assert.Equal(perBatch, repeat.DuplicateCount);
-        await Task.Delay(500);
+        await StoredQueues.DrainAsync(data);
         Assert.Equal(total, await CountAsync(restarted, "visitor-busy"));
     }
 

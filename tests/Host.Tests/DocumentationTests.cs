@@ -9,7 +9,9 @@ namespace Journey.Host.Tests;
 /// </summary>
 public sealed class DocumentationTests
 {
-    private static readonly string[] Assemblies = ["Journey.Host", "Journey.Shared", "Journey.Touchpoint", "Journey.Profile", "Journey.Consent", "Journey.Recommendation"];
+    /// <summary>The host and every Journey assembly it runs, so a new module's settings are checked without a list to keep.</summary>
+    private static readonly string[] Assemblies =
+        ["Journey.Host", .. Assembly.Load("Journey.Host").GetReferencedAssemblies().Select(a => a.Name!).Where(n => n.StartsWith("Journey.", StringComparison.Ordinal))];
 
     [Fact]
     public void ConfigurationPage_NamesEverySettingOfEveryOptionsClass()
@@ -31,6 +33,7 @@ public sealed class DocumentationTests
         Assert.Contains("Journey:Storage:Mongo:ConnectionString", settings);
         Assert.Contains("Journey:Touchpoint:RetentionDays", settings);
         Assert.Contains("Journey:Demo:People", settings);
+        Assert.Contains("Journey:Console:ApiAddress", settings);
     }
 
     /// <summary>Every bound setting: the public settable properties of each class with a <c>Section</c> constant, nested option classes walked.</summary>

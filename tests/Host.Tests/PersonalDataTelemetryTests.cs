@@ -70,7 +70,7 @@ public sealed class PersonalDataTelemetryTests
         await consent.CreatePurposeAsync(new CreatePurposeRequest { PurposeId = "marketing-email", Purpose = new Purpose { Description = "News by e-mail", LegalBasis = LegalBasis.Consent, Channels = { Channel.Email }, DefaultDecision = DefaultDecision.Deny } });
         await consent.RecordConsentAsync(new RecordConsentRequest { Person = Persons.Of(identifiers), Purpose = "purposes/marketing-email", Decision = ConsentDecision.Granted, PolicyVersion = 1, CaptureTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1)), IpAddress = "192.0.2.7", UserAgent = "Mozilla/5.0" });
         await consent.CheckConsentAsync(new CheckConsentRequest { Person = Persons.Of(identifiers), Purpose = "purposes/marketing-email", Channel = Channel.Email });
-        await Task.Delay(1000);
+        await platform.DrainAsync();
 
         Assert.NotEmpty(logs);
         Assert.NotEmpty(spans);

@@ -2,11 +2,9 @@ using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
 using Journey.Profile;
 using Journey.Profile.V1;
-using Journey.Shared.Events;
 using Journey.Testing;
 using Journey.Touchpoint;
 using Journey.Touchpoint.V1;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Journey.Host.Tests;
 
@@ -130,47 +128,5 @@ public sealed class ProfileTimelineEndToEndTests : IAsyncLifetime
     private async Task<List<RecordedInteraction>> TimelineAsync(Identifier identifier) =>
         [.. (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(identifier), PageSize = 100 })).Interactions];
 
-    /// <summary>
-    /// Waits until every event written so far was handled: no subscription has one waiting, no outbox
-    /// holds one, and still no subscription has one (an outbox row relayed between the two looks would
-    /// show there). Nothing may have been dead-lettered on the way.
-    /// </summary>
-    private async Task DrainAsync()
-    {
-        var bus = _platform.Services.GetRequiredService<InProcessBus>();
-        var outboxes = _platform.Services.GetServices<IOutboxStore>().ToList();
-        async Task<bool> NothingWaitsAsync()
-        {
-            foreach (var subscription in bus.Subscriptions)
-            {
-                if (await bus.CountPendingAsync(subscription.Name, default) > 0)
-                {
-                    return false;
-                }
-            }
-
-            return true;
-        }
-
-        async Task<bool> DrainedAsync()
-        {
-            if (!await NothingWaitsAsync())
-            {
-                return false;
-            }
-
-            foreach (var outbox in outboxes)
-            {
-                if ((await outbox.ReadDueAsync(1, DateTimeOffset.MaxValue, default)).Count > 0)
-                {
-                    return false;
-                }
-            }
-
-            return await NothingWaitsAsync();
-        }
-
-        Assert.True(await TestPlatform.EventuallyAsync(DrainedAsync, TimeSpan.FromSeconds(30)), "the events were not all handled within 30 s");
-        Assert.Empty(await bus.ListDeadLettersAsync(null, 10, 0, default));
-    }
+    private Task DrainAsync() => _platform.DrainAsync();
 }

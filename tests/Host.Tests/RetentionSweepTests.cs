@@ -12,7 +12,8 @@ namespace Journey.Host.Tests;
 /// <summary>
 /// Every service's embedded store runs a retention sweep over what its MongoDB store leaves to TTL
 /// indexes: the inbox and the audit trail everywhere, recommendation records and impression counts in
-/// the recommendation store. Each rule runs against the service's real schema.
+/// the recommendation store, tracking identity claims in the touchpoint store. Each rule runs against
+/// the service's real schema.
 /// </summary>
 public sealed class RetentionSweepTests
 {
@@ -32,5 +33,6 @@ public sealed class RetentionSweepTests
         Assert.Equal(4, sweeps.Count);
         Assert.All(rules, r => Assert.Superset(new HashSet<string> { "inbox entries", "audit entries" }, r.ToHashSet()));
         Assert.Single(rules, r => r.Contains("recommendation records") && r.Contains("impression counts"));
+        Assert.Single(rules, r => r.Contains("tracking identity claims"));
     }
 }

@@ -117,8 +117,11 @@ public sealed class StartupTests
 
         await using var again = HostProcess.Start(data, "--Journey:Demo:Enabled=true");
         await again.WaitUntilListeningAsync();
-        await Task.Delay(1000);
+        Assert.True(
+            await TestPlatform.EventuallyAsync(() => Task.FromResult(again.Output.Contains(DemoData.AlreadyLoadedMessage, StringComparison.Ordinal)), TimeSpan.FromSeconds(30)),
+            $"the restarted host did not say the demo was already there:\n{again.Output}");
         Assert.DoesNotContain("Demo data not loaded", again.Output);
+        Assert.DoesNotContain(DemoData.LoadedMessage + ":", again.Output);
     }
 
     [Theory]

@@ -1,11 +1,13 @@
 using Grpc.Core;
 using Grpc.Net.Client;
+using Journey.Shared.Events;
 using Journey.Shared.Hosting;
 using Journey.Shared.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Xunit;
 
 namespace Journey.Testing;
 
@@ -110,6 +112,54 @@ public sealed class TestPlatform : IAsyncDisposable
         app.MapJourneyEndpoints();
         await app.StartAsync();
         return new TestPlatform(app, dataDirectory, ownsDirectory);
+    }
+
+    /// <summary>
+    /// Waits until every event written so far was handled: no subscription has one waiting, no outbox
+    /// holds one, still no subscription has one (an outbox row relayed between the two looks would show
+    /// there), and the bus's log has let go of every delivered event (it does once each subscription's
+    /// cursor passed it, idle ones within a poll interval). Fails when that takes longer than
+    /// <paramref name="timeout"/> (30 s by default) or when anything was dead-lettered. A test asserts
+    /// that something did not happen only after this, never after a fixed wait.
+    /// </summary>
+    public async Task DrainAsync(TimeSpan? timeout = null)
+    {
+        var bus = Services.GetRequiredService<InProcessBus>();
+        var outboxes = Services.GetServices<IOutboxStore>().ToList();
+        async Task<bool> NothingWaitsAsync()
+        {
+            foreach (var subscription in bus.Subscriptions)
+            {
+                if (await bus.CountPendingAsync(subscription.Name, default) > 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        async Task<bool> DrainedAsync()
+        {
+            if (!await NothingWaitsAsync())
+            {
+                return false;
+            }
+
+            foreach (var outbox in outboxes)
+            {
+                if ((await outbox.ReadDueAsync(1, DateTimeOffset.MaxValue, default)).Count > 0)
+                {
+                    return false;
+                }
+            }
+
+            return await NothingWaitsAsync() && await bus.CountLoggedAsync(default) == 0;
+        }
+
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
+        Assert.True(await EventuallyAsync(DrainedAsync, limit), $"the events were not all handled within {limit.TotalSeconds} s");
+        Assert.Empty(await bus.ListDeadLettersAsync(null, 10, 0, default));
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes (events are asynchronous).</summary>

@@ -18,6 +18,24 @@ public sealed class TouchpointOptionsTests
         Assert.Equal(TimeSpan.FromDays(30), options.PurchaseWindow);
         Assert.Equal(TimeSpan.FromDays(30), options.SilencePeriod);
         Assert.Equal(20_000, options.StreamTransactionSize);
+        Assert.Equal(TimeSpan.FromDays(30), options.TrackingIdentityRetention);
+    }
+
+    [Fact]
+    public void StartupValidation_WhenTrackingIdentityRetentionUnderAnHour_FailsNamingTheSetting()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Journey:Touchpoint:TrackingIdentityRetention"] = "00:59:00" })
+            .Build());
+        services.AddValidatedOptions<TouchpointOptions, TouchpointOptionsValidator>(TouchpointOptions.Section);
+        using var provider = services.BuildServiceProvider();
+
+        var failure = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        var message = Assert.Single(failure.Failures);
+        Assert.StartsWith("Journey:Touchpoint: ", message, StringComparison.Ordinal);
+        Assert.Contains("TrackingIdentityRetention", message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -25,9 +25,6 @@ internal sealed class MongoConsentLedger : IConsentLedger
     private const string DecisionsCollection = "decisions";
     private const string CompletionsCollection = "erasure_completions";
 
-    // Set on every decision this version writes. A decision without it was written before grants
-    // carried their expiry state and is brought up to date once (see BackfillExpiriesAsync).
-    private const string ExpiryTracked = "expiry_tracked";
     private const string RequestsCollection = MongoRequestClaims.Collection;
     private readonly MongoStore _store;
     private readonly IMongoCollection<BsonDocument> _subjects;
@@ -36,8 +33,6 @@ internal sealed class MongoConsentLedger : IConsentLedger
     private readonly IMongoCollection<BsonDocument> _decisions;
     private readonly IMongoCollection<BsonDocument> _erasures;
     private readonly IMongoCollection<BsonDocument> _completions;
-    private readonly Lock _backfillGate = new();
-    private Task? _backfill;
 
     public MongoConsentLedger([FromKeyedServices(ConsentModule.Name)] MongoStore store)
     {
@@ -404,13 +399,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
             return 0;
         }, cancellationToken);
 
-    public async Task<IReadOnlyList<ExpiredGrant>> FindUnpublishedExpiriesAsync(string purposeId, DateTimeOffset capturedAtOrBefore, int limit, CancellationToken cancellationToken)
-    {
-        await BackfillOnceAsync(cancellationToken);
-        return await FindPendingExpiriesAsync(purposeId, capturedAtOrBefore, limit, cancellationToken);
-    }
-
-    private Task<IReadOnlyList<ExpiredGrant>> FindPendingExpiriesAsync(string purposeId, DateTimeOffset capturedAtOrBefore, int limit, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<ExpiredGrant>> FindUnpublishedExpiriesAsync(string purposeId, DateTimeOffset capturedAtOrBefore, int limit, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<ExpiredGrant>>(async (_, ct) =>
         {
             var filter = new BsonDocument { ["purpose"] = purposeId, [PendingExpiryFrom] = new BsonDocument("$lte", capturedAtOrBefore.ToUnixTimeMilliseconds()) };
@@ -423,64 +412,6 @@ internal sealed class MongoConsentLedger : IConsentLedger
             var records = await _records.Find(new BsonDocument("_id", new BsonDocument("$in", new BsonArray(decisions.Select(d => d["_id"]))))).ToListAsync(ct);
             return [.. records.Select(FromDocument).OrderBy(r => r.Draft.CapturedAt).Select(r => new ExpiredGrant(r.Subject, purposeId, DecisionEntry.Of(r)))];
         }, cancellationToken);
-
-    private Task BackfillOnceAsync(CancellationToken cancellationToken)
-    {
-        var task = _backfill;
-        if (task is null || task.IsFaulted || task.IsCanceled)
-        {
-            lock (_backfillGate)
-            {
-                if (_backfill is null || _backfill.IsFaulted || _backfill.IsCanceled)
-                {
-                    _backfill = BackfillExpiriesAsync(CancellationToken.None);
-                }
-
-                task = _backfill;
-            }
-        }
-
-        return task.WaitAsync(cancellationToken);
-    }
-
-    // Decisions written before grants carried pending_expiry_from would never reach the expiry
-    // index: give each such grant its capture time, as a new grant gets it, and mark every such
-    // decision tracked. The update only matches untracked documents, so replicas running this at
-    // once, or a sweep marking a grant published meanwhile, cannot make a grant pending twice.
-    // A grant whose expiry an earlier version published looks the same as one never announced
-    // (both lack the field), so it may be announced once more; ConsentChanged is delivered at
-    // least once in any case and its consumers are idempotent on the record.
-    private async Task BackfillExpiriesAsync(CancellationToken ct)
-    {
-        var untracked = new BsonDocument(ExpiryTracked, new BsonDocument("$exists", false));
-        while (true)
-        {
-            var decisions = await _decisions.Find(untracked).Limit(1000).ToListAsync(ct);
-            if (decisions.Count == 0)
-            {
-                return;
-            }
-
-            var records = await _records.Find(new BsonDocument("_id", new BsonDocument("$in", new BsonArray(decisions.Select(d => d["_id"])))))
-                .Project(new BsonDocument { ["granted"] = 1, ["captured_at"] = 1 }).ToListAsync(ct);
-            var byId = records.ToDictionary(r => r["_id"]);
-            var updates = new List<WriteModel<BsonDocument>>(decisions.Count);
-            foreach (var decision in decisions)
-            {
-                var set = new BsonDocument(ExpiryTracked, true);
-                if (!decision.Contains(PendingExpiryFrom) && byId.TryGetValue(decision["_id"], out var record) && record["granted"].AsBoolean)
-                {
-                    set[PendingExpiryFrom] = record["captured_at"];
-                }
-
-                updates.Add(new UpdateOneModel<BsonDocument>(
-                    new BsonDocument { ["_id"] = decision["_id"], [ExpiryTracked] = new BsonDocument("$exists", false) },
-                    new BsonDocument("$set", set)));
-            }
-
-            await _decisions.BulkWriteAsync(updates, new BulkWriteOptions { IsOrdered = false }, ct);
-        }
-    }
 
     public Task<int> MarkExpiriesPublishedAsync(IReadOnlyList<ExpiryNotice> notices, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
@@ -545,7 +476,6 @@ internal sealed class MongoConsentLedger : IConsentLedger
                 ["purpose"] = draft.PurposeId,
                 ["seq"] = seq,
                 ["channels"] = mask,
-                [ExpiryTracked] = true,
             };
             if (draft.Granted)
             {

@@ -96,9 +96,6 @@ public interface IProfileStore
     /// <summary>Up to <paramref name="limit"/> profiles ordered by id after <paramref name="afterId"/> (a full scan, page by page).</summary>
     Task<IReadOnlyList<CustomerProfile>> ListAsync(string afterId, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Profiles currently in <paramref name="stage"/>.</summary>
-    Task<IReadOnlyList<CustomerProfile>> ListByStageAsync(JourneyStage stage, CancellationToken cancellationToken);
-
     /// <summary>
     /// Hands every member of <paramref name="segmentId"/> (or, when null, every profile in
     /// <paramref name="stage"/>) to <paramref name="visit"/>, one at a time as the store reads them,

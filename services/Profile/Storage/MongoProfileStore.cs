@@ -143,10 +143,6 @@ internal sealed class MongoProfileStore : IProfileStore
             return 0;
         }, cancellationToken);
 
-    public Task<IReadOnlyList<CustomerProfile>> ListByStageAsync(JourneyStage stage, CancellationToken cancellationToken) =>
-        _store.ReadAsync<IReadOnlyList<CustomerProfile>>(async (_, ct) =>
-            (await _profiles.Find(new BsonDocument("stage", (int)stage)).Sort(new BsonDocument("_id", 1)).ToListAsync(ct)).Select(ToDomain).ToList(), cancellationToken);
-
     public Task SaveAsync(ProfileChangeSet changes, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
         {

@@ -171,22 +171,6 @@ internal sealed class SqliteProfileStore : IProfileStore
             return 0;
         }, cancellationToken);
 
-    public Task<IReadOnlyList<CustomerProfile>> ListByStageAsync(JourneyStage stage, CancellationToken cancellationToken) =>
-        _db.ReadAsync<IReadOnlyList<CustomerProfile>>(async (connection, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT id, version, document FROM profiles WHERE stage = $stage ORDER BY id";
-            command.Parameters.AddWithValue("$stage", (int)stage);
-            var profiles = new List<CustomerProfile>();
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                profiles.Add(ProfileDocument.FromJson(reader.GetString(2)).ToDomain(reader.GetString(0), reader.GetInt64(1)));
-            }
-
-            return profiles;
-        }, cancellationToken);
-
     public Task SaveAsync(ProfileChangeSet changes, CancellationToken cancellationToken)
     {
         // Serialised before the write lock: the lock is what the handler, Identify and the relay queue on.

@@ -35,9 +35,6 @@ public interface IAudienceStore
 
     Task<RecommendationRecord?> GetRecommendationAsync(string id, CancellationToken cancellationToken);
 
-    /// <summary>Every learned count, for the in-process model.</summary>
-    Task<IReadOnlyList<ItemStats>> ReadItemStatsAsync(CancellationToken cancellationToken);
-
     /// <summary>
     /// The learned counts (whole, not deltas) of every item and stage changed after
     /// <paramref name="cursor"/> (0: all of them), and the cursor to pass next time. An answer may

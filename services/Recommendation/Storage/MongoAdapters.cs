@@ -301,9 +301,6 @@ internal sealed class MongoAudienceStore : IAudienceStore
                     d["contents"].AsBsonArray.Select(v => v.AsString).ToList(), new DateTimeOffset(d["at"].ToInt64(), TimeSpan.Zero));
         }, cancellationToken);
 
-    public async Task<IReadOnlyList<ItemStats>> ReadItemStatsAsync(CancellationToken cancellationToken) =>
-        (await ReadItemStatsChangedAsync(0, cancellationToken)).Rows;
-
     public Task<ItemStatsChanges> ReadItemStatsChangedAsync(long cursor, CancellationToken cancellationToken) =>
         _store.ReadAsync(async (_, ct) =>
         {

@@ -100,20 +100,6 @@ internal sealed class SqliteAudienceStore : IAudienceStore
                 : null;
         }, cancellationToken);
 
-    public Task<IReadOnlyList<ItemStats>> ReadItemStatsAsync(CancellationToken cancellationToken) =>
-        _db.ReadAsync<IReadOnlyList<ItemStats>>(async (connection, ct) =>
-        {
-            var rows = new List<ItemStats>();
-            await using var command = Command(connection, null, "SELECT content, stage, impressions, clicks, conversions FROM item_stats");
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                rows.Add(new ItemStats(reader.GetString(0), (Stage)reader.GetInt32(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
-            }
-
-            return rows;
-        }, cancellationToken);
-
     public Task<ItemStatsChanges> ReadItemStatsChangedAsync(long cursor, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {

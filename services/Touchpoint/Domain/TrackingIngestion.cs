@@ -133,7 +133,7 @@ public sealed class TrackingIngestion(
 
         if (identities.Count > 0)
         {
-            var fresh = await store.AppendIdentitiesAsync(source.Id, identities, cancellationToken);
+            var fresh = await store.AppendIdentitiesAsync(source.Id, identities, receivedAt, cancellationToken);
             accepted += fresh;
             duplicates += identities.Count - fresh;
         }

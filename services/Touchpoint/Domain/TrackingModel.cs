@@ -159,10 +159,11 @@ public interface ITrackingSourceStore
     Task<IReadOnlyList<TrackingIssue>> ListIssuesAsync(string sourceId, int limit, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Appends the event of each identity whose message id this source has not sent before, in one
-    /// transaction; returns how many were new.
+    /// Appends the event of each identity whose message id this source has not sent within
+    /// <see cref="TouchpointOptions.TrackingIdentityRetention"/> before <paramref name="at"/>, in one
+    /// transaction, claiming the id at <paramref name="at"/>; returns how many were new.
     /// </summary>
-    Task<int> AppendIdentitiesAsync(string sourceId, IReadOnlyList<ObservedIdentity> identities, CancellationToken cancellationToken);
+    Task<int> AppendIdentitiesAsync(string sourceId, IReadOnlyList<ObservedIdentity> identities, DateTimeOffset at, CancellationToken cancellationToken);
 }
 
 /// <summary>Resource names of the tracking API.</summary>

@@ -1,3 +1,5 @@
+using Journey.Shared.Privacy;
+
 namespace Journey.Touchpoint.Domain;
 
 /// <summary>What a tracking message becomes under its source's plan.</summary>
@@ -239,19 +241,22 @@ public static class TrackingPlanner
 
     /// <summary>
     /// The traits that are not identifiers, with keys in the profile service's form (<c>firstName</c>
-    /// → <c>first_name</c>): those go to the profile as attributes.
+    /// → <c>first_name</c>): those go to the profile as attributes. E-mail addresses and phone numbers
+    /// leave this service only as keyed hashes, so a trait is left out when the plan maps it to an
+    /// identifier, when its name says it holds one (<c>Email</c>, <c>workEmail</c>, <c>phoneNumber</c>,
+    /// <c>mobile</c>) or when its value is an e-mail address, whatever its name.
     /// </summary>
     private static Dictionary<string, string> Attributes(TrackingPlan plan, IReadOnlyDictionary<string, string> traits)
     {
         var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in traits)
         {
-            if (plan.Traits.Any(m => m.Trait == key) || key is "email" or "phone" || attributes.Count >= 50)
+            var name = TraitName(key);
+            if (plan.Traits.Any(m => m.Trait == key) || IsContact(name, value) || attributes.Count >= 50)
             {
                 continue;
             }
 
-            var name = TraitName(key);
             if (name.Length is >= 1 and <= 64)
             {
                 attributes.TryAdd(name, Truncate(value, 1024));
@@ -260,6 +265,11 @@ public static class TrackingPlanner
 
         return attributes;
     }
+
+    private static bool IsContact(string name, string value) =>
+        name.Contains("email", StringComparison.Ordinal) || name.Contains("e_mail", StringComparison.Ordinal)
+        || name.Contains("phone", StringComparison.Ordinal) || name is "mobile" or "mobile_number" || name.EndsWith("_mobile", StringComparison.Ordinal)
+        || IdentifierHasher.IsPlausibleEmail(value.Trim());
 
     /// <summary>A trait key in snake case of a-z, 0-9 and '_'.</summary>
     public static string TraitName(string key)

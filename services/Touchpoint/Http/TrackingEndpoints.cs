@@ -58,19 +58,26 @@ internal static partial class TrackingEndpoints
         return endpoints;
     }
 
+    /// <summary>The request headers a preflight allows when it names none.</summary>
+    private const string AllowedHeaders = "Content-Type, Authorization, Content-Encoding, X-Retry-Count";
+
     /// <summary>
     /// A browser's preflight names no source, so it is answered for any origin; the request itself
-    /// is refused (403) unless its source allows the origin, before anything is read or stored.
+    /// is refused (403) unless its source allows the origin, before anything is read or stored. The
+    /// headers the browser asks for are allowed as asked: the browser SDK sends its key as Basic auth,
+    /// a retry count on every retry, and whatever headers a site configures for its delivery, and
+    /// which headers come is no guard, the key and origin check is.
     /// </summary>
     private static IResult Preflight(HttpContext context)
     {
         var headers = context.Response.Headers;
         if (context.Request.Headers.Origin.ToString() is { Length: > 0 } origin)
         {
+            var requested = context.Request.Headers.AccessControlRequestHeaders.ToString();
             headers.AccessControlAllowOrigin = origin;
             headers.Vary = "Origin";
             headers.AccessControlAllowMethods = "POST, GET, OPTIONS";
-            headers.AccessControlAllowHeaders = "Content-Type, Authorization, Content-Encoding";
+            headers.AccessControlAllowHeaders = requested.Length is > 0 and <= 1024 ? requested : AllowedHeaders;
             headers.AccessControlAllowCredentials = "true";
             headers.AccessControlMaxAge = "86400";
         }
@@ -223,6 +230,8 @@ internal static partial class TrackingEndpoints
 
         context.Response.Headers.AccessControlAllowOrigin = origin;
         context.Response.Headers.AccessControlAllowCredentials = "true";
+        // The browser SDK waits as long as a 429's Retry-After says, if the browser lets it read it.
+        context.Response.Headers.AccessControlExposeHeaders = "Retry-After";
         context.Response.Headers.Vary = "Origin";
         return true;
     }

@@ -129,15 +129,17 @@ internal sealed class MongoInteractionLog : IInteractionLog
         var links = new Dictionary<string, BsonValue>(storedLinks, StringComparer.Ordinal);
 
         // A new person gets an ObjectId, unique without a shared counter (a counter document written by
-        // every batch that meets someone new would make concurrent batches abort each other). An
-        // interaction is filed under the person of its first identifier already linked; an identifier
-        // linked to another person records the overlap, so a timeline by identifiers finds it here.
+        // every batch that meets someone new would make concurrent batches abort each other). The
+        // grouping rule chooses the person (PersonGrouping); an identifier linked to another person
+        // records the overlap, so a timeline by identifiers finds it here.
         var people = new BsonValue[accepted.Count];
         var overlaps = new HashSet<(BsonValue Person, BsonValue Filed)>();
+        var knownBy = new KnownPeople(_db, session, links);
         for (var i = 0; i < accepted.Count; i++)
         {
             var identifiers = accepted[i].Interaction.Identifiers;
-            var person = identifiers.Select(x => links.GetValueOrDefault(x.Key)).FirstOrDefault(p => p is not null) ?? ObjectId.GenerateNewId();
+            var chosen = await PersonGrouping.ChooseAsync(identifiers, k => links.ContainsKey(identifiers[k].Key), k => knownBy.OfAsync(links[identifiers[k].Key], ct));
+            var person = chosen is { } index ? links[identifiers[index].Key] : ObjectId.GenerateNewId();
             foreach (var x in identifiers)
             {
                 if (!links.TryAdd(x.Key, person) && links[x.Key] != person)
@@ -680,6 +682,48 @@ internal sealed class MongoInteractionLog : IInteractionLog
     private static string ClaimId(Interaction interaction) => interaction.EventId;
 
     private static DateTime DayStart(DateTimeOffset at) => DateTime.UnixEpoch.AddDays(JourneyAnalytics.DayOf(at));
+
+    /// <summary>
+    /// What marks the people of one batch as known customers: their stored strong links, read once on
+    /// first need (most batches never ask), and the links the batch adds.
+    /// </summary>
+    private sealed class KnownPeople(IMongoDatabase db, IClientSessionHandle session, Dictionary<string, BsonValue> links)
+    {
+        private Dictionary<BsonValue, KnownBy>? _stored;
+
+        public async ValueTask<KnownBy> OfAsync(BsonValue person, CancellationToken ct)
+        {
+            if (_stored is null)
+            {
+                var people = new BsonArray(links.Values.Distinct());
+                var strong = new BsonRegularExpression($"^({(int)IdentifierKind.CustomerId}|{(int)IdentifierKind.Email}):");
+                _stored = [];
+                var found = await db.GetCollection<BsonDocument>(PersonLinks)
+                    .Find(session, new BsonDocument { ["person_id"] = new BsonDocument("$in", people), ["_id"] = strong }).ToListAsync(ct);
+                foreach (var link in found)
+                {
+                    Add(_stored, link["person_id"], link["_id"].AsString);
+                }
+            }
+
+            var known = _stored.GetValueOrDefault(person);
+            foreach (var (key, linked) in links)
+            {
+                if (linked == person)
+                {
+                    known |= Marks(key);
+                }
+            }
+
+            return known;
+        }
+
+        private static void Add(Dictionary<BsonValue, KnownBy> known, BsonValue person, string key) =>
+            known[person] = known.GetValueOrDefault(person) | Marks(key);
+
+        private static KnownBy Marks(string key) =>
+            int.TryParse(key.AsSpan(0, Math.Max(0, key.IndexOf(':'))), out var kind) ? PersonGrouping.Marks((IdentifierKind)kind) : KnownBy.None;
+    }
 
     private static BsonDocument ToDocument(Interaction x, BsonValue person, long id)
     {

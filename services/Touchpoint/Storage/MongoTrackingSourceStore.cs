@@ -3,6 +3,7 @@ using Journey.Shared.Events;
 using Journey.Shared.Storage;
 using Journey.Touchpoint.Domain;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using MongoDB.Bson;
 using MongoDB.Driver;
 
@@ -27,20 +28,24 @@ internal sealed class MongoTrackingSourceStore : ITrackingSourceStore
     private readonly IMongoCollection<BsonDocument> _issues;
     private readonly IMongoCollection<BsonDocument> _identities;
 
-    public MongoTrackingSourceStore([FromKeyedServices(TouchpointModule.Name)] MongoStore store)
+    public MongoTrackingSourceStore([FromKeyedServices(TouchpointModule.Name)] MongoStore store, IOptions<TouchpointOptions> options)
     {
         _store = store;
         _sources = store.Database.GetCollection<BsonDocument>(Sources);
         _keys = store.Database.GetCollection<BsonDocument>(Keys);
         _issues = store.Database.GetCollection<BsonDocument>(Issues);
         _identities = store.Database.GetCollection<BsonDocument>(Identities);
-        store.Indexes.Declare(Indexes);
+        store.Indexes.Declare(Indexes(options.Value.TrackingIdentityRetention));
     }
 
-    /// <summary>The issue listing reads one source's counts, most seen first.</summary>
-    internal static IReadOnlyList<MongoIndex> Indexes { get; } =
+    /// <summary>
+    /// The issue listing reads one source's counts, most seen first; identity claims expire through a
+    /// TTL index on their claim time (<see cref="TouchpointOptions.TrackingIdentityRetention"/>).
+    /// </summary>
+    internal static IReadOnlyList<MongoIndex> Indexes(TimeSpan identityRetention) =>
     [
         new(Issues, new BsonDocument { ["source"] = 1, ["count"] = -1 }),
+        new(Identities, new BsonDocument("claimed_at", 1)) { Name = "retention", ExpireAfter = identityRetention },
     ];
 
     public async Task CreateAsync(TrackingSource source, CancellationToken cancellationToken)
@@ -148,7 +153,7 @@ internal sealed class MongoTrackingSourceStore : ITrackingSourceStore
                 new DateTimeOffset(d["last_at"].ToUniversalTime(), TimeSpan.Zero))).ToList();
         }, cancellationToken);
 
-    public async Task<int> AppendIdentitiesAsync(string sourceId, IReadOnlyList<ObservedIdentity> identities, CancellationToken cancellationToken)
+    public async Task<int> AppendIdentitiesAsync(string sourceId, IReadOnlyList<ObservedIdentity> identities, DateTimeOffset at, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -171,7 +176,7 @@ internal sealed class MongoTrackingSourceStore : ITrackingSourceStore
 
                     if (fresh.Count > 0)
                     {
-                        await _identities.InsertManyAsync(session, fresh.Select(i => new BsonDocument { ["_id"] = IdentityId(sourceId, i.MessageId), ["source"] = sourceId }), cancellationToken: ct);
+                        await _identities.InsertManyAsync(session, fresh.Select(i => new BsonDocument { ["_id"] = IdentityId(sourceId, i.MessageId), ["source"] = sourceId, ["claimed_at"] = at.UtcDateTime }), cancellationToken: ct);
                         await MongoOutbox.AppendAsync(session, _store.Database, fresh.Select(i => i.Event).ToList(), ct);
                     }
 

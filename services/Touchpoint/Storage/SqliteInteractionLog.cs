@@ -56,6 +56,12 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             var overlapPerson = addOverlap.Parameters.Add("$person", SqliteType.Integer);
             var overlapFiled = addOverlap.Parameters.Add("$filed", SqliteType.Integer);
             var linked = new List<long?>();
+            await using var knownBy = Command(connection, transaction, $"""
+                SELECT coalesce(max(CASE WHEN identifier LIKE '{(int)IdentifierKind.CustomerId}:%' THEN {(int)KnownBy.CustomerId} ELSE 0 END), 0)
+                     | coalesce(max(CASE WHEN identifier LIKE '{(int)IdentifierKind.Email}:%' THEN {(int)KnownBy.Email} ELSE 0 END), 0)
+                FROM person_links WHERE person_id = $person
+                """);
+            var knownPerson = knownBy.Parameters.Add("$person", SqliteType.Integer);
             await using var newPerson = Command(connection, transaction, "INSERT INTO person_state (last_at, last_touchpoint_id) VALUES ($at, $tp) RETURNING person_id");
             var newAt = newPerson.Parameters.Add("$at", SqliteType.Integer);
             var newTp = newPerson.Parameters.Add("$tp", SqliteType.Text);
@@ -82,8 +88,6 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                     continue;
                 }
 
-                // The interaction is filed under the person of its first identifier already linked.
-                long? person = null;
                 linked.Clear();
                 foreach (var identifier in interaction.Identifiers)
                 {
@@ -104,8 +108,14 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                     }
 
                     linked.Add(link);
-                    person ??= link;
                 }
+
+                var chosen = await PersonGrouping.ChooseAsync(interaction.Identifiers, k => linked[k] is not null, async k =>
+                {
+                    knownPerson.Value = linked[k]!.Value;
+                    return (KnownBy)(long)(await knownBy.ExecuteScalarAsync(ct))!;
+                });
+                var person = chosen is { } index ? linked[index] : null;
 
                 if (person is null)
                 {

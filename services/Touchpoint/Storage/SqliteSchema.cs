@@ -172,6 +172,13 @@ internal static class SqliteSchema
                 PRIMARY KEY (identifier, profile_id, since)) WITHOUT ROWID;
             CREATE INDEX identifier_holdings_by_profile ON identifier_holdings (profile_id)
             """),
+        // When each identity's message id was claimed, for the retention sweep; ids claimed before
+        // count from this migration.
+        ("touchpoint-011-tracking-identity-times", """
+            ALTER TABLE tracking_identities ADD COLUMN claimed_at INTEGER NOT NULL DEFAULT 0;
+            UPDATE tracking_identities SET claimed_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000;
+            CREATE INDEX tracking_identities_by_claimed ON tracking_identities (claimed_at)
+            """),
     ];
 
     /// <summary>Applies the schema once per file; every adapter calls it, later calls do nothing.</summary>

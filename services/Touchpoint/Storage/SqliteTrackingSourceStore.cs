@@ -18,6 +18,17 @@ internal sealed class SqliteTrackingSourceStore : ITrackingSourceStore
         SqliteSchema.Apply(database);
     }
 
+    /// <summary>Identity claims go <paramref name="retention"/> after they were made, as MongoDB's TTL index removes them.</summary>
+    internal static SqliteRetentionRule IdentityRetention(TimeSpan retention) => new(
+        "tracking identity claims",
+        "SELECT json_group_array(json_array(source_id, message_id)) FROM (SELECT source_id, message_id FROM tracking_identities WHERE claimed_at < $cutoff ORDER BY claimed_at LIMIT $max)",
+        """
+        DELETE FROM tracking_identities
+        WHERE (source_id, message_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($keys))
+            AND claimed_at < $cutoff
+        """,
+        now => (now - retention).ToUnixTimeMilliseconds());
+
     public Task CreateAsync(TrackingSource source, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
@@ -149,11 +160,12 @@ internal sealed class SqliteTrackingSourceStore : ITrackingSourceStore
             return rows;
         }, cancellationToken);
 
-    public Task<int> AppendIdentitiesAsync(string sourceId, IReadOnlyList<ObservedIdentity> identities, CancellationToken cancellationToken) =>
+    public Task<int> AppendIdentitiesAsync(string sourceId, IReadOnlyList<ObservedIdentity> identities, DateTimeOffset at, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await using var claim = Command(connection, transaction, "INSERT INTO tracking_identities (source_id, message_id) VALUES ($source, $message) ON CONFLICT DO NOTHING");
+            await using var claim = Command(connection, transaction, "INSERT INTO tracking_identities (source_id, message_id, claimed_at) VALUES ($source, $message, $at) ON CONFLICT DO NOTHING");
             claim.Parameters.AddWithValue("$source", sourceId);
+            claim.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
             var message = claim.Parameters.Add("$message", SqliteType.Text);
             var fresh = new List<OutboxMessage>();
             foreach (var identity in identities)

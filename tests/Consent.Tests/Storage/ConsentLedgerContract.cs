@@ -4,7 +4,6 @@ using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Privacy;
 using Journey.Testing;
-using MongoDB.Bson;
 
 namespace Journey.Consent.Tests.Storage;
 
@@ -18,9 +17,6 @@ public abstract class ConsentLedgerContract
     protected abstract IConsentLedger Ledger { get; }
 
     protected abstract IOutboxStore Outbox { get; }
-
-    /// <summary>Turns the stored decisions into what a version before expiry tracking wrote.</summary>
-    protected abstract Task WriteDecisionsAsBeforeExpiryTrackingAsync();
 
     /// <summary>A new adapter over the same store, as after a restart.</summary>
     protected abstract IConsentLedger Reopen();
@@ -258,23 +254,6 @@ public abstract class ConsentLedgerContract
         Assert.NotEqual(grant.Entry.RecordId, Assert.Single(await Ledger.FindUnpublishedExpiriesAsync("marketing", Now.AddMinutes(1), 10, default)).Entry.RecordId);
     }
 
-    [ContractFact]
-    public async Task FindUnpublishedExpiries_WhenGrantsPredateExpiryTracking_FindsThemOnceAfterARestart()
-    {
-        var (_, records) = await NewSubjectAsync(Draft("marketing", true), Draft("profiling", false));
-        var withdrawn = Guid.CreateVersion7();
-        await Ledger.AppendAsync(new LedgerAppend(withdrawn, true, [Customer], [Draft("marketing", false)], [], Now), default);
-        await WriteDecisionsAsBeforeExpiryTrackingAsync();
-        var restarted = Reopen();
-
-        var grant = Assert.Single(await restarted.FindUnpublishedExpiriesAsync("marketing", Now.AddYears(1), 10, default));
-        Assert.Equal(records[0].Draft.Id, grant.Entry.RecordId);
-        Assert.Equal(1, await restarted.MarkExpiriesPublishedAsync([new ExpiryNotice(grant, Event("expired"))], default));
-
-        Assert.Empty(await Reopen().FindUnpublishedExpiriesAsync("marketing", Now.AddYears(1), 10, default));
-        Assert.Empty(await Reopen().FindUnpublishedExpiriesAsync("profiling", Now.AddYears(1), 10, default));
-    }
-
     private static RequestClaim Claim(string fingerprint, DateTimeOffset? expiresAt = null) =>
         new(Guid.NewGuid().ToString(), fingerprint, new RequestOutcome([new OutcomeRecord(0, Guid.CreateVersion7(), Guid.CreateVersion7())], [], null).Encode(), Now, expiresAt ?? Now.AddDays(1));
 
@@ -374,10 +353,6 @@ public sealed class SqliteConsentLedgerTests : ConsentLedgerContract, IDisposabl
 
     protected override IOutboxStore Outbox { get; }
 
-    // The SQLite schema migration that added the column filled it for the rows already stored, so
-    // there is no older state to recreate.
-    protected override Task WriteDecisionsAsBeforeExpiryTrackingAsync() => Task.CompletedTask;
-
     protected override IConsentLedger Reopen() => new SqliteConsentLedger(_sqlite.Database);
 
     public void Dispose() => _sqlite.Dispose();
@@ -390,10 +365,6 @@ public sealed class MongoConsentLedgerTests : ConsentLedgerContract, IRequiresMo
     protected override IConsentLedger Ledger => field ??= new MongoConsentLedger(_mongo.Store);
 
     protected override IOutboxStore Outbox => field ??= new MongoOutbox("consent", _mongo.Store);
-
-    protected override async Task WriteDecisionsAsBeforeExpiryTrackingAsync() =>
-        await _mongo.Store.Database.GetCollection<BsonDocument>("decisions").UpdateManyAsync(
-            new BsonDocument(), new BsonDocument("$unset", new BsonDocument { ["pending_expiry_from"] = "", ["expiry_tracked"] = "" }));
 
     protected override IConsentLedger Reopen() => new MongoConsentLedger(_mongo.Store);
 

@@ -91,8 +91,6 @@ public sealed class ConcurrentBatchesTests : IDisposable
 
         public Task<IReadOnlyList<CustomerProfile>> ListAsync(string afterId, int limit, CancellationToken cancellationToken) => inner.ListAsync(afterId, limit, cancellationToken);
 
-        public Task<IReadOnlyList<CustomerProfile>> ListByStageAsync(JourneyStage stage, CancellationToken cancellationToken) => inner.ListByStageAsync(stage, cancellationToken);
-
         public Task VisitAudienceAsync(string? segmentId, JourneyStage stage, Action<CustomerProfile> visit, CancellationToken cancellationToken) =>
             inner.VisitAudienceAsync(segmentId, stage, visit, cancellationToken);
 

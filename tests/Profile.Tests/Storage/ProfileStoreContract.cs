@@ -230,7 +230,7 @@ public abstract class ProfileStoreContract
     }
 
     [ContractFact]
-    public async Task ListByStage_ReturnsOnlyThatStage()
+    public async Task VisitAudience_OfAStage_VisitsOnlyThatStage()
     {
         var a = NewProfile("a", Now);
         a.Stage = JourneyStage.Evaluation;
@@ -239,7 +239,10 @@ public abstract class ProfileStoreContract
         await SaveAsync(a);
         await SaveAsync(b);
 
-        Assert.Equal([a.Id], (await Store.ListByStageAsync(JourneyStage.Evaluation, default)).Select(p => p.Id));
+        var visited = new List<string>();
+        await Store.VisitAudienceAsync(null, JourneyStage.Evaluation, p => visited.Add(p.Id), default);
+
+        Assert.Equal([a.Id], visited);
     }
 
     [ContractFact]

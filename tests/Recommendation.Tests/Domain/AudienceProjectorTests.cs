@@ -41,7 +41,7 @@ public sealed class AudienceProjectorTests : IDisposable
         ], default);
 
         Assert.Equal(1, retrying.AbortedAttempts);
-        Assert.Equal([new ItemStats("guide", Stage.Evaluation, 1, 1, 0)], await _store.ReadItemStatsAsync(default));
+        Assert.Equal([new ItemStats("guide", Stage.Evaluation, 1, 1, 0)], (await _store.ReadItemStatsChangedAsync(0, default)).Rows);
         Assert.Equal((1L, 1L), learning.Get("guide", Stage.Evaluation));
     }
 
@@ -111,8 +111,6 @@ public sealed class AudienceProjectorTests : IDisposable
         public Task SaveRecommendationAsync(RecommendationRecord record, CancellationToken cancellationToken) => inner.SaveRecommendationAsync(record, cancellationToken);
 
         public Task<RecommendationRecord?> GetRecommendationAsync(string id, CancellationToken cancellationToken) => inner.GetRecommendationAsync(id, cancellationToken);
-
-        public Task<IReadOnlyList<ItemStats>> ReadItemStatsAsync(CancellationToken cancellationToken) => inner.ReadItemStatsAsync(cancellationToken);
 
         public Task<ItemStatsChanges> ReadItemStatsChangedAsync(long cursor, CancellationToken cancellationToken) => inner.ReadItemStatsChangedAsync(cursor, cancellationToken);
 

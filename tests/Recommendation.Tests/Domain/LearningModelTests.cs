@@ -146,8 +146,6 @@ public sealed class LearningModelTests : IDisposable
             return changes;
         }
 
-        public Task<IReadOnlyList<ItemStats>> ReadItemStatsAsync(CancellationToken cancellationToken) => throw new InvalidOperationException("a refresh reads what changed, never everything");
-
         public Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken) => inner.ReadContextAsync(touchpointId, identifierKeys, day, cancellationToken);
 
         public Task<IReadOnlyList<AlsoConsumed>> ReadAlsoConsumedAsync(IReadOnlyList<string> seedIds, int perSeed, CancellationToken cancellationToken) => inner.ReadAlsoConsumedAsync(seedIds, perSeed, cancellationToken);

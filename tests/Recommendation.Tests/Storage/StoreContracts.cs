@@ -151,7 +151,7 @@ public abstract class StoreContract : IDisposable
         var stored = await Audience.GetRecommendationAsync(record.Id, default);
         Assert.Equal(record with { ContentIds = [] }, stored! with { ContentIds = [] });
         Assert.Equal(record.ContentIds, stored.ContentIds);
-        Assert.Equal([new ItemStats("a", Stage.Consideration, 3, 1, 1)], await Audience.ReadItemStatsAsync(default));
+        Assert.Equal([new ItemStats("a", Stage.Consideration, 3, 1, 1)], (await Audience.ReadItemStatsChangedAsync(0, default)).Rows);
         Assert.Equal([new VariantCounts("control", 1, 3, 1, 0)], await Audience.ReadVariantCountsAsync("exp", default));
         Assert.Equal([new AlsoConsumed("a", "b", 2), new AlsoConsumed("a", "c", 1)], await Audience.ReadAlsoConsumedAsync(["a"], 5, default));
 
@@ -211,7 +211,7 @@ public abstract class StoreContract : IDisposable
         }
 
         Assert.Equal([new VariantCounts("control", 20, 20, 10, 0), new VariantCounts("learned", 10, 10, 5, 0)], await Audience.ReadVariantCountsAsync("spring", default));
-        Assert.Equal([new ItemStats("a", Stage.Evaluation, 30, 15, 0)], await Audience.ReadItemStatsAsync(default));
+        Assert.Equal([new ItemStats("a", Stage.Evaluation, 30, 15, 0)], (await Audience.ReadItemStatsChangedAsync(0, default)).Rows);
         Assert.Equal([new ItemStats("a", Stage.Evaluation, 30, 15, 0)], (await Audience.ReadItemStatsChangedAsync(0, default)).Rows);
         Assert.Empty(await Audience.ReadVariantCountsAsync("spring2", default));
     }

@@ -236,6 +236,31 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Browser_RetryingARateLimitedMessage_MayReadRetryAfterAndSendItsRetryHeader()
+    {
+        await _sources.UpdateSourceAsync(new UpdateSourceRequest
+        {
+            Source = new Source { Name = "sources/web", RequestsPerSecond = 1 },
+            UpdateMask = new FieldMask { Paths = { "requests_per_second" } },
+        });
+        var track = $$$"""{"writeKey":"{{{_key}}}","event":"Video Played","messageId":"m-9","anonymousId":"a-9"}""";
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/v1/t");
+        preflight.Headers.Add("Origin", "https://shop.example");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "authorization,x-retry-count");
+
+        await SendAsync(Post("/v1/t", track, contentType: "text/plain", origin: "https://shop.example"));
+        var (status, _, limited) = await SendAsync(Post("/v1/t", track, contentType: "text/plain", origin: "https://shop.example"));
+        var preflightResponse = await _http.SendAsync(preflight);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, status);
+        Assert.Contains("Retry-After", limited.Headers.GetValues("Access-Control-Expose-Headers"));
+        var allowed = string.Join(',', preflightResponse.Headers.GetValues("Access-Control-Allow-Headers")).Split(',', StringSplitOptions.TrimEntries);
+        Assert.Contains("x-retry-count", allowed, StringComparer.OrdinalIgnoreCase);
+        Assert.Contains("authorization", allowed, StringComparer.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task IdentifyAndAlias_PublishIdentityObservedOnceWithHashedEmail()
     {
         var identify = """{"messageId":"i-1","userId":"c-7","anonymousId":"a-7","traits":{"email":"Ann@Example.com","firstName":"Ann"}}""";
@@ -256,6 +281,22 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
         Assert.Equal("Ann", published[0].Traits["first_name"]);
         Assert.False(published[0].Traits.ContainsKey("email"));
         Assert.Equal([("a-8", IdentifierKind.AnonymousId), ("c-7", IdentifierKind.CustomerId)], published[1].Identifiers.Select(i => (i.Value, i.Kind)));
+    }
+
+    [Fact]
+    public async Task Identify_TraitsNamingOrHoldingAnEmailOrPhone_NeverLeaveInClear()
+    {
+        var identify = """
+            {"messageId":"i-9","userId":"c-9","traits":{"Email":"Ann@Example.com","workEmail":"ann@corp.example","backup":"ann.k@mail.example",
+             "phoneNumber":"+49 170 5550199","mobile":"0170 5550198","firstName":"Ann","plan":"pro"}}
+            """;
+
+        var (status, body, _) = await SendAsync(Post("/v1/identify", identify, _key));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(1, body.GetProperty("accepted").GetInt32());
+        var published = Assert.Single(await _host.PayloadsAsync<IdentityObserved>(Topics.IdentityObserved));
+        Assert.Equal([("first_name", "Ann"), ("plan", "pro")], published.Traits.Select(t => (t.Key, t.Value)).Order());
     }
 
     [Fact]

@@ -438,6 +438,27 @@ public abstract class InteractionLogContract
     }
 
     [ContractFact]
+    public async Task Aggregates_WhenTwoCustomersShareACookie_CountThemAsTwoPeople()
+    {
+        // One browser cookie, two known customers (the profile service keeps them apart): A signs in and
+        // reads a review, B signs in on the same cookie, reads it and buys; then a visit on the cookie alone.
+        await AppendAsync(Pending(Interaction("a1", Review, Day.AddHours(10), [Anonymous("shared"), Customer("A")]), Review));
+        await AppendAsync(Pending(Interaction("b1", Review, Day.AddHours(11), [Anonymous("shared"), Customer("B")]), Review));
+        await AppendAsync(
+            Pending(Interaction("b2", Store, Day.AddHours(12), [Customer("B")], InteractionType.Purchase), Store),
+            Pending(Interaction("c1", Review, Day.AddHours(13), [Anonymous("shared")]), Review));
+
+        var review = await Aggregates.TouchpointTotalsAsync("review", D, D, TimeSpan.FromDays(1), default);
+        var funnel = await Aggregates.FunnelTotalsAsync(D, D, default);
+        var beforePurchase = await Aggregates.TouchpointsBeforePurchaseAsync(D, D, default);
+
+        Assert.Equal(new TouchpointTotals(Interactions: 3, RatingSum: 0, RatingCount: 0, UniquePeople: 2, Purchasers: 1), review);
+        Assert.Equal([0L, 0, 2, 1, 0, 0], funnel.PeoplePerStage);
+        Assert.Equal([1L], beforePurchase);
+        Assert.Equal(["c1", "b1", "a1"], (await Log.RecordedWithAsync([Anonymous("shared")], null, 10, default)).Select(t => t.Interaction.EventId));
+    }
+
+    [ContractFact]
     public async Task Aggregates_MatchAHandComputedJourney()
     {
         // ann: ad (D 10:00) -> review (D 11:00, rating 2) -> store purchase (D+1 09:00, rating 5)

@@ -34,5 +34,14 @@ public sealed class MongoIndexDeclarationTests : IDisposable
         Assert.Equal(TimeSpan.FromDays(31), claims.ExpireAfter);
     }
 
+    [Fact]
+    public void Indexes_ExpireTrackingIdentityClaims_AfterTheirRetention()
+    {
+        _ = new MongoTrackingSourceStore(_mongo.Store, Options.Create(new TouchpointOptions { TrackingIdentityRetention = TimeSpan.FromDays(7) }));
+
+        var retention = Assert.Single(_mongo.On("tracking_identities"));
+        Assert.Equal((new BsonDocument("claimed_at", 1), TimeSpan.FromDays(7)), (retention.Keys, retention.ExpireAfter));
+    }
+
     public void Dispose() => _mongo.Dispose();
 }

@@ -1,8 +1,12 @@
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
+using Journey.Shared.Storage;
 using Journey.Testing;
 using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MongoDB.Bson;
 
 namespace Journey.Touchpoint.Tests.Storage;
 
@@ -11,7 +15,13 @@ public abstract class TrackingSourceStoreContract
 {
     private static readonly DateTimeOffset Now = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
 
+    /// <summary>How long identity claims are kept in these tests.</summary>
+    protected static readonly TimeSpan IdentityRetention = TimeSpan.FromDays(30);
+
     protected abstract ITrackingSourceStore Store { get; }
+
+    /// <summary>Removes what the store's retention removes at <paramref name="now"/> (the SQLite sweep; MongoDB's TTL monitor).</summary>
+    protected abstract Task ExpireAsync(DateTimeOffset now);
 
     private static TrackingSource Source(string id, params WriteKey[] keys) => new(
         id, "Shop " + id, ["https://shop.example"], 50,
@@ -123,12 +133,26 @@ public abstract class TrackingSourceStoreContract
     [ContractFact]
     public async Task AppendIdentities_PublishesEachMessageIdOncePerSource()
     {
-        static ObservedIdentity Identity(string id) => new(id, new OutboxMessage(Guid.NewGuid().ToString("N"), Topics.IdentityObserved, [1, 2, 3]));
-
-        Assert.Equal(2, await Store.AppendIdentitiesAsync("web", [Identity("m1"), Identity("m2"), Identity("m1")], default));
-        Assert.Equal(1, await Store.AppendIdentitiesAsync("web", [Identity("m2"), Identity("m3")], default));
-        Assert.Equal(1, await Store.AppendIdentitiesAsync("app", [Identity("m1")], default));
+        Assert.Equal(2, await Store.AppendIdentitiesAsync("web", [Identity("m1"), Identity("m2"), Identity("m1")], Now, default));
+        Assert.Equal(1, await Store.AppendIdentitiesAsync("web", [Identity("m2"), Identity("m3")], Now, default));
+        Assert.Equal(1, await Store.AppendIdentitiesAsync("app", [Identity("m1")], Now, default));
     }
+
+    [ContractFact]
+    public async Task AppendIdentities_PastTheRetentionOfTheFirstClaim_PublishesTheMessageIdAgain()
+    {
+        await Store.AppendIdentitiesAsync("web", [Identity("m1"), Identity("m2")], Now, default);
+        await Store.AppendIdentitiesAsync("web", [Identity("m3")], Now + IdentityRetention, default);
+
+        await ExpireAsync(Now + IdentityRetention - TimeSpan.FromMinutes(1));
+        var within = await Store.AppendIdentitiesAsync("web", [Identity("m1")], Now + IdentityRetention - TimeSpan.FromMinutes(1), default);
+        await ExpireAsync(Now + IdentityRetention + TimeSpan.FromMinutes(1));
+        var past = await Store.AppendIdentitiesAsync("web", [Identity("m1"), Identity("m2"), Identity("m3")], Now + IdentityRetention + TimeSpan.FromMinutes(1), default);
+
+        Assert.Equal((0, 2), (within, past));
+    }
+
+    private static ObservedIdentity Identity(string id) => new(id, new OutboxMessage(Guid.NewGuid().ToString("N"), Topics.IdentityObserved, [1, 2, 3]));
 }
 
 public sealed class SqliteTrackingSourceStoreTests : TrackingSourceStoreContract, IDisposable
@@ -143,6 +167,10 @@ public sealed class SqliteTrackingSourceStoreTests : TrackingSourceStoreContract
 
     protected override ITrackingSourceStore Store { get; }
 
+    protected override Task ExpireAsync(DateTimeOffset now) => new SqliteRetentionSweep(
+        TouchpointModule.Name, _sqlite.Database, [SqliteTrackingSourceStore.IdentityRetention(IdentityRetention)],
+        new ManualTimeProvider(now), NullLogger<SqliteRetentionSweep>.Instance).SweepOnceAsync(default);
+
     public void Dispose() => _sqlite.Dispose();
 }
 
@@ -150,7 +178,20 @@ public sealed class MongoTrackingSourceStoreTests : TrackingSourceStoreContract,
 {
     private readonly TemporaryMongo _mongo = new("touchpoint");
 
-    protected override ITrackingSourceStore Store => field ??= new MongoTrackingSourceStore(_mongo.Store);
+    protected override ITrackingSourceStore Store => field ??= new MongoTrackingSourceStore(_mongo.Store, Options.Create(new TouchpointOptions { TrackingIdentityRetention = IdentityRetention }));
+
+    /// <summary>Does what the server's TTL monitor does with the declared TTL index: removes documents whose indexed date is older than its expiry.</summary>
+    protected override async Task ExpireAsync(DateTimeOffset now)
+    {
+        _ = Store;
+        await _mongo.Store.Indexes.EnsureAsync(default);
+        foreach (var ttl in _mongo.Store.Indexes.Declared.Where(i => i.Collection == "tracking_identities" && i.ExpireAfter is not null))
+        {
+            var field = ttl.Keys.Names.Single();
+            await _mongo.Store.Database.GetCollection<BsonDocument>(ttl.Collection)
+                .DeleteManyAsync(new BsonDocument(field, new BsonDocument("$lt", (now - ttl.ExpireAfter!.Value).UtcDateTime)));
+        }
+    }
 
     public Task InitializeAsync() => Task.CompletedTask;
 

@@ -1,0 +1,77 @@
+using Grpc.Core;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Components;
+
+namespace Journey.WebConsole.Components;
+
+/// <summary>
+/// A console view: calls the public APIs with the signed-in person's token and turns what they
+/// refuse into what the person should do (sign in, ask for a scope), never into an error page.
+/// </summary>
+public abstract class ConsolePage : ComponentBase
+{
+    /// <summary>The public APIs.</summary>
+    [Inject]
+    protected ConsoleApi Api { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private IHttpContextAccessor Http { get; set; } = default!;
+
+    /// <summary>Why part of the page could not be shown, or null. A page with independent sections reads and clears it after each.</summary>
+    protected string? Problem { get; set; }
+
+    /// <summary>Calls one API method; on refusal records <see cref="Problem"/> and returns null.</summary>
+    protected async Task<T?> CallAsync<T>(Func<CallOptions, AsyncUnaryCall<T>> call)
+        where T : class
+    {
+        if (!Api.SignedIn)
+        {
+            Navigation.NavigateTo($"/console/sign-in?return={Uri.EscapeDataString(new Uri(Navigation.Uri).PathAndQuery)}");
+            return null;
+        }
+
+        try
+        {
+            return await call(Api.Call(CancellationToken.None));
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Unauthenticated)
+        {
+            Navigation.NavigateTo($"/console/sign-in?return={Uri.EscapeDataString(new Uri(Navigation.Uri).PathAndQuery)}&expired=1");
+            return null;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.PermissionDenied)
+        {
+            Refused(StatusCodes.Status403Forbidden, $"Your sign-in may not see this: {ex.Status.Detail}");
+            return null;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+        {
+            // Said in the page with 200: a 404 set while rendering makes the renderer drop the page's body.
+            Problem = ex.Status.Detail;
+            return null;
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.OutOfRange)
+        {
+            Refused(StatusCodes.Status400BadRequest, ex.Status.Detail);
+            return null;
+        }
+        catch (RpcException ex)
+        {
+            Refused(StatusCodes.Status503ServiceUnavailable, $"The service did not answer ({ex.StatusCode}): {ex.Status.Detail}");
+            return null;
+        }
+    }
+
+    /// <summary>Shows <paramref name="problem"/> in the page, answered with <paramref name="status"/> so tools see it too.</summary>
+    private void Refused(int status, string problem)
+    {
+        Problem = problem;
+        if (Http.HttpContext is { Response.HasStarted: false } context)
+        {
+            context.Response.StatusCode = status;
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using System.Net;
+using Journey.Shared.Hosting;
+using Journey.Shared.Security;
+using Journey.WebConsole.Components;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Journey.WebConsole;
+
+/// <summary>Adds the web console to a host and maps its pages under <c>/console</c>.</summary>
+public static partial class WebConsoleRegistration
+{
+    /// <summary>How long a console sign-in lasts: a working day.</summary>
+    public static readonly TimeSpan SignInLifetime = TimeSpan.FromHours(8);
+
+    /// <summary>Registers the console's services.</summary>
+    public static WebApplicationBuilder AddJourneyConsole(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddValidatedOptions<WebConsoleOptions, WebConsoleOptionsValidator>(WebConsoleOptions.Section);
+        services.AddHttpContextAccessor();
+        services.AddSingleton<ConsoleChannel>();
+        services.AddScoped<ConsoleApi>();
+        services.AddRazorComponents();
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps the console's pages and its sign-in, when <see cref="WebConsoleOptions.Enabled"/>, and
+    /// logs its address once the HTTP listener is up (browsers cannot speak gRPC's HTTP/2-only port).
+    /// </summary>
+    public static WebApplication MapJourneyConsole(this WebApplication endpoints)
+    {
+        if (!endpoints.Services.GetRequiredService<IOptions<WebConsoleOptions>>().Value.Enabled)
+        {
+            return endpoints;
+        }
+
+        endpoints.Lifetime.ApplicationStarted.Register(() =>
+        {
+            // The HTTP listener, when on, is bound after the gRPC one.
+            if (endpoints.ListeningAddresses().Skip(1).FirstOrDefault() is { } http)
+            {
+                var address = $"{http}/console";
+                LogConsole(endpoints.Logger, address);
+            }
+        });
+
+        // Pages only read (their filters travel in the query string); the two forms post to the
+        // endpoints below, and the sign-in cookie is SameSite=Strict, so no page takes a cross-site post.
+        endpoints.MapRazorComponents<App>().DisableAntiforgery();
+        endpoints.MapPost("/console/session", SignIn).DisableAntiforgery();
+        endpoints.MapPost("/console/sign-out", SignOut).DisableAntiforgery();
+        return endpoints;
+    }
+
+    /// <summary>
+    /// Whether this request may sign in with the development issuer: the host is its own issuer (no
+    /// OpenID Connect authority) and the browser is on this machine.
+    /// </summary>
+    public static bool MaySignInLocally(HttpContext context, AuthOptions auth) =>
+        string.IsNullOrWhiteSpace(auth.Authority) && context.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote);
+
+    private static async Task<IResult> SignIn(HttpContext context, IOptions<AuthOptions> auth, DevelopmentIssuer issuer)
+    {
+        if (!MaySignInLocally(context, auth.Value))
+        {
+            return Results.Problem(
+                "Signing in with the development issuer works only from this machine and only when Journey:Auth:Authority is unset.",
+                statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        var name = form["name"].ToString().Trim();
+        var scopes = form["scope"].Select(s => s ?? "").Where(s => s.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+        var unknown = scopes.Where(s => !Scopes.All.Contains(s)).ToList();
+        if (name.Length is 0 or > 64 || unknown.Count > 0 || scopes.Count == 0)
+        {
+            return Results.Problem(
+                unknown.Count > 0 ? $"Unknown scopes: {string.Join(", ", unknown)}." : "Give a name of 1 to 64 characters and choose at least one scope.",
+                statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        context.Response.Cookies.Append(ConsoleApi.TokenCookie, issuer.CreateToken(name, scopes, SignInLifetime), CookieOptions(context, SignInLifetime));
+        return Results.Redirect(LocalReturn(form["return"].ToString()));
+    }
+
+    private static IResult SignOut(HttpContext context)
+    {
+        context.Response.Cookies.Delete(ConsoleApi.TokenCookie, CookieOptions(context, TimeSpan.Zero));
+        return Results.Redirect("/console/sign-in");
+    }
+
+    private static CookieOptions CookieOptions(HttpContext context, TimeSpan lifetime) => new()
+    {
+        HttpOnly = true,
+        SameSite = SameSiteMode.Strict,
+        Secure = context.Request.IsHttps,
+        Path = "/console",
+        MaxAge = lifetime,
+    };
+
+    /// <summary>Only a console page may be the place to return to, never another site.</summary>
+    internal static string LocalReturn(string? target) =>
+        target is { Length: > 0 } t && (t == "/console" || t.StartsWith("/console/", StringComparison.Ordinal) || t.StartsWith("/console?", StringComparison.Ordinal)) && !t.Contains("//", StringComparison.Ordinal) && !t.Contains('\\', StringComparison.Ordinal)
+            ? t
+            : "/console";
+
+    [LoggerMessage(EventId = 1, EventName = "ConsoleListening", Level = LogLevel.Information, Message = "Console: {Address}")]
+    private static partial void LogConsole(ILogger logger, string address);
+}

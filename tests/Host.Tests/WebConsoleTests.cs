@@ -1,0 +1,451 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Journey.Common.V1;
+using Journey.Profile.V1;
+using Journey.Recommendation.V1;
+using Journey.Shared.Security;
+using Journey.Testing;
+using Journey.Touchpoint.V1;
+using Journey.WebConsole;
+using Journey.WebConsole.Components;
+using Microsoft.AspNetCore.Http;
+
+namespace Journey.Host.Tests;
+
+/// <summary>A host with the demo journey loaded, started the way the README starts it, for the console's tests.</summary>
+public sealed class DemoHostFixture : IAsyncLifetime, IDisposable
+{
+    private readonly ScratchDirectory _scratch = new("journey-console-");
+
+    public HostProcess Host { get; private set; } = default!;
+
+    public string Data => _scratch.Path;
+
+    public async Task InitializeAsync()
+    {
+        Host = HostProcess.Start(Data, "--Journey:Demo:Enabled=true", "--Journey:Demo:People=120");
+        await Host.WaitUntilListeningAsync();
+        Assert.True(
+            await TestPlatform.EventuallyAsync(() => Task.FromResult(Host.Output.Contains(DemoData.LoadedMessage, StringComparison.Ordinal)), TimeSpan.FromSeconds(90)),
+            $"the demo was not loaded:\n{Host.Output}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        _scratch.Dispose();
+    }
+
+    public void Dispose() => _scratch.Dispose();
+}
+
+/// <summary>
+/// The console as a person meets it: over HTTP/1.1 on the host's HTTP listener, signing in with the
+/// development issuer, and reading on each view the same figures the public gRPC API answers.
+/// </summary>
+public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFixture<DemoHostFixture>
+{
+    private HostProcess Host => fixture.Host;
+
+    [Fact]
+    public async Task Start_LogsTheConsoleAddressOnTheHttpListener()
+    {
+        Assert.Contains($"Console: {Host.HttpAddress}/console", Host.Output, StringComparison.Ordinal);
+        using var http = Browser();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/console/sign-in")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AView_WithoutASignIn_SendsToTheSignInPageAndBack()
+    {
+        using var http = Browser();
+
+        var response = await http.GetAsync("/console/touchpoints?days=7");
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/console/sign-in?return=%2Fconsole%2Ftouchpoints%3Fdays%3D7", new Uri(http.BaseAddress!, response.Headers.Location!).PathAndQuery);
+        var signedIn = await SignInAsync(http, [Scopes.TouchpointsRead], "/console/touchpoints?days=7");
+        Assert.Equal("/console/touchpoints?days=7", signedIn.Headers.Location!.OriginalString);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/console/touchpoints?days=7")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Overview_ShowsTheFunnelAndTouchpointsBeforePurchaseTheApiAnswers()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.TouchpointsRead]);
+
+        var page = await http.GetStringAsync("/console?days=90");
+
+        var period = PeriodChoice.Of(90, DateTimeOffset.UtcNow);
+        var touchpoints = new TouchpointService.TouchpointServiceClient(ApiChannel());
+        var funnel = await touchpoints.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = period.ToPeriod() });
+        Assert.True(funnel.Stages.Sum(s => s.People) > 0, "the demo put nobody in the funnel");
+        foreach (var stage in funnel.Stages)
+        {
+            var row = Row(page, "data-stage", Labels.Of(stage.Stage));
+            Assert.Equal(stage.People, Number(row, "people"));
+            if (stage.Stage != JourneyStage.Loyalty)
+            {
+                Assert.Equal(stage.ConvertedToNext, Number(row, "converted"));
+                Assert.Equal(stage.ConversionToNext * 100, Number(row, "conversion-percent"), 9);
+            }
+        }
+
+        var current = Row(page, "data-period", "current");
+        Assert.Equal(funnel.TouchpointsBeforePurchase.Purchases, Number(current, "purchases"));
+        Assert.Equal(funnel.TouchpointsBeforePurchase.Median, Number(current, "median"), 9);
+        Assert.Equal(funnel.TouchpointsBeforePurchase.P90, Number(current, "p90"), 9);
+        var previous = await touchpoints.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = period.Previous.ToPeriod() });
+        Assert.Equal(previous.TouchpointsBeforePurchase.Purchases, Number(Row(page, "data-period", "previous"), "purchases"));
+    }
+
+    [Fact]
+    public async Task TouchpointPriorities_RankTheGapsAsTheApiAndOpenEachScorecard()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.TouchpointsRead]);
+
+        var page = await http.GetStringAsync("/console/touchpoints");
+
+        var touchpoints = new TouchpointService.TouchpointServiceClient(ApiChannel());
+        var gaps = await touchpoints.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = PeriodChoice.Of(null, DateTimeOffset.UtcNow).ToPeriod(), PageSize = 50 });
+        Assert.NotEmpty(gaps.Gaps);
+        Assert.Equal(gaps.Gaps.Select(g => Labels.Id(g.Touchpoint)), TouchpointRowPattern().Matches(page).Select(m => m.Groups[1].Value));
+        foreach (var gap in gaps.Gaps)
+        {
+            Assert.Equal(gap.Priority, Number(Row(page, "data-touchpoint", Labels.Id(gap.Touchpoint)), "priority"), 9);
+        }
+
+        // A click on the first opens its scorecard.
+        var first = gaps.Gaps[0];
+        var scorecard = (await touchpoints.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = first.Touchpoint, Period = PeriodChoice.Of(30, DateTimeOffset.UtcNow).ToPeriod() })).Scorecard;
+        var detail = await http.GetStringAsync($"/console/touchpoints/{Labels.Id(first.Touchpoint)}?days=30");
+        Assert.Contains($"<h1>{WebUtility.HtmlEncode(first.DisplayName)}</h1>", detail, StringComparison.Ordinal);
+        Assert.Equal(scorecard.Interactions, Number(detail, "interactions"));
+        Assert.Equal(scorecard.UniquePeople, Number(detail, "people"));
+        Assert.Equal(scorecard.Purchasers, Number(detail, "purchasers"));
+
+        var missing = await http.GetAsync("/console/touchpoints/no-such-touchpoint");
+        Assert.Equal(HttpStatusCode.OK, missing.StatusCode);
+        Assert.Contains("touchpoints/no-such-touchpoint", await missing.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var catalog = await touchpoints.ListTouchpointsAsync(new ListTouchpointsRequest { PageSize = 500 });
+        var web = Row(page, "data-channel", "Web");
+        Assert.Equal(catalog.Touchpoints.Count(t => t.Channel == Journey.Common.V1.Channel.Web && t.Stages.Contains(JourneyStage.Awareness)), Number(web, "Awareness"));
+    }
+
+    [Fact]
+    public async Task DataComingIn_ListsEachSourceAndWhatItsPlanDoesNotTake()
+    {
+        var sources = new TrackingSourceService.TrackingSourceServiceClient(ApiChannel());
+        await sources.CreateSourceAsync(new CreateSourceRequest
+        {
+            SourceId = "console-shop",
+            Source = new Source
+            {
+                DisplayName = "Console shop",
+                TrackingPlan = new TrackingPlan { Events = { new EventRule { Event = "Order Completed", Touchpoint = "touchpoints/dealer", Type = InteractionType.Purchase } } },
+            },
+        });
+        var key = (await sources.CreateWriteKeyAsync(new CreateWriteKeyRequest { Parent = "sources/console-shop" })).Secret;
+        using (var sdk = new HttpClient { BaseAddress = new Uri(Host.HttpAddress) })
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var sent = await sdk.PostAsync("/v1/track", new StringContent(
+                    $$"""{"writeKey":"{{key}}","anonymousId":"a-{{i}}","event":"Wishlist Shared","messageId":"console-{{i}}"}""", System.Text.Encoding.UTF8, "application/json"));
+                Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
+            }
+        }
+
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.TrackingAdmin, Scopes.TouchpointsRead, Scopes.Admin]);
+
+        var page = await http.GetStringAsync("/console/data");
+
+        var issues = (await sources.ListTrackingIssuesAsync(new ListTrackingIssuesRequest { Parent = "sources/console-shop" })).Issues;
+        var unmapped = Assert.Single(issues);
+        Assert.Equal(3, unmapped.Count);
+        Assert.Equal(1, Number(Row(page, "data-source", "console-shop"), "active-keys"));
+        var table = page[page.IndexOf("<table data-issues=\"console-shop\"", StringComparison.Ordinal)..];
+        Assert.Contains("Wishlist Shared", table[..table.IndexOf("</table>", StringComparison.Ordinal)], StringComparison.Ordinal);
+        Assert.Equal(unmapped.Count, Number(table, "count"));
+        Assert.Contains("No dead letters", page, StringComparison.Ordinal);
+
+        // Without the scopes, each section says which one it needs; nothing about the sources shows.
+        using var reader = Browser();
+        await SignInAsync(reader, [Scopes.TouchpointsRead]);
+        var response = await reader.GetAsync("/console/data");
+        var refused = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("tracking:admin", refused, StringComparison.Ordinal);
+        Assert.Contains("&#x27;admin&#x27;", refused, StringComparison.Ordinal);
+        Assert.DoesNotContain("console-shop", refused, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Segments_DescribeEachAudienceAsTheApiDoes()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.ProfilesRead]);
+
+        var page = await http.GetStringAsync("/console/segments");
+
+        var profiles = new ProfileService.ProfileServiceClient(ApiChannel());
+        var segments = (await profiles.ListSegmentsAsync(new ListSegmentsRequest())).Segments;
+        Assert.NotEmpty(segments);
+        foreach (var segment in segments)
+        {
+            var audience = await profiles.DescribeAudienceAsync(new DescribeAudienceRequest { Segment = segment.Name });
+            var start = page.IndexOf($"<section data-segment=\"{Labels.Id(segment.Name)}\"", StringComparison.Ordinal);
+            Assert.True(start >= 0, $"no section for {segment.Name}");
+            var section = page[start..page.IndexOf("</section>", start, StringComparison.Ordinal)];
+            if (audience.BelowMinimum)
+            {
+                Assert.Equal(audience.MinimumSize, Number(section, "minimum"));
+                Assert.DoesNotContain("data-name=\"size\"", section, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Equal(audience.Size, Number(section, "size"));
+                Assert.All(audience.Stages, s => Assert.Equal(s.Members, Number(section, $"stage-{Labels.Of(s.Stage)}")));
+            }
+        }
+
+        var evaluation = await profiles.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Evaluation });
+        var row = Row(page, "data-stage", "Evaluation");
+        Assert.Equal(evaluation.BelowMinimum ? evaluation.MinimumSize : evaluation.Size, Number(row, evaluation.BelowMinimum ? "minimum" : "people"));
+    }
+
+    [Fact]
+    public async Task Content_CountsTheLibraryByStageAndTopicAndMarksTheHoles()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.RecommendationsRead]);
+
+        var response = await http.GetAsync("/console/content");
+        var page = await response.Content.ReadAsStringAsync();
+
+        var library = (await new RecommendationService.RecommendationServiceClient(ApiChannel()).ListContentsAsync(new ListContentsRequest { PageSize = 500 })).Contents;
+        Assert.NotEmpty(library);
+        var holes = 0;
+        foreach (var topic in library.SelectMany(c => c.Topics).Distinct())
+        {
+            var row = Row(page, "data-topic", topic);
+            foreach (var stage in Labels.Stages)
+            {
+                var count = library.Count(c => c.Topics.Contains(topic) && c.Stages.Any(s => s.Stage == stage && s.Weight >= 0.5));
+                if (count == 0)
+                {
+                    holes++;
+                    Assert.Contains($"data-name=\"hole-{Labels.Of(stage)}\"", row, StringComparison.Ordinal);
+                }
+                else
+                {
+                    Assert.Equal(count, Number(row, Labels.Of(stage)));
+                }
+            }
+        }
+
+        Assert.True(holes > 0, "the demo library covers every topic at every stage, so no hole was checked");
+        var purchase = Row(page, "data-stage", "Purchase");
+        Assert.Equal(library.Count(c => c.Stages.Any(s => s.Stage == JourneyStage.Purchase && s.Weight >= 0.5) && c.Hardness >= 0.67), Number(purchase, "hard"));
+
+        // Experiments need the admin scope; the library still shows without it.
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("&#x27;admin&#x27;", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Leads_ListTheSegmentsMembersReadiestFirstAndLeaveOutThoseWithoutConsent()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.ProfilesRead]);
+
+        var page = await http.GetStringAsync("/console/leads?segment=ready-to-buy");
+
+        var profiles = new ProfileService.ProfileServiceClient(ApiChannel());
+        var members = (await profiles.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/ready-to-buy", PageSize = 500 })).Profiles;
+        Assert.NotEmpty(members);
+        var readiness = new Dictionary<string, int>();
+        foreach (var member in members)
+        {
+            readiness[Labels.Id(member)] = (await profiles.GetProfileAsync(new GetProfileRequest { Name = member })).Profile.Readiness;
+        }
+
+        var listed = LeadRowPattern().Matches(page).Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(Math.Min(50, members.Count), listed.Count);
+        Assert.Equal(members.Count, Number(page, "members"));
+        Assert.All(listed, id => Assert.Equal(readiness[id], Number(Row(page, "data-profile", id), "readiness")));
+        Assert.Equal(listed.Select(id => readiness[id]).OrderDescending(), listed.Select(id => readiness[id]));
+
+        // Reachable by e-mail: those without marketing e-mail consent are counted, not listed.
+        var byEmail = await http.GetStringAsync("/console/leads?segment=ready-to-buy&channel=email");
+        var gated = await profiles.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/ready-to-buy", PageSize = 500, Channel = Journey.Common.V1.Channel.Email });
+        Assert.Equal(Math.Min(50, gated.Profiles.Count), LeadRowPattern().Count(byEmail));
+        if (gated.WithheldCount > 0)
+        {
+            Assert.Equal(gated.WithheldCount, Number(byEmail, "withheld"));
+        }
+    }
+
+    [Fact]
+    public async Task AView_WhoseScopeTheSignInLacks_SaysWhichAndShowsNoFigures()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.ProfilesRead]);
+
+        var response = await http.GetAsync("/console");
+        var page = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("touchpoints:read", page, StringComparison.Ordinal);
+        Assert.Contains("class=\"problem\"", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-stage=", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignIn_WithAnUnknownScopeOrNoName_IsRefusedWithTheReason()
+    {
+        using var http = Browser();
+
+        var unknown = await SignInAsync(http, ["touchpoints:everything"]);
+        var unnamed = await http.PostAsync("/console/session", new FormUrlEncodedContent([new("name", ""), new("scope", Scopes.TouchpointsRead)]));
+
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("touchpoints:everything", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, unnamed.StatusCode);
+        Assert.DoesNotContain(unknown.Headers, h => h.Key == "Set-Cookie");
+    }
+
+    [Fact]
+    public async Task SignIn_SetsAStrictHttpOnlyCookieAndSignOutRemovesIt()
+    {
+        using var http = Browser();
+
+        var signedIn = await SignInAsync(http, [Scopes.TouchpointsRead]);
+        var cookie = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"));
+        var signedOut = await http.PostAsync("/console/sign-out", new StringContent(""));
+
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("path=/console", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.Redirect, signedOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await http.GetAsync("/console")).StatusCode);
+    }
+
+    [SkippableFact]
+    public async Task InABrowser_ASignedInPersonOpensEveryViewAndClicksThroughWithNoSeriousAccessibilityViolation()
+    {
+        HeadlessChromium.Require();
+        var screenshots = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "console-screenshots")).FullName;
+        string[] views = ["/console", "/console/touchpoints", "/console/content", "/console/leads", "/console/segments", "/console/data"];
+        Environment.SetEnvironmentVariable("JOURNEY_CONSOLE_WALK", System.Text.Json.JsonSerializer.Serialize(new
+        {
+            scopes = new[] { Scopes.TouchpointsRead, Scopes.ProfilesRead, Scopes.RecommendationsRead, Scopes.TrackingAdmin, Scopes.Admin },
+            views,
+            screenshots,
+            axe = Path.Combine(Repository.Root, "tests", "tooling", "node_modules", "axe-core", "axe.min.js"),
+        }));
+
+        var visit = await HeadlessChromium.VisitAsync(
+            $"{Host.HttpAddress}/console", TimeSpan.FromSeconds(120), Path.Combine(Repository.Root, "tests", "Host.Tests", "Browser", "console-walk.cjs"));
+
+        Assert.Empty(visit.Errors);
+        Assert.All(visit.Requests, r => Assert.True(r.IsLoopback, $"the console reached off the machine: {r}"));
+        var result = visit.Result;
+        Assert.Contains("/console/sign-in", result.GetProperty("signIn").GetString(), StringComparison.Ordinal);
+        var walked = result.GetProperty("views").EnumerateArray().ToList();
+        Assert.Equal(views, walked.Select(v => new Uri(v.GetProperty("url").GetString()!).AbsolutePath));
+        foreach (var view in walked)
+        {
+            var where = view.GetProperty("view").GetString();
+            Assert.True(view.GetProperty("status").GetInt32() == 200, $"{where} answered {view.GetProperty("status")}: {view}");
+            Assert.Empty(view.GetProperty("problems").EnumerateArray());
+            Assert.True(view.GetProperty("serious").GetArrayLength() == 0, $"{where}: {view.GetProperty("serious")}");
+            Assert.True(File.Exists(view.GetProperty("screenshot").GetString()), $"no screenshot of {where}");
+            foreach (var number in view.GetProperty("numbers").EnumerateArray())
+            {
+                // The page formats each number for the reader's locale: en-US in headless Chromium, whose
+                // separators are the invariant culture's (grouping, at most the number's fraction digits).
+                var value = double.Parse(number.GetProperty("value").GetString()!, CultureInfo.InvariantCulture);
+                var digits = number.GetProperty("digits").GetInt32();
+                Assert.Equal(value.ToString("#,0." + new string('#', digits), CultureInfo.InvariantCulture), number.GetProperty("text").GetString());
+            }
+        }
+
+        var overview = walked[0].GetProperty("numbers").EnumerateArray().ToList();
+        var funnel = await new TouchpointService.TouchpointServiceClient(ApiChannel()).GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = PeriodChoice.Of(null, DateTimeOffset.UtcNow).ToPeriod() });
+        Assert.Equal(funnel.Stages.Select(s => (double)s.People), overview.Where(n => n.GetProperty("name").GetString() == "people").Select(n => double.Parse(n.GetProperty("value").GetString()!, CultureInfo.InvariantCulture)));
+
+        var gaps = await new TouchpointService.TouchpointServiceClient(ApiChannel()).ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = PeriodChoice.Of(null, DateTimeOffset.UtcNow).ToPeriod() });
+        var scorecard = result.GetProperty("scorecard");
+        Assert.Equal($"/console/touchpoints/{Labels.Id(gaps.Gaps[0].Touchpoint)}", new Uri(scorecard.GetProperty("url").GetString()!).AbsolutePath);
+        Assert.Equal(gaps.Gaps[0].DisplayName, scorecard.GetProperty("title").GetString());
+    }
+
+    [Theory]
+    [InlineData("/console/touchpoints?days=7", "/console/touchpoints?days=7")]
+    [InlineData("/console", "/console")]
+    [InlineData("https://elsewhere.example/console", "/console")]
+    [InlineData("//elsewhere.example/console", "/console")]
+    [InlineData("/console//elsewhere.example", "/console")]
+    [InlineData("/consoles", "/console")]
+    [InlineData(null, "/console")]
+    public void LocalReturn_GoesBackOnlyToAConsolePage(string? target, string expected)
+    {
+        Assert.Equal(expected, WebConsoleRegistration.LocalReturn(target));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", null, true)]
+    [InlineData("::1", null, true)]
+    [InlineData("10.1.2.3", null, false)]
+    [InlineData("127.0.0.1", "https://login.example.com/realms/journey", false)]
+    public void MaySignInLocally_OnlyFromThisMachineWithTheDevelopmentIssuer(string remote, string? authority, bool expected)
+    {
+        var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = IPAddress.Parse(remote);
+
+        Assert.Equal(expected, WebConsoleRegistration.MaySignInLocally(context, new AuthOptions { Authority = authority }));
+    }
+
+    private HttpClient Browser()
+    {
+        var handler = new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new CookieContainer() };
+        return new HttpClient(handler) { BaseAddress = new Uri(Host.HttpAddress) };
+    }
+
+    private Grpc.Net.Client.GrpcChannel ApiChannel() => Host.CreateChannel(fixture.Data, [.. Scopes.All]);
+
+    private static async Task<HttpResponseMessage> SignInAsync(HttpClient http, string[] scopes, string returnTo = "/console")
+    {
+        var form = new List<KeyValuePair<string, string>> { new("name", "cx-lead"), new("return", returnTo) };
+        form.AddRange(scopes.Select(s => new KeyValuePair<string, string>("scope", s)));
+        return await http.PostAsync("/console/session", new FormUrlEncodedContent(form));
+    }
+
+    /// <summary>The table row marked <paramref name="attribute"/>="<paramref name="value"/>".</summary>
+    private static string Row(string page, string attribute, string value)
+    {
+        var start = page.IndexOf($"<tr {attribute}=\"{value}\"", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"no row {attribute}={value} on the page");
+        return page[start..page.IndexOf("</tr>", start, StringComparison.Ordinal)];
+    }
+
+    /// <summary>The machine-readable value of the number named <paramref name="name"/> in <paramref name="html"/>.</summary>
+    private static double Number(string html, string name)
+    {
+        var match = Regex.Match(html, $"<data class=\"n\" value=\"([^\"]*)\"[^>]*data-name=\"{Regex.Escape(name)}\"");
+        Assert.True(match.Success, $"no number named {name}");
+        return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    [GeneratedRegex("<tr data-profile=\"([^\"]+)\"")]
+    private static partial Regex LeadRowPattern();
+
+    [GeneratedRegex("<tr data-touchpoint=\"([^\"]+)\"")]
+    private static partial Regex TouchpointRowPattern();
+}
