@@ -123,7 +123,8 @@ public sealed partial class ProtoContractTests
     [Fact]
     public void EveryProto_HasVersionedJourneyPackageAndCSharpNamespace()
     {
-        var files = Directory.GetFiles(Protos, "*.proto", SearchOption.AllDirectories);
+        // protos/google holds the google.api annotation protos, vendored unchanged.
+        var files = Directory.GetFiles(Path.Combine(Protos, "journey"), "*.proto", SearchOption.AllDirectories);
         Assert.NotEmpty(files);
         foreach (var file in files)
         {
@@ -135,6 +136,25 @@ public sealed partial class ProtoContractTests
             Assert.Equal(Path.GetDirectoryName(relative)!.Replace('/', '.').Replace('\\', '.'), package.Groups[1].Value);
             Assert.True(NamespacePattern().IsMatch(text), $"{relative}: csharp_namespace is not set");
         }
+    }
+
+    [Fact]
+    public void EveryProto_MarksRequiredAndOutputOnlyFieldsWithFieldBehavior_NotInProse()
+    {
+        var prose = new List<string>();
+        foreach (var file in Directory.GetFiles(Path.Combine(Protos, "journey"), "*.proto", SearchOption.AllDirectories))
+        {
+            var lines = File.ReadAllLines(file);
+            for (var i = 0; i < lines.Length; i++)
+            {
+                if (FieldBehaviorProse().IsMatch(lines[i]))
+                {
+                    prose.Add($"{Path.GetRelativePath(Protos, file)}:{i + 1}: {lines[i].Trim()}");
+                }
+            }
+        }
+
+        Assert.True(prose.Count == 0, "use [(google.api.field_behavior) = REQUIRED / OUTPUT_ONLY] instead of saying it in a comment:\n" + string.Join('\n', prose));
     }
 
     /// <summary>The contract to compare with: where this branch left main, or main's previous commit when on main.</summary>
@@ -170,6 +190,9 @@ public sealed partial class ProtoContractTests
 
     private static Task<(int ExitCode, string Output)> Git(string directory, params string[] arguments) =>
         Command.RunAsync("git", directory, arguments);
+
+    [GeneratedRegex(@"^\s*//.*\b(Required\.|Output only)")]
+    private static partial Regex FieldBehaviorProse();
 
     [GeneratedRegex(@"^package\s+([a-z0-9_.]+)\s*;", RegexOptions.Multiline)]
     private static partial Regex PackagePattern();
