@@ -61,7 +61,7 @@ public sealed class BatchRecordTests
         Assert.Equal(DecisionReason.Withdrawn, (await host.CheckAsync(Email("fay@example.com"), "marketing-email")).Reason);
         Assert.Equal(DecisionReason.NoAnswerDefault, (await host.CheckAsync(Email("bob@example.com"), "marketing-email")).Reason);
         Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(capture.Events.Count == 2)), "the accepted records were not published");
-        await Task.Delay(200);
+        await host.Platform.DrainAsync();
         Assert.Equal(2, capture.Events.Count);
         Assert.Equal(response.Accepted.Select(a => a.Record).Order(), capture.Events.Select(e => e.Record).Order());
     }

@@ -182,10 +182,12 @@ public sealed class DecisionTests
             }
         })).ToList();
 
-        await Task.Delay(200);
+        // The checkers run before the withdrawal and for at least 40 more checks after it, counted, not timed.
+        Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(Volatile.Read(ref checks) > 10)), "the checkers did not start");
         await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Withdrawn, version);
         Interlocked.Exchange(ref withdrawnAtTicks, System.Diagnostics.Stopwatch.GetTimestamp());
-        await Task.Delay(300);
+        var atWithdrawal = Volatile.Read(ref checks);
+        Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(Volatile.Read(ref checks) >= atWithdrawal + 40)), "the checkers stopped after the withdrawal");
         await stop.CancelAsync();
         await Task.WhenAll(checkers);
 
