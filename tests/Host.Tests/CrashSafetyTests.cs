@@ -53,7 +53,7 @@ public sealed class CrashSafetyTests
         await using var third = HostProcess.Start(data);
         await third.WaitUntilListeningAsync();
         using var again = third.CreateChannel(data, [.. Scopes.All]);
-        Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(OutboxRows(data, "touchpoint") == 0), TimeSpan.FromSeconds(30)), "the restored outbox was not re-published");
+        Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(StoredQueues.Waiting(data, "touchpoint") == 0), TimeSpan.FromSeconds(30)), "the restored outbox was not re-published");
         await StoredQueues.DrainAsync(data);
         Assert.Equal(count, await CountAsync(again, "visitor-held"));
     }
@@ -72,15 +72,6 @@ public sealed class CrashSafetyTests
         {
             File.WriteAllBytes(Path.Combine(data, name), bytes);
         }
-    }
-
-    private static long OutboxRows(string data, string service)
-    {
-        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(data, service + ".db")};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM outbox";
-        return (long)command.ExecuteScalar()!;
     }
 
     [Fact]

@@ -27,6 +27,9 @@ public static class StoredQueues
     public static long Waiting(string dataDirectory) =>
         Directory.GetFiles(dataDirectory, "*.db").Where(f => Path.GetFileName(f) != "bus.db").Sum(f => Count(f, "outbox"));
 
+    /// <summary>Events in one service's outbox.</summary>
+    public static long Waiting(string dataDirectory, string service) => Count(Path.Combine(dataDirectory, service + ".db"), "outbox");
+
     private static long Count(string file, string table)
     {
         if (!File.Exists(file))
