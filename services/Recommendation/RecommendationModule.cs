@@ -59,6 +59,8 @@ public static class RecommendationModule
         services.AddSingleton<RankingRandom>();
         services.AddSingleton<IRecommendationEvents, RecommendationEvents>();
         services.AddSingleton<ContentLibraryService>();
+        services.AddSingleton<RecommendationJournal>();
+        services.AddHostedService<RecommendationJournalWriter>();
         services.AddSingleton<Recommender>();
         services.AddSingleton<FeedbackService>();
         services.AddSingleton<ExperimentService>();

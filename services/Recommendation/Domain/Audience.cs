@@ -58,6 +58,15 @@ public sealed record RecommendationRecord(
     IReadOnlyList<string> ContentIds,
     DateTimeOffset CreatedAt);
 
+/// <summary>Issued recommendations counted per experiment and variant; those issued outside an experiment count nowhere.</summary>
+public static class IssuedCounts
+{
+    public static IEnumerable<(string Experiment, VariantCounts Counts)> Of(IEnumerable<RecommendationRecord> records) =>
+        records.Where(r => r.ExperimentId.Length > 0)
+            .GroupBy(r => (r.ExperimentId, r.Variant))
+            .Select(g => (g.Key.ExperimentId, new VariantCounts(g.Key.Variant, g.LongCount(), 0, 0, 0)));
+}
+
 /// <summary>Counts of feedback for one item at one stage.</summary>
 public sealed record ItemStats(string ContentId, Stage Stage, long Impressions, long Clicks, long Conversions);
 

@@ -47,7 +47,7 @@ public sealed record Incoming<T>(string EventId, T Fact)
 /// redelivery changes nothing. An event that carries identifiers an erasure tombstone blocks (stamped
 /// before the erasure settled) is claimed and skipped, so it never brings an erased person back.
 /// </summary>
-public sealed class AudienceProjector(IAudienceStore store, LearningModel learning, IRecommendationEvents events, ErasureTombstones tombstones, TimeProvider time)
+public sealed class AudienceProjector(IAudienceStore store, RecommendationJournal journal, LearningModel learning, IRecommendationEvents events, ErasureTombstones tombstones, TimeProvider time)
 {
     /// <summary>How many recent consumptions pair with a new one for co-consumption counts.</summary>
     public const int CoConsumptionWindow = 10;
@@ -98,8 +98,11 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
             await session.SavePersonAsync(person, ct);
         }, cancellationToken);
 
-    public Task ApplyMergesAsync(string consumer, IReadOnlyList<Incoming<ProfileMerge>> batch, CancellationToken cancellationToken) =>
-        ForEachAsync(consumer, batch, m => m.MovedIdentifierKeys.Append(m.SurvivorKey).Append(m.MergedKey), async (session, merge, ct) =>
+    public async Task ApplyMergesAsync(string consumer, IReadOnlyList<Incoming<ProfileMerge>> batch, CancellationToken cancellationToken)
+    {
+        // Recommendations answered before the merge are re-keyed with the person's other rows, so they must be stored first.
+        await journal.FlushAsync(cancellationToken);
+        await ForEachAsync(consumer, batch, m => m.MovedIdentifierKeys.Append(m.SurvivorKey).Append(m.MergedKey), async (session, merge, ct) =>
         {
             var merged = await session.FindPersonAsync([merge.MergedKey], ct);
             var survivor = await session.FindPersonAsync([merge.SurvivorKey], ct);
@@ -120,6 +123,7 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
             };
             await session.SavePersonAsync(person, ct);
         }, cancellationToken);
+    }
 
     public Task ApplyConsentAsync(string consumer, IReadOnlyList<Incoming<ConsentDecision>> batch, CancellationToken cancellationToken) =>
         ForEachAsync(consumer, batch, d => d.IdentifierKeys, async (session, decision, ct) =>
@@ -135,7 +139,7 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
         var records = new Dictionary<string, RecommendationRecord>(StringComparer.Ordinal);
         foreach (var id in batch.Select(b => b.Fact.RecommendationId).Where(id => id.Length > 0).Distinct())
         {
-            if (await store.GetRecommendationAsync(id, cancellationToken) is { } record)
+            if (await journal.GetAsync(id, cancellationToken) is { } record)
             {
                 records[id] = record;
             }
@@ -215,8 +219,11 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
     /// Deletes each person (found by any of the order's identifiers) with their links, recommendations
     /// and impressions, and leaves a tombstone for every identifier and key they were known by.
     /// </summary>
-    public Task ApplyErasuresAsync(string consumer, IReadOnlyList<Incoming<ErasureOrder>> batch, CancellationToken cancellationToken) =>
-        ForEachAsync(consumer, batch, null, async (session, order, ct) =>
+    public async Task ApplyErasuresAsync(string consumer, IReadOnlyList<Incoming<ErasureOrder>> batch, CancellationToken cancellationToken)
+    {
+        // A recommendation answered before the erasure and stored after it would outlive the person.
+        await journal.FlushAsync(cancellationToken);
+        await ForEachAsync(consumer, batch, null, async (session, order, ct) =>
         {
             long erased = 0;
             var keys = new HashSet<string>(order.IdentifierKeys, StringComparer.Ordinal);
@@ -234,6 +241,7 @@ public sealed class AudienceProjector(IAudienceStore store, LearningModel learni
             await session.RememberErasureAsync(tombstones.For(keys.Select(tombstones.Key), order.RequestedAt), time.GetUtcNow(), ct);
             await session.AppendOutboxAsync([events.ErasureCompleted(order.Erasure, erased, time.GetUtcNow())], ct);
         }, cancellationToken);
+    }
 
     /// <summary>
     /// The person an event's identifiers name, as the profile service tells people apart: the person of

@@ -155,7 +155,7 @@ public static class ExperimentMath
 }
 
 /// <summary>Use cases of experiments.</summary>
-public sealed class ExperimentService(IExperimentStore store, IAudienceStore audience, ExperimentRegistry registry, TimeProvider time)
+public sealed class ExperimentService(IExperimentStore store, IAudienceStore audience, RecommendationJournal journal, ExperimentRegistry registry, TimeProvider time)
 {
     public async Task<Experiment> CreateAsync(string id, Experiment? draft, CancellationToken cancellationToken)
     {
@@ -243,6 +243,9 @@ public sealed class ExperimentService(IExperimentStore store, IAudienceStore aud
     public async Task<(Experiment Experiment, IReadOnlyList<VariantResult> Results)> ResultsAsync(string name, CancellationToken cancellationToken)
     {
         var experiment = await GetAsync(name, cancellationToken);
+
+        // The recommendations already answered count, including those still on their way to the store.
+        await journal.FlushAsync(cancellationToken);
         var stored = (await audience.ReadVariantCountsAsync(experiment.Id, cancellationToken)).ToDictionary(c => c.Variant, StringComparer.Ordinal);
         var counts = experiment.Variants.Select(v => stored.GetValueOrDefault(v.Name) ?? new VariantCounts(v.Name, 0, 0, 0, 0)).ToList();
         return (experiment, ExperimentMath.Results(counts));

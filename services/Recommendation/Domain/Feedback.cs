@@ -12,7 +12,7 @@ public enum FeedbackType
 }
 
 /// <summary>Records feedback against recommendations: learned counts, experiment counts and the frequency cap.</summary>
-public sealed class FeedbackService(IAudienceStore audience, LearningModel learning, TimeProvider time)
+public sealed class FeedbackService(IAudienceStore audience, RecommendationJournal journal, LearningModel learning, TimeProvider time)
 {
     /// <summary>The inbox consumer under which feedback ids are claimed, one row per recommendation and id.</summary>
     public const string FeedbackConsumer = "recommendation.feedback";
@@ -33,7 +33,7 @@ public sealed class FeedbackService(IAudienceStore audience, LearningModel learn
         v.ThrowIfInvalid();
 
         await learning.EnsureLoadedAsync(cancellationToken);
-        var record = await audience.GetRecommendationAsync(recommendationId, cancellationToken) ?? throw new NotFoundException("Recommendation", recommendation);
+        var record = await journal.GetAsync(recommendationId, cancellationToken) ?? throw new NotFoundException("Recommendation", recommendation);
         if (!record.ContentIds.Contains(contentId!))
         {
             throw new InvalidArgumentException("content", "was not part of this recommendation");

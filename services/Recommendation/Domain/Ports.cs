@@ -30,8 +30,8 @@ public interface IAudienceStore
     /// <summary>For each seed, the items most often consumed by the same people, most first.</summary>
     Task<IReadOnlyList<AlsoConsumed>> ReadAlsoConsumedAsync(IReadOnlyList<string> seedIds, int perSeed, CancellationToken cancellationToken);
 
-    /// <summary>Records an issued recommendation and counts it for its variant.</summary>
-    Task SaveRecommendationAsync(RecommendationRecord record, CancellationToken cancellationToken);
+    /// <summary>Records issued recommendations in one transaction and counts each for its variant.</summary>
+    Task SaveRecommendationsAsync(IReadOnlyList<RecommendationRecord> records, CancellationToken cancellationToken);
 
     Task<RecommendationRecord?> GetRecommendationAsync(string id, CancellationToken cancellationToken);
 

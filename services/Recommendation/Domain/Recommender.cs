@@ -44,13 +44,14 @@ public sealed record RecommendResult(string RecommendationId, IReadOnlyList<Rank
 
 /// <summary>
 /// Ranks content for a person at a touchpoint. Everything it needs comes from this service's own read
-/// models and in-process indexes; the only write is the record of the recommendation.
+/// models and in-process indexes; the record of the recommendation goes to the <see cref="RecommendationJournal"/>, which stores it off the caller's path.
 /// </summary>
 public sealed class Recommender(
     ContentIndex index,
     LearningModel learning,
     ExperimentRegistry experiments,
     IAudienceStore audience,
+    RecommendationJournal journal,
     IdentifierHasher hasher,
     RankingRandom random,
     IOptions<RecommendationOptions> options,
@@ -152,7 +153,7 @@ public sealed class Recommender(
         }
 
         var record = new RecommendationRecord(recommendationId, personKey, stages[0], experiment?.Id ?? "", variant?.Name ?? DefaultVariant, picked.Select(p => p.Item.Id).ToList(), now);
-        await audience.SaveRecommendationAsync(record, cancellationToken);
+        await journal.AddAsync(record, cancellationToken);
         Recommendations.Add(1);
         activity?.SetTag("journey.recommendation.items", picked.Count);
         return new RecommendResult(recommendationId, picked, record.ExperimentId, record.Variant, stages[0], personalised, withheld);

@@ -268,10 +268,10 @@ internal sealed class MongoAudienceStore : IAudienceStore
             return rows;
         }, cancellationToken);
 
-    public Task SaveRecommendationAsync(RecommendationRecord record, CancellationToken cancellationToken) =>
+    public Task SaveRecommendationsAsync(IReadOnlyList<RecommendationRecord> records, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
         {
-            await _c.Recommendations.InsertOneAsync(session, new BsonDocument
+            await _c.Recommendations.InsertManyAsync(session, records.Select(record => new BsonDocument
             {
                 ["_id"] = record.Id,
                 ["person"] = record.PersonKey,
@@ -281,11 +281,13 @@ internal sealed class MongoAudienceStore : IAudienceStore
                 ["contents"] = new BsonArray(record.ContentIds),
                 ["at"] = record.CreatedAt.UtcTicks,
                 ["created_at"] = record.CreatedAt.UtcDateTime,
-            }, cancellationToken: ct);
-            if (record.ExperimentId.Length > 0)
+            }), cancellationToken: ct);
+
+            // Every call ranked under the experiment counts here: a sharded counter, so concurrent batches rarely abort each other.
+            var counters = new Session(_c, session);
+            foreach (var counts in IssuedCounts.Of(records))
             {
-                // Every call ranked under the experiment counts here: a sharded counter, so concurrent calls rarely abort each other.
-                await new Session(_c, session).AddVariantCountsAsync(record.ExperimentId, new VariantCounts(record.Variant, 1, 0, 0, 0), ct);
+                await counters.AddVariantCountsAsync(counts.Experiment, counts.Counts, ct);
             }
 
             return 0;

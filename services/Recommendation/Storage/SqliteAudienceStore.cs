@@ -75,16 +75,25 @@ internal sealed class SqliteAudienceStore : IAudienceStore
             return rows;
         }, cancellationToken);
 
-    public Task SaveRecommendationAsync(RecommendationRecord record, CancellationToken cancellationToken) =>
+    public Task SaveRecommendationsAsync(IReadOnlyList<RecommendationRecord> records, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx, ct) =>
         {
-            await ExecuteAsync(connection, tx, "INSERT INTO recommendations (id, person_key, stage, experiment, variant, contents, created_at) VALUES ($id, $person, $stage, $experiment, $variant, $contents, $at)", ct,
-                ("$id", record.Id), ("$person", record.PersonKey), ("$stage", (int)record.Stage), ("$experiment", record.ExperimentId), ("$variant", record.Variant),
-                ("$contents", Json.Write(record.ContentIds)), ("$at", record.CreatedAt.UtcTicks));
-            if (record.ExperimentId.Length > 0)
+            await using var insert = Command(connection, tx, "INSERT INTO recommendations (id, person_key, stage, experiment, variant, contents, created_at) VALUES ($id, $person, $stage, $experiment, $variant, $contents, $at)");
+            var (id, person, stage, experiment, variant, contents, at) = (
+                insert.Parameters.Add("$id", SqliteType.Text), insert.Parameters.Add("$person", SqliteType.Text), insert.Parameters.Add("$stage", SqliteType.Integer),
+                insert.Parameters.Add("$experiment", SqliteType.Text), insert.Parameters.Add("$variant", SqliteType.Text), insert.Parameters.Add("$contents", SqliteType.Text),
+                insert.Parameters.Add("$at", SqliteType.Integer));
+            foreach (var record in records)
             {
-                using var session = new Session(_db, connection, tx);
-                await session.AddVariantCountsAsync(record.ExperimentId, new VariantCounts(record.Variant, 1, 0, 0, 0), ct);
+                (id.Value, person.Value, stage.Value, experiment.Value, variant.Value, contents.Value, at.Value) =
+                    (record.Id, record.PersonKey, (int)record.Stage, record.ExperimentId, record.Variant, Json.Write(record.ContentIds), record.CreatedAt.UtcTicks);
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+
+            using var session = new Session(_db, connection, tx);
+            foreach (var counts in IssuedCounts.Of(records))
+            {
+                await session.AddVariantCountsAsync(counts.Experiment, counts.Counts, ct);
             }
 
             return 0;

@@ -31,8 +31,8 @@ public sealed class AudienceProjectorTests : IDisposable
         using var learning = new LearningModel(retrying, Options.Create(new RecommendationOptions()), _clock);
         await learning.EnsureLoadedAsync(default);
         var record = new RecommendationRecord(Guid.CreateVersion7().ToString("N"), "7:p1", Stage.Evaluation, "", "default", ["guide"], Now);
-        await _store.SaveRecommendationAsync(record, default);
-        var projector = new AudienceProjector(retrying, learning, new RecommendationEvents(), new ErasureTombstones(new IdentifierHasher(new byte[32]), Options.Create(new PrivacyOptions())), _clock);
+        await _store.SaveRecommendationsAsync([record], default);
+        var projector = new AudienceProjector(retrying, new RecommendationJournal(retrying, _clock), learning, new RecommendationEvents(), new ErasureTombstones(new IdentifierHasher(new byte[32]), Options.Create(new PrivacyOptions())), _clock);
 
         await projector.ApplyInteractionsAsync("recommendation.interaction-recorded",
         [
@@ -49,7 +49,7 @@ public sealed class AudienceProjectorTests : IDisposable
     public async Task ApplyProfiles_WhenASecondCustomerSignsInWithTheFirstOnesCookie_KeepsEachOnesConsentAndHistory()
     {
         using var learning = new LearningModel(_store, Options.Create(new RecommendationOptions()), _clock);
-        var projector = new AudienceProjector(_store, learning, new RecommendationEvents(), new ErasureTombstones(new IdentifierHasher(new byte[32]), Options.Create(new PrivacyOptions())), _clock);
+        var projector = new AudienceProjector(_store, new RecommendationJournal(_store, _clock), learning, new RecommendationEvents(), new ErasureTombstones(new IdentifierHasher(new byte[32]), Options.Create(new PrivacyOptions())), _clock);
         const string Consumer = "recommendation.profile-updated";
         await projector.ApplyProfilesAsync(Consumer, [new Incoming<ProfileSnapshot>("u-1", new ProfileSnapshot("7:ann", ["1:c-ann", "4:cookie"], Stage.Evaluation, 40, [], 0, ["ann-brochure"], 1))], default);
         await projector.ApplyConsentAsync("recommendation.consent-changed", [new Incoming<ConsentDecision>("c-1", new ConsentDecision(["1:c-ann"], "purposes/marketing-email", true, []))], default);
@@ -108,7 +108,7 @@ public sealed class AudienceProjectorTests : IDisposable
         public Task<IReadOnlyList<AlsoConsumed>> ReadAlsoConsumedAsync(IReadOnlyList<string> seedIds, int perSeed, CancellationToken cancellationToken) =>
             inner.ReadAlsoConsumedAsync(seedIds, perSeed, cancellationToken);
 
-        public Task SaveRecommendationAsync(RecommendationRecord record, CancellationToken cancellationToken) => inner.SaveRecommendationAsync(record, cancellationToken);
+        public Task SaveRecommendationsAsync(IReadOnlyList<RecommendationRecord> records, CancellationToken cancellationToken) => inner.SaveRecommendationsAsync(records, cancellationToken);
 
         public Task<RecommendationRecord?> GetRecommendationAsync(string id, CancellationToken cancellationToken) => inner.GetRecommendationAsync(id, cancellationToken);
 

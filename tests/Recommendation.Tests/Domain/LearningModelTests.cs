@@ -150,7 +150,7 @@ public sealed class LearningModelTests : IDisposable
 
         public Task<IReadOnlyList<AlsoConsumed>> ReadAlsoConsumedAsync(IReadOnlyList<string> seedIds, int perSeed, CancellationToken cancellationToken) => inner.ReadAlsoConsumedAsync(seedIds, perSeed, cancellationToken);
 
-        public Task SaveRecommendationAsync(RecommendationRecord record, CancellationToken cancellationToken) => inner.SaveRecommendationAsync(record, cancellationToken);
+        public Task SaveRecommendationsAsync(IReadOnlyList<RecommendationRecord> records, CancellationToken cancellationToken) => inner.SaveRecommendationsAsync(records, cancellationToken);
 
         public Task<RecommendationRecord?> GetRecommendationAsync(string id, CancellationToken cancellationToken) => inner.GetRecommendationAsync(id, cancellationToken);
 

@@ -26,8 +26,8 @@ public sealed class SqliteRetentionTests : IDisposable
         var retention = new RecommendationOptions().RecommendationRetention;
         var old = Record(Now - retention - TimeSpan.FromHours(1));
         var young = Record(Now - retention + TimeSpan.FromHours(1));
-        await _store.SaveRecommendationAsync(old, default);
-        await _store.SaveRecommendationAsync(young, default);
+        await _store.SaveRecommendationsAsync([old], default);
+        await _store.SaveRecommendationsAsync([young], default);
         var today = DateOnly.FromDateTime(Now.UtcDateTime);
         await _store.WriteAsync(async (s, ct) =>
         {

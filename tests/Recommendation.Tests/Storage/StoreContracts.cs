@@ -134,7 +134,7 @@ public abstract class StoreContract : IDisposable
     public async Task Audience_RecommendationsCountsAndErasure()
     {
         var record = new RecommendationRecord(Guid.CreateVersion7().ToString("N"), "7:p1", Stage.Consideration, "exp", "control", ["a", "b"], Now);
-        await Audience.SaveRecommendationAsync(record, default);
+        await Audience.SaveRecommendationsAsync([record], default);
         await Audience.WriteAsync(async (s, ct) =>
         {
             await s.SavePersonAsync(new PersonState { Key = "7:p1", IdentifierKeys = ["1:c1"] }, ct);
@@ -198,10 +198,14 @@ public abstract class StoreContract : IDisposable
     [ContractFact]
     public async Task Counts_WrittenByManyTransactions_SumExactly()
     {
+        // Issued recommendations arrive in batches of mixed variants; feedback in transactions of its own.
+        var records = Enumerable.Range(0, 30).Select(i => new RecommendationRecord(Guid.CreateVersion7().ToString("N"), $"1:p{i}", Stage.Evaluation, "spring", i % 3 == 0 ? "learned" : "control", ["a"], Now)).ToList();
+        await Audience.SaveRecommendationsAsync(records[..1], default);
+        await Audience.SaveRecommendationsAsync(records[1..12], default);
+        await Audience.SaveRecommendationsAsync(records[12..], default);
         for (var i = 0; i < 30; i++)
         {
-            var variant = i % 3 == 0 ? "learned" : "control";
-            await Audience.SaveRecommendationAsync(new RecommendationRecord(Guid.CreateVersion7().ToString("N"), $"1:p{i}", Stage.Evaluation, "spring", variant, ["a"], Now), default);
+            var variant = records[i].Variant;
             await Audience.WriteAsync(async (s, ct) =>
             {
                 await s.AddItemStatsAsync(new ItemStats("a", Stage.Evaluation, 1, i % 2, 0), ct);
@@ -214,6 +218,10 @@ public abstract class StoreContract : IDisposable
         Assert.Equal([new ItemStats("a", Stage.Evaluation, 30, 15, 0)], (await Audience.ReadItemStatsChangedAsync(0, default)).Rows);
         Assert.Equal([new ItemStats("a", Stage.Evaluation, 30, 15, 0)], (await Audience.ReadItemStatsChangedAsync(0, default)).Rows);
         Assert.Empty(await Audience.ReadVariantCountsAsync("spring2", default));
+        foreach (var record in records)
+        {
+            Assert.Equal(record.PersonKey, (await Audience.GetRecommendationAsync(record.Id, default))?.PersonKey);
+        }
     }
 
     [ContractFact]
@@ -243,7 +251,7 @@ public abstract class StoreContract : IDisposable
     {
         var day = DateOnly.FromDateTime(Now.UtcDateTime);
         var record = new RecommendationRecord(Guid.CreateVersion7().ToString("N"), "1:anon", Stage.Awareness, "", "default", ["a"], Now);
-        await Audience.SaveRecommendationAsync(record, default);
+        await Audience.SaveRecommendationsAsync([record], default);
         await Audience.WriteAsync(async (s, ct) =>
         {
             await s.AddImpressionAsync("1:anon", "a", day, ct);
