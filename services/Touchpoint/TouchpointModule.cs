@@ -74,6 +74,7 @@ public static class TouchpointModule
             [nameof(TouchpointService.TouchpointServiceClient.ListInteractions)] = Scopes.TouchpointsRead,
             [nameof(TouchpointService.TouchpointServiceClient.GetTouchpointScorecard)] = Scopes.TouchpointsRead,
             [nameof(TouchpointService.TouchpointServiceClient.GetJourneyFunnel)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.GetJourneyPaths)] = Scopes.TouchpointsRead,
             [nameof(TouchpointService.TouchpointServiceClient.ListExperienceGaps)] = Scopes.TouchpointsRead,
         });
         services.AddMethodScopes(TrackingSourceService.Descriptor, new Dictionary<string, string>

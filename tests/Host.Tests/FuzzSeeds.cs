@@ -54,6 +54,7 @@ internal sealed class EdgeSeeds
         seeds.Add(tp, "StreamInteractions", n => new StreamInteractionsRequest { Interactions = { Interaction(n) } });
         seeds.Add(tp, "GetTouchpointScorecard", _ => new GetTouchpointScorecardRequest { Name = TouchpointName });
         seeds.Add(tp, "GetJourneyFunnel", _ => new GetJourneyFunnelRequest());
+        seeds.Add(tp, "GetJourneyPaths", _ => new GetJourneyPathsRequest { End = PathEnd.Purchase });
         seeds.Add(tp, "ListExperienceGaps", _ => new ListExperienceGapsRequest());
 
         seeds.Add(ProfileService.Descriptor, "CreateSegment", n => new CreateSegmentRequest

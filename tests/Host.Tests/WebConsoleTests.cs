@@ -136,6 +136,76 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.Equal(catalog.Touchpoints.Count(t => t.Channel == Journey.Common.V1.Channel.Web && t.Stages.Contains(JourneyStage.Awareness)), Number(web, "Awareness"));
     }
 
+    [Theory]
+    [InlineData("purchase", PathEnd.Purchase)]
+    [InlineData("drop-off", PathEnd.DropOff)]
+    public async Task Paths_DrawAndListTheLinksAndPathsTheApiAnswers(string end, PathEnd pathEnd)
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.TouchpointsRead]);
+
+        var page = await http.GetStringAsync($"/console/paths?days=365&end={end}&steps=3");
+
+        var touchpoints = new TouchpointService.TouchpointServiceClient(ApiChannel());
+        var paths = await touchpoints.GetJourneyPathsAsync(new GetJourneyPathsRequest { Period = PeriodChoice.Of(365, DateTimeOffset.UtcNow).ToPeriod(), End = pathEnd, MaxSteps = 3, PathLimit = 15, LinkLimit = 40 });
+        Assert.True(paths.People > 0, $"the demo gave no path to {end}");
+        Assert.Equal(paths.People, Number(page[page.IndexOf("data-figure=\"people\"", StringComparison.Ordinal)..], "people"));
+        foreach (var link in paths.Links)
+        {
+            var key = $"{link.StepsBeforeEnd}:{Labels.Id(link.FromTouchpoint)}:{(link.ToTouchpoint.Length == 0 ? "" : Labels.Id(link.ToTouchpoint))}";
+            Assert.Equal(link.People, Number(Row(page, "data-link", key), "people"));
+        }
+
+        foreach (var path in paths.Paths)
+        {
+            var row = Row(page, "data-path", (path.EarlierSteps ? "*," : "") + string.Join(",", path.Steps.Select(s => Labels.Id(s.Touchpoint))));
+            Assert.Equal(path.People, Number(row, "people"));
+        }
+
+        // The chart draws one band per link, each carrying its link's people.
+        var bands = BandPattern().Matches(page).Select(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(paths.Links.Select(l => l.People).Order(), bands.Order());
+    }
+
+    [Fact]
+    public void SankeyLayout_StacksNodesWithoutOverlapAndDrawsEveryBandOnOneScale()
+    {
+        var links = new[]
+        {
+            Link(1, "dealer", "", 60), Link(1, "web", "", 20), Link(2, "web", "dealer", 45), Link(2, "review", "dealer", 15),
+            Link(2, "ad", "web", 20), Link(3, "ad", "web", 30), Link(3, "review", "web", 15),
+        };
+
+        var chart = SankeyLayout.Of(links);
+
+        // Columns: three steps out (ad, review), two (web, review, ad), one (dealer, web) and the end.
+        Assert.Equal([3, 3, 2, 2, 2, 1, 1, 0], chart.Nodes.Select(n => n.StepsBeforeEnd));
+        foreach (var column in chart.Nodes.GroupBy(n => n.StepsBeforeEnd))
+        {
+            var ordered = column.OrderBy(n => n.Y).ToList();
+            Assert.All(ordered.Zip(ordered.Skip(1)), pair => Assert.True(pair.First.Y + pair.First.Height <= pair.Second.Y, $"{pair.First} overlaps {pair.Second}"));
+            Assert.True(ordered[^1].Y + ordered[^1].Height <= SankeyLayout.Height + 1e-9);
+            Assert.All(ordered, n => Assert.Equal(ordered[0].X, n.X));
+        }
+
+        // review two steps out: 15 leave for the dealer, 15 arrive from three steps out; ad two steps out: 20 leave, none arrive.
+        Assert.Equal(15, chart.Nodes.Single(n => n.StepsBeforeEnd == 2 && n.Touchpoint == "touchpoints/review").People);
+        Assert.Equal(20, chart.Nodes.Single(n => n.StepsBeforeEnd == 2 && n.Touchpoint == "touchpoints/ad").People);
+        // The dealer one step out: 45 + 15 arrive, 60 leave.
+        Assert.Equal(60, chart.Nodes.Single(n => n.StepsBeforeEnd == 1 && n.Touchpoint == "touchpoints/dealer").People);
+        Assert.Equal(80, chart.Nodes.Single(n => n.StepsBeforeEnd == 0).People);
+        var scale = chart.Bands[0].Width / chart.Bands[0].Link.People;
+        Assert.All(chart.Bands, b => Assert.Equal(b.Link.People * scale, b.Width, 9));
+        Assert.All(chart.Bands, b => Assert.True(b.X0 < b.X1));
+        Assert.Empty(SankeyLayout.Of([]).Bands);
+    }
+
+    private static JourneyPathLink Link(int steps, string from, string to, long people) =>
+        new() { StepsBeforeEnd = steps, FromTouchpoint = $"touchpoints/{from}", ToTouchpoint = to.Length == 0 ? "" : $"touchpoints/{to}", People = people };
+
+    [GeneratedRegex("<path class=\"band\"[^>]*data-people=\"(\\d+)\"")]
+    private static partial Regex BandPattern();
+
     [Fact]
     public async Task DataComingIn_ListsEachSourceAndWhatItsPlanDoesNotTake()
     {
@@ -376,7 +446,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     {
         HeadlessChromium.Require();
         var screenshots = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "console-screenshots")).FullName;
-        string[] views = ["/console", "/console/touchpoints", "/console/people", "/console/content", "/console/leads", "/console/segments", "/console/data"];
+        string[] views = ["/console", "/console/touchpoints", "/console/paths", "/console/people", "/console/content", "/console/leads", "/console/segments", "/console/data"];
         Environment.SetEnvironmentVariable("JOURNEY_CONSOLE_WALK", System.Text.Json.JsonSerializer.Serialize(new
         {
             scopes = new[] { Scopes.TouchpointsRead, Scopes.ProfilesRead, Scopes.RecommendationsRead, Scopes.TrackingAdmin, Scopes.Admin },

@@ -42,6 +42,18 @@ public interface IJourneyAggregates
     /// </summary>
     Task<DropOffTotals> DropOffsAsync(DateTimeOffset from, DateTimeOffset toExclusive, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// People whose first purchase in the days falls there, each with the touchpoints met up to it
+    /// (first met at or before it), the most recent purchase first and at most <paramref name="maxPeople"/>; and how many in all.
+    /// </summary>
+    Task<PathTotals> PurchasePathsAsync(int fromDay, int toDay, int maxPeople, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// People who never purchased and whose last interaction was in [from, toExclusive), each with every
+    /// touchpoint they met, the most recently silent first and at most <paramref name="maxPeople"/>; and how many in all.
+    /// </summary>
+    Task<PathTotals> DropOffPathsAsync(DateTimeOffset from, DateTimeOffset toExclusive, int maxPeople, CancellationToken cancellationToken);
+
     /// <summary>Ratings per touchpoint that was rated in the days.</summary>
     Task<IReadOnlyList<RatingTotals>> RatingsAsync(int fromDay, int toDay, CancellationToken cancellationToken);
 }
@@ -194,6 +206,28 @@ public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointC
                 dropOffs.Silent == 0 ? 0 : (double)d.People / dropOffs.Silent))
             .ToList();
         return new Funnel(period, stages, beforePurchase, points, silence);
+    }
+
+    /// <summary>The most common paths to <paramref name="pathEnd"/> over a period, and the busiest links between their steps.</summary>
+    public async Task<JourneyPathsReport> PathsAsync(
+        DateTimeOffset? start, DateTimeOffset? end, PathEnd pathEnd, int maxSteps, int pathLimit, int linkLimit, CancellationToken cancellationToken)
+    {
+        var validation = new Validation();
+        var resolved = DayPeriod.Resolve(start, end, clock.GetUtcNow(), validation);
+        var (steps, paths, links) = JourneyPaths.Resolve(pathEnd, maxSteps, pathLimit, linkLimit, validation);
+        validation.ThrowIfInvalid();
+        var period = resolved!;
+
+        var silence = options.Value.SilencePeriod;
+        var silentBefore = clock.GetUtcNow() - silence;
+        var totals = pathEnd == PathEnd.Purchase
+            ? await aggregates.PurchasePathsAsync(period.FromDay, period.ToDay, JourneyPaths.MaxPeople, cancellationToken)
+            : await aggregates.DropOffPathsAsync(period.Start, period.End < silentBefore ? period.End : silentBefore, JourneyPaths.MaxPeople, cancellationToken);
+        var (top, busiest) = JourneyPaths.Summarise(totals.Sequences, steps, paths, links);
+        var named = top.SelectMany(p => p.Steps).Concat(busiest.SelectMany(l => l.To.Length > 0 ? [l.From, l.To] : new[] { l.From })).Distinct().ToList();
+        var catalogued = await catalog.GetManyAsync(named, cancellationToken);
+        var names = catalogued.ToDictionary(c => c.Key, c => c.Value.DisplayName, StringComparer.Ordinal);
+        return new JourneyPathsReport(period, pathEnd, totals.People, totals.Sequences.Count, top, busiest, names, silence);
     }
 
     /// <summary>A page of touchpoints whose rated experience falls short, highest criticality times gap first.</summary>

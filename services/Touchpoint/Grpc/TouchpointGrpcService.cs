@@ -140,6 +140,12 @@ internal sealed class TouchpointGrpcService(
         return ToProto(await analytics.FunnelAsync(start, end, request.DropOffLimit, context.CancellationToken));
     }
 
+    public override async Task<GetJourneyPathsResponse> GetJourneyPaths(GetJourneyPathsRequest request, ServerCallContext context)
+    {
+        var (start, end) = ToPeriod(request.Period);
+        return ToProto(await analytics.PathsAsync(start, end, (Domain.PathEnd)request.End, request.MaxSteps, request.PathLimit, request.LinkLimit, context.CancellationToken));
+    }
+
     public override async Task<ListExperienceGapsResponse> ListExperienceGaps(ListExperienceGapsRequest request, ServerCallContext context)
     {
         var (start, end) = ToPeriod(request.Period);

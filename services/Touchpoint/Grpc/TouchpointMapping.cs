@@ -170,6 +170,37 @@ internal static class TouchpointMapping
         return response;
     }
 
+    public static GetJourneyPathsResponse ToProto(JourneyPathsReport r)
+    {
+        var response = new GetJourneyPathsResponse
+        {
+            Period = ToProto(r.Period),
+            End = (V1.PathEnd)r.End,
+            People = r.People,
+            PeopleConsidered = r.PeopleConsidered,
+            SilenceAfter = Duration.FromTimeSpan(r.SilenceAfter),
+        };
+        response.Paths.AddRange(r.Paths.Select(p =>
+        {
+            var path = new JourneyPath { EarlierSteps = p.EarlierSteps, People = p.People, Share = p.Share };
+            path.Steps.AddRange(p.Steps.Select(id => new JourneyPathStep { Touchpoint = TouchpointNames.Format(id), DisplayName = r.DisplayNames.GetValueOrDefault(id, "") }));
+            return path;
+        }));
+        response.Links.AddRange(r.Links.Select(l => new JourneyPathLink
+        {
+            StepsBeforeEnd = l.StepsBeforeEnd,
+            FromTouchpoint = TouchpointNames.Format(l.From),
+            ToTouchpoint = l.To.Length == 0 ? "" : TouchpointNames.Format(l.To),
+            People = l.People,
+        }));
+        foreach (var (id, name) in r.DisplayNames)
+        {
+            response.DisplayNames[TouchpointNames.Format(id)] = name;
+        }
+
+        return response;
+    }
+
     public static V1.ExperienceGap ToProto(Gap g) => new()
     {
         Touchpoint = g.Touchpoint.Name,

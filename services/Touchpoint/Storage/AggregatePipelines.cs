@@ -139,6 +139,50 @@ internal static class AggregatePipelines
         }),
     ];
 
+    /// <summary>
+    /// One document <c>{ _id: person, at, path: [touchpoint ids] }</c> per person whose first purchase in the
+    /// days falls there (<see cref="Purchases"/>), the most recent <paramref name="maxPeople"/>: the
+    /// touchpoints met at or before it (<see cref="PersonTouchpoints"/>), first met first, ties by id.
+    /// </summary>
+    public static BsonDocument[] PurchasePaths(int fromDay, int toDay, int maxPeople) =>
+    [
+        new("$match", new BsonDocument("day", Days(fromDay, toDay))),
+        new("$group", new BsonDocument { ["_id"] = "$person_id", ["at"] = new BsonDocument("$min", "$at") }),
+        new("$sort", new BsonDocument { ["at"] = -1, ["_id"] = 1 }),
+        new("$limit", maxPeople),
+        MetTouchpoints(new BsonDocument("$lte", new BsonArray { "$first_at", "$$at" })),
+    ];
+
+    /// <summary>
+    /// One document <c>{ _id: person, path: [touchpoint ids] }</c> per person of <see cref="PersonState"/>
+    /// matching <paramref name="silent"/>, the most recently silent <paramref name="maxPeople"/>: every
+    /// touchpoint they met, first met first, ties by id.
+    /// </summary>
+    public static BsonDocument[] DropOffPaths(BsonDocument silent, int maxPeople) =>
+    [
+        new("$match", silent),
+        new("$sort", new BsonDocument { ["last_at"] = -1, ["_id"] = 1 }),
+        new("$limit", maxPeople),
+        new("$project", new BsonDocument { ["at"] = "$last_at" }),
+        MetTouchpoints(new BsonDocument("$lte", new BsonArray { "$first_at", "$$at" })),
+    ];
+
+    /// <summary>Adds <c>path</c>: the ids of the person's touchpoints matching <paramref name="condition"/> (with <c>$$at</c>), in the order first met.</summary>
+    private static BsonDocument MetTouchpoints(BsonDocument condition) => new("$lookup", new BsonDocument
+    {
+        ["from"] = PersonTouchpoints,
+        ["localField"] = "_id",
+        ["foreignField"] = "person_id",
+        ["let"] = new BsonDocument("at", "$at"),
+        ["pipeline"] = new BsonArray
+        {
+            new BsonDocument("$match", new BsonDocument("$expr", condition)),
+            new BsonDocument("$sort", new BsonDocument { ["first_at"] = 1, ["touchpoint_id"] = 1 }),
+            new BsonDocument("$project", new BsonDocument { ["_id"] = 0, ["touchpoint_id"] = 1 }),
+        },
+        ["as"] = "path",
+    });
+
     private static BsonDocument Days(int fromDay, int toDay) => new() { ["$gte"] = fromDay, ["$lte"] = toDay };
 
     /// <summary>True when <paramref name="condition"/> holds for any element of the array <paramref name="input"/>, named <paramref name="name"/> in it.</summary>

@@ -64,6 +64,40 @@ internal sealed class MongoJourneyAggregates([FromKeyedServices(TouchpointModule
             return new DropOffTotals(total, rows.Select(r => (r["_id"].AsString, r["people"].ToInt64())).ToList());
         }, cancellationToken);
 
+    public Task<PathTotals> PurchasePathsAsync(int fromDay, int toDay, int maxPeople, CancellationToken cancellationToken) =>
+        store.ReadAsync(async (_, ct) =>
+        {
+            var purchases = _db.GetCollection<BsonDocument>(Purchases);
+            var sequences = await PathsAsync(purchases, AggregatePipelines.PurchasePaths(fromDay, toDay, maxPeople), ct);
+            var people = await OneAsync(Purchases, [
+                new("$match", new BsonDocument("day", new BsonDocument { ["$gte"] = fromDay, ["$lte"] = toDay })),
+                new("$group", new BsonDocument("_id", "$person_id")),
+                new("$count", "people"),
+            ], ct);
+            return new PathTotals(Long(people, "people"), sequences);
+        }, cancellationToken);
+
+    public Task<PathTotals> DropOffPathsAsync(DateTimeOffset from, DateTimeOffset toExclusive, int maxPeople, CancellationToken cancellationToken) =>
+        store.ReadAsync(async (_, ct) =>
+        {
+            var silent = new BsonDocument
+            {
+                ["last_at"] = new BsonDocument { ["$gte"] = from.ToUnixTimeMilliseconds(), ["$lt"] = toExclusive.ToUnixTimeMilliseconds() },
+                ["last_purchase_at"] = new BsonDocument("$exists", false),
+            };
+            var people = _db.GetCollection<BsonDocument>(PersonState);
+            var sequences = await PathsAsync(people, AggregatePipelines.DropOffPaths(silent, maxPeople), ct);
+            return new PathTotals(await people.CountDocumentsAsync(silent, cancellationToken: ct), sequences);
+        }, cancellationToken);
+
+    private static async Task<IReadOnlyList<IReadOnlyList<string>>> PathsAsync(IMongoCollection<BsonDocument> collection, BsonDocument[] pipeline, CancellationToken ct)
+    {
+        var sequences = new List<IReadOnlyList<string>>();
+        using var cursor = await collection.AggregateAsync<BsonDocument>(pipeline, Spill, ct);
+        await cursor.ForEachAsync(d => sequences.Add(d["path"].AsBsonArray.Select(t => t["touchpoint_id"].AsString).ToList()), ct);
+        return sequences;
+    }
+
     public Task<IReadOnlyList<RatingTotals>> RatingsAsync(int fromDay, int toDay, CancellationToken cancellationToken) =>
         store.ReadAsync<IReadOnlyList<RatingTotals>>(async (_, ct) =>
         {

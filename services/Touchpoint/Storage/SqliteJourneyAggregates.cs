@@ -105,6 +105,64 @@ internal sealed class SqliteJourneyAggregates : IJourneyAggregates
             return new DropOffTotals(reader.GetInt64(0), rows);
         }, cancellationToken);
 
+    public Task<PathTotals> PurchasePathsAsync(int fromDay, int toDay, int maxPeople, CancellationToken cancellationToken) =>
+        _database.ReadAsync(async (connection, ct) =>
+        {
+            const string FirstPurchases = "SELECT person_id, min(at) AS at FROM purchases WHERE day BETWEEN $from AND $to GROUP BY person_id";
+            await using var command = Query(connection, $"""
+                SELECT p.person_id, t.touchpoint_id
+                FROM ({FirstPurchases} ORDER BY at DESC, person_id LIMIT $max) p
+                JOIN person_touchpoints t ON t.person_id = p.person_id AND t.first_at <= p.at
+                ORDER BY p.at DESC, p.person_id, t.first_at, t.touchpoint_id;
+                SELECT count(*) FROM ({FirstPurchases});
+                """, fromDay, toDay);
+            command.Parameters.AddWithValue("$max", maxPeople);
+            return await ReadPathsAsync(command, ct);
+        }, cancellationToken);
+
+    public Task<PathTotals> DropOffPathsAsync(DateTimeOffset from, DateTimeOffset toExclusive, int maxPeople, CancellationToken cancellationToken) =>
+        _database.ReadAsync(async (connection, ct) =>
+        {
+            const string Silent = "FROM person_state WHERE last_at >= $from AND last_at < $to AND last_purchase_at IS NULL";
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                SELECT p.person_id, t.touchpoint_id
+                FROM (SELECT person_id, last_at {Silent} ORDER BY last_at DESC, person_id LIMIT $max) p
+                JOIN person_touchpoints t ON t.person_id = p.person_id
+                ORDER BY p.last_at DESC, p.person_id, t.first_at, t.touchpoint_id;
+                SELECT count(*) {Silent};
+                """;
+            command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$to", toExclusive.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$max", maxPeople);
+            return await ReadPathsAsync(command, ct);
+        }, cancellationToken);
+
+    /// <summary>Reads (person, touchpoint) rows grouped by person in order, then the count of everyone.</summary>
+    private static async Task<PathTotals> ReadPathsAsync(SqliteCommand command, CancellationToken ct)
+    {
+        var sequences = new List<IReadOnlyList<string>>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        List<string>? current = null;
+        long person = -1;
+        while (await reader.ReadAsync(ct))
+        {
+            var id = reader.GetInt64(0);
+            if (current is null || id != person)
+            {
+                current = [];
+                sequences.Add(current);
+                person = id;
+            }
+
+            current.Add(reader.GetString(1));
+        }
+
+        await reader.NextResultAsync(ct);
+        await reader.ReadAsync(ct);
+        return new PathTotals(reader.GetInt64(0), sequences);
+    }
+
     public Task<IReadOnlyList<RatingTotals>> RatingsAsync(int fromDay, int toDay, CancellationToken cancellationToken) =>
         _database.ReadAsync<IReadOnlyList<RatingTotals>>(async (connection, ct) =>
         {

@@ -119,6 +119,69 @@ public sealed class AnalyticsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Paths_ToPurchase_MatchHandComputedFigures()
+    {
+        var paths = await _host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest { Period = Period(D, D.AddDays(3)), End = PathEnd.Purchase });
+
+        // ann: ad -> review -> store (bought there); dan: review -> web -> store. One person each, half of the two.
+        Assert.Equal((2L, 2L), (paths.People, paths.PeopleConsidered));
+        Assert.Equal(
+            [("touchpoints/ad touchpoints/review touchpoints/store", false, 1L, 0.5), ("touchpoints/review touchpoints/web touchpoints/store", false, 1L, 0.5)],
+            paths.Paths.Select(p => (string.Join(' ', p.Steps.Select(s => s.Touchpoint)), p.EarlierSteps, p.People, p.Share)));
+        Assert.Equal(["Ad", "Review site", "Store"], paths.Paths[0].Steps.Select(s => s.DisplayName));
+        // Counted from the end: both reached the purchase from the store; the other links carry one person each.
+        Assert.Equal(
+            [(1, "touchpoints/store", "", 2L), (3, "touchpoints/ad", "touchpoints/review", 1), (3, "touchpoints/review", "touchpoints/web", 1), (2, "touchpoints/review", "touchpoints/store", 1), (2, "touchpoints/web", "touchpoints/store", 1)],
+            paths.Links.Select(l => (l.StepsBeforeEnd, l.FromTouchpoint, l.ToTouchpoint, l.People)));
+        Assert.Equal("Web", paths.DisplayNames["touchpoints/web"]);
+        Assert.Equal(Period(D, D.AddDays(3)), paths.Period);
+    }
+
+    [Fact]
+    public async Task Paths_WithFewerStepsThanPeopleTook_KeepTheLastOnesAndSaySo()
+    {
+        var paths = await _host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest { Period = Period(D, D.AddDays(3)), End = PathEnd.Purchase, MaxSteps = 1, LinkLimit = 1 });
+
+        // Both paths end at the store: one path of two people, each with earlier steps.
+        var path = Assert.Single(paths.Paths);
+        Assert.Equal(("touchpoints/store", true, 2L, 1.0), (Assert.Single(path.Steps).Touchpoint, path.EarlierSteps, path.People, path.Share));
+        Assert.Equal((1, "touchpoints/store", 2L), Assert.Single(paths.Links.Select(l => (l.StepsBeforeEnd, l.FromTouchpoint, l.People))));
+    }
+
+    [Fact]
+    public async Task Paths_ToDropOff_AreThoseOfPeopleSilentWithoutBuying()
+    {
+        var paths = await _host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest { Period = Period(D, D.AddDays(3)), End = PathEnd.DropOff });
+
+        // bob: ad -> review -> silent; cara: ad -> silent.
+        Assert.Equal((2L, 2L), (paths.People, paths.PeopleConsidered));
+        Assert.Equal(["touchpoints/ad", "touchpoints/ad touchpoints/review"], paths.Paths.Select(p => string.Join(' ', p.Steps.Select(s => s.Touchpoint))));
+        Assert.Equal(
+            [(2, "touchpoints/ad", "touchpoints/review", 1L), (1, "touchpoints/ad", "", 1), (1, "touchpoints/review", "", 1)],
+            paths.Links.Select(l => (l.StepsBeforeEnd, l.FromTouchpoint, l.ToTouchpoint, l.People)));
+        Assert.Equal(TimeSpan.FromDays(5), paths.SilenceAfter.ToTimeSpan());
+
+        _host.Clock.Set(D.AddDays(3));
+        Assert.Empty((await _host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest { Period = Period(D, D.AddDays(3)), End = PathEnd.DropOff })).Paths);
+    }
+
+    [Theory]
+    [InlineData(0, 0, 0, 0, "end")]
+    [InlineData(1, 11, 0, 0, "max_steps")]
+    [InlineData(2, -1, 0, 0, "max_steps")]
+    [InlineData(1, 0, 101, 0, "path_limit")]
+    [InlineData(2, 0, 0, -1, "link_limit")]
+    [InlineData(7, 0, 0, 0, "end")]
+    public async Task Paths_WithBadRequest_AreInvalidArgumentNamingTheField(int end, int maxSteps, int pathLimit, int linkLimit, string field)
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetJourneyPathsAsync(
+            new GetJourneyPathsRequest { End = (PathEnd)end, MaxSteps = maxSteps, PathLimit = pathLimit, LinkLimit = linkLimit }));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(field, Assert.Single(error.GetRpcStatus()!.GetDetail<Google.Rpc.BadRequest>().FieldViolations).Field);
+    }
+
+    [Fact]
     public async Task Funnel_WhenPeopleAreNotYetSilentLongEnough_ListsNoDropOffs()
     {
         _host.Clock.Set(D.AddDays(3));

@@ -49,6 +49,8 @@ public sealed class AggregatePipelinesTests
     [Theory]
     [InlineData("reach", "purchases")]
     [InlineData("before", "person_touchpoints")]
+    [InlineData("purchase-paths", "person_touchpoints")]
+    [InlineData("drop-off-paths", "person_touchpoints")]
     public void Lookup_JoinsOnThePersonThroughLocalAndForeignField(string name, string joined)
     {
         var lookup = Assert.Single(Build(name, 1, 2), s => s.Contains("$lookup"))["$lookup"].AsBsonDocument;
@@ -89,8 +91,30 @@ public sealed class AggregatePipelinesTests
         Assert.Equal(["_id", "s0", "s1", "s2", "s3", "s4", "s5", "b0", "b1", "b2", "b3", "b4"], totals.Names);
     }
 
+    [Theory]
+    [InlineData("purchase-paths", "day")]
+    [InlineData("drop-off-paths", "last_at")]
+    public void Paths_StartWithAnIndexedMatchAndJoinOnlyTheMostRecentPeople(string name, string matched)
+    {
+        var pipeline = Build(name, 20_000, 20_365);
+        var stages = pipeline.Select(s => s.GetElement(0).Name).ToList();
+
+        Assert.Equal(("$match", matched), (stages[0], pipeline[0][0].AsBsonDocument.GetElement(0).Name));
+        // Sorted newest first and cut to the most people a report reads before anything is joined.
+        var limit = stages.IndexOf("$limit");
+        Assert.Equal("$sort", stages[limit - 1]);
+        Assert.Equal(-1, pipeline[limit - 1]["$sort"][0].AsInt32);
+        Assert.Equal(50_000, pipeline[limit]["$limit"].AsInt32);
+        Assert.True(limit < stages.IndexOf("$lookup"));
+        // Each person's touchpoints come back first met first.
+        var sub = pipeline.Single(s => s.Contains("$lookup"))["$lookup"]["pipeline"].AsBsonArray;
+        Assert.Equal(new BsonDocument { ["first_at"] = 1, ["touchpoint_id"] = 1 }, sub.Single(s => s.AsBsonDocument.Contains("$sort"))["$sort"]);
+    }
+
     private static BsonDocument[] Build(string name, int fromDay, int toDay) => name switch
     {
+        "purchase-paths" => AggregatePipelines.PurchasePaths(fromDay, toDay, 50_000),
+        "drop-off-paths" => AggregatePipelines.DropOffPaths(new BsonDocument("last_at", new BsonDocument("$gte", fromDay)), 50_000),
         "counts" => AggregatePipelines.TouchpointCounts("web", fromDay, toDay),
         "reach" => AggregatePipelines.TouchpointReach("web", fromDay, toDay, Window),
         "funnel" => AggregatePipelines.Funnel(fromDay, toDay),

@@ -488,6 +488,39 @@ public abstract class InteractionLogContract
         Assert.Equal([new RatingTotals("review", 6, 2), new RatingTotals("store", 5, 1)], ratings.OrderBy(r => r.TouchpointId, StringComparer.Ordinal));
     }
 
+    [ContractFact]
+    public async Task Paths_ListEachPersonsTouchpointsInTheOrderFirstMet_MostRecentEndFirst()
+    {
+        // ann: ad (D 10:00) -> review (D 11:00) -> store purchase (D+1 09:00); dan: review (D 13:00) -> store purchase (D+1 08:00);
+        // eve buys at the store straight away (D+1 10:00); bob: ad -> review (D 12:00), then silent; cara: ad (D 10:00), then silent.
+        await AppendAsync(
+            Pending(Interaction("a1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad),
+            Pending(Interaction("b1", Ad, Day.AddHours(10), [Anonymous("bob")]), Ad),
+            Pending(Interaction("c1", Ad, Day.AddHours(10), [Anonymous("cara")]), Ad),
+            Pending(Interaction("d1", Review, Day.AddHours(13), [Anonymous("dan")]), Review));
+        await AppendAsync(
+            Pending(Interaction("e1", Store, Day.AddDays(1).AddHours(10), [Anonymous("eve")], InteractionType.Purchase), Store),
+            Pending(Interaction("a3", Store, Day.AddDays(1).AddHours(9), [Anonymous("ann")], InteractionType.Purchase), Store),
+            Pending(Interaction("a2", Review, Day.AddHours(11), [Anonymous("ann")]), Review),
+            Pending(Interaction("b2", Review, Day.AddHours(12), [Anonymous("bob")]), Review),
+            Pending(Interaction("d2", Store, Day.AddDays(1).AddHours(8), [Anonymous("dan")], InteractionType.Purchase), Store));
+
+        var purchases = await Aggregates.PurchasePathsAsync(D, D + 1, 10, default);
+        var firstTwo = await Aggregates.PurchasePathsAsync(D, D + 1, 2, default);
+        var dropOffs = await Aggregates.DropOffPathsAsync(Day, Day.AddDays(2), 10, default);
+        var lastSilent = await Aggregates.DropOffPathsAsync(Day, Day.AddDays(2), 1, default);
+
+        Assert.Equal(3, purchases.People);
+        Assert.Equal(["store", "ad review store", "review store"], purchases.Sequences.Select(p => string.Join(' ', p)));
+        Assert.Equal(3L, firstTwo.People);
+        Assert.Equal(["store", "ad review store"], firstTwo.Sequences.Select(p => string.Join(' ', p)));
+        Assert.Equal(2, dropOffs.People);
+        Assert.Equal(["ad review", "ad"], dropOffs.Sequences.Select(p => string.Join(' ', p)));
+        Assert.Equal(2L, lastSilent.People);
+        Assert.Equal(["ad review"], lastSilent.Sequences.Select(p => string.Join(' ', p)));
+        Assert.Empty((await Aggregates.PurchasePathsAsync(D + 2, D + 3, 10, default)).Sequences);
+    }
+
     private static TouchpointDefinition Touchpoint(string id, JourneyStage stage) => new(
         id, id, Channel.Web, Ownership.Owned, [stage], 3, new IntendedExperience(4, "trust"), "team", [], false, 1, Day, Day, null);
 
