@@ -323,8 +323,8 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         var purchase = Row(page, "data-stage", "Purchase");
         Assert.Equal(library.Count(c => c.Stages.Any(s => s.Stage == JourneyStage.Purchase && s.Weight >= 0.5) && c.Hardness >= 0.67), Number(purchase, "hard"));
 
-        // Experiments need the admin scope; the library still shows without it.
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        // Experiments need the admin scope; the library still shows without it, so the page is a 200 that says what is missing.
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("&#x27;admin&#x27;", page, StringComparison.Ordinal);
     }
 
@@ -386,6 +386,10 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.True(chain.Intact);
         Assert.Equal(chain.RecordsChecked, Number(page, "records-checked"));
 
+        // Without recommendations:read the page shows the rest and says, where the preview would be, which scope it lacks.
+        Assert.Contains("recommendations:read", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-section=\"recommendation\"", page, StringComparison.Ordinal);
+
         // Without profiles:read the person's profile stays hidden and the page says why.
         using var reader = Browser();
         await SignInAsync(reader, [Scopes.TouchpointsRead]);
@@ -395,6 +399,41 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.DoesNotContain(profile.Name, refused, StringComparison.Ordinal);
         Assert.DoesNotContain("data-name=\"readiness\"", refused, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Person_ShowsWhatWeWouldRecommendWhereTheyWereLastSeenWithoutRecordingIt()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.ProfilesRead, Scopes.TouchpointsRead, Scopes.RecommendationsRead]);
+        var person = Persons.Of(new Identifier { Kind = IdentifierKind.Email, Value = DemoPeople.WithdrawnEmail });
+        var profile = (await new ProfileService.ProfileServiceClient(ApiChannel()).LookupProfileAsync(new LookupProfileRequest { Person = person })).Profile;
+        var timeline = await new TouchpointService.TouchpointServiceClient(ApiChannel()).ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Profile(profile.Name), PageSize = 50 });
+        var lastSeen = timeline.Interactions[0].Interaction.Touchpoint;
+        var elsewhere = timeline.Interactions.Select(i => i.Interaction.Touchpoint).FirstOrDefault(t => t != lastSeen);
+
+        var page = await http.GetStringAsync($"/console/people?kind=email&value={Uri.EscapeDataString(DemoPeople.WithdrawnEmail)}");
+
+        var recommendations = new RecommendationService.RecommendationServiceClient(ApiChannel());
+        var preview = await recommendations.RecommendAsync(new RecommendRequest { Person = Persons.Profile(profile.Name), Touchpoint = lastSeen, Count = 5, ValidateOnly = true });
+        Assert.NotEmpty(preview.Items);
+        var section = page[page.IndexOf("data-section=\"recommendation\"", StringComparison.Ordinal)..];
+        Assert.Contains($"<option value=\"{Labels.Id(lastSeen)}\" selected", section, StringComparison.Ordinal);
+        Assert.Contains($"ranked for the {Labels.Of(preview.Stage).ToLowerInvariant()} stage", section, StringComparison.Ordinal);
+        Assert.Equal(preview.Items.Count, ContentRowPattern().Count(section));
+        Assert.Equal(preview.Withheld.Select(w => Labels.Id(w.Purpose)), WithheldPattern().Matches(section).Select(m => m.Groups[1].Value));
+
+        if (elsewhere is not null)
+        {
+            var there = await http.GetStringAsync($"/console/people?kind=email&value={Uri.EscapeDataString(DemoPeople.WithdrawnEmail)}&at={Labels.Id(elsewhere)}");
+            Assert.Contains($"At <a href=\"/console/touchpoints/{Labels.Id(elsewhere)}\">", there, StringComparison.Ordinal);
+        }
+    }
+
+    [GeneratedRegex("<tr data-content=\"([^\"]+)\"")]
+    private static partial Regex ContentRowPattern();
+
+    [GeneratedRegex("<li data-withheld=\"([^\"]+)\"")]
+    private static partial Regex WithheldPattern();
 
     [Fact]
     public async Task AView_WhoseScopeTheSignInLacks_SaysWhichAndShowsNoFigures()

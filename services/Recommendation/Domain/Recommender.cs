@@ -30,8 +30,8 @@ public readonly record struct Reason(ReasonCode Code, string Text);
 /// <summary>One identifier of a request: kind as in journey.common.v1.IdentifierKind, value in clear.</summary>
 public readonly record struct RequestIdentifier(int Kind, string Value);
 
-/// <summary>A Recommend request.</summary>
-public sealed record RecommendRequest(IReadOnlyList<RequestIdentifier> Identifiers, string Touchpoint, ChannelKind Channel, int Count, IReadOnlyDictionary<string, string> Context);
+/// <summary>A Recommend request; <paramref name="ValidateOnly"/> ranks without recording anything.</summary>
+public sealed record RecommendRequest(IReadOnlyList<RequestIdentifier> Identifiers, string Touchpoint, ChannelKind Channel, int Count, IReadOnlyDictionary<string, string> Context, bool ValidateOnly = false);
 
 /// <summary>A ranked item.</summary>
 public sealed record RankedItem(ContentItem Item, double Score, IReadOnlyList<Reason> Reasons);
@@ -39,7 +39,7 @@ public sealed record RankedItem(ContentItem Item, double Score, IReadOnlyList<Re
 /// <summary>Content held back because the person has not granted <paramref name="Purpose"/> on <paramref name="Channel"/>.</summary>
 public sealed record ConsentHold(string Purpose, ChannelKind Channel, string Text);
 
-/// <summary>A Recommend answer.</summary>
+/// <summary>A Recommend answer; <paramref name="RecommendationId"/> is empty when nothing was recorded (a validate-only request).</summary>
 public sealed record RecommendResult(string RecommendationId, IReadOnlyList<RankedItem> Items, string ExperimentId, string Variant, Stage Stage, bool Personalised, IReadOnlyList<ConsentHold> Withheld);
 
 /// <summary>
@@ -140,7 +140,10 @@ public sealed class Recommender(
         if (picked.Count == 0)
         {
             picked = Fallback(channel, serviceOnly, Allowed, now, request.Count);
-            Fallbacks.Add(1);
+            if (!request.ValidateOnly)
+            {
+                Fallbacks.Add(1);
+            }
         }
 
         if (withheld.Count > 0 && !ticketOpen)
@@ -152,11 +155,17 @@ public sealed class Recommender(
             }
         }
 
-        var record = new RecommendationRecord(recommendationId, personKey, stages[0], experiment?.Id ?? "", variant?.Name ?? DefaultVariant, picked.Select(p => p.Item.Id).ToList(), now);
-        await journal.AddAsync(record, cancellationToken);
-        Recommendations.Add(1);
+        var experimentId = experiment?.Id ?? "";
+        var variantName = variant?.Name ?? DefaultVariant;
         activity?.SetTag("journey.recommendation.items", picked.Count);
-        return new RecommendResult(recommendationId, picked, record.ExperimentId, record.Variant, stages[0], personalised, withheld);
+        if (request.ValidateOnly)
+        {
+            return new RecommendResult("", picked, experimentId, variantName, stages[0], personalised, withheld);
+        }
+
+        await journal.AddAsync(new RecommendationRecord(recommendationId, personKey, stages[0], experimentId, variantName, picked.Select(p => p.Item.Id).ToList(), now), cancellationToken);
+        Recommendations.Add(1);
+        return new RecommendResult(recommendationId, picked, experimentId, variantName, stages[0], personalised, withheld);
     }
 
     private async Task<Dictionary<string, (string SeedTitle, double Strength)>> AlsoConsumedAsync(RecommendRequest request, IReadOnlyList<string> history, CancellationToken cancellationToken)

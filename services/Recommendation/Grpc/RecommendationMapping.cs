@@ -70,13 +70,14 @@ internal static class RecommendationMapping
         request.Touchpoint,
         (D.ChannelKind)(int)request.Channel,
         request.Count,
-        request.Context);
+        request.Context,
+        request.ValidateOnly);
 
     public static RecommendResponse ToProto(D.RecommendResult result)
     {
         var response = new RecommendResponse
         {
-            Recommendation = D.ResourceNames.Recommendation(result.RecommendationId),
+            Recommendation = result.RecommendationId.Length == 0 ? "" : D.ResourceNames.Recommendation(result.RecommendationId),
             Variant = result.Variant,
             Experiment = result.ExperimentId.Length > 0 ? D.ResourceNames.Experiment(result.ExperimentId) : "",
             Stage = (Common.V1.JourneyStage)(int)result.Stage,

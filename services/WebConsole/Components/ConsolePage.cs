@@ -7,6 +7,8 @@ namespace Journey.WebConsole.Components;
 /// <summary>
 /// A console view: calls the public APIs with the signed-in person's token and turns what they
 /// refuse into what the person should do (sign in, ask for a scope), never into an error page.
+/// The page answers with a refusal's status (403, 400, 503) only when nothing of it could be shown;
+/// a page whose other sections were answered is a 200 that says, in the refused section, why.
 /// </summary>
 public abstract class ConsolePage : ComponentBase
 {
@@ -19,6 +21,9 @@ public abstract class ConsolePage : ComponentBase
 
     [Inject]
     private IHttpContextAccessor Http { get; set; } = default!;
+
+    private bool _answered;
+    private bool _refused;
 
     /// <summary>Why part of the page could not be shown, or null. A page with independent sections reads and clears it after each.</summary>
     protected string? Problem { get; set; }
@@ -35,7 +40,9 @@ public abstract class ConsolePage : ComponentBase
 
         try
         {
-            return await call(Api.Call(CancellationToken.None));
+            var answer = await call(Api.Call(CancellationToken.None));
+            Answered();
+            return answer;
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.Unauthenticated)
         {
@@ -51,6 +58,7 @@ public abstract class ConsolePage : ComponentBase
         {
             // Said in the page with 200: a 404 set while rendering makes the renderer drop the page's body.
             Problem = ex.Status.Detail;
+            Answered();
             return null;
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.OutOfRange)
@@ -65,13 +73,28 @@ public abstract class ConsolePage : ComponentBase
         }
     }
 
-    /// <summary>Shows <paramref name="problem"/> in the page, answered with <paramref name="status"/> so tools see it too.</summary>
+    /// <summary>
+    /// Shows <paramref name="problem"/> in the page, answered with <paramref name="status"/> so tools see
+    /// it too, unless another call of the page was answered.
+    /// </summary>
     private void Refused(int status, string problem)
     {
         Problem = problem;
-        if (Http.HttpContext is { Response.HasStarted: false } context)
+        if (!_answered && Http.HttpContext is { Response.HasStarted: false } context)
         {
+            _refused = true;
             context.Response.StatusCode = status;
+        }
+    }
+
+    /// <summary>Part of the page can be shown: an earlier refusal no longer decides its status.</summary>
+    private void Answered()
+    {
+        _answered = true;
+        if (_refused && Http.HttpContext is { Response.HasStarted: false } context)
+        {
+            _refused = false;
+            context.Response.StatusCode = StatusCodes.Status200OK;
         }
     }
 }

@@ -40,6 +40,9 @@ public static class Labels
     /// <summary>An identifier kind's name.</summary>
     public static string Of(IdentifierKind kind) => kind == IdentifierKind.Unspecified ? "Unspecified" : Words(kind.ToString());
 
+    /// <summary>A content kind's name.</summary>
+    public static string Of(Journey.Recommendation.V1.ContentKind kind) => kind == Journey.Recommendation.V1.ContentKind.Unspecified ? "Unspecified" : Words(kind.ToString());
+
     /// <summary>An interaction type's name.</summary>
     public static string Of(InteractionType type) => type == InteractionType.Unspecified ? "Unspecified" : Words(type.ToString());
 

@@ -177,9 +177,12 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
         var variants = new Dictionary<string, string>();
         for (var i = 0; i < 40; i++)
         {
+            var preview = await _host.RecommendAsync($"v{i}", count: 1, validateOnly: true);
             var first = await _host.RecommendAsync($"v{i}", count: 1);
             var again = await _host.RecommendAsync($"v{i}", count: 1);
             Assert.Equal(first.Variant, again.Variant);
+            // The learned variant explores at random, so the preview's item may differ; its variant may not.
+            Assert.Equal((first.Variant, 1, ""), (preview.Variant, preview.Items.Count, preview.Recommendation));
             Assert.Equal("experiments/exp-1", first.Experiment);
             variants[$"v{i}"] = first.Variant;
             await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = first.Recommendation, Content = first.Items[0].Content, Type = FeedbackType.Impression });
@@ -201,6 +204,7 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
         var control = results.Variants[0];
         var learned = results.Variants[1];
         Assert.Equal("control", control.Variant);
+        // Two recommendations per person; the preview before them counts nowhere.
         Assert.Equal(variants.Count(v => v.Value == "control") * 2, control.Recommendations);
         Assert.Equal(variants.Count(v => v.Value == "control"), control.Impressions);
         Assert.Equal(variants.Count(v => v.Value == "learned"), learned.Clicks);

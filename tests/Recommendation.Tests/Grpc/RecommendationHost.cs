@@ -121,9 +121,9 @@ public sealed class RecommendationHost : IAsyncDisposable
         }
     }
 
-    public Task<RecommendResponse> RecommendAsync(string? customerId, string touchpoint = "web-home", int count = 5, Channel channel = Channel.Unspecified)
+    public Task<RecommendResponse> RecommendAsync(string? customerId, string touchpoint = "web-home", int count = 5, Channel channel = Channel.Unspecified, bool validateOnly = false)
     {
-        var request = new RecommendRequest { Touchpoint = $"touchpoints/{touchpoint}", Count = count, Channel = channel };
+        var request = new RecommendRequest { Touchpoint = $"touchpoints/{touchpoint}", Count = count, Channel = channel, ValidateOnly = validateOnly };
         if (customerId is not null)
         {
             request.Person = Persons.Of(new Identifier { Kind = IdentifierKind.CustomerId, Value = customerId });
