@@ -74,7 +74,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task Overview_ShowsTheFunnelAndTouchpointsBeforePurchaseTheApiAnswers()
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.TouchpointsRead]);
+        await SignInAsync(http, [Scopes.TouchpointsRead, Scopes.ProfilesRead]);
 
         var page = await http.GetStringAsync("/console?days=90");
 
@@ -99,6 +99,22 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.Equal(funnel.TouchpointsBeforePurchase.P90, Number(current, "p90"), 9);
         var previous = await touchpoints.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = period.Previous.ToPeriod() });
         Assert.Equal(previous.TouchpointsBeforePurchase.Purchases, Number(Row(page, "data-period", "previous"), "purchases"));
+
+        var everyone = await new ProfileService.ProfileServiceClient(ApiChannel()).DescribeAudienceAsync(new DescribeAudienceRequest { Everyone = true });
+        Assert.Equal([CustomerType.Known, CustomerType.Anonymous], everyone.CustomerTypes.Select(t => t.CustomerType));
+        Assert.Equal(everyone.CustomerTypes[0].Members, Number(Row(page, "data-customer-type", "known"), "customers"));
+        Assert.Equal(everyone.CustomerTypes[1].Members, Number(Row(page, "data-customer-type", "anonymous"), "customers"));
+        Assert.Equal(everyone.Size, Number(Row(page, "data-customer-type", "all"), "customers"));
+
+        // Without profiles:read the funnel still shows, and the people section names the scope it lacks.
+        using var reader = Browser();
+        await SignInAsync(reader, [Scopes.TouchpointsRead]);
+        var partial = await reader.GetAsync("/console");
+        var text = await partial.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, partial.StatusCode);
+        Assert.Contains("profiles:read", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-customer-type=", text, StringComparison.Ordinal);
+        Assert.Contains("data-stage=", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -441,13 +457,14 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         using var http = Browser();
         await SignInAsync(http, [Scopes.ProfilesRead]);
 
-        var response = await http.GetAsync("/console");
+        var response = await http.GetAsync("/console/touchpoints");
         var page = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Contains("touchpoints:read", page, StringComparison.Ordinal);
         Assert.Contains("class=\"problem\"", page, StringComparison.Ordinal);
-        Assert.DoesNotContain("data-stage=", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("<tr data-touchpoint=", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("<tr data-channel=", page, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -98,7 +98,7 @@ public interface IProfileStore
 
     /// <summary>
     /// Hands every member of <paramref name="segmentId"/> (or, when null, every profile in
-    /// <paramref name="stage"/>) to <paramref name="visit"/>, one at a time as the store reads them,
+    /// <paramref name="stage"/>, or every profile when the stage is unspecified too) to <paramref name="visit"/>, one at a time as the store reads them,
     /// so an audience is described without holding its members in memory.
     /// </summary>
     Task VisitAudienceAsync(string? segmentId, JourneyStage stage, Action<CustomerProfile> visit, CancellationToken cancellationToken);

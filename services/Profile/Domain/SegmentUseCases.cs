@@ -11,7 +11,8 @@ public sealed record AudienceDescription(
     long Size,
     IReadOnlyList<(string Topic, long Members, double MeanAffinity)> TopInterests,
     IReadOnlyList<(JourneyStage Stage, long Members)> Stages,
-    IReadOnlyList<(int Channel, long Members)> Channels);
+    IReadOnlyList<(int Channel, long Members)> Channels,
+    IReadOnlyList<(CustomerType Type, long Members)> CustomerTypes);
 
 /// <summary>A page of segment members and how many members of the page were left out for lack of consent.</summary>
 public sealed record MemberPage(Page<string> Members, int Withheld);
@@ -75,8 +76,8 @@ public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions d
     }
 
     /// <summary>
-    /// Describes the members of a segment (<paramref name="segmentId"/>) or everyone in
-    /// <paramref name="stage"/>. The store streams the members through one accumulator, so memory
+    /// Describes the members of a segment (<paramref name="segmentId"/>), everyone in
+    /// <paramref name="stage"/>, or everyone with a profile (neither given). The store streams the members through one accumulator, so memory
     /// grows with the number of distinct topics and channels, not with the audience. Counting is
     /// done here rather than by a store GROUP BY because interest affinities decay with time and are
     /// computed per profile by <see cref="JourneyRules.View"/>.
@@ -121,6 +122,7 @@ public sealed class AudienceAccumulator(ProfileOptions options, AudienceNoise no
     private readonly Dictionary<string, (long Members, double AffinitySum)> _interests = new(StringComparer.Ordinal);
     private readonly Dictionary<JourneyStage, long> _stages = [];
     private readonly Dictionary<int, long> _channels = [];
+    private readonly Dictionary<CustomerType, long> _types = [];
     private long _size;
     private ulong _fingerprint;
 
@@ -136,6 +138,7 @@ public sealed class AudienceAccumulator(ProfileOptions options, AudienceNoise no
         }
 
         _stages[member.Stage] = _stages.GetValueOrDefault(member.Stage) + 1;
+        _types[member.CustomerType] = _types.GetValueOrDefault(member.CustomerType) + 1;
         foreach (var channel in member.Channels.Keys)
         {
             _channels[channel] = _channels.GetValueOrDefault(channel) + 1;
@@ -152,7 +155,7 @@ public sealed class AudienceAccumulator(ProfileOptions options, AudienceNoise no
         var floor = options.AudienceMinimumSize;
         if (_size < floor)
         {
-            return new AudienceDescription(true, floor, 0, [], [], []);
+            return new AudienceDescription(true, floor, 0, [], [], [], []);
         }
 
         var interests = _interests
@@ -168,7 +171,8 @@ public sealed class AudienceAccumulator(ProfileOptions options, AudienceNoise no
         var stages = _stages.Select(s => (Stage: s.Key, Members: Count(s.Value, "stage|" + (int)s.Key))).Where(s => s.Members >= floor).OrderBy(s => s.Stage).ToList();
         var channels = _channels.Select(c => (Channel: c.Key, Members: Count(c.Value, "channel|" + c.Key))).Where(c => c.Members >= floor)
             .OrderByDescending(c => c.Members).ThenBy(c => c.Channel).ToList();
-        return new AudienceDescription(false, floor, Math.Max(Count(_size, "size"), floor), interests, stages, channels);
+        var types = _types.Select(t => (Type: t.Key, Members: Count(t.Value, "customer-type|" + (int)t.Key))).Where(t => t.Members >= floor).OrderBy(t => t.Type).ToList();
+        return new AudienceDescription(false, floor, Math.Max(Count(_size, "size"), floor), interests, stages, channels, types);
     }
 
     private long Count(long members, string figure) => Math.Max(0, (long)Math.Round(members + noise.Draw(_fingerprint, figure)));

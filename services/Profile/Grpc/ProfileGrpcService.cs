@@ -119,7 +119,9 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
             DescribeAudienceRequest.AudienceOneofCase.Stage when System.Enum.IsDefined((DomainStage)request.Stage) && request.Stage != Common.V1.JourneyStage.Unspecified =>
                 await segments.DescribeAsync(null, (DomainStage)request.Stage, context.CancellationToken),
             DescribeAudienceRequest.AudienceOneofCase.Stage => throw new InvalidArgumentException("stage", "must be a journey stage, not unspecified"),
-            _ => throw new InvalidArgumentException("audience", "set segment or stage"),
+            DescribeAudienceRequest.AudienceOneofCase.Everyone when request.Everyone => await segments.DescribeAsync(null, DomainStage.Unspecified, context.CancellationToken),
+            DescribeAudienceRequest.AudienceOneofCase.Everyone => throw new InvalidArgumentException("everyone", "must be true when set"),
+            _ => throw new InvalidArgumentException("audience", "set segment, stage or everyone"),
         };
         return ProfileMapping.ToProto(description);
     }

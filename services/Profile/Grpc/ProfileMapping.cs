@@ -203,6 +203,7 @@ internal static class ProfileMapping
         response.TopInterests.AddRange(audience.TopInterests.Select(i => new AudienceInterest { Topic = i.Topic, Members = i.Members, MeanAffinity = i.MeanAffinity }));
         response.Stages.AddRange(audience.Stages.Select(s => new StageCount { Stage = (Journey.Common.V1.JourneyStage)s.Stage, Members = s.Members }));
         response.Channels.AddRange(audience.Channels.Select(c => new ChannelCount { Channel = (Channel)c.Channel, Members = c.Members }));
+        response.CustomerTypes.AddRange(audience.CustomerTypes.Select(t => new CustomerTypeCount { CustomerType = (Journey.Common.V1.CustomerType)t.Type, Members = t.Members }));
         return response;
     }
 

@@ -118,7 +118,8 @@ internal sealed class MongoProfileStore : IProfileStore
         {
             if (segmentId is null)
             {
-                await _profiles.Find(new BsonDocument("stage", (int)stage)).ForEachAsync(row => visit(ToDomain(row)), ct);
+                var filter = stage == JourneyStage.Unspecified ? new BsonDocument() : new BsonDocument("stage", (int)stage);
+                await _profiles.Find(filter).ForEachAsync(row => visit(ToDomain(row)), ct);
                 return 0;
             }
 

@@ -151,7 +151,11 @@ internal sealed class SqliteProfileStore : IProfileStore
         _db.ReadAsync(async (connection, ct) =>
         {
             await using var command = connection.CreateCommand();
-            if (segmentId is null)
+            if (segmentId is null && stage == JourneyStage.Unspecified)
+            {
+                command.CommandText = "SELECT id, version, document FROM profiles";
+            }
+            else if (segmentId is null)
             {
                 command.CommandText = "SELECT id, version, document FROM profiles WHERE stage = $stage";
                 command.Parameters.AddWithValue("$stage", (int)stage);

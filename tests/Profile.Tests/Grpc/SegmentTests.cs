@@ -273,13 +273,46 @@ public sealed class SegmentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DescribeAudience_ForEveryone_CountsEachCustomerTypeAndHidesOneUnderTheFloor()
+    {
+        var t = _host.Clock.GetUtcNow();
+        for (var i = 0; i < 12; i++)
+        {
+            var who = Cookie($"visitor-{i}");
+            await _host.RecordAsync(who, Interaction(who, InteractionType.View, t, [JourneyStage.Awareness], ["electric"], channel: Channel.Web));
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            await IdentifyCustomerAsync($"everyone-known-{i}");
+        }
+
+        var everyone = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Everyone = true });
+
+        Assert.Equal(15, everyone.Size);
+        // Three known customers are fewer than the floor of 10: their bucket would describe them, so it is left out.
+        Assert.Equal([new CustomerTypeCount { CustomerType = CustomerType.Anonymous, Members = 12 }], everyone.CustomerTypes);
+        for (var i = 3; i < 12; i++)
+        {
+            await IdentifyCustomerAsync($"everyone-known-{i}");
+        }
+
+        var more = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Everyone = true });
+        Assert.Equal(
+            [new CustomerTypeCount { CustomerType = CustomerType.Known, Members = 12 }, new CustomerTypeCount { CustomerType = CustomerType.Anonymous, Members = 12 }],
+            more.CustomerTypes);
+    }
+
+    [Fact]
     public async Task DescribeAudience_WhenTargetMissing_IsInvalidArgument()
     {
         var none = await Assert.ThrowsAsync<RpcException>(() => _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest()).ResponseAsync);
         var unspecified = await Assert.ThrowsAsync<RpcException>(() => _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Unspecified }).ResponseAsync);
+        var nobody = await Assert.ThrowsAsync<RpcException>(() => _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Everyone = false }).ResponseAsync);
 
         Assert.Equal(["audience"], IdentityTests.Violations(none));
         Assert.Equal(["stage"], IdentityTests.Violations(unspecified));
+        Assert.Equal(["everyone"], IdentityTests.Violations(nobody));
     }
 
     [Fact]
