@@ -63,6 +63,7 @@ public static class ProfileModule
         {
             [nameof(ProfileService.ProfileServiceClient.Identify)] = Scopes.ProfilesWrite,
             [nameof(ProfileService.ProfileServiceClient.GetProfile)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.BatchGetProfiles)] = Scopes.ProfilesRead,
             [nameof(ProfileService.ProfileServiceClient.LookupProfile)] = Scopes.ProfilesRead,
             [nameof(ProfileService.ProfileServiceClient.WatchProfile)] = Scopes.ProfilesRead,
             [nameof(ProfileService.ProfileServiceClient.ListProfileMerges)] = Scopes.ProfilesRead,

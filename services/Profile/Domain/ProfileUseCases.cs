@@ -156,6 +156,28 @@ public sealed partial class ProfileUseCases(
         return Read(profile, time.GetUtcNow());
     }
 
+    /// <summary>The most profiles one BatchGet reads.</summary>
+    public const int MaxBatchGet = 100;
+
+    /// <summary>Profiles by id, in order; NOT_FOUND names the first without one (its index in <paramref name="field"/>).</summary>
+    public async Task<IReadOnlyList<ProfileRead>> GetManyAsync(IReadOnlyList<string> ids, string field, CancellationToken cancellationToken)
+    {
+        if (ids.Count is 0 or > MaxBatchGet)
+        {
+            throw new InvalidArgumentException(field, $"must hold 1 to {MaxBatchGet} names");
+        }
+
+        var now = time.GetUtcNow();
+        var reads = new List<ProfileRead>(ids.Count);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var profile = await store.GetAsync(ids[i], cancellationToken) ?? throw new DomainException(ErrorKind.NotFound, $"{field}[{i}]: profile 'profiles/{ids[i]}' was not found.");
+            reads.Add(Read(profile, now));
+        }
+
+        return reads;
+    }
+
     /// <summary>The profile holding an identifier.</summary>
     public async Task<ProfileRead> LookupAsync(GivenIdentifier identifier, string field, CancellationToken cancellationToken)
     {

@@ -27,6 +27,14 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
     public override async Task<GetProfileResponse> GetProfile(GetProfileRequest request, ServerCallContext context) =>
         new() { Profile = ProfileMapping.ToProto(await profiles.GetAsync(ProfileMapping.ProfileId(request.Name, "name"), context.CancellationToken)) };
 
+    public override async Task<BatchGetProfilesResponse> BatchGetProfiles(BatchGetProfilesRequest request, ServerCallContext context)
+    {
+        var ids = request.Names.Select((name, i) => ProfileMapping.ProfileId(name, $"names[{i}]")).ToList();
+        var response = new BatchGetProfilesResponse();
+        response.Profiles.AddRange((await profiles.GetManyAsync(ids, "names", context.CancellationToken)).Select(read => ProfileMapping.ToProto(read)));
+        return response;
+    }
+
     public override async Task<LookupProfileResponse> LookupProfile(LookupProfileRequest request, ServerCallContext context) =>
         new() { Profile = ProfileMapping.ToProto(await profiles.LookupAsync(ProfileMapping.ToDomain(request.Person, "person"), "person", context.CancellationToken)) };
 

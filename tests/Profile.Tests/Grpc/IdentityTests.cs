@@ -204,6 +204,26 @@ public sealed class IdentityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BatchGetProfiles_AnswersInTheOrderAskedAndNamesWhatIsWrong()
+    {
+        var anna = (await _host.IdentifyAsync(Customer("batch-anna"))).Profile.Name;
+        var ben = (await _host.IdentifyAsync(Customer("batch-ben"))).Profile.Name;
+        var unknown = "profiles/" + new string('0', 32);
+
+        var both = await _host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest { Names = { ben, anna, ben } });
+        var missing = await Assert.ThrowsAsync<RpcException>(() => _host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest { Names = { anna, unknown } }).ResponseAsync);
+        var malformed = await Assert.ThrowsAsync<RpcException>(() => _host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest { Names = { anna, "people/1" } }).ResponseAsync);
+        var none = await Assert.ThrowsAsync<RpcException>(() => _host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest()).ResponseAsync);
+        var tooMany = await Assert.ThrowsAsync<RpcException>(() => _host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest { Names = { Enumerable.Repeat(anna, 101) } }).ResponseAsync);
+
+        Assert.Equal([ben, anna, ben], both.Profiles.Select(p => p.Name));
+        Assert.Equal((StatusCode.NotFound, true), (missing.StatusCode, missing.Status.Detail.StartsWith("names[1]:", StringComparison.Ordinal)));
+        Assert.Equal(["names[1]"], Violations(malformed));
+        Assert.Equal(["names"], Violations(none));
+        Assert.Equal(["names"], Violations(tooMany));
+    }
+
+    [Fact]
     public async Task LookupProfile_WhenPersonMissing_IsInvalidArgument()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.LookupProfileAsync(new LookupProfileRequest()).ResponseAsync);
