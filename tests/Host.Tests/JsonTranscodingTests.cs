@@ -276,6 +276,52 @@ public sealed class JsonTranscodingTests(TranscodingHostFixture fixture) : IClas
         Assert.Equal("3.0.1", document.RootElement.GetProperty("openapi").GetString());
     }
 
+    [Fact]
+    public async Task OpenApiClient_GeneratedFromTheDocument_CreatesAndGetsATouchpointAsGrpcAnswers()
+    {
+        using var scratch = new ScratchDirectory("journey-openapi-client-");
+        var modules = Path.Combine(scratch.Path, "node_modules");
+        Directory.CreateSymbolicLink(modules, Path.Combine(Repository.Root, "tests", "tooling", "node_modules"));
+        try
+        {
+            foreach (var file in new[] { "client.ts", "tsconfig.json" })
+            {
+                File.Copy(Path.Combine(Repository.Root, "tests", "Host.Tests", "OpenApi", file), Path.Combine(scratch.Path, file));
+            }
+
+            await File.WriteAllTextAsync(Path.Combine(scratch.Path, "package.json"), """{"type":"module"}""");
+            using var channel = Host.CreateChannel(fixture.Data, Everything);
+
+            // openapi-typescript reads the document the host serves; tsc checks the openapi-fetch client against it.
+            var generated = await Command.RunAsync("node", scratch.Path, ["node_modules/openapi-typescript/bin/cli.js", $"{Host.HttpAddress}/openapi/v1.json", "-o", "api.d.ts"]);
+            Assert.True(generated.ExitCode == 0, generated.Output);
+            var compiled = await Command.RunAsync("node", scratch.Path, ["node_modules/typescript/bin/tsc", "-p", "."]);
+            Assert.True(compiled.ExitCode == 0, compiled.Output);
+            var (exitCode, output) = await Command.RunAsync("node", scratch.Path, ["out/client.js", Host.HttpAddress, fixture.Token(Everything), "json-openapi"]);
+
+            Assert.True(exitCode == 0, output);
+            using var answers = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+            var root = answers.RootElement;
+            Assert.Equal((200, 200, 404), (root.GetProperty("createdStatus").GetInt32(), root.GetProperty("gotStatus").GetInt32(), root.GetProperty("missingStatus").GetInt32()));
+            Assert.Equal(
+                await new TouchpointService.TouchpointServiceClient(channel).GetTouchpointAsync(new GetTouchpointRequest { Name = "touchpoints/json-openapi" }),
+                Json.Parse<GetTouchpointResponse>(root.GetProperty("got").GetRawText()));
+            Assert.Equal("TOUCHPOINT_NOT_FOUND", Reason(Json.Parse<Google.Rpc.Status>(root.GetProperty("missing").GetRawText())));
+
+            // The client's types are the document's: a path it does not describe does not compile.
+            var client = Path.Combine(scratch.Path, "client.ts");
+            await File.WriteAllTextAsync(client, (await File.ReadAllTextAsync(client)).Replace("\"/v1/touchpoints/{touchpoint}\"", "\"/v1/touchpoint/{touchpoint}\"", StringComparison.Ordinal));
+            var wrong = await Command.RunAsync("node", scratch.Path, ["node_modules/typescript/bin/tsc", "-p", "."]);
+            Assert.NotEqual(0, wrong.ExitCode);
+            Assert.Contains("/v1/touchpoint/{touchpoint}", wrong.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            // The link only: the tooling's node_modules stay.
+            Directory.Delete(modules);
+        }
+    }
+
     [SkippableFact]
     public async Task Curl_CreatesGetsListsAndPatchesATouchpointAndIdentifies_AsGrpcAnswers()
     {
