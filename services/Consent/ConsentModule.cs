@@ -109,7 +109,7 @@ public static class ConsentModule
     /// <summary>Maps the service's gRPC services.</summary>
     public static IEndpointRouteBuilder MapConsent(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGuardedGrpcService<ConsentGrpcService>(ConsentService.BindService);
+        endpoints.MapGuardedGrpcService<ConsentGrpcService>();
         return endpoints;
     }
 }

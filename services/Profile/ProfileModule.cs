@@ -84,7 +84,7 @@ public static class ProfileModule
     /// <summary>Maps the service's gRPC services.</summary>
     public static IEndpointRouteBuilder MapProfile(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGuardedGrpcService<ProfileGrpcService>(ProfileService.BindService);
+        endpoints.MapGuardedGrpcService<ProfileGrpcService>();
         return endpoints;
     }
 }

@@ -81,7 +81,7 @@ public static class RecommendationModule
     /// <summary>Maps the service's gRPC services.</summary>
     public static IEndpointRouteBuilder MapRecommendation(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGuardedGrpcService<RecommendationGrpcService>(V1.RecommendationService.BindService);
+        endpoints.MapGuardedGrpcService<RecommendationGrpcService>();
         return endpoints;
     }
 }

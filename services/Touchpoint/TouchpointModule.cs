@@ -94,8 +94,8 @@ public static class TouchpointModule
     /// <summary>Maps the service's gRPC services and the tracking API.</summary>
     public static IEndpointRouteBuilder MapTouchpoint(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGuardedGrpcService<TouchpointGrpcService>(TouchpointService.BindService);
-        endpoints.MapGuardedGrpcService<TrackingSourceGrpcService>(TrackingSourceService.BindService);
+        endpoints.MapGuardedGrpcService<TouchpointGrpcService>();
+        endpoints.MapGuardedGrpcService<TrackingSourceGrpcService>();
         endpoints.MapTrackingApi();
         return endpoints;
     }

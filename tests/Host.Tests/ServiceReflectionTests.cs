@@ -7,6 +7,7 @@ using Journey.Profile;
 using Journey.Recommendation;
 using Journey.Testing;
 using Journey.Touchpoint;
+using Microsoft.AspNetCore.Grpc.JsonTranscoding;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Reflection = Grpc.Reflection.V1;
@@ -71,7 +72,9 @@ public sealed class ServiceReflectionTests
     /// </summary>
     private static async Task AssertEachListedServiceDescribesTheMethodsServedAsync(TestPlatform platform, GrpcChannel channel, List<string> listed)
     {
+        // A transcoded method's JSON/HTTP endpoints carry the same gRPC method; count its gRPC route once.
         var served = platform.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .Where(e => e.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is null)
             .Select(e => e.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method)
             .OfType<IMethod>()
             .ToLookup(m => m.ServiceName, m => m.Name);

@@ -145,7 +145,8 @@ public sealed class RequestIdReusedException(string requestId)
     : DomainException(
         ErrorKind.FailedPrecondition,
         $"request_id '{requestId}' was used for a different request; send a new request_id for a new request, or repeat the first request unchanged.",
-        [new FieldViolation(RequestIds.Field, "was used for a different request")]);
+        [new FieldViolation(RequestIds.Field, "was used for a different request")],
+        ErrorReasons.RequestIdReused);
 
 /// <summary>Looks up and builds the request ids of idempotent writes; the writes store them.</summary>
 /// <param name="ledger">Where request ids are stored.</param>

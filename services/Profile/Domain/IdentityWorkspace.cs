@@ -207,7 +207,7 @@ public sealed class IdentityWorkspace
         var merged = Find(mergedId) ?? throw new NotFoundException("Profile", "profiles/" + mergedId);
         if (survivor == merged)
         {
-            throw new FailedPreconditionException($"profiles/{mergedId} is already profiles/{survivor.Id}: nothing to merge.");
+            throw new FailedPreconditionException(ErrorReasons.ProfilesAlreadyMerged, $"profiles/{mergedId} is already profiles/{survivor.Id}: nothing to merge.");
         }
 
         survivor.Conflicts.RemoveAll(c => c.OtherProfileId == merged.Id);

@@ -171,7 +171,7 @@ public sealed partial class ProfileUseCases(
         var reads = new List<ProfileRead>(ids.Count);
         for (var i = 0; i < ids.Count; i++)
         {
-            var profile = await store.GetAsync(ids[i], cancellationToken) ?? throw new DomainException(ErrorKind.NotFound, $"{field}[{i}]: profile 'profiles/{ids[i]}' was not found.");
+            var profile = await store.GetAsync(ids[i], cancellationToken) ?? throw new DomainException(ErrorKind.NotFound, $"{field}[{i}]: profile 'profiles/{ids[i]}' was not found.", reason: ErrorReasons.NotFound("Profile"));
             reads.Add(Read(profile, now));
         }
 

@@ -66,7 +66,7 @@ public sealed class ContentLibraryService(IContentLibrary library, ContentIndex 
 
         if (existing.Retired)
         {
-            throw new FailedPreconditionException($"Content '{draft.Name}' is retired and can no longer change.");
+            throw new FailedPreconditionException(ErrorReasons.ContentRetired, $"Content '{draft.Name}' is retired and can no longer change.");
         }
 
         var merged = existing with

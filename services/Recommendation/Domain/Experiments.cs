@@ -185,7 +185,7 @@ public sealed class ExperimentService(IExperimentStore store, IAudienceStore aud
 
         if ((await store.ListRunningAsync(cancellationToken)).Count > 0)
         {
-            throw new FailedPreconditionException("Another experiment is running; stop it first (one experiment at a time keeps assignments unambiguous).");
+            throw new FailedPreconditionException(ErrorReasons.ExperimentAlreadyRunning, "Another experiment is running; stop it first (one experiment at a time keeps assignments unambiguous).");
         }
 
         var experiment = draft with { Id = id!, CreatedAt = time.GetUtcNow(), StoppedAt = null, Version = 1 };

@@ -34,12 +34,21 @@ public sealed record FieldViolation(string Field, string Description);
 /// </summary>
 public class DomainException : Exception
 {
-    /// <summary>Creates the exception.</summary>
-    public DomainException(ErrorKind kind, string message, IReadOnlyList<FieldViolation>? violations = null)
+    /// <summary>Creates the exception; <paramref name="reason"/> defaults to the kind's generic one.</summary>
+    public DomainException(ErrorKind kind, string message, IReadOnlyList<FieldViolation>? violations = null, string? reason = null)
         : base(message)
     {
         Kind = kind;
         Violations = violations ?? [];
+        Reason = reason ?? kind switch
+        {
+            ErrorKind.InvalidArgument => ErrorReasons.FieldInvalid,
+            ErrorKind.NotFound => "NOT_FOUND",
+            ErrorKind.AlreadyExists => "ALREADY_EXISTS",
+            ErrorKind.Conflict => "CONCURRENT_CHANGE",
+            ErrorKind.ResourceExhausted => ErrorReasons.LimitExceeded,
+            _ => "FAILED_PRECONDITION",
+        };
     }
 
     /// <summary>The kind, which decides the status code.</summary>
@@ -47,6 +56,9 @@ public class DomainException : Exception
 
     /// <summary>For <see cref="ErrorKind.InvalidArgument"/>: every field that was wrong.</summary>
     public IReadOnlyList<FieldViolation> Violations { get; }
+
+    /// <summary>The stable reason callers branch on (<see cref="ErrorReasons"/>), sent in <c>google.rpc.ErrorInfo</c>.</summary>
+    public string Reason { get; }
 }
 
 /// <summary>The request is invalid; every violation is listed.</summary>
@@ -58,9 +70,9 @@ public sealed class InvalidArgumentException : DomainException
     {
     }
 
-    /// <summary>Several fields are wrong.</summary>
-    public InvalidArgumentException(IReadOnlyList<FieldViolation> violations)
-        : base(ErrorKind.InvalidArgument, Describe(violations), violations)
+    /// <summary>Several fields are wrong; <paramref name="reason"/> defaults to <see cref="ErrorReasons.FieldInvalid"/>.</summary>
+    public InvalidArgumentException(IReadOnlyList<FieldViolation> violations, string? reason = null)
+        : base(ErrorKind.InvalidArgument, Describe(violations), violations, reason)
     {
     }
 
@@ -72,19 +84,19 @@ public sealed class InvalidArgumentException : DomainException
 
 /// <summary>A named resource does not exist.</summary>
 public sealed class NotFoundException(string resource, string id)
-    : DomainException(ErrorKind.NotFound, $"{resource} '{id}' was not found.");
+    : DomainException(ErrorKind.NotFound, $"{resource} '{id}' was not found.", reason: ErrorReasons.NotFound(resource));
 
 /// <summary>A resource to create exists already.</summary>
 public sealed class AlreadyExistsException(string resource, string id)
-    : DomainException(ErrorKind.AlreadyExists, $"{resource} '{id}' already exists.");
+    : DomainException(ErrorKind.AlreadyExists, $"{resource} '{id}' already exists.", reason: ErrorReasons.AlreadyExists(resource));
 
-/// <summary>The system is not in a state that allows the request.</summary>
-public sealed class FailedPreconditionException(string message)
-    : DomainException(ErrorKind.FailedPrecondition, message);
+/// <summary>The system is not in a state that allows the request; <paramref name="reason"/> says which state (<see cref="ErrorReasons"/>).</summary>
+public sealed class FailedPreconditionException(string reason, string message)
+    : DomainException(ErrorKind.FailedPrecondition, message, reason: reason);
 
 /// <summary>Optimistic concurrency: the stored version is not the one the caller read.</summary>
 public sealed class ConcurrencyConflictException(string resource, string id)
-    : DomainException(ErrorKind.Conflict, $"{resource} '{id}' was changed by another writer; read it again and retry.");
+    : DomainException(ErrorKind.Conflict, $"{resource} '{id}' was changed by another writer; read it again and retry.", reason: ErrorReasons.Changed(resource));
 
 /// <summary>A limit was exceeded.</summary>
 public sealed class LimitExceededException(string message)

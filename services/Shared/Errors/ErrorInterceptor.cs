@@ -11,7 +11,10 @@ namespace Journey.Shared.Errors;
 /// <summary>
 /// The one place where exceptions become gRPC statuses. Domain errors keep their message (written for
 /// callers); store outages become UNAVAILABLE so clients retry; anything else is logged with its trace
-/// id and returned as INTERNAL with generic text, because exception text can carry internals.
+/// id and returned as INTERNAL with generic text, because exception text can carry internals. Every
+/// status leaving here carries a <c>google.rpc.ErrorInfo</c> (<see cref="ErrorReasons"/>): a domain
+/// error's own reason, or for a status raised without one (the access checks, gRPC itself) the
+/// reason of its code. JSON transcoding answers with the same status as the JSON body.
 /// </summary>
 public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
 {
@@ -27,6 +30,10 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
         {
             throw Translate(ex, context);
         }
+        catch (RpcException ex) when (!ErrorDetails.HasInfo(ex))
+        {
+            throw ErrorDetails.WithReason(ex);
+        }
     }
 
     /// <inheritdoc />
@@ -40,6 +47,10 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
         catch (Exception ex) when (ex is not RpcException)
         {
             throw Translate(ex, context);
+        }
+        catch (RpcException ex) when (!ErrorDetails.HasInfo(ex))
+        {
+            throw ErrorDetails.WithReason(ex);
         }
     }
 
@@ -55,6 +66,10 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
         {
             throw Translate(ex, context);
         }
+        catch (RpcException ex) when (!ErrorDetails.HasInfo(ex))
+        {
+            throw ErrorDetails.WithReason(ex);
+        }
     }
 
     /// <inheritdoc />
@@ -69,6 +84,10 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
         {
             throw Translate(ex, context);
         }
+        catch (RpcException ex) when (!ErrorDetails.HasInfo(ex))
+        {
+            throw ErrorDetails.WithReason(ex);
+        }
     }
 
     private RpcException Translate(Exception exception, ServerCallContext context)
@@ -79,17 +98,17 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
                 return ToRpcException(domain);
             case StoreUnavailableException:
                 LogStoreUnavailable(logger, context.Method, Activity.Current?.TraceId.ToString() ?? "", exception);
-                return new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "The store is unavailable; retry with back-off."));
+                return ErrorDetails.ToRpcException(StatusCode.Unavailable, ErrorReasons.StoreUnavailable, "The store is unavailable; retry with back-off.");
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
-                return new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "The call was cancelled by the caller or its deadline passed."));
+                return ErrorDetails.ToRpcException(StatusCode.Cancelled, ErrorReasons.CallCancelled, "The call was cancelled by the caller or its deadline passed.");
             default:
                 var traceId = Activity.Current?.TraceId.ToString() ?? "";
                 LogUnexpected(logger, context.Method, traceId, exception);
-                return new RpcException(new Grpc.Core.Status(StatusCode.Internal, $"An unexpected error occurred (trace id {traceId})."));
+                return ErrorDetails.ToRpcException(StatusCode.Internal, ErrorReasons.InternalError, $"An unexpected error occurred (trace id {traceId}).");
         }
     }
 
-    /// <summary>Maps a domain error to its status, with <c>google.rpc.BadRequest</c> details for invalid arguments.</summary>
+    /// <summary>Maps a domain error to its status: its reason's <c>google.rpc.ErrorInfo</c> first, then <c>google.rpc.BadRequest</c> for invalid arguments.</summary>
     public static RpcException ToRpcException(DomainException exception)
     {
         var code = exception.Kind switch
@@ -102,7 +121,7 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
             ErrorKind.ResourceExhausted => Code.ResourceExhausted,
             _ => Code.Internal,
         };
-        var status = new Google.Rpc.Status { Code = (int)code, Message = exception.Message };
+        var status = new Google.Rpc.Status { Code = (int)code, Message = exception.Message, Details = { Any.Pack(ErrorDetails.Info(exception.Reason)) } };
         if (exception.Violations.Count > 0)
         {
             var badRequest = new BadRequest();

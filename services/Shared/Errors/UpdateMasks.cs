@@ -6,7 +6,8 @@ namespace Journey.Shared.Errors;
 /// Reads an <c>update_mask</c> the one way every update method does (AIP-134): at least one path, each
 /// a field the method can change, or <c>*</c> alone for every one of them. An empty mask is refused
 /// rather than read as "everything", so a client that forgot the mask never overwrites fields it did
-/// not send.
+/// not send. A path may be written as in the proto (<c>display_name</c>) or as in protobuf's JSON
+/// mapping (<c>displayName</c>), which is how a JSON/HTTP client's <c>?updateMask=</c> arrives (0027).
 /// </summary>
 public static class UpdateMasks
 {
@@ -32,11 +33,35 @@ public static class UpdateMasks
         ulong result = 0;
         foreach (var path in mask.Paths)
         {
-            result |= paths.TryGetValue(path, out var flag)
+            result |= paths.TryGetValue(path, out var flag) || paths.TryGetValue(SnakeCase(path), out flag)
                 ? Convert.ToUInt64(flag, System.Globalization.CultureInfo.InvariantCulture)
                 : throw new InvalidArgumentException("update_mask", $"'{(path.Length > 64 ? path[..64] : path)}' is not a field that can change; use {known}, or '*' alone");
         }
 
         return (TFlags)System.Enum.ToObject(typeof(TFlags), result);
+    }
+
+    /// <summary><c>intendedExperience.targetRating</c> as <c>intended_experience.target_rating</c>.</summary>
+    private static string SnakeCase(string path)
+    {
+        if (!path.Any(char.IsAsciiLetterUpper))
+        {
+            return path;
+        }
+
+        var snake = new System.Text.StringBuilder(path.Length + 4);
+        foreach (var c in path)
+        {
+            if (char.IsAsciiLetterUpper(c))
+            {
+                snake.Append('_').Append(char.ToLowerInvariant(c));
+            }
+            else
+            {
+                snake.Append(c);
+            }
+        }
+
+        return snake.ToString();
     }
 }

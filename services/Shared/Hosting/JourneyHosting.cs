@@ -1,4 +1,5 @@
 using Dapr.Client;
+using Google.Rpc;
 using Journey.Platform.V1;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
@@ -8,16 +9,20 @@ using Journey.Shared.Storage;
 using Journey.Shared.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Grpc.JsonTranscoding;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.ApiExplorer;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi.Models;
 
 namespace Journey.Shared.Hosting;
 
@@ -82,16 +87,40 @@ public static partial class JourneyHosting
         services.AddSingleton<AuditGrpcService>();
         services.AddSingleton<DiagnosticsGrpcService>();
         var maxReceive = int.TryParse(builder.Configuration[$"{LimitsOptions.Section}:MaxReceiveMessageBytes"], out var bytes) && bytes is >= 1024 and <= 64 * 1024 * 1024 ? bytes : 4 * 1024 * 1024;
+        services.AddSingleton<TranscodedRequestLimits>();
         services.AddGrpc(grpc =>
         {
             // Outermost, so the time limit covers the policy checks and the error mapping sees the limited token.
             grpc.Interceptors.Add<CallDeadlineInterceptor>();
             grpc.Interceptors.Add<ErrorInterceptor>();
+            grpc.Interceptors.Add<TranscodedRequestLimits>();
             grpc.Interceptors.Add<CallPolicyInterceptor>();
             grpc.EnableDetailedErrors = false;
             grpc.MaxReceiveMessageSize = maxReceive;
-        });
+        })
+            // Every method's JSON/HTTP form from its google.api.http annotation (0027). The registry
+            // lets error bodies render the details the error mapping packs into google.rpc.Status.
+            .AddJsonTranscoding(json => json.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(
+                ErrorInfo.Descriptor, BadRequest.Descriptor, RetryInfo.Descriptor, DebugInfo.Descriptor, PreconditionFailure.Descriptor));
         services.AddGuardedGrpcReflection();
+        services.AddGrpcSwagger();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IApiDescriptionProvider, ResourcePathDescriptions>());
+        services.AddSwaggerGen(openApi =>
+        {
+            openApi.SwaggerDoc(OpenApiDocumentName, new OpenApiInfo { Title = "Journey", Version = OpenApiDocumentName, Description = "Every gRPC method of journey.*.v1 as JSON over HTTP (google.api.http). Errors are google.rpc.Status bodies with an ErrorInfo reason; see docs/api.md." });
+            // Only the transcoded gRPC methods: the tracking API follows Segment's specification, not ours.
+            openApi.DocInclusionPredicate((_, description) => description.ActionDescriptor.EndpointMetadata.OfType<GrpcJsonTranscodingMetadata>().Any());
+            openApi.AddSecurityDefinition("bearer", new OpenApiSecurityScheme { Type = SecuritySchemeType.Http, Scheme = "bearer", BearerFormat = "JWT" });
+            openApi.AddSecurityRequirement(new OpenApiSecurityRequirement
+            {
+                [new OpenApiSecurityScheme { Reference = new OpenApiReference { Type = ReferenceType.SecurityScheme, Id = "bearer" } }] = [],
+            });
+            // The generated clients' XML docs carry the proto comments.
+            foreach (var comments in Directory.EnumerateFiles(AppContext.BaseDirectory, "Journey.*.xml"))
+            {
+                openApi.IncludeGrpcXmlComments(comments, includeControllerXmlComments: true);
+            }
+        });
         // A probe runs only checks that cost no I/O: "live" is the process itself, and "ready" adds the
         // readiness monitor's last look at the stores and the bus (at most about a second old), so a
         // storm of probes queries no store and calls no sidecar.
@@ -109,6 +138,8 @@ public static partial class JourneyHosting
 
         services.AddStorageInfrastructure();
         builder.AddEventTransport();
+        // Last, because AddGrpc (which AddGrpcSwagger and others call) registers grpc-dotnet's provider again.
+        services.AddGuardedGrpcMethods();
         return builder;
     }
 
@@ -131,6 +162,7 @@ public static partial class JourneyHosting
         }
 
         builder.Services.AddSingleton(new EnabledModules(enabled));
+        builder.Services.AddGuardedGrpcMethods();
         return builder;
     }
 
@@ -149,6 +181,7 @@ public static partial class JourneyHosting
         // The same checks as grpc.health.v1's "live" and "ready", for HTTP probes and load balancers.
         app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
         app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Name == ReadinessMonitor.Name || check.Tags.Contains("live") });
+        app.MapSwagger(OpenApiPath);
         if (!bool.TryParse(app.Configuration[$"{HostingOptions.Section}:Reflection"], out var reflection) || reflection)
         {
             app.MapGrpcReflectionService();
@@ -160,11 +193,11 @@ public static partial class JourneyHosting
         }
         else
         {
-            app.MapGuardedGrpcService<DeadLetterGrpcService>(DeadLetterService.BindService);
+            app.MapGuardedGrpcService<DeadLetterGrpcService>();
         }
 
-        app.MapGuardedGrpcService<AuditGrpcService>(AuditService.BindService);
-        app.MapGuardedGrpcService<DiagnosticsGrpcService>(DiagnosticsService.BindService);
+        app.MapGuardedGrpcService<AuditGrpcService>();
+        app.MapGuardedGrpcService<DiagnosticsGrpcService>();
         foreach (var module in app.Services.GetRequiredService<EnabledModules>().Modules)
         {
             module.MapEndpoints(app);
@@ -252,6 +285,12 @@ public static partial class JourneyHosting
     private static string? SubscriptionError(IServiceProvider services) =>
         EventHandlerRegistration.Disagreement(
             services.GetService<EnabledModules>()?.Modules.Select(m => m.Name) ?? [], services.GetServices<EventSubscription>());
+
+    /// <summary>The name of the one OpenAPI document, served at <see cref="OpenApiPath"/>.</summary>
+    public const string OpenApiDocumentName = "v1";
+
+    /// <summary>Where the OpenAPI document of the JSON/HTTP methods is served.</summary>
+    public const string OpenApiPath = "/openapi/{documentName}.json";
 
     /// <summary>The addresses the server listens on, once started.</summary>
     public static IReadOnlyList<string> ListeningAddresses(this WebApplication app) =>

@@ -95,7 +95,7 @@ public sealed class ErasureTombstones(IdentifierHasher hasher, IOptions<PrivacyO
 /// </summary>
 /// <param name="found">The tombstones found for the write's identifiers: key to <see cref="ErasureTombstone.BlocksUntil"/>.</param>
 public sealed class ErasedIdentifiersException(IReadOnlyDictionary<string, DateTimeOffset> found)
-    : DomainException(ErrorKind.Conflict, "Some events carry identifiers of an erased person; write again without them.")
+    : DomainException(ErrorKind.Conflict, "Some events carry identifiers of an erased person; write again without them.", reason: ErrorReasons.IdentifiersErased)
 {
     /// <summary>The tombstones found: key to <see cref="ErasureTombstone.BlocksUntil"/>.</summary>
     public IReadOnlyDictionary<string, DateTimeOffset> Found { get; } = found;

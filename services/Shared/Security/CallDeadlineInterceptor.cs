@@ -1,6 +1,7 @@
 using System.Globalization;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Journey.Shared.Errors;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Shared.Security;
@@ -132,8 +133,10 @@ internal sealed class CallDeadlineInterceptor(IOptions<LimitsOptions> options, T
         /// <summary>True when this limit, not the caller, ended the call.</summary>
         public bool Expired => _timeout.IsCancellationRequested && !_caller.IsCancellationRequested;
 
-        public RpcException Exceeded() => new(new Status(StatusCode.DeadlineExceeded,
-            $"The call took longer than its limit of {Describe(_limit)} (Journey:Limits:{_setting}); send a shorter request or ask for a longer limit."));
+        public RpcException Exceeded() => ErrorDetails.ToRpcException(
+            StatusCode.DeadlineExceeded,
+            ErrorReasons.DeadlineExceeded,
+            $"The call took longer than its limit of {Describe(_limit)} (Journey:Limits:{_setting}); send a shorter request or ask for a longer limit.");
 
         public void Dispose()
         {

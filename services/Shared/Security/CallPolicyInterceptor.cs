@@ -6,6 +6,7 @@ using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Journey.Shared.Errors;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Shared.Security;
@@ -80,18 +81,18 @@ internal sealed class CallPolicyInterceptor : Interceptor, IDisposable
         }
 
         var required = _scopes.ScopeFor(context.Method)
-            ?? throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, $"{context.Method} has no access policy, so nobody may call it."));
+            ?? throw ErrorDetails.ToRpcException(StatusCode.PermissionDenied, ErrorReasons.MethodWithoutPolicy, $"{context.Method} has no access policy, so nobody may call it.");
         var user = context.GetHttpContext().User;
         if (_auth.Enabled)
         {
             if (user.Identity?.IsAuthenticated != true)
             {
-                throw new RpcException(new Grpc.Core.Status(StatusCode.Unauthenticated, "A valid bearer token is required: send the metadata 'authorization: Bearer <token>'."));
+                throw ErrorDetails.ToRpcException(StatusCode.Unauthenticated, ErrorReasons.TokenRequired, "A valid bearer token is required: send the metadata 'authorization: Bearer <token>'.");
             }
 
             if (required != Scopes.AnyCaller && !Granted(user).Contains(required))
             {
-                throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, $"The token lacks the scope '{required}' that {context.Method} requires."));
+                throw ErrorDetails.ToRpcException(StatusCode.PermissionDenied, ErrorDetails.Info(ErrorReasons.ScopeRequired, ("scope", required)), $"The token lacks the scope '{required}' that {context.Method} requires.");
             }
         }
 
@@ -132,13 +133,11 @@ internal sealed class CallPolicyInterceptor : Interceptor, IDisposable
     private static RpcException TooManyCalls(RateLimitLease lease)
     {
         var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-        var status = new Google.Rpc.Status
-        {
-            Code = (int)Code.ResourceExhausted,
-            Message = $"Write rate limit reached for this caller (Journey:Limits:WriteCallsPerSecond); retry after {retryAfter.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms.",
-            Details = { Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(retryAfter) }) },
-        };
-        return status.ToRpcException();
+        return ErrorDetails.ToRpcException(
+            StatusCode.ResourceExhausted,
+            ErrorReasons.WriteRateExceeded,
+            $"Write rate limit reached for this caller (Journey:Limits:WriteCallsPerSecond); retry after {retryAfter.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms.",
+            new RetryInfo { RetryDelay = Duration.FromTimeSpan(retryAfter) });
     }
 
     private static string Caller(ClaimsPrincipal user) => user.FindFirst("sub")?.Value ?? "anonymous";

@@ -44,7 +44,7 @@ public sealed class InteractionRecorder(
         Count(appended == Appended.Stored ? 1 : 0, appended == Appended.Duplicate ? 1 : 0, 0, appended == Appended.Conflict ? 1 : 0);
         return appended switch
         {
-            Appended.Conflict => throw new DomainException(ErrorKind.AlreadyExists, $"interaction.interaction_id: {ReusedId(input.EventId)}"),
+            Appended.Conflict => throw new DomainException(ErrorKind.AlreadyExists, $"interaction.interaction_id: {ReusedId(input.EventId)}", reason: ErrorReasons.InteractionIdReused),
             _ => appended == Appended.Duplicate,
         };
     }

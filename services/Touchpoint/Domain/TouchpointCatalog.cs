@@ -43,7 +43,7 @@ public sealed class TouchpointCatalog(ITouchpointCatalogStore store, ITouchpoint
         CheckEtag(current, etag);
         if (current.Retired)
         {
-            throw new FailedPreconditionException($"Touchpoint '{name}' is retired and can no longer change.");
+            throw new FailedPreconditionException(ErrorReasons.TouchpointRetired, $"Touchpoint '{name}' is retired and can no longer change.");
         }
 
         var now = StoredTime.Now(clock);

@@ -131,7 +131,7 @@ public sealed class TrackingSources(ITrackingSourceStore store, ITouchpointCatal
 
         if (current.WriteKeys.Count >= MaxKeys)
         {
-            throw new FailedPreconditionException($"Source '{name}' holds {MaxKeys} keys, the most it may: revoked keys count too, so create a new source to start afresh.");
+            throw new FailedPreconditionException(ErrorReasons.WriteKeyLimitReached, $"Source '{name}' holds {MaxKeys} keys, the most it may: revoked keys count too, so create a new source to start afresh.");
         }
 
         var now = StoredTime.Now(clock);

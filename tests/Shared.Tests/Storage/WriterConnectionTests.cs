@@ -53,7 +53,7 @@ public sealed class WriterConnectionTests : IDisposable
         await Assert.ThrowsAsync<FailedPreconditionException>(() => database.WriteAsync<int>(async (connection, transaction, ct) =>
         {
             await TestRows.InsertAsync(connection, transaction, "effects", ct);
-            throw new FailedPreconditionException("the etag is stale");
+            throw new FailedPreconditionException("TEST_STATE", "the etag is stale");
         }, default));
         var after = await database.WriteAsync((connection, _, _) => Task.FromResult(connection), default);
 

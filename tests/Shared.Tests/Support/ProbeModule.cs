@@ -20,7 +20,7 @@ public static class ProbeModule
             [nameof(ProbeService.ProbeServiceClient.Upload)] = Scopes.AnyCaller,
             [nameof(ProbeService.ProbeServiceClient.Watch)] = Scopes.AnyCaller,
         });
-    }, endpoints => endpoints.MapGuardedGrpcService<ProbeGrpcService>(ProbeService.BindService));
+    }, endpoints => endpoints.MapGuardedGrpcService<ProbeGrpcService>());
 }
 
 /// <summary>What the probe's handlers saw: whether their token was cancelled, and the messages an upload read.</summary>
