@@ -92,6 +92,25 @@ public sealed class AudienceProjectorTests : IDisposable
         Assert.Equal("7:s-shop", (await _store.ReadContextAsync("web", ["4:s-shop-phone"], DateOnly.FromDateTime(Now.UtcDateTime), default)).Person?.Key);
     }
 
+    [Fact]
+    public async Task ApplyProfiles_WhenASnapshotOfAMergedProfileArrivesLate_LeavesTheSurvivorsPersonWhereItIs()
+    {
+        using var learning = new LearningModel(_store, Options.Create(new RecommendationOptions()), _clock);
+        var projector = new AudienceProjector(_store, learning, new RecommendationEvents(), new ErasureTombstones(new IdentifierHasher(new byte[32]), Options.Create(new PrivacyOptions())), _clock);
+        const string Profiles = "recommendation.profile-updated";
+        await projector.ApplyProfilesAsync(Profiles, [new Incoming<ProfileSnapshot>("u-1", new ProfileSnapshot("7:keep", ["1:c-keep"], Stage.Evaluation, 40, [], 0, ["keep-guide"], 1))], default);
+        await projector.ApplyProfilesAsync(Profiles, [new Incoming<ProfileSnapshot>("u-2", new ProfileSnapshot("7:gone", ["4:cookie"], Stage.Awareness, 5, [], 0, [], 4))], default);
+        await projector.ApplyMergesAsync("recommendation.profiles-merged", [new Incoming<ProfileMerge>("m-1", new ProfileMerge("7:keep", "7:gone", ["4:cookie"]))], default);
+
+        // The merged profile's last snapshot before the merge, delivered after it: its version is its own, not the survivor's.
+        await projector.ApplyProfilesAsync(Profiles, [new Incoming<ProfileSnapshot>("u-3", new ProfileSnapshot("7:gone", ["4:cookie"], Stage.Awareness, 6, [], 0, [], 5))], default);
+
+        var survivor = (await _store.ReadContextAsync("web", ["7:keep"], DateOnly.FromDateTime(Now.UtcDateTime), default)).Person;
+        Assert.Equal("7:keep", survivor?.Key);
+        Assert.Equal(Stage.Evaluation, survivor!.Stage);
+        Assert.Equal("7:keep", (await _store.ReadContextAsync("web", ["4:cookie"], DateOnly.FromDateTime(Now.UtcDateTime), default)).Person?.Key);
+    }
+
     /// <summary>Two customers' person rows through a merge, activity and the split (or none of it), without the run's prefix.</summary>
     private async Task<(string Crm, string Shop)> RunAsync(AudienceProjector projector, string run, bool mergeAndSplit, bool snapshotsFirst)
     {
