@@ -20,7 +20,7 @@ namespace Journey.Host.Tests;
 /// merged: the profile, the timelines by profile and by identifier, the consent checks and the
 /// recommendation service's person rows.
 /// </summary>
-public sealed class SplitEndToEndTests : IAsyncLifetime
+public abstract class SplitEndToEndTests : IAsyncLifetime
 {
     private TestPlatform _platform = null!;
     private TouchpointService.TouchpointServiceClient _touchpoints = null!;
@@ -28,9 +28,20 @@ public sealed class SplitEndToEndTests : IAsyncLifetime
     private ConsentService.ConsentServiceClient _consent = null!;
     private int _policy;
 
+    /// <summary>The store settings of the run; null for the default (SQLite in a fresh data directory).</summary>
+    protected virtual IReadOnlyDictionary<string, string?>? Settings => null;
+
+    /// <summary>Whether the run may start: a MongoDB run needs <c>JOURNEY_TEST_MONGODB</c>.</summary>
+    protected virtual bool CanRun => true;
+
     public async Task InitializeAsync()
     {
-        _platform = await TestPlatform.StartAsync([TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition]);
+        if (!CanRun)
+        {
+            return;
+        }
+
+        _platform = await TestPlatform.StartAsync([TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition], Settings);
         _touchpoints = new TouchpointService.TouchpointServiceClient(_platform.Channel);
         _profiles = new ProfileService.ProfileServiceClient(_platform.Channel);
         _consent = new ConsentService.ConsentServiceClient(_platform.Channel);
@@ -59,9 +70,15 @@ public sealed class SplitEndToEndTests : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync() => await _platform.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        if (_platform is not null)
+        {
+            await _platform.DisposeAsync();
+        }
+    }
 
-    [Fact]
+    [ContractFact]
     public async Task SplitProfile_AfterMergeAndActivity_LeavesEveryServicesViewAsARunThatNeverMerged()
     {
         var split = await RunAsync("split", mergeAndSplit: true);
@@ -167,4 +184,24 @@ public sealed class SplitEndToEndTests : IAsyncLifetime
             CaptureTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
             Touchpoint = "dealer-site",
         });
+}
+
+/// <summary>The split end to end with every service on SQLite files.</summary>
+public sealed class SqliteSplitEndToEndTests : SplitEndToEndTests;
+
+/// <summary>The split end to end with every service on MongoDB; runs where <c>JOURNEY_TEST_MONGODB</c> names a replica set.</summary>
+public sealed class MongoSplitEndToEndTests : SplitEndToEndTests, IRequiresMongo
+{
+    private readonly string _prefix = $"journey-split-{Guid.NewGuid():N}"[..24] + "-";
+
+    protected override bool CanRun => MongoTestServer.ConnectionString is not null;
+
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Journey:Storage:Provider"] = "Mongo",
+        ["Journey:Storage:Mongo:ConnectionString"] = MongoTestServer.ConnectionString,
+        ["Journey:Storage:Mongo:DatabasePrefix"] = _prefix,
+        ["Journey:Privacy:IdentifierHashKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+        ["Journey:Privacy:EncryptionKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+    };
 }
