@@ -72,6 +72,7 @@ public static class ConsentModule
         services.AddExpirySweep();
 
         services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
+        services.AddEventHandler<ProfileSplit, ProfileSplitHandler>(Name, Topics.ProfileSplit);
         services.AddEventHandler<ErasureCompleted, ErasureCompletedHandler>(Name, Topics.ErasureCompleted);
 
         services.AddMethodScopes(ConsentService.Descriptor, new Dictionary<string, string>

@@ -42,6 +42,7 @@ public static class ProfileModule
         services.AddSingleton<SegmentDefinitions>();
         services.AddHostedService<SegmentReevaluation>();
         services.AddSingleton<ProfileUseCases>();
+        services.AddSingleton<SplitUseCases>();
         // Every replica draws the same noise for one membership (its key derives from the shared
         // identifier key), so asking each replica in turn averages nothing away.
         services.AddSingleton(sp => new AudienceNoise(
@@ -68,6 +69,7 @@ public static class ProfileModule
             [nameof(ProfileService.ProfileServiceClient.WatchProfile)] = Scopes.ProfilesRead,
             [nameof(ProfileService.ProfileServiceClient.ListProfileMerges)] = Scopes.ProfilesRead,
             [nameof(ProfileService.ProfileServiceClient.MergeProfiles)] = Scopes.ProfilesMerge,
+            [nameof(ProfileService.ProfileServiceClient.SplitProfile)] = Scopes.ProfilesMerge,
             [nameof(ProfileService.ProfileServiceClient.CreateSegment)] = Scopes.Admin,
             [nameof(ProfileService.ProfileServiceClient.GetSegment)] = Scopes.ProfilesRead,
             [nameof(ProfileService.ProfileServiceClient.ListSegments)] = Scopes.ProfilesRead,

@@ -21,6 +21,9 @@ public static class ProfileTelemetry
     /// <summary>Profiles merged into another.</summary>
     public static readonly Counter<long> ProfilesMerged = Meter.CreateCounter<long>("journey.profile.merged", "{profile}", "Anonymous profiles merged into another.");
 
+    /// <summary>Merges undone by SplitProfile.</summary>
+    public static readonly Counter<long> ProfilesSplit = Meter.CreateCounter<long>("journey.profile.split", "{merge}", "Merges undone by an operator's SplitProfile.");
+
     /// <summary>Links between two known customers that were refused.</summary>
     public static readonly Counter<long> IdentityConflicts = Meter.CreateCounter<long>("journey.profile.identity_conflicts", "{conflict}", "Calls that linked two known customers; nothing merged.");
 

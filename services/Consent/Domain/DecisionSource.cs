@@ -11,7 +11,11 @@ public sealed record LedgerChange(
     IReadOnlyList<(SubjectIdentifier Identifier, Guid Subject)> Linked,
     IReadOnlyList<ConsentRecord> Records,
     IReadOnlyList<(Guid Source, Guid Target)> Merged,
-    IReadOnlyList<SubjectIdentifier> Unlinked);
+    IReadOnlyList<SubjectIdentifier> Unlinked)
+{
+    /// <summary>Subjects a split took out of a merge: merged into another again, or (null) standing alone.</summary>
+    public IReadOnlyList<(Guid Subject, Guid? MergedInto)> Unmerged { get; init; } = [];
+}
 
 /// <summary>
 /// Where checks read subjects and decisions. Writers call <see cref="Apply"/> after their commit and
@@ -84,6 +88,18 @@ public sealed class DecisionIndex : IDecisionSource, ILedgerStateSink
         foreach (var (source, target) in change.Merged)
         {
             _mergedInto[source] = target;
+        }
+
+        foreach (var (subject, mergedInto) in change.Unmerged)
+        {
+            if (mergedInto is { } target)
+            {
+                _mergedInto[subject] = target;
+            }
+            else
+            {
+                _mergedInto.TryRemove(subject, out _);
+            }
         }
 
         foreach (var (identifier, subject) in change.Linked)

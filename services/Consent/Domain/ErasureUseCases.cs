@@ -197,6 +197,7 @@ public sealed class ErasureUseCases(
                 [.. carried.Select(c => events.ConsentChanged(target.Value, everyIdentifier, c.Purpose, c.Draft, now))], now)
             {
                 ErasureChecks = [.. moved.Append(survivorId).Append(mergedId).Select(i => new ErasureCheck(TombstoneKey(i), publishedAt))],
+                MergedProfile = merged,
             };
             try
             {
@@ -222,6 +223,180 @@ public sealed class ErasureUseCases(
             }
         }
     }
+
+    /// <summary>
+    /// Undoes a profile merge: the subjects that merge joined to the survivor's stand alone again and
+    /// are named by the restored profile's identifiers (a new subject when the ledger never knew the
+    /// restored profile apart). Both histories stay where they are, as chains are append-only; what
+    /// changes is appended, chained and published like any record (origin merge, pointing at the
+    /// record it copies): decisions the survivor's subject took while merged stay with it (records do
+    /// not say which identifier they came through), and each withdrawal among them is copied to the
+    /// restored subject, as it may have been that person's; and where the
+    /// survivor's newest record on a purpose is one the merge carried over from the restored side, the
+    /// survivor's own last decision before the merge is appended again, or a withdrawal when it had
+    /// none. The restored subject's deciding records are published again, so read models learn what it
+    /// holds. A split naming an erased profile or identifier stamped before the erasure settled is dropped.
+    /// </summary>
+    public async Task SplitAsync(string consumer, string eventId, string survivorName, string restoredName, IReadOnlyList<string> aliasNames, IReadOnlyList<SubjectIdentifier> restoredIdentifiers, DateTimeOffset mergedAt, DateTimeOffset publishedAt, CancellationToken cancellationToken)
+    {
+        var survivor = ConsentNames.IdOf(survivorName, "profiles") ?? throw new InvalidArgumentException("survivor", "must be profiles/{profile}");
+        var restored = ConsentNames.IdOf(restoredName, "profiles") ?? throw new InvalidArgumentException("restored", "must be profiles/{profile}");
+        var aliases = aliasNames.Select(a => ConsentNames.IdOf(a, "profiles") ?? throw new InvalidArgumentException("restored_aliases", "must hold profiles/{profile} names")).ToList();
+        var side = restoredIdentifiers
+            .Append(new SubjectIdentifier(IdentifierKind.ProfileId, restored))
+            .Concat(aliases.Select(a => new SubjectIdentifier(IdentifierKind.ProfileId, a)))
+            .Distinct().ToList();
+        using var activity = ConsentTelemetry.Source.StartActivity("consent split");
+        for (var attempt = 1; ; attempt++)
+        {
+            var now = Clock.Now(time);
+            if (await ledger.FindSubjectAsync([new SubjectIdentifier(IdentifierKind.ProfileId, survivor)], cancellationToken) is not { } target)
+            {
+                // The ledger never joined anyone to the survivor: there is nothing to undo.
+                return;
+            }
+
+            var merges = await ledger.MergedByAsync(target, restored, cancellationToken);
+            var sources = merges.Select(m => m.Subject).ToList();
+            var targetIdentifierList = await ledger.GetIdentifiersAsync(target, cancellationToken);
+            if (sources.Count == 0 && targetIdentifierList.Any(i => side.Contains(i) && i.Kind != IdentifierKind.ProfileId))
+            {
+                // The ledger knew only the restored side: the merge gave the survivor's profile id to that
+                // side's subject. It stays the restored person's; the survivor's own identifiers leave it.
+                var leaving = targetIdentifierList.Except(side).ToList();
+                var adopted = new SplitPlan(consumer, eventId, target, target, false, [], side, new Dictionary<Guid, long> { [target] = await ledger.GetChainLengthAsync(target, cancellationToken) }, [], [],
+                    await AnnounceAsync([target], target, side, now, cancellationToken), now)
+                {
+                    ErasureChecks = [.. side.Select(i => new ErasureCheck(TombstoneKey(i), publishedAt))],
+                    SurvivorMovesTo = (TimeOrderedIds.Next(now), leaving),
+                };
+                try
+                {
+                    if (await ledger.SplitAsync(adopted, cancellationToken) is not null)
+                    {
+                        decisions.Apply(new LedgerChange([.. leaving.Select(i => (i, adopted.SurvivorMovesTo.Value.Subject)), .. side.Select(i => (i, target))], [], [], []));
+                    }
+
+                    return;
+                }
+                catch (ErasedIdentifiersException)
+                {
+                    return;
+                }
+                catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
+                {
+                    continue;
+                }
+            }
+
+            // Records after the target's chain length at the merge came while merged; without a source, by time.
+            bool WhileMerged(ConsentRecord record) => merges.Count > 0 ? record.Sequence > merges.Min(m => m.MergedHead) : record.Draft.RecordedAt >= mergedAt;
+            var restoredSubject = sources.Count > 0 ? sources[0] : TimeOrderedIds.Next(now);
+            var heads = new Dictionary<Guid, long> { [target] = await ledger.GetChainLengthAsync(target, cancellationToken) };
+            foreach (var source in sources)
+            {
+                heads[source] = await ledger.GetChainLengthAsync(source, cancellationToken);
+            }
+
+            var chain = await ledger.ReadChainAsync(target, cancellationToken);
+            var sourceNames = sources.Select(ConsentNames.Subject).ToList();
+            bool CarriedFromRestored(RecordDraft draft) =>
+                draft.Origin == RecordOrigin.Merge && sourceNames.Any(n => draft.SourceRecord.StartsWith(n + "/", StringComparison.Ordinal));
+
+            var restoredDrafts = new List<(Purpose Purpose, RecordDraft Draft)>();
+            // Records do not keep the identifiers they came through, so a decision taken while merged cannot be
+            // attributed: it stays with the survivor, and a withdrawal, which may have been the restored
+            // person's, holds for the restored subject too. A grant is never extended to the other person.
+            foreach (var record in chain.Where(r => WhileMerged(r) && !r.Draft.Granted && !CarriedFromRestored(r.Draft)))
+            {
+                if (await purposes.FindByNameAsync(ConsentNames.Purpose(record.Draft.PurposeId), cancellationToken) is { } purpose)
+                {
+                    restoredDrafts.Add((purpose, Copy(record.Draft, ConsentNames.Record(target, record.Draft.Id), now)));
+                }
+            }
+
+            var targetDrafts = new List<(Purpose Purpose, RecordDraft Draft)>();
+            foreach (var byPurpose in chain.GroupBy(r => r.Draft.PurposeId, StringComparer.Ordinal))
+            {
+                var newest = byPurpose.MaxBy(r => r.Sequence)!;
+                if (!CarriedFromRestored(newest.Draft) || await purposes.FindByNameAsync(ConsentNames.Purpose(byPurpose.Key), cancellationToken) is not { } purpose)
+                {
+                    continue;
+                }
+
+                var own = byPurpose.Where(r => !WhileMerged(r) && !CarriedFromRestored(r.Draft)).MaxBy(r => r.Sequence);
+                targetDrafts.Add((purpose, own is not null
+                    ? Copy(own.Draft, ConsentNames.Record(target, own.Draft.Id), now)
+                    : Copy(newest.Draft with { Granted = false }, ConsentNames.Record(target, newest.Draft.Id), now)));
+            }
+
+            var targetIdentifiers = targetIdentifierList.Except(side).ToList();
+            var announced = await AnnounceAsync(sources, restoredSubject, side, now, cancellationToken);
+
+            var plan = new SplitPlan(consumer, eventId, target, restoredSubject, sources.Count == 0, sources, side, heads,
+                [.. restoredDrafts.Select(d => d.Draft)], [.. targetDrafts.Select(d => d.Draft)],
+                [
+                    .. announced,
+                    .. restoredDrafts.Select(d => events.ConsentChanged(restoredSubject, side, d.Purpose, d.Draft, now)),
+                    .. targetDrafts.Select(d => events.ConsentChanged(target, targetIdentifiers, d.Purpose, d.Draft, now)),
+                ],
+                now)
+            {
+                ErasureChecks = [.. side.Select(i => new ErasureCheck(TombstoneKey(i), publishedAt))],
+            };
+            try
+            {
+                if (await ledger.SplitAsync(plan, cancellationToken) is { } outcome)
+                {
+                    decisions.Apply(new LedgerChange([.. side.Select(i => (i, restoredSubject))], [.. outcome.RestoredRecords, .. outcome.TargetRecords], [], []) { Unmerged = outcome.Repointed });
+                    ConsentTelemetry.RecordsAppended.Add(outcome.RestoredRecords.Count + outcome.TargetRecords.Count);
+                    activity?.SetTag("journey.records_carried_over", outcome.RestoredRecords.Count + outcome.TargetRecords.Count);
+                }
+
+                return;
+            }
+            catch (ErasedIdentifiersException)
+            {
+                // The split names an erased person: nothing was written, and nothing will be.
+                return;
+            }
+            catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
+            {
+                // A decision was recorded while the split was planned: plan again.
+            }
+        }
+    }
+
+    /// <summary>
+    /// ConsentChanged again for every record that decides a purpose of <paramref name="subjects"/>, as the
+    /// decisions of <paramref name="restored"/> named by <paramref name="identifiers"/>: read models that
+    /// rebuild the restored person learn what it holds.
+    /// </summary>
+    private async Task<List<OutboxMessage>> AnnounceAsync(IReadOnlyList<Guid> subjects, Guid restored, IReadOnlyList<SubjectIdentifier> identifiers, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var announced = new List<OutboxMessage>();
+        foreach (var subject in subjects)
+        {
+            foreach (var (purposeId, current) in await ledger.GetDecisionsAsync(subject, cancellationToken))
+            {
+                if (await purposes.FindByNameAsync(ConsentNames.Purpose(purposeId), cancellationToken) is not { } purpose)
+                {
+                    continue;
+                }
+
+                foreach (var record in (await ledger.GetRecordsAsync([.. current.Entries.ToArray().Select(e => e.RecordId)], cancellationToken)).OrderBy(r => r.Seq))
+                {
+                    announced.Add(events.ConsentChanged(restored, identifiers, purpose, record.Draft, now));
+                }
+            }
+        }
+
+        return announced;
+    }
+
+    /// <summary>A copy of <paramref name="draft"/> for another chain (or again for the same one), pointing at the record it copies; proof stays with the original.</summary>
+    private static RecordDraft Copy(RecordDraft draft, string source, DateTimeOffset now) =>
+        new(TimeOrderedIds.Next(now), draft.PurposeId, draft.Granted, draft.Channels, draft.PolicyVersion, draft.CapturedAt, now, "", ConsentChain.Proof("", "", ""), RecordOrigin.Merge, source);
 
     private string TombstoneKey(SubjectIdentifier identifier) => tombstones.Key((int)identifier.Kind, identifier.Value);
 }

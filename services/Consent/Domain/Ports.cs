@@ -62,7 +62,54 @@ public sealed record MergePlan(string Consumer, string EventId, Guid Target, IRe
 {
     /// <summary>The merge's profiles and identifiers with the event's stamp: a tombstone that blocks one aborts the merge with <see cref="ErasedIdentifiersException"/>.</summary>
     public IReadOnlyList<ErasureCheck> ErasureChecks { get; init; } = [];
+
+    /// <summary>The merged profile (its id): each source remembers it, so a split of that merge finds the subjects to give back.</summary>
+    public string MergedProfile { get; init; } = "";
 }
+
+/// <summary>A merge undone, decided from what was read before.</summary>
+/// <param name="Consumer">Inbox consumer name.</param>
+/// <param name="EventId">The ProfileSplit event id, claimed in the same transaction.</param>
+/// <param name="Target">The survivor's subject, which stays.</param>
+/// <param name="Restored">The restored profile's subject: a source of the merge, or a new one.</param>
+/// <param name="CreateRestored">True when <paramref name="Restored"/> is new.</param>
+/// <param name="Sources">Subjects the merge joined to the target that come back (their merged_into is cleared, and subjects merged into them first follow them again).</param>
+/// <param name="Identifiers">Identifiers that name the restored subject again.</param>
+/// <param name="ExpectedHeads">Chain length of each subject when the plan was made; a change is a conflict.</param>
+/// <param name="RestoredRecords">Records appended to the restored subject's chain.</param>
+/// <param name="TargetRecords">Records appended to the target's chain.</param>
+/// <param name="Events">Events for the outbox.</param>
+/// <param name="Now">Write time.</param>
+public sealed record SplitPlan(
+    string Consumer,
+    string EventId,
+    Guid Target,
+    Guid Restored,
+    bool CreateRestored,
+    IReadOnlyList<Guid> Sources,
+    IReadOnlyList<SubjectIdentifier> Identifiers,
+    IReadOnlyDictionary<Guid, long> ExpectedHeads,
+    IReadOnlyList<RecordDraft> RestoredRecords,
+    IReadOnlyList<RecordDraft> TargetRecords,
+    IReadOnlyList<OutboxMessage> Events,
+    DateTimeOffset Now)
+{
+    /// <summary>The restored profile's identifiers with the event's stamp: a tombstone that blocks one aborts the split with <see cref="ErasedIdentifiersException"/>.</summary>
+    public IReadOnlyList<ErasureCheck> ErasureChecks { get; init; } = [];
+
+    /// <summary>
+    /// A new subject for the survivor's own identifiers, when the merge had given the survivor's profile
+    /// id to the restored side's subject (the ledger knew only that side): that subject stays the restored
+    /// person's, and these identifiers leave it.
+    /// </summary>
+    public (Guid Subject, IReadOnlyList<SubjectIdentifier> Identifiers)? SurvivorMovesTo { get; init; }
+}
+
+/// <summary>What a split changed in the ledger.</summary>
+/// <param name="RestoredRecords">Records appended to the restored subject.</param>
+/// <param name="TargetRecords">Records appended to the target.</param>
+/// <param name="Repointed">Subjects whose merged_into changed: null when they stand alone again.</param>
+public sealed record SplitOutcome(IReadOnlyList<ConsentRecord> RestoredRecords, IReadOnlyList<ConsentRecord> TargetRecords, IReadOnlyList<(Guid Subject, Guid? MergedInto)> Repointed);
 
 /// <summary>An erasure request with this service's own part of it.</summary>
 /// <param name="ErasureId">The erasure.</param>
@@ -177,6 +224,16 @@ public interface IConsentLedger
 
     /// <summary>Applies a merge; null when the event was handled before.</summary>
     Task<IReadOnlyList<ConsentRecord>?> MergeAsync(MergePlan plan, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The subjects merged into <paramref name="target"/> by the merge of <paramref name="mergedProfile"/>
+    /// (their own merge, not one they followed), each with the target's chain length once that merge was
+    /// written: later records were appended while merged.
+    /// </summary>
+    Task<IReadOnlyList<(Guid Subject, long MergedHead)>> MergedByAsync(Guid target, string mergedProfile, CancellationToken cancellationToken);
+
+    /// <summary>Undoes a merge; null when the event was handled before.</summary>
+    Task<SplitOutcome?> SplitAsync(SplitPlan plan, CancellationToken cancellationToken);
 
     /// <summary>Stores an erasure request and applies this service's part of it.</summary>
     Task<ErasureOutcome> EraseAsync(ErasurePlan plan, CancellationToken cancellationToken);

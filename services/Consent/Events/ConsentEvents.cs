@@ -101,6 +101,29 @@ internal sealed class ProfilesMergedHandler(ErasureUseCases useCases) : IEventHa
     }
 }
 
+/// <summary>Gives a split-off profile its own subject back: applies ProfileSplit.</summary>
+internal sealed class ProfileSplitHandler(ErasureUseCases useCases) : IEventHandler<ProfileSplit>
+{
+    public const string Consumer = "consent.profile-split";
+
+    /// <inheritdoc />
+    public async Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfileSplit>> events, CancellationToken cancellationToken)
+    {
+        foreach (var received in events)
+        {
+            var message = received.Message;
+            var restored = new List<SubjectIdentifier>(message.RestoredIdentifiers.Count);
+            foreach (var identifier in message.RestoredIdentifiers)
+            {
+                restored.Add(ConsentEvents.FromEvent(identifier) ?? throw new Shared.Errors.InvalidArgumentException("restored_identifiers", "must hold known kinds and 1 to 256 characters"));
+            }
+
+            var mergedAt = message.MergeTime?.ToDateTimeOffset() ?? throw new Shared.Errors.InvalidArgumentException("merge_time", "is required");
+            await useCases.SplitAsync(Consumer, received.EventId, message.Survivor, message.Restored, [.. message.RestoredAliases], restored, mergedAt, received.OccurredAt, cancellationToken);
+        }
+    }
+}
+
 /// <summary>Tracks erasures: each service's ErasureCompleted, this service's own included.</summary>
 internal sealed class ErasureCompletedHandler(ErasureUseCases useCases) : IEventHandler<ErasureCompleted>
 {

@@ -304,8 +304,19 @@ internal sealed class MongoConsentLedger : IConsentLedger
             var target = plan.Target.ToString();
             foreach (var source in plan.Sources.Select(s => s.ToString()))
             {
-                var sourceOrMerged = new BsonDocument("$or", new BsonArray { new BsonDocument("_id", source), MergedInto(source) });
-                await _subjects.UpdateManyAsync(session, sourceOrMerged, new BsonDocument("$set", new BsonDocument("merged_into", target)), cancellationToken: ct);
+                // Subjects merged into the source keep the parent they were first merged into; the source remembers this merge.
+                await _subjects.UpdateManyAsync(session, MergedInto(source), new BsonDocument("$set", new BsonDocument("merged_into", target)), cancellationToken: ct);
+                await _subjects.UpdateOneAsync(
+                    session,
+                    new BsonDocument("_id", source),
+                    new BsonDocument("$set", new BsonDocument
+                    {
+                        ["merged_into"] = target,
+                        ["merged_by"] = plan.MergedProfile,
+                        ["merged_parent"] = target,
+                        ["merged_head"] = plan.ExpectedHeads.GetValueOrDefault(plan.Target) + plan.CarriedOver.Count,
+                    }),
+                    cancellationToken: ct);
                 await _identifiers.UpdateManyAsync(session, new BsonDocument("subject", source), new BsonDocument("$set", new BsonDocument("subject", target)), cancellationToken: ct);
             }
 
@@ -317,6 +328,94 @@ internal sealed class MongoConsentLedger : IConsentLedger
             var records = await AppendRecordsAsync(session, plan.Target, plan.CarriedOver, plan.Now, ct);
             await MongoOutbox.AppendAsync(session, _store.Database, plan.Events, ct);
             return records;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<(Guid Subject, long MergedHead)>> MergedByAsync(Guid target, string mergedProfile, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyList<(Guid Subject, long MergedHead)>>(async (_, ct) =>
+        {
+            // The partial index on merged_into finds the target's few merged subjects; merged_by picks this merge's.
+            var filter = MergedInto(target.ToString());
+            filter["merged_by"] = mergedProfile;
+            return (await _subjects.Find(filter).Sort(new BsonDocument("_id", 1)).ToListAsync(ct))
+                .Select(d => (Guid.Parse(d["_id"].AsString), d.GetValue("merged_head", 0L).ToInt64())).ToList();
+        }, cancellationToken);
+
+    public Task<SplitOutcome?> SplitAsync(SplitPlan plan, CancellationToken cancellationToken) =>
+        _store.WriteAsync<SplitOutcome?>(async (session, ct) =>
+        {
+            if (!await MongoInbox.TryClaimAsync(session, _store.Database, plan.Consumer, plan.EventId, plan.Now, ct))
+            {
+                return null;
+            }
+
+            await MongoErasureTombstones.ThrowIfBlockedAsync(session, _store.Database, plan.ErasureChecks, ct);
+            foreach (var (subject, expected) in plan.ExpectedHeads)
+            {
+                if ((await HeadAsync(session, subject, ct)).Length != expected)
+                {
+                    throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(subject));
+                }
+            }
+
+            if (plan.CreateRestored)
+            {
+                await _subjects.InsertOneAsync(session, new BsonDocument
+                {
+                    ["_id"] = plan.Restored.ToString(),
+                    ["created_at"] = plan.Now.ToUnixTimeMilliseconds(),
+                    ["merged_into"] = BsonNull.Value,
+                    ["chain_length"] = 0L,
+                    ["head_hash"] = "",
+                    ["head_seq"] = 0L,
+                }, cancellationToken: ct);
+            }
+
+            var target = plan.Target.ToString();
+            var repointed = new List<(Guid Subject, Guid? MergedInto)>();
+            foreach (var source in plan.Sources.Select(s => s.ToString()))
+            {
+                var followers = MergedInto(target);
+                followers["merged_parent"] = source;
+                foreach (var follower in await _subjects.Find(session, followers).ToListAsync(ct))
+                {
+                    repointed.Add((Guid.Parse(follower["_id"].AsString), Guid.Parse(source)));
+                }
+
+                await _subjects.UpdateManyAsync(session, followers, new BsonDocument("$set", new BsonDocument("merged_into", source)), cancellationToken: ct);
+                await _subjects.UpdateOneAsync(
+                    session,
+                    new BsonDocument("_id", source),
+                    new BsonDocument("$set", new BsonDocument { ["merged_into"] = BsonNull.Value, ["merged_by"] = BsonNull.Value, ["merged_parent"] = BsonNull.Value, ["merged_head"] = BsonNull.Value }),
+                    cancellationToken: ct);
+                repointed.Add((Guid.Parse(source), null));
+            }
+
+            foreach (var identifier in plan.Identifiers)
+            {
+                await _identifiers.ReplaceOneAsync(session, new BsonDocument("_id", IdentifierId(identifier)), IdentifierDocument(identifier, plan.Restored), new ReplaceOptions { IsUpsert = true }, ct);
+            }
+
+            if (plan.SurvivorMovesTo is var (survivorSubject, leaving))
+            {
+                await _subjects.InsertOneAsync(session, new BsonDocument
+                {
+                    ["_id"] = survivorSubject.ToString(),
+                    ["created_at"] = plan.Now.ToUnixTimeMilliseconds(),
+                    ["merged_into"] = BsonNull.Value,
+                    ["chain_length"] = 0L,
+                    ["head_hash"] = "",
+                    ["head_seq"] = 0L,
+                }, cancellationToken: ct);
+                foreach (var identifier in leaving)
+                {
+                    await _identifiers.ReplaceOneAsync(session, new BsonDocument("_id", IdentifierId(identifier)), IdentifierDocument(identifier, survivorSubject), new ReplaceOptions { IsUpsert = true }, ct);
+                }
+            }
+
+            var restored = await AppendRecordsAsync(session, plan.Restored, plan.RestoredRecords, plan.Now, ct);
+            var kept = await AppendRecordsAsync(session, plan.Target, plan.TargetRecords, plan.Now, ct);
+            await MongoOutbox.AppendAsync(session, _store.Database, plan.Events, ct);
+            return new SplitOutcome(restored, kept, repointed);
         }, cancellationToken);
 
     public Task<ErasureOutcome> EraseAsync(ErasurePlan plan, CancellationToken cancellationToken) =>

@@ -208,7 +208,9 @@ internal sealed class SqliteConsentLedger : IConsentLedger
             var target = plan.Target.ToString();
             foreach (var source in plan.Sources)
             {
-                await ExecuteAsync(connection, tx, "UPDATE subjects SET merged_into = $target WHERE id = $source OR merged_into = $source", ct, ("$target", target), ("$source", source.ToString()));
+                await ExecuteAsync(connection, tx, "UPDATE subjects SET merged_into = $target WHERE merged_into = $source", ct, ("$target", target), ("$source", source.ToString()));
+                await ExecuteAsync(connection, tx, "UPDATE subjects SET merged_into = $target, merged_by = $profile, merged_parent = $target, merged_head = $head WHERE id = $source", ct,
+                    ("$target", target), ("$source", source.ToString()), ("$profile", plan.MergedProfile), ("$head", plan.ExpectedHeads.GetValueOrDefault(plan.Target) + plan.CarriedOver.Count));
                 await ExecuteAsync(connection, tx, "UPDATE subject_identifiers SET subject = $target WHERE subject = $source", ct, ("$target", target), ("$source", source.ToString()));
             }
 
@@ -221,6 +223,83 @@ internal sealed class SqliteConsentLedger : IConsentLedger
             var records = await AppendRecordsAsync(connection, tx, plan.Target, plan.CarriedOver, ct);
             await SqliteOutbox.AppendAsync(connection, tx, plan.Events, ct);
             return records;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<(Guid Subject, long MergedHead)>> MergedByAsync(Guid target, string mergedProfile, CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlyList<(Guid Subject, long MergedHead)>>(async (connection, ct) =>
+        {
+            await using var command = Command(connection, null, "SELECT id, COALESCE(merged_head, 0) FROM subjects WHERE merged_into = $target AND merged_by = $profile ORDER BY id", ("$target", target.ToString()), ("$profile", mergedProfile));
+            var subjects = new List<(Guid Subject, long MergedHead)>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                subjects.Add((Guid.Parse(reader.GetString(0)), reader.GetInt64(1)));
+            }
+
+            return subjects;
+        }, cancellationToken);
+
+    public Task<SplitOutcome?> SplitAsync(SplitPlan plan, CancellationToken cancellationToken) =>
+        _db.WriteAsync<SplitOutcome?>(async (connection, tx, ct) =>
+        {
+            if (!await SqliteInbox.TryClaimAsync(connection, tx, plan.Consumer, plan.EventId, plan.Now, ct))
+            {
+                return null;
+            }
+
+            await SqliteErasureTombstones.ThrowIfBlockedAsync(connection, tx, plan.ErasureChecks, ct);
+            foreach (var (subject, expected) in plan.ExpectedHeads)
+            {
+                if ((await HeadAsync(connection, tx, subject, ct)).Length != expected)
+                {
+                    throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(subject));
+                }
+            }
+
+            if (plan.CreateRestored)
+            {
+                await ExecuteAsync(connection, tx, "INSERT INTO subjects (id, created_at) VALUES ($id, $at)", ct, ("$id", plan.Restored.ToString()), ("$at", plan.Now.ToUnixTimeMilliseconds()));
+            }
+
+            var target = plan.Target.ToString();
+            var repointed = new List<(Guid Subject, Guid? MergedInto)>();
+            foreach (var source in plan.Sources)
+            {
+                // Subjects merged into the source before the merge being undone follow it again.
+                await using (var followers = Command(connection, tx, "SELECT id FROM subjects WHERE merged_into = $target AND merged_parent = $source", ("$target", target), ("$source", source.ToString())))
+                await using (var reader = await followers.ExecuteReaderAsync(ct))
+                {
+                    while (await reader.ReadAsync(ct))
+                    {
+                        repointed.Add((Guid.Parse(reader.GetString(0)), source));
+                    }
+                }
+
+                await ExecuteAsync(connection, tx, "UPDATE subjects SET merged_into = merged_parent WHERE merged_into = $target AND merged_parent = $source", ct, ("$target", target), ("$source", source.ToString()));
+                await ExecuteAsync(connection, tx, "UPDATE subjects SET merged_into = NULL, merged_by = NULL, merged_parent = NULL, merged_head = NULL WHERE id = $source", ct, ("$source", source.ToString()));
+                repointed.Add((source, null));
+            }
+
+            foreach (var identifier in plan.Identifiers)
+            {
+                await ExecuteAsync(connection, tx, "INSERT OR REPLACE INTO subject_identifiers (kind, value, subject) VALUES ($kind, $value, $subject)", ct,
+                    ("$kind", (int)identifier.Kind), ("$value", identifier.Value), ("$subject", plan.Restored.ToString()));
+            }
+
+            if (plan.SurvivorMovesTo is var (survivorSubject, leaving))
+            {
+                await ExecuteAsync(connection, tx, "INSERT INTO subjects (id, created_at) VALUES ($id, $at)", ct, ("$id", survivorSubject.ToString()), ("$at", plan.Now.ToUnixTimeMilliseconds()));
+                foreach (var identifier in leaving)
+                {
+                    await ExecuteAsync(connection, tx, "INSERT OR REPLACE INTO subject_identifiers (kind, value, subject) VALUES ($kind, $value, $subject)", ct,
+                        ("$kind", (int)identifier.Kind), ("$value", identifier.Value), ("$subject", survivorSubject.ToString()));
+                }
+            }
+
+            var restored = await AppendRecordsAsync(connection, tx, plan.Restored, plan.RestoredRecords, ct);
+            var kept = await AppendRecordsAsync(connection, tx, plan.Target, plan.TargetRecords, ct);
+            await SqliteOutbox.AppendAsync(connection, tx, plan.Events, ct);
+            return new SplitOutcome(restored, kept, repointed);
         }, cancellationToken);
 
     public Task<ErasureOutcome> EraseAsync(ErasurePlan plan, CancellationToken cancellationToken) =>

@@ -133,5 +133,13 @@ internal static class SqliteSchema
             ("consent-requests-001", Requests),
             ("consent-checkpoints-001", Checkpoints),
             ("consent-erasure-tombstones-001", SqliteErasureTombstones.Schema),
+            // Which profile's merge joined a subject to another, to which (never re-pointed) and at what
+            // length of the target's chain: a split of that merge finds the subjects to give back, the
+            // subjects merged into them first, and the records appended while merged.
+            ("consent-subject-merges-002", """
+                ALTER TABLE subjects ADD COLUMN merged_by TEXT NULL;
+                ALTER TABLE subjects ADD COLUMN merged_parent TEXT NULL;
+                ALTER TABLE subjects ADD COLUMN merged_head INTEGER NULL
+                """),
         ]);
 }

@@ -80,6 +80,18 @@ public sealed class CustomerProfile
     /// <summary>Last interaction.</summary>
     public DateTimeOffset? LastInteractionAt { get; set; }
 
+    /// <summary>Merges into this profile still in force and recorded with what undoing them needs.</summary>
+    public int OpenMerges { get; set; }
+
+    /// <summary>The running number of the last <see cref="Activity"/> entry.</summary>
+    public long ActivitySeq { get; set; }
+
+    /// <summary>The highest entry number dropped from <see cref="Activity"/> to keep it bounded; 0 when none.</summary>
+    public long ActivityDropped { get; set; }
+
+    /// <summary>Activity since the oldest merge still in force, oldest first; empty while <see cref="OpenMerges"/> is 0.</summary>
+    public List<ActivityEntry> Activity { get; init; } = [];
+
     /// <summary>Known when it holds a customer id or e-mail.</summary>
     public CustomerType CustomerType => Identifiers.Any(i => i.Key.IsKnown) ? CustomerType.Known : CustomerType.Anonymous;
 
@@ -100,6 +112,81 @@ public sealed class CustomerProfile
         {
             Conflicts.Add(new IdentityConflict(otherId, kind, at));
         }
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="interaction"/> or <paramref name="consent"/> while a merge into this
+    /// profile can still be undone, at most <paramref name="limit"/> entries (the oldest are dropped).
+    /// </summary>
+    public void Journal(Interaction? interaction, ConsentDecision? consent, int limit)
+    {
+        if (OpenMerges == 0)
+        {
+            return;
+        }
+
+        ActivitySeq++;
+        Activity.Add(new ActivityEntry(ActivitySeq, interaction is null ? null : interaction with { EventId = "" }, consent is null ? null : consent with { EventId = "" }));
+        if (Activity.Count > limit)
+        {
+            var drop = Activity.Count - limit;
+            ActivityDropped = Activity[drop - 1].Seq;
+            Activity.RemoveRange(0, drop);
+        }
+    }
+
+    /// <summary>A deep copy, for a merge edge to keep the profile as it was.</summary>
+    public CustomerProfile Clone()
+    {
+        var copy = new CustomerProfile(Id, CreatedAt)
+        {
+            Version = Version,
+            UpdatedAt = UpdatedAt,
+            LastIdentifiedAt = LastIdentifiedAt,
+            Stage = Stage,
+            Engagement = Engagement,
+            OpenServiceTickets = OpenServiceTickets,
+            AbandonedCart = AbandonedCart,
+            ProfilingAllowed = ProfilingAllowed,
+            Purchases = Purchases,
+            LastInteractionAt = LastInteractionAt,
+            OpenMerges = OpenMerges,
+            ActivitySeq = ActivitySeq,
+            ActivityDropped = ActivityDropped,
+        };
+        copy.Identifiers.AddRange(Identifiers);
+        foreach (var (key, value) in Traits)
+        {
+            copy.Traits[key] = value;
+        }
+
+        copy.StageHistory.AddRange(StageHistory);
+        foreach (var (topic, score) in Interests)
+        {
+            copy.Interests[topic] = score;
+        }
+
+        foreach (var (purpose, consent) in Consents)
+        {
+            var held = new PurposeConsent();
+            foreach (var decision in consent.Decisions.Reverse())
+            {
+                held.Record(decision);
+            }
+
+            copy.Consents[purpose] = held;
+        }
+
+        foreach (var (channel, count) in Channels)
+        {
+            copy.Channels[channel] = count;
+        }
+
+        copy.ConsumedContents.AddRange(ConsumedContents);
+        copy.Conflicts.AddRange(Conflicts);
+        copy.Segments.UnionWith(Segments);
+        copy.Activity.AddRange(Activity);
+        return copy;
     }
 
     /// <summary>Enters <paramref name="stage"/> when it is further along than the current one.</summary>

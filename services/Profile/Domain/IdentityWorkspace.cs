@@ -334,6 +334,8 @@ public sealed class IdentityWorkspace
 
     private void Merge(CustomerProfile survivor, CustomerProfile merged, IdentifierKind linkedBy, DateTimeOffset at)
     {
+        // Both sides as they are now: the edge keeps them so the merge can be undone.
+        var undo = new MergeUndo(survivor.Clone(), merged.Clone());
         var moved = merged.Identifiers.Where(h => !survivor.Holds(h.Key)).ToList();
         foreach (var held in moved)
         {
@@ -362,7 +364,8 @@ public sealed class IdentityWorkspace
         }
 
         _mergedAway.Add(new MergedAway(merged.Id, _storedVersions.GetValueOrDefault(merged.Id), survivor.Id));
-        _merges.Add(new ProfileMerge(survivor.Id, merged.Id, linkedBy, at, moved.Select(h => h.Key).ToList()));
+        survivor.OpenMerges += merged.OpenMerges + 1;
+        _merges.Add(new ProfileMerge(survivor.Id, merged.Id, linkedBy, at, moved.Select(h => h.Key).ToList()) { Undo = undo });
     }
 
     /// <summary>The writes: every changed live profile with its next version, merges, identifier moves and releases.</summary>

@@ -226,7 +226,50 @@ public sealed record ConsumedContent(string Content, DateTimeOffset At);
 /// <param name="LinkedBy">The kind of identifier that linked them.</param>
 /// <param name="MergedAt">When.</param>
 /// <param name="MovedIdentifiers">The identifiers that moved.</param>
-public sealed record ProfileMerge(string SurvivorId, string MergedId, IdentifierKind LinkedBy, DateTimeOffset MergedAt, IReadOnlyList<IdentifierKey> MovedIdentifiers);
+public sealed record ProfileMerge(string SurvivorId, string MergedId, IdentifierKind LinkedBy, DateTimeOffset MergedAt, IReadOnlyList<IdentifierKey> MovedIdentifiers)
+{
+    /// <summary>What undoing the merge needs; null for a merge recorded before the ledger kept it.</summary>
+    public MergeUndo? Undo { get; init; }
+}
+
+/// <summary>
+/// What a merge edge keeps so that it can be undone: both profiles as they were just before it, and
+/// how far the survivor's activity journal had got.
+/// </summary>
+/// <param name="SurvivorBefore">The survivor just before the merge.</param>
+/// <param name="MergedBefore">The merged profile just before the merge.</param>
+public sealed record MergeUndo(CustomerProfile SurvivorBefore, CustomerProfile MergedBefore)
+{
+    /// <summary>The survivor's <see cref="CustomerProfile.ActivitySeq"/> just before the merge: entries after it came since.</summary>
+    public long ActivitySeqBefore => SurvivorBefore.ActivitySeq;
+}
+
+/// <summary>A merge in the ledger that is still in force.</summary>
+/// <param name="Merge">The merge, with <see cref="ProfileMerge.SurvivorId"/> the live profile it ended in.</param>
+/// <param name="MergedAliases">Profiles merged into the merged profile before; they answered with it, and answer with the survivor since.</param>
+public sealed record MergeEdge(ProfileMerge Merge, IReadOnlyList<string> MergedAliases);
+
+/// <summary>A merge undone, as the store records it.</summary>
+/// <param name="SurvivorId">The profile that stays.</param>
+/// <param name="RestoredId">The profile that comes back.</param>
+/// <param name="RestoredAliases">Profiles that answer with <paramref name="RestoredId"/> again.</param>
+/// <param name="MergedAt">When the undone merge happened (with the ids, it names the edge).</param>
+/// <param name="SplitAt">When it was undone.</param>
+/// <param name="RestoredIdentifiers">Identifiers moved back to <paramref name="RestoredId"/>.</param>
+public sealed record ProfileSplitRecord(string SurvivorId, string RestoredId, IReadOnlyList<string> RestoredAliases, DateTimeOffset MergedAt, DateTimeOffset SplitAt, IReadOnlyList<IdentifierKey> RestoredIdentifiers);
+
+/// <summary>
+/// Activity a profile took in while a merge into it is still in force, kept so that a split can give
+/// each side its own: an interaction or a consent decision, exactly one of them set.
+/// </summary>
+/// <param name="Seq">The profile's running number of the entry.</param>
+/// <param name="Interaction">An interaction applied.</param>
+/// <param name="Consent">A consent decision applied.</param>
+public sealed record ActivityEntry(long Seq, Interaction? Interaction, ConsentDecision? Consent)
+{
+    /// <summary>The identifiers the activity arrived with.</summary>
+    public IReadOnlyList<IdentifierKey> Identifiers => Interaction?.Identifiers ?? Consent?.Identifiers ?? [];
+}
 
 /// <summary>An interaction as journey inference needs it.</summary>
 /// <param name="EventId">The event id (inbox key).</param>

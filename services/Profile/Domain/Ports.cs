@@ -48,6 +48,9 @@ public sealed record ProfileChangeSet(
     /// <summary>The consumer claiming <see cref="EventIds"/> in the inbox; null for an RPC.</summary>
     public string? Consumer { get; init; }
 
+    /// <summary>Merges undone: each edge is marked split and loses its undo data, and the restored profile's aliases answer with it again.</summary>
+    public IReadOnlyList<ProfileSplitRecord> Splits { get; init; } = [];
+
     /// <summary>Event ids to claim in the same transaction; a claim that was taken already aborts the write.</summary>
     public IReadOnlyList<string> EventIds { get; init; } = [];
 
@@ -109,8 +112,20 @@ public interface IProfileStore
     /// <summary>The ids among <paramref name="eventIds"/> that <paramref name="consumer"/> has not claimed yet.</summary>
     Task<IReadOnlySet<string>> UnclaimedAsync(string consumer, IReadOnlyList<string> eventIds, CancellationToken cancellationToken);
 
-    /// <summary>Merges into <paramref name="survivorId"/>, newest first.</summary>
+    /// <summary>Merges into <paramref name="survivorId"/> still in force, newest first.</summary>
     Task<Page<ProfileMerge>> ListMergesAsync(string survivorId, int pageSize, string pageToken, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The newest merge into <paramref name="survivorId"/> still in force (not split), with its undo data
+    /// when the ledger kept it; null when none.
+    /// </summary>
+    Task<MergeEdge?> LatestMergeAsync(string survivorId, CancellationToken cancellationToken);
+
+    /// <summary>Whether an erasure tombstone with this key (<see cref="ErasureTombstones.Key(int, string)"/>) is held.</summary>
+    Task<bool> ErasedAsync(string tombstoneKey, CancellationToken cancellationToken);
+
+    /// <summary>The merge of <paramref name="mergedId"/> still in force (not split), or null.</summary>
+    Task<MergeEdge?> MergeOfAsync(string mergedId, CancellationToken cancellationToken);
 
     /// <summary>Merged-away ids that now answer with <paramref name="survivorId"/>.</summary>
     Task<IReadOnlyList<string>> AliasesOfAsync(string survivorId, CancellationToken cancellationToken);
@@ -160,6 +175,9 @@ public interface IProfileEvents
 
     /// <summary>ProfilesMerged.</summary>
     OutboxMessage Merged(ProfileMerge merge);
+
+    /// <summary>ProfileSplit, with both profiles' snapshots after it.</summary>
+    OutboxMessage Split(ProfileSplitRecord split, ProfileRead survivor, ProfileRead restored);
 
     /// <summary>SegmentMembershipChanged.</summary>
     OutboxMessage MembershipChanged(MembershipChange change, DateTimeOffset at);

@@ -37,6 +37,15 @@ public sealed partial class ProfileOptions : IValidatableObject
     [Range(1, 10_000)]
     public int MaxNewAnonymousIdentifiersPerWeek { get; set; } = 20;
 
+    /// <summary>
+    /// Most entries of activity (interactions and consent decisions) a profile keeps while a merge into
+    /// it can still be undone, so that SplitProfile gives each side its own. A merge older than the
+    /// activity kept can no longer be split (FAILED_PRECONDITION). 0 keeps none: only merges with no
+    /// activity since can be split. Default 200.
+    /// </summary>
+    [Range(0, 10_000)]
+    public int SplitActivityLimit { get; set; } = 200;
+
     /// <summary>Half-life of interest affinities. Default 30 days.</summary>
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
     public TimeSpan InterestHalfLife { get; set; } = TimeSpan.FromDays(30);

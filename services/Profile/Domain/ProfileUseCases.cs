@@ -239,6 +239,7 @@ public sealed partial class ProfileUseCases(
                 {
                     var target = workspace.Resolve(interaction.Identifiers, interaction.OccurredAt, strictProfileIds: false).Target;
                     JourneyRules.Apply(target, interaction, Options);
+                    target.Journal(interaction, null, Options.SplitActivityLimit);
                 }
 
                 var checks = ErasureCheck.Earliest(fresh.Select(i => (TombstoneKeys(i.Identifiers), i.PublishedAt ?? i.OccurredAt)));
@@ -352,6 +353,8 @@ public sealed partial class ProfileUseCases(
                     {
                         JourneyRules.RecordConsent(target, decision.Purpose, new ChannelConsent(decision.Granted, decision.Channels, decision.DecidedAt));
                     }
+
+                    target.Journal(null, decision, Options.SplitActivityLimit);
                 }
 
                 var checks = ErasureCheck.Earliest(fresh.Select(d => (TombstoneKeys(d.Identifiers), d.PublishedAt)));

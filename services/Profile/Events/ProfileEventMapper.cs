@@ -13,7 +13,10 @@ internal sealed class ProfileEventMapper : IProfileEvents
     private const int MaxInterests = 20;
 
     /// <inheritdoc />
-    public OutboxMessage Updated(CustomerProfile profile, ProfileView view, DateTimeOffset now)
+    public OutboxMessage Updated(CustomerProfile profile, ProfileView view, DateTimeOffset now) =>
+        EventEnvelopes.Create(Topics.ProfileUpdated, ProfileModule.Name, Snapshot(profile, view, now), now);
+
+    private static ProfileUpdated Snapshot(CustomerProfile profile, ProfileView view, DateTimeOffset now)
     {
         var payload = new ProfileUpdated
         {
@@ -44,7 +47,7 @@ internal sealed class ProfileEventMapper : IProfileEvents
             payload.ConsumedContents.Add(consumed.Content);
         }
 
-        return EventEnvelopes.Create(Topics.ProfileUpdated, ProfileModule.Name, payload, now);
+        return payload;
     }
 
     /// <inheritdoc />
@@ -59,6 +62,23 @@ internal sealed class ProfileEventMapper : IProfileEvents
         };
         payload.MovedIdentifiers.AddRange(merge.MovedIdentifiers.Select(Identifier));
         return EventEnvelopes.Create(Topics.ProfilesMerged, ProfileModule.Name, payload, merge.MergedAt);
+    }
+
+    /// <inheritdoc />
+    public OutboxMessage Split(ProfileSplitRecord split, ProfileRead survivor, ProfileRead restored)
+    {
+        var payload = new ProfileSplit
+        {
+            Survivor = Names.Profile(split.SurvivorId),
+            Restored = Names.Profile(split.RestoredId),
+            MergeTime = Timestamp.FromDateTimeOffset(split.MergedAt),
+            SplitTime = Timestamp.FromDateTimeOffset(split.SplitAt),
+            SurvivorSnapshot = Snapshot(survivor.Profile, survivor.View, split.SplitAt),
+            RestoredSnapshot = Snapshot(restored.Profile, restored.View, split.SplitAt),
+        };
+        payload.RestoredAliases.AddRange(split.RestoredAliases.Select(Names.Profile));
+        payload.RestoredIdentifiers.AddRange(split.RestoredIdentifiers.Select(Identifier));
+        return EventEnvelopes.Create(Topics.ProfileSplit, ProfileModule.Name, payload, split.SplitAt);
     }
 
     /// <inheritdoc />

@@ -10,7 +10,7 @@ using DomainStage = Journey.Profile.Domain.JourneyStage;
 namespace Journey.Profile.Grpc;
 
 /// <summary>The gRPC face of the profile service: maps, calls one use case, maps back.</summary>
-internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, SegmentUseCases segments, ILogger<ProfileGrpcService> logger) : ProfileService.ProfileServiceBase
+internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, SegmentUseCases segments, SplitUseCases splits, ILogger<ProfileGrpcService> logger) : ProfileService.ProfileServiceBase
 {
     /// <summary>How often a watch re-reads a profile when no local change woke it (changes by other replicas).</summary>
     private static readonly TimeSpan WatchPoll = TimeSpan.FromSeconds(1);
@@ -81,6 +81,14 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
         var merged = ProfileMapping.ProfileId(request.Merged, "merged");
         var read = await profiles.MergeByOperatorAsync(survivor, merged, request.Reason, Caller(context), context.CancellationToken);
         return new MergeProfilesResponse { Profile = ProfileMapping.ToProto(read) };
+    }
+
+    public override async Task<SplitProfileResponse> SplitProfile(SplitProfileRequest request, ServerCallContext context)
+    {
+        var survivor = ProfileMapping.ProfileId(request.Name, "name");
+        var merged = ProfileMapping.ProfileId(request.Merged, "merged");
+        var (kept, restored) = await splits.SplitAsync(survivor, merged, request.Etag, request.Reason, Caller(context), context.CancellationToken);
+        return new SplitProfileResponse { Profile = ProfileMapping.ToProto(kept), Restored = ProfileMapping.ToProto(restored) };
     }
 
     public override async Task<CreateSegmentResponse> CreateSegment(CreateSegmentRequest request, ServerCallContext context)

@@ -159,8 +159,10 @@ internal sealed class MongoProfileStore : IProfileStore
                 }
             }
 
+            var mergedAliases = new Dictionary<string, BsonArray>(StringComparer.Ordinal);
             foreach (var merged in changes.Merged)
             {
+                mergedAliases[merged.Id] = new BsonArray((await _aliases.Find(session, new BsonDocument("survivor_id", merged.Id)).Sort(new BsonDocument("_id", 1)).ToListAsync(ct)).Select(d => d["_id"]));
                 if (merged.ExpectedVersion > 0)
                 {
                     var deleted = await _profiles.DeleteOneAsync(session, new BsonDocument { ["_id"] = merged.Id, ["version"] = merged.ExpectedVersion }, cancellationToken: ct);
@@ -175,6 +177,11 @@ internal sealed class MongoProfileStore : IProfileStore
                 await _aliases.UpdateManyAsync(session, new BsonDocument("survivor_id", merged.Id), new BsonDocument("$set", new BsonDocument("survivor_id", merged.SurvivorId)), cancellationToken: ct);
                 await _merges.UpdateManyAsync(session, new BsonDocument("survivor_id", merged.Id), new BsonDocument("$set", new BsonDocument("survivor_id", merged.SurvivorId)), cancellationToken: ct);
                 await _aliases.ReplaceOneAsync(session, new BsonDocument("_id", merged.Id), new BsonDocument { ["_id"] = merged.Id, ["survivor_id"] = merged.SurvivorId }, new ReplaceOptions { IsUpsert = true }, ct);
+            }
+
+            foreach (var split in changes.Splits)
+            {
+                await SplitAsync(session, split, ct);
             }
 
             await SaveProfilesAsync(session, changes.Saved, ct);
@@ -222,6 +229,9 @@ internal sealed class MongoProfileStore : IProfileStore
                     ["linked_by"] = (int)x.Merge.LinkedBy,
                     ["merged_at"] = x.Merge.MergedAt.ToUnixTimeMilliseconds(),
                     ["moved"] = SqliteProfileStore.SerializeKeys(x.Merge.MovedIdentifiers),
+                    ["undo"] = MergeUndoDocument.ToJson(x.Merge.Undo) is { } undo ? undo : BsonNull.Value,
+                    ["merged_aliases"] = mergedAliases.GetValueOrDefault(x.Merge.MergedId) ?? [],
+                    ["split_at"] = BsonNull.Value,
                 }), cancellationToken: ct);
             }
 
@@ -256,7 +266,8 @@ internal sealed class MongoProfileStore : IProfileStore
         var before = PageTokens.Decode(pageToken);
         return _store.ReadAsync(async (_, ct) =>
         {
-            var filter = new BsonDocument("survivor_id", survivorId);
+            // A null split_at matches edges written before splits were recorded, which lack the field.
+            var filter = new BsonDocument { ["survivor_id"] = survivorId, ["split_at"] = BsonNull.Value };
             if (before.Length > 0)
             {
                 filter["seq"] = new BsonDocument("$lt", before);
@@ -268,6 +279,56 @@ internal sealed class MongoProfileStore : IProfileStore
                 page.Select(r => new ProfileMerge(r["survivor_id"].AsString, r["merged_id"].AsString, (IdentifierKind)r["linked_by"].AsInt32, ProfileDocument.Time(r["merged_at"].ToInt64()), SqliteProfileStore.DeserializeKeys(r["moved"].AsString))).ToList(),
                 rows.Count > pageSize ? PageTokens.Encode(page[^1]["seq"].AsString) : "");
         }, cancellationToken);
+    }
+
+    public Task<MergeEdge?> LatestMergeAsync(string survivorId, CancellationToken cancellationToken) =>
+        ReadEdgeAsync("survivor_id", survivorId, cancellationToken);
+
+    public Task<bool> ErasedAsync(string tombstoneKey, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (db, ct) => (await MongoErasureTombstones.FindAsync(null, db, [tombstoneKey], ct)).Count > 0, cancellationToken);
+
+    public Task<MergeEdge?> MergeOfAsync(string mergedId, CancellationToken cancellationToken) =>
+        ReadEdgeAsync("merged_id", mergedId, cancellationToken);
+
+    private Task<MergeEdge?> ReadEdgeAsync(string field, string id, CancellationToken cancellationToken) =>
+        _store.ReadAsync(async (_, ct) =>
+        {
+            // {survivor_id: 1, seq: -1} serves the survivor's newest; {merged_id: 1} finds a merged profile's few edges.
+            var row = await _merges.Find(new BsonDocument { [field] = id, ["split_at"] = BsonNull.Value }).Sort(new BsonDocument("seq", -1)).Limit(1).FirstOrDefaultAsync(ct);
+            if (row is null)
+            {
+                return null;
+            }
+
+            var merged = row["merged_id"].AsString;
+            var undo = row.GetValue("undo", BsonNull.Value);
+            var merge = new ProfileMerge(row["survivor_id"].AsString, merged, (IdentifierKind)row["linked_by"].AsInt32, ProfileDocument.Time(row["merged_at"].ToInt64()), SqliteProfileStore.DeserializeKeys(row["moved"].AsString))
+            {
+                Undo = MergeUndoDocument.FromJson(undo.IsString ? undo.AsString : null, merged),
+            };
+            var aliases = row.GetValue("merged_aliases", new BsonArray()).AsBsonArray.Select(a => a.AsString).ToList();
+            return (MergeEdge?)new MergeEdge(merge, aliases);
+        }, cancellationToken);
+
+    /// <summary>Marks the newest edge of the pair split, drops its undo data, and re-points the restored profile's aliases and their edges back to it.</summary>
+    private async Task SplitAsync(IClientSessionHandle session, ProfileSplitRecord split, CancellationToken ct)
+    {
+        var edge = await _merges.Find(session, new BsonDocument { ["survivor_id"] = split.SurvivorId, ["merged_id"] = split.RestoredId, ["split_at"] = BsonNull.Value })
+            .Sort(new BsonDocument("seq", -1)).Limit(1).FirstOrDefaultAsync(ct);
+        var marked = edge is null ? null : await _merges.UpdateOneAsync(
+            session,
+            new BsonDocument { ["_id"] = edge["_id"], ["split_at"] = BsonNull.Value },
+            new BsonDocument("$set", new BsonDocument { ["split_at"] = split.SplitAt.ToUnixTimeMilliseconds(), ["undo"] = BsonNull.Value }),
+            cancellationToken: ct);
+        if (marked?.ModifiedCount != 1)
+        {
+            throw new ConcurrencyConflictException("Merge", "profiles/" + split.RestoredId);
+        }
+
+        var aliases = new BsonArray(split.RestoredAliases);
+        await _aliases.DeleteOneAsync(session, new BsonDocument("_id", split.RestoredId), cancellationToken: ct);
+        await _aliases.UpdateManyAsync(session, new BsonDocument { ["survivor_id"] = split.SurvivorId, ["_id"] = new BsonDocument("$in", aliases) }, new BsonDocument("$set", new BsonDocument("survivor_id", split.RestoredId)), cancellationToken: ct);
+        await _merges.UpdateManyAsync(session, new BsonDocument { ["survivor_id"] = split.SurvivorId, ["merged_id"] = new BsonDocument("$in", aliases) }, new BsonDocument("$set", new BsonDocument("survivor_id", split.RestoredId)), cancellationToken: ct);
     }
 
     public Task<IReadOnlyList<string>> AliasesOfAsync(string survivorId, CancellationToken cancellationToken) =>

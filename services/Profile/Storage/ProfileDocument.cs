@@ -49,6 +49,15 @@ internal sealed class ProfileDocument
 
     public long? LastInteractionAt { get; set; }
 
+    // Zero and null while no merge into the profile can be undone, so most profiles store nothing for them.
+    public int OpenMerges { get; set; }
+
+    public long ActivitySeq { get; set; }
+
+    public long ActivityDropped { get; set; }
+
+    public List<ActivityDocument>? Activity { get; set; }
+
     public static ProfileDocument From(CustomerProfile p) => new()
     {
         CreatedAt = p.CreatedAt.ToUnixTimeMilliseconds(),
@@ -70,6 +79,10 @@ internal sealed class ProfileDocument
         Conflicts = p.Conflicts.Select(c => new ConflictDocument { Other = c.OtherProfileId, Kind = (int)c.SharedKind, At = c.DetectedAt.ToUnixTimeMilliseconds() }).ToList(),
         Segments = p.Segments.ToList(),
         LastInteractionAt = p.LastInteractionAt?.ToUnixTimeMilliseconds(),
+        OpenMerges = p.OpenMerges,
+        ActivitySeq = p.ActivitySeq,
+        ActivityDropped = p.ActivityDropped,
+        Activity = p.Activity.Count == 0 ? null : p.Activity.Select(ActivityDocument.From).ToList(),
     };
 
     public CustomerProfile ToDomain(string id, long version)
@@ -86,7 +99,11 @@ internal sealed class ProfileDocument
             ProfilingAllowed = ProfilingAllowed,
             Purchases = Purchases,
             LastInteractionAt = LastInteractionAt is { } last ? Time(last) : null,
+            OpenMerges = OpenMerges,
+            ActivitySeq = ActivitySeq,
+            ActivityDropped = ActivityDropped,
         };
+        profile.Activity.AddRange((Activity ?? []).Select(a => a.ToDomain()));
         profile.Identifiers.AddRange(Identifiers.Select(h => new HeldIdentifier(new IdentifierKey((IdentifierKind)h.Kind, h.Value), Time(h.AddedAt))));
         foreach (var (key, value) in Traits)
         {
@@ -182,6 +199,74 @@ internal sealed class ProfileDocument
         public long At { get; set; }
     }
 
+    /// <summary>One journalled interaction or consent decision (<see cref="ActivityEntry"/>); times in ticks, as decay and ordering need them exact.</summary>
+    internal sealed class ActivityDocument
+    {
+        public long Seq { get; set; }
+
+        public List<HeldDocument> Identifiers { get; set; } = [];
+
+        // An interaction when set (InteractionType), else a consent decision.
+        public int? Type { get; set; }
+
+        public List<int>? Stages { get; set; }
+
+        public int Channel { get; set; }
+
+        public long AtTicks { get; set; }
+
+        public string? Content { get; set; }
+
+        public List<string>? Topics { get; set; }
+
+        public string? Purpose { get; set; }
+
+        public bool Granted { get; set; }
+
+        public List<int>? Channels { get; set; }
+
+        public long? PublishedAtTicks { get; set; }
+
+        public static ActivityDocument From(ActivityEntry entry)
+        {
+            var document = new ActivityDocument
+            {
+                Seq = entry.Seq,
+                Identifiers = entry.Identifiers.Select(k => new HeldDocument { Kind = (int)k.Kind, Value = k.Value }).ToList(),
+            };
+            if (entry.Interaction is { } i)
+            {
+                document.Type = (int)i.Type;
+                document.Stages = i.Stages.Select(s => (int)s).ToList();
+                document.Channel = i.Channel;
+                document.AtTicks = i.OccurredAt.UtcTicks;
+                document.Content = i.Content;
+                document.Topics = [.. i.Topics];
+                document.PublishedAtTicks = i.PublishedAt?.UtcTicks;
+            }
+            else if (entry.Consent is { } c)
+            {
+                document.Purpose = c.Purpose;
+                document.Granted = c.Granted;
+                document.Channels = c.Channels.Select(ch => (int)ch).ToList();
+                document.AtTicks = c.DecidedAt.UtcTicks;
+                document.PublishedAtTicks = c.PublishedAt.UtcTicks;
+            }
+
+            return document;
+        }
+
+        public ActivityEntry ToDomain()
+        {
+            var identifiers = Identifiers.Select(h => new IdentifierKey((IdentifierKind)h.Kind, h.Value)).ToList();
+            var at = new DateTimeOffset(AtTicks, TimeSpan.Zero);
+            DateTimeOffset? published = PublishedAtTicks is { } ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+            return Type is { } type
+                ? new ActivityEntry(Seq, new Interaction("", identifiers, (InteractionType)type, (Stages ?? []).Select(s => (JourneyStage)s).ToList(), Channel, at, Content ?? "", Topics ?? []) { PublishedAt = published }, null)
+                : new ActivityEntry(Seq, null, new ConsentDecision("", identifiers, Purpose ?? "", Granted, (Channels ?? []).Select(c => (ChannelKind)c).ToList(), at, published ?? at));
+        }
+    }
+
     internal sealed class ConflictDocument
     {
         public string Other { get; set; } = "";
@@ -192,10 +277,48 @@ internal sealed class ProfileDocument
     }
 }
 
+/// <summary>What a merge edge keeps to undo the merge: both profiles as they were just before it.</summary>
+internal sealed class MergeUndoDocument
+{
+    // The survivor's own id: the edge's survivor_id moves on when the survivor is merged in turn.
+    public string SurvivorId { get; set; } = "";
+
+    public long SurvivorVersion { get; set; }
+
+    public ProfileDocument Survivor { get; set; } = new();
+
+    public long MergedVersion { get; set; }
+
+    public ProfileDocument Merged { get; set; } = new();
+
+    public static string? ToJson(MergeUndo? undo) => undo is null ? null : JsonSerializer.Serialize(
+        new MergeUndoDocument
+        {
+            SurvivorId = undo.SurvivorBefore.Id,
+            SurvivorVersion = undo.SurvivorBefore.Version,
+            Survivor = ProfileDocument.From(undo.SurvivorBefore),
+            MergedVersion = undo.MergedBefore.Version,
+            Merged = ProfileDocument.From(undo.MergedBefore),
+        },
+        ProfileDocumentJson.Default.MergeUndoDocument);
+
+    public static MergeUndo? FromJson(string? json, string mergedId)
+    {
+        if (json is null)
+        {
+            return null;
+        }
+
+        var document = JsonSerializer.Deserialize(json, ProfileDocumentJson.Default.MergeUndoDocument)!;
+        return new MergeUndo(document.Survivor.ToDomain(document.SurvivorId, document.SurvivorVersion), document.Merged.ToDomain(mergedId, document.MergedVersion));
+    }
+}
+
 /// <summary>
 /// Compile-time JSON metadata for <see cref="ProfileDocument"/>: every profile write serialises one
 /// and the reflection-based serialiser was a sixth of the store's time. Same options and output as before.
 /// </summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ProfileDocument))]
+[JsonSerializable(typeof(MergeUndoDocument))]
 internal sealed partial class ProfileDocumentJson : JsonSerializerContext;

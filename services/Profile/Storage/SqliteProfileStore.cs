@@ -37,6 +37,13 @@ internal static class ProfileSqliteSchema
         // Erasure deletes the merges a profile took part in on either side (survivor_id OR merged_id).
         ("profile-merges-002", "CREATE INDEX profile_merges_merged ON profile_merges (merged_id)"),
         ("profile-erasure-tombstones-001", SqliteErasureTombstones.Schema),
+        // The merge ledger keeps what undoing a merge needs (both profiles as they were, the ids merged
+        // into the merged profile before) until the merge is split; a split edge stays, marked.
+        ("profile-merges-003-split", """
+            ALTER TABLE profile_merges ADD COLUMN undo TEXT;
+            ALTER TABLE profile_merges ADD COLUMN merged_aliases TEXT NOT NULL DEFAULT '[]';
+            ALTER TABLE profile_merges ADD COLUMN split_at INTEGER
+            """),
     ];
 }
 
@@ -196,8 +203,10 @@ internal sealed class SqliteProfileStore : IProfileStore
                 }
             }
 
+            var mergedAliases = new Dictionary<string, List<string>>(StringComparer.Ordinal);
             foreach (var merged in changes.Merged)
             {
+                mergedAliases[merged.Id] = await AliasesAsync(connection, tx, merged.Id, ct);
                 if (merged.ExpectedVersion > 0)
                 {
                     await ExpectOneAsync(connection, tx, "DELETE FROM profiles WHERE id = $a AND version = $b", merged.Id, merged.ExpectedVersion, merged.Id, ct);
@@ -207,6 +216,11 @@ internal sealed class SqliteProfileStore : IProfileStore
                 await ExecuteAsync(connection, tx, "UPDATE profile_aliases SET survivor_id = $b WHERE survivor_id = $a", merged.Id, merged.SurvivorId, ct);
                 await ExecuteAsync(connection, tx, "UPDATE profile_merges SET survivor_id = $b WHERE survivor_id = $a", merged.Id, merged.SurvivorId, ct);
                 await ExecuteAsync(connection, tx, "INSERT OR REPLACE INTO profile_aliases (merged_id, survivor_id) VALUES ($a, $b)", merged.Id, merged.SurvivorId, ct);
+            }
+
+            foreach (var split in changes.Splits)
+            {
+                await SplitAsync(connection, tx, split, ct);
             }
 
             await SaveProfilesAsync(connection, tx, profiles, ct);
@@ -242,7 +256,7 @@ internal sealed class SqliteProfileStore : IProfileStore
             await using (var insert = connection.CreateCommand())
             {
                 insert.Transaction = tx;
-                insert.CommandText = "INSERT INTO profile_merges (survivor_id, merged_id, linked_by, merged_at, moved) VALUES ($survivor, $merged, $linked, $at, $moved)";
+                insert.CommandText = "INSERT INTO profile_merges (survivor_id, merged_id, linked_by, merged_at, moved, undo, merged_aliases) VALUES ($survivor, $merged, $linked, $at, $moved, $undo, $aliases)";
                 foreach (var merge in changes.Merges)
                 {
                     insert.Parameters.Clear();
@@ -251,6 +265,8 @@ internal sealed class SqliteProfileStore : IProfileStore
                     insert.Parameters.AddWithValue("$linked", (int)merge.LinkedBy);
                     insert.Parameters.AddWithValue("$at", merge.MergedAt.ToUnixTimeMilliseconds());
                     insert.Parameters.AddWithValue("$moved", SerializeKeys(merge.MovedIdentifiers));
+                    insert.Parameters.AddWithValue("$undo", (object?)MergeUndoDocument.ToJson(merge.Undo) ?? DBNull.Value);
+                    insert.Parameters.AddWithValue("$aliases", JsonSerializer.Serialize(mergedAliases.GetValueOrDefault(merge.MergedId) ?? []));
                     await insert.ExecuteNonQueryAsync(ct);
                 }
             }
@@ -305,7 +321,7 @@ internal sealed class SqliteProfileStore : IProfileStore
         return _db.ReadAsync(async (connection, ct) =>
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT seq, survivor_id, merged_id, linked_by, merged_at, moved FROM profile_merges WHERE survivor_id = $id AND seq < $before ORDER BY seq DESC LIMIT $limit";
+            command.CommandText = "SELECT seq, survivor_id, merged_id, linked_by, merged_at, moved FROM profile_merges WHERE survivor_id = $id AND seq < $before AND split_at IS NULL ORDER BY seq DESC LIMIT $limit";
             command.Parameters.AddWithValue("$id", survivorId);
             command.Parameters.AddWithValue("$before", before);
             command.Parameters.AddWithValue("$limit", pageSize + 1);
@@ -320,6 +336,83 @@ internal sealed class SqliteProfileStore : IProfileStore
             var token = merges.Count > pageSize ? PageTokens.Encode(page[^1].Seq.ToString(CultureInfo.InvariantCulture)) : "";
             return new Page<ProfileMerge>(page.Select(m => m.Merge).ToList(), token);
         }, cancellationToken);
+    }
+
+    public Task<MergeEdge?> LatestMergeAsync(string survivorId, CancellationToken cancellationToken) =>
+        ReadEdgeAsync("survivor_id", survivorId, cancellationToken);
+
+    public Task<bool> ErasedAsync(string tombstoneKey, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) => (await SqliteErasureTombstones.FindAsync(connection, null, [tombstoneKey], ct)).Count > 0, cancellationToken);
+
+    public Task<MergeEdge?> MergeOfAsync(string mergedId, CancellationToken cancellationToken) =>
+        ReadEdgeAsync("merged_id", mergedId, cancellationToken);
+
+    private Task<MergeEdge?> ReadEdgeAsync(string column, string id, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT survivor_id, merged_id, linked_by, merged_at, moved, undo, merged_aliases FROM profile_merges WHERE {column} = $id AND split_at IS NULL ORDER BY seq DESC LIMIT 1";
+            command.Parameters.AddWithValue("$id", id);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                return null;
+            }
+
+            var merged = reader.GetString(1);
+            var merge = new ProfileMerge(reader.GetString(0), merged, (IdentifierKind)reader.GetInt32(2), ProfileDocument.Time(reader.GetInt64(3)), DeserializeKeys(reader.GetString(4)))
+            {
+                Undo = MergeUndoDocument.FromJson(reader.IsDBNull(5) ? null : reader.GetString(5), merged),
+            };
+            return new MergeEdge(merge, JsonSerializer.Deserialize<List<string>>(reader.GetString(6)) ?? []);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Marks the edge split and drops its undo data, and gives the restored profile back the ids that
+    /// answered with it before the merge, and their merge records.
+    /// </summary>
+    private static async Task SplitAsync(SqliteConnection connection, SqliteTransaction tx, ProfileSplitRecord split, CancellationToken ct)
+    {
+        await using (var mark = connection.CreateCommand())
+        {
+            mark.Transaction = tx;
+            mark.CommandText = "UPDATE profile_merges SET split_at = $at, undo = NULL WHERE seq = (SELECT MAX(seq) FROM profile_merges WHERE survivor_id = $survivor AND merged_id = $restored AND split_at IS NULL)";
+            mark.Parameters.AddWithValue("$at", split.SplitAt.ToUnixTimeMilliseconds());
+            mark.Parameters.AddWithValue("$survivor", split.SurvivorId);
+            mark.Parameters.AddWithValue("$restored", split.RestoredId);
+            if (await mark.ExecuteNonQueryAsync(ct) != 1)
+            {
+                throw new ConcurrencyConflictException("Merge", "profiles/" + split.RestoredId);
+            }
+        }
+
+        await using var repoint = connection.CreateCommand();
+        repoint.Transaction = tx;
+        repoint.CommandText = """
+            DELETE FROM profile_aliases WHERE merged_id = $restored;
+            UPDATE profile_aliases SET survivor_id = $restored WHERE survivor_id = $survivor AND merged_id IN (SELECT value FROM json_each($aliases));
+            UPDATE profile_merges SET survivor_id = $restored WHERE survivor_id = $survivor AND merged_id IN (SELECT value FROM json_each($aliases))
+            """;
+        repoint.Parameters.AddWithValue("$survivor", split.SurvivorId);
+        repoint.Parameters.AddWithValue("$restored", split.RestoredId);
+        repoint.Parameters.AddWithValue("$aliases", JsonSerializer.Serialize(split.RestoredAliases));
+        await repoint.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<List<string>> AliasesAsync(SqliteConnection connection, SqliteTransaction tx, string survivorId, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = "SELECT merged_id FROM profile_aliases WHERE survivor_id = $id ORDER BY merged_id";
+        command.Parameters.AddWithValue("$id", survivorId);
+        var ids = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
     }
 
     public Task<IReadOnlyList<string>> AliasesOfAsync(string survivorId, CancellationToken cancellationToken) =>

@@ -9,6 +9,12 @@ public sealed record ProfileSnapshot(string ProfileKey, IReadOnlyList<string> Id
 /// <summary>A merge of two profiles (from ProfilesMerged).</summary>
 public sealed record ProfileMerge(string SurvivorKey, string MergedKey, IReadOnlyList<string> MovedIdentifierKeys);
 
+/// <summary>A merge undone (from ProfileSplit), with both profiles' snapshots after it.</summary>
+/// <param name="Survivor">The profile that stays.</param>
+/// <param name="Restored">The profile that comes back.</param>
+/// <param name="RestoredAliasKeys">Profile keys merged into the restored profile before, which name it again.</param>
+public sealed record ProfileSplitFact(ProfileSnapshot Survivor, ProfileSnapshot Restored, IReadOnlyList<string> RestoredAliasKeys);
+
 /// <summary>A consent decision (from ConsentChanged); no channels means every channel of the purpose.</summary>
 public sealed record ConsentDecision(IReadOnlyList<string> IdentifierKeys, string Purpose, bool Granted, IReadOnlyList<ChannelKind> Channels);
 
@@ -53,50 +59,90 @@ public sealed class AudienceProjector(IAudienceStore store, RecommendationJourna
     public const int CoConsumptionWindow = 10;
 
     public Task ApplyProfilesAsync(string consumer, IReadOnlyList<Incoming<ProfileSnapshot>> batch, CancellationToken cancellationToken) =>
-        ForEachAsync(consumer, batch, s => s.IdentifierKeys.Prepend(s.ProfileKey), async (session, snapshot, ct) =>
+        ForEachAsync(consumer, batch, s => s.IdentifierKeys.Prepend(s.ProfileKey), ApplySnapshotAsync, cancellationToken);
+
+    /// <summary>
+    /// Undoes merges: the restored profile's person is rebuilt with its identifiers taken back from the
+    /// survivor's, which keeps the rest, and both take the snapshots the split carries. Consumed content is
+    /// the snapshots' (not added to what the merged person had). The restored person starts with no
+    /// consent grant, none being extended to another person: the consent service's own split publishes
+    /// the decisions the restored person holds again. Recommendations and impressions made while merged
+    /// stay with the survivor: nothing says whose they were.
+    /// </summary>
+    public Task ApplySplitsAsync(string consumer, IReadOnlyList<Incoming<ProfileSplitFact>> batch, CancellationToken cancellationToken) =>
+        ForEachAsync(consumer, batch, s => s.Restored.IdentifierKeys.Prepend(s.Restored.ProfileKey).Concat(s.RestoredAliasKeys), async (session, split, ct) =>
         {
-            var keys = snapshot.IdentifierKeys.Prepend(snapshot.ProfileKey).Distinct(StringComparer.Ordinal).ToList();
-            // The profile's own person, else one no profile has claimed yet (built from events before its
-            // first snapshot); never another profile's, which the profile service keeps apart from this one.
-            var existing = await session.FindPersonAsync([snapshot.ProfileKey], ct);
-            if (existing is null && await FindByStrengthAsync(session, keys, ct) is { } found && !IsProfileKey(found.Person.Key))
+            var back = split.Restored.IdentifierKeys.Prepend(split.Restored.ProfileKey).Concat(split.RestoredAliasKeys).ToHashSet(StringComparer.Ordinal);
+            var survivor = await session.FindPersonAsync([split.Survivor.ProfileKey], ct);
+            var restored = await session.FindPersonAsync([split.Restored.ProfileKey], ct);
+            if (restored is not null && restored.Key != split.Restored.ProfileKey)
             {
-                existing = found.Person;
+                // The restored profile's key still names the survivor's person: the split has not been applied.
+                restored = null;
             }
 
-            if (existing is not null && existing.ProfileVersion > snapshot.Version)
+            if (survivor is not null && survivor.Key == split.Survivor.ProfileKey)
             {
-                return;
+                await session.SavePersonAsync(survivor with { IdentifierKeys = [.. survivor.IdentifierKeys.Where(k => !back.Contains(k))], Consumed = split.Survivor.Consumed }, ct);
             }
 
-            // An identifier the snapshot holds that another person lists (a shared cookie) follows this profile.
-            foreach (var key in keys.Skip(1))
-            {
-                if (await session.FindPersonAsync([key], ct) is { } other && other.Key != snapshot.ProfileKey && other.Key != existing?.Key)
+            await session.SavePersonAsync(
+                (restored ?? new PersonState { Key = split.Restored.ProfileKey }) with
                 {
-                    await session.SavePersonAsync(other with { IdentifierKeys = [.. other.IdentifierKeys.Where(k => k != key)] }, ct);
-                }
-            }
-
-            if (existing is not null && existing.Key != snapshot.ProfileKey)
-            {
-                await session.RekeyAsync(existing.Key, snapshot.ProfileKey, ct);
-                await session.DeletePersonAsync(existing.Key, ct);
-            }
-
-            var person = (existing ?? new PersonState { Key = snapshot.ProfileKey }) with
-            {
-                Key = snapshot.ProfileKey,
-                IdentifierKeys = Union(existing?.IdentifierKeys ?? [], keys),
-                Stage = snapshot.Stage == Stage.Unspecified ? Stage.Awareness : snapshot.Stage,
-                Readiness = Math.Clamp(snapshot.Readiness, 0, 100),
-                Interests = snapshot.Interests,
-                OpenServiceTickets = Math.Max(0, snapshot.OpenServiceTickets),
-                Consumed = Union(snapshot.Consumed, existing?.Consumed ?? []).Take(PersonState.MaxConsumed).ToList(),
-                ProfileVersion = snapshot.Version,
-            };
-            await session.SavePersonAsync(person, ct);
+                    IdentifierKeys = Union(restored?.IdentifierKeys ?? [], back),
+                    Consumed = split.Restored.Consumed,
+                },
+                ct);
+            await ApplySnapshotAsync(session, split.Survivor, ct);
+            await ApplySnapshotAsync(session, split.Restored, ct);
         }, cancellationToken);
+
+    private async Task ApplySnapshotAsync(IAudienceSession session, ProfileSnapshot snapshot, CancellationToken ct)
+    {
+        var keys = snapshot.IdentifierKeys.Prepend(snapshot.ProfileKey).Distinct(StringComparer.Ordinal).ToList();
+        // The profile's own person, else one no profile has claimed yet (built from events before its
+        // first snapshot); never another profile's, which the profile service keeps apart from this one.
+        var existing = await session.FindPersonAsync([snapshot.ProfileKey], ct);
+        if (existing is null && await FindByStrengthAsync(session, keys, ct) is { } found && !IsProfileKey(found.Person.Key))
+        {
+            existing = found.Person;
+        }
+
+        // A person found by this profile's key but kept under another's is that survivor's, the profile
+        // merged into it: a snapshot of the merged profile still on its way changes nothing.
+        if (existing is not null && (existing.ProfileVersion > snapshot.Version || (existing.Key != snapshot.ProfileKey && IsProfileKey(existing.Key))))
+        {
+            return;
+        }
+
+        // An identifier the snapshot holds that another person lists (a shared cookie) follows this profile.
+        foreach (var key in keys.Skip(1))
+        {
+            if (await session.FindPersonAsync([key], ct) is { } other && other.Key != snapshot.ProfileKey && other.Key != existing?.Key)
+            {
+                await session.SavePersonAsync(other with { IdentifierKeys = [.. other.IdentifierKeys.Where(k => k != key)] }, ct);
+            }
+        }
+
+        if (existing is not null && existing.Key != snapshot.ProfileKey)
+        {
+            await session.RekeyAsync(existing.Key, snapshot.ProfileKey, ct);
+            await session.DeletePersonAsync(existing.Key, ct);
+        }
+
+        var person = (existing ?? new PersonState { Key = snapshot.ProfileKey }) with
+        {
+            Key = snapshot.ProfileKey,
+            IdentifierKeys = Union(existing?.IdentifierKeys ?? [], keys),
+            Stage = snapshot.Stage == Stage.Unspecified ? Stage.Awareness : snapshot.Stage,
+            Readiness = Math.Clamp(snapshot.Readiness, 0, 100),
+            Interests = snapshot.Interests,
+            OpenServiceTickets = Math.Max(0, snapshot.OpenServiceTickets),
+            Consumed = Union(snapshot.Consumed, existing?.Consumed ?? []).Take(PersonState.MaxConsumed).ToList(),
+            ProfileVersion = snapshot.Version,
+        };
+        await session.SavePersonAsync(person, ct);
+    }
 
     public async Task ApplyMergesAsync(string consumer, IReadOnlyList<Incoming<ProfileMerge>> batch, CancellationToken cancellationToken)
     {

@@ -49,23 +49,49 @@ internal sealed class ProfileUpdatedHandler(AudienceProjector projector) : IEven
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfileUpdated>> events, CancellationToken cancellationToken) =>
         projector.ApplyProfilesAsync(RecommendationModule.Name + "." + Topics.ProfileUpdated, events.Select(e =>
+            new Incoming<ProfileSnapshot>(e.EventId, Snapshot(e.Message, "")) { PublishedAt = e.OccurredAt }).ToList(), cancellationToken);
+
+    /// <summary>The domain snapshot of <paramref name="m"/>; <paramref name="field"/> prefixes the field names errors report.</summary>
+    public static ProfileSnapshot Snapshot(ProfileUpdated? m, string field)
+    {
+        if (m is null)
         {
-            var m = e.Message;
-            if (!m.Profile.StartsWith(ResourceNames.ProfilePrefix, StringComparison.Ordinal) || m.Profile.Length <= ResourceNames.ProfilePrefix.Length)
+            throw new Shared.Errors.InvalidArgumentException(field.TrimEnd('.'), "is required");
+        }
+
+        if (!m.Profile.StartsWith(ResourceNames.ProfilePrefix, StringComparison.Ordinal) || m.Profile.Length <= ResourceNames.ProfilePrefix.Length)
+        {
+            throw new Shared.Errors.InvalidArgumentException(field + "profile", "must be profiles/{profile}");
+        }
+
+        return new ProfileSnapshot(
+            IdentifierKeys.ForProfile(m.Profile),
+            EventMapping.Keys(m.Identifiers, field + "identifiers"),
+            (Domain.Stage)(int)m.Stage,
+            m.Readiness,
+            m.Interests.Select(i => new Interest(i.Topic, Math.Clamp(i.Affinity, 0, 1))).ToList(),
+            m.OpenServiceTickets,
+            m.ConsumedContents.Select(EventMapping.ContentId).ToList(),
+            m.Version);
+    }
+}
+
+internal sealed class ProfileSplitHandler(AudienceProjector projector) : IEventHandler<ProfileSplit>
+{
+    public Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfileSplit>> events, CancellationToken cancellationToken) =>
+        projector.ApplySplitsAsync(RecommendationModule.Name + "." + Topics.ProfileSplit, events.Select(e =>
+        {
+            var survivor = ProfileUpdatedHandler.Snapshot(e.Message.SurvivorSnapshot, "survivor_snapshot.");
+            var restored = ProfileUpdatedHandler.Snapshot(e.Message.RestoredSnapshot, "restored_snapshot.");
+            if (survivor.ProfileKey != IdentifierKeys.ForProfile(e.Message.Survivor) || restored.ProfileKey != IdentifierKeys.ForProfile(e.Message.Restored))
             {
-                throw new Shared.Errors.InvalidArgumentException("profile", "must be profiles/{profile}");
+                throw new Shared.Errors.InvalidArgumentException("survivor_snapshot", "must be the snapshots of survivor and restored");
             }
 
-            var snapshot = new ProfileSnapshot(
-                IdentifierKeys.ForProfile(m.Profile),
-                EventMapping.Keys(m.Identifiers, "identifiers"),
-                (Domain.Stage)(int)m.Stage,
-                m.Readiness,
-                m.Interests.Select(i => new Interest(i.Topic, Math.Clamp(i.Affinity, 0, 1))).ToList(),
-                m.OpenServiceTickets,
-                m.ConsumedContents.Select(EventMapping.ContentId).ToList(),
-                m.Version);
-            return new Incoming<ProfileSnapshot>(e.EventId, snapshot) { PublishedAt = e.OccurredAt };
+            return new Incoming<ProfileSplitFact>(e.EventId, new ProfileSplitFact(survivor, restored, [.. e.Message.RestoredAliases.Select(IdentifierKeys.ForProfile)]))
+            {
+                PublishedAt = e.OccurredAt,
+            };
         }).ToList(), cancellationToken);
 }
 

@@ -66,6 +66,15 @@ public static class ErrorReasons
     /// <summary>The two profiles of a merge are one profile already.</summary>
     public const string ProfilesAlreadyMerged = "PROFILES_ALREADY_MERGED";
 
+    /// <summary>A split would bring back an erased profile or identifier, or the profile was erased.</summary>
+    public const string ProfileErased = "PROFILE_ERASED";
+
+    /// <summary>Another merge must be split first (a newer one, or one of the profile into another); the message names it.</summary>
+    public const string SplitAnotherMergeFirst = "SPLIT_ANOTHER_MERGE_FIRST";
+
+    /// <summary>The merge cannot be undone: recorded before merges kept what undoing them needs, or the activity since outgrew what is kept.</summary>
+    public const string MergeNotSplittable = "MERGE_NOT_SPLITTABLE";
+
     /// <summary>Another experiment is running; stop it first.</summary>
     public const string ExperimentAlreadyRunning = "EXPERIMENT_ALREADY_RUNNING";
 

@@ -22,6 +22,9 @@ public static class Topics
     /// <summary>Profile service: one profile was merged into another (journey.events.v1.ProfilesMerged).</summary>
     public const string ProfilesMerged = "profiles-merged";
 
+    /// <summary>Profile service: a merge was undone and the merged profile restored (journey.events.v1.ProfileSplit).</summary>
+    public const string ProfileSplit = "profile-split";
+
     /// <summary>Profile service: a profile entered or left a segment (journey.events.v1.SegmentMembershipChanged).</summary>
     public const string SegmentMembershipChanged = "segment-membership-changed";
 
@@ -61,6 +64,7 @@ public static class Topics
         [IdentityObserved] = [Apps.Touchpoint],
         [ProfileUpdated] = [Apps.Profile],
         [ProfilesMerged] = [Apps.Profile],
+        [ProfileSplit] = [Apps.Profile],
         [SegmentMembershipChanged] = [Apps.Profile],
         [ConsentChanged] = [Apps.Consent],
         [ErasureRequested] = [Apps.Consent],
@@ -75,6 +79,7 @@ public static class Topics
         [IdentityObserved] = [Apps.Profile],
         [ProfileUpdated] = [Apps.Touchpoint, Apps.Recommendation],
         [ProfilesMerged] = [Apps.Touchpoint, Apps.Consent, Apps.Recommendation],
+        [ProfileSplit] = [Apps.Touchpoint, Apps.Consent, Apps.Recommendation],
         [SegmentMembershipChanged] = [],
         [ConsentChanged] = [Apps.Profile, Apps.Recommendation],
         [ErasureRequested] = [Apps.Touchpoint, Apps.Profile, Apps.Recommendation],

@@ -176,6 +176,22 @@ public sealed record ProfileMerge(string EventId, string Survivor, string Merged
     public IReadOnlyList<string> ErasureKeys { get; init; } = [];
 }
 
+/// <summary>A merge the profile service undid (<c>profile-split</c>).</summary>
+/// <param name="EventId">The event id (claimed in the inbox).</param>
+/// <param name="Survivor">The profile that stays (without the <c>profiles/</c> prefix).</param>
+/// <param name="Restored">The profile that comes back.</param>
+/// <param name="RestoredAliases">Profiles merged into <paramref name="Restored"/> before, which name it again.</param>
+/// <param name="RestoredIdentifiers">The identifiers it holds again (e-mail and phone as hashes).</param>
+/// <param name="MergedAt">When the undone merge happened.</param>
+public sealed record ProfileSplitNotice(string EventId, string Survivor, string Restored, IReadOnlyList<string> RestoredAliases, IReadOnlyList<PersonIdentifier> RestoredIdentifiers, DateTimeOffset MergedAt)
+{
+    /// <summary>When the event was stamped (its envelope's time).</summary>
+    public DateTimeOffset PublishedAt { get; init; }
+
+    /// <summary>The erasure-tombstone keys of the restored profile, its aliases and identifiers: a tombstone blocking one of them drops the split.</summary>
+    public IReadOnlyList<string> ErasureKeys { get; init; } = [];
+}
+
 /// <summary>A profile as the profile service announced it in <c>profile-updated</c>: the identifiers it holds.</summary>
 /// <param name="EventId">The event id (claimed in the inbox).</param>
 /// <param name="ProfileId">The profile id (without the <c>profiles/</c> prefix).</param>
@@ -258,6 +274,15 @@ public interface IInteractionLog
     /// A merge an erasure tombstone blocks (<see cref="ProfileMerge.ErasureKeys"/>) is claimed and skipped.
     /// </summary>
     Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Undoes merges: the restored profile is live again with its aliases and the identifiers it takes
+    /// back, and the survivor's holdings of those identifiers that began at or after the merge become the
+    /// restored profile's, so the interactions that came through them are attributed to it again; claims
+    /// each event in the inbox. A split an erasure tombstone blocks (<see cref="ProfileSplitNotice.ErasureKeys"/>)
+    /// is claimed and skipped.
+    /// </summary>
+    Task ApplySplitsAsync(IReadOnlyList<ProfileSplitNotice> splits, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>
     /// Replaces each profile's identifiers with its snapshot's, unless a snapshot of the same or a later

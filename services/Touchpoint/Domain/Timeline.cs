@@ -74,6 +74,16 @@ public sealed class PersonTimeline(IInteractionLog log, ITouchpointEvents events
             cancellationToken);
 
     /// <summary>
+    /// Applies undone merges, so each timeline is again what it would be had the merge never happened;
+    /// a split naming an erased person's profile or identifiers is skipped.
+    /// </summary>
+    public Task ApplySplitsAsync(IReadOnlyList<ProfileSplitNotice> splits, CancellationToken cancellationToken) =>
+        log.ApplySplitsAsync(
+            [.. splits.Select(s => s with { ErasureKeys = [.. s.RestoredIdentifiers.Select(TombstoneKey), ProfileKey(s.Restored), .. s.RestoredAliases.Select(ProfileKey)] })],
+            clock.GetUtcNow(),
+            cancellationToken);
+
+    /// <summary>
     /// Applies profile snapshots: the identifiers each profile holds now; a snapshot of an erased
     /// person stamped before the erasure settled is skipped.
     /// </summary>

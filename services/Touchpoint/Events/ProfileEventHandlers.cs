@@ -23,6 +23,25 @@ internal sealed class ProfilesMergedHandler(PersonTimeline timeline) : IEventHan
     }
 }
 
+/// <summary>Gives a split-off profile its identifiers and interactions back. One transaction per batch.</summary>
+internal sealed class ProfileSplitHandler(PersonTimeline timeline) : IEventHandler<ProfileSplit>
+{
+    public Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfileSplit>> events, CancellationToken cancellationToken)
+    {
+        var splits = events.Select(e => new ProfileSplitNotice(
+            e.EventId,
+            ProfileIds.Parse(e.Message.Survivor, "survivor"),
+            ProfileIds.Parse(e.Message.Restored, "restored"),
+            [.. e.Message.RestoredAliases.Select(a => ProfileIds.Parse(a, "restored_aliases"))],
+            EventIdentifiers.Map(e.Message.RestoredIdentifiers, "restored_identifiers"),
+            RequestFields.Time(e.Message.MergeTime, "merge_time") ?? throw new InvalidArgumentException("merge_time", "is required"))
+        {
+            PublishedAt = e.OccurredAt,
+        }).ToList();
+        return timeline.ApplySplitsAsync(splits, cancellationToken);
+    }
+}
+
 /// <summary>Keeps which identifiers each profile holds, so a profile's timeline lists its interactions. One transaction per batch.</summary>
 internal sealed class ProfileUpdatedHandler(PersonTimeline timeline) : IEventHandler<ProfileUpdated>
 {

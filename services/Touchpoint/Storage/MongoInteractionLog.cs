@@ -287,6 +287,55 @@ internal sealed class MongoInteractionLog : IInteractionLog
             return 0;
         }, cancellationToken);
 
+    public Task ApplySplitsAsync(IReadOnlyList<ProfileSplitNotice> splits, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _store.WriteAsync(async (session, ct) =>
+        {
+            var profiles = _db.GetCollection<BsonDocument>(Profiles);
+            var erased = await MongoErasureTombstones.FindAsync(session, _db, splits.SelectMany(s => s.ErasureKeys), ct);
+            foreach (var split in splits)
+            {
+                if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfileSplit, split.EventId, now, ct)
+                    || ErasureTombstones.Blocks(erased, split.ErasureKeys, split.PublishedAt))
+                {
+                    continue;
+                }
+
+                var keys = split.RestoredIdentifiers.Select(i => i.Key).Distinct(StringComparer.Ordinal).ToList();
+                var merged = split.MergedAt.ToUnixTimeMilliseconds();
+                var survivor = await profiles.Find(session, new BsonDocument("_id", split.Survivor)).FirstOrDefaultAsync(ct);
+                // The survivor's holdings of what goes back that began with or after the merge become the restored profile's.
+                var handed = survivor is null ? [] : HoldingsOf(survivor).Where(h => keys.Contains(h.Key) && h.Since.ToUnixTimeMilliseconds() >= merged).ToList();
+                if (survivor is not null)
+                {
+                    await profiles.UpdateOneAsync(session, new BsonDocument("_id", split.Survivor), new BsonDocument("$pull", new BsonDocument
+                    {
+                        ["identifiers"] = new BsonDocument("$in", new BsonArray(keys)),
+                        ["holdings"] = new BsonDocument { ["identifier"] = new BsonDocument("$in", new BsonArray(keys)), ["since"] = new BsonDocument("$gte", merged) },
+                    }), cancellationToken: ct);
+                }
+
+                var restore = new BsonDocument
+                {
+                    ["$set"] = new BsonDocument("survivor_id", BsonNull.Value),
+                    ["$addToSet"] = new BsonDocument("identifiers", new BsonDocument("$each", new BsonArray(keys))),
+                    ["$setOnInsert"] = new BsonDocument { ["version"] = 0L, ["updated_at"] = NeverUpdated },
+                };
+                if (handed.Count > 0)
+                {
+                    restore["$push"] = new BsonDocument("holdings", new BsonDocument("$each", new BsonArray(handed.Select(h => Holding(h.Key, h.Since)))));
+                }
+
+                await profiles.UpdateOneAsync(session, new BsonDocument("_id", split.Restored), restore, new UpdateOptions { IsUpsert = true }, ct);
+                await profiles.UpdateManyAsync(
+                    session,
+                    new BsonDocument { ["survivor_id"] = split.Survivor, ["_id"] = new BsonDocument("$in", new BsonArray(split.RestoredAliases)) },
+                    new BsonDocument("$set", new BsonDocument("survivor_id", split.Restored)),
+                    cancellationToken: ct);
+            }
+
+            return 0;
+        }, cancellationToken);
+
     public Task ApplyProfilesAsync(IReadOnlyList<ProfileSnapshot> snapshots, DateTimeOffset now, CancellationToken cancellationToken) =>
         _store.WriteAsync(async (session, ct) =>
         {

@@ -237,6 +237,43 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             return 0;
         }, cancellationToken);
 
+    public Task ApplySplitsAsync(IReadOnlyList<ProfileSplitNotice> splits, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            var erased = await SqliteErasureTombstones.FindAsync(connection, transaction, splits.SelectMany(s => s.ErasureKeys), ct);
+            foreach (var split in splits)
+            {
+                if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfileSplit, split.EventId, now, ct)
+                    || ErasureTombstones.Blocks(erased, split.ErasureKeys, split.PublishedAt))
+                {
+                    continue;
+                }
+
+                // The restored profile is live again with its aliases; the identifiers it takes back leave the
+                // survivor, and the survivor's holdings of them that began with or after the merge become its own.
+                await using var restore = Command(connection, transaction, """
+                    INSERT INTO profiles (profile_id, version, updated_at, survivor_id) VALUES ($restored, 0, $never, NULL)
+                    ON CONFLICT (profile_id) DO UPDATE SET survivor_id = NULL;
+                    UPDATE profiles SET survivor_id = $restored WHERE survivor_id = $survivor AND profile_id IN (SELECT value FROM json_each($aliases));
+                    DELETE FROM profile_identifiers WHERE profile_id = $survivor AND identifier IN (SELECT value FROM json_each($keys));
+                    INSERT OR IGNORE INTO profile_identifiers (identifier, profile_id) SELECT value, $restored FROM json_each($keys);
+                    INSERT OR IGNORE INTO identifier_holdings (identifier, profile_id, since)
+                        SELECT identifier, $restored, since FROM identifier_holdings
+                        WHERE profile_id = $survivor AND since >= $merged AND identifier IN (SELECT value FROM json_each($keys));
+                    DELETE FROM identifier_holdings WHERE profile_id = $survivor AND since >= $merged AND identifier IN (SELECT value FROM json_each($keys))
+                    """);
+                restore.Parameters.AddWithValue("$restored", split.Restored);
+                restore.Parameters.AddWithValue("$survivor", split.Survivor);
+                restore.Parameters.AddWithValue("$never", NeverUpdated);
+                restore.Parameters.AddWithValue("$aliases", Keys(split.RestoredAliases));
+                restore.Parameters.AddWithValue("$keys", Keys(split.RestoredIdentifiers.Select(i => i.Key)));
+                restore.Parameters.AddWithValue("$merged", split.MergedAt.ToUnixTimeMilliseconds());
+                await restore.ExecuteNonQueryAsync(ct);
+            }
+
+            return 0;
+        }, cancellationToken);
+
     public Task ApplyProfilesAsync(IReadOnlyList<ProfileSnapshot> snapshots, DateTimeOffset now, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {

@@ -100,6 +100,91 @@ public sealed class LedgerTests
     }
 
     [Fact]
+    public async Task Split_AfterMergeAndDecisions_GivesEachPersonTheDecisionsOfARunThatNeverMergedAndKeepsBothChainsVerifiable()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email");
+        await host.PurposeAsync("profiling");
+        await host.PurposeAsync("personalisation");
+
+        var split = await SplitRunAsync(host, version, "s", mergeAndSplit: true);
+        var never = await SplitRunAsync(host, version, "n", mergeAndSplit: false);
+
+        Assert.Equal(never, split);
+        Assert.Equal("keep:marketing-email=Withdrawn,keep:profiling=Granted,keep:personalisation=Granted,old:marketing-email=Granted,old:profiling=Withdrawn,old:personalisation=NoAnswerDefault", split);
+        var keepHistory = (await host.Client.ListConsentHistoryAsync(new ListConsentHistoryRequest { Person = Persons.Of(Profile("s-keep")) })).Records;
+        var oldHistory = (await host.Client.ListConsentHistoryAsync(new ListConsentHistoryRequest { Person = Persons.Of(Profile("s-old")) })).Records;
+        Assert.NotEqual(keepHistory[0].Subject, oldHistory[0].Subject);
+        Assert.Contains(keepHistory, r => r.Origin == RecordOrigin.Merge && r.Purpose == "purposes/marketing-email" && r.Decision == ConsentDecision.Withdrawn);
+        Assert.True((await host.Client.VerifyConsentChainAsync(new VerifyConsentChainRequest { Subject = keepHistory[^1].Subject })).Intact);
+        Assert.True((await host.Client.VerifyConsentChainAsync(new VerifyConsentChainRequest { Subject = oldHistory[^1].Subject })).Intact);
+    }
+
+    [Fact]
+    public async Task Split_WhenAWithdrawalWasRecordedWhileMerged_HoldsItForBothPeople()
+    {
+        await using var host = await StartAsync();
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("marketing-email");
+        await host.RecordAsync(Profile("w-keep"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromHours(-3)));
+        await host.RecordAsync(Profile("w-old"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromHours(-3)));
+        await PublishAndDrainAsync(host, Topics.ProfilesMerged, new ProfilesMerged { Survivor = "profiles/w-keep", Merged = "profiles/w-old", MergeTime = host.Now(TimeSpan.FromHours(-1)) });
+        // Someone asked to stop the e-mails while the two were one profile: nothing says which of them.
+        await host.RecordAsync(Profile("w-old"), "marketing-email", ConsentDecision.Withdrawn, version);
+
+        await PublishAndDrainAsync(host, Topics.ProfileSplit, new ProfileSplit { Survivor = "profiles/w-keep", Restored = "profiles/w-old", MergeTime = host.Now(TimeSpan.FromHours(-1)), SplitTime = host.Now() });
+
+        Assert.False((await host.CheckAsync(Profile("w-keep"), "marketing-email")).Allowed);
+        Assert.False((await host.CheckAsync(Profile("w-old"), "marketing-email")).Allowed);
+    }
+
+    /// <summary>Two people's decisions before and after a merge and its split (or neither), as each one's check answers, without the run's prefix.</summary>
+    private static async Task<string> SplitRunAsync(ConsentHost host, int version, string run, bool mergeAndSplit)
+    {
+        await host.RecordAsync(Profile(run + "-keep"), "marketing-email", ConsentDecision.Withdrawn, version, host.Now(TimeSpan.FromHours(-3)));
+        await host.RecordAsync(Profile(run + "-keep"), "profiling", ConsentDecision.Granted, version, host.Now(TimeSpan.FromHours(-3)));
+        await host.RecordAsync(Profile(run + "-old"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromHours(-2)));
+        await host.RecordAsync(Profile(run + "-old"), "profiling", ConsentDecision.Withdrawn, version, host.Now(TimeSpan.FromHours(-2)));
+        if (mergeAndSplit)
+        {
+            // The merge carries the merged side's newer decisions over to the survivor.
+            await PublishAndDrainAsync(host, Topics.ProfilesMerged, new ProfilesMerged { Survivor = $"profiles/{run}-keep", Merged = $"profiles/{run}-old", MergeTime = host.Now(TimeSpan.FromHours(-1)) });
+            Assert.True((await host.CheckAsync(Profile(run + "-keep"), "marketing-email")).Allowed);
+        }
+
+        // A grant while merged, through the survivor's identifier.
+        await host.RecordAsync(Profile(run + "-keep"), "personalisation", ConsentDecision.Granted, version);
+        if (mergeAndSplit)
+        {
+            await PublishAndDrainAsync(host, Topics.ProfileSplit, new ProfileSplit { Survivor = $"profiles/{run}-keep", Restored = $"profiles/{run}-old", MergeTime = host.Now(TimeSpan.FromHours(-1)), SplitTime = host.Now() });
+        }
+
+        var answers = new List<string>();
+        foreach (var who in new[] { "keep", "old" })
+        {
+            foreach (var purpose in new[] { "marketing-email", "profiling", "personalisation" })
+            {
+                answers.Add($"{who}:{purpose}={(await host.CheckAsync(Profile($"{run}-{who}"), purpose)).Reason switch
+                {
+                    DecisionReason.Granted => "Granted",
+                    DecisionReason.Withdrawn => "Withdrawn",
+                    var other => other.ToString(),
+                }}");
+            }
+        }
+
+        return string.Join(",", answers);
+    }
+
+    private static async Task PublishAndDrainAsync(ConsentHost host, string topic, Google.Protobuf.IMessage message)
+    {
+        var bus = host.Platform.Services.GetRequiredService<InProcessBus>();
+        await bus.PublishAsync(Topics.Apps.Profile, [EventEnvelopes.Create(topic, Topics.Apps.Profile, message, DateTimeOffset.UtcNow)], default);
+        Assert.True(await TestPlatform.EventuallyAsync(async () => await bus.CountPendingAsync("consent." + topic, default) == 0), $"the {topic} event was not delivered");
+    }
+
+    [Fact]
     public async Task Merge_StampedBeforeAnErasureOfItsIdentifiersArrivesAfterIt_LinksNothingAgain()
     {
         await using var host = await StartAsync();

@@ -104,6 +104,12 @@ public sealed class ConcurrentBatchesTests : IDisposable
 
         public Task<IReadOnlyList<string>> AliasesOfAsync(string survivorId, CancellationToken cancellationToken) => inner.AliasesOfAsync(survivorId, cancellationToken);
 
+        public Task<MergeEdge?> LatestMergeAsync(string survivorId, CancellationToken cancellationToken) => inner.LatestMergeAsync(survivorId, cancellationToken);
+
+        public Task<MergeEdge?> MergeOfAsync(string mergedId, CancellationToken cancellationToken) => inner.MergeOfAsync(mergedId, cancellationToken);
+
+        public Task<bool> ErasedAsync(string tombstoneKey, CancellationToken cancellationToken) => inner.ErasedAsync(tombstoneKey, cancellationToken);
+
         public Task<long> EraseAsync(ProfileErasure erasure, CancellationToken cancellationToken) => inner.EraseAsync(erasure, cancellationToken);
     }
 }

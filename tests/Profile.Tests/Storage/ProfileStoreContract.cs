@@ -121,6 +121,107 @@ public abstract class ProfileStoreContract
     }
 
     [ContractFact]
+    public async Task Merge_KeepsItsUndoDataAndTheMergedProfilesAliases_UntilSplit()
+    {
+        var first = NewProfile("1", Now);
+        var second = NewProfile("2", Now);
+        var third = NewProfile("3", Now);
+        await SaveAsync(first);
+        await SaveAsync(second, Claim(second, Key(IdentifierKind.CustomerId, "two")));
+        await SaveAsync(third, Claim(third, Key(IdentifierKind.CustomerId, "three")));
+        await Store.SaveAsync(Changes([], merged: [new MergedAway(first.Id, 1, second.Id)], merges: [new ProfileMerge(second.Id, first.Id, IdentifierKind.AnonymousId, Now, [])]), default);
+        var before = (await Store.GetAsync(second.Id, default))!;
+        before.Activity.Add(new ActivityEntry(1, new Interaction("", [Key(IdentifierKind.CustomerId, "two")], InteractionType.View, [JourneyStage.Awareness], 1, Now.AddTicks(3), "guide", ["suv"]), null));
+        before.ActivitySeq = 1;
+        before.OpenMerges = 1;
+        var survivorBefore = (await Store.GetAsync(third.Id, default))!;
+        var undo = new MergeUndo(survivorBefore, before);
+        var merge = new ProfileMerge(third.Id, second.Id, IdentifierKind.ProfileId, Now.AddSeconds(1), [Key(IdentifierKind.CustomerId, "two")]) { Undo = undo };
+        third.Version = 2;
+        third.Identifiers.Add(new HeldIdentifier(Key(IdentifierKind.CustomerId, "two"), Now));
+        await Store.SaveAsync(Changes(
+            [new SavedProfile(third, 1)],
+            merged: [new MergedAway(second.Id, 1, third.Id)],
+            claims: [new IdentifierClaim(Key(IdentifierKind.CustomerId, "two"), third.Id, second.Id)],
+            merges: [merge]), default);
+
+        var latest = await Store.LatestMergeAsync(third.Id, default);
+        var of = await Store.MergeOfAsync(second.Id, default);
+
+        Assert.NotNull(latest);
+        Assert.Equal(second.Id, latest.Merge.MergedId);
+        Assert.Equal([first.Id], latest.MergedAliases);
+        Assert.Equal(second.Id, of?.Merge.MergedId);
+        var kept = latest.Merge.Undo!;
+        Assert.Equal((third.Id, 1L), (kept.SurvivorBefore.Id, kept.SurvivorBefore.Version));
+        Assert.Equal((second.Id, 1L), (kept.MergedBefore.Id, kept.MergedBefore.Version));
+        Assert.Equal(1, kept.MergedBefore.OpenMerges);
+        var entry = Assert.Single(kept.MergedBefore.Activity);
+        Assert.Equal((1L, InteractionType.View, Now.AddTicks(3), "guide"), (entry.Seq, entry.Interaction!.Type, entry.Interaction.OccurredAt, entry.Interaction.Content));
+        Assert.Equal([Key(IdentifierKind.CustomerId, "two")], entry.Identifiers);
+
+        // The split: the restored profile comes back with its identifier and its earlier alias.
+        var restored = kept.MergedBefore;
+        restored.Version = 2;
+        third.Version = 3;
+        third.Identifiers.RemoveAll(h => h.Key == Key(IdentifierKind.CustomerId, "two"));
+        await Store.SaveAsync(
+            Changes(
+                [new SavedProfile(third, 2), new SavedProfile(restored, 0)],
+                claims: [new IdentifierClaim(Key(IdentifierKind.CustomerId, "two"), second.Id, third.Id)]) with
+            {
+                Splits = [new ProfileSplitRecord(third.Id, second.Id, [first.Id], merge.MergedAt, Now.AddMinutes(1), [Key(IdentifierKind.CustomerId, "two")])],
+            },
+            default);
+
+        Assert.Equal(second.Id, (await Store.GetAsync(second.Id, default))!.Id);
+        Assert.Equal(second.Id, (await Store.GetAsync(first.Id, default))!.Id);
+        Assert.Equal(second.Id, (await Store.FindAsync(Key(IdentifierKind.CustomerId, "two"), default))!.Id);
+        Assert.Empty(await Store.AliasesOfAsync(third.Id, default));
+        Assert.Equal([first.Id], await Store.AliasesOfAsync(second.Id, default));
+        Assert.Empty((await Store.ListMergesAsync(third.Id, 10, "", default)).Items);
+        Assert.Equal([first.Id], (await Store.ListMergesAsync(second.Id, 10, "", default)).Items.Select(m => m.MergedId));
+        Assert.Null(await Store.LatestMergeAsync(third.Id, default));
+        Assert.Null(await Store.MergeOfAsync(second.Id, default));
+        Assert.Single((await Store.GetAsync(second.Id, default))!.Activity);
+    }
+
+    [ContractFact]
+    public async Task Split_WhenTheEdgeWasSplitAlready_ThrowsConflictAndWritesNothing()
+    {
+        var survivor = NewProfile("s", Now);
+        var merged = NewProfile("m", Now);
+        await SaveAsync(survivor);
+        await SaveAsync(merged);
+        await Store.SaveAsync(Changes([], merged: [new MergedAway(merged.Id, 1, survivor.Id)], merges: [new ProfileMerge(survivor.Id, merged.Id, IdentifierKind.ProfileId, Now, [])]), default);
+        var split = new ProfileSplitRecord(survivor.Id, merged.Id, [], Now, Now.AddMinutes(1), []);
+        await Store.SaveAsync(Changes([new SavedProfile(Copy(merged, 2), 0)]) with { Splits = [split] }, default);
+
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => Store.SaveAsync(Changes([new SavedProfile(Copy(survivor, 2), 1)]) with { Splits = [split] }, default));
+
+        Assert.Equal(1, (await Store.GetAsync(survivor.Id, default))!.Version);
+    }
+
+    [ContractFact]
+    public async Task Erased_IsTrueOnlyForATombstoneHeld()
+    {
+        var profile = NewProfile("erased", Now);
+        await SaveAsync(profile);
+
+        await Store.EraseAsync(new ProfileErasure([profile.Id], [], [], _ => EventEnvelopes.Create(Topics.ErasureCompleted, ProfileModule.Name, new Google.Protobuf.WellKnownTypes.StringValue(), Now)) { Tombstones = [new ErasureTombstone("k-erased", Now, Now.AddDays(30))], ErasedAt = Now }, default);
+
+        Assert.True(await Store.ErasedAsync("k-erased", default));
+        Assert.False(await Store.ErasedAsync("k-other", default));
+    }
+
+    private static CustomerProfile Copy(CustomerProfile profile, long version)
+    {
+        var copy = profile.Clone();
+        copy.Version = version;
+        return copy;
+    }
+
+    [ContractFact]
     public async Task Merge_WhenSurvivorIsMergedAgain_OldAliasesAndMergesFollow()
     {
         var first = NewProfile("1", Now);

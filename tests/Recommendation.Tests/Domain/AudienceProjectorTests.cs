@@ -76,6 +76,94 @@ public sealed class AudienceProjectorTests : IDisposable
         Assert.NotEqual(bob.Key, cat!.Key);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ApplySplits_AfterMergeAndActivity_LeavesBothPeopleAsARunThatNeverMerged(bool snapshotsFirst)
+    {
+        using var learning = new LearningModel(_store, Options.Create(new RecommendationOptions()), _clock);
+        var projector = new AudienceProjector(_store, new RecommendationJournal(_store, _clock), learning, new RecommendationEvents(), new ErasureTombstones(new IdentifierHasher(new byte[32]), Options.Create(new PrivacyOptions())), _clock);
+
+        var split = await RunAsync(projector, "s", mergeAndSplit: true, snapshotsFirst);
+        var never = await RunAsync(projector, "n", mergeAndSplit: false, snapshotsFirst);
+
+        Assert.Equal(never.Crm, split.Crm);
+        Assert.Equal(never.Shop, split.Shop);
+        Assert.Equal("7:s-shop", (await _store.ReadContextAsync("web", ["4:s-shop-phone"], DateOnly.FromDateTime(Now.UtcDateTime), default)).Person?.Key);
+    }
+
+    [Fact]
+    public async Task ApplyProfiles_WhenASnapshotOfAMergedProfileArrivesLate_LeavesTheSurvivorsPersonWhereItIs()
+    {
+        using var learning = new LearningModel(_store, Options.Create(new RecommendationOptions()), _clock);
+        var projector = new AudienceProjector(_store, new RecommendationJournal(_store, _clock), learning, new RecommendationEvents(), new ErasureTombstones(new IdentifierHasher(new byte[32]), Options.Create(new PrivacyOptions())), _clock);
+        const string Profiles = "recommendation.profile-updated";
+        await projector.ApplyProfilesAsync(Profiles, [new Incoming<ProfileSnapshot>("u-1", new ProfileSnapshot("7:keep", ["1:c-keep"], Stage.Evaluation, 40, [], 0, ["keep-guide"], 1))], default);
+        await projector.ApplyProfilesAsync(Profiles, [new Incoming<ProfileSnapshot>("u-2", new ProfileSnapshot("7:gone", ["4:cookie"], Stage.Awareness, 5, [], 0, [], 4))], default);
+        await projector.ApplyMergesAsync("recommendation.profiles-merged", [new Incoming<ProfileMerge>("m-1", new ProfileMerge("7:keep", "7:gone", ["4:cookie"]))], default);
+
+        // The merged profile's last snapshot before the merge, delivered after it: its version is its own, not the survivor's.
+        await projector.ApplyProfilesAsync(Profiles, [new Incoming<ProfileSnapshot>("u-3", new ProfileSnapshot("7:gone", ["4:cookie"], Stage.Awareness, 6, [], 0, [], 5))], default);
+
+        var survivor = (await _store.ReadContextAsync("web", ["7:keep"], DateOnly.FromDateTime(Now.UtcDateTime), default)).Person;
+        Assert.Equal("7:keep", survivor?.Key);
+        Assert.Equal(Stage.Evaluation, survivor!.Stage);
+        Assert.Equal("7:keep", (await _store.ReadContextAsync("web", ["4:cookie"], DateOnly.FromDateTime(Now.UtcDateTime), default)).Person?.Key);
+    }
+
+    /// <summary>Two customers' person rows through a merge, activity and the split (or none of it), without the run's prefix.</summary>
+    private async Task<(string Crm, string Shop)> RunAsync(AudienceProjector projector, string run, bool mergeAndSplit, bool snapshotsFirst)
+    {
+        const string Profiles = "recommendation.profile-updated";
+        ProfileSnapshot Crm(long version, params string[] consumed) => new($"7:{run}-crm", [$"1:{run}-crm", $"4:{run}-crm-laptop"], Stage.Consideration, 20, [new Interest("suv", 0.5)], 0, consumed, version);
+        ProfileSnapshot Shop(long version, params string[] consumed) => new($"7:{run}-shop", [$"1:{run}-shop", $"4:{run}-shop-phone"], Stage.Evaluation, 60, [new Interest("estate", 0.7)], 1, consumed, version);
+        await projector.ApplyProfilesAsync(Profiles, [new Incoming<ProfileSnapshot>($"{run}-u1", Crm(1, "suv-video"))], default);
+        await projector.ApplyProfilesAsync(Profiles, [new Incoming<ProfileSnapshot>($"{run}-u2", Shop(1, "estate-brochure"))], default);
+        await projector.ApplyConsentAsync("recommendation.consent-changed", [new Incoming<ConsentDecision>($"{run}-c1", new ConsentDecision([$"1:{run}-crm"], "purposes/personalisation", true, []))], default);
+        await projector.ApplyConsentAsync("recommendation.consent-changed", [new Incoming<ConsentDecision>($"{run}-c2", new ConsentDecision([$"1:{run}-shop"], "purposes/personalisation", true, []))], default);
+        if (mergeAndSplit)
+        {
+            await projector.ApplyMergesAsync("recommendation.profiles-merged", [new Incoming<ProfileMerge>($"{run}-m1", new ProfileMerge($"7:{run}-crm", $"7:{run}-shop", [$"1:{run}-shop", $"4:{run}-shop-phone"]))], default);
+            var merged = new ProfileSnapshot($"7:{run}-crm", [$"1:{run}-crm", $"4:{run}-crm-laptop", $"1:{run}-shop", $"4:{run}-shop-phone"], Stage.Evaluation, 70, [], 1, ["suv-guide", "suv-video", "estate-brochure"], 2);
+            await projector.ApplyProfilesAsync(Profiles, [new Incoming<ProfileSnapshot>($"{run}-u3", merged)], default);
+        }
+
+        await projector.ApplyInteractionsAsync("recommendation.interaction-recorded", [new Incoming<InteractionFact>($"{run}-i1", new InteractionFact([$"1:{run}-crm"], InteractionKind.ContentConsumed, "suv-guide", "", Now))], default);
+        var crmAfter = Crm(mergeAndSplit ? 3 : 2, "suv-guide", "suv-video");
+        var shopAfter = Shop(2, "estate-brochure");
+        if (mergeAndSplit)
+        {
+            var fact = new ProfileSplitFact(crmAfter, shopAfter, []);
+            if (snapshotsFirst)
+            {
+                await projector.ApplyProfilesAsync(Profiles, [new Incoming<ProfileSnapshot>($"{run}-u4", crmAfter), new Incoming<ProfileSnapshot>($"{run}-u5", shopAfter)], default);
+            }
+
+            await projector.ApplySplitsAsync("recommendation.profile-split", [new Incoming<ProfileSplitFact>($"{run}-s1", fact)], default);
+            if (!snapshotsFirst)
+            {
+                await projector.ApplyProfilesAsync(Profiles, [new Incoming<ProfileSnapshot>($"{run}-u4", crmAfter), new Incoming<ProfileSnapshot>($"{run}-u5", shopAfter)], default);
+            }
+        }
+        else
+        {
+            await projector.ApplyProfilesAsync(Profiles, [new Incoming<ProfileSnapshot>($"{run}-u4", crmAfter), new Incoming<ProfileSnapshot>($"{run}-u5", shopAfter)], default);
+        }
+
+        // The consent service publishes the restored person's decisions again after its own split.
+        await projector.ApplyConsentAsync("recommendation.consent-changed", [new Incoming<ConsentDecision>($"{run}-c3", new ConsentDecision([$"7:{run}-shop", $"1:{run}-shop"], "purposes/personalisation", true, []))], default);
+
+        async Task<string> RowAsync(string key)
+        {
+            var person = (await _store.ReadContextAsync("web", [key], DateOnly.FromDateTime(Now.UtcDateTime), default)).Person!;
+            var text = string.Join("|", person.Key, string.Join(",", person.IdentifierKeys.Order(StringComparer.Ordinal)), person.Stage, person.Readiness,
+                string.Join(",", person.Interests.Select(i => $"{i.Topic}={i.Affinity}")), person.OpenServiceTickets, string.Join(",", person.Consumed), string.Join(",", person.AllowedPurposes.Order(StringComparer.Ordinal)));
+            return text.Replace(run + "-", "", StringComparison.Ordinal);
+        }
+
+        return (await RowAsync($"7:{run}-crm"), await RowAsync($"7:{run}-shop"));
+    }
+
     /// <summary>
     /// Runs every write's callback to its end, rolls that attempt back as a transient abort at commit
     /// would, and runs it again, as the MongoDB driver's WithTransaction does.

@@ -128,6 +128,8 @@ public sealed class StreamTransactionTests : IDisposable
 
         public Task ApplyMergesAsync(IReadOnlyList<ProfileMerge> merges, DateTimeOffset now, CancellationToken cancellationToken) => inner.ApplyMergesAsync(merges, now, cancellationToken);
 
+        public Task ApplySplitsAsync(IReadOnlyList<ProfileSplitNotice> splits, DateTimeOffset now, CancellationToken cancellationToken) => inner.ApplySplitsAsync(splits, now, cancellationToken);
+
         public Task ApplyProfilesAsync(IReadOnlyList<ProfileSnapshot> snapshots, DateTimeOffset now, CancellationToken cancellationToken) => inner.ApplyProfilesAsync(snapshots, now, cancellationToken);
 
         public Task<KnownProfile?> ProfileAsync(string profileId, CancellationToken cancellationToken) => inner.ProfileAsync(profileId, cancellationToken);

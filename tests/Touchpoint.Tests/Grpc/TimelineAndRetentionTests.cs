@@ -173,6 +173,103 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         Assert.All(bob.Interactions, i => Assert.Equal(("profiles/bob", 0), (i.Profile, i.ConflictingProfiles.Count)));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ProfileSplit_AfterMergeAndActivity_LeavesEveryTimelineAsARunThatNeverMerged(bool snapshotsBeforeTheSplit)
+    {
+        var split = await SplitRunAsync("split", mergeAndSplit: true, snapshotsBeforeTheSplit);
+        var never = await SplitRunAsync("never", mergeAndSplit: false, snapshotsBeforeTheSplit);
+
+        Assert.Equal(never, split);
+        Assert.Equal(["shop-tablet", "shop-after", "shop-before"], split["profile:shop"].Select(e => e.Id));
+        Assert.All(split["profile:shop"], e => Assert.Equal("shop", e.Profile));
+        Assert.Equal(["crm-after", "crm-before"], split["profile:crm"].Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task ProfileSplit_WhenHandledTwice_ChangesNothingTheSecondTime()
+    {
+        var map = await SplitRunAsync("twice", mergeAndSplit: true, snapshotsBeforeTheSplit: false);
+        var again = SplitEvent("twice");
+
+        await HandleAsync(again, "split-event-twice");
+        await HandleAsync(again, "split-event-twice");
+        await HandleAsync(Updated("profiles/twice-crm", 9, Cookie("twice-crm-laptop"), Cookie("twice-shop-phone")));
+
+        var shop = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("twice-shop")) });
+        Assert.Equal(map["profile:shop"].Select(e => e.Id), shop.Interactions.Select(i => i.Interaction.InteractionId["twice-".Length..]));
+    }
+
+    /// <summary>
+    /// Two customers' interactions before and after an operator merge, with the profile service's events
+    /// of a merge and its split (or of neither); returns each timeline as (interaction, profile) without the run's prefix.
+    /// </summary>
+    private async Task<Dictionary<string, List<(string Id, string Profile)>>> SplitRunAsync(string run, bool mergeAndSplit, bool snapshotsBeforeTheSplit)
+    {
+        var tablet = NewInteraction(run + "-shop-tablet", "touchpoints/web", Start.AddMinutes(-30), run + "-shop-tablet");
+        tablet.Identifiers.Add(Cookie(run + "-shop-phone"));
+        await RecordAsync(
+            NewInteraction(run + "-crm-before", "touchpoints/web", Start.AddMinutes(-60), run + "-crm-laptop"),
+            NewInteraction(run + "-shop-before", "touchpoints/web", Start.AddMinutes(-55), run + "-shop-phone"),
+            NewInteraction(run + "-shop-after", "touchpoints/web", Start.AddMinutes(-35), run + "-shop-phone"),
+            tablet,
+            NewInteraction(run + "-crm-after", "touchpoints/web", Start.AddMinutes(-20), run + "-crm-laptop"));
+        var crm = "profiles/" + run + "-crm";
+        var shop = "profiles/" + run + "-shop";
+        await HandleAsync(At(Start.AddMinutes(-60), Updated(crm, 1, Cookie(run + "-crm-laptop"))));
+        await HandleAsync(At(Start.AddMinutes(-55), Updated(shop, 1, Cookie(run + "-shop-phone"))));
+        if (mergeAndSplit)
+        {
+            await HandleAsync(new ProfilesMerged { Survivor = crm, Merged = shop, MergeTime = Timestamp.FromDateTimeOffset(Start.AddMinutes(-40)), MovedIdentifiers = { Cookie(run + "-shop-phone") } });
+            await HandleAsync(At(Start.AddMinutes(-40), Updated(crm, 2, Cookie(run + "-crm-laptop"), Cookie(run + "-shop-phone"))));
+            await HandleAsync(At(Start.AddMinutes(-30), Updated(crm, 3, Cookie(run + "-crm-laptop"), Cookie(run + "-shop-phone"), Cookie(run + "-shop-tablet"))));
+            // The split publishes the event and both snapshots; subscriptions may see them in either order.
+            var afterSplit = new[] { At(Start.AddMinutes(-10), Updated(crm, 4, Cookie(run + "-crm-laptop"))), At(Start.AddMinutes(-10), Updated(shop, 2, Cookie(run + "-shop-phone"), Cookie(run + "-shop-tablet"))) };
+            if (snapshotsBeforeTheSplit)
+            {
+                await HandleAsync(afterSplit[0]);
+                await HandleAsync(afterSplit[1]);
+            }
+
+            await HandleAsync(SplitEvent(run));
+            if (!snapshotsBeforeTheSplit)
+            {
+                await HandleAsync(afterSplit[0]);
+                await HandleAsync(afterSplit[1]);
+            }
+        }
+        else
+        {
+            await HandleAsync(At(Start.AddMinutes(-30), Updated(shop, 2, Cookie(run + "-shop-phone"), Cookie(run + "-shop-tablet"))));
+        }
+
+        var timelines = new Dictionary<string, List<(string Id, string Profile)>>();
+        foreach (var (name, person) in new[]
+        {
+            ("profile:crm", Persons.Of(Profile(run + "-crm"))),
+            ("profile:shop", Persons.Of(Profile(run + "-shop"))),
+            ("cookie:shop-phone", Persons.Of(Cookie(run + "-shop-phone"))),
+            ("cookie:shop-tablet", Persons.Of(Cookie(run + "-shop-tablet"))),
+            ("cookie:crm-laptop", Persons.Of(Cookie(run + "-crm-laptop"))),
+        })
+        {
+            var page = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = person });
+            timelines[name] = [.. page.Interactions.Select(i => (i.Interaction.InteractionId[(run.Length + 1)..], i.Profile.Replace("profiles/" + run + "-", "", StringComparison.Ordinal)))];
+        }
+
+        return timelines;
+    }
+
+    private static ProfileSplit SplitEvent(string run) => new()
+    {
+        Survivor = "profiles/" + run + "-crm",
+        Restored = "profiles/" + run + "-shop",
+        MergeTime = Timestamp.FromDateTimeOffset(Start.AddMinutes(-40)),
+        SplitTime = Timestamp.FromDateTimeOffset(Start.AddMinutes(-10)),
+        RestoredIdentifiers = { Cookie(run + "-shop-phone"), Cookie(run + "-shop-tablet") },
+    };
+
     [Fact]
     public async Task ListInteractions_ByAnIdentifierNoProfileHolds_ListsOnlyTheInteractionsRecordedWithIt()
     {

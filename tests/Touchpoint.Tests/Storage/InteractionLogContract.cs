@@ -217,6 +217,45 @@ public abstract class InteractionLogContract
     }
 
     [ContractFact]
+    public async Task ApplySplits_GivesTheRestoredProfileItsAliasesIdentifiersAndHoldingsSinceTheMerge()
+    {
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "known", 1, Customer("c-1")), Snapshot("u-2", "shop", 2, Customer("c-2"), Anonymous("phone"))], Day, default);
+        await Log.ApplyMergesAsync([new ProfileMerge("m-0", "shop", "older", [Anonymous("old-cookie")], Day.AddMinutes(5))], Day, default);
+        await Log.ApplyMergesAsync([new ProfileMerge("m-1", "known", "shop", [Customer("c-2"), Anonymous("phone"), Anonymous("old-cookie")], Day.AddMinutes(10))], Day, default);
+        // After the merge the survivor gains a tablet the shop customer uses, and a laptop of its own.
+        await Log.ApplyProfilesAsync([Snapshot("u-3", "known", 3, Customer("c-1"), Customer("c-2"), Anonymous("phone"), Anonymous("old-cookie"), Anonymous("tablet"), Anonymous("laptop")) with { UpdatedAt = Day.AddMinutes(20) }], Day, default);
+        var split = new ProfileSplitNotice("s-1", "known", "shop", ["older"], [Customer("c-2"), Anonymous("phone"), Anonymous("old-cookie"), Anonymous("tablet")], Day.AddMinutes(10)) { PublishedAt = Day.AddMinutes(30) };
+
+        await Log.ApplySplitsAsync([split, split], Day, default);
+        await Log.ApplySplitsAsync([split], Day, default);
+
+        var shop = await Log.ProfileAsync("shop", default);
+        var known = await Log.ProfileAsync("known", default);
+        Assert.Equal("shop", shop!.ProfileId);
+        Assert.Equal(["older"], shop.MergedIds);
+        Assert.Equal("shop", (await Log.ProfileAsync("older", default))!.ProfileId);
+        Assert.Equal(Sorted(Customer("c-2"), Anonymous("phone"), Anonymous("old-cookie"), Anonymous("tablet")), Sorted([.. shop.Identifiers]));
+        Assert.Equal(Sorted(Customer("c-1"), Anonymous("laptop")), Sorted([.. known!.Identifiers]));
+        Assert.Empty(known.MergedIds);
+        var holdings = await Log.HoldingsAsync([Anonymous("tablet"), Anonymous("laptop"), Anonymous("phone")], default);
+        Assert.Equal(
+            [("4:laptop", "known", Day.AddMinutes(20)), ("4:phone", "shop", Day.AddMinutes(2)), ("4:tablet", "shop", Day.AddMinutes(20))],
+            holdings.Select(h => (h.Key, h.ProfileId, h.Since)).OrderBy(h => h.Key, StringComparer.Ordinal));
+    }
+
+    [ContractFact]
+    public async Task ApplySplits_OfAnErasedProfile_IsSkipped()
+    {
+        await Log.ApplyMergesAsync([new ProfileMerge("m-1", "known", "gone", [Anonymous("phone")], Day)], Day, default);
+        await Log.EraseAsync("erase-1", [Anonymous("phone")], ErasureKeep.None, ["known"], Tombstones.For([TombstoneKey(Anonymous("phone")), ProfileKey("known"), ProfileKey("gone")], Day), _ => Completed([], 0), Day, default);
+
+        await Log.ApplySplitsAsync([new ProfileSplitNotice("s-1", "known", "gone", [], [Anonymous("phone")], Day) { PublishedAt = Day, ErasureKeys = [TombstoneKey(Anonymous("phone")), ProfileKey("gone")] }], Day, default);
+
+        Assert.Null(await Log.ProfileAsync("gone", default));
+        Assert.Empty(await Log.HoldersAsync([Anonymous("phone")], default));
+    }
+
+    [ContractFact]
     public async Task ApplyMerges_OfASurvivorMergedLater_NameTheLastSurvivor()
     {
         await Log.ApplyMergesAsync([new ProfileMerge("m-1", "b", "a", [Anonymous("cookie-a")], Day)], Day, default);

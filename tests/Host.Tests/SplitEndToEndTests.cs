@@ -1,0 +1,207 @@
+using Google.Protobuf.WellKnownTypes;
+using Journey.Common.V1;
+using Journey.Consent;
+using Journey.Consent.V1;
+using Journey.Profile;
+using Journey.Profile.V1;
+using Journey.Recommendation;
+using Journey.Recommendation.Domain;
+using Journey.Testing;
+using Journey.Touchpoint;
+using Journey.Touchpoint.V1;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Journey.Host.Tests;
+
+/// <summary>
+/// Two customers, each with a history, are merged by an operator, go on through both sides'
+/// identifiers, and are split again, through the public APIs of a host running all four services with
+/// events crossing the bus. Every service's view of both people is then compared with a run that never
+/// merged: the profile, the timelines by profile and by identifier, the consent checks and the
+/// recommendation service's person rows.
+/// </summary>
+public abstract class SplitEndToEndTests : IAsyncLifetime
+{
+    private TestPlatform _platform = null!;
+    private TouchpointService.TouchpointServiceClient _touchpoints = null!;
+    private ProfileService.ProfileServiceClient _profiles = null!;
+    private ConsentService.ConsentServiceClient _consent = null!;
+    private int _policy;
+
+    /// <summary>The store settings of the run; null for the default (SQLite in a fresh data directory).</summary>
+    protected virtual IReadOnlyDictionary<string, string?>? Settings => null;
+
+    /// <summary>Whether the run may start: a MongoDB run needs <c>JOURNEY_TEST_MONGODB</c>.</summary>
+    protected virtual bool CanRun => true;
+
+    public async Task InitializeAsync()
+    {
+        if (!CanRun)
+        {
+            return;
+        }
+
+        _platform = await TestPlatform.StartAsync([TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition], Settings);
+        _touchpoints = new TouchpointService.TouchpointServiceClient(_platform.Channel);
+        _profiles = new ProfileService.ProfileServiceClient(_platform.Channel);
+        _consent = new ConsentService.ConsentServiceClient(_platform.Channel);
+        await _touchpoints.CreateTouchpointAsync(new CreateTouchpointRequest
+        {
+            TouchpointId = "dealer-site",
+            Touchpoint = new Journey.Touchpoint.V1.Touchpoint
+            {
+                DisplayName = "Dealer site",
+                Channel = Channel.Web,
+                Ownership = Ownership.Owned,
+                Stages = { JourneyStage.Consideration },
+                Topics = { "suv" },
+                Criticality = 3,
+                IntendedExperience = new IntendedExperience { TargetRating = 4, Statement = "find a car" },
+            },
+        });
+        _policy = (await _consent.CreatePolicyVersionAsync(new CreatePolicyVersionRequest { Text = "We use your data as the purposes say." })).PolicyVersion.Version;
+        foreach (var purpose in new[] { "marketing-email", "personalisation" })
+        {
+            await _consent.CreatePurposeAsync(new CreatePurposeRequest
+            {
+                PurposeId = purpose,
+                Purpose = new Purpose { Description = purpose, LegalBasis = LegalBasis.Consent, DefaultDecision = DefaultDecision.Deny, Channels = { Channel.Email, Channel.Web } },
+            });
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_platform is not null)
+        {
+            await _platform.DisposeAsync();
+        }
+    }
+
+    [ContractFact]
+    public async Task SplitProfile_AfterMergeAndActivity_LeavesEveryServicesViewAsARunThatNeverMerged()
+    {
+        var split = await RunAsync("split", mergeAndSplit: true);
+        var never = await RunAsync("never", mergeAndSplit: false);
+
+        Assert.Equal(never.Profiles, split.Profiles);
+        Assert.Equal(never.Timelines, split.Timelines);
+        Assert.Equal(never.Consent, split.Consent);
+        Assert.Equal(never.People, split.People);
+        Assert.Contains("crm-after", split.Timelines);
+        Assert.Contains("shop-after", split.Timelines);
+    }
+
+    private async Task<(string Profiles, string Timelines, string Consent, string People)> RunAsync(string run, bool mergeAndSplit)
+    {
+        Identifier Customer(string who) => Identifier(IdentifierKind.CustomerId, $"{run}-{who}");
+        Identifier Cookie(string who) => Identifier(IdentifierKind.AnonymousId, $"{run}-{who}-cookie");
+        var crm = (await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { Customer("crm"), Cookie("crm") } })).Profile.Name;
+        var shop = (await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { Customer("shop"), Cookie("shop") } })).Profile.Name;
+        await RecordAsync($"{run}-crm-before", InteractionType.View, Customer("crm"));
+        await RecordAsync($"{run}-shop-before", InteractionType.CartAdd, Customer("shop"));
+        await GrantAsync(Customer("crm"), "personalisation");
+        await GrantAsync(Customer("shop"), "marketing-email");
+        await _platform.DrainAsync();
+        if (mergeAndSplit)
+        {
+            await _profiles.MergeProfilesAsync(new MergeProfilesRequest { Survivor = crm, Merged = shop, Reason = "looked like one household" });
+            await _platform.DrainAsync();
+        }
+
+        await RecordAsync($"{run}-shop-after", InteractionType.TestDriveBooked, Cookie("shop"));
+        await RecordAsync($"{run}-crm-after", InteractionType.ContentConsumed, Cookie("crm"));
+        await _platform.DrainAsync();
+        if (mergeAndSplit)
+        {
+            var response = await _profiles.SplitProfileAsync(new SplitProfileRequest { Name = crm, Merged = shop, Reason = "two people after all" });
+            Assert.Equal(shop, response.Restored.Name);
+            await _platform.DrainAsync();
+        }
+
+        var profiles = new List<string>();
+        var timelines = new List<string>();
+        var consent = new List<string>();
+        var people = new List<string>();
+        var audience = _platform.Services.GetRequiredService<IAudienceStore>();
+        foreach (var (who, name) in new[] { ("crm", crm), ("shop", shop) })
+        {
+            var profile = (await _profiles.GetProfileAsync(new GetProfileRequest { Name = name })).Profile;
+            profiles.Add($"{who}: {profile.Stage} {string.Join(",", profile.Identifiers.Select(i => $"{i.Kind}={i.Value}").Order(StringComparer.Ordinal))} "
+                + $"{string.Join(",", profile.Channels.Select(c => $"{c.Channel}={c.Interactions}"))} {profile.Purchases} {string.Join(",", profile.Interests.Select(i => i.Topic))} "
+                + $"{string.Join(",", profile.ConsumedContents)} {string.Join(",", profile.Segments)}");
+            foreach (var person in new[] { Identifier(IdentifierKind.ProfileId, name["profiles/".Length..]), Customer(who), Cookie(who) })
+            {
+                var timeline = (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(person), PageSize = 100 })).Interactions;
+                timelines.Add($"{who} by {person.Kind}: {string.Join(",", timeline.Select(e => $"{e.Interaction.InteractionId}@{(e.Profile == name ? who : e.Profile)}"))}");
+            }
+
+            foreach (var purpose in new[] { "marketing-email", "personalisation" })
+            {
+                var check = await _consent.CheckConsentAsync(new CheckConsentRequest { Person = Persons.Of(Customer(who)), Purpose = "purposes/" + purpose });
+                consent.Add($"{who} {purpose}: {check.Allowed} {check.Reason}");
+            }
+
+            var row = (await audience.ReadContextAsync("dealer-site", [IdentifierKeys.ForProfile(name)], DateOnly.FromDateTime(DateTime.UtcNow), default)).Person;
+            people.Add(row is null
+                ? $"{who}: none"
+                : $"{who}: {row.Key == IdentifierKeys.ForProfile(name)} {row.Stage} {string.Join(",", row.IdentifierKeys.Where(k => !k.StartsWith("7:", StringComparison.Ordinal)).Order(StringComparer.Ordinal))} "
+                    + $"{string.Join(",", row.Consumed)} {string.Join(",", row.AllowedPurposes.Order(StringComparer.Ordinal))}");
+        }
+
+        return (Strip(profiles, run), Strip(timelines, run), Strip(consent, run), Strip(people, run));
+    }
+
+    private static string Strip(List<string> lines, string run) => string.Join("\n", lines).Replace(run + "-", "", StringComparison.Ordinal);
+
+    private static Identifier Identifier(IdentifierKind kind, string value) => new() { Kind = kind, Value = value };
+
+    private async Task RecordAsync(string id, InteractionType type, params Identifier[] identifiers)
+    {
+        var interaction = new Interaction
+        {
+            InteractionId = id,
+            Touchpoint = "touchpoints/dealer-site",
+            OccurTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            Type = type,
+        };
+        if (type == InteractionType.ContentConsumed)
+        {
+            interaction.Content = "contents/suv-guide";
+        }
+
+        interaction.Identifiers.AddRange(identifiers);
+        Assert.False((await _touchpoints.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction })).Duplicate);
+    }
+
+    private async Task GrantAsync(Identifier who, string purpose) =>
+        await _consent.RecordConsentAsync(new RecordConsentRequest
+        {
+            Person = Persons.Of(who),
+            Purpose = "purposes/" + purpose,
+            Decision = Journey.Consent.V1.ConsentDecision.Granted,
+            PolicyVersion = _policy,
+            CaptureTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            Touchpoint = "dealer-site",
+        });
+}
+
+/// <summary>The split end to end with every service on SQLite files.</summary>
+public sealed class SqliteSplitEndToEndTests : SplitEndToEndTests;
+
+/// <summary>The split end to end with every service on MongoDB; runs where <c>JOURNEY_TEST_MONGODB</c> names a replica set.</summary>
+public sealed class MongoSplitEndToEndTests : SplitEndToEndTests, IRequiresMongo
+{
+    private readonly string _prefix = $"journey-split-{Guid.NewGuid():N}"[..24] + "-";
+
+    protected override bool CanRun => MongoTestServer.ConnectionString is not null;
+
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Journey:Storage:Provider"] = "Mongo",
+        ["Journey:Storage:Mongo:ConnectionString"] = MongoTestServer.ConnectionString,
+        ["Journey:Storage:Mongo:DatabasePrefix"] = _prefix,
+        ["Journey:Privacy:IdentifierHashKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+        ["Journey:Privacy:EncryptionKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+    };
+}
