@@ -417,6 +417,33 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Person_ListsTheProfilesMergedIntoItNewestFirst()
+    {
+        var profiles = new ProfileService.ProfileServiceClient(ApiChannel());
+        var known = (await profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { new Identifier { Kind = IdentifierKind.CustomerId, Value = "console-merge-known" } } })).Profile.Name;
+        var visitor = (await profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = "console-merge-cookie" } } })).Profile.Name;
+        await profiles.MergeProfilesAsync(new MergeProfilesRequest { Survivor = known, Merged = visitor, Reason = "console test: one person" });
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.ProfilesRead]);
+
+        var page = await http.GetStringAsync("/console/people?kind=customer-id&value=console-merge-known");
+
+        var merges = await profiles.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = known, PageSize = 20 });
+        Assert.Equal([visitor], merges.Merges.Select(m => m.Merged));
+        Assert.Equal([visitor], MergeRowPattern().Matches(page).Select(m => m.Groups[1].Value));
+        Assert.Contains("an operator&#x27;s merge", page, StringComparison.Ordinal);
+        Assert.Contains($"POST /v1/{known}:split", page, StringComparison.Ordinal);
+
+        // Split, the merge is gone from the survivor's page and the visitor has a page of its own again.
+        await profiles.SplitProfileAsync(new SplitProfileRequest { Name = known, Merged = visitor, Reason = "console test: two people after all" });
+        var after = await http.GetStringAsync("/console/people?kind=customer-id&value=console-merge-known");
+        Assert.Empty(MergeRowPattern().Matches(after));
+        Assert.Contains("No other profile was merged into this one.", after, StringComparison.Ordinal);
+        var restored = await http.GetStringAsync("/console/people?kind=anonymous-id&value=console-merge-cookie");
+        Assert.Contains($"<code data-name=\"profile\">{visitor}</code>", restored, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Person_ShowsWhatWeWouldRecommendWhereTheyWereLastSeenWithoutRecordingIt()
     {
         using var http = Browser();
@@ -444,6 +471,9 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
             Assert.Contains($"At <a href=\"/console/touchpoints/{Labels.Id(elsewhere)}\">", there, StringComparison.Ordinal);
         }
     }
+
+    [GeneratedRegex("<tr data-merge=\"([^\"]+)\"")]
+    private static partial Regex MergeRowPattern();
 
     [GeneratedRegex("<tr data-content=\"([^\"]+)\"")]
     private static partial Regex ContentRowPattern();
