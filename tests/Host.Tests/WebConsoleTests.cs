@@ -533,16 +533,17 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         HeadlessChromium.Require();
         var screenshots = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "console-screenshots")).FullName;
         string[] views = ["/console", "/console/touchpoints", "/console/paths", "/console/people", "/console/content", "/console/leads", "/console/segments", "/console/data"];
-        Environment.SetEnvironmentVariable("JOURNEY_CONSOLE_WALK", System.Text.Json.JsonSerializer.Serialize(new
+        var walk = System.Text.Json.JsonSerializer.Serialize(new
         {
             scopes = new[] { Scopes.TouchpointsRead, Scopes.ProfilesRead, Scopes.RecommendationsRead, Scopes.TrackingAdmin, Scopes.Admin },
             views,
             screenshots,
             axe = Path.Combine(Repository.Root, "tests", "tooling", "node_modules", "axe-core", "axe.min.js"),
-        }));
+        });
 
         var visit = await HeadlessChromium.VisitAsync(
-            $"{Host.HttpAddress}/console", TimeSpan.FromSeconds(120), Path.Combine(Repository.Root, "tests", "Host.Tests", "Browser", "console-walk.cjs"));
+            $"{Host.HttpAddress}/console", TimeSpan.FromSeconds(120), Path.Combine(Repository.Root, "tests", "Host.Tests", "Browser", "console-walk.cjs"),
+            new Dictionary<string, string> { ["JOURNEY_CONSOLE_WALK"] = walk });
 
         Assert.Empty(visit.Errors);
         Assert.All(visit.Requests, r => Assert.True(r.IsLoopback, $"the console reached off the machine: {r}"));

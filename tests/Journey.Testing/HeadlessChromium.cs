@@ -34,11 +34,12 @@ public static class HeadlessChromium
     /// <summary>
     /// Opens <paramref name="url"/>, waits until the page sets <c>window.__result</c> (or runs the
     /// steps module <paramref name="steps"/>, which exports <c>async (page) =&gt; value</c>) and its
-    /// requests are answered, and closes it.
+    /// requests are answered, and closes it. <paramref name="environment"/> is added to the visit's own
+    /// process only (settings for a steps module), never to this one, which other tests share.
     /// </summary>
-    public static async Task<BrowserVisit> VisitAsync(string url, TimeSpan? timeout = null, string? steps = null)
+    public static async Task<BrowserVisit> VisitAsync(string url, TimeSpan? timeout = null, string? steps = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        await using var page = Open(url, timeout, steps);
+        await using var page = Open(url, timeout, steps, environment);
         return await page.CloseAsync();
     }
 
@@ -46,7 +47,7 @@ public static class HeadlessChromium
     /// Opens <paramref name="url"/> and leaves it open, with whatever it runs in the background, until
     /// <see cref="BrowserPage.CloseAsync"/>; the test meanwhile waits for what the page should cause.
     /// </summary>
-    public static BrowserPage Open(string url, TimeSpan? timeout = null, string? steps = null)
+    public static BrowserPage Open(string url, TimeSpan? timeout = null, string? steps = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var executable = Executable ?? throw new InvalidOperationException(Missing);
         var limit = timeout ?? TimeSpan.FromSeconds(60);
@@ -57,6 +58,11 @@ public static class HeadlessChromium
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (var argument in new[] { Visit, Tooling, executable, url, ((int)limit.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), steps })
         {
             if (argument is not null)

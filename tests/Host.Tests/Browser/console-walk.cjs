@@ -1,6 +1,6 @@
 // Walks the web console as a person would: signs in on the form, opens each view from the
 // navigation, reads its numbers, saves a screenshot and runs axe-core on it, then clicks from the
-// touchpoint priorities to a scorecard. Settings come from JOURNEY_CONSOLE_WALK (JSON): the scopes to
+// touchpoint priorities to a scorecard. Settings come from JOURNEY_CONSOLE_WALK (JSON, set for this visit's process only): the scopes to
 // tick, the views to open, the screenshot folder and axe-core's path.
 'use strict';
 const fs = require('node:fs');
