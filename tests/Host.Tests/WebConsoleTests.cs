@@ -184,6 +184,61 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Paths_AnchoredAtAnEndTouchpointAndAStart_ShowWhatTheApiAnswers()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.TouchpointsRead]);
+        var touchpoints = new TouchpointService.TouchpointServiceClient(ApiChannel());
+        var period = PeriodChoice.Of(365, DateTimeOffset.UtcNow).ToPeriod();
+        var toBooking = await touchpoints.GetJourneyPathsAsync(new GetJourneyPathsRequest
+        {
+            Period = period,
+            End = PathEnd.Touchpoint,
+            EndTouchpoint = "touchpoints/test-drive-booking",
+            MaxSteps = 3,
+            PathLimit = 15,
+            LinkLimit = 40,
+        });
+        Assert.True(toBooking.People > 0, "the demo gave nobody who booked a test drive");
+        var start = toBooking.Paths.First(p => p.Steps.Count > 0).Steps[0].Touchpoint;
+        var fromStart = await touchpoints.GetJourneyPathsAsync(new GetJourneyPathsRequest
+        {
+            Period = period,
+            End = PathEnd.Touchpoint,
+            EndTouchpoint = "touchpoints/test-drive-booking",
+            StartTouchpoint = start,
+            MaxSteps = 3,
+            PathLimit = 15,
+            LinkLimit = 40,
+        });
+
+        var endPage = await http.GetStringAsync("/console/paths?days=365&end=touchpoint&to=test-drive-booking&steps=3");
+        var startPage = await http.GetStringAsync($"/console/paths?days=365&end=touchpoint&to=test-drive-booking&from={Labels.Id(start)}&steps=3");
+
+        Assert.Equal(toBooking.People, Number(endPage[endPage.IndexOf("data-figure=\"people\"", StringComparison.Ordinal)..], "people"));
+        foreach (var path in toBooking.Paths)
+        {
+            Assert.Equal(path.People, Number(Row(endPage, "data-path", (path.EarlierSteps ? "*," : "") + string.Join(",", path.Steps.Select(s => Labels.Id(s.Touchpoint)))), "people"));
+        }
+
+        Assert.True(fromStart.PeopleThroughStart > 0);
+        Assert.Equal(fromStart.PeopleThroughStart, Number(startPage[startPage.IndexOf("data-figure=\"through-start\"", StringComparison.Ordinal)..], "through-start"));
+        foreach (var link in fromStart.Links)
+        {
+            var key = $"after-{link.StepsAfterStart}:{Labels.Id(link.FromTouchpoint)}:{(link.ToTouchpoint.Length == 0 ? "" : Labels.Id(link.ToTouchpoint))}";
+            Assert.Equal(link.People, Number(Row(startPage, "data-link", key), "people"));
+        }
+
+        foreach (var path in fromStart.Paths)
+        {
+            Assert.Equal(path.People, Number(Row(startPage, "data-path", string.Join(",", path.Steps.Select(s => Labels.Id(s.Touchpoint))) + (path.LaterSteps ? ",*" : "")), "people"));
+        }
+
+        var bands = BandPattern().Matches(startPage).Select(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(fromStart.Links.Select(l => l.People).Order(), bands.Order());
+    }
+
+    [Fact]
     public void SankeyLayout_StacksNodesWithoutOverlapAndDrawsEveryBandOnOneScale()
     {
         var links = new[]
@@ -194,9 +249,9 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
 
         var chart = SankeyLayout.Of(links);
 
-        // Columns: three steps out (ad, review), two (web, review, ad), one (dealer, web) and the end.
-        Assert.Equal([3, 3, 2, 2, 2, 1, 1, 0], chart.Nodes.Select(n => n.StepsBeforeEnd));
-        foreach (var column in chart.Nodes.GroupBy(n => n.StepsBeforeEnd))
+        // Columns left to right: three steps out (ad, review), two (web, review, ad), one (dealer, web) and the end.
+        Assert.Equal([0, 0, 1, 1, 1, 2, 2, 3], chart.Nodes.Select(n => n.Column));
+        foreach (var column in chart.Nodes.GroupBy(n => n.Column))
         {
             var ordered = column.OrderBy(n => n.Y).ToList();
             Assert.All(ordered.Zip(ordered.Skip(1)), pair => Assert.True(pair.First.Y + pair.First.Height <= pair.Second.Y, $"{pair.First} overlaps {pair.Second}"));
@@ -205,16 +260,37 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         }
 
         // review two steps out: 15 leave for the dealer, 15 arrive from three steps out; ad two steps out: 20 leave, none arrive.
-        Assert.Equal(15, chart.Nodes.Single(n => n.StepsBeforeEnd == 2 && n.Touchpoint == "touchpoints/review").People);
-        Assert.Equal(20, chart.Nodes.Single(n => n.StepsBeforeEnd == 2 && n.Touchpoint == "touchpoints/ad").People);
+        Assert.Equal(15, chart.Nodes.Single(n => n.Column == 1 && n.Touchpoint == "touchpoints/review").People);
+        Assert.Equal(20, chart.Nodes.Single(n => n.Column == 1 && n.Touchpoint == "touchpoints/ad").People);
         // The dealer one step out: 45 + 15 arrive, 60 leave.
-        Assert.Equal(60, chart.Nodes.Single(n => n.StepsBeforeEnd == 1 && n.Touchpoint == "touchpoints/dealer").People);
-        Assert.Equal(80, chart.Nodes.Single(n => n.StepsBeforeEnd == 0).People);
+        Assert.Equal(60, chart.Nodes.Single(n => n.Column == 2 && n.Touchpoint == "touchpoints/dealer").People);
+        Assert.Equal(80, chart.Nodes.Single(n => n.Column == 3).People);
         var scale = chart.Bands[0].Width / chart.Bands[0].Link.People;
         Assert.All(chart.Bands, b => Assert.Equal(b.Link.People * scale, b.Width, 9));
         Assert.All(chart.Bands, b => Assert.True(b.X0 < b.X1));
         Assert.Empty(SankeyLayout.Of([]).Bands);
     }
+
+    [Fact]
+    public void SankeyLayout_FromAStart_PutsTheStartLeftAndEachEndWherePathsEnd()
+    {
+        // From the review: 30 go to the dealer and buy there; 10 go to the web, then the dealer, then buy.
+        var links = new[]
+        {
+            After(1, "review", "dealer", 30), After(1, "review", "web", 10), After(2, "dealer", "", 30), After(2, "web", "dealer", 10), After(3, "dealer", "", 10),
+        };
+
+        var chart = SankeyLayout.Of(links);
+
+        Assert.Equal(
+            [(0, "touchpoints/review", 40L), (1, "touchpoints/dealer", 30), (1, "touchpoints/web", 10), (2, "", 30), (2, "touchpoints/dealer", 10), (3, "", 10)],
+            chart.Nodes.Select(n => (n.Column, n.Touchpoint, n.People)));
+        Assert.All(chart.Bands, b => Assert.True(b.X0 < b.X1));
+        Assert.Equal(0, chart.Nodes[0].X);
+    }
+
+    private static JourneyPathLink After(int steps, string from, string to, long people) =>
+        new() { StepsAfterStart = steps, FromTouchpoint = $"touchpoints/{from}", ToTouchpoint = to.Length == 0 ? "" : $"touchpoints/{to}", People = people };
 
     private static JourneyPathLink Link(int steps, string from, string to, long people) =>
         new() { StepsBeforeEnd = steps, FromTouchpoint = $"touchpoints/{from}", ToTouchpoint = to.Length == 0 ? "" : $"touchpoints/{to}", People = people };

@@ -54,6 +54,13 @@ public interface IJourneyAggregates
     /// </summary>
     Task<PathTotals> DropOffPathsAsync(DateTimeOffset from, DateTimeOffset toExclusive, int maxPeople, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// People who first met <paramref name="touchpointId"/> in [from, toExclusive), each with the other
+    /// touchpoints they first met at or before that time (possibly none), the most recent first and at
+    /// most <paramref name="maxPeople"/>; and how many in all.
+    /// </summary>
+    Task<PathTotals> TouchpointPathsAsync(string touchpointId, DateTimeOffset from, DateTimeOffset toExclusive, int maxPeople, CancellationToken cancellationToken);
+
     /// <summary>Ratings per touchpoint that was rated in the days.</summary>
     Task<IReadOnlyList<RatingTotals>> RatingsAsync(int fromDay, int toDay, CancellationToken cancellationToken);
 }
@@ -208,26 +215,42 @@ public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointC
         return new Funnel(period, stages, beforePurchase, points, silence);
     }
 
-    /// <summary>The most common paths to <paramref name="pathEnd"/> over a period, and the busiest links between their steps.</summary>
+    /// <summary>
+    /// The most common paths to the request's end over a period (or from its start anchor), and the
+    /// busiest links between their steps; <paramref name="endTouchpoint"/> and <paramref name="startTouchpoint"/> are names or empty.
+    /// </summary>
     public async Task<JourneyPathsReport> PathsAsync(
-        DateTimeOffset? start, DateTimeOffset? end, PathEnd pathEnd, int maxSteps, int pathLimit, int linkLimit, CancellationToken cancellationToken)
+        DateTimeOffset? start, DateTimeOffset? end, PathEnd pathEnd, string endTouchpoint, string startTouchpoint, int maxSteps, int pathLimit, int linkLimit,
+        CancellationToken cancellationToken)
     {
         var validation = new Validation();
         var resolved = DayPeriod.Resolve(start, end, clock.GetUtcNow(), validation);
-        var (steps, paths, links) = JourneyPaths.Resolve(pathEnd, maxSteps, pathLimit, linkLimit, validation);
+        var query = JourneyPaths.Resolve(pathEnd, endTouchpoint, startTouchpoint, maxSteps, pathLimit, linkLimit, validation);
         validation.ThrowIfInvalid();
         var period = resolved!;
 
         var silence = options.Value.SilencePeriod;
         var silentBefore = clock.GetUtcNow() - silence;
-        var totals = pathEnd == PathEnd.Purchase
-            ? await aggregates.PurchasePathsAsync(period.FromDay, period.ToDay, JourneyPaths.MaxPeople, cancellationToken)
-            : await aggregates.DropOffPathsAsync(period.Start, period.End < silentBefore ? period.End : silentBefore, JourneyPaths.MaxPeople, cancellationToken);
-        var (top, busiest) = JourneyPaths.Summarise(totals.Sequences, steps, paths, links);
-        var named = top.SelectMany(p => p.Steps).Concat(busiest.SelectMany(l => l.To.Length > 0 ? [l.From, l.To] : new[] { l.From })).Distinct().ToList();
+        var totals = query.End switch
+        {
+            PathEnd.Purchase => await aggregates.PurchasePathsAsync(period.FromDay, period.ToDay, JourneyPaths.MaxPeople, cancellationToken),
+            PathEnd.Touchpoint => await aggregates.TouchpointPathsAsync(query.EndTouchpoint!, period.Start, period.End, JourneyPaths.MaxPeople, cancellationToken),
+            _ => await aggregates.DropOffPathsAsync(period.Start, period.End < silentBefore ? period.End : silentBefore, JourneyPaths.MaxPeople, cancellationToken),
+        };
+        var (top, busiest, throughStart) = query.StartTouchpoint is { } anchor
+            ? JourneyPaths.SummariseFrom(anchor, totals.Sequences, query.MaxSteps, query.PathLimit, query.LinkLimit)
+            : Unanchored(JourneyPaths.Summarise(totals.Sequences, query.MaxSteps, query.PathLimit, query.LinkLimit));
+        var named = top.SelectMany(p => p.Steps)
+            .Concat(busiest.SelectMany(l => l.To.Length > 0 ? [l.From, l.To] : new[] { l.From }))
+            .Concat(new[] { query.EndTouchpoint, query.StartTouchpoint }.OfType<string>())
+            .Distinct()
+            .ToList();
         var catalogued = await catalog.GetManyAsync(named, cancellationToken);
         var names = catalogued.ToDictionary(c => c.Key, c => c.Value.DisplayName, StringComparer.Ordinal);
-        return new JourneyPathsReport(period, pathEnd, totals.People, totals.Sequences.Count, top, busiest, names, silence);
+        return new JourneyPathsReport(period, query, totals.People, totals.Sequences.Count, throughStart, top, busiest, names, silence);
+
+        static (IReadOnlyList<PathFigure>, IReadOnlyList<PathLink>, long) Unanchored((IReadOnlyList<PathFigure> Paths, IReadOnlyList<PathLink> Links) r) =>
+            (r.Paths, r.Links, 0);
     }
 
     /// <summary>A page of touchpoints whose rated experience falls short, highest criticality times gap first.</summary>

@@ -143,7 +143,8 @@ internal sealed class TouchpointGrpcService(
     public override async Task<GetJourneyPathsResponse> GetJourneyPaths(GetJourneyPathsRequest request, ServerCallContext context)
     {
         var (start, end) = ToPeriod(request.Period);
-        return ToProto(await analytics.PathsAsync(start, end, (Domain.PathEnd)request.End, request.MaxSteps, request.PathLimit, request.LinkLimit, context.CancellationToken));
+        return ToProto(await analytics.PathsAsync(
+            start, end, (Domain.PathEnd)request.End, request.EndTouchpoint, request.StartTouchpoint, request.MaxSteps, request.PathLimit, request.LinkLimit, context.CancellationToken));
     }
 
     public override async Task<ListExperienceGapsResponse> ListExperienceGaps(ListExperienceGapsRequest request, ServerCallContext context)

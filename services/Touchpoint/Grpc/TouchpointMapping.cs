@@ -175,20 +175,24 @@ internal static class TouchpointMapping
         var response = new GetJourneyPathsResponse
         {
             Period = ToProto(r.Period),
-            End = (V1.PathEnd)r.End,
+            End = (V1.PathEnd)r.Query.End,
+            EndTouchpoint = r.Query.EndTouchpoint is { } endId ? TouchpointNames.Format(endId) : "",
+            StartTouchpoint = r.Query.StartTouchpoint is { } startId ? TouchpointNames.Format(startId) : "",
             People = r.People,
             PeopleConsidered = r.PeopleConsidered,
+            PeopleThroughStart = r.PeopleThroughStart,
             SilenceAfter = Duration.FromTimeSpan(r.SilenceAfter),
         };
         response.Paths.AddRange(r.Paths.Select(p =>
         {
-            var path = new JourneyPath { EarlierSteps = p.EarlierSteps, People = p.People, Share = p.Share };
+            var path = new JourneyPath { EarlierSteps = p.EarlierSteps, LaterSteps = p.LaterSteps, People = p.People, Share = p.Share };
             path.Steps.AddRange(p.Steps.Select(id => new JourneyPathStep { Touchpoint = TouchpointNames.Format(id), DisplayName = r.DisplayNames.GetValueOrDefault(id, "") }));
             return path;
         }));
         response.Links.AddRange(r.Links.Select(l => new JourneyPathLink
         {
             StepsBeforeEnd = l.StepsBeforeEnd,
+            StepsAfterStart = l.StepsAfterStart,
             FromTouchpoint = TouchpointNames.Format(l.From),
             ToTouchpoint = l.To.Length == 0 ? "" : TouchpointNames.Format(l.To),
             People = l.People,

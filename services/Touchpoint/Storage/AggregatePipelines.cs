@@ -167,6 +167,25 @@ internal static class AggregatePipelines
         MetTouchpoints(new BsonDocument("$lte", new BsonArray { "$first_at", "$$at" })),
     ];
 
+    /// <summary>
+    /// One document <c>{ _id: person, path: [touchpoint ids] }</c> per person of <see cref="PersonTouchpoints"/>
+    /// whose first meeting with <paramref name="touchpointId"/> matches <paramref name="reached"/>, the
+    /// most recent <paramref name="maxPeople"/>: the other touchpoints they first met at or before it,
+    /// first met first, ties by id.
+    /// </summary>
+    public static BsonDocument[] TouchpointPaths(BsonDocument reached, string touchpointId, int maxPeople) =>
+    [
+        new("$match", reached),
+        new("$sort", new BsonDocument { ["first_at"] = -1, ["person_id"] = 1 }),
+        new("$limit", maxPeople),
+        new("$project", new BsonDocument { ["_id"] = "$person_id", ["at"] = "$first_at" }),
+        MetTouchpoints(new BsonDocument("$and", new BsonArray
+        {
+            new BsonDocument("$lte", new BsonArray { "$first_at", "$$at" }),
+            new BsonDocument("$ne", new BsonArray { "$touchpoint_id", touchpointId }),
+        })),
+    ];
+
     /// <summary>Adds <c>path</c>: the ids of the person's touchpoints matching <paramref name="condition"/> (with <c>$$at</c>), in the order first met.</summary>
     private static BsonDocument MetTouchpoints(BsonDocument condition) => new("$lookup", new BsonDocument
     {

@@ -82,6 +82,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         new(Purchases, new BsonDocument("day", 1)),
         new(Purchases, new BsonDocument { ["person_id"] = 1, ["at"] = 1 }),
         new(PersonTouchpoints, new BsonDocument { ["person_id"] = 1, ["first_at"] = 1 }),
+        new(PersonTouchpoints, new BsonDocument { ["touchpoint_id"] = 1, ["first_at"] = 1 }),
         new(PersonOverlaps, new BsonDocument("person_id", 1)),
         new(PersonOverlaps, new BsonDocument("filed_person_id", 1)),
         new(Profiles, new BsonDocument("identifiers", 1)),

@@ -90,6 +90,19 @@ internal sealed class MongoJourneyAggregates([FromKeyedServices(TouchpointModule
             return new PathTotals(await people.CountDocumentsAsync(silent, cancellationToken: ct), sequences);
         }, cancellationToken);
 
+    public Task<PathTotals> TouchpointPathsAsync(string touchpointId, DateTimeOffset from, DateTimeOffset toExclusive, int maxPeople, CancellationToken cancellationToken) =>
+        store.ReadAsync(async (_, ct) =>
+        {
+            var reached = new BsonDocument
+            {
+                ["touchpoint_id"] = touchpointId,
+                ["first_at"] = new BsonDocument { ["$gte"] = from.ToUnixTimeMilliseconds(), ["$lt"] = toExclusive.ToUnixTimeMilliseconds() },
+            };
+            var met = _db.GetCollection<BsonDocument>(PersonTouchpoints);
+            var sequences = await PathsAsync(met, AggregatePipelines.TouchpointPaths(reached, touchpointId, maxPeople), ct);
+            return new PathTotals(await met.CountDocumentsAsync(reached, cancellationToken: ct), sequences);
+        }, cancellationToken);
+
     private static async Task<IReadOnlyList<IReadOnlyList<string>>> PathsAsync(IMongoCollection<BsonDocument> collection, BsonDocument[] pipeline, CancellationToken ct)
     {
         var sequences = new List<IReadOnlyList<string>>();

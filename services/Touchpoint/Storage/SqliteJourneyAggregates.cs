@@ -138,7 +138,31 @@ internal sealed class SqliteJourneyAggregates : IJourneyAggregates
             return await ReadPathsAsync(command, ct);
         }, cancellationToken);
 
-    /// <summary>Reads (person, touchpoint) rows grouped by person in order, then the count of everyone.</summary>
+    public Task<PathTotals> TouchpointPathsAsync(string touchpointId, DateTimeOffset from, DateTimeOffset toExclusive, int maxPeople, CancellationToken cancellationToken) =>
+        _database.ReadAsync(async (connection, ct) =>
+        {
+            // person_touchpoints_by_touchpoint finds who first met the touchpoint in the period; the
+            // outer join keeps those who met nothing before it, as an empty sequence.
+            const string Reached = "FROM person_touchpoints WHERE touchpoint_id = $tp AND first_at >= $from AND first_at < $to";
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                SELECT p.person_id, t.touchpoint_id
+                FROM (SELECT person_id, first_at AS at {Reached} ORDER BY first_at DESC, person_id LIMIT $max) p
+                LEFT JOIN person_touchpoints t ON t.person_id = p.person_id AND t.first_at <= p.at AND t.touchpoint_id <> $tp
+                ORDER BY p.at DESC, p.person_id, t.first_at, t.touchpoint_id;
+                SELECT count(*) {Reached};
+                """;
+            command.Parameters.AddWithValue("$tp", touchpointId);
+            command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$to", toExclusive.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$max", maxPeople);
+            return await ReadPathsAsync(command, ct);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Reads (person, touchpoint) rows grouped by person in order (a null touchpoint: a person with
+    /// an empty sequence), then the count of everyone.
+    /// </summary>
     private static async Task<PathTotals> ReadPathsAsync(SqliteCommand command, CancellationToken ct)
     {
         var sequences = new List<IReadOnlyList<string>>();
@@ -155,7 +179,10 @@ internal sealed class SqliteJourneyAggregates : IJourneyAggregates
                 person = id;
             }
 
-            current.Add(reader.GetString(1));
+            if (!reader.IsDBNull(1))
+            {
+                current.Add(reader.GetString(1));
+            }
         }
 
         await reader.NextResultAsync(ct);

@@ -179,6 +179,9 @@ internal static class SqliteSchema
             UPDATE tracking_identities SET claimed_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000;
             CREATE INDEX tracking_identities_by_claimed ON tracking_identities (claimed_at)
             """),
+        // The paths report anchored at a touchpoint reads who first met it in a period.
+        ("touchpoint-012-person-touchpoints-by-touchpoint",
+            "CREATE INDEX person_touchpoints_by_touchpoint ON person_touchpoints (touchpoint_id, first_at)"),
     ];
 
     /// <summary>Applies the schema once per file; every adapter calls it, later calls do nothing.</summary>

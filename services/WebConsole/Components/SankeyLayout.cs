@@ -2,8 +2,12 @@ using Journey.Touchpoint.V1;
 
 namespace Journey.WebConsole.Components;
 
-/// <summary>A node of the path chart: a touchpoint some steps before the end, or the end itself (column 0).</summary>
-public sealed record SankeyNode(int StepsBeforeEnd, string Touchpoint, long People, double X, double Y, double Height);
+/// <summary>
+/// A node of the path chart: a touchpoint at a column (0 on the left), or an end (an empty
+/// touchpoint): one column on the right when the chart is aligned at the end, wherever paths end when
+/// it is aligned at a start.
+/// </summary>
+public sealed record SankeyNode(int Column, string Touchpoint, long People, double X, double Y, double Height);
 
 /// <summary>A link drawn as a band from one node's right edge to the next one's left edge; its width is its people.</summary>
 public sealed record SankeyBand(JourneyPathLink Link, double X0, double Y0, double X1, double Y1, double Width)
@@ -20,9 +24,10 @@ public sealed record SankeyBand(JourneyPathLink Link, double X0, double Y0, doub
 }
 
 /// <summary>
-/// Lays out GetJourneyPaths' links as a Sankey chart aligned at the end: one column per number of
-/// steps before the end, the end on the right, each node as tall as the people through it, and every
-/// band as wide as its link's people on the same scale, so widths can be compared across the chart.
+/// Lays out GetJourneyPaths' links as a Sankey chart: aligned at the end (one column per number of
+/// steps before it, the end on the right) or, for a report anchored at a start, at the start (one
+/// column per step after it); each node as tall as the people through it, and every band as wide as
+/// its link's people on the same scale, so widths can be compared across the chart.
 /// </summary>
 public sealed class SankeyLayout
 {
@@ -49,11 +54,17 @@ public sealed class SankeyLayout
             return new SankeyLayout([], []);
         }
 
+        // Positions left to right: counted back from the end (negative) or on from the start.
+        var fromStart = links.Any(l => l.StepsAfterStart > 0);
+        (int, string) From(JourneyPathLink l) => (fromStart ? l.StepsAfterStart - 1 : -l.StepsBeforeEnd, l.FromTouchpoint);
+        (int, string) To(JourneyPathLink l) => (fromStart ? l.StepsAfterStart : 1 - l.StepsBeforeEnd, l.ToTouchpoint);
+
         // A node's people: the larger of what flows in and what flows out among the links shown.
-        var outgoing = links.GroupBy(l => (l.StepsBeforeEnd, l.FromTouchpoint)).ToDictionary(g => g.Key, g => g.Sum(l => l.People));
-        var incoming = links.GroupBy(l => (l.StepsBeforeEnd - 1, l.ToTouchpoint)).ToDictionary(g => g.Key, g => g.Sum(l => l.People));
+        var outgoing = links.GroupBy(From).ToDictionary(g => g.Key, g => g.Sum(l => l.People));
+        var incoming = links.GroupBy(To).ToDictionary(g => g.Key, g => g.Sum(l => l.People));
         var keys = outgoing.Keys.Union(incoming.Keys).ToList();
-        var columns = keys.Max(k => k.Item1);
+        var first = keys.Min(k => k.Item1);
+        var columns = keys.Max(k => k.Item1) - first;
         var people = keys.ToDictionary(k => k, k => Math.Max(outgoing.GetValueOrDefault(k), incoming.GetValueOrDefault(k)));
         var byColumn = keys.GroupBy(k => k.Item1).ToDictionary(g => g.Key, g => g.OrderByDescending(k => people[k]).ThenBy(k => k.Item2, StringComparer.Ordinal).ToList());
         // One scale for every column: the fullest column, with its gaps, fills the height.
@@ -61,13 +72,13 @@ public sealed class SankeyLayout
 
         var step = (Width - LabelRoom - NodeWidth) / Math.Max(1, columns);
         var nodes = new Dictionary<(int, string), SankeyNode>();
-        foreach (var (column, members) in byColumn)
+        foreach (var (position, members) in byColumn)
         {
             var y = 0.0;
             foreach (var key in members)
             {
                 var height = Math.Max(1, people[key] * scale);
-                nodes[key] = new SankeyNode(column, key.Item2, people[key], (columns - column) * step, y, height);
+                nodes[key] = new SankeyNode(position - first, key.Item2, people[key], (position - first) * step, y, height);
                 y += height + Gap;
             }
         }
@@ -76,10 +87,10 @@ public sealed class SankeyLayout
         var leaving = nodes.Keys.ToDictionary(k => k, _ => 0.0);
         var entering = nodes.Keys.ToDictionary(k => k, _ => 0.0);
         var bands = new List<SankeyBand>(links.Count);
-        foreach (var link in links.OrderByDescending(l => l.People).ThenByDescending(l => l.StepsBeforeEnd).ThenBy(l => l.FromTouchpoint, StringComparer.Ordinal).ThenBy(l => l.ToTouchpoint, StringComparer.Ordinal))
+        foreach (var link in links.OrderByDescending(l => l.People).ThenBy(l => From(l).Item1).ThenBy(l => l.FromTouchpoint, StringComparer.Ordinal).ThenBy(l => l.ToTouchpoint, StringComparer.Ordinal))
         {
-            var from = (link.StepsBeforeEnd, link.FromTouchpoint);
-            var to = (link.StepsBeforeEnd - 1, link.ToTouchpoint);
+            var from = From(link);
+            var to = To(link);
             var width = Math.Max(1, link.People * scale);
             var source = nodes[from];
             var target = nodes[to];
@@ -90,6 +101,6 @@ public sealed class SankeyLayout
             bands.Add(new SankeyBand(link, source.X + NodeWidth, y0, target.X, y1, width));
         }
 
-        return new SankeyLayout([.. nodes.Values.OrderByDescending(n => n.StepsBeforeEnd).ThenBy(n => n.Y)], bands);
+        return new SankeyLayout([.. nodes.Values.OrderBy(n => n.Column).ThenBy(n => n.Y)], bands);
     }
 }

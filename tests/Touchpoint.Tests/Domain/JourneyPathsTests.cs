@@ -49,6 +49,61 @@ public sealed class JourneyPathsTests
         Assert.Empty(links);
     }
 
+    [Fact]
+    public void SummariseFrom_CountsOnlyThoseWhoMetTheStart_FromIt()
+    {
+        // Through web: four people. Kept two steps from web: web>dealer for all four (the end follows);
+        // through ad: two, whose three steps are cut to two with later steps.
+        var (fromWeb, webLinks, throughWeb) = JourneyPaths.SummariseFrom("web", Sequences, maxSteps: 2, pathLimit: 10, linkLimit: 10);
+        var (fromAd, adLinks, throughAd) = JourneyPaths.SummariseFrom("ad", Sequences, maxSteps: 2, pathLimit: 10, linkLimit: 10);
+
+        Assert.Equal(4, throughWeb);
+        Assert.Equal([("web>dealer", false, 4L, 1.0)], fromWeb.Select(p => (string.Join('>', p.Steps), p.LaterSteps, p.People, p.Share)));
+        Assert.Equal([(1, "web", "dealer", 4L), (2, "dealer", "", 4)], webLinks.Select(l => (l.StepsAfterStart, l.From, l.To, l.People)));
+        Assert.All(webLinks, l => Assert.Equal(0, l.StepsBeforeEnd));
+        Assert.Equal(2, throughAd);
+        Assert.Equal([("ad>web", true, 2L, 1.0)], fromAd.Select(p => (string.Join('>', p.Steps), p.LaterSteps, p.People, p.Share)));
+        // A path cut short has no link to the end.
+        Assert.Equal([(1, "ad", "web", 2L)], adLinks.Select(l => (l.StepsAfterStart, l.From, l.To, l.People)));
+    }
+
+    [Fact]
+    public void SummariseFrom_AStartNobodyMet_IsEmpty()
+    {
+        var (paths, links, through) = JourneyPaths.SummariseFrom("newsletter", Sequences, 4, 10, 10);
+
+        Assert.Equal(0, through);
+        Assert.Empty(paths);
+        Assert.Empty(links);
+    }
+
+    [Theory]
+    [InlineData(PathEnd.Touchpoint, "", "", "end_touchpoint")]
+    [InlineData(PathEnd.Touchpoint, "touchpoints/Bad Id", "", "end_touchpoint")]
+    [InlineData(PathEnd.Purchase, "touchpoints/dealer", "", "end_touchpoint")]
+    [InlineData(PathEnd.Purchase, "", "dealer", "start_touchpoint")]
+    [InlineData(PathEnd.Touchpoint, "touchpoints/dealer", "touchpoints/dealer", "start_touchpoint")]
+    public void Resolve_WithAMisplacedOrMalformedTouchpoint_NamesIt(PathEnd end, string endTouchpoint, string startTouchpoint, string field)
+    {
+        var validation = new Validation();
+
+        JourneyPaths.Resolve(end, endTouchpoint, startTouchpoint, 0, 0, 0, validation);
+
+        var error = Assert.Throws<InvalidArgumentException>(validation.ThrowIfInvalid);
+        Assert.Equal(field, Assert.Single(error.Violations).Field);
+    }
+
+    [Fact]
+    public void Resolve_WithTouchpoints_GivesTheirIds()
+    {
+        var validation = new Validation();
+
+        var query = JourneyPaths.Resolve(PathEnd.Touchpoint, "touchpoints/test-drive", "touchpoints/ad", 0, 0, 0, validation);
+
+        validation.ThrowIfInvalid();
+        Assert.Equal(("test-drive", "ad"), (query.EndTouchpoint, query.StartTouchpoint));
+    }
+
     [Theory]
     [InlineData(PathEnd.Unspecified, 0, 0, 0, "end")]
     [InlineData(PathEnd.Purchase, 11, 0, 0, "max_steps")]
@@ -58,7 +113,7 @@ public sealed class JourneyPathsTests
     {
         var validation = new Validation();
 
-        JourneyPaths.Resolve(end, maxSteps, pathLimit, linkLimit, validation);
+        JourneyPaths.Resolve(end, "", "", maxSteps, pathLimit, linkLimit, validation);
 
         var error = Assert.Throws<InvalidArgumentException>(validation.ThrowIfInvalid);
         Assert.Equal(field, Assert.Single(error.Violations).Field);
@@ -69,9 +124,9 @@ public sealed class JourneyPathsTests
     {
         var validation = new Validation();
 
-        var resolved = JourneyPaths.Resolve(PathEnd.Purchase, 0, 0, 0, validation);
+        var resolved = JourneyPaths.Resolve(PathEnd.Purchase, "", "", 0, 0, 0, validation);
 
         validation.ThrowIfInvalid();
-        Assert.Equal((JourneyPaths.DefaultMaxSteps, JourneyPaths.DefaultPathLimit, JourneyPaths.DefaultLinkLimit), resolved);
+        Assert.Equal(new PathQuery(PathEnd.Purchase, null, null, JourneyPaths.DefaultMaxSteps, JourneyPaths.DefaultPathLimit, JourneyPaths.DefaultLinkLimit), resolved);
     }
 }

@@ -165,6 +165,61 @@ public sealed class AnalyticsTests : IAsyncLifetime
         Assert.Empty((await _host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest { Period = Period(D, D.AddDays(3)), End = PathEnd.DropOff })).Paths);
     }
 
+    [Fact]
+    public async Task Paths_ToATouchpoint_EndAtTheFirstMeetingWithIt()
+    {
+        var paths = await _host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest
+        {
+            Period = Period(D, D.AddDays(3)),
+            End = PathEnd.Touchpoint,
+            EndTouchpoint = "touchpoints/review",
+        });
+
+        // ann and bob met the ad before the review; dan met the review first of all.
+        Assert.Equal(("touchpoints/review", 3L, 3L), (paths.EndTouchpoint, paths.People, paths.PeopleConsidered));
+        Assert.Equal(
+            [("touchpoints/ad", 2L), ("", 1L)],
+            paths.Paths.Select(p => (string.Join(' ', p.Steps.Select(s => s.Touchpoint)), p.People)));
+        Assert.Equal((1, "touchpoints/ad", "", 2L), Assert.Single(paths.Links.Select(l => (l.StepsBeforeEnd, l.FromTouchpoint, l.ToTouchpoint, l.People))));
+        Assert.Equal("Review site", paths.DisplayNames["touchpoints/review"]);
+    }
+
+    [Fact]
+    public async Task Paths_FromAStart_CountOnlyThoseWhoMetIt_FromTheStart()
+    {
+        var paths = await _host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest
+        {
+            Period = Period(D, D.AddDays(3)),
+            End = PathEnd.Purchase,
+            StartTouchpoint = "touchpoints/review",
+            MaxSteps = 2,
+        });
+
+        // Both buyers met the review: ann went on to the store and bought; dan to the web, then the store.
+        Assert.Equal(("touchpoints/review", 2L, 2L), (paths.StartTouchpoint, paths.People, paths.PeopleThroughStart));
+        Assert.Equal(
+            [("touchpoints/review touchpoints/store", false, 1L, 0.5), ("touchpoints/review touchpoints/web", true, 1L, 0.5)],
+            paths.Paths.Select(p => (string.Join(' ', p.Steps.Select(s => s.Touchpoint)), p.LaterSteps, p.People, p.Share)));
+        Assert.Equal(
+            [(1, "touchpoints/review", "touchpoints/store", 1L), (1, "touchpoints/review", "touchpoints/web", 1), (2, "touchpoints/store", "", 1)],
+            paths.Links.Select(l => (l.StepsAfterStart, l.FromTouchpoint, l.ToTouchpoint, l.People)));
+        Assert.All(paths.Links, l => Assert.Equal(0, l.StepsBeforeEnd));
+    }
+
+    [Theory]
+    [InlineData(3, "", "", "end_touchpoint")]
+    [InlineData(1, "touchpoints/store", "", "end_touchpoint")]
+    [InlineData(1, "", "store", "start_touchpoint")]
+    [InlineData(3, "touchpoints/store", "touchpoints/store", "start_touchpoint")]
+    public async Task Paths_WithAMisplacedTouchpoint_AreInvalidArgumentNamingIt(int end, string endTouchpoint, string startTouchpoint, string field)
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetJourneyPathsAsync(
+            new GetJourneyPathsRequest { End = (PathEnd)end, EndTouchpoint = endTouchpoint, StartTouchpoint = startTouchpoint }));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(field, Assert.Single(error.GetRpcStatus()!.GetDetail<Google.Rpc.BadRequest>().FieldViolations).Field);
+    }
+
     [Theory]
     [InlineData(0, 0, 0, 0, "end")]
     [InlineData(1, 11, 0, 0, "max_steps")]

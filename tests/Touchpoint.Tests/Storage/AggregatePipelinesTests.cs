@@ -51,6 +51,7 @@ public sealed class AggregatePipelinesTests
     [InlineData("before", "person_touchpoints")]
     [InlineData("purchase-paths", "person_touchpoints")]
     [InlineData("drop-off-paths", "person_touchpoints")]
+    [InlineData("touchpoint-paths", "person_touchpoints")]
     public void Lookup_JoinsOnThePersonThroughLocalAndForeignField(string name, string joined)
     {
         var lookup = Assert.Single(Build(name, 1, 2), s => s.Contains("$lookup"))["$lookup"].AsBsonDocument;
@@ -94,6 +95,7 @@ public sealed class AggregatePipelinesTests
     [Theory]
     [InlineData("purchase-paths", "day")]
     [InlineData("drop-off-paths", "last_at")]
+    [InlineData("touchpoint-paths", "touchpoint_id")]
     public void Paths_StartWithAnIndexedMatchAndJoinOnlyTheMostRecentPeople(string name, string matched)
     {
         var pipeline = Build(name, 20_000, 20_365);
@@ -115,6 +117,8 @@ public sealed class AggregatePipelinesTests
     {
         "purchase-paths" => AggregatePipelines.PurchasePaths(fromDay, toDay, 50_000),
         "drop-off-paths" => AggregatePipelines.DropOffPaths(new BsonDocument("last_at", new BsonDocument("$gte", fromDay)), 50_000),
+        "touchpoint-paths" => AggregatePipelines.TouchpointPaths(
+            new BsonDocument { ["touchpoint_id"] = "web", ["first_at"] = new BsonDocument("$gte", fromDay) }, "web", 50_000),
         "counts" => AggregatePipelines.TouchpointCounts("web", fromDay, toDay),
         "reach" => AggregatePipelines.TouchpointReach("web", fromDay, toDay, Window),
         "funnel" => AggregatePipelines.Funnel(fromDay, toDay),

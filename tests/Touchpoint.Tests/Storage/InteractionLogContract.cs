@@ -560,6 +560,37 @@ public abstract class InteractionLogContract
         Assert.Empty((await Aggregates.PurchasePathsAsync(D + 2, D + 3, 10, default)).Sequences);
     }
 
+    [ContractFact]
+    public async Task TouchpointPaths_ListWhatEachPersonMetBeforeFirstMeetingIt_MostRecentFirst()
+    {
+        // ann: ad (D 10:00) -> review (D 11:00) -> store (D 12:00) -> review again (D 14:00);
+        // bob: review first (D 09:00), then ad (D 13:00); cara: the store only (D 15:00);
+        // dan met the review on D-1, before the period.
+        await AppendAsync(
+            Pending(Interaction("a1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad),
+            Pending(Interaction("a2", Review, Day.AddHours(11), [Anonymous("ann")]), Review),
+            Pending(Interaction("a3", Store, Day.AddHours(12), [Anonymous("ann")]), Store),
+            Pending(Interaction("a4", Review, Day.AddHours(14), [Anonymous("ann")]), Review),
+            Pending(Interaction("b1", Review, Day.AddHours(9), [Anonymous("bob")]), Review),
+            Pending(Interaction("b2", Ad, Day.AddHours(13), [Anonymous("bob")]), Ad),
+            Pending(Interaction("c1", Store, Day.AddHours(15), [Anonymous("cara")]), Store),
+            Pending(Interaction("d1", Review, Day.AddHours(-2), [Anonymous("dan")]), Review));
+
+        var store = await Aggregates.TouchpointPathsAsync("store", Day, Day.AddDays(1), 10, default);
+        var review = await Aggregates.TouchpointPathsAsync("review", Day, Day.AddDays(1), 10, default);
+        var latestReview = await Aggregates.TouchpointPathsAsync("review", Day, Day.AddDays(1), 1, default);
+        var ad = await Aggregates.TouchpointPathsAsync("ad", Day, Day.AddDays(1), 10, default);
+
+        Assert.Equal(2, store.People);
+        Assert.Equal(["", "ad review"], store.Sequences.Select(p => string.Join(' ', p)));
+        Assert.Equal(2, review.People);
+        Assert.Equal(["ad", ""], review.Sequences.Select(p => string.Join(' ', p)));
+        Assert.Equal(2, latestReview.People);
+        Assert.Equal(["ad"], latestReview.Sequences.Select(p => string.Join(' ', p)));
+        Assert.Equal(["review", ""], ad.Sequences.Select(p => string.Join(' ', p)));
+        Assert.Equal(0, (await Aggregates.TouchpointPathsAsync("store", Day.AddDays(1), Day.AddDays(2), 10, default)).People);
+    }
+
     private static TouchpointDefinition Touchpoint(string id, JourneyStage stage) => new(
         id, id, Channel.Web, Ownership.Owned, [stage], 3, new IntendedExperience(4, "trust"), "team", [], false, 1, Day, Day, null);
 
