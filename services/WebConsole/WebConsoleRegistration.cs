@@ -1,4 +1,5 @@
 using System.Net;
+using Grpc.Core;
 using Journey.Shared.Hosting;
 using Journey.Shared.Security;
 using Journey.WebConsole.Components;
@@ -49,11 +50,12 @@ public static partial class WebConsoleRegistration
             }
         });
 
-        // Pages only read (their filters travel in the query string); the two forms post to the
-        // endpoints below, and the sign-in cookie is SameSite=Strict, so no page takes a cross-site post.
+        // Pages only read (their filters travel in the query string); the forms post to the endpoints
+        // below, and the sign-in cookie is SameSite=Strict, so no page takes a cross-site post.
         endpoints.MapRazorComponents<App>().DisableAntiforgery();
         endpoints.MapPost("/console/session", SignIn).DisableAntiforgery();
         endpoints.MapPost("/console/sign-out", SignOut).DisableAntiforgery();
+        endpoints.MapPost("/console/segments/define", DefineSegment).DisableAntiforgery();
         return endpoints;
     }
 
@@ -87,6 +89,56 @@ public static partial class WebConsoleRegistration
         context.Response.Cookies.Append(ConsoleApi.TokenCookie, issuer.CreateToken(name, scopes, SignInLifetime), CookieOptions(context, SignInLifetime));
         return Results.Redirect(LocalReturn(form["return"].ToString()));
     }
+
+    /// <summary>
+    /// Creates the segment the form describes with the signed-in person's own token, then returns to
+    /// the segments page: at the new segment, or with the draft and what to fix (kept for one minute in
+    /// a cookie only that page reads, so no link can put words on the page).
+    /// </summary>
+    private static async Task<IResult> DefineSegment(HttpContext context, ConsoleApi api)
+    {
+        if (!api.SignedIn)
+        {
+            return Results.Redirect("/console/sign-in?return=%2Fconsole%2Fsegments");
+        }
+
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        var (request, problem) = SegmentForm.Read(SegmentForm.Of(form));
+        if (request is not null)
+        {
+            try
+            {
+                await api.Profiles.CreateSegmentAsync(request, api.Call(context.RequestAborted));
+                return Results.Redirect($"/console/segments?created={Uri.EscapeDataString(request.SegmentId)}#segment-{Uri.EscapeDataString(request.SegmentId)}");
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unauthenticated)
+            {
+                return Results.Redirect("/console/sign-in?return=%2Fconsole%2Fsegments&expired=1");
+            }
+            catch (RpcException ex)
+            {
+                problem = ex.StatusCode == StatusCode.PermissionDenied ? $"Your sign-in may not define segments: {ex.Status.Detail}" : ex.Status.Detail;
+            }
+        }
+
+        // A cookie holds about 4 KB; the service's answers are a sentence or two.
+        problem = problem!.Length > 1_000 ? problem[..1_000] + "…" : problem;
+        context.Response.Cookies.Append(SegmentProblemCookie, problem, new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = context.Request.IsHttps,
+            Path = "/console/segments",
+            MaxAge = TimeSpan.FromMinutes(1),
+        });
+        var draft = SegmentForm.Inputs
+            .Where(name => form[name].ToString().Length > 0)
+            .Select(name => $"{name}={Uri.EscapeDataString(form[name].ToString())}");
+        return Results.Redirect($"/console/segments?draft=1&{string.Join('&', draft)}#define");
+    }
+
+    /// <summary>The cookie carrying why a segment could not be defined back to the segments page.</summary>
+    public const string SegmentProblemCookie = "journey_console_segment_problem";
 
     private static IResult SignOut(HttpContext context)
     {
