@@ -70,7 +70,7 @@ internal sealed partial class DemoData(
         var clock = time.GetTimestamp();
         var address = server.Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var token = services.GetRequiredService<DevelopmentIssuer>().CreateToken(
-            "demo-data", [Scopes.Admin, Scopes.TouchpointsWrite, Scopes.ProfilesWrite, Scopes.ProfilesRead, Scopes.ConsentWrite], TimeSpan.FromMinutes(10));
+            "demo-data", [Scopes.Admin, Scopes.TouchpointsWrite, Scopes.ProfilesWrite, Scopes.ProfilesRead, Scopes.ConsentWrite, Scopes.RecommendationsRead, Scopes.RecommendationsWrite], TimeSpan.FromMinutes(10));
         using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
@@ -178,7 +178,61 @@ internal sealed partial class DemoData(
             LogNotApplied(logger, ApplyLimit.TotalSeconds);
         }
 
+        if (profiles is not null && modules.Contains("recommendation"))
+        {
+            await ShowRecommendationsAsync(new RecommendationService.RecommendationServiceClient(channel), people, ct);
+        }
+
         return (people.Count, interactions.Count, segments);
+    }
+
+    /// <summary>
+    /// Shows known people what would be recommended where they were last seen, and reports what they
+    /// did with it, so the content view has learned rates from the start: everything shown is an
+    /// impression, the first item is clicked more often than the others, and a few click through to a
+    /// conversion. A stable hash of person and item decides, so every load learns the same.
+    /// </summary>
+    private static async Task ShowRecommendationsAsync(RecommendationService.RecommendationServiceClient client, IReadOnlyList<DemoPerson> people, CancellationToken ct)
+    {
+        foreach (var person in people.Where(p => p.Email is not null && p.Interactions.Count > 0))
+        {
+            var answer = await client.RecommendAsync(
+                new RecommendRequest
+                {
+                    Person = new PersonRef { Identifiers = new IdentifierSet { Identifiers = { person.Email! } } },
+                    Touchpoint = person.Interactions[^1].Touchpoint,
+                    Count = 3,
+                },
+                deadline: Deadline(),
+                cancellationToken: ct);
+            for (var position = 0; position < answer.Items.Count; position++)
+            {
+                var content = answer.Items[position].Content;
+                var roll = Roll(person.Email!.Value, content);
+                var reported = roll < 0.05 ? [FeedbackType.Impression, FeedbackType.Click, FeedbackType.Conversion]
+                    : roll < (position == 0 ? 0.35 : 0.12) ? [FeedbackType.Impression, FeedbackType.Click]
+                    : new[] { FeedbackType.Impression };
+                foreach (var type in reported)
+                {
+                    await client.RecordFeedbackAsync(
+                        new RecordFeedbackRequest { Recommendation = answer.Recommendation, Content = content, Type = type, FeedbackId = $"demo-{type}" },
+                        deadline: Deadline(),
+                        cancellationToken: ct);
+                }
+            }
+        }
+    }
+
+    /// <summary>A stable number in [0, 1) for a person and an item (FNV-1a; string hashes differ between runs).</summary>
+    private static double Roll(string person, string content)
+    {
+        var hash = 2166136261u;
+        foreach (var c in person + "|" + content)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return hash / 4294967296.0;
     }
 
     private static async Task<int> DefineSegmentsAsync(ProfileService.ProfileServiceClient client, CancellationToken ct)

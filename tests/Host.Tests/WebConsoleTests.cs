@@ -527,6 +527,15 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         var purchase = Row(page, "data-stage", "Purchase");
         Assert.Equal(library.Count(c => c.Stages.Any(s => s.Stage == JourneyStage.Purchase && s.Weight >= 0.5) && c.Hardness >= 0.67), Number(purchase, "hard"));
 
+        // What was learned from the demo's feedback: the most shown item at a stage, as the full view answers.
+        var full = (await new RecommendationService.RecommendationServiceClient(ApiChannel()).ListContentsAsync(new ListContentsRequest { PageSize = 500, View = ContentView.Full })).Contents;
+        var (item, learned) = full.SelectMany(c => c.Performance.Select(p => (c, p))).MaxBy(x => x.p.Impressions);
+        Assert.True(learned.Impressions > 0 && full.Sum(c => c.Performance.Sum(p => p.Clicks)) > 0, "the demo reported no feedback");
+        var learnedRow = Row(page, "data-learned", $"{Labels.Id(item.Name)}:{Labels.Of(learned.Stage)}");
+        Assert.Equal(learned.Impressions, Number(learnedRow, "impressions"));
+        Assert.Equal(learned.ClickRate * 100, Number(learnedRow, "click-percent"), 6);
+        Assert.Equal(learned.LearnedClickRate * 100, Number(learnedRow, "learned-click-percent"), 6);
+
         // Experiments need the admin scope; the library still shows without it, so the page is a 200 that says what is missing.
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("&#x27;admin&#x27;", page, StringComparison.Ordinal);

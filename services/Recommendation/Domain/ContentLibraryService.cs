@@ -4,8 +4,15 @@ using Journey.Shared.Paging;
 namespace Journey.Recommendation.Domain;
 
 /// <summary>Use cases of the content library. Every committed change is applied to the candidate index.</summary>
-public sealed class ContentLibraryService(IContentLibrary library, ContentIndex index, TimeProvider time)
+public sealed class ContentLibraryService(IContentLibrary library, ContentIndex index, LearningModel learning, TimeProvider time)
 {
+    /// <summary>What has been learned of each item from feedback, per stage.</summary>
+    public async Task<IReadOnlyList<IReadOnlyList<StagePerformance>>> PerformanceAsync(IReadOnlyList<ContentItem> items, CancellationToken cancellationToken)
+    {
+        await learning.EnsureLoadedAsync(cancellationToken);
+        return [.. items.Select(i => learning.PerformanceOf(i.Id))];
+    }
+
     /// <summary>Adds an item under <paramref name="contentId"/>; ALREADY_EXISTS when the id is taken.</summary>
     public async Task<ContentItem> CreateAsync(string contentId, ContentItem? draft, CancellationToken cancellationToken)
     {

@@ -14,6 +14,8 @@ namespace Journey.Recommendation.Domain;
 /// </summary>
 public sealed class LearningModel(IAudienceStore store, IOptions<RecommendationOptions> options, TimeProvider time) : IDisposable
 {
+    private static readonly Stage[] JourneyStages = [Stage.Awareness, Stage.Consideration, Stage.Evaluation, Stage.Purchase, Stage.Ownership, Stage.Loyalty];
+
     private readonly SemaphoreSlim _load = new(1, 1);
     private readonly TimeSpan _refreshInterval = options.Value.LearnedCountsRefreshInterval;
     private volatile ConcurrentDictionary<(string, Stage), Counts>? _counts;
@@ -66,6 +68,26 @@ public sealed class LearningModel(IAudienceStore store, IOptions<RecommendationO
     /// <summary>(impressions, clicks) of an item at a stage.</summary>
     public (long Impressions, long Clicks) Get(string contentId, Stage stage) =>
         _counts is { } counts && counts.TryGetValue((contentId, stage), out var c) ? (Interlocked.Read(ref c.Impressions), Interlocked.Read(ref c.Clicks)) : (0, 0);
+
+    /// <summary>The counts of an item at each stage that has any, in journey order.</summary>
+    public IReadOnlyList<StagePerformance> PerformanceOf(string contentId)
+    {
+        if (_counts is not { } counts)
+        {
+            return [];
+        }
+
+        var performance = new List<StagePerformance>();
+        foreach (var stage in JourneyStages)
+        {
+            if (counts.TryGetValue((contentId, stage), out var c))
+            {
+                performance.Add(new StagePerformance(stage, Interlocked.Read(ref c.Impressions), Interlocked.Read(ref c.Clicks), Interlocked.Read(ref c.Conversions)));
+            }
+        }
+
+        return performance;
+    }
 
     public void Dispose() => _load.Dispose();
 
@@ -134,6 +156,19 @@ public sealed class LearningModel(IAudienceStore store, IOptions<RecommendationO
         public long Conversions;
 #pragma warning restore CA1051
     }
+}
+
+/// <summary>Feedback on an item from people at one stage.</summary>
+public sealed record StagePerformance(Stage Stage, long Impressions, long Clicks, long Conversions)
+{
+    /// <summary>clicks / impressions; 0 before any impression.</summary>
+    public double ClickRate => Impressions == 0 ? 0 : (double)Clicks / Impressions;
+
+    /// <summary>conversions / impressions; 0 before any impression.</summary>
+    public double ConversionRate => Impressions == 0 ? 0 : (double)Conversions / Impressions;
+
+    /// <summary>The mean of the Beta(1 + clicks, 1 + impressions − clicks) the learned strategy samples.</summary>
+    public double LearnedClickRate => (Clicks + 1.0) / (Math.Max(Impressions, Clicks) + 2.0);
 }
 
 /// <summary>The random source of Thompson sampling; seedable for tests (see <see cref="RecommendationOptions.RandomSeed"/>).</summary>

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Journey.Recommendation.Domain;
 using Journey.Recommendation.V1;
+using Journey.Shared.Errors;
 using static Journey.Recommendation.Grpc.RecommendationMapping;
 
 namespace Journey.Recommendation.Grpc;
@@ -22,16 +23,40 @@ internal sealed class RecommendationGrpcService(
         return new UpdateContentResponse { Content = ToProto(item), Created = created };
     }
 
-    public override async Task<GetContentResponse> GetContent(GetContentRequest request, ServerCallContext context) =>
-        new() { Content = ToProto(await library.GetAsync(request.Name, context.CancellationToken)) };
+    public override async Task<GetContentResponse> GetContent(GetContentRequest request, ServerCallContext context)
+    {
+        var item = await library.GetAsync(request.Name, context.CancellationToken);
+        return new GetContentResponse { Content = (await ViewAsync([item], request.View, context.CancellationToken))[0] };
+    }
 
     public override async Task<ListContentsResponse> ListContents(ListContentsRequest request, ServerCallContext context)
     {
         var filter = new ContentFilter((Domain.ContentKind)(int)request.Kind, (Domain.Stage)(int)request.Stage, (ChannelKind)(int)request.Channel, request.Topic, request.IncludeRetired);
         var page = await library.ListAsync(filter, request.PageSize, request.PageToken, context.CancellationToken);
         var response = new ListContentsResponse { NextPageToken = page.NextPageToken };
-        response.Contents.AddRange(page.Items.Select(ToProto));
+        response.Contents.AddRange(await ViewAsync(page.Items, request.View, context.CancellationToken));
         return response;
+    }
+
+    /// <summary>The items as <paramref name="view"/> asks: with their learned performance for CONTENT_VIEW_FULL.</summary>
+    private async Task<IReadOnlyList<V1.ContentItem>> ViewAsync(IReadOnlyList<Domain.ContentItem> items, ContentView view, CancellationToken cancellationToken)
+    {
+        if (view is not (ContentView.Unspecified or ContentView.Basic or ContentView.Full))
+        {
+            throw new InvalidArgumentException("view", "must be CONTENT_VIEW_BASIC or CONTENT_VIEW_FULL (or unset for basic)");
+        }
+
+        var protos = items.Select(ToProto).ToList();
+        if (view == ContentView.Full)
+        {
+            var performance = await library.PerformanceAsync(items, cancellationToken);
+            for (var i = 0; i < protos.Count; i++)
+            {
+                protos[i].Performance.AddRange(performance[i].Select(ToProto));
+            }
+        }
+
+        return protos;
     }
 
     public override async Task<RetireContentResponse> RetireContent(RetireContentRequest request, ServerCallContext context) =>

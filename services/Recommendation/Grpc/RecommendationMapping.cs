@@ -65,6 +65,17 @@ internal static class RecommendationMapping
         return proto;
     }
 
+    public static StagePerformance ToProto(D.StagePerformance p) => new()
+    {
+        Stage = (Common.V1.JourneyStage)(int)p.Stage,
+        Impressions = p.Impressions,
+        Clicks = p.Clicks,
+        Conversions = p.Conversions,
+        ClickRate = p.ClickRate,
+        ConversionRate = p.ConversionRate,
+        LearnedClickRate = p.LearnedClickRate,
+    };
+
     public static D.RecommendRequest ToDomain(RecommendRequest request) => new(
         PersonRefs.Identifiers(request.Person, "person", required: false).Select(i => new D.RequestIdentifier((int)i.Kind, i.Value)).ToList(),
         request.Touchpoint,

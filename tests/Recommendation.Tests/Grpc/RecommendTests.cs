@@ -212,6 +212,42 @@ public sealed class RecommendTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Contents_InTheFullView_CarryWhatWasLearnedPerStage()
+    {
+        await _host.UpsertAsync(
+            Content("perf-guide", ContentKind.Guide, 0.1, JourneyStage.Consideration, weight: 1.0),
+            Content("perf-video", ContentKind.Video, 0.1, JourneyStage.Consideration, weight: 0.8));
+        await _host.PersonAsync("c-perf", JourneyStage.Consideration);
+        for (var i = 0; i < 4; i++)
+        {
+            var shown = await _host.RecommendAsync("c-perf", count: 2);
+            await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/perf-guide", Type = FeedbackType.Impression });
+            if (i == 0)
+            {
+                await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/perf-guide", Type = FeedbackType.Click });
+                await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/perf-guide", Type = FeedbackType.Conversion });
+            }
+
+            _host.Clock.Advance(TimeSpan.FromDays(1));
+        }
+
+        var full = await _host.Client.GetContentAsync(new GetContentRequest { Name = "contents/perf-guide", View = ContentView.Full });
+        var basic = await _host.Client.GetContentAsync(new GetContentRequest { Name = "contents/perf-guide" });
+        var listed = await _host.Client.ListContentsAsync(new ListContentsRequest { Topic = "", View = ContentView.Full, PageSize = 500 });
+
+        // Four impressions at consideration, one click, one conversion: 1/4, 1/4, and (1 + 1) / (4 + 2).
+        var stage = Assert.Single(full.Content.Performance);
+        Assert.Equal((JourneyStage.Consideration, 4L, 1L, 1L), (stage.Stage, stage.Impressions, stage.Clicks, stage.Conversions));
+        Assert.Equal((0.25, 0.25, 2 / 6.0), (stage.ClickRate, stage.ConversionRate, stage.LearnedClickRate));
+        Assert.Empty(basic.Content.Performance);
+        Assert.Equal(full.Content.Performance, listed.Contents.Single(c => c.Name == "contents/perf-guide").Performance);
+        Assert.Empty(listed.Contents.Single(c => c.Name == "contents/perf-video").Performance);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.ListContentsAsync(new ListContentsRequest { View = (ContentView)7 }));
+        Assert.Equal((StatusCode.InvalidArgument, "view"), (error.StatusCode, Assert.Single(error.GetRpcStatus()!.GetDetail<Google.Rpc.BadRequest>().FieldViolations).Field));
+    }
+
+    [Fact]
     public async Task Recommend_WhenOneItemIsClickedOften_LearnsToRankItFirst()
     {
         await _host.UpsertAsync(
