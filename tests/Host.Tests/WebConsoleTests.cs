@@ -239,6 +239,47 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Touchpoints_CatalogList_FindsSortsAndLinksAsTheApiHoldsIt()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [Scopes.TouchpointsRead]);
+        var catalog = (await new TouchpointService.TouchpointServiceClient(ApiChannel()).ListTouchpointsAsync(new ListTouchpointsRequest { PageSize = 500 })).Touchpoints;
+
+        var byName = await http.GetStringAsync("/console/touchpoints?days=30&sort=name");
+        var found = await http.GetStringAsync("/console/touchpoints?days=30&q=DEALER");
+
+        var expected = catalog.OrderBy(t => t.DisplayName, StringComparer.OrdinalIgnoreCase).Select(t => Labels.Id(t.Name)).ToList();
+        Assert.Equal(expected, CatalogRowPattern().Matches(byName).Select(m => m.Groups[1].Value));
+        Assert.Contains("aria-sort=\"ascending\"><a href=\"/console/touchpoints?days=30&amp;sort=name&amp;page=1#catalog\">Touchpoint</a>", byName, StringComparison.Ordinal);
+        var dealers = catalog.Where(t => t.DisplayName.Contains("dealer", StringComparison.OrdinalIgnoreCase) || t.Name.Contains("dealer", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(dealers);
+        Assert.Equal(dealers.Select(t => Labels.Id(t.Name)).Order(), CatalogRowPattern().Matches(found).Select(m => m.Groups[1].Value).Order());
+        var first = dealers[0];
+        Assert.Equal(first.Criticality, Number(Row(found, "data-catalog", Labels.Id(first.Name)), "criticality"));
+    }
+
+    [Fact]
+    public void CatalogView_PagesFiftyAtATimeInTheChosenOrder()
+    {
+        var catalog = Enumerable.Range(1, 120)
+            .Select(i => new Journey.Touchpoint.V1.Touchpoint { Name = $"touchpoints/tp-{i:000}", DisplayName = $"Touchpoint {i:000}", Criticality = i % 5 + 1 })
+            .ToList();
+
+        var second = CatalogView.Of(catalog, null, "name", 2);
+        var last = CatalogView.Of(catalog, "", "criticality", 99);
+        var found = CatalogView.Of(catalog, "point 11", "bogus", null);
+
+        Assert.Equal((120, 2, 3, "name"), (second.Matches, second.Page, second.Pages, second.Sort));
+        Assert.Equal("Touchpoint 051", second.Rows[0].DisplayName);
+        Assert.Equal(50, second.Rows.Count);
+        // A page past the end is the last; criticality 1 comes last, ties by name.
+        Assert.Equal((3, 20, "Touchpoint 120"), (last.Page, last.Rows.Count, last.Rows[^1].DisplayName));
+        Assert.All(last.Rows, t => Assert.Equal(1, t.Criticality));
+        // "point 11" matches names 110 to 119, not 011; an unknown order is the default.
+        Assert.Equal((10, "criticality"), (found.Matches, found.Sort));
+    }
+
+    [Fact]
     public void SankeyLayout_StacksNodesWithoutOverlapAndDrawsEveryBandOnOneScale()
     {
         var links = new[]
@@ -294,6 +335,9 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
 
     private static JourneyPathLink Link(int steps, string from, string to, long people) =>
         new() { StepsBeforeEnd = steps, FromTouchpoint = $"touchpoints/{from}", ToTouchpoint = to.Length == 0 ? "" : $"touchpoints/{to}", People = people };
+
+    [GeneratedRegex("<tr data-catalog=\"([^\"]+)\"")]
+    private static partial Regex CatalogRowPattern();
 
     [GeneratedRegex("<path class=\"band\"[^>]*data-people=\"(\\d+)\"")]
     private static partial Regex BandPattern();
