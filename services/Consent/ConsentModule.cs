@@ -69,11 +69,13 @@ public static class ConsentModule
             sp.GetRequiredService<IConsentEvents>(), sp.GetRequiredService<IdentifierHasher>(), sp.GetRequiredService<IdentifierPolicy>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<RequestLog>(), sp.GetRequiredService<CheckpointUseCases>()));
         services.AddSingleton<ErasureUseCases>();
+        services.AddSingleton<ObservedConsentUseCases>();
         services.AddExpirySweep();
 
         services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
         services.AddEventHandler<ProfileSplit, ProfileSplitHandler>(Name, Topics.ProfileSplit);
         services.AddEventHandler<ErasureCompleted, ErasureCompletedHandler>(Name, Topics.ErasureCompleted);
+        services.AddEventHandler<ConsentObserved, ConsentObservedHandler>(Name, Topics.ConsentObserved);
 
         services.AddMethodScopes(ConsentService.Descriptor, new Dictionary<string, string>
         {

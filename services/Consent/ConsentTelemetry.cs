@@ -25,6 +25,10 @@ public static class ConsentTelemetry
     public static readonly Counter<long> CheckpointDivergences = Meter.CreateCounter<long>(
         "journey.consent.checkpoint_divergences", "{head}", "Chain heads or head buckets a checkpoint refused because they were rewritten since the checkpoint before.");
 
+    /// <summary>Consent preferences from tracking messages, by outcome.</summary>
+    public static readonly Counter<long> ObservedPreferences = Meter.CreateCounter<long>(
+        "journey.consent.observed_preferences", "{preference}", "Consent preferences from tracking messages, by outcome: recorded, unchanged (the ledger said so already, or something newer) or erased.");
+
     /// <summary>Subjects merged into another.</summary>
     public static readonly Counter<long> SubjectsMerged = Meter.CreateCounter<long>("journey.consent.subjects_merged", "{subject}", "Subjects merged because their profiles merged.");
 }

@@ -78,6 +78,7 @@ public static class Scenarios
         new RecommendScenario(),
         new JourneySimulationScenario(),
         new TrackingBatchScenario(),
+        new TranscodedGetScenario(),
     ];
 }
 

@@ -40,7 +40,7 @@ public sealed class CommandTests(PlatformFixture fixture) : IClassFixture<Platfo
     {
         var touchpoint = await Run("touchpoints", "define", "cli-dealer", "--display-name", "Dealer", "--channel", "dealer-store", "--ownership", "owned", "--stage", "purchase", "--target-rating", "4");
         Assert.True(touchpoint.ExitCode == 0, touchpoint.Error);
-        var plan = File("plan.json", """{"events":[{"event":"Order Completed","touchpoint":"touchpoints/cli-dealer","type":"INTERACTION_TYPE_PURCHASE"}]}""");
+        var plan = File("plan.json", """{"events":[{"event":"Order Completed","touchpoint":"touchpoints/cli-dealer","type":"INTERACTION_TYPE_PURCHASE"}],"consentCategories":[{"category":"Advertising","purpose":"purposes/marketing-ads"}]}""");
 
         var created = await Run("sources", "create", "cli-web", "--display-name", "Web shop", "--origin", "https://shop.example", "--plan", plan);
         var key = await Run("sources", "keys", "create", "cli-web");
@@ -53,6 +53,8 @@ public sealed class CommandTests(PlatformFixture fixture) : IClassFixture<Platfo
         using var document = JsonDocument.Parse(shown.Out);
         var source = document.RootElement.GetProperty("source");
         Assert.Equal("Order Completed", source.GetProperty("trackingPlan").GetProperty("events")[0].GetProperty("event").GetString());
+        var category = source.GetProperty("trackingPlan").GetProperty("consentCategories")[0];
+        Assert.Equal(("Advertising", "purposes/marketing-ads"), (category.GetProperty("category").GetString(), category.GetProperty("purpose").GetString()));
         var keyName = source.GetProperty("writeKeys")[0].GetProperty("name").GetString()!;
         Assert.Equal(secret[^4..], source.GetProperty("writeKeys")[0].GetProperty("hint").GetString());
         Assert.DoesNotContain(secret, shown.Out);

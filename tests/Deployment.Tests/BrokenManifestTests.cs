@@ -68,12 +68,19 @@ public sealed class BrokenManifestTests
         {
             ["grpc"] = new JsonObject { ["port"] = 8080, ["service"] = "ready" },
         });
-        var undeclared = Check.With(Dev, "Deployment", "profile", d => Check.At(d, AppContainer)["ports"]!.AsArray().Add(new JsonObject { ["name"] = "http", ["containerPort"] = 8081 }));
+        var unset = Check.With(Dev, "Deployment", "profile", d => Check.At(d, AppContainer)["env"]!.AsArray().Add(new JsonObject { ["name"] = "Journey__Hosting__HttpPort", ["value"] = "" }));
+        var closedElsewhere = Check.With(Prod, "NetworkPolicy", "recommendation", p =>
+        {
+            var ports = Check.At(p, "spec.ingress[0]")["ports"]!.AsArray();
+            ports.Remove(ports.Single(x => x!["port"]!.GetValue<int>() == 8081));
+        });
 
         Check.Reports(Policies.HttpListeners(closed), "Deployment/touchpoint", $"{AppContainer}.ports");
         Check.Reports(Policies.HttpListeners(unpublished), "Deployment/touchpoint", $"{AppContainer}.ports");
         Check.Reports(Policies.HttpListeners(grpcReadiness), "Deployment/touchpoint", $"{AppContainer}.readinessProbe.httpGet");
-        Check.Reports(Policies.HttpListeners(undeclared), "Deployment/profile", $"{AppContainer}.ports");
+        Check.Reports(Policies.HttpListeners(unset), "Deployment/profile", $"{AppContainer}.ports");
+        Check.Reports(Policies.HttpListeners(unset), "Deployment/profile", $"{AppContainer}.env.Journey__Hosting__HttpPort");
+        Check.Reports(Policies.HttpListeners(closedElsewhere), "Deployment/recommendation", $"{AppContainer}.ports");
     }
 
     [SkippableFact]
@@ -117,7 +124,7 @@ public sealed class BrokenManifestTests
         var broken = Check.With(Dev, "Deployment", "consent", d =>
         {
             var annotations = Check.At(d, "spec.template.metadata.annotations");
-            annotations["dapr.io/app-port"] = "8081";
+            annotations["dapr.io/app-port"] = "8082";
             annotations["dapr.io/app-protocol"] = "grpc";
         });
 
@@ -142,7 +149,7 @@ public sealed class BrokenManifestTests
     [SkippableFact]
     public void Services_WhenTheTargetPortIsNoContainerPort_NamesServiceAndPort()
     {
-        var broken = Check.With(Dev, "Service", "consent", s => Check.At(s, "spec.ports[0]")["targetPort"] = "http");
+        var broken = Check.With(Dev, "Service", "consent", s => Check.At(s, "spec.ports[0]")["targetPort"] = "metrics");
 
         var violation = Check.Reports(Policies.ServicePorts(broken), "Service/consent", "spec.ports[0].targetPort");
 

@@ -1,4 +1,5 @@
 using Grpc.Health.V1;
+using Journey.Shared.Events;
 using Xunit.Abstractions;
 
 namespace Journey.Deployment.Tests;
@@ -38,18 +39,20 @@ public sealed class DeploymentStartTests(DeploymentStarts starts, ITestOutputHel
         Assert.True(failed.Count == 0, string.Join(Environment.NewLine, failed.Select(r => r.Summary)));
     }
 
-    /// <summary>The touchpoint Deployment listens for HTTP/1.1 too, and answers its liveness there.</summary>
+    /// <summary>Every Deployment listens for HTTP/1.1 too (JSON over HTTP, the tracking API), and answers its liveness there.</summary>
     [SkippableTheory]
     [MemberData(nameof(Overlays))]
-    public async Task TouchpointDeployment_StartedAsRendered_ServesLiveOverHttp1(string overlay)
+    public async Task EveryDeployment_StartedAsRendered_ServesLiveOverHttp1(string overlay)
     {
         var runs = await starts.OfAsync(overlay);
         Report(runs);
 
-        var touchpoint = Assert.Single(runs, r => r.Id.EndsWith("/touchpoint", StringComparison.Ordinal));
-        Assert.True(touchpoint.HttpAddress is not null, touchpoint.Summary);
-        Assert.Equal(200, touchpoint.HttpLive);
-        Assert.All(runs.Where(r => r != touchpoint), r => Assert.Null(r.HttpAddress));
+        Assert.Equal(Topics.Apps.All.Order(StringComparer.Ordinal), runs.Select(r => r.Id[(r.Id.LastIndexOf('/') + 1)..]).Order(StringComparer.Ordinal));
+        Assert.All(runs, r =>
+        {
+            Assert.True(r.HttpAddress is not null, r.Summary);
+            Assert.True(r.HttpLive == 200, $"{r.Id}: GET /healthz/live on {r.HttpAddress} answered {r.HttpLive}");
+        });
     }
 
     /// <summary>

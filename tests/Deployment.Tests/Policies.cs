@@ -314,8 +314,9 @@ public static class Policies
     /// A Deployment whose service listens for HTTP/1.1 (<c>Journey__Hosting__HttpPort</c> set) names
     /// that port <c>http</c>, apart from the gRPC port; its readiness probe asks <c>/healthz/ready</c>
     /// there, a Service publishes it, and its NetworkPolicy lets API clients reach it. One without the
-    /// setting declares no <c>http</c> port, so nothing routes to a port nobody listens on. The
-    /// touchpoint service serves the tracking API, so its Deployment has one.
+    /// setting declares no <c>http</c> port, so nothing routes to a port nobody listens on. Every
+    /// service's Deployment has one: JSON transcoding serves each service's methods there, and the
+    /// touchpoint service's tracking API too.
     /// </summary>
     public static IEnumerable<Violation> HttpListeners(ManifestSet set)
     {
@@ -333,9 +334,9 @@ public static class Policies
             var envAt = $"{app.Path}.env.Journey__Hosting__HttpPort";
             if (string.IsNullOrEmpty(setting))
             {
-                if (w.PodAnnotations.TryGetValue("dapr.io/app-id", out var appId) && appId == Topics.Apps.Touchpoint)
+                if (w.PodAnnotations.TryGetValue("dapr.io/app-id", out var appId) && Topics.Apps.All.Contains(appId))
                 {
-                    yield return new(w.Id, envAt, "must be set: the touchpoint service serves the tracking API over HTTP/1.1");
+                    yield return new(w.Id, envAt, "must be set: every service serves JSON over HTTP/1.1 (and the touchpoint service the tracking API)");
                 }
 
                 if (named is not null)

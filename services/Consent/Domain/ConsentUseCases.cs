@@ -387,9 +387,14 @@ public sealed class ConsentUseCases(
         }
     }
 
-    private async Task<IReadOnlyList<ConsentRecord>> AppendAsync(
+    /// <summary>
+    /// Appends drafts to the subject the identifiers name (a new one when none does), linking the
+    /// identifiers nobody holds, and publishes them; <paramref name="extend"/> adds what the caller's
+    /// path stores in the same transaction (an event's inbox claim and erasure checks).
+    /// </summary>
+    internal async Task<IReadOnlyList<ConsentRecord>> AppendAsync(
         List<SubjectIdentifier> identifiers, Guid? knownSubject, IReadOnlyList<(Purpose Purpose, RecordDraft Draft)> drafts, DateTimeOffset now,
-        (string? Id, string Fingerprint) request, CancellationToken cancellationToken)
+        (string? Id, string Fingerprint) request, CancellationToken cancellationToken, Func<LedgerAppend, LedgerAppend>? extend = null)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -418,7 +423,14 @@ public sealed class ConsentUseCases(
             var claim = requests.Claim(request.Id, request.Fingerprint, new RequestOutcome([.. drafts.Select((d, i) => new OutcomeRecord(i, subject, d.Draft.Id))], [], null), now);
             try
             {
-                var records = await ledger.AppendAsync(new LedgerAppend(subject, found is null, link, [.. drafts.Select(d => d.Draft)], messages, now, claim), cancellationToken);
+                var append = new LedgerAppend(subject, found is null, link, [.. drafts.Select(d => d.Draft)], messages, now, claim);
+                var records = await ledger.AppendAsync(extend is null ? append : extend(append), cancellationToken);
+                if (records.Count == 0)
+                {
+                    // The event was applied before: nothing was written.
+                    return records;
+                }
+
                 decisions.Apply(new LedgerChange([.. link.Select(i => (i, subject))], records, [], []));
                 ConsentTelemetry.RecordsAppended.Add(records.Count);
                 return records;

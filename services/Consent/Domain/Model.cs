@@ -61,6 +61,9 @@ public enum RecordOrigin
 
     /// <summary>A withdrawal appended by an erasure.</summary>
     Erasure = 3,
+
+    /// <summary>Recorded from a tracking source's message; the source record names the message.</summary>
+    Tracking = 4,
 }
 
 /// <summary>Why a chain is broken; numbers match the contract.</summary>

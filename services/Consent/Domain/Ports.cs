@@ -46,7 +46,17 @@ public interface IPurposeCatalog
 /// <param name="Events">Events for the outbox.</param>
 /// <param name="Now">Write time.</param>
 /// <param name="Request">The request id to store in the same transaction, or null; one already stored is a <c>ConcurrencyConflictException</c> and nothing is written.</param>
-public sealed record LedgerAppend(Guid Subject, bool CreateSubject, IReadOnlyList<SubjectIdentifier> LinkIdentifiers, IReadOnlyList<RecordDraft> Records, IReadOnlyList<OutboxMessage> Events, DateTimeOffset Now, RequestClaim? Request = null);
+public sealed record LedgerAppend(Guid Subject, bool CreateSubject, IReadOnlyList<SubjectIdentifier> LinkIdentifiers, IReadOnlyList<RecordDraft> Records, IReadOnlyList<OutboxMessage> Events, DateTimeOffset Now, RequestClaim? Request = null)
+{
+    /// <summary>
+    /// For an append an event caused: its inbox consumer and event id, claimed in the same transaction.
+    /// An event claimed before appends nothing (<see cref="IConsentLedger.AppendAsync"/> returns no records).
+    /// </summary>
+    public (string Consumer, string EventId)? Inbox { get; init; }
+
+    /// <summary>The identifiers with the event's stamp: a tombstone that blocks one aborts the append with <see cref="ErasedIdentifiersException"/>.</summary>
+    public IReadOnlyList<ErasureCheck> ErasureChecks { get; init; } = [];
+}
 
 /// <summary>A merge of subjects into one, decided from what was read before.</summary>
 /// <param name="Consumer">Inbox consumer name.</param>
@@ -183,7 +193,7 @@ public interface IConsentLedger
     /// <summary>The identifiers that name the subject.</summary>
     Task<IReadOnlyList<SubjectIdentifier>> GetIdentifiersAsync(Guid subject, CancellationToken cancellationToken);
 
-    /// <summary>Appends records to the subject's chain; returns them sealed.</summary>
+    /// <summary>Appends records to the subject's chain; returns them sealed (none when <see cref="LedgerAppend.Inbox"/> names an event claimed before).</summary>
     Task<IReadOnlyList<ConsentRecord>> AppendAsync(LedgerAppend append, CancellationToken cancellationToken);
 
     /// <summary>

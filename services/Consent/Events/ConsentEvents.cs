@@ -124,6 +124,32 @@ internal sealed class ProfileSplitHandler(ErasureUseCases useCases) : IEventHand
     }
 }
 
+/// <summary>Records the consent preferences tracking messages carried: applies ConsentObserved.</summary>
+internal sealed class ConsentObservedHandler(ObservedConsentUseCases useCases) : IEventHandler<ConsentObserved>
+{
+    public const string Consumer = "consent.consent-observed";
+
+    /// <inheritdoc />
+    public async Task HandleAsync(IReadOnlyList<ReceivedEvent<ConsentObserved>> events, CancellationToken cancellationToken)
+    {
+        foreach (var received in events)
+        {
+            var message = received.Message;
+            var identifiers = new List<SubjectIdentifier>(message.Identifiers.Count);
+            foreach (var identifier in message.Identifiers)
+            {
+                // The identifiers arrive as the touchpoint service keeps them: e-mail and phone already keyed hashes.
+                identifiers.Add(ConsentEvents.FromEvent(identifier) ?? throw new Shared.Errors.InvalidArgumentException("identifiers", "must hold known kinds and 1 to 256 characters"));
+            }
+
+            var observed = new ObservedConsent(
+                message.Source, message.MessageId, identifiers, [.. message.Preferences.Select(p => (p.Purpose, p.Granted))],
+                message.ObserveTime?.ToDateTimeOffset() ?? throw new Shared.Errors.InvalidArgumentException("observe_time", "is required"));
+            await useCases.RecordAsync(Consumer, received.EventId, observed, received.OccurredAt, cancellationToken);
+        }
+    }
+}
+
 /// <summary>Tracks erasures: each service's ErasureCompleted, this service's own included.</summary>
 internal sealed class ErasureCompletedHandler(ErasureUseCases useCases) : IEventHandler<ErasureCompleted>
 {

@@ -135,8 +135,14 @@ internal sealed class MongoConsentLedger : IConsentLedger
     {
         try
         {
-            return await _store.WriteAsync(async (session, ct) =>
+            return await _store.WriteAsync<IReadOnlyList<ConsentRecord>>(async (session, ct) =>
             {
+                if (append.Inbox is { } inbox && !await MongoInbox.TryClaimAsync(session, _store.Database, inbox.Consumer, inbox.EventId, append.Now, ct))
+                {
+                    return [];
+                }
+
+                await MongoErasureTombstones.ThrowIfBlockedAsync(session, _store.Database, append.ErasureChecks, ct);
                 await MongoRequestClaims.ClaimAsync(session, _store.Database, append.Request, ct);
                 if (append.CreateSubject)
                 {

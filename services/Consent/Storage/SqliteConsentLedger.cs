@@ -73,8 +73,14 @@ internal sealed class SqliteConsentLedger : IConsentLedger
     {
         try
         {
-            return await _db.WriteAsync(async (connection, tx, ct) =>
+            return await _db.WriteAsync<IReadOnlyList<ConsentRecord>>(async (connection, tx, ct) =>
             {
+                if (append.Inbox is { } inbox && !await SqliteInbox.TryClaimAsync(connection, tx, inbox.Consumer, inbox.EventId, append.Now, ct))
+                {
+                    return [];
+                }
+
+                await SqliteErasureTombstones.ThrowIfBlockedAsync(connection, tx, append.ErasureChecks, ct);
                 await SqliteRequestClaims.ClaimAsync(connection, tx, append.Request, ct);
                 if (append.CreateSubject)
                 {

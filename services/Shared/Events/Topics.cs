@@ -16,6 +16,9 @@ public static class Topics
     /// <summary>Touchpoint service: the tracking API saw identifiers of one person together (journey.events.v1.IdentityObserved).</summary>
     public const string IdentityObserved = "identity-observed";
 
+    /// <summary>Touchpoint service: a tracking message carried consent preferences its source maps to purposes (journey.events.v1.ConsentObserved).</summary>
+    public const string ConsentObserved = "consent-observed";
+
     /// <summary>Profile service: a compact snapshot after any change (journey.events.v1.ProfileUpdated).</summary>
     public const string ProfileUpdated = "profile-updated";
 
@@ -62,6 +65,7 @@ public static class Topics
         [InteractionRecorded] = [Apps.Touchpoint],
         [TouchpointChanged] = [Apps.Touchpoint],
         [IdentityObserved] = [Apps.Touchpoint],
+        [ConsentObserved] = [Apps.Touchpoint],
         [ProfileUpdated] = [Apps.Profile],
         [ProfilesMerged] = [Apps.Profile],
         [ProfileSplit] = [Apps.Profile],
@@ -77,6 +81,7 @@ public static class Topics
         [InteractionRecorded] = [Apps.Profile, Apps.Recommendation],
         [TouchpointChanged] = [Apps.Recommendation],
         [IdentityObserved] = [Apps.Profile],
+        [ConsentObserved] = [Apps.Consent],
         [ProfileUpdated] = [Apps.Touchpoint, Apps.Recommendation],
         [ProfilesMerged] = [Apps.Touchpoint, Apps.Consent, Apps.Recommendation],
         [ProfileSplit] = [Apps.Touchpoint, Apps.Consent, Apps.Recommendation],

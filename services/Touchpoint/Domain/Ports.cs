@@ -36,6 +36,9 @@ public interface ITouchpointEvents
     /// <summary><c>identity-observed</c> for an identify or alias of a tracking source (e-mail and phone already hashed).</summary>
     OutboxMessage IdentityObserved(string source, string messageId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyDictionary<string, string> traits, DateTimeOffset observedAt, DateTimeOffset now);
 
+    /// <summary><c>consent-observed</c> for a tracking message's consent preferences, by purpose id (e-mail and phone already hashed).</summary>
+    OutboxMessage ConsentObserved(string source, string messageId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<(string PurposeId, bool Granted)> preferences, DateTimeOffset observedAt, DateTimeOffset now);
+
     /// <summary><c>erasure-completed</c> for this service.</summary>
     OutboxMessage ErasureCompleted(string erasure, long recordsErased, DateTimeOffset now);
 }

@@ -45,6 +45,7 @@ public sealed class TrackingIngestion(
         var inputs = new List<InteractionInput>();
         var inputIndexes = new List<int>();
         var identities = new List<ObservedIdentity>();
+        var consents = new List<(int Index, ObservedIdentity Observation)>();
         int accepted = 0, unmapped = 0;
         for (var i = 0; i < messages.Count; i++)
         {
@@ -55,7 +56,13 @@ public sealed class TrackingIngestion(
                 continue;
             }
 
-            switch (TrackingPlanner.Plan(source.Plan, message, receivedAt))
+            var planned = TrackingPlanner.Plan(source.Plan, message, receivedAt);
+            if (planned is not PlannedMessage.Rejected && Consent(source, message, receivedAt) is { } consent)
+            {
+                consents.Add((i, consent));
+            }
+
+            switch (planned)
             {
                 case PlannedMessage.Record record:
                     inputs.Add(record.Input);
@@ -138,6 +145,16 @@ public sealed class TrackingIngestion(
             duplicates += identities.Count - fresh;
         }
 
+        // Consent goes only with a message that was kept (an interaction, an identity, or counted as
+        // unmapped): one rejected, by the plan or the recorder, is answered as rejected and stores nothing.
+        var rejectedIndexes = errors.Select(e => e.Item1).ToHashSet();
+        var observedConsents = consents.Where(c => !rejectedIndexes.Contains(c.Index)).Select(c => c.Observation).ToList();
+        if (observedConsents.Count > 0)
+        {
+            // Claimed per message id like identities, so an SDK's retry publishes nothing again.
+            await store.AppendIdentitiesAsync(source.Id, observedConsents, receivedAt, cancellationToken);
+        }
+
         if (issues.Count > 0)
         {
             await store.CountIssuesAsync(source.Id, issues, receivedAt, TrackingSources.MaxDistinctIssues, cancellationToken);
@@ -145,6 +162,36 @@ public sealed class TrackingIngestion(
 
         errors.Sort((x, y) => x.Item1.CompareTo(y.Item1));
         return new TrackingOutcome(accepted, duplicates, errors.Count, unmapped, errors);
+    }
+
+    /// <summary>
+    /// The claim of a message's consent event is kept apart from its identity's (an identify may carry
+    /// both) by a suffix with a control character, which no SDK puts in a message id.
+    /// </summary>
+    internal const string ConsentClaimSuffix = "\u001fconsent";
+
+    /// <summary>
+    /// The consent event of a message that carries preferences for categories its source maps; null
+    /// when it carries none, or names nobody. Its time is the corrected time, never later than receipt.
+    /// </summary>
+    private ObservedIdentity? Consent(TrackingSource source, TrackingMessage message, DateTimeOffset receivedAt)
+    {
+        if (message.CategoryPreferences.Count == 0 || source.Plan.ConsentCategories.Count == 0 || message.MessageId.Length is 0 or > 128)
+        {
+            return null;
+        }
+
+        var preferences = TrackingPlanner.ConsentPreferences(source.Plan, message);
+        var identifiers = Hashed(TrackingPlanner.IdentifiersOf(source.Plan, message));
+        if (preferences.Count == 0 || identifiers.Count == 0)
+        {
+            return null;
+        }
+
+        var at = TrackingPlanner.CorrectedTime(message.Timestamp, message.SentAt, receivedAt);
+        return new ObservedIdentity(
+            message.MessageId + ConsentClaimSuffix,
+            events.ConsentObserved(source.Name, message.MessageId, identifiers, preferences, at > receivedAt ? receivedAt : at, StoredTime.Now(clock)));
     }
 
     /// <summary>The identity event of an identify or alias; null when it names nobody the profile service could keep.</summary>
@@ -155,8 +202,20 @@ public sealed class TrackingIngestion(
             return null;
         }
 
+        var hashed = Hashed(identify.Identifiers);
+        if (hashed.Count == 0)
+        {
+            return null;
+        }
+
+        return new ObservedIdentity(message.MessageId, events.IdentityObserved(source.Name, message.MessageId, hashed, identify.Traits, identify.At, StoredTime.Now(clock)));
+    }
+
+    /// <summary>Identifiers as they leave this service: e-mail and phone as keyed hashes, implausible ones dropped, each once.</summary>
+    private List<PersonIdentifier> Hashed(IReadOnlyList<(IdentifierKind Kind, string Value)> identifiers)
+    {
         var hashed = new List<PersonIdentifier>();
-        foreach (var (kind, value) in identify.Identifiers)
+        foreach (var (kind, value) in identifiers)
         {
             if (value.Length is 0 or > 256)
             {
@@ -179,12 +238,7 @@ public sealed class TrackingIngestion(
             }
         }
 
-        if (hashed.Count == 0)
-        {
-            return null;
-        }
-
-        return new ObservedIdentity(message.MessageId, events.IdentityObserved(source.Name, message.MessageId, hashed.DistinctBy(h => h.Key).ToList(), identify.Traits, identify.At, StoredTime.Now(clock)));
+        return hashed.DistinctBy(h => h.Key).ToList();
     }
 
     /// <summary>The recorder names fields as the gRPC request has them; the tracking API's sender knows the message's.</summary>

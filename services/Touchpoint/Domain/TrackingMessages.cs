@@ -55,7 +55,16 @@ public sealed record TrackingMessage(
     IReadOnlyDictionary<string, string> Traits,
     string PagePath,
     bool Campaign,
-    string ClickId);
+    string ClickId)
+{
+    /// <summary>
+    /// <c>context.consent.categoryPreferences</c> of Segment's consent spec: each category the person
+    /// allowed (true) or refused (false); empty when the message carries none.
+    /// </summary>
+    public IReadOnlyDictionary<string, bool> CategoryPreferences { get; init; } = NoPreferences;
+
+    private static readonly IReadOnlyDictionary<string, bool> NoPreferences = new Dictionary<string, bool>();
+}
 
 /// <summary>
 /// Reads the tracking API's JSON as Segment's spec defines it (Journey reads messages, never writes them).
@@ -157,7 +166,10 @@ public static class TrackingMessageReader
             traits,
             path,
             campaign.ValueKind == JsonValueKind.Object,
-            clickId);
+            clickId)
+        {
+            CategoryPreferences = CategoryPreferences(context),
+        };
         if (message.UserId.Length == 0 && message.AnonymousId.Length == 0)
         {
             return (message, "userId or anonymousId is required");
@@ -165,6 +177,37 @@ public static class TrackingMessageReader
 
         return (message, null);
     }
+
+    /// <summary>
+    /// The boolean members of <c>context.consent.categoryPreferences</c>; members of another kind are
+    /// not a preference and are skipped, and at most <see cref="MaxCategoryPreferences"/> are read.
+    /// </summary>
+    private static Dictionary<string, bool> CategoryPreferences(JsonElement context)
+    {
+        var preferences = new Dictionary<string, bool>(StringComparer.Ordinal);
+        if (context.ValueKind == JsonValueKind.Object
+            && context.TryGetProperty("consent", out var consent) && consent.ValueKind == JsonValueKind.Object
+            && consent.TryGetProperty("categoryPreferences", out var categories) && categories.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var member in categories.EnumerateObject())
+            {
+                if (preferences.Count >= MaxCategoryPreferences)
+                {
+                    break;
+                }
+
+                if (member.Value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                {
+                    preferences.TryAdd(member.Name, member.Value.GetBoolean());
+                }
+            }
+        }
+
+        return preferences;
+    }
+
+    /// <summary>Most consent categories read from one message.</summary>
+    public const int MaxCategoryPreferences = 100;
 
     /// <summary>A string or number field as text; null when absent, null or another kind.</summary>
     private static string? Text(JsonElement item, string name) =>

@@ -59,7 +59,15 @@ public sealed record TrackingPlan(
 
     /// <summary>A plan that maps nothing but the usual identifier traits.</summary>
     public static TrackingPlan Empty { get; } = new([], [], DefaultTraits, "");
+
+    /// <summary>Consent categories (Segment's <c>context.consent.categoryPreferences</c>) mapped to consent purposes; empty records no consent.</summary>
+    public IReadOnlyList<ConsentCategoryMapping> ConsentCategories { get; init; } = [];
 }
+
+/// <summary>A consent category a source's consent manager sends, mapped to the consent purpose it decides.</summary>
+/// <param name="Category">The category, exactly as sent (<c>Advertising</c>).</param>
+/// <param name="PurposeId">The consent purpose id (<c>marketing-ads</c>), as the consent service names purposes.</param>
+public sealed record ConsentCategoryMapping(string Category, string PurposeId);
 
 /// <summary>A <c>track</c> event name mapped to an interaction.</summary>
 /// <param name="EventName">The event name, exactly (<c>Order Completed</c>).</param>

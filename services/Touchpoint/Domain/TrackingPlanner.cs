@@ -210,6 +210,43 @@ public static class TrackingPlanner
         return new MoneyAmount(currency.ToUpperInvariant(), (long)units, (int)((amount - units) * 1_000_000_000m));
     }
 
+    /// <summary>
+    /// The consent preferences of <paramref name="message"/> for the categories <paramref name="plan"/>
+    /// maps, one per purpose in the plan's order: when several categories map to one purpose, a refusal
+    /// of any of them withdraws it. Categories the plan does not map are left out.
+    /// </summary>
+    public static IReadOnlyList<(string PurposeId, bool Granted)> ConsentPreferences(TrackingPlan plan, TrackingMessage message)
+    {
+        var preferences = new List<(string PurposeId, bool Granted)>();
+        if (message.CategoryPreferences.Count == 0)
+        {
+            return preferences;
+        }
+
+        foreach (var mapping in plan.ConsentCategories)
+        {
+            if (!message.CategoryPreferences.TryGetValue(mapping.Category, out var granted))
+            {
+                continue;
+            }
+
+            var existing = preferences.FindIndex(p => p.PurposeId == mapping.PurposeId);
+            if (existing < 0)
+            {
+                preferences.Add((mapping.PurposeId, granted));
+            }
+            else if (!granted)
+            {
+                preferences[existing] = (mapping.PurposeId, false);
+            }
+        }
+
+        return preferences;
+    }
+
+    /// <summary>The identifiers a message names its person by under <paramref name="plan"/> (in clear: the caller hashes e-mail and phone).</summary>
+    public static IReadOnlyList<(IdentifierKind Kind, string Value)> IdentifiersOf(TrackingPlan plan, TrackingMessage message) => Identifiers(plan, message);
+
     private static List<(IdentifierKind Kind, string Value)> Identifiers(TrackingPlan plan, TrackingMessage message)
     {
         var identifiers = new List<(IdentifierKind, string)>();

@@ -44,6 +44,9 @@ public sealed class TrackingSources(ITrackingSourceStore store, ITouchpointCatal
     /// <summary>Most rules of each kind in a plan.</summary>
     public const int MaxRules = 500;
 
+    /// <summary>Most consent categories in a plan.</summary>
+    public const int MaxConsentCategories = 50;
+
     /// <summary>Most distinct issues counted per source; later new names count as "(other)".</summary>
     public const int MaxDistinctIssues = 1000;
 
@@ -249,6 +252,18 @@ public sealed class TrackingSources(ITrackingSourceStore store, ITouchpointCatal
             var at = $"{prefix}tracking_plan.traits[{i}].";
             validation.Require(rule.Trait.Length is >= 1 and <= 64, at + "trait", "must be 1 to 64 characters");
             validation.Require(rule.Kind is not (IdentifierKind.Unspecified or IdentifierKind.ProfileId) && Enum.IsDefined(rule.Kind), at + "kind", "must be a known identifier kind other than profile id");
+        }
+
+        validation.Require(plan.ConsentCategories.Count <= MaxConsentCategories, prefix + "tracking_plan.consent_categories", $"must hold at most {MaxConsentCategories} rules");
+        for (var i = 0; i < plan.ConsentCategories.Count && i < MaxConsentCategories; i++)
+        {
+            var rule = plan.ConsentCategories[i];
+            var at = $"{prefix}tracking_plan.consent_categories[{i}].";
+            validation.Require(rule.Category.Length is >= 1 and <= 100, at + "category", "must be 1 to 100 characters");
+            validation.Require(plan.ConsentCategories.Take(i).All(c => c.Category != rule.Category), at + "category", "is mapped twice");
+
+            // The consent service's rule for purpose ids, so a plan cannot name a purpose no catalog could hold.
+            validation.Require(TrackingNames.IsId(rule.PurposeId), at + "purpose", "must be purposes/{purpose}, the id 1 to 63 characters of a-z, 0-9 and '-', starting with a letter");
         }
 
         if (plan.AdTouchpoint.Length > 0)

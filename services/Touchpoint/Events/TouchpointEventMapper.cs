@@ -82,6 +82,22 @@ internal sealed class TouchpointEventMapper : ITouchpointEvents
         return EventEnvelopes.Create(Topics.IdentityObserved, TouchpointModule.Name, payload, now);
     }
 
+    public OutboxMessage ConsentObserved(string source, string messageId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<(string PurposeId, bool Granted)> preferences, DateTimeOffset observedAt, DateTimeOffset now)
+    {
+        var payload = new ConsentObserved { Source = source, MessageId = messageId, ObserveTime = Timestamp.FromDateTimeOffset(observedAt) };
+        foreach (var identifier in identifiers)
+        {
+            payload.Identifiers.Add(new CommonV1.Identifier { Kind = (CommonV1.IdentifierKind)identifier.Kind, Value = identifier.Value });
+        }
+
+        foreach (var (purposeId, granted) in preferences)
+        {
+            payload.Preferences.Add(new ObservedConsentPreference { Purpose = "purposes/" + purposeId, Granted = granted });
+        }
+
+        return EventEnvelopes.Create(Topics.ConsentObserved, TouchpointModule.Name, payload, now);
+    }
+
     public OutboxMessage ErasureCompleted(string erasure, long recordsErased, DateTimeOffset now) =>
         EventEnvelopes.Create(Topics.ErasureCompleted, TouchpointModule.Name, new ErasureCompleted
         {

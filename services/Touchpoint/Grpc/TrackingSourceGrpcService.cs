@@ -100,8 +100,17 @@ internal sealed class TrackingSourceGrpcService(TrackingSources sources) : Track
                 [.. plan.Events.Select(e => new EventMapping(e.Event, TouchpointId(e.Touchpoint), (InteractionType)e.Type, [.. e.RequiredProperties]))],
                 [.. plan.Pages.Select(p => new PageMapping(p.Name, p.PathPattern, TouchpointId(p.Touchpoint), (InteractionType)p.Type))],
                 plan.Traits.Count == 0 ? Domain.TrackingPlan.DefaultTraits : [.. plan.Traits.Select(t => new TraitMapping(t.Trait, (IdentifierKind)t.Kind))],
-                plan.AdTouchpoint.Length == 0 ? "" : TouchpointId(plan.AdTouchpoint)));
+                plan.AdTouchpoint.Length == 0 ? "" : TouchpointId(plan.AdTouchpoint))
+            {
+                ConsentCategories = [.. plan.ConsentCategories.Select(c => new ConsentCategoryMapping(c.Category, PurposeId(c.Purpose)))],
+            });
     }
+
+    /// <summary>The id in <c>purposes/{id}</c>; anything else goes on with a '/' no id holds, so the use case refuses it by field.</summary>
+    private static string PurposeId(string name) =>
+        name.StartsWith(PurposePrefix, StringComparison.Ordinal) && name.IndexOf('/', PurposePrefix.Length) < 0 ? name[PurposePrefix.Length..] : "/" + name;
+
+    private const string PurposePrefix = "purposes/";
 
     /// <summary>
     /// The id in <c>touchpoints/{id}</c>. Anything else goes on with a '/' no id holds (a bare id
@@ -137,6 +146,7 @@ internal sealed class TrackingSourceGrpcService(TrackingSources sources) : Track
             Type = (CommonV1.InteractionType)p.Type,
         }));
         source.TrackingPlan.Traits.AddRange(s.Plan.Traits.Select(t => new TraitRule { Trait = t.Trait, Kind = (CommonV1.IdentifierKind)t.Kind }));
+        source.TrackingPlan.ConsentCategories.AddRange(s.Plan.ConsentCategories.Select(c => new ConsentCategoryRule { Category = c.Category, Purpose = PurposePrefix + c.PurposeId }));
         source.WriteKeys.AddRange(s.WriteKeys.Select(k => ToProto(s, k)));
         return source;
     }

@@ -34,20 +34,27 @@ internal static class TrackingSourceDocument
             DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt), DateTimeOffset.FromUnixTimeMilliseconds(UpdatedAt));
     }
 
-    private sealed record PlanRow(List<EventRow> Events, List<PageRow> Pages, List<TraitRow> Traits, string AdTouchpoint)
+    /// <summary>The plan; <c>Consent</c> is absent (null) in documents written before consent categories existed.</summary>
+    private sealed record PlanRow(List<EventRow> Events, List<PageRow> Pages, List<TraitRow> Traits, string AdTouchpoint, List<ConsentRow>? Consent)
     {
         public static PlanRow From(TrackingPlan p) => new(
             [.. p.Events.Select(e => new EventRow(e.EventName, e.Touchpoint, (int)e.Type, [.. e.RequiredProperties]))],
             [.. p.Pages.Select(x => new PageRow(x.Name, x.PathPattern, x.Touchpoint, (int)x.Type))],
             [.. p.Traits.Select(t => new TraitRow(t.Trait, (int)t.Kind))],
-            p.AdTouchpoint);
+            p.AdTouchpoint,
+            [.. p.ConsentCategories.Select(c => new ConsentRow(c.Category, c.PurposeId))]);
 
         public TrackingPlan ToPlan() => new(
             [.. Events.Select(e => new EventMapping(e.Event, e.Touchpoint, (InteractionType)e.Type, e.Required))],
             [.. Pages.Select(x => new PageMapping(x.Name, x.Path, x.Touchpoint, (InteractionType)x.Type))],
             [.. Traits.Select(t => new TraitMapping(t.Trait, (IdentifierKind)t.Kind))],
-            AdTouchpoint);
+            AdTouchpoint)
+        {
+            ConsentCategories = [.. (Consent ?? []).Select(c => new ConsentCategoryMapping(c.Category, c.Purpose))],
+        };
     }
+
+    private sealed record ConsentRow(string Category, string Purpose);
 
     private sealed record EventRow(string Event, string Touchpoint, int Type, List<string> Required);
 

@@ -163,6 +163,29 @@ public abstract class ConsentLedgerContract
     }
 
     [ContractFact]
+    public async Task Append_OfAnEvent_ClaimsItsInboxOnce_AndATombstoneBlocksItWritingNothing()
+    {
+        var (subject, _) = await NewSubjectAsync(Draft("marketing", true));
+        await Ledger.EraseAsync(new ErasurePlan(Guid.CreateVersion7(), null, Now, [], _ => [])
+        {
+            TombstonesOf = _ => [new ErasureTombstone("tomb-customer", Now.AddHours(1), Now.AddDays(30))],
+        }, default);
+        LedgerAppend Observed(string eventId, params ErasureCheck[] checks) =>
+            new LedgerAppend(subject, false, [], [Draft("marketing", false, minutes: 1)], [Event(eventId)], Now) { Inbox = ("consent.test", eventId), ErasureChecks = checks };
+
+        var first = await Ledger.AppendAsync(Observed("event-1"), default);
+        var again = await Ledger.AppendAsync(Observed("event-1"), default);
+        await Assert.ThrowsAsync<ErasedIdentifiersException>(() => Ledger.AppendAsync(Observed("event-2", new ErasureCheck("tomb-customer", Now)), default));
+        var retried = await Ledger.AppendAsync(Observed("event-2"), default);
+
+        Assert.Single(first);
+        Assert.Empty(again);
+        Assert.Single(retried);
+        Assert.Equal(3, (await Ledger.ReadChainAsync(subject, default)).Count);
+        Assert.Equal(3, (await Outbox.ReadDueAsync(10, Now.AddYears(1), default)).Count);
+    }
+
+    [ContractFact]
     public async Task Erase_LeavesTombstonesOfTheRemovedIdentifiersThatBlockAMergeStampedBeforeTheyEnd()
     {
         var (subject, _) = await NewSubjectAsync(Draft("marketing", true));

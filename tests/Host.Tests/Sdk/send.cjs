@@ -1,6 +1,8 @@
 // Sends one person's journey to a Journey host's tracking API with a real SDK, as an application
 // would: identify, track, page, alias, an unmapped event and a batch of 30 events, then flushes.
-// Usage: node send.cjs <segment|segment-legacy|rudderstack> <http://host:port> <writeKey> <prefix> <tests/tooling folder>
+// With segment-consent: one track carrying the consent manager's context.consent.categoryPreferences
+// (Advertising allowed, Analytics refused) instead.
+// Usage: node send.cjs <segment|segment-legacy|rudderstack|segment-consent> <http://host:port> <writeKey> <prefix> <tests/tooling folder>
 // The SDKs come from tests/tooling, installed by npm ci from its lock file.
 'use strict';
 const path = require('node:path');
@@ -28,6 +30,16 @@ async function main() {
     const analytics = new Analytics({ writeKey, host: url, flushAt: 20, flushInterval: 200, maxRetries: 2 });
     analytics.on('error', (e) => errors.push(String(e && (e.reason || e.message || e.code))));
     journey((type, message) => analytics[type](message));
+    await analytics.closeAndFlush({ timeout: 30000 });
+  } else if (sdk === 'segment-consent') {
+    const { Analytics } = tooling('@segment/analytics-node');
+    const analytics = new Analytics({ writeKey, host: url, flushAt: 1, maxRetries: 2 });
+    analytics.on('error', (e) => errors.push(String(e && (e.reason || e.message || e.code))));
+    analytics.track({
+      ...person,
+      event: 'Segment Consent Preference Updated',
+      context: { traits: { email: `${prefix}@example.com` }, consent: { categoryPreferences: { Advertising: true, Analytics: false } } },
+    });
     await analytics.closeAndFlush({ timeout: 30000 });
   } else if (sdk === 'segment-legacy') {
     const Analytics = tooling('analytics-node');

@@ -154,6 +154,28 @@ public sealed class TrackingPlannerTests
     }
 
     [Fact]
+    public void ConsentPreferences_OfMappedCategories_OnePerPurposeARefusalWinning_UnmappedAndNonBooleanLeftOut()
+    {
+        var plan = Plan with
+        {
+            ConsentCategories =
+            [
+                new ConsentCategoryMapping("Advertising", "marketing-ads"),
+                new ConsentCategoryMapping("Analytics", "analytics"),
+                new ConsentCategoryMapping("Retargeting", "marketing-ads"),
+            ],
+        };
+        var message = Read("""
+            {"type":"track","event":"X","messageId":"m","anonymousId":"a","context":{"consent":{"categoryPreferences":
+             {"Advertising":true,"Retargeting":false,"Analytics":true,"Functional":false,"advertising":false,"Broken":"true"}}}}
+            """, TrackingMessageType.Track);
+
+        Assert.Equal(5, message.CategoryPreferences.Count);
+        Assert.Equal([("marketing-ads", false), ("analytics", true)], TrackingPlanner.ConsentPreferences(plan, message));
+        Assert.Empty(TrackingPlanner.ConsentPreferences(Plan, message));
+    }
+
+    [Fact]
     public void Plan_Alias_LinksThePreviousAnonymousIdToTheUserId()
     {
         var message = Read("""{"messageId":"m-1","previousId":"a-1","userId":"c-42"}""", TrackingMessageType.Alias);

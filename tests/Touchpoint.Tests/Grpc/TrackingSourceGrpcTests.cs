@@ -53,6 +53,34 @@ public sealed class TrackingSourceGrpcTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Create_WithBadConsentCategories_IsInvalidArgumentNamingEachRule_AndGoodOnesRoundTrip()
+    {
+        var bad = Web();
+        bad.TrackingPlan.ConsentCategories.Add(new ConsentCategoryRule { Category = "Advertising", Purpose = "purposes/marketing-ads" });
+        bad.TrackingPlan.ConsentCategories.Add(new ConsentCategoryRule { Category = "Advertising", Purpose = "purposes/ads" });
+        bad.TrackingPlan.ConsentCategories.Add(new ConsentCategoryRule { Category = "", Purpose = "marketing-ads" });
+        bad.TrackingPlan.ConsentCategories.Add(new ConsentCategoryRule { Category = "Analytics", Purpose = "purposes/Analytics" });
+        var tooMany = Web();
+        tooMany.TrackingPlan.ConsentCategories.AddRange(Enumerable.Range(0, 51).Select(i => new ConsentCategoryRule { Category = $"c{i}", Purpose = "purposes/analytics" }));
+        var good = Web();
+        good.TrackingPlan.ConsentCategories.Add(new ConsentCategoryRule { Category = "Advertising", Purpose = "purposes/marketing-ads" });
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await _client.CreateSourceAsync(new CreateSourceRequest { SourceId = "web", Source = bad }));
+        var limit = await Assert.ThrowsAsync<RpcException>(async () => await _client.CreateSourceAsync(new CreateSourceRequest { SourceId = "web", Source = tooMany }));
+        var created = (await _client.CreateSourceAsync(new CreateSourceRequest { SourceId = "web", Source = good })).Source;
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(
+            [
+                "source.tracking_plan.consent_categories[1].category", "source.tracking_plan.consent_categories[2].category",
+                "source.tracking_plan.consent_categories[2].purpose", "source.tracking_plan.consent_categories[3].purpose",
+            ],
+            Fields(error));
+        Assert.Equal(["source.tracking_plan.consent_categories"], Fields(limit));
+        Assert.Equal(good.TrackingPlan.ConsentCategories, created.TrackingPlan.ConsentCategories);
+    }
+
+    [Fact]
     public async Task Create_WithAPlanNamingATouchpointTheCatalogLacks_IsInvalidArgumentNamingIt()
     {
         var source = Web();

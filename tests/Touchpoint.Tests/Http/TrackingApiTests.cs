@@ -46,6 +46,11 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
                     Events = { new EventRule { Event = "Order Completed", Touchpoint = "touchpoints/dealer", Type = InteractionType.Purchase, RequiredProperties = { "order_id" } } },
                     Pages = { new PageRule { PathPattern = "/models/*", Touchpoint = "touchpoints/model-pages", Type = InteractionType.View } },
                     AdTouchpoint = "touchpoints/ads",
+                    ConsentCategories =
+                    {
+                        new ConsentCategoryRule { Category = "Advertising", Purpose = "purposes/marketing-ads" },
+                        new ConsentCategoryRule { Category = "Analytics", Purpose = "purposes/analytics" },
+                    },
                 },
             },
         });
@@ -281,6 +286,37 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
         Assert.Equal("Ann", published[0].Traits["first_name"]);
         Assert.False(published[0].Traits.ContainsKey("email"));
         Assert.Equal([("a-8", IdentifierKind.AnonymousId), ("c-7", IdentifierKind.CustomerId)], published[1].Identifiers.Select(i => (i.Value, i.Kind)));
+    }
+
+    [Fact]
+    public async Task CategoryPreferences_OfMappedCategories_PublishConsentObservedOncePerKeptMessageWithHashedIdentifiers()
+    {
+        const string Consent = """ "context":{"traits":{"email":"Ann@Example.com"},"consent":{"categoryPreferences":{"Advertising":true,"Analytics":false,"Functional":true,"Broken":"yes"}}} """;
+        var unmapped = $$"""{"event":"Consent Preference Updated","messageId":"c-1","anonymousId":"a-5",{{Consent}}}""";
+        var rejected = $$"""{"event":"Order Completed","messageId":"c-2","anonymousId":"a-5",{{Consent}}}""";
+        var identify = $$"""{"messageId":"c-3","userId":"c-5",{{Consent}}}""";
+        var unmappedOnly = """{"event":"Page Scrolled","messageId":"c-4","anonymousId":"a-5","context":{"consent":{"categoryPreferences":{"Functional":false}}}}""";
+
+        var (_, first, _) = await SendAsync(Post("/v1/track", unmapped, _key));
+        var (_, retry, _) = await SendAsync(Post("/v1/track", unmapped, _key));
+        var (_, refused, _) = await SendAsync(Post("/v1/track", rejected, _key));
+        var (_, identified, _) = await SendAsync(Post("/v1/identify", identify, _key));
+        await SendAsync(Post("/v1/track", unmappedOnly, _key));
+
+        Assert.Equal(1, first.GetProperty("unmapped").GetInt32());
+        Assert.Equal(1, retry.GetProperty("unmapped").GetInt32());
+        Assert.Equal(1, refused.GetProperty("rejected").GetInt32());
+        Assert.Equal(1, identified.GetProperty("accepted").GetInt32());
+        Assert.Single(await _host.PayloadsAsync<IdentityObserved>(Topics.IdentityObserved));
+        var published = await _host.PayloadsAsync<ConsentObserved>(Topics.ConsentObserved);
+        Assert.Equal(["c-1", "c-3"], published.Select(p => p.MessageId));
+        var observed = published[0];
+        Assert.Equal("sources/web", observed.Source);
+        Assert.Equal([("purposes/marketing-ads", true), ("purposes/analytics", false)], observed.Preferences.Select(p => (p.Purpose, p.Granted)));
+        Assert.Equal([IdentifierKind.AnonymousId, IdentifierKind.Email], observed.Identifiers.Select(i => i.Kind));
+        Assert.Equal(64, observed.Identifiers[1].Value.Length);
+        Assert.DoesNotContain(published.SelectMany(p => p.Identifiers), i => i.Value.Contains('@', StringComparison.Ordinal));
+        Assert.Equal([IdentifierKind.CustomerId, IdentifierKind.Email], published[1].Identifiers.Select(i => i.Kind));
     }
 
     [Fact]

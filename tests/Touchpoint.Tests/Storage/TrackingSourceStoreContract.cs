@@ -29,7 +29,10 @@ public abstract class TrackingSourceStoreContract
             [new EventMapping("Order Completed", "dealer", InteractionType.Purchase, ["order_id"])],
             [new PageMapping("", "/models/*", "model-pages", InteractionType.View)],
             TrackingPlan.DefaultTraits,
-            "ads"),
+            "ads")
+        {
+            ConsentCategories = [new ConsentCategoryMapping("Advertising", "marketing-ads"), new ConsentCategoryMapping("Analytics", "analytics")],
+        },
         keys, 1, Now, Now.AddSeconds(1));
 
     private static WriteKey Key(string id, string hash, DateTimeOffset? revoked = null) => new(id, hash, "abcd", Now, revoked);
@@ -49,6 +52,7 @@ public abstract class TrackingSourceStoreContract
         Assert.Equal(["order_id"], read.Plan.Events[0].RequiredProperties);
         Assert.Equal(source.Plan.Pages, read.Plan.Pages);
         Assert.Equal(source.Plan.Traits, read.Plan.Traits);
+        Assert.Equal(source.Plan.ConsentCategories, read.Plan.ConsentCategories);
         Assert.Equal(source with { AllowedOrigins = [], WriteKeys = [], Plan = TrackingPlan.Empty }, read with { AllowedOrigins = [], WriteKeys = [], Plan = TrackingPlan.Empty });
     }
 
