@@ -2,7 +2,9 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Journey.Common.V1;
+using Journey.Consent;
 using Journey.Consent.V1;
+using Journey.Profile;
 using Journey.Profile.V1;
 using Journey.Recommendation.V1;
 using Journey.Shared.Hosting;
@@ -70,7 +72,7 @@ internal sealed partial class DemoData(
         var clock = time.GetTimestamp();
         var address = server.Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var token = services.GetRequiredService<DevelopmentIssuer>().CreateToken(
-            "demo-data", [Scopes.Admin, Scopes.TouchpointsWrite, Scopes.ProfilesWrite, Scopes.ProfilesRead, Scopes.ConsentWrite], TimeSpan.FromMinutes(10));
+            "demo-data", [Scopes.Admin, TouchpointScopes.Write, ProfileScopes.Write, ProfileScopes.Read, ConsentScopes.Write], TimeSpan.FromMinutes(10));
         using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>

@@ -80,7 +80,7 @@ internal sealed class ProfileHost : IAsyncDisposable
     public async Task<Profile.V1.Profile> RecordAsync(Identifier who, params InteractionRecorded[] interactions)
     {
         var before = await TryLookupAsync(who);
-        await PublishAsync(Topics.InteractionRecorded, Topics.Apps.Touchpoint, interactions);
+        await PublishAsync(ProfileTopics.InteractionRecorded, "touchpoint", interactions);
         Profile.V1.Profile? after = null;
         var seen = await TestPlatform.EventuallyAsync(async () =>
         {

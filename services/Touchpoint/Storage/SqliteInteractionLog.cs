@@ -210,7 +210,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             var erased = await SqliteErasureTombstones.FindAsync(connection, transaction, merges.SelectMany(m => m.ErasureKeys), ct);
             foreach (var merge in merges)
             {
-                if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfilesMerged, merge.EventId, now, ct)
+                if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + TouchpointTopics.ProfilesMerged, merge.EventId, now, ct)
                     || ErasureTombstones.Blocks(erased, merge.ErasureKeys, merge.PublishedAt ?? merge.MergedAt))
                 {
                     continue;
@@ -243,7 +243,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             var erased = await SqliteErasureTombstones.FindAsync(connection, transaction, splits.SelectMany(s => s.ErasureKeys), ct);
             foreach (var split in splits)
             {
-                if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfileSplit, split.EventId, now, ct)
+                if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + TouchpointTopics.ProfileSplit, split.EventId, now, ct)
                     || ErasureTombstones.Blocks(erased, split.ErasureKeys, split.PublishedAt))
                 {
                     continue;
@@ -284,7 +284,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                 var claimed = new List<ProfileSnapshot>();
                 foreach (var snapshot in profile)
                 {
-                    if (await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfileUpdated, snapshot.EventId, now, ct)
+                    if (await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + TouchpointTopics.ProfileUpdated, snapshot.EventId, now, ct)
                         && !ErasureTombstones.Blocks(erased, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt))
                     {
                         claimed.Add(snapshot);

@@ -234,7 +234,7 @@ public sealed class DecisionTests
     public async Task Check_WithoutScope_IsPermissionDenied()
     {
         await using var host = await StartAsync();
-        using var channel = host.Platform.CreateChannel(Journey.Shared.Security.Scopes.TouchpointsWrite);
+        using var channel = host.Platform.CreateChannel("touchpoints:write");
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await new ConsentService.ConsentServiceClient(channel).CheckConsentAsync(new CheckConsentRequest { Purpose = "purposes/x" }));

@@ -22,7 +22,7 @@ public sealed class ExpiryTests
         {
             services.AddSingleton(capture);
             // Stands in for the profile service, a subscriber of consent-changed.
-            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>(Topics.Apps.Profile, Topics.ConsentChanged);
+            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>("profile", new TopicSubscription(ConsentTopics.ConsentChanged, ConsentModule.Name));
         }, dataDirectory);
 
     [Fact]

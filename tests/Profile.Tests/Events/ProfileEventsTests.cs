@@ -276,9 +276,9 @@ public sealed class ProfileEventsTests : IDisposable
 
     private static IMessage Parse(EventEnvelope envelope) => envelope.Topic switch
     {
-        Topics.ProfileUpdated => ProfileUpdated.Parser.ParseFrom(envelope.Payload),
-        Topics.ProfilesMerged => ProfilesMerged.Parser.ParseFrom(envelope.Payload),
-        Topics.SegmentMembershipChanged => SegmentMembershipChanged.Parser.ParseFrom(envelope.Payload),
+        ProfileTopics.ProfileUpdated => ProfileUpdated.Parser.ParseFrom(envelope.Payload),
+        ProfileTopics.ProfilesMerged => ProfilesMerged.Parser.ParseFrom(envelope.Payload),
+        ProfileTopics.SegmentMembershipChanged => SegmentMembershipChanged.Parser.ParseFrom(envelope.Payload),
         Topics.ErasureCompleted => ErasureCompleted.Parser.ParseFrom(envelope.Payload),
         _ => throw new InvalidOperationException(envelope.Topic),
     };

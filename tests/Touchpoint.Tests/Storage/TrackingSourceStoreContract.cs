@@ -152,7 +152,7 @@ public abstract class TrackingSourceStoreContract
         Assert.Equal((0, 2), (within, past));
     }
 
-    private static ObservedIdentity Identity(string id) => new(id, new OutboxMessage(Guid.NewGuid().ToString("N"), Topics.IdentityObserved, [1, 2, 3]));
+    private static ObservedIdentity Identity(string id) => new(id, new OutboxMessage(Guid.NewGuid().ToString("N"), TouchpointTopics.IdentityObserved, [1, 2, 3]));
 }
 
 public sealed class SqliteTrackingSourceStoreTests : TrackingSourceStoreContract, IDisposable
