@@ -5,6 +5,7 @@ using Journey.Shared.Storage;
 using Journey.Touchpoint.Domain;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Touchpoint.Storage;
 
@@ -744,14 +745,6 @@ internal sealed class SqliteInteractionLog : IInteractionLog
     {
         var colon = key.IndexOf(':', StringComparison.Ordinal);
         return new PersonIdentifier((IdentifierKind)int.Parse(key.AsSpan(0, colon), System.Globalization.CultureInfo.InvariantCulture), key[(colon + 1)..]);
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
     }
 
     /// <summary>A batch's contribution to the aggregates, summed in memory and written once per row.</summary>
