@@ -327,7 +327,7 @@ public static partial class JourneyHosting
         else
         {
             services.AddKeyedSingleton("bus", (sp, _) =>
-                SqliteDatabase.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value, "bus.db"));
+                SqliteDatabase.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value, "bus.db", time: sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton(sp => ActivatorUtilities.CreateInstance<InProcessBus>(sp, sp.GetRequiredKeyedService<SqliteDatabase>("bus")));
             services.AddSingleton<IEventTransport>(sp => sp.GetRequiredService<InProcessBus>());
             services.AddHealthChecks().Add(new HealthCheckRegistration("bus:in-process", sp => StorageRegistration.HealthCheckOf(sp.GetRequiredKeyedService<SqliteDatabase>("bus")), HealthStatus.Unhealthy, ["ready", "bus"]));

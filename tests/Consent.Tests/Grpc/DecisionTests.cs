@@ -46,7 +46,7 @@ public sealed class DecisionTests
     [Fact]
     public async Task Check_WhenGrantOutlivesValidity_DeniesAsExpired()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new HostClock();
         await using var host = await StartAsync(clock);
         var version = await host.PolicyAsync();
         await host.PurposeAsync("newsletter", validity: Duration.FromTimeSpan(TimeSpan.FromDays(365)));

@@ -16,7 +16,8 @@ namespace Journey.Profile.Tests.Events;
 public sealed class ProfileEventsTests : IDisposable
 {
     private readonly TemporarySqlite _sqlite = new("profile");
-    private readonly ManualTimeProvider _clock = new();
+    // Use cases pause on the injected clock between conflicting writes, so its timers must run.
+    private readonly HostClock _clock = new();
     private readonly ProfileUseCases _profiles;
     private readonly SegmentUseCases _segments;
     private readonly SqliteOutbox _outbox;

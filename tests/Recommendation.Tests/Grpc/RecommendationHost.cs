@@ -15,7 +15,7 @@ public sealed class RecommendationHost : IAsyncDisposable
 {
     private long _version;
 
-    private RecommendationHost(TestPlatform platform, ManualTimeProvider clock)
+    private RecommendationHost(TestPlatform platform, HostClock clock)
     {
         Platform = platform;
         Clock = clock;
@@ -24,13 +24,13 @@ public sealed class RecommendationHost : IAsyncDisposable
 
     public TestPlatform Platform { get; }
 
-    public ManualTimeProvider Clock { get; }
+    public HostClock Clock { get; }
 
     public RecommendationService.RecommendationServiceClient Client { get; }
 
     public static async Task<RecommendationHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var clock = new ManualTimeProvider();
+        var clock = new HostClock();
         var all = new Dictionary<string, string?> { ["Journey:Recommendation:RandomSeed"] = "42" };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Collections.Concurrent;
 using Journey.Shared.Events;
 using Journey.Testing;
@@ -22,7 +23,7 @@ public sealed class OutboxRelayTests : IDisposable
     };
 
     private readonly TemporarySqlite _sqlite = new("profile");
-    private readonly ManualTimeProvider _clock = new();
+    private readonly FakeTimeProvider _clock = TestClocks.Create();
     private readonly ScriptedTransport _transport = new();
     private readonly SqliteOutbox _outbox;
 

@@ -6,6 +6,7 @@ using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using MongoDB.Bson;
 
 namespace Journey.Touchpoint.Tests.Storage;
@@ -169,7 +170,7 @@ public sealed class SqliteTrackingSourceStoreTests : TrackingSourceStoreContract
 
     protected override Task ExpireAsync(DateTimeOffset now) => new SqliteRetentionSweep(
         TouchpointModule.Name, _sqlite.Database, [SqliteTrackingSourceStore.IdentityRetention(IdentityRetention)],
-        new ManualTimeProvider(now), NullLogger<SqliteRetentionSweep>.Instance).SweepOnceAsync(default);
+        new FakeTimeProvider(now), NullLogger<SqliteRetentionSweep>.Instance).SweepOnceAsync(default);
 
     public void Dispose() => _sqlite.Dispose();
 }
