@@ -1,9 +1,9 @@
-using Microsoft.Extensions.Time.Testing;
 using System.Collections.Concurrent;
 using Journey.Shared.Events;
 using Journey.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Journey.Shared.Tests.Events;
 

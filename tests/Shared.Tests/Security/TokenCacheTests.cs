@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using System.Diagnostics.Metrics;
 using System.Security.Claims;
 using System.Security.Cryptography;
@@ -7,6 +6,7 @@ using Journey.Platform.V1;
 using Journey.Shared.Security;
 using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
