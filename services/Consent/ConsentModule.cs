@@ -21,13 +21,18 @@ namespace Journey.Consent;
 public static class ConsentModule
 {
     /// <summary>The service name: its Dapr app id, store name and <c>Journey:Hosting:Modules</c> entry.</summary>
-    public const string Name = Topics.Apps.Consent;
+    public const string Name = "consent";
 
     /// <summary>How long another replica's purpose change may take to reach this one on MongoDB.</summary>
     public static readonly TimeSpan PurposeRefreshOnMongo = TimeSpan.FromSeconds(5);
 
     /// <summary>The module definition the host selects from.</summary>
-    public static JourneyModule Definition { get; } = new(Name, builder => builder.AddConsent(), endpoints => endpoints.MapConsent());
+    public static JourneyModule Definition { get; } = new(Name, builder => builder.AddConsent(), endpoints => endpoints.MapConsent())
+    {
+        Publishes = ConsentTopics.Publishes,
+        Subscribes = ConsentTopics.Subscribes,
+        Scopes = ConsentScopes.All,
+    };
 
     /// <summary>Registers the service's domain, store, event handlers and gRPC services.</summary>
     public static WebApplicationBuilder AddConsent(this WebApplicationBuilder builder)
@@ -72,31 +77,31 @@ public static class ConsentModule
         services.AddSingleton<ObservedConsentUseCases>();
         services.AddExpirySweep();
 
-        services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
-        services.AddEventHandler<ProfileSplit, ProfileSplitHandler>(Name, Topics.ProfileSplit);
-        services.AddEventHandler<ErasureCompleted, ErasureCompletedHandler>(Name, Topics.ErasureCompleted);
-        services.AddEventHandler<ConsentObserved, ConsentObservedHandler>(Name, Topics.ConsentObserved);
+        services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, ConsentTopics.Subscription(ConsentTopics.ProfilesMerged));
+        services.AddEventHandler<ProfileSplit, ProfileSplitHandler>(Name, ConsentTopics.Subscription(ConsentTopics.ProfileSplit));
+        services.AddEventHandler<ErasureCompleted, ErasureCompletedHandler>(Name, ConsentTopics.Subscription(Topics.ErasureCompleted));
+        services.AddEventHandler<ConsentObserved, ConsentObservedHandler>(Name, ConsentTopics.Subscription(ConsentTopics.ConsentObserved));
 
         services.AddMethodScopes(ConsentService.Descriptor, new Dictionary<string, string>
         {
             [nameof(ConsentService.ConsentServiceClient.CreatePurpose)] = Scopes.Admin,
-            [nameof(ConsentService.ConsentServiceClient.GetPurpose)] = Scopes.ConsentRead,
-            [nameof(ConsentService.ConsentServiceClient.ListPurposes)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.GetPurpose)] = ConsentScopes.Read,
+            [nameof(ConsentService.ConsentServiceClient.ListPurposes)] = ConsentScopes.Read,
             [nameof(ConsentService.ConsentServiceClient.UpdatePurpose)] = Scopes.Admin,
             [nameof(ConsentService.ConsentServiceClient.CreatePolicyVersion)] = Scopes.Admin,
-            [nameof(ConsentService.ConsentServiceClient.GetPolicyVersion)] = Scopes.ConsentRead,
-            [nameof(ConsentService.ConsentServiceClient.ListPolicyVersions)] = Scopes.ConsentRead,
-            [nameof(ConsentService.ConsentServiceClient.RecordConsent)] = Scopes.ConsentWrite,
-            [nameof(ConsentService.ConsentServiceClient.BatchRecordConsent)] = Scopes.ConsentWrite,
-            [nameof(ConsentService.ConsentServiceClient.WithdrawConsent)] = Scopes.ConsentWrite,
-            [nameof(ConsentService.ConsentServiceClient.CheckConsent)] = Scopes.ConsentRead,
-            [nameof(ConsentService.ConsentServiceClient.BatchCheckConsent)] = Scopes.ConsentRead,
-            [nameof(ConsentService.ConsentServiceClient.ListConsentHistory)] = Scopes.ConsentRead,
-            [nameof(ConsentService.ConsentServiceClient.VerifyConsentChain)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.GetPolicyVersion)] = ConsentScopes.Read,
+            [nameof(ConsentService.ConsentServiceClient.ListPolicyVersions)] = ConsentScopes.Read,
+            [nameof(ConsentService.ConsentServiceClient.RecordConsent)] = ConsentScopes.Write,
+            [nameof(ConsentService.ConsentServiceClient.BatchRecordConsent)] = ConsentScopes.Write,
+            [nameof(ConsentService.ConsentServiceClient.WithdrawConsent)] = ConsentScopes.Write,
+            [nameof(ConsentService.ConsentServiceClient.CheckConsent)] = ConsentScopes.Read,
+            [nameof(ConsentService.ConsentServiceClient.BatchCheckConsent)] = ConsentScopes.Read,
+            [nameof(ConsentService.ConsentServiceClient.ListConsentHistory)] = ConsentScopes.Read,
+            [nameof(ConsentService.ConsentServiceClient.VerifyConsentChain)] = ConsentScopes.Read,
             [nameof(ConsentService.ConsentServiceClient.RequestErasure)] = Scopes.PrivacyErase,
             [nameof(ConsentService.ConsentServiceClient.GetErasureStatus)] = Scopes.PrivacyErase,
-            [nameof(ConsentService.ConsentServiceClient.ListConsentCheckpoints)] = Scopes.ConsentRead,
-            [nameof(ConsentService.ConsentServiceClient.GetConsentCheckpoint)] = Scopes.ConsentRead,
+            [nameof(ConsentService.ConsentServiceClient.ListConsentCheckpoints)] = ConsentScopes.Read,
+            [nameof(ConsentService.ConsentServiceClient.GetConsentCheckpoint)] = ConsentScopes.Read,
         });
         builder.Services.AddSingleton<ConsentGrpcService>();
         return builder;

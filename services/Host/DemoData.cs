@@ -2,8 +2,11 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Journey.Common.V1;
+using Journey.Consent;
 using Journey.Consent.V1;
+using Journey.Profile;
 using Journey.Profile.V1;
+using Journey.Recommendation;
 using Journey.Recommendation.V1;
 using Journey.Shared.Hosting;
 using Journey.Shared.Security;
@@ -70,7 +73,7 @@ internal sealed partial class DemoData(
         var clock = time.GetTimestamp();
         var address = server.Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var token = services.GetRequiredService<DevelopmentIssuer>().CreateToken(
-            "demo-data", [Scopes.Admin, Scopes.TouchpointsWrite, Scopes.ProfilesWrite, Scopes.ProfilesRead, Scopes.ConsentWrite, Scopes.RecommendationsRead, Scopes.RecommendationsWrite], TimeSpan.FromMinutes(10));
+            "demo-data", [Scopes.Admin, TouchpointScopes.Write, ProfileScopes.Write, ProfileScopes.Read, ConsentScopes.Write, RecommendationScopes.Read, RecommendationScopes.Write], TimeSpan.FromMinutes(10));
         using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>

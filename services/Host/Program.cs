@@ -1,9 +1,5 @@
-using Journey.Consent;
 using Journey.Host;
-using Journey.Profile;
-using Journey.Recommendation;
 using Journey.Shared.Hosting;
-using Journey.Touchpoint;
 using Journey.WebConsole;
 
 if (TokenCommand.IsRequested(args))
@@ -13,7 +9,7 @@ if (TokenCommand.IsRequested(args))
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddJourneyDefaults();
-builder.AddJourneyModules(TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition);
+builder.AddJourneyModules([.. JourneyServices.All]);
 builder.Services.AddJourneyDemo();
 builder.AddJourneyConsole();
 var app = builder.Build();

@@ -27,11 +27,12 @@ internal static class TokenCommand
             return 2;
         }
 
-        var scopes = Value(options, "--scopes")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [.. Scopes.All];
-        var unknown = scopes.Where(s => !Scopes.All.Contains(s)).ToList();
+        var known = JourneyServices.Known.Scopes;
+        var scopes = Value(options, "--scopes")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [.. known.All];
+        var unknown = scopes.Where(s => !known.Contains(s)).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"Unknown scopes: {string.Join(", ", unknown)}. Known: {string.Join(" ", Scopes.All)}");
+            Console.Error.WriteLine($"Unknown scopes: {string.Join(", ", unknown)}. Known: {string.Join(" ", known.All)}");
             return 2;
         }
 

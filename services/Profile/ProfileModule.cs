@@ -21,10 +21,15 @@ namespace Journey.Profile;
 public static class ProfileModule
 {
     /// <summary>The service name: its Dapr app id, store name and <c>Journey:Hosting:Modules</c> entry.</summary>
-    public const string Name = Topics.Apps.Profile;
+    public const string Name = "profile";
 
     /// <summary>The module definition the host selects from.</summary>
-    public static JourneyModule Definition { get; } = new(Name, builder => builder.AddProfile(), endpoints => endpoints.MapProfile());
+    public static JourneyModule Definition { get; } = new(Name, builder => builder.AddProfile(), endpoints => endpoints.MapProfile())
+    {
+        Publishes = ProfileTopics.Publishes,
+        Subscribes = ProfileTopics.Subscribes,
+        Scopes = ProfileScopes.All,
+    };
 
     /// <summary>Registers the service's domain, store, event handlers and gRPC services.</summary>
     public static WebApplicationBuilder AddProfile(this WebApplicationBuilder builder)
@@ -55,27 +60,27 @@ public static class ProfileModule
         // Two batches at once: while one holds the store's single writer, the next is read, resolved and
         // serialised, which otherwise left a core idle once the stream had been relayed. Safe beside
         // itself: a batch that loses a race for a profile or an identifier reads again and retries.
-        services.AddEventHandler<InteractionRecorded, InteractionRecordedHandler>(Name, Topics.InteractionRecorded, deliveriesInFlight: 2);
-        services.AddEventHandler<IdentityObserved, IdentityObservedHandler>(Name, Topics.IdentityObserved);
-        services.AddEventHandler<ConsentChanged, ConsentChangedHandler>(Name, Topics.ConsentChanged);
-        services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, Topics.ErasureRequested);
+        services.AddEventHandler<InteractionRecorded, InteractionRecordedHandler>(Name, ProfileTopics.Subscription(ProfileTopics.InteractionRecorded), deliveriesInFlight: 2);
+        services.AddEventHandler<IdentityObserved, IdentityObservedHandler>(Name, ProfileTopics.Subscription(ProfileTopics.IdentityObserved));
+        services.AddEventHandler<ConsentChanged, ConsentChangedHandler>(Name, ProfileTopics.Subscription(ProfileTopics.ConsentChanged));
+        services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, ProfileTopics.Subscription(Topics.ErasureRequested));
 
         services.AddMethodScopes(ProfileService.Descriptor, new Dictionary<string, string>
         {
-            [nameof(ProfileService.ProfileServiceClient.Identify)] = Scopes.ProfilesWrite,
-            [nameof(ProfileService.ProfileServiceClient.GetProfile)] = Scopes.ProfilesRead,
-            [nameof(ProfileService.ProfileServiceClient.BatchGetProfiles)] = Scopes.ProfilesRead,
-            [nameof(ProfileService.ProfileServiceClient.LookupProfile)] = Scopes.ProfilesRead,
-            [nameof(ProfileService.ProfileServiceClient.WatchProfile)] = Scopes.ProfilesRead,
-            [nameof(ProfileService.ProfileServiceClient.ListProfileMerges)] = Scopes.ProfilesRead,
-            [nameof(ProfileService.ProfileServiceClient.MergeProfiles)] = Scopes.ProfilesMerge,
-            [nameof(ProfileService.ProfileServiceClient.SplitProfile)] = Scopes.ProfilesMerge,
+            [nameof(ProfileService.ProfileServiceClient.Identify)] = ProfileScopes.Write,
+            [nameof(ProfileService.ProfileServiceClient.GetProfile)] = ProfileScopes.Read,
+            [nameof(ProfileService.ProfileServiceClient.BatchGetProfiles)] = ProfileScopes.Read,
+            [nameof(ProfileService.ProfileServiceClient.LookupProfile)] = ProfileScopes.Read,
+            [nameof(ProfileService.ProfileServiceClient.WatchProfile)] = ProfileScopes.Read,
+            [nameof(ProfileService.ProfileServiceClient.ListProfileMerges)] = ProfileScopes.Read,
+            [nameof(ProfileService.ProfileServiceClient.MergeProfiles)] = ProfileScopes.Merge,
+            [nameof(ProfileService.ProfileServiceClient.SplitProfile)] = ProfileScopes.Merge,
             [nameof(ProfileService.ProfileServiceClient.CreateSegment)] = Scopes.Admin,
-            [nameof(ProfileService.ProfileServiceClient.GetSegment)] = Scopes.ProfilesRead,
-            [nameof(ProfileService.ProfileServiceClient.ListSegments)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.GetSegment)] = ProfileScopes.Read,
+            [nameof(ProfileService.ProfileServiceClient.ListSegments)] = ProfileScopes.Read,
             [nameof(ProfileService.ProfileServiceClient.DeleteSegment)] = Scopes.Admin,
-            [nameof(ProfileService.ProfileServiceClient.ListSegmentMembers)] = Scopes.ProfilesRead,
-            [nameof(ProfileService.ProfileServiceClient.DescribeAudience)] = Scopes.ProfilesRead,
+            [nameof(ProfileService.ProfileServiceClient.ListSegmentMembers)] = ProfileScopes.Read,
+            [nameof(ProfileService.ProfileServiceClient.DescribeAudience)] = ProfileScopes.Read,
             [nameof(ProfileService.ProfileServiceClient.ExportProfile)] = Scopes.PrivacyErase,
             [nameof(ProfileService.ProfileServiceClient.EraseProfile)] = Scopes.PrivacyErase,
         });

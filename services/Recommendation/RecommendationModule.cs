@@ -19,21 +19,26 @@ namespace Journey.Recommendation;
 public static class RecommendationModule
 {
     /// <summary>The service name: its Dapr app id, store name and <c>Journey:Hosting:Modules</c> entry.</summary>
-    public const string Name = Topics.Apps.Recommendation;
+    public const string Name = "recommendation";
 
     /// <summary>The module definition the host selects from.</summary>
-    public static JourneyModule Definition { get; } = new(Name, builder => builder.AddRecommendation(), endpoints => endpoints.MapRecommendation());
+    public static JourneyModule Definition { get; } = new(Name, builder => builder.AddRecommendation(), endpoints => endpoints.MapRecommendation())
+    {
+        Publishes = RecommendationTopics.Publishes,
+        Subscribes = RecommendationTopics.Subscribes,
+        Scopes = RecommendationScopes.All,
+    };
 
     /// <summary>The scope of every RPC, in one table a reviewer reads at a glance.</summary>
     public static readonly IReadOnlyDictionary<string, string> MethodScopes = new Dictionary<string, string>
     {
         ["CreateContent"] = Scopes.Admin,
         ["UpdateContent"] = Scopes.Admin,
-        ["GetContent"] = Scopes.RecommendationsRead,
-        ["ListContents"] = Scopes.RecommendationsRead,
+        ["GetContent"] = RecommendationScopes.Read,
+        ["ListContents"] = RecommendationScopes.Read,
         ["RetireContent"] = Scopes.Admin,
-        ["Recommend"] = Scopes.RecommendationsRead,
-        ["RecordFeedback"] = Scopes.RecommendationsWrite,
+        ["Recommend"] = RecommendationScopes.Read,
+        ["RecordFeedback"] = RecommendationScopes.Write,
         ["CreateExperiment"] = Scopes.Admin,
         ["GetExperiment"] = Scopes.Admin,
         ["ListExperiments"] = Scopes.Admin,
@@ -66,13 +71,13 @@ public static class RecommendationModule
         services.AddSingleton<ExperimentService>();
         services.AddSingleton<AudienceProjector>();
 
-        services.AddEventHandler<InteractionRecorded, InteractionRecordedHandler>(Name, Topics.InteractionRecorded);
-        services.AddEventHandler<TouchpointChanged, TouchpointChangedHandler>(Name, Topics.TouchpointChanged);
-        services.AddEventHandler<ProfileUpdated, ProfileUpdatedHandler>(Name, Topics.ProfileUpdated);
-        services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
-        services.AddEventHandler<ProfileSplit, ProfileSplitHandler>(Name, Topics.ProfileSplit);
-        services.AddEventHandler<ConsentChanged, ConsentChangedHandler>(Name, Topics.ConsentChanged);
-        services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, Topics.ErasureRequested);
+        services.AddEventHandler<InteractionRecorded, InteractionRecordedHandler>(Name, RecommendationTopics.Subscription(RecommendationTopics.InteractionRecorded));
+        services.AddEventHandler<TouchpointChanged, TouchpointChangedHandler>(Name, RecommendationTopics.Subscription(RecommendationTopics.TouchpointChanged));
+        services.AddEventHandler<ProfileUpdated, ProfileUpdatedHandler>(Name, RecommendationTopics.Subscription(RecommendationTopics.ProfileUpdated));
+        services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, RecommendationTopics.Subscription(RecommendationTopics.ProfilesMerged));
+        services.AddEventHandler<ProfileSplit, ProfileSplitHandler>(Name, RecommendationTopics.Subscription(RecommendationTopics.ProfileSplit));
+        services.AddEventHandler<ConsentChanged, ConsentChangedHandler>(Name, RecommendationTopics.Subscription(RecommendationTopics.ConsentChanged));
+        services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, RecommendationTopics.Subscription(Topics.ErasureRequested));
 
         services.AddMethodScopes(V1.RecommendationService.Descriptor, MethodScopes);
         builder.Services.AddSingleton<RecommendationGrpcService>();

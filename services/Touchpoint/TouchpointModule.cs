@@ -21,10 +21,15 @@ namespace Journey.Touchpoint;
 public static class TouchpointModule
 {
     /// <summary>The service name: its Dapr app id, store name and <c>Journey:Hosting:Modules</c> entry.</summary>
-    public const string Name = Topics.Apps.Touchpoint;
+    public const string Name = "touchpoint";
 
     /// <summary>The module definition the host selects from.</summary>
-    public static JourneyModule Definition { get; } = new(Name, builder => builder.AddTouchpoint(), endpoints => endpoints.MapTouchpoint());
+    public static JourneyModule Definition { get; } = new(Name, builder => builder.AddTouchpoint(), endpoints => endpoints.MapTouchpoint())
+    {
+        Publishes = TouchpointTopics.Publishes,
+        Subscribes = TouchpointTopics.Subscribes,
+        Scopes = TouchpointScopes.All,
+    };
 
     /// <summary>Registers the service's domain, store, event handlers and gRPC services.</summary>
     public static WebApplicationBuilder AddTouchpoint(this WebApplicationBuilder builder)
@@ -57,37 +62,37 @@ public static class TouchpointModule
         services.AddSingleton<TrackingRateLimiter>();
         services.AddSingleton<TrackingSourceGrpcService>();
 
-        services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, Topics.ProfilesMerged);
-        services.AddEventHandler<ProfileSplit, ProfileSplitHandler>(Name, Topics.ProfileSplit);
-        services.AddEventHandler<ProfileUpdated, ProfileUpdatedHandler>(Name, Topics.ProfileUpdated);
-        services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, Topics.ErasureRequested);
+        services.AddEventHandler<ProfilesMerged, ProfilesMergedHandler>(Name, TouchpointTopics.Subscription(TouchpointTopics.ProfilesMerged));
+        services.AddEventHandler<ProfileSplit, ProfileSplitHandler>(Name, TouchpointTopics.Subscription(TouchpointTopics.ProfileSplit));
+        services.AddEventHandler<ProfileUpdated, ProfileUpdatedHandler>(Name, TouchpointTopics.Subscription(TouchpointTopics.ProfileUpdated));
+        services.AddEventHandler<ErasureRequested, ErasureRequestedHandler>(Name, TouchpointTopics.Subscription(Topics.ErasureRequested));
 
         services.AddMethodScopes(TouchpointService.Descriptor, new Dictionary<string, string>
         {
             [nameof(TouchpointService.TouchpointServiceClient.CreateTouchpoint)] = Scopes.Admin,
-            [nameof(TouchpointService.TouchpointServiceClient.GetTouchpoint)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.GetTouchpoint)] = TouchpointScopes.Read,
             [nameof(TouchpointService.TouchpointServiceClient.UpdateTouchpoint)] = Scopes.Admin,
-            [nameof(TouchpointService.TouchpointServiceClient.ListTouchpoints)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.ListTouchpoints)] = TouchpointScopes.Read,
             [nameof(TouchpointService.TouchpointServiceClient.RetireTouchpoint)] = Scopes.Admin,
-            [nameof(TouchpointService.TouchpointServiceClient.RecordInteraction)] = Scopes.TouchpointsWrite,
-            [nameof(TouchpointService.TouchpointServiceClient.RecordInteractions)] = Scopes.TouchpointsWrite,
-            [nameof(TouchpointService.TouchpointServiceClient.StreamInteractions)] = Scopes.TouchpointsWrite,
-            [nameof(TouchpointService.TouchpointServiceClient.ListInteractions)] = Scopes.TouchpointsRead,
-            [nameof(TouchpointService.TouchpointServiceClient.GetTouchpointScorecard)] = Scopes.TouchpointsRead,
-            [nameof(TouchpointService.TouchpointServiceClient.GetJourneyFunnel)] = Scopes.TouchpointsRead,
-            [nameof(TouchpointService.TouchpointServiceClient.GetJourneyPaths)] = Scopes.TouchpointsRead,
-            [nameof(TouchpointService.TouchpointServiceClient.ListExperienceGaps)] = Scopes.TouchpointsRead,
+            [nameof(TouchpointService.TouchpointServiceClient.RecordInteraction)] = TouchpointScopes.Write,
+            [nameof(TouchpointService.TouchpointServiceClient.RecordInteractions)] = TouchpointScopes.Write,
+            [nameof(TouchpointService.TouchpointServiceClient.StreamInteractions)] = TouchpointScopes.Write,
+            [nameof(TouchpointService.TouchpointServiceClient.ListInteractions)] = TouchpointScopes.Read,
+            [nameof(TouchpointService.TouchpointServiceClient.GetTouchpointScorecard)] = TouchpointScopes.Read,
+            [nameof(TouchpointService.TouchpointServiceClient.GetJourneyFunnel)] = TouchpointScopes.Read,
+            [nameof(TouchpointService.TouchpointServiceClient.GetJourneyPaths)] = TouchpointScopes.Read,
+            [nameof(TouchpointService.TouchpointServiceClient.ListExperienceGaps)] = TouchpointScopes.Read,
         });
         services.AddMethodScopes(TrackingSourceService.Descriptor, new Dictionary<string, string>
         {
-            [nameof(TrackingSourceService.TrackingSourceServiceClient.CreateSource)] = Scopes.TrackingAdmin,
-            [nameof(TrackingSourceService.TrackingSourceServiceClient.GetSource)] = Scopes.TrackingAdmin,
-            [nameof(TrackingSourceService.TrackingSourceServiceClient.ListSources)] = Scopes.TrackingAdmin,
-            [nameof(TrackingSourceService.TrackingSourceServiceClient.UpdateSource)] = Scopes.TrackingAdmin,
-            [nameof(TrackingSourceService.TrackingSourceServiceClient.CreateWriteKey)] = Scopes.TrackingAdmin,
-            [nameof(TrackingSourceService.TrackingSourceServiceClient.RotateWriteKey)] = Scopes.TrackingAdmin,
-            [nameof(TrackingSourceService.TrackingSourceServiceClient.RevokeWriteKey)] = Scopes.TrackingAdmin,
-            [nameof(TrackingSourceService.TrackingSourceServiceClient.ListTrackingIssues)] = Scopes.TouchpointsRead,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.CreateSource)] = TouchpointScopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.GetSource)] = TouchpointScopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.ListSources)] = TouchpointScopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.UpdateSource)] = TouchpointScopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.CreateWriteKey)] = TouchpointScopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.RotateWriteKey)] = TouchpointScopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.RevokeWriteKey)] = TouchpointScopes.TrackingAdmin,
+            [nameof(TrackingSourceService.TrackingSourceServiceClient.ListTrackingIssues)] = TouchpointScopes.Read,
         });
         return builder;
     }

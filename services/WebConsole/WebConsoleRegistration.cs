@@ -66,7 +66,7 @@ public static partial class WebConsoleRegistration
     public static bool MaySignInLocally(HttpContext context, AuthOptions auth) =>
         string.IsNullOrWhiteSpace(auth.Authority) && context.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote);
 
-    private static async Task<IResult> SignIn(HttpContext context, IOptions<AuthOptions> auth, DevelopmentIssuer issuer)
+    private static async Task<IResult> SignIn(HttpContext context, IOptions<AuthOptions> auth, DevelopmentIssuer issuer, KnownModules known)
     {
         if (!MaySignInLocally(context, auth.Value))
         {
@@ -78,7 +78,7 @@ public static partial class WebConsoleRegistration
         var form = await context.Request.ReadFormAsync(context.RequestAborted);
         var name = form["name"].ToString().Trim();
         var scopes = form["scope"].Select(s => s ?? "").Where(s => s.Length > 0).Distinct(StringComparer.Ordinal).ToList();
-        var unknown = scopes.Where(s => !Scopes.All.Contains(s)).ToList();
+        var unknown = scopes.Where(s => !known.Scopes.Contains(s)).ToList();
         if (name.Length is 0 or > 64 || unknown.Count > 0 || scopes.Count == 0)
         {
             return Results.Problem(

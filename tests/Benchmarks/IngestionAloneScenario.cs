@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Journey.Common.V1;
-using Journey.Shared.Security;
+using Journey.Host;
 using Journey.Testing;
 
 namespace Journey.Benchmarks;
@@ -24,7 +24,7 @@ public sealed class IngestionAloneScenario : IScenario
         await using var host = HostProcess.Start(data, "--Journey:Hosting:Modules=touchpoint", "--Journey:Limits:WriteCallsPerSecond=1000000",
             "--Journey:Limits:WriteBurst=1000000", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Journey.Host=Information");
         await host.WaitUntilListeningAsync();
-        using var channel = host.CreateChannel(data, [.. Scopes.All]);
+        using var channel = host.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
         await Touchpoints.EnsureAsync(channel, "bench-web", Channel.Web, Ownership.Owned, JourneyStage.Consideration);
 
         var total = settings.Quick ? 100_000 : 1_000_000;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Google.Protobuf;
+using Journey.Host;
 using Journey.Platform.V1;
 using Journey.Shared.Security;
 
@@ -37,7 +38,7 @@ public sealed partial class OutsideLoadScenario : IScenario
         var calls = context.Settings.Quick ? 10_000 : 60_000;
         var frame = Path.Combine(context.Settings.Scratch, "ping.grpc");
         await File.WriteAllBytesAsync(frame, Frame(new PingRequest { Payload = Payload }));
-        var token = DevelopmentIssuer.Open(context.Settings.Scratch, "journey-development", "journey").CreateToken("bench-h2load", [.. Scopes.All], TimeSpan.FromHours(1));
+        var token = DevelopmentIssuer.Open(context.Settings.Scratch, "journey-development", "journey").CreateToken("bench-h2load", [.. JourneyServices.Known.Scopes.All], TimeSpan.FromHours(1));
         var authorization = $"authorization: Bearer {token}";
         await new DiagnosticsService.DiagnosticsServiceClient(context.Channel).PingAsync(new PingRequest { Payload = Payload });
 

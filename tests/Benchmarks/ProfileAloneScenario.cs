@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Grpc.Core;
 using Journey.Common.V1;
+using Journey.Host;
 using Journey.Profile.V1;
-using Journey.Shared.Security;
 using Journey.Testing;
 
 namespace Journey.Benchmarks;
@@ -33,7 +33,7 @@ public sealed class ProfileAloneScenario : IScenario
         await using (var held = HostProcess.Start(data, [.. Modules, "--Journey:Events:DeliveryEnabled=false"]))
         {
             await held.WaitUntilListeningAsync();
-            using var channel = held.CreateChannel(data, [.. Scopes.All]);
+            using var channel = held.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
             await Touchpoints.EnsureAsync(channel, "bench-web", Channel.Web, Ownership.Owned, JourneyStage.Consideration);
             var summary = await Touchpoints.StreamViewsAsync(channel, people, Person, _ => DateTimeOffset.UtcNow);
             if (summary.AcceptedCount != people)
@@ -45,7 +45,7 @@ public sealed class ProfileAloneScenario : IScenario
         var clock = Stopwatch.StartNew();
         await using var host = HostProcess.Start(data, Modules);
         await host.WaitUntilListeningAsync();
-        using var live = host.CreateChannel(data, [.. Scopes.All]);
+        using var live = host.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
         var profiles = new ProfileService.ProfileServiceClient(live);
         var last = new LookupProfileRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = Person(people - 1) }) };
         while (!await HasInteractionAsync(profiles, last))

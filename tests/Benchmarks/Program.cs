@@ -1,5 +1,5 @@
 using Journey.Benchmarks;
-using Journey.Shared.Security;
+using Journey.Host;
 using Journey.Testing;
 
 if (args is [BareServer.Argument])
@@ -25,7 +25,7 @@ else
 
 await using var host = HostProcess.Start(settings.Scratch, "--Journey:Limits:WriteCallsPerSecond=1000000", "--Journey:Limits:WriteBurst=1000000", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Journey.Host=Information");
 await host.WaitUntilListeningAsync();
-using var channel = host.CreateChannel(settings.Scratch, [.. Scopes.All]);
+using var channel = host.CreateChannel(settings.Scratch, [.. JourneyServices.Known.Scopes.All]);
 
 var baselines = await Baselines.MeasureAsync(channel, settings);
 var context = new BenchContext(host, channel, baselines, settings, new Population());

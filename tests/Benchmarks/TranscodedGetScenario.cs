@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Journey.Common.V1;
+using Journey.Profile;
 using Journey.Profile.V1;
 using Journey.Shared.Security;
 
@@ -33,7 +34,7 @@ public sealed class TranscodedGetScenario : IScenario
             i => client.GetProfileAsync(new GetProfileRequest { Name = names[Random.Shared.Next(count)] }).ResponseAsync, 1, settings.Warmup, settings.Duration);
 
         // HTTP/1.1 with a kept-alive connection, as an HTTP client library sends by default.
-        var token = DevelopmentIssuer.Open(settings.Scratch, "journey-development", "journey").CreateToken("benchmark", [Scopes.ProfilesRead], TimeSpan.FromHours(1));
+        var token = DevelopmentIssuer.Open(settings.Scratch, "journey-development", "journey").CreateToken("benchmark", [ProfileScopes.Read], TimeSpan.FromHours(1));
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1 })
         {
             BaseAddress = new Uri(context.Host.HttpAddress),

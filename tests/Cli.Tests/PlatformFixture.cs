@@ -1,9 +1,10 @@
 using Journey.Consent;
 using Journey.Profile;
 using Journey.Recommendation;
-using Journey.Shared.Security;
+using Journey.Shared.Hosting;
 using Journey.Testing;
 using Journey.Touchpoint;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Journey.Cli.Tests;
 
@@ -19,7 +20,7 @@ public sealed class PlatformFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Platform = await TestPlatform.StartAsync([TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition]);
-        Token = Platform.CreateToken([.. Scopes.All]);
+        Token = Platform.CreateToken([.. Platform.Services.GetRequiredService<KnownModules>().Scopes.All]);
     }
 
     public async Task DisposeAsync() => await Platform.DisposeAsync();

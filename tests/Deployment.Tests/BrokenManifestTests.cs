@@ -114,7 +114,7 @@ public sealed class BrokenManifestTests
 
         var violations = Policies.DaprSidecars(broken).ToList();
 
-        Assert.Contains("Topics.Apps.All", Check.Reports(violations, "Deployment/profile", "spec.template.metadata.annotations.dapr.io/app-id").Message, StringComparison.Ordinal);
+        Assert.Contains("JourneyServices.All", Check.Reports(violations, "Deployment/profile", "spec.template.metadata.annotations.dapr.io/app-id").Message, StringComparison.Ordinal);
         Check.Reports(violations, "Deployment/profile", "");
     }
 
@@ -203,7 +203,7 @@ public sealed class BrokenManifestTests
 
         var violations = Policies.TopicScoping(broken).Where(v => v.Field == MetadataField(broken, "allowedTopics")).ToList();
 
-        Assert.Contains(violations, v => v.Message.Contains("'orders' is neither in Topics", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.Message.Contains("'orders' is neither a declared topic", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Message.Contains("'consent.erasure-completed.dead-letter' is in Topics but not allowed", StringComparison.Ordinal));
     }
 

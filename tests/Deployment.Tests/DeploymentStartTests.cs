@@ -1,5 +1,5 @@
 using Grpc.Health.V1;
-using Journey.Shared.Events;
+using Journey.Host;
 using Xunit.Abstractions;
 
 namespace Journey.Deployment.Tests;
@@ -47,7 +47,7 @@ public sealed class DeploymentStartTests(DeploymentStarts starts, ITestOutputHel
         var runs = await starts.OfAsync(overlay);
         Report(runs);
 
-        Assert.Equal(Topics.Apps.All.Order(StringComparer.Ordinal), runs.Select(r => r.Id[(r.Id.LastIndexOf('/') + 1)..]).Order(StringComparer.Ordinal));
+        Assert.Equal(JourneyServices.All.Select(m => m.Name).Order(StringComparer.Ordinal), runs.Select(r => r.Id[(r.Id.LastIndexOf('/') + 1)..]).Order(StringComparer.Ordinal));
         Assert.All(runs, r =>
         {
             Assert.True(r.HttpAddress is not null, r.Summary);

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Journey.Shared.Events;
+using Journey.Host;
 using Xunit.Abstractions;
 
 namespace Journey.Deployment.Tests;
@@ -21,7 +21,7 @@ public sealed partial class LocalRunTests(ITestOutputHelper output)
         var run = Manifests.ReadFiles("k8s/dapr-local/dapr.yaml").Objects.Single();
         var apps = run.Items("apps").ToList();
 
-        Assert.Equal(Topics.Apps.All.Order(StringComparer.Ordinal), apps.Select(a => a.Str("appID")!).Order(StringComparer.Ordinal));
+        Assert.Equal(JourneyServices.Known.Topics.Services.Order(StringComparer.Ordinal), apps.Select(a => a.Str("appID")!).Order(StringComparer.Ordinal));
         Assert.Equal("h2c", run.Str("common", "appProtocol"));
         Assert.Equal("Dapr", run.Str("common", "env", "Journey__Events__Transport"));
         Assert.Equal(

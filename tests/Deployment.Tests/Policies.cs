@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Journey.Host;
 using Journey.Shared.Events;
 
 namespace Journey.Deployment.Tests;
@@ -24,7 +25,7 @@ public static class Policies
         ["journey-dapr-app-token"] = ["token"],
         ["journey-valkey"] = ["password"],
     }
-        .Concat(Topics.Apps.All.SelectMany(app => new[]
+        .Concat(JourneyServices.Known.Topics.Services.SelectMany(app => new[]
         {
             KeyValuePair.Create($"{app}-mongodb", new[] { "username", "password", "connection-string" }),
             KeyValuePair.Create($"{app}-mongodb-admin", new[] { "username", "password", "keyfile" }),
@@ -193,7 +194,7 @@ public static class Policies
 
     /// <summary>
     /// Every Deployment is one Journey service with its Dapr sidecar: an app id from
-    /// <see cref="Topics.Apps"/>, the app port one of its container ports, app protocol h2c, a
+    /// <see cref="JourneyServices.All"/>, the app port one of its container ports, app protocol h2c, a
     /// Configuration that exists, the module and port settings agreeing with the annotations, and
     /// gRPC health probes on that port. Every service has exactly one Deployment.
     /// </summary>
@@ -212,9 +213,9 @@ public static class Policies
             }
 
             var appId = Annotation("dapr.io/app-id");
-            if (appId is null || !Topics.Apps.All.Contains(appId))
+            if (appId is null || !JourneyServices.Known.Topics.Services.Contains(appId))
             {
-                yield return new(w.Id, $"{at}.dapr.io/app-id", $"'{appId}' is not one of the services in Topics.Apps.All ({string.Join(", ", Topics.Apps.All)})");
+                yield return new(w.Id, $"{at}.dapr.io/app-id", $"'{appId}' is not one of the services in JourneyServices.All ({string.Join(", ", JourneyServices.Known.Topics.Services)})");
             }
             else
             {
@@ -300,7 +301,7 @@ public static class Policies
             }
         }
 
-        foreach (var app in Topics.Apps.All)
+        foreach (var app in JourneyServices.Known.Topics.Services)
         {
             var count = seen.Count(s => s == app);
             if (count != 1)
@@ -334,7 +335,7 @@ public static class Policies
             var envAt = $"{app.Path}.env.Journey__Hosting__HttpPort";
             if (string.IsNullOrEmpty(setting))
             {
-                if (w.PodAnnotations.TryGetValue("dapr.io/app-id", out var appId) && Topics.Apps.All.Contains(appId))
+                if (w.PodAnnotations.TryGetValue("dapr.io/app-id", out var appId) && JourneyServices.All.Any(m => m.Name == appId))
                 {
                     yield return new(w.Id, envAt, "must be set: every service serves JSON over HTTP/1.1 (and the touchpoint service the tracking API)");
                 }
@@ -602,19 +603,19 @@ public static class Policies
     }
 
     /// <summary>
-    /// The pub/sub component's topic scoping is exactly what <see cref="Topics"/> says: each
+    /// The pub/sub component's topic scoping is exactly what the modules declare (<see cref="TopicMap"/>): each
     /// service publishes its topics and the dead-letter topics of its subscriptions, subscribes to
     /// what it handles, and no other topic name is allowed. Declarative Subscriptions, Resiliency
     /// and Configuration name only known apps and topics.
     /// </summary>
     public static IEnumerable<Violation> TopicScoping(ManifestSet set)
     {
-        var apps = Topics.Apps.All;
-        var deadLetters = Topics.Subscribers.SelectMany(t => t.Value.Select(app => Topics.DeadLetter(app, t.Key))).ToHashSet();
-        var known = Topics.Publishers.Keys.Concat(deadLetters).ToHashSet();
-        var publishes = apps.ToDictionary(app => app, app => Topics.Publishers.Where(t => t.Value.Contains(app)).Select(t => t.Key)
-            .Concat(Topics.Subscribers.Where(t => t.Value.Contains(app)).Select(t => Topics.DeadLetter(app, t.Key))).ToHashSet());
-        var subscribes = apps.ToDictionary(app => app, app => Topics.Subscribers.Where(t => t.Value.Contains(app)).Select(t => t.Key).ToHashSet());
+        var apps = JourneyServices.Known.Topics.Services;
+        var deadLetters = JourneyServices.Known.Topics.Subscribers.SelectMany(t => t.Value.Select(app => Topics.DeadLetter(app, t.Key))).ToHashSet();
+        var known = JourneyServices.Known.Topics.Publishers.Keys.Concat(deadLetters).ToHashSet();
+        var publishes = apps.ToDictionary(app => app, app => JourneyServices.Known.Topics.Publishers.Where(t => t.Value.Contains(app)).Select(t => t.Key)
+            .Concat(JourneyServices.Known.Topics.Subscribers.Where(t => t.Value.Contains(app)).Select(t => Topics.DeadLetter(app, t.Key))).ToHashSet());
+        var subscribes = apps.ToDictionary(app => app, app => JourneyServices.Known.Topics.Subscribers.Where(t => t.Value.Contains(app)).Select(t => t.Key).ToHashSet());
 
         var pubsubs = set.OfKind("Component").Where(c => c.Str("spec", "type")?.StartsWith("pubsub.", StringComparison.Ordinal) == true).ToList();
         if (pubsubs.Count == 0)
@@ -645,7 +646,7 @@ public static class Policies
                 var topics = SplitList(allowed);
                 foreach (var unknown in topics.Except(known))
                 {
-                    yield return new(id, Field("allowedTopics"), $"topic '{unknown}' is neither in Topics nor a dead-letter topic of a subscription in Topics.Subscribers");
+                    yield return new(id, Field("allowedTopics"), $"topic '{unknown}' is neither a declared topic nor a dead-letter topic of a declared subscription");
                 }
 
                 foreach (var missing in known.Except(topics))
@@ -666,7 +667,7 @@ public static class Policies
                 var scoped = ParseScopes(text);
                 foreach (var app in scoped.Keys.Except(apps))
                 {
-                    yield return new(id, Field(name), $"app '{app}' is not one of the services in Topics.Apps.All");
+                    yield return new(id, Field(name), $"app '{app}' is not one of the services in JourneyServices.All");
                 }
 
                 foreach (var app in apps)
@@ -695,7 +696,7 @@ public static class Policies
         {
             var id = ManifestSet.Id(subscription);
             var topic = subscription.Str("spec", "topic") ?? "";
-            if (!Topics.Subscribers.TryGetValue(topic, out var subscribers))
+            if (!JourneyServices.Known.Topics.Subscribers.TryGetValue(topic, out var subscribers))
             {
                 yield return new(id, "spec.topic", $"topic '{topic}' is not in Topics");
                 continue;
@@ -704,7 +705,7 @@ public static class Policies
             var scoped = subscription.Items("scopes").Select(s => s.Str() ?? "").ToList();
             if (scoped.Count != 1 || !subscribers.Contains(scoped[0]))
             {
-                yield return new(id, "scopes", $"must name the one subscribing service, one of {string.Join(", ", subscribers)} (Topics.Subscribers)");
+                yield return new(id, "scopes", $"must name the one subscribing service, one of {string.Join(", ", subscribers)} (the modules' Subscribes)");
             }
             else if (subscription.Str("spec", "deadLetterTopic") != Topics.DeadLetter(scoped[0], topic))
             {
@@ -717,12 +718,12 @@ public static class Policies
             var id = ManifestSet.Id(resiliency);
             foreach (var app in resiliency.Items("scopes").Select(s => s.Str()).Where(s => !apps.Contains(s!)))
             {
-                yield return new(id, "scopes", $"'{app}' is not one of the services in Topics.Apps.All");
+                yield return new(id, "scopes", $"'{app}' is not one of the services in JourneyServices.All");
             }
 
             foreach (var app in (resiliency.Get("spec", "targets", "apps") as JsonObject)?.Select(p => p.Key).Where(a => !apps.Contains(a)) ?? [])
             {
-                yield return new(id, $"spec.targets.apps.{app}", "is not one of the services in Topics.Apps.All");
+                yield return new(id, $"spec.targets.apps.{app}", "is not one of the services in JourneyServices.All");
             }
         }
     }

@@ -1,4 +1,8 @@
-using Journey.Shared.Events;
+using Journey.Consent;
+using Journey.Profile;
+using Journey.Recommendation;
+using Journey.Shared.Hosting;
+using Journey.Touchpoint;
 using Journey.Touchpoint.V1;
 using Xunit.Abstractions;
 
@@ -26,7 +30,7 @@ public sealed class EventDeliveryTests(Cluster cluster, ITestOutputHelper output
         Assert.Empty(await Broker.DeadLettersAsync(valkey));
         var limit = Broker.MaxLenApprox(await File.ReadAllTextAsync(cluster.Settings.PubSubComponent));
         Assert.True(limit is not null, "The journey-pubsub component sets no maxLenApprox, so acknowledged entries are never trimmed and the broker (noeviction) fills up.");
-        foreach (var topic in Topics.Publishers.Keys)
+        foreach (var topic in new KnownModules([TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition]).Topics.Publishers.Keys)
         {
             var length = await valkey.XLenAsync(topic);
             output.WriteLine($"XLEN {topic} = {length}");

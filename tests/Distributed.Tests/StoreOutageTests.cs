@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Journey.Events.V1;
 using Journey.Shared.Events;
+using Journey.Touchpoint;
 using Journey.Touchpoint.V1;
 using MongoDB.Bson;
 using MongoDB.Driver;
@@ -33,7 +34,7 @@ public sealed class StoreOutageTests(Cluster cluster, ITestOutputHelper output)
         var touchpoint = await cluster.CreateTouchpointAsync($"outage-{run}");
         var person = $"outage-{run}";
         await using var valkey = await cluster.ConnectValkeyAsync();
-        var before = await valkey.LastIdAsync(Topics.InteractionRecorded);
+        var before = await valkey.LastIdAsync(TouchpointTopics.InteractionRecorded);
 
         var outage = Stopwatch.StartNew();
         await cluster.Stores.PauseAsync("profile-mongodb");
@@ -63,7 +64,7 @@ public sealed class StoreOutageTests(Cluster cluster, ITestOutputHelper output)
         using var mongo = new MongoClient(cluster.Settings.TouchpointMongo);
         var outbox = mongo.GetDatabase("journey-touchpoint").GetCollection<BsonDocument>(MongoOutbox.CollectionName);
         var outboxRows = await Eventually.ReachAsync("rows left in the touchpoint outbox", () => outbox.CountDocumentsAsync(FilterDefinition<BsonDocument>.Empty), n => n == 0, TimeSpan.FromMinutes(2), output);
-        var entries = await valkey.XRangeAsync(Topics.InteractionRecorded, "(" + before, "+", 10 * Total);
+        var entries = await valkey.XRangeAsync(TouchpointTopics.InteractionRecorded, "(" + before, "+", 10 * Total);
         var deadLetters = await Broker.DeadLettersAsync(valkey);
 
         Assert.True(applied == Total, $"The profile applied {applied} of the {Total} interactions.");

@@ -2,7 +2,6 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Profile.V1;
-using Journey.Shared.Security;
 using Journey.Testing;
 using Journey.Touchpoint.V1;
 
@@ -27,7 +26,7 @@ public sealed class CrashSafetyTests
         await using (var first = HostProcess.Start(data, "--Journey:Events:DeliveryEnabled=false"))
         {
             await first.WaitUntilListeningAsync();
-            using var channel = first.CreateChannel(data, [.. Scopes.All]);
+            using var channel = first.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
             await DefineTouchpointAsync(channel);
             var result = await RecordAsync(channel, "visitor-held", 0, count);
             Assert.Equal(count, result.AcceptedCount);
@@ -41,7 +40,7 @@ public sealed class CrashSafetyTests
         await using (var second = HostProcess.Start(data))
         {
             await second.WaitUntilListeningAsync();
-            using var restarted = second.CreateChannel(data, [.. Scopes.All]);
+            using var restarted = second.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
             Assert.True(await TestPlatform.EventuallyAsync(async () => await CountAsync(restarted, "visitor-held") == count, TimeSpan.FromSeconds(30)),
                 $"expected {count} interactions on the profile, saw {await CountAsync(restarted, "visitor-held")}");
             await second.KillAsync();
@@ -52,7 +51,7 @@ public sealed class CrashSafetyTests
         Restore(data, "touchpoint", atCrash);
         await using var third = HostProcess.Start(data);
         await third.WaitUntilListeningAsync();
-        using var again = third.CreateChannel(data, [.. Scopes.All]);
+        using var again = third.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
         Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(StoredQueues.Waiting(data, "touchpoint") == 0), TimeSpan.FromSeconds(30)), "the restored outbox was not re-published");
         await StoredQueues.DrainAsync(data);
         Assert.Equal(count, await CountAsync(again, "visitor-held"));
@@ -84,7 +83,7 @@ public sealed class CrashSafetyTests
         await using (var first = HostProcess.Start(data))
         {
             await first.WaitUntilListeningAsync();
-            using var channel = first.CreateChannel(data, [.. Scopes.All]);
+            using var channel = first.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
             await DefineTouchpointAsync(channel);
             for (var b = 0; b < batches; b++)
             {
@@ -98,7 +97,7 @@ public sealed class CrashSafetyTests
 
         await using var second = HostProcess.Start(data);
         await second.WaitUntilListeningAsync();
-        using var restarted = second.CreateChannel(data, [.. Scopes.All]);
+        using var restarted = second.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
         const int total = batches * perBatch;
 
         Assert.True(await TestPlatform.EventuallyAsync(async () => await CountAsync(restarted, "visitor-busy") == total, TimeSpan.FromSeconds(30)),
@@ -123,7 +122,7 @@ public sealed class CrashSafetyTests
         await using (var first = HostProcess.Start(data))
         {
             await first.WaitUntilListeningAsync();
-            using var channel = first.CreateChannel(data, [.. Scopes.All]);
+            using var channel = first.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
             await DefineTouchpointAsync(channel);
 
             // A collector streams; the host is killed while messages are still arriving.
@@ -150,7 +149,7 @@ public sealed class CrashSafetyTests
 
         await using var second = HostProcess.Start(data);
         await second.WaitUntilListeningAsync();
-        using var restarted = second.CreateChannel(data, [.. Scopes.All]);
+        using var restarted = second.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
 
         // The collector never got a reply, so it sends the whole stream again: what was stored is a duplicate.
         var resend = new TouchpointService.TouchpointServiceClient(restarted).StreamInteractions();

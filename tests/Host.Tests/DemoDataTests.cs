@@ -6,7 +6,6 @@ using Journey.Consent.V1;
 using Journey.Platform.V1;
 using Journey.Profile.V1;
 using Journey.Recommendation.V1;
-using Journey.Shared.Security;
 using Journey.Testing;
 using Journey.Touchpoint.V1;
 using Xunit.Abstractions;
@@ -38,7 +37,7 @@ public sealed class DemoDataTests(ITestOutputHelper output)
         var health = new Health.HealthClient(anonymous);
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest { Service = "live" })).Status);
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest { Service = "ready" })).Status);
-        using var channel = host.CreateChannel(data, [.. Scopes.All]);
+        using var channel = host.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
         await new DiagnosticsService.DiagnosticsServiceClient(channel).PingAsync(new PingRequest());
         var firstAnswer = clock.Elapsed;
 

@@ -157,10 +157,10 @@ public sealed class ErasureEndToEndTests : IAsyncLifetime
             ObserveTime = Timestamp.FromDateTimeOffset(beforeErasure.AddSeconds(-2)),
         };
         var bus = _platform!.Services.GetRequiredService<InProcessBus>();
-        await bus.PublishAsync(Topics.Apps.Touchpoint, [EventEnvelopes.Create(Topics.InteractionRecorded, Topics.Apps.Touchpoint, interaction, beforeErasure.AddSeconds(-5))], default);
-        await bus.PublishAsync(Topics.Apps.Touchpoint, [EventEnvelopes.Create(Topics.IdentityObserved, Topics.Apps.Touchpoint, identity, beforeErasure.AddSeconds(-2))], default);
-        await bus.PublishAsync(Topics.Apps.Consent, [EventEnvelopes.Create(Topics.ConsentChanged, Topics.Apps.Consent, consent, beforeErasure.AddSeconds(-4))], default);
-        await bus.PublishAsync(Topics.Apps.Profile, [EventEnvelopes.Create(Topics.ProfileUpdated, Topics.Apps.Profile, snapshot, beforeErasure.AddSeconds(-3))], default);
+        await bus.PublishAsync(TouchpointModule.Name, [EventEnvelopes.Create(TouchpointTopics.InteractionRecorded, TouchpointModule.Name, interaction, beforeErasure.AddSeconds(-5))], default);
+        await bus.PublishAsync(TouchpointModule.Name, [EventEnvelopes.Create(TouchpointTopics.IdentityObserved, TouchpointModule.Name, identity, beforeErasure.AddSeconds(-2))], default);
+        await bus.PublishAsync(ConsentModule.Name, [EventEnvelopes.Create(ConsentTopics.ConsentChanged, ConsentModule.Name, consent, beforeErasure.AddSeconds(-4))], default);
+        await bus.PublishAsync(ProfileModule.Name, [EventEnvelopes.Create(ProfileTopics.ProfileUpdated, ProfileModule.Name, snapshot, beforeErasure.AddSeconds(-3))], default);
         await DrainAsync();
 
         foreach (var identifier in Person)

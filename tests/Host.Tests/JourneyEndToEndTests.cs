@@ -6,7 +6,6 @@ using Journey.Common.V1;
 using Journey.Consent.V1;
 using Journey.Profile.V1;
 using Journey.Recommendation.V1;
-using Journey.Shared.Security;
 using Journey.Testing;
 using Journey.Touchpoint.V1;
 
@@ -43,7 +42,7 @@ public sealed class JourneyEndToEndTests : IAsyncLifetime
         // The demo's catalog without its simulated people: this journey counts its own purchase.
         _host = HostProcess.Start(_data, "--Journey:Demo:Enabled=true", "--Journey:Demo:People=0");
         await _host.WaitUntilListeningAsync();
-        _channel = _host.CreateChannel(_data, [.. Scopes.All]);
+        _channel = _host.CreateChannel(_data, [.. JourneyServices.Known.Scopes.All]);
         _touchpoints = new TouchpointService.TouchpointServiceClient(_channel);
         _profiles = new ProfileService.ProfileServiceClient(_channel);
         _consent = new ConsentService.ConsentServiceClient(_channel);

@@ -9,11 +9,13 @@ using Google.Rpc;
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Consent.V1;
+using Journey.Profile;
 using Journey.Profile.V1;
 using Journey.Recommendation.V1;
 using Journey.Shared.Errors;
 using Journey.Shared.Security;
 using Journey.Testing;
+using Journey.Touchpoint;
 using Journey.Touchpoint.V1;
 
 namespace Journey.Host.Tests;
@@ -68,7 +70,7 @@ public sealed class JsonTranscodingTests(TranscodingHostFixture fixture) : IClas
     private static readonly JsonParser Json = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false)
         .WithTypeRegistry(TypeRegistry.FromMessages(ErrorInfo.Descriptor, BadRequest.Descriptor, RetryInfo.Descriptor)));
 
-    private static readonly string[] Everything = [.. Scopes.All];
+    private static readonly string[] Everything = [.. JourneyServices.Known.Scopes.All];
 
     private HostProcess Host => fixture.Host;
 
@@ -174,16 +176,16 @@ public sealed class JsonTranscodingTests(TranscodingHostFixture fixture) : IClas
     public async Task AccessChecks_OverHttp_AreThoseOfGrpcWithStatusBodies()
     {
         using var anonymous = fixture.Http();
-        using var reader = fixture.Http(Scopes.ProfilesRead);
+        using var reader = fixture.Http(ProfileScopes.Read);
 
         var (noToken, noTokenBody) = await ErrorAsync(anonymous, HttpMethod.Get, "/v1/touchpoints");
         var (noScope, noScopeBody) = await ErrorAsync(reader, HttpMethod.Get, "/v1/touchpoints");
 
         Assert.Equal((HttpStatusCode.Unauthorized, (int)StatusCode.Unauthenticated, ErrorReasons.TokenRequired), (noToken, noTokenBody.Code, Reason(noTokenBody)));
         Assert.Equal((HttpStatusCode.Forbidden, (int)StatusCode.PermissionDenied, ErrorReasons.ScopeRequired), (noScope, noScopeBody.Code, Reason(noScopeBody)));
-        Assert.Equal(Scopes.TouchpointsRead, Info(noScopeBody).Metadata["scope"]);
+        Assert.Equal(TouchpointScopes.Read, Info(noScopeBody).Metadata["scope"]);
         var grpc = await Assert.ThrowsAsync<RpcException>(async () =>
-            await new TouchpointService.TouchpointServiceClient(Host.CreateChannel(fixture.Data, Scopes.ProfilesRead)).ListTouchpointsAsync(new ListTouchpointsRequest()));
+            await new TouchpointService.TouchpointServiceClient(Host.CreateChannel(fixture.Data, ProfileScopes.Read)).ListTouchpointsAsync(new ListTouchpointsRequest()));
         Assert.Equal(noScopeBody, grpc.GetRpcStatus());
     }
 

@@ -100,7 +100,7 @@ public sealed class StartupTests
         await using (var host = HostProcess.Start(data, "--Journey:Demo:Enabled=true"))
         {
             await host.WaitUntilListeningAsync();
-            using var channel = host.CreateChannel(data, [.. Journey.Shared.Security.Scopes.All]);
+            using var channel = host.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
             var touchpoints = new Journey.Touchpoint.V1.TouchpointService.TouchpointServiceClient(channel);
             Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(File.Exists(Path.Combine(data, "demo-data.loaded")))), host.Output);
 

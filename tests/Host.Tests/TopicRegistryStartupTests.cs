@@ -13,8 +13,9 @@ using Microsoft.Extensions.Logging;
 namespace Journey.Host.Tests;
 
 /// <summary>
-/// A host refuses to start when a service it runs does not handle a topic <see cref="Topics.Subscribers"/>
-/// lists it for (its events would pile up unread); the real services handle every topic they are listed for.
+/// A host refuses to start when a service it runs does not handle a topic its module subscribes to
+/// (its events would pile up unread) or when the modules' declarations disagree; the real services
+/// handle every topic they declare.
 /// </summary>
 public sealed class TopicRegistryStartupTests
 {
@@ -24,17 +25,36 @@ public sealed class TopicRegistryStartupTests
     public async Task RunJourney_WhenAListedSubscriberHasNoHandler_ExitsWith2NamingServiceAndTopic()
     {
         using var scratch = new ScratchDirectory("journey-topics-");
-        // Named like the touchpoint service, which Topics lists for profile-updated, but handling nothing.
-        var silent = new JourneyModule(TouchpointModule.Name, _ => { }, _ => { });
-        await using var app = Build(scratch.Path, silent);
+        // Declares the touchpoint service's subscriptions (profile-updated among them) but handles nothing.
+        var silent = TouchpointModule.Definition with { AddServices = _ => { } };
+        await using var app = Build(scratch.Path, null, silent, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition);
         Assert.Null(JourneyHosting.ConfigurationError(app.Services));
-        var problem = EventHandlerRegistration.Disagreement([TouchpointModule.Name], app.Services.GetServices<EventSubscription>());
+        var known = app.Services.GetRequiredService<KnownModules>();
+        var problem = EventHandlerRegistration.Disagreement([TouchpointModule.Name], app.Services.GetServices<EventSubscription>(), known.Topics.Subscribers);
+
+        var exitCode = await app.RunJourneyAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Null(known.Problems);
+        Assert.Equal(2, exitCode);
+        Assert.NotNull(problem);
+        Assert.Contains($"The {TouchpointModule.Name} module subscribes to topic '{ProfileTopics.ProfileUpdated}'", problem);
+    }
+
+    [Fact]
+    public async Task RunJourney_WhenASubscriptionNamesAServiceThatDoesNotPublishTheTopic_ExitsWith2()
+    {
+        using var scratch = new ScratchDirectory("journey-topics-");
+        // The recommendation service claims to take touchpoint-changed from the profile service, which never publishes it.
+        var confused = RecommendationModule.Definition with
+        {
+            Subscribes = [.. RecommendationModule.Definition.Subscribes.Select(s => s.Topic == RecommendationTopics.TouchpointChanged ? new TopicSubscription(s.Topic, ProfileModule.Name) : s)],
+        };
+        await using var app = Build(scratch.Path, null, TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, confused);
 
         var exitCode = await app.RunJourneyAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(2, exitCode);
-        Assert.NotNull(problem);
-        Assert.Contains($"'{TouchpointModule.Name}' for topic '{Topics.ProfileUpdated}'", problem);
+        Assert.Contains($"topic '{RecommendationTopics.TouchpointChanged}' from '{ProfileModule.Name}'", app.Services.GetRequiredService<KnownModules>().Problems);
     }
 
     [Theory]
@@ -42,14 +62,17 @@ public sealed class TopicRegistryStartupTests
     public async Task Services_AsDeployedAloneOrTogether_HandleEveryTopicTheyAreListedFor(string module)
     {
         using var scratch = new ScratchDirectory("journey-topics-");
-        JourneyModule[] all = [TouchpointModule.Definition, ProfileModule.Definition, ConsentModule.Definition, RecommendationModule.Definition];
-        await using var app = Build(scratch.Path, module == "all" ? all : all.Where(m => m.Name == module).ToArray());
-        var enabled = app.Services.GetRequiredService<EnabledModules>().Modules.Select(m => m.Name);
+        // As the executable runs: every service known, the Deployment's own enabled.
+        await using var app = Build(scratch.Path, module == "all" ? null : module, [.. JourneyServices.All]);
+        var enabled = app.Services.GetRequiredService<EnabledModules>().Modules.Select(m => m.Name).ToList();
+        var known = app.Services.GetRequiredService<KnownModules>();
 
-        Assert.Null(EventHandlerRegistration.Disagreement(enabled, app.Services.GetServices<EventSubscription>()));
+        Assert.Equal(module == "all" ? 4 : 1, enabled.Count);
+        Assert.Null(known.Problems);
+        Assert.Null(EventHandlerRegistration.Disagreement(enabled, app.Services.GetServices<EventSubscription>(), known.Topics.Subscribers));
     }
 
-    private static WebApplication Build(string dataDirectory, params JourneyModule[] modules)
+    private static WebApplication Build(string dataDirectory, string? enabled, params JourneyModule[] modules)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -58,6 +81,7 @@ public sealed class TopicRegistryStartupTests
             ["Journey:Hosting:Port"] = "0",
             ["Journey:Hosting:HttpPort"] = "",
             ["Journey:Storage:DataDirectory"] = dataDirectory,
+            ["Journey:Hosting:Modules"] = enabled,
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddJourneyDefaults();

@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Journey.Common.V1;
-using Journey.Shared.Security;
 using Journey.Testing;
 using Journey.Touchpoint.V1;
 
@@ -32,7 +31,7 @@ public sealed class TrackingCrashSafetyTests
         await using (var first = HostProcess.Start(data))
         {
             await first.WaitUntilListeningAsync();
-            using var channel = first.CreateChannel(data, [.. Scopes.All]);
+            using var channel = first.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
             key = await DefineSourceAsync(channel);
             using var http = new HttpClient { BaseAddress = new Uri(first.HttpAddress), Timeout = TimeSpan.FromSeconds(30) };
             using var stop = new CancellationTokenSource();
@@ -70,7 +69,7 @@ public sealed class TrackingCrashSafetyTests
 
         await using var second = HostProcess.Start(data);
         await second.WaitUntilListeningAsync();
-        using var restarted = second.CreateChannel(data, [.. Scopes.All]);
+        using var restarted = second.CreateChannel(data, [.. JourneyServices.Known.Scopes.All]);
         var touchpoints = new TouchpointService.TouchpointServiceClient(restarted);
         foreach (var batch in sent.Keys.Order())
         {

@@ -2,10 +2,14 @@ using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Journey.Common.V1;
+using Journey.Consent;
+using Journey.Profile;
 using Journey.Profile.V1;
+using Journey.Recommendation;
 using Journey.Recommendation.V1;
 using Journey.Shared.Security;
 using Journey.Testing;
+using Journey.Touchpoint;
 using Journey.Touchpoint.V1;
 using Journey.WebConsole;
 using Journey.WebConsole.Components;
@@ -65,7 +69,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
 
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.Equal("/console/sign-in?return=%2Fconsole%2Ftouchpoints%3Fdays%3D7", new Uri(http.BaseAddress!, response.Headers.Location!).PathAndQuery);
-        var signedIn = await SignInAsync(http, [Scopes.TouchpointsRead], "/console/touchpoints?days=7");
+        var signedIn = await SignInAsync(http, [TouchpointScopes.Read], "/console/touchpoints?days=7");
         Assert.Equal("/console/touchpoints?days=7", signedIn.Headers.Location!.OriginalString);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/console/touchpoints?days=7")).StatusCode);
     }
@@ -74,7 +78,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task Overview_ShowsTheFunnelAndTouchpointsBeforePurchaseTheApiAnswers()
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.TouchpointsRead, Scopes.ProfilesRead]);
+        await SignInAsync(http, [TouchpointScopes.Read, ProfileScopes.Read]);
 
         var page = await http.GetStringAsync("/console?days=90");
 
@@ -108,7 +112,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
 
         // Without profiles:read the funnel still shows, and the people section names the scope it lacks.
         using var reader = Browser();
-        await SignInAsync(reader, [Scopes.TouchpointsRead]);
+        await SignInAsync(reader, [TouchpointScopes.Read]);
         var partial = await reader.GetAsync("/console");
         var text = await partial.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.OK, partial.StatusCode);
@@ -121,7 +125,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task TouchpointPriorities_RankTheGapsAsTheApiAndOpenEachScorecard()
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.TouchpointsRead]);
+        await SignInAsync(http, [TouchpointScopes.Read]);
 
         var page = await http.GetStringAsync("/console/touchpoints");
 
@@ -158,7 +162,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task Paths_DrawAndListTheLinksAndPathsTheApiAnswers(string end, PathEnd pathEnd)
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.TouchpointsRead]);
+        await SignInAsync(http, [TouchpointScopes.Read]);
 
         var page = await http.GetStringAsync($"/console/paths?days=365&end={end}&steps=3");
 
@@ -187,7 +191,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task Paths_AnchoredAtAnEndTouchpointAndAStart_ShowWhatTheApiAnswers()
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.TouchpointsRead]);
+        await SignInAsync(http, [TouchpointScopes.Read]);
         var touchpoints = new TouchpointService.TouchpointServiceClient(ApiChannel());
         var period = PeriodChoice.Of(365, DateTimeOffset.UtcNow).ToPeriod();
         var toBooking = await touchpoints.GetJourneyPathsAsync(new GetJourneyPathsRequest
@@ -242,7 +246,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task Touchpoints_CatalogList_FindsSortsAndLinksAsTheApiHoldsIt()
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.TouchpointsRead]);
+        await SignInAsync(http, [TouchpointScopes.Read]);
         var catalog = (await new TouchpointService.TouchpointServiceClient(ApiChannel()).ListTouchpointsAsync(new ListTouchpointsRequest { PageSize = 500 })).Touchpoints;
 
         var byName = await http.GetStringAsync("/console/touchpoints?days=30&sort=name");
@@ -367,7 +371,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         }
 
         using var http = Browser();
-        await SignInAsync(http, [Scopes.TrackingAdmin, Scopes.TouchpointsRead, Scopes.Admin]);
+        await SignInAsync(http, [TouchpointScopes.TrackingAdmin, TouchpointScopes.Read, Scopes.Admin]);
 
         var page = await http.GetStringAsync("/console/data");
 
@@ -382,7 +386,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
 
         // Without the scopes, each section says which one it needs; nothing about the sources shows.
         using var reader = Browser();
-        await SignInAsync(reader, [Scopes.TouchpointsRead]);
+        await SignInAsync(reader, [TouchpointScopes.Read]);
         var response = await reader.GetAsync("/console/data");
         var refused = await response.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
@@ -395,7 +399,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task Segments_DefinedOnTheForm_AreCreatedThroughTheApiAndShown()
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.ProfilesRead, Scopes.Admin]);
+        await SignInAsync(http, [ProfileScopes.Read, Scopes.Admin]);
         var id = $"ready-{Guid.NewGuid():N}"[..20];
 
         var posted = await http.PostAsync("/console/segments/define", new FormUrlEncodedContent(new Dictionary<string, string>
@@ -435,7 +439,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task Segments_RefusedOnTheForm_ComeBackWithTheDraftAndWhatToFix(bool admin, string readiness, string problem)
     {
         using var http = Browser();
-        await SignInAsync(http, admin ? [Scopes.ProfilesRead, Scopes.Admin] : [Scopes.ProfilesRead]);
+        await SignInAsync(http, admin ? [ProfileScopes.Read, Scopes.Admin] : [ProfileScopes.Read]);
         // "Bad Id" breaks the service's id rule; the form leaves that to the service.
         var id = readiness == "60" && admin ? "Bad Id" : "well-formed-id";
 
@@ -507,7 +511,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task Segments_DescribeEachAudienceAsTheApiDoes()
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.ProfilesRead]);
+        await SignInAsync(http, [ProfileScopes.Read]);
 
         var page = await http.GetStringAsync("/console/segments");
 
@@ -541,7 +545,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task Content_CountsTheLibraryByStageAndTopicAndMarksTheHoles()
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.RecommendationsRead]);
+        await SignInAsync(http, [RecommendationScopes.Read]);
 
         var response = await http.GetAsync("/console/content");
         var page = await response.Content.ReadAsStringAsync();
@@ -589,7 +593,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task Leads_ListTheSegmentsMembersReadiestFirstAndLeaveOutThoseWithoutConsent()
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.ProfilesRead]);
+        await SignInAsync(http, [ProfileScopes.Read]);
 
         var page = await http.GetStringAsync("/console/leads?segment=ready-to-buy");
 
@@ -622,7 +626,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task Person_FoundByEmail_ShowsTheProfileTimelineAndConsentTheApisAnswer()
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.ProfilesRead, Scopes.TouchpointsRead, Scopes.ConsentRead]);
+        await SignInAsync(http, [ProfileScopes.Read, TouchpointScopes.Read, ConsentScopes.Read]);
 
         var page = await http.GetStringAsync($"/console/people?kind=email&value={Uri.EscapeDataString(DemoPeople.WithdrawnEmail)}");
 
@@ -649,7 +653,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
 
         // Without profiles:read the person's profile stays hidden and the page says why.
         using var reader = Browser();
-        await SignInAsync(reader, [Scopes.TouchpointsRead]);
+        await SignInAsync(reader, [TouchpointScopes.Read]);
         var response = await reader.GetAsync($"/console/people?kind=email&value={Uri.EscapeDataString(DemoPeople.WithdrawnEmail)}");
         var refused = await response.Content.ReadAsStringAsync();
         Assert.Contains("profiles:read", refused, StringComparison.Ordinal);
@@ -665,7 +669,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         var visitor = (await profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = "console-merge-cookie" } } })).Profile.Name;
         await profiles.MergeProfilesAsync(new MergeProfilesRequest { Survivor = known, Merged = visitor, Reason = "console test: one person" });
         using var http = Browser();
-        await SignInAsync(http, [Scopes.ProfilesRead]);
+        await SignInAsync(http, [ProfileScopes.Read]);
 
         var page = await http.GetStringAsync("/console/people?kind=customer-id&value=console-merge-known");
 
@@ -688,7 +692,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task Person_ShowsWhatWeWouldRecommendWhereTheyWereLastSeenWithoutRecordingIt()
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.ProfilesRead, Scopes.TouchpointsRead, Scopes.RecommendationsRead]);
+        await SignInAsync(http, [ProfileScopes.Read, TouchpointScopes.Read, RecommendationScopes.Read]);
         var person = Persons.Of(new Identifier { Kind = IdentifierKind.Email, Value = DemoPeople.WithdrawnEmail });
         var profile = (await new ProfileService.ProfileServiceClient(ApiChannel()).LookupProfileAsync(new LookupProfileRequest { Person = person })).Profile;
         var timeline = await new TouchpointService.TouchpointServiceClient(ApiChannel()).ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Profile(profile.Name), PageSize = 50 });
@@ -726,7 +730,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     public async Task AView_WhoseScopeTheSignInLacks_SaysWhichAndShowsNoFigures()
     {
         using var http = Browser();
-        await SignInAsync(http, [Scopes.ProfilesRead]);
+        await SignInAsync(http, [ProfileScopes.Read]);
 
         var response = await http.GetAsync("/console/touchpoints");
         var page = await response.Content.ReadAsStringAsync();
@@ -744,7 +748,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         using var http = Browser();
 
         var unknown = await SignInAsync(http, ["touchpoints:everything"]);
-        var unnamed = await http.PostAsync("/console/session", new FormUrlEncodedContent([new("name", ""), new("scope", Scopes.TouchpointsRead)]));
+        var unnamed = await http.PostAsync("/console/session", new FormUrlEncodedContent([new("name", ""), new("scope", TouchpointScopes.Read)]));
 
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
         Assert.Contains("touchpoints:everything", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -757,7 +761,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     {
         using var http = Browser();
 
-        var signedIn = await SignInAsync(http, [Scopes.TouchpointsRead]);
+        var signedIn = await SignInAsync(http, [TouchpointScopes.Read]);
         var cookie = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"));
         var signedOut = await http.PostAsync("/console/sign-out", new StringContent(""));
 
@@ -776,7 +780,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         string[] views = ["/console", "/console/touchpoints", "/console/paths", "/console/people", "/console/content", "/console/leads", "/console/segments", "/console/data"];
         var walk = System.Text.Json.JsonSerializer.Serialize(new
         {
-            scopes = new[] { Scopes.TouchpointsRead, Scopes.ProfilesRead, Scopes.RecommendationsRead, Scopes.TrackingAdmin, Scopes.Admin },
+            scopes = new[] { TouchpointScopes.Read, ProfileScopes.Read, RecommendationScopes.Read, TouchpointScopes.TrackingAdmin, Scopes.Admin },
             views,
             screenshots,
             axe = Path.Combine(Repository.Root, "tests", "tooling", "node_modules", "axe-core", "axe.min.js"),
@@ -851,7 +855,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         return new HttpClient(handler) { BaseAddress = new Uri(Host.HttpAddress) };
     }
 
-    private Grpc.Net.Client.GrpcChannel ApiChannel() => Host.CreateChannel(fixture.Data, [.. Scopes.All]);
+    private Grpc.Net.Client.GrpcChannel ApiChannel() => Host.CreateChannel(fixture.Data, [.. JourneyServices.Known.Scopes.All]);
 
     private static async Task<HttpResponseMessage> SignInAsync(HttpClient http, string[] scopes, string returnTo = "/console")
     {

@@ -26,7 +26,7 @@ public sealed class TestPlatform : IAsyncDisposable
         _ownsDirectory = ownsDirectory;
         Address = app.ListeningAddresses()[0];
         HttpAddress = app.ListeningAddresses().Skip(1).FirstOrDefault();
-        Channel = CreateChannel(Scopes.All.ToArray());
+        Channel = CreateChannel([.. app.Services.GetRequiredService<KnownModules>().Scopes.All]);
     }
 
     /// <summary>The running application.</summary>

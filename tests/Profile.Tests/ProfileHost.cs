@@ -12,7 +12,7 @@ namespace Journey.Profile.Tests;
 /// <summary>A real host running the profile module on loopback, with a manual clock and helpers to feed it events.</summary>
 internal sealed class ProfileHost : IAsyncDisposable
 {
-    private ProfileHost(TestPlatform platform, ManualTimeProvider clock)
+    private ProfileHost(TestPlatform platform, HostClock clock)
     {
         Platform = platform;
         Clock = clock;
@@ -21,13 +21,13 @@ internal sealed class ProfileHost : IAsyncDisposable
 
     public TestPlatform Platform { get; }
 
-    public ManualTimeProvider Clock { get; }
+    public HostClock Clock { get; }
 
     public ProfileService.ProfileServiceClient Client { get; }
 
     public static async Task<ProfileHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var clock = new ManualTimeProvider();
+        var clock = new HostClock();
         var platform = await TestPlatform.StartAsync([ProfileModule.Definition], settings, services => services.AddSingleton<TimeProvider>(clock));
         return new ProfileHost(platform, clock);
     }
@@ -80,7 +80,7 @@ internal sealed class ProfileHost : IAsyncDisposable
     public async Task<Profile.V1.Profile> RecordAsync(Identifier who, params InteractionRecorded[] interactions)
     {
         var before = await TryLookupAsync(who);
-        await PublishAsync(Topics.InteractionRecorded, Topics.Apps.Touchpoint, interactions);
+        await PublishAsync(ProfileTopics.InteractionRecorded, "touchpoint", interactions);
         Profile.V1.Profile? after = null;
         var seen = await TestPlatform.EventuallyAsync(async () =>
         {

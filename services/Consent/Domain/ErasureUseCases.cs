@@ -19,7 +19,7 @@ public sealed class ErasureUseCases(
     private const int MaxConflictRetries = 3;
 
     /// <summary>Services that must report completion.</summary>
-    public static IReadOnlyList<string> Services => Topics.Apps.All;
+    public static IReadOnlyList<string> Services => ConsentTopics.ErasingServices;
 
     /// <summary>
     /// Starts an erasure: publishes ErasureRequested and erases this service's part at once. With a

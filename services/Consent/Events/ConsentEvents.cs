@@ -30,7 +30,7 @@ internal sealed class ConsentEvents : IConsentEvents
             payload.ExpireTime = Timestamp.FromDateTimeOffset(record.CapturedAt + validity);
         }
 
-        return EventEnvelopes.Create(Topics.ConsentChanged, ConsentModule.Name, payload, now);
+        return EventEnvelopes.Create(ConsentTopics.ConsentChanged, ConsentModule.Name, payload, now);
     }
 
     /// <inheritdoc />
@@ -49,7 +49,7 @@ internal sealed class ConsentEvents : IConsentEvents
         };
         payload.Identifiers.Add(identifiers.Select(ToProto));
         payload.Channels.Add(grant.Channels.Channels().Select(c => (Channel)c));
-        return EventEnvelopes.Create(Topics.ConsentChanged, ConsentModule.Name, payload, now);
+        return EventEnvelopes.Create(ConsentTopics.ConsentChanged, ConsentModule.Name, payload, now);
     }
 
     /// <inheritdoc />

@@ -3,6 +3,7 @@ using Journey.Shared.Errors;
 using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Consent.Storage;
 
@@ -30,7 +31,7 @@ internal sealed class SqliteConsentCheckpoints : IConsentCheckpointStore
     public Task<IReadOnlyList<HeadChange>> FindChangedHeadsAsync(int limit, CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlyList<HeadChange>>(async (connection, ct) =>
         {
-            await using var command = Command(connection, """
+            await using var command = Command(connection, null, """
                 SELECT s.id, s.chain_length, s.head_hash, h.length, h.hash
                 FROM subjects s LEFT JOIN checkpoint_heads h ON h.subject = s.id
                 WHERE s.chain_length > 0 AND (h.subject IS NULL OR h.length <> s.chain_length OR h.hash <> s.head_hash)
@@ -51,14 +52,14 @@ internal sealed class SqliteConsentCheckpoints : IConsentCheckpointStore
     public Task<string?> GetRecordHashAsync(Guid subject, long sequence, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = Command(connection, "SELECT hash FROM records WHERE subject = $subject AND sequence = $sequence", ("$subject", subject.ToString()), ("$sequence", sequence));
+            await using var command = Command(connection, null, "SELECT hash FROM records WHERE subject = $subject AND sequence = $sequence", ("$subject", subject.ToString()), ("$sequence", sequence));
             return await command.ExecuteScalarAsync(ct) as string;
         }, cancellationToken);
 
     public Task<IReadOnlyList<CheckpointLeaf>> ReadBucketAsync(int bucket, CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlyList<CheckpointLeaf>>(async (connection, ct) =>
         {
-            await using var command = Command(connection, "SELECT subject, length, hash FROM checkpoint_heads WHERE bucket = $bucket", ("$bucket", bucket));
+            await using var command = Command(connection, null, "SELECT subject, length, hash FROM checkpoint_heads WHERE bucket = $bucket", ("$bucket", bucket));
             var leaves = new List<CheckpointLeaf>();
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -72,7 +73,7 @@ internal sealed class SqliteConsentCheckpoints : IConsentCheckpointStore
     public Task<(long Subjects, long Records)> CountCoveredAsync(CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = Command(connection, "SELECT COUNT(*), COALESCE(SUM(length), 0) FROM checkpoint_heads");
+            await using var command = Command(connection, null, "SELECT COUNT(*), COALESCE(SUM(length), 0) FROM checkpoint_heads");
             await using var reader = await command.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
             return (reader.GetInt64(0), reader.GetInt64(1));
@@ -84,7 +85,7 @@ internal sealed class SqliteConsentCheckpoints : IConsentCheckpointStore
         {
             await _db.WriteAsync(async (connection, tx, ct) =>
             {
-                await using (var insert = Command(connection, $"INSERT INTO checkpoints ({Columns}) VALUES ($number, $at, $subjects, $records, $root, $previous, $key, $signature, $buckets)",
+                await using (var insert = Command(connection, null, $"INSERT INTO checkpoints ({Columns}) VALUES ($number, $at, $subjects, $records, $root, $previous, $key, $signature, $buckets)",
                     ("$number", checkpoint.Number), ("$at", checkpoint.CreatedAt.ToUnixTimeMilliseconds()), ("$subjects", checkpoint.Subjects), ("$records", checkpoint.Records),
                     ("$root", checkpoint.Root), ("$previous", checkpoint.PreviousStatementHash), ("$key", checkpoint.KeyId), ("$signature", checkpoint.Signature), ("$buckets", checkpoint.BucketHashes)))
                 {
@@ -92,7 +93,7 @@ internal sealed class SqliteConsentCheckpoints : IConsentCheckpointStore
                     await insert.ExecuteNonQueryAsync(ct);
                 }
 
-                await using (var upsert = Command(connection, "INSERT OR REPLACE INTO checkpoint_heads (subject, bucket, length, hash) VALUES ($subject, $bucket, $length, $hash)"))
+                await using (var upsert = Command(connection, null, "INSERT OR REPLACE INTO checkpoint_heads (subject, bucket, length, hash) VALUES ($subject, $bucket, $length, $hash)"))
                 {
                     upsert.Transaction = tx;
                     var subject = upsert.Parameters.Add("$subject", SqliteType.Text);
@@ -106,7 +107,7 @@ internal sealed class SqliteConsentCheckpoints : IConsentCheckpointStore
                     }
                 }
 
-                await using var prune = Command(connection, "UPDATE checkpoints SET bucket_hashes = NULL WHERE number < $number AND bucket_hashes IS NOT NULL", ("$number", checkpoint.Number));
+                await using var prune = Command(connection, null, "UPDATE checkpoints SET bucket_hashes = NULL WHERE number < $number AND bucket_hashes IS NOT NULL", ("$number", checkpoint.Number));
                 prune.Transaction = tx;
                 return await prune.ExecuteNonQueryAsync(ct);
             }, cancellationToken);
@@ -120,7 +121,7 @@ internal sealed class SqliteConsentCheckpoints : IConsentCheckpointStore
     private Task<IReadOnlyList<LedgerCheckpoint>> CheckpointsAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
         _db.ReadAsync<IReadOnlyList<LedgerCheckpoint>>(async (connection, ct) =>
         {
-            await using var command = Command(connection, sql, parameters);
+            await using var command = Command(connection, null, sql, parameters);
             var checkpoints = new List<LedgerCheckpoint>();
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -132,16 +133,4 @@ internal sealed class SqliteConsentCheckpoints : IConsentCheckpointStore
 
             return checkpoints;
         }, cancellationToken);
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
-    }
 }

@@ -4,6 +4,7 @@ using Journey.Shared.Events;
 using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Consent.Storage;
 
@@ -121,12 +122,12 @@ internal sealed class SqliteConsentLedger : IConsentLedger
                 {
                     if (append.CreateSubject)
                     {
-                        await ExecuteAsync(statements.InsertSubject, ct, ("$id", append.Subject.ToString()), ("$at", append.Now.ToUnixTimeMilliseconds()));
+                        await ExecutePreparedAsync(statements.InsertSubject, ct, ("$id", append.Subject.ToString()), ("$at", append.Now.ToUnixTimeMilliseconds()));
                     }
 
                     foreach (var identifier in append.LinkIdentifiers)
                     {
-                        await ExecuteAsync(statements.LinkIdentifier, ct, ("$kind", (int)identifier.Kind), ("$value", identifier.Value), ("$subject", append.Subject.ToString()));
+                        await ExecutePreparedAsync(statements.LinkIdentifier, ct, ("$kind", (int)identifier.Kind), ("$value", identifier.Value), ("$subject", append.Subject.ToString()));
                     }
 
                     results.Add(await AppendRecordsAsync(connection, tx, append.Subject, append.Records, ct, statements, append.CreateSubject));
@@ -504,7 +505,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
                 var hadDecisions = length > 0;
                 length++;
                 var sealedRecord = ConsentChain.Seal(0, subject, length, draft, previous);
-                await ExecuteAsync(statements.InsertRecord, ct, ("$id", draft.Id.ToString()), ("$subject", subjectId), ("$sequence", length), ("$purpose", draft.PurposeId), ("$granted", draft.Granted ? 1 : 0),
+                await ExecutePreparedAsync(statements.InsertRecord, ct, ("$id", draft.Id.ToString()), ("$subject", subjectId), ("$sequence", length), ("$purpose", draft.PurposeId), ("$granted", draft.Granted ? 1 : 0),
                     ("$channels", draft.Channels.Bits), ("$policy", draft.PolicyVersion), ("$captured", draft.CapturedAt.ToUnixTimeMilliseconds()), ("$recorded", draft.RecordedAt.ToUnixTimeMilliseconds()),
                     ("$touchpoint", draft.Touchpoint), ("$form", draft.Proof.FormId), ("$ip", draft.Proof.IpAddressHash), ("$agent", draft.Proof.UserAgent), ("$digest", draft.Proof.Digest),
                     ("$origin", (int)draft.Origin), ("$source", draft.SourceRecord), ("$previous", previous), ("$hash", sealedRecord.Hash));
@@ -518,14 +519,14 @@ internal sealed class SqliteConsentLedger : IConsentLedger
                 if (hadDecisions)
                 {
                     // A subject's first record has nothing to supersede.
-                    await ExecuteAsync(statements.DeleteDecisions, ct, ("$subject", subjectId), ("$purpose", draft.PurposeId), ("$mask", mask));
+                    await ExecutePreparedAsync(statements.DeleteDecisions, ct, ("$subject", subjectId), ("$purpose", draft.PurposeId), ("$mask", mask));
                 }
 
-                await ExecuteAsync(statements.InsertDecision, ct, ("$subject", subjectId), ("$purpose", draft.PurposeId), ("$seq", seq), ("$mask", mask),
+                await ExecutePreparedAsync(statements.InsertDecision, ct, ("$subject", subjectId), ("$purpose", draft.PurposeId), ("$seq", seq), ("$mask", mask),
                     ("$expiry", draft.Granted ? draft.CapturedAt.ToUnixTimeMilliseconds() : null));
             }
 
-            await ExecuteAsync(statements.UpdateHead, ct, ("$length", length), ("$hash", previous), ("$subject", subjectId));
+            await ExecutePreparedAsync(statements.UpdateHead, ct, ("$length", length), ("$hash", previous), ("$subject", subjectId));
             return records;
         }
         finally
@@ -537,7 +538,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
         }
     }
 
-    private static async Task<int> ExecuteAsync(SqliteCommand command, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    private static async Task<int> ExecutePreparedAsync(SqliteCommand command, CancellationToken ct, params (string Name, object? Value)[] parameters)
     {
         Bind(command, parameters);
         return await command.ExecuteNonQueryAsync(ct);
@@ -618,27 +619,12 @@ internal sealed class SqliteConsentLedger : IConsentLedger
         return records;
     }
 
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = sql;
-        Add(command, parameters);
-        return command;
-    }
-
     private static void Add(SqliteCommand command, params (string Name, object? Value)[] parameters)
     {
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
         }
-    }
-
-    private static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction tx, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
-    {
-        await using var command = Command(connection, tx, sql, parameters);
-        return await command.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>The statements of an append, prepared once per transaction.</summary>

@@ -629,8 +629,8 @@ public sealed partial class ProfileUseCases(
     }
 
     /// <summary>A short random pause, growing with the attempt, so racing writers stop colliding in lock step.</summary>
-    private static Task BackOffAsync(int attempt, CancellationToken cancellationToken) =>
-        Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 + (3 * Math.Min(attempt, 8)))), cancellationToken);
+    private Task BackOffAsync(int attempt, CancellationToken cancellationToken) =>
+        Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 + (3 * Math.Min(attempt, 8)))), time, cancellationToken);
 
     private ProfileRead Read(CustomerProfile profile, DateTimeOffset now) => new(profile, JourneyRules.View(profile, Options, now));
 

@@ -57,7 +57,7 @@ public sealed partial class SplitUseCases(
             }
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts && expectedVersion == 0)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 + (3 * Math.Min(attempt, 8)))), cancellationToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 + (3 * Math.Min(attempt, 8)))), time, cancellationToken);
             }
         }
     }

@@ -14,7 +14,7 @@ internal sealed class ProfileEventMapper : IProfileEvents
 
     /// <inheritdoc />
     public OutboxMessage Updated(CustomerProfile profile, ProfileView view, DateTimeOffset now) =>
-        EventEnvelopes.Create(Topics.ProfileUpdated, ProfileModule.Name, Snapshot(profile, view, now), now);
+        EventEnvelopes.Create(ProfileTopics.ProfileUpdated, ProfileModule.Name, Snapshot(profile, view, now), now);
 
     private static ProfileUpdated Snapshot(CustomerProfile profile, ProfileView view, DateTimeOffset now)
     {
@@ -61,7 +61,7 @@ internal sealed class ProfileEventMapper : IProfileEvents
             MergeTime = Timestamp.FromDateTimeOffset(merge.MergedAt),
         };
         payload.MovedIdentifiers.AddRange(merge.MovedIdentifiers.Select(Identifier));
-        return EventEnvelopes.Create(Topics.ProfilesMerged, ProfileModule.Name, payload, merge.MergedAt);
+        return EventEnvelopes.Create(ProfileTopics.ProfilesMerged, ProfileModule.Name, payload, merge.MergedAt);
     }
 
     /// <inheritdoc />
@@ -78,12 +78,12 @@ internal sealed class ProfileEventMapper : IProfileEvents
         };
         payload.RestoredAliases.AddRange(split.RestoredAliases.Select(Names.Profile));
         payload.RestoredIdentifiers.AddRange(split.RestoredIdentifiers.Select(Identifier));
-        return EventEnvelopes.Create(Topics.ProfileSplit, ProfileModule.Name, payload, split.SplitAt);
+        return EventEnvelopes.Create(ProfileTopics.ProfileSplit, ProfileModule.Name, payload, split.SplitAt);
     }
 
     /// <inheritdoc />
     public OutboxMessage MembershipChanged(MembershipChange change, DateTimeOffset at) =>
-        EventEnvelopes.Create(Topics.SegmentMembershipChanged, ProfileModule.Name, new SegmentMembershipChanged
+        EventEnvelopes.Create(ProfileTopics.SegmentMembershipChanged, ProfileModule.Name, new SegmentMembershipChanged
         {
             Segment = Names.Segment(change.SegmentId),
             Profile = Names.Profile(change.ProfileId),

@@ -7,6 +7,7 @@ using Journey.Shared.Paging;
 using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Profile.Storage;
 
@@ -210,12 +211,12 @@ internal sealed class SqliteProfileStore : IProfileStore
                 if (merged.ExpectedVersion > 0)
                 {
                     await ExpectOneAsync(connection, tx, "DELETE FROM profiles WHERE id = $a AND version = $b", merged.Id, merged.ExpectedVersion, merged.Id, ct);
-                    await ExecuteAsync(connection, tx, "DELETE FROM segment_members WHERE profile_id = $a", merged.Id, null, ct);
+                    await ExecuteAsync(connection, tx, "DELETE FROM segment_members WHERE profile_id = $a", ct, ("$a", merged.Id));
                 }
 
-                await ExecuteAsync(connection, tx, "UPDATE profile_aliases SET survivor_id = $b WHERE survivor_id = $a", merged.Id, merged.SurvivorId, ct);
-                await ExecuteAsync(connection, tx, "UPDATE profile_merges SET survivor_id = $b WHERE survivor_id = $a", merged.Id, merged.SurvivorId, ct);
-                await ExecuteAsync(connection, tx, "INSERT OR REPLACE INTO profile_aliases (merged_id, survivor_id) VALUES ($a, $b)", merged.Id, merged.SurvivorId, ct);
+                await ExecuteAsync(connection, tx, "UPDATE profile_aliases SET survivor_id = $b WHERE survivor_id = $a", ct, ("$a", merged.Id), ("$b", merged.SurvivorId));
+                await ExecuteAsync(connection, tx, "UPDATE profile_merges SET survivor_id = $b WHERE survivor_id = $a", ct, ("$a", merged.Id), ("$b", merged.SurvivorId));
+                await ExecuteAsync(connection, tx, "INSERT OR REPLACE INTO profile_aliases (merged_id, survivor_id) VALUES ($a, $b)", ct, ("$a", merged.Id), ("$b", merged.SurvivorId));
             }
 
             foreach (var split in changes.Splits)
@@ -279,9 +280,9 @@ internal sealed class SqliteProfileStore : IProfileStore
                     membership.Entered
                         ? "INSERT OR IGNORE INTO segment_members (segment_id, profile_id) SELECT $a, $b WHERE EXISTS (SELECT 1 FROM segments WHERE id = $a)"
                         : "DELETE FROM segment_members WHERE segment_id = $a AND profile_id = $b",
-                    membership.SegmentId,
-                    membership.ProfileId,
-                    ct);
+                    ct,
+                    ("$a", membership.SegmentId),
+                    ("$b", membership.ProfileId));
             }
 
             await SqliteOutbox.AppendAsync(connection, tx, changes.Outbox, ct);
@@ -445,11 +446,11 @@ internal sealed class SqliteProfileStore : IProfileStore
             long erased = 0;
             foreach (var id in erasure.ProfileIds)
             {
-                erased += await ExecuteAsync(connection, tx, "DELETE FROM identifiers WHERE profile_id = $a", id, null, ct);
-                erased += await ExecuteAsync(connection, tx, "DELETE FROM profile_aliases WHERE survivor_id = $a", id, null, ct);
-                erased += await ExecuteAsync(connection, tx, "DELETE FROM profile_merges WHERE survivor_id = $a OR merged_id = $a", id, null, ct);
-                erased += await ExecuteAsync(connection, tx, "DELETE FROM segment_members WHERE profile_id = $a", id, null, ct);
-                erased += await ExecuteAsync(connection, tx, "DELETE FROM profiles WHERE id = $a", id, null, ct);
+                erased += await ExecuteAsync(connection, tx, "DELETE FROM identifiers WHERE profile_id = $a", ct, ("$a", id));
+                erased += await ExecuteAsync(connection, tx, "DELETE FROM profile_aliases WHERE survivor_id = $a", ct, ("$a", id));
+                erased += await ExecuteAsync(connection, tx, "DELETE FROM profile_merges WHERE survivor_id = $a OR merged_id = $a", ct, ("$a", id));
+                erased += await ExecuteAsync(connection, tx, "DELETE FROM segment_members WHERE profile_id = $a", ct, ("$a", id));
+                erased += await ExecuteAsync(connection, tx, "DELETE FROM profiles WHERE id = $a", ct, ("$a", id));
             }
 
             await SqliteErasureTombstones.RememberAsync(connection, tx, erasure.Tombstones, erasure.ErasedAt, ct);
@@ -521,23 +522,9 @@ internal sealed class SqliteProfileStore : IProfileStore
     private static CustomerProfile? ReadOne(SqliteDataReader reader) =>
         reader.Read() ? ProfileDocument.FromJson(reader.GetString(2)).ToDomain(reader.GetString(0), reader.GetInt64(1)) : null;
 
-    private static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction tx, string sql, string a, object? b, CancellationToken ct)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = sql;
-        command.Parameters.AddWithValue("$a", a);
-        if (b is not null)
-        {
-            command.Parameters.AddWithValue("$b", b);
-        }
-
-        return await command.ExecuteNonQueryAsync(ct);
-    }
-
     private static async Task ExpectOneAsync(SqliteConnection connection, SqliteTransaction tx, string sql, string a, object b, string profileId, CancellationToken ct)
     {
-        if (await ExecuteAsync(connection, tx, sql, a, b, ct) != 1)
+        if (await ExecuteAsync(connection, tx, sql, ct, ("$a", a), ("$b", b)) != 1)
         {
             throw new ConcurrencyConflictException("Profile", "profiles/" + profileId);
         }

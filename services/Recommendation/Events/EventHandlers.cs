@@ -48,7 +48,7 @@ internal static class EventMapping
 internal sealed class ProfileUpdatedHandler(AudienceProjector projector) : IEventHandler<ProfileUpdated>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfileUpdated>> events, CancellationToken cancellationToken) =>
-        projector.ApplyProfilesAsync(RecommendationModule.Name + "." + Topics.ProfileUpdated, events.Select(e =>
+        projector.ApplyProfilesAsync(RecommendationModule.Name + "." + RecommendationTopics.ProfileUpdated, events.Select(e =>
             new Incoming<ProfileSnapshot>(e.EventId, Snapshot(e.Message, "")) { PublishedAt = e.OccurredAt }).ToList(), cancellationToken);
 
     /// <summary>The domain snapshot of <paramref name="m"/>; <paramref name="field"/> prefixes the field names errors report.</summary>
@@ -79,7 +79,7 @@ internal sealed class ProfileUpdatedHandler(AudienceProjector projector) : IEven
 internal sealed class ProfileSplitHandler(AudienceProjector projector) : IEventHandler<ProfileSplit>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfileSplit>> events, CancellationToken cancellationToken) =>
-        projector.ApplySplitsAsync(RecommendationModule.Name + "." + Topics.ProfileSplit, events.Select(e =>
+        projector.ApplySplitsAsync(RecommendationModule.Name + "." + RecommendationTopics.ProfileSplit, events.Select(e =>
         {
             var survivor = ProfileUpdatedHandler.Snapshot(e.Message.SurvivorSnapshot, "survivor_snapshot.");
             var restored = ProfileUpdatedHandler.Snapshot(e.Message.RestoredSnapshot, "restored_snapshot.");
@@ -98,7 +98,7 @@ internal sealed class ProfileSplitHandler(AudienceProjector projector) : IEventH
 internal sealed class ProfilesMergedHandler(AudienceProjector projector) : IEventHandler<ProfilesMerged>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfilesMerged>> events, CancellationToken cancellationToken) =>
-        projector.ApplyMergesAsync(RecommendationModule.Name + "." + Topics.ProfilesMerged, events.Select(e =>
+        projector.ApplyMergesAsync(RecommendationModule.Name + "." + RecommendationTopics.ProfilesMerged, events.Select(e =>
             new Incoming<ProfileMerge>(e.EventId, new ProfileMerge(
                 IdentifierKeys.ForProfile(e.Message.Survivor),
                 IdentifierKeys.ForProfile(e.Message.Merged),
@@ -111,7 +111,7 @@ internal sealed class ProfilesMergedHandler(AudienceProjector projector) : IEven
 internal sealed class ConsentChangedHandler(AudienceProjector projector) : IEventHandler<ConsentChanged>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ConsentChanged>> events, CancellationToken cancellationToken) =>
-        projector.ApplyConsentAsync(RecommendationModule.Name + "." + Topics.ConsentChanged, events.Select(e =>
+        projector.ApplyConsentAsync(RecommendationModule.Name + "." + RecommendationTopics.ConsentChanged, events.Select(e =>
         {
             var keys = EventMapping.Keys(e.Message.Identifiers, "identifiers");
             AudienceProjector.RequireIdentifiers(keys, "identifiers");
@@ -125,7 +125,7 @@ internal sealed class ConsentChangedHandler(AudienceProjector projector) : IEven
 internal sealed class InteractionRecordedHandler(AudienceProjector projector) : IEventHandler<InteractionRecorded>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<InteractionRecorded>> events, CancellationToken cancellationToken) =>
-        projector.ApplyInteractionsAsync(RecommendationModule.Name + "." + Topics.InteractionRecorded, events.Select(e =>
+        projector.ApplyInteractionsAsync(RecommendationModule.Name + "." + RecommendationTopics.InteractionRecorded, events.Select(e =>
         {
             var m = e.Message;
             var kind = System.Enum.IsDefined((InteractionKind)(int)m.Type) ? (InteractionKind)(int)m.Type : InteractionKind.Other;
@@ -144,7 +144,7 @@ internal sealed class InteractionRecordedHandler(AudienceProjector projector) : 
 internal sealed class TouchpointChangedHandler(AudienceProjector projector) : IEventHandler<TouchpointChanged>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<TouchpointChanged>> events, CancellationToken cancellationToken) =>
-        projector.ApplyTouchpointsAsync(RecommendationModule.Name + "." + Topics.TouchpointChanged, events.Select(e =>
+        projector.ApplyTouchpointsAsync(RecommendationModule.Name + "." + RecommendationTopics.TouchpointChanged, events.Select(e =>
         {
             var m = e.Message;
             var id = EventMapping.Strip(m.Touchpoint, ResourceNames.TouchpointPrefix);

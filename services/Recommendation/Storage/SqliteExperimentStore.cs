@@ -4,6 +4,7 @@ using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using static Journey.Recommendation.Storage.SqliteSchema;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Recommendation.Storage;
 

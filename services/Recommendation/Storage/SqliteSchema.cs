@@ -41,24 +41,5 @@ internal static class SqliteSchema
         ("recommendation-004-erasure-tombstones", SqliteErasureTombstones.Schema),
     ];
 
-    public static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
-    }
-
-    public static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using var command = Command(connection, transaction, sql, parameters);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
     public static bool IsUniqueViolation(SqliteException ex) => ex.SqliteErrorCode == 19;
 }

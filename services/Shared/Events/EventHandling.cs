@@ -36,11 +36,12 @@ public sealed class EventSubscription
 {
     private readonly Func<IServiceProvider, IReadOnlyList<EventEnvelope>, CancellationToken, Task> _handle;
 
-    internal EventSubscription(string service, string topic, MessageDescriptorInfo payload, Func<IServiceProvider, IReadOnlyList<EventEnvelope>, CancellationToken, Task> handle, int deliveriesInFlight)
+    internal EventSubscription(string service, TopicSubscription subscription, MessageDescriptorInfo payload, Func<IServiceProvider, IReadOnlyList<EventEnvelope>, CancellationToken, Task> handle, int deliveriesInFlight)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(deliveriesInFlight);
         Service = service;
-        Topic = topic;
+        Topic = subscription.Topic;
+        Publishers = subscription.Publishers;
         PayloadType = payload.FullName;
         DeliveriesInFlight = deliveriesInFlight;
         _handle = handle;
@@ -51,6 +52,9 @@ public sealed class EventSubscription
 
     /// <summary>The topic.</summary>
     public string Topic { get; }
+
+    /// <summary>The services whose events on the topic this subscription accepts.</summary>
+    public IReadOnlyList<string> Publishers { get; }
 
     /// <summary>The full proto name of the payload this subscription accepts.</summary>
     public string PayloadType { get; }
@@ -88,8 +92,8 @@ public sealed class EventSubscription
             throw new PoisonEventException($"Subscription {Name} accepts {PayloadType} on topic {Topic}, not {envelope.Type} on topic {envelope.Topic}.");
         }
 
-        // Only the services Topics names may publish a topic: anything else is refused, not handled.
-        if (!Topics.Publishers.TryGetValue(Topic, out var publishers) || !publishers.Contains(envelope.Source))
+        // Only the services the subscription names may publish the topic: anything else is refused, not handled.
+        if (!Publishers.Contains(envelope.Source, StringComparer.Ordinal))
         {
             throw new PoisonEventException($"Topic {Topic} is not published by '{envelope.Source}'.");
         }
@@ -141,12 +145,12 @@ public sealed class EventSubscription
         return batch;
     }
 
-    internal static EventSubscription Create<TEvent, THandler>(string service, string topic, int deliveriesInFlight)
+    internal static EventSubscription Create<TEvent, THandler>(string service, TopicSubscription subscription, int deliveriesInFlight)
         where TEvent : IMessage<TEvent>, new()
         where THandler : IEventHandler<TEvent>
     {
         var descriptor = new TEvent().Descriptor;
-        return new EventSubscription(service, topic, new MessageDescriptorInfo(descriptor.FullName), async (provider, envelopes, ct) =>
+        return new EventSubscription(service, subscription, new MessageDescriptorInfo(descriptor.FullName), async (provider, envelopes, ct) =>
         {
             var events = new List<ReceivedEvent<TEvent>>(envelopes.Count);
             foreach (var envelope in envelopes)
@@ -184,37 +188,31 @@ internal readonly record struct MessageDescriptorInfo(string FullName);
 /// <summary>Registration of event handlers.</summary>
 public static class EventHandlerRegistration
 {
-    /// <summary>Subscribes <paramref name="service"/> to <paramref name="topic"/> with <typeparamref name="THandler"/>.</summary>
+    /// <summary>Subscribes <paramref name="service"/> to <paramref name="subscription"/>'s topic with <typeparamref name="THandler"/>.</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="service">The subscribing service.</param>
-    /// <param name="topic">The topic.</param>
+    /// <param name="subscription">The topic and the services it is accepted from, as the module declares it in <see cref="Hosting.JourneyModule.Subscribes"/>.</param>
     /// <param name="deliveriesInFlight">Batches the in-process bus hands the handler at once (<see cref="EventSubscription.DeliveriesInFlight"/>).</param>
-    public static IServiceCollection AddEventHandler<TEvent, THandler>(this IServiceCollection services, string service, string topic, int deliveriesInFlight = 1)
+    public static IServiceCollection AddEventHandler<TEvent, THandler>(this IServiceCollection services, string service, TopicSubscription subscription, int deliveriesInFlight = 1)
         where TEvent : IMessage<TEvent>, new()
         where THandler : class, IEventHandler<TEvent>
     {
-        if (!Topics.Subscribers.TryGetValue(topic, out var subscribers) || !subscribers.Contains(service))
-        {
-            throw new InvalidOperationException($"Topics.Subscribers does not list '{service}' for topic '{topic}': add it there, so manifests and code agree.");
-        }
-
         services.AddScoped<THandler>();
-        services.AddSingleton(EventSubscription.Create<TEvent, THandler>(service, topic, deliveriesInFlight));
+        services.AddSingleton(EventSubscription.Create<TEvent, THandler>(service, subscription, deliveriesInFlight));
         return services;
     }
 
     /// <summary>
-    /// Where the handlers a host registered and <see cref="Topics.Subscribers"/> disagree, as one line;
-    /// null when they agree. Each of <paramref name="services"/> (the enabled ones) must handle every topic
-    /// the registry lists it for, and every subscription must be listed: the pubsub manifests grant what
-    /// the registry lists, so a listed subscriber without a handler leaves its events piling up unread.
+    /// Where the handlers a host registered and the modules' declared subscriptions disagree, as one
+    /// line; null when they agree. Each of <paramref name="services"/> (the enabled ones) must handle
+    /// every topic it declares, and every handler must be declared: the pubsub manifests grant what the
+    /// declarations say, so a declared subscriber without a handler leaves its events piling up unread.
     /// </summary>
     /// <param name="services">The services the host runs.</param>
     /// <param name="subscriptions">The subscriptions their handlers registered.</param>
-    /// <param name="subscribers">The registry to check against; <see cref="Topics.Subscribers"/> when null.</param>
-    public static string? Disagreement(IEnumerable<string> services, IEnumerable<EventSubscription> subscriptions, IReadOnlyDictionary<string, IReadOnlyList<string>>? subscribers = null)
+    /// <param name="subscribers">The declared subscribers of each topic (<see cref="TopicMap.Subscribers"/>).</param>
+    public static string? Disagreement(IEnumerable<string> services, IEnumerable<EventSubscription> subscriptions, IReadOnlyDictionary<string, IReadOnlyList<string>> subscribers)
     {
-        subscribers ??= Topics.Subscribers;
         var registered = subscriptions.Select(s => (s.Service, s.Topic)).ToHashSet();
         var problems = new List<string>();
         foreach (var service in services.Distinct(StringComparer.Ordinal))
@@ -223,7 +221,7 @@ public static class EventHandlerRegistration
             {
                 if (listed.Contains(service) && !registered.Contains((service, topic)))
                 {
-                    problems.Add($"Topics.Subscribers lists '{service}' for topic '{topic}', but the {service} service registers no handler for it: add one with AddEventHandler, or remove '{service}' from that topic's subscribers (and its pubsub grants).");
+                    problems.Add($"The {service} module subscribes to topic '{topic}', but the {service} service registers no handler for it: add one with AddEventHandler, or remove the topic from the module's Subscribes (and its pubsub grants).");
                 }
             }
         }
@@ -232,7 +230,7 @@ public static class EventHandlerRegistration
         {
             if (!subscribers.TryGetValue(topic, out var listed) || !listed.Contains(service))
             {
-                problems.Add($"The {service} service handles topic '{topic}', but Topics.Subscribers does not list it there: add it, so manifests and code agree.");
+                problems.Add($"The {service} service handles topic '{topic}', but the {service} module does not declare it in Subscribes: add it, so manifests and code agree.");
             }
         }
 

@@ -4,6 +4,7 @@ using Journey.Shared.Telemetry;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Shared.Events;
 
@@ -499,14 +500,6 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
 
             return 0;
         }, cancellationToken);
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
     }
 
     /// <inheritdoc />

@@ -46,6 +46,8 @@ public static partial class JourneyHosting
             events.AppApiToken = string.IsNullOrEmpty(events.AppApiToken) ? configuration[EventsOptions.AppApiTokenVariable] : events.AppApiToken);
         services.AddPrivacyKeys();
         services.TryAddTimeProvider();
+        // Replaced by AddJourneyModules with the services the host knows; a host of none has the platform's scopes only.
+        services.TryAddSingleton(new KnownModules([]));
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
@@ -155,6 +157,7 @@ public static partial class JourneyHosting
             builder.Services.PostConfigure<HostingOptions>(o => o.Modules = selected);
         }
 
+        builder.Services.Replace(ServiceDescriptor.Singleton(new KnownModules(modules)));
         var enabled = selected is null ? modules : modules.Where(m => selected.Contains(m.Name, StringComparer.OrdinalIgnoreCase)).ToArray();
         foreach (var module in enabled)
         {
@@ -207,9 +210,9 @@ public static partial class JourneyHosting
     }
 
     /// <summary>
-    /// Runs until shutdown. A configuration error, or an enabled service that does not handle a topic
-    /// <see cref="Topics.Subscribers"/> lists it for, stops the process with one line naming it and exit
-    /// code 2, instead of a stack trace.
+    /// Runs until shutdown. A configuration error, modules whose topic or scope declarations disagree,
+    /// or an enabled service that does not handle a topic its module subscribes to, stops the process
+    /// with one line naming it and exit code 2, instead of a stack trace.
     /// </summary>
     public static async Task<int> RunJourneyAsync(this WebApplication app)
     {
@@ -281,10 +284,13 @@ public static partial class JourneyHosting
         }
     }
 
-    /// <summary>Where the enabled services' handlers and <see cref="Topics.Subscribers"/> disagree, as one line; null when they agree.</summary>
-    private static string? SubscriptionError(IServiceProvider services) =>
-        EventHandlerRegistration.Disagreement(
-            services.GetService<EnabledModules>()?.Modules.Select(m => m.Name) ?? [], services.GetServices<EventSubscription>());
+    /// <summary>Where the modules' declarations, or the enabled services' handlers and their declared subscriptions, disagree, as one line; null when they agree.</summary>
+    private static string? SubscriptionError(IServiceProvider services)
+    {
+        var known = services.GetRequiredService<KnownModules>();
+        return known.Problems ?? EventHandlerRegistration.Disagreement(
+            services.GetService<EnabledModules>()?.Modules.Select(m => m.Name) ?? [], services.GetServices<EventSubscription>(), known.Topics.Subscribers);
+    }
 
     /// <summary>The name of the one OpenAPI document, served at <see cref="OpenApiPath"/>.</summary>
     public const string OpenApiDocumentName = "v1";
@@ -321,7 +327,7 @@ public static partial class JourneyHosting
         else
         {
             services.AddKeyedSingleton("bus", (sp, _) =>
-                SqliteDatabase.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value, "bus.db"));
+                SqliteDatabase.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value, "bus.db", time: sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton(sp => ActivatorUtilities.CreateInstance<InProcessBus>(sp, sp.GetRequiredKeyedService<SqliteDatabase>("bus")));
             services.AddSingleton<IEventTransport>(sp => sp.GetRequiredService<InProcessBus>());
             services.AddHealthChecks().Add(new HealthCheckRegistration("bus:in-process", sp => StorageRegistration.HealthCheckOf(sp.GetRequiredKeyedService<SqliteDatabase>("bus")), HealthStatus.Unhealthy, ["ready", "bus"]));

@@ -16,7 +16,7 @@ internal sealed class AuditGrpcService(AuditTrail trail) : AuditService.AuditSer
     {
         long after = 0;
         new Validation()
-            .Require(request.Service.Length > 0, "service", "must name a service: touchpoint, profile, consent or recommendation")
+            .Require(request.Service.Length > 0, "service", "must name a service, as Journey:Hosting:Modules does")
             .Require(request.PageSize >= 0, "page_size", "must not be negative")
             .Require(request.PageToken.Length == 0 || long.TryParse(request.PageToken, NumberStyles.None, CultureInfo.InvariantCulture, out after),
                 "page_token", "must be a next_page_token returned by a previous call")

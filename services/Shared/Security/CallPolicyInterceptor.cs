@@ -96,7 +96,7 @@ internal sealed class CallPolicyInterceptor : Interceptor, IDisposable
             }
         }
 
-        if (Scopes.IsWrite(required))
+        if (_scopes.Catalog.IsWrite(required))
         {
             using var lease = _writeLimiter.AttemptAcquire(Caller(user));
             if (!lease.IsAcquired)
@@ -110,7 +110,7 @@ internal sealed class CallPolicyInterceptor : Interceptor, IDisposable
 
     private async Task<T> Audited<T>(string? scope, ServerCallContext context, IMessage? request, Func<Task<T>> call)
     {
-        if (scope is null || !Scopes.IsSensitive(scope))
+        if (scope is null || !_scopes.Catalog.IsSensitive(scope))
         {
             return await call();
         }

@@ -13,12 +13,18 @@ public sealed class MethodScopes
 
     private readonly Dictionary<string, string> _scopeByMethod = new(StringComparer.Ordinal);
 
+    /// <summary>A table whose scopes must be among <paramref name="catalog"/>'s.</summary>
+    public MethodScopes(ScopeCatalog catalog) => Catalog = catalog;
+
+    /// <summary>The scopes tables may name.</summary>
+    public ScopeCatalog Catalog { get; }
+
     /// <summary>Adds the table of one proto service; throws when a method is missing or unknown.</summary>
     public void Add(ServiceDescriptor service, IReadOnlyDictionary<string, string> scopeByMethodName)
     {
         var missing = service.Methods.Where(m => !scopeByMethodName.ContainsKey(m.Name)).Select(m => m.Name).ToList();
         var unknown = scopeByMethodName.Keys.Where(name => service.FindMethodByName(name) is null).ToList();
-        var badScopes = scopeByMethodName.Values.Where(s => s != Scopes.AnyCaller && !Scopes.All.Contains(s)).Distinct().ToList();
+        var badScopes = scopeByMethodName.Values.Where(s => s != Scopes.AnyCaller && !Catalog.Contains(s)).Distinct().ToList();
         if (missing.Count > 0 || unknown.Count > 0 || badScopes.Count > 0)
         {
             throw new InvalidOperationException(

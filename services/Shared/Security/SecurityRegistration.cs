@@ -21,7 +21,7 @@ public static class SecurityRegistration
         services.AddValidatedOptions<AuthOptions, AuthOptionsValidator>(AuthOptions.Section);
         services.AddSingleton(sp =>
         {
-            var scopes = new MethodScopes();
+            var scopes = new MethodScopes(sp.GetRequiredService<KnownModules>().Scopes);
             foreach (var (service, table) in sp.GetRequiredService<IOptions<MethodScopeTables>>().Value)
             {
                 scopes.Add(service, table);

@@ -60,14 +60,17 @@ public sealed class SqliteDatabase : IDisposable
     private int _scrubRetryScheduled;
     private int _scrubsHeldOff;
     private long _nextScrubAt;
+    private readonly TimeProvider _time;
 
     /// <summary>Opens (and creates when missing) the database file.</summary>
     /// <param name="path">The database file.</param>
     /// <param name="walLimitBytes">The WAL size at which a write truncates the log (see <see cref="BoundWal"/>).</param>
     /// <param name="writerCacheMiB">The page cache of the writer connection, in MiB.</param>
     /// <param name="queryMapMiB">How much of the file <see cref="QueryAsync"/> reads through a memory map, in MiB (0: none).</param>
-    public SqliteDatabase(string path, long walLimitBytes = DefaultWalLimitBytes, int writerCacheMiB = DefaultWriterCacheMiB, int queryMapMiB = MaxQueryMapMiB)
+    /// <param name="time">The clock that paces retries of a held-off scrub; the system clock when null.</param>
+    public SqliteDatabase(string path, long walLimitBytes = DefaultWalLimitBytes, int writerCacheMiB = DefaultWriterCacheMiB, int queryMapMiB = MaxQueryMapMiB, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(walLimitBytes);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(writerCacheMiB);
         ArgumentOutOfRangeException.ThrowIfNegative(queryMapMiB);
@@ -104,8 +107,8 @@ public sealed class SqliteDatabase : IDisposable
     }
 
     /// <summary>Opens <paramref name="fileName"/> in the configured data directory; the configured writer cache, when set, overrides <paramref name="writerCacheMiB"/>.</summary>
-    public static SqliteDatabase Open(StorageOptions options, string fileName, int writerCacheMiB = DefaultWriterCacheMiB) =>
-        new(System.IO.Path.Combine(options.DataDirectory, fileName), writerCacheMiB: options.SqliteWriterCacheMiB ?? writerCacheMiB, queryMapMiB: options.SqliteQueryMapMiB);
+    public static SqliteDatabase Open(StorageOptions options, string fileName, int writerCacheMiB = DefaultWriterCacheMiB, TimeProvider? time = null) =>
+        new(System.IO.Path.Combine(options.DataDirectory, fileName), writerCacheMiB: options.SqliteWriterCacheMiB ?? writerCacheMiB, queryMapMiB: options.SqliteQueryMapMiB, time: time);
 
     /// <summary>The file this database lives in.</summary>
     public string Path { get; }
@@ -164,7 +167,7 @@ public sealed class SqliteDatabase : IDisposable
             result = await work(connection, transaction, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             BoundWal(connection);
-            if (_scrubRequested && Environment.TickCount64 >= _nextScrubAt)
+            if (_scrubRequested && _time.GetTimestamp() >= _nextScrubAt)
             {
                 Scrub(connection);
             }
@@ -298,7 +301,7 @@ public sealed class SqliteDatabase : IDisposable
         if (_scrubRequested)
         {
             var pause = Math.Min(MaxScrubRetryMilliseconds, FirstScrubRetryMilliseconds << Math.Min(_scrubsHeldOff++, 6));
-            _nextScrubAt = Environment.TickCount64 + pause;
+            _nextScrubAt = _time.GetTimestamp() + (pause * _time.TimestampFrequency / 1000);
             ScheduleScrubRetry(TimeSpan.FromMilliseconds(pause));
         }
     }
@@ -313,7 +316,7 @@ public sealed class SqliteDatabase : IDisposable
 
         _ = Task.Run(async () =>
         {
-            await Task.Delay(pause);
+            await Task.Delay(pause, _time);
             Volatile.Write(ref _scrubRetryScheduled, 0);
             if (!_scrubRequested || Volatile.Read(ref _disposed))
             {

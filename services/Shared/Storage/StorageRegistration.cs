@@ -31,7 +31,7 @@ public static class StorageRegistration
         if (provider == StorageProvider.Sqlite)
         {
             services.AddKeyedSingleton(service, (sp, _) =>
-                SqliteDatabase.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value, $"{service}.db", sqliteWriterCacheMiB));
+                SqliteDatabase.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value, $"{service}.db", sqliteWriterCacheMiB, sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton<IOutboxStore>(sp => new SqliteOutbox(service, sp.GetRequiredKeyedService<SqliteDatabase>(service)));
             services.AddKeyedSingleton<IAuditStore>(service, (sp, _) => new SqliteAuditStore(sp.GetRequiredKeyedService<SqliteDatabase>(service)));
             services.AddHealthChecks().Add(new HealthCheckRegistration($"store:{service}", sp => new SqliteHealthCheck(sp.GetRequiredKeyedService<SqliteDatabase>(service)), HealthStatus.Unhealthy, ["ready"]));

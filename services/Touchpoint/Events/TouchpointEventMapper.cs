@@ -23,7 +23,7 @@ internal sealed class TouchpointEventMapper : ITouchpointEvents
         };
         payload.Stages.AddRange(touchpoint.Stages.Select(s => (CommonV1.JourneyStage)s));
         payload.Topics.AddRange(touchpoint.Topics);
-        return EventEnvelopes.Create(Topics.TouchpointChanged, TouchpointModule.Name, payload, now);
+        return EventEnvelopes.Create(TouchpointTopics.TouchpointChanged, TouchpointModule.Name, payload, now);
     }
 
     public OutboxMessage Recorded(Interaction interaction, TouchpointDefinition touchpoint, DateTimeOffset now)
@@ -63,7 +63,7 @@ internal sealed class TouchpointEventMapper : ITouchpointEvents
         }
 
         payload.Topics.AddRange(touchpoint.Topics);
-        return EventEnvelopes.Create(Topics.InteractionRecorded, TouchpointModule.Name, payload, now);
+        return EventEnvelopes.Create(TouchpointTopics.InteractionRecorded, TouchpointModule.Name, payload, now);
     }
 
     public OutboxMessage IdentityObserved(string source, string messageId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyDictionary<string, string> traits, DateTimeOffset observedAt, DateTimeOffset now)
@@ -79,7 +79,7 @@ internal sealed class TouchpointEventMapper : ITouchpointEvents
             payload.Traits[key] = value;
         }
 
-        return EventEnvelopes.Create(Topics.IdentityObserved, TouchpointModule.Name, payload, now);
+        return EventEnvelopes.Create(TouchpointTopics.IdentityObserved, TouchpointModule.Name, payload, now);
     }
 
     public OutboxMessage ConsentObserved(string source, string messageId, IReadOnlyList<PersonIdentifier> identifiers, IReadOnlyList<(string PurposeId, bool Granted)> preferences, DateTimeOffset observedAt, DateTimeOffset now)
@@ -95,7 +95,7 @@ internal sealed class TouchpointEventMapper : ITouchpointEvents
             payload.Preferences.Add(new ObservedConsentPreference { Purpose = "purposes/" + purposeId, Granted = granted });
         }
 
-        return EventEnvelopes.Create(Topics.ConsentObserved, TouchpointModule.Name, payload, now);
+        return EventEnvelopes.Create(TouchpointTopics.ConsentObserved, TouchpointModule.Name, payload, now);
     }
 
     public OutboxMessage ErasureCompleted(string erasure, long recordsErased, DateTimeOffset now) =>

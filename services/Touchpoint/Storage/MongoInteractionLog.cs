@@ -271,7 +271,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
             var erased = await MongoErasureTombstones.FindAsync(session, _db, merges.SelectMany(m => m.ErasureKeys), ct);
             foreach (var merge in merges)
             {
-                if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfilesMerged, merge.EventId, now, ct)
+                if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + TouchpointTopics.ProfilesMerged, merge.EventId, now, ct)
                     || ErasureTombstones.Blocks(erased, merge.ErasureKeys, merge.PublishedAt ?? merge.MergedAt))
                 {
                     continue;
@@ -295,7 +295,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
             var erased = await MongoErasureTombstones.FindAsync(session, _db, splits.SelectMany(s => s.ErasureKeys), ct);
             foreach (var split in splits)
             {
-                if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfileSplit, split.EventId, now, ct)
+                if (!await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + TouchpointTopics.ProfileSplit, split.EventId, now, ct)
                     || ErasureTombstones.Blocks(erased, split.ErasureKeys, split.PublishedAt))
                 {
                     continue;
@@ -348,7 +348,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
                 var claimed = new List<ProfileSnapshot>();
                 foreach (var snapshot in profile)
                 {
-                    if (await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + Topics.ProfileUpdated, snapshot.EventId, now, ct)
+                    if (await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + TouchpointTopics.ProfileUpdated, snapshot.EventId, now, ct)
                         && !ErasureTombstones.Blocks(erased, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt))
                     {
                         claimed.Add(snapshot);

@@ -5,6 +5,7 @@ using Journey.Shared.Storage;
 using Journey.Touchpoint.Domain;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Touchpoint.Storage;
 
@@ -210,7 +211,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             var erased = await SqliteErasureTombstones.FindAsync(connection, transaction, merges.SelectMany(m => m.ErasureKeys), ct);
             foreach (var merge in merges)
             {
-                if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfilesMerged, merge.EventId, now, ct)
+                if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + TouchpointTopics.ProfilesMerged, merge.EventId, now, ct)
                     || ErasureTombstones.Blocks(erased, merge.ErasureKeys, merge.PublishedAt ?? merge.MergedAt))
                 {
                     continue;
@@ -243,7 +244,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             var erased = await SqliteErasureTombstones.FindAsync(connection, transaction, splits.SelectMany(s => s.ErasureKeys), ct);
             foreach (var split in splits)
             {
-                if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfileSplit, split.EventId, now, ct)
+                if (!await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + TouchpointTopics.ProfileSplit, split.EventId, now, ct)
                     || ErasureTombstones.Blocks(erased, split.ErasureKeys, split.PublishedAt))
                 {
                     continue;
@@ -284,7 +285,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                 var claimed = new List<ProfileSnapshot>();
                 foreach (var snapshot in profile)
                 {
-                    if (await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + Topics.ProfileUpdated, snapshot.EventId, now, ct)
+                    if (await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + TouchpointTopics.ProfileUpdated, snapshot.EventId, now, ct)
                         && !ErasureTombstones.Blocks(erased, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt))
                     {
                         claimed.Add(snapshot);
@@ -744,14 +745,6 @@ internal sealed class SqliteInteractionLog : IInteractionLog
     {
         var colon = key.IndexOf(':', StringComparison.Ordinal);
         return new PersonIdentifier((IdentifierKind)int.Parse(key.AsSpan(0, colon), System.Globalization.CultureInfo.InvariantCulture), key[(colon + 1)..]);
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
     }
 
     /// <summary>A batch's contribution to the aggregates, summed in memory and written once per row.</summary>

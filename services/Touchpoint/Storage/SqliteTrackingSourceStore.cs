@@ -4,6 +4,7 @@ using Journey.Shared.Storage;
 using Journey.Touchpoint.Domain;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Touchpoint.Storage;
 
@@ -180,14 +181,6 @@ internal sealed class SqliteTrackingSourceStore : ITrackingSourceStore
             await SqliteOutbox.AppendAsync(connection, transaction, fresh, ct);
             return fresh.Count;
         }, cancellationToken);
-
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
-    }
 
     private static async Task WriteKeysAsync(SqliteConnection connection, SqliteTransaction transaction, TrackingSource source, CancellationToken ct)
     {

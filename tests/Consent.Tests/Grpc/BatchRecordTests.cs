@@ -35,7 +35,7 @@ public sealed class BatchRecordTests
         await using var host = await ConsentHost.StartAsync(null, null, services =>
         {
             services.AddSingleton(capture);
-            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>(Topics.Apps.Profile, Topics.ConsentChanged);
+            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>("profile", new TopicSubscription(ConsentTopics.ConsentChanged, ConsentModule.Name));
         }, null);
         var version = await host.PolicyAsync();
         await host.PurposeAsync("marketing-email", channels: [Channel.Email]);

@@ -261,7 +261,7 @@ public sealed class CatalogTests
     public async Task Erasure_WithoutPrivacyScope_IsPermissionDenied()
     {
         await using var host = await StartAsync();
-        using var channel = host.Platform.CreateChannel(Journey.Shared.Security.Scopes.ConsentWrite);
+        using var channel = host.Platform.CreateChannel(ConsentScopes.Write);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await new ConsentService.ConsentServiceClient(channel).RequestErasureAsync(new RequestErasureRequest { Person = Persons.Of(Email("ada@example.com")) }));

@@ -46,7 +46,7 @@ public sealed class DecisionTests
     [Fact]
     public async Task Check_WhenGrantOutlivesValidity_DeniesAsExpired()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new HostClock();
         await using var host = await StartAsync(clock);
         var version = await host.PolicyAsync();
         await host.PurposeAsync("newsletter", validity: Duration.FromTimeSpan(TimeSpan.FromDays(365)));
@@ -234,7 +234,7 @@ public sealed class DecisionTests
     public async Task Check_WithoutScope_IsPermissionDenied()
     {
         await using var host = await StartAsync();
-        using var channel = host.Platform.CreateChannel(Journey.Shared.Security.Scopes.TouchpointsWrite);
+        using var channel = host.Platform.CreateChannel("touchpoints:write");
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await new ConsentService.ConsentServiceClient(channel).CheckConsentAsync(new CheckConsentRequest { Purpose = "purposes/x" }));

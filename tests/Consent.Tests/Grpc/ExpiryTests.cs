@@ -17,18 +17,18 @@ public sealed class ExpiryTests
         ["Journey:Consent:Expiry:SweepInterval"] = "00:00:00.020",
     };
 
-    private static Task<ConsentHost> StartAsync(ManualTimeProvider clock, ConsentChangedCapture capture, string? dataDirectory = null) =>
+    private static Task<ConsentHost> StartAsync(HostClock clock, ConsentChangedCapture capture, string? dataDirectory = null) =>
         ConsentHost.StartAsync(clock, FastSweep, services =>
         {
             services.AddSingleton(capture);
             // Stands in for the profile service, a subscriber of consent-changed.
-            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>(Topics.Apps.Profile, Topics.ConsentChanged);
+            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>("profile", new TopicSubscription(ConsentTopics.ConsentChanged, ConsentModule.Name));
         }, dataDirectory);
 
     [Fact]
     public async Task Sweep_WhenAGrantOutlivesItsValidity_PublishesOneExpiredConsentChanged()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new HostClock();
         var capture = new ConsentChangedCapture();
         await using var host = await StartAsync(clock, capture);
         var version = await host.PolicyAsync();
@@ -64,7 +64,7 @@ public sealed class ExpiryTests
         var directory = Directory.CreateTempSubdirectory("journey-consent-expiry-").FullName;
         try
         {
-            var clock = new ManualTimeProvider();
+            var clock = new HostClock();
             var first = new ConsentChangedCapture();
             await using (var host = await StartAsync(clock, first, directory))
             {

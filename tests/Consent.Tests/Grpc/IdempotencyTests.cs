@@ -16,7 +16,7 @@ public sealed class IdempotencyTests
         ConsentHost.StartAsync(null, null, services =>
         {
             services.AddSingleton(capture);
-            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>(Topics.Apps.Profile, Topics.ConsentChanged);
+            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>("profile", new TopicSubscription(ConsentTopics.ConsentChanged, ConsentModule.Name));
         }, null);
 
     private static RecordConsentRequest Grant(ConsentHost host, string email, int version, string requestId = "")

@@ -194,7 +194,7 @@ public sealed class LedgerAnchorTests
     [Fact]
     public async Task RecordConsent_OnceTheRequestIdRetentionRanOut_AppendsAgain()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new HostClock();
         var (host, version) = await StartAsync(EverySecond, clock);
         await using var _ = host;
         var request = new RecordConsentRequest

@@ -81,7 +81,7 @@ public sealed class LedgerTests
 
         var merged = new ProfilesMerged { Survivor = "profiles/p-keep", Merged = "profiles/p-old", MergeTime = host.Now() };
         var transport = host.Platform.Services.GetRequiredService<IEventTransport>();
-        await transport.PublishAsync(Topics.Apps.Profile, [EventEnvelopes.Create(Topics.ProfilesMerged, Topics.Apps.Profile, merged, DateTimeOffset.UtcNow)], default);
+        await transport.PublishAsync("profile", [EventEnvelopes.Create(ConsentTopics.ProfilesMerged, "profile", merged, DateTimeOffset.UtcNow)], default);
 
         // The decision index learns the carried-over records a moment before the merge itself, so a
         // check in between sees the survivor's new decision while the merged id still answers from
@@ -129,11 +129,11 @@ public sealed class LedgerTests
         await host.PurposeAsync("marketing-email");
         await host.RecordAsync(Profile("w-keep"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromHours(-3)));
         await host.RecordAsync(Profile("w-old"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromHours(-3)));
-        await PublishAndDrainAsync(host, Topics.ProfilesMerged, new ProfilesMerged { Survivor = "profiles/w-keep", Merged = "profiles/w-old", MergeTime = host.Now(TimeSpan.FromHours(-1)) });
+        await PublishAndDrainAsync(host, ConsentTopics.ProfilesMerged, new ProfilesMerged { Survivor = "profiles/w-keep", Merged = "profiles/w-old", MergeTime = host.Now(TimeSpan.FromHours(-1)) });
         // Someone asked to stop the e-mails while the two were one profile: nothing says which of them.
         await host.RecordAsync(Profile("w-old"), "marketing-email", ConsentDecision.Withdrawn, version);
 
-        await PublishAndDrainAsync(host, Topics.ProfileSplit, new ProfileSplit { Survivor = "profiles/w-keep", Restored = "profiles/w-old", MergeTime = host.Now(TimeSpan.FromHours(-1)), SplitTime = host.Now() });
+        await PublishAndDrainAsync(host, ConsentTopics.ProfileSplit, new ProfileSplit { Survivor = "profiles/w-keep", Restored = "profiles/w-old", MergeTime = host.Now(TimeSpan.FromHours(-1)), SplitTime = host.Now() });
 
         Assert.False((await host.CheckAsync(Profile("w-keep"), "marketing-email")).Allowed);
         Assert.False((await host.CheckAsync(Profile("w-old"), "marketing-email")).Allowed);
@@ -149,7 +149,7 @@ public sealed class LedgerTests
         if (mergeAndSplit)
         {
             // The merge carries the merged side's newer decisions over to the survivor.
-            await PublishAndDrainAsync(host, Topics.ProfilesMerged, new ProfilesMerged { Survivor = $"profiles/{run}-keep", Merged = $"profiles/{run}-old", MergeTime = host.Now(TimeSpan.FromHours(-1)) });
+            await PublishAndDrainAsync(host, ConsentTopics.ProfilesMerged, new ProfilesMerged { Survivor = $"profiles/{run}-keep", Merged = $"profiles/{run}-old", MergeTime = host.Now(TimeSpan.FromHours(-1)) });
             Assert.True((await host.CheckAsync(Profile(run + "-keep"), "marketing-email")).Allowed);
         }
 
@@ -157,7 +157,7 @@ public sealed class LedgerTests
         await host.RecordAsync(Profile(run + "-keep"), "personalisation", ConsentDecision.Granted, version);
         if (mergeAndSplit)
         {
-            await PublishAndDrainAsync(host, Topics.ProfileSplit, new ProfileSplit { Survivor = $"profiles/{run}-keep", Restored = $"profiles/{run}-old", MergeTime = host.Now(TimeSpan.FromHours(-1)), SplitTime = host.Now() });
+            await PublishAndDrainAsync(host, ConsentTopics.ProfileSplit, new ProfileSplit { Survivor = $"profiles/{run}-keep", Restored = $"profiles/{run}-old", MergeTime = host.Now(TimeSpan.FromHours(-1)), SplitTime = host.Now() });
         }
 
         var answers = new List<string>();
@@ -180,7 +180,7 @@ public sealed class LedgerTests
     private static async Task PublishAndDrainAsync(ConsentHost host, string topic, Google.Protobuf.IMessage message)
     {
         var bus = host.Platform.Services.GetRequiredService<InProcessBus>();
-        await bus.PublishAsync(Topics.Apps.Profile, [EventEnvelopes.Create(topic, Topics.Apps.Profile, message, DateTimeOffset.UtcNow)], default);
+        await bus.PublishAsync("profile", [EventEnvelopes.Create(topic, "profile", message, DateTimeOffset.UtcNow)], default);
         Assert.True(await TestPlatform.EventuallyAsync(async () => await bus.CountPendingAsync("consent." + topic, default) == 0), $"the {topic} event was not delivered");
     }
 
@@ -205,8 +205,8 @@ public sealed class LedgerTests
             Value = host.Platform.Services.GetRequiredService<Journey.Shared.Privacy.IdentifierHasher>().HashEmail("ada@example.com"),
         });
         var bus = host.Platform.Services.GetRequiredService<InProcessBus>();
-        await bus.PublishAsync(Topics.Apps.Profile, [EventEnvelopes.Create(Topics.ProfilesMerged, Topics.Apps.Profile, merged, stamped)], default);
-        Assert.True(await TestPlatform.EventuallyAsync(async () => await bus.CountPendingAsync("consent." + Topics.ProfilesMerged, default) == 0), "the merge was not delivered");
+        await bus.PublishAsync("profile", [EventEnvelopes.Create(ConsentTopics.ProfilesMerged, "profile", merged, stamped)], default);
+        Assert.True(await TestPlatform.EventuallyAsync(async () => await bus.CountPendingAsync("consent." + ConsentTopics.ProfilesMerged, default) == 0), "the merge was not delivered");
 
         Assert.Equal(DecisionReason.NoAnswerDefault, (await host.CheckAsync(Email("ada@example.com"), "marketing-email")).Reason);
         Assert.True((await host.CheckAsync(Profile("p-keep"), "marketing-email")).Allowed);
@@ -225,7 +225,7 @@ public sealed class LedgerTests
         var erasure = (await host.Client.RequestErasureAsync(request)).Erasure;
         Assert.Equal(ErasureState.Pending, erasure.State);
         Assert.Equal(DecisionReason.NoAnswerDefault, (await host.CheckAsync(Email("ada@example.com"), "marketing-email")).Reason);
-        await CompleteAsync(host, erasure.Name, Topics.Apps.Touchpoint, Topics.Apps.Profile, Topics.Apps.Recommendation);
+        await CompleteAsync(host, erasure.Name, "touchpoint", "profile", "recommendation");
 
         Assert.True(await TestPlatform.EventuallyAsync(async () =>
             (await host.Client.GetErasureStatusAsync(new GetErasureStatusRequest { Name = erasure.Name })).Erasure.State == ErasureState.Completed));
@@ -246,13 +246,13 @@ public sealed class LedgerTests
         request.Person = Persons.Of(Email("ada@example.com"));
         var erasure = (await host.Client.RequestErasureAsync(request)).Erasure;
 
-        await CompleteAsync(host, erasure.Name, Topics.Apps.Touchpoint, Topics.Apps.Profile);
+        await CompleteAsync(host, erasure.Name, "touchpoint", "profile");
         Assert.True(await TestPlatform.EventuallyAsync(async () =>
             (await host.Client.GetErasureStatusAsync(new GetErasureStatusRequest { Name = erasure.Name })).Erasure.Services.Count(s => s.Completed) == 3));
 
         var status = (await host.Client.GetErasureStatusAsync(new GetErasureStatusRequest { Name = erasure.Name })).Erasure;
         Assert.Equal(ErasureState.Pending, status.State);
-        Assert.Equal([Topics.Apps.Recommendation], status.Services.Where(s => !s.Completed).Select(s => s.Service));
+        Assert.Equal(["recommendation"], status.Services.Where(s => !s.Completed).Select(s => s.Service));
     }
 
     private static async Task CompleteAsync(ConsentHost host, string erasure, params string[] services)

@@ -14,7 +14,7 @@ namespace Journey.Consent.Tests.Grpc;
 /// <summary>Consent preferences that tracking messages carried (consent-observed), as the consent service records them.</summary>
 public sealed class ObservedConsentTests
 {
-    private static readonly string Subscription = $"{ConsentModule.Name}.{Topics.ConsentObserved}";
+    private static readonly string Subscription = $"{ConsentModule.Name}.{ConsentTopics.ConsentObserved}";
 
     private static ConsentObserved Observed(ConsentHost host, string messageId, string email, DateTimeOffset at, params (string Purpose, bool Granted)[] preferences)
     {
@@ -28,12 +28,12 @@ public sealed class ObservedConsentTests
     private static async Task DeliverAsync(ConsentHost host, OutboxMessage message)
     {
         var bus = host.Platform.Services.GetRequiredService<InProcessBus>();
-        await bus.PublishAsync(Topics.Apps.Touchpoint, [message], default);
+        await bus.PublishAsync("touchpoint", [message], default);
         Assert.True(await TestPlatform.EventuallyAsync(async () => await bus.CountPendingAsync(Subscription, default) == 0), "the consent-observed event was not delivered");
     }
 
     private static Task DeliverAsync(ConsentHost host, ConsentObserved observed, DateTimeOffset? stamped = null) =>
-        DeliverAsync(host, EventEnvelopes.Create(Topics.ConsentObserved, Topics.Apps.Touchpoint, observed, stamped ?? host.Time.GetUtcNow()));
+        DeliverAsync(host, EventEnvelopes.Create(ConsentTopics.ConsentObserved, "touchpoint", observed, stamped ?? host.Time.GetUtcNow()));
 
     private static async Task<List<ConsentRecord>> HistoryAsync(ConsentHost host, string email)
     {
@@ -49,7 +49,7 @@ public sealed class ObservedConsentTests
         await host.PurposeAsync("marketing-ads");
         await host.PurposeAsync("analytics");
         var now = host.Time.GetUtcNow();
-        var first = EventEnvelopes.Create(Topics.ConsentObserved, Topics.Apps.Touchpoint, Observed(host, "m-1", "ada@example.com", now.AddSeconds(-30), ("marketing-ads", true), ("analytics", false)), now);
+        var first = EventEnvelopes.Create(ConsentTopics.ConsentObserved, "touchpoint", Observed(host, "m-1", "ada@example.com", now.AddSeconds(-30), ("marketing-ads", true), ("analytics", false)), now);
 
         await DeliverAsync(host, first);
         await DeliverAsync(host, first);

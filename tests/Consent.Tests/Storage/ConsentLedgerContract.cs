@@ -26,7 +26,7 @@ public abstract class ConsentLedgerContract
         ConsentChain.Proof("form-1", new string('f', 64), "Mozilla/5.0"), RecordOrigin.Direct, "");
 
     private static OutboxMessage Event(string value) =>
-        EventEnvelopes.Create(Topics.ConsentChanged, "consent", new Google.Protobuf.WellKnownTypes.StringValue { Value = value }, Now);
+        EventEnvelopes.Create(ConsentTopics.ConsentChanged, "consent", new Google.Protobuf.WellKnownTypes.StringValue { Value = value }, Now);
 
     private async Task<(Guid Subject, IReadOnlyList<ConsentRecord> Records)> NewSubjectAsync(params RecordDraft[] drafts)
     {

@@ -2,6 +2,7 @@ using Journey.Profile.Domain;
 using Journey.Profile.Storage;
 using Journey.Testing;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Journey.Profile.Tests.Domain;
 
@@ -10,7 +11,7 @@ public sealed class SegmentDefinitionsTests : IDisposable
 {
     private static readonly SegmentRule Rule = new ConditionRule(SegmentField.Readiness, "", SegmentOperator.GreaterOrEqual, new RuleValue(RuleValueKind.Number, Number: 50));
     private readonly TemporarySqlite _sqlite = new("segments");
-    private readonly ManualTimeProvider _clock = new();
+    private readonly FakeTimeProvider _clock = TestClocks.Create();
     private readonly SqliteSegmentStore _store;
     private readonly IOptions<ProfileOptions> _options = Options.Create(new ProfileOptions { SegmentDefinitionsRefresh = TimeSpan.FromSeconds(5) });
 

@@ -16,7 +16,8 @@ namespace Journey.Profile.Tests.Events;
 public sealed class ProfileEventsTests : IDisposable
 {
     private readonly TemporarySqlite _sqlite = new("profile");
-    private readonly ManualTimeProvider _clock = new();
+    // Use cases pause on the injected clock between conflicting writes, so its timers must run.
+    private readonly HostClock _clock = new();
     private readonly ProfileUseCases _profiles;
     private readonly SegmentUseCases _segments;
     private readonly SqliteOutbox _outbox;
@@ -276,9 +277,9 @@ public sealed class ProfileEventsTests : IDisposable
 
     private static IMessage Parse(EventEnvelope envelope) => envelope.Topic switch
     {
-        Topics.ProfileUpdated => ProfileUpdated.Parser.ParseFrom(envelope.Payload),
-        Topics.ProfilesMerged => ProfilesMerged.Parser.ParseFrom(envelope.Payload),
-        Topics.SegmentMembershipChanged => SegmentMembershipChanged.Parser.ParseFrom(envelope.Payload),
+        ProfileTopics.ProfileUpdated => ProfileUpdated.Parser.ParseFrom(envelope.Payload),
+        ProfileTopics.ProfilesMerged => ProfilesMerged.Parser.ParseFrom(envelope.Payload),
+        ProfileTopics.SegmentMembershipChanged => SegmentMembershipChanged.Parser.ParseFrom(envelope.Payload),
         Topics.ErasureCompleted => ErasureCompleted.Parser.ParseFrom(envelope.Payload),
         _ => throw new InvalidOperationException(envelope.Topic),
     };

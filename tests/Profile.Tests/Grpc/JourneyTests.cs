@@ -123,7 +123,7 @@ public sealed class JourneyTests : IAsyncLifetime
         var profile = await _host.RecordAsync(who, Interaction(who, InteractionType.TestDriveBooked, t, topics: ["suv"]));
         Assert.NotEmpty(profile.Interests);
 
-        await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, Decision(who, granted: false));
+        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", Decision(who, granted: false));
         Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => !(await _host.GetAsync(profile.Name)).ProfilingAllowed));
         var withdrawn = await _host.GetAsync(profile.Name);
         Assert.Empty(withdrawn.Interests);
@@ -134,7 +134,7 @@ public sealed class JourneyTests : IAsyncLifetime
         Assert.Equal(0, after.Readiness);
         Assert.Equal(["estate"], after.ConsumedContents);
 
-        await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, Decision(who, granted: true));
+        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", Decision(who, granted: true));
         Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => (await _host.GetAsync(profile.Name)).ProfilingAllowed));
         var again = await _host.RecordAsync(who, Interaction(who, InteractionType.ContentConsumed, t.AddMinutes(10), topics: ["estate"]));
         Assert.Equal(["estate"], again.Interests.Select(i => i.Topic));
@@ -148,7 +148,7 @@ public sealed class JourneyTests : IAsyncLifetime
         var other = Decision(who, granted: false);
         other.Purpose = "purposes/analytics";
 
-        await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, other);
+        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", other);
         Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => await _host.PendingAsync() == 0));
 
         var current = await _host.GetAsync(profile.Name);
@@ -161,12 +161,12 @@ public sealed class JourneyTests : IAsyncLifetime
     {
         var who = Cookie("once-1");
         var interaction = Interaction(who, InteractionType.ServiceTicketOpened, _host.Clock.GetUtcNow());
-        var envelope = EventEnvelopes.Create(Topics.InteractionRecorded, Topics.Apps.Touchpoint, interaction, _host.Clock.GetUtcNow());
+        var envelope = EventEnvelopes.Create(ProfileTopics.InteractionRecorded, "touchpoint", interaction, _host.Clock.GetUtcNow());
         var transport = _host.Platform.Services.GetService(typeof(IEventTransport)) as IEventTransport;
 
-        await transport!.PublishAsync(Topics.Apps.Touchpoint, [envelope, envelope], CancellationToken.None);
+        await transport!.PublishAsync("touchpoint", [envelope, envelope], CancellationToken.None);
         Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => await _host.TryLookupAsync(who) is not null && await _host.PendingAsync() == 0));
-        await transport.PublishAsync(Topics.Apps.Touchpoint, [envelope], CancellationToken.None);
+        await transport.PublishAsync("touchpoint", [envelope], CancellationToken.None);
         Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => await _host.PendingAsync() == 0));
 
         Assert.Equal(1, (await _host.TryLookupAsync(who))!.OpenServiceTickets);

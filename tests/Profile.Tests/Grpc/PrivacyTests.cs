@@ -71,7 +71,7 @@ public sealed class PrivacyTests : IAsyncLifetime
             Identifiers = { Customer("cust-erika") },
             Channels = { Channel.Email },
         };
-        await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, grant);
+        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", grant);
         Assert.True(await TestPlatform.EventuallyAsync(async () => await _host.PendingAsync() == 0));
 
         var export = (await _host.Client.ExportProfileAsync(new ExportProfileRequest { Person = Persons.Of(Customer("cust-erika")) })).Export;
@@ -144,7 +144,7 @@ public sealed class PrivacyTests : IAsyncLifetime
         var request = new ErasureRequested { Erasure = "erasures/e-2", RequestTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(_host.Clock.GetUtcNow()) };
         request.Identifiers.Add(Id(IdentifierKind.Email, _host.Platform.Services.GetRequiredService<IdentifierHasher>().HashEmail(ClearEmail)));
 
-        await _host.PublishAsync(Topics.ErasureRequested, Topics.Apps.Consent, request);
+        await _host.PublishAsync(Topics.ErasureRequested, "consent", request);
 
         Assert.True(await TestPlatform.EventuallyAsync(async () => await _host.TryLookupAsync(Customer("cust-erika")) is null));
         Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => _host.GetAsync(known.Profile.Name))).StatusCode);

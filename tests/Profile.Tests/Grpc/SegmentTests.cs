@@ -2,7 +2,6 @@ using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Events.V1;
 using Journey.Profile.V1;
-using Journey.Shared.Events;
 using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using static Journey.Profile.Tests.ProfileHost;
@@ -324,10 +323,10 @@ public sealed class SegmentTests : IAsyncLifetime
         var undecided = await IdentifyCustomerAsync("gate-undecided");
         var t = _host.Clock.GetUtcNow();
 
-        await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, MarketingEmail("gate-granter", granted: true, t));
-        await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, MarketingEmail("gate-withdrawer", granted: true, t), MarketingEmail("gate-withdrawer", granted: false, t.AddMinutes(2)));
+        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", MarketingEmail("gate-granter", granted: true, t));
+        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", MarketingEmail("gate-withdrawer", granted: true, t), MarketingEmail("gate-withdrawer", granted: false, t.AddMinutes(2)));
         // An older grant delivered after the withdrawal does not undo it.
-        await _host.PublishAsync(Topics.ConsentChanged, Topics.Apps.Consent, MarketingEmail("gate-withdrawer", granted: true, t.AddMinutes(1)));
+        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", MarketingEmail("gate-withdrawer", granted: true, t.AddMinutes(1)));
         Assert.True(await TestPlatform.EventuallyAsync(async () => await _host.PendingAsync() == 0));
 
         var email = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/subscribers", Channel = Channel.Email });

@@ -247,7 +247,7 @@ public abstract class ProfileStoreContract
     public async Task Save_ClaimsEventsOnceAndAppendsOutboxInTheSameTransaction()
     {
         var profile = NewProfile("a", Now);
-        var message = EventEnvelopes.Create(Topics.ProfileUpdated, ProfileModule.Name, new Google.Protobuf.WellKnownTypes.StringValue { Value = "x" }, Now);
+        var message = EventEnvelopes.Create(ProfileTopics.ProfileUpdated, ProfileModule.Name, new Google.Protobuf.WellKnownTypes.StringValue { Value = "x" }, Now);
         await Store.SaveAsync(Changes([new SavedProfile(profile, 0)], outbox: [message]) with { Consumer = "c", EventIds = ["e1", "e2"] }, default);
 
         var unclaimed = await Store.UnclaimedAsync("c", ["e1", "e2", "e3"], default);
@@ -256,7 +256,7 @@ public abstract class ProfileStoreContract
 
         Assert.Equal(["e3"], unclaimed);
         Assert.Null(await Store.GetAsync(again.Id, default));
-        Assert.Equal([Topics.ProfileUpdated], await OutboxTopicsAsync());
+        Assert.Equal([ProfileTopics.ProfileUpdated], await OutboxTopicsAsync());
     }
 
     [ContractFact]

@@ -4,6 +4,7 @@ using Journey.Recommendation.Storage;
 using Journey.Shared.Privacy;
 using Journey.Testing;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Journey.Recommendation.Tests.Domain;
 
@@ -17,7 +18,7 @@ public sealed class AudienceProjectorTests : IDisposable
     private static readonly DateTimeOffset Now = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
 
     private readonly TemporarySqlite _sqlite = new("recommendation");
-    private readonly ManualTimeProvider _clock = new(Now);
+    private readonly FakeTimeProvider _clock = new(Now);
     private readonly SqliteAudienceStore _store;
 
     public AudienceProjectorTests() => _store = new SqliteAudienceStore(_sqlite.Database);

@@ -2,6 +2,7 @@ using Journey.Recommendation.Domain;
 using Journey.Recommendation.Storage;
 using Journey.Testing;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Journey.Recommendation.Tests.Domain;
 
@@ -9,7 +10,7 @@ namespace Journey.Recommendation.Tests.Domain;
 public sealed class LearningModelTests : IDisposable
 {
     private readonly TemporarySqlite _sqlite = new("recommendation");
-    private readonly ManualTimeProvider _clock = new();
+    private readonly FakeTimeProvider _clock = TestClocks.Create();
     private readonly SqliteAudienceStore _store;
 
     public LearningModelTests() => _store = new SqliteAudienceStore(_sqlite.Database);

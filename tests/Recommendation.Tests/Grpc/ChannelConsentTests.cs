@@ -1,6 +1,5 @@
 using Journey.Common.V1;
 using Journey.Recommendation.V1;
-using Journey.Shared.Events;
 using static Journey.Recommendation.Tests.Grpc.RecommendationHost;
 
 namespace Journey.Recommendation.Tests.Grpc;
@@ -17,7 +16,7 @@ public sealed class ChannelConsentTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _host = await StartAsync();
-        await _host.PublishAsync(Topics.TouchpointChanged, "touchpoint", Touchpoint("newsletter", Channel.Email, JourneyStage.Consideration, JourneyStage.Evaluation));
+        await _host.PublishAsync(RecommendationTopics.TouchpointChanged, "touchpoint", Touchpoint("newsletter", Channel.Email, JourneyStage.Consideration, JourneyStage.Evaluation));
         await _host.UpsertAsync(
             Content("ev-guide", ContentKind.Guide, 0.2, JourneyStage.Consideration, channel: Channel.Email),
             Content("spring-offer", ContentKind.Offer, 0.9, JourneyStage.Consideration, channel: Channel.Email),

@@ -2,7 +2,6 @@ using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Events.V1;
 using Journey.Recommendation.V1;
-using Journey.Shared.Events;
 using Journey.Testing;
 using static Journey.Recommendation.Tests.Grpc.RecommendationHost;
 
@@ -138,7 +137,7 @@ public sealed class RecommendTests : IAsyncLifetime
         await _host.PersonAsync("c6", JourneyStage.Consideration);
         var consumed = new InteractionRecorded { InteractionId = "i1", Touchpoint = "touchpoints/web-home", Channel = Channel.Web, Type = InteractionType.ContentConsumed, Content = "contents/ev-guide" };
         consumed.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = "c6" });
-        await _host.PublishAsync(Topics.InteractionRecorded, "touchpoint", consumed);
+        await _host.PublishAsync(RecommendationTopics.InteractionRecorded, "touchpoint", consumed);
 
         var response = await _host.RecommendAsync("c6");
 
@@ -295,7 +294,7 @@ public sealed class RecommendTests : IAsyncLifetime
             {
                 var consumed = new InteractionRecorded { InteractionId = reader + content, Touchpoint = "touchpoints/web-home", Channel = Channel.Web, Type = InteractionType.ContentConsumed, Content = content };
                 consumed.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = reader });
-                await _host.PublishAsync(Topics.InteractionRecorded, "touchpoint", consumed);
+                await _host.PublishAsync(RecommendationTopics.InteractionRecorded, "touchpoint", consumed);
             }
         }
 
@@ -332,7 +331,7 @@ public sealed class RecommendTests : IAsyncLifetime
         var retired = Touchpoint("web-home", Channel.Web, JourneyStage.Awareness);
         retired.Retired = true;
         retired.Version = 2;
-        await _host.PublishAsync(Topics.TouchpointChanged, "touchpoint", retired);
+        await _host.PublishAsync(RecommendationTopics.TouchpointChanged, "touchpoint", retired);
 
         var ex = await Assert.ThrowsAsync<RpcException>(() => _host.RecommendAsync(null));
 

@@ -15,7 +15,7 @@ public sealed class RecommendationHost : IAsyncDisposable
 {
     private long _version;
 
-    private RecommendationHost(TestPlatform platform, ManualTimeProvider clock)
+    private RecommendationHost(TestPlatform platform, HostClock clock)
     {
         Platform = platform;
         Clock = clock;
@@ -24,13 +24,13 @@ public sealed class RecommendationHost : IAsyncDisposable
 
     public TestPlatform Platform { get; }
 
-    public ManualTimeProvider Clock { get; }
+    public HostClock Clock { get; }
 
     public RecommendationService.RecommendationServiceClient Client { get; }
 
     public static async Task<RecommendationHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var clock = new ManualTimeProvider();
+        var clock = new HostClock();
         var all = new Dictionary<string, string?> { ["Journey:Recommendation:RandomSeed"] = "42" };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -42,11 +42,11 @@ public sealed class RecommendationHost : IAsyncDisposable
             services.AddSingleton<TimeProvider>(clock);
             services.AddSingleton<ErasureCompletedCapture>();
             // Stands in for the consent service, the one subscriber of erasure-completed.
-            services.AddEventHandler<ErasureCompleted, ErasureCompletedCapture.Handler>(Topics.Apps.Consent, Topics.ErasureCompleted);
+            services.AddEventHandler<ErasureCompleted, ErasureCompletedCapture.Handler>("consent", new TopicSubscription(Topics.ErasureCompleted, RecommendationModule.Name));
         });
         var host = new RecommendationHost(platform, clock);
-        await host.PublishAsync(Topics.TouchpointChanged, "touchpoint", Touchpoint("web-home", Channel.Web, JourneyStage.Awareness, JourneyStage.Consideration));
-        await host.PublishAsync(Topics.TouchpointChanged, "touchpoint", Touchpoint("service-portal", Channel.Service, JourneyStage.Ownership));
+        await host.PublishAsync(RecommendationTopics.TouchpointChanged, "touchpoint", Touchpoint("web-home", Channel.Web, JourneyStage.Awareness, JourneyStage.Consideration));
+        await host.PublishAsync(RecommendationTopics.TouchpointChanged, "touchpoint", Touchpoint("service-portal", Channel.Service, JourneyStage.Ownership));
         return host;
     }
 
@@ -89,7 +89,7 @@ public sealed class RecommendationHost : IAsyncDisposable
         }
 
         profile.Interests.AddRange((interests ?? []).Select(t => new InterestSnapshot { Topic = t, Affinity = 0.9 }));
-        await PublishAsync(Topics.ProfileUpdated, "profile", profile);
+        await PublishAsync(RecommendationTopics.ProfileUpdated, "profile", profile);
         await ConsentAsync(customerId, consent);
     }
 
@@ -101,7 +101,7 @@ public sealed class RecommendationHost : IAsyncDisposable
         var consent = new ConsentChanged { Subject = $"subjects/{customerId}", Purpose = purpose, Granted = granted, PolicyVersion = "1", Record = "subjects/x/records/1" };
         consent.Identifiers.Add(new Identifier { Kind = IdentifierKind.ProfileId, Value = $"p-{customerId}" });
         consent.Channels.AddRange(channels);
-        return PublishAsync(Topics.ConsentChanged, "consent", consent);
+        return PublishAsync(RecommendationTopics.ConsentChanged, "consent", consent);
     }
 
     public static ContentItem Content(string id, ContentKind kind, double hardness, JourneyStage stage, double weight = 1.0, bool generic = false, ContentPurpose purpose = ContentPurpose.Marketing, string[]? topics = null, Channel channel = Channel.Web)

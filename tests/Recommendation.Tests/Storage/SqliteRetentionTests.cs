@@ -3,6 +3,7 @@ using Journey.Recommendation.Storage;
 using Journey.Shared.Storage;
 using Journey.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Journey.Recommendation.Tests.Storage;
 
@@ -36,7 +37,7 @@ public sealed class SqliteRetentionTests : IDisposable
             return 0;
         }, default);
         var sweep = new SqliteRetentionSweep(
-            "recommendation", _sqlite.Database, [SqliteAudienceStore.RecommendationRetention(retention), SqliteAudienceStore.ImpressionRetention], new ManualTimeProvider(Now), NullLogger<SqliteRetentionSweep>.Instance);
+            "recommendation", _sqlite.Database, [SqliteAudienceStore.RecommendationRetention(retention), SqliteAudienceStore.ImpressionRetention], new FakeTimeProvider(Now), NullLogger<SqliteRetentionSweep>.Instance);
 
         var removed = await sweep.SweepOnceAsync(default);
 

@@ -23,7 +23,7 @@ public sealed class CloudEventBodyTests(CloudEventBodyTests.Subscriber subscribe
     public static TheoryData<string, string, string> MalformedBodies()
     {
         var envelope = Convert.ToBase64String(TestPipeline.Event("bad").Envelope);
-        var otherTopic = Convert.ToBase64String(EventEnvelopes.Create(Topics.ProfileUpdated, "profile", new StringValue { Value = "bad" }, DateTimeOffset.UtcNow).Envelope);
+        var otherTopic = Convert.ToBase64String(EventEnvelopes.Create(TestTopics.ProfileUpdated, "profile", new StringValue { Value = "bad" }, DateTimeOffset.UtcNow).Envelope);
         const string Head = """ "specversion": "1.0", "id": "e-1", "source": "touchpoint", "type": "google.protobuf.StringValue", "topic": "interaction-recorded", "pubsubname": "journey-pubsub" """;
         return new TheoryData<string, string, string>
         {

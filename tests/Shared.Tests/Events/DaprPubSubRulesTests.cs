@@ -52,7 +52,7 @@ public sealed class DaprPubSubRulesTests
         Assert.Equal(message.EventId, root.GetProperty("id").GetString());
         Assert.Equal("touchpoint", root.GetProperty("source").GetString());
         Assert.Equal("google.protobuf.StringValue", root.GetProperty("type").GetString());
-        Assert.Equal(Topics.InteractionRecorded, root.GetProperty("topic").GetString());
+        Assert.Equal(TestTopics.InteractionRecorded, root.GetProperty("topic").GetString());
     }
 
     [Fact]
@@ -178,7 +178,7 @@ public sealed class DaprPubSubRulesTests
     private static PublishEventRequest Request(string contentType, byte[] data) => new()
     {
         PubsubName = "journey-pubsub",
-        Topic = Topics.InteractionRecorded,
+        Topic = TestTopics.InteractionRecorded,
         DataContentType = contentType,
         Data = ByteString.CopyFrom(data),
     };

@@ -21,7 +21,7 @@ internal static class DaprSubscriber
     {
         builder.AddServiceStorage("profile");
         builder.Services.AddSingleton<RecordingHandler.Script>();
-        builder.Services.AddEventHandler<StringValue, RecordingHandler>("profile", Topics.InteractionRecorded);
+        builder.Services.AddEventHandler<StringValue, RecordingHandler>("profile", TestTopics.FromTouchpoint);
     }, _ => { });
 
     public static readonly Dictionary<string, string?> Settings = new()
@@ -57,7 +57,7 @@ internal static class DaprSubscriber
         await using var sidecar = await FakeDaprSidecar.StartAsync();
         using var dapr = new DaprClientBuilder().UseGrpcEndpoint(sidecar.Address).Build();
         var transport = new DaprEventTransport(dapr, Options.Create(new EventsOptions { PubSubName = "journey-pubsub" }), Options.Create(new LimitsOptions()), NullLogger<DaprEventTransport>.Instance);
-        if (await transport.PublishAsync(message.Topic == Topics.InteractionRecorded ? "touchpoint" : "profile", [message], default) != 1)
+        if (await transport.PublishAsync(message.Topic == TestTopics.InteractionRecorded ? "touchpoint" : "profile", [message], default) != 1)
         {
             throw new InvalidOperationException("The fake sidecar did not take the event.");
         }

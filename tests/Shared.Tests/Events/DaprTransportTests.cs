@@ -44,7 +44,7 @@ public sealed class DaprTransportTests
 
         var subscription = Assert.Single(document.EnumerateArray());
         Assert.Equal("journey-pubsub", subscription.GetProperty("pubsubName").GetString());
-        Assert.Equal(Topics.InteractionRecorded, subscription.GetProperty("topic").GetString());
+        Assert.Equal(TestTopics.InteractionRecorded, subscription.GetProperty("topic").GetString());
         Assert.Equal("events/profile/interaction-recorded", subscription.GetProperty("route").GetString());
         Assert.Equal("profile.interaction-recorded.dead-letter", subscription.GetProperty("deadLetterTopic").GetString());
     }
@@ -102,7 +102,7 @@ public sealed class DaprTransportTests
         Assert.Equal(1, published);
         var request = Assert.Single(sidecar.Received);
         Assert.Equal("journey-pubsub", request.PubsubName);
-        Assert.Equal(Topics.InteractionRecorded, request.Topic);
+        Assert.Equal(TestTopics.InteractionRecorded, request.Topic);
         Assert.Equal("application/octet-stream", request.DataContentType);
         Assert.Equal(message.Envelope, request.Data.ToByteArray());
         Assert.Equal(message.EventId, request.Metadata["cloudevent.id"]);

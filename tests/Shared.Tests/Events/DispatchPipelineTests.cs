@@ -25,7 +25,7 @@ public sealed class DispatchPipelineTests : IDisposable
     {
         var collection = new ServiceCollection();
         collection.AddSingleton(_deliveries);
-        collection.AddEventHandler<StringValue, CountingHandler>("profile", Topics.InteractionRecorded);
+        collection.AddEventHandler<StringValue, CountingHandler>("profile", TestTopics.FromTouchpoint);
         _services = collection.BuildServiceProvider();
         _subscription = _services.GetRequiredService<EventSubscription>();
         var options = Options.Create(new EventsOptions { BatchSize = 2, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(1) });
@@ -90,7 +90,7 @@ public sealed class DispatchPipelineTests : IDisposable
     {
         var collection = new ServiceCollection();
         collection.AddSingleton(_deliveries);
-        collection.AddEventHandler<StringValue, CountingHandler>("profile", Topics.InteractionRecorded, deliveriesInFlight: 2);
+        collection.AddEventHandler<StringValue, CountingHandler>("profile", TestTopics.FromTouchpoint, deliveriesInFlight: 2);
         await using var services = collection.BuildServiceProvider();
         var subscription = services.GetRequiredService<EventSubscription>();
         using var bus = new InProcessBus(_bus.Database, [subscription], Options.Create(new EventsOptions { BatchSize = 2 }), TimeProvider.System, NullLogger<InProcessBus>.Instance);

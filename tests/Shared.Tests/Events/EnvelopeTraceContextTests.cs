@@ -12,7 +12,7 @@ public sealed class EnvelopeTraceContextTests
     {
         using var activity = new Activity("write").SetIdFormat(ActivityIdFormat.W3C).Start();
         activity.TraceStateString = "journey=1";
-        var message = EventEnvelopes.Create(Topics.InteractionRecorded, "touchpoint", new StringValue { Value = new string('x', 2000) }, DateTimeOffset.UtcNow);
+        var message = EventEnvelopes.Create(TestTopics.InteractionRecorded, "touchpoint", new StringValue { Value = new string('x', 2000) }, DateTimeOffset.UtcNow);
 
         Assert.True(EventEnvelopes.TryReadTraceContext(message.Envelope, out var context));
         Assert.Equal(activity.TraceId, context.TraceId);
@@ -24,7 +24,7 @@ public sealed class EnvelopeTraceContextTests
     public void TryReadTraceContext_OfAnEventWrittenOutsideATrace_GivesNone()
     {
         Activity.Current = null;
-        var message = EventEnvelopes.Create(Topics.InteractionRecorded, "touchpoint", new StringValue { Value = "a" }, DateTimeOffset.UtcNow);
+        var message = EventEnvelopes.Create(TestTopics.InteractionRecorded, "touchpoint", new StringValue { Value = "a" }, DateTimeOffset.UtcNow);
 
         Assert.False(EventEnvelopes.TryReadTraceContext(message.Envelope, out _));
     }

@@ -21,9 +21,9 @@ public sealed class InProcessBusLogTests : IDisposable
     {
         var collection = new ServiceCollection();
         collection.AddSingleton<Received>();
-        collection.AddEventHandler<StringValue, ProfileHandler>("profile", Topics.InteractionRecorded);
-        collection.AddEventHandler<StringValue, RecommendationHandler>("recommendation", Topics.InteractionRecorded);
-        collection.AddEventHandler<StringValue, TouchpointHandler>("touchpoint", Topics.ErasureRequested);
+        collection.AddEventHandler<StringValue, ProfileHandler>("profile", TestTopics.FromTouchpoint);
+        collection.AddEventHandler<StringValue, RecommendationHandler>("recommendation", TestTopics.FromTouchpoint);
+        collection.AddEventHandler<StringValue, TouchpointHandler>("touchpoint", new TopicSubscription(Topics.ErasureRequested, "consent"));
         _services = collection.BuildServiceProvider();
         var subscriptions = _services.GetServices<EventSubscription>().ToList();
         (_profile, _recommendation, _erasure) = (subscriptions[0], subscriptions[1], subscriptions[2]);

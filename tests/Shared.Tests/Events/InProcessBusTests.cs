@@ -27,7 +27,7 @@ public sealed class InProcessBusTests : IDisposable
         var collection = new ServiceCollection();
         collection.AddKeyedSingleton("profile", _profile.Database);
         collection.AddSingleton(_script);
-        collection.AddEventHandler<StringValue, RecordingHandler>("profile", Topics.InteractionRecorded);
+        collection.AddEventHandler<StringValue, RecordingHandler>("profile", TestTopics.FromTouchpoint);
         _services = collection.BuildServiceProvider();
         _subscription = _services.GetRequiredService<EventSubscription>();
         var options = Options.Create(new EventsOptions { MaxAttempts = 3, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(1) });
@@ -49,7 +49,7 @@ public sealed class InProcessBusTests : IDisposable
     [Fact]
     public async Task Dispatch_WhenTopicHasNoSubscriberHere_StoresNothing()
     {
-        var other = EventEnvelopes.Create(Topics.SegmentMembershipChanged, "profile", new StringValue { Value = "x" }, DateTimeOffset.UtcNow);
+        var other = EventEnvelopes.Create(TestTopics.SegmentMembershipChanged, "profile", new StringValue { Value = "x" }, DateTimeOffset.UtcNow);
 
         await _sut.PublishAsync("profile", [other], default);
 
@@ -102,7 +102,7 @@ public sealed class InProcessBusTests : IDisposable
     [Fact]
     public async Task Dispatch_WhenEnvelopeIsForAnotherPayloadType_DeadLettersAtOnceWithTheReason()
     {
-        var wrongType = EventEnvelopes.Create(Topics.InteractionRecorded, "touchpoint", new Int32Value { Value = 7 }, DateTimeOffset.UtcNow);
+        var wrongType = EventEnvelopes.Create(TestTopics.InteractionRecorded, "touchpoint", new Int32Value { Value = 7 }, DateTimeOffset.UtcNow);
         await _sut.PublishAsync("touchpoint", [wrongType, TestPipeline.Event("fine")], default);
 
         await _sut.DispatchOnceAsync(_subscription, _services, default);
@@ -136,7 +136,7 @@ public sealed class InProcessBusTests : IDisposable
     [Fact]
     public void Parse_WhenEnvelopeHasNoId_IsPoison()
     {
-        var envelope = new EventEnvelope { Topic = Topics.InteractionRecorded, Type = "google.protobuf.StringValue" };
+        var envelope = new EventEnvelope { Topic = TestTopics.InteractionRecorded, Type = "google.protobuf.StringValue" };
 
         Assert.Throws<PoisonEventException>(() => _subscription.Parse(Google.Protobuf.MessageExtensions.ToByteArray(envelope)));
     }
@@ -144,7 +144,7 @@ public sealed class InProcessBusTests : IDisposable
     [Fact]
     public void Parse_WhenPublisherIsNotTheTopicsOwner_IsPoison()
     {
-        var spoofed = EventEnvelopes.Create(Topics.InteractionRecorded, "recommendation", new StringValue { Value = "x" }, DateTimeOffset.UtcNow);
+        var spoofed = EventEnvelopes.Create(TestTopics.InteractionRecorded, "recommendation", new StringValue { Value = "x" }, DateTimeOffset.UtcNow);
 
         var error = Assert.Throws<PoisonEventException>(() => _subscription.Parse(spoofed.Envelope));
 

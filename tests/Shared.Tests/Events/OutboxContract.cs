@@ -62,8 +62,8 @@ public abstract class OutboxContract
     [ContractFact]
     public async Task ReadDue_WhenManyEventsInOneTransactionAndAnother_ReturnsAppendOrder()
     {
-        var sameMillisecond = Enumerable.Range(0, 300).Select(i => EventEnvelopes.Create(Topics.InteractionRecorded, "touchpoint", new StringValue { Value = $"e{i}" }, Now)).ToList();
-        var olderButLater = Enumerable.Range(0, 5).Select(i => EventEnvelopes.Create(Topics.InteractionRecorded, "touchpoint", new StringValue { Value = $"o{i}" }, Now.AddHours(-1))).ToList();
+        var sameMillisecond = Enumerable.Range(0, 300).Select(i => EventEnvelopes.Create(TestTopics.InteractionRecorded, "touchpoint", new StringValue { Value = $"e{i}" }, Now)).ToList();
+        var olderButLater = Enumerable.Range(0, 5).Select(i => EventEnvelopes.Create(TestTopics.InteractionRecorded, "touchpoint", new StringValue { Value = $"o{i}" }, Now.AddHours(-1))).ToList();
 
         await AppendAsync(sameMillisecond, commit: true);
         await AppendAsync(olderButLater, commit: true);
@@ -148,7 +148,7 @@ public abstract class OutboxContract
 
         Assert.Equal([due[1].Message.EventId], (await Outbox.ReadDueAsync(10, DateTimeOffset.MaxValue, default)).Select(d => d.Message.EventId));
         var parked = Assert.Single(await Outbox.ListParkedAsync(10, default));
-        Assert.Equal(new ParkedOutboxMessage(due[0].Message.EventId, Topics.InteractionRecorded, 2, 2, "refused", Now.AddMinutes(1)), parked);
+        Assert.Equal(new ParkedOutboxMessage(due[0].Message.EventId, TestTopics.InteractionRecorded, 2, 2, "refused", Now.AddMinutes(1)), parked);
     }
 
     [ContractFact]

@@ -3,6 +3,7 @@ using Journey.Shared.Events;
 using Journey.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Journey.Shared.Tests.Events;
 
@@ -22,7 +23,7 @@ public sealed class OutboxRelayTests : IDisposable
     };
 
     private readonly TemporarySqlite _sqlite = new("profile");
-    private readonly ManualTimeProvider _clock = new();
+    private readonly FakeTimeProvider _clock = TestClocks.Create();
     private readonly ScriptedTransport _transport = new();
     private readonly SqliteOutbox _outbox;
 

@@ -10,7 +10,7 @@ public sealed class OutboxSequenceTests
     public void Documents_WhenEventsOfOneTransactionShareAMillisecond_KeepTheirOrder()
     {
         var at = DateTimeOffset.UtcNow;
-        var messages = Enumerable.Range(0, 200).Select(i => EventEnvelopes.Create(Topics.InteractionRecorded, "touchpoint", new StringValue { Value = $"e{i}" }, at)).ToList();
+        var messages = Enumerable.Range(0, 200).Select(i => EventEnvelopes.Create(TestTopics.InteractionRecorded, "touchpoint", new StringValue { Value = $"e{i}" }, at)).ToList();
 
         var seqs = MongoOutbox.Documents(messages).Select(d => d.Seq).ToList();
 
@@ -22,8 +22,8 @@ public sealed class OutboxSequenceTests
     public void Documents_WhenALaterTransactionCarriesAnOlderEvent_OrdersItByTheTransaction()
     {
         var now = DateTimeOffset.UtcNow;
-        var first = MongoOutbox.Documents([EventEnvelopes.Create(Topics.InteractionRecorded, "touchpoint", new StringValue { Value = "a" }, now)]);
-        var second = MongoOutbox.Documents([EventEnvelopes.Create(Topics.InteractionRecorded, "touchpoint", new StringValue { Value = "b" }, now.AddMinutes(-5))]);
+        var first = MongoOutbox.Documents([EventEnvelopes.Create(TestTopics.InteractionRecorded, "touchpoint", new StringValue { Value = "a" }, now)]);
+        var second = MongoOutbox.Documents([EventEnvelopes.Create(TestTopics.InteractionRecorded, "touchpoint", new StringValue { Value = "b" }, now.AddMinutes(-5))]);
 
         Assert.True(string.CompareOrdinal(first[0].Seq, second[0].Seq) < 0);
     }

@@ -78,11 +78,24 @@ internal sealed class RecordingHandler([FromKeyedServices("profile")] SqliteData
     }
 }
 
+/// <summary>Topics the pipeline tests publish, named like real ones so the transports' rules see familiar shapes.</summary>
+internal static class TestTopics
+{
+    public const string InteractionRecorded = "interaction-recorded";
+
+    public const string ProfileUpdated = "profile-updated";
+
+    public const string SegmentMembershipChanged = "segment-membership-changed";
+
+    /// <summary>A subscription to <see cref="InteractionRecorded"/> from the "touchpoint" publisher.</summary>
+    public static readonly TopicSubscription FromTouchpoint = new(InteractionRecorded, "touchpoint");
+}
+
 /// <summary>Builds the pieces of an event pipeline around <see cref="RecordingHandler"/>.</summary>
 internal static class TestPipeline
 {
     public static OutboxMessage Event(string value) =>
-        EventEnvelopes.Create(Topics.InteractionRecorded, "touchpoint", new StringValue { Value = value }, DateTimeOffset.UtcNow);
+        EventEnvelopes.Create(TestTopics.InteractionRecorded, "touchpoint", new StringValue { Value = value }, DateTimeOffset.UtcNow);
 
     public static async Task AppendAsync(SqliteDatabase database, params OutboxMessage[] messages) =>
         await database.WriteAsync(async (connection, transaction, ct) =>

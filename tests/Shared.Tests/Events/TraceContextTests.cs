@@ -25,7 +25,7 @@ public sealed class TraceContextTests
         {
             builder.AddServiceStorage("profile");
             builder.Services.AddSingleton<RecordingHandler.Script>();
-            builder.Services.AddEventHandler<StringValue, RecordingHandler>("profile", Topics.InteractionRecorded);
+            builder.Services.AddEventHandler<StringValue, RecordingHandler>("profile", TestTopics.FromTouchpoint);
         }, _ => { });
         await using var platform = await TestPlatform.StartAsync([module]);
         var database = platform.Services.GetRequiredKeyedService<SqliteDatabase>("profile");

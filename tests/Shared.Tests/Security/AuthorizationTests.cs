@@ -23,7 +23,7 @@ public sealed class AuthorizationTests
     public async Task Call_WithTokenLackingTheScope_IsPermissionDeniedNamingTheScope()
     {
         await using var platform = await TestPlatform.StartAsync([]);
-        using var channel = platform.CreateChannel(Scopes.TouchpointsWrite);
+        using var channel = platform.CreateChannel("touchpoints:write");
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await new DeadLetterService.DeadLetterServiceClient(channel).ListDeadLettersAsync(new ListDeadLettersRequest()));
@@ -81,7 +81,7 @@ public sealed class AuthorizationTests
     [Fact]
     public void Add_WhenAMethodHasNoScope_FailsNamingIt()
     {
-        var scopes = new MethodScopes();
+        var scopes = new MethodScopes(new ScopeCatalog([]));
 
         var error = Assert.Throws<InvalidOperationException>(() =>
             scopes.Add(DeadLetterService.Descriptor, new Dictionary<string, string> { ["ListDeadLetters"] = Scopes.Admin }));

@@ -6,6 +6,7 @@ using Journey.Platform.V1;
 using Journey.Shared.Security;
 using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -19,7 +20,7 @@ public sealed class TokenCacheTests : IDisposable
     private static readonly ECDsaSecurityKey KeyA = NewKey("key-a");
     private static readonly ECDsaSecurityKey KeyB = NewKey("key-b");
 
-    private readonly ManualTimeProvider _clock = new();
+    private readonly FakeTimeProvider _clock = TestClocks.Create();
     private readonly Meter _meter = new("Journey.Auth.Tests");
     private readonly CacheCounters _counters;
 
@@ -60,7 +61,7 @@ public sealed class TokenCacheTests : IDisposable
         Assert.True((await handler.ValidateTokenAsync(token, parameters)).IsValid);
 
         // Valid through exp + clock skew inclusive, as full validation has it; served from the cache until then.
-        _clock.Set(expires + Skew);
+        _clock.SetUtcNow(expires + Skew);
         var last = await handler.ValidateTokenAsync(token, parameters);
         _clock.Advance(TimeSpan.FromTicks(1));
         var expired = await handler.ValidateTokenAsync(token, parameters);
@@ -250,7 +251,7 @@ public sealed class TokenCacheTests : IDisposable
     [Fact]
     public async Task Ping_WithTheSameTokenAgain_IsServedFromTheCacheUntilTheTokenExpires()
     {
-        var tokenClock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var tokenClock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var platform = await TestPlatform.StartAsync([], configureServices: services =>
             services.AddKeyedSingleton<TimeProvider>(CachingTokenHandler.ClockKey, tokenClock));
         using var counters = new CacheCounters(instrument => instrument.Meter.Scope == platform.Services.GetRequiredService<IMeterFactory>());
@@ -265,7 +266,7 @@ public sealed class TokenCacheTests : IDisposable
         }
 
         var forged = await Assert.ThrowsAsync<RpcException>(async () => await new DiagnosticsService.DiagnosticsServiceClient(tampered).PingAsync(new PingRequest()));
-        tokenClock.Set(new JsonWebToken(token).ValidTo + TimeSpan.FromSeconds(30) + TimeSpan.FromTicks(1));
+        tokenClock.SetUtcNow(new JsonWebToken(token).ValidTo + TimeSpan.FromSeconds(30) + TimeSpan.FromTicks(1));
         var expired = await Assert.ThrowsAsync<RpcException>(async () => await client.PingAsync(new PingRequest()));
 
         Assert.Equal((2L, 3L), (counters.Hits, counters.Misses));

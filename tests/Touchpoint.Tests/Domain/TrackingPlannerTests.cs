@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Journey.Testing;
 using Journey.Touchpoint.Domain;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Journey.Touchpoint.Tests.Domain;
 
@@ -211,7 +211,7 @@ public sealed class TrackingPlannerTests
     [Fact]
     public void RateLimiter_AfterTheBurst_RefusesWithTheWaitUntilATokenIsBack()
     {
-        var clock = new ManualTimeProvider(Received);
+        var clock = new FakeTimeProvider(Received);
         var limiter = new TrackingRateLimiter(clock);
         var source = new TrackingSource("web", "Web", [], 2, TrackingPlan.Empty, [], 1, Received, Received);
 

@@ -2,8 +2,6 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Events.V1;
-using Journey.Shared.Events;
-using Journey.Shared.Security;
 using Journey.Touchpoint.V1;
 
 namespace Journey.Touchpoint.Tests.Grpc;
@@ -31,7 +29,7 @@ public sealed class CatalogTests : IAsyncLifetime
         Assert.Equal(["pricing"], read.Topics);
         Assert.Equal("1", read.Etag);
         Assert.Equal(Timestamp.FromDateTimeOffset(TouchpointHost.Start), read.CreateTime);
-        var changed = Assert.Single(await _host.PayloadsAsync<TouchpointChanged>(Topics.TouchpointChanged));
+        var changed = Assert.Single(await _host.PayloadsAsync<TouchpointChanged>(TouchpointTopics.TouchpointChanged));
         Assert.Equal("touchpoints/price-page", changed.Touchpoint);
         Assert.Equal(1, changed.Version);
     }
@@ -129,7 +127,7 @@ public sealed class CatalogTests : IAsyncLifetime
         Assert.Equal(3, updated.Criticality);
         Assert.Equal("trust in the price", updated.IntendedExperience.Statement);
         Assert.Equal("2", updated.Etag);
-        Assert.Equal(2, (await _host.PayloadsAsync<TouchpointChanged>(Topics.TouchpointChanged)).Count);
+        Assert.Equal(2, (await _host.PayloadsAsync<TouchpointChanged>(TouchpointTopics.TouchpointChanged)).Count);
     }
 
     [Fact]
@@ -235,7 +233,7 @@ public sealed class CatalogTests : IAsyncLifetime
         Assert.Equal(retired, again);
         Assert.Empty((await _host.Client.ListTouchpointsAsync(new ListTouchpointsRequest())).Touchpoints);
         Assert.Single((await _host.Client.ListTouchpointsAsync(new ListTouchpointsRequest { IncludeRetired = true })).Touchpoints);
-        Assert.True((await _host.PayloadsAsync<TouchpointChanged>(Topics.TouchpointChanged))[^1].Retired);
+        Assert.True((await _host.PayloadsAsync<TouchpointChanged>(TouchpointTopics.TouchpointChanged))[^1].Retired);
     }
 
     [Fact]
@@ -294,7 +292,7 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task Create_WithOnlyWriteScope_IsPermissionDenied()
     {
-        using var channel = _host.Platform.CreateChannel(Scopes.TouchpointsWrite);
+        using var channel = _host.Platform.CreateChannel(TouchpointScopes.Write);
         var client = new TouchpointService.TouchpointServiceClient(channel);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>

@@ -2,7 +2,6 @@ using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
 using Journey.Common.V1;
-using Journey.Shared.Security;
 using Journey.Testing;
 using Journey.Touchpoint.V1;
 using Microsoft.Data.Sqlite;
@@ -258,7 +257,7 @@ public sealed class InteractionGrpcTests : IAsyncLifetime
     [Fact]
     public async Task Record_WithoutWriteScope_IsPermissionDenied()
     {
-        using var reader = _platform.CreateChannel(Scopes.TouchpointsRead);
+        using var reader = _platform.CreateChannel(TouchpointScopes.Read);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await new TouchpointService.TouchpointServiceClient(reader).RecordInteractionAsync(new RecordInteractionRequest { Interaction = TestData.Interaction("evt-x") }));

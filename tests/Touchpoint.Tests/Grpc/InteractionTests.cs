@@ -2,7 +2,6 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Events.V1;
-using Journey.Shared.Events;
 using Journey.Shared.Privacy;
 using Journey.Touchpoint.V1;
 using Microsoft.Extensions.DependencyInjection;
@@ -75,7 +74,7 @@ public sealed class InteractionTests : IAsyncLifetime
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains(field + ":", error.Status.Detail);
         Assert.Equal(0, await _host.CountAsync("interactions"));
-        Assert.Empty(await _host.OutboxAsync(Topics.InteractionRecorded));
+        Assert.Empty(await _host.OutboxAsync(TouchpointTopics.InteractionRecorded));
     }
 
     [Fact]
@@ -107,7 +106,7 @@ public sealed class InteractionTests : IAsyncLifetime
         Assert.False(first.Duplicate);
         Assert.True(second.Duplicate);
         Assert.Equal(1, await _host.CountAsync("interactions"));
-        Assert.Single(await _host.OutboxAsync(Topics.InteractionRecorded));
+        Assert.Single(await _host.OutboxAsync(TouchpointTopics.InteractionRecorded));
         Assert.Equal(1, await ScalarAsync("SELECT interactions FROM touchpoint_days"));
     }
 
@@ -121,7 +120,7 @@ public sealed class InteractionTests : IAsyncLifetime
         await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
 
         var hasher = _host.Platform.Services.GetRequiredService<IdentifierHasher>();
-        var recorded = Assert.Single(await _host.PayloadsAsync<InteractionRecorded>(Topics.InteractionRecorded));
+        var recorded = Assert.Single(await _host.PayloadsAsync<InteractionRecorded>(TouchpointTopics.InteractionRecorded));
         Assert.Equal("e-mail", recorded.InteractionId);
         Assert.Equal("touchpoints/web", recorded.Touchpoint);
         Assert.Equal([JourneyStage.Evaluation], recorded.Stages);
@@ -166,7 +165,7 @@ public sealed class InteractionTests : IAsyncLifetime
         Assert.Equal([("bad-rating", 1, "interactions[1].rating"), ("bad-touchpoint", 3, "interactions[3].touchpoint")], response.Rejected.Select(r => (r.InteractionId, r.Index, r.Field)));
         Assert.All(response.Rejected, r => Assert.NotEmpty(r.Reason));
         Assert.Equal(2, await _host.CountAsync("interactions"));
-        Assert.Equal(2, (await _host.OutboxAsync(Topics.InteractionRecorded)).Count);
+        Assert.Equal(2, (await _host.OutboxAsync(TouchpointTopics.InteractionRecorded)).Count);
     }
 
     [Fact]
@@ -205,7 +204,7 @@ public sealed class InteractionTests : IAsyncLifetime
         Assert.Equal(["s0-bad", "s1-bad", "s2-bad"], response.Rejected.Select(r => r.InteractionId));
         Assert.Equal([100, 202, 304], response.Rejected.Select(r => r.Index));
         Assert.Equal(300, await _host.CountAsync("interactions"));
-        Assert.Equal(300, (await _host.OutboxAsync(Topics.InteractionRecorded)).Count);
+        Assert.Equal(300, (await _host.OutboxAsync(TouchpointTopics.InteractionRecorded)).Count);
         Assert.Equal(10, await _host.CountAsync("person_state"));
     }
 
@@ -228,7 +227,7 @@ public sealed class InteractionTests : IAsyncLifetime
         var rejected = Assert.Single(outcomes[1].Rejected);
         Assert.Equal((1, "g-bad", "interactions[1].touchpoint"), (rejected.Index, rejected.EventId, rejected.Field));
         Assert.Equal(3, await _host.CountAsync("interactions"));
-        Assert.Equal(3, (await _host.OutboxAsync(Topics.InteractionRecorded)).Count);
+        Assert.Equal(3, (await _host.OutboxAsync(TouchpointTopics.InteractionRecorded)).Count);
     }
 
     [Fact]

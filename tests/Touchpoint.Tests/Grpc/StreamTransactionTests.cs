@@ -8,6 +8,7 @@ using Journey.Touchpoint.Grpc;
 using Journey.Touchpoint.Storage;
 using Journey.Touchpoint.V1;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Journey.Touchpoint.Tests.Grpc;
 
@@ -67,7 +68,7 @@ public sealed class StreamTransactionTests : IDisposable
     private async Task<(TouchpointGrpcService Service, RecordingLog Log)> StartAsync(TransactionBudget budget)
     {
         _ = new SqliteOutbox(TouchpointModule.Name, _sqlite.Database);
-        var clock = new ManualTimeProvider(Now);
+        var clock = new FakeTimeProvider(Now);
         var events = new TouchpointEventMapper();
         var options = Options.Create(new TouchpointOptions());
         var hasher = new IdentifierHasher(new byte[32]);

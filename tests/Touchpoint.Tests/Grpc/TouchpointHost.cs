@@ -13,7 +13,7 @@ internal sealed class TouchpointHost : IAsyncDisposable
 {
     public static readonly DateTimeOffset Start = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
 
-    private TouchpointHost(TestPlatform platform, ManualTimeProvider clock)
+    private TouchpointHost(TestPlatform platform, HostClock clock)
     {
         Platform = platform;
         Clock = clock;
@@ -22,15 +22,15 @@ internal sealed class TouchpointHost : IAsyncDisposable
 
     public TestPlatform Platform { get; }
 
-    public ManualTimeProvider Clock { get; }
+    public HostClock Clock { get; }
 
     public TouchpointService.TouchpointServiceClient Client { get; }
 
     public SqliteDatabase Database => Platform.Services.GetRequiredKeyedService<SqliteDatabase>(TouchpointModule.Name);
 
-    public static async Task<TouchpointHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<TouchpointHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, DateTimeOffset? now = null)
     {
-        var clock = new ManualTimeProvider(Start);
+        var clock = new HostClock(now ?? Start);
         var all = new Dictionary<string, string?> { ["Journey:Events:DeliveryEnabled"] = "false" };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -125,8 +125,8 @@ public sealed class TrackingSourceGrpcTests : IAsyncLifetime
     public async Task Keys_NeedTheTrackingAdminScope_AndIssuesTouchpointsRead()
     {
         await _client.CreateSourceAsync(new CreateSourceRequest { SourceId = "web", Source = Web() });
-        using var writer = _platform.CreateChannel(Scopes.TouchpointsWrite, Scopes.Admin);
-        using var reader = _platform.CreateChannel(Scopes.TouchpointsRead);
+        using var writer = _platform.CreateChannel(TouchpointScopes.Write, Scopes.Admin);
+        using var reader = _platform.CreateChannel(TouchpointScopes.Read);
 
         var refused = await Assert.ThrowsAsync<RpcException>(async () => await new TrackingSourceService.TrackingSourceServiceClient(writer).CreateWriteKeyAsync(new CreateWriteKeyRequest { Parent = "sources/web" }));
         var issues = await new TrackingSourceService.TrackingSourceServiceClient(reader).ListTrackingIssuesAsync(new ListTrackingIssuesRequest { Parent = "sources/web" });

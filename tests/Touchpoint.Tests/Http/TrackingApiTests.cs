@@ -6,7 +6,6 @@ using System.Text.Json;
 using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
 using Journey.Events.V1;
-using Journey.Shared.Events;
 using Journey.Testing;
 using Journey.Touchpoint.Tests.Grpc;
 using Journey.Touchpoint.V1;
@@ -277,7 +276,7 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
 
         Assert.Equal((1, 0), (first.GetProperty("accepted").GetInt32(), first.GetProperty("duplicates").GetInt32()));
         Assert.Equal((0, 1), (again.GetProperty("accepted").GetInt32(), again.GetProperty("duplicates").GetInt32()));
-        var published = await _host.PayloadsAsync<IdentityObserved>(Topics.IdentityObserved);
+        var published = await _host.PayloadsAsync<IdentityObserved>(TouchpointTopics.IdentityObserved);
         Assert.Equal(2, published.Count);
         Assert.Equal("sources/web", published[0].Source);
         Assert.Equal([IdentifierKind.CustomerId, IdentifierKind.AnonymousId, IdentifierKind.Email], published[0].Identifiers.Select(i => i.Kind));
@@ -307,8 +306,8 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
         Assert.Equal(1, retry.GetProperty("unmapped").GetInt32());
         Assert.Equal(1, refused.GetProperty("rejected").GetInt32());
         Assert.Equal(1, identified.GetProperty("accepted").GetInt32());
-        Assert.Single(await _host.PayloadsAsync<IdentityObserved>(Topics.IdentityObserved));
-        var published = await _host.PayloadsAsync<ConsentObserved>(Topics.ConsentObserved);
+        Assert.Single(await _host.PayloadsAsync<IdentityObserved>(TouchpointTopics.IdentityObserved));
+        var published = await _host.PayloadsAsync<ConsentObserved>(TouchpointTopics.ConsentObserved);
         Assert.Equal(["c-1", "c-3"], published.Select(p => p.MessageId));
         var observed = published[0];
         Assert.Equal("sources/web", observed.Source);
@@ -331,7 +330,7 @@ public sealed class TrackingApiTests : IAsyncLifetime, IDisposable
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(1, body.GetProperty("accepted").GetInt32());
-        var published = Assert.Single(await _host.PayloadsAsync<IdentityObserved>(Topics.IdentityObserved));
+        var published = Assert.Single(await _host.PayloadsAsync<IdentityObserved>(TouchpointTopics.IdentityObserved));
         Assert.Equal([("first_name", "Ann"), ("plan", "pro")], published.Traits.Select(t => (t.Key, t.Value)).Order());
     }
 

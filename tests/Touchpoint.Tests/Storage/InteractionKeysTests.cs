@@ -1,5 +1,6 @@
 using Journey.Testing;
 using Journey.Touchpoint.Storage;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Journey.Touchpoint.Tests.Storage;
 
@@ -9,7 +10,7 @@ public sealed class InteractionKeysTests
     [Fact]
     public void Next_ManyAtOneInstant_AreUniqueAndRise()
     {
-        var keys = new InteractionKeys(new ManualTimeProvider(), 77);
+        var keys = new InteractionKeys(TestClocks.Create(), 77);
 
         var taken = Enumerable.Range(0, 5000).Select(_ => keys.Next()).ToList();
 
@@ -20,7 +21,7 @@ public sealed class InteractionKeysTests
     [Fact]
     public void Next_OfTwoProcessesAtOneInstant_NeverClash()
     {
-        var clock = new ManualTimeProvider();
+        var clock = TestClocks.Create();
         var first = new InteractionKeys(clock, 1);
         var second = new InteractionKeys(clock, 2);
 
@@ -32,7 +33,7 @@ public sealed class InteractionKeysTests
     [Fact]
     public void Next_AsTheClockMoves_RisesAndStaysPositiveUntil2089()
     {
-        var clock = new ManualTimeProvider(new DateTimeOffset(2089, 6, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2089, 6, 1, 0, 0, 0, TimeSpan.Zero));
         var keys = new InteractionKeys(clock, InteractionKeys.Processes - 1);
 
         var before = keys.Next();

@@ -6,6 +6,7 @@ using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using MongoDB.Bson;
 
 namespace Journey.Touchpoint.Tests.Storage;
@@ -156,7 +157,7 @@ public abstract class TrackingSourceStoreContract
         Assert.Equal((0, 2), (within, past));
     }
 
-    private static ObservedIdentity Identity(string id) => new(id, new OutboxMessage(Guid.NewGuid().ToString("N"), Topics.IdentityObserved, [1, 2, 3]));
+    private static ObservedIdentity Identity(string id) => new(id, new OutboxMessage(Guid.NewGuid().ToString("N"), TouchpointTopics.IdentityObserved, [1, 2, 3]));
 }
 
 public sealed class SqliteTrackingSourceStoreTests : TrackingSourceStoreContract, IDisposable
@@ -173,7 +174,7 @@ public sealed class SqliteTrackingSourceStoreTests : TrackingSourceStoreContract
 
     protected override Task ExpireAsync(DateTimeOffset now) => new SqliteRetentionSweep(
         TouchpointModule.Name, _sqlite.Database, [SqliteTrackingSourceStore.IdentityRetention(IdentityRetention)],
-        new ManualTimeProvider(now), NullLogger<SqliteRetentionSweep>.Instance).SweepOnceAsync(default);
+        new FakeTimeProvider(now), NullLogger<SqliteRetentionSweep>.Instance).SweepOnceAsync(default);
 
     public void Dispose() => _sqlite.Dispose();
 }
