@@ -180,6 +180,9 @@ public static partial class JourneyHosting
         }
 
         app.UseAuthentication();
+        // gRPC-Web for clients that cannot speak HTTP/2 trailers (browsers, some proxies): every gRPC
+        // method, on either listener, through the same interceptors as gRPC itself.
+        app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         app.MapGrpcHealthChecksService();
         // The same checks as grpc.health.v1's "live" and "ready", for HTTP probes and load balancers.
         app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
