@@ -3,7 +3,6 @@ using Journey.Common.V1;
 using Journey.Profile.V1;
 using Journey.WebConsole.Components;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Primitives;
 
 namespace Journey.WebConsole;
 
@@ -111,9 +110,6 @@ public static class SegmentForm
 
     /// <summary>Reads a posted form.</summary>
     public static Func<string, string> Of(IFormCollection form) => name => form.TryGetValue(name, out var value) ? value.ToString() : "";
-
-    /// <summary>Reads a query string carrying a draft.</summary>
-    public static Func<string, string> Of(IReadOnlyDictionary<string, StringValues> query) => name => query.TryGetValue(name, out var value) ? value.ToString() : "";
 
     private static SegmentRule Group(List<SegmentRule> rules, bool any)
     {

@@ -76,6 +76,10 @@ internal sealed class ConsentEvents : IConsentEvents
         identifier.Kind is > Common.V1.IdentifierKind.Unspecified and <= Common.V1.IdentifierKind.ProfileId && identifier.Value.Length is > 0 and <= ConsentLimits.MaxIdentifierLength
             ? new SubjectIdentifier((DomainIdentifierKind)identifier.Kind, identifier.Value)
             : null;
+
+    /// <summary>An event's identifiers as subject identifiers; INVALID_ARGUMENT naming <paramref name="field"/> (a dead letter) for any that is not one.</summary>
+    internal static List<SubjectIdentifier> FromEvent(IReadOnlyCollection<Identifier> identifiers, string field) =>
+        [.. identifiers.Select(i => FromEvent(i) ?? throw new Shared.Errors.InvalidArgumentException(field, "must hold known kinds and 1 to 256 characters"))];
 }
 
 /// <summary>Keeps one subject per person: applies ProfilesMerged.</summary>
@@ -90,11 +94,7 @@ internal sealed class ProfilesMergedHandler(ErasureUseCases useCases) : IEventHa
         foreach (var received in events)
         {
             var message = received.Message;
-            var moved = new List<SubjectIdentifier>(message.MovedIdentifiers.Count);
-            foreach (var identifier in message.MovedIdentifiers)
-            {
-                moved.Add(ConsentEvents.FromEvent(identifier) ?? throw new Shared.Errors.InvalidArgumentException("moved_identifiers", "must hold known kinds and 1 to 256 characters"));
-            }
+            var moved = ConsentEvents.FromEvent(message.MovedIdentifiers, "moved_identifiers");
 
             await useCases.MergeAsync(Consumer, received.EventId, message.Survivor, message.Merged, moved, received.OccurredAt, cancellationToken);
         }
@@ -112,11 +112,7 @@ internal sealed class ProfileSplitHandler(ErasureUseCases useCases) : IEventHand
         foreach (var received in events)
         {
             var message = received.Message;
-            var restored = new List<SubjectIdentifier>(message.RestoredIdentifiers.Count);
-            foreach (var identifier in message.RestoredIdentifiers)
-            {
-                restored.Add(ConsentEvents.FromEvent(identifier) ?? throw new Shared.Errors.InvalidArgumentException("restored_identifiers", "must hold known kinds and 1 to 256 characters"));
-            }
+            var restored = ConsentEvents.FromEvent(message.RestoredIdentifiers, "restored_identifiers");
 
             var mergedAt = message.MergeTime?.ToDateTimeOffset() ?? throw new Shared.Errors.InvalidArgumentException("merge_time", "is required");
             await useCases.SplitAsync(Consumer, received.EventId, message.Survivor, message.Restored, [.. message.RestoredAliases], restored, mergedAt, received.OccurredAt, cancellationToken);
@@ -135,12 +131,8 @@ internal sealed class ConsentObservedHandler(ObservedConsentUseCases useCases) :
         foreach (var received in events)
         {
             var message = received.Message;
-            var identifiers = new List<SubjectIdentifier>(message.Identifiers.Count);
-            foreach (var identifier in message.Identifiers)
-            {
-                // The identifiers arrive as the touchpoint service keeps them: e-mail and phone already keyed hashes.
-                identifiers.Add(ConsentEvents.FromEvent(identifier) ?? throw new Shared.Errors.InvalidArgumentException("identifiers", "must hold known kinds and 1 to 256 characters"));
-            }
+            // The identifiers arrive as the touchpoint service keeps them: e-mail and phone already keyed hashes.
+            var identifiers = ConsentEvents.FromEvent(message.Identifiers, "identifiers");
 
             var observed = new ObservedConsent(
                 message.Source, message.MessageId, identifiers, [.. message.Preferences.Select(p => (p.Purpose, p.Granted))],
