@@ -14,4 +14,21 @@ public sealed class WebConsoleOptions
     /// this host's own gRPC listener, which serves every service it runs.
     /// </summary>
     public string? ApiAddress { get; set; }
+
+    /// <summary>
+    /// The console's client id at the OpenID Connect issuer (<c>Journey:Auth:Authority</c>), which
+    /// people then sign in through: authorization code with PKCE, the callback at
+    /// <c>/console/signed-in</c>. Empty: with an issuer, the sign-in page says what to configure.
+    /// </summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>The client's secret, for an issuer that registers the console as a confidential client. Empty: a public client (PKCE alone).</summary>
+    public string? ClientSecret { get; set; }
+
+    /// <summary>
+    /// The scopes the console asks the issuer for, besides <c>openid</c>. Empty: every scope the
+    /// platform defines; the issuer grants what the person may have, and each view shows what the
+    /// granted scopes allow.
+    /// </summary>
+    public string[] Scopes { get; set; } = [];
 }

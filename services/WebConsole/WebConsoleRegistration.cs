@@ -26,6 +26,7 @@ public static partial class WebConsoleRegistration
         services.AddSingleton<ConsoleChannel>();
         services.AddScoped<ConsoleApi>();
         services.AddRazorComponents();
+        builder.AddIssuerSignIn();
         return builder;
     }
 
@@ -56,6 +57,7 @@ public static partial class WebConsoleRegistration
         endpoints.MapPost("/console/session", SignIn).DisableAntiforgery();
         endpoints.MapPost("/console/sign-out", SignOut).DisableAntiforgery();
         endpoints.MapPost("/console/segments/define", DefineSegment).DisableAntiforgery();
+        endpoints.MapIssuerSignIn();
         return endpoints;
     }
 
@@ -86,7 +88,7 @@ public static partial class WebConsoleRegistration
                 statusCode: StatusCodes.Status400BadRequest);
         }
 
-        context.Response.Cookies.Append(ConsoleApi.TokenCookie, issuer.CreateToken(name, scopes, SignInLifetime), CookieOptions(context, SignInLifetime));
+        context.Response.Cookies.Append(ConsoleApi.TokenCookie, issuer.CreateToken(name, scopes, SignInLifetime), CookieOptions(context, SignInLifetime, SameSiteMode.Strict));
         return Results.Redirect(LocalReturn(form["return"].ToString()));
     }
 
@@ -142,14 +144,15 @@ public static partial class WebConsoleRegistration
 
     private static IResult SignOut(HttpContext context)
     {
-        context.Response.Cookies.Delete(ConsoleApi.TokenCookie, CookieOptions(context, TimeSpan.Zero));
+        context.Response.Cookies.Delete(ConsoleApi.TokenCookie, CookieOptions(context, TimeSpan.Zero, SameSiteMode.Strict));
         return Results.Redirect("/console/sign-in");
     }
 
-    private static CookieOptions CookieOptions(HttpContext context, TimeSpan lifetime) => new()
+    /// <summary>The console's sign-in cookie: HttpOnly, for <c>/console</c> only, secure over https.</summary>
+    internal static CookieOptions CookieOptions(HttpContext context, TimeSpan lifetime, SameSiteMode sameSite) => new()
     {
         HttpOnly = true,
-        SameSite = SameSiteMode.Strict,
+        SameSite = sameSite,
         Secure = context.Request.IsHttps,
         Path = "/console",
         MaxAge = lifetime,

@@ -12,6 +12,8 @@ public sealed class StartupTests
     [InlineData("--Journey:Touchpoint:StreamTransactionSize=10", "Journey:Touchpoint: ")]
     [InlineData("--Journey:Touchpoint:StreamTransactionSize=10", "StreamTransactionSize")]
     [InlineData("--Journey:Hosting:Address=localhost", "Journey:Hosting:Address")]
+    [InlineData("--Journey:Auth:Authority=http://login.example.com/realms/journey", "Journey:Auth:Authority")]
+    [InlineData("--Journey:Auth:Authority=login.example.com", "Journey:Auth:Authority")]
     [InlineData("--Journey:Storage:Mongo:ConnectionString=mongodb://127.0.0.1:1/?replicaSet=rs0", "Journey:Privacy:IdentifierHashKey")]
     public async Task Start_WhenASettingIsWrong_ExitsWithOneLineNamingIt(string argument, string setting)
     {

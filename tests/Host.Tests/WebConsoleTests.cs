@@ -757,6 +757,53 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task EveryView_GivenQueryValuesItCannotRead_AnswersWithoutAServerError()
+    {
+        using var http = Browser();
+        await SignInAsync(http, [.. JourneyServices.Known.Scopes.All]);
+        var views = typeof(App).Assembly.GetTypes()
+            .Select(type => (Type: type, Route: type.GetCustomAttributes(typeof(Microsoft.AspNetCore.Components.RouteAttribute), false).Cast<Microsoft.AspNetCore.Components.RouteAttribute>().SingleOrDefault()))
+            .Where(view => view.Route is not null)
+            .ToList();
+        Assert.NotEmpty(views);
+        var asked = 0;
+        foreach (var (type, route) in views)
+        {
+            var path = Regex.Replace(route!.Template, "{[^}]+}", "no-such-id");
+            var names = type.GetProperties()
+                .Select(p => (p.GetCustomAttributes(typeof(Microsoft.AspNetCore.Components.SupplyParameterFromQueryAttribute), false).SingleOrDefault() as Microsoft.AspNetCore.Components.SupplyParameterFromQueryAttribute)?.Name ?? null)
+                .OfType<string>();
+            foreach (var name in names)
+            {
+                foreach (var value in new[] { "1", "not-a-value", "-1", "99999999999999999999", "%E2%9C%97" })
+                {
+                    var response = await http.GetAsync($"{path}?{name}={value}");
+                    asked++;
+                    Assert.True((int)response.StatusCode < 500, $"{path}?{name}={value} answered {(int)response.StatusCode}");
+                }
+            }
+        }
+
+        Assert.True(asked > 20, $"only {asked} query values were tried");
+    }
+
+    [Fact]
+    public async Task AnEndedSignIn_SendsToTheSignInPageWhichSaysSo()
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(Host.HttpAddress) };
+        http.DefaultRequestHeaders.Add("Cookie", $"{ConsoleApi.TokenCookie}=not-a-token");
+
+        var response = await http.GetAsync("/console/touchpoints");
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var location = response.Headers.Location!.OriginalString;
+        Assert.Contains("expired=1", location, StringComparison.Ordinal);
+        var page = await http.GetAsync(location);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("Your sign-in has ended", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SignIn_SetsAStrictHttpOnlyCookieAndSignOutRemovesIt()
     {
         using var http = Browser();

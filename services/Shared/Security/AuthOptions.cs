@@ -36,8 +36,25 @@ public sealed class AuthOptions
     /// </summary>
     [Range(0, 1_000_000)]
     public int TokenCacheCapacity { get; set; } = 1_000;
+
+    /// <summary>Whether the authority's metadata may be read over plain http: only on this machine.</summary>
+    public static bool AllowsHttpMetadata(string authority) =>
+        Uri.TryCreate(authority, UriKind.Absolute, out var uri) && uri.IsLoopback;
 }
 
 /// <summary>Start-up validation of <see cref="AuthOptions"/>.</summary>
 [OptionsValidator]
 public sealed partial class AuthOptionsValidator : IValidateOptions<AuthOptions>;
+
+/// <summary>
+/// The authority is where the signing keys (and the console's sign-in) come from, so it must be an
+/// absolute https:// address; plain http:// only on this machine, where nothing crosses a network.
+/// </summary>
+internal sealed class AuthorityRule : IValidateOptions<AuthOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AuthOptions options) =>
+        string.IsNullOrWhiteSpace(options.Authority)
+        || (Uri.TryCreate(options.Authority, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback)))
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"{AuthOptions.Section}:Authority must be an absolute https:// address of an OpenID Connect issuer (http:// only on loopback), not '{options.Authority}'.");
+}

@@ -19,6 +19,7 @@ public static class SecurityRegistration
     {
         var services = builder.Services;
         services.AddValidatedOptions<AuthOptions, AuthOptionsValidator>(AuthOptions.Section);
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthorityRule>();
         services.AddSingleton(sp =>
         {
             var scopes = new MethodScopes(sp.GetRequiredService<KnownModules>().Scopes);
@@ -68,6 +69,7 @@ public static class SecurityRegistration
                 else
                 {
                     jwt.Authority = settings.Authority;
+                    jwt.RequireHttpsMetadata = !AuthOptions.AllowsHttpMetadata(settings.Authority);
                     jwt.Audience = settings.Audience;
                     jwt.TokenValidationParameters.ValidIssuer = null;
                     jwt.TokenValidationParameters.ValidIssuers = null;
@@ -83,7 +85,7 @@ public static class SecurityRegistration
     }
 
     /// <summary>Whether authentication is switched on (read leniently; validation reports bad values).</summary>
-    internal static bool AuthEnabled(IConfiguration configuration) =>
+    public static bool AuthEnabled(IConfiguration configuration) =>
         !bool.TryParse(configuration[$"{AuthOptions.Section}:Enabled"], out var enabled) || enabled;
 }
 

@@ -21,6 +21,9 @@ public sealed record PeriodChoice(int Days, DateTimeOffset End)
     public static PeriodChoice Of(int? days, DateTimeOffset now) =>
         new(days is { } d && Choices.Contains(d) ? d : DefaultDays, new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero).AddDays(1));
 
+    /// <summary>The period the query string's <paramref name="days"/> names; text that is not one of <see cref="Choices"/> gives the default.</summary>
+    public static PeriodChoice FromQuery(string? days, DateTimeOffset now) => Of(QueryValue.WholeNumber(days), now);
+
     /// <summary>The same length just before it.</summary>
     public PeriodChoice Previous => new(Days, Start);
 
