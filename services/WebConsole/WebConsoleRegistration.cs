@@ -58,6 +58,7 @@ public static partial class WebConsoleRegistration
         endpoints.MapPost("/console/sign-out", SignOut).DisableAntiforgery();
         endpoints.MapPost("/console/segments/define", DefineSegment).DisableAntiforgery();
         endpoints.MapIssuerSignIn();
+        endpoints.MapChartLibrary();
         return endpoints;
     }
 

@@ -104,6 +104,16 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         var previous = await touchpoints.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = period.Previous.ToPeriod() });
         Assert.Equal(previous.TouchpointsBeforePurchase.Purchases, Number(Row(page, "data-period", "previous"), "purchases"));
 
+        // The charts draw the same figures: people per stage, and purchases by touchpoints passed (1, 2, ... the most).
+        var charts = Charts(page);
+        Assert.Equal(2, charts.Count);
+        Assert.Equal(funnel.Stages.Select(s => s.People), charts[0].GetProperty("series")[0].GetProperty("data").EnumerateArray().Select(v => v.GetInt64()));
+        var most = funnel.TouchpointsBeforePurchase.Distribution.Concat(previous.TouchpointsBeforePurchase.Distribution).Max(d => d.Touchpoints);
+        Assert.Equal(
+            Enumerable.Range(1, (int)most).Select(n => funnel.TouchpointsBeforePurchase.Distribution.FirstOrDefault(d => d.Touchpoints == n)?.Purchases ?? 0),
+            charts[1].GetProperty("series")[0].GetProperty("data").EnumerateArray().Select(v => v.GetInt64()));
+        Assert.Equal(funnel.TouchpointsBeforePurchase.Purchases, funnel.TouchpointsBeforePurchase.Distribution.Sum(d => d.Purchases));
+
         var everyone = await new ProfileService.ProfileServiceClient(ApiChannel()).DescribeAudienceAsync(new DescribeAudienceRequest { Everyone = true });
         Assert.Equal([CustomerType.Known, CustomerType.Anonymous], everyone.CustomerTypes.Select(t => t.CustomerType));
         Assert.Equal(everyone.CustomerTypes[0].Members, Number(Row(page, "data-customer-type", "known"), "customers"));
@@ -183,8 +193,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         }
 
         // The chart draws one band per link, each carrying its link's people.
-        var bands = BandPattern().Matches(page).Select(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
-        Assert.Equal(paths.Links.Select(l => l.People).Order(), bands.Order());
+        Assert.Equal(paths.Links.Select(l => l.People).Order(), SankeyValues(page).Order());
     }
 
     [Fact]
@@ -238,8 +247,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
             Assert.Equal(path.People, Number(Row(startPage, "data-path", string.Join(",", path.Steps.Select(s => Labels.Id(s.Touchpoint))) + (path.LaterSteps ? ",*" : "")), "people"));
         }
 
-        var bands = BandPattern().Matches(startPage).Select(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
-        Assert.Equal(fromStart.Links.Select(l => l.People).Order(), bands.Order());
+        Assert.Equal(fromStart.Links.Select(l => l.People).Order(), SankeyValues(startPage).Order());
     }
 
     [Fact]
@@ -284,7 +292,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     }
 
     [Fact]
-    public void SankeyLayout_StacksNodesWithoutOverlapAndDrawsEveryBandOnOneScale()
+    public void SankeyChart_PutsEachNodeInTheColumnOfItsStepsBeforeTheEndWithThePeopleThroughIt()
     {
         var links = new[]
         {
@@ -292,32 +300,23 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
             Link(2, "ad", "web", 20), Link(3, "ad", "web", 30), Link(3, "review", "web", 15),
         };
 
-        var chart = SankeyLayout.Of(links);
+        var chart = SankeyChart.Of(links);
 
-        // Columns left to right: three steps out (ad, review), two (web, review, ad), one (dealer, web) and the end.
-        Assert.Equal([0, 0, 1, 1, 1, 2, 2, 3], chart.Nodes.Select(n => n.Column));
-        foreach (var column in chart.Nodes.GroupBy(n => n.Column))
-        {
-            var ordered = column.OrderBy(n => n.Y).ToList();
-            Assert.All(ordered.Zip(ordered.Skip(1)), pair => Assert.True(pair.First.Y + pair.First.Height <= pair.Second.Y, $"{pair.First} overlaps {pair.Second}"));
-            Assert.True(ordered[^1].Y + ordered[^1].Height <= SankeyLayout.Height + 1e-9);
-            Assert.All(ordered, n => Assert.Equal(ordered[0].X, n.X));
-        }
-
-        // review two steps out: 15 leave for the dealer, 15 arrive from three steps out; ad two steps out: 20 leave, none arrive.
-        Assert.Equal(15, chart.Nodes.Single(n => n.Column == 1 && n.Touchpoint == "touchpoints/review").People);
-        Assert.Equal(20, chart.Nodes.Single(n => n.Column == 1 && n.Touchpoint == "touchpoints/ad").People);
-        // The dealer one step out: 45 + 15 arrive, 60 leave.
-        Assert.Equal(60, chart.Nodes.Single(n => n.Column == 2 && n.Touchpoint == "touchpoints/dealer").People);
-        Assert.Equal(80, chart.Nodes.Single(n => n.Column == 3).People);
-        var scale = chart.Bands[0].Width / chart.Bands[0].Link.People;
-        Assert.All(chart.Bands, b => Assert.Equal(b.Link.People * scale, b.Width, 9));
-        Assert.All(chart.Bands, b => Assert.True(b.X0 < b.X1));
-        Assert.Empty(SankeyLayout.Of([]).Bands);
+        // Columns left to right: three steps out (ad, review), two (web, review, ad), one (dealer, web) and the end;
+        // review two steps out: 15 leave for the dealer, 15 arrive from three steps out; ad two steps out: 20 leave, none arrive;
+        // the dealer one step out: 45 + 15 arrive, 60 leave; the end: 80 arrive.
+        Assert.Equal(
+            [(0, "touchpoints/ad", 30L), (0, "touchpoints/review", 15), (1, "touchpoints/web", 45), (1, "touchpoints/ad", 20), (1, "touchpoints/review", 15), (2, "touchpoints/dealer", 60), (2, "touchpoints/web", 20), (3, "", 80)],
+            chart.Nodes.Select(n => (n.Column, n.Touchpoint, n.People)));
+        // Every link joins a node to one in the next column, busiest first.
+        var column = chart.Nodes.ToDictionary(n => n.Key, n => n.Column);
+        Assert.All(chart.Links, l => Assert.Equal(column[l.Source] + 1, column[l.Target]));
+        Assert.Equal(links.Select(l => l.People).OrderDescending(), chart.Links.Select(l => l.Link.People));
+        Assert.Empty(SankeyChart.Of([]).Links);
     }
 
     [Fact]
-    public void SankeyLayout_FromAStart_PutsTheStartLeftAndEachEndWherePathsEnd()
+    public void SankeyChart_FromAStart_PutsTheStartLeftAndEachEndWherePathsEnd()
     {
         // From the review: 30 go to the dealer and buy there; 10 go to the web, then the dealer, then buy.
         var links = new[]
@@ -325,13 +324,30 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
             After(1, "review", "dealer", 30), After(1, "review", "web", 10), After(2, "dealer", "", 30), After(2, "web", "dealer", 10), After(3, "dealer", "", 10),
         };
 
-        var chart = SankeyLayout.Of(links);
+        var chart = SankeyChart.Of(links);
 
         Assert.Equal(
             [(0, "touchpoints/review", 40L), (1, "touchpoints/dealer", 30), (1, "touchpoints/web", 10), (2, "", 30), (2, "touchpoints/dealer", 10), (3, "", 10)],
             chart.Nodes.Select(n => (n.Column, n.Touchpoint, n.People)));
-        Assert.All(chart.Bands, b => Assert.True(b.X0 < b.X1));
-        Assert.Equal(0, chart.Nodes[0].X);
+        var column = chart.Nodes.ToDictionary(n => n.Key, n => n.Column);
+        Assert.All(chart.Links, l => Assert.Equal(column[l.Source] + 1, column[l.Target]));
+    }
+
+    [Fact]
+    public void SankeyChart_Option_GivesEchartsEachNodesColumnAndLiteralLabels()
+    {
+        var chart = SankeyChart.Of([Link(2, "ad", "web", 20), Link(1, "web", "", 20)]);
+
+        var option = System.Text.Json.JsonSerializer.SerializeToElement(chart.Option(t => t.Length == 0 ? "Purchase" : t == "touchpoints/ad" ? "Ad {b}" : "Web"), ChartJson.Options);
+
+        var series = option.GetProperty("series")[0];
+        Assert.Equal("sankey", series.GetProperty("type").GetString());
+        Assert.Equal(
+            [("0:touchpoints/ad", 0, "Ad (b)"), ("1:touchpoints/web", 1, "Web"), ("2:", 2, "Purchase")],
+            series.GetProperty("data").EnumerateArray().Select(n => (n.GetProperty("name").GetString(), n.GetProperty("depth").GetInt32(), n.GetProperty("label").GetProperty("formatter").GetString())));
+        Assert.Equal(
+            [("0:touchpoints/ad", "1:touchpoints/web", 20L), ("1:touchpoints/web", "2:", 20L)],
+            series.GetProperty("links").EnumerateArray().Select(l => (l.GetProperty("source").GetString(), l.GetProperty("target").GetString(), l.GetProperty("value").GetInt64())));
     }
 
     private static JourneyPathLink After(int steps, string from, string to, long people) =>
@@ -343,8 +359,16 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     [GeneratedRegex("<tr data-catalog=\"([^\"]+)\"")]
     private static partial Regex CatalogRowPattern();
 
-    [GeneratedRegex("<path class=\"band\"[^>]*data-people=\"(\\d+)\"")]
-    private static partial Regex BandPattern();
+    /// <summary>The options of the page's charts, as ECharts receives them.</summary>
+    private static List<System.Text.Json.JsonElement> Charts(string page) =>
+        [.. ChartPattern().Matches(page).Select(m => System.Text.Json.JsonDocument.Parse(WebUtility.HtmlDecode(m.Groups[1].Value)).RootElement)];
+
+    /// <summary>The people on each link of the page's Sankey chart.</summary>
+    private static List<long> SankeyValues(string page) =>
+        [.. Assert.Single(Charts(page)).GetProperty("series")[0].GetProperty("links").EnumerateArray().Select(l => l.GetProperty("value").GetInt64())];
+
+    [GeneratedRegex("data-chart=\"([^\"]+)\"")]
+    private static partial Regex ChartPattern();
 
     [Fact]
     public async Task DataComingIn_ListsEachSourceAndWhatItsPlanDoesNotTake()
@@ -788,6 +812,30 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task TheChartLibrary_IsServedByTheHostCompressedAndCachedUnderItsHash()
+    {
+        using var http = new HttpClient(new HttpClientHandler { AutomaticDecompression = DecompressionMethods.None }) { BaseAddress = new Uri(Host.HttpAddress) };
+        Assert.Matches("^/console/assets/echarts-[0-9a-f]{12}\\.min\\.js$", ChartLibrary.Path);
+
+        var plain = await http.GetAsync(ChartLibrary.Path);
+        using var asking = new HttpRequestMessage(HttpMethod.Get, ChartLibrary.Path) { Headers = { { "Accept-Encoding", "gzip" } } };
+        var gzipped = await http.SendAsync(asking);
+
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        Assert.Equal("text/javascript", plain.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("immutable", plain.Headers.CacheControl!.ToString(), StringComparison.Ordinal);
+        var script = await plain.Content.ReadAsByteArrayAsync();
+        Assert.Contains("Apache Software Foundation", System.Text.Encoding.UTF8.GetString(script, 0, 1_000), StringComparison.Ordinal);
+        Assert.Equal(["gzip"], gzipped.Content.Headers.ContentEncoding);
+        await using var unzipped = new System.IO.Compression.GZipStream(await gzipped.Content.ReadAsStreamAsync(), System.IO.Compression.CompressionMode.Decompress);
+        using var copy = new MemoryStream();
+        await unzipped.CopyToAsync(copy);
+        Assert.Equal(script, copy.ToArray());
+        Assert.True(gzipped.Content.Headers.ContentLength < script.Length / 2, $"{gzipped.Content.Headers.ContentLength} bytes gzipped of {script.Length}");
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/console/assets/echarts-000000000000.min.js")).StatusCode);
+    }
+
+    [Fact]
     public async Task AnEndedSignIn_SendsToTheSignInPageWhichSaysSo()
     {
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(Host.HttpAddress) };
@@ -859,6 +907,13 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
                 Assert.Equal(value.ToString("#,0." + new string('#', digits), CultureInfo.InvariantCulture), number.GetProperty("text").GetString());
             }
         }
+
+        // ECharts, served by the host, drew every chart the pages hold: two on the overview, the Sankey on the paths view.
+        var charts = walked.ToDictionary(v => v.GetProperty("view").GetString()!, v => v.GetProperty("charts").EnumerateArray().Select(c => c.GetProperty("drawn").GetInt32()).ToList());
+        Assert.Equal(2, charts["/console"].Count);
+        Assert.Single(charts["/console/paths"]);
+        Assert.All(charts.Values.SelectMany(c => c), drawn => Assert.True(drawn > 0, "a chart drew nothing"));
+        Assert.Contains(visit.Requests, r => r.Url.Contains(ChartLibrary.Path, StringComparison.Ordinal) && r.Status == 200);
 
         var overview = walked[0].GetProperty("numbers").EnumerateArray().ToList();
         var funnel = await new TouchpointService.TouchpointServiceClient(ApiChannel()).GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = PeriodChoice.Of(null, DateTimeOffset.UtcNow).ToPeriod() });

@@ -137,7 +137,12 @@ public sealed record Scorecard(
 public sealed record FunnelStageFigures(JourneyStage Stage, long People, long ConvertedToNext, double ConversionToNext);
 
 /// <summary>How many distinct touchpoints purchasers met before their first purchase in the period.</summary>
-public sealed record TouchpointsBeforePurchase(long Purchases, double Median, double P90, double Mean);
+/// <param name="Purchases">Purchases the figures rest on.</param>
+/// <param name="Median">The median number of touchpoints before a purchase.</param>
+/// <param name="P90">Its 90th percentile.</param>
+/// <param name="Mean">Its mean.</param>
+/// <param name="Distribution">For each number of touchpoints some purchase came after, how many did; fewest first.</param>
+public sealed record TouchpointsBeforePurchase(long Purchases, double Median, double P90, double Mean, IReadOnlyList<(long Touchpoints, long Purchases)> Distribution);
 
 /// <summary>A touchpoint people were last seen at before they went silent without buying.</summary>
 public sealed record DropOffPoint(string TouchpointId, string DisplayName, long People, double Share);
@@ -199,7 +204,8 @@ public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointC
 
         var counts = (await aggregates.TouchpointsBeforePurchaseAsync(period.FromDay, period.ToDay, cancellationToken)).Order().ToList();
         var beforePurchase = new TouchpointsBeforePurchase(
-            counts.Count, Median(counts), NearestRank(counts, 0.9), counts.Count == 0 ? 0 : counts.Average());
+            counts.Count, Median(counts), NearestRank(counts, 0.9), counts.Count == 0 ? 0 : counts.Average(),
+            [.. counts.GroupBy(c => c).Select(g => (g.Key, (long)g.Count()))]);
 
         // People count as dropped off only once they have been silent for the whole silence period.
         var silence = options.Value.SilencePeriod;

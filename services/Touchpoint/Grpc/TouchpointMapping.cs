@@ -150,6 +150,7 @@ internal static class TouchpointMapping
                 Median = f.BeforePurchase.Median,
                 P90 = f.BeforePurchase.P90,
                 Mean = f.BeforePurchase.Mean,
+                Distribution = { f.BeforePurchase.Distribution.Select(d => new PurchaseCount { Touchpoints = d.Touchpoints, Purchases = d.Purchases }) },
             },
             SilenceAfter = Duration.FromTimeSpan(f.SilenceAfter),
         };

@@ -1,6 +1,6 @@
 // Walks the web console as a person would: signs in on the form, opens each view from the
 // navigation, reads its numbers, saves a screenshot and runs axe-core on it, then clicks from the
-// touchpoint priorities to a scorecard. Settings come from JOURNEY_CONSOLE_WALK (JSON, set for this visit's process only): the scopes to
+// touchpoint priorities to a scorecard. For each view it also counts the SVG paths each chart drew. Settings come from JOURNEY_CONSOLE_WALK (JSON, set for this visit's process only): the scopes to
 // tick, the views to open, the screenshot folder and axe-core's path.
 'use strict';
 const fs = require('node:fs');
@@ -25,6 +25,7 @@ module.exports = async (page) => {
     const title = await page.$eval('h1', (h) => h.textContent.trim());
     const numbers = await page.$$eval('data.n', (all) => all.map((d) => ({ name: d.dataset.name ?? null, value: d.value, digits: Number(d.dataset.digits ?? 0), text: d.textContent })));
     const problems = await page.$$eval('.problem', (all) => all.map((p) => p.textContent.trim()));
+    const charts = await page.$$eval('[data-chart]', (all) => all.map((c) => ({ label: c.getAttribute('aria-label'), drawn: c.querySelectorAll('svg path').length })));
     const file = path.join(settings.screenshots, `${view.replaceAll('/', '_').replace(/^_/, '') || 'console'}.png`);
     await page.screenshot({ path: file, fullPage: true });
     await page.addScriptTag({ content: axeSource });
@@ -34,7 +35,7 @@ module.exports = async (page) => {
         .filter((v) => v.impact === 'serious' || v.impact === 'critical')
         .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
     });
-    report.views.push({ view, url: page.url(), status: response ? response.status() : null, title, numbers, problems, serious, screenshot: file });
+    report.views.push({ view, url: page.url(), status: response ? response.status() : null, title, numbers, problems, charts, serious, screenshot: file });
   }
 
   await Promise.all([page.waitForNavigation(), page.click('nav a[href="/console/touchpoints"]')]);

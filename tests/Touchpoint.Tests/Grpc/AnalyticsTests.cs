@@ -119,6 +119,7 @@ public sealed class AnalyticsTests : IAsyncLifetime
         Assert.Equal(2, funnel.TouchpointsBeforePurchase.Median);
         Assert.Equal(2, funnel.TouchpointsBeforePurchase.P90);
         Assert.Equal(2, funnel.TouchpointsBeforePurchase.Mean);
+        Assert.Equal([(2L, 2L)], funnel.TouchpointsBeforePurchase.Distribution.Select(d => (d.Touchpoints, d.Purchases)));
         // Silent without buying for 5+ days: bob last at review, cara last at ad; each is half of those who went silent.
         Assert.Equal([("touchpoints/ad", "Ad", 1L, 0.5), ("touchpoints/review", "Review site", 1L, 0.5)], funnel.DropOffPoints.Select(d => (d.Touchpoint, d.DisplayName, d.People, d.Share)));
         Assert.Equal(TimeSpan.FromDays(5), funnel.SilenceAfter.ToTimeSpan());
