@@ -58,8 +58,6 @@ public sealed partial class ProfileUseCases(
     /// <summary>Inbox consumer of erasure events.</summary>
     public const string ErasureConsumer = "profile.erasure-requested";
 
-    /// <summary>Tries of one write under contention: each round at least one contender wins, so this covers a dozen racing callers.</summary>
-    private const int MaxAttempts = 16;
     private const int MaxIdentifiers = 20;
     private const int MaxTraits = 50;
 
@@ -75,22 +73,12 @@ public sealed partial class ProfileUseCases(
 
         using var activity = ProfileTelemetry.Source.StartActivity("profile.identify");
         activity?.SetTag("journey.profile.identifiers", keys.Count);
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                var result = await IdentifyOnceAsync(identifiers, keys, traits, cancellationToken);
-                activity?.SetTag("journey.profile.created", result.Created);
-                activity?.SetTag("journey.profile.merged", result.MergedIds.Count);
-                activity?.SetTag("journey.profile.conflicts", result.ConflictIds.Count);
-                return result;
-            }
-            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
-            {
-                // Another writer claimed an identifier or changed a profile between read and write: resolve again.
-                await BackOffAsync(attempt, cancellationToken);
-            }
-        }
+        // Another writer claimed an identifier or changed a profile between read and write: resolve again.
+        var result = await ConflictRetry.RunAsync(_ => IdentifyOnceAsync(identifiers, keys, traits, cancellationToken), ConflictRetry.LostRace, time, cancellationToken);
+        activity?.SetTag("journey.profile.created", result.Created);
+        activity?.SetTag("journey.profile.merged", result.MergedIds.Count);
+        activity?.SetTag("journey.profile.conflicts", result.ConflictIds.Count);
+        return result;
     }
 
     private async Task<IdentifyResult> IdentifyOnceAsync(IReadOnlyList<GivenIdentifier> given, List<IdentifierKey> keys, IReadOnlyDictionary<string, string> traits, CancellationToken cancellationToken)
@@ -130,9 +118,8 @@ public sealed partial class ProfileUseCases(
         validation.Require(ProfileIdPattern().IsMatch(mergedId), "merged", "must be profiles/{profile} with 32 lower-case hex digits");
         validation.Require(!string.IsNullOrWhiteSpace(reason) && reason.Length <= 500, "reason", "must say why the two are one person, 1 to 500 characters");
         validation.ThrowIfInvalid();
-        for (var attempt = 1; ; attempt++)
-        {
-            try
+        return await ConflictRetry.RunAsync(
+            async _ =>
             {
                 var now = time.GetUtcNow();
                 var snapshot = await store.LoadAsync([], [survivorId, mergedId], cancellationToken);
@@ -141,12 +128,10 @@ public sealed partial class ProfileUseCases(
                 await SaveAsync(workspace, now, null, [], [], cancellationToken);
                 LogOperatorMerge(logger, merge.MergedId, merge.SurvivorId, caller, reason);
                 return Read(workspace.Find(merge.SurvivorId)!, now);
-            }
-            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
-            {
-                await BackOffAsync(attempt, cancellationToken);
-            }
-        }
+            },
+            ConflictRetry.LostRace,
+            time,
+            cancellationToken);
     }
 
     /// <summary>A profile by id (a merged-away id answers with its survivor).</summary>
@@ -219,11 +204,13 @@ public sealed partial class ProfileUseCases(
         using var activity = ProfileTelemetry.Source.StartActivity("profile.apply_interactions");
         activity?.SetTag("journey.profile.interactions", interactions.Count);
         var erased = new HashSet<string>(StringComparer.Ordinal);
-        for (var attempt = 1; ; attempt++)
-        {
-            List<Interaction> fresh = [];
-            try
+        List<Interaction> fresh = [];
+        // A concurrent Identify or a redelivery winning the race reads again. A write refused by erasure
+        // tombstones wrote nothing: the rest is written again without the events of erased people.
+        await ConflictRetry.RunAsync(
+            async attempt =>
             {
+                fresh = [];
                 // Redeliveries are rare: the first attempt lets the inbox claim in the write find them,
                 // so the common path does not read the inbox first.
                 var unclaimed = attempt == 1 ? null : await store.UnclaimedAsync(InteractionConsumer, interactions.Select(i => i.EventId).ToList(), cancellationToken);
@@ -245,18 +232,11 @@ public sealed partial class ProfileUseCases(
                 var checks = ErasureCheck.Earliest(fresh.Select(i => (TombstoneKeys(i.Identifiers), i.PublishedAt ?? i.OccurredAt)));
                 await SaveAsync(workspace, now, InteractionConsumer, fresh.Select(i => i.EventId).ToList(), checks, cancellationToken);
                 ProfileTelemetry.InteractionsApplied.Add(fresh.Count);
-                return;
-            }
-            catch (ErasedIdentifiersException ex) when (DropBlocked(erased, ex, fresh.Select(i => (i.EventId, i.Identifiers, i.PublishedAt ?? i.OccurredAt))))
-            {
-                // Nothing was written: the rest is written again without the events of erased people.
-            }
-            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
-            {
-                // A concurrent Identify or a redelivery won the race: read again.
-                await BackOffAsync(attempt, cancellationToken);
-            }
-        }
+            },
+            ConflictRetry.LostRace,
+            time,
+            cancellationToken,
+            retryAtOnce: ex => ex is ErasedIdentifiersException found && DropBlocked(erased, found, fresh.Select(i => (i.EventId, i.Identifiers, i.PublishedAt ?? i.OccurredAt))));
     }
 
     /// <summary>
@@ -269,11 +249,12 @@ public sealed partial class ProfileUseCases(
     public async Task ApplyObservedIdentitiesAsync(IReadOnlyList<ObservedIdentity> identities, CancellationToken cancellationToken)
     {
         var erased = new HashSet<string>(StringComparer.Ordinal);
-        for (var attempt = 1; ; attempt++)
-        {
-            List<ObservedIdentity> fresh = [];
-            try
+        List<ObservedIdentity> fresh = [];
+        // As for interactions: a lost race reads again; identities of erased people are dropped and the rest written again.
+        await ConflictRetry.RunAsync(
+            async _ =>
             {
+                fresh = [];
                 var unclaimed = await store.UnclaimedAsync(IdentityConsumer, identities.Select(i => i.EventId).ToList(), cancellationToken);
                 fresh = identities.Where(i => unclaimed.Contains(i.EventId) && !erased.Contains(i.EventId)).DistinctBy(i => i.EventId).ToList();
                 if (fresh.Count == 0)
@@ -298,17 +279,11 @@ public sealed partial class ProfileUseCases(
 
                 var checks = ErasureCheck.Earliest(fresh.Select(i => (TombstoneKeys(i.Identifiers), i.ObservedAt)));
                 await SaveAsync(workspace, now, IdentityConsumer, fresh.Select(i => i.EventId).ToList(), checks, cancellationToken);
-                return;
-            }
-            catch (ErasedIdentifiersException ex) when (DropBlocked(erased, ex, fresh.Select(i => (i.EventId, i.Identifiers, i.ObservedAt))))
-            {
-                // Nothing was written: the rest is written again without the identities of erased people.
-            }
-            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
-            {
-                await BackOffAsync(attempt, cancellationToken);
-            }
-        }
+            },
+            ConflictRetry.LostRace,
+            time,
+            cancellationToken,
+            retryAtOnce: ex => ex is ErasedIdentifiersException found && DropBlocked(erased, found, fresh.Select(i => (i.EventId, i.Identifiers, i.ObservedAt))));
     }
 
     /// <summary>
@@ -327,11 +302,12 @@ public sealed partial class ProfileUseCases(
         }
 
         var erased = new HashSet<string>(StringComparer.Ordinal);
-        for (var attempt = 1; ; attempt++)
-        {
-            List<ConsentDecision> fresh = [];
-            try
+        List<ConsentDecision> fresh = [];
+        // As for interactions: a lost race reads again; decisions about erased people are dropped and the rest written again.
+        await ConflictRetry.RunAsync(
+            async _ =>
             {
+                fresh = [];
                 var unclaimed = await store.UnclaimedAsync(ConsentConsumer, decisions.Select(d => d.EventId).ToList(), cancellationToken);
                 fresh = decisions.Where(d => unclaimed.Contains(d.EventId) && !erased.Contains(d.EventId)).DistinctBy(d => d.EventId).ToList();
                 if (fresh.Count == 0)
@@ -359,18 +335,11 @@ public sealed partial class ProfileUseCases(
 
                 var checks = ErasureCheck.Earliest(fresh.Select(d => (TombstoneKeys(d.Identifiers), d.PublishedAt)));
                 await SaveAsync(workspace, now, ConsentConsumer, fresh.Select(d => d.EventId).ToList(), checks, cancellationToken);
-                return;
-            }
-            catch (ErasedIdentifiersException ex) when (DropBlocked(erased, ex, fresh.Select(d => (d.EventId, d.Identifiers, d.PublishedAt))))
-            {
-                // Nothing was written: the rest is written again without the decisions about erased people.
-            }
-            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts)
-            {
-                // Read again.
-                await BackOffAsync(attempt, cancellationToken);
-            }
-        }
+            },
+            ConflictRetry.LostRace,
+            time,
+            cancellationToken,
+            retryAtOnce: ex => ex is ErasedIdentifiersException found && DropBlocked(erased, found, fresh.Select(d => (d.EventId, d.Identifiers, d.PublishedAt))));
     }
 
     /// <summary>Whether decisions on <paramref name="purpose"/> are kept: profiling, or a purpose that governs a channel.</summary>
@@ -456,7 +425,7 @@ public sealed partial class ProfileUseCases(
             }
             catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict)
             {
-                await BackOffAsync(1, cancellationToken);
+                await ConflictRetry.BackOffAsync(1, time, cancellationToken);
             }
         }
     }
@@ -510,11 +479,10 @@ public sealed partial class ProfileUseCases(
     /// keys, each identifier the profiles held and each profile id (their own and those merged into
     /// them), so an event stamped before the erasure settled brings none of them back.
     /// </summary>
-    private async Task<long> EraseKeysAsync(IReadOnlyList<IdentifierKey> keys, string erasure, DateTimeOffset requestedAt, string? consumer, string? eventId, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
+    private Task<long> EraseKeysAsync(IReadOnlyList<IdentifierKey> keys, string erasure, DateTimeOffset requestedAt, string? consumer, string? eventId, CancellationToken cancellationToken) =>
+        // A profile changed while erasing: read again; what was erased stays erased.
+        ConflictRetry.RunAsync(
+            async _ =>
             {
                 var now = time.GetUtcNow();
                 var snapshot = await store.LoadAsync(keys.Where(k => k.Kind != IdentifierKind.ProfileId).ToList(), keys.Where(k => k.Kind == IdentifierKind.ProfileId).Select(k => k.Value).ToList(), cancellationToken);
@@ -560,14 +528,10 @@ public sealed partial class ProfileUseCases(
                 changes.Notify(liveIds.Concat(cleaned.Select(c => c.Profile.Id)));
                 LogErased(logger, liveIds.Count, erased);
                 return erased;
-            }
-            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict && attempt < MaxAttempts)
-            {
-                // A profile changed while erasing: read again; what was erased stays erased.
-                await BackOffAsync(attempt, cancellationToken);
-            }
-        }
-    }
+            },
+            ex => ex is DomainException { Kind: ErrorKind.Conflict },
+            time,
+            cancellationToken);
 
     private async Task<IdentityWorkspace> LoadWorkspaceAsync(IEnumerable<IdentifierKey> identifiers, CancellationToken cancellationToken)
     {
@@ -627,10 +591,6 @@ public sealed partial class ProfileUseCases(
             LogMerged(logger, merge.MergedId, merge.SurvivorId, merge.LinkedBy);
         }
     }
-
-    /// <summary>A short random pause, growing with the attempt, so racing writers stop colliding in lock step.</summary>
-    private Task BackOffAsync(int attempt, CancellationToken cancellationToken) =>
-        Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 + (3 * Math.Min(attempt, 8)))), time, cancellationToken);
 
     private ProfileRead Read(CustomerProfile profile, DateTimeOffset now) => new(profile, JourneyRules.View(profile, Options, now));
 

@@ -22,9 +22,6 @@ public sealed partial class SplitUseCases(
     TimeProvider time,
     ILogger<SplitUseCases> logger)
 {
-    /// <summary>Tries under contention, as for every other profile write.</summary>
-    private const int MaxAttempts = 16;
-
     /// <summary>
     /// Splits the merge of <paramref name="mergedId"/> out of <paramref name="survivorId"/>; see the
     /// proto for the rules. Returns the survivor and the restored profile.
@@ -43,23 +40,25 @@ public sealed partial class SplitUseCases(
             throw new InvalidArgumentException("merged", "must name another profile than name");
         }
 
-        for (var attempt = 1; ; attempt++)
-        {
-            try
+        // With an etag the caller asked for that version only: a conflict is theirs to resolve.
+        var result = await ConflictRetry.RunAsync(
+            async _ =>
             {
-                var result = await SplitOnceAsync(survivorId, mergedId, expectedVersion, cancellationToken);
-                LogSplit(logger, mergedId, survivorId, caller, reason);
-                return result;
-            }
-            catch (ErasedIdentifiersException)
-            {
-                throw new FailedPreconditionException(ErrorReasons.ProfileErased, $"profiles/{mergedId} or identifiers it would take back were erased: a split cannot bring an erased person back.");
-            }
-            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts && expectedVersion == 0)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 + (3 * Math.Min(attempt, 8)))), time, cancellationToken);
-            }
-        }
+                try
+                {
+                    return await SplitOnceAsync(survivorId, mergedId, expectedVersion, cancellationToken);
+                }
+                catch (ErasedIdentifiersException)
+                {
+                    throw new FailedPreconditionException(ErrorReasons.ProfileErased, $"profiles/{mergedId} or identifiers it would take back were erased: a split cannot bring an erased person back.");
+                }
+            },
+            ConflictRetry.LostRace,
+            time,
+            cancellationToken,
+            maxAttempts: expectedVersion == 0 ? ConflictRetry.MaxAttempts : 1);
+        LogSplit(logger, mergedId, survivorId, caller, reason);
+        return result;
     }
 
     private async Task<(ProfileRead Survivor, ProfileRead Restored)> SplitOnceAsync(string survivorId, string mergedId, long expectedVersion, CancellationToken cancellationToken)
