@@ -29,8 +29,8 @@ public sealed partial class SplitUseCases(
     public async Task<(ProfileRead Survivor, ProfileRead Restored)> SplitAsync(string survivorId, string mergedId, string etag, string reason, string caller, CancellationToken cancellationToken)
     {
         var validation = new Validation();
-        validation.Require(ProfileUseCases.IsProfileId(survivorId), "name", "must be profiles/{profile} with 32 lower-case hex digits");
-        validation.Require(ProfileUseCases.IsProfileId(mergedId), "merged", "must be profiles/{profile} with 32 lower-case hex digits");
+        validation.Require(ProfileInput.IsProfileId(survivorId), "name", "must be profiles/{profile} with 32 lower-case hex digits");
+        validation.Require(ProfileInput.IsProfileId(mergedId), "merged", "must be profiles/{profile} with 32 lower-case hex digits");
         long expectedVersion = 0;
         validation.Require(etag.Length == 0 || (long.TryParse(etag, NumberStyles.None, CultureInfo.InvariantCulture, out expectedVersion) && expectedVersion > 0), "etag", "must be the profile's version as last read, or empty");
         validation.Require(!string.IsNullOrWhiteSpace(reason) && reason.Length <= 500, "reason", "must say why the merge was wrong, 1 to 500 characters");
@@ -108,7 +108,7 @@ public sealed partial class SplitUseCases(
         }
 
         var now = time.GetUtcNow();
-        var outcome = MergeSplitter.Split(current, latest, Options, ProfileUseCases.ProfilingPurpose);
+        var outcome = MergeSplitter.Split(current, latest, Options, JourneyRules.ProfilingPurpose);
         var survivor = outcome.Survivor;
         var restored = outcome.Restored;
         survivor.Version = current.Version + 1;
