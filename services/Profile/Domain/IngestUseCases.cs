@@ -38,40 +38,27 @@ public sealed class IngestUseCases(
     {
         using var activity = ProfileTelemetry.Source.StartActivity("profile.apply_interactions");
         activity?.SetTag("journey.profile.interactions", interactions.Count);
-        var erased = new HashSet<string>(StringComparer.Ordinal);
-        List<Interaction> fresh = [];
-        // A concurrent Identify or a redelivery winning the race reads again. A write refused by erasure
-        // tombstones wrote nothing: the rest is written again without the events of erased people.
-        await ConflictRetry.RunAsync(
-            async attempt =>
+        // Redeliveries are rare: the first attempt lets the inbox claim in the write find them, so the
+        // common path does not read the inbox first.
+        var applied = await ApplyBatchAsync(
+            interactions,
+            InteractionConsumer,
+            new EventParts<Interaction>(i => i.EventId, i => i.Identifiers, i => i.PublishedAt ?? i.OccurredAt),
+            readInboxFirst: false,
+            (workspace, fresh, _) =>
             {
-                fresh = [];
-                // Redeliveries are rare: the first attempt lets the inbox claim in the write find them,
-                // so the common path does not read the inbox first.
-                var unclaimed = attempt == 1 ? null : await store.UnclaimedAsync(InteractionConsumer, interactions.Select(i => i.EventId).ToList(), cancellationToken);
-                fresh = interactions.Where(i => (unclaimed?.Contains(i.EventId) ?? true) && !erased.Contains(i.EventId)).DistinctBy(i => i.EventId).ToList();
-                if (fresh.Count == 0)
-                {
-                    return;
-                }
-
-                var now = time.GetUtcNow();
-                var workspace = await writes.LoadAsync(fresh.SelectMany(i => i.Identifiers).Distinct().ToList(), cancellationToken);
                 foreach (var interaction in fresh.OrderBy(i => i.OccurredAt))
                 {
                     var target = workspace.Resolve(interaction.Identifiers, interaction.OccurredAt, strictProfileIds: false).Target;
                     JourneyRules.Apply(target, interaction, Options);
                     target.Journal(interaction, null, Options.SplitActivityLimit);
                 }
-
-                var checks = ErasureCheck.Earliest(fresh.Select(i => (tombstones.KeysOf(i.Identifiers), i.PublishedAt ?? i.OccurredAt)));
-                await writes.SaveAsync(workspace, now, InteractionConsumer, fresh.Select(i => i.EventId).ToList(), checks, cancellationToken);
-                ProfileTelemetry.InteractionsApplied.Add(fresh.Count);
             },
-            ConflictRetry.LostRace,
-            time,
-            cancellationToken,
-            retryAtOnce: ex => ex is ErasedIdentifiersException found && DropBlocked(erased, found, fresh.Select(i => (i.EventId, i.Identifiers, i.PublishedAt ?? i.OccurredAt))));
+            cancellationToken);
+        if (applied > 0)
+        {
+            ProfileTelemetry.InteractionsApplied.Add(applied);
+        }
     }
 
     /// <summary>
@@ -81,24 +68,14 @@ public sealed class IngestUseCases(
     /// Identities an erasure tombstone blocks (observed before an erasure of one of their identifiers
     /// settled) are skipped.
     /// </summary>
-    public async Task ApplyObservedIdentitiesAsync(IReadOnlyList<ObservedIdentity> identities, CancellationToken cancellationToken)
-    {
-        var erased = new HashSet<string>(StringComparer.Ordinal);
-        List<ObservedIdentity> fresh = [];
-        // As for interactions: a lost race reads again; identities of erased people are dropped and the rest written again.
-        await ConflictRetry.RunAsync(
-            async _ =>
+    public Task ApplyObservedIdentitiesAsync(IReadOnlyList<ObservedIdentity> identities, CancellationToken cancellationToken) =>
+        ApplyBatchAsync(
+            identities,
+            IdentityConsumer,
+            new EventParts<ObservedIdentity>(i => i.EventId, i => i.Identifiers, i => i.ObservedAt),
+            readInboxFirst: true,
+            (workspace, fresh, _) =>
             {
-                fresh = [];
-                var unclaimed = await store.UnclaimedAsync(IdentityConsumer, identities.Select(i => i.EventId).ToList(), cancellationToken);
-                fresh = identities.Where(i => unclaimed.Contains(i.EventId) && !erased.Contains(i.EventId)).DistinctBy(i => i.EventId).ToList();
-                if (fresh.Count == 0)
-                {
-                    return;
-                }
-
-                var now = time.GetUtcNow();
-                var workspace = await writes.LoadAsync(fresh.SelectMany(i => i.Identifiers).Distinct().ToList(), cancellationToken);
                 foreach (var identity in fresh.OrderBy(i => i.ObservedAt))
                 {
                     var target = workspace.Resolve(identity.Identifiers, identity.ObservedAt, strictProfileIds: false).Target;
@@ -111,15 +88,8 @@ public sealed class IngestUseCases(
                         }
                     }
                 }
-
-                var checks = ErasureCheck.Earliest(fresh.Select(i => (tombstones.KeysOf(i.Identifiers), i.ObservedAt)));
-                await writes.SaveAsync(workspace, now, IdentityConsumer, fresh.Select(i => i.EventId).ToList(), checks, cancellationToken);
             },
-            ConflictRetry.LostRace,
-            time,
-            cancellationToken,
-            retryAtOnce: ex => ex is ErasedIdentifiersException found && DropBlocked(erased, found, fresh.Select(i => (i.EventId, i.Identifiers, i.ObservedAt))));
-    }
+            cancellationToken);
 
     /// <summary>
     /// Applies consent decisions. On profiling, a withdrawal clears interests and readiness and stops
@@ -136,22 +106,13 @@ public sealed class IngestUseCases(
             return;
         }
 
-        var erased = new HashSet<string>(StringComparer.Ordinal);
-        List<ConsentDecision> fresh = [];
-        // As for interactions: a lost race reads again; decisions about erased people are dropped and the rest written again.
-        await ConflictRetry.RunAsync(
-            async _ =>
+        await ApplyBatchAsync(
+            decisions,
+            ConsentConsumer,
+            new EventParts<ConsentDecision>(d => d.EventId, d => d.Identifiers, d => d.PublishedAt),
+            readInboxFirst: true,
+            (workspace, fresh, now) =>
             {
-                fresh = [];
-                var unclaimed = await store.UnclaimedAsync(ConsentConsumer, decisions.Select(d => d.EventId).ToList(), cancellationToken);
-                fresh = decisions.Where(d => unclaimed.Contains(d.EventId) && !erased.Contains(d.EventId)).DistinctBy(d => d.EventId).ToList();
-                if (fresh.Count == 0)
-                {
-                    return;
-                }
-
-                var now = time.GetUtcNow();
-                var workspace = await writes.LoadAsync(fresh.SelectMany(d => d.Identifiers).Distinct().ToList(), cancellationToken);
                 foreach (var decision in fresh)
                 {
                     var target = workspace.Resolve(decision.Identifiers, now, strictProfileIds: false).Target;
@@ -167,27 +128,68 @@ public sealed class IngestUseCases(
 
                     target.Journal(null, decision, Options.SplitActivityLimit);
                 }
-
-                var checks = ErasureCheck.Earliest(fresh.Select(d => (tombstones.KeysOf(d.Identifiers), d.PublishedAt)));
-                await writes.SaveAsync(workspace, now, ConsentConsumer, fresh.Select(d => d.EventId).ToList(), checks, cancellationToken);
             },
-            ConflictRetry.LostRace,
-            time,
-            cancellationToken,
-            retryAtOnce: ex => ex is ErasedIdentifiersException found && DropBlocked(erased, found, fresh.Select(d => (d.EventId, d.Identifiers, d.PublishedAt))));
+            cancellationToken);
     }
 
     /// <summary>Whether decisions on <paramref name="purpose"/> are kept: profiling, or a purpose that governs a channel.</summary>
     public bool IsKept(string purpose) => purpose == JourneyRules.ProfilingPurpose || Options.GovernsAChannel(purpose);
 
     /// <summary>
+    /// Applies the events of <paramref name="batch"/> that <paramref name="consumer"/> has not claimed
+    /// yet: <paramref name="apply"/> resolves them in a workspace holding every profile they name, and
+    /// the workspace is written in one transaction with their inbox claims. A lost race reads again. A
+    /// write refused by erasure tombstones wrote nothing: the rest is written again without the events
+    /// of erased people. Without <paramref name="readInboxFirst"/> the first attempt leaves finding
+    /// redeliveries to the claim in the write. Returns how many events were applied.
+    /// </summary>
+    private async Task<int> ApplyBatchAsync<T>(
+        IReadOnlyList<T> batch,
+        string consumer,
+        EventParts<T> parts,
+        bool readInboxFirst,
+        Action<IdentityWorkspace, List<T>, DateTimeOffset> apply,
+        CancellationToken cancellationToken)
+    {
+        var erased = new HashSet<string>(StringComparer.Ordinal);
+        List<T> fresh = [];
+        var applied = 0;
+        await ConflictRetry.RunAsync(
+            async attempt =>
+            {
+                fresh = [];
+                var unclaimed = attempt == 1 && !readInboxFirst ? null : await store.UnclaimedAsync(consumer, batch.Select(parts.Id).ToList(), cancellationToken);
+                fresh = batch.Where(e => (unclaimed?.Contains(parts.Id(e)) ?? true) && !erased.Contains(parts.Id(e))).DistinctBy(parts.Id).ToList();
+                if (fresh.Count == 0)
+                {
+                    return;
+                }
+
+                var now = time.GetUtcNow();
+                var workspace = await writes.LoadAsync(fresh.SelectMany(parts.Identifiers).Distinct().ToList(), cancellationToken);
+                apply(workspace, fresh, now);
+                var checks = ErasureCheck.Earliest(fresh.Select(e => (tombstones.KeysOf(parts.Identifiers(e)), parts.StampedAt(e))));
+                await writes.SaveAsync(workspace, now, consumer, fresh.Select(parts.Id).ToList(), checks, cancellationToken);
+                applied = fresh.Count;
+            },
+            ConflictRetry.LostRace,
+            time,
+            cancellationToken,
+            retryAtOnce: ex => ex is ErasedIdentifiersException found && DropBlocked(erased, found, fresh, parts));
+        return applied;
+    }
+
+    /// <summary>
     /// Adds to <paramref name="erased"/> the events the tombstones found block; false when none of them
     /// is blocked, which only a store and this check disagreeing could cause, so the error goes on.
     /// </summary>
-    private bool DropBlocked(HashSet<string> erased, ErasedIdentifiersException found, IEnumerable<(string EventId, IReadOnlyList<IdentifierKey> Identifiers, DateTimeOffset StampedAt)> events)
+    private bool DropBlocked<T>(HashSet<string> erased, ErasedIdentifiersException found, IEnumerable<T> events, EventParts<T> parts)
     {
         var before = erased.Count;
-        erased.UnionWith(events.Where(e => ErasureTombstones.Blocks(found.Found, tombstones.KeysOf(e.Identifiers), e.StampedAt)).Select(e => e.EventId));
+        erased.UnionWith(events.Where(e => ErasureTombstones.Blocks(found.Found, tombstones.KeysOf(parts.Identifiers(e)), parts.StampedAt(e))).Select(parts.Id));
         return erased.Count > before;
     }
+
+    /// <summary>What a batch needs of each event: its id, the identifiers it names, and the stamp erasure tombstones are compared with.</summary>
+    private sealed record EventParts<T>(Func<T, string> Id, Func<T, IReadOnlyList<IdentifierKey>> Identifiers, Func<T, DateTimeOffset> StampedAt);
 }
