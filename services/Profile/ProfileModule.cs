@@ -46,7 +46,13 @@ public static class ProfileModule
         services.AddSingleton<ProfileChanges>();
         services.AddSingleton<SegmentDefinitions>();
         services.AddHostedService<SegmentReevaluation>();
-        services.AddSingleton<ProfileUseCases>();
+        services.AddSingleton<ProfileInput>();
+        services.AddSingleton<IdentityWrites>();
+        services.AddSingleton<IdentityUseCases>();
+        services.AddSingleton<IngestUseCases>();
+        services.AddSingleton<LookupUseCases>();
+        services.AddSingleton<ErasureUseCases>();
+        services.AddSingleton<MembershipUseCases>();
         services.AddSingleton<SplitUseCases>();
         // Every replica draws the same noise for one membership (its key derives from the shared
         // identifier key), so asking each replica in turn averages nothing away.

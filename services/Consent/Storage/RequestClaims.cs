@@ -4,6 +4,7 @@ using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
 using MongoDB.Bson;
 using MongoDB.Driver;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Consent.Storage;
 
@@ -21,26 +22,24 @@ internal static class SqliteRequestClaims
             return;
         }
 
-        await using (var exists = connection.CreateCommand())
+        await using (var exists = Command(connection, tx, "SELECT 1 FROM consent_requests WHERE request_id = $id", ("$id", claim.RequestId)))
         {
-            exists.Transaction = tx;
-            exists.CommandText = "SELECT 1 FROM consent_requests WHERE request_id = $id";
-            exists.Parameters.AddWithValue("$id", claim.RequestId);
             if (await exists.ExecuteScalarAsync(ct) is not null)
             {
                 throw new ConcurrencyConflictException("Request", claim.RequestId);
             }
         }
 
-        await using var insert = connection.CreateCommand();
-        insert.Transaction = tx;
-        insert.CommandText = "INSERT INTO consent_requests (request_id, fingerprint, outcome, created_at, expires_at) VALUES ($id, $fingerprint, $outcome, $created, $expires)";
-        insert.Parameters.AddWithValue("$id", claim.RequestId);
-        insert.Parameters.AddWithValue("$fingerprint", claim.Fingerprint);
-        insert.Parameters.AddWithValue("$outcome", claim.Outcome);
-        insert.Parameters.AddWithValue("$created", claim.CreatedAt.ToUnixTimeMilliseconds());
-        insert.Parameters.AddWithValue("$expires", claim.ExpiresAt.ToUnixTimeMilliseconds());
-        await insert.ExecuteNonQueryAsync(ct);
+        await ExecuteAsync(
+            connection,
+            tx,
+            "INSERT INTO consent_requests (request_id, fingerprint, outcome, created_at, expires_at) VALUES ($id, $fingerprint, $outcome, $created, $expires)",
+            ct,
+            ("$id", claim.RequestId),
+            ("$fingerprint", claim.Fingerprint),
+            ("$outcome", claim.Outcome),
+            ("$created", claim.CreatedAt.ToUnixTimeMilliseconds()),
+            ("$expires", claim.ExpiresAt.ToUnixTimeMilliseconds()));
     }
 }
 

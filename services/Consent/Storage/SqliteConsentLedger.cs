@@ -25,10 +25,12 @@ internal sealed class SqliteConsentLedger : IConsentLedger
         {
             foreach (var identifier in identifiers)
             {
-                await using var command = connection.CreateCommand();
-                command.CommandText = "SELECT COALESCE(s.merged_into, s.id) FROM subject_identifiers i JOIN subjects s ON s.id = i.subject WHERE i.kind = $kind AND i.value = $value";
-                command.Parameters.AddWithValue("$kind", (int)identifier.Kind);
-                command.Parameters.AddWithValue("$value", identifier.Value);
+                await using var command = Command(
+                    connection,
+                    null,
+                    "SELECT COALESCE(s.merged_into, s.id) FROM subject_identifiers i JOIN subjects s ON s.id = i.subject WHERE i.kind = $kind AND i.value = $value",
+                    ("$kind", (int)identifier.Kind),
+                    ("$value", identifier.Value));
                 if (await command.ExecuteScalarAsync(ct) is string subject)
                 {
                     return (Guid?)Guid.Parse(subject);
@@ -41,9 +43,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
     public Task<Guid?> ResolveSubjectAsync(Guid subject, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT COALESCE(merged_into, id) FROM subjects WHERE id = $id";
-            command.Parameters.AddWithValue("$id", subject.ToString());
+            await using var command = Command(connection, null, "SELECT COALESCE(merged_into, id) FROM subjects WHERE id = $id", ("$id", subject.ToString()));
             return await command.ExecuteScalarAsync(ct) is string found ? (Guid?)Guid.Parse(found) : null;
         }, cancellationToken);
 

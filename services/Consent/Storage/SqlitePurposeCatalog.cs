@@ -3,6 +3,7 @@ using Journey.Shared.Errors;
 using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Consent.Storage;
 
@@ -24,11 +25,12 @@ internal sealed class SqlitePurposeCatalog : IPurposeCatalog
         {
             await _db.WriteAsync(async (connection, tx, ct) =>
             {
-                await using var command = connection.CreateCommand();
-                command.Transaction = tx;
-                command.CommandText = $"INSERT INTO purposes ({PurposeColumns}) VALUES ($id, $description, $basis, $channels, $default, $validity, $minimum, $version, $created, $updated)";
-                Bind(command, purpose);
-                return await command.ExecuteNonQueryAsync(ct);
+                return await ExecuteAsync(
+                    connection,
+                    tx,
+                    $"INSERT INTO purposes ({PurposeColumns}) VALUES ($id, $description, $basis, $channels, $default, $validity, $minimum, $version, $created, $updated)",
+                    ct,
+                    Parameters(purpose));
             }, cancellationToken);
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
@@ -40,9 +42,7 @@ internal sealed class SqlitePurposeCatalog : IPurposeCatalog
     public Task<Purpose?> GetPurposeAsync(string id, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {PurposeColumns} FROM purposes WHERE id = $id";
-            command.Parameters.AddWithValue("$id", id);
+            await using var command = Command(connection, null, $"SELECT {PurposeColumns} FROM purposes WHERE id = $id", ("$id", id));
             await using var reader = await command.ExecuteReaderAsync(ct);
             return await reader.ReadAsync(ct) ? ReadPurpose(reader) : null;
         }, cancellationToken);
@@ -50,10 +50,7 @@ internal sealed class SqlitePurposeCatalog : IPurposeCatalog
     public Task<IReadOnlyList<Purpose>> ListPurposesAsync(string afterId, int limit, CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlyList<Purpose>>(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {PurposeColumns} FROM purposes WHERE id > $after ORDER BY id LIMIT $limit";
-            command.Parameters.AddWithValue("$after", afterId);
-            command.Parameters.AddWithValue("$limit", limit);
+            await using var command = Command(connection, null, $"SELECT {PurposeColumns} FROM purposes WHERE id > $after ORDER BY id LIMIT $limit", ("$after", afterId), ("$limit", limit));
             var purposes = new List<Purpose>();
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -68,23 +65,22 @@ internal sealed class SqlitePurposeCatalog : IPurposeCatalog
     {
         var outcome = await _db.WriteAsync(async (connection, tx, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = tx;
-            command.CommandText = """
+            var updated = await ExecuteAsync(
+                connection,
+                tx,
+                """
                 UPDATE purposes SET description = $description, legal_basis = $basis, channels = $channels, default_decision = $default,
                     validity_ms = $validity, minimum_policy_version = $minimum, version = $version, updated_at = $updated
                 WHERE id = $id AND version = $version - 1
-                """;
-            Bind(command, purpose);
-            if (await command.ExecuteNonQueryAsync(ct) == 1)
+                """,
+                ct,
+                Parameters(purpose));
+            if (updated == 1)
             {
                 return 1;
             }
 
-            await using var exists = connection.CreateCommand();
-            exists.Transaction = tx;
-            exists.CommandText = "SELECT COUNT(*) FROM purposes WHERE id = $id";
-            exists.Parameters.AddWithValue("$id", purpose.Id);
+            await using var exists = Command(connection, tx, "SELECT COUNT(*) FROM purposes WHERE id = $id", ("$id", purpose.Id));
             return (long)(await exists.ExecuteScalarAsync(ct))! == 0 ? 0 : -1;
         }, cancellationToken);
         if (outcome == 0)
@@ -101,12 +97,13 @@ internal sealed class SqlitePurposeCatalog : IPurposeCatalog
     public Task<PolicyVersion> CreatePolicyVersionAsync(string text, string sha256, DateTimeOffset now, Func<int, RequestClaim>? request, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = tx;
-            command.CommandText = "INSERT INTO policy_versions (version, text, sha256, created_at) SELECT COALESCE(MAX(version), 0) + 1, $text, $sha, $at FROM policy_versions RETURNING version";
-            command.Parameters.AddWithValue("$text", text);
-            command.Parameters.AddWithValue("$sha", sha256);
-            command.Parameters.AddWithValue("$at", now.ToUnixTimeMilliseconds());
+            await using var command = Command(
+                connection,
+                tx,
+                "INSERT INTO policy_versions (version, text, sha256, created_at) SELECT COALESCE(MAX(version), 0) + 1, $text, $sha, $at FROM policy_versions RETURNING version",
+                ("$text", text),
+                ("$sha", sha256),
+                ("$at", now.ToUnixTimeMilliseconds()));
             var version = Convert.ToInt32(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
             await SqliteRequestClaims.ClaimAsync(connection, tx, request?.Invoke(version), ct);
             return new PolicyVersion(version, text, sha256, now);
@@ -115,9 +112,7 @@ internal sealed class SqlitePurposeCatalog : IPurposeCatalog
     public Task<PolicyVersion?> GetPolicyVersionAsync(int version, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT version, text, sha256, created_at FROM policy_versions WHERE version = $version";
-            command.Parameters.AddWithValue("$version", version);
+            await using var command = Command(connection, null, "SELECT version, text, sha256, created_at FROM policy_versions WHERE version = $version", ("$version", version));
             await using var reader = await command.ExecuteReaderAsync(ct);
             return await reader.ReadAsync(ct)
                 ? new PolicyVersion(reader.GetInt32(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)))
@@ -127,10 +122,7 @@ internal sealed class SqlitePurposeCatalog : IPurposeCatalog
     public Task<IReadOnlyList<PolicyVersion>> ListPolicyVersionsAsync(int afterVersion, int limit, CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlyList<PolicyVersion>>(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT version, sha256, created_at FROM policy_versions WHERE version > $after ORDER BY version LIMIT $limit";
-            command.Parameters.AddWithValue("$after", afterVersion);
-            command.Parameters.AddWithValue("$limit", limit);
+            await using var command = Command(connection, null, "SELECT version, sha256, created_at FROM policy_versions WHERE version > $after ORDER BY version LIMIT $limit", ("$after", afterVersion), ("$limit", limit));
             var versions = new List<PolicyVersion>();
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -144,24 +136,23 @@ internal sealed class SqlitePurposeCatalog : IPurposeCatalog
     public Task<int> LatestPolicyVersionAsync(CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT COALESCE(MAX(version), 0) FROM policy_versions";
+            await using var command = Command(connection, null, "SELECT COALESCE(MAX(version), 0) FROM policy_versions");
             return Convert.ToInt32(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
         }, cancellationToken);
 
-    private static void Bind(SqliteCommand command, Purpose purpose)
-    {
-        command.Parameters.AddWithValue("$id", purpose.Id);
-        command.Parameters.AddWithValue("$description", purpose.Description);
-        command.Parameters.AddWithValue("$basis", (int)purpose.LegalBasis);
-        command.Parameters.AddWithValue("$channels", purpose.Channels.Bits);
-        command.Parameters.AddWithValue("$default", (int)purpose.Default);
-        command.Parameters.AddWithValue("$validity", purpose.Validity is { } v ? (long)v.TotalMilliseconds : DBNull.Value);
-        command.Parameters.AddWithValue("$minimum", purpose.MinimumPolicyVersion);
-        command.Parameters.AddWithValue("$version", purpose.Version);
-        command.Parameters.AddWithValue("$created", purpose.CreatedAt.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$updated", purpose.UpdatedAt.ToUnixTimeMilliseconds());
-    }
+    private static (string Name, object? Value)[] Parameters(Purpose purpose) =>
+    [
+        ("$id", purpose.Id),
+        ("$description", purpose.Description),
+        ("$basis", (int)purpose.LegalBasis),
+        ("$channels", purpose.Channels.Bits),
+        ("$default", (int)purpose.Default),
+        ("$validity", purpose.Validity is { } v ? (long)v.TotalMilliseconds : null),
+        ("$minimum", purpose.MinimumPolicyVersion),
+        ("$version", purpose.Version),
+        ("$created", purpose.CreatedAt.ToUnixTimeMilliseconds()),
+        ("$updated", purpose.UpdatedAt.ToUnixTimeMilliseconds()),
+    ];
 
     private static Purpose ReadPurpose(SqliteDataReader reader) => new(
         reader.GetString(0),

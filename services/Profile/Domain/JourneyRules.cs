@@ -12,6 +12,9 @@ public sealed record ProfileView(IReadOnlyList<(string Topic, double Affinity)> 
 /// </summary>
 public static class JourneyRules
 {
+    /// <summary>The purpose whose withdrawal stops interest and readiness inference.</summary>
+    public const string ProfilingPurpose = "purposes/profiling";
+
     /// <summary>Engagement at which readiness reaches about 63; a test drive alone is most of the way.</summary>
     private const double ReadinessScale = 30;
 

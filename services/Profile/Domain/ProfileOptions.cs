@@ -1,11 +1,11 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text.RegularExpressions;
+using Journey.Shared.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Profile.Domain;
 
 /// <summary>Profile service settings (section <c>Journey:Profile</c>).</summary>
-public sealed partial class ProfileOptions : IValidatableObject
+public sealed class ProfileOptions : IValidatableObject
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "Journey:Profile";
@@ -97,34 +97,13 @@ public sealed partial class ProfileOptions : IValidatableObject
     public Dictionary<ChannelKind, string> ChannelPurposes { get; set; } = new() { [ChannelKind.Email] = "purposes/marketing-email" };
 
     /// <summary>The purposes <see cref="ChannelPurposes"/> names for <paramref name="channel"/>.</summary>
-    public IReadOnlyList<string> PurposesGoverning(ChannelKind channel) =>
-        ChannelPurposes.TryGetValue(channel, out var purposes)
-            ? purposes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            : [];
+    public IReadOnlyList<string> PurposesGoverning(ChannelKind channel) => ChannelPurposeMap.Governing(ChannelPurposes, channel);
 
     /// <summary>Whether <paramref name="purpose"/> governs any channel, so decisions on it are kept.</summary>
     public bool GovernsAChannel(string purpose) => ChannelPurposes.Keys.Any(channel => PurposesGoverning(channel).Contains(purpose, StringComparer.Ordinal));
 
     /// <inheritdoc />
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        foreach (var (channel, _) in ChannelPurposes)
-        {
-            if (channel == ChannelKind.Unspecified || !Enum.IsDefined(channel))
-            {
-                yield return new ValidationResult($"ChannelPurposes: '{channel}' is not a channel (Web, Email, ...).", [nameof(ChannelPurposes)]);
-                continue;
-            }
-
-            foreach (var purpose in PurposesGoverning(channel).Where(p => !PurposeName().IsMatch(p)))
-            {
-                yield return new ValidationResult($"ChannelPurposes:{channel}: '{purpose}' must be purposes/{{purpose}} (lower-case letters, digits and '-', starting with a letter).", [nameof(ChannelPurposes)]);
-            }
-        }
-    }
-
-    [GeneratedRegex("^purposes/[a-z][a-z0-9-]{0,62}$")]
-    private static partial Regex PurposeName();
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext) => ChannelPurposeMap.Validate(ChannelPurposes, nameof(ChannelPurposes));
 }
 
 /// <summary>Start-up validation of <see cref="ProfileOptions"/>.</summary>

@@ -18,7 +18,7 @@ public sealed record AudienceDescription(
 public sealed record MemberPage(Page<string> Members, int Withheld);
 
 /// <summary>Segment definitions, their members and audience descriptions.</summary>
-public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions definitions, IProfileStore profiles, ProfileUseCases profileUseCases, AudienceNoise noise, IOptions<ProfileOptions> options, TimeProvider time)
+public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions definitions, IProfileStore profiles, MembershipUseCases memberships, AudienceNoise noise, IOptions<ProfileOptions> options, TimeProvider time)
 {
     /// <summary>
     /// Validates and stores a segment, then puts the existing profiles that match into it; from then
@@ -30,7 +30,7 @@ public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions d
         var segment = new Segment(id, displayName.Trim(), rule!, time.GetUtcNow());
         await segments.CreateAsync(segment, cancellationToken);
         definitions.Invalidate();
-        await profileUseCases.BackfillSegmentAsync(segment, cancellationToken);
+        await memberships.BackfillSegmentAsync(segment, cancellationToken);
         return segment;
     }
 

@@ -22,9 +22,6 @@ public sealed partial class SplitUseCases(
     TimeProvider time,
     ILogger<SplitUseCases> logger)
 {
-    /// <summary>Tries under contention, as for every other profile write.</summary>
-    private const int MaxAttempts = 16;
-
     /// <summary>
     /// Splits the merge of <paramref name="mergedId"/> out of <paramref name="survivorId"/>; see the
     /// proto for the rules. Returns the survivor and the restored profile.
@@ -32,8 +29,8 @@ public sealed partial class SplitUseCases(
     public async Task<(ProfileRead Survivor, ProfileRead Restored)> SplitAsync(string survivorId, string mergedId, string etag, string reason, string caller, CancellationToken cancellationToken)
     {
         var validation = new Validation();
-        validation.Require(ProfileUseCases.IsProfileId(survivorId), "name", "must be profiles/{profile} with 32 lower-case hex digits");
-        validation.Require(ProfileUseCases.IsProfileId(mergedId), "merged", "must be profiles/{profile} with 32 lower-case hex digits");
+        validation.Require(ProfileInput.IsProfileId(survivorId), "name", "must be profiles/{profile} with 32 lower-case hex digits");
+        validation.Require(ProfileInput.IsProfileId(mergedId), "merged", "must be profiles/{profile} with 32 lower-case hex digits");
         long expectedVersion = 0;
         validation.Require(etag.Length == 0 || (long.TryParse(etag, NumberStyles.None, CultureInfo.InvariantCulture, out expectedVersion) && expectedVersion > 0), "etag", "must be the profile's version as last read, or empty");
         validation.Require(!string.IsNullOrWhiteSpace(reason) && reason.Length <= 500, "reason", "must say why the merge was wrong, 1 to 500 characters");
@@ -43,23 +40,25 @@ public sealed partial class SplitUseCases(
             throw new InvalidArgumentException("merged", "must name another profile than name");
         }
 
-        for (var attempt = 1; ; attempt++)
-        {
-            try
+        // With an etag the caller asked for that version only: a conflict is theirs to resolve.
+        var result = await ConflictRetry.RunAsync(
+            async _ =>
             {
-                var result = await SplitOnceAsync(survivorId, mergedId, expectedVersion, cancellationToken);
-                LogSplit(logger, mergedId, survivorId, caller, reason);
-                return result;
-            }
-            catch (ErasedIdentifiersException)
-            {
-                throw new FailedPreconditionException(ErrorReasons.ProfileErased, $"profiles/{mergedId} or identifiers it would take back were erased: a split cannot bring an erased person back.");
-            }
-            catch (DomainException ex) when (ex.Kind is ErrorKind.Conflict or ErrorKind.AlreadyExists && attempt < MaxAttempts && expectedVersion == 0)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 + (3 * Math.Min(attempt, 8)))), time, cancellationToken);
-            }
-        }
+                try
+                {
+                    return await SplitOnceAsync(survivorId, mergedId, expectedVersion, cancellationToken);
+                }
+                catch (ErasedIdentifiersException)
+                {
+                    throw new FailedPreconditionException(ErrorReasons.ProfileErased, $"profiles/{mergedId} or identifiers it would take back were erased: a split cannot bring an erased person back.");
+                }
+            },
+            ConflictRetry.LostRace,
+            time,
+            cancellationToken,
+            maxAttempts: expectedVersion == 0 ? ConflictRetry.MaxAttempts : 1);
+        LogSplit(logger, mergedId, survivorId, caller, reason);
+        return result;
     }
 
     private async Task<(ProfileRead Survivor, ProfileRead Restored)> SplitOnceAsync(string survivorId, string mergedId, long expectedVersion, CancellationToken cancellationToken)
@@ -109,7 +108,7 @@ public sealed partial class SplitUseCases(
         }
 
         var now = time.GetUtcNow();
-        var outcome = MergeSplitter.Split(current, latest, Options, ProfileUseCases.ProfilingPurpose);
+        var outcome = MergeSplitter.Split(current, latest, Options, JourneyRules.ProfilingPurpose);
         var survivor = outcome.Survivor;
         var restored = outcome.Restored;
         survivor.Version = current.Version + 1;

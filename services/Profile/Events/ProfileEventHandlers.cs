@@ -6,7 +6,7 @@ using Journey.Shared.Events;
 namespace Journey.Profile.Events;
 
 /// <summary>Journey state from interactions: the whole batch in one store transaction.</summary>
-internal sealed class InteractionRecordedHandler(ProfileUseCases useCases) : IEventHandler<InteractionRecorded>
+internal sealed class InteractionRecordedHandler(IngestUseCases useCases) : IEventHandler<InteractionRecorded>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<InteractionRecorded>> events, CancellationToken cancellationToken)
     {
@@ -45,7 +45,7 @@ internal sealed class InteractionRecordedHandler(ProfileUseCases useCases) : IEv
 }
 
 /// <summary>Identities from the tracking API (identify and alias), linked like an interaction's identifiers.</summary>
-internal sealed class IdentityObservedHandler(ProfileUseCases useCases) : IEventHandler<IdentityObserved>
+internal sealed class IdentityObservedHandler(IngestUseCases useCases) : IEventHandler<IdentityObserved>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<IdentityObserved>> events, CancellationToken cancellationToken)
     {
@@ -75,7 +75,7 @@ internal sealed class IdentityObservedHandler(ProfileUseCases useCases) : IEvent
 /// Consent decisions on profiling and on the purposes that govern a channel; decisions on other
 /// purposes are skipped before anything is read, so a bulk import of them costs nothing here.
 /// </summary>
-internal sealed class ConsentChangedHandler(ProfileUseCases useCases) : IEventHandler<ConsentChanged>
+internal sealed class ConsentChangedHandler(IngestUseCases useCases) : IEventHandler<ConsentChanged>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ConsentChanged>> events, CancellationToken cancellationToken)
     {
@@ -104,7 +104,7 @@ internal sealed class ConsentChangedHandler(ProfileUseCases useCases) : IEventHa
 }
 
 /// <summary>Erasure requests from the consent service, one person at a time.</summary>
-internal sealed class ErasureRequestedHandler(ProfileUseCases useCases) : IEventHandler<ErasureRequested>
+internal sealed class ErasureRequestedHandler(ErasureUseCases useCases) : IEventHandler<ErasureRequested>
 {
     public async Task HandleAsync(IReadOnlyList<ReceivedEvent<ErasureRequested>> events, CancellationToken cancellationToken)
     {

@@ -7,11 +7,11 @@ using Microsoft.Extensions.Options;
 namespace Journey.Profile.Events;
 
 /// <summary>
-/// Runs <see cref="ProfileUseCases.ReevaluateTimedSegmentsAsync"/> at every tick of a timer on the
+/// Runs <see cref="MembershipUseCases.ReevaluateTimedSegmentsAsync"/> at every tick of a timer on the
 /// injected clock. Every replica may run it: each profile write is versioned, so two passes over the
 /// same profile change its membership once.
 /// </summary>
-internal sealed partial class SegmentReevaluation(ProfileUseCases useCases, IOptions<ProfileOptions> options, TimeProvider time, ILogger<SegmentReevaluation> logger) : BackgroundService
+internal sealed partial class SegmentReevaluation(MembershipUseCases useCases, IOptions<ProfileOptions> options, TimeProvider time, ILogger<SegmentReevaluation> logger) : BackgroundService
 {
     // On the background threads, below the priority of calls (see BackgroundScheduler).
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => BackgroundScheduler.Shared.Run(() => ReevaluateAsync(stoppingToken));

@@ -10,14 +10,14 @@ using DomainStage = Journey.Profile.Domain.JourneyStage;
 namespace Journey.Profile.Grpc;
 
 /// <summary>The gRPC face of the profile service: maps, calls one use case, maps back.</summary>
-internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, SegmentUseCases segments, SplitUseCases splits, ILogger<ProfileGrpcService> logger) : ProfileService.ProfileServiceBase
+internal sealed partial class ProfileGrpcService(IdentityUseCases identity, LookupUseCases lookup, ErasureUseCases erasure, SegmentUseCases segments, SplitUseCases splits, ILogger<ProfileGrpcService> logger) : ProfileService.ProfileServiceBase
 {
     /// <summary>How often a watch re-reads a profile when no local change woke it (changes by other replicas).</summary>
     private static readonly TimeSpan WatchPoll = TimeSpan.FromSeconds(1);
 
     public override async Task<IdentifyResponse> Identify(IdentifyRequest request, ServerCallContext context)
     {
-        var result = await profiles.IdentifyAsync(ProfileMapping.ToDomain(request.Identifiers), request.Traits, context.CancellationToken);
+        var result = await identity.IdentifyAsync(ProfileMapping.ToDomain(request.Identifiers), request.Traits, context.CancellationToken);
         var response = new IdentifyResponse { Profile = ProfileMapping.ToProto(result.Profile), Created = result.Created };
         response.MergedProfiles.AddRange(result.MergedIds.Select(Events.Names.Profile));
         response.ConflictingProfiles.AddRange(result.ConflictIds.Select(Events.Names.Profile));
@@ -25,33 +25,33 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
     }
 
     public override async Task<GetProfileResponse> GetProfile(GetProfileRequest request, ServerCallContext context) =>
-        new() { Profile = ProfileMapping.ToProto(await profiles.GetAsync(ProfileMapping.ProfileId(request.Name, "name"), context.CancellationToken)) };
+        new() { Profile = ProfileMapping.ToProto(await lookup.GetAsync(ProfileMapping.ProfileId(request.Name, "name"), context.CancellationToken)) };
 
     public override async Task<BatchGetProfilesResponse> BatchGetProfiles(BatchGetProfilesRequest request, ServerCallContext context)
     {
         var ids = request.Names.Select((name, i) => ProfileMapping.ProfileId(name, $"names[{i}]")).ToList();
         var response = new BatchGetProfilesResponse();
-        response.Profiles.AddRange((await profiles.GetManyAsync(ids, "names", context.CancellationToken)).Select(read => ProfileMapping.ToProto(read)));
+        response.Profiles.AddRange((await lookup.GetManyAsync(ids, "names", context.CancellationToken)).Select(read => ProfileMapping.ToProto(read)));
         return response;
     }
 
     public override async Task<LookupProfileResponse> LookupProfile(LookupProfileRequest request, ServerCallContext context) =>
-        new() { Profile = ProfileMapping.ToProto(await profiles.LookupAsync(ProfileMapping.ToDomain(request.Person, "person"), "person", context.CancellationToken)) };
+        new() { Profile = ProfileMapping.ToProto(await lookup.LookupAsync(ProfileMapping.ToDomain(request.Person, "person"), "person", context.CancellationToken)) };
 
     public override async Task WatchProfile(WatchProfileRequest request, IServerStreamWriter<WatchProfileResponse> responseStream, ServerCallContext context)
     {
         var ct = context.CancellationToken;
-        var current = await profiles.GetAsync(ProfileMapping.ProfileId(request.Name, "name"), ct);
+        var current = await lookup.GetAsync(ProfileMapping.ProfileId(request.Name, "name"), ct);
         var sent = (current.Profile.Id, current.Profile.Version);
         await responseStream.WriteAsync(new WatchProfileResponse { Profile = ProfileMapping.ToProto(current) }, ct);
         while (!ct.IsCancellationRequested)
         {
-            await profiles.WaitForChangeAsync(sent.Id, WatchPoll, ct);
+            await lookup.WaitForChangeAsync(sent.Id, WatchPoll, ct);
             ProfileRead next;
             try
             {
                 // A merged-away id answers with the survivor, so the watch follows the merge.
-                next = await profiles.GetAsync(sent.Id, ct);
+                next = await lookup.GetAsync(sent.Id, ct);
             }
             catch (NotFoundException)
             {
@@ -69,7 +69,7 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
     public override async Task<ListProfileMergesResponse> ListProfileMerges(ListProfileMergesRequest request, ServerCallContext context)
     {
         var id = ProfileMapping.ProfileId(request.Parent, "parent");
-        var page = await profiles.ListMergesAsync(id, PageTokens.Size(request.PageSize), request.PageToken, context.CancellationToken);
+        var page = await lookup.ListMergesAsync(id, PageTokens.Size(request.PageSize), request.PageToken, context.CancellationToken);
         var response = new ListProfileMergesResponse { NextPageToken = page.NextPageToken };
         response.Merges.AddRange(page.Items.Select(ProfileMapping.ToProto));
         return response;
@@ -79,7 +79,7 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
     {
         var survivor = ProfileMapping.ProfileId(request.Survivor, "survivor");
         var merged = ProfileMapping.ProfileId(request.Merged, "merged");
-        var read = await profiles.MergeByOperatorAsync(survivor, merged, request.Reason, Caller(context), context.CancellationToken);
+        var read = await identity.MergeByOperatorAsync(survivor, merged, request.Reason, Caller(context), context.CancellationToken);
         return new MergeProfilesResponse { Profile = ProfileMapping.ToProto(read) };
     }
 
@@ -144,7 +144,7 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
 
     public override async Task<ExportProfileResponse> ExportProfile(ExportProfileRequest request, ServerCallContext context)
     {
-        var export = await profiles.ExportAsync(ProfileMapping.ToDomain(request.Person, "person"), context.CancellationToken);
+        var export = await lookup.ExportAsync(ProfileMapping.ToDomain(request.Person, "person"), context.CancellationToken);
         var document = new V1.ProfileExport
         {
             Profile = ProfileMapping.ToProto(export.Profile, export.ClearTraits),
@@ -160,7 +160,7 @@ internal sealed partial class ProfileGrpcService(ProfileUseCases profiles, Segme
 
     public override async Task<EraseProfileResponse> EraseProfile(EraseProfileRequest request, ServerCallContext context)
     {
-        var erased = await profiles.EraseAsync(ProfileMapping.ToDomain(request.Person, "person"), request.Erasure, context.CancellationToken);
+        var erased = await erasure.EraseAsync(ProfileMapping.ToDomain(request.Person, "person"), request.Erasure, context.CancellationToken);
         var caller = Caller(context);
         var target = request.Erasure.Length > 0 ? request.Erasure : "direct erasure";
         LogAudit(logger, "EraseProfile", caller, target);

@@ -94,7 +94,7 @@ internal static class ProfileMapping
     public static string ProfileId(string name, string field)
     {
         var id = name.StartsWith(Names.ProfilePrefix, StringComparison.Ordinal) ? name[Names.ProfilePrefix.Length..] : "";
-        return ProfileUseCases.IsProfileId(id) ? id : throw new InvalidArgumentException(field, "must be profiles/{profile} with a 32-hex-digit id");
+        return ProfileInput.IsProfileId(id) ? id : throw new InvalidArgumentException(field, "must be profiles/{profile} with a 32-hex-digit id");
     }
 
     /// <summary>The channel consent decisions held, by purpose then newest first.</summary>

@@ -141,10 +141,7 @@ internal sealed class SqliteProfileStore : IProfileStore
     public Task<IReadOnlyList<CustomerProfile>> ListAsync(string afterId, int limit, CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlyList<CustomerProfile>>(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT id, version, document FROM profiles WHERE id > $after ORDER BY id LIMIT $limit";
-            command.Parameters.AddWithValue("$after", afterId);
-            command.Parameters.AddWithValue("$limit", limit);
+            await using var command = Command(connection, null, "SELECT id, version, document FROM profiles WHERE id > $after ORDER BY id LIMIT $limit", ("$after", afterId), ("$limit", limit));
             var profiles = new List<CustomerProfile>();
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -158,21 +155,11 @@ internal sealed class SqliteProfileStore : IProfileStore
     public Task VisitAudienceAsync(string? segmentId, JourneyStage stage, Action<CustomerProfile> visit, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            if (segmentId is null && stage == JourneyStage.Unspecified)
-            {
-                command.CommandText = "SELECT id, version, document FROM profiles";
-            }
-            else if (segmentId is null)
-            {
-                command.CommandText = "SELECT id, version, document FROM profiles WHERE stage = $stage";
-                command.Parameters.AddWithValue("$stage", (int)stage);
-            }
-            else
-            {
-                command.CommandText = "SELECT p.id, p.version, p.document FROM segment_members m JOIN profiles p ON p.id = m.profile_id WHERE m.segment_id = $segment";
-                command.Parameters.AddWithValue("$segment", segmentId);
-            }
+            await using var command = segmentId is not null
+                ? Command(connection, null, "SELECT p.id, p.version, p.document FROM segment_members m JOIN profiles p ON p.id = m.profile_id WHERE m.segment_id = $segment", ("$segment", segmentId))
+                : stage != JourneyStage.Unspecified
+                    ? Command(connection, null, "SELECT id, version, document FROM profiles WHERE stage = $stage", ("$stage", (int)stage))
+                    : Command(connection, null, "SELECT id, version, document FROM profiles");
 
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -321,11 +308,13 @@ internal sealed class SqliteProfileStore : IProfileStore
 
         return _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT seq, survivor_id, merged_id, linked_by, merged_at, moved FROM profile_merges WHERE survivor_id = $id AND seq < $before AND split_at IS NULL ORDER BY seq DESC LIMIT $limit";
-            command.Parameters.AddWithValue("$id", survivorId);
-            command.Parameters.AddWithValue("$before", before);
-            command.Parameters.AddWithValue("$limit", pageSize + 1);
+            await using var command = Command(
+                connection,
+                null,
+                "SELECT seq, survivor_id, merged_id, linked_by, merged_at, moved FROM profile_merges WHERE survivor_id = $id AND seq < $before AND split_at IS NULL ORDER BY seq DESC LIMIT $limit",
+                ("$id", survivorId),
+                ("$before", before),
+                ("$limit", pageSize + 1));
             var merges = new List<(long Seq, ProfileMerge Merge)>();
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -351,9 +340,7 @@ internal sealed class SqliteProfileStore : IProfileStore
     private Task<MergeEdge?> ReadEdgeAsync(string column, string id, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT survivor_id, merged_id, linked_by, merged_at, moved, undo, merged_aliases FROM profile_merges WHERE {column} = $id AND split_at IS NULL ORDER BY seq DESC LIMIT 1";
-            command.Parameters.AddWithValue("$id", id);
+            await using var command = Command(connection, null, $"SELECT survivor_id, merged_id, linked_by, merged_at, moved, undo, merged_aliases FROM profile_merges WHERE {column} = $id AND split_at IS NULL ORDER BY seq DESC LIMIT 1", ("$id", id));
             await using var reader = await command.ExecuteReaderAsync(ct);
             if (!await reader.ReadAsync(ct))
             {
@@ -374,38 +361,36 @@ internal sealed class SqliteProfileStore : IProfileStore
     /// </summary>
     private static async Task SplitAsync(SqliteConnection connection, SqliteTransaction tx, ProfileSplitRecord split, CancellationToken ct)
     {
-        await using (var mark = connection.CreateCommand())
+        var marked = await ExecuteAsync(
+            connection,
+            tx,
+            "UPDATE profile_merges SET split_at = $at, undo = NULL WHERE seq = (SELECT MAX(seq) FROM profile_merges WHERE survivor_id = $survivor AND merged_id = $restored AND split_at IS NULL)",
+            ct,
+            ("$at", split.SplitAt.ToUnixTimeMilliseconds()),
+            ("$survivor", split.SurvivorId),
+            ("$restored", split.RestoredId));
+        if (marked != 1)
         {
-            mark.Transaction = tx;
-            mark.CommandText = "UPDATE profile_merges SET split_at = $at, undo = NULL WHERE seq = (SELECT MAX(seq) FROM profile_merges WHERE survivor_id = $survivor AND merged_id = $restored AND split_at IS NULL)";
-            mark.Parameters.AddWithValue("$at", split.SplitAt.ToUnixTimeMilliseconds());
-            mark.Parameters.AddWithValue("$survivor", split.SurvivorId);
-            mark.Parameters.AddWithValue("$restored", split.RestoredId);
-            if (await mark.ExecuteNonQueryAsync(ct) != 1)
-            {
-                throw new ConcurrencyConflictException("Merge", "profiles/" + split.RestoredId);
-            }
+            throw new ConcurrencyConflictException("Merge", "profiles/" + split.RestoredId);
         }
 
-        await using var repoint = connection.CreateCommand();
-        repoint.Transaction = tx;
-        repoint.CommandText = """
+        await ExecuteAsync(
+            connection,
+            tx,
+            """
             DELETE FROM profile_aliases WHERE merged_id = $restored;
             UPDATE profile_aliases SET survivor_id = $restored WHERE survivor_id = $survivor AND merged_id IN (SELECT value FROM json_each($aliases));
             UPDATE profile_merges SET survivor_id = $restored WHERE survivor_id = $survivor AND merged_id IN (SELECT value FROM json_each($aliases))
-            """;
-        repoint.Parameters.AddWithValue("$survivor", split.SurvivorId);
-        repoint.Parameters.AddWithValue("$restored", split.RestoredId);
-        repoint.Parameters.AddWithValue("$aliases", JsonSerializer.Serialize(split.RestoredAliases));
-        await repoint.ExecuteNonQueryAsync(ct);
+            """,
+            ct,
+            ("$survivor", split.SurvivorId),
+            ("$restored", split.RestoredId),
+            ("$aliases", JsonSerializer.Serialize(split.RestoredAliases)));
     }
 
-    private static async Task<List<string>> AliasesAsync(SqliteConnection connection, SqliteTransaction tx, string survivorId, CancellationToken ct)
+    private static async Task<List<string>> AliasesAsync(SqliteConnection connection, SqliteTransaction? tx, string survivorId, CancellationToken ct)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = "SELECT merged_id FROM profile_aliases WHERE survivor_id = $id ORDER BY merged_id";
-        command.Parameters.AddWithValue("$id", survivorId);
+        await using var command = Command(connection, tx, "SELECT merged_id FROM profile_aliases WHERE survivor_id = $id ORDER BY merged_id", ("$id", survivorId));
         var ids = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -417,20 +402,7 @@ internal sealed class SqliteProfileStore : IProfileStore
     }
 
     public Task<IReadOnlyList<string>> AliasesOfAsync(string survivorId, CancellationToken cancellationToken) =>
-        _db.ReadAsync<IReadOnlyList<string>>(async (connection, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT merged_id FROM profile_aliases WHERE survivor_id = $id ORDER BY merged_id";
-            command.Parameters.AddWithValue("$id", survivorId);
-            var ids = new List<string>();
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                ids.Add(reader.GetString(0));
-            }
-
-            return ids;
-        }, cancellationToken);
+        _db.ReadAsync<IReadOnlyList<string>>(async (connection, ct) => await AliasesAsync(connection, null, survivorId, ct), cancellationToken);
 
     public Task<long> EraseAsync(ProfileErasure erasure, CancellationToken cancellationToken)
     {
@@ -532,22 +504,18 @@ internal sealed class SqliteProfileStore : IProfileStore
 
     private static async Task ExpectIdentifierAsync(SqliteConnection connection, SqliteTransaction tx, string sql, IdentifierKey key, string? owner, string? profile, CancellationToken ct)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = sql;
-        command.Parameters.AddWithValue("$kind", (int)key.Kind);
-        command.Parameters.AddWithValue("$value", key.Value);
+        List<(string Name, object? Value)> parameters = [("$kind", (int)key.Kind), ("$value", key.Value)];
         if (owner is not null)
         {
-            command.Parameters.AddWithValue("$owner", owner);
+            parameters.Add(("$owner", owner));
         }
 
         if (profile is not null)
         {
-            command.Parameters.AddWithValue("$profile", profile);
+            parameters.Add(("$profile", profile));
         }
 
-        if (await command.ExecuteNonQueryAsync(ct) != 1)
+        if (await ExecuteAsync(connection, tx, sql, ct, [.. parameters]) != 1)
         {
             throw new ConcurrencyConflictException("Identifier", key.Kind.ToString());
         }

@@ -4,6 +4,7 @@ using Journey.Shared.Paging;
 using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Profile.Storage;
 
@@ -21,16 +22,17 @@ internal sealed class SqliteSegmentStore : ISegmentStore
     public Task CreateAsync(Segment segment, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = tx;
-            command.CommandText = "INSERT INTO segments (id, display_name, rule, created_at) VALUES ($id, $name, $rule, $at)";
-            command.Parameters.AddWithValue("$id", segment.Id);
-            command.Parameters.AddWithValue("$name", segment.DisplayName);
-            command.Parameters.AddWithValue("$rule", RuleDocument.Serialize(segment.Rule));
-            command.Parameters.AddWithValue("$at", segment.CreatedAt.ToUnixTimeMilliseconds());
             try
             {
-                return await command.ExecuteNonQueryAsync(ct);
+                return await ExecuteAsync(
+                    connection,
+                    tx,
+                    "INSERT INTO segments (id, display_name, rule, created_at) VALUES ($id, $name, $rule, $at)",
+                    ct,
+                    ("$id", segment.Id),
+                    ("$name", segment.DisplayName),
+                    ("$rule", RuleDocument.Serialize(segment.Rule)),
+                    ("$at", segment.CreatedAt.ToUnixTimeMilliseconds()));
             }
             catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
             {
@@ -41,9 +43,7 @@ internal sealed class SqliteSegmentStore : ISegmentStore
     public Task<Segment?> GetAsync(string id, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT id, display_name, rule, created_at FROM segments WHERE id = $id";
-            command.Parameters.AddWithValue("$id", id);
+            await using var command = Command(connection, null, "SELECT id, display_name, rule, created_at FROM segments WHERE id = $id", ("$id", id));
             return (await ReadAsync(command, ct)).FirstOrDefault();
         }, cancellationToken);
 
@@ -52,10 +52,7 @@ internal sealed class SqliteSegmentStore : ISegmentStore
         var after = PageTokens.Decode(pageToken);
         var rows = await _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT id, display_name, rule, created_at FROM segments WHERE id > $after ORDER BY id LIMIT $limit";
-            command.Parameters.AddWithValue("$after", after);
-            command.Parameters.AddWithValue("$limit", pageSize + 1);
+            await using var command = Command(connection, null, "SELECT id, display_name, rule, created_at FROM segments WHERE id > $after ORDER BY id LIMIT $limit", ("$after", after), ("$limit", pageSize + 1));
             return await ReadAsync(command, ct);
         }, cancellationToken);
         var page = rows.Take(pageSize).ToList();
@@ -65,24 +62,15 @@ internal sealed class SqliteSegmentStore : ISegmentStore
     public Task<IReadOnlyList<Segment>> ListAllAsync(CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlyList<Segment>>(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT id, display_name, rule, created_at FROM segments ORDER BY id";
+            await using var command = Command(connection, null, "SELECT id, display_name, rule, created_at FROM segments ORDER BY id");
             return await ReadAsync(command, ct);
         }, cancellationToken);
 
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx, ct) =>
         {
-            await using var members = connection.CreateCommand();
-            members.Transaction = tx;
-            members.CommandText = "DELETE FROM segment_members WHERE segment_id = $id";
-            members.Parameters.AddWithValue("$id", id);
-            await members.ExecuteNonQueryAsync(ct);
-            await using var command = connection.CreateCommand();
-            command.Transaction = tx;
-            command.CommandText = "DELETE FROM segments WHERE id = $id";
-            command.Parameters.AddWithValue("$id", id);
-            return await command.ExecuteNonQueryAsync(ct) == 1;
+            await ExecuteAsync(connection, tx, "DELETE FROM segment_members WHERE segment_id = $id", ct, ("$id", id));
+            return await ExecuteAsync(connection, tx, "DELETE FROM segments WHERE id = $id", ct, ("$id", id)) == 1;
         }, cancellationToken);
 
     public async Task<Page<string>> ListMembersAsync(string segmentId, int pageSize, string pageToken, CancellationToken cancellationToken)
@@ -90,11 +78,13 @@ internal sealed class SqliteSegmentStore : ISegmentStore
         var after = PageTokens.Decode(pageToken);
         var rows = await _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT profile_id FROM segment_members WHERE segment_id = $segment AND profile_id > $after ORDER BY profile_id LIMIT $limit";
-            command.Parameters.AddWithValue("$segment", segmentId);
-            command.Parameters.AddWithValue("$after", after);
-            command.Parameters.AddWithValue("$limit", pageSize + 1);
+            await using var command = Command(
+                connection,
+                null,
+                "SELECT profile_id FROM segment_members WHERE segment_id = $segment AND profile_id > $after ORDER BY profile_id LIMIT $limit",
+                ("$segment", segmentId),
+                ("$after", after),
+                ("$limit", pageSize + 1));
             var ids = new List<string>();
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))

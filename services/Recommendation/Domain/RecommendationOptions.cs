@@ -1,10 +1,10 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text.RegularExpressions;
+using Journey.Shared.Hosting;
 
 namespace Journey.Recommendation.Domain;
 
 /// <summary>Ranking settings (section <c>Journey:Recommendation</c>).</summary>
-public sealed partial class RecommendationOptions : IValidatableObject
+public sealed class RecommendationOptions : IValidatableObject
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "Journey:Recommendation";
@@ -59,32 +59,11 @@ public sealed partial class RecommendationOptions : IValidatableObject
     public Dictionary<ChannelKind, string> ChannelPurposes { get; set; } = new() { [ChannelKind.Email] = "purposes/marketing-email" };
 
     /// <summary>The purposes <see cref="ChannelPurposes"/> names for <paramref name="channel"/>.</summary>
-    public IReadOnlyList<string> PurposesGoverning(ChannelKind channel) =>
-        ChannelPurposes.TryGetValue(channel, out var purposes)
-            ? purposes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            : [];
+    public IReadOnlyList<string> PurposesGoverning(ChannelKind channel) => ChannelPurposeMap.Governing(ChannelPurposes, channel);
 
     /// <summary>Seed of the sampling random source; unset for a random seed. Tests set it for reproducible rankings.</summary>
     public int? RandomSeed { get; set; }
 
     /// <inheritdoc />
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        foreach (var (channel, _) in ChannelPurposes)
-        {
-            if (channel == ChannelKind.Unspecified || !Enum.IsDefined(channel))
-            {
-                yield return new ValidationResult($"ChannelPurposes: '{channel}' is not a channel (Web, Email, ...).", [nameof(ChannelPurposes)]);
-                continue;
-            }
-
-            foreach (var purpose in PurposesGoverning(channel).Where(p => !PurposeName().IsMatch(p)))
-            {
-                yield return new ValidationResult($"ChannelPurposes:{channel}: '{purpose}' must be purposes/{{purpose}} (lower-case letters, digits and '-', starting with a letter).", [nameof(ChannelPurposes)]);
-            }
-        }
-    }
-
-    [GeneratedRegex("^purposes/[a-z][a-z0-9-]{0,62}$")]
-    private static partial Regex PurposeName();
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext) => ChannelPurposeMap.Validate(ChannelPurposes, nameof(ChannelPurposes));
 }

@@ -47,7 +47,7 @@ public sealed class MergeSplitterTests
             JourneyRules.Apply(own, interaction, Options);
         }
 
-        var outcome = MergeSplitter.Split(current, new MergeEdge(merge, []), Options, ProfileUseCases.ProfilingPurpose);
+        var outcome = MergeSplitter.Split(current, new MergeEdge(merge, []), Options, JourneyRules.ProfilingPurpose);
 
         AssertSameJourney(neverSurvivor, outcome.Survivor);
         AssertSameJourney(neverMerged, outcome.Restored);
@@ -72,7 +72,7 @@ public sealed class MergeSplitterTests
         JourneyRules.Apply(current, purchase, Options);
         current.Journal(purchase, null, Options.SplitActivityLimit);
 
-        var outcome = MergeSplitter.Split(current, new MergeEdge(merge, []), Options, ProfileUseCases.ProfilingPurpose);
+        var outcome = MergeSplitter.Split(current, new MergeEdge(merge, []), Options, JourneyRules.ProfilingPurpose);
 
         Assert.Equal(1, outcome.Survivor.Purchases);
         Assert.Equal(0, outcome.Restored.Purchases);
@@ -87,11 +87,11 @@ public sealed class MergeSplitterTests
         var workspace = Workspace(survivor, merged);
         var merge = workspace.MergeByOperator(survivor.Id, merged.Id, Now);
         var current = workspace.Find(survivor.Id)!;
-        var withdrawal = new ConsentDecision("", [Shop], ProfileUseCases.ProfilingPurpose, false, [], Now.AddHours(1), Now.AddHours(1));
+        var withdrawal = new ConsentDecision("", [Shop], JourneyRules.ProfilingPurpose, false, [], Now.AddHours(1), Now.AddHours(1));
         JourneyRules.SetProfilingAllowed(current, false);
         current.Journal(null, withdrawal, Options.SplitActivityLimit);
 
-        var outcome = MergeSplitter.Split(current, new MergeEdge(merge, []), Options, ProfileUseCases.ProfilingPurpose);
+        var outcome = MergeSplitter.Split(current, new MergeEdge(merge, []), Options, JourneyRules.ProfilingPurpose);
 
         Assert.True(outcome.Survivor.ProfilingAllowed);
         Assert.NotEmpty(outcome.Survivor.Interests);

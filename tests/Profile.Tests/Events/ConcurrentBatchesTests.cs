@@ -1,10 +1,6 @@
 using Journey.Profile.Domain;
-using Journey.Profile.Events;
 using Journey.Profile.Storage;
-using Journey.Shared.Privacy;
 using Journey.Testing;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Journey.Profile.Tests.Events;
 
@@ -14,17 +10,13 @@ public sealed class ConcurrentBatchesTests : IDisposable
     private const int Batches = 4;
 
     private readonly TemporarySqlite _sqlite = new("profile");
-    private readonly ProfileUseCases _profiles;
+    private readonly ProfileDomain _profiles;
     private readonly LoadsTogether _store;
 
     public ConcurrentBatchesTests()
     {
         _store = new LoadsTogether(new SqliteProfileStore(_sqlite.Database));
-        var options = Options.Create(new ProfileOptions());
-        var definitions = new SegmentDefinitions(new SqliteSegmentStore(_sqlite.Database), options, TimeProvider.System);
-        var hasher = new IdentifierHasher(new byte[32]);
-        _profiles = new ProfileUseCases(_store, definitions, new ProfileEventMapper(), hasher, IdentifierPolicy.Default, new ErasureTombstones(hasher, Options.Create(new PrivacyOptions())), new PersonalDataProtector(new byte[32]),
-            new ProfileChanges(), options, TimeProvider.System, NullLogger<ProfileUseCases>.Instance);
+        _profiles = new ProfileDomain(_store, new SqliteSegmentStore(_sqlite.Database), TimeProvider.System);
     }
 
     [Fact]
@@ -34,16 +26,16 @@ public sealed class ConcurrentBatchesTests : IDisposable
         var at = DateTimeOffset.UtcNow;
         List<Interaction> Batch(string name, int each) =>
             [.. people.SelectMany((who, p) => Enumerable.Range(0, each).Select(n => new Interaction($"{name}-p{p}-{n}", [who], InteractionType.View, [], 1, at, "", [])))];
-        await _profiles.ApplyInteractionsAsync(Batch("first", 1), default);
+        await _profiles.Ingest.ApplyInteractionsAsync(Batch("first", 1), default);
 
         // Every batch has read the same versions of the same profiles before the first writes: each write
         // must either win or read again, never overwrite what another batch wrote.
         _store.HoldFirstLoadsFor(Batches);
-        await Task.WhenAll(Enumerable.Range(0, Batches).Select(b => Task.Run(() => _profiles.ApplyInteractionsAsync(Batch($"b{b}", 2), default))));
+        await Task.WhenAll(Enumerable.Range(0, Batches).Select(b => Task.Run(() => _profiles.Ingest.ApplyInteractionsAsync(Batch($"b{b}", 2), default))));
 
         foreach (var who in people)
         {
-            var read = await _profiles.LookupAsync(new GivenIdentifier(who.Kind, who.Value), "identifier", default);
+            var read = await _profiles.Lookup.LookupAsync(new GivenIdentifier(who.Kind, who.Value), "identifier", default);
             Assert.Equal(1 + (Batches * 2), read.Profile.Channels[1]);
             Assert.Equal(who, Assert.Single(read.Profile.Identifiers).Key);
         }

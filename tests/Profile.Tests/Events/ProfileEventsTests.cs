@@ -7,7 +7,6 @@ using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Privacy;
 using Journey.Testing;
-using Microsoft.Extensions.Options;
 using DomainKind = Journey.Profile.Domain.IdentifierKind;
 
 namespace Journey.Profile.Tests.Events;
@@ -18,30 +17,26 @@ public sealed class ProfileEventsTests : IDisposable
     private readonly TemporarySqlite _sqlite = new("profile");
     // Use cases pause on the injected clock between conflicting writes, so its timers must run.
     private readonly HostClock _clock = new();
-    private readonly ProfileUseCases _profiles;
-    private readonly SegmentUseCases _segments;
+    private readonly ProfileDomain _profiles;
     private readonly SqliteOutbox _outbox;
-    private readonly IdentifierHasher _hasher = new(new byte[32]);
+    private readonly IdentifierHasher _hasher;
 
     public ProfileEventsTests()
     {
         var store = new SqliteProfileStore(_sqlite.Database);
-        var segmentStore = new SqliteSegmentStore(_sqlite.Database);
-        var options = Options.Create(new ProfileOptions());
-        var definitions = new SegmentDefinitions(segmentStore, options, _clock);
-        _profiles = new ProfileUseCases(store, definitions, new ProfileEventMapper(), _hasher, IdentifierPolicy.Default, new ErasureTombstones(_hasher, Options.Create(new PrivacyOptions())), new PersonalDataProtector(new byte[32]), new ProfileChanges(), options, _clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProfileUseCases>.Instance);
-        _segments = new SegmentUseCases(segmentStore, definitions, store, _profiles, new AudienceNoise(new byte[32], options.Value.AudienceNoiseEpsilon), options, _clock);
+        _profiles = new ProfileDomain(store, new SqliteSegmentStore(_sqlite.Database), _clock);
+        _hasher = _profiles.Hasher;
         _outbox = new SqliteOutbox(ProfileModule.Name, _sqlite.Database);
     }
 
     [Fact]
     public async Task Identify_WhenItMerges_PublishesMergeAndOneSnapshot()
     {
-        var anonymous = await _profiles.IdentifyAsync([new(DomainKind.AnonymousId, "c1")], new Dictionary<string, string>(), default);
-        var known = await _profiles.IdentifyAsync([new(DomainKind.Email, "a@example.com")], new Dictionary<string, string>(), default);
+        var anonymous = await _profiles.Identity.IdentifyAsync([new(DomainKind.AnonymousId, "c1")], new Dictionary<string, string>(), default);
+        var known = await _profiles.Identity.IdentifyAsync([new(DomainKind.Email, "a@example.com")], new Dictionary<string, string>(), default);
         await DrainAsync();
 
-        await _profiles.IdentifyAsync([new(DomainKind.Email, "a@example.com"), new(DomainKind.AnonymousId, "c1")], new Dictionary<string, string>(), default);
+        await _profiles.Identity.IdentifyAsync([new(DomainKind.Email, "a@example.com"), new(DomainKind.AnonymousId, "c1")], new Dictionary<string, string>(), default);
         var events = await DrainAsync();
 
         var merged = Assert.Single(events.OfType<ProfilesMerged>());
@@ -64,12 +59,12 @@ public sealed class ProfileEventsTests : IDisposable
         var email = new IdentifierKey(DomainKind.Email, _hasher.HashEmail("ann@example.com"));
         var identity = new ObservedIdentity("ev-1", [new(DomainKind.CustomerId, "c-7"), new(DomainKind.AnonymousId, "a-7"), email], new Dictionary<string, string> { ["first_name"] = "Ann", ["Bad Key"] = "x", ["email"] = "clear" }, at);
 
-        await _profiles.ApplyObservedIdentitiesAsync([identity], default);
-        await _profiles.ApplyObservedIdentitiesAsync([identity with { Traits = new Dictionary<string, string> { ["first_name"] = "Changed" } }], default);
-        await _profiles.ApplyObservedIdentitiesAsync([new ObservedIdentity("ev-2", [new(DomainKind.AnonymousId, "a-8"), new(DomainKind.CustomerId, "c-7")], new Dictionary<string, string>(), at)], default);
+        await _profiles.Ingest.ApplyObservedIdentitiesAsync([identity], default);
+        await _profiles.Ingest.ApplyObservedIdentitiesAsync([identity with { Traits = new Dictionary<string, string> { ["first_name"] = "Changed" } }], default);
+        await _profiles.Ingest.ApplyObservedIdentitiesAsync([new ObservedIdentity("ev-2", [new(DomainKind.AnonymousId, "a-8"), new(DomainKind.CustomerId, "c-7")], new Dictionary<string, string>(), at)], default);
 
-        var byAlias = await _profiles.LookupAsync(new(DomainKind.AnonymousId, "a-8"), "identifier", default);
-        var byEmail = await _profiles.LookupAsync(new(DomainKind.Email, "ann@example.com"), "identifier", default);
+        var byAlias = await _profiles.Lookup.LookupAsync(new(DomainKind.AnonymousId, "a-8"), "identifier", default);
+        var byEmail = await _profiles.Lookup.LookupAsync(new(DomainKind.Email, "ann@example.com"), "identifier", default);
         Assert.Equal(byEmail.Profile.Id, byAlias.Profile.Id);
         Assert.Equal("Ann", byEmail.Profile.Traits["first_name"]);
         Assert.False(byEmail.Profile.Traits.ContainsKey("Bad Key"));
@@ -80,29 +75,29 @@ public sealed class ProfileEventsTests : IDisposable
     public async Task ObservedIdentity_OfTwoKnownCustomers_NeverMergesThem()
     {
         var at = _clock.GetUtcNow();
-        var first = await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "c-1")], new Dictionary<string, string>(), default);
-        var second = await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "c-2")], new Dictionary<string, string>(), default);
+        var first = await _profiles.Identity.IdentifyAsync([new(DomainKind.CustomerId, "c-1")], new Dictionary<string, string>(), default);
+        var second = await _profiles.Identity.IdentifyAsync([new(DomainKind.CustomerId, "c-2")], new Dictionary<string, string>(), default);
 
-        await _profiles.ApplyObservedIdentitiesAsync([new ObservedIdentity("ev-1", [new(DomainKind.CustomerId, "c-1"), new(DomainKind.CustomerId, "c-2")], new Dictionary<string, string>(), at)], default);
+        await _profiles.Ingest.ApplyObservedIdentitiesAsync([new ObservedIdentity("ev-1", [new(DomainKind.CustomerId, "c-1"), new(DomainKind.CustomerId, "c-2")], new Dictionary<string, string>(), at)], default);
 
-        Assert.Equal(first.Profile.Profile.Id, (await _profiles.LookupAsync(new(DomainKind.CustomerId, "c-1"), "identifier", default)).Profile.Id);
-        Assert.Equal(second.Profile.Profile.Id, (await _profiles.LookupAsync(new(DomainKind.CustomerId, "c-2"), "identifier", default)).Profile.Id);
+        Assert.Equal(first.Profile.Profile.Id, (await _profiles.Lookup.LookupAsync(new(DomainKind.CustomerId, "c-1"), "identifier", default)).Profile.Id);
+        Assert.Equal(second.Profile.Profile.Id, (await _profiles.Lookup.LookupAsync(new(DomainKind.CustomerId, "c-2"), "identifier", default)).Profile.Id);
     }
 
     [Fact]
     public async Task Interactions_PublishSnapshotWithConsumedContentsAndMembershipChanges()
     {
-        await _segments.CreateAsync("ready", "Ready", new ConditionRule(SegmentField.Readiness, "", SegmentOperator.GreaterOrEqual, new RuleValue(RuleValueKind.Number, Number: 50)), default);
+        await _profiles.Segments.CreateAsync("ready", "Ready", new ConditionRule(SegmentField.Readiness, "", SegmentOperator.GreaterOrEqual, new RuleValue(RuleValueKind.Number, Number: 50)), default);
         var who = new IdentifierKey(DomainKind.Email, _hasher.HashEmail("b@example.com"));
         var at = _clock.GetUtcNow();
 
-        await _profiles.ApplyInteractionsAsync(
+        await _profiles.Ingest.ApplyInteractionsAsync(
         [
             new Interaction("e1", [who], InteractionType.ContentConsumed, [JourneyStage.Consideration], 1, at, "guide", ["suv"]),
             new Interaction("e2", [who], InteractionType.TestDriveBooked, [JourneyStage.Evaluation], 6, at.AddMinutes(1), "", ["suv"]),
         ], default);
         var first = await DrainAsync();
-        await _profiles.ApplyInteractionsAsync([new Interaction("e3", [who], InteractionType.Purchase, [], 6, at.AddMinutes(2), "", [])], default);
+        await _profiles.Ingest.ApplyInteractionsAsync([new Interaction("e3", [who], InteractionType.Purchase, [], 6, at.AddMinutes(2), "", [])], default);
         var second = await DrainAsync();
 
         var snapshot = Assert.Single(first.OfType<ProfileUpdated>());
@@ -124,10 +119,10 @@ public sealed class ProfileEventsTests : IDisposable
     {
         var who = new IdentifierKey(DomainKind.AnonymousId, "c9");
         var interaction = new Interaction("dup", [who], InteractionType.View, [], 1, _clock.GetUtcNow(), "", []);
-        await _profiles.ApplyInteractionsAsync([interaction], default);
+        await _profiles.Ingest.ApplyInteractionsAsync([interaction], default);
         await DrainAsync();
 
-        await _profiles.ApplyInteractionsAsync([interaction, interaction], default);
+        await _profiles.Ingest.ApplyInteractionsAsync([interaction, interaction], default);
 
         Assert.Empty(await DrainAsync());
     }
@@ -135,11 +130,11 @@ public sealed class ProfileEventsTests : IDisposable
     [Fact]
     public async Task Erasure_PublishesCompletionForThisService()
     {
-        await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "cust-9"), new(DomainKind.AnonymousId, "c9")], new Dictionary<string, string>(), default);
+        await _profiles.Identity.IdentifyAsync([new(DomainKind.CustomerId, "cust-9"), new(DomainKind.AnonymousId, "c9")], new Dictionary<string, string>(), default);
         await DrainAsync();
 
-        await _profiles.EraseRequestedAsync("ev-1", "erasures/9", [new IdentifierKey(DomainKind.CustomerId, "cust-9")], _clock.GetUtcNow(), default);
-        await _profiles.EraseRequestedAsync("ev-1", "erasures/9", [new IdentifierKey(DomainKind.CustomerId, "cust-9")], _clock.GetUtcNow(), default);
+        await _profiles.Erasure.EraseRequestedAsync("ev-1", "erasures/9", [new IdentifierKey(DomainKind.CustomerId, "cust-9")], _clock.GetUtcNow(), default);
+        await _profiles.Erasure.EraseRequestedAsync("ev-1", "erasures/9", [new IdentifierKey(DomainKind.CustomerId, "cust-9")], _clock.GetUtcNow(), default);
 
         var completed = Assert.Single((await DrainAsync()).OfType<ErasureCompleted>());
         Assert.Equal("erasures/9", completed.Erasure);
@@ -151,60 +146,60 @@ public sealed class ProfileEventsTests : IDisposable
     public async Task Interactions_WhenStampedBeforeAnErasureOfTheirPersonSettled_AreDroppedAndTheRestApplied()
     {
         var erased = new IdentifierKey(DomainKind.CustomerId, "cust-5");
-        await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "cust-5")], new Dictionary<string, string>(), default);
+        await _profiles.Identity.IdentifyAsync([new(DomainKind.CustomerId, "cust-5")], new Dictionary<string, string>(), default);
         var requested = _clock.GetUtcNow();
-        await _profiles.EraseRequestedAsync("ev-5", "erasures/5", [erased], requested, default);
+        await _profiles.Erasure.EraseRequestedAsync("ev-5", "erasures/5", [erased], requested, default);
         await DrainAsync();
         var settled = requested + new PrivacyOptions().ErasureSettleWindow;
 
-        await _profiles.ApplyInteractionsAsync(
+        await _profiles.Ingest.ApplyInteractionsAsync(
         [
             new Interaction("queued", [erased, new IdentifierKey(DomainKind.AnonymousId, "c-5")], InteractionType.View, [], 1, requested.AddMinutes(-1), "", []) { PublishedAt = requested.AddMinutes(-1) },
             new Interaction("derived", [erased], InteractionType.View, [], 1, settled, "", []) { PublishedAt = settled },
             new Interaction("stranger", [new IdentifierKey(DomainKind.AnonymousId, "c-other")], InteractionType.View, [], 1, requested, "", []) { PublishedAt = requested },
         ], default);
 
-        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-5"), "identifier", default));
-        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.AnonymousId, "c-5"), "identifier", default));
-        Assert.NotNull(await _profiles.LookupAsync(new(DomainKind.AnonymousId, "c-other"), "identifier", default));
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.Lookup.LookupAsync(new(DomainKind.CustomerId, "cust-5"), "identifier", default));
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.Lookup.LookupAsync(new(DomainKind.AnonymousId, "c-5"), "identifier", default));
+        Assert.NotNull(await _profiles.Lookup.LookupAsync(new(DomainKind.AnonymousId, "c-other"), "identifier", default));
         Assert.Single((await DrainAsync()).OfType<ProfileUpdated>());
 
         // The person comes back after the window: that is a new fact, and it makes a new profile.
-        await _profiles.ApplyInteractionsAsync(
+        await _profiles.Ingest.ApplyInteractionsAsync(
             [new Interaction("returned", [erased], InteractionType.View, [], 1, settled, "", []) { PublishedAt = settled.AddMilliseconds(1) }], default);
-        Assert.NotNull(await _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-5"), "identifier", default));
+        Assert.NotNull(await _profiles.Lookup.LookupAsync(new(DomainKind.CustomerId, "cust-5"), "identifier", default));
     }
 
     [Fact]
     public async Task ProfilingConsent_WhenStampedBeforeAnErasureOfTheSubjectSettled_CreatesNoProfile()
     {
         var erased = new IdentifierKey(DomainKind.CustomerId, "cust-6");
-        await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "cust-6")], new Dictionary<string, string>(), default);
+        await _profiles.Identity.IdentifyAsync([new(DomainKind.CustomerId, "cust-6")], new Dictionary<string, string>(), default);
         var requested = _clock.GetUtcNow();
-        await _profiles.EraseRequestedAsync("ev-6", "erasures/6", [erased], requested, default);
+        await _profiles.Erasure.EraseRequestedAsync("ev-6", "erasures/6", [erased], requested, default);
 
-        await _profiles.ApplyConsentAsync([new ConsentDecision("withdrawn", [erased], ProfileUseCases.ProfilingPurpose, false, [], requested, requested)], default);
+        await _profiles.Ingest.ApplyConsentAsync([new ConsentDecision("withdrawn", [erased], JourneyRules.ProfilingPurpose, false, [], requested, requested)], default);
 
-        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-6"), "identifier", default));
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.Lookup.LookupAsync(new(DomainKind.CustomerId, "cust-6"), "identifier", default));
     }
 
     [Fact]
     public async Task ChannelConsent_WhenStampedBeforeAnErasureOfTheSubjectSettled_CreatesNoProfile()
     {
         var erased = new IdentifierKey(DomainKind.CustomerId, "cust-8");
-        await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "cust-8")], new Dictionary<string, string>(), default);
+        await _profiles.Identity.IdentifyAsync([new(DomainKind.CustomerId, "cust-8")], new Dictionary<string, string>(), default);
         var requested = _clock.GetUtcNow();
-        await _profiles.EraseRequestedAsync("ev-8", "erasures/8", [erased], requested, default);
+        await _profiles.Erasure.EraseRequestedAsync("ev-8", "erasures/8", [erased], requested, default);
 
-        await _profiles.ApplyConsentAsync([new ConsentDecision("withdrawn-email", [erased], "purposes/marketing-email", false, [], requested, requested)], default);
+        await _profiles.Ingest.ApplyConsentAsync([new ConsentDecision("withdrawn-email", [erased], "purposes/marketing-email", false, [], requested, requested)], default);
 
-        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-8"), "identifier", default));
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.Lookup.LookupAsync(new(DomainKind.CustomerId, "cust-8"), "identifier", default));
     }
 
     [Fact]
     public async Task ConsentHandler_KeepsDecisionsOnGoverningPurposesAndCreatesNoProfileForOthers()
     {
-        var handler = new ConsentChangedHandler(_profiles);
+        var handler = new ConsentChangedHandler(_profiles.Ingest);
         var at = _clock.GetUtcNow();
 
         await handler.HandleAsync(
@@ -214,13 +209,13 @@ public sealed class ProfileEventsTests : IDisposable
             ],
             default);
 
-        var kept = await _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-9"), "identifier", default);
+        var kept = await _profiles.Lookup.LookupAsync(new(DomainKind.CustomerId, "cust-9"), "identifier", default);
         var consent = Assert.Single(kept.Profile.Consents["purposes/marketing-email"].Decisions);
         Assert.True(consent.Granted);
         Assert.Equal([ChannelKind.Email], consent.Channels);
         Assert.Equal(at.AddMinutes(-1), consent.DecidedAt);
         Assert.Single(kept.Profile.Consents);
-        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-10"), "identifier", default));
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.Lookup.LookupAsync(new(DomainKind.CustomerId, "cust-10"), "identifier", default));
     }
 
     private static ReceivedEvent<ConsentChanged> Consent(string eventId, string customerId, string purpose, bool granted, DateTimeOffset at, params Common.V1.Channel[] channels)
@@ -240,7 +235,7 @@ public sealed class ProfileEventsTests : IDisposable
     [Fact]
     public async Task InteractionHandler_WhenEventHasNoIdentifier_RejectsItAsInvalid()
     {
-        var handler = new InteractionRecordedHandler(_profiles);
+        var handler = new InteractionRecordedHandler(_profiles.Ingest);
         var message = new InteractionRecorded { InteractionId = "x", OccurTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(_clock.GetUtcNow()) };
 
         var error = await Assert.ThrowsAsync<InvalidArgumentException>(() => handler.HandleAsync([new ReceivedEvent<InteractionRecorded>("e", "touchpoint", _clock.GetUtcNow(), message)], default));
@@ -252,20 +247,20 @@ public sealed class ProfileEventsTests : IDisposable
     public async Task ObservedIdentities_WhenObservedBeforeAnErasureOfTheirPersonSettled_AreDroppedAndTheRestApplied()
     {
         var erased = new IdentifierKey(DomainKind.CustomerId, "cust-7");
-        await _profiles.IdentifyAsync([new(DomainKind.CustomerId, "cust-7")], new Dictionary<string, string>(), default);
+        await _profiles.Identity.IdentifyAsync([new(DomainKind.CustomerId, "cust-7")], new Dictionary<string, string>(), default);
         var requested = _clock.GetUtcNow();
-        await _profiles.EraseRequestedAsync("ev-7", "erasures/7", [erased], requested, default);
+        await _profiles.Erasure.EraseRequestedAsync("ev-7", "erasures/7", [erased], requested, default);
         var traits = new Dictionary<string, string> { ["plan"] = "gold" };
 
-        await _profiles.ApplyObservedIdentitiesAsync(
+        await _profiles.Ingest.ApplyObservedIdentitiesAsync(
         [
             new ObservedIdentity("sent-before", [erased, new IdentifierKey(DomainKind.AnonymousId, "c-7")], traits, requested.AddMinutes(-1)),
             new ObservedIdentity("someone-else", [new IdentifierKey(DomainKind.AnonymousId, "c-other-7")], traits, requested),
         ], default);
 
-        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.CustomerId, "cust-7"), "identifier", default));
-        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.LookupAsync(new(DomainKind.AnonymousId, "c-7"), "identifier", default));
-        Assert.NotNull(await _profiles.LookupAsync(new(DomainKind.AnonymousId, "c-other-7"), "identifier", default));
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.Lookup.LookupAsync(new(DomainKind.CustomerId, "cust-7"), "identifier", default));
+        await Assert.ThrowsAsync<NotFoundException>(() => _profiles.Lookup.LookupAsync(new(DomainKind.AnonymousId, "c-7"), "identifier", default));
+        Assert.NotNull(await _profiles.Lookup.LookupAsync(new(DomainKind.AnonymousId, "c-other-7"), "identifier", default));
     }
 
     private async Task<List<IMessage>> DrainAsync()

@@ -155,7 +155,7 @@ public sealed class SegmentTests : IAsyncLifetime
 
         // A re-evaluation six days on, run here rather than waited for, keeps it in.
         host.Clock.Advance(TimeSpan.FromDays(6));
-        await host.Platform.Services.GetRequiredService<Journey.Profile.Domain.ProfileUseCases>().ReevaluateTimedSegmentsAsync(CancellationToken.None);
+        await host.Platform.Services.GetRequiredService<Journey.Profile.Domain.MembershipUseCases>().ReevaluateTimedSegmentsAsync(CancellationToken.None);
         Assert.Equal(["segments/active-week"], (await host.GetAsync(profile.Name)).Segments);
 
         host.Clock.Advance(TimeSpan.FromDays(2));
@@ -172,7 +172,7 @@ public sealed class SegmentTests : IAsyncLifetime
         var known = await _host.IdentifyAsync(Customer("steady"));
         _host.Clock.Advance(TimeSpan.FromDays(30));
 
-        var changed = await _host.Platform.Services.GetRequiredService<Journey.Profile.Domain.ProfileUseCases>().ReevaluateTimedSegmentsAsync(CancellationToken.None);
+        var changed = await _host.Platform.Services.GetRequiredService<Journey.Profile.Domain.MembershipUseCases>().ReevaluateTimedSegmentsAsync(CancellationToken.None);
 
         Assert.Equal(0, changed);
         Assert.Equal(known.Profile.Version, (await _host.GetAsync(known.Profile.Name)).Version);

@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Events.V1;
@@ -9,8 +10,12 @@ using static Journey.Touchpoint.Tests.Grpc.TouchpointHost;
 
 namespace Journey.Touchpoint.Tests.Grpc;
 
+/// <summary>Recording interactions through the gRPC API, one by one, in batches and in streams, on an authenticated host.</summary>
 public sealed class InteractionTests : IAsyncLifetime
 {
+    /// <summary>The time of <see cref="Sent"/> interactions.</summary>
+    private static readonly DateTimeOffset At = Start.AddMinutes(-1);
+
     private TouchpointHost _host = null!;
 
     public async Task InitializeAsync()
@@ -23,55 +28,51 @@ public sealed class InteractionTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    public static TheoryData<string, string> InvalidCases => new()
+    public static TheoryData<string, Action<Interaction>> InvalidInteractions => new()
     {
-        { "unknown-touchpoint", "interaction.touchpoint" },
-        { "retired-touchpoint", "interaction.touchpoint" },
-        { "no-identifier", "interaction.identifiers" },
-        { "future", "interaction.occur_time" },
-        { "too-old", "interaction.occur_time" },
-        { "no-time", "interaction.occur_time" },
-        { "rating-6", "interaction.rating" },
-        { "rating-negative", "interaction.rating" },
-        { "33-properties", "interaction.properties" },
-        { "long-property-key", "interaction.properties" },
-        { "long-property-value", "interaction.properties[k]" },
-        { "long-comment", "interaction.comment" },
-        { "bad-currency", "interaction.value.currency_code" },
-        { "bad-email", "interaction.identifiers[0].value" },
-        { "no-type", "interaction.type" },
-        { "no-event-id", "interaction.interaction_id" },
+        { "interaction.touchpoint", i => i.Touchpoint = "touchpoints/nope" },
+        { "interaction.touchpoint", i => i.Touchpoint = "touchpoints/old" },
+        { "interaction.touchpoint", i => i.Touchpoint = "web" },
+        { "interaction.identifiers", i => i.Identifiers.Clear() },
+        { "interaction.identifiers[0].kind", i => i.Identifiers[0].Kind = IdentifierKind.Unspecified },
+        { "interaction.identifiers[0].value", i => i.Identifiers[0] = new Identifier { Kind = IdentifierKind.Email, Value = "not-an-address" } },
+        { "interaction.identifiers[0].value", i => i.Identifiers[0] = new Identifier { Kind = IdentifierKind.AnonymousId, Value = "undefined" } },
+        { "interaction.identifiers[0].value", i => i.Identifiers[0] = new Identifier { Kind = IdentifierKind.CustomerId, Value = "-1" } },
+        { "interaction.identifiers[0].value", i => i.Identifiers[0] = new Identifier { Kind = IdentifierKind.DeviceId, Value = "00000000-0000-0000-0000-000000000000" } },
+        { "interaction.occur_time", i => i.OccurTime = Timestamp.FromDateTimeOffset(Start.AddMinutes(5).AddSeconds(1)) },
+        { "interaction.occur_time", i => i.OccurTime = Timestamp.FromDateTimeOffset(Start.AddDays(-400).AddSeconds(-1)) },
+        { "interaction.occur_time", i => i.OccurTime = null },
+        { "interaction.occur_time", i => i.OccurTime = new Timestamp { Seconds = long.MaxValue } },
+        { "interaction.rating", i => i.Rating = 6 },
+        { "interaction.rating", i => i.Rating = -1 },
+        { "interaction.type", i => i.Type = InteractionType.Unspecified },
+        { "interaction.type", i => i.Type = (InteractionType)99 },
+        { "interaction.interaction_id", i => i.InteractionId = "" },
+        { "interaction.interaction_id", i => i.InteractionId = new string('x', 129) },
+        { "interaction.properties", i => { for (var n = 0; n < 33; n++) { i.Properties[$"k{n}"] = "v"; } } },
+        { "interaction.properties", i => i.Properties[new string('k', 65)] = "v" },
+        { "interaction.properties[k]", i => i.Properties["k"] = new string('v', 513) },
+        { "interaction.properties[utm\\u0000source]", i => i.Properties["utm\0source"] = "v" },
+        { "interaction.properties[$ref]", i => i.Properties["$ref"] = "v" },
+        { "interaction.properties[utm.source]", i => i.Properties["utm.source"] = "v" },
+        { "interaction.comment", i => i.Comment = new string('c', 2001) },
+        { "interaction.value.currency_code", i => i.Value = new Money { CurrencyCode = "eur", Units = 10 } },
+        { "interaction.value.currency_code", i => i.Value = new Money { CurrencyCode = "euro", Units = 10 } },
+        { "interaction.content", i => i.Content = "guide" },
     };
 
     [Theory]
-    [MemberData(nameof(InvalidCases))]
-    public async Task RecordInteraction_WhenInvalid_IsInvalidArgumentNamingTheFieldAndStoresNothing(string @case, string field)
+    [MemberData(nameof(InvalidInteractions))]
+    public async Task RecordInteraction_WhenInvalid_IsInvalidArgumentNamingTheFieldAndStoresNothing(string field, Action<Interaction> spoil)
     {
-        var interaction = NewInteraction("e1", "touchpoints/web", Start.AddMinutes(-1));
-        switch (@case)
-        {
-            case "unknown-touchpoint": interaction.Touchpoint = "touchpoints/nope"; break;
-            case "retired-touchpoint": interaction.Touchpoint = "touchpoints/old"; break;
-            case "no-identifier": interaction.Identifiers.Clear(); break;
-            case "future": interaction.OccurTime = Timestamp.FromDateTimeOffset(Start.AddMinutes(5).AddSeconds(1)); break;
-            case "too-old": interaction.OccurTime = Timestamp.FromDateTimeOffset(Start.AddDays(-400).AddSeconds(-1)); break;
-            case "no-time": interaction.OccurTime = null; break;
-            case "rating-6": interaction.Rating = 6; break;
-            case "rating-negative": interaction.Rating = -1; break;
-            case "33-properties": for (var i = 0; i < 33; i++) { interaction.Properties[$"k{i}"] = "v"; } break;
-            case "long-property-key": interaction.Properties[new string('k', 65)] = "v"; break;
-            case "long-property-value": interaction.Properties["k"] = new string('v', 513); break;
-            case "long-comment": interaction.Comment = new string('c', 2001); break;
-            case "bad-currency": interaction.Value = new Money { CurrencyCode = "eur", Units = 10 }; break;
-            case "bad-email": interaction.Identifiers[0] = new Identifier { Kind = IdentifierKind.Email, Value = "not-an-address" }; break;
-            case "no-type": interaction.Type = InteractionType.Unspecified; break;
-            default: interaction.InteractionId = ""; break;
-        }
+        var interaction = Sent("e1");
+        spoil(interaction);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction }));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(field, Assert.Single(error.GetRpcStatus()!.GetDetail<BadRequest>().FieldViolations).Field);
         Assert.Contains(field + ":", error.Status.Detail);
         Assert.Equal(0, await _host.CountAsync("interactions"));
         Assert.Empty(await _host.OutboxAsync(TouchpointTopics.InteractionRecorded));
@@ -155,6 +156,7 @@ public sealed class InteractionTests : IAsyncLifetime
                 NewInteraction("good-2", "touchpoints/web", Start.AddMinutes(-2)),
                 NewInteraction("bad-touchpoint", "touchpoints/old", Start.AddMinutes(-2)),
                 NewInteraction("good-1", "touchpoints/web", Start.AddMinutes(-3)),
+                NewInteraction("no-touchpoint", "touchpoints/nowhere", Start.AddMinutes(-2)),
             },
         };
 
@@ -162,8 +164,10 @@ public sealed class InteractionTests : IAsyncLifetime
 
         Assert.Equal(2, response.AcceptedCount);
         Assert.Equal(1, response.DuplicateCount);
-        Assert.Equal([("bad-rating", 1, "interactions[1].rating"), ("bad-touchpoint", 3, "interactions[3].touchpoint")], response.Rejected.Select(r => (r.InteractionId, r.Index, r.Field)));
-        Assert.All(response.Rejected, r => Assert.NotEmpty(r.Reason));
+        Assert.Equal(
+            [("bad-rating", 1, "interactions[1].rating"), ("bad-touchpoint", 3, "interactions[3].touchpoint"), ("no-touchpoint", 5, "interactions[5].touchpoint")],
+            response.Rejected.Select(r => (r.InteractionId, r.Index, r.Field)));
+        Assert.All(response.Rejected, r => Assert.False(string.IsNullOrWhiteSpace(r.Reason)));
         Assert.Equal(2, await _host.CountAsync("interactions"));
         Assert.Equal(2, (await _host.OutboxAsync(TouchpointTopics.InteractionRecorded)).Count);
     }
@@ -171,14 +175,14 @@ public sealed class InteractionTests : IAsyncLifetime
     [Fact]
     public async Task RecordInteractions_WhenEmptyOrTooLong_IsInvalidArgument()
     {
-        var tooLong = new RecordInteractionsRequest();
-        tooLong.Interactions.AddRange(Enumerable.Range(0, 1001).Select(i => NewInteraction($"e{i}", "touchpoints/web", Start)));
+        var empty = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.RecordInteractionsAsync(new RecordInteractionsRequest()));
+        var large = new RecordInteractionsRequest();
+        large.Interactions.AddRange(Enumerable.Range(0, 1001).Select(i => NewInteraction($"e{i}", "touchpoints/web", Start)));
+        var tooLarge = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.RecordInteractionsAsync(large));
 
-        foreach (var request in new[] { new RecordInteractionsRequest(), tooLong })
-        {
-            var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.RecordInteractionsAsync(request));
-            Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        }
+        Assert.Equal(StatusCode.InvalidArgument, empty.StatusCode);
+        Assert.Equal(StatusCode.InvalidArgument, tooLarge.StatusCode);
+        Assert.Contains("1000", tooLarge.Status.Detail);
     }
 
     [Fact]
@@ -203,9 +207,129 @@ public sealed class InteractionTests : IAsyncLifetime
         Assert.Equal(3, response.RejectedCount);
         Assert.Equal(["s0-bad", "s1-bad", "s2-bad"], response.Rejected.Select(r => r.InteractionId));
         Assert.Equal([100, 202, 304], response.Rejected.Select(r => r.Index));
+        // Index counts across the stream; the field names the position within its message.
+        Assert.Equal(["interactions[100].touchpoint", "interactions[100].touchpoint", "interactions[100].touchpoint"], response.Rejected.Select(r => r.Field));
         Assert.Equal(300, await _host.CountAsync("interactions"));
         Assert.Equal(300, (await _host.OutboxAsync(TouchpointTopics.InteractionRecorded)).Count);
         Assert.Equal(10, await _host.CountAsync("person_state"));
+    }
+
+    public static TheoryData<string, Action<Interaction>> ReusedIds => new()
+    {
+        { "another touchpoint", i => i.Touchpoint = "touchpoints/brochure" },
+        { "another type", i => i.Type = InteractionType.Click },
+        { "another time", i => i.OccurTime = Timestamp.FromDateTimeOffset(At.AddMinutes(-1)) },
+        { "another person", i => i.Identifiers[0].Value = "cookie-43" },
+        { "another property", i => i.Properties["page"] = "/offers" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ReusedIds))]
+    public async Task RecordInteraction_WhenIdIsReusedWithOtherContent_IsAlreadyExistsAndKeepsTheFirst(string change, Action<Interaction> reuse)
+    {
+        await _host.CreateAsync("brochure");
+        await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = Sent("reused") });
+        var other = Sent("reused");
+        reuse(other);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = other }));
+        var resent = await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = Sent("reused") });
+
+        Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
+        Assert.Contains("interaction_id", error.Status.Detail);
+        Assert.Contains("other content", error.Status.Detail);
+        Assert.True(resent.Duplicate, change);
+        Assert.Equal(1, await _host.CountAsync("interactions"));
+        Assert.Single(await _host.OutboxAsync(TouchpointTopics.InteractionRecorded));
+    }
+
+    [Fact]
+    public async Task RecordInteractionsAndStream_WhenIdIsReusedWithOtherContent_ListTheConflictApartFromDuplicates()
+    {
+        await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = Sent("b-1") });
+        var retyped = Sent("b-1");
+        retyped.Type = InteractionType.Purchase;
+
+        var batch = await _host.Client.RecordInteractionsAsync(new RecordInteractionsRequest { Interactions = { Sent("b-1"), retyped, Sent("b-2") } });
+        using var call = _host.Client.StreamInteractions();
+        await call.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { retyped, Sent("b-2"), Sent("b-3") } });
+        await call.RequestStream.CompleteAsync();
+        var stream = await call;
+
+        Assert.Equal((1, 1, 1), (batch.AcceptedCount, batch.DuplicateCount, batch.ConflictCount));
+        var conflict = Assert.Single(batch.Rejected);
+        Assert.Equal((1, "b-1", "interactions[1].interaction_id"), (conflict.Index, conflict.InteractionId, conflict.Field));
+        Assert.Equal((1L, 1L, 1L, 1L), (stream.AcceptedCount, stream.DuplicateCount, stream.ConflictCount, stream.RejectedCount));
+        Assert.Equal(0, Assert.Single(stream.Rejected).Index);
+        Assert.Equal(3, await _host.CountAsync("interactions"));
+    }
+
+    [Fact]
+    public async Task StreamInteractions_WhenAPropertyKeyHoldsNul_RejectsThatInteractionNamingTheKeyAndStoresTheRest()
+    {
+        using var call = _host.Client.StreamInteractions();
+        var bad = Sent("n-bad");
+        bad.Properties["utm\0source"] = "newsletter";
+        var dollar = Sent("n-dollar");
+        dollar.Properties["$id"] = "1";
+        await call.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { Sent("n-1"), bad } });
+        await call.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { dollar, Sent("n-2") } });
+        await call.RequestStream.CompleteAsync();
+
+        var summary = await call;
+
+        Assert.Equal((2L, 2L), (summary.AcceptedCount, summary.RejectedCount));
+        Assert.Equal(
+            [(1, "n-bad", "interactions[1].properties[utm\\u0000source]"), (2, "n-dollar", "interactions[0].properties[$id]")],
+            summary.Rejected.Select(r => (r.Index, r.InteractionId, r.Field)));
+        Assert.All(summary.Rejected, r => Assert.Contains("'$'", r.Reason, StringComparison.Ordinal));
+        Assert.Equal(2, await _host.CountAsync("interactions"));
+    }
+
+    [Fact]
+    public async Task StreamInteractions_WhenAMessageIsEmpty_FailsButKeepsTheBatchesBeforeIt()
+    {
+        using var call = _host.Client.StreamInteractions();
+        await call.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { Sent("k-1") } });
+        await call.RequestStream.WriteAsync(new StreamInteractionsRequest());
+        await call.RequestStream.CompleteAsync();
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await call);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(1, await _host.CountAsync("interactions"));
+    }
+
+    [Fact]
+    public async Task RecordInteraction_StoresEmailOnlyAsKeyedHashInTheDatabaseFiles()
+    {
+        var interaction = Sent("evt-mail");
+        interaction.Identifiers.Add(new Identifier { Kind = IdentifierKind.Email, Value = "Anna.Berg@Example.com" });
+
+        await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
+
+        // The write-ahead log is folded into the database and removed when the last connection closes,
+        // so whichever of the two files exist hold everything written.
+        var text = "";
+        foreach (var file in new[] { "touchpoint.db-wal", "touchpoint.db" }.Select(f => Path.Combine(_host.Platform.DataDirectory, f)).Where(File.Exists))
+        {
+            text += System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(file));
+        }
+
+        Assert.DoesNotContain("anna.berg", text, StringComparison.OrdinalIgnoreCase);
+        var key = Convert.FromBase64String(await File.ReadAllTextAsync(Path.Combine(_host.Platform.DataDirectory, "identifier-hash.key")));
+        Assert.Contains(new Journey.Shared.Privacy.IdentifierHasher(key).HashEmail("anna.berg@example.com"), text);
+    }
+
+    [Fact]
+    public async Task RecordInteraction_WithoutWriteScope_IsPermissionDenied()
+    {
+        using var reader = _host.Platform.CreateChannel(TouchpointScopes.Read);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new TouchpointService.TouchpointServiceClient(reader).RecordInteractionAsync(new RecordInteractionRequest { Interaction = Sent("evt-x") }));
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
     }
 
     [Fact]
@@ -237,6 +361,8 @@ public sealed class InteractionTests : IAsyncLifetime
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }
+
+    private static Interaction Sent(string id, string touchpoint = "touchpoints/web") => NewInteraction(id, touchpoint, At);
 
     private Task<long> ScalarAsync(string sql) =>
         _host.Database.ReadAsync(async (connection, ct) =>
