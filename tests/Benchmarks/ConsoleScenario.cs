@@ -18,9 +18,9 @@ namespace Journey.Benchmarks;
 /// every view of the navigation, and the person view for a streamed person, once to warm up and then
 /// <see cref="Loads"/> times each; the figure is the browser's own Navigation Timing, navigation start to
 /// the end of the load event. Held: each view's median ≤ 1.5 s (issue 29); the ratio to the sign-in
-/// page's load in the same browser on the same host is printed next to it. At the end of the default run it reads the stores
-/// the catalog, ingestion and profile scenarios filled (and whatever the later ones added); run alone,
-/// it fills them itself the same way.
+/// page's load in the same browser on the same host is printed next to it. At the end of the default
+/// run it reads the stores the catalog, ingestion and profile scenarios filled (and whatever the later
+/// ones added); run alone, it fills them itself the same way.
 /// </summary>
 public sealed class ConsoleScenario : IScenario
 {
