@@ -26,32 +26,8 @@ public sealed class ProfileScenario : IScenario
         var client = new ProfileService.ProfileServiceClient(channel);
         var people = population.People;
 
-        // The bus delivers a subscription's events in outbox order, so the last person's profile showing its interaction
-        // means every earlier event was handled too.
-        var last = new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(people - 1) };
         var (handledAtStart, startedAt) = (await HandledSoFarAsync(client, people), Stopwatch.GetTimestamp());
-        var drainDeadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                var found = await client.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(last) });
-                if (found.Profile.LastInteractionTime is not null)
-                {
-                    break;
-                }
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
-            {
-            }
-
-            if (drainDeadline.Elapsed > TimeSpan.FromMinutes(settings.Quick ? 1 : 5))
-            {
-                throw new TimeoutException($"The profile service had not handled the last of {people:N0} interactions after {drainDeadline.Elapsed.TotalSeconds:0} s.");
-            }
-
-            await Task.Delay(100);
-        }
+        await WaitUntilHandledAsync(client, people, TimeSpan.FromMinutes(settings.Quick ? 1 : 5));
 
         var drainSeconds = Stopwatch.GetElapsedTime(population.StreamStarted).TotalSeconds;
         var drainRate = people / drainSeconds;
@@ -82,6 +58,37 @@ public sealed class ProfileScenario : IScenario
             new($"identify with a merge (anonymous into known), {merges.Calls:N0} merges", $"p50 {Report.Micros(merges.P50)}, p99 {Report.Micros(merges.P99)}",
                 $"empty call p99 {Report.Micros(empty)}", merges.P99 / empty, SharedHost.Reported("profile-alone"), null),
         ];
+    }
+
+    /// <summary>
+    /// Waits until the last of <paramref name="people"/> streamed people has a profile showing its
+    /// interaction: the bus delivers a subscription's events in outbox order, so every earlier one was handled too.
+    /// </summary>
+    public static async Task WaitUntilHandledAsync(ProfileService.ProfileServiceClient client, int people, TimeSpan timeout)
+    {
+        var last = new Identifier { Kind = IdentifierKind.AnonymousId, Value = Population.AnonymousId(people - 1) };
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                var found = await client.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(last) });
+                if (found.Profile.LastInteractionTime is not null)
+                {
+                    return;
+                }
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+            {
+            }
+
+            if (deadline.Elapsed > timeout)
+            {
+                throw new TimeoutException($"The profile service had not handled the last of {people:N0} interactions after {deadline.Elapsed.TotalSeconds:0} s.");
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>

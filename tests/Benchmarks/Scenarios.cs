@@ -62,7 +62,7 @@ public interface IScenario
 /// host that has done nothing yet; then the two with a host of their own, while the main
 /// host is idle (it still digests the events of every earlier scenario, such as the catalog's 50,000
 /// TouchpointChanged or the ingestion's million people); the profile and recommendation scenarios read
-/// the people the ingestion created.
+/// the people the ingestion created; the console's views come last, on the stores every scenario before filled.
 /// </summary>
 public static class Scenarios
 {
@@ -79,6 +79,7 @@ public static class Scenarios
         new JourneySimulationScenario(),
         new TrackingBatchScenario(),
         new TranscodedGetScenario(),
+        new ConsoleScenario(),
     ];
 }
 
