@@ -44,7 +44,10 @@ public sealed class ConsoleChannel(IOptions<WebConsoleOptions> options, IServer 
 /// </summary>
 public sealed class ConsoleApi(IHttpContextAccessor http, ConsoleChannel channel, IOptions<AuthOptions> auth)
 {
-    /// <summary>The cookie holding the signed-in person's bearer token (HttpOnly, SameSite=Strict, path <c>/console</c>).</summary>
+    /// <summary>
+    /// The cookie holding the signed-in person's bearer token (HttpOnly, path <c>/console</c>; SameSite=Strict
+    /// after a development sign-in, Lax after one through the issuer, see <see cref="ConsoleSessionHandler"/>).
+    /// </summary>
     public const string TokenCookie = "journey_console";
 
     /// <summary>Whether the request carries a console sign-in, or the host needs none.</summary>
