@@ -170,6 +170,22 @@ public sealed class CommandTests(PlatformFixture fixture) : IClassFixture<Platfo
         Assert.StartsWith("profiles/", profile.RootElement.GetProperty("profile").GetProperty("name").GetString());
         var human = await Run("profiles", "lookup", "--email", "ada@example.com");
         Assert.Contains("stage", human.Out);
+
+        // The same person by their profile, as the other commands address them too.
+        var name = profile.RootElement.GetProperty("profile").GetProperty("name").GetString()!;
+        foreach (var given in new[] { name, name["profiles/".Length..] })
+        {
+            var byProfile = await Run("profiles", "lookup", "--profile", given, "-o", "json");
+            Assert.True(byProfile.ExitCode == 0, byProfile.Error);
+            using var found = JsonDocument.Parse(byProfile.Out);
+            Assert.Equal(name, found.RootElement.GetProperty("profile").GetProperty("name").GetString());
+        }
+
+        var both = await Run("profiles", "lookup", "--profile", name, "--email", "ada@example.com");
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("not both", both.Error);
+        var check = await Run("consent", "check", "--purpose", "anything", "--profile", name, "-o", "json");
+        Assert.NotEqual(2, check.ExitCode);
     }
 
     [Fact]

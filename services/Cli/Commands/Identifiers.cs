@@ -3,9 +3,13 @@ using Journey.Common.V1;
 
 namespace Journey.Cli.Commands;
 
-/// <summary>The options that name a person: any of them, several together for consent and recommendations.</summary>
+/// <summary>
+/// The options that name a person, as every request addresses one (<c>PersonRef</c>): their profile
+/// (<c>--profile</c>), or any of their identifiers, several together for consent and recommendations.
+/// </summary>
 internal sealed class IdentifierOptions
 {
+    private readonly Option<string?> _profile = new("--profile") { Description = "The person's profile, its id or its name (profiles/{id}); instead of identifiers." };
     private readonly Option<string?> _email = new("--email") { Description = "The person's e-mail address." };
     private readonly Option<string?> _customerId = new("--customer-id") { Description = "The person's customer id." };
     private readonly Option<string?> _anonymousId = new("--anonymous-id") { Description = "An anonymous (cookie) id." };
@@ -14,6 +18,7 @@ internal sealed class IdentifierOptions
 
     public void AddTo(Command command)
     {
+        command.Options.Add(_profile);
         command.Options.Add(_email);
         command.Options.Add(_customerId);
         command.Options.Add(_anonymousId);
@@ -24,11 +29,25 @@ internal sealed class IdentifierOptions
     /// <summary>The person the options name, as every request addresses one; null when none is named and none is required.</summary>
     public PersonRef? Person(ParseResult parse, bool required = true)
     {
-        var identifiers = Read(parse, required);
+        var identifiers = Read(parse, required: false);
+        if (parse.GetValue(_profile) is { } profile && !string.IsNullOrWhiteSpace(profile))
+        {
+            return identifiers.Count == 0
+                ? new PersonRef { Profile = Names.Full("profiles", profile.Trim()) }
+                : throw CliException.Usage("name the person either with --profile or with identifiers, not both.");
+        }
+
+        if (required && identifiers.Count == 0)
+        {
+            throw CliException.Usage(Missing);
+        }
+
         return identifiers.Count == 0 ? null : new PersonRef { Identifiers = new IdentifierSet { Identifiers = { identifiers } } };
     }
 
-    public List<Identifier> Read(ParseResult parse, bool required = true)
+    private const string Missing = "name the person with --profile, --email, --customer-id, --anonymous-id, --phone or --device-id.";
+
+    private List<Identifier> Read(ParseResult parse, bool required)
     {
         var identifiers = new List<Identifier>();
         Add(parse.GetValue(_customerId), IdentifierKind.CustomerId);
@@ -38,7 +57,7 @@ internal sealed class IdentifierOptions
         Add(parse.GetValue(_deviceId), IdentifierKind.DeviceId);
         if (required && identifiers.Count == 0)
         {
-            throw CliException.Usage("name the person with --email, --customer-id, --anonymous-id, --phone or --device-id.");
+            throw CliException.Usage(Missing);
         }
 
         return identifiers;

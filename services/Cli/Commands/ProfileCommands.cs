@@ -11,20 +11,20 @@ internal static class ProfileCommands
     {
         var command = new Command("profiles", "Look people up.");
         var person = new IdentifierOptions();
-        var lookup = new Command("lookup", "Show the profile one identifier belongs to.");
+        var lookup = new Command("lookup", "Show a person's profile: by one identifier, or by --profile.");
         person.AddTo(lookup);
         lookup.SetAction((parse, ct) =>
         {
             var c = context(parse);
             return c.RunAsync(async () =>
             {
-                var identifiers = person.Read(parse);
-                if (identifiers.Count > 1)
+                var who = person.Person(parse)!;
+                if (who.Identifiers?.Identifiers.Count > 1)
                 {
                     throw CliException.Usage("lookup takes exactly one identifier.");
                 }
 
-                var response = await new ProfileService.ProfileServiceClient(c.Channel).LookupProfileAsync(new LookupProfileRequest { Person = new Common.V1.PersonRef { Identifiers = new Common.V1.IdentifierSet { Identifiers = { identifiers[0] } } } }, c.Call(ct));
+                var response = await new ProfileService.ProfileServiceClient(c.Channel).LookupProfileAsync(new LookupProfileRequest { Person = who }, c.Call(ct));
                 return c.Reply(response, () => Render.Profile(response.Profile).Write(c.Out));
             });
         });
