@@ -115,11 +115,29 @@ public static partial class IssuerSignIn
     {
         if (IsConfigured(app.Configuration))
         {
-            app.MapGet(StartPath, (string? @return) => Results.Challenge(
-                new AuthenticationProperties { RedirectUri = WebConsoleRegistration.LocalReturn(@return) },
-                [IssuerScheme]));
+            app.MapGet(StartPath, StartAsync);
         }
     }
+
+    /// <summary>
+    /// Sends the browser to the issuer. Reading the issuer's discovery document comes first; when the
+    /// issuer cannot be reached, the person is told so on the sign-in page instead of an error page.
+    /// </summary>
+    private static async Task StartAsync(HttpContext context, string? @return, ILoggerFactory loggers)
+    {
+        try
+        {
+            await context.ChallengeAsync(IssuerScheme, new AuthenticationProperties { RedirectUri = WebConsoleRegistration.LocalReturn(@return) });
+        }
+        catch (Exception ex) when ((ex is InvalidOperationException or HttpRequestException) && !context.RequestAborted.IsCancellationRequested)
+        {
+            LogIssuerUnreachable(loggers.CreateLogger(typeof(IssuerSignIn)), ex.Message);
+            context.Response.Redirect($"/console/sign-in?unreachable=1&return={Uri.EscapeDataString(WebConsoleRegistration.LocalReturn(@return))}");
+        }
+    }
+
+    [LoggerMessage(EventId = 3, EventName = "ConsoleIssuerUnreachable", Level = LogLevel.Warning, Message = "Console sign-in could not start: the issuer's configuration could not be read: {Reason}")]
+    private static partial void LogIssuerUnreachable(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 2, EventName = "ConsoleIssuerSignInFailed", Level = LogLevel.Warning, Message = "Console sign-in through the issuer failed: {Reason}")]
     private static partial void LogSignInFailed(ILogger logger, string reason);

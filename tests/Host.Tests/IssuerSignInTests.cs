@@ -150,6 +150,25 @@ public sealed partial class IssuerSignInTests(IssuerHostFixture fixture) : IClas
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
     }
 
+    [Fact]
+    public async Task SignIn_WhenTheIssuerCannotBeReached_SaysSoOnTheSignInPage()
+    {
+        // An issuer address where nothing listens.
+        var (_, nowhere) = OidcIssuer.Reserve();
+        using var scratch = new ScratchDirectory("journey-issuer-down-");
+        await using var host = HostProcess.Start(scratch.Path, $"--Journey:Auth:Authority={nowhere}", $"--Journey:Console:ClientId={IssuerHostFixture.ClientId}");
+        await host.WaitUntilListeningAsync();
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(host.HttpAddress) };
+
+        var response = await browser.GetAsync($"{IssuerSignIn.StartPath}?return=%2Fconsole%2Fpaths");
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/console/sign-in?unreachable=1&return=%2Fconsole%2Fpaths", response.Headers.Location!.OriginalString);
+        var page = await browser.GetAsync(response.Headers.Location);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("could not be reached", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public async Task InABrowser_APersonSignsInThroughTheIssuerOnAnotherSiteAndLandsOnTheViewTheyOpened()
     {
