@@ -40,7 +40,7 @@ public static partial class IssuerSignIn
     /// is built, since the handler must not exist without them (it would fail every request).
     /// </summary>
     public static bool IsConfigured(IConfiguration configuration) =>
-        !string.Equals(configuration[$"{WebConsoleOptions.Section}:Enabled"], "false", StringComparison.OrdinalIgnoreCase)
+        (!bool.TryParse(configuration[$"{WebConsoleOptions.Section}:Enabled"], out var enabled) || enabled)
         && SecurityRegistration.AuthEnabled(configuration)
         && !string.IsNullOrWhiteSpace(configuration[$"{AuthOptions.Section}:Authority"])
         && !string.IsNullOrWhiteSpace(configuration[$"{WebConsoleOptions.Section}:ClientId"]);
