@@ -1,6 +1,7 @@
 using Journey.Profile.Domain;
 using Journey.Profile.Events;
 using Journey.Shared.Privacy;
+using Journey.Shared.Reports;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -24,7 +25,8 @@ internal sealed class ProfileDomain
         Lookup = new LookupUseCases(store, input, protector, changes, options, time);
         Erasure = new ErasureUseCases(store, input, events, tombstones, changes, options, time, NullLogger<ErasureUseCases>.Instance);
         Memberships = new MembershipUseCases(store, definitions, events, changes, options, time);
-        Segments = new SegmentUseCases(segmentStore, definitions, store, Memberships, new AudienceNoise(new byte[32], options.Value.AudienceNoiseEpsilon), options, time);
+        Segments = new SegmentUseCases(segmentStore, definitions, store, Memberships, new AudienceNoise(new byte[32], options.Value.AudienceNoiseEpsilon),
+            new ReportCache<AudienceKey, AudienceDescription>(Options.Create(new ReportsOptions()), time, NullLogger<ReportCache<AudienceKey, AudienceDescription>>.Instance), options, time);
     }
 
     /// <summary>The identifier hasher, with the same zero key the use cases hash with.</summary>

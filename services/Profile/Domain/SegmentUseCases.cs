@@ -1,5 +1,6 @@
 using Journey.Shared.Errors;
 using Journey.Shared.Paging;
+using Journey.Shared.Reports;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Profile.Domain;
@@ -12,13 +13,22 @@ public sealed record AudienceDescription(
     IReadOnlyList<(string Topic, long Members, double MeanAffinity)> TopInterests,
     IReadOnlyList<(JourneyStage Stage, long Members)> Stages,
     IReadOnlyList<(int Channel, long Members)> Channels,
-    IReadOnlyList<(CustomerType Type, long Members)> CustomerTypes);
+    IReadOnlyList<(CustomerType Type, long Members)> CustomerTypes)
+{
+    /// <summary>When the figures were computed: interest affinities are as of then, and a kept description (<see cref="Journey.Shared.Reports.ReportCache{TKey, TValue}"/>) is answered again until it is too old.</summary>
+    public DateTimeOffset ComputedAt { get; init; }
+}
+
+/// <summary>Which audience a description is of: a segment's members, or everyone in a stage, or everyone (neither).</summary>
+public readonly record struct AudienceKey(string? SegmentId, JourneyStage Stage);
 
 /// <summary>A page of segment members and how many members of the page were left out for lack of consent.</summary>
 public sealed record MemberPage(Page<string> Members, int Withheld);
 
 /// <summary>Segment definitions, their members and audience descriptions.</summary>
-public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions definitions, IProfileStore profiles, MembershipUseCases memberships, AudienceNoise noise, IOptions<ProfileOptions> options, TimeProvider time)
+public sealed class SegmentUseCases(
+    ISegmentStore segments, SegmentDefinitions definitions, IProfileStore profiles, MembershipUseCases memberships, AudienceNoise noise,
+    ReportCache<AudienceKey, AudienceDescription> descriptions, IOptions<ProfileOptions> options, TimeProvider time)
 {
     /// <summary>
     /// Validates and stores a segment, then puts the existing profiles that match into it; from then
@@ -80,7 +90,9 @@ public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions d
     /// <paramref name="stage"/>, or everyone with a profile (neither given). The store streams the members through one accumulator, so memory
     /// grows with the number of distinct topics and channels, not with the audience. Counting is
     /// done here rather than by a store GROUP BY because interest affinities decay with time and are
-    /// computed per profile by <see cref="JourneyRules.View"/>.
+    /// computed per profile by <see cref="JourneyRules.View"/>. Reading every profile of a large store
+    /// takes seconds, so a description that was slow to compute is kept and refreshed in the background
+    /// (<see cref="ReportCache{TKey, TValue}"/>); <see cref="AudienceDescription.ComputedAt"/> says as of when.
     /// </summary>
     public async Task<AudienceDescription> DescribeAsync(string? segmentId, JourneyStage stage, CancellationToken cancellationToken)
     {
@@ -89,11 +101,12 @@ public sealed class SegmentUseCases(ISegmentStore segments, SegmentDefinitions d
             _ = await GetAsync(segmentId, cancellationToken);
         }
 
-        var settings = options.Value;
-        var now = time.GetUtcNow();
-        var audience = new AudienceAccumulator(settings, noise, now);
-        await profiles.VisitAudienceAsync(segmentId, stage, audience.Add, cancellationToken);
-        return audience.Describe();
+        return await descriptions.GetAsync(new AudienceKey(segmentId, stage), async (now, ct) =>
+        {
+            var audience = new AudienceAccumulator(options.Value, noise, now);
+            await profiles.VisitAudienceAsync(segmentId, stage, audience.Add, ct);
+            return audience.Describe();
+        }, cancellationToken);
     }
 
     /// <summary>
@@ -155,7 +168,7 @@ public sealed class AudienceAccumulator(ProfileOptions options, AudienceNoise no
         var floor = options.AudienceMinimumSize;
         if (_size < floor)
         {
-            return new AudienceDescription(true, floor, 0, [], [], [], []);
+            return new AudienceDescription(true, floor, 0, [], [], [], []) { ComputedAt = now };
         }
 
         var interests = _interests
@@ -172,7 +185,7 @@ public sealed class AudienceAccumulator(ProfileOptions options, AudienceNoise no
         var channels = _channels.Select(c => (Channel: c.Key, Members: Count(c.Value, "channel|" + c.Key))).Where(c => c.Members >= floor)
             .OrderByDescending(c => c.Members).ThenBy(c => c.Channel).ToList();
         var types = _types.Select(t => (Type: t.Key, Members: Count(t.Value, "customer-type|" + (int)t.Key))).Where(t => t.Members >= floor).OrderBy(t => t.Type).ToList();
-        return new AudienceDescription(false, floor, Math.Max(Count(_size, "size"), floor), interests, stages, channels, types);
+        return new AudienceDescription(false, floor, Math.Max(Count(_size, "size"), floor), interests, stages, channels, types) { ComputedAt = now };
     }
 
     private long Count(long members, string figure) => Math.Max(0, (long)Math.Round(members + noise.Draw(_fingerprint, figure)));

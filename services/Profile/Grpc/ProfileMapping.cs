@@ -199,6 +199,7 @@ internal static class ProfileMapping
             BelowMinimum = audience.BelowMinimum,
             MinimumSize = audience.MinimumSize,
             Size = audience.Size,
+            ComputeTime = Time(audience.ComputedAt),
         };
         response.TopInterests.AddRange(audience.TopInterests.Select(i => new AudienceInterest { Topic = i.Topic, Members = i.Members, MeanAffinity = i.MeanAffinity }));
         response.Stages.AddRange(audience.Stages.Select(s => new StageCount { Stage = (Journey.Common.V1.JourneyStage)s.Stage, Members = s.Members }));

@@ -4,6 +4,7 @@ using Journey.Platform.V1;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Privacy;
+using Journey.Shared.Reports;
 using Journey.Shared.Security;
 using Journey.Shared.Storage;
 using Journey.Shared.Telemetry;
@@ -44,6 +45,8 @@ public static partial class JourneyHosting
         services.AddSingleton<IValidateOptions<EventsOptions>, AppApiTokenRule>();
         services.AddOptions<EventsOptions>().PostConfigure<IConfiguration>((events, configuration) =>
             events.AppApiToken = string.IsNullOrEmpty(events.AppApiToken) ? configuration[EventsOptions.AppApiTokenVariable] : events.AppApiToken);
+        services.AddValidatedOptions<ReportsOptions, ReportsOptionsValidator>(ReportsOptions.Section);
+        services.AddSingleton(typeof(ReportCache<,>));
         services.AddPrivacyKeys();
         services.TryAddTimeProvider();
         // Replaced by AddJourneyModules with the services the host knows; a host of none has the platform's scopes only.

@@ -39,4 +39,11 @@ public static class JourneyTelemetry
 
     /// <summary>Writes that found a SQLite WAL past its limit and tried to truncate it (outcome: truncated, blocked by a long reader, or failed).</summary>
     public static readonly Counter<long> WalTruncations = StorageMeter.CreateCounter<long>("journey.storage.wal_truncations", "{checkpoint}", "Attempts to truncate a SQLite WAL grown past its limit; outcome truncated, blocked (readers did not finish in time) or failed.");
+
+    /// <summary>Meter of the long-running reports.</summary>
+    public static readonly Meter ReportsMeter = new("Journey.Reports");
+
+    /// <summary>Requests for a long-running report (outcome: kept, stale while a refresh runs, or computed).</summary>
+    public static readonly Counter<long> ReportRequests = ReportsMeter.CreateCounter<long>(
+        "journey.reports.requests", "{request}", "Requests for a long-running report; outcome kept (answered from memory), stale (answered from memory while a refresh runs) or computed.");
 }

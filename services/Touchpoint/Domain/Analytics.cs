@@ -1,6 +1,7 @@
 using System.Globalization;
 using Journey.Shared.Errors;
 using Journey.Shared.Paging;
+using Journey.Shared.Reports;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Touchpoint.Domain;
@@ -150,7 +151,10 @@ public sealed record DropOffPoint(string TouchpointId, string DisplayName, long 
 /// <summary>The journey funnel.</summary>
 public sealed record Funnel(
     DayPeriod Period, IReadOnlyList<FunnelStageFigures> Stages, TouchpointsBeforePurchase BeforePurchase,
-    IReadOnlyList<DropOffPoint> DropOffs, TimeSpan SilenceAfter);
+    IReadOnlyList<DropOffPoint> DropOffs, TimeSpan SilenceAfter, DateTimeOffset ComputedAt);
+
+/// <summary>Which funnel a report is: its whole days and how many drop-off points it lists.</summary>
+public readonly record struct FunnelKey(int FromDay, int ToDay, int DropOffLimit);
 
 /// <summary>A touchpoint whose experience falls short.</summary>
 public sealed record Gap(TouchpointDefinition Touchpoint, double AverageRating, long RatingCount, double GapValue, double Priority);
@@ -159,7 +163,8 @@ public sealed record Gap(TouchpointDefinition Touchpoint, double AverageRating, 
 /// Journey analytics over periods of whole UTC days, read from the aggregates the interaction log
 /// keeps in each ingest transaction, so a report never scans raw interactions and outlives their retention.
 /// </summary>
-public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointCatalogStore catalog, IOptions<TouchpointOptions> options, TimeProvider clock)
+public sealed class JourneyAnalytics(
+    IJourneyAggregates aggregates, ITouchpointCatalogStore catalog, ReportCache<FunnelKey, Funnel> funnels, IOptions<TouchpointOptions> options, TimeProvider clock)
 {
     /// <summary>Drop-off points listed when a request asks for 0.</summary>
     public const int DefaultDropOffLimit = 10;
@@ -184,7 +189,11 @@ public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointC
             totals.UniquePeople == 0 ? 0 : (double)totals.Purchasers / totals.UniquePeople, window);
     }
 
-    /// <summary>The journey funnel.</summary>
+    /// <summary>
+    /// The journey funnel. Its per-person grouping reads every person of the period, which takes
+    /// seconds on a large store, so a funnel that was slow to compute is kept per period and refreshed
+    /// in the background (<see cref="ReportCache{TKey, TValue}"/>); <see cref="Funnel.ComputedAt"/> says as of when.
+    /// </summary>
     public async Task<Funnel> FunnelAsync(DateTimeOffset? start, DateTimeOffset? end, int dropOffLimit, CancellationToken cancellationToken)
     {
         var validation = new Validation();
@@ -192,7 +201,12 @@ public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointC
         validation.Require(dropOffLimit is >= 0 and <= 100, "drop_off_limit", "must be 0 to 100 (0 for the default, 10)");
         validation.ThrowIfInvalid();
         var period = resolved!;
+        var limit = dropOffLimit == 0 ? DefaultDropOffLimit : dropOffLimit;
+        return await funnels.GetAsync(new FunnelKey(period.FromDay, period.ToDay, limit), (now, ct) => ComputeFunnelAsync(period, limit, now, ct), cancellationToken);
+    }
 
+    private async Task<Funnel> ComputeFunnelAsync(DayPeriod period, int dropOffLimit, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         var totals = await aggregates.FunnelTotalsAsync(period.FromDay, period.ToDay, cancellationToken);
         var stages = new List<FunnelStageFigures>(StageMask.Ordered.Count);
         for (var i = 0; i < StageMask.Ordered.Count; i++)
@@ -209,16 +223,16 @@ public sealed class JourneyAnalytics(IJourneyAggregates aggregates, ITouchpointC
 
         // People count as dropped off only once they have been silent for the whole silence period.
         var silence = options.Value.SilencePeriod;
-        var silentBefore = clock.GetUtcNow() - silence;
+        var silentBefore = now - silence;
         var dropOffs = await aggregates.DropOffsAsync(
-            period.Start, period.End < silentBefore ? period.End : silentBefore, dropOffLimit == 0 ? DefaultDropOffLimit : dropOffLimit, cancellationToken);
+            period.Start, period.End < silentBefore ? period.End : silentBefore, dropOffLimit, cancellationToken);
         var names = await catalog.GetManyAsync(dropOffs.Top.Select(d => d.TouchpointId).ToList(), cancellationToken);
         var points = dropOffs.Top
             .Select(d => new DropOffPoint(
                 d.TouchpointId, names.TryGetValue(d.TouchpointId, out var t) ? t.DisplayName : "", d.People,
                 dropOffs.Silent == 0 ? 0 : (double)d.People / dropOffs.Silent))
             .ToList();
-        return new Funnel(period, stages, beforePurchase, points, silence);
+        return new Funnel(period, stages, beforePurchase, points, silence, now);
     }
 
     /// <summary>

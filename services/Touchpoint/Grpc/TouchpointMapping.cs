@@ -153,6 +153,7 @@ internal static class TouchpointMapping
                 Distribution = { f.BeforePurchase.Distribution.Select(d => new PurchaseCount { Touchpoints = d.Touchpoints, Purchases = d.Purchases }) },
             },
             SilenceAfter = Duration.FromTimeSpan(f.SilenceAfter),
+            ComputeTime = Timestamp.FromDateTimeOffset(f.ComputedAt),
         };
         response.Stages.AddRange(f.Stages.Select(s => new FunnelStage
         {

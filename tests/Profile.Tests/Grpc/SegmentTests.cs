@@ -269,6 +269,7 @@ public sealed class SegmentTests : IAsyncLifetime
         Assert.Equal([new ChannelCount { Channel = Channel.Web, Members = 12 }], audience.Channels);
         var none = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Loyalty });
         Assert.True(none.BelowMinimum);
+        Assert.Equal(_host.Clock.GetUtcNow(), audience.ComputeTime.ToDateTimeOffset());
     }
 
     [Fact]

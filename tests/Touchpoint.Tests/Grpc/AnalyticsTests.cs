@@ -23,13 +23,19 @@ public sealed class AnalyticsTests : IAsyncLifetime
     public async Task InitializeAsync() => _host = await SeededAsync(TouchpointHost.Start);
 
     /// <summary>A host holding the people above whose clock says <paramref name="now"/> (a test clock never goes back, so an earlier "now" needs a host of its own).</summary>
-    private static async Task<TouchpointHost> SeededAsync(DateTimeOffset now)
+    private static async Task<TouchpointHost> SeededAsync(DateTimeOffset now, IReadOnlyDictionary<string, string?>? more = null)
     {
-        var host = await StartAsync(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Journey:Touchpoint:SilencePeriod"] = "5.00:00:00",
             ["Journey:Touchpoint:PurchaseWindow"] = "3.00:00:00",
-        }, now);
+        };
+        foreach (var (key, value) in more ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var host = await StartAsync(settings, now);
         await host.CreateAsync("ad", NewTouchpoint("Ad", Channel.PaidAd, Ownership.Paid, 2, 4.0, JourneyStage.Awareness));
         await host.CreateAsync("review", NewTouchpoint("Review site", Channel.ThirdPartyReview, Ownership.Earned, 5, 4.5, JourneyStage.Evaluation));
         await host.CreateAsync("store", NewTouchpoint("Store", Channel.DealerStore, Ownership.Owned, 3, 4.0, JourneyStage.Purchase));
@@ -124,6 +130,36 @@ public sealed class AnalyticsTests : IAsyncLifetime
         Assert.Equal([("touchpoints/ad", "Ad", 1L, 0.5), ("touchpoints/review", "Review site", 1L, 0.5)], funnel.DropOffPoints.Select(d => (d.Touchpoint, d.DisplayName, d.People, d.Share)));
         Assert.Equal(TimeSpan.FromDays(5), funnel.SilenceAfter.ToTimeSpan());
         Assert.Equal(Period(D, D.AddDays(3)), funnel.Period);
+        Assert.Equal(_host.Clock.GetUtcNow(), funnel.ComputeTime.ToDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task Funnel_WhenKept_IsAnsweredUntilTooOldAndThenRefreshed()
+    {
+        // Every funnel counts as slow here, so each is kept for a minute.
+        await using var host = await SeededAsync(TouchpointHost.Start, new Dictionary<string, string?>
+        {
+            ["Journey:Reports:KeepSlowerThan"] = "00:00:00",
+            ["Journey:Reports:MaxAge"] = "00:01:00",
+        });
+        var request = new GetJourneyFunnelRequest { Period = Period(D, D.AddDays(3)) };
+        var first = await host.Client.GetJourneyFunnelAsync(request);
+
+        await RecordAsync(host, NewInteraction("e1", "touchpoints/ad", D.AddHours(15), "eve"));
+        var kept = await host.Client.GetJourneyFunnelAsync(request);
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        var stale = await host.Client.GetJourneyFunnelAsync(request);
+        var refreshed = stale;
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); refreshed.Stages[0].People == 3 && DateTime.UtcNow < deadline; await Task.Delay(20))
+        {
+            refreshed = await host.Client.GetJourneyFunnelAsync(request);
+        }
+
+        Assert.Equal(3, first.Stages[0].People);
+        Assert.Equal(first, kept);
+        Assert.Equal(first, stale);
+        Assert.Equal(4, refreshed.Stages[0].People);
+        Assert.Equal(host.Clock.GetUtcNow(), refreshed.ComputeTime.ToDateTimeOffset());
     }
 
     [Fact]

@@ -1,12 +1,14 @@
 using Grpc.Core;
 using Journey.Shared.Events;
 using Journey.Shared.Privacy;
+using Journey.Shared.Reports;
 using Journey.Testing;
 using Journey.Touchpoint.Domain;
 using Journey.Touchpoint.Events;
 using Journey.Touchpoint.Grpc;
 using Journey.Touchpoint.Storage;
 using Journey.Touchpoint.V1;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -80,7 +82,9 @@ public sealed class StreamTransactionTests : IDisposable
             catalog,
             new InteractionRecorder(catalogStore, log, events, hasher, Journey.Shared.Privacy.IdentifierPolicy.Default, options, clock),
             new PersonTimeline(log, events, hasher, new ErasureTombstones(hasher, Options.Create(new PrivacyOptions())), clock),
-            new JourneyAnalytics(new SqliteJourneyAggregates(_sqlite.Database), catalogStore, options, clock));
+            new JourneyAnalytics(
+                new SqliteJourneyAggregates(_sqlite.Database), catalogStore,
+                new ReportCache<FunnelKey, Funnel>(Options.Create(new ReportsOptions()), clock, NullLogger<ReportCache<FunnelKey, Funnel>>.Instance), options, clock));
         return (service, log);
     }
 

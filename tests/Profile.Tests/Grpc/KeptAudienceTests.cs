@@ -1,0 +1,70 @@
+using Journey.Common.V1;
+using Journey.Profile.V1;
+using static Journey.Profile.Tests.ProfileHost;
+
+namespace Journey.Profile.Tests.Grpc;
+
+/// <summary>
+/// A description that was slow to compute is kept (Journey:Reports): every description counts as slow
+/// here, and is kept for a minute.
+/// </summary>
+public sealed class KeptAudienceTests : IAsyncLifetime
+{
+    private ProfileHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await StartAsync(new Dictionary<string, string?>
+    {
+        ["Journey:Profile:AudienceNoiseEpsilon"] = "1000",
+        ["Journey:Reports:KeepSlowerThan"] = "00:00:00",
+        ["Journey:Reports:MaxAge"] = "00:01:00",
+    });
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task DescribeAudience_WhenKept_IsAnsweredUntilTooOldAndThenRefreshed()
+    {
+        await AddPeopleAsync(0, 10);
+        var computedAt = _host.Clock.GetUtcNow();
+        var request = new DescribeAudienceRequest { Stage = JourneyStage.Consideration };
+        var first = await _host.Client.DescribeAudienceAsync(request);
+
+        await AddPeopleAsync(10, 2);
+        var kept = await _host.Client.DescribeAudienceAsync(request);
+        _host.Clock.Advance(TimeSpan.FromMinutes(1));
+        var stale = await _host.Client.DescribeAudienceAsync(request);
+        var refreshed = stale;
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); refreshed.Size == 10 && DateTime.UtcNow < deadline; await Task.Delay(20))
+        {
+            refreshed = await _host.Client.DescribeAudienceAsync(request);
+        }
+
+        Assert.Equal(10, first.Size);
+        Assert.Equal(computedAt, first.ComputeTime.ToDateTimeOffset());
+        Assert.Equal(first, kept);
+        Assert.Equal(first, stale);
+        Assert.Equal(12, refreshed.Size);
+        Assert.Equal(_host.Clock.GetUtcNow(), refreshed.ComputeTime.ToDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task DescribeAudience_KeepsEachAudienceApart()
+    {
+        await AddPeopleAsync(0, 10);
+
+        var stage = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Consideration });
+        var other = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Loyalty });
+
+        Assert.False(stage.BelowMinimum);
+        Assert.True(other.BelowMinimum);
+    }
+
+    private async Task AddPeopleAsync(int from, int count)
+    {
+        for (var i = from; i < from + count; i++)
+        {
+            var who = Cookie($"kept-{i}");
+            await _host.RecordAsync(who, Interaction(who, InteractionType.View, _host.Clock.GetUtcNow(), [JourneyStage.Consideration], ["electric"]));
+        }
+    }
+}
