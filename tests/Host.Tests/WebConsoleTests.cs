@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Consent;
 using Journey.Profile;
@@ -683,6 +684,26 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.Contains("profiles:read", refused, StringComparison.Ordinal);
         Assert.DoesNotContain(profile.Name, refused, StringComparison.Ordinal);
         Assert.DoesNotContain("data-name=\"readiness\"", refused, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Person_WhoNeverDecidedOnConsent_IsShownWithAnEmptyConsentSectionNotAProblem()
+    {
+        var visitor = new Identifier { Kind = IdentifierKind.AnonymousId, Value = "console-no-consent" };
+        await new ProfileService.ProfileServiceClient(ApiChannel()).IdentifyAsync(new IdentifyRequest { Identifiers = { visitor } });
+        using var http = Browser();
+        await SignInAsync(http, [ProfileScopes.Read, ConsentScopes.Read]);
+
+        var response = await http.GetAsync("/console/people?kind=anonymous-id&value=console-no-consent");
+        var page = await response.Content.ReadAsStringAsync();
+
+        var consent = new Journey.Consent.V1.ConsentService.ConsentServiceClient(ApiChannel());
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await consent.ListConsentHistoryAsync(new Journey.Consent.V1.ListConsentHistoryRequest { Person = Persons.Of(visitor) }));
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("data-section=\"consent\"", page, StringComparison.Ordinal);
+        Assert.Contains("No consent decision has been recorded for this person.", page, StringComparison.Ordinal);
+        Assert.DoesNotContain(error.Status.Detail, WebUtility.HtmlDecode(page), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -24,14 +24,33 @@ public abstract class ConsolePage : ComponentBase
 
     private bool _answered;
     private bool _refused;
+    private bool _notFound;
 
     /// <summary>Why part of the page could not be shown, or null. A page with independent sections reads and clears it after each.</summary>
     protected string? Problem { get; set; }
+
+    /// <summary>
+    /// Calls one API method whose NOT_FOUND means there is nothing of the kind yet (a person with no
+    /// consent decision): answers <paramref name="absent"/> then, not a problem; other refusals as <see cref="CallAsync{T}"/>.
+    /// </summary>
+    protected async Task<T?> CallOrAbsentAsync<T>(Func<CallOptions, AsyncUnaryCall<T>> call, T absent)
+        where T : class
+    {
+        var answer = await CallAsync(call);
+        if (answer is null && _notFound)
+        {
+            Problem = null;
+            return absent;
+        }
+
+        return answer;
+    }
 
     /// <summary>Calls one API method; on refusal records <see cref="Problem"/> and returns null.</summary>
     protected async Task<T?> CallAsync<T>(Func<CallOptions, AsyncUnaryCall<T>> call)
         where T : class
     {
+        _notFound = false;
         if (!Api.SignedIn)
         {
             Navigation.NavigateTo($"/console/sign-in?return={Uri.EscapeDataString(new Uri(Navigation.Uri).PathAndQuery)}");
@@ -58,6 +77,7 @@ public abstract class ConsolePage : ComponentBase
         {
             // Said in the page with 200: a 404 set while rendering makes the renderer drop the page's body.
             Problem = ex.Status.Detail;
+            _notFound = true;
             Answered();
             return null;
         }
