@@ -192,6 +192,9 @@ public abstract class SplitEndToEndTests : IAsyncLifetime
                     + $"{string.Join(",", row.Consumed)} {string.Join(",", row.AllowedPurposes.Order(StringComparer.Ordinal))}");
         }
 
+        var shared = (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Device("tablet")), PageSize = 100 })).Interactions;
+        timelines.Add($"by the shared {IdentifierKind.DeviceId}: {string.Join(",", shared.Select(e => $"{e.Interaction.InteractionId}@{everyone.FirstOrDefault(p => p.Item2 == e.Profile).Item1 ?? e.Profile}"))}");
+
         var analytics = new List<string>();
         foreach (var touchpoint in new[] { "dealer-site", "showroom" })
         {
