@@ -180,12 +180,13 @@ public sealed class ConsentUseCases(
             }
 
             group.Drafts.Add(draft);
+            group.Via[draft.Id] = identifiers;
             group.Events.Add(events.ConsentChanged(subject, [.. group.Identifiers], purpose, draft, now));
             group.Indexes.Add((index, position));
         }
 
         return new BatchPlan(
-            [.. order.Select(g => new LedgerAppend(g.Subject, g.Create, g.Link, g.Drafts, g.Events, now))],
+            [.. order.Select(g => new LedgerAppend(g.Subject, g.Create, g.Link, g.Drafts, g.Events, now) { RecordedVia = g.Via })],
             [.. order.Select(g => (IReadOnlyList<(int, int)>)g.Indexes)],
             [.. inBatch.Select(p => (p.Key, p.Value))]);
     }
@@ -423,7 +424,10 @@ public sealed class ConsentUseCases(
             var claim = requests.Claim(request.Id, request.Fingerprint, new RequestOutcome([.. drafts.Select((d, i) => new OutcomeRecord(i, subject, d.Draft.Id))], [], null), now);
             try
             {
-                var append = new LedgerAppend(subject, found is null, link, [.. drafts.Select(d => d.Draft)], messages, now, claim);
+                var append = new LedgerAppend(subject, found is null, link, [.. drafts.Select(d => d.Draft)], messages, now, claim)
+                {
+                    RecordedVia = identifiers.Count == 0 ? LedgerAppend.NoVia : drafts.ToDictionary(d => d.Draft.Id, _ => (IReadOnlyList<SubjectIdentifier>)identifiers),
+                };
                 var records = await ledger.AppendAsync(extend is null ? append : extend(append), cancellationToken);
                 if (records.Count == 0)
                 {
@@ -559,6 +563,8 @@ internal sealed class SubjectGroup(Guid subject, bool create, List<SubjectIdenti
     public List<SubjectIdentifier> Link { get; } = [];
 
     public List<RecordDraft> Drafts { get; } = [];
+
+    public Dictionary<Guid, IReadOnlyList<SubjectIdentifier>> Via { get; } = [];
 
     public List<OutboxMessage> Events { get; } = [];
 

@@ -229,13 +229,14 @@ public sealed class ErasureUseCases(
     /// are named by the restored profile's identifiers (a new subject when the ledger never knew the
     /// restored profile apart). Both histories stay where they are, as chains are append-only; what
     /// changes is appended, chained and published like any record (origin merge, pointing at the
-    /// record it copies): decisions the survivor's subject took while merged stay with it (records do
-    /// not say which identifier they came through), and each withdrawal among them is copied to the
-    /// restored subject, as it may have been that person's; and where the
-    /// survivor's newest record on a purpose is one the merge carried over from the restored side, the
-    /// survivor's own last decision before the merge is appended again, or a withdrawal when it had
-    /// none. The restored subject's deciding records are published again, so read models learn what it
-    /// holds. A split naming an erased profile or identifier stamped before the erasure settled is dropped.
+    /// record it copies): each decision the survivor's subject took while merged goes to the side of the
+    /// surest identifier it came through that either side holds (copied to the restored subject when
+    /// that is the restored person's); one that came through none stays with the survivor, and a
+    /// withdrawal among those is copied to the restored subject too, as it may have been that person's;
+    /// and where the survivor's newest record on a purpose is the restored person's, the survivor's own
+    /// last decision is appended again, or a withdrawal when it had none. The restored subject's deciding
+    /// records are published again, so read models learn what it holds. A split naming an erased profile
+    /// or identifier stamped before the erasure settled is dropped.
     /// </summary>
     public async Task SplitAsync(string consumer, string eventId, string survivorName, string restoredName, IReadOnlyList<string> aliasNames, IReadOnlyList<SubjectIdentifier> restoredIdentifiers, DateTimeOffset mergedAt, DateTimeOffset publishedAt, CancellationToken cancellationToken)
     {
@@ -303,28 +304,48 @@ public sealed class ErasureUseCases(
             bool CarriedFromRestored(RecordDraft draft) =>
                 draft.Origin == RecordOrigin.Merge && sourceNames.Any(n => draft.SourceRecord.StartsWith(n + "/", StringComparison.Ordinal));
 
+            // A record taken while merged goes to the side of the surest identifier it came through that
+            // either side holds, as the profile service hands back its journal. One that came through none
+            // (a subject name, or identifiers neither side holds now) stays with the survivor, and a
+            // withdrawal among those, which may have been the restored person's, holds for the restored
+            // subject too. A grant is never extended to the other person.
+            var via = await ledger.GetRecordedViaAsync(target, cancellationToken);
+            var restoredSide = side.ToHashSet();
+            var survivorSide = targetIdentifierList.Except(side).Append(new SubjectIdentifier(IdentifierKind.ProfileId, survivor)).ToHashSet();
+            SplitSide? OwnerOf(ConsentRecord record) =>
+                via.TryGetValue(record.Draft.Id, out var identifiers) ? Surest(identifiers, restoredSide, survivorSide) : null;
+
             var restoredDrafts = new List<(Purpose Purpose, RecordDraft Draft)>();
-            // Records do not keep the identifiers they came through, so a decision taken while merged cannot be
-            // attributed: it stays with the survivor, and a withdrawal, which may have been the restored
-            // person's, holds for the restored subject too. A grant is never extended to the other person.
-            foreach (var record in chain.Where(r => WhileMerged(r) && !r.Draft.Granted && !CarriedFromRestored(r.Draft)))
+            var restoredVia = new Dictionary<Guid, IReadOnlyList<SubjectIdentifier>>();
+            foreach (var record in chain.Where(r => WhileMerged(r) && !CarriedFromRestored(r.Draft)))
             {
-                if (await purposes.FindByNameAsync(ConsentNames.Purpose(record.Draft.PurposeId), cancellationToken) is { } purpose)
+                var owner = OwnerOf(record);
+                if ((owner == SplitSide.Restored || (owner is null && !record.Draft.Granted))
+                    && await purposes.FindByNameAsync(ConsentNames.Purpose(record.Draft.PurposeId), cancellationToken) is { } purpose)
                 {
-                    restoredDrafts.Add((purpose, Copy(record.Draft, ConsentNames.Record(target, record.Draft.Id), now)));
+                    var copy = Copy(record.Draft, ConsentNames.Record(target, record.Draft.Id), now);
+                    restoredDrafts.Add((purpose, copy));
+                    if (via.TryGetValue(record.Draft.Id, out var identifiers))
+                    {
+                        restoredVia[copy.Id] = identifiers;
+                    }
                 }
             }
 
+            // Where the survivor's newest record on a purpose is the restored person's (carried over by the
+            // merge, or taken while merged through their identifiers), the survivor's own last decision is
+            // appended again, or a withdrawal when it had none.
+            bool Survivors(ConsentRecord record) => !CarriedFromRestored(record.Draft) && (!WhileMerged(record) || OwnerOf(record) != SplitSide.Restored);
             var targetDrafts = new List<(Purpose Purpose, RecordDraft Draft)>();
             foreach (var byPurpose in chain.GroupBy(r => r.Draft.PurposeId, StringComparer.Ordinal))
             {
                 var newest = byPurpose.MaxBy(r => r.Sequence)!;
-                if (!CarriedFromRestored(newest.Draft) || await purposes.FindByNameAsync(ConsentNames.Purpose(byPurpose.Key), cancellationToken) is not { } purpose)
+                if (Survivors(newest) || await purposes.FindByNameAsync(ConsentNames.Purpose(byPurpose.Key), cancellationToken) is not { } purpose)
                 {
                     continue;
                 }
 
-                var own = byPurpose.Where(r => !WhileMerged(r) && !CarriedFromRestored(r.Draft)).MaxBy(r => r.Sequence);
+                var own = byPurpose.Where(Survivors).MaxBy(r => r.Sequence);
                 targetDrafts.Add((purpose, own is not null
                     ? Copy(own.Draft, ConsentNames.Record(target, own.Draft.Id), now)
                     : Copy(newest.Draft with { Granted = false }, ConsentNames.Record(target, newest.Draft.Id), now)));
@@ -343,6 +364,7 @@ public sealed class ErasureUseCases(
                 now)
             {
                 ErasureChecks = [.. side.Select(i => new ErasureCheck(TombstoneKey(i), publishedAt))],
+                RestoredVia = restoredVia,
             };
             try
             {
@@ -394,9 +416,42 @@ public sealed class ErasureUseCases(
         return announced;
     }
 
+    /// <summary>
+    /// The side of the surest of <paramref name="identifiers"/> that either side holds, in the order identity
+    /// resolution trusts them (profile id, customer id, e-mail, phone, anonymous, device, ad-click id; at
+    /// the same rank, the first given); null when neither holds any.
+    /// </summary>
+    private static SplitSide? Surest(IReadOnlyList<SubjectIdentifier> identifiers, HashSet<SubjectIdentifier> restored, HashSet<SubjectIdentifier> survivor)
+    {
+        foreach (var identifier in identifiers.OrderBy(i => i.Kind == IdentifierKind.ProfileId ? 0 : (int)i.Kind))
+        {
+            if (restored.Contains(identifier))
+            {
+                return SplitSide.Restored;
+            }
+
+            if (survivor.Contains(identifier))
+            {
+                return SplitSide.Survivor;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>A copy of <paramref name="draft"/> for another chain (or again for the same one), pointing at the record it copies; proof stays with the original.</summary>
     private static RecordDraft Copy(RecordDraft draft, string source, DateTimeOffset now) =>
         new(TimeOrderedIds.Next(now), draft.PurposeId, draft.Granted, draft.Channels, draft.PolicyVersion, draft.CapturedAt, now, "", ConsentChain.Proof("", "", ""), RecordOrigin.Merge, source);
 
     private string TombstoneKey(SubjectIdentifier identifier) => tombstones.Key((int)identifier.Kind, identifier.Value);
+}
+
+/// <summary>The two people a split gives back.</summary>
+internal enum SplitSide
+{
+    /// <summary>The profile the merge went into.</summary>
+    Survivor,
+
+    /// <summary>The profile that comes back.</summary>
+    Restored,
 }

@@ -56,6 +56,15 @@ public sealed record LedgerAppend(Guid Subject, bool CreateSubject, IReadOnlyLis
 
     /// <summary>The identifiers with the event's stamp: a tombstone that blocks one aborts the append with <see cref="ErasedIdentifiersException"/>.</summary>
     public IReadOnlyList<ErasureCheck> ErasureChecks { get; init; } = [];
+
+    /// <summary>
+    /// The identifiers each record (by id) came through. The ledger keeps them only while a merge into
+    /// the subject can be undone (see <see cref="IConsentLedger.GetRecordedViaAsync"/>).
+    /// </summary>
+    public IReadOnlyDictionary<Guid, IReadOnlyList<SubjectIdentifier>> RecordedVia { get; init; } = NoVia;
+
+    /// <summary>No record's identifiers.</summary>
+    public static IReadOnlyDictionary<Guid, IReadOnlyList<SubjectIdentifier>> NoVia { get; } = System.Collections.ObjectModel.ReadOnlyDictionary<Guid, IReadOnlyList<SubjectIdentifier>>.Empty;
 }
 
 /// <summary>A merge of subjects into one, decided from what was read before.</summary>
@@ -113,6 +122,9 @@ public sealed record SplitPlan(
     /// person's, and these identifiers leave it.
     /// </summary>
     public (Guid Subject, IReadOnlyList<SubjectIdentifier> Identifiers)? SurvivorMovesTo { get; init; }
+
+    /// <summary>The identifiers each of <see cref="RestoredRecords"/> (by id) first came through, kept as for an append.</summary>
+    public IReadOnlyDictionary<Guid, IReadOnlyList<SubjectIdentifier>> RestoredVia { get; init; } = LedgerAppend.NoVia;
 }
 
 /// <summary>What a split changed in the ledger.</summary>
@@ -242,8 +254,19 @@ public interface IConsentLedger
     /// </summary>
     Task<IReadOnlyList<(Guid Subject, long MergedHead)>> MergedByAsync(Guid target, string mergedProfile, CancellationToken cancellationToken);
 
-    /// <summary>Undoes a merge; null when the event was handled before.</summary>
+    /// <summary>
+    /// Undoes a merge; null when the event was handled before. A subject with no undoable merge into it
+    /// left forgets the identifiers its records came through.
+    /// </summary>
     Task<SplitOutcome?> SplitAsync(SplitPlan plan, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The identifiers the subject's records (by record id) came through, kept for the records appended
+    /// while another subject was merged into it by a profile merge that can be undone (one that names
+    /// its merged profile): a split hands each to the person it came through. Records without them are
+    /// absent. An erasure, and a split that leaves no such merge, removes them.
+    /// </summary>
+    Task<IReadOnlyDictionary<Guid, IReadOnlyList<SubjectIdentifier>>> GetRecordedViaAsync(Guid subject, CancellationToken cancellationToken);
 
     /// <summary>Stores an erasure request and applies this service's part of it.</summary>
     Task<ErasureOutcome> EraseAsync(ErasurePlan plan, CancellationToken cancellationToken);

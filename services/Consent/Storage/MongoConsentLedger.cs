@@ -24,6 +24,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
     private const string RecordsCollection = "records";
     private const string DecisionsCollection = "decisions";
     private const string CompletionsCollection = "erasure_completions";
+    private const string RecordedViaCollection = "recorded_via";
 
     private const string RequestsCollection = MongoRequestClaims.Collection;
     private readonly MongoStore _store;
@@ -33,6 +34,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
     private readonly IMongoCollection<BsonDocument> _decisions;
     private readonly IMongoCollection<BsonDocument> _erasures;
     private readonly IMongoCollection<BsonDocument> _completions;
+    private readonly IMongoCollection<BsonDocument> _recordedVia;
 
     public MongoConsentLedger([FromKeyedServices(ConsentModule.Name)] MongoStore store)
     {
@@ -44,6 +46,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
         _decisions = db.GetCollection<BsonDocument>(DecisionsCollection);
         _erasures = db.GetCollection<BsonDocument>("erasures");
         _completions = db.GetCollection<BsonDocument>(CompletionsCollection);
+        _recordedVia = db.GetCollection<BsonDocument>(RecordedViaCollection);
         store.Indexes.Declare(Indexes);
         store.Indexes.Retire(RetiredIndexes);
         store.Indexes.Declare(MongoErasureTombstones.Index);
@@ -73,6 +76,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
             PartialFilter = new BsonDocument(PendingExpiryFrom, new BsonDocument("$exists", true)),
         },
         new(CompletionsCollection, new BsonDocument("erasure", 1)),
+        new(RecordedViaCollection, new BsonDocument("subject", 1)),
         // Request ids go once the server's clock passes their expiry (its TTL monitor runs about once
         // a minute); the ledger maintenance deletes them by the service's clock as well.
         new(RequestsCollection, new BsonDocument("expires_at", 1)) { Name = "expires_at_ttl", ExpireAfter = TimeSpan.Zero },
@@ -163,6 +167,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
                 }
 
                 var records = await AppendRecordsAsync(session, append.Subject, append.Records, append.Now, ct);
+                await RememberViaAsync(session, append.Subject, append.CreateSubject, records, append.RecordedVia, ct);
                 await MongoOutbox.AppendAsync(session, _store.Database, append.Events, ct);
                 return records;
             }, cancellationToken);
@@ -203,7 +208,9 @@ internal sealed class MongoConsentLedger : IConsentLedger
                 var results = new List<IReadOnlyList<ConsentRecord>>(appends.Count);
                 foreach (var append in appends)
                 {
-                    results.Add(await AppendRecordsAsync(session, append.Subject, append.Records, append.Now, ct));
+                    var records = await AppendRecordsAsync(session, append.Subject, append.Records, append.Now, ct);
+                    await RememberViaAsync(session, append.Subject, append.CreateSubject, records, append.RecordedVia, ct);
+                    results.Add(records);
                 }
 
                 await MongoOutbox.AppendAsync(session, _store.Database, [.. appends.SelectMany(a => a.Events)], ct);
@@ -346,6 +353,15 @@ internal sealed class MongoConsentLedger : IConsentLedger
                 .Select(d => (Guid.Parse(d["_id"].AsString), d.GetValue("merged_head", 0L).ToInt64())).ToList();
         }, cancellationToken);
 
+    public Task<IReadOnlyDictionary<Guid, IReadOnlyList<SubjectIdentifier>>> GetRecordedViaAsync(Guid subject, CancellationToken cancellationToken) =>
+        _store.ReadAsync<IReadOnlyDictionary<Guid, IReadOnlyList<SubjectIdentifier>>>(async (_, ct) =>
+        {
+            var rows = await _recordedVia.Find(new BsonDocument("subject", subject.ToString())).ToListAsync(ct);
+            return rows.ToDictionary(
+                r => Guid.Parse(r["_id"].AsString),
+                r => (IReadOnlyList<SubjectIdentifier>)[.. r["identifiers"].AsBsonArray.Select(i => new SubjectIdentifier((IdentifierKind)i["kind"].AsInt32, i["value"].AsString))]);
+        }, cancellationToken);
+
     public Task<SplitOutcome?> SplitAsync(SplitPlan plan, CancellationToken cancellationToken) =>
         _store.WriteAsync<SplitOutcome?>(async (session, ct) =>
         {
@@ -420,6 +436,16 @@ internal sealed class MongoConsentLedger : IConsentLedger
 
             var restored = await AppendRecordsAsync(session, plan.Restored, plan.RestoredRecords, plan.Now, ct);
             var kept = await AppendRecordsAsync(session, plan.Target, plan.TargetRecords, plan.Now, ct);
+            await RememberViaAsync(session, plan.Restored, plan.CreateRestored, restored, plan.RestoredVia, ct);
+            foreach (var subject in new[] { plan.Target, plan.Restored })
+            {
+                // What a record came through is needed only while a merge into its subject can still be undone.
+                if (!await HasOpenMergeAsync(session, subject, ct))
+                {
+                    await _recordedVia.DeleteManyAsync(session, new BsonDocument("subject", subject.ToString()), cancellationToken: ct);
+                }
+            }
+
             await MongoOutbox.AppendAsync(session, _store.Database, plan.Events, ct);
             return new SplitOutcome(restored, kept, repointed);
         }, cancellationToken);
@@ -444,6 +470,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
                 var rows = await _identifiers.Find(session, new BsonDocument("subject", family)).ToListAsync(ct);
                 removed.AddRange(rows.Select(r => new SubjectIdentifier((IdentifierKind)r["kind"].AsInt32, r["value"].AsString)));
                 await _identifiers.DeleteManyAsync(session, new BsonDocument("subject", family), cancellationToken: ct);
+                await _recordedVia.DeleteManyAsync(session, new BsonDocument("subject", family), cancellationToken: ct);
                 var update = new BsonDocument("$set", new BsonDocument { ["form_id"] = "", ["ip_hash"] = "", ["user_agent"] = "", ["redacted"] = true });
                 redacted = (await _records.UpdateManyAsync(session, new BsonDocument { ["subject"] = family, ["redacted"] = false }, update, cancellationToken: ct)).ModifiedCount;
             }
@@ -604,6 +631,41 @@ internal sealed class MongoConsentLedger : IConsentLedger
         }
 
         return records;
+    }
+
+    /// <summary>
+    /// Keeps what each of <paramref name="records"/> came through, when a merge into <paramref name="subject"/>
+    /// can be undone; a new subject has none.
+    /// </summary>
+    private async Task RememberViaAsync(
+        IClientSessionHandle session, Guid subject, bool newSubject, IReadOnlyList<ConsentRecord> records, IReadOnlyDictionary<Guid, IReadOnlyList<SubjectIdentifier>> via, CancellationToken ct)
+    {
+        if (newSubject || via.Count == 0 || records.Count == 0 || !await HasOpenMergeAsync(session, subject, ct))
+        {
+            return;
+        }
+
+        var documents = records
+            .Where(r => via.TryGetValue(r.Draft.Id, out var identifiers) && identifiers.Count > 0)
+            .Select(r => new BsonDocument
+            {
+                ["_id"] = r.Draft.Id.ToString(),
+                ["subject"] = subject.ToString(),
+                ["identifiers"] = new BsonArray(via[r.Draft.Id].Select(i => new BsonDocument { ["kind"] = (int)i.Kind, ["value"] = i.Value })),
+            })
+            .ToList();
+        if (documents.Count > 0)
+        {
+            await _recordedVia.InsertManyAsync(session, documents, cancellationToken: ct);
+        }
+    }
+
+    /// <summary>Whether a subject was merged into <paramref name="subject"/> by a merge that names its profile, so a split can undo it.</summary>
+    private async Task<bool> HasOpenMergeAsync(IClientSessionHandle session, Guid subject, CancellationToken ct)
+    {
+        var filter = MergedInto(subject.ToString());
+        filter["merged_by"] = new BsonDocument("$gt", "");
+        return await _subjects.Find(session, filter).AnyAsync(ct);
     }
 
     private async Task<(long Length, string Hash, long Seq)> HeadAsync(IClientSessionHandle? session, Guid subject, CancellationToken ct)

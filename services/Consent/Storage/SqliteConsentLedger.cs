@@ -12,6 +12,10 @@ namespace Journey.Consent.Storage;
 internal sealed class SqliteConsentLedger : IConsentLedger
 {
     private const string RecordColumns = "r.seq, r.id, r.subject, r.sequence, r.purpose, r.granted, r.channels, r.policy_version, r.captured_at, r.recorded_at, r.touchpoint, r.form_id, r.ip_hash, r.user_agent, r.proof_digest, r.redacted, r.origin, r.source_record, r.previous_hash, r.hash";
+
+    /// <summary>Whether a subject was merged into <c>$subject</c> by a merge that names its profile, so a split can undo it.</summary>
+    private const string OpenMerge = "EXISTS (SELECT 1 FROM subjects WHERE merged_into = $subject AND merged_by IS NOT NULL AND merged_by <> '')";
+
     private readonly SqliteDatabase _db;
 
     public SqliteConsentLedger([FromKeyedServices(ConsentModule.Name)] SqliteDatabase db)
@@ -95,6 +99,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
                 }
 
                 var records = await AppendRecordsAsync(connection, tx, append.Subject, append.Records, ct);
+                await RememberViaAsync(connection, tx, append.Subject, append.CreateSubject, records, append.RecordedVia, ct);
                 await SqliteOutbox.AppendAsync(connection, tx, append.Events, ct);
                 return records;
             }, cancellationToken);
@@ -130,7 +135,9 @@ internal sealed class SqliteConsentLedger : IConsentLedger
                         await ExecutePreparedAsync(statements.LinkIdentifier, ct, ("$kind", (int)identifier.Kind), ("$value", identifier.Value), ("$subject", append.Subject.ToString()));
                     }
 
-                    results.Add(await AppendRecordsAsync(connection, tx, append.Subject, append.Records, ct, statements, append.CreateSubject));
+                    var records = await AppendRecordsAsync(connection, tx, append.Subject, append.Records, ct, statements, append.CreateSubject);
+                    await RememberViaAsync(connection, tx, append.Subject, append.CreateSubject, records, append.RecordedVia, ct);
+                    results.Add(records);
                     events.AddRange(append.Events);
                 }
 
@@ -246,6 +253,20 @@ internal sealed class SqliteConsentLedger : IConsentLedger
             return subjects;
         }, cancellationToken);
 
+    public Task<IReadOnlyDictionary<Guid, IReadOnlyList<SubjectIdentifier>>> GetRecordedViaAsync(Guid subject, CancellationToken cancellationToken) =>
+        _db.ReadAsync<IReadOnlyDictionary<Guid, IReadOnlyList<SubjectIdentifier>>>(async (connection, ct) =>
+        {
+            await using var command = Command(connection, null, "SELECT r.id, v.identifiers FROM recorded_via v JOIN records r ON r.seq = v.record_seq WHERE v.subject = $subject", ("$subject", subject.ToString()));
+            var via = new Dictionary<Guid, IReadOnlyList<SubjectIdentifier>>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                via[Guid.Parse(reader.GetString(0))] = RecordedVia.Decode(reader.GetString(1));
+            }
+
+            return via;
+        }, cancellationToken);
+
     public Task<SplitOutcome?> SplitAsync(SplitPlan plan, CancellationToken cancellationToken) =>
         _db.WriteAsync<SplitOutcome?>(async (connection, tx, ct) =>
         {
@@ -305,6 +326,13 @@ internal sealed class SqliteConsentLedger : IConsentLedger
 
             var restored = await AppendRecordsAsync(connection, tx, plan.Restored, plan.RestoredRecords, ct);
             var kept = await AppendRecordsAsync(connection, tx, plan.Target, plan.TargetRecords, ct);
+            await RememberViaAsync(connection, tx, plan.Restored, plan.CreateRestored, restored, plan.RestoredVia, ct);
+            foreach (var subject in new[] { plan.Target, plan.Restored })
+            {
+                // What a record came through is needed only while a merge into its subject can still be undone.
+                await ExecuteAsync(connection, tx, $"DELETE FROM recorded_via WHERE subject = $subject AND NOT {OpenMerge}", ct, ("$subject", subject.ToString()));
+            }
+
             await SqliteOutbox.AppendAsync(connection, tx, plan.Events, ct);
             return new SplitOutcome(restored, kept, repointed);
         }, cancellationToken);
@@ -332,6 +360,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
                 }
 
                 await ExecuteAsync(connection, tx, $"DELETE FROM subject_identifiers WHERE subject IN {Family}", ct, ("$subject", subject.ToString()));
+                await ExecuteAsync(connection, tx, $"DELETE FROM recorded_via WHERE subject IN {Family}", ct, ("$subject", subject.ToString()));
                 redacted = await ExecuteAsync(connection, tx, $"UPDATE records SET form_id = '', ip_hash = '', user_agent = '', redacted = 1 WHERE subject IN {Family} AND redacted = 0", ct, ("$subject", subject.ToString()));
             }
 
@@ -534,6 +563,38 @@ internal sealed class SqliteConsentLedger : IConsentLedger
             if (own is not null)
             {
                 await own.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Keeps what each of <paramref name="records"/> came through, when a merge into <paramref name="subject"/>
+    /// can be undone; a new subject has none.
+    /// </summary>
+    private static async Task RememberViaAsync(
+        SqliteConnection connection, SqliteTransaction tx, Guid subject, bool newSubject, IReadOnlyList<ConsentRecord> records, IReadOnlyDictionary<Guid, IReadOnlyList<SubjectIdentifier>> via, CancellationToken ct)
+    {
+        if (newSubject || via.Count == 0 || records.Count == 0)
+        {
+            return;
+        }
+
+        await using (var open = Command(connection, tx, $"SELECT {OpenMerge}", ("$subject", subject.ToString())))
+        {
+            if (await open.ExecuteScalarAsync(ct) is not 1L)
+            {
+                return;
+            }
+        }
+
+        await using var insert = Command(connection, tx, "INSERT OR REPLACE INTO recorded_via (record_seq, subject, identifiers) VALUES ($seq, $subject, $identifiers)");
+        foreach (var record in records)
+        {
+            if (via.TryGetValue(record.Draft.Id, out var identifiers) && identifiers.Count > 0)
+            {
+                insert.Parameters.Clear();
+                Add(insert, ("$seq", record.Seq), ("$subject", subject.ToString()), ("$identifiers", RecordedVia.Encode(identifiers)));
+                await insert.ExecuteNonQueryAsync(ct);
             }
         }
     }

@@ -141,5 +141,15 @@ internal static class SqliteSchema
                 ALTER TABLE subjects ADD COLUMN merged_parent TEXT NULL;
                 ALTER TABLE subjects ADD COLUMN merged_head INTEGER NULL
                 """),
+            // The identifiers a record came through, kept for records appended while a merge into their
+            // subject can be undone, so a split hands each record to the person it came through. Outside
+            // the chain's hash: a split or an erasure removes them.
+            ("consent-recorded-via-003", """
+                CREATE TABLE recorded_via (
+                    record_seq INTEGER PRIMARY KEY,
+                    subject TEXT NOT NULL,
+                    identifiers TEXT NOT NULL);
+                CREATE INDEX ix_recorded_via_subject ON recorded_via (subject)
+                """),
         ]);
 }

@@ -278,7 +278,8 @@ public interface IInteractionLog
     /// <summary>
     /// Undoes merges: the restored profile is live again with its aliases and the identifiers it takes
     /// back, and the survivor's holdings of those identifiers that began at or after the merge become the
-    /// restored profile's, so the interactions that came through them are attributed to it again; claims
+    /// restored profile's, so the interactions that came through them are attributed to it again; the
+    /// links between profiles and people the merge added are removed, as they were before it; claims
     /// each event in the inbox. A split an erasure tombstone blocks (<see cref="ProfileSplitNotice.ErasureKeys"/>)
     /// is claimed and skipped.
     /// </summary>

@@ -35,6 +35,9 @@ internal sealed class MongoInteractionLog : IInteractionLog
     internal const string Purchases = "purchases";
     private const string Consumer = "touchpoint";
 
+    /// <summary>On a <c>profile_persons</c> link: the merged profile whose merge added it; absent on links from before it was kept.</summary>
+    private const string MergedProfile = "merged_profile";
+
     /// <summary>How often a batch is written again after a unique key refused it.</summary>
     private const int DuplicateKeyAttempts = 3;
 
@@ -75,6 +78,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         new(PersonState, new BsonDocument("last_at", 1)),
         new(ProfilePersons, new BsonDocument("profile_id", 1)),
         new(ProfilePersons, new BsonDocument("person_id", 1)),
+        new(ProfilePersons, new BsonDocument(MergedProfile, 1)) { Name = "merged_profile_set", PartialFilter = new BsonDocument(MergedProfile, new BsonDocument("$gt", "")) },
         new(TouchpointDays, new BsonDocument { ["day"] = 1, ["touchpoint_id"] = 1 }),
         new(TouchpointDays, new BsonDocument { ["touchpoint_id"] = 1, ["day"] = 1 }),
         new(TouchpointDayPeople, new BsonDocument { ["touchpoint_id"] = 1, ["day"] = 1 }),
@@ -236,6 +240,12 @@ internal sealed class MongoInteractionLog : IInteractionLog
     private Task BulkAsync(IClientSessionHandle session, string collection, List<WriteModel<BsonDocument>> models, CancellationToken ct) =>
         models.Count == 0 ? Task.CompletedTask : _db.GetCollection<BsonDocument>(collection).BulkWriteAsync(session, models, new BulkWriteOptions { IsOrdered = true }, ct);
 
+    /// <summary>
+    /// The <c>profile_persons</c> links the merge of <paramref name="merged"/> added, in a form the partial index on
+    /// <c>merged_profile</c> serves (docs/adr/0017-mongodb-index-lifecycle.md).
+    /// </summary>
+    private static BsonDocument LinkedBy(string merged) => new(MergedProfile, new BsonDocument { ["$eq"] = merged, ["$gt"] = "" });
+
     private static UpdateOneModel<BsonDocument> Upsert(BsonValue id, BsonDocument update) =>
         new(new BsonDocument("_id", id), update) { IsUpsert = true };
 
@@ -279,8 +289,9 @@ internal sealed class MongoInteractionLog : IInteractionLog
 
                 var people = await ResolveAsync(session,
                     [.. merge.MovedIdentifiers, new PersonIdentifier(IdentifierKind.ProfileId, merge.Merged), new PersonIdentifier(IdentifierKind.ProfileId, merge.Survivor)], ct);
+                // A link that was there before stays as it was: only those this merge adds name it, and go with its split.
                 var models = people.SelectMany(p => new[] { merge.Survivor, merge.Merged }.Select(profile =>
-                    (WriteModel<BsonDocument>)Upsert($"{profile}/{p}", new BsonDocument("$setOnInsert", new BsonDocument { ["profile_id"] = profile, ["person_id"] = p })))).ToList();
+                    (WriteModel<BsonDocument>)Upsert($"{profile}/{p}", new BsonDocument("$setOnInsert", new BsonDocument { ["profile_id"] = profile, ["person_id"] = p, [MergedProfile] = merge.Merged })))).ToList();
                 await BulkAsync(session, ProfilePersons, models, ct);
                 await MergeProfilesAsync(session, merge, ct);
             }
@@ -327,6 +338,8 @@ internal sealed class MongoInteractionLog : IInteractionLog
                 }
 
                 await profiles.UpdateOneAsync(session, new BsonDocument("_id", split.Restored), restore, new UpdateOptions { IsUpsert = true }, ct);
+                // The people the merge linked to both profiles are apart again, as they were before it.
+                await _db.GetCollection<BsonDocument>(ProfilePersons).DeleteManyAsync(session, LinkedBy(split.Restored), cancellationToken: ct);
                 await profiles.UpdateManyAsync(
                     session,
                     new BsonDocument { ["survivor_id"] = split.Survivor, ["_id"] = new BsonDocument("$in", new BsonArray(split.RestoredAliases)) },

@@ -219,9 +219,11 @@ internal sealed class SqliteInteractionLog : IInteractionLog
 
                 var people = await ResolveAsync(connection, transaction,
                     [.. merge.MovedIdentifiers, new PersonIdentifier(IdentifierKind.ProfileId, merge.Merged), new PersonIdentifier(IdentifierKind.ProfileId, merge.Survivor)], ct);
-                await using var link = Command(connection, transaction, "INSERT OR IGNORE INTO profile_persons (profile_id, person_id) VALUES ($profile, $person)");
+                // A link that was there before stays as it was: only those this merge adds name it, and go with its split.
+                await using var link = Command(connection, transaction, "INSERT OR IGNORE INTO profile_persons (profile_id, person_id, merged_profile) VALUES ($profile, $person, $merged)");
                 var profile = link.Parameters.Add("$profile", SqliteType.Text);
                 var person = link.Parameters.Add("$person", SqliteType.Integer);
+                link.Parameters.AddWithValue("$merged", merge.Merged);
                 foreach (var id in people)
                 {
                     foreach (var target in new[] { merge.Survivor, merge.Merged })
@@ -252,7 +254,9 @@ internal sealed class SqliteInteractionLog : IInteractionLog
 
                 // The restored profile is live again with its aliases; the identifiers it takes back leave the
                 // survivor, and the survivor's holdings of them that began with or after the merge become its own.
+                // The people the merge linked to both profiles are apart again, as they were before it.
                 await using var restore = Command(connection, transaction, """
+                    DELETE FROM profile_persons WHERE merged_profile = $restored;
                     INSERT INTO profiles (profile_id, version, updated_at, survivor_id) VALUES ($restored, 0, $never, NULL)
                     ON CONFLICT (profile_id) DO UPDATE SET survivor_id = NULL;
                     UPDATE profiles SET survivor_id = $restored WHERE survivor_id = $survivor AND profile_id IN (SELECT value FROM json_each($aliases));

@@ -182,6 +182,12 @@ internal static class SqliteSchema
         // The paths report anchored at a touchpoint reads who first met it in a period.
         ("touchpoint-012-person-touchpoints-by-touchpoint",
             "CREATE INDEX person_touchpoints_by_touchpoint ON person_touchpoints (touchpoint_id, first_at)"),
+        // Which merge linked a profile to a person (the merged profile's id), so a split of that merge
+        // removes exactly those links; links older than this column stay.
+        ("touchpoint-013-profile-person-merges", """
+            ALTER TABLE profile_persons ADD COLUMN merged_profile TEXT NULL;
+            CREATE INDEX profile_persons_by_merge ON profile_persons (merged_profile) WHERE merged_profile IS NOT NULL
+            """),
     ];
 
     /// <summary>Applies the schema once per file; every adapter calls it, later calls do nothing.</summary>

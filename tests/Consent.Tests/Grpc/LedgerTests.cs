@@ -122,21 +122,42 @@ public sealed class LedgerTests
     }
 
     [Fact]
-    public async Task Split_WhenAWithdrawalWasRecordedWhileMerged_HoldsItForBothPeople()
+    public async Task Split_WhenDecisionsWereRecordedWhileMergedThroughOnePersonsIdentifiers_GivesThemToThatPersonAlone()
     {
         await using var host = await StartAsync();
         var version = await host.PolicyAsync();
         await host.PurposeAsync("marketing-email");
+        await host.PurposeAsync("personalisation");
         await host.RecordAsync(Profile("w-keep"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromHours(-3)));
         await host.RecordAsync(Profile("w-old"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromHours(-3)));
         await PublishAndDrainAsync(host, ConsentTopics.ProfilesMerged, new ProfilesMerged { Survivor = "profiles/w-keep", Merged = "profiles/w-old", MergeTime = host.Now(TimeSpan.FromHours(-1)) });
-        // Someone asked to stop the e-mails while the two were one profile: nothing says which of them.
+        // While the two were one profile, the merged person stopped the e-mails and allowed personalisation
+        // through their own profile id, and the survivor was asked through both ids at once (its own first).
         await host.RecordAsync(Profile("w-old"), "marketing-email", ConsentDecision.Withdrawn, version);
+        await host.RecordAsync(Profile("w-old"), "personalisation", ConsentDecision.Granted, version);
+        await host.Client.RecordConsentAsync(new RecordConsentRequest
+        {
+            Person = Persons.Of(Profile("w-keep"), Profile("w-old")),
+            Purpose = "purposes/personalisation",
+            Decision = ConsentDecision.Withdrawn,
+            PolicyVersion = version,
+            CaptureTime = host.Now(),
+        });
 
         await PublishAndDrainAsync(host, ConsentTopics.ProfileSplit, new ProfileSplit { Survivor = "profiles/w-keep", Restored = "profiles/w-old", MergeTime = host.Now(TimeSpan.FromHours(-1)), SplitTime = host.Now() });
 
-        Assert.False((await host.CheckAsync(Profile("w-keep"), "marketing-email")).Allowed);
-        Assert.False((await host.CheckAsync(Profile("w-old"), "marketing-email")).Allowed);
+        var answers = new List<string>();
+        foreach (var who in new[] { "keep", "old" })
+        {
+            foreach (var purpose in new[] { "marketing-email", "personalisation" })
+            {
+                answers.Add($"{who}:{purpose}={(await host.CheckAsync(Profile("w-" + who), purpose)).Reason}");
+            }
+        }
+
+        Assert.Equal("keep:marketing-email=Granted,keep:personalisation=Withdrawn,old:marketing-email=Withdrawn,old:personalisation=Granted", string.Join(",", answers));
+        Assert.True((await host.Client.VerifyConsentChainAsync(new VerifyConsentChainRequest { Person = Persons.Of(Profile("w-keep")) })).Intact);
+        Assert.True((await host.Client.VerifyConsentChainAsync(new VerifyConsentChainRequest { Person = Persons.Of(Profile("w-old")) })).Intact);
     }
 
     /// <summary>Two people's decisions before and after a merge and its split (or neither), as each one's check answers, without the run's prefix.</summary>

@@ -124,6 +124,47 @@ public abstract class ConsentLedgerContract
     }
 
     [ContractFact]
+    public async Task RecordedVia_IsKeptOnlyWhileAMergeIntoTheSubjectCanBeUndone_AndGoesWithItsSplitAndWithAnErasure()
+    {
+        var (source, _) = await NewSubjectAsync(Draft("marketing", true));
+        var target = Guid.CreateVersion7();
+        var before = Draft("profiling", true);
+        await Ledger.AppendAsync(new LedgerAppend(target, true, [Customer], [before], [], Now) { RecordedVia = new Dictionary<Guid, IReadOnlyList<SubjectIdentifier>> { [before.Id] = [Customer] } }, default);
+        await Ledger.MergeAsync(new MergePlan("consent.test", "event-v1", target, [source], [Ada], new Dictionary<Guid, long> { [target] = 1, [source] = 1 }, [], [], Now) { MergedProfile = "p-old" }, default);
+        var whileMerged = Draft("marketing", false, minutes: 1);
+        var batched = Draft("profiling", false, minutes: 2);
+
+        await Ledger.AppendAsync(new LedgerAppend(target, false, [], [whileMerged], [], Now) { RecordedVia = new Dictionary<Guid, IReadOnlyList<SubjectIdentifier>> { [whileMerged.Id] = [Ada, Customer] } }, default);
+        await Ledger.AppendBatchAsync([new LedgerAppend(target, false, [], [batched], [], Now) { RecordedVia = new Dictionary<Guid, IReadOnlyList<SubjectIdentifier>> { [batched.Id] = [Customer] } }], null, default);
+
+        var via = await Reopen().GetRecordedViaAsync(target, default);
+        Assert.Equal(new[] { whileMerged.Id, batched.Id }.Order(), via.Keys.Order());
+        Assert.Equal([Ada, Customer], via[whileMerged.Id]);
+        Assert.Equal([Customer], via[batched.Id]);
+
+        var copy = Draft("marketing", false, minutes: 3) with { Origin = RecordOrigin.Merge, SourceRecord = ConsentNames.Record(target, whileMerged.Id) };
+        var split = await Ledger.SplitAsync(new SplitPlan("consent.test", "event-v2", target, source, false, [source], [Ada], new Dictionary<Guid, long> { [target] = 3, [source] = 1 }, [copy], [], [], Now)
+        {
+            RestoredVia = new Dictionary<Guid, IReadOnlyList<SubjectIdentifier>> { [copy.Id] = [Ada] },
+        }, default);
+
+        Assert.NotNull(split);
+        Assert.Empty(await Ledger.GetRecordedViaAsync(target, default));
+        Assert.Empty(await Ledger.GetRecordedViaAsync(source, default));
+        Assert.Equal(ChainBreak.None, ConsentChain.Verify(await Ledger.ReadChainAsync(target, default)).Break);
+        Assert.Equal(ChainBreak.None, ConsentChain.Verify(await Ledger.ReadChainAsync(source, default)).Break);
+
+        await Ledger.MergeAsync(new MergePlan("consent.test", "event-v3", target, [source], [Ada], new Dictionary<Guid, long> { [target] = 3, [source] = 2 }, [], [], Now) { MergedProfile = "p-old" }, default);
+        var again = Draft("marketing", true, minutes: 4);
+        await Ledger.AppendAsync(new LedgerAppend(target, false, [], [again], [], Now) { RecordedVia = new Dictionary<Guid, IReadOnlyList<SubjectIdentifier>> { [again.Id] = [Ada] } }, default);
+        Assert.Single(await Ledger.GetRecordedViaAsync(target, default));
+
+        await Ledger.EraseAsync(new ErasurePlan(Guid.CreateVersion7(), target, Now, [], _ => []), default);
+
+        Assert.Empty(await Ledger.GetRecordedViaAsync(target, default));
+    }
+
+    [ContractFact]
     public async Task Merge_WhenAChainGrewSincePlanning_IsConflict()
     {
         var (source, _) = await NewSubjectAsync(Draft("marketing", true));

@@ -244,6 +244,31 @@ public abstract class InteractionLogContract
     }
 
     [ContractFact]
+    public async Task ApplySplits_DropsThePeopleLinksTheMergeMade_AndKeepsThoseOfEarlierMerges()
+    {
+        await AppendAsync(
+            Pending(Interaction("known-1", Ad, Day.AddMinutes(1), [Customer("c-1")]), Ad),
+            Pending(Interaction("shop-1", Ad, Day.AddMinutes(2), [Customer("c-2")]), Ad),
+            Pending(Interaction("older-1", Ad, Day.AddMinutes(3), [Anonymous("old-cookie")]), Ad));
+        await Log.ApplyProfilesAsync([Snapshot("u-1", "known", 1, Customer("c-1")), Snapshot("u-2", "shop", 2, Customer("c-2"))], Day, default);
+        await Log.ApplyMergesAsync([new ProfileMerge("m-0", "shop", "older", [Anonymous("old-cookie")], Day.AddMinutes(5))], Day, default);
+        await Log.ApplyMergesAsync([new ProfileMerge("m-1", "known", "shop", [Customer("c-2"), Anonymous("old-cookie")], Day.AddMinutes(10))], Day, default);
+        Assert.Equal(["older-1", "shop-1"], await EventIdsAsync(Customer("c-2")));
+        Assert.Equal(["older-1", "shop-1"], await EventIdsAsync(new PersonIdentifier(IdentifierKind.ProfileId, "known")));
+
+        await Log.ApplySplitsAsync([new ProfileSplitNotice("s-1", "known", "shop", ["older"], [Customer("c-2"), Anonymous("old-cookie")], Day.AddMinutes(10)) { PublishedAt = Day.AddMinutes(30) }], Day, default);
+
+        // The people the merge linked are apart again; the restored profile keeps the link of the merge before.
+        Assert.Equal(["shop-1"], await EventIdsAsync(Customer("c-2")));
+        Assert.Empty(await EventIdsAsync(new PersonIdentifier(IdentifierKind.ProfileId, "known")));
+        Assert.Equal(["older-1"], await EventIdsAsync(new PersonIdentifier(IdentifierKind.ProfileId, "shop")));
+        Assert.Equal(["known-1"], await EventIdsAsync(Customer("c-1")));
+
+        async Task<List<string>> EventIdsAsync(PersonIdentifier identifier) =>
+            [.. (await Log.TimelineAsync(identifier, null, 10, default)).Select(e => e.Interaction.EventId).Order(StringComparer.Ordinal)];
+    }
+
+    [ContractFact]
     public async Task ApplySplits_OfAnErasedProfile_IsSkipped()
     {
         await Log.ApplyMergesAsync([new ProfileMerge("m-1", "known", "gone", [Anonymous("phone")], Day)], Day, default);
