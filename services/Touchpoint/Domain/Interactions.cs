@@ -38,8 +38,11 @@ public sealed record Interaction(
 /// <param name="Event">Its <c>interaction-recorded</c> event, appended only when it is not a duplicate.</param>
 public sealed record PendingInteraction(Interaction Interaction, int StageMask, OutboxMessage Event)
 {
-    /// <summary>The content's fingerprint, which tells a re-send from a reused id (see <see cref="InteractionFingerprint"/>).</summary>
-    public string Fingerprint => field ??= InteractionFingerprint.Of(Interaction);
+    /// <summary>
+    /// The content's fingerprint, which tells a re-send from a reused id (see <see cref="InteractionFingerprint"/>).
+    /// Computed with the interaction, on the caller's thread, so the store's single writer never waits for a hash.
+    /// </summary>
+    public string Fingerprint { get; } = InteractionFingerprint.Of(Interaction);
 }
 
 /// <summary>What became of one interaction the log was given.</summary>

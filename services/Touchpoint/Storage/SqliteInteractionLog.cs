@@ -35,6 +35,24 @@ internal sealed class SqliteInteractionLog : IInteractionLog
     /// <summary>SQLite writes as much as the settings group; its transactions are bounded by the WAL settings, not a cache.</summary>
     public TransactionBudget TransactionBudget => TransactionBudget.Unbounded;
 
+    /// <summary>
+    /// The fingerprint as the claim row keeps it: its first 8 bytes, as a blob. The claim table is a
+    /// random-key index the single writer touches once per interaction, so every byte of its rows costs
+    /// ingestion; 64 bits still tell a re-send from other content under the same id.
+    /// </summary>
+    private static byte[] StoredFingerprint(string fingerprint) => Convert.FromHexString(fingerprint.AsSpan(0, 16));
+
+    /// <summary>
+    /// Whether a claimed id's stored fingerprint matches: an 8-byte blob, or the 32 hex digits claims kept
+    /// before, or nothing for an id claimed before fingerprints were kept (a duplicate of anything).
+    /// </summary>
+    private static bool SameContent(object? stored, string fingerprint) => stored switch
+    {
+        byte[] bytes => bytes.AsSpan().SequenceEqual(StoredFingerprint(fingerprint)),
+        string { Length: > 0 } text => text == fingerprint,
+        _ => true,
+    };
+
     public Task<IReadOnlyList<Appended>> AppendAsync(IReadOnlyList<PendingInteraction> batch, CancellationToken cancellationToken) =>
         _database.WriteAsync<IReadOnlyList<Appended>>(async (connection, transaction, ct) =>
         {
@@ -45,7 +63,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
 
             await using var claim = Command(connection, transaction, "INSERT OR IGNORE INTO interaction_ids (event_id, fingerprint) VALUES ($id, $fingerprint)");
             var claimId = claim.Parameters.Add("$id", SqliteType.Text);
-            var claimFingerprint = claim.Parameters.Add("$fingerprint", SqliteType.Text);
+            var claimFingerprint = claim.Parameters.Add("$fingerprint", SqliteType.Blob);
             await using var claimed = Command(connection, transaction, "SELECT fingerprint FROM interaction_ids WHERE event_id = $id");
             var claimedId = claimed.Parameters.Add("$id", SqliteType.Text);
             await using var findLink = Command(connection, transaction, "SELECT person_id FROM person_links WHERE identifier = $key");
@@ -79,13 +97,11 @@ internal sealed class SqliteInteractionLog : IInteractionLog
                 var occurred = interaction.OccurredAt.ToUnixTimeMilliseconds();
                 var day = JourneyAnalytics.DayOf(interaction.OccurredAt);
                 claimId.Value = interaction.EventId;
-                claimFingerprint.Value = batch[i].Fingerprint;
+                claimFingerprint.Value = StoredFingerprint(batch[i].Fingerprint);
                 if (await claim.ExecuteNonQueryAsync(ct) == 0)
                 {
                     claimedId.Value = interaction.EventId;
-                    stored[i] = await claimed.ExecuteScalarAsync(ct) is string fingerprint && fingerprint.Length > 0 && fingerprint != batch[i].Fingerprint
-                        ? Appended.Conflict
-                        : Appended.Duplicate;
+                    stored[i] = SameContent(await claimed.ExecuteScalarAsync(ct), batch[i].Fingerprint) ? Appended.Duplicate : Appended.Conflict;
                     continue;
                 }
 

@@ -20,8 +20,8 @@ public abstract class InteractionLogContract
 
     private static readonly ErasureTombstones Tombstones = new(new IdentifierHasher(new byte[32]), Options.Create(new PrivacyOptions()));
 
-    private static readonly TouchpointDefinition Ad = Touchpoint("ad", JourneyStage.Awareness);
-    private static readonly TouchpointDefinition Review = Touchpoint("review", JourneyStage.Evaluation);
+    protected static readonly TouchpointDefinition Ad = Touchpoint("ad", JourneyStage.Awareness);
+    protected static readonly TouchpointDefinition Review = Touchpoint("review", JourneyStage.Evaluation);
     private static readonly TouchpointDefinition Store = Touchpoint("store", JourneyStage.Purchase);
 
     protected abstract IInteractionLog Log { get; }
@@ -619,7 +619,7 @@ public abstract class InteractionLogContract
     private static TouchpointDefinition Touchpoint(string id, JourneyStage stage) => new(
         id, id, Channel.Web, Ownership.Owned, [stage], 3, new IntendedExperience(4, "trust"), "team", [], false, 1, Day, Day, null);
 
-    private static PersonIdentifier Anonymous(string value) => new(IdentifierKind.AnonymousId, value);
+    protected static PersonIdentifier Anonymous(string value) => new(IdentifierKind.AnonymousId, value);
 
     private static PersonIdentifier Customer(string value) => new(IdentifierKind.CustomerId, value);
 
@@ -638,12 +638,12 @@ public abstract class InteractionLogContract
     private static ProfileSnapshot Snapshot(string eventId, string profile, long version, params PersonIdentifier[] identifiers) =>
         new(eventId, profile, identifiers, version, Day.AddMinutes(version));
 
-    private static Interaction Interaction(
+    protected static Interaction Interaction(
         string id, TouchpointDefinition touchpoint, DateTimeOffset at, IReadOnlyList<PersonIdentifier> identifiers,
         InteractionType type = InteractionType.View, int rating = 0) =>
         new(id, touchpoint.Id, at, identifiers, type, "", "", rating, "", null, new Dictionary<string, string>(), at.AddSeconds(1));
 
-    private static PendingInteraction Pending(Interaction interaction, TouchpointDefinition touchpoint) =>
+    protected static PendingInteraction Pending(Interaction interaction, TouchpointDefinition touchpoint) =>
         new(interaction, touchpoint.StageMask | (interaction.Type == InteractionType.Purchase ? StageMask.Bit(JourneyStage.Purchase) : 0),
             Events.Recorded(interaction, touchpoint, interaction.RecordedAt));
 
@@ -653,7 +653,7 @@ public abstract class InteractionLogContract
         return Events.ErasureCompleted("erasures/e-1", count, Day);
     }
 
-    private Task<IReadOnlyList<Appended>> AppendAsync(params PendingInteraction[] batch) => Log.AppendAsync(batch, default);
+    protected Task<IReadOnlyList<Appended>> AppendAsync(params PendingInteraction[] batch) => Log.AppendAsync(batch, default);
 
     /// <summary>Every entry, read three at a time, each page after the cursor of the previous page's last entry.</summary>
     private static async Task<List<TimelineEntry>> AllPagesAsync(Func<TimelineCursor?, int, Task<IReadOnlyList<TimelineEntry>>> page)
@@ -690,6 +690,44 @@ public sealed class SqliteInteractionLogTests : InteractionLogContract, IDisposa
     protected override IJourneyAggregates Aggregates { get; }
 
     public void Dispose() => _sqlite.Dispose();
+
+    [Fact]
+    public async Task Append_KeepsEachClaimsFingerprintInEightBytes()
+    {
+        await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad));
+
+        var (type, length) = await _sqlite.Database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT typeof(fingerprint), length(fingerprint) FROM interaction_ids WHERE event_id = 'e-1'";
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            return (reader.GetString(0), reader.GetInt64(1));
+        }, default);
+
+        Assert.Equal(("blob", 8L), (type, length));
+    }
+
+    [Fact]
+    public async Task Append_WhenTheIdWasClaimedWithItsFingerprintInHex_StillTellsAResendFromAReusedId()
+    {
+        var first = Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad);
+        await AppendAsync(first);
+        await _sqlite.Database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE interaction_ids SET fingerprint = $hex WHERE event_id = 'e-1'";
+            command.Parameters.AddWithValue("$hex", first.Fingerprint);
+            return await command.ExecuteNonQueryAsync(ct);
+        }, default);
+
+        var resent = await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad));
+        var reused = await AppendAsync(Pending(Interaction("e-1", Review, Day.AddHours(10), [Anonymous("ann")]), Review));
+
+        Assert.Equal([Appended.Duplicate], resent);
+        Assert.Equal([Appended.Conflict], reused);
+    }
 }
 
 public sealed class MongoInteractionLogTests : InteractionLogContract, IRequiresMongo, IAsyncLifetime
