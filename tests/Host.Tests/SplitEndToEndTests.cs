@@ -201,7 +201,10 @@ public abstract class SplitEndToEndTests : IAsyncLifetime
             analytics.Add((await _touchpoints.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/" + touchpoint })).Scorecard.ToString());
         }
 
-        analytics.Add((await _touchpoints.GetJourneyFunnelAsync(new GetJourneyFunnelRequest())).ToString());
+        // When the funnel was computed differs between the two runs by their start; its figures may not.
+        var funnel = await _touchpoints.GetJourneyFunnelAsync(new GetJourneyFunnelRequest());
+        funnel.ComputeTime = null;
+        analytics.Add(funnel.ToString());
         analytics.Add((await _touchpoints.GetJourneyPathsAsync(new GetJourneyPathsRequest { End = PathEnd.Purchase })).ToString());
         analytics.Add((await _touchpoints.GetJourneyPathsAsync(new GetJourneyPathsRequest { End = PathEnd.Touchpoint, EndTouchpoint = "touchpoints/showroom" })).ToString());
 
