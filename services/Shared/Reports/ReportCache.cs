@@ -71,6 +71,28 @@ public sealed class ReportCache<TKey, TValue>
         return await running.WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Completes once every computation running now has ended (kept, dropped or failed): what a caller
+    /// that started a background refresh waits on to read its result, as a host draining at stop would.
+    /// </summary>
+    public async Task WhenComputedAsync()
+    {
+        Task[] running;
+        lock (_gate)
+        {
+            running = [.. _entries.Values.Select(e => e.Running).OfType<Task>()];
+        }
+
+        try
+        {
+            await Task.WhenAll(running);
+        }
+        catch (Exception)
+        {
+            // A failed refresh was logged where it ran; the caller only waits for it to end.
+        }
+    }
+
     private Task<TValue> Compute(TKey key, Entry entry, Func<DateTimeOffset, CancellationToken, Task<TValue>> compute) =>
         Task.Run(async () =>
         {

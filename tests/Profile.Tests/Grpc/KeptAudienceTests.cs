@@ -1,5 +1,7 @@
 using Journey.Common.V1;
 using Journey.Profile.V1;
+using Journey.Shared.Reports;
+using Microsoft.Extensions.DependencyInjection;
 using static Journey.Profile.Tests.ProfileHost;
 
 namespace Journey.Profile.Tests.Grpc;
@@ -33,11 +35,8 @@ public sealed class KeptAudienceTests : IAsyncLifetime
         var kept = await _host.Client.DescribeAudienceAsync(request);
         _host.Clock.Advance(TimeSpan.FromMinutes(1));
         var stale = await _host.Client.DescribeAudienceAsync(request);
-        var refreshed = stale;
-        for (var deadline = DateTime.UtcNow.AddSeconds(10); refreshed.Size == 10 && DateTime.UtcNow < deadline; await Task.Delay(20))
-        {
-            refreshed = await _host.Client.DescribeAudienceAsync(request);
-        }
+        await _host.Platform.Services.GetRequiredService<ReportCache<Journey.Profile.Domain.AudienceKey, Journey.Profile.Domain.AudienceDescription>>().WhenComputedAsync();
+        var refreshed = await _host.Client.DescribeAudienceAsync(request);
 
         Assert.Equal(10, first.Size);
         Assert.Equal(computedAt, first.ComputeTime.ToDateTimeOffset());

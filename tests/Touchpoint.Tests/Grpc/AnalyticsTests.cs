@@ -1,7 +1,9 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Journey.Common.V1;
+using Journey.Shared.Reports;
 using Journey.Touchpoint.V1;
+using Microsoft.Extensions.DependencyInjection;
 using static Journey.Touchpoint.Tests.Grpc.TouchpointHost;
 
 namespace Journey.Touchpoint.Tests.Grpc;
@@ -149,11 +151,8 @@ public sealed class AnalyticsTests : IAsyncLifetime
         var kept = await host.Client.GetJourneyFunnelAsync(request);
         host.Clock.Advance(TimeSpan.FromMinutes(1));
         var stale = await host.Client.GetJourneyFunnelAsync(request);
-        var refreshed = stale;
-        for (var deadline = DateTime.UtcNow.AddSeconds(10); refreshed.Stages[0].People == 3 && DateTime.UtcNow < deadline; await Task.Delay(20))
-        {
-            refreshed = await host.Client.GetJourneyFunnelAsync(request);
-        }
+        await host.Platform.Services.GetRequiredService<ReportCache<Journey.Touchpoint.Domain.FunnelKey, Journey.Touchpoint.Domain.Funnel>>().WhenComputedAsync();
+        var refreshed = await host.Client.GetJourneyFunnelAsync(request);
 
         Assert.Equal(3, first.Stages[0].People);
         Assert.Equal(first, kept);
