@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Journey.Platform.V1;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -38,8 +37,8 @@ public static class BareServer
         return 0;
     }
 
-    /// <summary>Starts this executable as the bare server and returns it with a channel to it.</summary>
-    public static async Task<(Process Server, GrpcChannel Channel)> StartAsync()
+    /// <summary>Starts this executable as the bare server and returns it with its address.</summary>
+    public static async Task<(Process Server, string Address)> StartAsync()
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!, Argument) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
@@ -58,7 +57,8 @@ public static class BareServer
             throw new InvalidOperationException($"The bare gRPC server did not report its address (said: {line ?? "nothing"}).");
         }
 
-        return (server, GrpcChannel.ForAddress(line["listening ".Length..]));
+        var address = line["listening ".Length..];
+        return (server, address.StartsWith("http", StringComparison.Ordinal) ? address : "http://" + address);
     }
 
     /// <summary>Stops a server started by <see cref="StartAsync"/>.</summary>

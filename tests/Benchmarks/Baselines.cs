@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Grpc.Net.Client;
 using Journey.Platform.V1;
+using Journey.Testing;
 using Microsoft.Data.Sqlite;
 
 namespace Journey.Benchmarks;
@@ -18,23 +19,43 @@ public sealed class Baselines
     public required Sample BareCallEightCallers { get; init; }
 
     /// <summary>
-    /// Measures the empty unary call (Ping: same authentication and interceptors as every call), the
-    /// same call on a bare gRPC server, and raw batched SQLite inserts.
+    /// The empty call, 8 callers, on a second platform host with authentication off and the same
+    /// services on empty stores: what checking the token costs, against <see cref="EmptyCallEightCallers"/>.
     /// </summary>
-    public static async Task<Baselines> MeasureAsync(GrpcChannel channel, Settings settings)
+    public required Sample UnauthenticatedCallEightCallers { get; init; }
+
+    /// <summary>
+    /// Measures the empty unary call (Ping: same authentication and interceptors as every call), the
+    /// same call on a bare gRPC server and on a platform host without authentication, and raw batched
+    /// SQLite inserts. Every channel carries the same token, added the same way, so the client does the
+    /// same work for each server and the differences are the servers'.
+    /// </summary>
+    public static async Task<Baselines> MeasureAsync(GrpcChannel channel, string token, IReadOnlyList<string> hostArguments, Settings settings)
     {
         await WarmUpAsync(channel, settings);
-        var (server, bare) = await BareServer.StartAsync();
+        var (server, bareAddress) = await BareServer.StartAsync();
         Sample bareEight;
         try
         {
+            using var bare = TestPlatform.ChannelWithToken(bareAddress, token);
             await WarmUpAsync(bare, settings);
             bareEight = await EmptyCallAsync(bare, settings, callers: 8);
         }
         finally
         {
-            bare.Dispose();
             await BareServer.StopAsync(server);
+        }
+
+        Sample unauthenticatedEight;
+        var open = Path.Combine(settings.Scratch, "unauthenticated");
+        Directory.CreateDirectory(open);
+        await using (var host = HostProcess.Start(open, [.. hostArguments, "--Journey:Auth:Enabled=false"]))
+        {
+            await host.WaitUntilListeningAsync();
+            await host.WaitUntilQuietAsync(coreShare: 0.15, TimeSpan.FromSeconds(30));
+            using var unauthenticated = TestPlatform.ChannelWithToken(host.Address, token);
+            await WarmUpAsync(unauthenticated, settings);
+            unauthenticatedEight = await EmptyCallAsync(unauthenticated, settings, callers: 8);
         }
 
         return new Baselines
@@ -42,6 +63,7 @@ public sealed class Baselines
             EmptyCallOneCaller = await EmptyCallAsync(channel, settings, callers: 1),
             EmptyCallEightCallers = await EmptyCallAsync(channel, settings, callers: 8),
             BareCallEightCallers = bareEight,
+            UnauthenticatedCallEightCallers = unauthenticatedEight,
             SqliteRowsPerSecond = RawSqliteInsertRate(settings.Scratch, rows: settings.Quick ? 20_000 : 200_000),
         };
     }

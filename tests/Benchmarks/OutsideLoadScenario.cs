@@ -42,17 +42,15 @@ public sealed partial class OutsideLoadScenario : IScenario
         var authorization = $"authorization: Bearer {token}";
         await new DiagnosticsService.DiagnosticsServiceClient(context.Channel).PingAsync(new PingRequest { Payload = Payload });
 
-        var (server, bareChannel) = await BareServer.StartAsync();
+        var (server, address) = await BareServer.StartAsync();
         H2LoadRun bare;
         try
         {
-            var address = bareChannel.Target.StartsWith("http", StringComparison.Ordinal) ? bareChannel.Target : "http://" + bareChannel.Target;
             await RunAsync(h2load, address, frame, calls / 6, null);
             bare = await RunAsync(h2load, address, frame, calls, null);
         }
         finally
         {
-            bareChannel.Dispose();
             await BareServer.StopAsync(server);
         }
 

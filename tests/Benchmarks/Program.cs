@@ -1,5 +1,6 @@
 using Journey.Benchmarks;
 using Journey.Host;
+using Journey.Shared.Security;
 using Journey.Testing;
 
 if (args is [BareServer.Argument])
@@ -23,11 +24,13 @@ else
     Console.WriteLine($"host: published ReadyToRun for {runtime} in {took.TotalSeconds:0} s, as the image is built");
 }
 
-await using var host = HostProcess.Start(settings.Scratch, "--Journey:Limits:WriteCallsPerSecond=1000000", "--Journey:Limits:WriteBurst=1000000", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Journey.Host=Information");
+string[] hostArguments = ["--Journey:Limits:WriteCallsPerSecond=1000000", "--Journey:Limits:WriteBurst=1000000", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Journey.Host=Information"];
+await using var host = HostProcess.Start(settings.Scratch, hostArguments);
 await host.WaitUntilListeningAsync();
-using var channel = host.CreateChannel(settings.Scratch, [.. JourneyServices.Known.Scopes.All]);
+var token = DevelopmentIssuer.Open(settings.Scratch, "journey-development", "journey").CreateToken("host-test", [.. JourneyServices.Known.Scopes.All], TimeSpan.FromHours(8));
+using var channel = TestPlatform.ChannelWithToken(host.Address, token);
 
-var baselines = await Baselines.MeasureAsync(channel, settings);
+var baselines = await Baselines.MeasureAsync(channel, token, hostArguments, settings);
 var context = new BenchContext(host, channel, baselines, settings, new Population());
 var figures = new List<Figure>
 {
@@ -36,6 +39,9 @@ var figures = new List<Figure>
     new("raw SQLite insert, 1000 rows a transaction", Report.Rate(baselines.SqliteRowsPerSecond, "rows"), "itself", 1, "baseline", null),
     new("bare gRPC server, empty unary call, 8 callers", Report.Rate(baselines.BareCallEightCallers.PerSecond, "calls") + $", p99 {Report.Micros(baselines.BareCallEightCallers.P99)}", "itself", 1, "baseline", null),
 };
+figures.Add(new("empty unary call, authentication off, 8 callers", Report.Rate(baselines.UnauthenticatedCallEightCallers.PerSecond, "calls") + $", p99 {Report.Micros(baselines.UnauthenticatedCallEightCallers.P99)}", "itself", 1, "baseline", null));
+var authShare = baselines.EmptyCallEightCallers.PerSecond / baselines.UnauthenticatedCallEightCallers.PerSecond;
+figures.Add(new("authenticated empty call against authentication off, 8 callers", Report.Rate(baselines.EmptyCallEightCallers.PerSecond, "calls"), "calls/s with authentication off", authShare, "≥ 0.8×", authShare >= 0.8));
 var platformShare = baselines.EmptyCallEightCallers.PerSecond / baselines.BareCallEightCallers.PerSecond;
 var platformTail = baselines.EmptyCallEightCallers.P99 / baselines.BareCallEightCallers.P99;
 figures.Add(new("authenticated empty call against the bare server, 8 callers", Report.Rate(baselines.EmptyCallEightCallers.PerSecond, "calls"), "bare server calls/s", platformShare, "≥ 0.6×", platformShare >= 0.6));

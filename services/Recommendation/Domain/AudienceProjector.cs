@@ -191,12 +191,20 @@ public sealed class AudienceProjector(IAudienceStore store, RecommendationJourna
             }
         }
 
+        // Most interactions (page views, opens, searches) change nothing here; they are neither claimed nor
+        // hashed against the tombstones, and a batch of only those opens no transaction.
+        var effective = batch.Where(b => ChangesSomething(b.Fact, records)).ToList();
+        if (effective.Count == 0)
+        {
+            return;
+        }
+
         var deltas = await store.WriteAsync(async (session, ct) =>
         {
             // Collected per attempt: the store runs this again after a transient abort, and only
             // the attempt that commits may reach the in-memory model.
             var collected = new List<ItemStats>();
-            await ClaimEachAsync(session, consumer, batch, f => f.IdentifierKeys, (fact, c) => ApplyInteractionAsync(session, fact, records, collected, c), ct);
+            await ClaimEachAsync(session, consumer, effective, f => f.IdentifierKeys, (fact, c) => ApplyInteractionAsync(session, fact, records, collected, c), ct);
             return collected;
         }, cancellationToken);
 
@@ -206,8 +214,8 @@ public sealed class AudienceProjector(IAudienceStore store, RecommendationJourna
         }
     }
 
-    private static async Task ApplyInteractionAsync(
-        IAudienceSession session, InteractionFact fact, Dictionary<string, RecommendationRecord> records, List<ItemStats> deltas, CancellationToken ct)
+    /// <summary>The feedback <paramref name="fact"/> gives an item of a stored recommendation, if any.</summary>
+    private static (FeedbackType Type, RecommendationRecord Record)? FeedbackOf(InteractionFact fact, Dictionary<string, RecommendationRecord> records)
     {
         var feedback = fact.Kind switch
         {
@@ -216,7 +224,21 @@ public sealed class AudienceProjector(IAudienceStore store, RecommendationJourna
             InteractionKind.Purchase or InteractionKind.TestDriveBooked => FeedbackType.Conversion,
             _ => FeedbackType.Unspecified,
         };
-        if (feedback != FeedbackType.Unspecified && records.TryGetValue(fact.RecommendationId, out var record) && fact.ContentId.Length > 0 && record.ContentIds.Contains(fact.ContentId))
+        return feedback != FeedbackType.Unspecified && records.TryGetValue(fact.RecommendationId, out var record) && fact.ContentId.Length > 0 && record.ContentIds.Contains(fact.ContentId)
+            ? (feedback, record)
+            : null;
+    }
+
+    /// <summary>Whether <see cref="ApplyInteractionAsync"/> would change anything for <paramref name="fact"/>.</summary>
+    private static bool ChangesSomething(InteractionFact fact, Dictionary<string, RecommendationRecord> records) =>
+        FeedbackOf(fact, records) is not null
+        || (fact.IdentifierKeys.Count > 0
+            && ((fact.Kind == InteractionKind.ContentConsumed && fact.ContentId.Length > 0) || fact.Kind is InteractionKind.ServiceTicketOpened or InteractionKind.ServiceTicketResolved));
+
+    private static async Task ApplyInteractionAsync(
+        IAudienceSession session, InteractionFact fact, Dictionary<string, RecommendationRecord> records, List<ItemStats> deltas, CancellationToken ct)
+    {
+        if (FeedbackOf(fact, records) is var (feedback, record))
         {
             deltas.Add(await FeedbackService.ApplyAsync(session, record, fact.ContentId, feedback, fact.OccurredAt, ct));
         }

@@ -37,25 +37,52 @@ internal sealed class SqliteAudienceStore : IAudienceStore
         """,
         now => DateOnly.FromDateTime((now - MongoAudienceStore.ImpressionRetention).UtcDateTime).DayNumber);
 
-    public Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken) =>
-        _db.ReadAsync(async (connection, ct) =>
+    /// <summary>
+    /// Every recommendation's reads: point reads on the database's prepared, memory-mapped query
+    /// connections, so a call neither prepares its statements again nor waits on pages the file cache let go.
+    /// </summary>
+    public async Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken)
+    {
+        var touchpoint = await _db.QueryAsync(
+            Session.TouchpointSql,
+            parameters => parameters.AddWithValue("$id", touchpointId),
+            reader => reader.Read() ? Session.ReadTouchpoint(touchpointId, reader) : null,
+            cancellationToken);
+        PersonState? person = null;
+        foreach (var key in identifierKeys)
         {
-            var touchpoint = await Session.ReadTouchpointAsync(connection, null, touchpointId, ct);
-            var person = await Session.ReadPersonAsync(connection, null, identifierKeys, ct);
-            var impressions = new Dictionary<string, int>(StringComparer.Ordinal);
-            var personKey = person?.Key ?? (identifierKeys.Count > 0 ? identifierKeys[0] : null);
-            if (personKey is not null)
+            var doc = await _db.QueryAsync(Session.FindPersonSql, parameters => parameters.AddWithValue("$id", key), reader => reader.Read() ? reader.GetString(0) : null, cancellationToken);
+            if (doc is not null)
             {
-                await using var command = Command(connection, null, "SELECT content, count FROM impressions WHERE person_key = $key AND day = $day", ("$key", personKey), ("$day", day.DayNumber));
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
-                {
-                    impressions[reader.GetString(0)] = reader.GetInt32(1);
-                }
+                person = Json.Read<PersonDocument>(doc).ToDomain();
+                break;
             }
+        }
 
-            return new AudienceContext(touchpoint, person, impressions);
-        }, cancellationToken);
+        var impressions = new Dictionary<string, int>(StringComparer.Ordinal);
+        if ((person?.Key ?? (identifierKeys.Count > 0 ? identifierKeys[0] : null)) is { } personKey)
+        {
+            await _db.QueryAsync(
+                "SELECT content, count FROM impressions WHERE person_key = $key AND day = $day",
+                parameters =>
+                {
+                    parameters.AddWithValue("$key", personKey);
+                    parameters.AddWithValue("$day", day.DayNumber);
+                },
+                reader =>
+                {
+                    while (reader.Read())
+                    {
+                        impressions[reader.GetString(0)] = reader.GetInt32(1);
+                    }
+
+                    return impressions.Count;
+                },
+                cancellationToken);
+        }
+
+        return new AudienceContext(touchpoint, person, impressions);
+    }
 
     public Task<IReadOnlyList<AlsoConsumed>> ReadAlsoConsumedAsync(IReadOnlyList<string> seedIds, int perSeed, CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlyList<AlsoConsumed>>(async (connection, ct) =>
@@ -330,28 +357,24 @@ internal sealed class SqliteAudienceStore : IAudienceStore
         public Task AppendOutboxAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken) =>
             SqliteOutbox.AppendAsync(connection, tx, messages, cancellationToken);
 
+        public const string TouchpointSql = "SELECT channel, stages, retired, version FROM touchpoints WHERE id = $id";
+
+        public static TouchpointState ReadTouchpoint(string id, SqliteDataReader reader) =>
+            new(id, (ChannelKind)reader.GetInt32(0), Json.Read<List<int>>(reader.GetString(1)).Select(s => (Stage)s).ToList(), reader.GetInt32(2) == 1, reader.GetInt64(3));
+
         public static async Task<TouchpointState?> ReadTouchpointAsync(SqliteConnection connection, SqliteTransaction? tx, string id, CancellationToken cancellationToken)
         {
-            await using var command = Command(connection, tx, "SELECT channel, stages, retired, version FROM touchpoints WHERE id = $id", ("$id", id));
+            await using var command = Command(connection, tx, TouchpointSql, ("$id", id));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken)
-                ? new TouchpointState(id, (ChannelKind)reader.GetInt32(0), Json.Read<List<int>>(reader.GetString(1)).Select(s => (Stage)s).ToList(), reader.GetInt32(2) == 1, reader.GetInt64(3))
-                : null;
+            return await reader.ReadAsync(cancellationToken) ? ReadTouchpoint(id, reader) : null;
         }
 
         // A person's own key is found in persons itself; only its other identifiers need a link row.
-        private const string FindPersonSql = """
+        public const string FindPersonSql = """
             SELECT doc FROM persons WHERE key = $id
             UNION ALL SELECT p.doc FROM person_ids i JOIN persons p ON p.key = i.person_key WHERE i.id = $id
             LIMIT 1
             """;
-
-        public static async Task<PersonState?> ReadPersonAsync(SqliteConnection connection, SqliteTransaction? tx, IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken)
-        {
-            await using var command = Command(connection, tx, FindPersonSql);
-            command.Parameters.Add("$id", SqliteType.Text);
-            return await FindPersonAsync(command, identifierKeys, cancellationToken);
-        }
 
         private static async Task<PersonState?> FindPersonAsync(SqliteCommand command, IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken)
         {

@@ -182,7 +182,11 @@ public static partial class JourneyHosting
             return app;
         }
 
-        app.UseAuthentication();
+        if (SecurityRegistration.AuthEnabled(app.Configuration))
+        {
+            app.UseAuthentication();
+        }
+
         // gRPC-Web for clients that cannot speak HTTP/2 trailers (browsers, some proxies): every gRPC
         // method, on either listener, through the same interceptors as gRPC itself.
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });

@@ -38,6 +38,14 @@ public static class SecurityRegistration
         // Token lifetimes are judged by the wall clock the issuer stamps them with, never by the
         // domain's TimeProvider, which tests move by days.
         services.TryAddKeyedSingleton(CachingTokenHandler.ClockKey, TimeProvider.System);
+        // With authentication off nothing reads the caller's identity, so no scheme is registered (the
+        // host would otherwise add the middleware itself) and a token a caller still sends is not
+        // checked: one signed by another issuer would fail in full on every call.
+        if (!AuthEnabled(builder.Configuration))
+        {
+            return;
+        }
+
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<IOptions<AuthOptions>, IServiceProvider>((jwt, auth, sp) =>

@@ -274,6 +274,22 @@ public sealed class TokenCacheTests : IDisposable
         Assert.Equal(StatusCode.Unauthenticated, expired.StatusCode);
     }
 
+    [Fact]
+    public async Task Ping_WhenAuthenticationIsOff_ChecksNoTokenTheCallerSends()
+    {
+        await using var platform = await TestPlatform.StartAsync([], new Dictionary<string, string?> { ["Journey:Auth:Enabled"] = "false" });
+        using var counters = new CacheCounters(instrument => instrument.Meter.Scope == platform.Services.GetRequiredService<IMeterFactory>());
+        using var valid = TestPlatform.ChannelWithToken(platform.Address, platform.CreateToken());
+        using var garbled = TestPlatform.ChannelWithToken(platform.Address, "not.a-token.at-all");
+
+        foreach (var channel in new[] { valid, garbled, valid, garbled })
+        {
+            await new DiagnosticsService.DiagnosticsServiceClient(channel).PingAsync(new PingRequest());
+        }
+
+        Assert.Equal((0L, 0L), (counters.Hits, counters.Misses));
+    }
+
     private static ECDsaSecurityKey NewKey(string id) => new(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = id };
 
     private static TestConfiguration Configuration(params SecurityKey[] keys)
