@@ -9,6 +9,8 @@ if (args is [BareServer.Argument])
 }
 
 var settings = Settings.Parse(args);
+// Every host runs with the shipped settings except the write limits below: the idle poll too.
+HostProcess.PollInterval = null;
 // Declared before the host so that it is disposed after the host has stopped.
 using var scratch = settings.KeepData ? null : settings.ScratchDirectory;
 var run = System.Diagnostics.Stopwatch.StartNew();

@@ -11,7 +11,8 @@ public static class SqliteCommands
     /// <summary>A command for <paramref name="sql"/> in <paramref name="transaction"/> (none when null) with <paramref name="parameters"/> bound; the caller disposes it.</summary>
     public static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
     {
-        var command = connection.CreateCommand();
+        // On a writer connection the statement prepared by an earlier transaction is used again.
+        var command = WriterStatements.Rent(connection, transaction, sql) ?? connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
         foreach (var (name, value) in parameters)

@@ -56,6 +56,7 @@ public sealed class SqliteDatabase : IDisposable
     private bool _disposed;
     private long _nextWalCheck;
     private SqliteConnection? _writer;
+    private WriterStatements? _writerStatements;
     private volatile bool _scrubRequested;
     private int _scrubRetryScheduled;
     private int _scrubsHeldOff;
@@ -453,6 +454,8 @@ public sealed class SqliteDatabase : IDisposable
 
     private void CloseWriter()
     {
+        _writerStatements?.Dispose();
+        _writerStatements = null;
         _writer?.Dispose();
         _writer = null;
     }
@@ -466,6 +469,7 @@ public sealed class SqliteDatabase : IDisposable
             // Negative: the size in KiB rather than in pages.
             command.CommandText = $"PRAGMA cache_size=-{WriterCacheMiB * 1024};";
             await command.ExecuteNonQueryAsync(cancellationToken);
+            _writerStatements = WriterStatements.Attach(connection);
             return connection;
         }
         catch

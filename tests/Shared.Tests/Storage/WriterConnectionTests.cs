@@ -61,6 +61,72 @@ public sealed class WriterConnectionTests : IDisposable
         Assert.Equal(0, await TestRows.CountAsync(database, "effects"));
     }
 
+    [Fact]
+    public async Task Command_OnTheWriter_IsPreparedOnceAcrossTransactionsAndNeverHandedOutTwiceAtOnce()
+    {
+        using var database = Open();
+        const string Insert = "INSERT INTO effects (id) VALUES ($id)";
+
+        var (first, nested) = await database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var command = SqliteCommands.Command(connection, transaction, Insert, ("$id", "a"));
+            await using var alongside = SqliteCommands.Command(connection, transaction, Insert, ("$id", "b"));
+            await command.ExecuteNonQueryAsync(ct);
+            await alongside.ExecuteNonQueryAsync(ct);
+            return (command, alongside);
+        }, default);
+        var second = await database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var command = SqliteCommands.Command(connection, transaction, Insert, ("$id", "c"));
+            await command.ExecuteNonQueryAsync(ct);
+            return command;
+        }, default);
+        var read = await database.ReadAsync((connection, _) =>
+        {
+            using var command = SqliteCommands.Command(connection, null, "SELECT count(*) FROM effects");
+            return Task.FromResult(command);
+        }, default);
+        var readAgain = await database.ReadAsync((connection, _) =>
+        {
+            using var command = SqliteCommands.Command(connection, null, "SELECT count(*) FROM effects");
+            return Task.FromResult(command);
+        }, default);
+
+        // One of the first transaction's two commands is kept (the other is disposed) and serves the second.
+        Assert.NotSame(first, nested);
+        Assert.True(ReferenceEquals(second, first) || ReferenceEquals(second, nested));
+        Assert.NotSame(read, readAgain);
+        Assert.Equal(3, await TestRows.CountAsync(database, "effects"));
+    }
+
+    [Fact]
+    public async Task Command_AfterSqliteFailedAWrite_IsPreparedAgainOnTheFreshConnection()
+    {
+        using var database = Open();
+        const string Insert = "INSERT INTO effects (id) VALUES ($id)";
+        var before = await database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var command = SqliteCommands.Command(connection, transaction, Insert, ("$id", "a"));
+            await command.ExecuteNonQueryAsync(ct);
+            return command;
+        }, default);
+
+        await Assert.ThrowsAsync<SqliteException>(() => database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var command = SqliteCommands.Command(connection, transaction, Insert, ("$id", "a"));
+            return await command.ExecuteNonQueryAsync(ct);
+        }, default));
+        var after = await database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var command = SqliteCommands.Command(connection, transaction, Insert, ("$id", "b"));
+            await command.ExecuteNonQueryAsync(ct);
+            return command;
+        }, default);
+
+        Assert.NotSame(before, after);
+        Assert.Equal(2, await TestRows.CountAsync(database, "effects"));
+    }
+
     public void Dispose()
     {
         Directory.Delete(_directory, recursive: true);
