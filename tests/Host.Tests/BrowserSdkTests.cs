@@ -50,16 +50,8 @@ public sealed class BrowserSdkTests
         Assert.Contains(purchase.Identifiers, i => i.Kind == IdentifierKind.CustomerId && i.Value == $"{prefix}-user");
 
         var profiles = new ProfileService.ProfileServiceClient(platform.Channel);
-        Profile.V1.Profile? profile = null;
-        Assert.True(await TestPlatform.EventuallyAsync(async () =>
-        {
-            profile = await LookupAsync(profiles, new Identifier { Kind = IdentifierKind.Email, Value = $"{prefix}@example.com" });
-            var aliased = await LookupAsync(profiles, new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"{prefix}-anon2" });
-            return profile is not null && aliased?.Name == profile.Name
-                && profile.Identifiers.Any(i => i.Kind == IdentifierKind.CustomerId && i.Value == $"{prefix}-user")
-                && profile.Identifiers.Any(i => i.Kind == IdentifierKind.AnonymousId && i.Value == $"{prefix}-anon");
-        }, TimeSpan.FromSeconds(30)), $"identity not linked: {profile}");
-        Assert.Equal("Ann", profile!.Traits["first_name"]);
+        var profile = await SdkIdentity.LinkedProfileAsync(profiles, prefix);
+        Assert.Equal("Ann", profile.Traits["first_name"]);
 
         // The host's side of it: the settings read and every message came from the page's origin and
         // were answered with it; the messages went as text/plain, each after a preflight the host
@@ -109,7 +101,7 @@ public sealed class BrowserSdkTests
         var sources = new TrackingSourceService.TrackingSourceServiceClient(platform.Channel);
         Assert.Empty((await sources.ListTrackingIssuesAsync(new ListTrackingIssuesRequest { Parent = "sources/web" })).Issues);
         var profiles = new ProfileService.ProfileServiceClient(platform.Channel);
-        Assert.Null(await LookupAsync(profiles, new Identifier { Kind = IdentifierKind.CustomerId, Value = $"{prefix}-user" }));
+        Assert.Null(await SdkIdentity.LookupAsync(profiles, new Identifier { Kind = IdentifierKind.CustomerId, Value = $"{prefix}-user" }));
     }
 
     [SkippableFact]
@@ -188,17 +180,5 @@ public sealed class BrowserSdkTests
             },
         });
         return (await sources.CreateWriteKeyAsync(new CreateWriteKeyRequest { Parent = "sources/web" })).Secret;
-    }
-
-    private static async Task<Profile.V1.Profile?> LookupAsync(ProfileService.ProfileServiceClient profiles, Identifier identifier)
-    {
-        try
-        {
-            return (await profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(identifier) })).Profile;
-        }
-        catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.NotFound)
-        {
-            return null;
-        }
     }
 }

@@ -238,15 +238,7 @@ public sealed class CrashSafetyTests
 
     private static async Task DefineTouchpointAsync(Grpc.Net.Client.GrpcChannel channel)
     {
-        var touchpoint = new Touchpoint.V1.Touchpoint
-        {
-            DisplayName = "Lease-vs-buy calculator",
-            Channel = Channel.Web,
-            Ownership = Ownership.Owned,
-            Stages = { JourneyStage.Consideration },
-            Criticality = 3,
-            IntendedExperience = new IntendedExperience { TargetRating = 4.5, Statement = "trust in the price" },
-        };
+        var touchpoint = WebTouchpoints.Create("Lease-vs-buy calculator", JourneyStage.Consideration, "trust in the price", targetRating: 4.5);
         await new TouchpointService.TouchpointServiceClient(channel).CreateTouchpointAsync(new CreateTouchpointRequest { TouchpointId = "lease-calculator", Touchpoint = touchpoint });
     }
 

@@ -92,34 +92,13 @@ internal sealed class EdgeSeeds
         seeds.Add(rs, "CreateContent", n => new CreateContentRequest
         {
             ContentId = $"edge-{n}",
-            Content = new ContentItem
-            {
-                Title = "Edge seed",
-                Kind = ContentKind.Article,
-                Stages = { new StageWeight { Stage = JourneyStage.Awareness, Weight = 0.5 } },
-                Topics = { "edge-seed" },
-                Channels = { Channel.Web },
-                Hardness = 0.1,
-                Purpose = ContentPurpose.Marketing,
-                Generic = true,
-            },
+            Content = Content(),
         });
         seeds.Add(rs, "UpdateContent", n => new UpdateContentRequest
         {
             UpdateMask = new FieldMask { Paths = { "*" } },
             AllowMissing = true,
-            Content = new ContentItem
-            {
-                Name = $"contents/edge-update-{n}",
-                Title = "Edge seed",
-                Kind = ContentKind.Article,
-                Stages = { new StageWeight { Stage = JourneyStage.Awareness, Weight = 0.5 } },
-                Topics = { "edge-seed" },
-                Channels = { Channel.Web },
-                Hardness = 0.1,
-                Purpose = ContentPurpose.Marketing,
-                Generic = true,
-            },
+            Content = Content($"contents/edge-update-{n}"),
         });
         seeds.Add(rs, "CreateExperiment", n =>
         {
@@ -160,15 +139,21 @@ internal sealed class EdgeSeeds
     private void Add(ServiceDescriptor service, string method, Func<int, Task<IMessage>> build) =>
         _builders.Add((service.FindMethodByName(method) ?? throw new InvalidOperationException($"{service.FullName} has no {method}")).FullName, build);
 
-    private static Touchpoint.V1.Touchpoint Touchpoint() => new()
+    /// <summary>A generic marketing article; <paramref name="name"/> is empty for a create, where the server names it.</summary>
+    private static ContentItem Content(string name = "") => new()
     {
-        DisplayName = "Edge seed",
-        Channel = Channel.Web,
-        Ownership = Ownership.Owned,
-        Stages = { JourneyStage.Awareness },
-        Criticality = 3,
-        IntendedExperience = new IntendedExperience { TargetRating = 4, Statement = "calm" },
+        Name = name,
+        Title = "Edge seed",
+        Kind = ContentKind.Article,
+        Stages = { new StageWeight { Stage = JourneyStage.Awareness, Weight = 0.5 } },
+        Topics = { "edge-seed" },
+        Channels = { Channel.Web },
+        Hardness = 0.1,
+        Purpose = ContentPurpose.Marketing,
+        Generic = true,
     };
+
+    private static Touchpoint.V1.Touchpoint Touchpoint() => WebTouchpoints.Create("Edge seed", JourneyStage.Awareness, "calm");
 
     private static Purpose Purpose() => new()
     {

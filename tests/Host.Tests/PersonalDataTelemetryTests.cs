@@ -46,15 +46,7 @@ public sealed class PersonalDataTelemetryTests
         await touchpoints.CreateTouchpointAsync(new CreateTouchpointRequest
         {
             TouchpointId = "newsletter-signup",
-            Touchpoint = new Touchpoint.V1.Touchpoint
-            {
-                DisplayName = "Newsletter sign-up",
-                Channel = Channel.Web,
-                Ownership = Ownership.Owned,
-                Stages = { JourneyStage.Consideration },
-                Criticality = 3,
-                IntendedExperience = new IntendedExperience { TargetRating = 4, Statement = "nothing to lose" },
-            },
+            Touchpoint = WebTouchpoints.Create("Newsletter sign-up", JourneyStage.Consideration, "nothing to lose"),
         });
         var identifiers = new[] { new Identifier { Kind = IdentifierKind.Email, Value = Email }, new Identifier { Kind = IdentifierKind.Phone, Value = Phone } };
 

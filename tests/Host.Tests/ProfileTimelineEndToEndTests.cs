@@ -1,10 +1,8 @@
-using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
-using Journey.Profile;
 using Journey.Profile.V1;
 using Journey.Testing;
-using Journey.Touchpoint;
 using Journey.Touchpoint.V1;
+using static Journey.Host.Tests.TimelineHost;
 
 namespace Journey.Host.Tests;
 
@@ -15,32 +13,12 @@ namespace Journey.Host.Tests;
 /// </summary>
 public sealed class ProfileTimelineEndToEndTests : IAsyncLifetime
 {
-    private TestPlatform _platform = null!;
-    private TouchpointService.TouchpointServiceClient _touchpoints = null!;
-    private ProfileService.ProfileServiceClient _profiles = null!;
+    private TimelineHost _host = null!;
     private int _sequence;
 
-    public async Task InitializeAsync()
-    {
-        _platform = await TestPlatform.StartAsync([TouchpointModule.Definition, ProfileModule.Definition]);
-        _touchpoints = new TouchpointService.TouchpointServiceClient(_platform.Channel);
-        _profiles = new ProfileService.ProfileServiceClient(_platform.Channel);
-        await _touchpoints.CreateTouchpointAsync(new CreateTouchpointRequest
-        {
-            TouchpointId = "model-pages",
-            Touchpoint = new Journey.Touchpoint.V1.Touchpoint
-            {
-                DisplayName = "Model pages",
-                Channel = Channel.Web,
-                Ownership = Ownership.Owned,
-                Stages = { JourneyStage.Consideration },
-                Criticality = 3,
-                IntendedExperience = new IntendedExperience { TargetRating = 4, Statement = "curiosity" },
-            },
-        });
-    }
+    public async Task InitializeAsync() => _host = await TimelineHost.StartAsync("model-pages", "Model pages", "curiosity");
 
-    public async Task DisposeAsync() => await _platform.DisposeAsync();
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task ListInteractions_ByProfileId_ListsWhatThePersonDidBeforeAndAfterIdentifyingNamingTheCurrentProfile()
@@ -52,10 +30,10 @@ public sealed class ProfileTimelineEndToEndTests : IAsyncLifetime
         await RecordAsync(cookie);
         await DrainAsync();
 
-        var identified = await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { email, cookie } });
+        var identified = await _host.Profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { email, cookie } });
         await DrainAsync();
 
-        var lena = (await _profiles.GetProfileAsync(new GetProfileRequest { Name = identified.Profile.Name })).Profile.Name;
+        var lena = (await _host.Profiles.GetProfileAsync(new GetProfileRequest { Name = identified.Profile.Name })).Profile.Name;
         var timeline = await TimelineAsync(ProfileId(lena));
         Assert.Equal(2, timeline.Count);
         Assert.All(timeline, entry => Assert.Equal(lena, entry.Profile));
@@ -64,10 +42,10 @@ public sealed class ProfileTimelineEndToEndTests : IAsyncLifetime
         // On her laptop she is anonymous at first: a profile of its own, then merged into hers when she signs in there.
         await RecordAsync(laptop);
         await DrainAsync();
-        var anonymous = (await _profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(laptop) })).Profile.Name;
+        var anonymous = (await _host.Profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(laptop) })).Profile.Name;
         Assert.NotEqual(lena, anonymous);
         Assert.All(await TimelineAsync(ProfileId(anonymous)), entry => Assert.Equal(anonymous, entry.Profile));
-        var merged = await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { email, laptop } });
+        var merged = await _host.Profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { email, laptop } });
         Assert.Equal(lena, merged.Profile.Name);
         Assert.Contains(anonymous, merged.MergedProfiles);
         await RecordAsync(email);
@@ -86,13 +64,13 @@ public sealed class ProfileTimelineEndToEndTests : IAsyncLifetime
         var shared = Identifier(IdentifierKind.AnonymousId, "cookie-family-tablet");
         var ann = Identifier(IdentifierKind.Email, "ann@example.com");
         var bob = Identifier(IdentifierKind.Email, "bob@example.com");
-        var annProfile = (await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { ann, shared } })).Profile.Name;
+        var annProfile = (await _host.Profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { ann, shared } })).Profile.Name;
         await RecordAsync(ann, shared);
         await RecordAsync(ann);
         await DrainAsync();
 
         // Bob signs in on the same tablet: the profile service keeps two customers apart and records a conflict.
-        var bobIdentified = await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { bob, shared } });
+        var bobIdentified = await _host.Profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { bob, shared } });
         Assert.NotEqual(annProfile, bobIdentified.Profile.Name);
         Assert.Contains(annProfile, bobIdentified.ConflictingProfiles);
         await RecordAsync(bob, shared);
@@ -108,25 +86,13 @@ public sealed class ProfileTimelineEndToEndTests : IAsyncLifetime
         Assert.All(bobTimeline, entry => Assert.Equal(bobIdentified.Profile.Name, entry.Profile));
     }
 
-    private static Identifier Identifier(IdentifierKind kind, string value) => new() { Kind = kind, Value = value };
-
-    private static Identifier ProfileId(string name) => Identifier(IdentifierKind.ProfileId, name["profiles/".Length..]);
-
-    private async Task RecordAsync(params Identifier[] identifiers)
+    private Task RecordAsync(params Identifier[] identifiers)
     {
-        var interaction = new Interaction
-        {
-            InteractionId = $"timeline-{++_sequence}",
-            Touchpoint = "touchpoints/model-pages",
-            OccurTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-60 + _sequence)),
-            Type = InteractionType.View,
-        };
-        interaction.Identifiers.AddRange(identifiers);
-        Assert.False((await _touchpoints.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction })).Duplicate);
+        ++_sequence;
+        return _host.RecordViewAsync($"timeline-{_sequence}", DateTimeOffset.UtcNow.AddSeconds(-60 + _sequence), identifiers);
     }
 
-    private async Task<List<RecordedInteraction>> TimelineAsync(Identifier identifier) =>
-        [.. (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(identifier), PageSize = 100 })).Interactions];
+    private Task<List<RecordedInteraction>> TimelineAsync(Identifier identifier) => _host.TimelineAsync(identifier);
 
-    private Task DrainAsync() => _platform.DrainAsync();
+    private Task DrainAsync() => _host.DrainAsync();
 }

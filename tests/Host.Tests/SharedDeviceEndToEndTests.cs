@@ -1,11 +1,8 @@
-using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
-using Journey.Profile;
 using Journey.Profile.V1;
-using Journey.Testing;
-using Journey.Touchpoint;
 using Journey.Touchpoint.V1;
 using Microsoft.Extensions.DependencyInjection;
+using static Journey.Host.Tests.TimelineHost;
 
 namespace Journey.Host.Tests;
 
@@ -22,45 +19,25 @@ public sealed class SharedDeviceEndToEndTests : IAsyncLifetime
     private static readonly Identifier BobCustomer = Identifier(IdentifierKind.CustomerId, "cust-bob-2002");
     private static readonly Identifier BobEmail = Identifier(IdentifierKind.Email, "bob.shared@example.com");
 
-    private TestPlatform _platform = null!;
-    private TouchpointService.TouchpointServiceClient _touchpoints = null!;
-    private ProfileService.ProfileServiceClient _profiles = null!;
+    private TimelineHost _host = null!;
 
-    public async Task InitializeAsync()
-    {
-        _platform = await TestPlatform.StartAsync([TouchpointModule.Definition, ProfileModule.Definition]);
-        _touchpoints = new TouchpointService.TouchpointServiceClient(_platform.Channel);
-        _profiles = new ProfileService.ProfileServiceClient(_platform.Channel);
-        await _touchpoints.CreateTouchpointAsync(new CreateTouchpointRequest
-        {
-            TouchpointId = "dealer-site",
-            Touchpoint = new Journey.Touchpoint.V1.Touchpoint
-            {
-                DisplayName = "Dealer site",
-                Channel = Channel.Web,
-                Ownership = Ownership.Owned,
-                Stages = { JourneyStage.Consideration },
-                Criticality = 3,
-                IntendedExperience = new IntendedExperience { TargetRating = 4, Statement = "find a car" },
-            },
-        });
-    }
+    public async Task InitializeAsync() => _host = await TimelineHost.StartAsync("dealer-site", "Dealer site", "find a car");
 
-    public async Task DisposeAsync() => await _platform.DisposeAsync();
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task ListInteractions_WhenTwoCustomersSignInFromOneCookie_ListsEachOnlyTheirOwn()
     {
         await RecordAsync("ann-browses-anonymously", Cookie);
         await DrainAsync();
-        var ann = (await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { AnnCustomer, AnnEmail, Cookie } })).Profile.Name;
+        var ann = (await _host.Profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { AnnCustomer, AnnEmail, Cookie } })).Profile.Name;
         await RecordAsync("ann-signs-in", AnnCustomer, AnnEmail, Cookie);
         await RecordAsync("ann-cookie-visit-1", Cookie);
         await RecordAsync("ann-cookie-visit-2", Cookie);
         await DrainAsync();
 
         // Bob signs in in the same browser: two known customers, kept apart, the cookie follows Bob.
-        var bobIdentified = await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { BobCustomer, BobEmail, Cookie } });
+        var bobIdentified = await _host.Profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { BobCustomer, BobEmail, Cookie } });
         var bob = bobIdentified.Profile.Name;
         Assert.NotEqual(ann, bob);
         Assert.Contains(ann, bobIdentified.ConflictingProfiles);
@@ -92,7 +69,7 @@ public sealed class SharedDeviceEndToEndTests : IAsyncLifetime
         Assert.Equal(bobOwn.Length, await WebInteractionsAsync(bob));
 
         // What the reports count: two people, never one made of two customers.
-        var scorecard = (await _touchpoints.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/dealer-site" })).Scorecard;
+        var scorecard = (await _host.Touchpoints.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/dealer-site" })).Scorecard;
         Assert.Equal(annOwn.Length + bobOwn.Length, scorecard.Interactions);
         Assert.Equal(2, scorecard.UniquePeople);
     }
@@ -100,8 +77,8 @@ public sealed class SharedDeviceEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task ListInteractions_WhenAnInteractionPointsAtTwoKnownCustomers_AttributesItByCustomerIdAndMarksIt()
     {
-        var ann = (await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { AnnCustomer, AnnEmail } })).Profile.Name;
-        var bob = (await _profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { BobCustomer, BobEmail } })).Profile.Name;
+        var ann = (await _host.Profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { AnnCustomer, AnnEmail } })).Profile.Name;
+        var bob = (await _host.Profiles.IdentifyAsync(new IdentifyRequest { Identifiers = { BobCustomer, BobEmail } })).Profile.Name;
         await DrainAsync();
 
         // A call-centre note typed with Bob's customer number and Ann's e-mail address.
@@ -118,29 +95,13 @@ public sealed class SharedDeviceEndToEndTests : IAsyncLifetime
         Assert.Equal([ann], mixed.ConflictingProfiles);
     }
 
-    private static Identifier Identifier(IdentifierKind kind, string value) => new() { Kind = kind, Value = value };
-
-    private static Identifier ProfileId(string name) => Identifier(IdentifierKind.ProfileId, name["profiles/".Length..]);
-
     /// <summary>Records a view that happens now: the profile service's identity decisions are stamped with the same clock.</summary>
-    private async Task RecordAsync(string id, params Identifier[] identifiers)
-    {
-        var interaction = new Interaction
-        {
-            InteractionId = id,
-            Touchpoint = "touchpoints/dealer-site",
-            OccurTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-            Type = InteractionType.View,
-        };
-        interaction.Identifiers.AddRange(identifiers);
-        Assert.False((await _touchpoints.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction })).Duplicate);
-    }
+    private Task RecordAsync(string id, params Identifier[] identifiers) => _host.RecordViewAsync(id, DateTimeOffset.UtcNow, identifiers);
 
     private async Task<long> WebInteractionsAsync(string profile) =>
-        (await _profiles.GetProfileAsync(new GetProfileRequest { Name = profile })).Profile.Channels.Single(c => c.Channel == Channel.Web).Interactions;
+        (await _host.Profiles.GetProfileAsync(new GetProfileRequest { Name = profile })).Profile.Channels.Single(c => c.Channel == Channel.Web).Interactions;
 
-    private async Task<List<RecordedInteraction>> TimelineAsync(Identifier identifier) =>
-        [.. (await _touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(identifier), PageSize = 100 })).Interactions];
+    private Task<List<RecordedInteraction>> TimelineAsync(Identifier identifier) => _host.TimelineAsync(identifier);
 
-    private Task DrainAsync() => _platform.DrainAsync();
+    private Task DrainAsync() => _host.DrainAsync();
 }

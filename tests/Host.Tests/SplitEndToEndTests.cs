@@ -42,20 +42,9 @@ public abstract class SplitEndToEndTests : IAsyncLifetime
         _consent = new ConsentService.ConsentServiceClient(_platform.Channel);
         foreach (var (id, stage) in new[] { ("dealer-site", JourneyStage.Consideration), ("showroom", JourneyStage.Purchase) })
         {
-            await _touchpoints.CreateTouchpointAsync(new CreateTouchpointRequest
-            {
-                TouchpointId = id,
-                Touchpoint = new Journey.Touchpoint.V1.Touchpoint
-                {
-                    DisplayName = id,
-                    Channel = Channel.Web,
-                    Ownership = Ownership.Owned,
-                    Stages = { stage },
-                    Topics = { "suv" },
-                    Criticality = 3,
-                    IntendedExperience = new IntendedExperience { TargetRating = 4, Statement = "find a car" },
-                },
-            });
+            var touchpoint = WebTouchpoints.Create(id, stage, "find a car");
+            touchpoint.Topics.Add("suv");
+            await _touchpoints.CreateTouchpointAsync(new CreateTouchpointRequest { TouchpointId = id, Touchpoint = touchpoint });
         }
 
         _policy = (await _consent.CreatePolicyVersionAsync(new CreatePolicyVersionRequest { Text = "We use your data as the purposes say." })).PolicyVersion.Version;

@@ -78,28 +78,8 @@ public sealed class TrackingSdkTests
 
         // identify and alias reach the profile service through the bus: one profile holds the e-mail,
         // the user id and both anonymous ids.
-        Profile.V1.Profile? profile = null;
-        Assert.True(await TestPlatform.EventuallyAsync(async () =>
-        {
-            profile = await LookupAsync(profiles, new Identifier { Kind = IdentifierKind.Email, Value = $"{prefix}@example.com" });
-            var aliased = await LookupAsync(profiles, new Identifier { Kind = IdentifierKind.AnonymousId, Value = $"{prefix}-anon2" });
-            return profile is not null && aliased?.Name == profile.Name
-                && profile.Identifiers.Any(i => i.Kind == IdentifierKind.CustomerId && i.Value == $"{prefix}-user")
-                && profile.Identifiers.Any(i => i.Kind == IdentifierKind.AnonymousId && i.Value == $"{prefix}-anon");
-        }, TimeSpan.FromSeconds(30)), $"identity not linked: {profile}");
-        Assert.Equal("Ann", profile!.Traits["first_name"]);
+        var profile = await SdkIdentity.LinkedProfileAsync(profiles, prefix);
+        Assert.Equal("Ann", profile.Traits["first_name"]);
         Assert.Equal(Journey.Common.V1.CustomerType.Known, profile.CustomerType);
-    }
-
-    private static async Task<Profile.V1.Profile?> LookupAsync(ProfileService.ProfileServiceClient profiles, Identifier identifier)
-    {
-        try
-        {
-            return (await profiles.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Of(identifier) })).Profile;
-        }
-        catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.NotFound)
-        {
-            return null;
-        }
     }
 }

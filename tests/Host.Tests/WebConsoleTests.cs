@@ -122,11 +122,8 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.Equal(everyone.Size, Number(Row(page, "data-customer-type", "all"), "customers"));
 
         // Without profiles:read the funnel still shows, and the people section names the scope it lacks.
-        using var reader = Browser();
-        await SignInAsync(reader, [TouchpointScopes.Read]);
-        var partial = await reader.GetAsync("/console");
-        var text = await partial.Content.ReadAsStringAsync();
-        Assert.Equal(HttpStatusCode.OK, partial.StatusCode);
+        var (status, text) = await PageAsync("/console", TouchpointScopes.Read);
+        Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("profiles:read", text, StringComparison.Ordinal);
         Assert.DoesNotContain("data-customer-type=", text, StringComparison.Ordinal);
         Assert.Contains("data-stage=", text, StringComparison.Ordinal);
@@ -410,11 +407,8 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.Contains("No dead letters", page, StringComparison.Ordinal);
 
         // Without the scopes, each section says which one it needs; nothing about the sources shows.
-        using var reader = Browser();
-        await SignInAsync(reader, [TouchpointScopes.Read]);
-        var response = await reader.GetAsync("/console/data");
-        var refused = await response.Content.ReadAsStringAsync();
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        var (status, refused) = await PageAsync("/console/data", TouchpointScopes.Read);
+        Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Contains("tracking:admin", refused, StringComparison.Ordinal);
         Assert.Contains("&#x27;admin&#x27;", refused, StringComparison.Ordinal);
         Assert.DoesNotContain("console-shop", refused, StringComparison.Ordinal);
@@ -569,11 +563,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     [Fact]
     public async Task Content_CountsTheLibraryByStageAndTopicAndMarksTheHoles()
     {
-        using var http = Browser();
-        await SignInAsync(http, [RecommendationScopes.Read]);
-
-        var response = await http.GetAsync("/console/content");
-        var page = await response.Content.ReadAsStringAsync();
+        var (status, page) = await PageAsync("/console/content", RecommendationScopes.Read);
 
         var library = (await new RecommendationService.RecommendationServiceClient(ApiChannel()).ListContentsAsync(new ListContentsRequest { PageSize = 500 })).Contents;
         Assert.NotEmpty(library);
@@ -610,7 +600,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.Equal(learned.LearnedClickRate * 100, Number(learnedRow, "learned-click-percent"), 6);
 
         // Experiments need the admin scope; the library still shows without it, so the page is a 200 that says what is missing.
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("&#x27;admin&#x27;", page, StringComparison.Ordinal);
     }
 
@@ -677,10 +667,7 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
         Assert.DoesNotContain("data-section=\"recommendation\"", page, StringComparison.Ordinal);
 
         // Without profiles:read the person's profile stays hidden and the page says why.
-        using var reader = Browser();
-        await SignInAsync(reader, [TouchpointScopes.Read]);
-        var response = await reader.GetAsync($"/console/people?kind=email&value={Uri.EscapeDataString(DemoPeople.WithdrawnEmail)}");
-        var refused = await response.Content.ReadAsStringAsync();
+        var (_, refused) = await PageAsync($"/console/people?kind=email&value={Uri.EscapeDataString(DemoPeople.WithdrawnEmail)}", TouchpointScopes.Read);
         Assert.Contains("profiles:read", refused, StringComparison.Ordinal);
         Assert.DoesNotContain(profile.Name, refused, StringComparison.Ordinal);
         Assert.DoesNotContain("data-name=\"readiness\"", refused, StringComparison.Ordinal);
@@ -691,16 +678,12 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     {
         var visitor = new Identifier { Kind = IdentifierKind.AnonymousId, Value = "console-no-consent" };
         await new ProfileService.ProfileServiceClient(ApiChannel()).IdentifyAsync(new IdentifyRequest { Identifiers = { visitor } });
-        using var http = Browser();
-        await SignInAsync(http, [ProfileScopes.Read, ConsentScopes.Read]);
-
-        var response = await http.GetAsync("/console/people?kind=anonymous-id&value=console-no-consent");
-        var page = await response.Content.ReadAsStringAsync();
+        var (status, page) = await PageAsync("/console/people?kind=anonymous-id&value=console-no-consent", ProfileScopes.Read, ConsentScopes.Read);
 
         var consent = new Journey.Consent.V1.ConsentService.ConsentServiceClient(ApiChannel());
         var error = await Assert.ThrowsAsync<RpcException>(async () => await consent.ListConsentHistoryAsync(new Journey.Consent.V1.ListConsentHistoryRequest { Person = Persons.Of(visitor) }));
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("data-section=\"consent\"", page, StringComparison.Ordinal);
         Assert.Contains("No consent decision has been recorded for this person.", page, StringComparison.Ordinal);
         Assert.DoesNotContain(error.Status.Detail, WebUtility.HtmlDecode(page), StringComparison.Ordinal);
@@ -774,13 +757,9 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     [Fact]
     public async Task AView_WhoseScopeTheSignInLacks_SaysWhichAndShowsNoFigures()
     {
-        using var http = Browser();
-        await SignInAsync(http, [ProfileScopes.Read]);
+        var (status, page) = await PageAsync("/console/touchpoints", ProfileScopes.Read);
 
-        var response = await http.GetAsync("/console/touchpoints");
-        var page = await response.Content.ReadAsStringAsync();
-
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Contains("touchpoints:read", page, StringComparison.Ordinal);
         Assert.Contains("class=\"problem\"", page, StringComparison.Ordinal);
         Assert.DoesNotContain("<tr data-touchpoint=", page, StringComparison.Ordinal);
@@ -979,6 +958,15 @@ public sealed partial class WebConsoleTests(DemoHostFixture fixture) : IClassFix
     }
 
     private Grpc.Net.Client.GrpcChannel ApiChannel() => Host.CreateChannel(fixture.Data, [.. JourneyServices.Known.Scopes.All]);
+
+    /// <summary>The status and text of the page at <paramref name="path"/> for someone signed in with <paramref name="scopes"/>.</summary>
+    private async Task<(HttpStatusCode Status, string Page)> PageAsync(string path, params string[] scopes)
+    {
+        using var http = Browser();
+        await SignInAsync(http, scopes);
+        var response = await http.GetAsync(path);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
 
     private static async Task<HttpResponseMessage> SignInAsync(HttpClient http, string[] scopes, string returnTo = "/console")
     {

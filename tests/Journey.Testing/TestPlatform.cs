@@ -87,7 +87,7 @@ public sealed class TestPlatform : IAsyncDisposable
             EnvironmentName = "Testing",
             ContentRootPath = AppContext.BaseDirectory,
         });
-        var configuration = new Dictionary<string, string?>
+        var configuration = Overlay(new Dictionary<string, string?>
         {
             ["Journey:Hosting:Address"] = "127.0.0.1",
             ["Journey:Hosting:Port"] = "0",
@@ -97,12 +97,7 @@ public sealed class TestPlatform : IAsyncDisposable
             ["Journey:Events:PollInterval"] = "00:00:00.050",
             ["Journey:Events:InitialBackoff"] = "00:00:00.010",
             ["Journey:Events:MaxBackoff"] = "00:00:00.050",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            configuration[key] = value;
-        }
-
+        }, settings);
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         configureServices?.Invoke(builder.Services);
@@ -112,6 +107,17 @@ public sealed class TestPlatform : IAsyncDisposable
         app.MapJourneyEndpoints();
         await app.StartAsync();
         return new TestPlatform(app, dataDirectory, ownsDirectory);
+    }
+
+    /// <summary><paramref name="defaults"/> with every key of <paramref name="settings"/> set over it.</summary>
+    public static Dictionary<string, string?> Overlay(Dictionary<string, string?> defaults, IReadOnlyDictionary<string, string?>? settings)
+    {
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            defaults[key] = value;
+        }
+
+        return defaults;
     }
 
     /// <summary>

@@ -10,20 +10,15 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Journey.Profile.Tests;
 
 /// <summary>A real host running the profile module on loopback, with a manual clock and helpers to feed it events.</summary>
-internal sealed class ProfileHost : IAsyncDisposable
+internal sealed class ProfileHost : ModuleHost<ProfileService.ProfileServiceClient>
 {
     private ProfileHost(TestPlatform platform, HostClock clock)
+        : base(platform, new ProfileService.ProfileServiceClient(platform.Channel))
     {
-        Platform = platform;
         Clock = clock;
-        Client = new ProfileService.ProfileServiceClient(platform.Channel);
     }
 
-    public TestPlatform Platform { get; }
-
     public HostClock Clock { get; }
-
-    public ProfileService.ProfileServiceClient Client { get; }
 
     public static async Task<ProfileHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
@@ -116,6 +111,4 @@ internal sealed class ProfileHost : IAsyncDisposable
 
         return pending;
     }
-
-    public ValueTask DisposeAsync() => Platform.DisposeAsync();
 }

@@ -24,16 +24,8 @@ public sealed class TouchpointOptionsTests
     [Fact]
     public void StartupValidation_WhenTrackingIdentityRetentionUnderAnHour_FailsNamingTheSetting()
     {
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Journey:Touchpoint:TrackingIdentityRetention"] = "00:59:00" })
-            .Build());
-        services.AddValidatedOptions<TouchpointOptions, TouchpointOptionsValidator>(TouchpointOptions.Section);
-        using var provider = services.BuildServiceProvider();
+        var message = StartupFailure("Journey:Touchpoint:TrackingIdentityRetention", "00:59:00");
 
-        var failure = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
-
-        var message = Assert.Single(failure.Failures);
         Assert.StartsWith("Journey:Touchpoint: ", message, StringComparison.Ordinal);
         Assert.Contains("TrackingIdentityRetention", message, StringComparison.Ordinal);
     }
@@ -43,18 +35,25 @@ public sealed class TouchpointOptionsTests
     [InlineData(50_001)]
     public void StartupValidation_WhenStreamTransactionSizeOutOfRange_FailsNamingTheSettingAndRange(int size)
     {
+        var message = StartupFailure("Journey:Touchpoint:StreamTransactionSize", size.ToString(CultureInfo.InvariantCulture));
+
+        Assert.StartsWith("Journey:Touchpoint: ", message, StringComparison.Ordinal);
+        Assert.Contains("StreamTransactionSize", message, StringComparison.Ordinal);
+        Assert.Contains("between 1000 and 50000", message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The one failure startup validation reports when <paramref name="setting"/> is <paramref name="value"/>.</summary>
+    private static string StartupFailure(string setting, string value)
+    {
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Journey:Touchpoint:StreamTransactionSize"] = size.ToString(CultureInfo.InvariantCulture) })
+            .AddInMemoryCollection(new Dictionary<string, string?> { [setting] = value })
             .Build());
         services.AddValidatedOptions<TouchpointOptions, TouchpointOptionsValidator>(TouchpointOptions.Section);
         using var provider = services.BuildServiceProvider();
 
         var failure = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
 
-        var message = Assert.Single(failure.Failures);
-        Assert.StartsWith("Journey:Touchpoint: ", message, StringComparison.Ordinal);
-        Assert.Contains("StreamTransactionSize", message, StringComparison.Ordinal);
-        Assert.Contains("between 1000 and 50000", message, StringComparison.Ordinal);
+        return Assert.Single(failure.Failures);
     }
 }

@@ -7,20 +7,15 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Journey.Consent.Tests.Grpc;
 
 /// <summary>A host running only the consent service, with helpers to set up purposes and people.</summary>
-internal sealed class ConsentHost : IAsyncDisposable
+internal sealed class ConsentHost : ModuleHost<ConsentService.ConsentServiceClient>
 {
     private ConsentHost(TestPlatform platform, TimeProvider time)
+        : base(platform, new ConsentService.ConsentServiceClient(platform.Channel))
     {
-        Platform = platform;
         Time = time;
-        Client = new ConsentService.ConsentServiceClient(platform.Channel);
     }
 
-    public TestPlatform Platform { get; }
-
     public TimeProvider Time { get; }
-
-    public ConsentService.ConsentServiceClient Client { get; }
 
     public static Task<ConsentHost> StartAsync(TimeProvider? time = null) => StartAsync(time, null, null, null);
 
@@ -91,6 +86,4 @@ internal sealed class ConsentHost : IAsyncDisposable
         request.Person = Persons.Of(who);
         return await Client.CheckConsentAsync(request);
     }
-
-    public ValueTask DisposeAsync() => Platform.DisposeAsync();
 }

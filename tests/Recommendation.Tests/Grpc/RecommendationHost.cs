@@ -11,32 +11,22 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Journey.Recommendation.Tests.Grpc;
 
 /// <summary>A host running only the recommendation module, fed through the in-process bus.</summary>
-public sealed class RecommendationHost : IAsyncDisposable
+public sealed class RecommendationHost : ModuleHost<RecommendationService.RecommendationServiceClient>
 {
     private long _version;
 
     private RecommendationHost(TestPlatform platform, HostClock clock)
+        : base(platform, new RecommendationService.RecommendationServiceClient(platform.Channel))
     {
-        Platform = platform;
         Clock = clock;
-        Client = new RecommendationService.RecommendationServiceClient(platform.Channel);
     }
 
-    public TestPlatform Platform { get; }
-
     public HostClock Clock { get; }
-
-    public RecommendationService.RecommendationServiceClient Client { get; }
 
     public static async Task<RecommendationHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var clock = new HostClock();
-        var all = new Dictionary<string, string?> { ["Journey:Recommendation:RandomSeed"] = "42" };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            all[key] = value;
-        }
-
+        var all = TestPlatform.Overlay(new Dictionary<string, string?> { ["Journey:Recommendation:RandomSeed"] = "42" }, settings);
         var platform = await TestPlatform.StartAsync([RecommendationModule.Definition], all, services =>
         {
             services.AddSingleton<TimeProvider>(clock);
@@ -131,8 +121,6 @@ public sealed class RecommendationHost : IAsyncDisposable
 
         return Client.RecommendAsync(request).ResponseAsync;
     }
-
-    public ValueTask DisposeAsync() => Platform.DisposeAsync();
 }
 
 /// <summary>Collects the ErasureCompleted events the service published.</summary>

@@ -4,14 +4,13 @@ using Journey.Shared.Hosting;
 using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Time.Testing;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Journey.Shared.Tests.Hosting;
 
 public sealed class ReadinessMonitorTests
 {
-    private readonly CountingTimeProvider _time = new();
+    private readonly TimerCountingTimeProvider _time = new();
     private readonly ScriptedChecks _checks = new();
 
     [Fact]
@@ -147,9 +146,9 @@ public sealed class ReadinessMonitorTests
         /// <summary>When set, the next round waits for this instead of answering <see cref="Next"/>.</summary>
         public Task<HealthReport>? Pending { get; set; }
 
-        public Count Started { get; } = new();
+        public WaitableCount Started { get; } = new();
 
-        public Count Finished { get; } = new();
+        public WaitableCount Finished { get; } = new();
 
         public override async Task<HealthReport> CheckHealthAsync(Func<HealthCheckRegistration, bool>? predicate, CancellationToken cancellationToken = default)
         {
@@ -159,66 +158,6 @@ public sealed class ReadinessMonitorTests
             var report = pending is null ? Next : await pending.WaitAsync(cancellationToken);
             Finished.Increment();
             return report;
-        }
-    }
-
-    /// <summary>A fake clock that counts the timers created on it: the monitor creates one each time it has stored a round and starts waiting.</summary>
-    private sealed class CountingTimeProvider : FakeTimeProvider
-    {
-        public Count Timers { get; } = new();
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            Timers.Increment();
-            return timer;
-        }
-    }
-
-    /// <summary>A count a test can wait on until it reaches a value.</summary>
-    private sealed class Count
-    {
-        private readonly Lock _gate = new();
-        private readonly List<(int Target, TaskCompletionSource Reached)> _waiters = [];
-        private int _value;
-
-        public int Value
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _value;
-                }
-            }
-        }
-
-        public void Increment()
-        {
-            lock (_gate)
-            {
-                _value++;
-                foreach (var waiter in _waiters.Where(w => w.Target <= _value).ToList())
-                {
-                    waiter.Reached.TrySetResult();
-                    _waiters.Remove(waiter);
-                }
-            }
-        }
-
-        public Task Reaches(int target)
-        {
-            lock (_gate)
-            {
-                if (_value >= target)
-                {
-                    return Task.CompletedTask;
-                }
-
-                var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _waiters.Add((target, reached));
-                return reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            }
         }
     }
 }

@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
 using MongoDB.Bson;
 
 namespace Journey.Shared.Tests.Storage;
@@ -74,56 +73,4 @@ public sealed class MongoIndexInitializerTests
 
     private MongoIndexInitializer Initializer() =>
         new(new ServiceCollection().BuildServiceProvider(), Options.Create(new StorePorts()), _time, NullLogger<MongoIndexInitializer>.Instance);
-
-    /// <summary>A fake clock that counts the timers created on it (the initializer creates one per wait) and remembers the last one's due time.</summary>
-    private sealed class TimerCountingTimeProvider : FakeTimeProvider
-    {
-        public Count Timers { get; } = new();
-
-        public TimeSpan LastDue { get; private set; }
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            LastDue = dueTime;
-            Timers.Increment();
-            return timer;
-        }
-    }
-
-    /// <summary>A count a test can wait on until it reaches a value.</summary>
-    private sealed class Count
-    {
-        private readonly Lock _gate = new();
-        private readonly List<(int Target, TaskCompletionSource Reached)> _waiters = [];
-        private int _value;
-
-        public void Increment()
-        {
-            lock (_gate)
-            {
-                _value++;
-                foreach (var waiter in _waiters.Where(w => w.Target <= _value).ToList())
-                {
-                    waiter.Reached.TrySetResult();
-                    _waiters.Remove(waiter);
-                }
-            }
-        }
-
-        public Task Reaches(int target)
-        {
-            lock (_gate)
-            {
-                if (_value >= target)
-                {
-                    return Task.CompletedTask;
-                }
-
-                var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _waiters.Add((target, reached));
-                return reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            }
-        }
-    }
 }

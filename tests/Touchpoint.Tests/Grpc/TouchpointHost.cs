@@ -9,34 +9,24 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Journey.Touchpoint.Tests.Grpc;
 
 /// <summary>A host running only the touchpoint service on a manual clock, with event delivery held so the outbox can be read.</summary>
-internal sealed class TouchpointHost : IAsyncDisposable
+internal sealed class TouchpointHost : ModuleHost<TouchpointService.TouchpointServiceClient>
 {
     public static readonly DateTimeOffset Start = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
 
     private TouchpointHost(TestPlatform platform, HostClock clock)
+        : base(platform, new TouchpointService.TouchpointServiceClient(platform.Channel))
     {
-        Platform = platform;
         Clock = clock;
-        Client = new TouchpointService.TouchpointServiceClient(platform.Channel);
     }
 
-    public TestPlatform Platform { get; }
-
     public HostClock Clock { get; }
-
-    public TouchpointService.TouchpointServiceClient Client { get; }
 
     public SqliteDatabase Database => Platform.Services.GetRequiredKeyedService<SqliteDatabase>(TouchpointModule.Name);
 
     public static async Task<TouchpointHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, DateTimeOffset? now = null)
     {
         var clock = new HostClock(now ?? Start);
-        var all = new Dictionary<string, string?> { ["Journey:Events:DeliveryEnabled"] = "false" };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            all[key] = value;
-        }
-
+        var all = TestPlatform.Overlay(new Dictionary<string, string?> { ["Journey:Events:DeliveryEnabled"] = "false" }, settings);
         var platform = await TestPlatform.StartAsync([TouchpointModule.Definition], all, services => services.AddSingleton<TimeProvider>(clock));
         return new TouchpointHost(platform, clock);
     }
@@ -101,6 +91,4 @@ internal sealed class TouchpointHost : IAsyncDisposable
             command.CommandText = $"SELECT COUNT(*) FROM {table}";
             return (long)(await command.ExecuteScalarAsync(ct))!;
         }, CancellationToken.None);
-
-    public ValueTask DisposeAsync() => Platform.DisposeAsync();
 }
