@@ -63,6 +63,13 @@ public sealed class CommandContext(Globals globals, TextWriter stdout, TextWrite
         return ExitCodes.Ok;
     }
 
+    /// <summary>Writes a page of a listing as <see cref="Reply"/> does; as a table, the next page's token follows on stderr.</summary>
+    public int ReplyPage(IMessage response, Func<Output.Table> table, string nextPageToken) => Reply(response, () =>
+    {
+        table().Write(Out);
+        Output.Render.NextPage(this, nextPageToken);
+    });
+
     public static string FormatJson(IMessage message) => Formatter.Format(message);
 
     /// <summary>The exit code and the one-line message for a failed call.</summary>

@@ -15,16 +15,12 @@ internal static class AnalyticsCommands
         var (from, to) = PeriodOptions();
         var dropOffs = new Option<int>("--drop-offs") { Description = "How many drop-off touchpoints to show (default 10).", DefaultValueFactory = _ => 10 };
         var command = new Command("funnel", "Show the journey funnel: people per stage, conversion, and where people drop off.") { from, to, dropOffs };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
-            {
-                var request = new GetJourneyFunnelRequest { Period = Period(parse, from, to), DropOffLimit = parse.GetValue(dropOffs) };
-                var response = await new TouchpointService.TouchpointServiceClient(c.Channel).GetJourneyFunnelAsync(request, c.Call(ct));
-                WriteFunnel(c, response);
-                return ExitCodes.Ok;
-            });
+            var request = new GetJourneyFunnelRequest { Period = Period(parse, from, to), DropOffLimit = parse.GetValue(dropOffs) };
+            var response = await new TouchpointService.TouchpointServiceClient(c.Channel).GetJourneyFunnelAsync(request, c.Call(ct));
+            WriteFunnel(c, response);
+            return ExitCodes.Ok;
         });
         return command;
     }
@@ -35,16 +31,12 @@ internal static class AnalyticsCommands
         var minRatings = new Option<long>("--min-ratings") { Description = "Ignore touchpoints with fewer ratings." };
         var pageSize = new Option<int>("--page-size") { Description = "At most this many (default 20).", DefaultValueFactory = _ => 20 };
         var command = new Command("gaps", "Show the experience gaps: touchpoints rated below their intended experience, most urgent first.") { from, to, minRatings, pageSize };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
-            {
-                var request = new ListExperienceGapsRequest { Period = Period(parse, from, to), MinRatings = parse.GetValue(minRatings), PageSize = parse.GetValue(pageSize) };
-                var response = await new TouchpointService.TouchpointServiceClient(c.Channel).ListExperienceGapsAsync(request, c.Call(ct));
-                WriteGaps(c, response);
-                return ExitCodes.Ok;
-            });
+            var request = new ListExperienceGapsRequest { Period = Period(parse, from, to), MinRatings = parse.GetValue(minRatings), PageSize = parse.GetValue(pageSize) };
+            var response = await new TouchpointService.TouchpointServiceClient(c.Channel).ListExperienceGapsAsync(request, c.Call(ct));
+            WriteGaps(c, response);
+            return ExitCodes.Ok;
         });
         return command;
     }

@@ -27,24 +27,20 @@ internal static class ConsentCommands
         var touchpoint = new Option<string?>("--touchpoint") { Description = "Where the answer was given." };
         var command = new Command("record", "Record a person's answer for a purpose.") { purpose, decision, policy, channels, touchpoint };
         person.AddTo(command);
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var request = new RecordConsentRequest
             {
-                var request = new RecordConsentRequest
-                {
-                    Purpose = Names.Full("purposes", parse.GetRequiredValue(purpose)),
-                    Decision = EnumText.Parse<ConsentDecision>(parse.GetValue(decision) ?? "granted", "--decision"),
-                    PolicyVersion = parse.GetRequiredValue(policy),
-                    CaptureTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow),
-                    Touchpoint = parse.GetValue(touchpoint) is { } t ? Names.Full("touchpoints", t) : "",
-                };
-                request.Person = person.Person(parse);
-                request.Channels.AddRange((parse.GetValue(channels) ?? []).Select(ch => EnumText.Parse<Channel>(ch, "--channel")));
-                var response = await new ConsentService.ConsentServiceClient(c.Channel).RecordConsentAsync(request, c.Call(ct));
-                return c.Reply(response, () => c.Out.WriteLine($"recorded {EnumText.Format(response.Record.Decision)} for {response.Record.Purpose}: {response.Record.Name}"));
-            });
+                Purpose = Names.Full("purposes", parse.GetRequiredValue(purpose)),
+                Decision = EnumText.Parse<ConsentDecision>(parse.GetValue(decision) ?? "granted", "--decision"),
+                PolicyVersion = parse.GetRequiredValue(policy),
+                CaptureTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow),
+                Touchpoint = parse.GetValue(touchpoint) is { } t ? Names.Full("touchpoints", t) : "",
+            };
+            request.Person = person.Person(parse);
+            request.Channels.AddRange((parse.GetValue(channels) ?? []).Select(ch => EnumText.Parse<Channel>(ch, "--channel")));
+            var response = await new ConsentService.ConsentServiceClient(c.Channel).RecordConsentAsync(request, c.Call(ct));
+            return c.Reply(response, () => c.Out.WriteLine($"recorded {EnumText.Format(response.Record.Decision)} for {response.Record.Purpose}: {response.Record.Name}"));
         });
         return command;
     }
@@ -56,20 +52,16 @@ internal static class ConsentCommands
         var channel = new Option<string?>("--channel") { Description = "The channel the use is on." };
         var command = new Command("check", "Check whether a person's data may be used for a purpose (exit 0 either way; read 'allowed').") { purpose, channel };
         person.AddTo(command);
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var request = new CheckConsentRequest { Purpose = Names.Full("purposes", parse.GetRequiredValue(purpose)), Person = person.Person(parse) };
+            if (parse.GetValue(channel) is { } ch)
             {
-                var request = new CheckConsentRequest { Purpose = Names.Full("purposes", parse.GetRequiredValue(purpose)), Person = person.Person(parse) };
-                if (parse.GetValue(channel) is { } ch)
-                {
-                    request.Channel = EnumText.Parse<Channel>(ch, "--channel");
-                }
+                request.Channel = EnumText.Parse<Channel>(ch, "--channel");
+            }
 
-                var response = await new ConsentService.ConsentServiceClient(c.Channel).CheckConsentAsync(request, c.Call(ct));
-                return c.Reply(response, () => Render.Consent(response).Write(c.Out));
-            });
+            var response = await new ConsentService.ConsentServiceClient(c.Channel).CheckConsentAsync(request, c.Call(ct));
+            return c.Reply(response, () => Render.Consent(response).Write(c.Out));
         });
         return command;
     }

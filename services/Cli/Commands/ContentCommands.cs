@@ -34,27 +34,23 @@ internal static class ContentCommands
         var consent = new Option<string?>("--requires-consent") { Description = "The consent purpose needed to show it, e.g. purposes/personalisation." };
         var generic = new Option<bool>("--generic") { Description = "May be shown to anyone, without personalisation." };
         var command = new Command("define", "Create or replace a content item.") { id, title, kind, stages, topics, channels, hardness, purpose, consent, generic };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var item = new ContentItem
             {
-                var item = new ContentItem
-                {
-                    Name = Names.Full("contents", parse.GetRequiredValue(id)),
-                    Title = parse.GetRequiredValue(title),
-                    Kind = EnumText.Parse<ContentKind>(parse.GetRequiredValue(kind), "--kind"),
-                    Hardness = parse.GetValue(hardness),
-                    Purpose = EnumText.Parse<ContentPurpose>(parse.GetValue(purpose) ?? "marketing", "--purpose"),
-                    RequiredConsentPurpose = parse.GetValue(consent) is { } p ? Names.Full("purposes", p) : "",
-                    Generic = parse.GetValue(generic),
-                };
-                item.Stages.AddRange((parse.GetValue(stages) ?? []).Select(StageWeightOf));
-                item.Topics.AddRange(parse.GetValue(topics) ?? []);
-                item.Channels.AddRange((parse.GetValue(channels) ?? []).Select(ch => EnumText.Parse<Channel>(ch, "--channel")));
-                var response = await Client(c).UpdateContentAsync(new UpdateContentRequest { Content = item, UpdateMask = new FieldMask { Paths = { "*" } }, AllowMissing = true }, c.Call(ct));
-                return c.Reply(response, () => Render.Contents([response.Content]).Write(c.Out));
-            });
+                Name = Names.Full("contents", parse.GetRequiredValue(id)),
+                Title = parse.GetRequiredValue(title),
+                Kind = EnumText.Parse<ContentKind>(parse.GetRequiredValue(kind), "--kind"),
+                Hardness = parse.GetValue(hardness),
+                Purpose = EnumText.Parse<ContentPurpose>(parse.GetValue(purpose) ?? "marketing", "--purpose"),
+                RequiredConsentPurpose = parse.GetValue(consent) is { } p ? Names.Full("purposes", p) : "",
+                Generic = parse.GetValue(generic),
+            };
+            item.Stages.AddRange((parse.GetValue(stages) ?? []).Select(StageWeightOf));
+            item.Topics.AddRange(parse.GetValue(topics) ?? []);
+            item.Channels.AddRange((parse.GetValue(channels) ?? []).Select(ch => EnumText.Parse<Channel>(ch, "--channel")));
+            var response = await Client(c).UpdateContentAsync(new UpdateContentRequest { Content = item, UpdateMask = new FieldMask { Paths = { "*" } }, AllowMissing = true }, c.Call(ct));
+            return c.Reply(response, () => Render.Contents([response.Content]).Write(c.Out));
         });
         return command;
     }
@@ -65,38 +61,29 @@ internal static class ContentCommands
         var stage = new Option<string?>("--stage") { Description = "Only content for this stage." };
         var topic = new Option<string?>("--topic") { Description = "Only content on this topic." };
         var retired = new Option<bool>("--include-retired") { Description = "Also list retired content." };
-        var pageSize = new Option<int>("--page-size") { Description = "At most this many (default 100).", DefaultValueFactory = _ => 100 };
-        var pageToken = new Option<string?>("--page-token") { Description = "The next page, from a previous listing." };
-        var command = new Command("list", "List content.") { kind, stage, topic, retired, pageSize, pageToken };
-        command.SetAction((parse, ct) =>
+        var page = new PageOptions();
+        var command = new Command("list", "List content.") { kind, stage, topic, retired, page.Size, page.Token };
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var request = new ListContentsRequest
             {
-                var request = new ListContentsRequest
-                {
-                    PageSize = parse.GetValue(pageSize),
-                    PageToken = parse.GetValue(pageToken) ?? "",
-                    Topic = parse.GetValue(topic) ?? "",
-                    IncludeRetired = parse.GetValue(retired),
-                };
-                if (parse.GetValue(kind) is { } k)
-                {
-                    request.Kind = EnumText.Parse<ContentKind>(k, "--kind");
-                }
+                PageSize = page.PageSize(parse),
+                PageToken = page.PageToken(parse),
+                Topic = parse.GetValue(topic) ?? "",
+                IncludeRetired = parse.GetValue(retired),
+            };
+            if (parse.GetValue(kind) is { } k)
+            {
+                request.Kind = EnumText.Parse<ContentKind>(k, "--kind");
+            }
 
-                if (parse.GetValue(stage) is { } s)
-                {
-                    request.Stage = EnumText.Parse<JourneyStage>(s, "--stage");
-                }
+            if (parse.GetValue(stage) is { } s)
+            {
+                request.Stage = EnumText.Parse<JourneyStage>(s, "--stage");
+            }
 
-                var response = await Client(c).ListContentsAsync(request, c.Call(ct));
-                return c.Reply(response, () =>
-                {
-                    Render.Contents(response.Contents).Write(c.Out);
-                    Render.NextPage(c, response.NextPageToken);
-                });
-            });
+            var response = await Client(c).ListContentsAsync(request, c.Call(ct));
+            return c.ReplyPage(response, () => Render.Contents(response.Contents), response.NextPageToken);
         });
         return command;
     }
@@ -107,22 +94,18 @@ internal static class ContentCommands
         var format = new Option<string?>("--format") { Description = "csv or json, when the file name does not tell." };
         format.AcceptOnlyFromAmong("csv", "json");
         var command = new Command("import", "Create or replace every content item of a catalog file.") { file, format };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var path = parse.GetRequiredValue(file);
+            var entries = CatalogFile.IsCsv(path, parse.GetValue(format))
+                ? CatalogFile.ReadCsv(path, FromCsv)
+                : CatalogFile.ReadJson<ContentItem>(path, "contents");
+            var client = Client(c);
+            return await CatalogImport.RunAsync(c, entries, async item =>
             {
-                var path = parse.GetRequiredValue(file);
-                var entries = CatalogFile.IsCsv(path, parse.GetValue(format))
-                    ? CatalogFile.ReadCsv(path, FromCsv)
-                    : CatalogFile.ReadJson<ContentItem>(path, "contents");
-                var client = Client(c);
-                return await CatalogImport.RunAsync(c, entries, async item =>
-                {
-                    item.Name = Names.Full("contents", item.Name);
-                    var response = await client.UpdateContentAsync(new UpdateContentRequest { Content = item, UpdateMask = new FieldMask { Paths = { "*" } }, AllowMissing = true }, c.Call(ct));
-                    return response.Created ? CatalogImport.Outcome.Created : CatalogImport.Outcome.Updated;
-                });
+                item.Name = Names.Full("contents", item.Name);
+                var response = await client.UpdateContentAsync(new UpdateContentRequest { Content = item, UpdateMask = new FieldMask { Paths = { "*" } }, AllowMissing = true }, c.Call(ct));
+                return response.Created ? CatalogImport.Outcome.Created : CatalogImport.Outcome.Updated;
             });
         });
         return command;

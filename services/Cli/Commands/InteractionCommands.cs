@@ -25,11 +25,7 @@ internal static class InteractionCommands
             }
         });
         var record = new Command("record", "Stream the interactions of a JSON-lines file; prints accepted, duplicate and rejected lines.") { file, batch };
-        record.SetAction((parse, ct) =>
-        {
-            var c = context(parse);
-            return c.RunAsync(() => RecordAsync(c, parse.GetRequiredValue(file), parse.GetValue(batch), ct));
-        });
+        record.SetContextAction(context, (parse, c, ct) => RecordAsync(c, parse.GetRequiredValue(file), parse.GetValue(batch), ct));
         command.Subcommands.Add(record);
         return command;
     }

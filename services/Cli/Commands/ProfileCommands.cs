@@ -13,20 +13,16 @@ internal static class ProfileCommands
         var person = new IdentifierOptions();
         var lookup = new Command("lookup", "Show a person's profile: by one identifier, or by --profile.");
         person.AddTo(lookup);
-        lookup.SetAction((parse, ct) =>
+        lookup.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var who = person.Person(parse)!;
+            if (who.Identifiers?.Identifiers.Count > 1)
             {
-                var who = person.Person(parse)!;
-                if (who.Identifiers?.Identifiers.Count > 1)
-                {
-                    throw CliException.Usage("lookup takes exactly one identifier.");
-                }
+                throw CliException.Usage("lookup takes exactly one identifier.");
+            }
 
-                var response = await new ProfileService.ProfileServiceClient(c.Channel).LookupProfileAsync(new LookupProfileRequest { Person = who }, c.Call(ct));
-                return c.Reply(response, () => Render.Profile(response.Profile).Write(c.Out));
-            });
+            var response = await new ProfileService.ProfileServiceClient(c.Channel).LookupProfileAsync(new LookupProfileRequest { Person = who }, c.Call(ct));
+            return c.Reply(response, () => Render.Profile(response.Profile).Write(c.Out));
         });
         command.Subcommands.Add(lookup);
         return command;

@@ -27,50 +27,37 @@ internal static class PurposeCommands
         var validity = new Option<int>("--validity-days") { Description = "How long a grant lasts, in days (0: no expiry)." };
         var minimumPolicy = new Option<int>("--minimum-policy-version") { Description = "Grants under older policy versions no longer count." };
         var command = new Command("define", "Define a consent purpose.") { id, description, basis, channels, defaultDecision, validity, minimumPolicy };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var purpose = new Purpose
             {
-                var purpose = new Purpose
-                {
-                    Description = parse.GetRequiredValue(description),
-                    LegalBasis = EnumText.Parse<LegalBasis>(parse.GetValue(basis) ?? "consent", "--legal-basis"),
-                    DefaultDecision = EnumText.Parse<DefaultDecision>(parse.GetValue(defaultDecision) ?? "deny", "--default"),
-                    MinimumPolicyVersion = parse.GetValue(minimumPolicy),
-                };
-                purpose.Channels.AddRange((parse.GetValue(channels) ?? []).Select(ch => EnumText.Parse<Channel>(ch, "--channel")));
-                if (parse.GetValue(validity) is > 0 and var days)
-                {
-                    purpose.Validity = Duration.FromTimeSpan(TimeSpan.FromDays(days));
-                }
+                Description = parse.GetRequiredValue(description),
+                LegalBasis = EnumText.Parse<LegalBasis>(parse.GetValue(basis) ?? "consent", "--legal-basis"),
+                DefaultDecision = EnumText.Parse<DefaultDecision>(parse.GetValue(defaultDecision) ?? "deny", "--default"),
+                MinimumPolicyVersion = parse.GetValue(minimumPolicy),
+            };
+            purpose.Channels.AddRange((parse.GetValue(channels) ?? []).Select(ch => EnumText.Parse<Channel>(ch, "--channel")));
+            if (parse.GetValue(validity) is > 0 and var days)
+            {
+                purpose.Validity = Duration.FromTimeSpan(TimeSpan.FromDays(days));
+            }
 
-                var response = await new ConsentService.ConsentServiceClient(c.Channel).CreatePurposeAsync(
-                    new CreatePurposeRequest { PurposeId = Names.Id("purposes", parse.GetRequiredValue(id)), Purpose = purpose }, c.Call(ct));
-                return c.Reply(response, () => Render.Purposes([response.Purpose]).Write(c.Out));
-            });
+            var response = await new ConsentService.ConsentServiceClient(c.Channel).CreatePurposeAsync(
+                new CreatePurposeRequest { PurposeId = Names.Id("purposes", parse.GetRequiredValue(id)), Purpose = purpose }, c.Call(ct));
+            return c.Reply(response, () => Render.Purposes([response.Purpose]).Write(c.Out));
         });
         return command;
     }
 
     private static Command List(Func<ParseResult, CommandContext> context)
     {
-        var pageSize = new Option<int>("--page-size") { Description = "At most this many (default 100).", DefaultValueFactory = _ => 100 };
-        var pageToken = new Option<string?>("--page-token") { Description = "The next page, from a previous listing." };
-        var command = new Command("list", "List consent purposes.") { pageSize, pageToken };
-        command.SetAction((parse, ct) =>
+        var page = new PageOptions();
+        var command = new Command("list", "List consent purposes.") { page.Size, page.Token };
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
-            {
-                var response = await new ConsentService.ConsentServiceClient(c.Channel).ListPurposesAsync(
-                    new ListPurposesRequest { PageSize = parse.GetValue(pageSize), PageToken = parse.GetValue(pageToken) ?? "" }, c.Call(ct));
-                return c.Reply(response, () =>
-                {
-                    Render.Purposes(response.Purposes).Write(c.Out);
-                    Render.NextPage(c, response.NextPageToken);
-                });
-            });
+            var response = await new ConsentService.ConsentServiceClient(c.Channel).ListPurposesAsync(
+                new ListPurposesRequest { PageSize = page.PageSize(parse), PageToken = page.PageToken(parse) }, c.Call(ct));
+            return c.ReplyPage(response, () => Render.Purposes(response.Purposes), response.NextPageToken);
         });
         return command;
     }

@@ -16,28 +16,24 @@ internal static class RecommendCommand
         var count = new Option<int>("--count") { Description = "How many items (default 5).", DefaultValueFactory = _ => 5 };
         var command = new Command("recommend", "Ask which content to show a person next, with the reasons.") { touchpoint, channel, count };
         person.AddTo(command);
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var request = new RecommendRequest
             {
-                var request = new RecommendRequest
-                {
-                    Count = parse.GetValue(count),
-                    Touchpoint = Names.Full("touchpoints", parse.GetRequiredValue(touchpoint)),
-                };
-                request.Person = person.Person(parse, required: false);
-                if (parse.GetValue(channel) is { } ch)
-                {
-                    request.Channel = EnumText.Parse<Channel>(ch, "--channel");
-                }
+                Count = parse.GetValue(count),
+                Touchpoint = Names.Full("touchpoints", parse.GetRequiredValue(touchpoint)),
+            };
+            request.Person = person.Person(parse, required: false);
+            if (parse.GetValue(channel) is { } ch)
+            {
+                request.Channel = EnumText.Parse<Channel>(ch, "--channel");
+            }
 
-                var response = await new RecommendationService.RecommendationServiceClient(c.Channel).RecommendAsync(request, c.Call(ct));
-                return c.Reply(response, () =>
-                {
-                    c.Out.WriteLine($"stage {EnumText.Format(response.Stage)}, {(response.Personalised ? "personalised" : "generic")}, recommendation {response.Recommendation}");
-                    Render.Recommendations(response).Write(c.Out);
-                });
+            var response = await new RecommendationService.RecommendationServiceClient(c.Channel).RecommendAsync(request, c.Call(ct));
+            return c.Reply(response, () =>
+            {
+                c.Out.WriteLine($"stage {EnumText.Format(response.Stage)}, {(response.Personalised ? "personalised" : "generic")}, recommendation {response.Recommendation}");
+                Render.Recommendations(response).Write(c.Out);
             });
         });
         return command;

@@ -38,44 +38,31 @@ internal static class SourceCommands
         var rate = new Option<int>("--requests-per-second") { Description = "Most requests a second before 429 (default 200)." };
         var plan = new Option<FileInfo?>("--plan") { Description = "The tracking plan: a JSON file in the proto's JSON form (journey.touchpoint.v1.TrackingPlan)." };
         var command = new Command("create", "Create a tracking source (without keys: 'sources keys create' adds one).") { id, displayName, origins, rate, plan };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var source = new Source
             {
-                var source = new Source
-                {
-                    DisplayName = parse.GetRequiredValue(displayName),
-                    RequestsPerSecond = parse.GetValue(rate),
-                    TrackingPlan = ReadPlan(parse.GetValue(plan)),
-                };
-                source.AllowedOrigins.AddRange(parse.GetValue(origins) ?? []);
-                var response = await new TrackingSourceService.TrackingSourceServiceClient(c.Channel).CreateSourceAsync(
-                    new CreateSourceRequest { SourceId = Names.Id("sources", parse.GetRequiredValue(id)), Source = source }, c.Call(ct));
-                return c.Reply(response, () => Sources([response.Source]).Write(c.Out));
-            });
+                DisplayName = parse.GetRequiredValue(displayName),
+                RequestsPerSecond = parse.GetValue(rate),
+                TrackingPlan = ReadPlan(parse.GetValue(plan)),
+            };
+            source.AllowedOrigins.AddRange(parse.GetValue(origins) ?? []);
+            var response = await new TrackingSourceService.TrackingSourceServiceClient(c.Channel).CreateSourceAsync(
+                new CreateSourceRequest { SourceId = Names.Id("sources", parse.GetRequiredValue(id)), Source = source }, c.Call(ct));
+            return c.Reply(response, () => Sources([response.Source]).Write(c.Out));
         });
         return command;
     }
 
     private static Command List(Func<ParseResult, CommandContext> context)
     {
-        var pageSize = new Option<int>("--page-size") { Description = "At most this many (default 100).", DefaultValueFactory = _ => 100 };
-        var pageToken = new Option<string?>("--page-token") { Description = "The next page, from a previous listing." };
-        var command = new Command("list", "List tracking sources.") { pageSize, pageToken };
-        command.SetAction((parse, ct) =>
+        var page = new PageOptions();
+        var command = new Command("list", "List tracking sources.") { page.Size, page.Token };
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
-            {
-                var response = await new TrackingSourceService.TrackingSourceServiceClient(c.Channel).ListSourcesAsync(
-                    new ListSourcesRequest { PageSize = parse.GetValue(pageSize), PageToken = parse.GetValue(pageToken) ?? "" }, c.Call(ct));
-                return c.Reply(response, () =>
-                {
-                    Sources(response.Sources).Write(c.Out);
-                    Render.NextPage(c, response.NextPageToken);
-                });
-            });
+            var response = await new TrackingSourceService.TrackingSourceServiceClient(c.Channel).ListSourcesAsync(
+                new ListSourcesRequest { PageSize = page.PageSize(parse), PageToken = page.PageToken(parse) }, c.Call(ct));
+            return c.ReplyPage(response, () => Sources(response.Sources), response.NextPageToken);
         });
         return command;
     }
@@ -84,18 +71,14 @@ internal static class SourceCommands
     {
         var id = new Argument<string>("source") { Description = "The source id or name." };
         var command = new Command("get", "Show a source with its keys (never the keys themselves).") { id };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var response = await new TrackingSourceService.TrackingSourceServiceClient(c.Channel).GetSourceAsync(
+                new GetSourceRequest { Name = Names.Full("sources", parse.GetRequiredValue(id)) }, c.Call(ct));
+            return c.Reply(response, () =>
             {
-                var response = await new TrackingSourceService.TrackingSourceServiceClient(c.Channel).GetSourceAsync(
-                    new GetSourceRequest { Name = Names.Full("sources", parse.GetRequiredValue(id)) }, c.Call(ct));
-                return c.Reply(response, () =>
-                {
-                    Sources([response.Source]).Write(c.Out);
-                    Keys(response.Source.WriteKeys).Write(c.Out);
-                });
+                Sources([response.Source]).Write(c.Out);
+                Keys(response.Source.WriteKeys).Write(c.Out);
             });
         });
         return command;
@@ -106,19 +89,15 @@ internal static class SourceCommands
         var id = new Argument<string>("source") { Description = "The source id or name." };
         var plan = new Option<FileInfo>("--plan") { Description = "The tracking plan: a JSON file in the proto's JSON form.", Required = true };
         var command = new Command("set-plan", "Replace a source's tracking plan; it applies to messages received from then on.") { id, plan };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var request = new UpdateSourceRequest
             {
-                var request = new UpdateSourceRequest
-                {
-                    Source = new Source { Name = Names.Full("sources", parse.GetRequiredValue(id)), TrackingPlan = ReadPlan(parse.GetRequiredValue(plan)) },
-                    UpdateMask = new FieldMask { Paths = { "tracking_plan" } },
-                };
-                var response = await new TrackingSourceService.TrackingSourceServiceClient(c.Channel).UpdateSourceAsync(request, c.Call(ct));
-                return c.Reply(response, () => Sources([response.Source]).Write(c.Out));
-            });
+                Source = new Source { Name = Names.Full("sources", parse.GetRequiredValue(id)), TrackingPlan = ReadPlan(parse.GetRequiredValue(plan)) },
+                UpdateMask = new FieldMask { Paths = { "tracking_plan" } },
+            };
+            var response = await new TrackingSourceService.TrackingSourceServiceClient(c.Channel).UpdateSourceAsync(request, c.Call(ct));
+            return c.Reply(response, () => Sources([response.Source]).Write(c.Out));
         });
         return command;
     }
@@ -128,23 +107,19 @@ internal static class SourceCommands
         var id = new Argument<string>("source") { Description = "The source id or name." };
         var pageSize = new Option<int>("--page-size") { Description = "At most this many (default 100).", DefaultValueFactory = _ => 100 };
         var command = new Command("issues", "What the source sends that its plan does not map, and the plan's violations, most seen first.") { id, pageSize };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var response = await new TrackingSourceService.TrackingSourceServiceClient(c.Channel).ListTrackingIssuesAsync(
+                new ListTrackingIssuesRequest { Parent = Names.Full("sources", parse.GetRequiredValue(id)), PageSize = parse.GetValue(pageSize) }, c.Call(ct));
+            return c.Reply(response, () =>
             {
-                var response = await new TrackingSourceService.TrackingSourceServiceClient(c.Channel).ListTrackingIssuesAsync(
-                    new ListTrackingIssuesRequest { Parent = Names.Full("sources", parse.GetRequiredValue(id)), PageSize = parse.GetValue(pageSize) }, c.Call(ct));
-                return c.Reply(response, () =>
+                var table = new Table("kind", "name", "detail", "count", "first seen", "last seen");
+                foreach (var i in response.Issues)
                 {
-                    var table = new Table("kind", "name", "detail", "count", "first seen", "last seen");
-                    foreach (var i in response.Issues)
-                    {
-                        table.Add(i.Kind, i.Name, i.Detail, i.Count, i.FirstSeenTime?.ToDateTimeOffset().ToString("u"), i.LastSeenTime?.ToDateTimeOffset().ToString("u"));
-                    }
+                    table.Add(i.Kind, i.Name, i.Detail, i.Count, i.FirstSeenTime?.ToDateTimeOffset().ToString("u"), i.LastSeenTime?.ToDateTimeOffset().ToString("u"));
+                }
 
-                    table.Write(c.Out);
-                });
+                table.Write(c.Out);
             });
         });
         return command;
@@ -154,15 +129,11 @@ internal static class SourceCommands
     {
         var id = new Argument<string>("source") { Description = "The source id or name." };
         var command = new Command("create", "Add a write key; it is printed once and never shown again.") { id };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
-            {
-                var response = await new TrackingSourceService.TrackingSourceServiceClient(c.Channel).CreateWriteKeyAsync(
-                    new CreateWriteKeyRequest { Parent = Names.Full("sources", parse.GetRequiredValue(id)) }, c.Call(ct));
-                return c.Reply(response, () => NewKey(c, response.WriteKey, response.Secret));
-            });
+            var response = await new TrackingSourceService.TrackingSourceServiceClient(c.Channel).CreateWriteKeyAsync(
+                new CreateWriteKeyRequest { Parent = Names.Full("sources", parse.GetRequiredValue(id)) }, c.Call(ct));
+            return c.Reply(response, () => NewKey(c, response.WriteKey, response.Secret));
         });
         return command;
     }
@@ -171,22 +142,18 @@ internal static class SourceCommands
     {
         var name = new Argument<string>("key") { Description = "The key's name, sources/{source}/writeKeys/{key}." };
         var command = new Command(verb, description) { name };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var client = new TrackingSourceService.TrackingSourceServiceClient(c.Channel);
+            var key = parse.GetRequiredValue(name);
+            if (verb == "rotate")
             {
-                var client = new TrackingSourceService.TrackingSourceServiceClient(c.Channel);
-                var key = parse.GetRequiredValue(name);
-                if (verb == "rotate")
-                {
-                    var rotated = await client.RotateWriteKeyAsync(new RotateWriteKeyRequest { Name = key }, c.Call(ct));
-                    return c.Reply(rotated, () => NewKey(c, rotated.WriteKey, rotated.Secret));
-                }
+                var rotated = await client.RotateWriteKeyAsync(new RotateWriteKeyRequest { Name = key }, c.Call(ct));
+                return c.Reply(rotated, () => NewKey(c, rotated.WriteKey, rotated.Secret));
+            }
 
-                var revoked = await client.RevokeWriteKeyAsync(new RevokeWriteKeyRequest { Name = key }, c.Call(ct));
-                return c.Reply(revoked, () => Keys([revoked.WriteKey]).Write(c.Out));
-            });
+            var revoked = await client.RevokeWriteKeyAsync(new RevokeWriteKeyRequest { Name = key }, c.Call(ct));
+            return c.Reply(revoked, () => Keys([revoked.WriteKey]).Write(c.Out));
         });
         return command;
     }

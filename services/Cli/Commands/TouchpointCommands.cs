@@ -36,28 +36,24 @@ internal static class TouchpointCommands
         var team = new Option<string?>("--team") { Description = "The owning team." };
         var topics = new Option<string[]>("--topic") { Description = "A topic (repeatable).", AllowMultipleArgumentsPerToken = true };
         var command = new Command("define", "Define a touchpoint.") { id, displayName, channel, ownership, stages, criticality, target, statement, team, topics };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var touchpoint = new Touchpoint.V1.Touchpoint
             {
-                var touchpoint = new Touchpoint.V1.Touchpoint
-                {
-                    DisplayName = parse.GetRequiredValue(displayName),
-                    Channel = EnumText.Parse<Channel>(parse.GetRequiredValue(channel), "--channel"),
-                    Ownership = EnumText.Parse<Ownership>(parse.GetRequiredValue(ownership), "--ownership"),
-                    Criticality = parse.GetValue(criticality),
-                    OwningTeam = parse.GetValue(team) ?? "",
-                };
-                touchpoint.Stages.AddRange((parse.GetValue(stages) ?? []).Select(s => EnumText.Parse<JourneyStage>(s, "--stage")));
-                touchpoint.Topics.AddRange(parse.GetValue(topics) ?? []);
-                touchpoint.IntendedExperience = new IntendedExperience { TargetRating = parse.GetValue(target), Statement = parse.GetValue(statement) ?? "" };
+                DisplayName = parse.GetRequiredValue(displayName),
+                Channel = EnumText.Parse<Channel>(parse.GetRequiredValue(channel), "--channel"),
+                Ownership = EnumText.Parse<Ownership>(parse.GetRequiredValue(ownership), "--ownership"),
+                Criticality = parse.GetValue(criticality),
+                OwningTeam = parse.GetValue(team) ?? "",
+            };
+            touchpoint.Stages.AddRange((parse.GetValue(stages) ?? []).Select(s => EnumText.Parse<JourneyStage>(s, "--stage")));
+            touchpoint.Topics.AddRange(parse.GetValue(topics) ?? []);
+            touchpoint.IntendedExperience = new IntendedExperience { TargetRating = parse.GetValue(target), Statement = parse.GetValue(statement) ?? "" };
 
-                var response = await Client(c).CreateTouchpointAsync(
-                    new CreateTouchpointRequest { TouchpointId = Names.Id("touchpoints", parse.GetRequiredValue(id)), Touchpoint = touchpoint }, c.Call(ct));
-                Write(c, response.Touchpoint, response);
-                return ExitCodes.Ok;
-            });
+            var response = await Client(c).CreateTouchpointAsync(
+                new CreateTouchpointRequest { TouchpointId = Names.Id("touchpoints", parse.GetRequiredValue(id)), Touchpoint = touchpoint }, c.Call(ct));
+            Write(c, response.Touchpoint, response);
+            return ExitCodes.Ok;
         });
         return command;
     }
@@ -67,37 +63,28 @@ internal static class TouchpointCommands
         var channel = new Option<string?>("--channel") { Description = "Only this channel." };
         var stage = new Option<string?>("--stage") { Description = "Only touchpoints serving this stage." };
         var includeRetired = new Option<bool>("--include-retired") { Description = "Also list retired touchpoints." };
-        var pageSize = new Option<int>("--page-size") { Description = "At most this many (default 100).", DefaultValueFactory = _ => 100 };
-        var pageToken = new Option<string?>("--page-token") { Description = "The next page, from a previous listing." };
-        var command = new Command("list", "List touchpoints.") { channel, stage, includeRetired, pageSize, pageToken };
-        command.SetAction((parse, ct) =>
+        var page = new PageOptions();
+        var command = new Command("list", "List touchpoints.") { channel, stage, includeRetired, page.Size, page.Token };
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var request = new ListTouchpointsRequest
             {
-                var request = new ListTouchpointsRequest
-                {
-                    PageSize = parse.GetValue(pageSize),
-                    PageToken = parse.GetValue(pageToken) ?? "",
-                    IncludeRetired = parse.GetValue(includeRetired),
-                };
-                if (parse.GetValue(channel) is { } ch)
-                {
-                    request.Channel = EnumText.Parse<Channel>(ch, "--channel");
-                }
+                PageSize = page.PageSize(parse),
+                PageToken = page.PageToken(parse),
+                IncludeRetired = parse.GetValue(includeRetired),
+            };
+            if (parse.GetValue(channel) is { } ch)
+            {
+                request.Channel = EnumText.Parse<Channel>(ch, "--channel");
+            }
 
-                if (parse.GetValue(stage) is { } st)
-                {
-                    request.Stage = EnumText.Parse<JourneyStage>(st, "--stage");
-                }
+            if (parse.GetValue(stage) is { } st)
+            {
+                request.Stage = EnumText.Parse<JourneyStage>(st, "--stage");
+            }
 
-                var response = await Client(c).ListTouchpointsAsync(request, c.Call(ct));
-                return c.Reply(response, () =>
-                {
-                    Render.Touchpoints(response.Touchpoints).Write(c.Out);
-                    Render.NextPage(c, response.NextPageToken);
-                });
-            });
+            var response = await Client(c).ListTouchpointsAsync(request, c.Call(ct));
+            return c.ReplyPage(response, () => Render.Touchpoints(response.Touchpoints), response.NextPageToken);
         });
         return command;
     }
@@ -106,15 +93,11 @@ internal static class TouchpointCommands
     {
         var id = new Argument<string>("touchpoint") { Description = "The touchpoint id or name." };
         var command = new Command("get", "Show one touchpoint.") { id };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
-            {
-                var response = await Client(c).GetTouchpointAsync(new GetTouchpointRequest { Name = Names.Full("touchpoints", parse.GetRequiredValue(id)) }, c.Call(ct));
-                Write(c, response.Touchpoint, response);
-                return ExitCodes.Ok;
-            });
+            var response = await Client(c).GetTouchpointAsync(new GetTouchpointRequest { Name = Names.Full("touchpoints", parse.GetRequiredValue(id)) }, c.Call(ct));
+            Write(c, response.Touchpoint, response);
+            return ExitCodes.Ok;
         });
         return command;
     }
@@ -123,15 +106,11 @@ internal static class TouchpointCommands
     {
         var id = new Argument<string>("touchpoint") { Description = "The touchpoint id or name." };
         var command = new Command("retire", "Retire a touchpoint: it keeps its history but takes no new interactions.") { id };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
-            {
-                var response = await Client(c).RetireTouchpointAsync(new RetireTouchpointRequest { Name = Names.Full("touchpoints", parse.GetRequiredValue(id)) }, c.Call(ct));
-                Write(c, response.Touchpoint, response);
-                return ExitCodes.Ok;
-            });
+            var response = await Client(c).RetireTouchpointAsync(new RetireTouchpointRequest { Name = Names.Full("touchpoints", parse.GetRequiredValue(id)) }, c.Call(ct));
+            Write(c, response.Touchpoint, response);
+            return ExitCodes.Ok;
         });
         return command;
     }
@@ -142,30 +121,26 @@ internal static class TouchpointCommands
         var format = new Option<string?>("--format") { Description = "csv or json, when the file name does not tell." };
         format.AcceptOnlyFromAmong("csv", "json");
         var command = new Command("import", "Create every touchpoint of a catalog file; existing ones are left as they are.") { file, format };
-        command.SetAction((parse, ct) =>
+        command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var c = context(parse);
-            return c.RunAsync(async () =>
+            var path = parse.GetRequiredValue(file);
+            var entries = CatalogFile.IsCsv(path, parse.GetValue(format))
+                ? CatalogFile.ReadCsv(path, FromCsv)
+                : CatalogFile.ReadJson<Touchpoint.V1.Touchpoint>(path, "touchpoints");
+            var client = Client(c);
+            return await CatalogImport.RunAsync(c, entries, async touchpoint =>
             {
-                var path = parse.GetRequiredValue(file);
-                var entries = CatalogFile.IsCsv(path, parse.GetValue(format))
-                    ? CatalogFile.ReadCsv(path, FromCsv)
-                    : CatalogFile.ReadJson<Touchpoint.V1.Touchpoint>(path, "touchpoints");
-                var client = Client(c);
-                return await CatalogImport.RunAsync(c, entries, async touchpoint =>
+                var touchpointId = Names.Id("touchpoints", touchpoint.Name);
+                touchpoint.Name = "";
+                try
                 {
-                    var touchpointId = Names.Id("touchpoints", touchpoint.Name);
-                    touchpoint.Name = "";
-                    try
-                    {
-                        await client.CreateTouchpointAsync(new CreateTouchpointRequest { TouchpointId = touchpointId, Touchpoint = touchpoint }, c.Call(ct));
-                        return CatalogImport.Outcome.Created;
-                    }
-                    catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
-                    {
-                        return CatalogImport.Outcome.Existing;
-                    }
-                });
+                    await client.CreateTouchpointAsync(new CreateTouchpointRequest { TouchpointId = touchpointId, Touchpoint = touchpoint }, c.Call(ct));
+                    return CatalogImport.Outcome.Created;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
+                {
+                    return CatalogImport.Outcome.Existing;
+                }
             });
         });
         return command;

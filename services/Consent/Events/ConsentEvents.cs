@@ -62,13 +62,7 @@ internal sealed class ConsentEvents : IConsentEvents
 
     /// <inheritdoc />
     public OutboxMessage ErasureCompleted(Guid erasureId, long recordsErased, DateTimeOffset now) =>
-        EventEnvelopes.Create(Topics.ErasureCompleted, ConsentModule.Name, new ErasureCompleted
-        {
-            Erasure = ConsentNames.Erasure(erasureId),
-            Service = ConsentModule.Name,
-            CompleteTime = Timestamp.FromDateTimeOffset(now),
-            RecordsErased = recordsErased,
-        }, now);
+        EventEnvelopes.ErasureCompleted(ConsentModule.Name, ConsentNames.Erasure(erasureId), recordsErased, now);
 
     internal static Identifier ToProto(SubjectIdentifier identifier) => new() { Kind = (Common.V1.IdentifierKind)identifier.Kind, Value = identifier.Value };
 

@@ -150,15 +150,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
                 await MongoRequestClaims.ClaimAsync(session, _store.Database, append.Request, ct);
                 if (append.CreateSubject)
                 {
-                    await _subjects.InsertOneAsync(session, new BsonDocument
-                    {
-                        ["_id"] = append.Subject.ToString(),
-                        ["created_at"] = append.Now.ToUnixTimeMilliseconds(),
-                        ["merged_into"] = BsonNull.Value,
-                        ["chain_length"] = 0L,
-                        ["head_hash"] = "",
-                        ["head_seq"] = 0L,
-                    }, cancellationToken: ct);
+                    await _subjects.InsertOneAsync(session, NewSubject(append.Subject, append.Now), cancellationToken: ct);
                 }
 
                 if (append.LinkIdentifiers.Count > 0)
@@ -185,15 +177,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
             return await _store.WriteAsync<IReadOnlyList<IReadOnlyList<ConsentRecord>>>(async (session, ct) =>
             {
                 await MongoRequestClaims.ClaimAsync(session, _store.Database, request, ct);
-                var created = appends.Where(a => a.CreateSubject).Select(a => new BsonDocument
-                {
-                    ["_id"] = a.Subject.ToString(),
-                    ["created_at"] = a.Now.ToUnixTimeMilliseconds(),
-                    ["merged_into"] = BsonNull.Value,
-                    ["chain_length"] = 0L,
-                    ["head_hash"] = "",
-                    ["head_seq"] = 0L,
-                }).ToList();
+                var created = appends.Where(a => a.CreateSubject).Select(a => NewSubject(a.Subject, a.Now)).ToList();
                 if (created.Count > 0)
                 {
                     await _subjects.InsertManyAsync(session, created, cancellationToken: ct);
@@ -306,13 +290,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
             }
 
             await MongoErasureTombstones.ThrowIfBlockedAsync(session, _store.Database, plan.ErasureChecks, ct);
-            foreach (var (subject, expected) in plan.ExpectedHeads)
-            {
-                if ((await HeadAsync(session, subject, ct)).Length != expected)
-                {
-                    throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(subject));
-                }
-            }
+            await ThrowIfHeadsMovedAsync(session, plan.ExpectedHeads, ct);
 
             var target = plan.Target.ToString();
             foreach (var source in plan.Sources.Select(s => s.ToString()))
@@ -371,25 +349,11 @@ internal sealed class MongoConsentLedger : IConsentLedger
             }
 
             await MongoErasureTombstones.ThrowIfBlockedAsync(session, _store.Database, plan.ErasureChecks, ct);
-            foreach (var (subject, expected) in plan.ExpectedHeads)
-            {
-                if ((await HeadAsync(session, subject, ct)).Length != expected)
-                {
-                    throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(subject));
-                }
-            }
+            await ThrowIfHeadsMovedAsync(session, plan.ExpectedHeads, ct);
 
             if (plan.CreateRestored)
             {
-                await _subjects.InsertOneAsync(session, new BsonDocument
-                {
-                    ["_id"] = plan.Restored.ToString(),
-                    ["created_at"] = plan.Now.ToUnixTimeMilliseconds(),
-                    ["merged_into"] = BsonNull.Value,
-                    ["chain_length"] = 0L,
-                    ["head_hash"] = "",
-                    ["head_seq"] = 0L,
-                }, cancellationToken: ct);
+                await _subjects.InsertOneAsync(session, NewSubject(plan.Restored, plan.Now), cancellationToken: ct);
             }
 
             var target = plan.Target.ToString();
@@ -419,15 +383,7 @@ internal sealed class MongoConsentLedger : IConsentLedger
 
             if (plan.SurvivorMovesTo is var (survivorSubject, leaving))
             {
-                await _subjects.InsertOneAsync(session, new BsonDocument
-                {
-                    ["_id"] = survivorSubject.ToString(),
-                    ["created_at"] = plan.Now.ToUnixTimeMilliseconds(),
-                    ["merged_into"] = BsonNull.Value,
-                    ["chain_length"] = 0L,
-                    ["head_hash"] = "",
-                    ["head_seq"] = 0L,
-                }, cancellationToken: ct);
+                await _subjects.InsertOneAsync(session, NewSubject(survivorSubject, plan.Now), cancellationToken: ct);
                 foreach (var identifier in leaving)
                 {
                     await _identifiers.ReplaceOneAsync(session, new BsonDocument("_id", IdentifierId(identifier)), IdentifierDocument(identifier, survivorSubject), new ReplaceOptions { IsUpsert = true }, ct);
@@ -668,6 +624,18 @@ internal sealed class MongoConsentLedger : IConsentLedger
         return await _subjects.Find(session, filter).AnyAsync(ct);
     }
 
+    /// <summary>Throws a conflict when a subject's chain is no longer the length the plan was made from: another write appended to it since.</summary>
+    private async Task ThrowIfHeadsMovedAsync(IClientSessionHandle? session, IReadOnlyDictionary<Guid, long> expectedHeads, CancellationToken ct)
+    {
+        foreach (var (subject, expected) in expectedHeads)
+        {
+            if ((await HeadAsync(session, subject, ct)).Length != expected)
+            {
+                throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(subject));
+            }
+        }
+    }
+
     private async Task<(long Length, string Hash, long Seq)> HeadAsync(IClientSessionHandle? session, Guid subject, CancellationToken ct)
     {
         var filter = new BsonDocument("_id", subject.ToString());
@@ -707,6 +675,17 @@ internal sealed class MongoConsentLedger : IConsentLedger
     }
 
     private static string IdentifierId(SubjectIdentifier identifier) => $"{(int)identifier.Kind}:{identifier.Value}";
+
+    /// <summary>A subject with an empty chain, not merged into another.</summary>
+    private static BsonDocument NewSubject(Guid subject, DateTimeOffset createdAt) => new()
+    {
+        ["_id"] = subject.ToString(),
+        ["created_at"] = createdAt.ToUnixTimeMilliseconds(),
+        ["merged_into"] = BsonNull.Value,
+        ["chain_length"] = 0L,
+        ["head_hash"] = "",
+        ["head_seq"] = 0L,
+    };
 
     private static BsonDocument IdentifierDocument(SubjectIdentifier identifier, Guid subject) => new()
     {

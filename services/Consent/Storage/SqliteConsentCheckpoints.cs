@@ -8,16 +8,10 @@ using static Journey.Shared.Storage.SqliteCommands;
 namespace Journey.Consent.Storage;
 
 /// <summary>The ledger's checkpoints in the service's SQLite file, next to the ledger they cover.</summary>
-internal sealed class SqliteConsentCheckpoints : IConsentCheckpointStore
+internal sealed class SqliteConsentCheckpoints([FromKeyedServices(ConsentModule.Name)] SqliteDatabase db) : IConsentCheckpointStore
 {
     private const string Columns = "number, created_at, subjects, records, root, previous, key_id, signature, bucket_hashes";
-    private readonly SqliteDatabase _db;
-
-    public SqliteConsentCheckpoints([FromKeyedServices(ConsentModule.Name)] SqliteDatabase db)
-    {
-        _db = db;
-        SqliteSchema.Apply(db);
-    }
+    private readonly SqliteDatabase _db = db.Migrated(SqliteSchema.Migrations);
 
     public async Task<LedgerCheckpoint?> GetLatestAsync(CancellationToken cancellationToken) =>
         await CheckpointsAsync($"SELECT {Columns} FROM checkpoints ORDER BY number DESC LIMIT 1", cancellationToken) is [var latest] ? latest : null;

@@ -9,20 +9,14 @@ using static Journey.Shared.Storage.SqliteCommands;
 namespace Journey.Consent.Storage;
 
 /// <summary>The consent ledger in the service's SQLite file. SQLite's single writer serialises appends, so a chain head never forks.</summary>
-internal sealed class SqliteConsentLedger : IConsentLedger
+internal sealed class SqliteConsentLedger([FromKeyedServices(ConsentModule.Name)] SqliteDatabase db) : IConsentLedger
 {
     private const string RecordColumns = "r.seq, r.id, r.subject, r.sequence, r.purpose, r.granted, r.channels, r.policy_version, r.captured_at, r.recorded_at, r.touchpoint, r.form_id, r.ip_hash, r.user_agent, r.proof_digest, r.redacted, r.origin, r.source_record, r.previous_hash, r.hash";
 
     /// <summary>Whether a subject was merged into <c>$subject</c> by a merge that names its profile, so a split can undo it.</summary>
     private const string OpenMerge = "EXISTS (SELECT 1 FROM subjects WHERE merged_into = $subject AND merged_by IS NOT NULL AND merged_by <> '')";
 
-    private readonly SqliteDatabase _db;
-
-    public SqliteConsentLedger([FromKeyedServices(ConsentModule.Name)] SqliteDatabase db)
-    {
-        _db = db;
-        SqliteSchema.Apply(db);
-    }
+    private readonly SqliteDatabase _db = db.Migrated(SqliteSchema.Migrations);
 
     public Task<Guid?> FindSubjectAsync(IReadOnlyList<SubjectIdentifier> identifiers, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
@@ -211,13 +205,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
             }
 
             await SqliteErasureTombstones.ThrowIfBlockedAsync(connection, tx, plan.ErasureChecks, ct);
-            foreach (var (subject, expected) in plan.ExpectedHeads)
-            {
-                if ((await HeadAsync(connection, tx, subject, ct)).Length != expected)
-                {
-                    throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(subject));
-                }
-            }
+            await ThrowIfHeadsMovedAsync(connection, tx, plan.ExpectedHeads, ct);
 
             var target = plan.Target.ToString();
             foreach (var source in plan.Sources)
@@ -276,13 +264,7 @@ internal sealed class SqliteConsentLedger : IConsentLedger
             }
 
             await SqliteErasureTombstones.ThrowIfBlockedAsync(connection, tx, plan.ErasureChecks, ct);
-            foreach (var (subject, expected) in plan.ExpectedHeads)
-            {
-                if ((await HeadAsync(connection, tx, subject, ct)).Length != expected)
-                {
-                    throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(subject));
-                }
-            }
+            await ThrowIfHeadsMovedAsync(connection, tx, plan.ExpectedHeads, ct);
 
             if (plan.CreateRestored)
             {
@@ -618,6 +600,18 @@ internal sealed class SqliteConsentLedger : IConsentLedger
         for (var i = 0; i < parameters.Length; i++)
         {
             command.Parameters[i].Value = parameters[i].Value ?? DBNull.Value;
+        }
+    }
+
+    /// <summary>Throws a conflict when a subject's chain is no longer the length the plan was made from: another write appended to it since.</summary>
+    private static async Task ThrowIfHeadsMovedAsync(SqliteConnection connection, SqliteTransaction? tx, IReadOnlyDictionary<Guid, long> expectedHeads, CancellationToken ct)
+    {
+        foreach (var (subject, expected) in expectedHeads)
+        {
+            if ((await HeadAsync(connection, tx, subject, ct)).Length != expected)
+            {
+                throw new ConcurrencyConflictException("Subject", ConsentNames.Subject(subject));
+            }
         }
     }
 

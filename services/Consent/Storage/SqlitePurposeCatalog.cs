@@ -8,16 +8,10 @@ using static Journey.Shared.Storage.SqliteCommands;
 namespace Journey.Consent.Storage;
 
 /// <summary>Purposes and policy versions in the service's SQLite file.</summary>
-internal sealed class SqlitePurposeCatalog : IPurposeCatalog
+internal sealed class SqlitePurposeCatalog([FromKeyedServices(ConsentModule.Name)] SqliteDatabase db) : IPurposeCatalog
 {
     private const string PurposeColumns = "id, description, legal_basis, channels, default_decision, validity_ms, minimum_policy_version, version, created_at, updated_at";
-    private readonly SqliteDatabase _db;
-
-    public SqlitePurposeCatalog([FromKeyedServices(ConsentModule.Name)] SqliteDatabase db)
-    {
-        _db = db;
-        SqliteSchema.Apply(db);
-    }
+    private readonly SqliteDatabase _db = db.Migrated(SqliteSchema.Migrations);
 
     public async Task CreatePurposeAsync(Purpose purpose, CancellationToken cancellationToken)
     {

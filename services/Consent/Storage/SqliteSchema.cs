@@ -123,8 +123,9 @@ internal static class SqliteSchema
         CREATE INDEX ix_checkpoint_heads_bucket ON checkpoint_heads (bucket)
         """;
 
-    public static void Apply(SqliteDatabase database) =>
-        database.Migrate([
+    /// <summary>The named steps of the service's file; every adapter applies them, later applications do nothing.</summary>
+    public static readonly IReadOnlyList<(string Id, string Sql)> Migrations =
+        [
             ("consent-catalog-001", Catalog),
             ("consent-ledger-001", Ledger),
             ("consent-inbox-001", SqliteInbox.Schema),
@@ -151,5 +152,5 @@ internal static class SqliteSchema
                     identifiers TEXT NOT NULL);
                 CREATE INDEX ix_recorded_via_subject ON recorded_via (subject)
                 """),
-        ]);
+        ];
 }

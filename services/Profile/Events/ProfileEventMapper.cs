@@ -93,13 +93,7 @@ internal sealed class ProfileEventMapper : IProfileEvents
 
     /// <inheritdoc />
     public OutboxMessage ErasureCompleted(string erasure, long recordsErased, DateTimeOffset at) =>
-        EventEnvelopes.Create(Topics.ErasureCompleted, ProfileModule.Name, new ErasureCompleted
-        {
-            Erasure = erasure,
-            Service = ProfileModule.Name,
-            CompleteTime = Timestamp.FromDateTimeOffset(at),
-            RecordsErased = recordsErased,
-        }, at);
+        EventEnvelopes.ErasureCompleted(ProfileModule.Name, erasure, recordsErased, at);
 
     internal static Identifier Identifier(IdentifierKey key) =>
         new() { Kind = (Journey.Common.V1.IdentifierKind)key.Kind, Value = key.Value };

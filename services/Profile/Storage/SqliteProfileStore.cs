@@ -49,17 +49,11 @@ internal static class ProfileSqliteSchema
 }
 
 /// <summary>Profiles in the service's SQLite file.</summary>
-internal sealed class SqliteProfileStore : IProfileStore
+internal sealed class SqliteProfileStore([FromKeyedServices(ProfileModule.Name)] SqliteDatabase db) : IProfileStore
 {
     private const int ConstraintViolation = 19;
 
-    private readonly SqliteDatabase _db;
-
-    public SqliteProfileStore([FromKeyedServices(ProfileModule.Name)] SqliteDatabase db)
-    {
-        _db = db;
-        db.Migrate(ProfileSqliteSchema.Migrations);
-    }
+    private readonly SqliteDatabase _db = db.Migrated(ProfileSqliteSchema.Migrations);
 
     public Task<IdentitySnapshot> LoadAsync(IReadOnlyCollection<IdentifierKey> identifiers, IReadOnlyCollection<string> profileIds, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>

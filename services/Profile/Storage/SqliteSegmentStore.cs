@@ -9,15 +9,9 @@ using static Journey.Shared.Storage.SqliteCommands;
 namespace Journey.Profile.Storage;
 
 /// <summary>Segment definitions and members in the service's SQLite file.</summary>
-internal sealed class SqliteSegmentStore : ISegmentStore
+internal sealed class SqliteSegmentStore([FromKeyedServices(ProfileModule.Name)] SqliteDatabase db) : ISegmentStore
 {
-    private readonly SqliteDatabase _db;
-
-    public SqliteSegmentStore([FromKeyedServices(ProfileModule.Name)] SqliteDatabase db)
-    {
-        _db = db;
-        db.Migrate(ProfileSqliteSchema.Migrations);
-    }
+    private readonly SqliteDatabase _db = db.Migrated(ProfileSqliteSchema.Migrations);
 
     public Task CreateAsync(Segment segment, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx, ct) =>

@@ -1,4 +1,3 @@
-using Google.Protobuf.WellKnownTypes;
 using Journey.Common.V1;
 using Journey.Events.V1;
 using Journey.Recommendation.Domain;
@@ -10,13 +9,7 @@ namespace Journey.Recommendation.Events;
 internal sealed class RecommendationEvents : IRecommendationEvents
 {
     public OutboxMessage ErasureCompleted(string erasure, long recordsErased, DateTimeOffset now) =>
-        EventEnvelopes.Create(Topics.ErasureCompleted, RecommendationModule.Name, new ErasureCompleted
-        {
-            Erasure = erasure,
-            Service = RecommendationModule.Name,
-            CompleteTime = Timestamp.FromDateTimeOffset(now),
-            RecordsErased = recordsErased,
-        }, now);
+        EventEnvelopes.ErasureCompleted(RecommendationModule.Name, erasure, recordsErased, now);
 }
 
 /// <summary>Turns event payloads into domain facts; identifiers arrive hashed already.</summary>

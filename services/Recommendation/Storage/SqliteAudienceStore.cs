@@ -9,15 +9,9 @@ using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Recommendation.Storage;
 
-internal sealed class SqliteAudienceStore : IAudienceStore
+internal sealed class SqliteAudienceStore([FromKeyedServices(RecommendationModule.Name)] SqliteDatabase db) : IAudienceStore
 {
-    private readonly SqliteDatabase _db;
-
-    public SqliteAudienceStore([FromKeyedServices(RecommendationModule.Name)] SqliteDatabase db)
-    {
-        _db = db;
-        db.Migrate(Migrations);
-    }
+    private readonly SqliteDatabase _db = db.Migrated(Migrations);
 
     /// <summary>Recommendation records go <paramref name="retention"/> after they were made, as MongoDB's TTL index does.</summary>
     internal static SqliteRetentionRule RecommendationRetention(TimeSpan retention) => new(

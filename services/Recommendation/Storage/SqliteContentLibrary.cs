@@ -8,15 +8,9 @@ using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Recommendation.Storage;
 
-internal sealed class SqliteContentLibrary : IContentLibrary
+internal sealed class SqliteContentLibrary([FromKeyedServices(RecommendationModule.Name)] SqliteDatabase db) : IContentLibrary
 {
-    private readonly SqliteDatabase _db;
-
-    public SqliteContentLibrary([FromKeyedServices(RecommendationModule.Name)] SqliteDatabase db)
-    {
-        _db = db;
-        db.Migrate(Migrations);
-    }
+    private readonly SqliteDatabase _db = db.Migrated(Migrations);
 
     public Task SaveAsync(ContentItem item, long storedVersion, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx, ct) =>

@@ -8,15 +8,9 @@ using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Recommendation.Storage;
 
-internal sealed class SqliteExperimentStore : IExperimentStore
+internal sealed class SqliteExperimentStore([FromKeyedServices(RecommendationModule.Name)] SqliteDatabase db) : IExperimentStore
 {
-    private readonly SqliteDatabase _db;
-
-    public SqliteExperimentStore([FromKeyedServices(RecommendationModule.Name)] SqliteDatabase db)
-    {
-        _db = db;
-        db.Migrate(Migrations);
-    }
+    private readonly SqliteDatabase _db = db.Migrated(Migrations);
 
     public Task CreateAsync(Experiment experiment, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx, ct) =>

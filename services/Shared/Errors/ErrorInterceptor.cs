@@ -19,66 +19,38 @@ namespace Journey.Shared.Errors;
 public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
 {
     /// <inheritdoc />
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            return await continuation(request, context);
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw Translate(ex, context);
-        }
-        catch (RpcException ex) when (!ErrorDetails.HasInfo(ex))
-        {
-            throw ErrorDetails.WithReason(ex);
-        }
-    }
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation) =>
+        GuardAsync(() => continuation(request, context), context);
 
     /// <inheritdoc />
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            return await continuation(requestStream, context);
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw Translate(ex, context);
-        }
-        catch (RpcException ex) when (!ErrorDetails.HasInfo(ex))
-        {
-            throw ErrorDetails.WithReason(ex);
-        }
-    }
+    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation) =>
+        GuardAsync(() => continuation(requestStream, context), context);
 
     /// <inheritdoc />
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            await continuation(request, responseStream, context);
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw Translate(ex, context);
-        }
-        catch (RpcException ex) when (!ErrorDetails.HasInfo(ex))
-        {
-            throw ErrorDetails.WithReason(ex);
-        }
-    }
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation) =>
+        GuardAsync(() => continuation(request, responseStream, context), context);
 
     /// <inheritdoc />
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation) =>
+        GuardAsync(() => continuation(requestStream, responseStream, context), context);
+
+    private async Task GuardAsync(Func<Task> call, ServerCallContext context) =>
+        await GuardAsync(async () =>
+        {
+            await call();
+            return true;
+        }, context);
+
+    /// <summary>Runs a handler of any kind, turning what it throws into a status that carries an ErrorInfo.</summary>
+    private async Task<T> GuardAsync<T>(Func<Task<T>> call, ServerCallContext context)
     {
         try
         {
-            await continuation(requestStream, responseStream, context);
+            return await call();
         }
         catch (Exception ex) when (ex is not RpcException)
         {

@@ -43,6 +43,19 @@ public static class EventEnvelopes
     }
 
     /// <summary>
+    /// The <see cref="Topics.ErasureCompleted"/> event <paramref name="service"/> publishes once it has erased
+    /// what it held of <paramref name="erasure"/> (the erasure's resource name): the same for every service.
+    /// </summary>
+    public static OutboxMessage ErasureCompleted(string service, string erasure, long recordsErased, DateTimeOffset at) =>
+        Create(Topics.ErasureCompleted, service, new Journey.Events.V1.ErasureCompleted
+        {
+            Erasure = erasure,
+            Service = service,
+            CompleteTime = Timestamp.FromDateTimeOffset(at),
+            RecordsErased = recordsErased,
+        }, at);
+
+    /// <summary>
     /// The trace context an envelope carries, read without parsing the rest: the relay links every event
     /// of a batch to its trace, and copying each payload only for that was about a fifth of its work.
     /// </summary>

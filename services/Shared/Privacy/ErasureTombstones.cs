@@ -87,6 +87,25 @@ public sealed class ErasureTombstones(IdentifierHasher hasher, IOptions<PrivacyO
 
         return false;
     }
+
+    /// <summary>
+    /// Throws <see cref="ErasedIdentifiersException"/> when a tombstone blocks any of <paramref name="checks"/>,
+    /// reading the tombstones of their keys through <paramref name="findAsync"/> (the store's own
+    /// transaction); reads nothing when there is nothing to check.
+    /// </summary>
+    public static async Task ThrowIfBlockedAsync(IReadOnlyList<ErasureCheck> checks, Func<IEnumerable<string>, Task<IReadOnlyDictionary<string, DateTimeOffset>>> findAsync)
+    {
+        if (checks.Count == 0)
+        {
+            return;
+        }
+
+        var found = await findAsync(checks.Select(c => c.Key));
+        if (checks.Any(c => found.TryGetValue(c.Key, out var until) && c.StampedAt <= until))
+        {
+            throw new ErasedIdentifiersException(found);
+        }
+    }
 }
 
 /// <summary>

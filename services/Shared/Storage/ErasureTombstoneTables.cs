@@ -78,19 +78,8 @@ public static class SqliteErasureTombstones
     }
 
     /// <summary>Throws <see cref="ErasedIdentifiersException"/> when a tombstone blocks any of <paramref name="checks"/>.</summary>
-    public static async Task ThrowIfBlockedAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<ErasureCheck> checks, CancellationToken cancellationToken)
-    {
-        if (checks.Count == 0)
-        {
-            return;
-        }
-
-        var found = await FindAsync(connection, transaction, checks.Select(c => c.Key), cancellationToken);
-        if (checks.Any(c => found.TryGetValue(c.Key, out var until) && c.StampedAt <= until))
-        {
-            throw new ErasedIdentifiersException(found);
-        }
-    }
+    public static Task ThrowIfBlockedAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<ErasureCheck> checks, CancellationToken cancellationToken) =>
+        ErasureTombstones.ThrowIfBlockedAsync(checks, keys => FindAsync(connection, transaction, keys, cancellationToken));
 }
 
 /// <summary>
@@ -147,17 +136,6 @@ public static class MongoErasureTombstones
     }
 
     /// <summary>Throws <see cref="ErasedIdentifiersException"/> when a tombstone blocks any of <paramref name="checks"/>.</summary>
-    public static async Task ThrowIfBlockedAsync(IClientSessionHandle session, IMongoDatabase database, IReadOnlyList<ErasureCheck> checks, CancellationToken cancellationToken)
-    {
-        if (checks.Count == 0)
-        {
-            return;
-        }
-
-        var found = await FindAsync(session, database, checks.Select(c => c.Key), cancellationToken);
-        if (checks.Any(c => found.TryGetValue(c.Key, out var until) && c.StampedAt <= until))
-        {
-            throw new ErasedIdentifiersException(found);
-        }
-    }
+    public static Task ThrowIfBlockedAsync(IClientSessionHandle session, IMongoDatabase database, IReadOnlyList<ErasureCheck> checks, CancellationToken cancellationToken) =>
+        ErasureTombstones.ThrowIfBlockedAsync(checks, keys => FindAsync(session, database, keys, cancellationToken));
 }

@@ -156,6 +156,13 @@ public sealed class SqliteDatabase : IDisposable
         }
     }
 
+    /// <summary>This database after <see cref="Migrate"/> has applied <paramref name="migrations"/>: a store's field is set with it, so every store of a service's file can be the first one built.</summary>
+    public SqliteDatabase Migrated(IReadOnlyList<(string Id, string Sql)> migrations)
+    {
+        Migrate(migrations);
+        return this;
+    }
+
     /// <summary>Runs <paramref name="work"/> in a write transaction and commits it.</summary>
     public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {

@@ -99,11 +99,5 @@ internal sealed class TouchpointEventMapper : ITouchpointEvents
     }
 
     public OutboxMessage ErasureCompleted(string erasure, long recordsErased, DateTimeOffset now) =>
-        EventEnvelopes.Create(Topics.ErasureCompleted, TouchpointModule.Name, new ErasureCompleted
-        {
-            Erasure = erasure,
-            Service = TouchpointModule.Name,
-            CompleteTime = Timestamp.FromDateTimeOffset(now),
-            RecordsErased = recordsErased,
-        }, now);
+        EventEnvelopes.ErasureCompleted(TouchpointModule.Name, erasure, recordsErased, now);
 }

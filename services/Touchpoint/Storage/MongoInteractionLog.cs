@@ -357,17 +357,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
             var erased = await MongoErasureTombstones.FindAsync(session, _db, snapshots.SelectMany(s => s.ErasureKeys), ct);
             foreach (var profile in snapshots.GroupBy(s => s.ProfileId, StringComparer.Ordinal))
             {
-                ProfileSnapshot? latest = null;
-                var claimed = new List<ProfileSnapshot>();
-                foreach (var snapshot in profile)
-                {
-                    if (await MongoInbox.TryClaimAsync(session, _db, Consumer + "." + TouchpointTopics.ProfileUpdated, snapshot.EventId, now, ct)
-                        && !ErasureTombstones.Blocks(erased, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt))
-                    {
-                        claimed.Add(snapshot);
-                        latest = latest is null || snapshot.Version > latest.Version ? snapshot : latest;
-                    }
-                }
+                var (claimed, latest) = await ProfileSnapshotClaims.ClaimAsync(profile, erased, eventId => MongoInbox.TryClaimAsync(session, _db, Consumer + "." + TouchpointTopics.ProfileUpdated, eventId, now, ct));
 
                 var stored = await profiles.Find(session, new BsonDocument("_id", profile.Key)).FirstOrDefaultAsync(ct);
                 if (latest is null || (stored is not null && (!SurvivorOf(stored).IsBsonNull || stored["version"].ToInt64() >= latest.Version)))

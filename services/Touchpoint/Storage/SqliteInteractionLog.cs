@@ -15,7 +15,7 @@ namespace Journey.Touchpoint.Storage;
 /// time it carries), the identifier links of new people, the outbox rows, and the aggregates, which are
 /// summed in memory per batch first so a batch touches each aggregate row once.
 /// </summary>
-internal sealed class SqliteInteractionLog : IInteractionLog
+internal sealed class SqliteInteractionLog([FromKeyedServices(TouchpointModule.Name)] SqliteDatabase database) : IInteractionLog
 {
     private const string Consumer = "touchpoint";
 
@@ -24,13 +24,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
     /// <summary>The snapshot time of a profile known only from a merge: any snapshot is newer.</summary>
     private static readonly long NeverUpdated = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
 
-    private readonly SqliteDatabase _database;
-
-    public SqliteInteractionLog([FromKeyedServices(TouchpointModule.Name)] SqliteDatabase database)
-    {
-        _database = database;
-        SqliteSchema.Apply(database);
-    }
+    private readonly SqliteDatabase _database = database.Migrated(SqliteSchema.Migrations);
 
     /// <summary>SQLite writes as much as the settings group; its transactions are bounded by the WAL settings, not a cache.</summary>
     public TransactionBudget TransactionBudget => TransactionBudget.Unbounded;
@@ -301,17 +295,7 @@ internal sealed class SqliteInteractionLog : IInteractionLog
             var erased = await SqliteErasureTombstones.FindAsync(connection, transaction, snapshots.SelectMany(s => s.ErasureKeys), ct);
             foreach (var profile in snapshots.GroupBy(s => s.ProfileId, StringComparer.Ordinal))
             {
-                ProfileSnapshot? latest = null;
-                var claimed = new List<ProfileSnapshot>();
-                foreach (var snapshot in profile)
-                {
-                    if (await SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + TouchpointTopics.ProfileUpdated, snapshot.EventId, now, ct)
-                        && !ErasureTombstones.Blocks(erased, snapshot.ErasureKeys, snapshot.PublishedAt ?? snapshot.UpdatedAt))
-                    {
-                        claimed.Add(snapshot);
-                        latest = latest is null || snapshot.Version > latest.Version ? snapshot : latest;
-                    }
-                }
+                var (claimed, latest) = await ProfileSnapshotClaims.ClaimAsync(profile, erased, eventId => SqliteInbox.TryClaimAsync(connection, transaction, Consumer + "." + TouchpointTopics.ProfileUpdated, eventId, now, ct));
 
                 var stored = await ReadProfileAsync(connection, transaction, profile.Key, ct);
                 if (latest is null || (stored is { } row && (row.SurvivorId is not null || row.Version >= latest.Version)))

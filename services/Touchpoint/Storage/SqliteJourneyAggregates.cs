@@ -9,17 +9,14 @@ namespace Journey.Touchpoint.Storage;
 /// Reads of the aggregates <see cref="SqliteInteractionLog"/> maintains. Per-day tables are keyed by
 /// day first; a touchpoint's days are reached by one index seek per day of the period.
 /// </summary>
-internal sealed class SqliteJourneyAggregates : IJourneyAggregates
+internal sealed class SqliteJourneyAggregates([FromKeyedServices(TouchpointModule.Name)] SqliteDatabase database) : IJourneyAggregates
 {
+    /// <summary>The people whose last interaction falls in the period and who never bought: they dropped off.</summary>
+    private const string SilentPeople = "FROM person_state WHERE last_at >= $from AND last_at < $to AND last_purchase_at IS NULL";
+
     private const string DaysCte = "WITH RECURSIVE days(d) AS (SELECT $from UNION ALL SELECT d + 1 FROM days WHERE d < $to) ";
 
-    private readonly SqliteDatabase _database;
-
-    public SqliteJourneyAggregates([FromKeyedServices(TouchpointModule.Name)] SqliteDatabase database)
-    {
-        _database = database;
-        SqliteSchema.Apply(database);
-    }
+    private readonly SqliteDatabase _database = database.Migrated(SqliteSchema.Migrations);
 
     public Task<TouchpointTotals> TouchpointTotalsAsync(string touchpointId, int fromDay, int toDay, TimeSpan purchaseWindow, CancellationToken cancellationToken) =>
         _database.ReadAsync(async (connection, ct) =>
@@ -83,15 +80,11 @@ internal sealed class SqliteJourneyAggregates : IJourneyAggregates
     public Task<DropOffTotals> DropOffsAsync(DateTimeOffset from, DateTimeOffset toExclusive, int limit, CancellationToken cancellationToken) =>
         _database.ReadAsync(async (connection, ct) =>
         {
-            const string Silent = "FROM person_state WHERE last_at >= $from AND last_at < $to AND last_purchase_at IS NULL";
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"""
-                SELECT last_touchpoint_id, count(*) AS people {Silent}
+            await using var command = Query(connection, $"""
+                SELECT last_touchpoint_id, count(*) AS people {SilentPeople}
                 GROUP BY last_touchpoint_id ORDER BY people DESC, last_touchpoint_id LIMIT $limit;
-                SELECT count(*) {Silent};
-                """;
-            command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
-            command.Parameters.AddWithValue("$to", toExclusive.ToUnixTimeMilliseconds());
+                SELECT count(*) {SilentPeople};
+                """, from, toExclusive);
             command.Parameters.AddWithValue("$limit", limit);
             var rows = new List<(string, long)>();
             await using var reader = await command.ExecuteReaderAsync(ct);
@@ -123,17 +116,13 @@ internal sealed class SqliteJourneyAggregates : IJourneyAggregates
     public Task<PathTotals> DropOffPathsAsync(DateTimeOffset from, DateTimeOffset toExclusive, int maxPeople, CancellationToken cancellationToken) =>
         _database.ReadAsync(async (connection, ct) =>
         {
-            const string Silent = "FROM person_state WHERE last_at >= $from AND last_at < $to AND last_purchase_at IS NULL";
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"""
+            await using var command = Query(connection, $"""
                 SELECT p.person_id, t.touchpoint_id
-                FROM (SELECT person_id, last_at {Silent} ORDER BY last_at DESC, person_id LIMIT $max) p
+                FROM (SELECT person_id, last_at {SilentPeople} ORDER BY last_at DESC, person_id LIMIT $max) p
                 JOIN person_touchpoints t ON t.person_id = p.person_id
                 ORDER BY p.last_at DESC, p.person_id, t.first_at, t.touchpoint_id;
-                SELECT count(*) {Silent};
-                """;
-            command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
-            command.Parameters.AddWithValue("$to", toExclusive.ToUnixTimeMilliseconds());
+                SELECT count(*) {SilentPeople};
+                """, from, toExclusive);
             command.Parameters.AddWithValue("$max", maxPeople);
             return await ReadPathsAsync(command, ct);
         }, cancellationToken);
@@ -144,17 +133,14 @@ internal sealed class SqliteJourneyAggregates : IJourneyAggregates
             // person_touchpoints_by_touchpoint finds who first met the touchpoint in the period; the
             // outer join keeps those who met nothing before it, as an empty sequence.
             const string Reached = "FROM person_touchpoints WHERE touchpoint_id = $tp AND first_at >= $from AND first_at < $to";
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"""
+            await using var command = Query(connection, $"""
                 SELECT p.person_id, t.touchpoint_id
                 FROM (SELECT person_id, first_at AS at {Reached} ORDER BY first_at DESC, person_id LIMIT $max) p
                 LEFT JOIN person_touchpoints t ON t.person_id = p.person_id AND t.first_at <= p.at AND t.touchpoint_id <> $tp
                 ORDER BY p.at DESC, p.person_id, t.first_at, t.touchpoint_id;
                 SELECT count(*) {Reached};
-                """;
+                """, from, toExclusive);
             command.Parameters.AddWithValue("$tp", touchpointId);
-            command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
-            command.Parameters.AddWithValue("$to", toExclusive.ToUnixTimeMilliseconds());
             command.Parameters.AddWithValue("$max", maxPeople);
             return await ReadPathsAsync(command, ct);
         }, cancellationToken);
@@ -213,6 +199,16 @@ internal sealed class SqliteJourneyAggregates : IJourneyAggregates
         command.CommandText = sql;
         command.Parameters.AddWithValue("$from", fromDay);
         command.Parameters.AddWithValue("$to", toDay);
+        return command;
+    }
+
+    /// <summary>A command over a period of time, <c>$from</c> inclusive to <c>$to</c> exclusive, in Unix milliseconds.</summary>
+    private static SqliteCommand Query(SqliteConnection connection, string sql, DateTimeOffset from, DateTimeOffset toExclusive)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$to", toExclusive.ToUnixTimeMilliseconds());
         return command;
     }
 }

@@ -11,7 +11,8 @@ namespace Journey.Touchpoint.Storage;
 /// </summary>
 internal static class SqliteSchema
 {
-    private static readonly (string Id, string Sql)[] Migrations =
+    /// <summary>The named steps of the service's file; every adapter applies them, later applications do nothing.</summary>
+    public static readonly IReadOnlyList<(string Id, string Sql)> Migrations =
     [
         ("touchpoint-001-catalog", """
             CREATE TABLE touchpoints (
@@ -189,7 +190,4 @@ internal static class SqliteSchema
             CREATE INDEX profile_persons_by_merge ON profile_persons (merged_profile) WHERE merged_profile IS NOT NULL
             """),
     ];
-
-    /// <summary>Applies the schema once per file; every adapter calls it, later calls do nothing.</summary>
-    public static void Apply(SqliteDatabase database) => database.Migrate(Migrations);
 }

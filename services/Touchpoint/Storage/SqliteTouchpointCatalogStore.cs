@@ -13,17 +13,11 @@ namespace Journey.Touchpoint.Storage;
 /// else the channel or ownership index, else the primary key) and checks the other filters on the
 /// rows it meets, so a page costs about page-size rows, not the catalog.
 /// </summary>
-internal sealed class SqliteTouchpointCatalogStore : ITouchpointCatalogStore
+internal sealed class SqliteTouchpointCatalogStore([FromKeyedServices(TouchpointModule.Name)] SqliteDatabase database) : ITouchpointCatalogStore
 {
     private const string Columns = "t.id, t.display_name, t.channel, t.ownership, t.stage_mask, t.criticality, t.target, t.statement, t.owning_team, t.topics, t.retired, t.version, t.created_at, t.updated_at, t.retired_at";
 
-    private readonly SqliteDatabase _database;
-
-    public SqliteTouchpointCatalogStore([FromKeyedServices(TouchpointModule.Name)] SqliteDatabase database)
-    {
-        _database = database;
-        SqliteSchema.Apply(database);
-    }
+    private readonly SqliteDatabase _database = database.Migrated(SqliteSchema.Migrations);
 
     public Task CreateAsync(TouchpointDefinition touchpoint, IReadOnlyList<OutboxMessage> events, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>

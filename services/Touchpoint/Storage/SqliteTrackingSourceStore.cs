@@ -9,15 +9,9 @@ using static Journey.Shared.Storage.SqliteCommands;
 namespace Journey.Touchpoint.Storage;
 
 /// <summary>Tracking sources in SQLite, in the touchpoint service's file (so identities share its outbox).</summary>
-internal sealed class SqliteTrackingSourceStore : ITrackingSourceStore
+internal sealed class SqliteTrackingSourceStore([FromKeyedServices(TouchpointModule.Name)] SqliteDatabase database) : ITrackingSourceStore
 {
-    private readonly SqliteDatabase _database;
-
-    public SqliteTrackingSourceStore([FromKeyedServices(TouchpointModule.Name)] SqliteDatabase database)
-    {
-        _database = database;
-        SqliteSchema.Apply(database);
-    }
+    private readonly SqliteDatabase _database = database.Migrated(SqliteSchema.Migrations);
 
     /// <summary>Identity claims go <paramref name="retention"/> after they were made, as MongoDB's TTL index removes them.</summary>
     internal static SqliteRetentionRule IdentityRetention(TimeSpan retention) => new(
