@@ -235,10 +235,8 @@ internal sealed class SqliteProfileStore([FromKeyedServices(ProfileModule.Name)]
                 }
             }
 
-            await using (var insert = connection.CreateCommand())
+            await using (var insert = Command(connection, tx, "INSERT INTO profile_merges (survivor_id, merged_id, linked_by, merged_at, moved, undo, merged_aliases) VALUES ($survivor, $merged, $linked, $at, $moved, $undo, $aliases)"))
             {
-                insert.Transaction = tx;
-                insert.CommandText = "INSERT INTO profile_merges (survivor_id, merged_id, linked_by, merged_at, moved, undo, merged_aliases) VALUES ($survivor, $merged, $linked, $at, $moved, $undo, $aliases)";
                 foreach (var merge in changes.Merges)
                 {
                     insert.Parameters.Clear();
@@ -463,9 +461,7 @@ internal sealed class SqliteProfileStore([FromKeyedServices(ProfileModule.Name)]
     private static async Task<List<CustomerProfile>> ReadProfilesAsync(SqliteConnection connection, SqliteTransaction? tx, IEnumerable<string> ids, CancellationToken ct)
     {
         var profiles = new List<CustomerProfile>();
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = "SELECT id, version, document FROM profiles WHERE id = $id";
+        await using var command = Command(connection, tx, "SELECT id, version, document FROM profiles WHERE id = $id");
         var id = command.Parameters.Add("$id", SqliteType.Text);
         foreach (var profileId in ids)
         {
@@ -529,9 +525,7 @@ internal sealed class SqliteProfileStore([FromKeyedServices(ProfileModule.Name)]
 
         public Statement(SqliteConnection connection, SqliteTransaction tx, string sql, params string[] names)
         {
-            _command = connection.CreateCommand();
-            _command.Transaction = tx;
-            _command.CommandText = sql;
+            _command = Command(connection, tx, sql);
             _parameters = names.Select(name => _command.Parameters.Add(name, SqliteType.Text)).ToArray();
         }
 

@@ -35,48 +35,39 @@ internal sealed class SqliteAudienceStore([FromKeyedServices(RecommendationModul
     /// Every recommendation's reads: point reads on the database's prepared, memory-mapped query
     /// connections, so a call neither prepares its statements again nor waits on pages the file cache let go.
     /// </summary>
-    public async Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken)
-    {
-        var touchpoint = await _db.QueryAsync(
-            Session.TouchpointSql,
-            parameters => parameters.AddWithValue("$id", touchpointId),
-            reader => reader.Read() ? Session.ReadTouchpoint(touchpointId, reader) : null,
-            cancellationToken);
-        PersonState? person = null;
-        foreach (var key in identifierKeys)
+    public Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async (connection, ct) =>
         {
-            var doc = await _db.QueryAsync(Session.FindPersonSql, parameters => parameters.AddWithValue("$id", key), reader => reader.Read() ? reader.GetString(0) : null, cancellationToken);
-            if (doc is not null)
+            var touchpoint = await Session.ReadTouchpointAsync(connection, null, touchpointId, ct);
+            PersonState? person = null;
+            await using (var find = Command(connection, null, Session.FindPersonSql))
             {
-                person = Json.Read<PersonDocument>(doc).ToDomain();
-                break;
-            }
-        }
-
-        var impressions = new Dictionary<string, int>(StringComparer.Ordinal);
-        if ((person?.Key ?? (identifierKeys.Count > 0 ? identifierKeys[0] : null)) is { } personKey)
-        {
-            await _db.QueryAsync(
-                "SELECT content, count FROM impressions WHERE person_key = $key AND day = $day",
-                parameters =>
+                find.Parameters.Add("$id", SqliteType.Text);
+                foreach (var key in identifierKeys)
                 {
-                    parameters.AddWithValue("$key", personKey);
-                    parameters.AddWithValue("$day", day.DayNumber);
-                },
-                reader =>
-                {
-                    while (reader.Read())
+                    find.Parameters[0].Value = key;
+                    if (await find.ExecuteScalarAsync(ct) is string doc)
                     {
-                        impressions[reader.GetString(0)] = reader.GetInt32(1);
+                        person = Json.Read<PersonDocument>(doc).ToDomain();
+                        break;
                     }
+                }
+            }
 
-                    return impressions.Count;
-                },
-                cancellationToken);
-        }
+            var impressions = new Dictionary<string, int>(StringComparer.Ordinal);
+            var personKey = person?.Key ?? (identifierKeys.Count > 0 ? identifierKeys[0] : null);
+            if (personKey is not null)
+            {
+                await using var command = Command(connection, null, "SELECT content, count FROM impressions WHERE person_key = $key AND day = $day", ("$key", personKey), ("$day", day.DayNumber));
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    impressions[reader.GetString(0)] = reader.GetInt32(1);
+                }
+            }
 
-        return new AudienceContext(touchpoint, person, impressions);
-    }
+            return new AudienceContext(touchpoint, person, impressions);
+        }, cancellationToken);
 
     public Task<IReadOnlyList<AlsoConsumed>> ReadAlsoConsumedAsync(IReadOnlyList<string> seedIds, int perSeed, CancellationToken cancellationToken) =>
         _db.ReadAsync<IReadOnlyList<AlsoConsumed>>(async (connection, ct) =>

@@ -88,9 +88,7 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         // A subscription new to this log starts at its end: what was published before it existed was never meant for it.
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = $"INSERT OR IGNORE INTO cursors (subscription, seq) VALUES ($subscription, ({LastLogged}))";
+            await using var command = Command(connection, transaction, $"INSERT OR IGNORE INTO cursors (subscription, seq) VALUES ($subscription, ({LastLogged}))");
             var name = command.Parameters.Add("$subscription", SqliteType.Text);
             foreach (var subscription in Subscriptions)
             {
@@ -129,9 +127,7 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         var woken = new HashSet<string>();
         await _database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "INSERT INTO events (topic, event_id, envelope) VALUES ($topic, $id, $envelope)";
+            await using var command = Command(connection, transaction, "INSERT INTO events (topic, event_id, envelope) VALUES ($topic, $id, $envelope)");
             var topic = command.Parameters.Add("$topic", SqliteType.Text);
             var id = command.Parameters.Add("$id", SqliteType.Text);
             var envelope = command.Parameters.Add("$envelope", SqliteType.Blob);
@@ -148,9 +144,7 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
                 await command.ExecuteNonQueryAsync(ct);
                 if (Topics.EndsAnErasure(message.Topic))
                 {
-                    await using var last = connection.CreateCommand();
-                    last.Transaction = transaction;
-                    last.CommandText = "SELECT last_insert_rowid()";
+                    await using var last = Command(connection, transaction, "SELECT last_insert_rowid()");
                     _scrubThrough = Math.Max(_scrubThrough, (long)(await last.ExecuteScalarAsync(ct))!);
                 }
                 foreach (var target in _byTopic[message.Topic])
@@ -258,9 +252,7 @@ public sealed partial class InProcessBus : IEventTransport, IDisposable
         var names = new HashSet<string>();
         var count = await _database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "UPDATE deliveries SET dead = 0, attempts = 0, next_attempt_at = 0, reason = NULL, dead_at = NULL WHERE seq = $seq AND dead = 1 RETURNING subscription";
+            await using var command = Command(connection, transaction, "UPDATE deliveries SET dead = 0, attempts = 0, next_attempt_at = 0, reason = NULL, dead_at = NULL WHERE seq = $seq AND dead = 1 RETURNING subscription");
             var seq = command.Parameters.Add("$seq", SqliteType.Integer);
             var replayed = 0;
             foreach (var id in ids)

@@ -2,6 +2,7 @@ using Journey.Shared.Storage;
 using Microsoft.Data.Sqlite;
 using MongoDB.Bson;
 using MongoDB.Driver;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Shared.Events;
 
@@ -24,9 +25,7 @@ public static class SqliteInbox
     /// <summary>Claims <paramref name="eventId"/> for <paramref name="consumer"/>; false when it was claimed before.</summary>
     public static async Task<bool> TryClaimAsync(SqliteConnection connection, SqliteTransaction transaction, string consumer, string eventId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT OR IGNORE INTO inbox (consumer, event_id, received_at) VALUES ($consumer, $id, $at)";
+        await using var command = Command(connection, transaction, "INSERT OR IGNORE INTO inbox (consumer, event_id, received_at) VALUES ($consumer, $id, $at)");
         command.Parameters.AddWithValue("$consumer", consumer);
         command.Parameters.AddWithValue("$id", eventId);
         command.Parameters.AddWithValue("$at", now.ToUnixTimeMilliseconds());

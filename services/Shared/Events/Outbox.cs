@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using MongoDB.Bson;
 using MongoDB.Bson.Serialization.Attributes;
 using MongoDB.Driver;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Shared.Events;
 
@@ -140,9 +141,7 @@ public sealed class SqliteOutbox : IOutboxStore
             return;
         }
 
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT INTO outbox (event_id, topic, envelope) VALUES ($id, $topic, $envelope)";
+        await using var command = Command(connection, transaction, "INSERT INTO outbox (event_id, topic, envelope) VALUES ($id, $topic, $envelope)");
         var id = command.Parameters.Add("$id", SqliteType.Text);
         var topic = command.Parameters.Add("$topic", SqliteType.Text);
         var envelope = command.Parameters.Add("$envelope", SqliteType.Blob);
@@ -160,14 +159,12 @@ public sealed class SqliteOutbox : IOutboxStore
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
             // The update applies only for the holder or over an expired lease; otherwise nothing is returned.
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
+            await using var command = Command(connection, transaction, """
                 INSERT INTO outbox_lease (id, holder, until) VALUES (1, $holder, $until)
                 ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, until = excluded.until
                 WHERE outbox_lease.holder = excluded.holder OR outbox_lease.until <= $now
                 RETURNING holder
-                """;
+                """);
             command.Parameters.AddWithValue("$holder", holder);
             command.Parameters.AddWithValue("$until", (now + duration).ToUnixTimeMilliseconds());
             command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
@@ -178,9 +175,7 @@ public sealed class SqliteOutbox : IOutboxStore
     public Task ReleaseLeaseAsync(string holder, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "UPDATE outbox_lease SET until = 0 WHERE holder = $holder";
+            await using var command = Command(connection, transaction, "UPDATE outbox_lease SET until = 0 WHERE holder = $holder");
             command.Parameters.AddWithValue("$holder", holder);
             return await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
@@ -239,13 +234,11 @@ public sealed class SqliteOutbox : IOutboxStore
     public Task ParkAsync(PendingOutboxMessage row, string reason, DateTimeOffset now, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
+            await using var command = Command(connection, transaction, """
                 INSERT INTO outbox_parked (seq, event_id, topic, envelope, attempts, refusals, reason, parked_at)
                 SELECT seq, event_id, topic, envelope, attempts + 1, refusals + 1, $reason, $now FROM outbox WHERE seq = $seq;
                 DELETE FROM outbox WHERE seq = $seq
-                """;
+                """);
             command.Parameters.AddWithValue("$seq", row.Key);
             command.Parameters.AddWithValue("$reason", reason);
             command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
@@ -275,17 +268,13 @@ public sealed class SqliteOutbox : IOutboxStore
         eventIds.Count == 0 ? Task.FromResult(0) : _database.WriteAsync(async (connection, transaction, ct) =>
         {
             var ids = System.Text.Json.JsonSerializer.Serialize(eventIds);
-            await using var requeue = connection.CreateCommand();
-            requeue.Transaction = transaction;
-            requeue.CommandText = """
+            await using var requeue = Command(connection, transaction, """
                 INSERT INTO outbox (seq, event_id, topic, envelope)
                 SELECT seq, event_id, topic, envelope FROM outbox_parked WHERE event_id IN (SELECT value FROM json_each($ids))
-                """;
+                """);
             requeue.Parameters.AddWithValue("$ids", ids);
             var count = await requeue.ExecuteNonQueryAsync(ct);
-            await using var remove = connection.CreateCommand();
-            remove.Transaction = transaction;
-            remove.CommandText = "DELETE FROM outbox_parked WHERE event_id IN (SELECT value FROM json_each($ids))";
+            await using var remove = Command(connection, transaction, "DELETE FROM outbox_parked WHERE event_id IN (SELECT value FROM json_each($ids))");
             remove.Parameters.AddWithValue("$ids", ids);
             await remove.ExecuteNonQueryAsync(ct);
             return count;
@@ -300,9 +289,7 @@ public sealed class SqliteOutbox : IOutboxStore
                 _database.RequestScrub();
             }
 
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = sql;
+            await using var command = Command(connection, transaction, sql);
             command.Parameters.AddWithValue("$seqs", "[" + string.Join(',', rows.Select(r => r.Key.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]");
             if (at is not null)
             {

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using MongoDB.Bson;
 using MongoDB.Bson.Serialization.Attributes;
 using MongoDB.Driver;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Shared.Security;
 
@@ -124,9 +125,7 @@ internal sealed class SqliteAuditStore : IAuditStore
     public Task AppendAsync(DateTimeOffset at, string method, string caller, string target, string outcome, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "INSERT INTO audit (at, method, caller, target, outcome) VALUES ($at, $method, $caller, $target, $outcome)";
+            await using var command = Command(connection, transaction, "INSERT INTO audit (at, method, caller, target, outcome) VALUES ($at, $method, $caller, $target, $outcome)");
             command.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
             command.Parameters.AddWithValue("$method", method);
             command.Parameters.AddWithValue("$caller", caller);

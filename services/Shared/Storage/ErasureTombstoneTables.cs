@@ -26,9 +26,7 @@ public static class SqliteErasureTombstones
     /// <summary>Writes <paramref name="tombstones"/> (a later one for a key extends it) and removes those expired by <paramref name="now"/>.</summary>
     public static async Task RememberAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<ErasureTombstone> tombstones, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var purge = connection.CreateCommand();
-        purge.Transaction = transaction;
-        purge.CommandText = "DELETE FROM erasure_tombstones WHERE expires_at <= $now";
+        await using var purge = SqliteCommands.Command(connection, transaction, "DELETE FROM erasure_tombstones WHERE expires_at <= $now");
         purge.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
         await purge.ExecuteNonQueryAsync(cancellationToken);
         if (tombstones.Count == 0)
@@ -36,12 +34,10 @@ public static class SqliteErasureTombstones
             return;
         }
 
-        await using var upsert = connection.CreateCommand();
-        upsert.Transaction = transaction;
-        upsert.CommandText = """
+        await using var upsert = SqliteCommands.Command(connection, transaction, """
             INSERT INTO erasure_tombstones (key, blocks_until, expires_at) VALUES ($key, $until, $expires)
             ON CONFLICT (key) DO UPDATE SET blocks_until = max(blocks_until, excluded.blocks_until), expires_at = max(expires_at, excluded.expires_at)
-            """;
+            """);
         var key = upsert.Parameters.Add("$key", SqliteType.Text);
         var until = upsert.Parameters.Add("$until", SqliteType.Integer);
         var expires = upsert.Parameters.Add("$expires", SqliteType.Integer);
@@ -64,9 +60,7 @@ public static class SqliteErasureTombstones
             return found;
         }
 
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT key, blocks_until FROM erasure_tombstones WHERE key IN (SELECT value FROM json_each($keys))";
+        await using var command = SqliteCommands.Command(connection, transaction, "SELECT key, blocks_until FROM erasure_tombstones WHERE key IN (SELECT value FROM json_each($keys))");
         command.Parameters.AddWithValue("$keys", wanted);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

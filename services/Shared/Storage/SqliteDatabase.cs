@@ -55,6 +55,9 @@ public sealed class SqliteDatabase : IDisposable
     private readonly int _maxIdleQueryConnections = Math.Max(4, 2 * Environment.ProcessorCount);
     private bool _disposed;
     private long _nextWalCheck;
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> ConfiguredHandles = [];
+    private static readonly object ConfiguredMarker = new();
+
     private SqliteConnection? _writer;
     private WriterStatements? _writerStatements;
     private volatile bool _scrubRequested;
@@ -408,7 +411,7 @@ public sealed class SqliteDatabase : IDisposable
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
-        Configure(connection);
+        ConfigureOnce(connection);
         return connection;
     }
 
@@ -492,6 +495,19 @@ public sealed class SqliteDatabase : IDisposable
         connection.Open();
         Configure(connection);
         return connection;
+    }
+
+    /// <summary>
+    /// <see cref="Configure"/> on a connection's first open: the pool hands the same SQLite handle out
+    /// again, and the settings live in the handle, so a pooled read pays them once instead of per call.
+    /// </summary>
+    private static void ConfigureOnce(SqliteConnection connection)
+    {
+        if (connection.Handle is { } handle && !ConfiguredHandles.TryGetValue(handle, out _))
+        {
+            Configure(connection);
+            ConfiguredHandles.AddOrUpdate(handle, ConfiguredMarker);
+        }
     }
 
     private static void Configure(SqliteConnection connection)

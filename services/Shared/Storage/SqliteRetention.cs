@@ -78,9 +78,7 @@ public sealed partial class SqliteRetentionSweep(string service, SqliteDatabase 
 
                 var deleted = await database.WriteAsync(async (connection, transaction, ct) =>
                 {
-                    await using var delete = connection.CreateCommand();
-                    delete.Transaction = transaction;
-                    delete.CommandText = rule.DeleteSql;
+                    await using var delete = SqliteCommands.Command(connection, transaction, rule.DeleteSql);
                     delete.Parameters.AddWithValue("$keys", keys);
                     delete.Parameters.AddWithValue("$cutoff", cutoff);
                     return await delete.ExecuteNonQueryAsync(ct);

@@ -5,6 +5,7 @@ using Journey.Shared.Storage;
 using Journey.Touchpoint.Domain;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using static Journey.Shared.Storage.SqliteCommands;
 
 namespace Journey.Touchpoint.Storage;
 
@@ -22,13 +23,11 @@ internal sealed class SqliteTouchpointCatalogStore([FromKeyedServices(Touchpoint
     public Task CreateAsync(TouchpointDefinition touchpoint, IReadOnlyList<OutboxMessage> events, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
+            await using var command = Command(connection, transaction, """
                 INSERT INTO touchpoints (id, display_name, channel, ownership, stage_mask, criticality, target, statement, owning_team, topics, retired, version, created_at, updated_at, retired_at)
                 VALUES ($id, $display_name, $channel, $ownership, $stage_mask, $criticality, $target, $statement, $owning_team, $topics, $retired, $version, $created_at, $updated_at, $retired_at)
                 ON CONFLICT (id) DO NOTHING
-                """;
+                """);
             Bind(command, touchpoint);
             if (await command.ExecuteNonQueryAsync(ct) == 0)
             {
@@ -79,14 +78,12 @@ internal sealed class SqliteTouchpointCatalogStore([FromKeyedServices(Touchpoint
     public Task UpdateAsync(TouchpointDefinition touchpoint, long expectedVersion, IReadOnlyList<OutboxMessage> events, CancellationToken cancellationToken) =>
         _database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
+            await using var command = Command(connection, transaction, """
                 UPDATE touchpoints SET display_name = $display_name, channel = $channel, ownership = $ownership, stage_mask = $stage_mask,
                     criticality = $criticality, target = $target, statement = $statement, owning_team = $owning_team, topics = $topics,
                     retired = $retired, version = $version, created_at = $created_at, updated_at = $updated_at, retired_at = $retired_at
                 WHERE id = $id AND version = $expected
-                """;
+                """);
             Bind(command, touchpoint);
             command.Parameters.AddWithValue("$expected", expectedVersion);
             if (await command.ExecuteNonQueryAsync(ct) == 0)
@@ -94,9 +91,7 @@ internal sealed class SqliteTouchpointCatalogStore([FromKeyedServices(Touchpoint
                 throw new ConcurrencyConflictException("Touchpoint", touchpoint.Name);
             }
 
-            await using var delete = connection.CreateCommand();
-            delete.Transaction = transaction;
-            delete.CommandText = "DELETE FROM touchpoint_stages WHERE stage BETWEEN 1 AND 6 AND touchpoint_id = $id";
+            await using var delete = Command(connection, transaction, "DELETE FROM touchpoint_stages WHERE stage BETWEEN 1 AND 6 AND touchpoint_id = $id");
             delete.Parameters.AddWithValue("$id", touchpoint.Id);
             await delete.ExecuteNonQueryAsync(ct);
             await WriteStagesAsync(connection, transaction, touchpoint, ct);
@@ -168,9 +163,7 @@ internal sealed class SqliteTouchpointCatalogStore([FromKeyedServices(Touchpoint
 
     private static async Task WriteStagesAsync(SqliteConnection connection, SqliteTransaction transaction, TouchpointDefinition touchpoint, CancellationToken ct)
     {
-        await using var insert = connection.CreateCommand();
-        insert.Transaction = transaction;
-        insert.CommandText = "INSERT INTO touchpoint_stages (stage, touchpoint_id) VALUES ($stage, $id)";
+        await using var insert = Command(connection, transaction, "INSERT INTO touchpoint_stages (stage, touchpoint_id) VALUES ($stage, $id)");
         var stage = insert.Parameters.Add("$stage", SqliteType.Integer);
         insert.Parameters.AddWithValue("$id", touchpoint.Id);
         foreach (var s in touchpoint.Stages)

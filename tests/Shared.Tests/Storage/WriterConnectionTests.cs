@@ -127,6 +127,32 @@ public sealed class WriterConnectionTests : IDisposable
         Assert.Equal(2, await TestRows.CountAsync(database, "effects"));
     }
 
+    [Fact]
+    public async Task ReadAsync_OnAPooledConnectionOpenedAgain_KeepsTheConnectionSettings()
+    {
+        using var database = Open();
+        async Task<(long SecureDelete, long ForeignKeys, long BusyTimeout, SQLitePCL.sqlite3? Handle)> SettingsAsync() =>
+            await database.ReadAsync(async (connection, ct) => (
+                await PragmaAsync(connection, "secure_delete", ct),
+                await PragmaAsync(connection, "foreign_keys", ct),
+                await PragmaAsync(connection, "busy_timeout", ct),
+                connection.Handle), default);
+
+        var first = await SettingsAsync();
+        var again = await SettingsAsync();
+
+        Assert.Same(first.Handle, again.Handle);
+        Assert.Equal((1L, 1L, 5000L), (first.SecureDelete, first.ForeignKeys, first.BusyTimeout));
+        Assert.Equal((1L, 1L, 5000L), (again.SecureDelete, again.ForeignKeys, again.BusyTimeout));
+    }
+
+    private static async Task<long> PragmaAsync(SqliteConnection connection, string name, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA {name}";
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
     public void Dispose()
     {
         Directory.Delete(_directory, recursive: true);
