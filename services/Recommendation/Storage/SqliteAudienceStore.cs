@@ -31,29 +31,11 @@ internal sealed class SqliteAudienceStore([FromKeyedServices(RecommendationModul
         """,
         now => DateOnly.FromDateTime((now - MongoAudienceStore.ImpressionRetention).UtcDateTime).DayNumber);
 
-    /// <summary>
-    /// Every recommendation's reads: point reads on the database's prepared, memory-mapped query
-    /// connections, so a call neither prepares its statements again nor waits on pages the file cache let go.
-    /// </summary>
     public Task<AudienceContext> ReadContextAsync(string touchpointId, IReadOnlyList<string> identifierKeys, DateOnly day, CancellationToken cancellationToken) =>
         _db.ReadAsync(async (connection, ct) =>
         {
             var touchpoint = await Session.ReadTouchpointAsync(connection, null, touchpointId, ct);
-            PersonState? person = null;
-            await using (var find = Command(connection, null, Session.FindPersonSql))
-            {
-                find.Parameters.Add("$id", SqliteType.Text);
-                foreach (var key in identifierKeys)
-                {
-                    find.Parameters[0].Value = key;
-                    if (await find.ExecuteScalarAsync(ct) is string doc)
-                    {
-                        person = Json.Read<PersonDocument>(doc).ToDomain();
-                        break;
-                    }
-                }
-            }
-
+            var person = await Session.ReadPersonAsync(connection, null, identifierKeys, ct);
             var impressions = new Dictionary<string, int>(StringComparer.Ordinal);
             var personKey = person?.Key ?? (identifierKeys.Count > 0 ? identifierKeys[0] : null);
             if (personKey is not null)
@@ -342,24 +324,28 @@ internal sealed class SqliteAudienceStore([FromKeyedServices(RecommendationModul
         public Task AppendOutboxAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken) =>
             SqliteOutbox.AppendAsync(connection, tx, messages, cancellationToken);
 
-        public const string TouchpointSql = "SELECT channel, stages, retired, version FROM touchpoints WHERE id = $id";
-
-        public static TouchpointState ReadTouchpoint(string id, SqliteDataReader reader) =>
-            new(id, (ChannelKind)reader.GetInt32(0), Json.Read<List<int>>(reader.GetString(1)).Select(s => (Stage)s).ToList(), reader.GetInt32(2) == 1, reader.GetInt64(3));
-
         public static async Task<TouchpointState?> ReadTouchpointAsync(SqliteConnection connection, SqliteTransaction? tx, string id, CancellationToken cancellationToken)
         {
-            await using var command = Command(connection, tx, TouchpointSql, ("$id", id));
+            await using var command = Command(connection, tx, "SELECT channel, stages, retired, version FROM touchpoints WHERE id = $id", ("$id", id));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken) ? ReadTouchpoint(id, reader) : null;
+            return await reader.ReadAsync(cancellationToken)
+                ? new TouchpointState(id, (ChannelKind)reader.GetInt32(0), Json.Read<List<int>>(reader.GetString(1)).Select(s => (Stage)s).ToList(), reader.GetInt32(2) == 1, reader.GetInt64(3))
+                : null;
         }
 
         // A person's own key is found in persons itself; only its other identifiers need a link row.
-        public const string FindPersonSql = """
+        private const string FindPersonSql = """
             SELECT doc FROM persons WHERE key = $id
             UNION ALL SELECT p.doc FROM person_ids i JOIN persons p ON p.key = i.person_key WHERE i.id = $id
             LIMIT 1
             """;
+
+        public static async Task<PersonState?> ReadPersonAsync(SqliteConnection connection, SqliteTransaction? tx, IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken)
+        {
+            await using var command = Command(connection, tx, FindPersonSql);
+            command.Parameters.Add("$id", SqliteType.Text);
+            return await FindPersonAsync(command, identifierKeys, cancellationToken);
+        }
 
         private static async Task<PersonState?> FindPersonAsync(SqliteCommand command, IReadOnlyList<string> identifierKeys, CancellationToken cancellationToken)
         {

@@ -8,6 +8,7 @@ using Journey.Shared.Reports;
 using Journey.Shared.Security;
 using Journey.Shared.Storage;
 using Journey.Shared.Telemetry;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Grpc.JsonTranscoding;
@@ -182,7 +183,8 @@ public static partial class JourneyHosting
             return app;
         }
 
-        if (SecurityRegistration.AuthEnabled(app.Configuration))
+        // Registered only with authentication on (AddJourneySecurity).
+        if (app.Services.GetService<IAuthenticationSchemeProvider>() is not null)
         {
             app.UseAuthentication();
         }

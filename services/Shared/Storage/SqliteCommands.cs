@@ -12,9 +12,8 @@ public static class SqliteCommands
     public static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
     {
         // On a writer connection the statement prepared by an earlier transaction is used again.
-        var command = WriterStatements.Rent(connection, transaction, sql) ?? connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
+        var command = WriterStatements.Rent(connection, transaction, sql)
+            ?? new SqliteCommand(sql, connection, transaction);
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
