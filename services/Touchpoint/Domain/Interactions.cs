@@ -42,7 +42,10 @@ public sealed record PendingInteraction(Interaction Interaction, int StageMask, 
     /// The content's fingerprint, which tells a re-send from a reused id (see <see cref="InteractionFingerprint"/>).
     /// Computed with the interaction, on the caller's thread, so the store's single writer never waits for a hash.
     /// </summary>
-    public string Fingerprint { get; } = InteractionFingerprint.Of(Interaction);
+    public byte[] Fingerprint { get; } = InteractionFingerprint.Of(Interaction);
+
+    /// <summary>The fingerprint in lowercase hex, as the MongoDB claim documents keep it.</summary>
+    public string FingerprintHex => Convert.ToHexStringLower(Fingerprint);
 }
 
 /// <summary>What became of one interaction the log was given.</summary>
@@ -88,41 +91,79 @@ public static class AppendDecisions
 }
 
 /// <summary>
-/// The content of an interaction as its sender gave it, reduced to 32 hex digits (SHA-256): touchpoint,
-/// time (to the millisecond), type, identifiers (e-mail and phone hashed, in any order), content,
-/// recommendation, rating, comment, value and properties (in any order). The time it reached the
-/// service is not content, so an identical re-send has the same fingerprint and anything a sender
-/// changed gives another.
+/// The content of an interaction as its sender gave it, reduced to 16 bytes (the start of a SHA-256):
+/// touchpoint, time (to the millisecond), type, identifiers (e-mail and phone hashed, in any order),
+/// content, recommendation, rating, comment, value and properties (in any order), each written as its
+/// length in UTF-16 code units, a colon, itself and a bar, and the whole hashed as UTF-8. The time it
+/// reached the service is not content, so an identical re-send has the same fingerprint and anything a
+/// sender changed gives another. Stored fingerprints depend on this exact text: it never changes.
 /// </summary>
 public static class InteractionFingerprint
 {
+    // Every interaction passes here on the ingestion path: the text is built in a buffer kept per
+    // thread, so a fingerprint allocates nothing but its own 16 bytes.
+    [ThreadStatic]
+    private static System.Text.StringBuilder? t_text;
+
     /// <summary>The fingerprint of <paramref name="interaction"/>.</summary>
-    public static string Of(Interaction interaction)
+    public static byte[] Of(Interaction interaction)
     {
-        var text = new System.Text.StringBuilder(256);
-        void Field(string value) => text.Append(value.Length).Append(':').Append(value).Append('|');
-        Field(interaction.TouchpointId);
-        Field(interaction.OccurredAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Field(((int)interaction.Type).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var text = t_text ??= new System.Text.StringBuilder(512);
+        text.Clear();
+        Field(text, interaction.TouchpointId);
+        Number(text, interaction.OccurredAt.ToUnixTimeMilliseconds());
+        Number(text, (int)interaction.Type);
         foreach (var key in interaction.Identifiers.Select(i => i.Key).Order(StringComparer.Ordinal))
         {
-            Field(key);
+            Field(text, key);
         }
 
-        Field(interaction.Content);
-        Field(interaction.Recommendation);
-        Field(interaction.Rating.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Field(interaction.Comment);
-        Field(interaction.Value is { } value ? FormattableString.Invariant($"{value.CurrencyCode} {value.Units} {value.Nanos}") : "");
+        Field(text, interaction.Content);
+        Field(text, interaction.Recommendation);
+        Number(text, interaction.Rating);
+        Field(text, interaction.Comment);
+        if (interaction.Value is { } value)
+        {
+            Span<char> money = stackalloc char[96];
+            money.TryWrite(System.Globalization.CultureInfo.InvariantCulture, $"{value.CurrencyCode} {value.Units} {value.Nanos}", out var written);
+            Field(text, money[..written]);
+        }
+        else
+        {
+            Field(text, "");
+        }
+
         foreach (var (key, property) in interaction.Properties.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            Field(key);
-            Field(property);
+            Field(text, key);
+            Field(text, property);
         }
 
-        Span<byte> digest = stackalloc byte[32];
-        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString()), digest);
-        return Convert.ToHexStringLower(digest[..16]);
+        var chars = System.Buffers.ArrayPool<char>.Shared.Rent(text.Length);
+        var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(System.Text.Encoding.UTF8.GetMaxByteCount(text.Length));
+        try
+        {
+            text.CopyTo(0, chars, 0, text.Length);
+            var length = System.Text.Encoding.UTF8.GetBytes(chars, 0, text.Length, bytes, 0);
+            Span<byte> digest = stackalloc byte[32];
+            System.Security.Cryptography.SHA256.HashData(bytes.AsSpan(0, length), digest);
+            return digest[..16].ToArray();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<char>.Shared.Return(chars);
+            System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    private static void Field(System.Text.StringBuilder text, ReadOnlySpan<char> value) =>
+        text.Append(value.Length).Append(':').Append(value).Append('|');
+
+    private static void Number(System.Text.StringBuilder text, long number)
+    {
+        Span<char> digits = stackalloc char[20];
+        number.TryFormat(digits, out var written, default, System.Globalization.CultureInfo.InvariantCulture);
+        Field(text, digits[..written]);
     }
 }
 

@@ -118,7 +118,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         var seen = (await _db.GetCollection<BsonDocument>(InteractionIds).Find(session, Builders<BsonDocument>.Filter.In("_id", claims))
             .Project(Builders<BsonDocument>.Projection.Include("_id").Include("fingerprint")).ToListAsync(ct))
             .ToDictionary(d => d["_id"].AsString, d => d.GetValue("fingerprint", "").AsString, StringComparer.Ordinal);
-        var stored = AppendDecisions.Decide(claims, [.. batch.Select(p => p.Fingerprint)], seen);
+        var stored = AppendDecisions.Decide(claims, [.. batch.Select(p => p.FingerprintHex)], seen);
         var accepted = Enumerable.Range(0, batch.Count).Where(i => stored[i] == Appended.Stored).Select(i => batch[i]).ToList();
         if (accepted.Count == 0)
         {
@@ -126,7 +126,7 @@ internal sealed class MongoInteractionLog : IInteractionLog
         }
 
         await _db.GetCollection<BsonDocument>(InteractionIds).InsertManyAsync(session,
-            accepted.Select(p => new BsonDocument { ["_id"] = ClaimId(p.Interaction), ["fingerprint"] = p.Fingerprint, ["day_start"] = DayStart(p.Interaction.OccurredAt) }), cancellationToken: ct);
+            accepted.Select(p => new BsonDocument { ["_id"] = ClaimId(p.Interaction), ["fingerprint"] = p.FingerprintHex, ["day_start"] = DayStart(p.Interaction.OccurredAt) }), cancellationToken: ct);
 
         var keys = accepted.SelectMany(p => p.Interaction.Identifiers.Select(i => i.Key)).Distinct().ToList();
         var storedLinks = (await _db.GetCollection<BsonDocument>(PersonLinks).Find(session, Builders<BsonDocument>.Filter.In("_id", keys)).ToListAsync(ct))

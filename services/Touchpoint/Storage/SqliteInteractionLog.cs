@@ -34,16 +34,16 @@ internal sealed class SqliteInteractionLog([FromKeyedServices(TouchpointModule.N
     /// random-key index the single writer touches once per interaction, so every byte of its rows costs
     /// ingestion; 64 bits still tell a re-send from other content under the same id.
     /// </summary>
-    private static byte[] StoredFingerprint(string fingerprint) => Convert.FromHexString(fingerprint.AsSpan(0, 16));
+    private static byte[] StoredFingerprint(byte[] fingerprint) => fingerprint[..8];
 
     /// <summary>
     /// Whether a claimed id's stored fingerprint matches: an 8-byte blob, or the 32 hex digits claims kept
     /// before, or nothing for an id claimed before fingerprints were kept (a duplicate of anything).
     /// </summary>
-    private static bool SameContent(object? stored, string fingerprint) => stored switch
+    private static bool SameContent(object? stored, byte[] fingerprint) => stored switch
     {
-        byte[] bytes => bytes.AsSpan().SequenceEqual(StoredFingerprint(fingerprint)),
-        string { Length: > 0 } text => text == fingerprint,
+        byte[] bytes => bytes.AsSpan().SequenceEqual(fingerprint.AsSpan(0, 8)),
+        string { Length: > 0 } text => text == Convert.ToHexStringLower(fingerprint),
         _ => true,
     };
 

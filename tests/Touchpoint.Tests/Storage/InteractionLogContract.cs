@@ -718,7 +718,7 @@ public sealed class SqliteInteractionLogTests : InteractionLogContract, IDisposa
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = "UPDATE interaction_ids SET fingerprint = $hex WHERE event_id = 'e-1'";
-            command.Parameters.AddWithValue("$hex", first.Fingerprint);
+            command.Parameters.AddWithValue("$hex", first.FingerprintHex);
             return await command.ExecuteNonQueryAsync(ct);
         }, default);
 
