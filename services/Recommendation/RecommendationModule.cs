@@ -36,6 +36,7 @@ public static class RecommendationModule
         ["UpdateContent"] = Scopes.Admin,
         ["GetContent"] = RecommendationScopes.Read,
         ["ListContents"] = RecommendationScopes.Read,
+        ["SummarizeContents"] = RecommendationScopes.Read,
         ["RetireContent"] = Scopes.Admin,
         ["Recommend"] = RecommendationScopes.Read,
         ["RecordFeedback"] = RecommendationScopes.Write,

@@ -119,6 +119,22 @@ public sealed class ContentLibraryService(IContentLibrary library, ContentIndex 
         return new Page<ContentItem>(page, items.Count > size ? page[^1].Id : "");
     }
 
+    /// <summary>
+    /// The live library summarised (<see cref="ContentSummary"/>), read from the store so that every replica
+    /// answers alike; <paramref name="mostShown"/> 0 means 20, more than 100 means 100.
+    /// </summary>
+    public async Task<ContentSummary> SummarizeAsync(int mostShown, CancellationToken cancellationToken)
+    {
+        if (mostShown < 0)
+        {
+            throw new InvalidArgumentException("most_shown_size", "must not be negative");
+        }
+
+        await learning.EnsureLoadedAsync(cancellationToken);
+        var live = await library.ReadActiveAsync(cancellationToken);
+        return ContentSummary.Of(live, learning.PerformanceOf, mostShown == 0 ? 20 : Math.Min(mostShown, 100));
+    }
+
     /// <summary>Retires an item; <paramref name="etag"/>, when not empty, must be current. Retiring a retired item changes nothing.</summary>
     public async Task<ContentItem> RetireAsync(string name, string etag, CancellationToken cancellationToken)
     {

@@ -38,6 +38,9 @@ internal sealed class RecommendationGrpcService(
         return response;
     }
 
+    public override async Task<SummarizeContentsResponse> SummarizeContents(SummarizeContentsRequest request, ServerCallContext context) =>
+        ToProto(await library.SummarizeAsync(request.MostShownSize, context.CancellationToken));
+
     /// <summary>The items as <paramref name="view"/> asks: with their learned performance for CONTENT_VIEW_FULL.</summary>
     private async Task<IReadOnlyList<V1.ContentItem>> ViewAsync(IReadOnlyList<Domain.ContentItem> items, ContentView view, CancellationToken cancellationToken)
     {

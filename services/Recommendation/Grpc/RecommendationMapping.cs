@@ -65,6 +65,16 @@ internal static class RecommendationMapping
         return proto;
     }
 
+    public static SummarizeContentsResponse ToProto(D.ContentSummary summary)
+    {
+        var proto = new SummarizeContentsResponse { LiveCount = summary.LiveCount };
+        proto.Topics.AddRange(summary.Topics);
+        proto.Coverage.AddRange(summary.Coverage.Select(c => new TopicStageCount { Topic = c.Topic, Stage = (Common.V1.JourneyStage)(int)c.Stage, Count = c.Count }));
+        proto.Hardness.AddRange(summary.Hardness.Select(h => new StageHardness { Stage = (Common.V1.JourneyStage)(int)h.Stage, SoftCount = h.Soft, MediumCount = h.Medium, HardCount = h.Hard }));
+        proto.MostShown.AddRange(summary.MostShown.Select(s => new ShownContent { Content = D.ResourceNames.ContentPrefix + s.ContentId, Title = s.Title, Performance = ToProto(s.Performance) }));
+        return proto;
+    }
+
     public static StagePerformance ToProto(D.StagePerformance p) => new()
     {
         Stage = (Common.V1.JourneyStage)(int)p.Stage,

@@ -247,6 +247,41 @@ public sealed class RecommendTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SummarizeContents_CountsTheLiveLibraryByTopicStageAndHardness_WithWhatWasShownMost()
+    {
+        await _host.UpsertAsync(
+            Content("sum-guide", ContentKind.Guide, 0.1, JourneyStage.Consideration, topics: ["suv", "family"]),
+            Content("sum-offer", ContentKind.Offer, 0.9, JourneyStage.Consideration, topics: ["suv"]),
+            Content("sum-weak", ContentKind.Guide, 0.5, JourneyStage.Purchase, weight: 0.4, topics: ["suv"]),
+            Content("sum-gone", ContentKind.Guide, 0.1, JourneyStage.Consideration, topics: ["retired-topic"]));
+        await _host.Client.RetireContentAsync(new RetireContentRequest { Name = "contents/sum-gone" });
+        await _host.PersonAsync("c-sum", JourneyStage.Consideration);
+        var shown = await _host.RecommendAsync("c-sum", count: 1);
+        var most = Assert.Single(shown.Items).Content;
+        for (var i = 0; i < 3; i++)
+        {
+            await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = most, Type = FeedbackType.Impression });
+        }
+
+        var summary = await _host.Client.SummarizeContentsAsync(new SummarizeContentsRequest());
+
+        Assert.Equal(3, summary.LiveCount);
+        Assert.Equal(["family", "suv"], summary.Topics);
+        // sum-weak fits no stage (weight 0.4): suv at consideration counts the guide and the offer only.
+        Assert.Equal([("family", JourneyStage.Consideration, 1L), ("suv", JourneyStage.Consideration, 2L)], summary.Coverage.Select(c => (c.Topic, c.Stage, c.Count)));
+        var consideration = summary.Hardness.Single(h => h.Stage == JourneyStage.Consideration);
+        Assert.Equal((1L, 0L, 1L), (consideration.SoftCount, consideration.MediumCount, consideration.HardCount));
+        Assert.Equal(6, summary.Hardness.Count);
+        Assert.All(summary.Hardness.Where(h => h.Stage != JourneyStage.Consideration), h => Assert.Equal(0, h.SoftCount + h.MediumCount + h.HardCount));
+        var shownMost = Assert.Single(summary.MostShown);
+        Assert.Equal((most, 3L, JourneyStage.Consideration), (shownMost.Content, shownMost.Performance.Impressions, shownMost.Performance.Stage));
+        Assert.Equal(most["contents/".Length..].Replace('-', ' '), shownMost.Title);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.SummarizeContentsAsync(new SummarizeContentsRequest { MostShownSize = -1 }));
+        Assert.Equal((StatusCode.InvalidArgument, "most_shown_size"), (error.StatusCode, Assert.Single(error.GetRpcStatus()!.GetDetail<Google.Rpc.BadRequest>().FieldViolations).Field));
+    }
+
+    [Fact]
     public async Task Recommend_WhenOneItemIsClickedOften_LearnsToRankItFirst()
     {
         await _host.UpsertAsync(
