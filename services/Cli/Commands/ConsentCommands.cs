@@ -8,13 +8,8 @@ namespace Journey.Cli.Commands;
 /// <summary><c>journey consent record|check</c>.</summary>
 internal static class ConsentCommands
 {
-    public static Command Create(Func<ParseResult, CommandContext> context)
-    {
-        var command = new Command("consent", "Record and check a person's consent.");
-        command.Subcommands.Add(Record(context));
-        command.Subcommands.Add(Check(context));
-        return command;
-    }
+    public static Command Create(Func<ParseResult, CommandContext> context) =>
+        new("consent", "Record and check a person's consent.") { Record(context), Check(context) };
 
     private static Command Record(Func<ParseResult, CommandContext> context)
     {

@@ -10,14 +10,8 @@ namespace Journey.Cli.Commands;
 /// <summary><c>journey content define|list|import</c>: the recommendation service's content library.</summary>
 internal static class ContentCommands
 {
-    public static Command Create(Func<ParseResult, CommandContext> context)
-    {
-        var command = new Command("content", "Define, list and import recommendable content.");
-        command.Subcommands.Add(Define(context));
-        command.Subcommands.Add(List(context));
-        command.Subcommands.Add(Import(context));
-        return command;
-    }
+    public static Command Create(Func<ParseResult, CommandContext> context) =>
+        new("content", "Define, list and import recommendable content.") { Define(context), List(context), Import(context) };
 
     private static RecommendationService.RecommendationServiceClient Client(CommandContext c) => new(c.Channel);
 

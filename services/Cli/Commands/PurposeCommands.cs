@@ -9,13 +9,8 @@ namespace Journey.Cli.Commands;
 /// <summary><c>journey purposes define|list</c>: what people can consent to.</summary>
 internal static class PurposeCommands
 {
-    public static Command Create(Func<ParseResult, CommandContext> context)
-    {
-        var command = new Command("purposes", "Define and list consent purposes.");
-        command.Subcommands.Add(Define(context));
-        command.Subcommands.Add(List(context));
-        return command;
-    }
+    public static Command Create(Func<ParseResult, CommandContext> context) =>
+        new("purposes", "Define and list consent purposes.") { Define(context), List(context) };
 
     private static Command Define(Func<ParseResult, CommandContext> context)
     {

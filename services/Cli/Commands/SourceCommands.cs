@@ -16,18 +16,16 @@ internal static class SourceCommands
 
     public static Command Create(Func<ParseResult, CommandContext> context)
     {
-        var command = new Command("sources", "Tracking sources: what sends to the tracking API, its plan and its write keys.");
-        command.Subcommands.Add(CreateSource(context));
-        command.Subcommands.Add(List(context));
-        command.Subcommands.Add(Get(context));
-        command.Subcommands.Add(SetPlan(context));
-        command.Subcommands.Add(Issues(context));
-        var keys = new Command("keys", "Write keys: create (shown once), rotate, revoke.");
-        keys.Subcommands.Add(CreateKey(context));
-        keys.Subcommands.Add(KeyAction(context, "rotate", "Replace a key: a new one (shown once) and the old one revoked."));
-        keys.Subcommands.Add(KeyAction(context, "revoke", "Revoke a key: the tracking API answers 401 to it from now on."));
-        command.Subcommands.Add(keys);
-        return command;
+        var keys = new Command("keys", "Write keys: create (shown once), rotate, revoke.")
+        {
+            CreateKey(context),
+            KeyAction(context, "rotate", "Replace a key: a new one (shown once) and the old one revoked."),
+            KeyAction(context, "revoke", "Revoke a key: the tracking API answers 401 to it from now on."),
+        };
+        return new Command("sources", "Tracking sources: what sends to the tracking API, its plan and its write keys.")
+        {
+            CreateSource(context), List(context), Get(context), SetPlan(context), Issues(context), keys,
+        };
     }
 
     private static Command CreateSource(Func<ParseResult, CommandContext> context)

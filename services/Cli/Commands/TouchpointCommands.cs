@@ -10,16 +10,8 @@ namespace Journey.Cli.Commands;
 /// <summary><c>journey touchpoints define|list|get|retire|import</c>.</summary>
 internal static class TouchpointCommands
 {
-    public static Command Create(Func<ParseResult, CommandContext> context)
-    {
-        var command = new Command("touchpoints", "Define, list, retire and import touchpoints.");
-        command.Subcommands.Add(Define(context));
-        command.Subcommands.Add(List(context));
-        command.Subcommands.Add(Get(context));
-        command.Subcommands.Add(Retire(context));
-        command.Subcommands.Add(Import(context));
-        return command;
-    }
+    public static Command Create(Func<ParseResult, CommandContext> context) =>
+        new("touchpoints", "Define, list, retire and import touchpoints.") { Define(context), List(context), Get(context), Retire(context), Import(context) };
 
     private static TouchpointService.TouchpointServiceClient Client(CommandContext c) => new(c.Channel);
 
@@ -89,27 +81,33 @@ internal static class TouchpointCommands
         return command;
     }
 
-    private static Command Get(Func<ParseResult, CommandContext> context)
-    {
-        var id = new Argument<string>("touchpoint") { Description = "The touchpoint id or name." };
-        var command = new Command("get", "Show one touchpoint.") { id };
-        command.SetContextAction(context, async (parse, c, ct) =>
+    private static Command Get(Func<ParseResult, CommandContext> context) =>
+        OneTouchpoint(context, "get", "Show one touchpoint.", async (client, name, call) =>
         {
-            var response = await Client(c).GetTouchpointAsync(new GetTouchpointRequest { Name = Names.Full("touchpoints", parse.GetRequiredValue(id)) }, c.Call(ct));
-            Write(c, response.Touchpoint, response);
-            return ExitCodes.Ok;
+            var response = await client.GetTouchpointAsync(new GetTouchpointRequest { Name = name }, call);
+            return (response.Touchpoint, response);
         });
-        return command;
-    }
 
-    private static Command Retire(Func<ParseResult, CommandContext> context)
+    private static Command Retire(Func<ParseResult, CommandContext> context) =>
+        OneTouchpoint(context, "retire", "Retire a touchpoint: it keeps its history but takes no new interactions.", async (client, name, call) =>
+        {
+            var response = await client.RetireTouchpointAsync(new RetireTouchpointRequest { Name = name }, call);
+            return (response.Touchpoint, response);
+        });
+
+    // A command on one named touchpoint that shows the touchpoint the service answers with.
+    private static Command OneTouchpoint(
+        Func<ParseResult, CommandContext> context,
+        string verb,
+        string description,
+        Func<TouchpointService.TouchpointServiceClient, string, CallOptions, Task<(Touchpoint.V1.Touchpoint Touchpoint, Google.Protobuf.IMessage Response)>> send)
     {
         var id = new Argument<string>("touchpoint") { Description = "The touchpoint id or name." };
-        var command = new Command("retire", "Retire a touchpoint: it keeps its history but takes no new interactions.") { id };
+        var command = new Command(verb, description) { id };
         command.SetContextAction(context, async (parse, c, ct) =>
         {
-            var response = await Client(c).RetireTouchpointAsync(new RetireTouchpointRequest { Name = Names.Full("touchpoints", parse.GetRequiredValue(id)) }, c.Call(ct));
-            Write(c, response.Touchpoint, response);
+            var (touchpoint, response) = await send(Client(c), Names.Full("touchpoints", parse.GetRequiredValue(id)), c.Call(ct));
+            Write(c, touchpoint, response);
             return ExitCodes.Ok;
         });
         return command;

@@ -42,11 +42,7 @@ internal sealed class MongoConsentCheckpoints : IConsentCheckpointStore
         }, cancellationToken);
 
     public Task<LedgerCheckpoint?> GetAsync(long number, CancellationToken cancellationToken) =>
-        _store.ReadAsync(async (_, ct) =>
-        {
-            var document = await _checkpoints.Find(new BsonDocument("_id", number)).FirstOrDefaultAsync(ct);
-            return document is null ? null : FromDocument(document);
-        }, cancellationToken);
+        _store.FindOneAsync(_checkpoints, new BsonDocument("_id", number), FromDocument, cancellationToken);
 
     public Task<IReadOnlyList<LedgerCheckpoint>> ListAsync(long beforeNumber, int limit, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<LedgerCheckpoint>>(async (_, ct) =>

@@ -38,11 +38,7 @@ internal sealed class MongoPurposeCatalog : IPurposeCatalog
     }
 
     public Task<Purpose?> GetPurposeAsync(string id, CancellationToken cancellationToken) =>
-        _store.ReadAsync(async (_, ct) =>
-        {
-            var document = await _purposes.Find(new BsonDocument("_id", id)).FirstOrDefaultAsync(ct);
-            return document is null ? null : FromDocument(document);
-        }, cancellationToken);
+        _store.FindOneAsync(_purposes, new BsonDocument("_id", id), FromDocument, cancellationToken);
 
     public Task<IReadOnlyList<Purpose>> ListPurposesAsync(string afterId, int limit, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<Purpose>>(async (_, ct) =>
@@ -103,11 +99,11 @@ internal sealed class MongoPurposeCatalog : IPurposeCatalog
     }
 
     public Task<PolicyVersion?> GetPolicyVersionAsync(int version, CancellationToken cancellationToken) =>
-        _store.ReadAsync(async (_, ct) =>
-        {
-            var document = await _versions.Find(new BsonDocument("_id", version)).FirstOrDefaultAsync(ct);
-            return document is null ? null : new PolicyVersion(version, document["text"].AsString, document["sha256"].AsString, DateTimeOffset.FromUnixTimeMilliseconds(document["created_at"].AsInt64));
-        }, cancellationToken);
+        _store.FindOneAsync(
+            _versions,
+            new BsonDocument("_id", version),
+            document => new PolicyVersion(version, document["text"].AsString, document["sha256"].AsString, DateTimeOffset.FromUnixTimeMilliseconds(document["created_at"].AsInt64)),
+            cancellationToken);
 
     public Task<IReadOnlyList<PolicyVersion>> ListPolicyVersionsAsync(int afterVersion, int limit, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyList<PolicyVersion>>(async (_, ct) =>

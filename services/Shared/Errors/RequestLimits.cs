@@ -95,15 +95,9 @@ public sealed class RequestLimits
             return null;
         }
 
-        if (count > _maxRepeated)
+        if (CheckCount(field.Name, count, "elements", _maxRepeated, "MaxRepeatedCount", ref values) is { } tooMany)
         {
-            return new Breach(field.Name, $"has {count} elements; at most {_maxRepeated} are allowed (Journey:Limits:MaxRepeatedCount)");
-        }
-
-        values += count;
-        if (values > _maxValues)
-        {
-            return TooManyValues(field.Name);
+            return tooMany;
         }
 
         if (field.FieldType is FieldType.Message or FieldType.Group)
@@ -138,15 +132,9 @@ public sealed class RequestLimits
             return null;
         }
 
-        if (count > _maxMap)
+        if (CheckCount(field.Name, count, "entries", _maxMap, "MaxMapEntries", ref values) is { } tooMany)
         {
-            return new Breach(field.Name, $"has {count} entries; at most {_maxMap} are allowed (Journey:Limits:MaxMapEntries)");
-        }
-
-        values += count;
-        if (values > _maxValues)
-        {
-            return TooManyValues(field.Name);
+            return tooMany;
         }
 
         if (map is MapField<string, string> texts)
@@ -219,6 +207,18 @@ public sealed class RequestLimits
 
     private Breach TooLong(int length) =>
         new("", $"is {length} characters long; at most {_maxString} are allowed (Journey:Limits:MaxStringLength)");
+
+    // A repeated field or map counts against its own limit, then each of its values against the request's.
+    private Breach? CheckCount(string field, int count, string unit, int max, string setting, ref int values)
+    {
+        if (count > max)
+        {
+            return new Breach(field, $"has {count} {unit}; at most {max} are allowed (Journey:Limits:{setting})");
+        }
+
+        values += count;
+        return values > _maxValues ? TooManyValues(field) : null;
+    }
 
     private Breach? Count(ref int values, string field) => ++values > _maxValues ? TooManyValues(field) : null;
 

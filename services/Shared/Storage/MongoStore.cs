@@ -118,6 +118,11 @@ public sealed class MongoStore
         }
     }
 
+    /// <summary>Reads the first document <paramref name="filter"/> matches, as <paramref name="map"/> makes it, or null when none does; translates outages.</summary>
+    public Task<T?> FindOneAsync<TDocument, T>(IMongoCollection<TDocument> collection, FilterDefinition<TDocument> filter, Func<TDocument, T> map, CancellationToken cancellationToken)
+        where T : class =>
+        ReadAsync<T?>(async (_, ct) => await collection.Find(filter).FirstOrDefaultAsync(ct) is { } document ? map(document) : null, cancellationToken);
+
     /// <summary>True for a unique-index violation, which adapters turn into their own domain error.</summary>
     public static bool IsDuplicateKey(Exception ex) => ex switch
     {

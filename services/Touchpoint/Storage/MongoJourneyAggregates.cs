@@ -48,11 +48,7 @@ internal sealed class MongoJourneyAggregates([FromKeyedServices(TouchpointModule
     public Task<DropOffTotals> DropOffsAsync(DateTimeOffset from, DateTimeOffset toExclusive, int limit, CancellationToken cancellationToken) =>
         store.ReadAsync(async (_, ct) =>
         {
-            var silent = new BsonDocument
-            {
-                ["last_at"] = new BsonDocument { ["$gte"] = from.ToUnixTimeMilliseconds(), ["$lt"] = toExclusive.ToUnixTimeMilliseconds() },
-                ["last_purchase_at"] = new BsonDocument("$exists", false),
-            };
+            var silent = SilentWithoutPurchase(from, toExclusive);
             var people = _db.GetCollection<BsonDocument>(PersonState);
             var rows = await people.Aggregate()
                 .Match(silent)
@@ -80,11 +76,7 @@ internal sealed class MongoJourneyAggregates([FromKeyedServices(TouchpointModule
     public Task<PathTotals> DropOffPathsAsync(DateTimeOffset from, DateTimeOffset toExclusive, int maxPeople, CancellationToken cancellationToken) =>
         store.ReadAsync(async (_, ct) =>
         {
-            var silent = new BsonDocument
-            {
-                ["last_at"] = new BsonDocument { ["$gte"] = from.ToUnixTimeMilliseconds(), ["$lt"] = toExclusive.ToUnixTimeMilliseconds() },
-                ["last_purchase_at"] = new BsonDocument("$exists", false),
-            };
+            var silent = SilentWithoutPurchase(from, toExclusive);
             var people = _db.GetCollection<BsonDocument>(PersonState);
             var sequences = await PathsAsync(people, AggregatePipelines.DropOffPaths(silent, maxPeople), ct);
             return new PathTotals(await people.CountDocumentsAsync(silent, cancellationToken: ct), sequences);
@@ -122,6 +114,13 @@ internal sealed class MongoJourneyAggregates([FromKeyedServices(TouchpointModule
         }, cancellationToken);
 
     /// <summary>The one document a totals pipeline returns, or null when nothing matched.</summary>
+    // People whose last interaction fell in the period and who never bought: the drop-offs.
+    private static BsonDocument SilentWithoutPurchase(DateTimeOffset from, DateTimeOffset toExclusive) => new()
+    {
+        ["last_at"] = new BsonDocument { ["$gte"] = from.ToUnixTimeMilliseconds(), ["$lt"] = toExclusive.ToUnixTimeMilliseconds() },
+        ["last_purchase_at"] = new BsonDocument("$exists", false),
+    };
+
     private async Task<BsonDocument?> OneAsync(string collection, BsonDocument[] pipeline, CancellationToken ct)
     {
         using var cursor = await _db.GetCollection<BsonDocument>(collection).AggregateAsync<BsonDocument>(pipeline, Spill, ct);

@@ -50,11 +50,7 @@ internal sealed class MongoTouchpointCatalogStore : ITouchpointCatalogStore
     }
 
     public Task<TouchpointDefinition?> GetAsync(string id, CancellationToken cancellationToken) =>
-        _store.ReadAsync(async (_, ct) =>
-        {
-            var document = await _collection.Find(d => d.Id == id).FirstOrDefaultAsync(ct);
-            return document is null ? null : FromDocument(document);
-        }, cancellationToken);
+        _store.FindOneAsync(_collection, Builders<TouchpointDocument>.Filter.Where(d => d.Id == id), FromDocument, cancellationToken);
 
     public Task<IReadOnlyDictionary<string, TouchpointDefinition>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
         _store.ReadAsync<IReadOnlyDictionary<string, TouchpointDefinition>>(async (_, ct) =>

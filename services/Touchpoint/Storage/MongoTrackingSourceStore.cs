@@ -66,11 +66,7 @@ internal sealed class MongoTrackingSourceStore : ITrackingSourceStore
     }
 
     public Task<TrackingSource?> GetAsync(string id, CancellationToken cancellationToken) =>
-        _store.ReadAsync(async (_, ct) =>
-        {
-            var document = await _sources.Find(new BsonDocument("_id", id)).FirstOrDefaultAsync(ct);
-            return document is null ? null : FromDocument(document);
-        }, cancellationToken);
+        _store.FindOneAsync(_sources, new BsonDocument("_id", id), FromDocument, cancellationToken);
 
     public async Task<TrackingSource?> FindByKeyHashAsync(string hash, CancellationToken cancellationToken)
     {

@@ -41,20 +41,18 @@ internal sealed class SqliteTrackingSourceStore([FromKeyedServices(TouchpointMod
         }, cancellationToken);
 
     public Task<TrackingSource?> GetAsync(string id, CancellationToken cancellationToken) =>
-        _database.ReadAsync(async (connection, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT data FROM tracking_sources WHERE id = $id";
-            command.Parameters.AddWithValue("$id", id);
-            return await command.ExecuteScalarAsync(ct) is string data ? TrackingSourceDocument.Deserialize(data) : null;
-        }, cancellationToken);
+        ReadSourceAsync("SELECT data FROM tracking_sources WHERE id = $id", "$id", id, cancellationToken);
 
     public Task<TrackingSource?> FindByKeyHashAsync(string hash, CancellationToken cancellationToken) =>
+        ReadSourceAsync("SELECT s.data FROM tracking_keys k JOIN tracking_sources s ON s.id = k.source_id WHERE k.hash = $hash", "$hash", hash, cancellationToken);
+
+    // The source whose stored document sql selects by its one parameter, or null.
+    private Task<TrackingSource?> ReadSourceAsync(string sql, string parameter, string value, CancellationToken cancellationToken) =>
         _database.ReadAsync(async (connection, ct) =>
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT s.data FROM tracking_keys k JOIN tracking_sources s ON s.id = k.source_id WHERE k.hash = $hash";
-            command.Parameters.AddWithValue("$hash", hash);
+            command.CommandText = sql;
+            command.Parameters.AddWithValue(parameter, value);
             return await command.ExecuteScalarAsync(ct) is string data ? TrackingSourceDocument.Deserialize(data) : null;
         }, cancellationToken);
 
