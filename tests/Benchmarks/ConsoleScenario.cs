@@ -130,15 +130,7 @@ public sealed class ConsoleScenario : IScenario
                 Period = period.ToPeriod(), End = PathEnd.Purchase, MaxSteps = 4, PathLimit = 15, LinkLimit = 40,
             }).ResponseAsync),
             ("a person", "ListInteractions (a person, 50)", () => touchpoints.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Profile(profile), PageSize = 50 }).ResponseAsync),
-            ("content", "ListContents, the whole library in pages of 500", async () =>
-            {
-                var token = "";
-                do
-                {
-                    token = (await contents.ListContentsAsync(new ListContentsRequest { PageSize = 500, PageToken = token, View = ContentView.Full })).NextPageToken;
-                }
-                while (token.Length > 0);
-            }),
+            ("content", "SummarizeContents (the whole library, 20 most shown)", () => contents.SummarizeContentsAsync(new SummarizeContentsRequest { MostShownSize = 20 }).ResponseAsync),
             ("segments and audiences", "DescribeAudience (each of the 6 stages, one after another)", async () =>
             {
                 foreach (var stage in Labels.Stages)
