@@ -1,8 +1,6 @@
-using System.Collections.Concurrent;
 using Google.Protobuf.WellKnownTypes;
 using Journey.Consent.V1;
 using Journey.Events.V1;
-using Journey.Shared.Events;
 using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using static Journey.Consent.Tests.Grpc.ConsentHost;
@@ -18,12 +16,7 @@ public sealed class ExpiryTests
     };
 
     private static Task<ConsentHost> StartAsync(HostClock clock, ConsentChangedCapture capture, string? dataDirectory = null) =>
-        ConsentHost.StartAsync(clock, FastSweep, services =>
-        {
-            services.AddSingleton(capture);
-            // Stands in for the profile service, a subscriber of consent-changed.
-            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>("profile", new TopicSubscription(ConsentTopics.ConsentChanged, ConsentModule.Name));
-        }, dataDirectory);
+        ConsentHost.StartAsync(clock, FastSweep, capture.Subscribe, dataDirectory);
 
     [Fact]
     public async Task Sweep_WhenAGrantOutlivesItsValidity_PublishesOneExpiredConsentChanged()
@@ -90,27 +83,6 @@ public sealed class ExpiryTests
         finally
         {
             Directory.Delete(directory, recursive: true);
-        }
-    }
-}
-
-/// <summary>Collects the ConsentChanged events a subscriber receives.</summary>
-public sealed class ConsentChangedCapture
-{
-    public ConcurrentQueue<ConsentChanged> Events { get; } = new();
-
-    public ConcurrentQueue<ConsentChanged> Expired => new(Events.Where(e => e.Cause == ConsentChangeCause.Expired));
-
-    internal sealed class Handler(ConsentChangedCapture capture) : IEventHandler<ConsentChanged>
-    {
-        public Task HandleAsync(IReadOnlyList<ReceivedEvent<ConsentChanged>> events, CancellationToken cancellationToken)
-        {
-            foreach (var received in events)
-            {
-                capture.Events.Enqueue(received.Message);
-            }
-
-            return Task.CompletedTask;
         }
     }
 }
