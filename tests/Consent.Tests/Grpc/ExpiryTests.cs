@@ -7,7 +7,7 @@ using static Journey.Consent.Tests.Grpc.ConsentHost;
 
 namespace Journey.Consent.Tests.Grpc;
 
-/// <summary>Grants that run out publish ConsentChanged once, driven by the injected clock.</summary>
+/// <summary>Grants that run out, driven by the injected clock: checks deny them and ConsentChanged is published once.</summary>
 public sealed class ExpiryTests
 {
     private static readonly IReadOnlyDictionary<string, string?> FastSweep = new Dictionary<string, string?>
@@ -84,5 +84,23 @@ public sealed class ExpiryTests
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task Check_WhenGrantOutlivesValidity_DeniesAsExpired()
+    {
+        var clock = new HostClock();
+        await using var host = await ConsentHost.StartAsync(clock);
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("newsletter", validity: Duration.FromTimeSpan(TimeSpan.FromDays(365)));
+        await host.RecordAsync(Email("ada@example.com"), "newsletter", ConsentDecision.Granted, version);
+        Assert.True((await host.CheckAsync(Email("ada@example.com"), "newsletter")).Allowed);
+
+        clock.Advance(TimeSpan.FromDays(366));
+        var answer = await host.CheckAsync(Email("ada@example.com"), "newsletter");
+
+        Assert.False(answer.Allowed);
+        Assert.Equal(DecisionReason.Expired, answer.Reason);
+        Assert.True(answer.ExpireTime.ToDateTimeOffset() < clock.GetUtcNow());
     }
 }
