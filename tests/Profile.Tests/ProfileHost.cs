@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Journey.Profile.Tests;
 
 /// <summary>A real host running the profile module on loopback, with a manual clock and helpers to feed it events.</summary>
-internal sealed class ProfileHost : ModuleHost<ProfileService.ProfileServiceClient>
+public sealed class ProfileHost : ModuleHost<ProfileService.ProfileServiceClient>
 {
     private ProfileHost(TestPlatform platform, HostClock clock)
         : base(platform, new ProfileService.ProfileServiceClient(platform.Channel))

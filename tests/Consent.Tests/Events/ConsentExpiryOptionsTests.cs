@@ -1,4 +1,5 @@
 using Journey.Consent.Events;
+using Journey.Testing;
 
 namespace Journey.Consent.Tests.Events;
 
@@ -16,10 +17,10 @@ public sealed class ConsentExpiryOptionsTests
     [Fact]
     public void Validate_WhenIntervalIsZeroOrBatchTooLarge_NamesTheSetting()
     {
-        var result = new ConsentExpiryOptionsValidator().Validate(null, new ConsentExpiryOptions { SweepInterval = TimeSpan.Zero, BatchSize = 10_001 });
-
-        Assert.True(result.Failed);
-        Assert.Contains(nameof(ConsentExpiryOptions.SweepInterval), result.FailureMessage, StringComparison.Ordinal);
-        Assert.Contains(nameof(ConsentExpiryOptions.BatchSize), result.FailureMessage, StringComparison.Ordinal);
+        OptionsAssert.FailsNaming(
+            new ConsentExpiryOptionsValidator(),
+            new ConsentExpiryOptions { SweepInterval = TimeSpan.Zero, BatchSize = 10_001 },
+            nameof(ConsentExpiryOptions.SweepInterval),
+            nameof(ConsentExpiryOptions.BatchSize));
     }
 }

@@ -1,10 +1,7 @@
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Consent.V1;
-using Journey.Events.V1;
-using Journey.Shared.Events;
 using Journey.Testing;
-using Microsoft.Extensions.DependencyInjection;
 using static Journey.Consent.Tests.Grpc.ConsentHost;
 
 namespace Journey.Consent.Tests.Grpc;
@@ -32,11 +29,7 @@ public sealed class BatchRecordTests
     public async Task BatchRecord_WhenSomeRecordsAreInvalid_StoresTheOthersAndListsEachRejectedIndex()
     {
         var capture = new ConsentChangedCapture();
-        await using var host = await ConsentHost.StartAsync(null, null, services =>
-        {
-            services.AddSingleton(capture);
-            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>("profile", new TopicSubscription(ConsentTopics.ConsentChanged, ConsentModule.Name));
-        }, null);
+        await using var host = await ConsentHost.StartAsync(null, null, capture.Subscribe, null);
         var version = await host.PolicyAsync();
         await host.PurposeAsync("marketing-email", channels: [Channel.Email]);
         var request = new BatchRecordConsentRequest();

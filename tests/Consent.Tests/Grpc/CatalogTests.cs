@@ -7,16 +7,15 @@ using static Journey.Consent.Tests.Grpc.ConsentHost;
 
 namespace Journey.Consent.Tests.Grpc;
 
-public sealed class CatalogTests
+public sealed class CatalogTests() : HostedTests<ConsentHost>(() => StartAsync())
 {
     [Fact]
     public async Task CreatePurpose_RoundTripsEveryField()
     {
-        await using var host = await StartAsync();
-        var version = await host.PolicyAsync();
+        var version = await Host.PolicyAsync();
 
-        var created = await host.PurposeAsync("newsletter", LegalBasis.Consent, DefaultDecision.Deny, Duration.FromTimeSpan(TimeSpan.FromDays(730)), version, Channel.Email);
-        var read = (await host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/newsletter" })).Purpose;
+        var created = await Host.PurposeAsync("newsletter", LegalBasis.Consent, DefaultDecision.Deny, Duration.FromTimeSpan(TimeSpan.FromDays(730)), version, Channel.Email);
+        var read = (await Host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/newsletter" })).Purpose;
 
         Assert.Equal(created, read);
         Assert.Equal("1", read.Etag);
@@ -35,7 +34,6 @@ public sealed class CatalogTests
     [InlineData("unnormalised-validity", "purpose.validity")]
     public async Task CreatePurpose_WhenInputIsBad_IsInvalidArgumentNamingTheField(string @case, string field)
     {
-        await using var host = await StartAsync();
         var purpose = new Purpose { Description = "d", LegalBasis = LegalBasis.Consent, DefaultDecision = DefaultDecision.Deny, Channels = { Channel.Email } };
         var request = new CreatePurposeRequest { PurposeId = "marketing", Purpose = purpose };
         switch (@case)
@@ -50,7 +48,7 @@ public sealed class CatalogTests
             case "unnormalised-validity": purpose.Validity = new Duration { Seconds = 5, Nanos = -7 }; break;
         }
 
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.CreatePurposeAsync(request));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.CreatePurposeAsync(request));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains(field, error.Status.Detail);
@@ -59,10 +57,9 @@ public sealed class CatalogTests
     [Fact]
     public async Task CreatePurpose_WhenIdTaken_IsAlreadyExists()
     {
-        await using var host = await StartAsync();
-        await host.PurposeAsync("marketing");
+        await Host.PurposeAsync("marketing");
 
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.PurposeAsync("marketing"));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.PurposeAsync("marketing"));
 
         Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
     }
@@ -70,13 +67,12 @@ public sealed class CatalogTests
     [Fact]
     public async Task UpdatePurpose_WithAStaleEtag_IsAborted()
     {
-        await using var host = await StartAsync();
-        var purpose = await host.PurposeAsync("marketing");
+        var purpose = await Host.PurposeAsync("marketing");
         purpose.Description = "first change";
-        await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "description" } } });
+        await Host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "description" } } });
 
         purpose.Description = "second change from the same read";
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "description" } } }));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "description" } } }));
 
         Assert.Equal(StatusCode.Aborted, error.StatusCode);
     }
@@ -84,20 +80,19 @@ public sealed class CatalogTests
     [Fact]
     public async Task UpdatePurpose_WithMask_ChangesOnlyMaskedSettingsAndTheEtag()
     {
-        await using var host = await StartAsync();
-        var purpose = await host.PurposeAsync("marketing", channels: [Channel.Email]);
+        var purpose = await Host.PurposeAsync("marketing", channels: [Channel.Email]);
         var change = purpose.Clone();
         change.Description = "renamed";
         change.MinimumPolicyVersion = 99;
         change.Channels.Clear();
 
-        var updated = (await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = change, UpdateMask = new FieldMask { Paths = { "description" } } })).Purpose;
+        var updated = (await Host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = change, UpdateMask = new FieldMask { Paths = { "description" } } })).Purpose;
 
         Assert.Equal("renamed", updated.Description);
         Assert.Equal(purpose.MinimumPolicyVersion, updated.MinimumPolicyVersion);
         Assert.Equal([Channel.Email], updated.Channels);
         Assert.Equal("2", updated.Etag);
-        Assert.Equal(updated, (await host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/marketing" })).Purpose);
+        Assert.Equal(updated, (await Host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/marketing" })).Purpose);
     }
 
     [Theory]
@@ -106,8 +101,7 @@ public sealed class CatalogTests
     [InlineData("create_time")]
     public async Task UpdatePurpose_WithEmptyOrUnknownMaskPath_IsInvalidArgumentNamingTheMask(string path)
     {
-        await using var host = await StartAsync();
-        var purpose = await host.PurposeAsync("marketing");
+        var purpose = await Host.PurposeAsync("marketing");
         purpose.Description = "never stored";
         var mask = new FieldMask();
         if (path.Length > 0)
@@ -115,21 +109,20 @@ public sealed class CatalogTests
             mask.Paths.Add(path);
         }
 
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = mask }));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = mask }));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("update_mask", error.Status.Detail);
-        Assert.NotEqual("never stored", (await host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/marketing" })).Purpose.Description);
+        Assert.NotEqual("never stored", (await Host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/marketing" })).Purpose.Description);
     }
 
     [Fact]
     public async Task UpdatePurpose_WhenTheMergedSettingsBreakARule_IsInvalidArgumentNamingTheField()
     {
-        await using var host = await StartAsync();
-        var purpose = await host.PurposeAsync("marketing");
+        var purpose = await Host.PurposeAsync("marketing");
         purpose.Channels.Clear();
 
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "*" } } }));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "*" } } }));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("purpose.channels", error.Status.Detail);
@@ -138,9 +131,7 @@ public sealed class CatalogTests
     [Fact]
     public async Task GetPurpose_WhenMissing_IsNotFound()
     {
-        await using var host = await StartAsync();
-
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/none" }));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.GetPurposeAsync(new GetPurposeRequest { Name = "purposes/none" }));
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
     }
@@ -148,14 +139,13 @@ public sealed class CatalogTests
     [Fact]
     public async Task ListPurposes_PagesById()
     {
-        await using var host = await StartAsync();
         foreach (var id in new[] { "c", "a", "b" })
         {
-            await host.PurposeAsync(id);
+            await Host.PurposeAsync(id);
         }
 
-        var first = await host.Client.ListPurposesAsync(new ListPurposesRequest { PageSize = 2 });
-        var second = await host.Client.ListPurposesAsync(new ListPurposesRequest { PageSize = 2, PageToken = first.NextPageToken });
+        var first = await Host.Client.ListPurposesAsync(new ListPurposesRequest { PageSize = 2 });
+        var second = await Host.Client.ListPurposesAsync(new ListPurposesRequest { PageSize = 2, PageToken = first.NextPageToken });
 
         Assert.Equal(["purposes/a", "purposes/b", "purposes/c"], first.Purposes.Concat(second.Purposes).Select(p => p.Name));
         Assert.Empty(second.NextPageToken);
@@ -164,12 +154,11 @@ public sealed class CatalogTests
     [Fact]
     public async Task PolicyVersions_AreNumberedAndHashedAndListedWithoutText()
     {
-        await using var host = await StartAsync();
-        await host.PolicyAsync("first");
-        await host.PolicyAsync("second");
+        await Host.PolicyAsync("first");
+        await Host.PolicyAsync("second");
 
-        var read = (await host.Client.GetPolicyVersionAsync(new GetPolicyVersionRequest { Name = "policyVersions/2" })).PolicyVersion;
-        var listed = await host.Client.ListPolicyVersionsAsync(new ListPolicyVersionsRequest());
+        var read = (await Host.Client.GetPolicyVersionAsync(new GetPolicyVersionRequest { Name = "policyVersions/2" })).PolicyVersion;
+        var listed = await Host.Client.ListPolicyVersionsAsync(new ListPolicyVersionsRequest());
 
         Assert.Equal("second", read.Text);
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("second"u8)), read.Sha256);
@@ -180,9 +169,7 @@ public sealed class CatalogTests
     [Fact]
     public async Task CreatePolicyVersion_WhenTextIsEmpty_IsInvalidArgument()
     {
-        await using var host = await StartAsync();
-
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.CreatePolicyVersionAsync(new CreatePolicyVersionRequest()));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.CreatePolicyVersionAsync(new CreatePolicyVersionRequest()));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("text", error.Status.Detail);
@@ -195,8 +182,7 @@ public sealed class CatalogTests
     [InlineData("bad-profile", "person.profile")]
     public async Task Check_WhenInputIsBad_IsInvalidArgumentNamingTheField(string @case, string field)
     {
-        await using var host = await StartAsync();
-        await host.PurposeAsync("marketing", channels: [Channel.Email]);
+        await Host.PurposeAsync("marketing", channels: [Channel.Email]);
         var request = new CheckConsentRequest { Purpose = "purposes/marketing", Person = Persons.Of(Email("ada@example.com")) };
         switch (@case)
         {
@@ -206,7 +192,7 @@ public sealed class CatalogTests
             case "bad-profile": request.Person = Persons.Profile("people/1"); break;
         }
 
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.CheckConsentAsync(request));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.CheckConsentAsync(request));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains(field, error.Status.Detail);
@@ -215,8 +201,7 @@ public sealed class CatalogTests
     [Fact]
     public async Task BatchCheck_WhenOneCheckIsBad_NamesItsIndex()
     {
-        await using var host = await StartAsync();
-        await host.PurposeAsync("marketing");
+        await Host.PurposeAsync("marketing");
         var request = new BatchCheckConsentRequest
         {
             Checks =
@@ -226,7 +211,7 @@ public sealed class CatalogTests
             },
         };
 
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.BatchCheckConsentAsync(request));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.BatchCheckConsentAsync(request));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("checks[1].purpose", error.Status.Detail);
@@ -235,12 +220,11 @@ public sealed class CatalogTests
     [Fact]
     public async Task Withdraw_WithBothPurposeAndAllPurposes_IsInvalidArgument()
     {
-        await using var host = await StartAsync();
-        await host.PolicyAsync();
-        await host.PurposeAsync("marketing");
+        await Host.PolicyAsync();
+        await Host.PurposeAsync("marketing");
         var request = new WithdrawConsentRequest { Purpose = "purposes/marketing", AllPurposes = true, Person = Persons.Of(Email("ada@example.com")) };
 
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.WithdrawConsentAsync(request));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.WithdrawConsentAsync(request));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("all_purposes", error.Status.Detail);
@@ -249,10 +233,8 @@ public sealed class CatalogTests
     [Fact]
     public async Task History_WhenSubjectUnknown_IsNotFound()
     {
-        await using var host = await StartAsync();
-
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
-            await host.Client.ListConsentHistoryAsync(new ListConsentHistoryRequest { Subject = $"subjects/{Guid.NewGuid()}" }));
+            await Host.Client.ListConsentHistoryAsync(new ListConsentHistoryRequest { Subject = $"subjects/{Guid.NewGuid()}" }));
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
     }
@@ -260,8 +242,7 @@ public sealed class CatalogTests
     [Fact]
     public async Task Erasure_WithoutPrivacyScope_IsPermissionDenied()
     {
-        await using var host = await StartAsync();
-        using var channel = host.Platform.CreateChannel(ConsentScopes.Write);
+        using var channel = Host.Platform.CreateChannel(ConsentScopes.Write);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await new ConsentService.ConsentServiceClient(channel).RequestErasureAsync(new RequestErasureRequest { Person = Persons.Of(Email("ada@example.com")) }));
@@ -272,10 +253,8 @@ public sealed class CatalogTests
     [Fact]
     public async Task GetErasureStatus_WhenMissing_IsNotFound()
     {
-        await using var host = await StartAsync();
-
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
-            await host.Client.GetErasureStatusAsync(new GetErasureStatusRequest { Name = $"erasures/{Guid.NewGuid()}" }));
+            await Host.Client.GetErasureStatusAsync(new GetErasureStatusRequest { Name = $"erasures/{Guid.NewGuid()}" }));
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
     }

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Journey.Consent.Tests.Grpc;
 
 /// <summary>A host running only the consent service, with helpers to set up purposes and people.</summary>
-internal sealed class ConsentHost : ModuleHost<ConsentService.ConsentServiceClient>
+public sealed class ConsentHost : ModuleHost<ConsentService.ConsentServiceClient>
 {
     private ConsentHost(TestPlatform platform, TimeProvider time)
         : base(platform, new ConsentService.ConsentServiceClient(platform.Channel))

@@ -7,18 +7,17 @@ using static Journey.Consent.Tests.Grpc.ConsentHost;
 
 namespace Journey.Consent.Tests.Grpc;
 
-public sealed class DecisionTests
+public sealed class DecisionTests() : HostedTests<ConsentHost>(() => StartAsync())
 {
     [Fact]
     public async Task Check_WhenGranted_AllowsWithDateVersionAndRecord()
     {
-        await using var host = await StartAsync();
-        var version = await host.PolicyAsync();
-        await host.PurposeAsync("marketing-email");
-        var captured = host.Now(TimeSpan.FromMinutes(-5));
-        var record = await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version, captured);
+        var version = await Host.PolicyAsync();
+        await Host.PurposeAsync("marketing-email");
+        var captured = Host.Now(TimeSpan.FromMinutes(-5));
+        var record = await Host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version, captured);
 
-        var answer = await host.CheckAsync(Email("ADA@example.com "), "marketing-email", Channel.Email);
+        var answer = await Host.CheckAsync(Email("ADA@example.com "), "marketing-email", Channel.Email);
 
         Assert.True(answer.Allowed);
         Assert.Equal(DecisionReason.Granted, answer.Reason);
@@ -30,13 +29,12 @@ public sealed class DecisionTests
     [Fact]
     public async Task Check_WhenWithdrawn_DeniesWithTheWithdrawal()
     {
-        await using var host = await StartAsync();
-        var version = await host.PolicyAsync();
-        await host.PurposeAsync("marketing-email");
-        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromMinutes(-5)));
-        var withdrawal = await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Withdrawn, version);
+        var version = await Host.PolicyAsync();
+        await Host.PurposeAsync("marketing-email");
+        await Host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version, Host.Now(TimeSpan.FromMinutes(-5)));
+        var withdrawal = await Host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Withdrawn, version);
 
-        var answer = await host.CheckAsync(Email("ada@example.com"), "marketing-email");
+        var answer = await Host.CheckAsync(Email("ada@example.com"), "marketing-email");
 
         Assert.False(answer.Allowed);
         Assert.Equal(DecisionReason.Withdrawn, answer.Reason);
@@ -44,35 +42,16 @@ public sealed class DecisionTests
     }
 
     [Fact]
-    public async Task Check_WhenGrantOutlivesValidity_DeniesAsExpired()
-    {
-        var clock = new HostClock();
-        await using var host = await StartAsync(clock);
-        var version = await host.PolicyAsync();
-        await host.PurposeAsync("newsletter", validity: Duration.FromTimeSpan(TimeSpan.FromDays(365)));
-        await host.RecordAsync(Email("ada@example.com"), "newsletter", ConsentDecision.Granted, version);
-        Assert.True((await host.CheckAsync(Email("ada@example.com"), "newsletter")).Allowed);
-
-        clock.Advance(TimeSpan.FromDays(366));
-        var answer = await host.CheckAsync(Email("ada@example.com"), "newsletter");
-
-        Assert.False(answer.Allowed);
-        Assert.Equal(DecisionReason.Expired, answer.Reason);
-        Assert.True(answer.ExpireTime.ToDateTimeOffset() < clock.GetUtcNow());
-    }
-
-    [Fact]
     public async Task Check_WhenGrantPredatesMinimumPolicyVersion_DeniesAsPolicyOutdated()
     {
-        await using var host = await StartAsync();
-        var first = await host.PolicyAsync("v1 text");
-        var purpose = await host.PurposeAsync("profiling");
-        await host.RecordAsync(Email("ada@example.com"), "profiling", ConsentDecision.Granted, first);
-        var second = await host.PolicyAsync("v2 text, now with profiling explained");
+        var first = await Host.PolicyAsync("v1 text");
+        var purpose = await Host.PurposeAsync("profiling");
+        await Host.RecordAsync(Email("ada@example.com"), "profiling", ConsentDecision.Granted, first);
+        var second = await Host.PolicyAsync("v2 text, now with profiling explained");
         purpose.MinimumPolicyVersion = second;
 
-        await host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "minimum_policy_version" } } });
-        var answer = await host.CheckAsync(Email("ada@example.com"), "profiling");
+        await Host.Client.UpdatePurposeAsync(new UpdatePurposeRequest { Purpose = purpose, UpdateMask = new FieldMask { Paths = { "minimum_policy_version" } } });
+        var answer = await Host.CheckAsync(Email("ada@example.com"), "profiling");
 
         Assert.False(answer.Allowed);
         Assert.Equal(DecisionReason.PolicyOutdated, answer.Reason);
@@ -84,10 +63,9 @@ public sealed class DecisionTests
     [InlineData(DefaultDecision.Deny, false)]
     public async Task Check_WhenNobodyAnswered_UsesThePurposeDefault(DefaultDecision defaultDecision, bool allowed)
     {
-        await using var host = await StartAsync();
-        await host.PurposeAsync("analytics", defaultDecision: defaultDecision);
+        await Host.PurposeAsync("analytics", defaultDecision: defaultDecision);
 
-        var answer = await host.CheckAsync(Email("nobody@example.com"), "analytics");
+        var answer = await Host.CheckAsync(Email("nobody@example.com"), "analytics");
 
         Assert.Equal(allowed, answer.Allowed);
         Assert.Equal(DecisionReason.NoAnswerDefault, answer.Reason);
@@ -97,10 +75,9 @@ public sealed class DecisionTests
     [Fact]
     public async Task Check_WhenBasisIsContract_AllowsWithoutConsent()
     {
-        await using var host = await StartAsync();
-        await host.PurposeAsync("order-updates", basis: LegalBasis.Contract);
+        await Host.PurposeAsync("order-updates", basis: LegalBasis.Contract);
 
-        var answer = await host.CheckAsync(Email("ada@example.com"), "order-updates", Channel.Email);
+        var answer = await Host.CheckAsync(Email("ada@example.com"), "order-updates", Channel.Email);
 
         Assert.True(answer.Allowed);
         Assert.Equal(DecisionReason.LegalBasisNotConsent, answer.Reason);
@@ -109,41 +86,38 @@ public sealed class DecisionTests
     [Fact]
     public async Task Check_WhenGrantCoversOtherChannel_FallsBackToDefault()
     {
-        await using var host = await StartAsync();
-        var version = await host.PolicyAsync();
-        await host.PurposeAsync("marketing", channels: [Channel.Email, Channel.Web]);
-        await host.RecordAsync(Email("ada@example.com"), "marketing", ConsentDecision.Granted, version, null, Channel.Email);
+        var version = await Host.PolicyAsync();
+        await Host.PurposeAsync("marketing", channels: [Channel.Email, Channel.Web]);
+        await Host.RecordAsync(Email("ada@example.com"), "marketing", ConsentDecision.Granted, version, null, Channel.Email);
 
-        Assert.True((await host.CheckAsync(Email("ada@example.com"), "marketing", Channel.Email)).Allowed);
-        Assert.Equal(DecisionReason.NoAnswerDefault, (await host.CheckAsync(Email("ada@example.com"), "marketing", Channel.Web)).Reason);
+        Assert.True((await Host.CheckAsync(Email("ada@example.com"), "marketing", Channel.Email)).Allowed);
+        Assert.Equal(DecisionReason.NoAnswerDefault, (await Host.CheckAsync(Email("ada@example.com"), "marketing", Channel.Web)).Reason);
     }
 
     [Fact]
     public async Task Withdraw_AllPurposes_DeniesEveryPurpose()
     {
-        await using var host = await StartAsync();
-        var version = await host.PolicyAsync();
-        await host.PurposeAsync("marketing-email");
-        await host.PurposeAsync("profiling");
-        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version);
-        await host.RecordAsync(Email("ada@example.com"), "profiling", ConsentDecision.Granted, version);
+        var version = await Host.PolicyAsync();
+        await Host.PurposeAsync("marketing-email");
+        await Host.PurposeAsync("profiling");
+        await Host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version);
+        await Host.RecordAsync(Email("ada@example.com"), "profiling", ConsentDecision.Granted, version);
 
         var request = new WithdrawConsentRequest { AllPurposes = true };
         request.Person = Persons.Of(Email("ada@example.com"));
-        var response = await host.Client.WithdrawConsentAsync(request);
+        var response = await Host.Client.WithdrawConsentAsync(request);
 
         Assert.Equal(2, response.Records.Count);
-        Assert.Equal(DecisionReason.Withdrawn, (await host.CheckAsync(Email("ada@example.com"), "marketing-email")).Reason);
-        Assert.Equal(DecisionReason.Withdrawn, (await host.CheckAsync(Email("ada@example.com"), "profiling")).Reason);
+        Assert.Equal(DecisionReason.Withdrawn, (await Host.CheckAsync(Email("ada@example.com"), "marketing-email")).Reason);
+        Assert.Equal(DecisionReason.Withdrawn, (await Host.CheckAsync(Email("ada@example.com"), "profiling")).Reason);
     }
 
     [Fact]
     public async Task BatchCheck_AnswersInRequestOrder()
     {
-        await using var host = await StartAsync();
-        var version = await host.PolicyAsync();
-        await host.PurposeAsync("marketing-email");
-        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version);
+        var version = await Host.PolicyAsync();
+        await Host.PurposeAsync("marketing-email");
+        await Host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version);
         var request = new BatchCheckConsentRequest();
         foreach (var who in new[] { "ada@example.com", "bob@example.com" })
         {
@@ -152,7 +126,7 @@ public sealed class DecisionTests
             request.Checks.Add(check);
         }
 
-        var response = await host.Client.BatchCheckConsentAsync(request);
+        var response = await Host.Client.BatchCheckConsentAsync(request);
 
         Assert.Equal([true, false], response.Results.Select(r => r.Allowed));
     }
@@ -160,10 +134,9 @@ public sealed class DecisionTests
     [Fact]
     public async Task Check_UnderConcurrentCheckers_NeverAllowsAfterWithdrawalReturned()
     {
-        await using var host = await StartAsync();
-        var version = await host.PolicyAsync();
-        await host.PurposeAsync("marketing-email");
-        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version, host.Now(TimeSpan.FromMinutes(-1)));
+        var version = await Host.PolicyAsync();
+        await Host.PurposeAsync("marketing-email");
+        await Host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Granted, version, Host.Now(TimeSpan.FromMinutes(-1)));
         long withdrawnAtTicks = long.MaxValue;
         var stale = 0;
         var checks = 0;
@@ -173,7 +146,7 @@ public sealed class DecisionTests
             while (!stop.IsCancellationRequested)
             {
                 var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
-                var answer = await host.CheckAsync(Email("ada@example.com"), "marketing-email");
+                var answer = await Host.CheckAsync(Email("ada@example.com"), "marketing-email");
                 Interlocked.Increment(ref checks);
                 if (answer.Allowed && startedAt > Interlocked.Read(ref withdrawnAtTicks))
                 {
@@ -184,7 +157,7 @@ public sealed class DecisionTests
 
         // The checkers run before the withdrawal and for at least 40 more checks after it, counted, not timed.
         Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(Volatile.Read(ref checks) > 10)), "the checkers did not start");
-        await host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Withdrawn, version);
+        await Host.RecordAsync(Email("ada@example.com"), "marketing-email", ConsentDecision.Withdrawn, version);
         Interlocked.Exchange(ref withdrawnAtTicks, System.Diagnostics.Stopwatch.GetTimestamp());
         var atWithdrawal = Volatile.Read(ref checks);
         Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(Volatile.Read(ref checks) >= atWithdrawal + 40)), "the checkers stopped after the withdrawal");
@@ -193,7 +166,7 @@ public sealed class DecisionTests
 
         Assert.True(checks > 10);
         Assert.Equal(0, stale);
-        Assert.False((await host.CheckAsync(Email("ada@example.com"), "marketing-email")).Allowed);
+        Assert.False((await Host.CheckAsync(Email("ada@example.com"), "marketing-email")).Allowed);
     }
 
     [Theory]
@@ -207,10 +180,9 @@ public sealed class DecisionTests
     [InlineData("placeholder-identifier", "identifiers[1].value")]
     public async Task Record_WhenInputIsBad_IsInvalidArgumentNamingTheField(string @case, string field)
     {
-        await using var host = await StartAsync();
-        var version = await host.PolicyAsync();
-        await host.PurposeAsync("marketing-email", channels: [Channel.Email]);
-        var request = new RecordConsentRequest { Purpose = "purposes/marketing-email", Decision = ConsentDecision.Granted, PolicyVersion = version, CaptureTime = host.Now() };
+        var version = await Host.PolicyAsync();
+        await Host.PurposeAsync("marketing-email", channels: [Channel.Email]);
+        var request = new RecordConsentRequest { Purpose = "purposes/marketing-email", Decision = ConsentDecision.Granted, PolicyVersion = version, CaptureTime = Host.Now() };
         request.Person = Persons.Of(Email("ada@example.com"));
         switch (@case)
         {
@@ -218,13 +190,13 @@ public sealed class DecisionTests
             case "unknown-version": request.PolicyVersion = version + 5; break;
             case "missing-version": request.PolicyVersion = 0; break;
             case "no-identifier": request.Person = null; break;
-            case "future": request.CaptureTime = host.Now(TimeSpan.FromHours(1)); break;
+            case "future": request.CaptureTime = Host.Now(TimeSpan.FromHours(1)); break;
             case "uncovered-channel": request.Channels.Add(Channel.CallCentre); break;
             case "missing-capture": request.CaptureTime = null; break;
             case "placeholder-identifier": request.Person.Identifiers.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = "null" }); break;
         }
 
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.RecordConsentAsync(request));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.RecordConsentAsync(request));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains(field, error.Status.Detail);
@@ -233,8 +205,7 @@ public sealed class DecisionTests
     [Fact]
     public async Task Check_WithoutScope_IsPermissionDenied()
     {
-        await using var host = await StartAsync();
-        using var channel = host.Platform.CreateChannel("touchpoints:write");
+        using var channel = Host.Platform.CreateChannel("touchpoints:write");
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await new ConsentService.ConsentServiceClient(channel).CheckConsentAsync(new CheckConsentRequest { Purpose = "purposes/x" }));

@@ -1,15 +1,13 @@
-using System.Collections.Concurrent;
 using Google.Protobuf.WellKnownTypes;
 using Journey.Consent.V1;
 using Journey.Events.V1;
-using Journey.Shared.Events;
 using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using static Journey.Consent.Tests.Grpc.ConsentHost;
 
 namespace Journey.Consent.Tests.Grpc;
 
-/// <summary>Grants that run out publish ConsentChanged once, driven by the injected clock.</summary>
+/// <summary>Grants that run out, driven by the injected clock: checks deny them and ConsentChanged is published once.</summary>
 public sealed class ExpiryTests
 {
     private static readonly IReadOnlyDictionary<string, string?> FastSweep = new Dictionary<string, string?>
@@ -18,12 +16,7 @@ public sealed class ExpiryTests
     };
 
     private static Task<ConsentHost> StartAsync(HostClock clock, ConsentChangedCapture capture, string? dataDirectory = null) =>
-        ConsentHost.StartAsync(clock, FastSweep, services =>
-        {
-            services.AddSingleton(capture);
-            // Stands in for the profile service, a subscriber of consent-changed.
-            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>("profile", new TopicSubscription(ConsentTopics.ConsentChanged, ConsentModule.Name));
-        }, dataDirectory);
+        ConsentHost.StartAsync(clock, FastSweep, capture.Subscribe, dataDirectory);
 
     [Fact]
     public async Task Sweep_WhenAGrantOutlivesItsValidity_PublishesOneExpiredConsentChanged()
@@ -92,25 +85,22 @@ public sealed class ExpiryTests
             Directory.Delete(directory, recursive: true);
         }
     }
-}
 
-/// <summary>Collects the ConsentChanged events a subscriber receives.</summary>
-public sealed class ConsentChangedCapture
-{
-    public ConcurrentQueue<ConsentChanged> Events { get; } = new();
-
-    public ConcurrentQueue<ConsentChanged> Expired => new(Events.Where(e => e.Cause == ConsentChangeCause.Expired));
-
-    internal sealed class Handler(ConsentChangedCapture capture) : IEventHandler<ConsentChanged>
+    [Fact]
+    public async Task Check_WhenGrantOutlivesValidity_DeniesAsExpired()
     {
-        public Task HandleAsync(IReadOnlyList<ReceivedEvent<ConsentChanged>> events, CancellationToken cancellationToken)
-        {
-            foreach (var received in events)
-            {
-                capture.Events.Enqueue(received.Message);
-            }
+        var clock = new HostClock();
+        await using var host = await ConsentHost.StartAsync(clock);
+        var version = await host.PolicyAsync();
+        await host.PurposeAsync("newsletter", validity: Duration.FromTimeSpan(TimeSpan.FromDays(365)));
+        await host.RecordAsync(Email("ada@example.com"), "newsletter", ConsentDecision.Granted, version);
+        Assert.True((await host.CheckAsync(Email("ada@example.com"), "newsletter")).Allowed);
 
-            return Task.CompletedTask;
-        }
+        clock.Advance(TimeSpan.FromDays(366));
+        var answer = await host.CheckAsync(Email("ada@example.com"), "newsletter");
+
+        Assert.False(answer.Allowed);
+        Assert.Equal(DecisionReason.Expired, answer.Reason);
+        Assert.True(answer.ExpireTime.ToDateTimeOffset() < clock.GetUtcNow());
     }
 }

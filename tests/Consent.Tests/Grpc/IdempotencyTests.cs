@@ -1,10 +1,7 @@
 using Google.Rpc;
 using Grpc.Core;
 using Journey.Consent.V1;
-using Journey.Events.V1;
-using Journey.Shared.Events;
 using Journey.Testing;
-using Microsoft.Extensions.DependencyInjection;
 using static Journey.Consent.Tests.Grpc.ConsentHost;
 
 namespace Journey.Consent.Tests.Grpc;
@@ -13,11 +10,7 @@ namespace Journey.Consent.Tests.Grpc;
 public sealed class IdempotencyTests
 {
     private static Task<ConsentHost> StartAsync(ConsentChangedCapture capture) =>
-        ConsentHost.StartAsync(null, null, services =>
-        {
-            services.AddSingleton(capture);
-            services.AddEventHandler<ConsentChanged, ConsentChangedCapture.Handler>("profile", new TopicSubscription(ConsentTopics.ConsentChanged, ConsentModule.Name));
-        }, null);
+        ConsentHost.StartAsync(null, null, capture.Subscribe, null);
 
     private static RecordConsentRequest Grant(ConsentHost host, string email, int version, string requestId = "")
     {

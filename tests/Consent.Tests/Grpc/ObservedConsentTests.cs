@@ -12,7 +12,7 @@ using CommonV1 = Journey.Common.V1;
 namespace Journey.Consent.Tests.Grpc;
 
 /// <summary>Consent preferences that tracking messages carried (consent-observed), as the consent service records them.</summary>
-public sealed class ObservedConsentTests
+public sealed class ObservedConsentTests() : HostedTests<ConsentHost>(() => StartAsync())
 {
     private static readonly string Subscription = $"{ConsentModule.Name}.{ConsentTopics.ConsentObserved}";
 
@@ -44,18 +44,17 @@ public sealed class ObservedConsentTests
     [Fact]
     public async Task Observed_GrantThenTheSameAgainOrRedelivered_AppendsOnce_AndAWithdrawalAppendsAgain()
     {
-        await using var host = await StartAsync();
-        var version = await host.PolicyAsync();
-        await host.PurposeAsync("marketing-ads");
-        await host.PurposeAsync("analytics");
-        var now = host.Time.GetUtcNow();
-        var first = EventEnvelopes.Create(ConsentTopics.ConsentObserved, "touchpoint", Observed(host, "m-1", "ada@example.com", now.AddSeconds(-30), ("marketing-ads", true), ("analytics", false)), now);
+        var version = await Host.PolicyAsync();
+        await Host.PurposeAsync("marketing-ads");
+        await Host.PurposeAsync("analytics");
+        var now = Host.Time.GetUtcNow();
+        var first = EventEnvelopes.Create(ConsentTopics.ConsentObserved, "touchpoint", Observed(Host, "m-1", "ada@example.com", now.AddSeconds(-30), ("marketing-ads", true), ("analytics", false)), now);
 
-        await DeliverAsync(host, first);
-        await DeliverAsync(host, first);
-        await DeliverAsync(host, Observed(host, "m-2", "ada@example.com", now.AddSeconds(-20), ("marketing-ads", true), ("analytics", false)));
-        var afterRepeats = await HistoryAsync(host, "ada@example.com");
-        await DeliverAsync(host, Observed(host, "m-3", "ada@example.com", now.AddSeconds(-10), ("marketing-ads", false)));
+        await DeliverAsync(Host, first);
+        await DeliverAsync(Host, first);
+        await DeliverAsync(Host, Observed(Host, "m-2", "ada@example.com", now.AddSeconds(-20), ("marketing-ads", true), ("analytics", false)));
+        var afterRepeats = await HistoryAsync(Host, "ada@example.com");
+        await DeliverAsync(Host, Observed(Host, "m-3", "ada@example.com", now.AddSeconds(-10), ("marketing-ads", false)));
 
         Assert.Equal(2, afterRepeats.Count);
         var grant = afterRepeats.Single(r => r.Purpose == "purposes/marketing-ads");
@@ -63,54 +62,51 @@ public sealed class ObservedConsentTests
         Assert.Empty(grant.Channels);
         Assert.Equal(now.AddSeconds(-30).ToUnixTimeMilliseconds(), grant.CaptureTime.ToDateTimeOffset().ToUnixTimeMilliseconds());
         Assert.Equal(ConsentDecision.Withdrawn, afterRepeats.Single(r => r.Purpose == "purposes/analytics").Decision);
-        Assert.Equal(3, (await HistoryAsync(host, "ada@example.com")).Count);
-        var check = await host.CheckAsync(Email("ada@example.com"), "marketing-ads");
+        Assert.Equal(3, (await HistoryAsync(Host, "ada@example.com")).Count);
+        var check = await Host.CheckAsync(Email("ada@example.com"), "marketing-ads");
         Assert.Equal(DecisionReason.Withdrawn, check.Reason);
-        Assert.Empty(await host.Platform.Services.GetRequiredService<InProcessBus>().ListDeadLettersAsync(null, 10, 0, default));
+        Assert.Empty(await Host.Platform.Services.GetRequiredService<InProcessBus>().ListDeadLettersAsync(null, 10, 0, default));
     }
 
     [Fact]
     public async Task Observed_OlderThanTheNewestDecision_DoesNotOverturnIt()
     {
-        await using var host = await StartAsync();
-        var version = await host.PolicyAsync();
-        await host.PurposeAsync("marketing-ads", channels: [CommonV1.Channel.Web]);
-        await host.RecordAsync(Email("ada@example.com"), "marketing-ads", ConsentDecision.Withdrawn, version, host.Now(TimeSpan.FromMinutes(-1)));
+        var version = await Host.PolicyAsync();
+        await Host.PurposeAsync("marketing-ads", channels: [CommonV1.Channel.Web]);
+        await Host.RecordAsync(Email("ada@example.com"), "marketing-ads", ConsentDecision.Withdrawn, version, Host.Now(TimeSpan.FromMinutes(-1)));
 
-        await DeliverAsync(host, Observed(host, "m-1", "ada@example.com", host.Time.GetUtcNow().AddMinutes(-2), ("marketing-ads", true)));
+        await DeliverAsync(Host, Observed(Host, "m-1", "ada@example.com", Host.Time.GetUtcNow().AddMinutes(-2), ("marketing-ads", true)));
 
-        Assert.Single(await HistoryAsync(host, "ada@example.com"));
-        Assert.False((await host.CheckAsync(Email("ada@example.com"), "marketing-ads")).Allowed);
+        Assert.Single(await HistoryAsync(Host, "ada@example.com"));
+        Assert.False((await Host.CheckAsync(Email("ada@example.com"), "marketing-ads")).Allowed);
     }
 
     [Fact]
     public async Task Observed_NamingAPurposeTheCatalogLacks_IsDeadLetteredOnce_RecordingNothing()
     {
-        await using var host = await StartAsync();
-        await host.PolicyAsync();
-        await host.PurposeAsync("analytics");
+        await Host.PolicyAsync();
+        await Host.PurposeAsync("analytics");
 
-        await DeliverAsync(host, Observed(host, "m-1", "ada@example.com", host.Time.GetUtcNow(), ("analytics", true), ("marketing-ads", true)));
+        await DeliverAsync(Host, Observed(Host, "m-1", "ada@example.com", Host.Time.GetUtcNow(), ("analytics", true), ("marketing-ads", true)));
 
-        var dead = Assert.Single(await host.Platform.Services.GetRequiredService<InProcessBus>().ListDeadLettersAsync(Subscription, 10, 0, default));
+        var dead = Assert.Single(await Host.Platform.Services.GetRequiredService<InProcessBus>().ListDeadLettersAsync(Subscription, 10, 0, default));
         Assert.Contains("preferences[1].purpose", dead.Reason, StringComparison.Ordinal);
-        var error = await Assert.ThrowsAsync<RpcException>(() => HistoryAsync(host, "ada@example.com"));
+        var error = await Assert.ThrowsAsync<RpcException>(() => HistoryAsync(Host, "ada@example.com"));
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
     }
 
     [Fact]
     public async Task Observed_StampedBeforeAnErasureOfThePersonArrivesAfterIt_CreatesNobodyAgain()
     {
-        await using var host = await StartAsync();
-        await host.PolicyAsync();
-        await host.PurposeAsync("marketing-ads");
-        var stamped = host.Time.GetUtcNow().AddMinutes(-1);
+        await Host.PolicyAsync();
+        await Host.PurposeAsync("marketing-ads");
+        var stamped = Host.Time.GetUtcNow().AddMinutes(-1);
         var request = new RequestErasureRequest { Person = Persons.Of(Email("ada@example.com")) };
-        await host.Client.RequestErasureAsync(request);
+        await Host.Client.RequestErasureAsync(request);
 
-        await DeliverAsync(host, Observed(host, "m-1", "ada@example.com", stamped, ("marketing-ads", true)), stamped);
+        await DeliverAsync(Host, Observed(Host, "m-1", "ada@example.com", stamped, ("marketing-ads", true)), stamped);
 
-        Assert.Equal(DecisionReason.NoAnswerDefault, (await host.CheckAsync(Email("ada@example.com"), "marketing-ads")).Reason);
-        Assert.Empty(await host.Platform.Services.GetRequiredService<InProcessBus>().ListDeadLettersAsync(null, 10, 0, default));
+        Assert.Equal(DecisionReason.NoAnswerDefault, (await Host.CheckAsync(Email("ada@example.com"), "marketing-ads")).Reason);
+        Assert.Empty(await Host.Platform.Services.GetRequiredService<InProcessBus>().ListDeadLettersAsync(null, 10, 0, default));
     }
 }

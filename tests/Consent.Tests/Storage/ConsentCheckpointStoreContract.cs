@@ -1,18 +1,17 @@
 using Journey.Consent.Domain;
-using Journey.Consent.Storage;
 using Journey.Shared.Errors;
 using Journey.Testing;
 
 namespace Journey.Consent.Tests.Storage;
 
 /// <summary>The checkpoint store port's contract: every adapter must pass it.</summary>
-public abstract class ConsentCheckpointStoreContract
+public abstract class ConsentCheckpointStoreContract(ConsentStores stores) : ConsentStoreContract(stores)
 {
     private static readonly DateTimeOffset Now = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
 
-    protected abstract IConsentLedger Ledger { get; }
+    protected IConsentLedger Ledger => Stores.Ledger;
 
-    protected abstract IConsentCheckpointStore Checkpoints { get; }
+    protected IConsentCheckpointStore Checkpoints => Stores.Checkpoints;
 
     private static RecordDraft Draft(bool granted) =>
         new(Guid.CreateVersion7(), "marketing", granted, ChannelMask.Empty, 1, Now, Now, "", ConsentChain.Proof("", "", ""), RecordOrigin.Direct, "");
@@ -99,32 +98,6 @@ public abstract class ConsentCheckpointStoreContract
     }
 }
 
-public sealed class SqliteConsentCheckpointStoreTests : ConsentCheckpointStoreContract, IDisposable
-{
-    private readonly TemporarySqlite _sqlite = new("consent");
+public sealed class SqliteConsentCheckpointStoreTests() : ConsentCheckpointStoreContract(ConsentStores.Sqlite());
 
-    public SqliteConsentCheckpointStoreTests()
-    {
-        Ledger = new SqliteConsentLedger(_sqlite.Database);
-        Checkpoints = new SqliteConsentCheckpoints(_sqlite.Database);
-    }
-
-    protected override IConsentLedger Ledger { get; }
-
-    protected override IConsentCheckpointStore Checkpoints { get; }
-
-    public void Dispose() => _sqlite.Dispose();
-}
-
-public sealed class MongoConsentCheckpointStoreTests : ConsentCheckpointStoreContract, IRequiresMongo, IAsyncLifetime
-{
-    private readonly TemporaryMongo _mongo = new("consent");
-
-    protected override IConsentLedger Ledger => field ??= new MongoConsentLedger(_mongo.Store);
-
-    protected override IConsentCheckpointStore Checkpoints => field ??= new MongoConsentCheckpoints(_mongo.Store);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _mongo.DisposeAsync();
-}
+public sealed class MongoConsentCheckpointStoreTests() : ConsentCheckpointStoreContract(ConsentStores.Mongo()), IRequiresMongo;

@@ -1,5 +1,4 @@
 using Journey.Consent.Domain;
-using Journey.Consent.Storage;
 using Journey.Shared.Errors;
 using Journey.Shared.Events;
 using Journey.Shared.Privacy;
@@ -8,18 +7,18 @@ using Journey.Testing;
 namespace Journey.Consent.Tests.Storage;
 
 /// <summary>The consent ledger port's contract: every adapter must pass it.</summary>
-public abstract class ConsentLedgerContract
+public abstract class ConsentLedgerContract(ConsentStores stores) : ConsentStoreContract(stores)
 {
     private static readonly DateTimeOffset Now = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
     private static readonly SubjectIdentifier Ada = new(IdentifierKind.Email, new string('a', 64));
     private static readonly SubjectIdentifier Customer = new(IdentifierKind.CustomerId, "C-1");
 
-    protected abstract IConsentLedger Ledger { get; }
+    protected IConsentLedger Ledger => Stores.Ledger;
 
-    protected abstract IOutboxStore Outbox { get; }
+    protected IOutboxStore Outbox => Stores.Outbox;
 
     /// <summary>A new adapter over the same store, as after a restart.</summary>
-    protected abstract IConsentLedger Reopen();
+    protected IConsentLedger Reopen() => Stores.ReopenLedger();
 
     private static RecordDraft Draft(string purpose, bool granted, int channels = 0, int minutes = 0) => new(
         Guid.CreateVersion7(), purpose, granted, new ChannelMask(channels), 2, Now.AddMinutes(minutes), Now.AddMinutes(minutes), "tp-1",
@@ -403,36 +402,6 @@ public abstract class ConsentLedgerContract
     }
 }
 
-public sealed class SqliteConsentLedgerTests : ConsentLedgerContract, IDisposable
-{
-    private readonly TemporarySqlite _sqlite = new("consent");
+public sealed class SqliteConsentLedgerTests() : ConsentLedgerContract(ConsentStores.Sqlite());
 
-    public SqliteConsentLedgerTests()
-    {
-        Ledger = new SqliteConsentLedger(_sqlite.Database);
-        Outbox = new SqliteOutbox("consent", _sqlite.Database);
-    }
-
-    protected override IConsentLedger Ledger { get; }
-
-    protected override IOutboxStore Outbox { get; }
-
-    protected override IConsentLedger Reopen() => new SqliteConsentLedger(_sqlite.Database);
-
-    public void Dispose() => _sqlite.Dispose();
-}
-
-public sealed class MongoConsentLedgerTests : ConsentLedgerContract, IRequiresMongo, IAsyncLifetime
-{
-    private readonly TemporaryMongo _mongo = new("consent");
-
-    protected override IConsentLedger Ledger => field ??= new MongoConsentLedger(_mongo.Store);
-
-    protected override IOutboxStore Outbox => field ??= new MongoOutbox("consent", _mongo.Store);
-
-    protected override IConsentLedger Reopen() => new MongoConsentLedger(_mongo.Store);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _mongo.DisposeAsync();
-}
+public sealed class MongoConsentLedgerTests() : ConsentLedgerContract(ConsentStores.Mongo()), IRequiresMongo;

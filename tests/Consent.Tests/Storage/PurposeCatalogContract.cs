@@ -1,19 +1,18 @@
 using Journey.Consent.Domain;
-using Journey.Consent.Storage;
 using Journey.Shared.Errors;
 using Journey.Testing;
 
 namespace Journey.Consent.Tests.Storage;
 
 /// <summary>The purpose catalog port's contract.</summary>
-public abstract class PurposeCatalogContract
+public abstract class PurposeCatalogContract(ConsentStores stores) : ConsentStoreContract(stores)
 {
     private static readonly DateTimeOffset Now = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
 
-    protected abstract IPurposeCatalog Catalog { get; }
+    protected IPurposeCatalog Catalog => Stores.Catalog;
 
     /// <summary>The ledger over the same store, which reads request ids.</summary>
-    protected abstract IConsentLedger Ledger { get; }
+    protected IConsentLedger Ledger => Stores.Ledger;
 
     private static Purpose Sample(string id) => new(id, "Offers by e-mail", LegalBasis.LegitimateInterest, ChannelMask.Of([2, 12]), DefaultDecision.Allow, TimeSpan.FromDays(730), 3, 1, Now, Now.AddSeconds(1));
 
@@ -81,32 +80,6 @@ public abstract class PurposeCatalogContract
     }
 }
 
-public sealed class SqlitePurposeCatalogTests : PurposeCatalogContract, IDisposable
-{
-    private readonly TemporarySqlite _sqlite = new("consent");
+public sealed class SqlitePurposeCatalogTests() : PurposeCatalogContract(ConsentStores.Sqlite());
 
-    public SqlitePurposeCatalogTests()
-    {
-        Catalog = new SqlitePurposeCatalog(_sqlite.Database);
-        Ledger = new SqliteConsentLedger(_sqlite.Database);
-    }
-
-    protected override IPurposeCatalog Catalog { get; }
-
-    protected override IConsentLedger Ledger { get; }
-
-    public void Dispose() => _sqlite.Dispose();
-}
-
-public sealed class MongoPurposeCatalogTests : PurposeCatalogContract, IRequiresMongo, IAsyncLifetime
-{
-    private readonly TemporaryMongo _mongo = new("consent");
-
-    protected override IPurposeCatalog Catalog => field ??= new MongoPurposeCatalog(_mongo.Store);
-
-    protected override IConsentLedger Ledger => field ??= new MongoConsentLedger(_mongo.Store);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _mongo.DisposeAsync();
-}
+public sealed class MongoPurposeCatalogTests() : PurposeCatalogContract(ConsentStores.Mongo()), IRequiresMongo;

@@ -6,38 +6,32 @@ using static Journey.Profile.Tests.ProfileHost;
 
 namespace Journey.Profile.Tests.Grpc;
 
-public sealed class IdentityTests : IAsyncLifetime
+public sealed class IdentityTests() : HostedTests<ProfileHost>(() => StartAsync(new Dictionary<string, string?> { ["Journey:Profile:MaxAnonymousIdentifiers"] = "3" }))
 {
-    private ProfileHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await StartAsync(new Dictionary<string, string?> { ["Journey:Profile:MaxAnonymousIdentifiers"] = "3" });
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     [Fact]
     public async Task Identify_WhenNothingKnown_CreatesAnonymousProfile()
     {
-        var response = await _host.IdentifyAsync(Cookie("c-new"));
+        var response = await Host.IdentifyAsync(Cookie("c-new"));
 
         Assert.True(response.Created);
         Assert.Equal(CustomerType.Anonymous, response.Profile.CustomerType);
         Assert.Equal(IdentifierKind.AnonymousId, response.Profile.Identification.IdentifiedBy);
         Assert.Equal(1, response.Profile.Version);
-        Assert.Equal(response.Profile.Name, (await _host.TryLookupAsync(Cookie("c-new")))!.Name);
+        Assert.Equal(response.Profile.Name, (await Host.TryLookupAsync(Cookie("c-new")))!.Name);
     }
 
     [Fact]
     public async Task Identify_WhenAnonymousVisitorLogsIn_MergesIntoKnownWithCombinedHistory()
     {
-        var start = _host.Clock.GetUtcNow();
-        var anonymous = await _host.RecordAsync(Cookie("c-anna"),
+        var start = Host.Clock.GetUtcNow();
+        var anonymous = await Host.RecordAsync(Cookie("c-anna"),
             Interaction(Cookie("c-anna"), InteractionType.ContentConsumed, start, [JourneyStage.Consideration], ["lease-vs-buy"], "contents/lease-guide"),
             Interaction(Cookie("c-anna"), InteractionType.CartAdd, start.AddMinutes(1), [JourneyStage.Evaluation]));
-        var known = await _host.RecordAsync(Customer("cust-anna"),
+        var known = await Host.RecordAsync(Customer("cust-anna"),
             Interaction(Customer("cust-anna"), InteractionType.EmailOpen, start.AddMinutes(2), [JourneyStage.Awareness], ["newsletter"], channel: Channel.Email),
             Interaction(Customer("cust-anna"), InteractionType.ServiceTicketOpened, start.AddMinutes(3), channel: Channel.CallCentre));
 
-        var response = await _host.IdentifyAsync(Customer("cust-anna"), Cookie("c-anna"), Email("Anna@Example.com"));
+        var response = await Host.IdentifyAsync(Customer("cust-anna"), Cookie("c-anna"), Email("Anna@Example.com"));
 
         Assert.False(response.Created);
         Assert.Equal(known.Name, response.Profile.Name);
@@ -54,9 +48,9 @@ public sealed class IdentityTests : IAsyncLifetime
         Assert.Equal(["lease-guide"], survivor.ConsumedContents);
         Assert.Equal([Channel.Web, Channel.Email, Channel.CallCentre], survivor.Channels.Select(c => c.Channel).OrderBy(c => c == Channel.Web ? 0 : c == Channel.Email ? 1 : 2));
         // The merged-away id keeps answering, with the survivor.
-        Assert.Equal(survivor.Name, (await _host.GetAsync(anonymous.Name)).Name);
-        Assert.Equal(survivor.Name, (await _host.TryLookupAsync(Cookie("c-anna")))!.Name);
-        var merges = await _host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = survivor.Name });
+        Assert.Equal(survivor.Name, (await Host.GetAsync(anonymous.Name)).Name);
+        Assert.Equal(survivor.Name, (await Host.TryLookupAsync(Cookie("c-anna")))!.Name);
+        var merges = await Host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = survivor.Name });
         var merge = Assert.Single(merges.Merges);
         Assert.Equal(anonymous.Name, merge.Merged);
         Assert.Equal(IdentifierKind.AnonymousId, merge.LinkedBy);
@@ -66,19 +60,19 @@ public sealed class IdentityTests : IAsyncLifetime
     [Fact]
     public async Task Identify_WhenTwoCustomersShareAComputer_NeverMergesAndRecordsConflictOnBoth()
     {
-        var first = await _host.IdentifyAsync(Customer("cust-a"), Cookie("family-pc"), Email("a@example.com"));
-        _host.Clock.Advance(TimeSpan.FromMinutes(5));
+        var first = await Host.IdentifyAsync(Customer("cust-a"), Cookie("family-pc"), Email("a@example.com"));
+        Host.Clock.Advance(TimeSpan.FromMinutes(5));
 
-        var second = await _host.IdentifyAsync(Customer("cust-b"), Cookie("family-pc"));
+        var second = await Host.IdentifyAsync(Customer("cust-b"), Cookie("family-pc"));
 
         Assert.True(second.Created);
         Assert.Empty(second.MergedProfiles);
         Assert.Equal([first.Profile.Name], second.ConflictingProfiles);
         // The cookie follows the customer identified last; nothing else moves.
-        Assert.Equal(second.Profile.Name, (await _host.TryLookupAsync(Cookie("family-pc")))!.Name);
-        var a = await _host.GetAsync(first.Profile.Name);
-        var b = await _host.GetAsync(second.Profile.Name);
-        Assert.Equal(first.Profile.Name, (await _host.TryLookupAsync(Customer("cust-a")))!.Name);
+        Assert.Equal(second.Profile.Name, (await Host.TryLookupAsync(Cookie("family-pc")))!.Name);
+        var a = await Host.GetAsync(first.Profile.Name);
+        var b = await Host.GetAsync(second.Profile.Name);
+        Assert.Equal(first.Profile.Name, (await Host.TryLookupAsync(Customer("cust-a")))!.Name);
         Assert.Contains(a.Conflicts, c => c.OtherProfile == b.Name && c.SharedKind == IdentifierKind.AnonymousId);
         Assert.Contains(b.Conflicts, c => c.OtherProfile == a.Name && c.SharedKind == IdentifierKind.AnonymousId);
         Assert.DoesNotContain(a.Identifiers, i => i.Kind == IdentifierKind.AnonymousId);
@@ -87,56 +81,56 @@ public sealed class IdentityTests : IAsyncLifetime
     [Fact]
     public async Task Identify_WhenCallLinksEmailsOfTwoCustomers_KeepsEachEmailWithItsCustomer()
     {
-        var a = await _host.IdentifyAsync(Customer("cust-c"), Email("c@example.com"));
-        var b = await _host.IdentifyAsync(Customer("cust-d"), Email("d@example.com"));
+        var a = await Host.IdentifyAsync(Customer("cust-c"), Email("c@example.com"));
+        var b = await Host.IdentifyAsync(Customer("cust-d"), Email("d@example.com"));
 
-        var linking = await _host.IdentifyAsync(Email("c@example.com"), Email("d@example.com"));
+        var linking = await Host.IdentifyAsync(Email("c@example.com"), Email("d@example.com"));
 
         Assert.Empty(linking.MergedProfiles);
         Assert.Single(linking.ConflictingProfiles);
-        Assert.Equal(a.Profile.Name, (await _host.TryLookupAsync(Email("c@example.com")))!.Name);
-        Assert.Equal(b.Profile.Name, (await _host.TryLookupAsync(Email("d@example.com")))!.Name);
+        Assert.Equal(a.Profile.Name, (await Host.TryLookupAsync(Email("c@example.com")))!.Name);
+        Assert.Equal(b.Profile.Name, (await Host.TryLookupAsync(Email("d@example.com")))!.Name);
     }
 
     [Fact]
     public async Task Identify_WhenAnonymousIdentifiersExceedCap_DropsOldestFirst()
     {
-        var profile = await _host.IdentifyAsync(Customer("cust-cap"), Cookie("cap-1"));
+        var profile = await Host.IdentifyAsync(Customer("cust-cap"), Cookie("cap-1"));
         foreach (var cookie in new[] { "cap-2", "cap-3", "cap-4" })
         {
-            _host.Clock.Advance(TimeSpan.FromMinutes(1));
-            await _host.IdentifyAsync(Customer("cust-cap"), Cookie(cookie));
+            Host.Clock.Advance(TimeSpan.FromMinutes(1));
+            await Host.IdentifyAsync(Customer("cust-cap"), Cookie(cookie));
         }
 
-        var current = await _host.GetAsync(profile.Profile.Name);
+        var current = await Host.GetAsync(profile.Profile.Name);
 
         Assert.Equal(["cap-2", "cap-3", "cap-4"], current.Identifiers.Where(i => i.Kind == IdentifierKind.AnonymousId).Select(i => i.Value));
-        Assert.Null(await _host.TryLookupAsync(Cookie("cap-1")));
+        Assert.Null(await Host.TryLookupAsync(Cookie("cap-1")));
     }
 
     [Fact]
     public async Task Identify_WhenEmailGiven_StoresOnlyItsHash()
     {
-        var response = await _host.IdentifyAsync(Email("Mixed.Case@Example.com"), Id(IdentifierKind.Phone, "+49 170 1234567"));
+        var response = await Host.IdentifyAsync(Email("Mixed.Case@Example.com"), Id(IdentifierKind.Phone, "+49 170 1234567"));
 
         var email = Assert.Single(response.Profile.Identifiers, i => i.Kind == IdentifierKind.Email);
         Assert.Matches("^[0-9a-f]{64}$", email.Value);
         Assert.DoesNotContain("email", response.Profile.Traits.Keys);
-        Assert.Equal(response.Profile.Name, (await _host.TryLookupAsync(Email("mixed.case@example.com")))!.Name);
-        Assert.Equal(response.Profile.Name, (await _host.TryLookupAsync(Id(IdentifierKind.Email, email.Value)))!.Name);
+        Assert.Equal(response.Profile.Name, (await Host.TryLookupAsync(Email("mixed.case@example.com")))!.Name);
+        Assert.Equal(response.Profile.Name, (await Host.TryLookupAsync(Id(IdentifierKind.Email, email.Value)))!.Name);
         Assert.Equal(CustomerType.Known, response.Profile.CustomerType);
     }
 
     [Fact]
     public async Task Identify_WhenManyCallersRaceOnANewIdentifier_AllGetTheSameProfile()
     {
-        var calls = Enumerable.Range(0, 12).Select(i => _host.IdentifyAsync(Customer("race"), Id(IdentifierKind.DeviceId, $"race-device-{i}")));
+        var calls = Enumerable.Range(0, 12).Select(i => Host.IdentifyAsync(Customer("race"), Id(IdentifierKind.DeviceId, $"race-device-{i}")));
 
         var responses = await Task.WhenAll(calls);
 
         var name = Assert.Single(responses.Select(r => r.Profile.Name).Distinct());
         Assert.Single(responses, r => r.Created);
-        var profile = await _host.GetAsync(name);
+        var profile = await Host.GetAsync(name);
         Assert.Equal(1, profile.Identifiers.Count(i => i.Kind == IdentifierKind.CustomerId));
         Assert.Equal(3, profile.Identifiers.Count(i => i.Kind == IdentifierKind.DeviceId));
     }
@@ -150,7 +144,7 @@ public sealed class IdentityTests : IAsyncLifetime
         request.Identifiers.Add(Cookie(new string('x', 257)));
         request.Traits["Bad Key"] = "v";
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.IdentifyAsync(request).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.Client.IdentifyAsync(request).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Equal(["identifiers[0].kind", "identifiers[1].value", "identifiers[2].value", "traits[Bad Key]"], Violations(error));
@@ -159,26 +153,26 @@ public sealed class IdentityTests : IAsyncLifetime
     [Fact]
     public async Task Identify_WhenAnIdentifierIsAPlaceholder_RefusesItAndMergesNoOne()
     {
-        var first = await _host.IdentifyAsync(Cookie("c-real-1"));
+        var first = await Host.IdentifyAsync(Cookie("c-real-1"));
         var request = new IdentifyRequest();
         request.Identifiers.Add(Cookie("c-real-2"));
         request.Identifiers.Add(Customer("undefined"));
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.IdentifyAsync(request).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.Client.IdentifyAsync(request).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Equal(["identifiers[1].value"], Violations(error));
         Assert.Contains("undefined", error.Status.Detail);
-        Assert.Null(await _host.TryLookupAsync(Cookie("c-real-2")));
-        var lookup = await Assert.ThrowsAsync<RpcException>(() => _host.TryLookupAsync(Customer("undefined")));
+        Assert.Null(await Host.TryLookupAsync(Cookie("c-real-2")));
+        var lookup = await Assert.ThrowsAsync<RpcException>(() => Host.TryLookupAsync(Customer("undefined")));
         Assert.Equal(StatusCode.InvalidArgument, lookup.StatusCode);
-        Assert.Equal(first.Profile.Name, (await _host.TryLookupAsync(Cookie("c-real-1")))!.Name);
+        Assert.Equal(first.Profile.Name, (await Host.TryLookupAsync(Cookie("c-real-1")))!.Name);
     }
 
     [Fact]
     public async Task Identify_WhenNoIdentifiers_IsInvalidArgument()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.IdentifyAsync(new IdentifyRequest()).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.Client.IdentifyAsync(new IdentifyRequest()).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Equal(["identifiers"], Violations(error));
@@ -187,7 +181,7 @@ public sealed class IdentityTests : IAsyncLifetime
     [Fact]
     public async Task Identify_WhenProfileIdUnknown_IsNotFound()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.IdentifyAsync(Id(IdentifierKind.ProfileId, new string('a', 32)), Cookie("x")));
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.IdentifyAsync(Id(IdentifierKind.ProfileId, new string('a', 32)), Cookie("x")));
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
     }
@@ -195,8 +189,8 @@ public sealed class IdentityTests : IAsyncLifetime
     [Fact]
     public async Task GetProfile_WhenNameMalformedOrUnknown_ReportsStatus()
     {
-        var malformed = await Assert.ThrowsAsync<RpcException>(() => _host.GetAsync("people/1"));
-        var unknown = await Assert.ThrowsAsync<RpcException>(() => _host.GetAsync("profiles/" + new string('0', 32)));
+        var malformed = await Assert.ThrowsAsync<RpcException>(() => Host.GetAsync("people/1"));
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => Host.GetAsync("profiles/" + new string('0', 32)));
 
         Assert.Equal(StatusCode.InvalidArgument, malformed.StatusCode);
         Assert.Equal(["name"], Violations(malformed));
@@ -206,15 +200,15 @@ public sealed class IdentityTests : IAsyncLifetime
     [Fact]
     public async Task BatchGetProfiles_AnswersInTheOrderAskedAndNamesWhatIsWrong()
     {
-        var anna = (await _host.IdentifyAsync(Customer("batch-anna"))).Profile.Name;
-        var ben = (await _host.IdentifyAsync(Customer("batch-ben"))).Profile.Name;
+        var anna = (await Host.IdentifyAsync(Customer("batch-anna"))).Profile.Name;
+        var ben = (await Host.IdentifyAsync(Customer("batch-ben"))).Profile.Name;
         var unknown = "profiles/" + new string('0', 32);
 
-        var both = await _host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest { Names = { ben, anna, ben } });
-        var missing = await Assert.ThrowsAsync<RpcException>(() => _host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest { Names = { anna, unknown } }).ResponseAsync);
-        var malformed = await Assert.ThrowsAsync<RpcException>(() => _host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest { Names = { anna, "people/1" } }).ResponseAsync);
-        var none = await Assert.ThrowsAsync<RpcException>(() => _host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest()).ResponseAsync);
-        var tooMany = await Assert.ThrowsAsync<RpcException>(() => _host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest { Names = { Enumerable.Repeat(anna, 101) } }).ResponseAsync);
+        var both = await Host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest { Names = { ben, anna, ben } });
+        var missing = await Assert.ThrowsAsync<RpcException>(() => Host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest { Names = { anna, unknown } }).ResponseAsync);
+        var malformed = await Assert.ThrowsAsync<RpcException>(() => Host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest { Names = { anna, "people/1" } }).ResponseAsync);
+        var none = await Assert.ThrowsAsync<RpcException>(() => Host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest()).ResponseAsync);
+        var tooMany = await Assert.ThrowsAsync<RpcException>(() => Host.Client.BatchGetProfilesAsync(new BatchGetProfilesRequest { Names = { Enumerable.Repeat(anna, 101) } }).ResponseAsync);
 
         Assert.Equal([ben, anna, ben], both.Profiles.Select(p => p.Name));
         Assert.Equal((StatusCode.NotFound, true), (missing.StatusCode, missing.Status.Detail.StartsWith("names[1]:", StringComparison.Ordinal)));
@@ -226,7 +220,7 @@ public sealed class IdentityTests : IAsyncLifetime
     [Fact]
     public async Task LookupProfile_WhenPersonMissing_IsInvalidArgument()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.LookupProfileAsync(new LookupProfileRequest()).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.Client.LookupProfileAsync(new LookupProfileRequest()).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Equal(["person"], Violations(error));
@@ -237,8 +231,8 @@ public sealed class IdentityTests : IAsyncLifetime
     {
         var two = Persons.Of(new Identifier { Kind = IdentifierKind.Email, Value = "a@example.com" }, new Identifier { Kind = IdentifierKind.Email, Value = "b@example.com" });
 
-        var tooMany = await Assert.ThrowsAsync<RpcException>(() => _host.Client.LookupProfileAsync(new LookupProfileRequest { Person = two }).ResponseAsync);
-        var malformed = await Assert.ThrowsAsync<RpcException>(() => _host.Client.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Profile("people/1") }).ResponseAsync);
+        var tooMany = await Assert.ThrowsAsync<RpcException>(() => Host.Client.LookupProfileAsync(new LookupProfileRequest { Person = two }).ResponseAsync);
+        var malformed = await Assert.ThrowsAsync<RpcException>(() => Host.Client.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Profile("people/1") }).ResponseAsync);
 
         Assert.Equal((StatusCode.InvalidArgument, StatusCode.InvalidArgument), (tooMany.StatusCode, malformed.StatusCode));
         Assert.Equal(["person.identifiers"], Violations(tooMany));
@@ -248,9 +242,9 @@ public sealed class IdentityTests : IAsyncLifetime
     [Fact]
     public async Task LookupProfile_ByProfileName_FindsTheProfile()
     {
-        var identified = (await _host.Client.IdentifyAsync(new IdentifyRequest { Identifiers = { new Identifier { Kind = IdentifierKind.Email, Value = "ada@example.com" } } })).Profile;
+        var identified = (await Host.Client.IdentifyAsync(new IdentifyRequest { Identifiers = { new Identifier { Kind = IdentifierKind.Email, Value = "ada@example.com" } } })).Profile;
 
-        var found = (await _host.Client.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Profile(identified.Name) })).Profile;
+        var found = (await Host.Client.LookupProfileAsync(new LookupProfileRequest { Person = Persons.Profile(identified.Name) })).Profile;
 
         Assert.Equal(identified.Name, found.Name);
     }
@@ -258,10 +252,10 @@ public sealed class IdentityTests : IAsyncLifetime
     [Fact]
     public async Task ListProfileMerges_WhenPagingArgumentsBad_IsInvalidArgument()
     {
-        var profile = await _host.IdentifyAsync(Cookie("paging"));
+        var profile = await Host.IdentifyAsync(Cookie("paging"));
 
-        var negative = await Assert.ThrowsAsync<RpcException>(() => _host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = profile.Profile.Name, PageSize = -1 }).ResponseAsync);
-        var token = await Assert.ThrowsAsync<RpcException>(() => _host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = profile.Profile.Name, PageToken = "%%%" }).ResponseAsync);
+        var negative = await Assert.ThrowsAsync<RpcException>(() => Host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = profile.Profile.Name, PageSize = -1 }).ResponseAsync);
+        var token = await Assert.ThrowsAsync<RpcException>(() => Host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = profile.Profile.Name, PageToken = "%%%" }).ResponseAsync);
 
         Assert.Equal(["page_size"], Violations(negative));
         Assert.Equal(["page_token"], Violations(token));
@@ -270,17 +264,17 @@ public sealed class IdentityTests : IAsyncLifetime
     [Fact]
     public async Task ListProfileMerges_WhenManyMerges_PagesNewestFirst()
     {
-        var known = await _host.IdentifyAsync(Customer("cust-pages"));
+        var known = await Host.IdentifyAsync(Customer("cust-pages"));
         var merged = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            _host.Clock.Advance(TimeSpan.FromMinutes(1));
-            merged.Add((await _host.IdentifyAsync(Id(IdentifierKind.DeviceId, $"dev-{i}"))).Profile.Name);
-            await _host.IdentifyAsync(Customer("cust-pages"), Id(IdentifierKind.DeviceId, $"dev-{i}"));
+            Host.Clock.Advance(TimeSpan.FromMinutes(1));
+            merged.Add((await Host.IdentifyAsync(Id(IdentifierKind.DeviceId, $"dev-{i}"))).Profile.Name);
+            await Host.IdentifyAsync(Customer("cust-pages"), Id(IdentifierKind.DeviceId, $"dev-{i}"));
         }
 
-        var first = await _host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = known.Profile.Name, PageSize = 2 });
-        var second = await _host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = known.Profile.Name, PageSize = 2, PageToken = first.NextPageToken });
+        var first = await Host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = known.Profile.Name, PageSize = 2 });
+        var second = await Host.Client.ListProfileMergesAsync(new ListProfileMergesRequest { Parent = known.Profile.Name, PageSize = 2, PageToken = first.NextPageToken });
 
         Assert.Equal([merged[2], merged[1]], first.Merges.Select(m => m.Merged));
         Assert.Equal([merged[0]], second.Merges.Select(m => m.Merged));
@@ -290,16 +284,16 @@ public sealed class IdentityTests : IAsyncLifetime
     [Fact]
     public async Task WatchProfile_WhenProfileChanges_StreamsEachNewVersion()
     {
-        var profile = await _host.IdentifyAsync(Cookie("watched"));
+        var profile = await Host.IdentifyAsync(Cookie("watched"));
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        using var call = _host.Client.WatchProfile(new WatchProfileRequest { Name = profile.Profile.Name }, cancellationToken: cts.Token);
+        using var call = Host.Client.WatchProfile(new WatchProfileRequest { Name = profile.Profile.Name }, cancellationToken: cts.Token);
 
         Assert.True(await call.ResponseStream.MoveNext(cts.Token));
         Assert.Equal(1, call.ResponseStream.Current.Profile.Version);
         var request = new IdentifyRequest();
         request.Identifiers.Add(Cookie("watched"));
         request.Traits["preferred_model"] = "estate";
-        await _host.Client.IdentifyAsync(request);
+        await Host.Client.IdentifyAsync(request);
 
         Assert.True(await call.ResponseStream.MoveNext(cts.Token));
         Assert.Equal(2, call.ResponseStream.Current.Profile.Version);
@@ -309,8 +303,8 @@ public sealed class IdentityTests : IAsyncLifetime
     [Fact]
     public async Task Calls_WithoutTokenOrScope_AreRefused()
     {
-        var anonymous = new ProfileService.ProfileServiceClient(_host.Platform.CreateAnonymousChannel());
-        var reader = new ProfileService.ProfileServiceClient(_host.Platform.CreateChannel("profiles:read"));
+        var anonymous = new ProfileService.ProfileServiceClient(Host.Platform.CreateAnonymousChannel());
+        var reader = new ProfileService.ProfileServiceClient(Host.Platform.CreateChannel("profiles:read"));
 
         var noToken = await Assert.ThrowsAsync<RpcException>(() => anonymous.GetProfileAsync(new GetProfileRequest { Name = "profiles/x" }).ResponseAsync);
         var identify = await Assert.ThrowsAsync<RpcException>(() => reader.IdentifyAsync(new IdentifyRequest()).ResponseAsync);

@@ -1,36 +1,31 @@
 using Journey.Common.V1;
 using Journey.Events.V1;
 using Journey.Shared.Events;
+using Journey.Testing;
 using static Journey.Profile.Tests.ProfileHost;
 
 namespace Journey.Profile.Tests.Grpc;
 
-public sealed class JourneyTests : IAsyncLifetime
+public sealed class JourneyTests() : HostedTests<ProfileHost>(() => StartAsync())
 {
-    private ProfileHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await StartAsync();
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     [Fact]
     public async Task Interactions_ThroughAWholeJourney_MoveStageForwardAndKeepHistory()
     {
         var who = Cookie("journey-1");
-        var t = _host.Clock.GetUtcNow();
+        var t = Host.Clock.GetUtcNow();
 
-        var profile = await _host.RecordAsync(who,
+        var profile = await Host.RecordAsync(who,
             Interaction(who, InteractionType.View, t, [JourneyStage.Awareness]),
             Interaction(who, InteractionType.ContentConsumed, t.AddDays(1), [JourneyStage.Consideration], content: "contents/guide"),
             Interaction(who, InteractionType.TestDriveBooked, t.AddDays(2), [JourneyStage.Evaluation]),
             Interaction(who, InteractionType.View, t.AddDays(2.5), [JourneyStage.Awareness]));
         Assert.Equal(JourneyStage.Evaluation, profile.Stage);
 
-        profile = await _host.RecordAsync(who, Interaction(who, InteractionType.Purchase, t.AddDays(3), [JourneyStage.Purchase], channel: Channel.DealerStore));
+        profile = await Host.RecordAsync(who, Interaction(who, InteractionType.Purchase, t.AddDays(3), [JourneyStage.Purchase], channel: Channel.DealerStore));
         Assert.Equal(JourneyStage.Ownership, profile.Stage);
         Assert.Equal(1, profile.Purchases);
 
-        profile = await _host.RecordAsync(who, Interaction(who, InteractionType.Purchase, t.AddDays(400), [JourneyStage.Purchase]));
+        profile = await Host.RecordAsync(who, Interaction(who, InteractionType.Purchase, t.AddDays(400), [JourneyStage.Purchase]));
 
         Assert.Equal(JourneyStage.Loyalty, profile.Stage);
         Assert.Equal(
@@ -44,9 +39,9 @@ public sealed class JourneyTests : IAsyncLifetime
     public async Task Referral_AfterOwnership_MovesToLoyalty()
     {
         var who = Cookie("journey-2");
-        var t = _host.Clock.GetUtcNow();
+        var t = Host.Clock.GetUtcNow();
 
-        var profile = await _host.RecordAsync(who,
+        var profile = await Host.RecordAsync(who,
             Interaction(who, InteractionType.Purchase, t),
             Interaction(who, InteractionType.Referral, t.AddDays(30)));
 
@@ -57,14 +52,14 @@ public sealed class JourneyTests : IAsyncLifetime
     public async Task Interests_WhenAHalfLifePasses_Decay()
     {
         var who = Cookie("interest-1");
-        var t = _host.Clock.GetUtcNow();
-        var profile = await _host.RecordAsync(who,
+        var t = Host.Clock.GetUtcNow();
+        var profile = await Host.RecordAsync(who,
             Interaction(who, InteractionType.ContentConsumed, t, topics: ["electric"]),
             Interaction(who, InteractionType.ContentConsumed, t, topics: ["electric", "suv"]));
         var fresh = profile.Interests.ToDictionary(i => i.Topic, i => i.Affinity);
 
-        _host.Clock.Advance(TimeSpan.FromDays(30));
-        var later = (await _host.GetAsync(profile.Name)).Interests.ToDictionary(i => i.Topic, i => i.Affinity);
+        Host.Clock.Advance(TimeSpan.FromDays(30));
+        var later = (await Host.GetAsync(profile.Name)).Interests.ToDictionary(i => i.Topic, i => i.Affinity);
 
         Assert.Equal(["electric", "suv"], profile.Interests.Select(i => i.Topic));
         Assert.Equal(1 - Math.Exp(-2), fresh["electric"], 6);
@@ -79,26 +74,26 @@ public sealed class JourneyTests : IAsyncLifetime
         var browser = Cookie("ready-browser");
         var driver = Cookie("ready-driver");
         var idle = Cookie("ready-idle");
-        var t = _host.Clock.GetUtcNow();
+        var t = Host.Clock.GetUtcNow();
 
-        var viewer = await _host.RecordAsync(browser, Interaction(browser, InteractionType.View, t), Interaction(browser, InteractionType.View, t), Interaction(browser, InteractionType.View, t));
-        var booked = await _host.RecordAsync(driver, Interaction(driver, InteractionType.View, t), Interaction(driver, InteractionType.TestDriveBooked, t));
-        var once = await _host.RecordAsync(idle, Interaction(idle, InteractionType.View, t));
+        var viewer = await Host.RecordAsync(browser, Interaction(browser, InteractionType.View, t), Interaction(browser, InteractionType.View, t), Interaction(browser, InteractionType.View, t));
+        var booked = await Host.RecordAsync(driver, Interaction(driver, InteractionType.View, t), Interaction(driver, InteractionType.TestDriveBooked, t));
+        var once = await Host.RecordAsync(idle, Interaction(idle, InteractionType.View, t));
 
         Assert.True(booked.Readiness > viewer.Readiness, $"{booked.Readiness} > {viewer.Readiness}");
         Assert.True(viewer.Readiness > once.Readiness, $"{viewer.Readiness} > {once.Readiness}");
         Assert.InRange(booked.Readiness, 50, 100);
-        _host.Clock.Advance(TimeSpan.FromDays(21));
-        Assert.True((await _host.GetAsync(booked.Name)).Readiness < booked.Readiness / 4);
+        Host.Clock.Advance(TimeSpan.FromDays(21));
+        Assert.True((await Host.GetAsync(booked.Name)).Readiness < booked.Readiness / 4);
     }
 
     [Fact]
     public async Task Flags_FollowTicketsAndCarts()
     {
         var who = Cookie("flags-1");
-        var t = _host.Clock.GetUtcNow();
+        var t = Host.Clock.GetUtcNow();
 
-        var profile = await _host.RecordAsync(who,
+        var profile = await Host.RecordAsync(who,
             Interaction(who, InteractionType.ServiceTicketOpened, t),
             Interaction(who, InteractionType.ServiceTicketOpened, t.AddMinutes(1)),
             Interaction(who, InteractionType.ServiceTicketResolved, t.AddMinutes(2)),
@@ -106,7 +101,7 @@ public sealed class JourneyTests : IAsyncLifetime
         Assert.Equal(1, profile.OpenServiceTickets);
         Assert.True(profile.AbandonedCart);
 
-        profile = await _host.RecordAsync(who,
+        profile = await Host.RecordAsync(who,
             Interaction(who, InteractionType.ServiceTicketResolved, t.AddMinutes(4)),
             Interaction(who, InteractionType.ServiceTicketResolved, t.AddMinutes(5)),
             Interaction(who, InteractionType.Purchase, t.AddMinutes(6)));
@@ -119,24 +114,24 @@ public sealed class JourneyTests : IAsyncLifetime
     public async Task ProfilingConsent_WhenWithdrawn_ClearsAndStopsInference()
     {
         var who = Customer("consent-1");
-        var t = _host.Clock.GetUtcNow();
-        var profile = await _host.RecordAsync(who, Interaction(who, InteractionType.TestDriveBooked, t, topics: ["suv"]));
+        var t = Host.Clock.GetUtcNow();
+        var profile = await Host.RecordAsync(who, Interaction(who, InteractionType.TestDriveBooked, t, topics: ["suv"]));
         Assert.NotEmpty(profile.Interests);
 
-        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", Decision(who, granted: false));
-        Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => !(await _host.GetAsync(profile.Name)).ProfilingAllowed));
-        var withdrawn = await _host.GetAsync(profile.Name);
+        await Host.PublishAsync(ProfileTopics.ConsentChanged, "consent", Decision(who, granted: false));
+        Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => !(await Host.GetAsync(profile.Name)).ProfilingAllowed));
+        var withdrawn = await Host.GetAsync(profile.Name);
         Assert.Empty(withdrawn.Interests);
         Assert.Equal(0, withdrawn.Readiness);
 
-        var after = await _host.RecordAsync(who, Interaction(who, InteractionType.ContentConsumed, t.AddMinutes(5), topics: ["estate"], content: "contents/estate"));
+        var after = await Host.RecordAsync(who, Interaction(who, InteractionType.ContentConsumed, t.AddMinutes(5), topics: ["estate"], content: "contents/estate"));
         Assert.Empty(after.Interests);
         Assert.Equal(0, after.Readiness);
         Assert.Equal(["estate"], after.ConsumedContents);
 
-        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", Decision(who, granted: true));
-        Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => (await _host.GetAsync(profile.Name)).ProfilingAllowed));
-        var again = await _host.RecordAsync(who, Interaction(who, InteractionType.ContentConsumed, t.AddMinutes(10), topics: ["estate"]));
+        await Host.PublishAsync(ProfileTopics.ConsentChanged, "consent", Decision(who, granted: true));
+        Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => (await Host.GetAsync(profile.Name)).ProfilingAllowed));
+        var again = await Host.RecordAsync(who, Interaction(who, InteractionType.ContentConsumed, t.AddMinutes(10), topics: ["estate"]));
         Assert.Equal(["estate"], again.Interests.Select(i => i.Topic));
     }
 
@@ -144,14 +139,14 @@ public sealed class JourneyTests : IAsyncLifetime
     public async Task ConsentForOtherPurposes_IsIgnored()
     {
         var who = Customer("consent-2");
-        var profile = await _host.RecordAsync(who, Interaction(who, InteractionType.View, _host.Clock.GetUtcNow(), topics: ["suv"]));
+        var profile = await Host.RecordAsync(who, Interaction(who, InteractionType.View, Host.Clock.GetUtcNow(), topics: ["suv"]));
         var other = Decision(who, granted: false);
         other.Purpose = "purposes/analytics";
 
-        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", other);
-        Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => await _host.PendingAsync() == 0));
+        await Host.PublishAsync(ProfileTopics.ConsentChanged, "consent", other);
+        Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => await Host.PendingAsync() == 0));
 
-        var current = await _host.GetAsync(profile.Name);
+        var current = await Host.GetAsync(profile.Name);
         Assert.True(current.ProfilingAllowed);
         Assert.Equal(profile.Version, current.Version);
     }
@@ -160,16 +155,16 @@ public sealed class JourneyTests : IAsyncLifetime
     public async Task Interactions_WhenRedelivered_AreAppliedOnce()
     {
         var who = Cookie("once-1");
-        var interaction = Interaction(who, InteractionType.ServiceTicketOpened, _host.Clock.GetUtcNow());
-        var envelope = EventEnvelopes.Create(ProfileTopics.InteractionRecorded, "touchpoint", interaction, _host.Clock.GetUtcNow());
-        var transport = _host.Platform.Services.GetService(typeof(IEventTransport)) as IEventTransport;
+        var interaction = Interaction(who, InteractionType.ServiceTicketOpened, Host.Clock.GetUtcNow());
+        var envelope = EventEnvelopes.Create(ProfileTopics.InteractionRecorded, "touchpoint", interaction, Host.Clock.GetUtcNow());
+        var transport = Host.Platform.Services.GetService(typeof(IEventTransport)) as IEventTransport;
 
         await transport!.PublishAsync("touchpoint", [envelope, envelope], CancellationToken.None);
-        Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => await _host.TryLookupAsync(who) is not null && await _host.PendingAsync() == 0));
+        Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => await Host.TryLookupAsync(who) is not null && await Host.PendingAsync() == 0));
         await transport.PublishAsync("touchpoint", [envelope], CancellationToken.None);
-        Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => await _host.PendingAsync() == 0));
+        Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(async () => await Host.PendingAsync() == 0));
 
-        Assert.Equal(1, (await _host.TryLookupAsync(who))!.OpenServiceTickets);
+        Assert.Equal(1, (await Host.TryLookupAsync(who))!.OpenServiceTickets);
     }
 
     private static ConsentChanged Decision(Journey.Common.V1.Identifier who, bool granted)

@@ -1,6 +1,7 @@
 using Journey.Common.V1;
 using Journey.Profile.V1;
 using Journey.Shared.Reports;
+using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using static Journey.Profile.Tests.ProfileHost;
 
@@ -10,40 +11,36 @@ namespace Journey.Profile.Tests.Grpc;
 /// A description that was slow to compute is kept (Journey:Reports): every description counts as slow
 /// here, and is kept for a minute.
 /// </summary>
-public sealed class KeptAudienceTests : IAsyncLifetime
+public sealed class KeptAudienceTests() : HostedTests<ProfileHost>(() => StartAsync(KeepEveryDescriptionForAMinute))
 {
-    private ProfileHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await StartAsync(new Dictionary<string, string?>
+    private static readonly Dictionary<string, string?> KeepEveryDescriptionForAMinute = new()
     {
         ["Journey:Profile:AudienceNoiseEpsilon"] = "1000",
         ["Journey:Reports:KeepSlowerThan"] = "00:00:00",
         ["Journey:Reports:MaxAge"] = "00:01:00",
-    });
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    };
 
     [Fact]
     public async Task DescribeAudience_WhenKept_IsAnsweredUntilTooOldAndThenRefreshed()
     {
         await AddPeopleAsync(0, 10);
-        var computedAt = _host.Clock.GetUtcNow();
+        var computedAt = Host.Clock.GetUtcNow();
         var request = new DescribeAudienceRequest { Stage = JourneyStage.Consideration };
-        var first = await _host.Client.DescribeAudienceAsync(request);
+        var first = await Host.Client.DescribeAudienceAsync(request);
 
         await AddPeopleAsync(10, 2);
-        var kept = await _host.Client.DescribeAudienceAsync(request);
-        _host.Clock.Advance(TimeSpan.FromMinutes(1));
-        var stale = await _host.Client.DescribeAudienceAsync(request);
-        await _host.Platform.Services.GetRequiredService<ReportCache<Journey.Profile.Domain.AudienceKey, Journey.Profile.Domain.AudienceDescription>>().WhenComputedAsync();
-        var refreshed = await _host.Client.DescribeAudienceAsync(request);
+        var kept = await Host.Client.DescribeAudienceAsync(request);
+        Host.Clock.Advance(TimeSpan.FromMinutes(1));
+        var stale = await Host.Client.DescribeAudienceAsync(request);
+        await Host.Platform.Services.GetRequiredService<ReportCache<Journey.Profile.Domain.AudienceKey, Journey.Profile.Domain.AudienceDescription>>().WhenComputedAsync();
+        var refreshed = await Host.Client.DescribeAudienceAsync(request);
 
         Assert.Equal(10, first.Size);
         Assert.Equal(computedAt, first.ComputeTime.ToDateTimeOffset());
         Assert.Equal(first, kept);
         Assert.Equal(first, stale);
         Assert.Equal(12, refreshed.Size);
-        Assert.Equal(_host.Clock.GetUtcNow(), refreshed.ComputeTime.ToDateTimeOffset());
+        Assert.Equal(Host.Clock.GetUtcNow(), refreshed.ComputeTime.ToDateTimeOffset());
     }
 
     [Fact]
@@ -51,8 +48,8 @@ public sealed class KeptAudienceTests : IAsyncLifetime
     {
         await AddPeopleAsync(0, 10);
 
-        var stage = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Consideration });
-        var other = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Loyalty });
+        var stage = await Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Consideration });
+        var other = await Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Loyalty });
 
         Assert.False(stage.BelowMinimum);
         Assert.True(other.BelowMinimum);
@@ -63,7 +60,7 @@ public sealed class KeptAudienceTests : IAsyncLifetime
         for (var i = from; i < from + count; i++)
         {
             var who = Cookie($"kept-{i}");
-            await _host.RecordAsync(who, Interaction(who, InteractionType.View, _host.Clock.GetUtcNow(), [JourneyStage.Consideration], ["electric"]));
+            await Host.RecordAsync(who, Interaction(who, InteractionType.View, Host.Clock.GetUtcNow(), [JourneyStage.Consideration], ["electric"]));
         }
     }
 }

@@ -12,15 +12,10 @@ using static Journey.Profile.Tests.ProfileHost;
 
 namespace Journey.Profile.Tests.Grpc;
 
-public sealed class PrivacyTests : IAsyncLifetime
+public sealed class PrivacyTests() : HostedTests<ProfileHost>(() => StartAsync())
 {
     private const string ClearEmail = "erika.mustermann@example.com";
     private const string ClearPhone = "+49 170 5550123";
-    private ProfileHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await StartAsync();
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task Store_WhenKnownCustomerGaveEmailAndPhone_HoldsNeitherInClear()
@@ -32,18 +27,18 @@ public sealed class PrivacyTests : IAsyncLifetime
         Assert.DoesNotContain(ClearEmail, bytes, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("5550123", bytes, StringComparison.Ordinal);
         // The hash is there: proof that the scan reads the stored rows at all.
-        Assert.Contains(_host.Platform.Services.GetRequiredService<IdentifierHasher>().HashEmail(ClearEmail), bytes, StringComparison.Ordinal);
+        Assert.Contains(Host.Platform.Services.GetRequiredService<IdentifierHasher>().HashEmail(ClearEmail), bytes, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task ExportProfile_ByAnyIdentifier_ReturnsEverythingAsOneDocument()
     {
-        var anonymous = await _host.IdentifyAsync(Cookie("erika-phone"));
+        var anonymous = await Host.IdentifyAsync(Cookie("erika-phone"));
         var known = await IdentifyErikaAsync();
-        await _host.RecordAsync(Cookie("erika-cookie"), Interaction(Cookie("erika-cookie"), InteractionType.ContentConsumed, _host.Clock.GetUtcNow(), topics: ["family-cars"], content: "contents/family"));
-        await _host.IdentifyAsync(Customer("cust-erika"), Cookie("erika-phone"));
+        await Host.RecordAsync(Cookie("erika-cookie"), Interaction(Cookie("erika-cookie"), InteractionType.ContentConsumed, Host.Clock.GetUtcNow(), topics: ["family-cars"], content: "contents/family"));
+        await Host.IdentifyAsync(Customer("cust-erika"), Cookie("erika-phone"));
 
-        var export = (await _host.Client.ExportProfileAsync(new ExportProfileRequest { Person = Persons.Of(Email(ClearEmail)) })).Export;
+        var export = (await Host.Client.ExportProfileAsync(new ExportProfileRequest { Person = Persons.Of(Email(ClearEmail)) })).Export;
 
         Assert.Equal(known.Profile.Name, export.Profile.Name);
         Assert.Equal(ClearEmail, export.Profile.Traits["email"]);
@@ -54,14 +49,14 @@ public sealed class PrivacyTests : IAsyncLifetime
         Assert.Equal([anonymous.Profile.Name], export.Merges.Select(m => m.Merged));
         Assert.Equal([anonymous.Profile.Name], export.MergedProfileNames);
         // Reads without the privacy scope never see the clear address.
-        Assert.DoesNotContain("email", (await _host.GetAsync(known.Profile.Name)).Traits.Keys);
+        Assert.DoesNotContain("email", (await Host.GetAsync(known.Profile.Name)).Traits.Keys);
     }
 
     [Fact]
     public async Task ExportProfile_WhenChannelConsentIsHeld_ListsTheDecisions()
     {
         var known = await IdentifyErikaAsync();
-        var at = _host.Clock.GetUtcNow();
+        var at = Host.Clock.GetUtcNow();
         var grant = new ConsentChanged
         {
             Subject = "subjects/erika",
@@ -71,10 +66,10 @@ public sealed class PrivacyTests : IAsyncLifetime
             Identifiers = { Customer("cust-erika") },
             Channels = { Channel.Email },
         };
-        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", grant);
-        Assert.True(await TestPlatform.EventuallyAsync(async () => await _host.PendingAsync() == 0));
+        await Host.PublishAsync(ProfileTopics.ConsentChanged, "consent", grant);
+        Assert.True(await TestPlatform.EventuallyAsync(async () => await Host.PendingAsync() == 0));
 
-        var export = (await _host.Client.ExportProfileAsync(new ExportProfileRequest { Person = Persons.Of(Customer("cust-erika")) })).Export;
+        var export = (await Host.Client.ExportProfileAsync(new ExportProfileRequest { Person = Persons.Of(Customer("cust-erika")) })).Export;
 
         Assert.Equal(known.Profile.Name, export.Profile.Name);
         var held = Assert.Single(export.ChannelConsents);
@@ -87,7 +82,7 @@ public sealed class PrivacyTests : IAsyncLifetime
     [Fact]
     public async Task ExportProfile_WhenNobodyHoldsTheIdentifier_IsNotFound()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.ExportProfileAsync(new ExportProfileRequest { Person = Persons.Of(Email("nobody@example.com")) }).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.Client.ExportProfileAsync(new ExportProfileRequest { Person = Persons.Of(Email("nobody@example.com")) }).ResponseAsync);
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
     }
@@ -95,36 +90,36 @@ public sealed class PrivacyTests : IAsyncLifetime
     [Fact]
     public async Task EraseProfile_LeavesNothingAboutThePersonInAnyTable()
     {
-        var anonymous = await _host.IdentifyAsync(Cookie("erika-phone"));
+        var anonymous = await Host.IdentifyAsync(Cookie("erika-phone"));
         var known = await IdentifyErikaAsync();
-        await _host.IdentifyAsync(Customer("cust-erika"), Cookie("erika-phone"));
-        var neighbour = await _host.IdentifyAsync(Customer("cust-neighbour"), Cookie("erika-cookie"));
-        await _host.Client.CreateSegmentAsync(new CreateSegmentRequest
+        await Host.IdentifyAsync(Customer("cust-erika"), Cookie("erika-phone"));
+        var neighbour = await Host.IdentifyAsync(Customer("cust-neighbour"), Cookie("erika-cookie"));
+        await Host.Client.CreateSegmentAsync(new CreateSegmentRequest
         {
             SegmentId = "everyone",
             Segment = new Segment { DisplayName = "Everyone", Rule = new SegmentRule { Condition = new SegmentCondition { Field = SegmentField.Readiness, Operator = SegmentOperator.GreaterOrEqual, Number = 0 } } },
         });
-        await _host.RecordAsync(Customer("cust-erika"), Interaction(Customer("cust-erika"), InteractionType.View, _host.Clock.GetUtcNow()));
-        Assert.Contains(neighbour.Profile.Name, (await _host.GetAsync(known.Profile.Name)).Conflicts.Select(c => c.OtherProfile));
-        var hash = _host.Platform.Services.GetRequiredService<IdentifierHasher>().HashEmail(ClearEmail);
+        await Host.RecordAsync(Customer("cust-erika"), Interaction(Customer("cust-erika"), InteractionType.View, Host.Clock.GetUtcNow()));
+        Assert.Contains(neighbour.Profile.Name, (await Host.GetAsync(known.Profile.Name)).Conflicts.Select(c => c.OtherProfile));
+        var hash = Host.Platform.Services.GetRequiredService<IdentifierHasher>().HashEmail(ClearEmail);
         var knownId = known.Profile.Name["profiles/".Length..];
         var anonymousId = anonymous.Profile.Name["profiles/".Length..];
         Assert.True(await RowsMentioningAsync(knownId, anonymousId, hash, "cust-erika", "erika-phone") > 5);
 
-        var erased = await _host.Client.EraseProfileAsync(new EraseProfileRequest { Person = Persons.Of(Customer("cust-erika")), Erasure = "erasures/e-1" });
+        var erased = await Host.Client.EraseProfileAsync(new EraseProfileRequest { Person = Persons.Of(Customer("cust-erika")), Erasure = "erasures/e-1" });
 
         Assert.True(erased.RecordsErased >= 8, $"erased {erased.RecordsErased}");
-        Assert.Null(await _host.TryLookupAsync(Email(ClearEmail)));
-        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => _host.GetAsync(known.Profile.Name))).StatusCode);
-        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => _host.GetAsync(anonymous.Profile.Name))).StatusCode);
-        Assert.Empty((await _host.GetAsync(neighbour.Profile.Name)).Conflicts);
+        Assert.Null(await Host.TryLookupAsync(Email(ClearEmail)));
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => Host.GetAsync(known.Profile.Name))).StatusCode);
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => Host.GetAsync(anonymous.Profile.Name))).StatusCode);
+        Assert.Empty((await Host.GetAsync(neighbour.Profile.Name)).Conflicts);
         Assert.True(await TestPlatform.EventuallyAsync(async () => await RowsMentioningAsync(knownId, anonymousId, hash, "cust-erika", "erika-phone") == 0));
     }
 
     [Fact]
     public async Task EraseProfile_WhenNobodyHeld_SucceedsWithNothingErased()
     {
-        var erased = await _host.Client.EraseProfileAsync(new EraseProfileRequest { Person = Persons.Of(Customer("never-seen")) });
+        var erased = await Host.Client.EraseProfileAsync(new EraseProfileRequest { Person = Persons.Of(Customer("never-seen")) });
 
         Assert.Equal(0, erased.RecordsErased);
     }
@@ -132,7 +127,7 @@ public sealed class PrivacyTests : IAsyncLifetime
     [Fact]
     public async Task EraseProfile_WhenErasureNameMalformed_IsInvalidArgument()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.EraseProfileAsync(new EraseProfileRequest { Person = Persons.Of(Customer("x")), Erasure = "nope" }).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.Client.EraseProfileAsync(new EraseProfileRequest { Person = Persons.Of(Customer("x")), Erasure = "nope" }).ResponseAsync);
 
         Assert.Equal(["erasure"], IdentityTests.Violations(error));
     }
@@ -141,13 +136,13 @@ public sealed class PrivacyTests : IAsyncLifetime
     public async Task ErasureRequested_FromConsentService_ErasesThePerson()
     {
         var known = await IdentifyErikaAsync();
-        var request = new ErasureRequested { Erasure = "erasures/e-2", RequestTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(_host.Clock.GetUtcNow()) };
-        request.Identifiers.Add(Id(IdentifierKind.Email, _host.Platform.Services.GetRequiredService<IdentifierHasher>().HashEmail(ClearEmail)));
+        var request = new ErasureRequested { Erasure = "erasures/e-2", RequestTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(Host.Clock.GetUtcNow()) };
+        request.Identifiers.Add(Id(IdentifierKind.Email, Host.Platform.Services.GetRequiredService<IdentifierHasher>().HashEmail(ClearEmail)));
 
-        await _host.PublishAsync(Topics.ErasureRequested, "consent", request);
+        await Host.PublishAsync(Topics.ErasureRequested, "consent", request);
 
-        Assert.True(await TestPlatform.EventuallyAsync(async () => await _host.TryLookupAsync(Customer("cust-erika")) is null));
-        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => _host.GetAsync(known.Profile.Name))).StatusCode);
+        Assert.True(await TestPlatform.EventuallyAsync(async () => await Host.TryLookupAsync(Customer("cust-erika")) is null));
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => Host.GetAsync(known.Profile.Name))).StatusCode);
     }
 
     private async Task<IdentifyResponse> IdentifyErikaAsync()
@@ -158,10 +153,10 @@ public sealed class PrivacyTests : IAsyncLifetime
         request.Identifiers.Add(Id(IdentifierKind.Phone, ClearPhone));
         request.Identifiers.Add(Cookie("erika-cookie"));
         request.Traits["preferred_model"] = "estate";
-        return await _host.Client.IdentifyAsync(request);
+        return await Host.Client.IdentifyAsync(request);
     }
 
-    private SqliteDatabase Database => _host.Platform.Services.GetRequiredKeyedService<SqliteDatabase>(ProfileModule.Name);
+    private SqliteDatabase Database => Host.Platform.Services.GetRequiredKeyedService<SqliteDatabase>(ProfileModule.Name);
 
     /// <summary>The database file and its write-ahead log as text, the way a dump would show them.</summary>
     private async Task<string> StoreBytesAsync()

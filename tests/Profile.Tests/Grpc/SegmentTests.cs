@@ -8,16 +8,10 @@ using static Journey.Profile.Tests.ProfileHost;
 
 namespace Journey.Profile.Tests.Grpc;
 
-public sealed class SegmentTests : IAsyncLifetime
+// These tests check which figures a description shows; noise this small rounds away, so the
+// figures are exact. AudienceDifferencingTests runs with the default noise.
+public sealed class SegmentTests() : HostedTests<ProfileHost>(() => StartAsync(new Dictionary<string, string?> { ["Journey:Profile:AudienceNoiseEpsilon"] = "1000" }))
 {
-    private ProfileHost _host = null!;
-
-    // These tests check which figures a description shows; noise this small rounds away, so the
-    // figures are exact. AudienceDifferencingTests runs with the default noise.
-    public async Task InitializeAsync() => _host = await StartAsync(new Dictionary<string, string?> { ["Journey:Profile:AudienceNoiseEpsilon"] = "1000" });
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     public static TheoryData<string, string> InvalidRules => new()
     {
         { "missing-rule", "segment.rule" },
@@ -72,7 +66,7 @@ public sealed class SegmentTests : IAsyncLifetime
                 break;
         }
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateSegmentAsync(request).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.Client.CreateSegmentAsync(request).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains(field, IdentityTests.Violations(error));
@@ -99,12 +93,12 @@ public sealed class SegmentTests : IAsyncLifetime
         await CreateAsync("b-ready", ReadyRule(50));
         await CreateAsync("c-ready", ReadyRule(70));
 
-        var read = (await _host.Client.GetSegmentAsync(new GetSegmentRequest { Name = "segments/a-known" })).Segment;
-        var first = await _host.Client.ListSegmentsAsync(new ListSegmentsRequest { PageSize = 2 });
-        var second = await _host.Client.ListSegmentsAsync(new ListSegmentsRequest { PageSize = 2, PageToken = first.NextPageToken });
-        await _host.Client.DeleteSegmentAsync(new DeleteSegmentRequest { Name = "segments/b-ready" });
-        var missing = await Assert.ThrowsAsync<RpcException>(() => _host.Client.GetSegmentAsync(new GetSegmentRequest { Name = "segments/b-ready" }).ResponseAsync);
-        var deleteAgain = await Assert.ThrowsAsync<RpcException>(() => _host.Client.DeleteSegmentAsync(new DeleteSegmentRequest { Name = "segments/b-ready" }).ResponseAsync);
+        var read = (await Host.Client.GetSegmentAsync(new GetSegmentRequest { Name = "segments/a-known" })).Segment;
+        var first = await Host.Client.ListSegmentsAsync(new ListSegmentsRequest { PageSize = 2 });
+        var second = await Host.Client.ListSegmentsAsync(new ListSegmentsRequest { PageSize = 2, PageToken = first.NextPageToken });
+        await Host.Client.DeleteSegmentAsync(new DeleteSegmentRequest { Name = "segments/b-ready" });
+        var missing = await Assert.ThrowsAsync<RpcException>(() => Host.Client.GetSegmentAsync(new GetSegmentRequest { Name = "segments/b-ready" }).ResponseAsync);
+        var deleteAgain = await Assert.ThrowsAsync<RpcException>(() => Host.Client.DeleteSegmentAsync(new DeleteSegmentRequest { Name = "segments/b-ready" }).ResponseAsync);
 
         Assert.Equal(created, read);
         Assert.Equal(rule, read.Rule);
@@ -121,23 +115,23 @@ public sealed class SegmentTests : IAsyncLifetime
         await CreateAsync("hot-leads", All(
             Condition(SegmentField.Readiness, SegmentOperator.GreaterOrEqual, c => c.Number = 50),
             Condition(SegmentField.Interest, SegmentOperator.GreaterThan, c => { c.Key = "suv"; c.Number = 0.2; })));
-        var t = _host.Clock.GetUtcNow();
+        var t = Host.Clock.GetUtcNow();
         var lead = Cookie("lead-1");
         var browser = Cookie("browser-1");
 
-        var leadProfile = await _host.RecordAsync(lead, Interaction(lead, InteractionType.TestDriveBooked, t, topics: ["suv"]), Interaction(lead, InteractionType.CartAdd, t, topics: ["suv"]));
-        var browserProfile = await _host.RecordAsync(browser, Interaction(browser, InteractionType.View, t, topics: ["suv"]));
+        var leadProfile = await Host.RecordAsync(lead, Interaction(lead, InteractionType.TestDriveBooked, t, topics: ["suv"]), Interaction(lead, InteractionType.CartAdd, t, topics: ["suv"]));
+        var browserProfile = await Host.RecordAsync(browser, Interaction(browser, InteractionType.View, t, topics: ["suv"]));
 
         Assert.Equal(["segments/hot-leads"], leadProfile.Segments);
         Assert.Empty(browserProfile.Segments);
-        var members = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/hot-leads" });
+        var members = await Host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/hot-leads" });
         Assert.Equal([leadProfile.Name], members.Profiles);
 
         // Buying ends the lead: readiness drops, so the profile leaves.
-        _host.Clock.Advance(TimeSpan.FromMinutes(1));
-        var bought = await _host.RecordAsync(lead, Interaction(lead, InteractionType.Purchase, t.AddMinutes(1)));
+        Host.Clock.Advance(TimeSpan.FromMinutes(1));
+        var bought = await Host.RecordAsync(lead, Interaction(lead, InteractionType.Purchase, t.AddMinutes(1)));
         Assert.Empty(bought.Segments);
-        Assert.Empty((await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/hot-leads" })).Profiles);
+        Assert.Empty((await Host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/hot-leads" })).Profiles);
     }
 
     [Fact]
@@ -169,27 +163,27 @@ public sealed class SegmentTests : IAsyncLifetime
     public async Task ReevaluateTimedSegments_WhenNoRuleDependsOnTime_WritesNothing()
     {
         await CreateAsync("known", Condition(SegmentField.CustomerType, SegmentOperator.Equals, c => c.CustomerType = CustomerType.Known));
-        var known = await _host.IdentifyAsync(Customer("steady"));
-        _host.Clock.Advance(TimeSpan.FromDays(30));
+        var known = await Host.IdentifyAsync(Customer("steady"));
+        Host.Clock.Advance(TimeSpan.FromDays(30));
 
-        var changed = await _host.Platform.Services.GetRequiredService<Journey.Profile.Domain.MembershipUseCases>().ReevaluateTimedSegmentsAsync(CancellationToken.None);
+        var changed = await Host.Platform.Services.GetRequiredService<Journey.Profile.Domain.MembershipUseCases>().ReevaluateTimedSegmentsAsync(CancellationToken.None);
 
         Assert.Equal(0, changed);
-        Assert.Equal(known.Profile.Version, (await _host.GetAsync(known.Profile.Name)).Version);
+        Assert.Equal(known.Profile.Version, (await Host.GetAsync(known.Profile.Name)).Version);
     }
 
     [Fact]
     public async Task CreateSegment_WhenProfilesAlreadyMatch_PutsThemInAtOnce()
     {
-        var fleet = await _host.IdentifyAsync(Customer("fleet-buyer"));
-        var other = await _host.IdentifyAsync(Cookie("not-known"));
+        var fleet = await Host.IdentifyAsync(Customer("fleet-buyer"));
+        var other = await Host.IdentifyAsync(Cookie("not-known"));
 
         await CreateAsync("known-later", Condition(SegmentField.CustomerType, SegmentOperator.Equals, c => c.CustomerType = CustomerType.Known));
 
-        var members = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/known-later" });
+        var members = await Host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/known-later" });
         Assert.Equal([fleet.Profile.Name], members.Profiles);
-        Assert.Equal(["segments/known-later"], (await _host.GetAsync(fleet.Profile.Name)).Segments);
-        Assert.Empty((await _host.GetAsync(other.Profile.Name)).Segments);
+        Assert.Equal(["segments/known-later"], (await Host.GetAsync(fleet.Profile.Name)).Segments);
+        Assert.Empty((await Host.GetAsync(other.Profile.Name)).Segments);
     }
 
     [Fact]
@@ -199,14 +193,14 @@ public sealed class SegmentTests : IAsyncLifetime
         var names = new List<string>();
         for (var i = 0; i < 5; i++)
         {
-            names.Add((await _host.IdentifyAsync(Cookie($"member-{i}"))).Profile.Name);
+            names.Add((await Host.IdentifyAsync(Cookie($"member-{i}"))).Profile.Name);
         }
 
         var seen = new List<string>();
         var token = "";
         do
         {
-            var page = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/anonymous", PageSize = 2, PageToken = token });
+            var page = await Host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/anonymous", PageSize = 2, PageToken = token });
             Assert.True(page.Profiles.Count <= 2);
             seen.AddRange(page.Profiles);
             token = page.NextPageToken;
@@ -214,7 +208,7 @@ public sealed class SegmentTests : IAsyncLifetime
         while (token.Length > 0);
 
         Assert.Equal(names.Order(StringComparer.Ordinal), seen);
-        var unknown = await Assert.ThrowsAsync<RpcException>(() => _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/nope" }).ResponseAsync);
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => Host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/nope" }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
     }
 
@@ -227,9 +221,9 @@ public sealed class SegmentTests : IAsyncLifetime
             await IdentifyWithTraitAsync($"small-{i}", "club", "small");
         }
 
-        var small = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Segment = "segments/small" });
+        var small = await Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Segment = "segments/small" });
         await IdentifyWithTraitAsync("small-9", "club", "small");
-        var enough = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Segment = "segments/small" });
+        var enough = await Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Segment = "segments/small" });
 
         Assert.True(small.BelowMinimum);
         Assert.Equal(10, small.MinimumSize);
@@ -242,7 +236,7 @@ public sealed class SegmentTests : IAsyncLifetime
     [Fact]
     public async Task DescribeAudience_ForAStage_GivesAggregatesAndHidesSmallBuckets()
     {
-        var t = _host.Clock.GetUtcNow();
+        var t = Host.Clock.GetUtcNow();
         for (var i = 0; i < 12; i++)
         {
             var who = Cookie($"aud-{i}");
@@ -255,10 +249,10 @@ public sealed class SegmentTests : IAsyncLifetime
                 interactions.Add(Interaction(who, InteractionType.View, t, [JourneyStage.Consideration], ["caravans"], channel: Channel.Social));
             }
 
-            await _host.RecordAsync(who, [.. interactions]);
+            await Host.RecordAsync(who, [.. interactions]);
         }
 
-        var audience = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Consideration });
+        var audience = await Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Consideration });
 
         Assert.False(audience.BelowMinimum);
         Assert.Equal(12, audience.Size);
@@ -267,19 +261,19 @@ public sealed class SegmentTests : IAsyncLifetime
         Assert.Equal(12, interest.Members);
         Assert.Equal([new StageCount { Stage = JourneyStage.Consideration, Members = 12 }], audience.Stages);
         Assert.Equal([new ChannelCount { Channel = Channel.Web, Members = 12 }], audience.Channels);
-        var none = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Loyalty });
+        var none = await Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Loyalty });
         Assert.True(none.BelowMinimum);
-        Assert.Equal(_host.Clock.GetUtcNow(), audience.ComputeTime.ToDateTimeOffset());
+        Assert.Equal(Host.Clock.GetUtcNow(), audience.ComputeTime.ToDateTimeOffset());
     }
 
     [Fact]
     public async Task DescribeAudience_ForEveryone_CountsEachCustomerTypeAndHidesOneUnderTheFloor()
     {
-        var t = _host.Clock.GetUtcNow();
+        var t = Host.Clock.GetUtcNow();
         for (var i = 0; i < 12; i++)
         {
             var who = Cookie($"visitor-{i}");
-            await _host.RecordAsync(who, Interaction(who, InteractionType.View, t, [JourneyStage.Awareness], ["electric"], channel: Channel.Web));
+            await Host.RecordAsync(who, Interaction(who, InteractionType.View, t, [JourneyStage.Awareness], ["electric"], channel: Channel.Web));
         }
 
         for (var i = 0; i < 3; i++)
@@ -287,7 +281,7 @@ public sealed class SegmentTests : IAsyncLifetime
             await IdentifyCustomerAsync($"everyone-known-{i}");
         }
 
-        var everyone = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Everyone = true });
+        var everyone = await Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Everyone = true });
 
         Assert.Equal(15, everyone.Size);
         // Three known customers are fewer than the floor of 10: their bucket would describe them, so it is left out.
@@ -297,7 +291,7 @@ public sealed class SegmentTests : IAsyncLifetime
             await IdentifyCustomerAsync($"everyone-known-{i}");
         }
 
-        var more = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Everyone = true });
+        var more = await Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Everyone = true });
         Assert.Equal(
             [new CustomerTypeCount { CustomerType = CustomerType.Known, Members = 12 }, new CustomerTypeCount { CustomerType = CustomerType.Anonymous, Members = 12 }],
             more.CustomerTypes);
@@ -306,9 +300,9 @@ public sealed class SegmentTests : IAsyncLifetime
     [Fact]
     public async Task DescribeAudience_WhenTargetMissing_IsInvalidArgument()
     {
-        var none = await Assert.ThrowsAsync<RpcException>(() => _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest()).ResponseAsync);
-        var unspecified = await Assert.ThrowsAsync<RpcException>(() => _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Unspecified }).ResponseAsync);
-        var nobody = await Assert.ThrowsAsync<RpcException>(() => _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Everyone = false }).ResponseAsync);
+        var none = await Assert.ThrowsAsync<RpcException>(() => Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest()).ResponseAsync);
+        var unspecified = await Assert.ThrowsAsync<RpcException>(() => Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Stage = JourneyStage.Unspecified }).ResponseAsync);
+        var nobody = await Assert.ThrowsAsync<RpcException>(() => Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Everyone = false }).ResponseAsync);
 
         Assert.Equal(["audience"], IdentityTests.Violations(none));
         Assert.Equal(["stage"], IdentityTests.Violations(unspecified));
@@ -322,17 +316,17 @@ public sealed class SegmentTests : IAsyncLifetime
         var granter = await IdentifyCustomerAsync("gate-granter");
         var withdrawer = await IdentifyCustomerAsync("gate-withdrawer");
         var undecided = await IdentifyCustomerAsync("gate-undecided");
-        var t = _host.Clock.GetUtcNow();
+        var t = Host.Clock.GetUtcNow();
 
-        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", MarketingEmail("gate-granter", granted: true, t));
-        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", MarketingEmail("gate-withdrawer", granted: true, t), MarketingEmail("gate-withdrawer", granted: false, t.AddMinutes(2)));
+        await Host.PublishAsync(ProfileTopics.ConsentChanged, "consent", MarketingEmail("gate-granter", granted: true, t));
+        await Host.PublishAsync(ProfileTopics.ConsentChanged, "consent", MarketingEmail("gate-withdrawer", granted: true, t), MarketingEmail("gate-withdrawer", granted: false, t.AddMinutes(2)));
         // An older grant delivered after the withdrawal does not undo it.
-        await _host.PublishAsync(ProfileTopics.ConsentChanged, "consent", MarketingEmail("gate-withdrawer", granted: true, t.AddMinutes(1)));
-        Assert.True(await TestPlatform.EventuallyAsync(async () => await _host.PendingAsync() == 0));
+        await Host.PublishAsync(ProfileTopics.ConsentChanged, "consent", MarketingEmail("gate-withdrawer", granted: true, t.AddMinutes(1)));
+        Assert.True(await TestPlatform.EventuallyAsync(async () => await Host.PendingAsync() == 0));
 
-        var email = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/subscribers", Channel = Channel.Email });
-        var all = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/subscribers" });
-        var web = await _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/subscribers", Channel = Channel.Web });
+        var email = await Host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/subscribers", Channel = Channel.Email });
+        var all = await Host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/subscribers" });
+        var web = await Host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/subscribers", Channel = Channel.Web });
 
         Assert.Equal([granter], email.Profiles);
         Assert.Equal(2, email.WithheldCount);
@@ -347,7 +341,7 @@ public sealed class SegmentTests : IAsyncLifetime
     {
         await CreateAsync("any-channel", ReadyRule(50));
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/any-channel", Channel = (Channel)99 }).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.Client.ListSegmentMembersAsync(new ListSegmentMembersRequest { Parent = "segments/any-channel", Channel = (Channel)99 }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Equal(["channel"], IdentityTests.Violations(error));
@@ -374,7 +368,7 @@ public sealed class SegmentTests : IAsyncLifetime
         var request = new IdentifyRequest();
         request.Identifiers.Add(Customer(customerId));
         request.Traits["list"] = "newsletter";
-        return (await _host.Client.IdentifyAsync(request)).Profile.Name;
+        return (await Host.Client.IdentifyAsync(request)).Profile.Name;
     }
 
     private async Task IdentifyWithTraitAsync(string cookie, string key, string value)
@@ -382,11 +376,11 @@ public sealed class SegmentTests : IAsyncLifetime
         var request = new IdentifyRequest();
         request.Identifiers.Add(Cookie(cookie));
         request.Traits[key] = value;
-        await _host.Client.IdentifyAsync(request);
+        await Host.Client.IdentifyAsync(request);
     }
 
     private async Task<Segment> CreateAsync(string id, SegmentRule rule) =>
-        (await _host.Client.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = id, Segment = new Segment { DisplayName = id, Rule = rule } })).Segment;
+        (await Host.Client.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = id, Segment = new Segment { DisplayName = id, Rule = rule } })).Segment;
 
     private static SegmentRule ReadyRule(double readiness) => Condition(SegmentField.Readiness, SegmentOperator.GreaterOrEqual, c => c.Number = readiness);
 
@@ -407,18 +401,12 @@ public sealed class SegmentTests : IAsyncLifetime
     }
 }
 
-public sealed class AudienceDifferencingTests : IAsyncLifetime
+public sealed class AudienceDifferencingTests() : HostedTests<ProfileHost>(() => StartAsync())
 {
-    private ProfileHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await StartAsync();
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     [Fact]
     public async Task DescribeAudience_WhenTwoAudiencesDifferByOnePerson_TheirMeansDoNotGiveThatPersonsAffinity()
     {
-        var t = _host.Clock.GetUtcNow();
+        var t = Host.Clock.GetUtcNow();
         for (var i = 0; i < 11; i++)
         {
             var request = new IdentifyRequest();
@@ -429,21 +417,21 @@ public sealed class AudienceDifferencingTests : IAsyncLifetime
                 request.Traits["watched"] = "yes";
             }
 
-            await _host.Client.IdentifyAsync(request);
+            await Host.Client.IdentifyAsync(request);
             var interactions = Enumerable.Range(0, 1 + (i % 4))
                 .Select(n => Interaction(Cookie($"diff-{i}"), InteractionType.ContentConsumed, t.AddMinutes(-n - i), [JourneyStage.Consideration], ["electric"]))
                 .ToArray();
-            await _host.RecordAsync(Cookie($"diff-{i}"), interactions);
+            await Host.RecordAsync(Cookie($"diff-{i}"), interactions);
         }
 
         var club = Trait("club", "diff");
-        await _host.Client.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "club-all", Segment = new Segment { DisplayName = "Club", Rule = club } });
+        await Host.Client.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "club-all", Segment = new Segment { DisplayName = "Club", Rule = club } });
         var allButOne = new SegmentRule { All = new SegmentRuleGroup { Rules = { club, new SegmentRule { Not = Trait("watched", "yes") } } } };
-        await _host.Client.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "club-but-one", Segment = new Segment { DisplayName = "Club but one", Rule = allButOne } });
+        await Host.Client.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "club-but-one", Segment = new Segment { DisplayName = "Club but one", Rule = allButOne } });
 
-        var a = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Segment = "segments/club-all" });
-        var b = await _host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Segment = "segments/club-but-one" });
-        var person = (await _host.TryLookupAsync(Cookie("diff-0")))!;
+        var a = await Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Segment = "segments/club-all" });
+        var b = await Host.Client.DescribeAudienceAsync(new DescribeAudienceRequest { Segment = "segments/club-but-one" });
+        var person = (await Host.TryLookupAsync(Cookie("diff-0")))!;
 
         Assert.False(a.BelowMinimum);
         Assert.False(b.BelowMinimum);

@@ -1,22 +1,23 @@
 using Journey.Profile.Storage;
+using Journey.Shared.Storage;
 using Journey.Testing;
 using MongoDB.Bson;
 
 namespace Journey.Profile.Tests.Storage;
 
-public sealed class MongoIndexDeclarationTests : IDisposable
+public sealed class MongoIndexDeclarationTests() : MongoIndexDeclarationSuite("profile")
 {
-    private readonly UnreachableMongo _mongo = new("profile");
-
-    [Fact]
-    public void Constructors_WithNoServerReachable_SendNothingAndDeclareTheSchemaOnce()
+    protected override void ConstructAdapters(MongoStore store)
     {
-        _ = new MongoProfileStore(_mongo.Store);
-        _ = new MongoSegmentStore(_mongo.Store);
+        _ = new MongoProfileStore(store);
+        _ = new MongoSegmentStore(store);
+    }
 
-        Assert.False(_mongo.Store.Indexes.Ready);
-        Assert.Equal(ProfileMongoSchema.Indexes.Count, _mongo.Store.Indexes.Declared.Count(i => i.Collection != "outbox" && i.Collection != "outbox_parked"));
-        Assert.Contains(_mongo.On(ProfileMongoSchema.Identifiers), i => i.Unique && i.Keys == new BsonDocument { ["kind"] = 1, ["value"] = 1 });
+    // Both stores share one schema: it is declared once, whichever store comes first.
+    protected override void AssertDeclared(UnreachableMongo mongo)
+    {
+        Assert.Equal(ProfileMongoSchema.Indexes.Count, mongo.Store.Indexes.Declared.Count(i => i.Collection != "outbox" && i.Collection != "outbox_parked"));
+        Assert.Contains(mongo.On(ProfileMongoSchema.Identifiers), i => i.Unique && i.Keys == new BsonDocument { ["kind"] = 1, ["value"] = 1 });
     }
 
     [Fact]
@@ -28,6 +29,4 @@ public sealed class MongoIndexDeclarationTests : IDisposable
         Assert.Contains("survivor_id", merges);
         Assert.Contains("merged_id", merges);
     }
-
-    public void Dispose() => _mongo.Dispose();
 }

@@ -1,5 +1,6 @@
 using Journey.Common.V1;
 using Journey.Recommendation.V1;
+using Journey.Testing;
 using static Journey.Recommendation.Tests.Grpc.RecommendationHost;
 
 namespace Journey.Recommendation.Tests.Grpc;
@@ -8,33 +9,30 @@ namespace Journey.Recommendation.Tests.Grpc;
 /// Marketing at a touchpoint of a channel needs the consent purpose that governs the channel
 /// (e-mail: <c>purposes/marketing-email</c>), granted on that channel; service content does not.
 /// </summary>
-public sealed class ChannelConsentTests : IAsyncLifetime
+public sealed class ChannelConsentTests() : HostedTests<RecommendationHost>(() => StartAsync())
 {
     private const string MarketingEmail = "purposes/marketing-email";
-    private RecommendationHost _host = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _host = await StartAsync();
-        await _host.PublishAsync(RecommendationTopics.TouchpointChanged, "touchpoint", Touchpoint("newsletter", Channel.Email, JourneyStage.Consideration, JourneyStage.Evaluation));
-        await _host.UpsertAsync(
+        await base.InitializeAsync();
+        await Host.PublishAsync(RecommendationTopics.TouchpointChanged, "touchpoint", Touchpoint("newsletter", Channel.Email, JourneyStage.Consideration, JourneyStage.Evaluation));
+        await Host.UpsertAsync(
             Content("ev-guide", ContentKind.Guide, 0.2, JourneyStage.Consideration, channel: Channel.Email),
             Content("spring-offer", ContentKind.Offer, 0.9, JourneyStage.Consideration, channel: Channel.Email),
             Content("brand-video", ContentKind.Video, 0.1, JourneyStage.Consideration, generic: true, channel: Channel.Email),
             Content("service-reminder", ContentKind.ServiceInformation, 0, JourneyStage.Consideration, generic: true, purpose: ContentPurpose.Service, channel: Channel.Email));
     }
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     private static List<string> Names(RecommendResponse response) => response.Items.Select(i => i.Content).Order().ToList();
 
     [Fact]
     public async Task Recommend_WhenMarketingEmailGranted_OffersMarketingAtTheNewsletter()
     {
-        await _host.PersonAsync("granted", JourneyStage.Consideration, readiness: 90);
-        await _host.ConsentAsync("granted", MarketingEmail, true, Channel.Email);
+        await Host.PersonAsync("granted", JourneyStage.Consideration, readiness: 90);
+        await Host.ConsentAsync("granted", MarketingEmail, true, Channel.Email);
 
-        var response = await _host.RecommendAsync("granted", "newsletter");
+        var response = await Host.RecommendAsync("granted", "newsletter");
 
         Assert.Contains("contents/spring-offer", Names(response));
         Assert.Contains("contents/ev-guide", Names(response));
@@ -44,11 +42,11 @@ public sealed class ChannelConsentTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenMarketingEmailWithdrawn_OffersOnlyServiceContentAtTheNewsletterAndSaysWhy()
     {
-        await _host.PersonAsync("withdrew", JourneyStage.Consideration, readiness: 90);
-        await _host.ConsentAsync("withdrew", MarketingEmail, true);
-        await _host.ConsentAsync("withdrew", MarketingEmail, false);
+        await Host.PersonAsync("withdrew", JourneyStage.Consideration, readiness: 90);
+        await Host.ConsentAsync("withdrew", MarketingEmail, true);
+        await Host.ConsentAsync("withdrew", MarketingEmail, false);
 
-        var response = await _host.RecommendAsync("withdrew", "newsletter");
+        var response = await Host.RecommendAsync("withdrew", "newsletter");
 
         Assert.Equal(["contents/service-reminder"], Names(response));
         var hold = Assert.Single(response.Withheld);
@@ -60,13 +58,13 @@ public sealed class ChannelConsentTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenEveryPurposeWithdrawn_NeverOffersTheBrandVideoAtTheNewsletter()
     {
-        await _host.PersonAsync("nothing", JourneyStage.Consideration, consent: false);
+        await Host.PersonAsync("nothing", JourneyStage.Consideration, consent: false);
         foreach (var purpose in new[] { MarketingEmail, "purposes/profiling" })
         {
-            await _host.ConsentAsync("nothing", purpose, false);
+            await Host.ConsentAsync("nothing", purpose, false);
         }
 
-        var response = await _host.RecommendAsync("nothing", "newsletter", count: 10);
+        var response = await Host.RecommendAsync("nothing", "newsletter", count: 10);
 
         Assert.DoesNotContain("contents/brand-video", Names(response));
         Assert.All(Names(response), name => Assert.Equal("contents/service-reminder", name));
@@ -75,13 +73,13 @@ public sealed class ChannelConsentTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenMarketingEmailWithdrawnOnEmailOnly_StillOffersMarketingOnTheWeb()
     {
-        await _host.UpsertAsync(Content("web-guide", ContentKind.Guide, 0.2, JourneyStage.Consideration, generic: true));
-        await _host.PersonAsync("web-only", JourneyStage.Consideration);
-        await _host.ConsentAsync("web-only", MarketingEmail, true);
-        await _host.ConsentAsync("web-only", MarketingEmail, false, Channel.Email);
+        await Host.UpsertAsync(Content("web-guide", ContentKind.Guide, 0.2, JourneyStage.Consideration, generic: true));
+        await Host.PersonAsync("web-only", JourneyStage.Consideration);
+        await Host.ConsentAsync("web-only", MarketingEmail, true);
+        await Host.ConsentAsync("web-only", MarketingEmail, false, Channel.Email);
 
-        var newsletter = await _host.RecommendAsync("web-only", "newsletter");
-        var web = await _host.RecommendAsync("web-only", "web-home");
+        var newsletter = await Host.RecommendAsync("web-only", "newsletter");
+        var web = await Host.RecommendAsync("web-only", "web-home");
 
         Assert.Equal(["contents/service-reminder"], Names(newsletter));
         Assert.Contains("contents/web-guide", Names(web));
@@ -91,7 +89,7 @@ public sealed class ChannelConsentTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenPersonUnknown_OffersNoMarketingAtTheNewsletter()
     {
-        var response = await _host.RecommendAsync("stranger", "newsletter");
+        var response = await Host.RecommendAsync("stranger", "newsletter");
 
         Assert.Equal(["contents/service-reminder"], Names(response));
         Assert.Equal(MarketingEmail, Assert.Single(response.Withheld).Purpose);
@@ -102,12 +100,12 @@ public sealed class ChannelConsentTests : IAsyncLifetime
     {
         var item = Content("profiling-pick", ContentKind.Article, 0.2, JourneyStage.Consideration, channel: Channel.Email);
         item.RequiredConsentPurpose = "purposes/profiling";
-        await _host.UpsertAsync(item);
-        await _host.PersonAsync("other-channel", JourneyStage.Consideration);
-        await _host.ConsentAsync("other-channel", MarketingEmail, true, Channel.Email);
-        await _host.ConsentAsync("other-channel", "purposes/profiling", true, Channel.Web);
+        await Host.UpsertAsync(item);
+        await Host.PersonAsync("other-channel", JourneyStage.Consideration);
+        await Host.ConsentAsync("other-channel", MarketingEmail, true, Channel.Email);
+        await Host.ConsentAsync("other-channel", "purposes/profiling", true, Channel.Web);
 
-        var response = await _host.RecommendAsync("other-channel", "newsletter", count: 10);
+        var response = await Host.RecommendAsync("other-channel", "newsletter", count: 10);
 
         Assert.DoesNotContain("contents/profiling-pick", Names(response));
         Assert.Contains("contents/ev-guide", Names(response));

@@ -4,19 +4,14 @@ using Journey.Common.V1;
 using Journey.Events.V1;
 using Journey.Recommendation.V1;
 using Journey.Shared.Events;
+using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using static Journey.Recommendation.Tests.Grpc.RecommendationHost;
 
 namespace Journey.Recommendation.Tests.Grpc;
 
-public sealed class ContentAndExperimentTests : IAsyncLifetime
+public sealed class ContentAndExperimentTests() : HostedTests<RecommendationHost>(() => StartAsync())
 {
-    private RecommendationHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await StartAsync();
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     public static TheoryData<string, Action<ContentItem>> BadContent => new()
     {
         { "content.stages", c => c.Stages.Clear() },
@@ -35,7 +30,7 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
         var content = Content("x", ContentKind.Guide, 0.1, JourneyStage.Awareness);
         spoil(content);
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateContentAsync(new CreateContentRequest { ContentId = "x", Content = content }).ResponseAsync);
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Host.Client.CreateContentAsync(new CreateContentRequest { ContentId = "x", Content = content }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.StartsWith(field, ex.Status.Detail);
@@ -45,11 +40,11 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     [MemberData(nameof(BadContent))]
     public async Task UpdateContent_WhenTheMergedItemIsInvalid_FailsNamingTheField(string field, Action<ContentItem> spoil)
     {
-        await _host.UpsertAsync(Content("x", ContentKind.Guide, 0.1, JourneyStage.Awareness));
+        await Host.UpsertAsync(Content("x", ContentKind.Guide, 0.1, JourneyStage.Awareness));
         var content = Content("x", ContentKind.Guide, 0.1, JourneyStage.Awareness);
         spoil(content);
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = content, UpdateMask = new FieldMask { Paths = { "*" } } }).ResponseAsync);
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Host.Client.UpdateContentAsync(new UpdateContentRequest { Content = content, UpdateMask = new FieldMask { Paths = { "*" } } }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.StartsWith(field, ex.Status.Detail);
@@ -60,7 +55,7 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     [InlineData("Bad Id", "content_id")]
     public async Task CreateContent_WithABadId_FailsNamingContentId(string id, string field)
     {
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateContentAsync(new CreateContentRequest { ContentId = id, Content = Content("x", ContentKind.Guide, 0.1, JourneyStage.Awareness) }).ResponseAsync);
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Host.Client.CreateContentAsync(new CreateContentRequest { ContentId = id, Content = Content("x", ContentKind.Guide, 0.1, JourneyStage.Awareness) }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.StartsWith(field, ex.Status.Detail);
@@ -69,7 +64,7 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     [Fact]
     public async Task CreateContent_WhenMissing_FailsNamingContent()
     {
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateContentAsync(new CreateContentRequest { ContentId = "x" }).ResponseAsync);
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Host.Client.CreateContentAsync(new CreateContentRequest { ContentId = "x" }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.StartsWith("content", ex.Status.Detail);
@@ -78,9 +73,9 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     [Fact]
     public async Task CreateContent_WhenTheIdIsTaken_IsAlreadyExists()
     {
-        await _host.UpsertAsync(Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness));
+        await Host.UpsertAsync(Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness));
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateContentAsync(new CreateContentRequest { ContentId = "a", Content = Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness) }).ResponseAsync);
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Host.Client.CreateContentAsync(new CreateContentRequest { ContentId = "a", Content = Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness) }).ResponseAsync);
 
         Assert.Equal(StatusCode.AlreadyExists, ex.StatusCode);
     }
@@ -91,25 +86,25 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     [InlineData("retired")]
     public async Task UpdateContent_WithAnEmptyOrUnknownMaskPath_IsInvalidArgumentNamingTheMask(string path)
     {
-        await _host.UpsertAsync(Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness));
+        await Host.UpsertAsync(Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness));
         var mask = new FieldMask();
         if (path.Length > 0)
         {
             mask.Paths.Add(path);
         }
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = Content("a", ContentKind.Video, 0.1, JourneyStage.Awareness), UpdateMask = mask }).ResponseAsync);
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Host.Client.UpdateContentAsync(new UpdateContentRequest { Content = Content("a", ContentKind.Video, 0.1, JourneyStage.Awareness), UpdateMask = mask }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.Contains("update_mask", ex.Status.Detail);
-        Assert.Equal(ContentKind.Guide, (await _host.Client.GetContentAsync(new GetContentRequest { Name = "contents/a" })).Content.Kind);
+        Assert.Equal(ContentKind.Guide, (await Host.Client.GetContentAsync(new GetContentRequest { Name = "contents/a" })).Content.Kind);
     }
 
     [Fact]
     public async Task UpdateContent_WithoutAllowMissing_IsNotFoundAndWithIt_Creates()
     {
-        var missing = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = Content("n", ContentKind.Guide, 0.1, JourneyStage.Awareness), UpdateMask = new FieldMask { Paths = { "title" } } }).ResponseAsync);
-        var created = await _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = Content("n", ContentKind.Guide, 0.1, JourneyStage.Awareness), UpdateMask = new FieldMask { Paths = { "title" } }, AllowMissing = true });
+        var missing = await Assert.ThrowsAsync<RpcException>(() => Host.Client.UpdateContentAsync(new UpdateContentRequest { Content = Content("n", ContentKind.Guide, 0.1, JourneyStage.Awareness), UpdateMask = new FieldMask { Paths = { "title" } } }).ResponseAsync);
+        var created = await Host.Client.UpdateContentAsync(new UpdateContentRequest { Content = Content("n", ContentKind.Guide, 0.1, JourneyStage.Awareness), UpdateMask = new FieldMask { Paths = { "title" } }, AllowMissing = true });
 
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
         Assert.True(created.Created);
@@ -119,15 +114,15 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     [Fact]
     public async Task Content_CreateUpdateGetListRetire_RoundTripsWithEtags()
     {
-        var created = await _host.Client.CreateContentAsync(new CreateContentRequest { ContentId = "a", Content = Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness, topics: ["ev"]) });
-        await _host.UpsertAsync(Content("b", ContentKind.Offer, 0.9, JourneyStage.Purchase, channel: Channel.Email));
+        var created = await Host.Client.CreateContentAsync(new CreateContentRequest { ContentId = "a", Content = Content("a", ContentKind.Guide, 0.1, JourneyStage.Awareness, topics: ["ev"]) });
+        await Host.UpsertAsync(Content("b", ContentKind.Offer, 0.9, JourneyStage.Purchase, channel: Channel.Email));
         var change = Content("a", ContentKind.Video, 0.7, JourneyStage.Awareness);
         change.Etag = created.Content.Etag;
-        var updated = await _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = change, UpdateMask = new FieldMask { Paths = { "kind" } } });
-        var stale = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = change, UpdateMask = new FieldMask { Paths = { "kind" } } }).ResponseAsync);
-        var staleRetire = await Assert.ThrowsAsync<RpcException>(() => _host.Client.RetireContentAsync(new RetireContentRequest { Name = "contents/a", Etag = created.Content.Etag }).ResponseAsync);
-        var retired = await _host.Client.RetireContentAsync(new RetireContentRequest { Name = "contents/b", Etag = "1" });
-        var afterRetire = await Assert.ThrowsAsync<RpcException>(() => _host.Client.UpdateContentAsync(new UpdateContentRequest { Content = Content("b", ContentKind.Offer, 0.9, JourneyStage.Purchase), UpdateMask = new FieldMask { Paths = { "title" } } }).ResponseAsync);
+        var updated = await Host.Client.UpdateContentAsync(new UpdateContentRequest { Content = change, UpdateMask = new FieldMask { Paths = { "kind" } } });
+        var stale = await Assert.ThrowsAsync<RpcException>(() => Host.Client.UpdateContentAsync(new UpdateContentRequest { Content = change, UpdateMask = new FieldMask { Paths = { "kind" } } }).ResponseAsync);
+        var staleRetire = await Assert.ThrowsAsync<RpcException>(() => Host.Client.RetireContentAsync(new RetireContentRequest { Name = "contents/a", Etag = created.Content.Etag }).ResponseAsync);
+        var retired = await Host.Client.RetireContentAsync(new RetireContentRequest { Name = "contents/b", Etag = "1" });
+        var afterRetire = await Assert.ThrowsAsync<RpcException>(() => Host.Client.UpdateContentAsync(new UpdateContentRequest { Content = Content("b", ContentKind.Offer, 0.9, JourneyStage.Purchase), UpdateMask = new FieldMask { Paths = { "title" } } }).ResponseAsync);
 
         Assert.Equal("1", created.Content.Etag);
         Assert.False(updated.Created);
@@ -139,12 +134,12 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
         Assert.Equal(StatusCode.Aborted, staleRetire.StatusCode);
         Assert.Equal(StatusCode.FailedPrecondition, afterRetire.StatusCode);
         Assert.True(retired.Content.Retired);
-        Assert.Equal(updated.Content, (await _host.Client.GetContentAsync(new GetContentRequest { Name = "contents/a" })).Content);
-        Assert.Equal(["contents/a"], (await _host.Client.ListContentsAsync(new ListContentsRequest())).Contents.Select(c => c.Name));
-        Assert.Equal(["contents/a", "contents/b"], (await _host.Client.ListContentsAsync(new ListContentsRequest { IncludeRetired = true })).Contents.Select(c => c.Name));
-        Assert.Equal(["contents/b"], (await _host.Client.ListContentsAsync(new ListContentsRequest { IncludeRetired = true, Channel = Channel.Email })).Contents.Select(c => c.Name));
-        Assert.Equal(["contents/b"], (await _host.Client.ListContentsAsync(new ListContentsRequest { IncludeRetired = true, Stage = JourneyStage.Purchase })).Contents.Select(c => c.Name));
-        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => _host.Client.GetContentAsync(new GetContentRequest { Name = "contents/zzz" }).ResponseAsync)).StatusCode);
+        Assert.Equal(updated.Content, (await Host.Client.GetContentAsync(new GetContentRequest { Name = "contents/a" })).Content);
+        Assert.Equal(["contents/a"], (await Host.Client.ListContentsAsync(new ListContentsRequest())).Contents.Select(c => c.Name));
+        Assert.Equal(["contents/a", "contents/b"], (await Host.Client.ListContentsAsync(new ListContentsRequest { IncludeRetired = true })).Contents.Select(c => c.Name));
+        Assert.Equal(["contents/b"], (await Host.Client.ListContentsAsync(new ListContentsRequest { IncludeRetired = true, Channel = Channel.Email })).Contents.Select(c => c.Name));
+        Assert.Equal(["contents/b"], (await Host.Client.ListContentsAsync(new ListContentsRequest { IncludeRetired = true, Stage = JourneyStage.Purchase })).Contents.Select(c => c.Name));
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => Host.Client.GetContentAsync(new GetContentRequest { Name = "contents/zzz" }).ResponseAsync)).StatusCode);
     }
 
     [Fact]
@@ -152,11 +147,11 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     {
         foreach (var id in new[] { "c", "a", "b" })
         {
-            await _host.UpsertAsync(Content(id, ContentKind.Guide, 0.1, JourneyStage.Awareness));
+            await Host.UpsertAsync(Content(id, ContentKind.Guide, 0.1, JourneyStage.Awareness));
         }
 
-        var first = await _host.Client.ListContentsAsync(new ListContentsRequest { PageSize = 2 });
-        var second = await _host.Client.ListContentsAsync(new ListContentsRequest { PageSize = 2, PageToken = first.NextPageToken });
+        var first = await Host.Client.ListContentsAsync(new ListContentsRequest { PageSize = 2 });
+        var second = await Host.Client.ListContentsAsync(new ListContentsRequest { PageSize = 2, PageToken = first.NextPageToken });
 
         Assert.Equal(["contents/a", "contents/b"], first.Contents.Select(c => c.Name));
         Assert.Equal(["contents/c"], second.Contents.Select(c => c.Name));
@@ -166,35 +161,35 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     [Fact]
     public async Task Experiment_AssignsDeterministicallyRecordsVariantsAndReportsResults()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("brand-a", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true),
             Content("brand-b", ContentKind.Guide, 0.1, JourneyStage.Awareness, generic: true));
         var experiment = new Experiment { DisplayName = "rules vs learned" };
         experiment.Variants.Add(new Variant { Name = "control", Strategy = Strategy.StageRules, TrafficShare = 0.5 });
         experiment.Variants.Add(new Variant { Name = "learned", Strategy = Strategy.Learned, TrafficShare = 0.5 });
-        var created = await _host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "exp-1", Experiment = experiment });
+        var created = await Host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "exp-1", Experiment = experiment });
 
         var variants = new Dictionary<string, string>();
         for (var i = 0; i < 40; i++)
         {
-            var preview = await _host.RecommendAsync($"v{i}", count: 1, validateOnly: true);
-            var first = await _host.RecommendAsync($"v{i}", count: 1);
-            var again = await _host.RecommendAsync($"v{i}", count: 1);
+            var preview = await Host.RecommendAsync($"v{i}", count: 1, validateOnly: true);
+            var first = await Host.RecommendAsync($"v{i}", count: 1);
+            var again = await Host.RecommendAsync($"v{i}", count: 1);
             Assert.Equal(first.Variant, again.Variant);
             // The learned variant explores at random, so the preview's item may differ; its variant may not.
             Assert.Equal((first.Variant, 1, ""), (preview.Variant, preview.Items.Count, preview.Recommendation));
             Assert.Equal("experiments/exp-1", first.Experiment);
             variants[$"v{i}"] = first.Variant;
-            await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = first.Recommendation, Content = first.Items[0].Content, Type = FeedbackType.Impression });
+            await Host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = first.Recommendation, Content = first.Items[0].Content, Type = FeedbackType.Impression });
             if (first.Variant == "learned" || i % 4 == 0)
             {
-                await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = first.Recommendation, Content = first.Items[0].Content, Type = FeedbackType.Click });
+                await Host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = first.Recommendation, Content = first.Items[0].Content, Type = FeedbackType.Click });
             }
         }
 
-        var stopped = await _host.Client.StopExperimentAsync(new StopExperimentRequest { Name = "experiments/exp-1" });
-        var results = await _host.Client.GetExperimentResultsAsync(new GetExperimentResultsRequest { Name = "experiments/exp-1" });
-        var afterStop = await _host.RecommendAsync("v0", count: 1);
+        var stopped = await Host.Client.StopExperimentAsync(new StopExperimentRequest { Name = "experiments/exp-1" });
+        var results = await Host.Client.GetExperimentResultsAsync(new GetExperimentResultsRequest { Name = "experiments/exp-1" });
+        var afterStop = await Host.RecommendAsync("v0", count: 1);
 
         Assert.Equal(ExperimentState.Running, created.Experiment.State);
         Assert.Equal(ExperimentState.Stopped, stopped.Experiment.State);
@@ -218,19 +213,19 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     [Fact]
     public async Task RecordFeedback_WhenFeedbackIdRepeats_IsAcknowledgedAndCountsOnce()
     {
-        await _host.UpsertAsync(Content("brand-a", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
+        await Host.UpsertAsync(Content("brand-a", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
         var experiment = new Experiment { DisplayName = "counting" };
         experiment.Variants.Add(new Variant { Name = "control", Strategy = Strategy.StageRules, TrafficShare = 0.5 });
         experiment.Variants.Add(new Variant { Name = "learned", Strategy = Strategy.Learned, TrafficShare = 0.5 });
-        await _host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "exp-idem", Experiment = experiment });
-        var shown = await _host.RecommendAsync("ada", count: 1);
+        await Host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "exp-idem", Experiment = experiment });
+        var shown = await Host.RecommendAsync("ada", count: 1);
         RecordFeedbackRequest Click(string id) => new() { Recommendation = shown.Recommendation, Content = shown.Items[0].Content, Type = FeedbackType.Click, FeedbackId = id };
 
-        var first = await _host.Client.RecordFeedbackAsync(Click("click-1"));
-        var retried = await _host.Client.RecordFeedbackAsync(Click("click-1"));
-        var other = await _host.Client.RecordFeedbackAsync(Click("click-2"));
-        var unkeyed = await _host.Client.RecordFeedbackAsync(Click(""));
-        var results = await _host.Client.GetExperimentResultsAsync(new GetExperimentResultsRequest { Name = "experiments/exp-idem" });
+        var first = await Host.Client.RecordFeedbackAsync(Click("click-1"));
+        var retried = await Host.Client.RecordFeedbackAsync(Click("click-1"));
+        var other = await Host.Client.RecordFeedbackAsync(Click("click-2"));
+        var unkeyed = await Host.Client.RecordFeedbackAsync(Click(""));
+        var results = await Host.Client.GetExperimentResultsAsync(new GetExperimentResultsRequest { Name = "experiments/exp-idem" });
 
         Assert.Equal((false, true, false, false), (first.Repeated, retried.Repeated, other.Repeated, unkeyed.Repeated));
         Assert.Equal(3, results.Variants.Sum(v => v.Clicks));
@@ -239,13 +234,13 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     [Fact]
     public async Task RecordFeedback_WithOnlyTheReadScope_IsPermissionDenied_AndCountsNothing()
     {
-        await _host.UpsertAsync(Content("brand-a", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
-        var shown = await _host.RecommendAsync("ada", count: 1);
-        var reader = new RecommendationService.RecommendationServiceClient(_host.Platform.CreateChannel("recommendations:read"));
+        await Host.UpsertAsync(Content("brand-a", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
+        var shown = await Host.RecommendAsync("ada", count: 1);
+        var reader = new RecommendationService.RecommendationServiceClient(Host.Platform.CreateChannel("recommendations:read"));
         var feedback = new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = shown.Items[0].Content, Type = FeedbackType.Click, FeedbackId = "click-1" };
 
         var refused = await Assert.ThrowsAsync<RpcException>(() => reader.RecordFeedbackAsync(feedback).ResponseAsync);
-        var accepted = await _host.Client.RecordFeedbackAsync(feedback);
+        var accepted = await Host.Client.RecordFeedbackAsync(feedback);
 
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.False(accepted.Repeated);
@@ -254,10 +249,10 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     [Fact]
     public async Task RecordFeedback_WhenFeedbackIdMalformed_FailsNamingFeedbackId()
     {
-        await _host.UpsertAsync(Content("brand-a", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
-        var shown = await _host.RecommendAsync("ada", count: 1);
+        await Host.UpsertAsync(Content("brand-a", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
+        var shown = await Host.RecommendAsync("ada", count: 1);
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Host.Client.RecordFeedbackAsync(new RecordFeedbackRequest
         {
             Recommendation = shown.Recommendation,
             Content = shown.Items[0].Content,
@@ -278,12 +273,12 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
         good.Variants.Add(new Variant { Name = "control", Strategy = Strategy.StageRules, TrafficShare = 0.4 });
         good.Variants.Add(new Variant { Name = "learned", Strategy = Strategy.Learned, TrafficShare = 0.6 });
 
-        var invalid = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "e1", Experiment = bad }).ResponseAsync);
-        await _host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "e1", Experiment = good });
-        var second = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "e2", Experiment = good }).ResponseAsync);
-        await _host.Client.StopExperimentAsync(new StopExperimentRequest { Name = "experiments/e1" });
-        var taken = await Assert.ThrowsAsync<RpcException>(() => _host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "e1", Experiment = good }).ResponseAsync);
-        var list = await _host.Client.ListExperimentsAsync(new ListExperimentsRequest());
+        var invalid = await Assert.ThrowsAsync<RpcException>(() => Host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "e1", Experiment = bad }).ResponseAsync);
+        await Host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "e1", Experiment = good });
+        var second = await Assert.ThrowsAsync<RpcException>(() => Host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "e2", Experiment = good }).ResponseAsync);
+        await Host.Client.StopExperimentAsync(new StopExperimentRequest { Name = "experiments/e1" });
+        var taken = await Assert.ThrowsAsync<RpcException>(() => Host.Client.CreateExperimentAsync(new CreateExperimentRequest { ExperimentId = "e1", Experiment = good }).ResponseAsync);
+        var list = await Host.Client.ListExperimentsAsync(new ListExperimentsRequest());
 
         Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
         Assert.StartsWith("experiment.variants", invalid.Status.Detail);
@@ -295,18 +290,18 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     [Fact]
     public async Task ErasureRequested_DeletesThePersonAndPublishesErasureCompleted()
     {
-        await _host.UpsertAsync(Content("ev-review", ContentKind.Review, 0.2, JourneyStage.Consideration, topics: ["electric-cars"]));
-        await _host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
-        var before = await _host.RecommendAsync("c1");
+        await Host.UpsertAsync(Content("ev-review", ContentKind.Review, 0.2, JourneyStage.Consideration, topics: ["electric-cars"]));
+        await Host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
+        var before = await Host.RecommendAsync("c1");
         var erasure = new ErasureRequested { Erasure = "erasures/e-1" };
         erasure.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = "c1" });
 
-        await _host.PublishAsync(Topics.ErasureRequested, "consent", erasure);
-        var after = await _host.RecommendAsync("c1");
+        await Host.PublishAsync(Topics.ErasureRequested, "consent", erasure);
+        var after = await Host.RecommendAsync("c1");
 
         Assert.True(before.Personalised);
         Assert.False(after.Personalised);
-        var captured = _host.Platform.Services.GetRequiredService<ErasureCompletedCapture>();
+        var captured = Host.Platform.Services.GetRequiredService<ErasureCompletedCapture>();
         Assert.True(await Journey.Testing.TestPlatform.EventuallyAsync(() => Task.FromResult(!captured.Events.IsEmpty)));
         var message = Assert.Single(captured.Events);
         Assert.Equal("erasures/e-1", message.Erasure);
@@ -317,19 +312,19 @@ public sealed class ContentAndExperimentTests : IAsyncLifetime
     [Fact]
     public async Task ErasureRequested_ThenEventsStampedBeforeItSettled_DoNotBringThePersonBackButLaterOnesDo()
     {
-        await _host.UpsertAsync(Content("ev-review", ContentKind.Review, 0.2, JourneyStage.Consideration, topics: ["electric-cars"]));
-        await _host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
-        var erasure = new ErasureRequested { Erasure = "erasures/e-1", RequestTime = Timestamp.FromDateTimeOffset(_host.Clock.GetUtcNow()) };
+        await Host.UpsertAsync(Content("ev-review", ContentKind.Review, 0.2, JourneyStage.Consideration, topics: ["electric-cars"]));
+        await Host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
+        var erasure = new ErasureRequested { Erasure = "erasures/e-1", RequestTime = Timestamp.FromDateTimeOffset(Host.Clock.GetUtcNow()) };
         erasure.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = "c1" });
         erasure.Identifiers.Add(new Identifier { Kind = IdentifierKind.ProfileId, Value = "p-c1" });
-        await _host.PublishAsync(Topics.ErasureRequested, "consent", erasure);
+        await Host.PublishAsync(Topics.ErasureRequested, "consent", erasure);
 
         // Still on its way when the erasure was handled: a snapshot and the erasure's own withdrawal-and-grant.
-        await _host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
-        var stale = await _host.RecommendAsync("c1");
-        _host.Clock.Advance(new Journey.Shared.Privacy.PrivacyOptions().ErasureSettleWindow + TimeSpan.FromSeconds(1));
-        await _host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
-        var returned = await _host.RecommendAsync("c1");
+        await Host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
+        var stale = await Host.RecommendAsync("c1");
+        Host.Clock.Advance(new Journey.Shared.Privacy.PrivacyOptions().ErasureSettleWindow + TimeSpan.FromSeconds(1));
+        await Host.PersonAsync("c1", JourneyStage.Consideration, interests: ["electric-cars"]);
+        var returned = await Host.RecommendAsync("c1");
 
         Assert.False(stale.Personalised);
         Assert.True(returned.Personalised);

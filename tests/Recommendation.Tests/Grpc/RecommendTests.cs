@@ -7,14 +7,8 @@ using static Journey.Recommendation.Tests.Grpc.RecommendationHost;
 
 namespace Journey.Recommendation.Tests.Grpc;
 
-public sealed class RecommendTests : IAsyncLifetime
+public sealed class RecommendTests() : HostedTests<RecommendationHost>(() => StartAsync(new Dictionary<string, string?> { ["Journey:Recommendation:FrequencyCapPerDay"] = "2" }))
 {
-    private RecommendationHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await StartAsync(new Dictionary<string, string?> { ["Journey:Recommendation:FrequencyCapPerDay"] = "2" });
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     private static List<string> Names(RecommendResponse response) => response.Items.Select(i => i.Content).ToList();
 
     private static List<ReasonCode> Codes(RecommendResponse response, string content) =>
@@ -23,11 +17,11 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenPersonUnknown_TreatsThemAsAnonymousInAwareness()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("brand-story", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true),
             Content("lease-calculator", ContentKind.Calculator, 0.3, JourneyStage.Evaluation, generic: true));
 
-        var response = await _host.RecommendAsync("nobody");
+        var response = await Host.RecommendAsync("nobody");
 
         Assert.Equal(JourneyStage.Awareness, response.Stage);
         Assert.False(response.Personalised);
@@ -40,16 +34,16 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenReadinessRises_ShiftsFromSoftToHardContent()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("buying-guide", ContentKind.Guide, 0.1, JourneyStage.Evaluation),
             Content("lease-calculator", ContentKind.Calculator, 0.3, JourneyStage.Evaluation),
             Content("spring-offer", ContentKind.Offer, 0.9, JourneyStage.Evaluation),
             Content("test-drive", ContentKind.TestDriveBooking, 0.8, JourneyStage.Evaluation));
-        await _host.PersonAsync("c1", JourneyStage.Evaluation, readiness: 20);
+        await Host.PersonAsync("c1", JourneyStage.Evaluation, readiness: 20);
 
-        var soft = await _host.RecommendAsync("c1");
-        await _host.PersonAsync("c1", JourneyStage.Evaluation, readiness: 95);
-        var hard = await _host.RecommendAsync("c1");
+        var soft = await Host.RecommendAsync("c1");
+        await Host.PersonAsync("c1", JourneyStage.Evaluation, readiness: 95);
+        var hard = await Host.RecommendAsync("c1");
 
         Assert.Equal(["contents/buying-guide", "contents/lease-calculator"], Names(soft).Order());
         Assert.True(soft.Personalised);
@@ -61,12 +55,12 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenServiceTicketOpen_ReturnsServiceContentInsteadOfMarketing()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("upgrade-offer", ContentKind.Offer, 0.5, JourneyStage.Ownership, channel: Channel.Service),
             Content("maintenance-help", ContentKind.ServiceInformation, 0, JourneyStage.Ownership, purpose: ContentPurpose.Service, channel: Channel.Service));
-        await _host.PersonAsync("c2", JourneyStage.Ownership, openTickets: 1);
+        await Host.PersonAsync("c2", JourneyStage.Ownership, openTickets: 1);
 
-        var response = await _host.RecommendAsync("c2", "service-portal");
+        var response = await Host.RecommendAsync("c2", "service-portal");
 
         Assert.Equal(["contents/maintenance-help"], Names(response));
         Assert.Contains(ReasonCode.ServiceTicketOpen, Codes(response, "contents/maintenance-help"));
@@ -75,13 +69,13 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenNoPersonalisationConsent_ReturnsGenericContentFitForTheTouchpoint()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("personal-ev-pick", ContentKind.Article, 0.2, JourneyStage.Consideration, topics: ["electric-cars"]),
             Content("brand-story", ContentKind.Video, 0.1, JourneyStage.Consideration, generic: true),
             Content("brand-purchase", ContentKind.Article, 0.1, JourneyStage.Purchase, generic: true));
-        await _host.PersonAsync("c3", JourneyStage.Purchase, consent: false, interests: ["electric-cars"]);
+        await Host.PersonAsync("c3", JourneyStage.Purchase, consent: false, interests: ["electric-cars"]);
 
-        var response = await _host.RecommendAsync("c3");
+        var response = await Host.RecommendAsync("c3");
 
         Assert.False(response.Personalised);
         Assert.Equal(["contents/brand-story"], Names(response));
@@ -93,18 +87,18 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenInterestMatches_SaysSoAndRanksItFirst()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("diesel-review", ContentKind.Review, 0.2, JourneyStage.Consideration, topics: ["diesel"]),
             Content("ev-review", ContentKind.Review, 0.2, JourneyStage.Consideration, topics: ["electric-cars"]));
-        await _host.PersonAsync("c4", JourneyStage.Consideration, interests: ["electric-cars"]);
+        await Host.PersonAsync("c4", JourneyStage.Consideration, interests: ["electric-cars"]);
 
-        var response = await _host.Client.RecommendAsync(new RecommendRequest
+        var response = await Host.Client.RecommendAsync(new RecommendRequest
         {
             Touchpoint = "touchpoints/web-home",
             Count = 2,
             Person = Persons.Of(new Identifier { Kind = IdentifierKind.Email, Value = " C4@Example.com" }),
         });
-        var byCustomerId = await _host.RecommendAsync("c4", count: 2);
+        var byCustomerId = await Host.RecommendAsync("c4", count: 2);
 
         Assert.DoesNotContain(response.Items, i => i.Reasons.Any(r => r.Code == ReasonCode.Interest));
         Assert.Equal("contents/ev-review", byCustomerId.Items[0].Content);
@@ -114,10 +108,10 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenPersonKnownByEmail_FindsThemThroughTheHash()
     {
-        await _host.UpsertAsync(Content("ev-review", ContentKind.Review, 0.2, JourneyStage.Consideration, topics: ["electric-cars"]));
-        await _host.PersonAsync("c5", JourneyStage.Consideration, interests: ["electric-cars"], email: "c5@example.com");
+        await Host.UpsertAsync(Content("ev-review", ContentKind.Review, 0.2, JourneyStage.Consideration, topics: ["electric-cars"]));
+        await Host.PersonAsync("c5", JourneyStage.Consideration, interests: ["electric-cars"], email: "c5@example.com");
 
-        var response = await _host.Client.RecommendAsync(new RecommendRequest
+        var response = await Host.Client.RecommendAsync(new RecommendRequest
         {
             Touchpoint = "touchpoints/web-home",
             Count = 1,
@@ -131,15 +125,15 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenItemConsumed_LeavesItOut()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("ev-guide", ContentKind.Guide, 0.1, JourneyStage.Consideration),
             Content("ev-video", ContentKind.Video, 0.1, JourneyStage.Consideration));
-        await _host.PersonAsync("c6", JourneyStage.Consideration);
+        await Host.PersonAsync("c6", JourneyStage.Consideration);
         var consumed = new InteractionRecorded { InteractionId = "i1", Touchpoint = "touchpoints/web-home", Channel = Channel.Web, Type = InteractionType.ContentConsumed, Content = "contents/ev-guide" };
         consumed.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = "c6" });
-        await _host.PublishAsync(RecommendationTopics.InteractionRecorded, "touchpoint", consumed);
+        await Host.PublishAsync(RecommendationTopics.InteractionRecorded, "touchpoint", consumed);
 
-        var response = await _host.RecommendAsync("c6");
+        var response = await Host.RecommendAsync("c6");
 
         Assert.Equal(["contents/ev-video"], Names(response));
     }
@@ -147,20 +141,20 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenImpressionsReachTheDailyCap_DropsTheItemUntilTomorrow()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("ev-guide", ContentKind.Guide, 0.1, JourneyStage.Consideration, weight: 1.0),
             Content("ev-video", ContentKind.Video, 0.1, JourneyStage.Consideration, weight: 0.2));
-        await _host.PersonAsync("c7", JourneyStage.Consideration);
+        await Host.PersonAsync("c7", JourneyStage.Consideration);
 
         for (var i = 0; i < 2; i++)
         {
-            var shown = await _host.RecommendAsync("c7", count: 2);
-            await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/ev-guide", Type = FeedbackType.Impression });
+            var shown = await Host.RecommendAsync("c7", count: 2);
+            await Host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/ev-guide", Type = FeedbackType.Impression });
         }
 
-        var capped = await _host.RecommendAsync("c7", count: 2);
-        _host.Clock.Advance(TimeSpan.FromDays(1));
-        var tomorrow = await _host.RecommendAsync("c7", count: 2);
+        var capped = await Host.RecommendAsync("c7", count: 2);
+        Host.Clock.Advance(TimeSpan.FromDays(1));
+        var tomorrow = await Host.RecommendAsync("c7", count: 2);
 
         Assert.Equal(["contents/ev-video"], Names(capped));
         Assert.Contains("contents/ev-guide", Names(tomorrow));
@@ -170,13 +164,13 @@ public sealed class RecommendTests : IAsyncLifetime
     public async Task Recommend_WhenItemIsOutsideItsValidityOrChannel_LeavesItOut()
     {
         var expired = Content("old-offer", ContentKind.Offer, 0.1, JourneyStage.Awareness, generic: true);
-        expired.ValidEndTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(_host.Clock.GetUtcNow().AddDays(-1));
-        await _host.UpsertAsync(
+        expired.ValidEndTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(Host.Clock.GetUtcNow().AddDays(-1));
+        await Host.UpsertAsync(
             expired,
             Content("email-only", ContentKind.Newsletter, 0.1, JourneyStage.Awareness, generic: true, channel: Channel.Email),
             Content("brand-story", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
 
-        var response = await _host.RecommendAsync(null);
+        var response = await Host.RecommendAsync(null);
 
         Assert.Equal(["contents/brand-story"], Names(response));
     }
@@ -184,14 +178,14 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenManyItemsOfOneKind_MixesKinds()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("guide-a", ContentKind.Guide, 0.1, JourneyStage.Consideration, weight: 1.0),
             Content("guide-b", ContentKind.Guide, 0.1, JourneyStage.Consideration, weight: 1.0),
             Content("guide-c", ContentKind.Guide, 0.1, JourneyStage.Consideration, weight: 1.0),
             Content("review-a", ContentKind.Review, 0.1, JourneyStage.Consideration, weight: 0.8));
-        await _host.PersonAsync("c8", JourneyStage.Consideration);
+        await Host.PersonAsync("c8", JourneyStage.Consideration);
 
-        var response = await _host.RecommendAsync("c8", count: 2);
+        var response = await Host.RecommendAsync("c8", count: 2);
 
         Assert.Equal(2, response.Items.Select(i => i.Kind).Distinct().Count());
     }
@@ -199,12 +193,12 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenRulesLeaveNothing_FallsBackToGenericBrandContent()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("offer", ContentKind.Offer, 0.95, JourneyStage.Awareness),
             Content("brand-purchase", ContentKind.Article, 0.2, JourneyStage.Purchase, generic: true));
-        await _host.PersonAsync("c9", JourneyStage.Awareness, readiness: 5);
+        await Host.PersonAsync("c9", JourneyStage.Awareness, readiness: 5);
 
-        var response = await _host.RecommendAsync("c9");
+        var response = await Host.RecommendAsync("c9");
 
         Assert.Equal(["contents/brand-purchase"], Names(response));
         Assert.Equal(ReasonCode.FallbackGeneric, response.Items[0].Reasons[0].Code);
@@ -213,26 +207,26 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Contents_InTheFullView_CarryWhatWasLearnedPerStage()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("perf-guide", ContentKind.Guide, 0.1, JourneyStage.Consideration, weight: 1.0),
             Content("perf-video", ContentKind.Video, 0.1, JourneyStage.Consideration, weight: 0.8));
-        await _host.PersonAsync("c-perf", JourneyStage.Consideration);
+        await Host.PersonAsync("c-perf", JourneyStage.Consideration);
         for (var i = 0; i < 4; i++)
         {
-            var shown = await _host.RecommendAsync("c-perf", count: 2);
-            await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/perf-guide", Type = FeedbackType.Impression });
+            var shown = await Host.RecommendAsync("c-perf", count: 2);
+            await Host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/perf-guide", Type = FeedbackType.Impression });
             if (i == 0)
             {
-                await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/perf-guide", Type = FeedbackType.Click });
-                await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/perf-guide", Type = FeedbackType.Conversion });
+                await Host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/perf-guide", Type = FeedbackType.Click });
+                await Host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/perf-guide", Type = FeedbackType.Conversion });
             }
 
-            _host.Clock.Advance(TimeSpan.FromDays(1));
+            Host.Clock.Advance(TimeSpan.FromDays(1));
         }
 
-        var full = await _host.Client.GetContentAsync(new GetContentRequest { Name = "contents/perf-guide", View = ContentView.Full });
-        var basic = await _host.Client.GetContentAsync(new GetContentRequest { Name = "contents/perf-guide" });
-        var listed = await _host.Client.ListContentsAsync(new ListContentsRequest { Topic = "", View = ContentView.Full, PageSize = 500 });
+        var full = await Host.Client.GetContentAsync(new GetContentRequest { Name = "contents/perf-guide", View = ContentView.Full });
+        var basic = await Host.Client.GetContentAsync(new GetContentRequest { Name = "contents/perf-guide" });
+        var listed = await Host.Client.ListContentsAsync(new ListContentsRequest { Topic = "", View = ContentView.Full, PageSize = 500 });
 
         // Four impressions at consideration, one click, one conversion: 1/4, 1/4, and (1 + 1) / (4 + 2).
         var stage = Assert.Single(full.Content.Performance);
@@ -242,7 +236,7 @@ public sealed class RecommendTests : IAsyncLifetime
         Assert.Equal(full.Content.Performance, listed.Contents.Single(c => c.Name == "contents/perf-guide").Performance);
         Assert.Empty(listed.Contents.Single(c => c.Name == "contents/perf-video").Performance);
 
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.ListContentsAsync(new ListContentsRequest { View = (ContentView)7 }));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.ListContentsAsync(new ListContentsRequest { View = (ContentView)7 }));
         Assert.Equal((StatusCode.InvalidArgument, "view"), (error.StatusCode, Assert.Single(error.GetRpcStatus()!.GetDetail<Google.Rpc.BadRequest>().FieldViolations).Field));
     }
 
@@ -284,31 +278,31 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenOneItemIsClickedOften_LearnsToRankItFirst()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("guide-a", ContentKind.Guide, 0.1, JourneyStage.Consideration, weight: 1.0),
             Content("guide-b", ContentKind.Video, 0.1, JourneyStage.Consideration, weight: 0.8));
-        await _host.PersonAsync("c10", JourneyStage.Consideration);
-        var before = await _host.RecommendAsync("c10", count: 2);
+        await Host.PersonAsync("c10", JourneyStage.Consideration);
+        var before = await Host.RecommendAsync("c10", count: 2);
 
         for (var i = 0; i < 30; i++)
         {
-            var shown = await _host.RecommendAsync($"visitor-{i}", count: 2);
+            var shown = await Host.RecommendAsync($"visitor-{i}", count: 2);
             _ = shown;
         }
 
         for (var i = 0; i < 30; i++)
         {
-            var shown = await _host.RecommendAsync("c10", count: 2);
+            var shown = await Host.RecommendAsync("c10", count: 2);
             foreach (var content in new[] { "contents/guide-a", "contents/guide-b" })
             {
-                await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = content, Type = FeedbackType.Impression });
+                await Host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = content, Type = FeedbackType.Impression });
             }
 
-            await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/guide-b", Type = FeedbackType.Click });
-            _host.Clock.Advance(TimeSpan.FromDays(1));
+            await Host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/guide-b", Type = FeedbackType.Click });
+            Host.Clock.Advance(TimeSpan.FromDays(1));
         }
 
-        var after = await _host.RecommendAsync("c10", count: 2);
+        var after = await Host.RecommendAsync("c10", count: 2);
 
         Assert.Equal("contents/guide-a", before.Items[0].Content);
         Assert.Equal("contents/guide-b", after.Items[0].Content);
@@ -319,7 +313,7 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task Recommend_WhenPeopleReadTwoItemsTogether_SuggestsTheOther()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("ev-guide", ContentKind.Guide, 0.1, JourneyStage.Consideration),
             Content("charging-map", ContentKind.Article, 0.1, JourneyStage.Consideration, weight: 0.5),
             Content("other", ContentKind.Video, 0.1, JourneyStage.Consideration, weight: 0.5));
@@ -329,12 +323,12 @@ public sealed class RecommendTests : IAsyncLifetime
             {
                 var consumed = new InteractionRecorded { InteractionId = reader + content, Touchpoint = "touchpoints/web-home", Channel = Channel.Web, Type = InteractionType.ContentConsumed, Content = content };
                 consumed.Identifiers.Add(new Identifier { Kind = IdentifierKind.CustomerId, Value = reader });
-                await _host.PublishAsync(RecommendationTopics.InteractionRecorded, "touchpoint", consumed);
+                await Host.PublishAsync(RecommendationTopics.InteractionRecorded, "touchpoint", consumed);
             }
         }
 
-        await _host.PersonAsync("c11", JourneyStage.Consideration);
-        var response = await _host.Client.RecommendAsync(new RecommendRequest
+        await Host.PersonAsync("c11", JourneyStage.Consideration);
+        var response = await Host.Client.RecommendAsync(new RecommendRequest
         {
             Touchpoint = "touchpoints/web-home",
             Count = 3,
@@ -354,7 +348,7 @@ public sealed class RecommendTests : IAsyncLifetime
     [InlineData("touchpoints/web-home", 1, 101, "count")]
     public async Task Recommend_WhenInputIsBad_FailsNamingTheField(string touchpoint, int channel, int count, string field)
     {
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.RecommendAsync(new RecommendRequest { Touchpoint = touchpoint, Channel = (Channel)channel, Count = count }).ResponseAsync);
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Host.Client.RecommendAsync(new RecommendRequest { Touchpoint = touchpoint, Channel = (Channel)channel, Count = count }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.StartsWith(field, ex.Status.Detail);
@@ -366,9 +360,9 @@ public sealed class RecommendTests : IAsyncLifetime
         var retired = Touchpoint("web-home", Channel.Web, JourneyStage.Awareness);
         retired.Retired = true;
         retired.Version = 2;
-        await _host.PublishAsync(RecommendationTopics.TouchpointChanged, "touchpoint", retired);
+        await Host.PublishAsync(RecommendationTopics.TouchpointChanged, "touchpoint", retired);
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.RecommendAsync(null));
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Host.RecommendAsync(null));
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.StartsWith("touchpoint", ex.Status.Detail);
@@ -377,7 +371,7 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task RecordFeedback_WhenRecommendationUnknown_IsNotFound()
     {
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Host.Client.RecordFeedbackAsync(new RecordFeedbackRequest
         {
             Recommendation = "recommendations/" + Guid.NewGuid().ToString("N"),
             Content = "contents/x",
@@ -390,10 +384,10 @@ public sealed class RecommendTests : IAsyncLifetime
     [Fact]
     public async Task RecordFeedback_WhenContentWasNotRecommended_FailsNamingContent()
     {
-        await _host.UpsertAsync(Content("brand-story", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
-        var shown = await _host.RecommendAsync(null);
+        await Host.UpsertAsync(Content("brand-story", ContentKind.Video, 0.1, JourneyStage.Awareness, generic: true));
+        var shown = await Host.RecommendAsync(null);
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/other", Type = FeedbackType.Click }).ResponseAsync);
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = "contents/other", Type = FeedbackType.Click }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.StartsWith("content", ex.Status.Detail);

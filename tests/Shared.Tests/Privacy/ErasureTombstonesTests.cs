@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Journey.Shared.Privacy;
+using Journey.Testing;
 using Microsoft.Extensions.Options;
 
 namespace Journey.Shared.Tests.Privacy;
@@ -108,9 +109,6 @@ public sealed class ErasureTombstonesTests
             ? new PrivacyOptions { ErasureSettleWindow = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture) }
             : new PrivacyOptions { ErasureTombstoneRetention = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture) };
 
-        var result = new PrivacyOptionsValidator().Validate(null, options);
-
-        Assert.True(result.Failed);
-        Assert.Contains(setting, result.FailureMessage);
+        OptionsAssert.FailsNaming(new PrivacyOptionsValidator(), options, setting);
     }
 }

@@ -25,10 +25,7 @@ public sealed class CallDeadlineTests
     [Fact]
     public void Validate_WhenDeadlineZero_NamesTheSetting()
     {
-        var result = new LimitsOptionsValidator().Validate(null, new LimitsOptions { UnaryDeadline = TimeSpan.Zero });
-
-        Assert.True(result.Failed);
-        Assert.Contains("UnaryDeadline", result.FailureMessage);
+        OptionsAssert.FailsNaming(new LimitsOptionsValidator(), new LimitsOptions { UnaryDeadline = TimeSpan.Zero }, "UnaryDeadline");
     }
 
     [Fact]

@@ -241,11 +241,8 @@ public sealed class TokenCacheTests : IDisposable
     [Fact]
     public void AuthOptions_TokenCacheCapacity_DefaultsToAThousandAndRefusesANegativeValueByName()
     {
-        var result = new AuthOptionsValidator().Validate(null, new AuthOptions { TokenCacheCapacity = -1 });
-
         Assert.Equal(1_000, new AuthOptions().TokenCacheCapacity);
-        Assert.True(result.Failed);
-        Assert.Contains("TokenCacheCapacity", result.FailureMessage, StringComparison.Ordinal);
+        OptionsAssert.FailsNaming(new AuthOptionsValidator(), new AuthOptions { TokenCacheCapacity = -1 }, "TokenCacheCapacity");
     }
 
     [Fact]

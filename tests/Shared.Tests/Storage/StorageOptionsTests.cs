@@ -1,6 +1,7 @@
 using Journey.Shared.Events;
 using Journey.Shared.Hosting;
 using Journey.Shared.Storage;
+using Journey.Testing;
 
 namespace Journey.Shared.Tests.Storage;
 
@@ -31,11 +32,7 @@ public sealed class StorageOptionsTests
             ? new StorageOptions { SqliteWriterCacheMiB = mib }
             : new StorageOptions { SqliteQueryMapMiB = mib };
 
-        var result = new StorageOptionsValidator().Validate(null, options);
-
-        Assert.True(result.Failed);
-        Assert.Contains(setting, result.FailureMessage);
-        Assert.Contains(range, result.FailureMessage);
+        OptionsAssert.FailsNaming(new StorageOptionsValidator(), options, setting, range);
     }
 
     [Fact]
@@ -51,10 +48,7 @@ public sealed class StorageOptionsTests
     [Fact]
     public void Validate_WhenTheInboxWouldForgetEventsWithinADay_FailsNamingTheSetting()
     {
-        var result = new StorageOptionsValidator().Validate(null, new StorageOptions { InboxRetention = TimeSpan.FromHours(1) });
-
-        Assert.True(result.Failed);
-        Assert.Contains(nameof(StorageOptions.InboxRetention), result.FailureMessage);
+        OptionsAssert.FailsNaming(new StorageOptionsValidator(), new StorageOptions { InboxRetention = TimeSpan.FromHours(1) }, nameof(StorageOptions.InboxRetention));
     }
 
     [Fact]
@@ -68,19 +62,13 @@ public sealed class StorageOptionsTests
     [Fact]
     public void Validate_WhenMongoWithoutConnectionString_FailsNamingTheSetting()
     {
-        var result = new StorageProviderRule().Validate(null, new StorageOptions { Provider = StorageProvider.Mongo });
-
-        Assert.True(result.Failed);
-        Assert.Contains("Journey:Storage:Mongo:ConnectionString", result.FailureMessage);
+        OptionsAssert.FailsNaming(new StorageProviderRule(), new StorageOptions { Provider = StorageProvider.Mongo }, "Journey:Storage:Mongo:ConnectionString");
     }
 
     [Fact]
     public void Validate_WhenDatabasePrefixHasSpaces_FailsNamingTheSetting()
     {
-        var result = new StorageOptionsValidator().Validate(null, new StorageOptions { Mongo = { DatabasePrefix = "my db" } });
-
-        Assert.True(result.Failed);
-        Assert.Contains("Journey:Storage:Mongo:DatabasePrefix", result.FailureMessage);
+        OptionsAssert.FailsNaming(new StorageOptionsValidator(), new StorageOptions { Mongo = { DatabasePrefix = "my db" } }, "Journey:Storage:Mongo:DatabasePrefix");
     }
 
     [Fact]
@@ -101,19 +89,13 @@ public sealed class StorageOptionsTests
     [Fact]
     public void EventsValidate_WhenPubSubNameHasCapitals_FailsNamingTheSetting()
     {
-        var result = new EventsOptionsValidator().Validate(null, new EventsOptions { PubSubName = "Journey PubSub" });
-
-        Assert.True(result.Failed);
-        Assert.Contains("Journey:Events:PubSubName", result.FailureMessage);
+        OptionsAssert.FailsNaming(new EventsOptionsValidator(), new EventsOptions { PubSubName = "Journey PubSub" }, "Journey:Events:PubSubName");
     }
 
     [Fact]
     public void EventsValidate_WhenOutboxLeaseUnderASecond_FailsNamingTheSetting()
     {
-        var result = new EventsOptionsValidator().Validate(null, new EventsOptions { OutboxLease = TimeSpan.FromMilliseconds(500) });
-
-        Assert.True(result.Failed);
-        Assert.Contains("OutboxLease", result.FailureMessage);
+        OptionsAssert.FailsNaming(new EventsOptionsValidator(), new EventsOptions { OutboxLease = TimeSpan.FromMilliseconds(500) }, "OutboxLease");
     }
 
     [Theory]
@@ -123,10 +105,7 @@ public sealed class StorageOptionsTests
     {
         var options = new HostingOptions { Address = address, Modules = module is null ? null : [module] };
 
-        var result = new HostingRules(["profile", "consent"]).Validate(null, options);
-
-        Assert.True(result.Failed);
-        Assert.Contains(setting, result.FailureMessage);
+        OptionsAssert.FailsNaming(new HostingRules(["profile", "consent"]), options, setting);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Shared.Reports;
+using Journey.Testing;
 using Journey.Touchpoint.V1;
 using Microsoft.Extensions.DependencyInjection;
 using static Journey.Touchpoint.Tests.Grpc.TouchpointHost;
@@ -17,12 +18,9 @@ namespace Journey.Touchpoint.Tests.Grpc;
 ///   dan:  review (D 13:00, rating 4) -> web (evaluation, D 14:00) -> store (D+2 10:00, PURCHASE)
 /// Touchpoints: ad crit 2 target 4.0; review crit 5 target 4.5; store crit 3 target 4.0; web crit 1 target 4.0.
 /// </summary>
-public sealed class AnalyticsTests : IAsyncLifetime
+public sealed class AnalyticsTests() : HostedTests<TouchpointHost>(() => SeededAsync(TouchpointHost.Start))
 {
     private static readonly DateTimeOffset D = new(2026, 2, 20, 0, 0, 0, TimeSpan.Zero);
-    private TouchpointHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await SeededAsync(TouchpointHost.Start);
 
     /// <summary>A host holding the people above whose clock says <paramref name="now"/> (a test clock never goes back, so an earlier "now" needs a host of its own).</summary>
     private static async Task<TouchpointHost> SeededAsync(DateTimeOffset now, IReadOnlyDictionary<string, string?>? more = null)
@@ -60,8 +58,6 @@ public sealed class AnalyticsTests : IAsyncLifetime
 
         return host;
     }
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task Scorecard_MatchesHandComputedFigures()
@@ -114,7 +110,7 @@ public sealed class AnalyticsTests : IAsyncLifetime
     [Fact]
     public async Task Funnel_MatchesHandComputedFigures()
     {
-        var funnel = await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = Period(D, D.AddDays(3)) });
+        var funnel = await Host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = Period(D, D.AddDays(3)) });
 
         // Awareness: ann, bob, cara = 3. Consideration: 0. Evaluation: ann, bob, dan = 3. Purchase: ann, dan = 2.
         Assert.Equal([3L, 0, 3, 2, 0, 0], funnel.Stages.Select(s => s.People));
@@ -132,7 +128,7 @@ public sealed class AnalyticsTests : IAsyncLifetime
         Assert.Equal([("touchpoints/ad", "Ad", 1L, 0.5), ("touchpoints/review", "Review site", 1L, 0.5)], funnel.DropOffPoints.Select(d => (d.Touchpoint, d.DisplayName, d.People, d.Share)));
         Assert.Equal(TimeSpan.FromDays(5), funnel.SilenceAfter.ToTimeSpan());
         Assert.Equal(Period(D, D.AddDays(3)), funnel.Period);
-        Assert.Equal(_host.Clock.GetUtcNow(), funnel.ComputeTime.ToDateTimeOffset());
+        Assert.Equal(Host.Clock.GetUtcNow(), funnel.ComputeTime.ToDateTimeOffset());
     }
 
     [Fact]
@@ -164,7 +160,7 @@ public sealed class AnalyticsTests : IAsyncLifetime
     [Fact]
     public async Task Paths_ToPurchase_MatchHandComputedFigures()
     {
-        var paths = await _host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest { Period = Period(D, D.AddDays(3)), End = PathEnd.Purchase });
+        var paths = await Host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest { Period = Period(D, D.AddDays(3)), End = PathEnd.Purchase });
 
         // ann: ad -> review -> store (bought there); dan: review -> web -> store. One person each, half of the two.
         Assert.Equal((2L, 2L), (paths.People, paths.PeopleConsidered));
@@ -183,7 +179,7 @@ public sealed class AnalyticsTests : IAsyncLifetime
     [Fact]
     public async Task Paths_WithFewerStepsThanPeopleTook_KeepTheLastOnesAndSaySo()
     {
-        var paths = await _host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest { Period = Period(D, D.AddDays(3)), End = PathEnd.Purchase, MaxSteps = 1, LinkLimit = 1 });
+        var paths = await Host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest { Period = Period(D, D.AddDays(3)), End = PathEnd.Purchase, MaxSteps = 1, LinkLimit = 1 });
 
         // Both paths end at the store: one path of two people, each with earlier steps.
         var path = Assert.Single(paths.Paths);
@@ -194,7 +190,7 @@ public sealed class AnalyticsTests : IAsyncLifetime
     [Fact]
     public async Task Paths_ToDropOff_AreThoseOfPeopleSilentWithoutBuying()
     {
-        var paths = await _host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest { Period = Period(D, D.AddDays(3)), End = PathEnd.DropOff });
+        var paths = await Host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest { Period = Period(D, D.AddDays(3)), End = PathEnd.DropOff });
 
         // bob: ad -> review -> silent; cara: ad -> silent.
         Assert.Equal((2L, 2L), (paths.People, paths.PeopleConsidered));
@@ -211,7 +207,7 @@ public sealed class AnalyticsTests : IAsyncLifetime
     [Fact]
     public async Task Paths_ToATouchpoint_EndAtTheFirstMeetingWithIt()
     {
-        var paths = await _host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest
+        var paths = await Host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest
         {
             Period = Period(D, D.AddDays(3)),
             End = PathEnd.Touchpoint,
@@ -230,7 +226,7 @@ public sealed class AnalyticsTests : IAsyncLifetime
     [Fact]
     public async Task Paths_FromAStart_CountOnlyThoseWhoMetIt_FromTheStart()
     {
-        var paths = await _host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest
+        var paths = await Host.Client.GetJourneyPathsAsync(new GetJourneyPathsRequest
         {
             Period = Period(D, D.AddDays(3)),
             End = PathEnd.Purchase,
@@ -256,7 +252,7 @@ public sealed class AnalyticsTests : IAsyncLifetime
     [InlineData(3, "touchpoints/store", "touchpoints/store", "start_touchpoint")]
     public async Task Paths_WithAMisplacedTouchpoint_AreInvalidArgumentNamingIt(int end, string endTouchpoint, string startTouchpoint, string field)
     {
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetJourneyPathsAsync(
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.GetJourneyPathsAsync(
             new GetJourneyPathsRequest { End = (PathEnd)end, EndTouchpoint = endTouchpoint, StartTouchpoint = startTouchpoint }));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
@@ -272,7 +268,7 @@ public sealed class AnalyticsTests : IAsyncLifetime
     [InlineData(7, 0, 0, 0, "end")]
     public async Task Paths_WithBadRequest_AreInvalidArgumentNamingTheField(int end, int maxSteps, int pathLimit, int linkLimit, string field)
     {
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetJourneyPathsAsync(
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.GetJourneyPathsAsync(
             new GetJourneyPathsRequest { End = (PathEnd)end, MaxSteps = maxSteps, PathLimit = pathLimit, LinkLimit = linkLimit }));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
@@ -292,7 +288,7 @@ public sealed class AnalyticsTests : IAsyncLifetime
     [Fact]
     public async Task ExperienceGaps_AreRankedByCriticalityTimesGap()
     {
-        var gaps = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)) });
+        var gaps = await Host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)) });
 
         // review: 5 x (4.5 - 3.0) = 7.5; store: rated 5 against 4.0 -> no gap; ad and web unrated.
         var gap = Assert.Single(gaps.Gaps);
@@ -311,8 +307,8 @@ public sealed class AnalyticsTests : IAsyncLifetime
             NewInteraction("x1", "touchpoints/web", D.AddHours(15), "eve", InteractionType.Feedback, 1),
             NewInteraction("x2", "touchpoints/ad", D.AddHours(15), "eve", InteractionType.Feedback, 3));
 
-        var first = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)), PageSize = 2 });
-        var second = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)), PageSize = 2, PageToken = first.NextPageToken });
+        var first = await Host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)), PageSize = 2 });
+        var second = await Host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)), PageSize = 2, PageToken = first.NextPageToken });
 
         // review 7.5, web 1 x 3.0 = 3.0, ad 2 x 1.0 = 2.0.
         Assert.Equal(["touchpoints/review", "touchpoints/web"], first.Gaps.Select(g => g.Touchpoint));
@@ -327,12 +323,12 @@ public sealed class AnalyticsTests : IAsyncLifetime
 
         var errors = new[]
         {
-            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = new Period { EndTime = new Timestamp { Seconds = long.MaxValue } } })),
-            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = reversed })),
-            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(500)) })),
-            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/ad", Period = Period(D, D) })),
-            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { DropOffLimit = 101 })),
-            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { MinRatings = -1 })),
+            await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = new Period { EndTime = new Timestamp { Seconds = long.MaxValue } } })),
+            await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = reversed })),
+            await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(500)) })),
+            await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/ad", Period = Period(D, D) })),
+            await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { DropOffLimit = 101 })),
+            await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { MinRatings = -1 })),
         };
 
         Assert.All(errors, e => Assert.Equal(StatusCode.InvalidArgument, e.StatusCode));
@@ -344,7 +340,7 @@ public sealed class AnalyticsTests : IAsyncLifetime
         var justAfter = Timestamp.FromDateTimeOffset(D);
         justAfter.Nanos = 1;
 
-        var review = (await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest
+        var review = (await Host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest
         {
             Name = "touchpoints/review",
             Period = new Period { StartTime = Timestamp.FromDateTimeOffset(D.AddDays(-1)), EndTime = justAfter },
@@ -374,9 +370,9 @@ public sealed class AnalyticsTests : IAsyncLifetime
 
         var errors = new[]
         {
-            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = period })),
-            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = period })),
-            await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/ad", Period = period })),
+            await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = period })),
+            await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = period })),
+            await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/ad", Period = period })),
         };
 
         Assert.All(errors, e =>
@@ -391,9 +387,9 @@ public sealed class AnalyticsTests : IAsyncLifetime
     {
         var end = new Timestamp { Seconds = -62_135_596_800, Nanos = 1 };
 
-        var funnel = await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = new Period { EndTime = end } });
-        var gaps = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = new Period { EndTime = end } });
-        var scorecard = await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/ad", Period = new Period { EndTime = end } });
+        var funnel = await Host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest { Period = new Period { EndTime = end } });
+        var gaps = await Host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = new Period { EndTime = end } });
+        var scorecard = await Host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/ad", Period = new Period { EndTime = end } });
 
         var firstDay = Period(DateTimeOffset.MinValue, DateTimeOffset.MinValue.AddDays(1));
         Assert.Equal(firstDay, funnel.Period);
@@ -407,8 +403,8 @@ public sealed class AnalyticsTests : IAsyncLifetime
     public async Task Analytics_WhenPeriodIsOpen_CoverTheLast30DaysUpToToday()
     {
         // The clock stands at 2026-03-01 09:00: the default period is 2026-01-31 to the end of 2026-03-01, covering every interaction.
-        var funnel = await _host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest());
-        var gaps = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = new Period { EndTime = Timestamp.FromDateTimeOffset(D.AddDays(1)) } });
+        var funnel = await Host.Client.GetJourneyFunnelAsync(new GetJourneyFunnelRequest());
+        var gaps = await Host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = new Period { EndTime = Timestamp.FromDateTimeOffset(D.AddDays(1)) } });
 
         Assert.Equal(Period(new DateTimeOffset(2026, 1, 31, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero)), funnel.Period);
         Assert.Equal([3L, 0, 3, 2, 0, 0], funnel.Stages.Select(s => s.People));
@@ -422,8 +418,8 @@ public sealed class AnalyticsTests : IAsyncLifetime
     {
         await RecordAsync(NewInteraction("x1", "touchpoints/web", D.AddHours(15), "eve", InteractionType.Feedback, 1));
 
-        var all = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)) });
-        var often = await _host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)), MinRatings = 2 });
+        var all = await Host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)) });
+        var often = await Host.Client.ListExperienceGapsAsync(new ListExperienceGapsRequest { Period = Period(D, D.AddDays(3)), MinRatings = 2 });
 
         Assert.Equal(["touchpoints/review", "touchpoints/web"], all.Gaps.Select(g => g.Touchpoint));
         Assert.Equal(["touchpoints/review"], often.Gaps.Select(g => g.Touchpoint));
@@ -433,18 +429,18 @@ public sealed class AnalyticsTests : IAsyncLifetime
     public async Task Scorecard_WhenTouchpointUnknown_IsNotFound()
     {
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
-            await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/none", Period = Period(D, D.AddDays(1)) }));
+            await Host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = "touchpoints/none", Period = Period(D, D.AddDays(1)) }));
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
     }
 
     private async Task<TouchpointScorecard> ScorecardAsync(string id) =>
-        (await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = $"touchpoints/{id}", Period = Period(D, D.AddDays(3)) })).Scorecard;
+        (await Host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest { Name = $"touchpoints/{id}", Period = Period(D, D.AddDays(3)) })).Scorecard;
 
     private static Period Period(DateTimeOffset start, DateTimeOffset end) =>
         new() { StartTime = Timestamp.FromDateTimeOffset(start), EndTime = Timestamp.FromDateTimeOffset(end) };
 
-    private Task RecordAsync(params V1.Interaction[] interactions) => RecordAsync(_host, interactions);
+    private Task RecordAsync(params V1.Interaction[] interactions) => RecordAsync(Host, interactions);
 
     private static async Task RecordAsync(TouchpointHost host, params V1.Interaction[] interactions)
     {

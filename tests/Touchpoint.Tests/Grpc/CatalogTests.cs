@@ -2,24 +2,19 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Events.V1;
+using Journey.Testing;
 using Journey.Touchpoint.V1;
 
 namespace Journey.Touchpoint.Tests.Grpc;
 
-public sealed class CatalogTests : IAsyncLifetime
+public sealed class CatalogTests() : HostedTests<TouchpointHost>(() => TouchpointHost.StartAsync())
 {
-    private TouchpointHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await TouchpointHost.StartAsync();
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     [Fact]
     public async Task Create_WhenValid_StoresEveryFieldAndPublishesTouchpointChanged()
     {
-        var created = await _host.CreateAsync("price-page", TouchpointHost.NewTouchpoint(stages: [JourneyStage.Evaluation, JourneyStage.Consideration]));
+        var created = await Host.CreateAsync("price-page", TouchpointHost.NewTouchpoint(stages: [JourneyStage.Evaluation, JourneyStage.Consideration]));
 
-        var read = (await _host.Client.GetTouchpointAsync(new GetTouchpointRequest { Name = "touchpoints/price-page" })).Touchpoint;
+        var read = (await Host.Client.GetTouchpointAsync(new GetTouchpointRequest { Name = "touchpoints/price-page" })).Touchpoint;
         Assert.Equal(created, read);
         Assert.Equal("Price page", read.DisplayName);
         Assert.Equal([JourneyStage.Consideration, JourneyStage.Evaluation], read.Stages);
@@ -29,7 +24,7 @@ public sealed class CatalogTests : IAsyncLifetime
         Assert.Equal(["pricing"], read.Topics);
         Assert.Equal("1", read.Etag);
         Assert.Equal(Timestamp.FromDateTimeOffset(TouchpointHost.Start), read.CreateTime);
-        var changed = Assert.Single(await _host.PayloadsAsync<TouchpointChanged>(TouchpointTopics.TouchpointChanged));
+        var changed = Assert.Single(await Host.PayloadsAsync<TouchpointChanged>(TouchpointTopics.TouchpointChanged));
         Assert.Equal("touchpoints/price-page", changed.Touchpoint);
         Assert.Equal(1, changed.Version);
     }
@@ -37,7 +32,7 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task Create_WithoutId_PicksOne()
     {
-        var created = await _host.CreateAsync("");
+        var created = await Host.CreateAsync("");
 
         Assert.StartsWith("touchpoints/", created.Name);
         Assert.Equal(48, created.Name.Length);
@@ -46,9 +41,9 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task Create_WhenIdTaken_IsAlreadyExists()
     {
-        await _host.CreateAsync("dup");
+        await Host.CreateAsync("dup");
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.CreateAsync("dup"));
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.CreateAsync("dup"));
 
         Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
     }
@@ -78,7 +73,7 @@ public sealed class CatalogTests : IAsyncLifetime
             default: id = "Bad Id"; break;
         }
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.CreateAsync(id, touchpoint));
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.CreateAsync(id, touchpoint));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains(field, error.Status.Detail);
@@ -87,7 +82,7 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task Create_WithoutTouchpoint_IsInvalidArgument()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.CreateTouchpointAsync(new CreateTouchpointRequest()));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.CreateTouchpointAsync(new CreateTouchpointRequest()));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }
@@ -95,7 +90,7 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task Get_WhenMissing_IsNotFound()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetTouchpointAsync(new GetTouchpointRequest { Name = "touchpoints/none" }));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.GetTouchpointAsync(new GetTouchpointRequest { Name = "touchpoints/none" }));
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
     }
@@ -103,7 +98,7 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task Get_WhenNameMalformed_IsInvalidArgument()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.GetTouchpointAsync(new GetTouchpointRequest { Name = "price-page" }));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.GetTouchpointAsync(new GetTouchpointRequest { Name = "price-page" }));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }
@@ -111,13 +106,13 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task Update_WithMask_ChangesOnlyMaskedFieldsAndBumpsVersion()
     {
-        var created = await _host.CreateAsync("tp");
+        var created = await Host.CreateAsync("tp");
         var change = created.Clone();
         change.DisplayName = "Renamed";
         change.Criticality = 5;
         change.IntendedExperience.Statement = "ignored";
 
-        var updated = (await _host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest
+        var updated = (await Host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest
         {
             Touchpoint = change,
             UpdateMask = new FieldMask { Paths = { "display_name", "intended_experience.target_rating" } },
@@ -127,21 +122,21 @@ public sealed class CatalogTests : IAsyncLifetime
         Assert.Equal(3, updated.Criticality);
         Assert.Equal("trust in the price", updated.IntendedExperience.Statement);
         Assert.Equal("2", updated.Etag);
-        Assert.Equal(2, (await _host.PayloadsAsync<TouchpointChanged>(TouchpointTopics.TouchpointChanged)).Count);
+        Assert.Equal(2, (await Host.PayloadsAsync<TouchpointChanged>(TouchpointTopics.TouchpointChanged)).Count);
     }
 
     [Fact]
     public async Task Update_WithStaleEtag_IsAborted()
     {
-        var created = await _host.CreateAsync("tp");
+        var created = await Host.CreateAsync("tp");
         var first = created.Clone();
         first.DisplayName = "One";
-        await _host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = first, UpdateMask = new FieldMask { Paths = { "display_name" } } });
+        await Host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = first, UpdateMask = new FieldMask { Paths = { "display_name" } } });
 
         var stale = created.Clone();
         stale.DisplayName = "Two";
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
-            await _host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = stale, UpdateMask = new FieldMask { Paths = { "display_name" } } }));
+            await Host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = stale, UpdateMask = new FieldMask { Paths = { "display_name" } } }));
 
         Assert.Equal(StatusCode.Aborted, error.StatusCode);
     }
@@ -149,10 +144,10 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task Update_WithUnknownMaskPath_IsInvalidArgument()
     {
-        var created = await _host.CreateAsync("tp");
+        var created = await Host.CreateAsync("tp");
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
-            await _host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = created, UpdateMask = new FieldMask { Paths = { "retired" } } }));
+            await Host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = created, UpdateMask = new FieldMask { Paths = { "retired" } } }));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("update_mask", error.Status.Detail);
@@ -161,28 +156,28 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task Update_WithEmptyMask_IsInvalidArgumentNamingTheMaskAndChangesNothing()
     {
-        var created = await _host.CreateAsync("tp");
+        var created = await Host.CreateAsync("tp");
         var change = created.Clone();
         change.DisplayName = "Renamed";
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
-            await _host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = change }));
+            await Host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = change }));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("update_mask", error.Status.Detail);
-        Assert.Equal(created, (await _host.Client.GetTouchpointAsync(new GetTouchpointRequest { Name = created.Name })).Touchpoint);
+        Assert.Equal(created, (await Host.Client.GetTouchpointAsync(new GetTouchpointRequest { Name = created.Name })).Touchpoint);
     }
 
     [Fact]
     public async Task Update_WithWildcardMask_ReplacesEveryUpdatableField()
     {
-        var created = await _host.CreateAsync("tp");
+        var created = await Host.CreateAsync("tp");
         var change = created.Clone();
         change.DisplayName = "Renamed";
         change.Criticality = 5;
         change.Topics.Clear();
 
-        var updated = (await _host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = change, UpdateMask = new FieldMask { Paths = { "*" } } })).Touchpoint;
+        var updated = (await Host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = change, UpdateMask = new FieldMask { Paths = { "*" } } })).Touchpoint;
 
         Assert.Equal("Renamed", updated.DisplayName);
         Assert.Equal(5, updated.Criticality);
@@ -199,11 +194,11 @@ public sealed class CatalogTests : IAsyncLifetime
     {
         if (accepted)
         {
-            Assert.Equal("touchpoints/" + id, (await _host.CreateAsync(id)).Name);
+            Assert.Equal("touchpoints/" + id, (await Host.CreateAsync(id)).Name);
             return;
         }
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => _host.CreateAsync(id));
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.CreateAsync(id));
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("touchpoint_id", error.Status.Detail);
     }
@@ -211,11 +206,11 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task Update_WhenRetired_IsFailedPrecondition()
     {
-        await _host.CreateAsync("tp");
-        var retired = (await _host.Client.RetireTouchpointAsync(new RetireTouchpointRequest { Name = "touchpoints/tp" })).Touchpoint;
+        await Host.CreateAsync("tp");
+        var retired = (await Host.Client.RetireTouchpointAsync(new RetireTouchpointRequest { Name = "touchpoints/tp" })).Touchpoint;
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
-            await _host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = retired, UpdateMask = new FieldMask { Paths = { "display_name" } } }));
+            await Host.Client.UpdateTouchpointAsync(new UpdateTouchpointRequest { Touchpoint = retired, UpdateMask = new FieldMask { Paths = { "display_name" } } }));
 
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
     }
@@ -223,29 +218,29 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task Retire_MarksRetiredOnceAndHidesFromDefaultListing()
     {
-        await _host.CreateAsync("tp");
+        await Host.CreateAsync("tp");
 
-        var retired = (await _host.Client.RetireTouchpointAsync(new RetireTouchpointRequest { Name = "touchpoints/tp", Etag = "1" })).Touchpoint;
-        var again = (await _host.Client.RetireTouchpointAsync(new RetireTouchpointRequest { Name = "touchpoints/tp" })).Touchpoint;
+        var retired = (await Host.Client.RetireTouchpointAsync(new RetireTouchpointRequest { Name = "touchpoints/tp", Etag = "1" })).Touchpoint;
+        var again = (await Host.Client.RetireTouchpointAsync(new RetireTouchpointRequest { Name = "touchpoints/tp" })).Touchpoint;
 
         Assert.True(retired.Retired);
         Assert.Equal("2", retired.Etag);
         Assert.Equal(retired, again);
-        Assert.Empty((await _host.Client.ListTouchpointsAsync(new ListTouchpointsRequest())).Touchpoints);
-        Assert.Single((await _host.Client.ListTouchpointsAsync(new ListTouchpointsRequest { IncludeRetired = true })).Touchpoints);
-        Assert.True((await _host.PayloadsAsync<TouchpointChanged>(TouchpointTopics.TouchpointChanged))[^1].Retired);
+        Assert.Empty((await Host.Client.ListTouchpointsAsync(new ListTouchpointsRequest())).Touchpoints);
+        Assert.Single((await Host.Client.ListTouchpointsAsync(new ListTouchpointsRequest { IncludeRetired = true })).Touchpoints);
+        Assert.True((await Host.PayloadsAsync<TouchpointChanged>(TouchpointTopics.TouchpointChanged))[^1].Retired);
     }
 
     [Fact]
     public async Task List_WithFilters_ReturnsOnlyMatchesInIdOrder()
     {
-        await _host.CreateAsync("a-web-eval", TouchpointHost.NewTouchpoint(channel: Channel.Web, criticality: 5, stages: [JourneyStage.Evaluation]));
-        await _host.CreateAsync("b-review", TouchpointHost.NewTouchpoint(channel: Channel.ThirdPartyReview, ownership: Ownership.Earned, criticality: 4, stages: [JourneyStage.Evaluation, JourneyStage.Consideration]));
-        await _host.CreateAsync("c-web-aware", TouchpointHost.NewTouchpoint(channel: Channel.Web, criticality: 2, stages: [JourneyStage.Awareness]));
-        await _host.CreateAsync("d-ad", TouchpointHost.NewTouchpoint(channel: Channel.PaidAd, ownership: Ownership.Paid, criticality: 1, stages: [JourneyStage.Awareness]));
+        await Host.CreateAsync("a-web-eval", TouchpointHost.NewTouchpoint(channel: Channel.Web, criticality: 5, stages: [JourneyStage.Evaluation]));
+        await Host.CreateAsync("b-review", TouchpointHost.NewTouchpoint(channel: Channel.ThirdPartyReview, ownership: Ownership.Earned, criticality: 4, stages: [JourneyStage.Evaluation, JourneyStage.Consideration]));
+        await Host.CreateAsync("c-web-aware", TouchpointHost.NewTouchpoint(channel: Channel.Web, criticality: 2, stages: [JourneyStage.Awareness]));
+        await Host.CreateAsync("d-ad", TouchpointHost.NewTouchpoint(channel: Channel.PaidAd, ownership: Ownership.Paid, criticality: 1, stages: [JourneyStage.Awareness]));
 
         async Task<string[]> Ids(ListTouchpointsRequest request) =>
-            (await _host.Client.ListTouchpointsAsync(request)).Touchpoints.Select(t => t.Name["touchpoints/".Length..]).ToArray();
+            (await Host.Client.ListTouchpointsAsync(request)).Touchpoints.Select(t => t.Name["touchpoints/".Length..]).ToArray();
 
         Assert.Equal(["a-web-eval", "c-web-aware"], await Ids(new() { Channel = Channel.Web }));
         Assert.Equal(["b-review"], await Ids(new() { Ownership = Ownership.Earned }));
@@ -260,14 +255,14 @@ public sealed class CatalogTests : IAsyncLifetime
     {
         for (var i = 0; i < 7; i++)
         {
-            await _host.CreateAsync($"tp-{i}");
+            await Host.CreateAsync($"tp-{i}");
         }
 
         var seen = new List<string>();
         var token = "";
         do
         {
-            var page = await _host.Client.ListTouchpointsAsync(new ListTouchpointsRequest { PageSize = 3, PageToken = token });
+            var page = await Host.Client.ListTouchpointsAsync(new ListTouchpointsRequest { PageSize = 3, PageToken = token });
             Assert.True(page.Touchpoints.Count <= 3);
             seen.AddRange(page.Touchpoints.Select(t => t.Name));
             token = page.NextPageToken;
@@ -284,7 +279,7 @@ public sealed class CatalogTests : IAsyncLifetime
     public async Task List_WithBadArguments_IsInvalidArgument(int pageSize, string token, int minCriticality)
     {
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
-            await _host.Client.ListTouchpointsAsync(new ListTouchpointsRequest { PageSize = pageSize, PageToken = token, MinCriticality = minCriticality }));
+            await Host.Client.ListTouchpointsAsync(new ListTouchpointsRequest { PageSize = pageSize, PageToken = token, MinCriticality = minCriticality }));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }
@@ -292,7 +287,7 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task Create_WithOnlyWriteScope_IsPermissionDenied()
     {
-        using var channel = _host.Platform.CreateChannel(TouchpointScopes.Write);
+        using var channel = Host.Platform.CreateChannel(TouchpointScopes.Write);
         var client = new TouchpointService.TouchpointServiceClient(channel);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
@@ -304,7 +299,7 @@ public sealed class CatalogTests : IAsyncLifetime
     [Fact]
     public async Task List_WithoutToken_IsUnauthenticated()
     {
-        using var channel = _host.Platform.CreateAnonymousChannel();
+        using var channel = Host.Platform.CreateAnonymousChannel();
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await new TouchpointService.TouchpointServiceClient(channel).ListTouchpointsAsync(new ListTouchpointsRequest()));

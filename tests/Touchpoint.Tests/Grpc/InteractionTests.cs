@@ -4,6 +4,7 @@ using Grpc.Core;
 using Journey.Common.V1;
 using Journey.Events.V1;
 using Journey.Shared.Privacy;
+using Journey.Testing;
 using Journey.Touchpoint.V1;
 using Microsoft.Extensions.DependencyInjection;
 using static Journey.Touchpoint.Tests.Grpc.TouchpointHost;
@@ -11,22 +12,18 @@ using static Journey.Touchpoint.Tests.Grpc.TouchpointHost;
 namespace Journey.Touchpoint.Tests.Grpc;
 
 /// <summary>Recording interactions through the gRPC API, one by one, in batches and in streams, on an authenticated host.</summary>
-public sealed class InteractionTests : IAsyncLifetime
+public sealed class InteractionTests() : HostedTests<TouchpointHost>(() => StartAsync())
 {
     /// <summary>The time of <see cref="Sent"/> interactions.</summary>
     private static readonly DateTimeOffset At = Start.AddMinutes(-1);
 
-    private TouchpointHost _host = null!;
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _host = await StartAsync();
-        await _host.CreateAsync("web");
-        await _host.CreateAsync("old");
-        await _host.Client.RetireTouchpointAsync(new RetireTouchpointRequest { Name = "touchpoints/old" });
+        await base.InitializeAsync();
+        await Host.CreateAsync("web");
+        await Host.CreateAsync("old");
+        await Host.Client.RetireTouchpointAsync(new RetireTouchpointRequest { Name = "touchpoints/old" });
     }
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     public static TheoryData<string, Action<Interaction>> InvalidInteractions => new()
     {
@@ -69,13 +66,13 @@ public sealed class InteractionTests : IAsyncLifetime
         spoil(interaction);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
-            await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction }));
+            await Host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction }));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Equal(field, Assert.Single(error.GetRpcStatus()!.GetDetail<BadRequest>().FieldViolations).Field);
         Assert.Contains(field + ":", error.Status.Detail);
-        Assert.Equal(0, await _host.CountAsync("interactions"));
-        Assert.Empty(await _host.OutboxAsync(TouchpointTopics.InteractionRecorded));
+        Assert.Equal(0, await Host.CountAsync("interactions"));
+        Assert.Empty(await Host.OutboxAsync(TouchpointTopics.InteractionRecorded));
     }
 
     [Fact]
@@ -90,10 +87,10 @@ public sealed class InteractionTests : IAsyncLifetime
         interaction.Comment = new string('c', 2000);
         interaction.Value = new Money { CurrencyCode = "EUR", Units = 19, Nanos = 990_000_000 };
 
-        var response = await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
+        var response = await Host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
 
         Assert.False(response.Duplicate);
-        Assert.Equal(1, await _host.CountAsync("interactions"));
+        Assert.Equal(1, await Host.CountAsync("interactions"));
     }
 
     [Fact]
@@ -101,13 +98,13 @@ public sealed class InteractionTests : IAsyncLifetime
     {
         var interaction = NewInteraction("same", "touchpoints/web", Start.AddMinutes(-1), rating: 4);
 
-        var first = await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
-        var second = await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
+        var first = await Host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
+        var second = await Host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
 
         Assert.False(first.Duplicate);
         Assert.True(second.Duplicate);
-        Assert.Equal(1, await _host.CountAsync("interactions"));
-        Assert.Single(await _host.OutboxAsync(TouchpointTopics.InteractionRecorded));
+        Assert.Equal(1, await Host.CountAsync("interactions"));
+        Assert.Single(await Host.OutboxAsync(TouchpointTopics.InteractionRecorded));
         Assert.Equal(1, await ScalarAsync("SELECT interactions FROM touchpoint_days"));
     }
 
@@ -118,16 +115,16 @@ public sealed class InteractionTests : IAsyncLifetime
         interaction.Identifiers.Add(new Identifier { Kind = IdentifierKind.Email, Value = " Ann@Example.com " });
         interaction.Identifiers.Add(new Identifier { Kind = IdentifierKind.Phone, Value = "+49 170 1234567" });
 
-        await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
+        await Host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
 
-        var hasher = _host.Platform.Services.GetRequiredService<IdentifierHasher>();
-        var recorded = Assert.Single(await _host.PayloadsAsync<InteractionRecorded>(TouchpointTopics.InteractionRecorded));
+        var hasher = Host.Platform.Services.GetRequiredService<IdentifierHasher>();
+        var recorded = Assert.Single(await Host.PayloadsAsync<InteractionRecorded>(TouchpointTopics.InteractionRecorded));
         Assert.Equal("e-mail", recorded.InteractionId);
         Assert.Equal("touchpoints/web", recorded.Touchpoint);
         Assert.Equal([JourneyStage.Evaluation], recorded.Stages);
         Assert.Equal(hasher.HashEmail("ann@example.com"), recorded.Identifiers.Single(i => i.Kind == IdentifierKind.Email).Value);
         Assert.Equal(hasher.HashPhone("+491701234567"), recorded.Identifiers.Single(i => i.Kind == IdentifierKind.Phone).Value);
-        var stored = await _host.Database.ReadAsync(async (connection, ct) =>
+        var stored = await Host.Database.ReadAsync(async (connection, ct) =>
         {
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT identifiers FROM interactions UNION ALL SELECT identifier FROM person_links";
@@ -160,7 +157,7 @@ public sealed class InteractionTests : IAsyncLifetime
             },
         };
 
-        var response = await _host.Client.RecordInteractionsAsync(request);
+        var response = await Host.Client.RecordInteractionsAsync(request);
 
         Assert.Equal(2, response.AcceptedCount);
         Assert.Equal(1, response.DuplicateCount);
@@ -168,17 +165,17 @@ public sealed class InteractionTests : IAsyncLifetime
             [("bad-rating", 1, "interactions[1].rating"), ("bad-touchpoint", 3, "interactions[3].touchpoint"), ("no-touchpoint", 5, "interactions[5].touchpoint")],
             response.Rejected.Select(r => (r.InteractionId, r.Index, r.Field)));
         Assert.All(response.Rejected, r => Assert.False(string.IsNullOrWhiteSpace(r.Reason)));
-        Assert.Equal(2, await _host.CountAsync("interactions"));
-        Assert.Equal(2, (await _host.OutboxAsync(TouchpointTopics.InteractionRecorded)).Count);
+        Assert.Equal(2, await Host.CountAsync("interactions"));
+        Assert.Equal(2, (await Host.OutboxAsync(TouchpointTopics.InteractionRecorded)).Count);
     }
 
     [Fact]
     public async Task RecordInteractions_WhenEmptyOrTooLong_IsInvalidArgument()
     {
-        var empty = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.RecordInteractionsAsync(new RecordInteractionsRequest()));
+        var empty = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.RecordInteractionsAsync(new RecordInteractionsRequest()));
         var large = new RecordInteractionsRequest();
         large.Interactions.AddRange(Enumerable.Range(0, 1001).Select(i => NewInteraction($"e{i}", "touchpoints/web", Start)));
-        var tooLarge = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.RecordInteractionsAsync(large));
+        var tooLarge = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.RecordInteractionsAsync(large));
 
         Assert.Equal(StatusCode.InvalidArgument, empty.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, tooLarge.StatusCode);
@@ -188,7 +185,7 @@ public sealed class InteractionTests : IAsyncLifetime
     [Fact]
     public async Task StreamInteractions_StoresEachMessageAndSumsUpTheStream()
     {
-        using var call = _host.Client.StreamInteractions();
+        using var call = Host.Client.StreamInteractions();
         for (var m = 0; m < 3; m++)
         {
             var message = new StreamInteractionsRequest();
@@ -209,9 +206,9 @@ public sealed class InteractionTests : IAsyncLifetime
         Assert.Equal([100, 202, 304], response.Rejected.Select(r => r.Index));
         // Index counts across the stream; the field names the position within its message.
         Assert.Equal(["interactions[100].touchpoint", "interactions[100].touchpoint", "interactions[100].touchpoint"], response.Rejected.Select(r => r.Field));
-        Assert.Equal(300, await _host.CountAsync("interactions"));
-        Assert.Equal(300, (await _host.OutboxAsync(TouchpointTopics.InteractionRecorded)).Count);
-        Assert.Equal(10, await _host.CountAsync("person_state"));
+        Assert.Equal(300, await Host.CountAsync("interactions"));
+        Assert.Equal(300, (await Host.OutboxAsync(TouchpointTopics.InteractionRecorded)).Count);
+        Assert.Equal(10, await Host.CountAsync("person_state"));
     }
 
     public static TheoryData<string, Action<Interaction>> ReusedIds => new()
@@ -227,31 +224,31 @@ public sealed class InteractionTests : IAsyncLifetime
     [MemberData(nameof(ReusedIds))]
     public async Task RecordInteraction_WhenIdIsReusedWithOtherContent_IsAlreadyExistsAndKeepsTheFirst(string change, Action<Interaction> reuse)
     {
-        await _host.CreateAsync("brochure");
-        await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = Sent("reused") });
+        await Host.CreateAsync("brochure");
+        await Host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = Sent("reused") });
         var other = Sent("reused");
         reuse(other);
 
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = other }));
-        var resent = await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = Sent("reused") });
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = other }));
+        var resent = await Host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = Sent("reused") });
 
         Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
         Assert.Contains("interaction_id", error.Status.Detail);
         Assert.Contains("other content", error.Status.Detail);
         Assert.True(resent.Duplicate, change);
-        Assert.Equal(1, await _host.CountAsync("interactions"));
-        Assert.Single(await _host.OutboxAsync(TouchpointTopics.InteractionRecorded));
+        Assert.Equal(1, await Host.CountAsync("interactions"));
+        Assert.Single(await Host.OutboxAsync(TouchpointTopics.InteractionRecorded));
     }
 
     [Fact]
     public async Task RecordInteractionsAndStream_WhenIdIsReusedWithOtherContent_ListTheConflictApartFromDuplicates()
     {
-        await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = Sent("b-1") });
+        await Host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = Sent("b-1") });
         var retyped = Sent("b-1");
         retyped.Type = InteractionType.Purchase;
 
-        var batch = await _host.Client.RecordInteractionsAsync(new RecordInteractionsRequest { Interactions = { Sent("b-1"), retyped, Sent("b-2") } });
-        using var call = _host.Client.StreamInteractions();
+        var batch = await Host.Client.RecordInteractionsAsync(new RecordInteractionsRequest { Interactions = { Sent("b-1"), retyped, Sent("b-2") } });
+        using var call = Host.Client.StreamInteractions();
         await call.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { retyped, Sent("b-2"), Sent("b-3") } });
         await call.RequestStream.CompleteAsync();
         var stream = await call;
@@ -261,13 +258,13 @@ public sealed class InteractionTests : IAsyncLifetime
         Assert.Equal((1, "b-1", "interactions[1].interaction_id"), (conflict.Index, conflict.InteractionId, conflict.Field));
         Assert.Equal((1L, 1L, 1L, 1L), (stream.AcceptedCount, stream.DuplicateCount, stream.ConflictCount, stream.RejectedCount));
         Assert.Equal(0, Assert.Single(stream.Rejected).Index);
-        Assert.Equal(3, await _host.CountAsync("interactions"));
+        Assert.Equal(3, await Host.CountAsync("interactions"));
     }
 
     [Fact]
     public async Task StreamInteractions_WhenAPropertyKeyHoldsNul_RejectsThatInteractionNamingTheKeyAndStoresTheRest()
     {
-        using var call = _host.Client.StreamInteractions();
+        using var call = Host.Client.StreamInteractions();
         var bad = Sent("n-bad");
         bad.Properties["utm\0source"] = "newsletter";
         var dollar = Sent("n-dollar");
@@ -283,13 +280,13 @@ public sealed class InteractionTests : IAsyncLifetime
             [(1, "n-bad", "interactions[1].properties[utm\\u0000source]"), (2, "n-dollar", "interactions[0].properties[$id]")],
             summary.Rejected.Select(r => (r.Index, r.InteractionId, r.Field)));
         Assert.All(summary.Rejected, r => Assert.Contains("'$'", r.Reason, StringComparison.Ordinal));
-        Assert.Equal(2, await _host.CountAsync("interactions"));
+        Assert.Equal(2, await Host.CountAsync("interactions"));
     }
 
     [Fact]
     public async Task StreamInteractions_WhenAMessageIsEmpty_FailsButKeepsTheBatchesBeforeIt()
     {
-        using var call = _host.Client.StreamInteractions();
+        using var call = Host.Client.StreamInteractions();
         await call.RequestStream.WriteAsync(new StreamInteractionsRequest { Interactions = { Sent("k-1") } });
         await call.RequestStream.WriteAsync(new StreamInteractionsRequest());
         await call.RequestStream.CompleteAsync();
@@ -297,7 +294,7 @@ public sealed class InteractionTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<RpcException>(async () => await call);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Equal(1, await _host.CountAsync("interactions"));
+        Assert.Equal(1, await Host.CountAsync("interactions"));
     }
 
     [Fact]
@@ -306,25 +303,25 @@ public sealed class InteractionTests : IAsyncLifetime
         var interaction = Sent("evt-mail");
         interaction.Identifiers.Add(new Identifier { Kind = IdentifierKind.Email, Value = "Anna.Berg@Example.com" });
 
-        await _host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
+        await Host.Client.RecordInteractionAsync(new RecordInteractionRequest { Interaction = interaction });
 
         // The write-ahead log is folded into the database and removed when the last connection closes,
         // so whichever of the two files exist hold everything written.
         var text = "";
-        foreach (var file in new[] { "touchpoint.db-wal", "touchpoint.db" }.Select(f => Path.Combine(_host.Platform.DataDirectory, f)).Where(File.Exists))
+        foreach (var file in new[] { "touchpoint.db-wal", "touchpoint.db" }.Select(f => Path.Combine(Host.Platform.DataDirectory, f)).Where(File.Exists))
         {
             text += System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(file));
         }
 
         Assert.DoesNotContain("anna.berg", text, StringComparison.OrdinalIgnoreCase);
-        var key = Convert.FromBase64String(await File.ReadAllTextAsync(Path.Combine(_host.Platform.DataDirectory, "identifier-hash.key")));
+        var key = Convert.FromBase64String(await File.ReadAllTextAsync(Path.Combine(Host.Platform.DataDirectory, "identifier-hash.key")));
         Assert.Contains(new Journey.Shared.Privacy.IdentifierHasher(key).HashEmail("anna.berg@example.com"), text);
     }
 
     [Fact]
     public async Task RecordInteraction_WithoutWriteScope_IsPermissionDenied()
     {
-        using var reader = _host.Platform.CreateChannel(TouchpointScopes.Read);
+        using var reader = Host.Platform.CreateChannel(TouchpointScopes.Read);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await new TouchpointService.TouchpointServiceClient(reader).RecordInteractionAsync(new RecordInteractionRequest { Interaction = Sent("evt-x") }));
@@ -335,7 +332,7 @@ public sealed class InteractionTests : IAsyncLifetime
     [Fact]
     public async Task RecordBatches_InOneTransaction_GivesEachBatchItsOwnOutcome()
     {
-        var recorder = _host.Platform.Services.GetRequiredService<Journey.Touchpoint.Domain.InteractionRecorder>();
+        var recorder = Host.Platform.Services.GetRequiredService<Journey.Touchpoint.Domain.InteractionRecorder>();
         static Journey.Touchpoint.Domain.InteractionInput Input(string id, string touchpoint) =>
             new(id, touchpoint, Start.AddMinutes(-1), [(Journey.Touchpoint.Domain.IdentifierKind.AnonymousId, "cookie-g")], Journey.Touchpoint.Domain.InteractionType.View, "", "", 0, "", null, new Dictionary<string, string>());
 
@@ -350,14 +347,14 @@ public sealed class InteractionTests : IAsyncLifetime
         Assert.Equal((1, 1), (outcomes[1].Accepted, outcomes[1].Duplicates));
         var rejected = Assert.Single(outcomes[1].Rejected);
         Assert.Equal((1, "g-bad", "interactions[1].touchpoint"), (rejected.Index, rejected.EventId, rejected.Field));
-        Assert.Equal(3, await _host.CountAsync("interactions"));
-        Assert.Equal(3, (await _host.OutboxAsync(TouchpointTopics.InteractionRecorded)).Count);
+        Assert.Equal(3, await Host.CountAsync("interactions"));
+        Assert.Equal(3, (await Host.OutboxAsync(TouchpointTopics.InteractionRecorded)).Count);
     }
 
     [Fact]
     public async Task RecordInteraction_WithoutInteraction_IsInvalidArgument()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.RecordInteractionAsync(new RecordInteractionRequest()));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.RecordInteractionAsync(new RecordInteractionRequest()));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }
@@ -365,7 +362,7 @@ public sealed class InteractionTests : IAsyncLifetime
     private static Interaction Sent(string id, string touchpoint = "touchpoints/web") => NewInteraction(id, touchpoint, At);
 
     private Task<long> ScalarAsync(string sql) =>
-        _host.Database.ReadAsync(async (connection, ct) =>
+        Host.Database.ReadAsync(async (connection, ct) =>
         {
             await using var command = connection.CreateCommand();
             command.CommandText = sql;

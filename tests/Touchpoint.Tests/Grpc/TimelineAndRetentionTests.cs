@@ -12,17 +12,13 @@ using static Journey.Touchpoint.Tests.Grpc.TouchpointHost;
 
 namespace Journey.Touchpoint.Tests.Grpc;
 
-public sealed class TimelineAndRetentionTests : IAsyncLifetime
+public sealed class TimelineAndRetentionTests() : HostedTests<TouchpointHost>(() => StartAsync(new Dictionary<string, string?> { ["Journey:Touchpoint:RetentionDays"] = "30" }))
 {
-    private TouchpointHost _host = null!;
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _host = await StartAsync(new Dictionary<string, string?> { ["Journey:Touchpoint:RetentionDays"] = "30" });
-        await _host.CreateAsync("web");
+        await base.InitializeAsync();
+        await Host.CreateAsync("web");
     }
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task ListInteractions_ByAnyIdentifier_ReturnsThePersonsInteractionsNewestFirstInPages()
@@ -36,8 +32,8 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             NewInteraction("other", "touchpoints/web", Start.AddMinutes(-5), "cookie-b"));
         await HandleAsync(Updated("profiles/ann", 1, Hashed("ann@example.com"), Cookie("cookie-a")));
 
-        var first = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("ANN@example.com")), PageSize = 2 });
-        var second = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("ann@example.com")), PageSize = 2, PageToken = first.NextPageToken });
+        var first = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("ANN@example.com")), PageSize = 2 });
+        var second = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("ann@example.com")), PageSize = 2, PageToken = first.NextPageToken });
 
         Assert.Equal(["e3", "e2"], first.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.Equal(["e1"], second.Interactions.Select(i => i.Interaction.InteractionId));
@@ -65,8 +61,8 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             MovedIdentifiers = { new Identifier { Kind = IdentifierKind.AnonymousId, Value = "cookie-laptop" } },
         });
 
-        var byProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.ProfileId, Value = "profiles/p1" }) });
-        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = "cookie-phone" }) });
+        var byProfile = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.ProfileId, Value = "profiles/p1" }) });
+        var byCookie = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = "cookie-phone" }) });
 
         Assert.Equal(["laptop-visit", "phone-visit"], byProfile.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.Equal(["laptop-visit", "phone-visit"], byCookie.Interactions.Select(i => i.Interaction.InteractionId));
@@ -81,9 +77,9 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             NewInteraction("stranger", "touchpoints/web", Start.AddMinutes(-10), "cookie-stranger"));
         await HandleAsync(Updated("profiles/p1", 1, Cookie("cookie-phone"), Cookie("cookie-laptop")));
 
-        var byProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("p1")) });
-        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-laptop")) });
-        var stranger = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-stranger")) });
+        var byProfile = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("p1")) });
+        var byCookie = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-laptop")) });
+        var stranger = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-stranger")) });
 
         Assert.Equal(["laptop-visit", "phone-visit"], byProfile.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.All(byProfile.Interactions, i => Assert.Equal("profiles/p1", i.Profile));
@@ -108,9 +104,9 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             MovedIdentifiers = { Cookie("cookie-a") },
         });
 
-        var bySurvivor = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("known")) });
-        var byMerged = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("profiles/anon")) });
-        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-a")) });
+        var bySurvivor = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("known")) });
+        var byMerged = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("profiles/anon")) });
+        var byCookie = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-a")) });
 
         Assert.Equal(["known", "anonymous"], bySurvivor.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.Equal(["known", "anonymous"], byMerged.Interactions.Select(i => i.Interaction.InteractionId));
@@ -130,9 +126,9 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         await HandleAsync(Updated("profiles/ann", 2, Hashed("ann@example.com"), Cookie("ann-phone")));
         await HandleAsync(Updated("profiles/bob", 3, Hashed("bob@example.com"), Cookie("bob-phone"), Cookie("shared-cookie")));
 
-        var ann = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("ann")) });
-        var bob = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("bob")) });
-        var bySharedCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("shared-cookie")) });
+        var ann = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("ann")) });
+        var bob = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("bob")) });
+        var bySharedCookie = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("shared-cookie")) });
 
         // Bob holds the cookie now: its own interaction is his, but Ann's sign-in with it stays hers.
         Assert.Equal(["ann-newsletter", "ann-signs-in"], ann.Interactions.Select(i => i.Interaction.InteractionId));
@@ -160,10 +156,10 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         await HandleAsync(At(Start.AddMinutes(-25), Updated("profiles/bob", 1, Hashed("bob@example.com"), Cookie("shared-cookie"))));
         await HandleAsync(At(Start.AddMinutes(-25), Updated("profiles/ann", 2, Hashed("ann@example.com"))));
 
-        var ann = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("ann@example.com")) });
-        var annByProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("ann")) });
-        var bob = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("bob@example.com")) });
-        var byCookie = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("shared-cookie")) });
+        var ann = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("ann@example.com")) });
+        var annByProfile = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("ann")) });
+        var bob = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("bob@example.com")) });
+        var byCookie = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("shared-cookie")) });
 
         Assert.Equal(["ann-browses", "ann-signs-in", "before-anyone"], ann.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.Equal(ann.Interactions, annByProfile.Interactions);
@@ -197,7 +193,7 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         await HandleAsync(again, "split-event-twice");
         await HandleAsync(Updated("profiles/twice-crm", 9, Cookie("twice-crm-laptop"), Cookie("twice-shop-phone")));
 
-        var shop = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("twice-shop")) });
+        var shop = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("twice-shop")) });
         Assert.Equal(map["profile:shop"].Select(e => e.Id), shop.Interactions.Select(i => i.Interaction.InteractionId["twice-".Length..]));
     }
 
@@ -254,7 +250,7 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             ("cookie:crm-laptop", Persons.Of(Cookie(run + "-crm-laptop"))),
         })
         {
-            var page = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = person });
+            var page = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = person });
             timelines[name] = [.. page.Interactions.Select(i => (i.Interaction.InteractionId[(run.Length + 1)..], i.Profile.Replace("profiles/" + run + "-", "", StringComparison.Ordinal)))];
         }
 
@@ -279,8 +275,8 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             WithEmail(NewInteraction("bob", "touchpoints/web", Start.AddMinutes(-20), "shared-cookie"), "bob@example.com"),
             NewInteraction("cookie-only", "touchpoints/web", Start.AddMinutes(-10), "shared-cookie"));
 
-        var ann = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("ann@example.com")) });
-        var bob = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("bob@example.com")) });
+        var ann = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("ann@example.com")) });
+        var bob = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Email("bob@example.com")) });
 
         Assert.Equal(["ann"], ann.Interactions.Select(i => i.Interaction.InteractionId));
         Assert.Equal(["bob"], bob.Interactions.Select(i => i.Interaction.InteractionId));
@@ -295,7 +291,7 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         await HandleAsync(Updated("profiles/p1", 5, Cookie("cookie-2")));
         await HandleAsync(Updated("profiles/p1", 4, Cookie("cookie-1")));
 
-        var byProfile = await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("p1")) });
+        var byProfile = await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("p1")) });
 
         Assert.Equal(["second"], byProfile.Interactions.Select(i => i.Interaction.InteractionId));
     }
@@ -323,10 +319,10 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
 
         await HandleAsync(new ErasureRequested { Erasure = "erasures/ann", Identifiers = { Hashed("ann@example.com") } }, "erase-ann");
 
-        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("ann")) })).Interactions);
+        Assert.Empty((await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("ann")) })).Interactions);
         Assert.Equal(
             ["cookie-only", "bob-own", "bob-signs-in"],
-            (await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("bob")) })).Interactions.Select(i => i.Interaction.InteractionId));
+            (await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("bob")) })).Interactions.Select(i => i.Interaction.InteractionId));
     }
 
     [Fact]
@@ -336,22 +332,22 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
             WithEmail(NewInteraction("signed-in", "touchpoints/web", Start.AddMinutes(-30), "cookie-laptop"), "ann@example.com"),
             NewInteraction("phone-only", "touchpoints/web", Start.AddMinutes(-20), "cookie-phone"),
             NewInteraction("stranger", "touchpoints/web", Start.AddMinutes(-10), "cookie-stranger"));
-        var hash = _host.Platform.Services.GetRequiredService<Shared.Privacy.IdentifierHasher>().HashEmail("ann@example.com");
+        var hash = Host.Platform.Services.GetRequiredService<Shared.Privacy.IdentifierHasher>().HashEmail("ann@example.com");
         var email = new Identifier { Kind = IdentifierKind.Email, Value = hash };
         await HandleAsync(Updated("profiles/ann", 1, email, Cookie("cookie-laptop"), Cookie("cookie-phone")));
 
         await HandleAsync(new ErasureRequested { Erasure = "erasures/x2", Identifiers = { email } }, "erase-2");
 
-        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-phone")) })).Interactions);
-        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("ann")) })).Interactions);
-        Assert.Single((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-stranger")) })).Interactions);
-        Assert.Equal(0, await _host.CountAsync("profile_identifiers"));
+        Assert.Empty((await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-phone")) })).Interactions);
+        Assert.Empty((await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Profile("ann")) })).Interactions);
+        Assert.Single((await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(Cookie("cookie-stranger")) })).Interactions);
+        Assert.Equal(0, await Host.CountAsync("profile_identifiers"));
     }
 
     [Fact]
     public async Task ListInteractions_WithoutIdentifier_IsInvalidArgument()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.ListInteractionsAsync(new ListInteractionsRequest()));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.ListInteractionsAsync(new ListInteractionsRequest()));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }
@@ -362,15 +358,15 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         var withEmail = NewInteraction("e1", "touchpoints/web", Start.AddMinutes(-30), "cookie-a");
         withEmail.Identifiers.Add(new Identifier { Kind = IdentifierKind.Email, Value = "ann@example.com" });
         await RecordAsync(withEmail, NewInteraction("e2", "touchpoints/web", Start.AddMinutes(-20), "cookie-a"), NewInteraction("keep", "touchpoints/web", Start, "cookie-b"));
-        var hash = _host.Platform.Services.GetRequiredService<Shared.Privacy.IdentifierHasher>().HashEmail("ann@example.com");
+        var hash = Host.Platform.Services.GetRequiredService<Shared.Privacy.IdentifierHasher>().HashEmail("ann@example.com");
         var request = new ErasureRequested { Erasure = "erasures/x1", Identifiers = { new Identifier { Kind = IdentifierKind.Email, Value = hash } } };
 
         await HandleAsync(request, "erase-1");
         await HandleAsync(request, "erase-1");
 
-        Assert.Equal(1, await _host.CountAsync("interactions"));
-        Assert.Empty((await _host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = "cookie-a" }) })).Interactions);
-        var completed = Assert.Single(await _host.PayloadsAsync<ErasureCompleted>(Topics.ErasureCompleted));
+        Assert.Equal(1, await Host.CountAsync("interactions"));
+        Assert.Empty((await Host.Client.ListInteractionsAsync(new ListInteractionsRequest { Person = Persons.Of(new Identifier { Kind = IdentifierKind.AnonymousId, Value = "cookie-a" }) })).Interactions);
+        var completed = Assert.Single(await Host.PayloadsAsync<ErasureCompleted>(Topics.ErasureCompleted));
         Assert.Equal("erasures/x1", completed.Erasure);
         Assert.Equal("touchpoint", completed.Service);
         Assert.Equal(4, completed.RecordsErased);
@@ -382,14 +378,14 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
         await RecordAsync(
             NewInteraction("old", "touchpoints/web", Start.AddDays(-20), rating: 2),
             NewInteraction("new", "touchpoints/web", Start.AddDays(-1), rating: 4));
-        _host.Clock.Advance(TimeSpan.FromDays(15));
-        var sweep = _host.Platform.Services.GetServices<IHostedService>().OfType<RetentionSweep>().Single();
+        Host.Clock.Advance(TimeSpan.FromDays(15));
+        var sweep = Host.Platform.Services.GetServices<IHostedService>().OfType<RetentionSweep>().Single();
 
         var removed = await sweep.SweepOnceAsync(CancellationToken.None);
 
         Assert.Equal(1, removed);
-        Assert.Equal(1, await _host.CountAsync("interactions"));
-        var scorecard = (await _host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest
+        Assert.Equal(1, await Host.CountAsync("interactions"));
+        var scorecard = (await Host.Client.GetTouchpointScorecardAsync(new GetTouchpointScorecardRequest
         {
             Name = "touchpoints/web",
             Period = new Period { StartTime = Timestamp.FromDateTimeOffset(Start.AddDays(-30)), EndTime = Timestamp.FromDateTimeOffset(Start) },
@@ -409,7 +405,7 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
     private static Identifier Email(string value) => new() { Kind = IdentifierKind.Email, Value = value };
 
     private Identifier Hashed(string email) =>
-        new() { Kind = IdentifierKind.Email, Value = _host.Platform.Services.GetRequiredService<Shared.Privacy.IdentifierHasher>().HashEmail(email) };
+        new() { Kind = IdentifierKind.Email, Value = Host.Platform.Services.GetRequiredService<Shared.Privacy.IdentifierHasher>().HashEmail(email) };
 
     private static Identifier Cookie(string value) => new() { Kind = IdentifierKind.AnonymousId, Value = value };
 
@@ -437,14 +433,14 @@ public sealed class TimelineAndRetentionTests : IAsyncLifetime
 
     private async Task RecordAsync(params V1.Interaction[] interactions)
     {
-        var response = await _host.Client.RecordInteractionsAsync(new RecordInteractionsRequest { Interactions = { interactions } });
+        var response = await Host.Client.RecordInteractionsAsync(new RecordInteractionsRequest { Interactions = { interactions } });
         Assert.Empty(response.Rejected);
     }
 
     private async Task HandleAsync<T>(T message, string? eventId = null)
         where T : Google.Protobuf.IMessage<T>
     {
-        await using var scope = _host.Platform.Services.CreateAsyncScope();
+        await using var scope = Host.Platform.Services.CreateAsyncScope();
         var handler = scope.ServiceProvider.GetServices<object>().OfType<IEventHandler<T>>().FirstOrDefault()
             ?? (IEventHandler<T>)scope.ServiceProvider.GetRequiredService(typeof(TouchpointModule).Assembly.GetTypes().Single(t => typeof(IEventHandler<T>).IsAssignableFrom(t)));
         await handler.HandleAsync([new ReceivedEvent<T>(eventId ?? Guid.CreateVersion7().ToString(), "profile", Start, message)], CancellationToken.None);

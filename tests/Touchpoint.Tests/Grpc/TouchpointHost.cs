@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Journey.Touchpoint.Tests.Grpc;
 
 /// <summary>A host running only the touchpoint service on a manual clock, with event delivery held so the outbox can be read.</summary>
-internal sealed class TouchpointHost : ModuleHost<TouchpointService.TouchpointServiceClient>
+public sealed class TouchpointHost : ModuleHost<TouchpointService.TouchpointServiceClient>
 {
     public static readonly DateTimeOffset Start = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
 
