@@ -243,21 +243,21 @@ public sealed class RecommendTests() : HostedTests<RecommendationHost>(() => Sta
     [Fact]
     public async Task SummarizeContents_CountsTheLiveLibraryByTopicStageAndHardness_WithWhatWasShownMost()
     {
-        await _host.UpsertAsync(
+        await Host.UpsertAsync(
             Content("sum-guide", ContentKind.Guide, 0.1, JourneyStage.Consideration, topics: ["suv", "family"]),
             Content("sum-offer", ContentKind.Offer, 0.9, JourneyStage.Consideration, topics: ["suv"]),
             Content("sum-weak", ContentKind.Guide, 0.5, JourneyStage.Purchase, weight: 0.4, topics: ["suv"]),
             Content("sum-gone", ContentKind.Guide, 0.1, JourneyStage.Consideration, topics: ["retired-topic"]));
-        await _host.Client.RetireContentAsync(new RetireContentRequest { Name = "contents/sum-gone" });
-        await _host.PersonAsync("c-sum", JourneyStage.Consideration);
-        var shown = await _host.RecommendAsync("c-sum", count: 1);
+        await Host.Client.RetireContentAsync(new RetireContentRequest { Name = "contents/sum-gone" });
+        await Host.PersonAsync("c-sum", JourneyStage.Consideration);
+        var shown = await Host.RecommendAsync("c-sum", count: 1);
         var most = Assert.Single(shown.Items).Content;
         for (var i = 0; i < 3; i++)
         {
-            await _host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = most, Type = FeedbackType.Impression });
+            await Host.Client.RecordFeedbackAsync(new RecordFeedbackRequest { Recommendation = shown.Recommendation, Content = most, Type = FeedbackType.Impression });
         }
 
-        var summary = await _host.Client.SummarizeContentsAsync(new SummarizeContentsRequest());
+        var summary = await Host.Client.SummarizeContentsAsync(new SummarizeContentsRequest());
 
         Assert.Equal(3, summary.LiveCount);
         Assert.Equal(["family", "suv"], summary.Topics);
@@ -271,7 +271,7 @@ public sealed class RecommendTests() : HostedTests<RecommendationHost>(() => Sta
         Assert.Equal((most, 3L, JourneyStage.Consideration), (shownMost.Content, shownMost.Performance.Impressions, shownMost.Performance.Stage));
         Assert.Equal(most["contents/".Length..].Replace('-', ' '), shownMost.Title);
 
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.SummarizeContentsAsync(new SummarizeContentsRequest { MostShownSize = -1 }));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await Host.Client.SummarizeContentsAsync(new SummarizeContentsRequest { MostShownSize = -1 }));
         Assert.Equal((StatusCode.InvalidArgument, "most_shown_size"), (error.StatusCode, Assert.Single(error.GetRpcStatus()!.GetDetail<Google.Rpc.BadRequest>().FieldViolations).Field));
     }
 
