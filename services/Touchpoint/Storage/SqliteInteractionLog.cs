@@ -30,19 +30,22 @@ internal sealed class SqliteInteractionLog([FromKeyedServices(TouchpointModule.N
     public TransactionBudget TransactionBudget => TransactionBudget.Unbounded;
 
     /// <summary>
-    /// The fingerprint as the claim row keeps it: its first 8 bytes, as a blob. The claim table is a
-    /// random-key index the single writer touches once per interaction, so every byte of its rows costs
-    /// ingestion; 64 bits still tell a re-send from other content under the same id.
+    /// The fingerprint as the claim row keeps it: its first 4 bytes, as a blob (a blob keeps its bytes in
+    /// the column's TEXT affinity, where an integer would be turned into text). The claim table is a
+    /// random-key index the single writer touches once per interaction and rewrites page by page, so
+    /// every byte of its rows costs ingestion; 32 bits leave one reused id in four billion taken for a
+    /// re-send.
     /// </summary>
-    private static byte[] StoredFingerprint(byte[] fingerprint) => fingerprint[..8];
+    private static byte[] StoredFingerprint(byte[] fingerprint) => fingerprint[..4];
 
     /// <summary>
-    /// Whether a claimed id's stored fingerprint matches: an 8-byte blob, or the 32 hex digits claims kept
-    /// before, or nothing for an id claimed before fingerprints were kept (a duplicate of anything).
+    /// Whether a claimed id's stored fingerprint matches: the leading 4 (or, as claims kept before, 8)
+    /// bytes, or the 32 hex digits claims kept before that, or nothing for an id claimed before
+    /// fingerprints were kept (a duplicate of anything).
     /// </summary>
     private static bool SameContent(object? stored, byte[] fingerprint) => stored switch
     {
-        byte[] bytes => bytes.AsSpan().SequenceEqual(fingerprint.AsSpan(0, 8)),
+        byte[] { Length: 4 or 8 } bytes => bytes.AsSpan().SequenceEqual(fingerprint.AsSpan(0, bytes.Length)),
         string { Length: > 0 } text => text == Convert.ToHexStringLower(fingerprint),
         _ => true,
     };

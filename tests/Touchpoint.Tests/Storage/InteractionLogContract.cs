@@ -692,20 +692,42 @@ public sealed class SqliteInteractionLogTests : InteractionLogContract, IDisposa
     public void Dispose() => _sqlite.Dispose();
 
     [Fact]
-    public async Task Append_KeepsEachClaimsFingerprintInEightBytes()
+    public async Task Append_KeepsEachClaimsFingerprintInFourBytes()
     {
-        await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad));
+        var first = Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad);
+        await AppendAsync(first);
 
-        var (type, length) = await _sqlite.Database.ReadAsync(async (connection, ct) =>
+        var (type, value) = await _sqlite.Database.ReadAsync(async (connection, ct) =>
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT typeof(fingerprint), length(fingerprint) FROM interaction_ids WHERE event_id = 'e-1'";
+            command.CommandText = "SELECT typeof(fingerprint), hex(fingerprint) FROM interaction_ids WHERE event_id = 'e-1'";
             await using var reader = await command.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
-            return (reader.GetString(0), reader.GetInt64(1));
+            return (reader.GetString(0), reader.GetString(1));
         }, default);
 
-        Assert.Equal(("blob", 8L), (type, length));
+        Assert.Equal(("blob", Convert.ToHexString(first.Fingerprint[..4])), (type, value));
+    }
+
+    [Fact]
+    public async Task Append_WhenTheIdWasClaimedWithItsFingerprintInAnEightByteBlob_StillTellsAResendFromAReusedId()
+    {
+        var first = Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad);
+        await AppendAsync(first);
+        await _sqlite.Database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE interaction_ids SET fingerprint = $blob WHERE event_id = 'e-1'";
+            command.Parameters.AddWithValue("$blob", first.Fingerprint[..8]);
+            return await command.ExecuteNonQueryAsync(ct);
+        }, default);
+
+        var resent = await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad));
+        var reused = await AppendAsync(Pending(Interaction("e-1", Review, Day.AddHours(10), [Anonymous("ann")]), Review));
+
+        Assert.Equal([Appended.Duplicate], resent);
+        Assert.Equal([Appended.Conflict], reused);
     }
 
     [Fact]
