@@ -125,8 +125,9 @@ public static class InteractionFingerprint
         if (interaction.Value is { } value)
         {
             Span<char> money = stackalloc char[96];
-            money.TryWrite(System.Globalization.CultureInfo.InvariantCulture, $"{value.CurrencyCode} {value.Units} {value.Nanos}", out var written);
-            Field(text, money[..written]);
+            Field(text, money.TryWrite(System.Globalization.CultureInfo.InvariantCulture, $"{value.CurrencyCode} {value.Units} {value.Nanos}", out var written)
+                ? money[..written]
+                : FormattableString.Invariant($"{value.CurrencyCode} {value.Units} {value.Nanos}"));
         }
         else
         {

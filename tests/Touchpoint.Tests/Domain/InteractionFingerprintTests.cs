@@ -31,6 +31,7 @@ public sealed class InteractionFingerprintTests
                 Content = "contents/ünïcode",
             }
         },
+        { "a value longer than its stack buffer", Interaction("dealer-1", []) with { Value = new MoneyAmount(new string('X', 100), long.MinValue, -999_999_999) } },
         { "a time before 1970", Interaction("web-home", []) with { OccurredAt = new DateTimeOffset(1969, 12, 31, 23, 59, 59, 999, TimeSpan.Zero) } },
     };
 
