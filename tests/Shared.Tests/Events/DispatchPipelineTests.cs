@@ -12,9 +12,8 @@ namespace Journey.Shared.Tests.Events;
 /// <summary>The dispatcher under load: it reads the next batch and writes the last cursor move while the handler works, and hands over several batches at once where the subscription allows it.</summary>
 public sealed class DispatchPipelineTests : IDisposable
 {
-    private readonly TemporarySqlite _bus = new("bus");
     private readonly Deliveries _deliveries = new();
-    private readonly ServiceProvider _services;
+    private readonly TestBus _bus;
     private readonly EventSubscription _subscription;
 
     // Retry back-offs are due by the bus's clock: the tests move it past them (1 ms jittered up to 1.2 ms) instead of waiting.
@@ -23,20 +22,18 @@ public sealed class DispatchPipelineTests : IDisposable
 
     public DispatchPipelineTests()
     {
-        var collection = new ServiceCollection();
-        collection.AddSingleton(_deliveries);
-        collection.AddEventHandler<StringValue, CountingHandler>("profile", TestTopics.FromTouchpoint);
-        _services = collection.BuildServiceProvider();
-        _subscription = _services.GetRequiredService<EventSubscription>();
-        var options = Options.Create(new EventsOptions { BatchSize = 2, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(1) });
-        _sut = new InProcessBus(_bus.Database, [_subscription], options, _time, NullLogger<InProcessBus>.Instance);
+        _bus = new TestBus(handlers => handlers
+            .AddSingleton(_deliveries)
+            .AddEventHandler<StringValue, CountingHandler>("profile", TestTopics.FromTouchpoint));
+        _subscription = _bus.Services.GetRequiredService<EventSubscription>();
+        _sut = _bus.Open(new EventsOptions { BatchSize = 2, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(1) }, _time, _subscription);
     }
 
     [Fact]
     public async Task Rounds_WhileBatchesAreFull_DeliverEachEventOnceInOrderAndWriteTheCursorWhenTheyRunOut()
     {
         await _sut.PublishAsync("touchpoint", [.. Enumerable.Range(0, 5).Select(i => TestPipeline.Event($"e{i}"))], default);
-        var pipeline = new DispatchPipeline(_sut, _subscription, _services);
+        var pipeline = new DispatchPipeline(_sut, _subscription, _bus.Services);
 
         Assert.Equal(2, await pipeline.RunRoundAsync(default));
         Assert.Equal(2, await pipeline.RunRoundAsync(default));
@@ -52,10 +49,10 @@ public sealed class DispatchPipelineTests : IDisposable
     {
         _deliveries.FailuresLeft["r"] = 1;
         await _sut.PublishAsync("touchpoint", [TestPipeline.Event("r")], default);
-        await _sut.DispatchOnceAsync(_subscription, _services, default);
+        await _sut.DispatchOnceAsync(_subscription, _bus.Services, default);
         _time.Advance(TimeSpan.FromSeconds(1)); // past the retry's back-off (1 ms, jittered up to 1.2 ms)
         await _sut.PublishAsync("touchpoint", [.. Enumerable.Range(0, 4).Select(i => TestPipeline.Event($"e{i}"))], default);
-        var pipeline = new DispatchPipeline(_sut, _subscription, _services);
+        var pipeline = new DispatchPipeline(_sut, _subscription, _bus.Services);
 
         // The first batch is the retry and e0; the batch read ahead while it is handled must not hold the retry again.
         while (await pipeline.RunRoundAsync(default) == 2)
@@ -71,7 +68,7 @@ public sealed class DispatchPipelineTests : IDisposable
     public async Task Reset_WithABatchReadAheadButNotHandled_DeliversItFromTheStoredCursor()
     {
         await _sut.PublishAsync("touchpoint", [.. Enumerable.Range(0, 4).Select(i => TestPipeline.Event($"e{i}"))], default);
-        var pipeline = new DispatchPipeline(_sut, _subscription, _services);
+        var pipeline = new DispatchPipeline(_sut, _subscription, _bus.Services);
         Assert.Equal(2, await pipeline.RunRoundAsync(default)); // e0 and e1 handled; e2 and e3 read ahead
 
         // As after a failed round: what was read ahead is dropped, and the stored cursor decides what comes next.
@@ -93,7 +90,7 @@ public sealed class DispatchPipelineTests : IDisposable
         collection.AddEventHandler<StringValue, CountingHandler>("profile", TestTopics.FromTouchpoint, deliveriesInFlight: 2);
         await using var services = collection.BuildServiceProvider();
         var subscription = services.GetRequiredService<EventSubscription>();
-        using var bus = new InProcessBus(_bus.Database, [subscription], Options.Create(new EventsOptions { BatchSize = 2 }), TimeProvider.System, NullLogger<InProcessBus>.Instance);
+        using var bus = _bus.Open(new EventsOptions { BatchSize = 2 }, TimeProvider.System, subscription);
         await bus.PublishAsync("touchpoint", [.. Enumerable.Range(0, 4).Select(i => TestPipeline.Event($"e{i}"))], default);
         var firstBatchWaits = new TaskCompletionSource();
         _deliveries.Gates["e0"] = firstBatchWaits.Task;
@@ -129,8 +126,8 @@ public sealed class DispatchPipelineTests : IDisposable
         // first event woke cannot start, however slowly the second event is published.
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var options = Options.Create(new EventsOptions { Coalescing = TimeSpan.FromMilliseconds(300), PollInterval = TimeSpan.FromSeconds(30) });
-        using var bus = new InProcessBus(_bus.Database, [_subscription], options, time, NullLogger<InProcessBus>.Instance);
-        using var worker = new InProcessBusWorker(bus, _services, options, NullLogger<InProcessBusWorker>.Instance);
+        using var bus = _bus.Open(options.Value, time, _subscription);
+        using var worker = new InProcessBusWorker(bus, _bus.Services, options, NullLogger<InProcessBusWorker>.Instance);
         await worker.StartAsync(default);
         // The worker's first round finds nothing; the events go out once it waits for work.
         Assert.True(await TestPlatform.EventuallyAsync(() => Task.FromResult(bus.IdleDispatchers > 0)), "the worker never waited for work");
@@ -154,7 +151,6 @@ public sealed class DispatchPipelineTests : IDisposable
     public void Dispose()
     {
         _sut.Dispose();
-        _services.Dispose();
         _bus.Dispose();
     }
 

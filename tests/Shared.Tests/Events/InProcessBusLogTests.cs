@@ -3,33 +3,29 @@ using Google.Protobuf.WellKnownTypes;
 using Journey.Shared.Events;
 using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Journey.Shared.Tests.Events;
 
 /// <summary>The bus's log: one row per event whatever the number of subscriptions, a cursor per subscription, trimmed behind the slowest.</summary>
 public sealed class InProcessBusLogTests : IDisposable
 {
-    private readonly TemporarySqlite _bus = new("bus");
-    private readonly ServiceProvider _services;
+    private readonly TestBus _bus;
     private readonly EventSubscription _profile;
     private readonly EventSubscription _recommendation;
     private readonly EventSubscription _erasure;
 
     public InProcessBusLogTests()
     {
-        var collection = new ServiceCollection();
-        collection.AddSingleton<Received>();
-        collection.AddEventHandler<StringValue, ProfileHandler>("profile", TestTopics.FromTouchpoint);
-        collection.AddEventHandler<StringValue, RecommendationHandler>("recommendation", TestTopics.FromTouchpoint);
-        collection.AddEventHandler<StringValue, TouchpointHandler>("touchpoint", new TopicSubscription(Topics.ErasureRequested, "consent"));
-        _services = collection.BuildServiceProvider();
-        var subscriptions = _services.GetServices<EventSubscription>().ToList();
+        _bus = new TestBus(handlers => handlers
+            .AddSingleton<Received>()
+            .AddEventHandler<StringValue, ProfileHandler>("profile", TestTopics.FromTouchpoint)
+            .AddEventHandler<StringValue, RecommendationHandler>("recommendation", TestTopics.FromTouchpoint)
+            .AddEventHandler<StringValue, TouchpointHandler>("touchpoint", new TopicSubscription(Topics.ErasureRequested, "consent")));
+        var subscriptions = _bus.Services.GetServices<EventSubscription>().ToList();
         (_profile, _recommendation, _erasure) = (subscriptions[0], subscriptions[1], subscriptions[2]);
     }
 
-    private Received Seen => _services.GetRequiredService<Received>();
+    private Received Seen => _bus.Services.GetRequiredService<Received>();
 
     [Fact]
     public async Task Publish_WithTwoSubscriptionsOnATopic_LogsTheEventOnceAndDeliversItToBoth()
@@ -39,8 +35,8 @@ public sealed class InProcessBusLogTests : IDisposable
         await bus.PublishAsync("touchpoint", [TestPipeline.Event("a"), TestPipeline.Event("b")], default);
         Assert.Equal(2, await TestPipeline.CountAsync(_bus.Database, "events"));
 
-        await bus.DispatchOnceAsync(_profile, _services, default);
-        await bus.DispatchOnceAsync(_recommendation, _services, default);
+        await bus.DispatchOnceAsync(_profile, _bus.Services, default);
+        await bus.DispatchOnceAsync(_recommendation, _bus.Services, default);
 
         Assert.Equal(["a", "b"], Seen.Of(_profile));
         Assert.Equal(["a", "b"], Seen.Of(_recommendation));
@@ -53,12 +49,12 @@ public sealed class InProcessBusLogTests : IDisposable
         using var bus = Open(_profile, _recommendation, _erasure);
         await bus.PublishAsync("touchpoint", [TestPipeline.Event("a"), TestPipeline.Event("b")], default);
 
-        await bus.DispatchOnceAsync(_profile, _services, default);
-        await bus.DispatchOnceAsync(_erasure, _services, default);
+        await bus.DispatchOnceAsync(_profile, _bus.Services, default);
+        await bus.DispatchOnceAsync(_erasure, _bus.Services, default);
         Assert.Equal(2, await TestPipeline.CountAsync(_bus.Database, "events"));
         Assert.Equal(2, await bus.CountPendingAsync(_recommendation.Name, default));
 
-        await bus.DispatchOnceAsync(_recommendation, _services, default);
+        await bus.DispatchOnceAsync(_recommendation, _bus.Services, default);
 
         Assert.Equal(0, await TestPipeline.CountAsync(_bus.Database, "events"));
         Assert.Empty(Seen.Of(_erasure));
@@ -73,8 +69,8 @@ public sealed class InProcessBusLogTests : IDisposable
         await bus.PublishAsync("touchpoint", [TestPipeline.Event("a")], default);
         await bus.PublishAsync("consent", [erasure], default);
         await bus.PublishAsync("touchpoint", [TestPipeline.Event("b")], default);
-        await bus.DispatchOnceAsync(_profile, _services, default);
-        await bus.DispatchOnceAsync(_erasure, _services, default);
+        await bus.DispatchOnceAsync(_profile, _bus.Services, default);
+        await bus.DispatchOnceAsync(_erasure, _bus.Services, default);
 
         Assert.Equal(["a", "b"], Seen.Of(_profile));
         Assert.Equal(["forget"], Seen.Of(_erasure));
@@ -83,12 +79,12 @@ public sealed class InProcessBusLogTests : IDisposable
     [Fact]
     public async Task Dispatch_WhenBatchSizeIsReached_TakesTheRestNextRound()
     {
-        using var bus = new InProcessBus(_bus.Database, [_profile], Options.Create(new EventsOptions { BatchSize = 3 }), TimeProvider.System, NullLogger<InProcessBus>.Instance);
+        using var bus = _bus.Open(new EventsOptions { BatchSize = 3 }, TimeProvider.System, _profile);
         await bus.PublishAsync("touchpoint", [.. Enumerable.Range(0, 5).Select(i => TestPipeline.Event($"e{i}"))], default);
 
-        Assert.Equal(3, await bus.DispatchOnceAsync(_profile, _services, default));
-        Assert.Equal(2, await bus.DispatchOnceAsync(_profile, _services, default));
-        Assert.Equal(0, await bus.DispatchOnceAsync(_profile, _services, default));
+        Assert.Equal(3, await bus.DispatchOnceAsync(_profile, _bus.Services, default));
+        Assert.Equal(2, await bus.DispatchOnceAsync(_profile, _bus.Services, default));
+        Assert.Equal(0, await bus.DispatchOnceAsync(_profile, _bus.Services, default));
 
         Assert.Equal(["e0", "e1", "e2", "e3", "e4"], Seen.Of(_profile));
     }
@@ -102,7 +98,7 @@ public sealed class InProcessBusLogTests : IDisposable
         }
 
         using var after = Open(_profile);
-        await after.DispatchOnceAsync(_profile, _services, default);
+        await after.DispatchOnceAsync(_profile, _bus.Services, default);
 
         Assert.Equal(["kept"], Seen.Of(_profile));
     }
@@ -117,8 +113,8 @@ public sealed class InProcessBusLogTests : IDisposable
 
         using var after = Open(_profile, _recommendation);
         await after.PublishAsync("touchpoint", [TestPipeline.Event("new")], default);
-        await after.DispatchOnceAsync(_profile, _services, default);
-        await after.DispatchOnceAsync(_recommendation, _services, default);
+        await after.DispatchOnceAsync(_profile, _bus.Services, default);
+        await after.DispatchOnceAsync(_recommendation, _bus.Services, default);
 
         Assert.Equal(["old", "new"], Seen.Of(_profile));
         Assert.Equal(["new"], Seen.Of(_recommendation));
@@ -133,21 +129,17 @@ public sealed class InProcessBusLogTests : IDisposable
         await bus.PublishAsync("consent", [EventEnvelopes.Create(Topics.ErasureRequested, "consent", new StringValue { Value = "person-4711-erasure" }, DateTimeOffset.UtcNow)], default);
         Assert.Equal(2, StoredBytes.Find(StoredBytes.FilesOf(_bus.Database.Path), needles).Count);
 
-        await bus.DispatchOnceAsync(_profile, _services, default);
-        await bus.DispatchOnceAsync(_erasure, _services, default);
+        await bus.DispatchOnceAsync(_profile, _bus.Services, default);
+        await bus.DispatchOnceAsync(_erasure, _bus.Services, default);
 
         Assert.Equal(0, await TestPipeline.CountAsync(_bus.Database, "events"));
         Assert.Empty(StoredBytes.Find(StoredBytes.FilesOf(_bus.Database.Path), needles));
     }
 
-    public void Dispose()
-    {
-        _services.Dispose();
-        _bus.Dispose();
-    }
+    public void Dispose() => _bus.Dispose();
 
     private InProcessBus Open(params EventSubscription[] subscriptions) =>
-        new(_bus.Database, subscriptions, Options.Create(new EventsOptions()), TimeProvider.System, NullLogger<InProcessBus>.Instance);
+        _bus.Open(new EventsOptions(), TimeProvider.System, subscriptions);
 
     /// <summary>What each subscription's handler was given, in order.</summary>
     internal sealed class Received

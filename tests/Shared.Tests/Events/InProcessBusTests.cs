@@ -3,18 +3,15 @@ using Journey.Events.V1;
 using Journey.Shared.Events;
 using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Journey.Shared.Tests.Events;
 
 public sealed class InProcessBusTests : IDisposable
 {
-    private readonly TemporarySqlite _bus = new("bus");
     private readonly TemporarySqlite _profile = new("profile");
     private readonly RecordingHandler.Script _script = new();
-    private readonly ServiceProvider _services;
+    private readonly TestBus _bus;
     private readonly InProcessBus _sut;
     private readonly EventSubscription _subscription;
 
@@ -24,14 +21,12 @@ public sealed class InProcessBusTests : IDisposable
     public InProcessBusTests()
     {
         RecordingHandler.EnsureSchema(_profile.Database);
-        var collection = new ServiceCollection();
-        collection.AddKeyedSingleton("profile", _profile.Database);
-        collection.AddSingleton(_script);
-        collection.AddEventHandler<StringValue, RecordingHandler>("profile", TestTopics.FromTouchpoint);
-        _services = collection.BuildServiceProvider();
-        _subscription = _services.GetRequiredService<EventSubscription>();
-        var options = Options.Create(new EventsOptions { MaxAttempts = 3, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(1) });
-        _sut = new InProcessBus(_bus.Database, [_subscription], options, _time, NullLogger<InProcessBus>.Instance);
+        _bus = new TestBus(handlers => handlers
+            .AddKeyedSingleton("profile", _profile.Database)
+            .AddSingleton(_script)
+            .AddEventHandler<StringValue, RecordingHandler>("profile", TestTopics.FromTouchpoint));
+        _subscription = _bus.Services.GetRequiredService<EventSubscription>();
+        _sut = _bus.Open(new EventsOptions { MaxAttempts = 3, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(1) }, _time, _subscription);
     }
 
     [Fact]
@@ -39,7 +34,7 @@ public sealed class InProcessBusTests : IDisposable
     {
         await _sut.PublishAsync("touchpoint", [TestPipeline.Event("a"), TestPipeline.Event("b"), TestPipeline.Event("c")], default);
 
-        await _sut.DispatchOnceAsync(_subscription, _services, default);
+        await _sut.DispatchOnceAsync(_subscription, _bus.Services, default);
 
         Assert.Equal(["a", "b", "c"], await RecordingHandler.EffectsAsync(_profile.Database));
         Assert.Equal([3], _script.Batches);
@@ -63,12 +58,12 @@ public sealed class InProcessBusTests : IDisposable
         _script.FailuresLeft["bad"] = 2; // fails the batch, then fails alone once
         await _sut.PublishAsync("touchpoint", [TestPipeline.Event("a"), TestPipeline.Event("bad"), TestPipeline.Event("c")], default);
 
-        await _sut.DispatchOnceAsync(_subscription, _services, default);
+        await _sut.DispatchOnceAsync(_subscription, _bus.Services, default);
         Assert.Equal(["a", "c"], await RecordingHandler.EffectsAsync(_profile.Database));
         Assert.Equal(1, await _sut.CountPendingAsync(_subscription.Name, default));
 
         _time.Advance(TimeSpan.FromSeconds(1));
-        await _sut.DispatchOnceAsync(_subscription, _services, default);
+        await _sut.DispatchOnceAsync(_subscription, _bus.Services, default);
 
         Assert.Equal(["a", "c", "bad"], await RecordingHandler.EffectsAsync(_profile.Database));
         Assert.Equal(0, await _sut.CountPendingAsync(_subscription.Name, default));
@@ -82,7 +77,7 @@ public sealed class InProcessBusTests : IDisposable
 
         for (var i = 0; i < 3; i++)
         {
-            await _sut.DispatchOnceAsync(_subscription, _services, default);
+            await _sut.DispatchOnceAsync(_subscription, _bus.Services, default);
             _time.Advance(TimeSpan.FromSeconds(1));
         }
 
@@ -93,7 +88,7 @@ public sealed class InProcessBusTests : IDisposable
         Assert.Empty(await RecordingHandler.EffectsAsync(_profile.Database));
 
         Assert.Equal(1, await _sut.ReplayAsync([letter.Id], default));
-        await _sut.DispatchOnceAsync(_subscription, _services, default);
+        await _sut.DispatchOnceAsync(_subscription, _bus.Services, default);
 
         Assert.Equal(["stubborn"], await RecordingHandler.EffectsAsync(_profile.Database));
         Assert.Empty(await _sut.ListDeadLettersAsync(null, 10, 0, default));
@@ -105,7 +100,7 @@ public sealed class InProcessBusTests : IDisposable
         var wrongType = EventEnvelopes.Create(TestTopics.InteractionRecorded, "touchpoint", new Int32Value { Value = 7 }, DateTimeOffset.UtcNow);
         await _sut.PublishAsync("touchpoint", [wrongType, TestPipeline.Event("fine")], default);
 
-        await _sut.DispatchOnceAsync(_subscription, _services, default);
+        await _sut.DispatchOnceAsync(_subscription, _bus.Services, default);
 
         var letter = Assert.Single(await _sut.ListDeadLettersAsync("profile.interaction-recorded", 10, 0, default));
         Assert.Equal(1, letter.Attempts);
@@ -120,7 +115,7 @@ public sealed class InProcessBusTests : IDisposable
 
         await _sut.PublishAsync("touchpoint", [message], default);
         await _sut.PublishAsync("touchpoint", [message], default);
-        await _sut.DispatchOnceAsync(_subscription, _services, default);
+        await _sut.DispatchOnceAsync(_subscription, _bus.Services, default);
 
         Assert.Equal(["once"], await RecordingHandler.EffectsAsync(_profile.Database));
     }
@@ -154,7 +149,6 @@ public sealed class InProcessBusTests : IDisposable
     public void Dispose()
     {
         _sut.Dispose();
-        _services.Dispose();
         _bus.Dispose();
         _profile.Dispose();
     }

@@ -2,8 +2,10 @@ using System.Collections.Concurrent;
 using Google.Protobuf.WellKnownTypes;
 using Journey.Shared.Events;
 using Journey.Shared.Storage;
-
+using Journey.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Journey.Shared.Tests.Events;
 
@@ -112,4 +114,34 @@ internal static class TestPipeline
             return (long)(await command.ExecuteScalarAsync(ct))!;
         }, CancellationToken.None);
 
+}
+
+/// <summary>
+/// An in-process bus's log in a fresh SQLite database and the services its handlers are resolved from;
+/// disposing it disposes both.
+/// </summary>
+internal sealed class TestBus : IDisposable
+{
+    private readonly TemporarySqlite _log = new("bus");
+
+    public TestBus(Action<IServiceCollection> addHandlers)
+    {
+        var collection = new ServiceCollection();
+        addHandlers(collection);
+        Services = collection.BuildServiceProvider();
+    }
+
+    public SqliteDatabase Database => _log.Database;
+
+    public ServiceProvider Services { get; }
+
+    /// <summary>A bus over this log delivering to the given subscriptions.</summary>
+    public InProcessBus Open(EventsOptions options, TimeProvider time, params EventSubscription[] subscriptions) =>
+        new(_log.Database, subscriptions, Options.Create(options), time, NullLogger<InProcessBus>.Instance);
+
+    public void Dispose()
+    {
+        Services.Dispose();
+        _log.Dispose();
+    }
 }

@@ -714,17 +714,9 @@ public sealed class SqliteInteractionLogTests : InteractionLogContract, IDisposa
     {
         var first = Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad);
         await AppendAsync(first);
-        await _sqlite.Database.WriteAsync(async (connection, transaction, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "UPDATE interaction_ids SET fingerprint = $blob WHERE event_id = 'e-1'";
-            command.Parameters.AddWithValue("$blob", first.Fingerprint[..8]);
-            return await command.ExecuteNonQueryAsync(ct);
-        }, default);
+        await StoreClaimFingerprintAsync("e-1", first.Fingerprint[..8]);
 
-        var resent = await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad));
-        var reused = await AppendAsync(Pending(Interaction("e-1", Review, Day.AddHours(10), [Anonymous("ann")]), Review));
+        var (resent, reused) = await ResendAndReuseAsync("e-1");
 
         Assert.Equal([Appended.Duplicate], resent);
         Assert.Equal([Appended.Conflict], reused);
@@ -735,21 +727,29 @@ public sealed class SqliteInteractionLogTests : InteractionLogContract, IDisposa
     {
         var first = Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad);
         await AppendAsync(first);
-        await _sqlite.Database.WriteAsync(async (connection, transaction, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "UPDATE interaction_ids SET fingerprint = $hex WHERE event_id = 'e-1'";
-            command.Parameters.AddWithValue("$hex", first.FingerprintHex);
-            return await command.ExecuteNonQueryAsync(ct);
-        }, default);
+        await StoreClaimFingerprintAsync("e-1", first.FingerprintHex);
 
-        var resent = await AppendAsync(Pending(Interaction("e-1", Ad, Day.AddHours(10), [Anonymous("ann")]), Ad));
-        var reused = await AppendAsync(Pending(Interaction("e-1", Review, Day.AddHours(10), [Anonymous("ann")]), Review));
+        var (resent, reused) = await ResendAndReuseAsync("e-1");
 
         Assert.Equal([Appended.Duplicate], resent);
         Assert.Equal([Appended.Conflict], reused);
     }
+
+    /// <summary>Rewrites a claim's stored fingerprint in place, as an older build of the adapter left it.</summary>
+    private async Task StoreClaimFingerprintAsync(string eventId, object fingerprint) => await _sqlite.Database.WriteAsync(async (connection, transaction, ct) =>
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "UPDATE interaction_ids SET fingerprint = $fingerprint WHERE event_id = $id";
+        command.Parameters.AddWithValue("$fingerprint", fingerprint);
+        command.Parameters.AddWithValue("$id", eventId);
+        return await command.ExecuteNonQueryAsync(ct);
+    }, default);
+
+    /// <summary>Appends the claimed id again, first with the same interaction (a resend), then with a different one (a reused id).</summary>
+    private async Task<(IReadOnlyList<Appended> Resent, IReadOnlyList<Appended> Reused)> ResendAndReuseAsync(string eventId) =>
+        (await AppendAsync(Pending(Interaction(eventId, Ad, Day.AddHours(10), [Anonymous("ann")]), Ad)),
+         await AppendAsync(Pending(Interaction(eventId, Review, Day.AddHours(10), [Anonymous("ann")]), Review)));
 }
 
 public sealed class MongoInteractionLogTests : InteractionLogContract, IRequiresMongo, IAsyncLifetime
