@@ -36,13 +36,19 @@ internal static class EventMapping
 
     public static string Strip(string name, string prefix) =>
         name.StartsWith(prefix, StringComparison.Ordinal) ? name[prefix.Length..] : name;
+
+    /// <summary>
+    /// The events as facts to project, each stamped with its envelope's time so that erasure tombstones judge
+    /// it by when it was published rather than when it is applied.
+    /// </summary>
+    public static List<Incoming<TFact>> Stamped<TEvent, TFact>(IReadOnlyList<ReceivedEvent<TEvent>> events, Func<ReceivedEvent<TEvent>, TFact> fact) =>
+        events.Select(e => new Incoming<TFact>(e.EventId, fact(e)) { PublishedAt = e.OccurredAt }).ToList();
 }
 
 internal sealed class ProfileUpdatedHandler(AudienceProjector projector) : IEventHandler<ProfileUpdated>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfileUpdated>> events, CancellationToken cancellationToken) =>
-        projector.ApplyProfilesAsync(RecommendationModule.Name + "." + RecommendationTopics.ProfileUpdated, events.Select(e =>
-            new Incoming<ProfileSnapshot>(e.EventId, Snapshot(e.Message, "")) { PublishedAt = e.OccurredAt }).ToList(), cancellationToken);
+        projector.ApplyProfilesAsync(RecommendationModule.Name + "." + RecommendationTopics.ProfileUpdated, EventMapping.Stamped(events, e => Snapshot(e.Message, "")), cancellationToken);
 
     /// <summary>The domain snapshot of <paramref name="m"/>; <paramref name="field"/> prefixes the field names errors report.</summary>
     public static ProfileSnapshot Snapshot(ProfileUpdated? m, string field)
@@ -72,7 +78,7 @@ internal sealed class ProfileUpdatedHandler(AudienceProjector projector) : IEven
 internal sealed class ProfileSplitHandler(AudienceProjector projector) : IEventHandler<ProfileSplit>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfileSplit>> events, CancellationToken cancellationToken) =>
-        projector.ApplySplitsAsync(RecommendationModule.Name + "." + RecommendationTopics.ProfileSplit, events.Select(e =>
+        projector.ApplySplitsAsync(RecommendationModule.Name + "." + RecommendationTopics.ProfileSplit, EventMapping.Stamped(events, e =>
         {
             var survivor = ProfileUpdatedHandler.Snapshot(e.Message.SurvivorSnapshot, "survivor_snapshot.");
             var restored = ProfileUpdatedHandler.Snapshot(e.Message.RestoredSnapshot, "restored_snapshot.");
@@ -81,57 +87,45 @@ internal sealed class ProfileSplitHandler(AudienceProjector projector) : IEventH
                 throw new Shared.Errors.InvalidArgumentException("survivor_snapshot", "must be the snapshots of survivor and restored");
             }
 
-            return new Incoming<ProfileSplitFact>(e.EventId, new ProfileSplitFact(survivor, restored, [.. e.Message.RestoredAliases.Select(IdentifierKeys.ForProfile)]))
-            {
-                PublishedAt = e.OccurredAt,
-            };
-        }).ToList(), cancellationToken);
+            return new ProfileSplitFact(survivor, restored, [.. e.Message.RestoredAliases.Select(IdentifierKeys.ForProfile)]);
+        }), cancellationToken);
 }
 
 internal sealed class ProfilesMergedHandler(AudienceProjector projector) : IEventHandler<ProfilesMerged>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ProfilesMerged>> events, CancellationToken cancellationToken) =>
-        projector.ApplyMergesAsync(RecommendationModule.Name + "." + RecommendationTopics.ProfilesMerged, events.Select(e =>
-            new Incoming<ProfileMerge>(e.EventId, new ProfileMerge(
+        projector.ApplyMergesAsync(RecommendationModule.Name + "." + RecommendationTopics.ProfilesMerged, EventMapping.Stamped(events, e =>
+            new ProfileMerge(
                 IdentifierKeys.ForProfile(e.Message.Survivor),
                 IdentifierKeys.ForProfile(e.Message.Merged),
-                EventMapping.Keys(e.Message.MovedIdentifiers, "moved_identifiers")))
-            {
-                PublishedAt = e.OccurredAt,
-            }).ToList(), cancellationToken);
+                EventMapping.Keys(e.Message.MovedIdentifiers, "moved_identifiers"))), cancellationToken);
 }
 
 internal sealed class ConsentChangedHandler(AudienceProjector projector) : IEventHandler<ConsentChanged>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<ConsentChanged>> events, CancellationToken cancellationToken) =>
-        projector.ApplyConsentAsync(RecommendationModule.Name + "." + RecommendationTopics.ConsentChanged, events.Select(e =>
+        projector.ApplyConsentAsync(RecommendationModule.Name + "." + RecommendationTopics.ConsentChanged, EventMapping.Stamped(events, e =>
         {
             var keys = EventMapping.Keys(e.Message.Identifiers, "identifiers");
             AudienceProjector.RequireIdentifiers(keys, "identifiers");
-            return new Incoming<ConsentDecision>(e.EventId, new ConsentDecision(keys, e.Message.Purpose, e.Message.Granted, e.Message.Channels.Select(c => (ChannelKind)c).ToList()))
-            {
-                PublishedAt = e.OccurredAt,
-            };
-        }).ToList(), cancellationToken);
+            return new ConsentDecision(keys, e.Message.Purpose, e.Message.Granted, e.Message.Channels.Select(c => (ChannelKind)c).ToList());
+        }), cancellationToken);
 }
 
 internal sealed class InteractionRecordedHandler(AudienceProjector projector) : IEventHandler<InteractionRecorded>
 {
     public Task HandleAsync(IReadOnlyList<ReceivedEvent<InteractionRecorded>> events, CancellationToken cancellationToken) =>
-        projector.ApplyInteractionsAsync(RecommendationModule.Name + "." + RecommendationTopics.InteractionRecorded, events.Select(e =>
+        projector.ApplyInteractionsAsync(RecommendationModule.Name + "." + RecommendationTopics.InteractionRecorded, EventMapping.Stamped(events, e =>
         {
             var m = e.Message;
             var kind = System.Enum.IsDefined((InteractionKind)(int)m.Type) ? (InteractionKind)(int)m.Type : InteractionKind.Other;
-            return new Incoming<InteractionFact>(e.EventId, new InteractionFact(
+            return new InteractionFact(
                 EventMapping.Keys(m.Identifiers, "identifiers"),
                 kind,
                 EventMapping.ContentId(m.Content),
                 EventMapping.Strip(m.Recommendation, ResourceNames.RecommendationPrefix),
-                m.OccurTime?.ToDateTimeOffset() ?? e.OccurredAt))
-            {
-                PublishedAt = e.OccurredAt,
-            };
-        }).ToList(), cancellationToken);
+                m.OccurTime?.ToDateTimeOffset() ?? e.OccurredAt);
+        }), cancellationToken);
 }
 
 internal sealed class TouchpointChangedHandler(AudienceProjector projector) : IEventHandler<TouchpointChanged>

@@ -503,7 +503,11 @@ public sealed class MongoOutbox : IOutboxStore
             return parked.Count;
         }, cancellationToken);
 
-    internal sealed class OutboxDocument
+    /// <summary>
+    /// The fields a pending row and a parked row both store, under the same names. Each collection is read and
+    /// written as its own document type, so the driver writes no discriminator.
+    /// </summary>
+    internal abstract class EnvelopeDocument
     {
         [BsonId]
         public string Id { get; set; } = "";
@@ -523,32 +527,17 @@ public sealed class MongoOutbox : IOutboxStore
         /// <summary>Missing in rows written before refusals were counted, which reads as 0.</summary>
         [BsonElement("refusals")]
         public int Refusals { get; set; }
+    }
 
+    internal sealed class OutboxDocument : EnvelopeDocument
+    {
         [BsonElement("next_attempt_at")]
         [BsonDateTimeOptions(Kind = DateTimeKind.Utc)]
         public DateTime NextAttemptAt { get; set; }
     }
 
-    internal sealed class ParkedDocument
+    internal sealed class ParkedDocument : EnvelopeDocument
     {
-        [BsonId]
-        public string Id { get; set; } = "";
-
-        [BsonElement("seq")]
-        public string Seq { get; set; } = "";
-
-        [BsonElement("topic")]
-        public string Topic { get; set; } = "";
-
-        [BsonElement("envelope")]
-        public byte[] Envelope { get; set; } = [];
-
-        [BsonElement("attempts")]
-        public int Attempts { get; set; }
-
-        [BsonElement("refusals")]
-        public int Refusals { get; set; }
-
         [BsonElement("reason")]
         public string Reason { get; set; } = "";
 
