@@ -12,6 +12,13 @@ public enum Stage
     Loyalty = 6,
 }
 
+/// <summary>The stages of a journey.</summary>
+public static class JourneyStages
+{
+    /// <summary>Every stage, in journey order.</summary>
+    public static IReadOnlyList<Stage> All { get; } = [Stage.Awareness, Stage.Consideration, Stage.Evaluation, Stage.Purchase, Stage.Ownership, Stage.Loyalty];
+}
+
 /// <summary>Channels, numbered as in journey.common.v1.Channel.</summary>
 public enum ChannelKind
 {

@@ -25,9 +25,6 @@ public sealed record ContentSummary(long LiveCount, IReadOnlyList<string> Topics
     /// <summary>Hardness from this on is hard (offers, sales pushes); between the two it is medium.</summary>
     public const double HardFrom = 0.67;
 
-    /// <summary>The stages of a journey, in order.</summary>
-    public static IReadOnlyList<Stage> JourneyStages { get; } = [Stage.Awareness, Stage.Consideration, Stage.Evaluation, Stage.Purchase, Stage.Ownership, Stage.Loyalty];
-
     /// <summary>
     /// Summarises <paramref name="live"/> (items not retired) with the <paramref name="mostShown"/> (item,
     /// stage) pairs that have learned counts, by impressions, most first, ties by item id and then stage.
@@ -37,7 +34,7 @@ public sealed record ContentSummary(long LiveCount, IReadOnlyList<string> Topics
         var count = 0L;
         var coverage = new Dictionary<(string Topic, Stage Stage), long>();
         var topics = new HashSet<string>(StringComparer.Ordinal);
-        var hardness = JourneyStages.ToDictionary(s => s, _ => new long[3]);
+        var hardness = JourneyStages.All.ToDictionary(s => s, _ => new long[3]);
         var shown = new List<ShownContent>();
         foreach (var item in live)
         {
@@ -64,7 +61,7 @@ public sealed record ContentSummary(long LiveCount, IReadOnlyList<string> Topics
             count,
             [.. topics.Order(StringComparer.Ordinal)],
             [.. coverage.Select(c => new TopicStageCount(c.Key.Topic, c.Key.Stage, c.Value)).OrderBy(c => c.Topic, StringComparer.Ordinal).ThenBy(c => c.Stage)],
-            [.. JourneyStages.Select(s => new StageHardness(s, hardness[s][0], hardness[s][1], hardness[s][2]))],
+            [.. JourneyStages.All.Select(s => new StageHardness(s, hardness[s][0], hardness[s][1], hardness[s][2]))],
             [.. shown.OrderByDescending(s => s.Performance.Impressions).ThenBy(s => s.ContentId, StringComparer.Ordinal).ThenBy(s => s.Performance.Stage).Take(mostShown)]);
     }
 }

@@ -14,7 +14,6 @@ namespace Journey.Recommendation.Domain;
 /// </summary>
 public sealed class LearningModel(IAudienceStore store, IOptions<RecommendationOptions> options, TimeProvider time) : IDisposable
 {
-    private static readonly Stage[] JourneyStages = [Stage.Awareness, Stage.Consideration, Stage.Evaluation, Stage.Purchase, Stage.Ownership, Stage.Loyalty];
 
     private readonly SemaphoreSlim _load = new(1, 1);
     private readonly TimeSpan _refreshInterval = options.Value.LearnedCountsRefreshInterval;
@@ -78,7 +77,7 @@ public sealed class LearningModel(IAudienceStore store, IOptions<RecommendationO
         }
 
         var performance = new List<StagePerformance>();
-        foreach (var stage in JourneyStages)
+        foreach (var stage in JourneyStages.All)
         {
             if (counts.TryGetValue((contentId, stage), out var c))
             {

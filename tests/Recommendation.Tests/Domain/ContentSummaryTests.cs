@@ -35,7 +35,7 @@ public sealed class ContentSummaryTests
         Assert.Equal(
             [new TopicStageCount("suv", Stage.Awareness, 2), new TopicStageCount("van", Stage.Awareness, 1), new TopicStageCount("van", Stage.Purchase, 1)],
             summary.Coverage);
-        Assert.Equal(ContentSummary.JourneyStages, summary.Hardness.Select(h => h.Stage));
+        Assert.Equal(JourneyStages.All, summary.Hardness.Select(h => h.Stage));
         Assert.Equal(new StageHardness(Stage.Awareness, 1, 2, 0), summary.Hardness[0]);
         Assert.Equal(new StageHardness(Stage.Evaluation, 0, 0, 0), summary.Hardness[2]);
         Assert.Equal(new StageHardness(Stage.Purchase, 0, 0, 1), summary.Hardness[3]);
